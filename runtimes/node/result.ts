@@ -1,0 +1,61 @@
+/** Turns whatever a Node handler returned into a protocol result (status, header pairs, body bytes). */
+import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
+
+export interface HandlerContext {
+  functionName: string;
+  version: number;
+  invocationId: string;
+  deadline: number;
+  trigger: string;
+  env: Record<string, string>;
+  signal: AbortSignal;
+  log: (...args: unknown[]) => void;
+}
+
+export type UserHandler = (request: Request, ctx: HandlerContext) => unknown;
+
+export interface BridgeResult {
+  status: number;
+  headers: HeaderPairs;
+  body: Buffer;
+}
+
+function badResponse(message: string): Error {
+  return Object.assign(new Error(message), { skiffCode: 'BAD_RESPONSE' });
+}
+
+export async function toResult(value: unknown): Promise<BridgeResult> {
+  if (value instanceof Response) {
+    const headers: HeaderPairs = [];
+    value.headers.forEach((v, k) => {
+      if (k !== 'set-cookie') headers.push([k, v]);
+    });
+    for (const cookie of value.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
+    return { status: value.status, headers, body: Buffer.from(await value.arrayBuffer()) };
+  }
+  if (value === undefined || value === null) return { status: 204, headers: [], body: Buffer.alloc(0) };
+  if (typeof value === 'string') {
+    return {
+      status: 200,
+      headers: [['content-type', 'text/plain; charset=utf-8']],
+      body: Buffer.from(value),
+    };
+  }
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+    const body =
+      value instanceof ArrayBuffer
+        ? Buffer.from(value)
+        : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    return { status: 200, headers: [['content-type', 'application/octet-stream']], body };
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw badResponse(
+      `the handler returned a value that is not JSON-serialisable: ${(err as Error).message}`,
+    );
+  }
+  if (json === undefined) throw badResponse(`the handler returned a ${typeof value}, which has no JSON form`);
+  return { status: 200, headers: [['content-type', 'application/json']], body: Buffer.from(json) };
+}

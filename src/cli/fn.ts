@@ -1,0 +1,303 @@
+/** `skiff fn <verb>`: deploy, list, inspect and delete functions through the management API. */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { packDirectory } from '../store/archive/pack.js';
+import { SkiffError } from '../shared/errors.js';
+import { SkiffClient } from './client.js';
+import { globalOptions, usageError, withExamples } from './options.js';
+import {
+  formatTime,
+  lastLines,
+  printJson,
+  renderKeyValue,
+  renderTable,
+  shortHash,
+  startSpinner,
+} from './output.js';
+
+export interface FunctionSummary {
+  name: string;
+  runtime: string;
+  liveVersion: number | null;
+  hash: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Version {
+  version: number;
+  hash: string;
+  status: 'ready' | 'failed';
+  live: boolean;
+  createdAt: string;
+  buildLog: string;
+  buildMs: number;
+}
+
+export interface Instance {
+  id: string;
+  version: number;
+  state: string;
+  pid: number | null;
+  inFlight: number;
+  startedAt: string | null;
+}
+
+export interface FunctionDetail extends FunctionSummary {
+  handler: string;
+  spec: object;
+  versions: Version[];
+  instances: Instance[];
+}
+
+interface DeployOptions {
+  name?: string;
+  runtime?: string;
+  handler?: string;
+}
+
+const BUILD_LOG_LINES = 20;
+
+export function registerFn(program: Command): void {
+  const fn = program.command('fn').description('deploy and manage functions');
+  withExamples(fn, 'skiff fn deploy ./hello', 'skiff fn list', 'skiff fn get hello', 'skiff fn delete hello');
+
+  withExamples(
+    fn
+      .command('deploy')
+      .description('deploy a folder (or a .tar.gz / .zip of one) as a new version of a function')
+      .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
+      .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
+      .option(
+        '--runtime <runtime>',
+        'runtime: node, python, binary, custom or http (default: from skiff.json)',
+      )
+      .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)')
+      .action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
+    'skiff fn deploy ./hello',
+    'skiff fn deploy ./api --name orders --runtime python --handler main.py',
+  );
+
+  withExamples(
+    fn
+      .command('list')
+      .alias('ls')
+      .description('list the deployed functions')
+      .action((_opts: unknown, cmd: Command) => list(cmd)),
+    'skiff fn list',
+    'skiff fn list --json',
+  );
+
+  withExamples(
+    fn
+      .command('get')
+      .description('show a function: its versions, running instances and latest build output')
+      .argument('<name>', 'function name')
+      .action((name: string, _opts: unknown, cmd: Command) => get(name, cmd)),
+    'skiff fn get hello',
+  );
+
+  withExamples(
+    fn
+      .command('delete')
+      .alias('rm')
+      .description('delete a function with all its versions')
+      .argument('<name>', 'function name')
+      .action((name: string, _opts: unknown, cmd: Command) => remove(name, cmd)),
+    'skiff fn delete hello',
+  );
+}
+
+function functionPath(name: string): string {
+  return `/v1/functions/${encodeURIComponent(name)}`;
+}
+
+async function deploy(target: string, opts: DeployOptions, cmd: Command): Promise<void> {
+  const { json, dataDir } = globalOptions(cmd);
+  const client = new SkiffClient({ dataDir });
+  const source = await readSource(target);
+  const name = opts.name ?? source.specName ?? source.defaultName;
+  client.controlUrl(); // fail fast, before packing, when no platform is configured
+
+  const spinner = startSpinner(`Deploying ${name}…`, { enabled: !json });
+  let result: { status: number; body: { function?: FunctionDetail; version?: Version } };
+  let seconds: number;
+  try {
+    const body = source.kind === 'dir' ? await packDirectory(source.path) : await readFile(source.path);
+    result = await client.api('PUT', functionPath(name), {
+      query: { runtime: opts.runtime, handler: opts.handler },
+      body,
+      headers: { 'content-type': source.contentType },
+    });
+  } finally {
+    seconds = spinner.stop();
+  }
+
+  if (json) {
+    printJson(result.body);
+    return;
+  }
+  const deployedName = result.body.function?.name ?? name;
+  const version = result.body.version;
+  const what = version ? ` version ${version.version} (${shortHash(version.hash)})` : '';
+  console.log(`✔ Deployed ${deployedName}${what} in ${seconds.toFixed(1)}s`);
+  const gateway = client.gatewayUrl();
+  if (gateway !== undefined) console.log(`  curl ${gateway}/${encodeURIComponent(deployedName)}`);
+}
+
+interface Source {
+  kind: 'dir' | 'archive';
+  path: string;
+  contentType: string;
+  specName: string | undefined;
+  defaultName: string;
+}
+
+async function readSource(target: string): Promise<Source> {
+  const abs = path.resolve(target);
+  let info;
+  try {
+    info = await stat(abs);
+  } catch {
+    throw usageError(`no such folder or archive: ${target}`, 'skiff fn deploy');
+  }
+  if (info.isDirectory()) {
+    return {
+      kind: 'dir',
+      path: abs,
+      contentType: 'application/gzip',
+      specName: await readSpecName(abs),
+      defaultName: path.basename(abs).toLowerCase(),
+    };
+  }
+  const base = path.basename(abs);
+  const archive = /^(.*)\.(tar\.gz|tgz|zip)$/i.exec(base);
+  if (!info.isFile() || archive === null) {
+    throw usageError(`${target} is neither a folder nor a .tar.gz / .tgz / .zip archive`, 'skiff fn deploy');
+  }
+  return {
+    kind: 'archive',
+    path: abs,
+    contentType: archive[2]?.toLowerCase() === 'zip' ? 'application/zip' : 'application/gzip',
+    specName: undefined,
+    defaultName: (archive[1] ?? base).toLowerCase(),
+  };
+}
+
+/** The `name` field of `<dir>/skiff.json`, if the file exists and has one. */
+async function readSpecName(dir: string): Promise<string | undefined> {
+  const file = path.join(dir, 'skiff.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch (cause) {
+    throw new SkiffError('SKIFF_E_INVALID_SPEC', `${file} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const name = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+async function list(cmd: Command): Promise<void> {
+  const { json, dataDir } = globalOptions(cmd);
+  const { body } = await new SkiffClient({ dataDir }).api<{ functions: FunctionSummary[] }>(
+    'GET',
+    '/v1/functions',
+  );
+  if (json) {
+    printJson(body);
+    return;
+  }
+  if (body.functions.length === 0) {
+    console.log('No functions yet. Deploy one with `skiff fn deploy <dir>`.');
+    return;
+  }
+  console.log(
+    renderTable(
+      ['NAME', 'RUNTIME', 'VERSION', 'HASH', 'UPDATED'],
+      body.functions.map((f) => [
+        f.name,
+        f.runtime,
+        f.liveVersion === null ? '-' : String(f.liveVersion),
+        shortHash(f.hash),
+        formatTime(f.updatedAt),
+      ]),
+    ),
+  );
+}
+
+async function get(name: string, cmd: Command): Promise<void> {
+  const { json, dataDir } = globalOptions(cmd);
+  const { body } = await new SkiffClient({ dataDir }).api<{ function: FunctionDetail }>(
+    'GET',
+    functionPath(name),
+  );
+  if (json) {
+    printJson(body);
+    return;
+  }
+  console.log(renderFunction(body.function));
+}
+
+/** The human view of `skiff fn get`. */
+export function renderFunction(fn: FunctionDetail): string {
+  const versions = [...(fn.versions ?? [])].sort((a, b) => b.version - a.version);
+  const instances = fn.instances ?? [];
+  const sections = [
+    renderKeyValue([
+      ['Name', fn.name],
+      ['Runtime', fn.runtime],
+      ['Handler', fn.handler || '-'],
+      ['Live version', fn.liveVersion === null ? '-' : String(fn.liveVersion)],
+      ['Hash', fn.hash ?? '-'],
+      ['Created', formatTime(fn.createdAt)],
+      ['Updated', formatTime(fn.updatedAt)],
+    ]),
+    versions.length === 0
+      ? 'No versions.'
+      : renderTable(
+          ['VERSION', 'STATUS', 'LIVE', 'HASH', 'CREATED', 'BUILD-MS'],
+          versions.map((v) => [
+            String(v.version),
+            v.status,
+            v.live ? 'yes' : '-',
+            shortHash(v.hash),
+            formatTime(v.createdAt),
+            String(v.buildMs),
+          ]),
+        ),
+    instances.length === 0
+      ? 'No instances running.'
+      : renderTable(
+          ['INSTANCE', 'VERSION', 'STATE', 'PID', 'IN-FLIGHT', 'STARTED'],
+          instances.map((i) => [
+            i.id,
+            String(i.version),
+            i.state,
+            i.pid === null ? '-' : String(i.pid),
+            String(i.inFlight),
+            formatTime(i.startedAt),
+          ]),
+        ),
+  ];
+  const live = versions.find((v) => v.live) ?? versions.find((v) => v.version === fn.liveVersion);
+  if (live !== undefined && live.buildLog && live.buildLog.trim() !== '') {
+    sections.push(`Build output (version ${live.version}):\n${lastLines(live.buildLog, BUILD_LOG_LINES)}`);
+  }
+  return sections.join('\n\n');
+}
+
+async function remove(name: string, cmd: Command): Promise<void> {
+  const { json, dataDir } = globalOptions(cmd);
+  await new SkiffClient({ dataDir }).api('DELETE', functionPath(name));
+  if (json) printJson({ deleted: name });
+  else console.log(`✔ Deleted ${name}`);
+}

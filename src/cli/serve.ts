@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Command } from 'commander';
+import { loadConfig } from '../shared/config.js';
+import { toSkiffError } from '../shared/errors.js';
+import { startServer } from '../server.js';
+import { packDirectory } from '../store/archive/pack.js';
+import { globalOptions, parsePositiveInt, withExamples } from './options.js';
+
+interface ServeOptions {
+  config?: string;
+  controlHost?: string;
+  controlPort?: number;
+  httpHost?: string;
+  httpPort?: number;
+  logLevel?: string;
+  deploy?: string[];
+}
+
+const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
+
+function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  const control: Record<string, unknown> = {};
+  const http: Record<string, unknown> = {};
+  if (dataDir !== undefined) flags['dataDir'] = dataDir;
+  if (opts.logLevel !== undefined) flags['logLevel'] = opts.logLevel;
+  if (opts.controlHost !== undefined) control['host'] = opts.controlHost;
+  if (opts.controlPort !== undefined) control['port'] = opts.controlPort;
+  if (opts.httpHost !== undefined) http['host'] = opts.httpHost;
+  if (opts.httpPort !== undefined) http['port'] = opts.httpPort;
+  if (Object.keys(control).length > 0) flags['control'] = control;
+  if (Object.keys(http).length > 0) flags['http'] = http;
+  return flags;
+}
+
+async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
+  const { dataDir } = globalOptions(cmd);
+  const config = loadConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
+  const logger = pino({ level: config.logLevel, base: { svc: 'skiff' } }, pino.destination(2));
+  const server = await startServer(config, logger);
+  console.log(`Skiff is up (data dir ${config.dataDir})`);
+  for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
+
+  for (const dir of opts.deploy ?? []) {
+    const name = path.basename(path.resolve(dir)).toLowerCase();
+    try {
+      const archive = await packDirectory(path.resolve(dir));
+      const { version } = await server.deployer.deploy({ name, archive, mode: 'upsert' });
+      console.log(`Deployed ${name} version ${version.version}; call it with:`);
+      console.log(`  curl ${server.endpoints['http']}/${name}`);
+    } catch (err) {
+      const e = toSkiffError(err);
+      console.error(`✖ could not deploy ${dir}: ${e.message} (${e.code})`);
+    }
+  }
+  console.log('Press Ctrl+C to stop.');
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      console.log(`\n${signal} received: finishing in-flight work and stopping…`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void server.stop().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  console.log('Skiff stopped.');
+}
+
+/** `skiff serve`: the whole platform in one process. */
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('start the platform: control API, HTTP gateway and executor, on embedded defaults')
+    .option('--config <file>', 'configuration file (default: ./skiff.config.json when present)')
+    .option('--control-host <host>', 'control API address (default 127.0.0.1)')
+    .option(
+      '--control-port <port>',
+      'control API port, 0 picks a free one (default 8080)',
+      parsePort('--control-port'),
+    )
+    .option('--http-host <host>', 'HTTP gateway address (default 0.0.0.0)')
+    .option(
+      '--http-port <port>',
+      'HTTP gateway port, 0 picks a free one (default 8000)',
+      parsePort('--http-port'),
+    )
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
+    .action(serve);
+  withExamples(
+    cmd,
+    'skiff serve',
+    'skiff serve --http-port 0 --control-port 0 --data-dir /tmp/skiff',
+    'skiff serve --deploy examples/hello',
+  );
+}

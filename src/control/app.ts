@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SkiffError, toSkiffError } from '../shared/errors.js';
+import { sendError } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import { createTokenCheck } from './auth.js';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export interface Route {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** Path with `{param}` segments, e.g. `/v1/functions/{name}`. */
+  path: string;
+  /** Routes are private unless marked public. */
+  public?: boolean;
+  handler: (ctx: RouteContext) => Promise<void> | void;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, regex: new RegExp(`^${source}$`), names };
+}
+
+/** The control API as a request handler (an app factory: it never listens; server.ts does). */
+export function createControlApp(routes: Route[], token: string, logger: Logger) {
+  const compiled = routes.map(compile);
+  const checkToken = createTokenCheck(token);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://control');
+      const matches = compiled
+        .map((route) => ({ route, m: route.regex.exec(url.pathname) }))
+        .filter((x): x is { route: CompiledRoute; m: RegExpExecArray } => x.m !== null);
+      const hit = matches.find((x) => x.route.method === req.method);
+      if (hit?.route.public !== true) checkToken(req.headers.authorization);
+      if (hit === undefined) {
+        if (matches.length > 0) {
+          const allowed = matches.map((x) => x.route.method).join(', ');
+          throw new SkiffError(
+            'SKIFF_E_METHOD_NOT_ALLOWED',
+            `${req.method} is not allowed here; use ${allowed}`,
+          );
+        }
+        throw new SkiffError(
+          'SKIFF_E_NOT_FOUND',
+          `no API route ${req.method} ${url.pathname}; see /v1/openapi.json`,
+        );
+      }
+      const params: Record<string, string> = {};
+      hit.route.names.forEach((name, i) => {
+        const raw = hit.m[i + 1] ?? '';
+        try {
+          params[name] = decodeURIComponent(raw);
+        } catch {
+          throw new SkiffError(
+            'SKIFF_E_INVALID_REQUEST',
+            `malformed percent-encoding in ${JSON.stringify(raw)}`,
+          );
+        }
+      });
+      await hit.route.handler({ req, res, params, query: url.searchParams });
+    } catch (err) {
+      const error = toSkiffError(err);
+      if (!error.isUserError) logger.error({ err, method: req.method, url: req.url }, 'control API error');
+      sendError(res, error);
+    }
+  };
+}

@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../shared/config.js';
+import { SkiffError, toSkiffError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Executor } from '../../executor/executor.js';
+import { toDeployment, type Router } from '../../invoke/router.js';
+import { extractArchive } from '../../store/archive/index.js';
+import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
+import type { FileLogStore } from '../../store/file-logs.js';
+import type { Registry, VersionRecord } from '../../store/registry.js';
+import { parseSpec, validateName, type FunctionSpec, type SpecInput } from '../spec.js';
+import { buildNode } from './node-build.js';
+
+export interface DeployRequest {
+  name: string;
+  archive: Buffer;
+  runtime?: string | undefined;
+  handler?: string | undefined;
+  /** `new-version` refuses to create a function that does not exist yet. */
+  mode: 'upsert' | 'new-version';
+}
+
+export interface DeployOutcome {
+  created: boolean;
+  version: VersionRecord;
+}
+
+export interface DeployerDeps {
+  config: Config;
+  registry: Registry;
+  artifacts: ArtifactStore;
+  executor: Executor;
+  router: Router;
+  logs: FileLogStore;
+  logger: Logger;
+}
+
+async function readSpecFile(dir: string): Promise<SpecInput> {
+  const file = path.join(dir, 'skiff.json');
+  if (!existsSync(file)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new SkiffError('SKIFF_E_INVALID_SPEC', `skiff.json is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseSpec(raw, 'skiff.json');
+}
+
+/**
+ * Deploys: extract into staging, build, start the new version, then switch the live version
+ * atomically; the old version drains. A failed build is recorded and the previous version keeps serving.
+ */
+export class Deployer {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: DeployerDeps) {}
+
+  deploy(req: DeployRequest): Promise<DeployOutcome> {
+    validateName(req.name);
+    const previous = this.locks.get(req.name) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.deployLocked(req));
+    this.locks.set(req.name, run);
+    void run
+      .finally(() => {
+        if (this.locks.get(req.name) === run) this.locks.delete(req.name);
+      })
+      .catch(() => undefined);
+    return run;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    validateName(name);
+    const { registry, router, executor, artifacts, logs } = this.deps;
+    await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
+    if (registry.getFunction(name) === undefined) return false;
+    registry.deleteFunction(name);
+    router.setLive(name, undefined);
+    await executor.retire(name);
+    await artifacts.removeFunction(name);
+    await logs.remove(name);
+    return true;
+  }
+
+  private async deployLocked(req: DeployRequest): Promise<DeployOutcome> {
+    const { config, registry, artifacts, executor, router, logs } = this.deps;
+    const existing = registry.getFunction(req.name);
+    if (existing === undefined && req.mode === 'new-version') {
+      throw new SkiffError(
+        'SKIFF_E_FUNCTION_NOT_FOUND',
+        `no function named ${JSON.stringify(req.name)}; create it with PUT first`,
+      );
+    }
+    if (req.archive.length > config.build.maxUploadBytes) {
+      throw new SkiffError(
+        'SKIFF_E_ARCHIVE_TOO_LARGE',
+        `the upload is larger than ${config.build.maxUploadBytes} bytes`,
+      );
+    }
+    const started = Date.now();
+    const staging = await artifacts.createStaging();
+    const lines: string[] = [];
+    const log = (line: string): void => {
+      lines.push(line);
+    };
+    let spec: FunctionSpec | undefined;
+    let hash = '';
+    try {
+      const stats = await extractArchive(req.archive, staging, {
+        maxPackedBytes: config.build.maxUploadBytes,
+      });
+      log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
+      spec = this.resolveSpec(req, await readSpecFile(staging));
+      hash = await hashTree(staging);
+    } catch (err) {
+      await artifacts.discard(staging);
+      throw err;
+    }
+    const version = registry.nextVersion(req.name);
+    let entry = '';
+    try {
+      entry = await buildNode(staging, spec.handler, config, log);
+      const codeDir = await artifacts.commit(staging, req.name, version, hash);
+      const record = { hash, status: 'ready' as const, spec, entry, buildLog: '', buildMs: 0 };
+      const deployment = toDeployment(
+        { ...record, function: req.name, version, createdAt: '' },
+        codeDir,
+        config,
+      );
+      const startAt = Date.now();
+      await executor.prepare(deployment);
+      log(`instance ready in ${Date.now() - startAt} ms`);
+      const buildMs = Date.now() - started;
+      const saved = registry.addVersion(
+        req.name,
+        version,
+        { ...record, buildLog: lines.join('\n'), buildMs },
+        true,
+      );
+      router.setLive(req.name, deployment);
+      this.appendBuildLog(req.name, version, lines);
+      void executor.retire(req.name, [version]);
+      return { created: existing === undefined, version: saved };
+    } catch (err) {
+      const failure = toSkiffError(err);
+      log(`deploy failed: ${failure.message}`);
+      const details = (failure.details as { stderr?: string } | undefined)?.stderr;
+      if (details !== undefined) log(details);
+      await artifacts.discard(staging);
+      await artifacts.discard(artifacts.versionDir(req.name, version, hash));
+      await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
+      const buildLog = lines.join('\n');
+      registry.addVersion(
+        req.name,
+        version,
+        { hash, status: 'failed', spec, entry, buildLog, buildMs: Date.now() - started },
+        false,
+      );
+      this.appendBuildLog(req.name, version, lines);
+      logs.append(req.name, {
+        stream: 'build',
+        level: 'error',
+        message: `version ${version} failed: ${failure.message}`,
+        version,
+      });
+      const code =
+        failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' || failure.code === 'SKIFF_E_INVALID_SPEC'
+          ? failure.code
+          : 'SKIFF_E_BUILD_FAILED';
+      throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${failure.message}`, {
+        details: { version, buildLog },
+      });
+    }
+  }
+
+  private resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
+    const overrides = parseSpec(
+      {
+        ...(req.runtime === undefined ? {} : { runtime: req.runtime }),
+        ...(req.handler === undefined ? {} : { handler: req.handler }),
+      },
+      'the deploy parameters',
+    );
+    return {
+      name: req.name,
+      runtime: overrides.runtime ?? file.runtime ?? 'node',
+      handler: overrides.handler ?? file.handler ?? null,
+      description: file.description ?? '',
+      env: file.env ?? {},
+      timeoutMs: file.timeoutMs ?? null,
+    };
+  }
+
+  private appendBuildLog(name: string, version: number, lines: string[]): void {
+    for (const message of lines)
+      this.deps.logs.append(name, { stream: 'build', level: 'info', message, version });
+  }
+}

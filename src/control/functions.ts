@@ -1,0 +1,150 @@
+import type { Executor } from '../executor/executor.js';
+import { SkiffError } from '../shared/errors.js';
+import { readBody, sendJson } from '../shared/http.js';
+import type { FileLogStore } from '../store/file-logs.js';
+import type { FunctionRecord, Registry, VersionRecord } from '../store/registry.js';
+import type { Route, RouteContext } from './app.js';
+import type { Deployer } from './deploy/deployer.js';
+import { validateName } from './spec.js';
+
+export interface FunctionsDeps {
+  registry: Registry;
+  deployer: Deployer;
+  executor: Executor;
+  logs: FileLogStore;
+  maxUploadBytes: number;
+}
+
+const ARCHIVE_TYPES = new Set([
+  'application/gzip',
+  'application/x-gzip',
+  'application/zip',
+  'application/x-tar+gzip',
+  'application/octet-stream',
+  'application/x-zip-compressed',
+]);
+
+function versionView(v: VersionRecord, live: number | null) {
+  return {
+    version: v.version,
+    hash: v.hash,
+    status: v.status,
+    live: v.version === live,
+    createdAt: v.createdAt,
+    buildLog: v.buildLog,
+    buildMs: v.buildMs,
+  };
+}
+
+function summary(fn: FunctionRecord, versions: VersionRecord[]) {
+  const live = versions.find((v) => v.version === fn.liveVersion);
+  const latest = live ?? versions[versions.length - 1];
+  return {
+    name: fn.name,
+    runtime: latest?.spec.runtime ?? 'node',
+    liveVersion: fn.liveVersion,
+    hash: live?.hash ?? null,
+    createdAt: fn.createdAt,
+    updatedAt: fn.updatedAt,
+  };
+}
+
+/** Routes of the `functions` resource. */
+export function functionRoutes(deps: FunctionsDeps): Route[] {
+  const { registry, deployer, executor, logs } = deps;
+
+  const load = (name: string): FunctionRecord => {
+    validateName(name);
+    const fn = registry.getFunction(name);
+    if (fn === undefined)
+      throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `no function named ${JSON.stringify(name)}`);
+    return fn;
+  };
+
+  const detail = (fn: FunctionRecord) => {
+    const versions = registry.listVersions(fn.name);
+    const live = versions.find((v) => v.version === fn.liveVersion);
+    const latest = live ?? versions[versions.length - 1];
+    return {
+      ...summary(fn, versions),
+      handler: latest?.spec.handler ?? latest?.entry ?? null,
+      spec: latest?.spec ?? null,
+      versions: versions.map((v) => versionView(v, fn.liveVersion)),
+      instances: executor.status(fn.name),
+    };
+  };
+
+  const deploy =
+    (mode: 'upsert' | 'new-version') =>
+    async ({ req, res, params, query }: RouteContext) => {
+      const name = validateName(params['name'] ?? '');
+      const type = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]?.trim() ?? '';
+      if (!ARCHIVE_TYPES.has(type)) {
+        throw new SkiffError(
+          'SKIFF_E_UNSUPPORTED_MEDIA_TYPE',
+          `send the function as a zip or tar.gz body (Content-Type application/zip or application/gzip), not ${type}`,
+        );
+      }
+      const archive = await readBody(req, deps.maxUploadBytes).catch((err: unknown) => {
+        if (err instanceof SkiffError && err.code === 'SKIFF_E_PAYLOAD_TOO_LARGE') {
+          throw new SkiffError(
+            'SKIFF_E_ARCHIVE_TOO_LARGE',
+            `the upload is larger than ${deps.maxUploadBytes} bytes`,
+          );
+        }
+        throw err;
+      });
+      const outcome = await deployer.deploy({
+        name,
+        archive,
+        runtime: query.get('runtime') ?? undefined,
+        handler: query.get('handler') ?? undefined,
+        mode,
+      });
+      const fn = load(name);
+      sendJson(res, outcome.created ? 201 : 200, {
+        function: detail(fn),
+        version: versionView(outcome.version, fn.liveVersion),
+      });
+    };
+
+  return [
+    {
+      method: 'GET',
+      path: '/v1/functions',
+      handler: ({ res }) => {
+        const functions = registry.listFunctions().map((fn) => summary(fn, registry.listVersions(fn.name)));
+        sendJson(res, 200, { functions });
+      },
+    },
+    { method: 'PUT', path: '/v1/functions/{name}', handler: deploy('upsert') },
+    { method: 'POST', path: '/v1/functions/{name}/versions', handler: deploy('new-version') },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}',
+      handler: ({ res, params }) => sendJson(res, 200, { function: detail(load(params['name'] ?? '')) }),
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/functions/{name}',
+      handler: async ({ res, params }) => {
+        const name = validateName(params['name'] ?? '');
+        if (!(await deployer.remove(name)))
+          throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `no function named ${JSON.stringify(name)}`);
+        res.writeHead(204).end();
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/logs',
+      handler: async ({ res, params, query }) => {
+        const fn = load(params['name'] ?? '');
+        const limit = Number(query.get('limit') ?? 100);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+          throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'limit must be a whole number from 1 to 10000');
+        }
+        sendJson(res, 200, { logs: await logs.tail(fn.name, limit) });
+      },
+    },
+  ];
+}

@@ -1,0 +1,162 @@
+/**
+ * Components of the control API's OpenAPI document (see openapi.ts): response schemas, shared
+ * parameters and error responses. Each schema mirrors what src/control/functions.ts sends.
+ */
+import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import { NAME_PATTERN, RUNTIME_NAMES } from './spec.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` }) as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+
+export const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: {
+            type: 'string',
+            enum: Object.keys(ERROR_CODES) as ErrorCode[],
+            description: 'Stable error code; see docs/errors.md.',
+          },
+          message: { type: 'string', description: 'Human-readable explanation; not stable.' },
+          details: {
+            description: 'Extra data for some codes, e.g. `{ version, buildLog }` for a failed build.',
+          },
+        },
+      },
+    },
+  },
+  FunctionSpec: {
+    type: 'object',
+    description: 'The resolved spec (skiff.json plus deploy parameters) stored with a version.',
+    required: ['name', 'runtime', 'handler', 'description', 'env', 'timeoutMs'],
+    properties: {
+      name: { type: 'string', pattern: NAME_PATTERN.source },
+      runtime: { type: 'string', enum: [...RUNTIME_NAMES] },
+      handler: {
+        type: ['string', 'null'],
+        description: 'Handler file as given; null when it was found by default.',
+      },
+      description: { type: 'string' },
+      env: { type: 'object', additionalProperties: { type: 'string' } },
+      timeoutMs: { type: ['integer', 'null'], minimum: 1 },
+    },
+  },
+  FunctionSummary: {
+    type: 'object',
+    required: ['name', 'runtime', 'liveVersion', 'hash', 'createdAt', 'updatedAt'],
+    properties: {
+      name: { type: 'string', pattern: NAME_PATTERN.source },
+      runtime: { type: 'string', enum: [...RUNTIME_NAMES] },
+      liveVersion: { type: ['integer', 'null'], minimum: 1, description: 'null until a version built.' },
+      hash: { type: ['string', 'null'], description: 'SHA-256 (hex) of the live version’s code.' },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+  },
+  FunctionDetail: {
+    allOf: [
+      ref('FunctionSummary'),
+      {
+        type: 'object',
+        required: ['handler', 'spec', 'versions', 'instances'],
+        properties: {
+          handler: {
+            type: ['string', 'null'],
+            description: 'Handler from the spec, else the entry file found by the build.',
+          },
+          spec: { oneOf: [ref('FunctionSpec'), { type: 'null' }] },
+          versions: { type: 'array', items: ref('Version'), description: 'Oldest first.' },
+          instances: { type: 'array', items: ref('Instance') },
+        },
+      },
+    ],
+  },
+  Version: {
+    type: 'object',
+    required: ['version', 'hash', 'status', 'live', 'createdAt', 'buildLog', 'buildMs'],
+    properties: {
+      version: { type: 'integer', minimum: 1 },
+      hash: { type: 'string', description: 'SHA-256 (hex) of the extracted code.' },
+      status: { type: 'string', enum: ['ready', 'failed'] },
+      live: { type: 'boolean' },
+      createdAt: dateTime,
+      buildLog: { type: 'string' },
+      buildMs: { type: 'integer', minimum: 0 },
+    },
+  },
+  Instance: {
+    type: 'object',
+    required: ['id', 'version', 'state', 'pid', 'inFlight', 'startedAt'],
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      version: { type: 'integer', minimum: 1 },
+      state: { type: 'string', enum: ['starting', 'ready', 'stopping', 'exited'] },
+      pid: { type: ['integer', 'null'] },
+      inFlight: { type: 'integer', minimum: 0 },
+      startedAt: { type: ['string', 'null'], format: 'date-time' },
+    },
+  },
+  LogEntry: {
+    type: 'object',
+    required: ['ts', 'stream', 'level', 'message'],
+    properties: {
+      ts: dateTime,
+      stream: { type: 'string', enum: ['stdout', 'stderr', 'log', 'build', 'platform'] },
+      level: { type: 'string', description: 'debug, info, warn or error.' },
+      message: { type: 'string', description: 'Cut at 16 KiB.' },
+      invocationId: { type: 'string', description: 'Absent for instance-level and build lines.' },
+      version: { type: 'integer', minimum: 1 },
+    },
+  },
+  DeployResult: {
+    type: 'object',
+    required: ['function', 'version'],
+    properties: { function: ref('FunctionDetail'), version: ref('Version') },
+  },
+} as const;
+
+const errorResponse = (description: string) =>
+  ({ description, content: { 'application/json': { schema: ref('Error') } } }) as const;
+
+export const responses = {
+  BadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad `name`), SKIFF_E_INVALID_REQUEST (bad query parameter), and on deploys ' +
+      'SKIFF_E_INVALID_SPEC, SKIFF_E_ARCHIVE_INVALID, SKIFF_E_ARCHIVE_UNSAFE.',
+  ),
+  Unauthorized: errorResponse('SKIFF_E_UNAUTHORIZED: missing or wrong bearer token.'),
+  NotFound: errorResponse('SKIFF_E_FUNCTION_NOT_FOUND: no function of that name.'),
+  PayloadTooLarge: errorResponse(
+    'SKIFF_E_ARCHIVE_TOO_LARGE: the upload, its entry count or its unpacked size is over the limit.',
+  ),
+  UnsupportedMediaType: errorResponse(
+    'SKIFF_E_UNSUPPORTED_MEDIA_TYPE: the body is not sent as an archive type.',
+  ),
+  Unprocessable: errorResponse(
+    'SKIFF_E_HANDLER_NOT_FOUND or SKIFF_E_BUILD_FAILED (including an instance that would not start); ' +
+      '`details` is `{ version, buildLog }`. The failed version is recorded; the live version is unchanged.',
+  ),
+  Internal: errorResponse('SKIFF_E_INTERNAL: a platform fault; see the platform log.'),
+} as const;
+
+export const parameters = {
+  name: {
+    name: 'name',
+    in: 'path',
+    required: true,
+    description: 'Function name.',
+    schema: { type: 'string', pattern: NAME_PATTERN.source },
+  },
+} as const;
+
+export const securitySchemes = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin token, written to `<data-dir>/admin-token` at first start.',
+  },
+} as const;

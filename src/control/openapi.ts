@@ -1,0 +1,220 @@
+/**
+ * The OpenAPI 3.1 document of the control API, served at GET /v1/openapi.json. It describes the
+ * routes of functions.ts and meta.ts; openapi.test.ts fails when a route is missing here.
+ */
+import { RUNTIME_NAMES } from './spec.js';
+import { parameters, responses, schemas, securitySchemes } from './openapi-schemas.js';
+
+const json = (schema: object) => ({ 'application/json': { schema } }) as const;
+const schemaRef = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` }) as const;
+const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
+const nameParam = { $ref: '#/components/parameters/name' } as const;
+
+/** Media types a deploy accepts (a missing Content-Type counts as application/octet-stream). */
+const archive = { schema: { type: 'string', format: 'binary' } } as const;
+const deployBody = {
+  required: true,
+  description:
+    'The function folder as a zip or a tar.gz archive. The format is recognised from the bytes; the ' +
+    'media type only has to be one of these.',
+  content: {
+    'application/zip': archive,
+    'application/gzip': archive,
+    'application/x-zip-compressed': archive,
+    'application/x-gzip': archive,
+    'application/x-tar+gzip': archive,
+    'application/octet-stream': archive,
+  },
+} as const;
+
+const deployParameters = [
+  nameParam,
+  {
+    name: 'runtime',
+    in: 'query',
+    description: 'Overrides `runtime` in skiff.json.',
+    schema: { type: 'string', enum: [...RUNTIME_NAMES] },
+  },
+  {
+    name: 'handler',
+    in: 'query',
+    description: 'Overrides `handler` in skiff.json: the entry file, relative to the folder.',
+    schema: { type: 'string', minLength: 1 },
+  },
+] as const;
+
+const deployErrors = {
+  '400': response('BadRequest'),
+  '401': response('Unauthorized'),
+  '413': response('PayloadTooLarge'),
+  '415': response('UnsupportedMediaType'),
+  '422': response('Unprocessable'),
+  '500': response('Internal'),
+} as const;
+
+const deployed = (description: string) =>
+  ({ description, content: json(schemaRef('DeployResult')) }) as const;
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Skiff control API',
+    version: '1',
+    description:
+      'Management API of a Skiff platform. Every route needs `Authorization: Bearer <admin token>` unless ' +
+      'marked otherwise; without a valid token even unknown routes answer 401. Errors always have the ' +
+      'body `{ "error": { "code", "message", "details"? } }`; a known path with another method answers ' +
+      '405 SKIFF_E_METHOD_NOT_ALLOWED and an unknown path 404 SKIFF_E_NOT_FOUND.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  servers: [{ url: 'http://127.0.0.1:8080', description: 'The default address of `skiff serve`' }],
+  security: [{ bearerAuth: [] }],
+  tags: [
+    { name: 'functions', description: 'Deploy, inspect and delete functions.' },
+    { name: 'meta', description: 'The API itself; no token needed.' },
+  ],
+  paths: {
+    '/v1/functions': {
+      get: {
+        operationId: 'listFunctions',
+        tags: ['functions'],
+        summary: 'List functions',
+        responses: {
+          '200': {
+            description: 'Every function, in registry order.',
+            content: json({
+              type: 'object',
+              required: ['functions'],
+              properties: { functions: { type: 'array', items: schemaRef('FunctionSummary') } },
+            }),
+          },
+          '401': response('Unauthorized'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/functions/{name}': {
+      put: {
+        operationId: 'deployFunction',
+        tags: ['functions'],
+        summary: 'Create a function or deploy a new version of it',
+        description:
+          'Extracts and builds the archive, starts the new version and makes it live once it is ready; the ' +
+          'previous version drains. A failed build is recorded as a failed version and answers 422.',
+        parameters: deployParameters,
+        requestBody: deployBody,
+        responses: {
+          '200': deployed('A new version of an existing function is live.'),
+          '201': deployed('The function was created and its first version is live.'),
+          ...deployErrors,
+        },
+      },
+      get: {
+        operationId: 'getFunction',
+        tags: ['functions'],
+        summary: 'Get a function with its versions and instances',
+        parameters: [nameParam],
+        responses: {
+          '200': {
+            description: 'The function.',
+            content: json({
+              type: 'object',
+              required: ['function'],
+              properties: { function: schemaRef('FunctionDetail') },
+            }),
+          },
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+      delete: {
+        operationId: 'deleteFunction',
+        tags: ['functions'],
+        summary: 'Delete a function, its versions, code and logs',
+        parameters: [nameParam],
+        responses: {
+          '204': { description: 'Deleted; its instances were drained and stopped.' },
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/functions/{name}/versions': {
+      post: {
+        operationId: 'deployVersion',
+        tags: ['functions'],
+        summary: 'Deploy a new version of an existing function',
+        description: 'Like PUT /v1/functions/{name}, but refuses to create the function (404).',
+        parameters: deployParameters,
+        requestBody: deployBody,
+        responses: {
+          '200': deployed('The new version is live.'),
+          '404': response('NotFound'),
+          ...deployErrors,
+        },
+      },
+    },
+    '/v1/functions/{name}/logs': {
+      get: {
+        operationId: 'getFunctionLogs',
+        tags: ['functions'],
+        summary: 'The last log lines of a function',
+        parameters: [
+          nameParam,
+          {
+            name: 'limit',
+            in: 'query',
+            description: 'How many of the newest entries to return.',
+            schema: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'Log entries, oldest first (build output, function output and platform lines).',
+            content: json({
+              type: 'object',
+              required: ['logs'],
+              properties: { logs: { type: 'array', items: schemaRef('LogEntry') } },
+            }),
+          },
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        tags: ['meta'],
+        summary: 'This document',
+        security: [],
+        responses: { '200': { description: 'The OpenAPI document.', content: json({ type: 'object' }) } },
+      },
+    },
+    '/v1/health': {
+      get: {
+        operationId: 'getHealth',
+        tags: ['meta'],
+        summary: 'Liveness check',
+        security: [],
+        responses: {
+          '200': {
+            description: 'The control API is up.',
+            content: json({
+              type: 'object',
+              required: ['status'],
+              properties: { status: { type: 'string', const: 'ok' } },
+            }),
+          },
+        },
+      },
+    },
+  },
+  components: { schemas, responses, parameters, securitySchemes },
+} as const;

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { SkiffError } from '../shared/errors.js';
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function validateName(name: string): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new SkiffError(
+      'SKIFF_E_INVALID_NAME',
+      `invalid function name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export const RUNTIME_NAMES = ['node'] as const;
+
+/** `skiff.json`: the function's spec, as written by the user (every field optional). */
+export const specSchema = z
+  .object({
+    name: z.string().regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes').optional(),
+    runtime: z.enum(RUNTIME_NAMES).optional(),
+    handler: z.string().min(1).optional(),
+    description: z.string().max(1000).optional(),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'),
+        z.string(),
+      )
+      .optional(),
+    timeoutMs: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export type SpecInput = z.infer<typeof specSchema>;
+
+/** The resolved spec stored with every version. */
+export interface FunctionSpec {
+  name: string;
+  runtime: (typeof RUNTIME_NAMES)[number];
+  handler: string | null;
+  description: string;
+  env: Record<string, string>;
+  timeoutMs: number | null;
+}
+
+export function parseSpec(raw: unknown, source: string): SpecInput {
+  const result = specSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.join('.') || '(root)';
+    const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
+    return `${where}:${keys} ${issue.message}`;
+  });
+  throw new SkiffError('SKIFF_E_INVALID_SPEC', `${source} is invalid: ${problems.join('; ')}`);
+}

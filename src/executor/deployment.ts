@@ -1,0 +1,16 @@
+/** What the executor needs to run one immutable version of a function. */
+export interface Deployment {
+  function: string;
+  version: number;
+  hash: string;
+  runtime: 'node';
+  /** Entry file relative to codeDir, after any build step. */
+  handler: string;
+  codeDir: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+}
+
+export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {
+  return `${d.function}@${d.version}`;
+}

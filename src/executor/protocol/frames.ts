@@ -1,0 +1,133 @@
+/**
+ * Runtime protocol v1 frame codec (see docs/runtime-protocol.md). Shared by the platform and the Node
+ * bridge. A frame is:
+ *
+ *   u32 BE  length of the rest of the frame (13 + metaLength + bodyLength − 4)
+ *   u8      kind
+ *   u32 BE  stream id (the invocation's wire id; 0 for instance-wide messages)
+ *   u32 BE  metaLength
+ *   bytes   meta: UTF-8 JSON object (metaLength bytes, 0 means {})
+ *   bytes   body: raw bytes (the rest)
+ */
+export const PROTOCOL_VERSION = 1;
+export const HEADER_BYTES = 13;
+/** Bodies may be up to 64 MiB (the configurable maximum); a frame adds its header and meta. */
+export const MAX_FRAME_BYTES = 65 * 1024 * 1024;
+
+export const FrameKind = {
+  HELLO: 1,
+  INIT: 2,
+  READY: 3,
+  INVOKE: 4,
+  RESULT: 5,
+  ERROR: 6,
+  LOG: 7,
+  CANCEL: 8,
+  SHUTDOWN: 9,
+  PING: 10,
+  PONG: 11,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+export interface Frame {
+  kind: number;
+  id: number;
+  meta: Record<string, unknown>;
+  body: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function encodeFrame(kind: number, id: number, meta?: object, body?: Uint8Array): Buffer {
+  const metaBytes = meta === undefined ? EMPTY : Buffer.from(JSON.stringify(meta), 'utf8');
+  const bodyBytes = body ?? EMPTY;
+  const total = HEADER_BYTES + metaBytes.length + bodyBytes.length;
+  if (total > MAX_FRAME_BYTES) throw new RangeError(`frame of ${total} bytes exceeds ${MAX_FRAME_BYTES}`);
+  const out = Buffer.allocUnsafe(total);
+  out.writeUInt32BE(total - 4, 0);
+  out.writeUInt8(kind, 4);
+  out.writeUInt32BE(id >>> 0, 5);
+  out.writeUInt32BE(metaBytes.length, 9);
+  metaBytes.copy(out, HEADER_BYTES);
+  if (bodyBytes.length > 0) out.set(bodyBytes, HEADER_BYTES + metaBytes.length);
+  return out;
+}
+
+/** Incremental decoder: push chunks as they arrive, get whole frames back. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const head = this.peek(4);
+      const length = head.readUInt32BE(0) + 4;
+      if (length < HEADER_BYTES || length > MAX_FRAME_BYTES) {
+        throw new RangeError(`invalid frame length ${length}`);
+      }
+      if (this.buffered < length) break;
+      frames.push(decodeFrame(this.take(length)));
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) return first;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  private take(n: number): Buffer {
+    const joined = this.peek(n);
+    const frame = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered -= n;
+    return frame;
+  }
+}
+
+function decodeFrame(buf: Buffer): Frame {
+  const kind = buf.readUInt8(4);
+  const id = buf.readUInt32BE(5);
+  const metaLength = buf.readUInt32BE(9);
+  if (HEADER_BYTES + metaLength > buf.length) throw new RangeError('frame meta overruns the frame');
+  const metaText = buf.toString('utf8', HEADER_BYTES, HEADER_BYTES + metaLength);
+  const meta: unknown = metaLength === 0 ? {} : JSON.parse(metaText);
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new TypeError('frame meta is not a JSON object');
+  }
+  return { kind, id, meta: meta as Record<string, unknown>, body: buf.subarray(HEADER_BYTES + metaLength) };
+}
+
+/** Batches frame writes: frames written in one tick leave in one write call. */
+export class FrameWriter {
+  private pending: Buffer[] = [];
+  private scheduled = false;
+
+  constructor(private readonly sink: { write(data: Buffer): unknown; destroyed?: boolean }) {}
+
+  send(kind: number, id: number, meta?: object, body?: Uint8Array): void {
+    this.pending.push(encodeFrame(kind, id, meta, body));
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || this.sink.destroyed === true) {
+      this.pending = [];
+      return;
+    }
+    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    this.sink.write(data);
+  }
+}

@@ -1,0 +1,68 @@
+import type { Config } from '../shared/config.js';
+import { SkiffError } from '../shared/errors.js';
+import type { Deployment } from '../executor/deployment.js';
+import type { Executor } from '../executor/executor.js';
+import type { ArtifactStore } from '../store/artifacts.js';
+import type { Registry, VersionRecord } from '../store/registry.js';
+import type { Invocation, Result } from './types.js';
+
+export function toDeployment(v: VersionRecord, codeDir: string, config: Config): Deployment {
+  return {
+    function: v.function,
+    version: v.version,
+    hash: v.hash,
+    runtime: v.spec.runtime,
+    handler: v.entry,
+    codeDir,
+    env: v.spec.env,
+    timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
+  };
+}
+
+/** Resolves a function name to its live deployment (cached) and hands the invocation to the executor. */
+export class Router {
+  private readonly live = new Map<string, Deployment>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly artifacts: ArtifactStore,
+    private readonly executor: Executor,
+    private readonly config: Config,
+  ) {}
+
+  resolve(name: string): Deployment {
+    const cached = this.live.get(name);
+    if (cached !== undefined) return cached;
+    const fn = this.registry.getFunction(name);
+    if (fn === undefined) {
+      throw new SkiffError(
+        'SKIFF_E_FUNCTION_NOT_FOUND',
+        `no function named ${JSON.stringify(name)}; deploy it first`,
+      );
+    }
+    const version = fn.liveVersion === null ? undefined : this.registry.getVersion(name, fn.liveVersion);
+    if (version === undefined) {
+      throw new SkiffError(
+        'SKIFF_E_FUNCTION_NOT_FOUND',
+        `function ${JSON.stringify(name)} has no live version (its builds failed); see \`skiff fn get ${name}\``,
+      );
+    }
+    const deployment = toDeployment(
+      version,
+      this.artifacts.versionDir(name, version.version, version.hash),
+      this.config,
+    );
+    this.live.set(name, deployment);
+    return deployment;
+  }
+
+  invoke(inv: Invocation): Promise<Result> {
+    return this.executor.invoke(this.resolve(inv.function), inv);
+  }
+
+  /** Switches the live deployment of a function atomically (or forgets it, when deleted). */
+  setLive(name: string, deployment: Deployment | undefined): void {
+    if (deployment === undefined) this.live.delete(name);
+    else this.live.set(name, deployment);
+  }
+}

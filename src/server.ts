@@ -1,0 +1,118 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createControlApp } from './control/app.js';
+import { ensureAdminToken } from './control/auth.js';
+import { Deployer } from './control/deploy/deployer.js';
+import { functionRoutes } from './control/functions.js';
+import { metaRoutes } from './control/meta.js';
+import { Executor } from './executor/executor.js';
+import { Router } from './invoke/router.js';
+import type { Config } from './shared/config.js';
+import type { Logger } from './shared/logger.js';
+import { createHttpTrigger } from './triggers/http.js';
+import { ArtifactStore } from './store/artifacts.js';
+import { FileLogStore } from './store/file-logs.js';
+import { SqliteRegistry } from './store/sqlite-registry.js';
+
+export interface RunningServer {
+  config: Config;
+  /** Endpoint name → URL a local client can use (also written to `<dataDir>/endpoints.json`). */
+  endpoints: Record<string, string>;
+  token: string;
+  deployer: Deployer;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const ENDPOINTS_FILE = 'endpoints.json';
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlFor(address: AddressInfo): string {
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** The composition root: config → stores → executor → triggers + control API. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const token = ensureAdminToken(config.dataDir);
+  const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
+  const artifacts = new ArtifactStore(config.dataDir);
+  await artifacts.cleanStaging();
+  const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
+  const executor = new Executor(config, logs, logger.child({ part: 'executor' }));
+  const router = new Router(registry, artifacts, executor, config);
+  const deployer = new Deployer({ config, registry, artifacts, executor, router, logs, logger });
+
+  const control = createServer(
+    createControlApp(
+      [
+        ...metaRoutes(),
+        ...functionRoutes({
+          registry,
+          deployer,
+          executor,
+          logs,
+          maxUploadBytes: config.build.maxUploadBytes,
+        }),
+      ],
+      token,
+      logger.child({ part: 'control' }),
+    ),
+  );
+  const gateway = createServer(
+    {
+      headersTimeout: 10_000,
+      requestTimeout: config.functions.maxTimeoutMs + 5_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+    },
+    createHttpTrigger({
+      invoke: (inv) => router.invoke(inv),
+      maxBodyBytes: config.http.maxBodyBytes,
+      logger: logger.child({ part: 'http' }),
+    }),
+  );
+
+  const servers: Server[] = [];
+  try {
+    servers.push(control);
+    const controlAddress = await listen(control, config.control.host, config.control.port);
+    servers.push(gateway);
+    const httpAddress = await listen(gateway, config.http.host, config.http.port);
+    const endpoints = { control: urlFor(controlAddress), http: urlFor(httpAddress) };
+    writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
+    logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
+
+    let stopped: Promise<void> | undefined;
+    const stop = (graceMs = 10_000): Promise<void> => {
+      stopped ??= (async () => {
+        const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        for (const s of servers) s.closeIdleConnections();
+        await executor.stop(graceMs);
+        for (const s of servers) s.closeAllConnections();
+        await Promise.all(closing);
+        await logs.close();
+        registry.close();
+      })();
+      return stopped;
+    };
+    return { config, endpoints, token, deployer, stop };
+  } catch (err) {
+    for (const s of servers) s.close();
+    registry.close();
+    await logs.close();
+    throw err;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The one error class of Skiff. Every failure that reaches a user carries a stable code from
+ * `ERROR_CODES`; the table below is the single source for the HTTP status and the user/system split,
+ * and `docs/errors.md` documents each code.
+ */
+export const ERROR_CODES = {
+  SKIFF_E_INVALID_REQUEST: { status: 400, kind: 'user' },
+  SKIFF_E_INVALID_NAME: { status: 400, kind: 'user' },
+  SKIFF_E_INVALID_SPEC: { status: 400, kind: 'user' },
+  SKIFF_E_ARCHIVE_INVALID: { status: 400, kind: 'user' },
+  SKIFF_E_ARCHIVE_UNSAFE: { status: 400, kind: 'user' },
+  SKIFF_E_UNAUTHORIZED: { status: 401, kind: 'user' },
+  SKIFF_E_NOT_FOUND: { status: 404, kind: 'user' },
+  SKIFF_E_FUNCTION_NOT_FOUND: { status: 404, kind: 'user' },
+  SKIFF_E_METHOD_NOT_ALLOWED: { status: 405, kind: 'user' },
+  SKIFF_E_PAYLOAD_TOO_LARGE: { status: 413, kind: 'user' },
+  SKIFF_E_ARCHIVE_TOO_LARGE: { status: 413, kind: 'user' },
+  SKIFF_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: 'user' },
+  SKIFF_E_HANDLER_NOT_FOUND: { status: 422, kind: 'user' },
+  SKIFF_E_BUILD_FAILED: { status: 422, kind: 'user' },
+  SKIFF_E_FUNCTION_ERROR: { status: 500, kind: 'user' },
+  SKIFF_E_INTERNAL: { status: 500, kind: 'system' },
+  SKIFF_E_INSTANCE_START_FAILED: { status: 502, kind: 'user' },
+  SKIFF_E_INSTANCE_CRASHED: { status: 502, kind: 'system' },
+  SKIFF_E_BAD_RESPONSE: { status: 502, kind: 'user' },
+  SKIFF_E_SHUTTING_DOWN: { status: 503, kind: 'system' },
+  SKIFF_E_TIMEOUT: { status: 504, kind: 'user' },
+  SKIFF_E_CONFIG_INVALID: { status: 500, kind: 'user' },
+  SKIFF_E_CLI_USAGE: { status: 400, kind: 'user' },
+  SKIFF_E_CLI_UNREACHABLE: { status: 503, kind: 'user' },
+} as const satisfies Record<string, { status: number; kind: 'user' | 'system' }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface SkiffErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class SkiffError extends Error {
+  override readonly name = 'SkiffError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options.details;
+  }
+
+  get isUserError(): boolean {
+    return ERROR_CODES[this.code].kind === 'user';
+  }
+
+  toBody(): SkiffErrorBody {
+    const body: SkiffErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details !== undefined) body.error.details = this.details;
+    return body;
+  }
+}
+
+/** Wraps anything thrown into a SkiffError; unknown errors become SKIFF_E_INTERNAL without leaking internals. */
+export function toSkiffError(err: unknown): SkiffError {
+  if (err instanceof SkiffError) return err;
+  return new SkiffError('SKIFF_E_INTERNAL', 'internal error; see the platform log', { cause: err });
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}

@@ -1,0 +1,11 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The platform logger; pass it down explicitly and take a child per request or invocation. */
+export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
+  const options = { level, base: { svc: 'skiff' } };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}

@@ -1,0 +1,15 @@
+export type LogStream = 'stdout' | 'stderr' | 'log' | 'build' | 'platform';
+
+export interface LogEntry {
+  ts: string;
+  stream: LogStream;
+  level: string;
+  message: string;
+  invocationId?: string;
+  version?: number;
+}
+
+/** Where function output goes; the executor writes, the control API reads. */
+export interface FunctionLogSink {
+  append(functionName: string, entry: Omit<LogEntry, 'ts'>): void;
+}

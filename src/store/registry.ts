@@ -1,0 +1,39 @@
+import type { FunctionSpec } from '../control/spec.js';
+
+export type VersionStatus = 'ready' | 'failed';
+
+export interface VersionRecord {
+  function: string;
+  version: number;
+  hash: string;
+  status: VersionStatus;
+  spec: FunctionSpec;
+  /** Entry file relative to the version's code folder, after the build. */
+  entry: string;
+  buildLog: string;
+  buildMs: number;
+  createdAt: string;
+}
+
+export interface FunctionRecord {
+  name: string;
+  liveVersion: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewVersion = Omit<VersionRecord, 'version' | 'createdAt' | 'function'>;
+
+/** The registry of functions and their immutable versions. Embedded: SQLite; later: a distributed KV. */
+export interface Registry {
+  listFunctions(): FunctionRecord[];
+  getFunction(name: string): FunctionRecord | undefined;
+  listVersions(name: string): VersionRecord[];
+  getVersion(name: string, version: number): VersionRecord | undefined;
+  /** Reserves the next version number of `name` (creating the function row if needed). */
+  nextVersion(name: string): number;
+  /** Records a version; when it is ready and `live` is set, it becomes the live version atomically. */
+  addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord;
+  deleteFunction(name: string): boolean;
+  close(): void;
+}

@@ -1,0 +1,151 @@
+import Database from 'better-sqlite3';
+import type { FunctionSpec } from '../control/spec.js';
+import type { FunctionRecord, NewVersion, Registry, VersionRecord, VersionStatus } from './registry.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS functions (
+  name TEXT PRIMARY KEY,
+  live_version INTEGER,
+  next_version INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+  function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  status TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  entry TEXT NOT NULL,
+  build_log TEXT NOT NULL,
+  build_ms INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (function, version)
+);
+`;
+
+interface FunctionRow {
+  name: string;
+  live_version: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VersionRow {
+  function: string;
+  version: number;
+  hash: string;
+  status: string;
+  spec: string;
+  entry: string;
+  build_log: string;
+  build_ms: number;
+  created_at: string;
+}
+
+const toFunction = (r: FunctionRow): FunctionRecord => ({
+  name: r.name,
+  liveVersion: r.live_version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  function: r.function,
+  version: r.version,
+  hash: r.hash,
+  status: r.status as VersionStatus,
+  spec: JSON.parse(r.spec) as FunctionSpec,
+  entry: r.entry,
+  buildLog: r.build_log,
+  buildMs: r.build_ms,
+  createdAt: r.created_at,
+});
+
+/** The embedded registry: one SQLite file in WAL mode. */
+export class SqliteRegistry implements Registry {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  listFunctions(): FunctionRecord[] {
+    return (this.db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map(toFunction);
+  }
+
+  getFunction(name: string): FunctionRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM functions WHERE name = ?').get(name) as
+      FunctionRow | undefined;
+    return row === undefined ? undefined : toFunction(row);
+  }
+
+  listVersions(name: string): VersionRecord[] {
+    const rows = this.db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name);
+    return (rows as VersionRow[]).map(toVersion);
+  }
+
+  getVersion(name: string, version: number): VersionRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM versions WHERE function = ? AND version = ?')
+      .get(name, version);
+    return row === undefined ? undefined : toVersion(row as VersionRow);
+  }
+
+  nextVersion(name: string): number {
+    const now = new Date().toISOString();
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO functions (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
+        )
+        .run(name, now, now);
+      const row = this.db
+        .prepare(
+          'UPDATE functions SET next_version = next_version + 1 WHERE name = ? RETURNING next_version - 1 AS v',
+        )
+        .get(name) as { v: number };
+      return row.v;
+    })();
+  }
+
+  addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO versions (function, version, hash, status, spec, entry, build_log, build_ms, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          name,
+          version,
+          record.hash,
+          record.status,
+          JSON.stringify(record.spec),
+          record.entry,
+          record.buildLog,
+          record.buildMs,
+          now,
+        );
+      if (live && record.status === 'ready') {
+        this.db
+          .prepare('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?')
+          .run(version, now, name);
+      }
+    })();
+    return { ...record, function: name, version, createdAt: now };
+  }
+
+  deleteFunction(name: string): boolean {
+    return this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
