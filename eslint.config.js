@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const fetchGlobals = { Request: 'readonly', Response: 'readonly', Headers: 'readonly' };
+
 export default tseslint.config(
   {
     ignores: [
@@ -9,6 +11,7 @@ export default tseslint.config(
       'coverage/**',
       '**/.skiff/**',
       'test/fixtures/**/node_modules/**',
+      'test/fixtures/functions/broken-ts/**',
     ],
   },
   js.configs.recommended,
@@ -21,6 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
     },
+  },
+  {
+    files: ['test/fixtures/**', 'examples/**'],
+    languageOptions: { globals: { ...fetchGlobals, module: 'writable', require: 'readonly' } },
   },
   {
     files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**', 'examples/**', 'bin/**'],

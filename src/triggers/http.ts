@@ -100,7 +100,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const error = toSkiffError(err);
       if (!error.isUserError) deps.logger.error({ err, invocationId: id }, 'invocation failed');
       res.setHeader('x-skiff-invocation-id', id);
-      sendError(res, error);
+      // Details (such as an instance's stderr) are for the function's owner, not for its callers.
+      sendError(res, error.details === undefined ? error : new SkiffError(error.code, error.message));
     }
   };
 }

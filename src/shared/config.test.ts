@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { SkiffError } from './errors.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-config-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function configError(fn: () => unknown): SkiffError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SkiffError) return err;
+    throw err;
+  }
+  throw new Error('expected a SkiffError');
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig', () => {
+  it('has embedded defaults', () => {
+    const cwd = tempDir();
+    const config = loadConfig({ cwd, env: {} });
+    expect(config.dataDir).toBe(path.join(cwd, '.skiff'));
+    expect(config.control).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8000, maxBodyBytes: 6 * 1024 * 1024 });
+    expect(config.functions.defaultTimeoutMs).toBe(30_000);
+  });
+
+  it('layers file < environment < flags', () => {
+    const cwd = tempDir();
+    writeFileSync(
+      path.join(cwd, 'skiff.config.json'),
+      JSON.stringify({ http: { port: 1 }, control: { port: 2 }, logLevel: 'warn' }),
+    );
+    const config = loadConfig({
+      cwd,
+      env: { SKIFF_HTTP_PORT: '3', SKIFF_HOME: '/tmp/skiff-home' },
+      flags: { http: { port: 4 } },
+    });
+    expect(config.http.port).toBe(4);
+    expect(config.control.port).toBe(2);
+    expect(config.logLevel).toBe('warn');
+    expect(config.dataDir).toBe('/tmp/skiff-home');
+  });
+
+  it('names an unknown setting', () => {
+    const cwd = tempDir();
+    writeFileSync(path.join(cwd, 'skiff.config.json'), JSON.stringify({ http: { prot: 80 } }));
+    const err = configError(() => loadConfig({ cwd, env: {} }));
+    expect(err.code).toBe('SKIFF_E_CONFIG_INVALID');
+    expect(err.message).toContain('prot');
+  });
+
+  it('names an invalid value, from the environment too', () => {
+    const cwd = tempDir();
+    expect(configError(() => loadConfig({ cwd, env: { SKIFF_HTTP_PORT: 'eighty' } })).message).toContain(
+      'SKIFF_HTTP_PORT',
+    );
+    const err = configError(() => loadConfig({ cwd, env: {}, flags: { control: { port: 70000 } } }));
+    expect(err.message).toContain('control.port');
+  });
+
+  it('reports a config file that is not JSON', () => {
+    const cwd = tempDir();
+    const file = path.join(cwd, 'custom.json');
+    writeFileSync(file, '{ nope');
+    const err = configError(() => loadConfig({ cwd, env: {}, file }));
+    expect(err.message).toContain('custom.json');
+  });
+});

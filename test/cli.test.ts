@@ -1,0 +1,208 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'skiff.js');
+const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
+
+interface CliResult<T extends string | Buffer> {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: T;
+  stderr: string;
+}
+
+/** The test runner's environment without any SKIFF_* variable, so only what a test sets counts. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('SKIFF_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv, encoding: 'buffer'): Promise<CliResult<Buffer>>;
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult<string>>;
+/** Runs the built CLI (`node bin/skiff.js …`), killed after 30 s; never rejects, the exit code is in the result. */
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  encoding: 'utf8' | 'buffer' = 'utf8',
+): Promise<CliResult<string | Buffer>> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env, encoding, timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const failure = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+        resolve({
+          code: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
+          signal: failure?.signal ?? null,
+          stdout,
+          stderr: String(stderr),
+        });
+      },
+    );
+  });
+}
+
+describe('skiff CLI against a running platform', () => {
+  let p: TestPlatform;
+  let env: NodeJS.ProcessEnv;
+  let scratch: string;
+  const cli = (...args: string[]) => runCli(args, env);
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    env = cleanEnv({ SKIFF_HOME: p.dataDir });
+    scratch = await makeDataDir();
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+    if (p) await removeDir(p.dataDir);
+    if (scratch) await removeDir(scratch);
+  });
+
+  it('deploys a folder and prints the version and a curl line', async () => {
+    const r = await cli('fn', 'deploy', fixture('echo-cjs'), '--name', 'cli-echo');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^✔ Deployed cli-echo version 1 \([0-9a-f]{12}\) in \d+\.\ds$/m);
+    expect(r.stdout).toContain(`  curl ${p.httpUrl}/cli-echo\n`);
+  });
+
+  it('makes version 2 on a second deploy', async () => {
+    const r = await cli('fn', 'deploy', fixture('echo-cjs'), '--name', 'cli-echo');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^✔ Deployed cli-echo version 2 \([0-9a-f]{12}\)/m);
+  });
+
+  it('lists the function as JSON with its live version', async () => {
+    const r = await cli('fn', 'list', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as { functions: { name: string; liveVersion: number | null }[] };
+    expect(body.functions).toContainEqual(expect.objectContaining({ name: 'cli-echo', liveVersion: 2 }));
+  });
+
+  it('lists the function as a table', async () => {
+    const r = await cli('fn', 'list');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+RUNTIME\s+VERSION\s+HASH\s+UPDATED$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^cli-echo\s+node\s+2\s+[0-9a-f]{12}\s+\S+Z$/));
+  });
+
+  it('shows both versions with the live one marked', async () => {
+    const r = await cli('fn', 'get', 'cli-echo', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as {
+      function: { name: string; liveVersion: number; versions: { version: number; live: boolean }[] };
+    };
+    expect(body.function.name).toBe('cli-echo');
+    expect(body.function.liveVersion).toBe(2);
+    const versions = [...body.function.versions].sort((a, b) => a.version - b.version);
+    expect(versions.map((v) => [v.version, v.live])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+  });
+
+  it('invokes with a body, a header and a path with query', async () => {
+    const r = await cli(
+      'invoke',
+      'cli-echo',
+      '--data',
+      'hello',
+      '--header',
+      'x-test:1',
+      '--path',
+      '/sub/path?q=1',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const echo = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(echo).toMatchObject({
+      method: 'POST',
+      path: '/sub/path',
+      query: '?q=1',
+      body: 'hello',
+      function: 'cli-echo',
+      version: 2,
+    });
+    expect(echo['headers']).toMatchObject({ 'x-test': '1' });
+  });
+
+  it('sends a binary file with --data @file and prints the bytes unchanged', async () => {
+    const deployed = await cli('fn', 'deploy', fixture('respond-esm'), '--name', 'cli-respond');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const bytes = randomBytes(256 * 1024 + 3);
+    const file = path.join(scratch, 'payload.bin');
+    await writeFile(file, bytes);
+    const r = await runCli(
+      ['invoke', 'cli-respond', '--path', '/binary', '--data', `@${file}`],
+      env,
+      'buffer',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.length).toBe(bytes.length);
+    expect(r.stdout.equals(bytes)).toBe(true);
+  });
+
+  it('prints what the function logged', async () => {
+    const r = await cli('logs', 'cli-echo');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\S+Z stdout \[[0-9a-f-]{8}\] echo called POST \/sub\/path$/m);
+  });
+
+  it('reports a failed TypeScript build with the esbuild error', async () => {
+    const r = await cli('fn', 'deploy', fixture('broken-ts'), '--name', 'cli-broken');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('code: SKIFF_E_BUILD_FAILED');
+    expect(r.stderr).toContain('Build output (version 1):');
+    expect(r.stderr).toContain('[ERROR] Expected "}" but found ";"');
+    expect(r.stderr).toMatch(/index\.ts:2:\d+:/);
+  });
+
+  it('deletes a function, after which invoking it is FUNCTION_NOT_FOUND', async () => {
+    const deleted = await cli('fn', 'delete', 'cli-echo');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain('✔ Deleted cli-echo');
+    const r = await cli('invoke', 'cli-echo');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('code: SKIFF_E_FUNCTION_NOT_FOUND');
+  });
+
+  it('rejects a wrong SKIFF_TOKEN as UNAUTHORIZED', async () => {
+    const r = await runCli(['fn', 'list'], { ...env, SKIFF_TOKEN: 'not-the-token' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('code: SKIFF_E_UNAUTHORIZED');
+  });
+
+  it.each([
+    [['fn', 'deploy'], 'skiff fn deploy [options] <dir>'],
+    [['invoke'], 'skiff invoke [options] <name>'],
+    [['logs'], 'skiff logs [options] <name>'],
+    [['serve'], 'skiff serve [options]'],
+  ])('shows usage for %j --help', async (command, usage) => {
+    const r = await cli(...command, '--help');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Usage: ${usage}`);
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  it('reports UNREACHABLE when the data dir has no platform', async () => {
+    const empty = await makeDataDir();
+    try {
+      const r = await runCli(['fn', 'list'], cleanEnv({ SKIFF_HOME: empty }));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('code: SKIFF_E_CLI_UNREACHABLE');
+      expect(r.stderr).toContain(path.join(empty, 'endpoints.json'));
+    } finally {
+      await removeDir(empty);
+    }
+  });
+});
