@@ -1,7 +1,6 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
-
-const fetchGlobals = { Request: 'readonly', Response: 'readonly', Headers: 'readonly' };
 
 export default tseslint.config(
   {
@@ -18,7 +17,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' },
+      globals: globals.node,
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -27,7 +26,7 @@ export default tseslint.config(
   },
   {
     files: ['test/fixtures/**', 'examples/**'],
-    languageOptions: { globals: { ...fetchGlobals, module: 'writable', require: 'readonly' } },
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**', 'examples/**', 'bin/**'],

@@ -16,6 +16,7 @@ describe('HTTP gateway', () => {
       ['respond', 'respond-esm'],
       ['throws', 'throws'],
       ['barrier', 'barrier'],
+      ['crashy', 'crashy'],
     ] as const) {
       const res = await p.deploy(name, fixture(dir));
       expect(res.status, await res.clone().text()).toBe(201);
@@ -135,5 +136,40 @@ describe('HTTP gateway', () => {
     };
     expect(status.function.instances).toHaveLength(1);
     expect(status.function.instances[0]?.pid).toBe([...pids][0]);
+  });
+
+  it('answers 502 SKIFF_E_INSTANCE_CRASHED when the instance dies mid-call, and replaces it', async () => {
+    const { pid: before } = (await (await p.call('/crashy')).json()) as { pid: number };
+    const res = await p.call('/crashy/exit');
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: 'SKIFF_E_INSTANCE_CRASHED' } });
+    const next = await p.call('/crashy');
+    expect(next.status).toBe(200);
+    const { pid: after } = (await next.json()) as { pid: number };
+    expect(after).not.toBe(before);
+    expect(() => process.kill(before, 0)).toThrow();
+  });
+
+  it('answers 504 SKIFF_E_TIMEOUT at the timeout, kills work that does not yield, and recovers', async () => {
+    const { pid: before } = (await (await p.call('/crashy')).json()) as { pid: number };
+    const started = Date.now();
+    const res = await p.call('/crashy/spin');
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'SKIFF_E_TIMEOUT' } });
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(1500);
+    const next = await p.call('/crashy');
+    expect(next.status).toBe(200);
+    const { pid: after } = (await next.json()) as { pid: number };
+    expect(after).not.toBe(before);
+  });
+
+  it('a timed-out call that yields later leaves the instance serving', async () => {
+    const { pid: before } = (await (await p.call('/crashy')).json()) as { pid: number };
+    expect((await p.call('/crashy/slow')).status).toBe(504);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const { pid: after } = (await (await p.call('/crashy')).json()) as { pid: number };
+    expect(after).toBe(before);
   });
 });

@@ -106,7 +106,7 @@ export class Executor {
       deployment,
       launch: RUNTIMES[deployment.runtime].launch(deployment, this.config),
       startTimeoutMs: this.config.functions.startTimeoutMs,
-      cancelGraceMs: 1000,
+      probeTimeoutMs: 250,
       logs: this.logs,
       events: this.events,
       logger: this.logger,

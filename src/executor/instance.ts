@@ -25,8 +25,8 @@ export interface InstanceOptions {
   deployment: Deployment;
   launch: LaunchSpec;
   startTimeoutMs: number;
-  /** How long a cancelled invocation may take to yield before the instance is killed. */
-  cancelGraceMs: number;
+  /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
+  probeTimeoutMs: number;
   logs: FunctionLogSink;
   events: ExecutorEvents;
   logger: Logger;
@@ -42,7 +42,8 @@ export class Instance {
   private child: ChildProcess | undefined;
   private writer: FrameWriter | undefined;
   private readonly pending = new Map<number, Pending>();
-  private readonly cancelled = new Map<number, NodeJS.Timeout>();
+  private readonly pings = new Map<number, (alive: boolean) => void>();
+  private probe: Promise<boolean> | undefined;
   private nextId = 1;
   private readonly stderrHead: string[] = [];
   private exitWaiters: (() => void)[] = [];
@@ -140,7 +141,35 @@ export class Instance {
   }
 
   kill(): void {
+    if (this.state !== 'exited') this.state = 'stopping';
     this.child?.kill('SIGKILL');
+  }
+
+  /** While a liveness probe runs: resolves true if the bridge answered, false if it was killed as hung. */
+  get probing(): Promise<boolean> | undefined {
+    return this.probe;
+  }
+
+  /** Sends a PING; an instance whose event loop does not answer within the probe timeout is killed. */
+  private checkAlive(): void {
+    if (this.probe !== undefined || this.state !== 'ready') return;
+    const id = this.nextId++;
+    this.probe = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        this.log('platform', 'error', `instance ${this.id} is not responding after a timeout; killing it`);
+        this.kill();
+        resolve(false);
+      }, this.opts.probeTimeoutMs);
+      this.pings.set(id, (alive) => {
+        clearTimeout(timer);
+        this.pings.delete(id);
+        resolve(alive);
+      });
+      this.writer?.send(FrameKind.PING, id);
+    }).finally(() => {
+      this.probe = undefined;
+    });
   }
 
   private onFrame(frame: Frame): void {
@@ -167,6 +196,8 @@ export class Instance {
         return this.onError(frame.id, frame.meta as unknown as ErrorMeta);
       case FrameKind.LOG:
         return this.onLog(frame.id, frame.meta as unknown as LogMeta, frame.body.toString('utf8'));
+      case FrameKind.PONG:
+        return this.pings.get(frame.id)?.(true);
       default:
         return;
     }
@@ -197,7 +228,7 @@ export class Instance {
       this.failStart(`failed to load ${this.opts.deployment.handler}: ${meta.message}`);
       return;
     }
-    if (meta.code === 'CANCELLED') return this.clearCancelled(wireId);
+    if (meta.code === 'CANCELLED') return;
     this.settle(wireId, (p) => {
       if (meta.code === 'FUNCTION_ERROR') {
         this.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
@@ -220,7 +251,6 @@ export class Instance {
   }
 
   private settle(wireId: number, fn: (p: Pending) => void): void {
-    this.clearCancelled(wireId);
     const p = this.pending.get(wireId);
     if (p === undefined) return;
     this.pending.delete(wireId);
@@ -239,19 +269,9 @@ export class Instance {
       pid: this.pid,
     });
     this.log('platform', 'warn', `invocation timed out after ${timeoutMs} ms`, p.invocationId);
-    // Work that does not yield in time takes the instance down with it; the next call gets a new one.
-    this.cancelled.set(
-      wireId,
-      setTimeout(() => this.child?.kill('SIGKILL'), this.opts.cancelGraceMs),
-    );
+    // Work that blocks the instance takes it down with it; the next call gets a new one.
+    this.checkAlive();
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
-  }
-
-  private clearCancelled(wireId: number): void {
-    const timer = this.cancelled.get(wireId);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.cancelled.delete(wireId);
   }
 
   private failStart(message: string): void {
@@ -272,8 +292,7 @@ export class Instance {
     this.state = 'exited';
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
     this.failStart(`exited during start-up (${how})`);
-    for (const timer of this.cancelled.values()) clearTimeout(timer);
-    this.cancelled.clear();
+    for (const answer of this.pings.values()) answer(false);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new SkiffError('SKIFF_E_INSTANCE_CRASHED', `the function instance crashed (${how})`));

@@ -32,6 +32,9 @@ export class Pool {
   /** Resolves with a ready instance, starting one if there is none. */
   ready(): Promise<Instance> {
     const live = this.instance;
+    // After a timeout the instance is probed; wait for the verdict rather than queue behind a hung loop.
+    const probing = live?.probing;
+    if (probing !== undefined) return probing.then(() => this.ready());
     if (live !== undefined && live.state === 'ready') return Promise.resolve(live);
     if (this.starting !== undefined) return this.starting;
     const instance = this.create(this.deployment);

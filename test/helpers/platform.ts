@@ -5,9 +5,11 @@ import { loadConfig, type ConfigInput } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { packDirectory } from '../../src/store/archive/pack.js';
+import { TMP_PREFIX } from './tmp.js';
+
+export { TMP_PREFIX };
 
 export const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures');
-export const TMP_PREFIX = 'skiff-test-';
 
 export async function makeDataDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));

@@ -73,7 +73,8 @@ async function compileTypeScript(dir: string, entry: string, log: BuildLog): Pro
   log(`$ esbuild ${entry} --bundle --format=esm --platform=node --packages=external`);
   try {
     const result = await build({
-      entryPoints: [path.join(dir, entry)],
+      absWorkingDir: dir,
+      entryPoints: [entry],
       outfile: path.join(dir, BUILD_OUTPUT),
       bundle: true,
       platform: 'node',
