@@ -13,7 +13,8 @@ export function validateName(name: string): string {
   return name;
 }
 
-export const RUNTIME_NAMES = ['node'] as const;
+export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
 /** `skiff.json`: the function's spec, as written by the user (every field optional). */
 export const specSchema = z
@@ -29,6 +30,8 @@ export const specSchema = z
       )
       .optional(),
     timeoutMs: z.number().int().min(1).optional(),
+    /** `custom` and `http` runtimes: the command to start; a string runs through /bin/sh -c. */
+    command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   })
   .strict();
 
@@ -37,11 +40,13 @@ export type SpecInput = z.infer<typeof specSchema>;
 /** The resolved spec stored with every version. */
 export interface FunctionSpec {
   name: string;
-  runtime: (typeof RUNTIME_NAMES)[number];
+  runtime: RuntimeName;
   handler: string | null;
   description: string;
   env: Record<string, string>;
   timeoutMs: number | null;
+  /** `custom` and `http` runtimes: argv of the command to start. */
+  command: string[] | null;
 }
 
 export function parseSpec(raw: unknown, source: string): SpecInput {

@@ -1,14 +1,18 @@
+import type { RuntimeName } from '../control/spec.js';
+
 /** What the executor needs to run one immutable version of a function. */
 export interface Deployment {
   function: string;
   version: number;
   hash: string;
-  runtime: 'node';
+  runtime: RuntimeName;
   /** Entry file relative to codeDir, after any build step. */
   handler: string;
   codeDir: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /** `custom` and `http` runtimes: argv of the command to start. */
+  command: string[] | null;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -7,7 +7,7 @@ import { deploymentKey, type Deployment } from './deployment.js';
 import { ExecutorEvents } from './events.js';
 import { Instance } from './instance.js';
 import { Pool } from './pool.js';
-import { RUNTIMES } from './runtimes.js';
+import { RUNTIMES } from './runtimes/index.js';
 
 export interface InstanceStatus {
   id: string;

@@ -16,6 +16,7 @@ export function toDeployment(v: VersionRecord, codeDir: string, config: Config):
     codeDir,
     env: v.spec.env,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
+    command: v.spec.command ?? null,
   };
 }
 

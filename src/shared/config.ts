@@ -48,6 +48,8 @@ export const configSchema = z
         timeoutMs: z.number().int().min(1).default(300_000),
         npmCommand: z.string().min(1).default('npm'),
         npmScripts: z.boolean().default(false),
+        /** Extra `pip install` arguments, e.g. ["--no-index", "--find-links", "/srv/wheels"] offline. */
+        pipArgs: z.array(z.string()).default([]),
         maxUploadBytes: z
           .number()
           .int()
@@ -57,7 +59,12 @@ export const configSchema = z
       .strict()
       .prefault({}),
     runtimes: z
-      .object({ node: z.string().min(1).default(process.execPath) })
+      .object({
+        /** Interpreter of the Node bridge. */
+        node: z.string().min(1).default(process.execPath),
+        /** Interpreter of the Python bridge and of pip at build time. */
+        python: z.string().min(1).default('/usr/bin/python3'),
+      })
       .strict()
       .prefault({}),
   })

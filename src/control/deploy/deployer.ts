@@ -11,7 +11,7 @@ import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import { parseSpec, validateName, type FunctionSpec, type SpecInput } from '../spec.js';
-import { buildNode } from './node-build.js';
+import { BUILDERS } from './builders.js';
 
 export interface DeployRequest {
   name: string;
@@ -121,7 +121,7 @@ export class Deployer {
     const version = registry.nextVersion(req.name);
     let entry = '';
     try {
-      entry = await buildNode(staging, spec.handler, config, log);
+      entry = await BUILDERS[spec.runtime]({ dir: staging, spec, config, log });
       const codeDir = await artifacts.commit(staging, req.name, version, hash);
       const record = { hash, status: 'ready' as const, spec, entry, buildLog: '', buildMs: 0 };
       const deployment = toDeployment(
@@ -190,6 +190,12 @@ export class Deployer {
       description: file.description ?? '',
       env: file.env ?? {},
       timeoutMs: file.timeoutMs ?? null,
+      command:
+        file.command === undefined
+          ? null
+          : typeof file.command === 'string'
+            ? ['/bin/sh', '-c', file.command]
+            : file.command,
     };
   }
 

@@ -1,0 +1,24 @@
+import type { Config } from '../../shared/config.js';
+import type { LaunchSpec } from '../../sandbox/launch.js';
+import type { Deployment } from '../deployment.js';
+
+/** How to start a bridge process for one runtime. */
+export interface RuntimeLauncher {
+  launch(deployment: Deployment, config: Config): LaunchSpec;
+}
+
+/** The environment every instance gets besides the function's own `env`: nothing of the platform's. */
+export function baseEnv(config: Config): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+    SKIFF_PROTOCOL_FD: '3',
+    SKIFF_MAX_RESPONSE_BYTES: String(config.functions.maxResponseBytes),
+  };
+}
+
+/** The function's env first, so it cannot override what the bridge relies on. */
+export function instanceEnv(deployment: Deployment, config: Config, extra: Record<string, string> = {}) {
+  return { ...deployment.env, ...extra, ...baseEnv(config) };
+}
