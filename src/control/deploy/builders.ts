@@ -1,7 +1,9 @@
 import type { Config } from '../../shared/config.js';
-import { SkiffError } from '../../shared/errors.js';
 import type { FunctionSpec, RuntimeName } from '../spec.js';
+import { buildBinary } from './binary-build.js';
+import { buildCommand } from './command-build.js';
 import { buildNode, type BuildLog } from './node-build.js';
+import { buildPython } from './python-build.js';
 
 export interface BuildInput {
   /** The staging folder with the extracted upload; builds write into it. */
@@ -14,16 +16,11 @@ export interface BuildInput {
 /** A runtime's build step; returns the entry (relative to dir) that the runtime's bridge loads. */
 export type Builder = (input: BuildInput) => Promise<string>;
 
-const notYet =
-  (runtime: string): Builder =>
-  () =>
-    Promise.reject(new SkiffError('SKIFF_E_INVALID_SPEC', `the ${runtime} runtime is not available yet`));
-
 /** Runtime name → build step. */
 export const BUILDERS: Record<RuntimeName, Builder> = {
   node: ({ dir, spec, config, log }) => buildNode(dir, spec.handler, config, log),
-  python: notYet('python'),
-  binary: notYet('binary'),
-  custom: notYet('custom'),
-  http: notYet('http'),
+  python: buildPython,
+  binary: buildBinary,
+  custom: buildCommand,
+  http: buildCommand,
 };
