@@ -1,10 +1,6 @@
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Command } from 'commander';
-import { loadConfig } from '../shared/config.js';
 import { toSkiffError } from '../shared/errors.js';
-import { startServer } from '../server.js';
-import { packDirectory } from '../store/archive/pack.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
 
 interface ServeOptions {
@@ -35,9 +31,17 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
 }
 
 async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
+  // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
+  const [{ loadConfig }, { createLogger }, { startServer }, { packDirectory }] = await Promise.all([
+    import('../shared/config.js'),
+    import('../shared/logger.js'),
+    import('../server.js'),
+    import('../store/archive/pack.js'),
+  ]);
   const { dataDir } = globalOptions(cmd);
   const config = loadConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
-  const logger = pino({ level: config.logLevel, base: { svc: 'skiff' } }, pino.destination(2));
+  // The platform log (JSON) goes to stderr; stdout carries the lines meant for people.
+  const logger = createLogger(config.logLevel, 2);
   const server = await startServer(config, logger);
   console.log(`Skiff is up (data dir ${config.dataDir})`);
   for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);

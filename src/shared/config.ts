@@ -6,6 +6,9 @@ import { SkiffError } from './errors.js';
 const MiB = 1024 * 1024;
 
 const port = z.number().int().min(0).max(65535);
+const millis = (fallback: number) => z.number().int().min(1).default(fallback);
+/** A size in bytes; bodies may be at most 64 MiB, which the runtime protocol's frames can carry. */
+const bytes = (fallback: number, max = 64 * MiB) => z.number().int().min(1).max(max).default(fallback);
 
 /** The platform configuration: one schema for the file, the environment and the flags. */
 export const configSchema = z
@@ -20,41 +23,27 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
         port: port.default(8000),
-        maxBodyBytes: z
-          .number()
-          .int()
-          .min(1)
-          .max(64 * MiB)
-          .default(6 * MiB),
+        maxBodyBytes: bytes(6 * MiB),
       })
       .strict()
       .prefault({}),
     functions: z
       .object({
-        defaultTimeoutMs: z.number().int().min(1).default(30_000),
-        maxTimeoutMs: z.number().int().min(1).default(300_000),
-        startTimeoutMs: z.number().int().min(1).default(10_000),
-        maxResponseBytes: z
-          .number()
-          .int()
-          .min(1)
-          .max(64 * MiB)
-          .default(6 * MiB),
+        defaultTimeoutMs: millis(30_000),
+        maxTimeoutMs: millis(300_000),
+        startTimeoutMs: millis(10_000),
+        maxResponseBytes: bytes(6 * MiB),
       })
       .strict()
       .prefault({}),
     build: z
       .object({
-        timeoutMs: z.number().int().min(1).default(300_000),
+        timeoutMs: millis(300_000),
         npmCommand: z.string().min(1).default('npm'),
         npmScripts: z.boolean().default(false),
         /** Extra `pip install` arguments, e.g. ["--no-index", "--find-links", "/srv/wheels"] offline. */
         pipArgs: z.array(z.string()).default([]),
-        maxUploadBytes: z
-          .number()
-          .int()
-          .min(1)
-          .default(50 * MiB),
+        maxUploadBytes: bytes(50 * MiB, Number.MAX_SAFE_INTEGER),
       })
       .strict()
       .prefault({}),
