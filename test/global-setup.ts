@@ -7,8 +7,6 @@ import { TMP_PREFIX } from './helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const BRIDGE = 'runtimes/node/bridge.js';
-
 interface ProcInfo {
   pid: number;
   ppid: number;
@@ -56,7 +54,8 @@ function ancestors(pid: number): ProcInfo[] {
 }
 
 /**
- * Bridge processes (instances) running in a `skiff-test-` temp folder that belong to this test run:
+ * Processes (instances of any runtime, the programs they start, builds) running in a `skiff-test-`
+ * temp folder that belong to this test run:
  * either still below this vitest process, or orphaned (their owner died) after this run started and not
  * below another vitest run (other runs on this machine may legitimately have instances up right now).
  */
@@ -68,7 +67,7 @@ function leftoverInstances(runStart: number): string[] {
   for (const pid of allPids()) {
     if (pid === process.pid) continue;
     const info = readProc(pid);
-    if (info === undefined || !info.cmdline.includes(BRIDGE)) continue;
+    if (info === undefined) continue;
     const cwd = cwdOf(pid);
     if (cwd === undefined || !tmpRoots.some((prefix) => cwd.startsWith(prefix))) continue;
     const chain = ancestors(pid);
