@@ -45,8 +45,8 @@ export interface Instance {
 }
 
 export interface FunctionDetail extends FunctionSummary {
-  handler: string;
-  spec: object;
+  handler: string | null;
+  spec: object | null;
   versions: Version[];
   instances: Instance[];
 }
@@ -255,7 +255,7 @@ export function renderFunction(fn: FunctionDetail): string {
     renderKeyValue([
       ['Name', fn.name],
       ['Runtime', fn.runtime],
-      ['Handler', fn.handler || '-'],
+      ['Handler', fn.handler ?? '-'],
       ['Live version', fn.liveVersion === null ? '-' : String(fn.liveVersion)],
       ['Hash', fn.hash ?? '-'],
       ['Created', formatTime(fn.createdAt)],
