@@ -18,6 +18,7 @@ import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
 import { addGlobalOptions, commandPath, usageError, withExamples } from './options.js';
 import { buildLogOf, errorJson, exitCodeFor, formatError, withHint } from './output.js';
+import { registerRuntime } from './runtime.js';
 import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerFn(program);
   registerInvoke(program);
   registerLogs(program);
+  registerRuntime(program);
   installExitOverrides(program);
   return program;
 }
