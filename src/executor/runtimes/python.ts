@@ -1,9 +1,25 @@
-import { SkiffError } from '../../shared/errors.js';
-import type { RuntimeLauncher } from './launcher.js';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
+import { instanceEnv, type RuntimeLauncher } from './launcher.js';
 
-/** Placeholder until the python runtime lands. */
+/** The Python bridge is shipped as source (.py files are not compiled into dist/). */
+export function pythonBridgeFile(): string {
+  return path.join(PACKAGE_ROOT, 'runtimes', 'python', 'bridge.py');
+}
+
+/**
+ * Python: `config.runtimes.python` runs the bridge, which loads the user's module (docs/runtimes/python.md).
+ * -u unbuffered output, -B no .pyc files in the (read-only) code folder, -s no user site-packages,
+ * -E no PYTHON* variables (PYTHONPATH, PYTHONHOME ...) from the function's env, -X utf8 UTF-8 I/O.
+ * The bridge's own folder stays on sys.path as the script's folder (-I would drop it).
+ */
 export const python: RuntimeLauncher = {
-  launch() {
-    throw new SkiffError('SKIFF_E_INVALID_SPEC', 'the python runtime is not available yet');
+  launch(deployment, config) {
+    return {
+      command: config.runtimes.python,
+      args: ['-u', '-B', '-s', '-E', '-X', 'utf8', pythonBridgeFile()],
+      env: instanceEnv(deployment, config, { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }),
+      cwd: deployment.codeDir,
+    };
   },
 };

@@ -1,0 +1,331 @@
+"""The Python bridge: one instance process speaking runtime protocol v1 (docs/runtime-protocol.md).
+
+It loads the user's module once on INIT and serves concurrent INVOKE frames on one asyncio loop:
+`async def` handlers run as tasks on the loop, plain `def` handlers in a thread pool. print() and
+other writes to sys.stdout / sys.stderr become LOG frames of the invocation that wrote them.
+Stdlib only, Python >= 3.9. The contract for user code is in docs/runtimes/python.md.
+"""
+
+import asyncio
+import contextvars
+import importlib.util
+import inspect
+import io
+import os
+import platform
+import socket
+import sys
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
+import skiff_frames as F  # noqa: E402
+from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
+
+PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
+MAX_RESPONSE_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 * 1024)
+THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
+# Output without a final newline is held back up to this many characters per invocation.
+MAX_BUFFERED = 16 * 1024
+# The loop thread uses it to find the invocation that is writing output.
+current_id = contextvars.ContextVar("skiff_wire_id", default=0)
+_diag = sys.__stderr__
+
+
+def diag(text):
+    """A line of the bridge's own to the real stderr (an instance-level log line)."""
+    try:
+        _diag.write("skiff python bridge: %s\n" % text)
+        _diag.flush()
+    except Exception:
+        pass
+
+
+class LogWriter(io.TextIOBase):
+    """Replaces sys.stdout / sys.stderr: output becomes LOG frames of the invocation that wrote it (wire
+    id from current_id; 0 outside an invocation). Text is sent when a write leaves it ending in a
+    newline, so one print() (even of several lines) is one log line; flush() sends what is pending."""
+
+    def __init__(self, bridge, stream, level):
+        super().__init__()
+        self._bridge = bridge
+        self._stream = stream
+        self._level = level
+        self._lock = threading.Lock()
+        self._buffers = {}
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "replace"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        wire_id = current_id.get()
+        with self._lock:
+            buffered = self._buffers.get(wire_id, "") + text
+            if buffered.endswith("\n"):
+                out, rest = buffered[:-1], ""
+            elif len(buffered) > MAX_BUFFERED and "\n" in buffered:
+                cut = buffered.rfind("\n")
+                out, rest = buffered[:cut], buffered[cut + 1 :]
+            else:
+                self._buffers[wire_id] = buffered
+                return len(text)
+            if rest:
+                self._buffers[wire_id] = rest
+            else:
+                self._buffers.pop(wire_id, None)
+        self._bridge.log(wire_id, self._stream, self._level, out)
+        return len(text)
+
+    def flush(self):
+        self.flush_id(current_id.get())
+
+    def flush_id(self, wire_id):
+        with self._lock:
+            rest = self._buffers.pop(wire_id, "")
+        if rest:
+            self._bridge.log(wire_id, self._stream, self._level, rest)
+
+
+class Invocation:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.task = None
+
+
+class Bridge:
+    def __init__(self, loop, reader, writer):
+        self.loop = loop
+        self.reader = reader
+        self.writer = writer
+        self.sender = F.FrameSender(loop, writer)
+        self.pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-handler")
+        self.inflight = {}
+        self.handler = None
+        self.init = None
+        self.shutting_down = False
+        self.stdout = LogWriter(self, "stdout", "info")
+        self.stderr = LogWriter(self, "stderr", "error")
+
+    def log(self, wire_id, stream, level, text):
+        try:
+            self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, text.encode("utf-8", "replace"))
+        except ValueError as err:  # over the frame size: say so rather than lose the invocation
+            diag("log line dropped: %s" % err)
+
+    def error(self, wire_id, code, message, stack=None):
+        meta = {"code": code, "message": message}
+        if stack:
+            meta["stack"] = stack
+        self.sender.send(F.ERROR, wire_id, meta)
+
+    # INIT
+
+    def on_init(self, meta):
+        self.init = meta
+        for key, value in (meta.get("env") or {}).items():
+            os.environ[str(key)] = str(value)
+        spec = str(meta.get("handler") or "main.py")
+        try:
+            code_dir = meta["codeDir"]
+            os.chdir(code_dir)
+            for entry in (os.path.join(code_dir, ".skiff", "python"), code_dir):
+                if entry in sys.path:
+                    sys.path.remove(entry)
+                sys.path.insert(0, entry)
+            self.handler = load_handler(code_dir, spec)
+        except BaseException as err:  # SystemExit in module code too
+            self.stdout.flush_id(0)
+            self.stderr.flush_id(0)
+            if isinstance(err, InitError):
+                self.error(0, "INIT_ERROR", str(err))
+            else:
+                self.error(0, "INIT_ERROR", "%s: %s" % (type(err).__name__, err), user_traceback(err))
+            return
+        self.stdout.flush_id(0)
+        self.stderr.flush_id(0)
+        self.sender.send(F.READY, 0, {})
+
+    # INVOKE
+
+    def on_invoke(self, wire_id, meta, body):
+        ctx = Context(self.init or {}, meta, lambda text: self.log(wire_id, "log", "info", text))
+        inv = Invocation(ctx)
+        self.inflight[wire_id] = inv
+        inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
+
+    async def invoke(self, wire_id, inv, meta, body):
+        current_id.set(wire_id)
+        try:
+            if self.handler is None:
+                raise RuntimeError("INVOKE before READY")
+            request = Request(meta.get("method", "GET"), meta.get("url", "http://localhost/"), meta.get("headers") or [], body)
+            fn = self.handler
+            if inspect.iscoroutinefunction(fn):
+                value = await fn(request, inv.ctx)
+            else:
+                call = contextvars.copy_context().run
+                value = await self.loop.run_in_executor(self.pool, call, fn, request, inv.ctx)
+                if inspect.isawaitable(value):
+                    value = await value
+            if inv.ctx.cancelled:
+                raise asyncio.CancelledError()
+            status, headers, out = to_result(value)
+            self.flush_output(wire_id)
+            if len(out) > MAX_RESPONSE_BYTES:
+                message = "response body of %d bytes exceeds the limit of %d" % (len(out), MAX_RESPONSE_BYTES)
+                self.error(wire_id, "RESPONSE_TOO_LARGE", message)
+            else:
+                self.sender.send(F.RESULT, wire_id, {"status": status, "headers": headers}, out)
+        except asyncio.CancelledError:
+            self.flush_output(wire_id)
+            self.error(wire_id, "CANCELLED", "cancelled")
+        except BadResponse as err:
+            self.flush_output(wire_id)
+            self.error(wire_id, "BAD_RESPONSE", str(err))
+        except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
+            self.flush_output(wire_id)
+            if inv.ctx.cancelled:
+                self.error(wire_id, "CANCELLED", "cancelled")
+            else:
+                message = "%s: %s" % (type(err).__name__, err)
+                self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
+        finally:
+            self.inflight.pop(wire_id, None)
+            if self.shutting_down and not self.inflight:
+                self.loop.create_task(self.exit(0))
+
+    def flush_output(self, wire_id):
+        self.stdout.flush_id(wire_id)
+        self.stderr.flush_id(wire_id)
+
+    # the rest of the protocol
+
+    def on_cancel(self, wire_id):
+        inv = self.inflight.get(wire_id)
+        if inv is None:
+            return
+        inv.ctx.cancel_event.set()
+        # An async handler gets CancelledError; a sync one keeps running in its thread (it can watch
+        # ctx.cancelled), but the task stops waiting for it, so CANCELLED goes out at once.
+        if inv.task is not None:
+            inv.task.cancel()
+
+    def on_shutdown(self, meta):
+        self.shutting_down = True
+        if not self.inflight:
+            self.loop.create_task(self.exit(0))
+            return
+        grace = max(0.0, float(meta.get("graceMs") or 0) / 1000.0)
+        self.loop.call_later(grace, lambda: self.loop.create_task(self.exit(0)))
+
+    async def exit(self, code):
+        """Flushes output and frames, closes the socket and ends the process (threads are not joined)."""
+        try:
+            self.stdout.flush_id(0)
+            self.stderr.flush_id(0)
+            self.sender.flush()
+            self.writer.close()
+            await asyncio.wait_for(self.writer.wait_closed(), 0.2)
+        except BaseException:
+            pass
+        os._exit(code)
+
+    async def serve(self):
+        self.sender.send(
+            F.HELLO,
+            0,
+            {
+                "protocol": F.PROTOCOL_VERSION,
+                "runtime": "python",
+                "runtimeVersion": platform.python_version(),
+                "pid": os.getpid(),
+            },
+        )
+        while True:
+            try:
+                kind, wire_id, meta, body = await F.read_frame(self.reader)
+            except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                os._exit(0)  # the platform is gone
+            except F.ProtocolError as err:
+                diag("protocol error: %s" % err)
+                os._exit(70)
+            if kind == F.INVOKE:
+                self.on_invoke(wire_id, meta, body)
+            elif kind == F.PING:
+                self.sender.send(F.PONG, wire_id, {"inFlight": len(self.inflight)})
+            elif kind == F.CANCEL:
+                self.on_cancel(wire_id)
+            elif kind == F.INIT:
+                self.on_init(meta)
+            elif kind == F.SHUTDOWN:
+                self.on_shutdown(meta)
+            else:
+                diag("ignoring frame kind %d" % kind)
+
+
+_PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(os.path.dirname(
+    inspect.getfile(ThreadPoolExecutor))) + os.sep)
+
+
+def user_traceback(err):
+    """The traceback of an exception from user code, without the bridge's and the executor's frames."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PLUMBING + ("<frozen ",)):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
+
+
+class InitError(Exception):
+    """The module loaded but has no usable handler (reported without a traceback)."""
+
+
+def load_handler(code_dir, spec):
+    """Imports `file.py` or `file.py:function` (relative to code_dir); the function defaults to handle."""
+    rel, _, name = spec.partition(":")
+    name = name or "handle"
+    path = os.path.realpath(os.path.join(code_dir, rel))
+    module_name = os.path.splitext(rel)[0].replace("/", ".").replace(os.sep, ".")
+    if not module_name.replace(".", "_").isidentifier() or module_name in sys.modules:
+        module_name = "_skiff_handler"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise InitError("cannot load %s as a Python module" % rel)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    module_spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise InitError("%s does not define a function %s(request, ctx)" % (rel, name))
+    return fn
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(fileno=PROTOCOL_FD)
+    reader, writer = await asyncio.open_connection(sock=sock)
+    bridge = Bridge(loop, reader, writer)
+    sys.stdout = bridge.stdout
+    sys.stderr = bridge.stderr
+    await bridge.serve()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
