@@ -11,5 +11,13 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
+# The Python runtime runs Debian's interpreter (not a pyenv one) and installs requirements with its pip.
+if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  echo "==> installing python3 and python3-pip (Debian)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3 python3-pip; else
+    echo "warning: /usr/bin/python3 with pip is missing; the Python runtime will not work (apt-get install python3-pip)" >&2
+  fi
+fi
+
 echo "==> building"
 npx tsc -p tsconfig.build.json
