@@ -232,7 +232,8 @@ export class Instance {
     this.settle(wireId, (p) => {
       if (meta.code === 'FUNCTION_ERROR') {
         this.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
-        p.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', 'the function threw an error; see its logs'));
+        const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
+        p.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}; see its logs`));
       } else {
         this.log('stderr', 'error', meta.message, p.invocationId);
         p.reject(

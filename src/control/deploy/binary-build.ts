@@ -1,6 +1,52 @@
-import type { Builder } from './builders.js';
+import { chmod, lstat } from 'node:fs/promises';
+import path from 'node:path';
 import { SkiffError } from '../../shared/errors.js';
+import type { Builder } from './builders.js';
 
-/** Placeholder until the binary runtime lands. */
-export const buildBinary: Builder = () =>
-  Promise.reject(new SkiffError('SKIFF_E_INVALID_SPEC', 'the binary runtime is not available yet'));
+const DEFAULT_EXECUTABLES = ['fn', 'fn.sh'];
+
+/** Resolves `rel` below `dir`, refusing paths that leave it. */
+function insideDir(dir: string, rel: string): string {
+  const full = path.resolve(dir, rel);
+  if (!full.startsWith(dir + path.sep)) {
+    throw new SkiffError('SKIFF_E_INVALID_SPEC', `${JSON.stringify(rel)} points outside the function folder`);
+  }
+  return full;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return (await lstat(file).catch(() => undefined))?.isFile() === true;
+}
+
+/**
+ * Makes a file executable (0755): archives made on other systems (zip from Windows, some CI artifacts)
+ * lose the execute bit, and a function's executable is meant to be run in any case.
+ */
+export async function makeExecutable(file: string): Promise<boolean> {
+  const mode = (await lstat(file)).mode & 0o777;
+  if (mode === 0o755) return false;
+  await chmod(file, 0o755);
+  return true;
+}
+
+/**
+ * The binary build step: find the executable (`handler` from skiff.json, else `fn`, else `fn.sh`) and
+ * make sure it is executable. Returns its path relative to the function folder.
+ */
+export const buildBinary: Builder = async ({ dir, spec, log }) => {
+  const candidates = spec.handler !== null ? [spec.handler] : DEFAULT_EXECUTABLES;
+  for (const rel of candidates) {
+    const full = insideDir(dir, rel);
+    if (!(await isFile(full))) continue;
+    if (await makeExecutable(full)) log(`chmod 0755 ${path.relative(dir, full)}`);
+    const entry = path.relative(dir, full);
+    log(`executable: ${entry}`);
+    return entry;
+  }
+  throw new SkiffError(
+    'SKIFF_E_HANDLER_NOT_FOUND',
+    spec.handler !== null
+      ? `the executable ${spec.handler} is not in the uploaded folder`
+      : `no executable found (looked for ${DEFAULT_EXECUTABLES.join(', ')}); add one or set "handler" in skiff.json`,
+  );
+};

@@ -38,6 +38,8 @@ export interface ErrorMeta {
   code: BridgeErrorCode;
   message: string;
   stack?: string;
+  /** FUNCTION_ERROR of a program run per request (binary runtime): its exit code, shown to the caller. */
+  exitCode?: number;
 }
 
 export interface LogMeta {

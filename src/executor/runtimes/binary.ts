@@ -1,9 +1,18 @@
-import { SkiffError } from '../../shared/errors.js';
-import type { RuntimeLauncher } from './launcher.js';
+import { runtimeFile } from '../../shared/paths.js';
+import { instanceEnv, type RuntimeLauncher } from './launcher.js';
 
-/** Placeholder until the binary runtime lands. */
+/** Binary: the exec bridge runs the function's executable once per invocation (docs/runtimes/binary.md). */
 export const binary: RuntimeLauncher = {
-  launch() {
-    throw new SkiffError('SKIFF_E_INVALID_SPEC', 'the binary runtime is not available yet');
+  launch(deployment, config) {
+    return {
+      command: config.runtimes.node,
+      args: [
+        '--disable-warning=ExperimentalWarning',
+        '--enable-source-maps',
+        runtimeFile('exec', 'bridge.js'),
+      ],
+      env: instanceEnv(deployment, config),
+      cwd: deployment.codeDir,
+    };
   },
 };

@@ -1,9 +1,25 @@
 import { SkiffError } from '../../shared/errors.js';
-import type { RuntimeLauncher } from './launcher.js';
+import { runtimeFile } from '../../shared/paths.js';
+import { instanceEnv, type RuntimeLauncher } from './launcher.js';
 
-/** Placeholder until the http runtime lands. */
+/**
+ * HTTP: the HTTP bridge starts the function's own server (its `command`, passed as JSON in
+ * SKIFF_COMMAND) and proxies invocations to it (docs/runtimes/custom-and-http.md).
+ */
 export const http: RuntimeLauncher = {
-  launch() {
-    throw new SkiffError('SKIFF_E_INVALID_SPEC', 'the http runtime is not available yet');
+  launch(deployment, config) {
+    if (deployment.command === null || deployment.command.length === 0) {
+      throw new SkiffError('SKIFF_E_INVALID_SPEC', 'runtime http needs a "command" in skiff.json');
+    }
+    return {
+      command: config.runtimes.node,
+      args: [
+        '--disable-warning=ExperimentalWarning',
+        '--enable-source-maps',
+        runtimeFile('http', 'bridge.js'),
+      ],
+      env: instanceEnv(deployment, config, { SKIFF_COMMAND: JSON.stringify(deployment.command) }),
+      cwd: deployment.codeDir,
+    };
   },
 };

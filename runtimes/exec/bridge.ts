@@ -1,0 +1,319 @@
+/**
+ * The exec bridge: one instance process for the binary runtime (docs/runtimes/binary.md). It speaks
+ * runtime protocol v1 on fd 3 and runs the function's executable once per INVOKE, inside the instance
+ * (not a new sandbox per request): the request body on stdin, the response body from stdout, stderr
+ * lines as LOG frames, the request in CGI-style environment variables, and optional status and headers
+ * through the file named by SKIFF_RESPONSE_HEADERS. Invocations run concurrently.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  FrameDecoder,
+  FrameKind,
+  FrameWriter,
+  PROTOCOL_VERSION,
+  type Frame,
+} from '../../src/executor/protocol/frames.js';
+import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
+import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
+import { Reaper } from './reaper.js';
+
+const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
+const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
+/** Longest stderr line sent as one LOG frame; longer lines are cut into pieces. */
+const MAX_LOG_LINE = 16 * 1024;
+
+const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
+const writer = new FrameWriter(socket);
+const decoder = new FrameDecoder();
+const reaper = new Reaper();
+const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-exec-'));
+process.on('exit', () => {
+  reaper.killAll();
+  rmSync(tmpDir, { recursive: true, force: true });
+});
+
+/** The environment every run starts from: this process's (function env + PATH, HOME, LANG). */
+const baseEnv: Record<string, string> = {};
+for (const [key, value] of Object.entries(process.env)) {
+  if (value !== undefined && key !== 'SKIFF_PROTOCOL_FD' && key !== 'SKIFF_MAX_RESPONSE_BYTES') {
+    baseEnv[key] = value;
+  }
+}
+
+interface Run {
+  /** Set once the invocation was answered (CANCEL answers at once); later outcomes are dropped. */
+  answered: boolean;
+  pid: number | undefined;
+}
+
+const inflight = new Map<number, Run>();
+let init: InitMeta | undefined;
+/** argv that runs the program: the executable itself, or `/bin/sh <file>` for a script without `#!`. */
+let argv: [string, ...string[]] | undefined;
+let shuttingDown = false;
+let nextFile = 1;
+
+function sendError(id: number, meta: ErrorMeta): void {
+  writer.send(FrameKind.ERROR, id, meta);
+}
+
+function sendLog(id: number, stream: LogMeta['stream'], level: LogMeta['level'], text: string): void {
+  const meta: LogMeta = { stream, level };
+  writer.send(FrameKind.LOG, id, meta, Buffer.from(text, 'utf8'));
+}
+
+/** True for a file that starts with `#!` or is an ELF binary, i.e. one exec() can start itself. */
+function selfStarting(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return (
+      (n >= 2 && head[0] === 0x23 && head[1] === 0x21) || (n === 4 && head.toString('latin1') === '\x7fELF')
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function onInit(meta: InitMeta): void {
+  init = meta;
+  try {
+    process.chdir(meta.codeDir);
+    const program = path.resolve(meta.codeDir, meta.handler);
+    let info;
+    try {
+      info = statSync(program);
+    } catch {
+      throw new Error(`the executable ${meta.handler} does not exist in the function folder`);
+    }
+    if (!info.isFile()) throw new Error(`${meta.handler} is not a regular file`);
+    try {
+      accessSync(program, constants.X_OK);
+    } catch {
+      throw new Error(`${meta.handler} is not executable (chmod +x ${meta.handler})`);
+    }
+    argv = selfStarting(program) ? [program] : ['/bin/sh', program];
+    writer.send(FrameKind.READY, 0, {});
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    sendError(0, { code: 'INIT_ERROR', message: e.message });
+  }
+}
+
+/** Splits a stream into lines, each sent as a LOG frame of the invocation. */
+function lineLogger(id: number): { push(chunk: string): void; end(): string[] } {
+  let rest = '';
+  const tail: string[] = [];
+  const emit = (line: string): void => {
+    sendLog(id, 'stderr', 'error', line);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+  };
+  return {
+    push(chunk) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) emit(line);
+      while (rest.length > MAX_LOG_LINE) {
+        emit(rest.slice(0, MAX_LOG_LINE));
+        rest = rest.slice(MAX_LOG_LINE);
+      }
+    },
+    end() {
+      if (rest !== '') emit(rest);
+      rest = '';
+      return tail;
+    },
+  };
+}
+
+async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<void> {
+  const run: Run = { answered: false, pid: undefined };
+  inflight.set(id, run);
+  const answer = (send: () => void): void => {
+    if (run.answered) return;
+    run.answered = true;
+    send();
+  };
+  const headersFile = path.join(tmpDir, `${nextFile++}.headers`);
+  try {
+    if (init === undefined || argv === undefined) throw new Error('INVOKE before READY');
+    await writeFile(headersFile, '', { mode: 0o600 });
+    const env = requestEnv(baseEnv, init, meta, body.length, headersFile);
+    const outcome = await execute(id, run, argv, env, body);
+    if (run.answered) return;
+    if (outcome.tooLarge) {
+      return answer(() =>
+        sendError(id, {
+          code: 'RESPONSE_TOO_LARGE',
+          message: `the output of ${init?.handler} exceeds the limit of ${MAX_RESPONSE_BYTES} bytes`,
+        }),
+      );
+    }
+    if (outcome.code !== 0) {
+      const how =
+        outcome.signal !== null
+          ? `was killed by signal ${outcome.signal}`
+          : `exited with code ${outcome.code}`;
+      const message = `${init.handler} ${how}`;
+      const exitCode = outcome.code ?? undefined;
+      return answer(() =>
+        sendError(id, {
+          code: 'FUNCTION_ERROR',
+          message,
+          stack: message,
+          ...(exitCode === undefined ? {} : { exitCode }),
+        }),
+      );
+    }
+    const text = await readHeadersFile(headersFile);
+    const { status, headers } = parseHeadersFile(text);
+    answer(() => writer.send(FrameKind.RESULT, id, { status, headers }, outcome.stdout));
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = e instanceof HeadersFileError ? 'BAD_RESPONSE' : 'FUNCTION_ERROR';
+    answer(() => sendError(id, { code, message: e.message }));
+  } finally {
+    inflight.delete(id);
+    void rm(headersFile, { force: true });
+    if (shuttingDown && inflight.size === 0) exitSoon(0);
+  }
+}
+
+async function readHeadersFile(file: string): Promise<string> {
+  const data = await readFile(file).catch(() => Buffer.alloc(0));
+  if (data.length > MAX_HEADERS_FILE_BYTES) {
+    throw new HeadersFileError(`the headers file is larger than ${MAX_HEADERS_FILE_BYTES} bytes`);
+  }
+  return data.toString('utf8');
+}
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  tooLarge: boolean;
+}
+
+/** Runs the program once in its own process group; resolves when it has exited and its output is read. */
+function execute(
+  id: number,
+  run: Run,
+  command: [string, ...string[]],
+  env: Record<string, string>,
+  body: Buffer,
+): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    const [file, ...args] = command;
+    const child = spawn(file, args, {
+      cwd: process.cwd(),
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const pid = child.pid;
+    if (pid !== undefined) {
+      run.pid = pid;
+      reaper.add(pid);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    const stderr = lineLogger(id);
+    child.on('error', (err) => {
+      if (pid !== undefined) reaper.remove(pid);
+      reject(new Error(`could not start ${init?.handler}: ${err.message}`));
+    });
+    child.stdin.on('error', () => undefined); // the program need not read its stdin
+    child.stdin.end(body);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        tooLarge = true;
+        chunks.length = 0;
+        if (pid !== undefined) reaper.signal(pid);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => stderr.push(chunk));
+    // Whatever the program left running in its group ends with it, so its pipes close.
+    child.on('exit', () => {
+      if (pid !== undefined) reaper.signal(pid);
+    });
+    child.on('close', (code, signal) => {
+      if (pid !== undefined) reaper.remove(pid);
+      stderr.end();
+      resolve({ code, signal, stdout: Buffer.concat(chunks), tooLarge });
+    });
+  });
+}
+
+function onCancel(id: number): void {
+  const run = inflight.get(id);
+  if (run === undefined || run.answered) return;
+  run.answered = true;
+  if (run.pid !== undefined) reaper.signal(run.pid);
+  sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+}
+
+function exitSoon(code: number): void {
+  reaper.killAll();
+  writer.flush();
+  socket.end(() => process.exit(code));
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+function onFrame(frame: Frame): void {
+  switch (frame.kind) {
+    case FrameKind.INIT:
+      onInit(frame.meta as unknown as InitMeta);
+      break;
+    case FrameKind.INVOKE:
+      void onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
+      break;
+    case FrameKind.CANCEL:
+      onCancel(frame.id);
+      break;
+    case FrameKind.PING:
+      writer.send(FrameKind.PONG, frame.id, { inFlight: inflight.size });
+      break;
+    case FrameKind.SHUTDOWN: {
+      shuttingDown = true;
+      const graceMs = Number(frame.meta['graceMs'] ?? 0);
+      if (inflight.size === 0) exitSoon(0);
+      else setTimeout(() => exitSoon(0), graceMs).unref();
+      break;
+    }
+    default:
+      process.stderr.write(`skiff exec bridge: ignoring frame kind ${frame.kind}\n`);
+  }
+}
+
+socket.on('data', (chunk: Buffer) => {
+  let frames: Frame[];
+  try {
+    frames = decoder.push(chunk);
+  } catch (err) {
+    process.stderr.write(`skiff exec bridge: protocol error: ${(err as Error).message}\n`);
+    process.exit(70);
+  }
+  for (const frame of frames) onFrame(frame);
+});
+socket.on('end', () => process.exit(0));
+socket.on('error', () => process.exit(0));
+
+writer.send(FrameKind.HELLO, 0, {
+  protocol: PROTOCOL_VERSION,
+  runtime: 'exec',
+  runtimeVersion: process.version,
+  pid: process.pid,
+});

@@ -1,0 +1,300 @@
+/**
+ * The HTTP bridge: one instance process for the http runtime (docs/runtimes/custom-and-http.md). It
+ * speaks runtime protocol v1 on fd 3, starts the function's own HTTP server (the argv in SKIFF_COMMAND)
+ * with PORT and SKIFF_SOCKET, reports READY once the server accepts connections on either, and proxies
+ * every INVOKE to it over a keep-alive agent. When the server exits, the bridge exits with code 1: the
+ * platform reports a crash and starts a new instance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  FrameDecoder,
+  FrameKind,
+  FrameWriter,
+  PROTOCOL_VERSION,
+  type Frame,
+} from '../../src/executor/protocol/frames.js';
+import type { ErrorMeta, HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { Reaper } from '../exec/reaper.js';
+
+const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
+const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
+const POLL_MS = 20;
+/** After SHUTDOWN and SIGTERM, how long the server has to exit before SIGKILL, at most. */
+const TERM_GRACE_MS = 1000;
+/** Request headers not passed on: the bridge sets the framing itself. */
+const DROP_REQUEST_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
+const writer = new FrameWriter(socket);
+const decoder = new FrameDecoder();
+const reaper = new Reaper();
+const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-http-'));
+const socketPath = path.join(tmpDir, 'server.sock');
+process.on('exit', () => {
+  reaper.killAll();
+  rmSync(tmpDir, { recursive: true, force: true });
+});
+
+const agent = new http.Agent({ keepAlive: true });
+const inflight = new Map<number, AbortController>();
+let server: ChildProcess | undefined;
+let serverExited = false;
+let target: { host: string; port: number } | { socketPath: string } | undefined;
+let shuttingDown = false;
+
+function sendError(id: number, meta: ErrorMeta): void {
+  writer.send(FrameKind.ERROR, id, meta);
+}
+
+function exitSoon(code: number): void {
+  reaper.killAll();
+  writer.flush();
+  socket.end(() => process.exit(code));
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(options: net.NetConnectOpts): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = net.connect(options);
+    conn.once('connect', () => {
+      conn.destroy();
+      resolve(true);
+    });
+    conn.once('error', () => resolve(false));
+  });
+}
+
+/** Polls PORT (IPv4 and IPv6 loopback) and SKIFF_SOCKET until one accepts a connection. */
+async function waitForServer(port: number): Promise<typeof target> {
+  for (;;) {
+    if (serverExited) return undefined;
+    if (existsSync(socketPath) && (await canConnect({ path: socketPath }))) return { socketPath };
+    if (await canConnect({ host: '127.0.0.1', port })) return { host: '127.0.0.1', port };
+    if (await canConnect({ host: '::1', port })) return { host: '::1', port };
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function parseCommand(raw: string | undefined): [string, ...string[]] {
+  let argv: unknown;
+  try {
+    argv = JSON.parse(raw ?? '');
+  } catch {
+    throw new Error('SKIFF_COMMAND is not set to a JSON array: give the http runtime a "command"');
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
+    throw new Error('SKIFF_COMMAND must be a non-empty JSON array of strings');
+  }
+  return argv as [string, ...string[]];
+}
+
+async function onInit(meta: InitMeta): Promise<void> {
+  try {
+    process.chdir(meta.codeDir);
+    const [file, ...args] = parseCommand(process.env['SKIFF_COMMAND']);
+    const program = file.includes('/') && !path.isAbsolute(file) ? path.resolve(meta.codeDir, file) : file;
+    const port = await freePort();
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && !['SKIFF_PROTOCOL_FD', 'SKIFF_COMMAND'].includes(key)) env[key] = value;
+    }
+    Object.assign(env, {
+      PORT: String(port),
+      SKIFF_SOCKET: socketPath,
+      SKIFF_FUNCTION: meta.function,
+      SKIFF_VERSION: String(meta.version),
+    });
+    // The server's output goes straight to this process's stdout/stderr: instance-level log lines,
+    // and its first stderr lines are in the platform's error when the start fails.
+    const child = spawn(program, args, {
+      cwd: meta.codeDir,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    server = child;
+    if (child.pid !== undefined) reaper.add(child.pid);
+    let spawnError: Error | undefined;
+    child.on('error', (err) => {
+      spawnError = err;
+      serverExited = true;
+    });
+    child.on('exit', (code, signal) => {
+      serverExited = true;
+      if (child.pid !== undefined) reaper.signal(child.pid);
+      if (target === undefined) return; // still starting: reported below
+      if (shuttingDown) return exitSoon(0);
+      const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      process.stderr.write(`skiff http bridge: the server exited (${how})\n`);
+      exitSoon(1);
+    });
+    target = await waitForServer(port);
+    if (target === undefined) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const why =
+        spawnError !== undefined
+          ? `could not start ${file}: ${spawnError.message}`
+          : `the server exited (${child.signalCode ?? `exit code ${child.exitCode}`}) before it accepted connections on $PORT or $SKIFF_SOCKET`;
+      sendError(0, { code: 'INIT_ERROR', message: why });
+      return;
+    }
+    writer.send(FrameKind.READY, 0, {});
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    sendError(0, { code: 'INIT_ERROR', message: e.message });
+  }
+}
+
+function requestHeaders(meta: InvokeMeta, bodyLength: number): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of meta.headers) {
+    const key = name.toLowerCase();
+    if (DROP_REQUEST_HEADERS.has(key)) continue;
+    const previous = out[key];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  const hasBody = bodyLength > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(meta.method);
+  if (hasBody) out['content-length'] = String(bodyLength);
+  out['x-skiff-invocation-id'] = meta.invocationId;
+  out['x-skiff-deadline'] = String(meta.deadline);
+  return out;
+}
+
+function onInvoke(id: number, meta: InvokeMeta, body: Buffer): void {
+  const controller = new AbortController();
+  inflight.set(id, controller);
+  let answered = false;
+  const answer = (send: () => void): void => {
+    if (answered) return;
+    answered = true;
+    inflight.delete(id);
+    send();
+    if (shuttingDown && inflight.size === 0) stopServer();
+  };
+  controller.signal.addEventListener('abort', () =>
+    answer(() => sendError(id, { code: 'CANCELLED', message: 'cancelled' })),
+  );
+  if (target === undefined) {
+    answer(() => sendError(id, { code: 'FUNCTION_ERROR', message: 'INVOKE before READY' }));
+    return;
+  }
+  const url = new URL(meta.url);
+  const req = http.request({
+    ...target,
+    agent,
+    method: meta.method,
+    path: `${url.pathname}${url.search}`,
+    headers: requestHeaders(meta, body.length),
+    signal: controller.signal,
+  });
+  req.on('response', (res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        res.destroy();
+        req.destroy();
+        answer(() =>
+          sendError(id, {
+            code: 'RESPONSE_TOO_LARGE',
+            message: `the server's response body exceeds the limit of ${MAX_RESPONSE_BYTES} bytes`,
+          }),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      const headers: HeaderPairs = [];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+        headers.push([(res.rawHeaders[i] as string).toLowerCase(), res.rawHeaders[i + 1] as string]);
+      }
+      const status = res.statusCode ?? 502;
+      answer(() => writer.send(FrameKind.RESULT, id, { status, headers }, Buffer.concat(chunks)));
+    });
+    res.on('error', (err) => onProxyError(err));
+  });
+  const onProxyError = (err: Error): void => {
+    if (answered) return;
+    // If the server died, the bridge exits and the platform answers 502 SKIFF_E_INSTANCE_CRASHED.
+    setTimeout(() => {
+      if (serverExited) return;
+      answer(() =>
+        sendError(id, { code: 'BAD_RESPONSE', message: `the HTTP server failed to answer: ${err.message}` }),
+      );
+    }, 200);
+  };
+  req.on('error', onProxyError);
+  req.end(body);
+}
+
+/** Once nothing is in flight after SHUTDOWN: SIGTERM the server, SIGKILL it if it lingers. */
+function stopServer(): void {
+  const pid = server?.pid;
+  if (pid === undefined || serverExited) return exitSoon(0);
+  reaper.signal(pid, 'SIGTERM');
+  setTimeout(() => exitSoon(0), TERM_GRACE_MS).unref();
+}
+
+function onFrame(frame: Frame): void {
+  switch (frame.kind) {
+    case FrameKind.INIT:
+      void onInit(frame.meta as unknown as InitMeta);
+      break;
+    case FrameKind.INVOKE:
+      onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
+      break;
+    case FrameKind.CANCEL:
+      inflight.get(frame.id)?.abort();
+      break;
+    case FrameKind.PING:
+      writer.send(FrameKind.PONG, frame.id, { inFlight: inflight.size });
+      break;
+    case FrameKind.SHUTDOWN: {
+      shuttingDown = true;
+      const graceMs = Number(frame.meta['graceMs'] ?? 0);
+      if (inflight.size === 0) stopServer();
+      else setTimeout(() => exitSoon(0), graceMs).unref();
+      break;
+    }
+    default:
+      process.stderr.write(`skiff http bridge: ignoring frame kind ${frame.kind}\n`);
+  }
+}
+
+socket.on('data', (chunk: Buffer) => {
+  let frames: Frame[];
+  try {
+    frames = decoder.push(chunk);
+  } catch (err) {
+    process.stderr.write(`skiff http bridge: protocol error: ${(err as Error).message}\n`);
+    process.exit(70);
+  }
+  for (const frame of frames) onFrame(frame);
+});
+socket.on('end', () => process.exit(0));
+socket.on('error', () => process.exit(0));
+
+writer.send(FrameKind.HELLO, 0, {
+  protocol: PROTOCOL_VERSION,
+  runtime: 'http',
+  runtimeVersion: process.version,
+  pid: process.pid,
+});
