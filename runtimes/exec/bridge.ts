@@ -8,28 +8,17 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  FrameDecoder,
-  FrameKind,
-  FrameWriter,
-  PROTOCOL_VERSION,
-  type Frame,
-} from '../../src/executor/protocol/frames.js';
-import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
+import { FrameKind } from '../../src/executor/protocol/frames.js';
+import type { InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
 import { Reaper } from './reaper.js';
 
-const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
-const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
 /** Longest stderr line sent as one LOG frame; longer lines are cut into pieces. */
 const MAX_LOG_LINE = 16 * 1024;
 
-const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
-const writer = new FrameWriter(socket);
-const decoder = new FrameDecoder();
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-exec-'));
 process.on('exit', () => {
@@ -55,17 +44,19 @@ const inflight = new Map<number, Run>();
 let init: InitMeta | undefined;
 /** argv that runs the program: the executable itself, or `/bin/sh <file>` for a script without `#!`. */
 let argv: [string, ...string[]] | undefined;
-let shuttingDown = false;
 let nextFile = 1;
 
-function sendError(id: number, meta: ErrorMeta): void {
-  writer.send(FrameKind.ERROR, id, meta);
-}
-
-function sendLog(id: number, stream: LogMeta['stream'], level: LogMeta['level'], text: string): void {
-  const meta: LogMeta = { stream, level };
-  writer.send(FrameKind.LOG, id, meta, Buffer.from(text, 'utf8'));
-}
+const connection = new BridgeConnection({
+  runtime: 'exec',
+  onInit,
+  onInvoke,
+  onCancel,
+  inFlight: () => inflight.size,
+  beforeExit: () => reaper.killAll(),
+});
+const { writer } = connection;
+const sendError = connection.sendError.bind(connection);
+const sendLog = connection.sendLog.bind(connection);
 
 /** True for a file that starts with `#!` or is an ELF binary, i.e. one exec() can start itself. */
 function selfStarting(file: string): boolean {
@@ -182,7 +173,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
   } finally {
     inflight.delete(id);
     void rm(headersFile, { force: true });
-    if (shuttingDown && inflight.size === 0) exitSoon(0);
+    connection.invocationEnded();
   }
 }
 
@@ -264,56 +255,3 @@ function onCancel(id: number): void {
   if (run.pid !== undefined) reaper.signal(run.pid);
   sendError(id, { code: 'CANCELLED', message: 'cancelled' });
 }
-
-function exitSoon(code: number): void {
-  reaper.killAll();
-  writer.flush();
-  socket.end(() => process.exit(code));
-  setTimeout(() => process.exit(code), 200).unref();
-}
-
-function onFrame(frame: Frame): void {
-  switch (frame.kind) {
-    case FrameKind.INIT:
-      onInit(frame.meta as unknown as InitMeta);
-      break;
-    case FrameKind.INVOKE:
-      void onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
-      break;
-    case FrameKind.CANCEL:
-      onCancel(frame.id);
-      break;
-    case FrameKind.PING:
-      writer.send(FrameKind.PONG, frame.id, { inFlight: inflight.size });
-      break;
-    case FrameKind.SHUTDOWN: {
-      shuttingDown = true;
-      const graceMs = Number(frame.meta['graceMs'] ?? 0);
-      if (inflight.size === 0) exitSoon(0);
-      else setTimeout(() => exitSoon(0), graceMs).unref();
-      break;
-    }
-    default:
-      process.stderr.write(`skiff exec bridge: ignoring frame kind ${frame.kind}\n`);
-  }
-}
-
-socket.on('data', (chunk: Buffer) => {
-  let frames: Frame[];
-  try {
-    frames = decoder.push(chunk);
-  } catch (err) {
-    process.stderr.write(`skiff exec bridge: protocol error: ${(err as Error).message}\n`);
-    process.exit(70);
-  }
-  for (const frame of frames) onFrame(frame);
-});
-socket.on('end', () => process.exit(0));
-socket.on('error', () => process.exit(0));
-
-writer.send(FrameKind.HELLO, 0, {
-  protocol: PROTOCOL_VERSION,
-  runtime: 'exec',
-  runtimeVersion: process.version,
-  pid: process.pid,
-});

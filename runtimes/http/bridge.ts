@@ -11,27 +11,16 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  FrameDecoder,
-  FrameKind,
-  FrameWriter,
-  PROTOCOL_VERSION,
-  type Frame,
-} from '../../src/executor/protocol/frames.js';
-import type { ErrorMeta, HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { FrameKind } from '../../src/executor/protocol/frames.js';
+import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
-
-const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
-const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
+import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 const POLL_MS = 20;
 /** After SHUTDOWN and SIGTERM, how long the server has to exit before SIGKILL, at most. */
 const TERM_GRACE_MS = 1000;
 /** Request headers not passed on: the bridge sets the framing itself. */
 const DROP_REQUEST_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
-const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
-const writer = new FrameWriter(socket);
-const decoder = new FrameDecoder();
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-http-'));
 const socketPath = path.join(tmpDir, 'server.sock');
@@ -45,18 +34,19 @@ const inflight = new Map<number, AbortController>();
 let server: ChildProcess | undefined;
 let serverExited = false;
 let target: { host: string; port: number } | { socketPath: string } | undefined;
-let shuttingDown = false;
 
-function sendError(id: number, meta: ErrorMeta): void {
-  writer.send(FrameKind.ERROR, id, meta);
-}
-
-function exitSoon(code: number): void {
-  reaper.killAll();
-  writer.flush();
-  socket.end(() => process.exit(code));
-  setTimeout(() => process.exit(code), 200).unref();
-}
+const connection = new BridgeConnection({
+  runtime: 'http',
+  onInit,
+  onInvoke,
+  onCancel: (id) => inflight.get(id)?.abort(),
+  inFlight: () => inflight.size,
+  onDrained: stopServer,
+  beforeExit: () => reaper.killAll(),
+});
+const { writer } = connection;
+const sendError = connection.sendError.bind(connection);
+const exitSoon = connection.exitSoon.bind(connection);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -139,7 +129,7 @@ async function onInit(meta: InitMeta): Promise<void> {
       serverExited = true;
       if (child.pid !== undefined) reaper.signal(child.pid);
       if (target === undefined) return; // still starting: reported below
-      if (shuttingDown) return exitSoon(0);
+      if (connection.shuttingDown) return exitSoon(0);
       const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
       process.stderr.write(`skiff http bridge: the server exited (${how})\n`);
       exitSoon(1);
@@ -185,7 +175,7 @@ function onInvoke(id: number, meta: InvokeMeta, body: Buffer): void {
     answered = true;
     inflight.delete(id);
     send();
-    if (shuttingDown && inflight.size === 0) stopServer();
+    connection.invocationEnded();
   };
   controller.signal.addEventListener('abort', () =>
     answer(() => sendError(id, { code: 'CANCELLED', message: 'cancelled' })),
@@ -252,49 +242,3 @@ function stopServer(): void {
   reaper.signal(pid, 'SIGTERM');
   setTimeout(() => exitSoon(0), TERM_GRACE_MS).unref();
 }
-
-function onFrame(frame: Frame): void {
-  switch (frame.kind) {
-    case FrameKind.INIT:
-      void onInit(frame.meta as unknown as InitMeta);
-      break;
-    case FrameKind.INVOKE:
-      onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
-      break;
-    case FrameKind.CANCEL:
-      inflight.get(frame.id)?.abort();
-      break;
-    case FrameKind.PING:
-      writer.send(FrameKind.PONG, frame.id, { inFlight: inflight.size });
-      break;
-    case FrameKind.SHUTDOWN: {
-      shuttingDown = true;
-      const graceMs = Number(frame.meta['graceMs'] ?? 0);
-      if (inflight.size === 0) stopServer();
-      else setTimeout(() => exitSoon(0), graceMs).unref();
-      break;
-    }
-    default:
-      process.stderr.write(`skiff http bridge: ignoring frame kind ${frame.kind}\n`);
-  }
-}
-
-socket.on('data', (chunk: Buffer) => {
-  let frames: Frame[];
-  try {
-    frames = decoder.push(chunk);
-  } catch (err) {
-    process.stderr.write(`skiff http bridge: protocol error: ${(err as Error).message}\n`);
-    process.exit(70);
-  }
-  for (const frame of frames) onFrame(frame);
-});
-socket.on('end', () => process.exit(0));
-socket.on('error', () => process.exit(0));
-
-writer.send(FrameKind.HELLO, 0, {
-  protocol: PROTOCOL_VERSION,
-  runtime: 'http',
-  runtimeVersion: process.version,
-  pid: process.pid,
-});

@@ -4,40 +4,29 @@
  * code becomes LOG frames tied to the invocation that produced it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import {
-  FrameDecoder,
-  FrameKind,
-  FrameWriter,
-  PROTOCOL_VERSION,
-  type Frame,
-} from '../../src/executor/protocol/frames.js';
-import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
+import { FrameKind } from '../../src/executor/protocol/frames.js';
+import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
+import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { toResult, type HandlerContext, type UserHandler } from './result.js';
 
-const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
-const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
-
-const socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
-const writer = new FrameWriter(socket);
-const decoder = new FrameDecoder();
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
 let handler: UserHandler | undefined;
 let init: InitMeta | undefined;
-let shuttingDown = false;
 
-function sendLog(id: number, stream: LogMeta['stream'], level: LogMeta['level'], text: string): void {
-  const meta: LogMeta = { stream, level };
-  writer.send(FrameKind.LOG, id, meta, Buffer.from(text, 'utf8'));
-}
-
-function sendError(id: number, meta: ErrorMeta): void {
-  writer.send(FrameKind.ERROR, id, meta);
-}
+const connection = new BridgeConnection({
+  runtime: 'node',
+  onInit,
+  onInvoke,
+  onCancel: (id) => inflight.get(id)?.abort(new Error('invocation cancelled by the platform')),
+  inFlight: () => inflight.size,
+});
+const { writer } = connection;
+const sendLog = connection.sendLog.bind(connection);
+const sendError = connection.sendError.bind(connection);
 
 // Console output of user code is tied to the invocation it runs in.
 const levels: [keyof Console, LogMeta['level'], LogMeta['stream']][] = [
@@ -136,58 +125,6 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     sendError(id, { code, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
   } finally {
     inflight.delete(id);
-    if (shuttingDown && inflight.size === 0) exitSoon(0);
+    connection.invocationEnded();
   }
 }
-
-function exitSoon(code: number): void {
-  writer.flush();
-  socket.end(() => process.exit(code));
-  setTimeout(() => process.exit(code), 200).unref();
-}
-
-function onFrame(frame: Frame): void {
-  switch (frame.kind) {
-    case FrameKind.INIT:
-      void onInit(frame.meta as unknown as InitMeta);
-      break;
-    case FrameKind.INVOKE:
-      void onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
-      break;
-    case FrameKind.CANCEL:
-      inflight.get(frame.id)?.abort(new Error('invocation cancelled by the platform'));
-      break;
-    case FrameKind.PING:
-      writer.send(FrameKind.PONG, frame.id, { inFlight: inflight.size });
-      break;
-    case FrameKind.SHUTDOWN: {
-      shuttingDown = true;
-      const graceMs = Number(frame.meta['graceMs'] ?? 0);
-      if (inflight.size === 0) exitSoon(0);
-      else setTimeout(() => exitSoon(0), graceMs).unref();
-      break;
-    }
-    default:
-      process.stderr.write(`skiff node bridge: ignoring frame kind ${frame.kind}\n`);
-  }
-}
-
-socket.on('data', (chunk: Buffer) => {
-  let frames: Frame[];
-  try {
-    frames = decoder.push(chunk);
-  } catch (err) {
-    process.stderr.write(`skiff node bridge: protocol error: ${(err as Error).message}\n`);
-    process.exit(70);
-  }
-  for (const frame of frames) onFrame(frame);
-});
-socket.on('end', () => process.exit(0));
-socket.on('error', () => process.exit(0));
-
-writer.send(FrameKind.HELLO, 0, {
-  protocol: PROTOCOL_VERSION,
-  runtime: 'node',
-  runtimeVersion: process.version,
-  pid: process.pid,
-});
