@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
 const MiB = 1024 * 1024;
 
 /** Whether a process exists and is not a zombie (an orphan waits for init, which may reap it late). */
@@ -47,15 +45,12 @@ describe('binary runtime', () => {
 
   beforeAll(async () => {
     p = await startPlatform({ config: { http: { maxBodyBytes: 2 * MiB } } });
-    for (const [name, dir] of [
-      ['bin-echo', 'bin-echo'],
-      ['bin-status', 'bin-status'],
-      ['bin-fail', 'bin-fail'],
-      ['bin-sleep', 'bin-sleep'],
-    ] as const) {
-      const res = await p.deploy(name, fixture(dir));
-      expect(res.status, await res.clone().text()).toBe(201);
-    }
+    await p.deployAll({
+      'bin-echo': 'bin-echo',
+      'bin-status': 'bin-status',
+      'bin-fail': 'bin-fail',
+      'bin-sleep': 'bin-sleep',
+    });
   });
 
   afterAll(async () => {

@@ -3,11 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'skiff.js');
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
 
 interface CliResult<T extends string | Buffer> {
   code: number | null;

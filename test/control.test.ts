@@ -4,9 +4,7 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionRoutes } from '../src/control/functions.js';
 import { metaRoutes } from '../src/control/meta.js';
-import { FIXTURES, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
-
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
+import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
 /** A tar.gz whose single entry is named `name` (e.g. `../escaped.txt`), written by hand-built header. */
 function tarWithEntry(name: string, content: string): Promise<Buffer> {

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
 const MiB = 1024 * 1024;
 
 interface LogLine {
@@ -19,15 +17,12 @@ describe('custom and http runtimes', () => {
 
   beforeAll(async () => {
     p = await startPlatform({ config: { http: { maxBodyBytes: 2 * MiB } } });
-    for (const [name, dir] of [
-      ['custom-py', 'custom-py'],
-      ['http-node', 'http-node'],
-      ['http-socket', 'http-socket'],
-      ['http-py', 'http-py'],
-    ] as const) {
-      const res = await p.deploy(name, fixture(dir));
-      expect(res.status, await res.clone().text()).toBe(201);
-    }
+    await p.deployAll({
+      'custom-py': 'custom-py',
+      'http-node': 'http-node',
+      'http-socket': 'http-socket',
+      'http-py': 'http-py',
+    });
   });
 
   afterAll(async () => {

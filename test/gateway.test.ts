@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
 const MiB = 1024 * 1024;
 
 describe('HTTP gateway', () => {
@@ -11,16 +9,13 @@ describe('HTTP gateway', () => {
 
   beforeAll(async () => {
     p = await startPlatform({ config: { http: { maxBodyBytes: 2 * MiB } } });
-    for (const [name, dir] of [
-      ['echo', 'echo-cjs'],
-      ['respond', 'respond-esm'],
-      ['throws', 'throws'],
-      ['barrier', 'barrier'],
-      ['crashy', 'crashy'],
-    ] as const) {
-      const res = await p.deploy(name, fixture(dir));
-      expect(res.status, await res.clone().text()).toBe(201);
-    }
+    await p.deployAll({
+      echo: 'echo-cjs',
+      respond: 'respond-esm',
+      throws: 'throws',
+      barrier: 'barrier',
+      crashy: 'crashy',
+    });
   });
 
   afterAll(async () => {

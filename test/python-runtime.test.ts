@@ -4,9 +4,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, TMP_PREFIX, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { TMP_PREFIX, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
-const fixture = (name: string) => path.join(FIXTURES, 'functions', name);
 const PYTHON = '/usr/bin/python3';
 const MiB = 1024 * 1024;
 

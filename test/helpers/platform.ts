@@ -11,6 +11,17 @@ export { TMP_PREFIX };
 
 export const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures');
 
+/** The folder of a function fixture in test/fixtures/functions. */
+export const fixture = (name: string): string => path.join(FIXTURES, 'functions', name);
+
+export interface LogLine {
+  ts: string;
+  stream: string;
+  message: string;
+  invocationId?: string;
+  version?: number;
+}
+
 export async function makeDataDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
 }
@@ -25,6 +36,10 @@ export interface TestPlatform {
   api(route: string, init?: RequestInit): Promise<Response>;
   /** Packs a folder and deploys it through the control API (PUT), returning the response. */
   deploy(name: string, dir: string, query?: string): Promise<Response>;
+  /** Deploys fixtures (function name → fixture folder name) and fails unless each is created. */
+  deployAll(functions: Record<string, string>): Promise<void>;
+  /** The last 1000 log lines of a function, oldest first. */
+  logs(name: string): Promise<LogLine[]>;
   call(route: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -55,6 +70,14 @@ export async function startPlatform(
       ...init,
       headers: { authorization: `Bearer ${server.token}`, ...(init.headers as Record<string, string>) },
     });
+  const deploy = async (name: string, dir: string, query = '') => {
+    const body = await packDirectory(dir);
+    return api(`/v1/functions/${name}${query}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/gzip' },
+      body,
+    });
+  };
   return {
     server,
     dataDir,
@@ -62,13 +85,17 @@ export async function startPlatform(
     httpUrl,
     token: server.token,
     api,
-    async deploy(name, dir, query = '') {
-      const body = await packDirectory(dir);
-      return api(`/v1/functions/${name}${query}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/gzip' },
-        body,
-      });
+    deploy,
+    async deployAll(functions) {
+      for (const [name, dir] of Object.entries(functions)) {
+        const res = await deploy(name, fixture(dir));
+        if (res.status !== 201)
+          throw new Error(`deploying ${dir} as ${name}: ${res.status} ${await res.text()}`);
+      }
+    },
+    async logs(name) {
+      const res = await api(`/v1/functions/${name}/logs?limit=1000`);
+      return ((await res.json()) as { logs: LogLine[] }).logs;
     },
     call: (route, init) => fetch(`${httpUrl}${route}`, init),
     stop: () => server.stop(2000),
