@@ -149,6 +149,18 @@ describe('runtime conformance kit', () => {
     },
   );
 
+  it.skipIf(!existsSync(PYTHON))(
+    'passes a minimal custom runtime in plain Python that the tests contain',
+    async () => {
+      const results = await runConformance({
+        command: PYTHON,
+        args: ['-u', path.join(ROOT, 'test', 'fixtures', 'runtimes', 'minimal.py')],
+      });
+      expect(failures(results)).toEqual([]);
+      expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
+    },
+  );
+
   it('fails a runtime that says HELLO and never becomes ready, in bounded time', async () => {
     const started = performance.now();
     const results = await runConformance({
