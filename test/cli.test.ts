@@ -166,6 +166,24 @@ describe('skiff CLI against a running platform', () => {
     expect(r.stderr).toMatch(/index\.ts:2:\d+:/);
   });
 
+  it('sets a secret with --value and lists it by name, never by value', async () => {
+    const value = `cli-secret-${randomBytes(8).toString('hex')}`;
+    const set = await cli('secret', 'set', 'cli-echo', 'API_KEY', '--value', value);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('✔ Set secret API_KEY of cli-echo');
+    const table = await cli('secret', 'list', 'cli-echo');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^NAME {5}UPDATED\nAPI_KEY {2}\S+Z$/m);
+    const json = await cli('secret', 'list', 'cli-echo', '--json');
+    expect(JSON.parse(json.stdout)).toEqual({
+      secrets: [{ name: 'API_KEY', updatedAt: expect.any(String) }],
+    });
+    for (const r of [set, table, json]) expect(r.stdout + r.stderr).not.toContain(value);
+    const empty = await cli('secret', 'set', 'cli-echo', 'EMPTY', '--value', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('the secret value is empty');
+  });
+
   it('deletes a function, after which invoking it is FUNCTION_NOT_FOUND', async () => {
     const deleted = await cli('fn', 'delete', 'cli-echo');
     expect(deleted.code, deleted.stderr).toBe(0);

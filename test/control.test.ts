@@ -42,7 +42,7 @@ describe('control API', () => {
     const routes = [...metaRoutes(), ...functionRoutes({} as never)].filter((r) => r.public !== true);
     expect(routes.length).toBeGreaterThanOrEqual(6);
     for (const route of routes) {
-      const url = `${p.controlUrl}${route.path.replace('{name}', 'hello')}`;
+      const url = `${p.controlUrl}${route.path.replace('{name}', 'hello').replace('{secret}', 'API_KEY')}`;
       for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${p.token}` }]) {
         const res = await fetch(url, { method: route.method, headers });
         expect(res.status, `${route.method} ${route.path}`).toBe(401);

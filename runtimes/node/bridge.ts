@@ -16,6 +16,7 @@ const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
 let handler: UserHandler | undefined;
 let init: InitMeta | undefined;
+let secrets: Readonly<Record<string, string>> = Object.freeze({});
 
 const connection = new BridgeConnection({
   runtime: 'node',
@@ -56,7 +57,12 @@ function resolveHandler(mod: Record<string, unknown>): UserHandler | undefined {
 
 async function onInit(meta: InitMeta): Promise<void> {
   init = meta;
-  for (const [key, value] of Object.entries(meta.env)) process.env[key] = value;
+  secrets = Object.freeze({ ...(meta.secrets ?? {}) });
+  // Secrets are already in process.env (set at launch, below the platform's own variables) and win
+  // over an env entry of the same name.
+  for (const [key, value] of Object.entries(meta.env)) {
+    if (!Object.hasOwn(secrets, key)) process.env[key] = value;
+  }
   try {
     process.chdir(meta.codeDir);
     const entry = path.resolve(meta.codeDir, meta.handler);
@@ -102,7 +108,8 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       invocationId: meta.invocationId,
       deadline: meta.deadline,
       trigger: meta.trigger,
-      env: { ...info.env },
+      env: { ...info.env, ...secrets },
+      secrets,
       signal: controller.signal,
       log: (...args: unknown[]) => sendLog(id, 'log', 'info', format(...args)),
     };

@@ -7,7 +7,10 @@ export interface HandlerContext {
   invocationId: string;
   deadline: number;
   trigger: string;
+  /** The function's env from skiff.json and its secrets (a secret wins over an env entry of its name). */
   env: Record<string, string>;
+  /** The function's secrets, name → value (a frozen object; also in `env` and `process.env`). */
+  secrets: Readonly<Record<string, string>>;
   signal: AbortSignal;
   log: (...args: unknown[]) => void;
 }

@@ -140,8 +140,11 @@ class Bridge:
 
     def on_init(self, meta):
         self.init = meta
+        secrets = meta.get("secrets") or {}
         for key, value in (meta.get("env") or {}).items():
-            os.environ[str(key)] = str(value)
+            # secrets are already in os.environ (set at launch) and win over env entries of their name
+            if key not in secrets:
+                os.environ[str(key)] = str(value)
         spec = str(meta.get("handler") or "main.py")
         try:
             code_dir = meta["codeDir"]

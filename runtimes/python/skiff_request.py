@@ -84,7 +84,7 @@ class Request:
 
 
 class Context:
-    """Per-invocation context: who runs, until when, the env, a logger and the cancellation flag."""
+    """Per-invocation context: who runs, until when, env and secrets, a logger and the cancellation flag."""
 
     def __init__(self, init, meta, log):
         self.function_name = init.get("function", "")
@@ -92,7 +92,9 @@ class Context:
         self.invocation_id = meta.get("invocationId", "")
         self.deadline = meta.get("deadline", 0)
         self.trigger = meta.get("trigger", "")
+        self.secrets = dict(init.get("secrets") or {})
         self.env = dict(init.get("env") or {})
+        self.env.update(self.secrets)
         self._log = log
         self._cancel = threading.Event()
 

@@ -19,6 +19,7 @@ import { registerLogs } from './logs.js';
 import { addGlobalOptions, commandPath, usageError, withExamples } from './options.js';
 import { buildLogOf, errorJson, exitCodeFor, formatError, withHint } from './output.js';
 import { registerRuntime } from './runtime.js';
+import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerFn(program);
   registerInvoke(program);
   registerLogs(program);
+  registerSecret(program);
   registerRuntime(program);
   installExitOverrides(program);
   return program;

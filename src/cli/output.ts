@@ -50,6 +50,7 @@ const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
     'set SKIFF_TOKEN to the admin token (written to <data-dir>/admin-token by `skiff serve`)',
   SKIFF_E_NOT_FOUND: 'check the name; `skiff fn list` shows the deployed functions',
   SKIFF_E_FUNCTION_NOT_FOUND: 'check the name; `skiff fn list` shows the deployed functions',
+  SKIFF_E_SECRET_NOT_FOUND: 'check the name; `skiff secret list <function>` shows the secrets',
   SKIFF_E_INVALID_NAME: 'use lower-case letters, digits and dashes, or pass another name with --name',
   SKIFF_E_INVALID_SPEC: 'check skiff.json and the --runtime / --handler flags',
   SKIFF_E_HANDLER_NOT_FOUND: 'pass --handler <file>, or set "handler" in skiff.json',

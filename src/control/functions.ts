@@ -5,6 +5,7 @@ import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionRecord } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
+import { secretRoutes } from './secrets.js';
 import { validateName } from './spec.js';
 
 export interface FunctionsDeps {
@@ -146,5 +147,6 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         sendJson(res, 200, { logs: await logs.tail(fn.name, limit) });
       },
     },
+    ...secretRoutes({ registry, deployer }),
   ];
 }

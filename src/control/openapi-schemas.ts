@@ -3,6 +3,7 @@
  * parameters and error responses. Each schema mirrors what src/control/functions.ts sends.
  */
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import { MAX_SECRET_NAME_LENGTH, MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.js';
 import { NAME_PATTERN, RUNTIME_NAMES } from './spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` }) as const;
@@ -113,6 +114,33 @@ export const schemas = {
       version: { type: 'integer', minimum: 1 },
     },
   },
+  SecretList: {
+    type: 'object',
+    required: ['secrets'],
+    properties: {
+      secrets: {
+        type: 'array',
+        description: 'By name. Values are never returned.',
+        items: {
+          type: 'object',
+          required: ['name', 'updatedAt'],
+          properties: { name: { type: 'string', pattern: SECRET_NAME_PATTERN.source }, updatedAt: dateTime },
+        },
+      },
+    },
+  },
+  SecretValue: {
+    type: 'object',
+    required: ['value'],
+    additionalProperties: false,
+    properties: {
+      value: {
+        type: 'string',
+        maxLength: MAX_SECRET_VALUE_BYTES,
+        description: 'The secret: a string of at most 64 KiB (UTF-8), without NUL characters.',
+      },
+    },
+  },
   DeployResult: {
     type: 'object',
     required: ['function', 'version'],
@@ -130,6 +158,13 @@ export const responses = {
   ),
   Unauthorized: errorResponse('SKIFF_E_UNAUTHORIZED: missing or wrong bearer token.'),
   NotFound: errorResponse('SKIFF_E_FUNCTION_NOT_FOUND: no function of that name.'),
+  SecretBadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad function `name`) or SKIFF_E_INVALID_REQUEST: a bad secret name, a body ' +
+      'that is not `{ "value": "<string>" }`, a value over 64 KiB or with a NUL character, or a 101st secret.',
+  ),
+  SecretNotFound: errorResponse(
+    'SKIFF_E_FUNCTION_NOT_FOUND (no function of that name) or SKIFF_E_SECRET_NOT_FOUND (no secret of that name).',
+  ),
   PayloadTooLarge: errorResponse(
     'SKIFF_E_ARCHIVE_TOO_LARGE: the upload, its entry count or its unpacked size is over the limit.',
   ),
@@ -150,6 +185,13 @@ export const parameters = {
     required: true,
     description: 'Function name.',
     schema: { type: 'string', pattern: NAME_PATTERN.source },
+  },
+  secret: {
+    name: 'secret',
+    in: 'path',
+    required: true,
+    description: 'Secret name, like an environment variable name.',
+    schema: { type: 'string', pattern: SECRET_NAME_PATTERN.source, maxLength: MAX_SECRET_NAME_LENGTH },
   },
 } as const;
 

@@ -9,6 +9,7 @@ const json = (schema: object) => ({ 'application/json': { schema } }) as const;
 const schemaRef = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
 const nameParam = { $ref: '#/components/parameters/name' } as const;
+const secretParam = { $ref: '#/components/parameters/secret' } as const;
 
 /** Media types a deploy accepts (a missing Content-Type counts as application/octet-stream). */
 const archive = { schema: { type: 'string', format: 'binary' } } as const;
@@ -71,6 +72,12 @@ export const openApiDocument = {
   security: [{ bearerAuth: [] }],
   tags: [
     { name: 'functions', description: 'Deploy, inspect and delete functions.' },
+    {
+      name: 'secrets',
+      description:
+        'Secrets of a function: given to its instances in the environment and in `ctx.secrets`, never shown ' +
+        'back. They are not part of a version; a change restarts the instances.',
+    },
     { name: 'meta', description: 'The API itself; no token needed.' },
   ],
   paths: {
@@ -184,6 +191,53 @@ export const openApiDocument = {
           '400': response('BadRequest'),
           '401': response('Unauthorized'),
           '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/functions/{name}/secrets': {
+      get: {
+        operationId: 'listSecrets',
+        tags: ['secrets'],
+        summary: 'List the names of a function’s secrets (never the values)',
+        parameters: [nameParam],
+        responses: {
+          '200': { description: 'The secrets, by name.', content: json(schemaRef('SecretList')) },
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/functions/{name}/secrets/{secret}': {
+      put: {
+        operationId: 'setSecret',
+        tags: ['secrets'],
+        summary: 'Create or replace a secret',
+        description:
+          'At most 100 secrets per function. Does not make a new version: the function’s instances are ' +
+          'restarted (in-flight calls finish) and the next call sees the new value.',
+        parameters: [nameParam, secretParam],
+        requestBody: { required: true, content: json(schemaRef('SecretValue')) },
+        responses: {
+          '204': { description: 'Stored; the function’s instances were restarted.' },
+          '400': response('SecretBadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+      delete: {
+        operationId: 'deleteSecret',
+        tags: ['secrets'],
+        summary: 'Delete a secret',
+        parameters: [nameParam, secretParam],
+        responses: {
+          '204': { description: 'Deleted; the function’s instances were restarted.' },
+          '400': response('SecretBadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('SecretNotFound'),
           '500': response('Internal'),
         },
       },

@@ -10,6 +10,8 @@ export interface Deployment {
   handler: string;
   codeDir: string;
   env: Record<string, string>;
+  /** The function's secrets (name → value): not part of the version, resolved when it is started. */
+  secrets: Record<string, string>;
   timeoutMs: number;
   /** `custom` and `http` runtimes: argv of the command to start. */
   command: string[] | null;

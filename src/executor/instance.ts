@@ -217,6 +217,7 @@ export class Instance {
       function: deployment.function,
       version: deployment.version,
       env: deployment.env,
+      secrets: deployment.secrets,
     };
     this.writer?.send(FrameKind.INIT, 0, init);
   }

@@ -6,7 +6,12 @@ import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry, VersionRecord } from '../store/registry.js';
 import type { Invocation, Result } from './types.js';
 
-export function toDeployment(v: VersionRecord, codeDir: string, config: Config): Deployment {
+export function toDeployment(
+  v: VersionRecord,
+  codeDir: string,
+  config: Config,
+  secrets: Record<string, string>,
+): Deployment {
   return {
     function: v.function,
     version: v.version,
@@ -15,6 +20,7 @@ export function toDeployment(v: VersionRecord, codeDir: string, config: Config):
     handler: v.entry,
     codeDir,
     env: v.spec.env,
+    secrets,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
     command: v.spec.command ?? null,
   };
@@ -52,6 +58,7 @@ export class Router {
       version,
       this.artifacts.versionDir(name, version.version, version.hash),
       this.config,
+      this.registry.secretValues(name),
     );
     this.live.set(name, deployment);
     return deployment;

@@ -22,6 +22,12 @@ export interface FunctionRecord {
   updatedAt: string;
 }
 
+/** A secret of a function as listed: never its value. */
+export interface SecretInfo {
+  name: string;
+  updatedAt: string;
+}
+
 export type NewVersion = Omit<VersionRecord, 'version' | 'createdAt' | 'function'>;
 
 /** The registry of functions and their immutable versions. Embedded: SQLite; later: a distributed KV. */
@@ -35,5 +41,13 @@ export interface Registry {
   /** Records a version; when it is ready and `live` is set, it becomes the live version atomically. */
   addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord;
   deleteFunction(name: string): boolean;
+  /** Names and change times of a function's secrets, by name; never the values. */
+  listSecrets(name: string): SecretInfo[];
+  /** Name → value of every secret of a function (for the instances only). */
+  secretValues(name: string): Record<string, string>;
+  /** Creates or replaces a secret of an existing function. */
+  setSecret(name: string, secret: string, value: string): void;
+  /** Deletes a secret; false when there was none. */
+  deleteSecret(name: string, secret: string): boolean;
   close(): void;
 }

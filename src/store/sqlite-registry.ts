@@ -1,6 +1,13 @@
 import Database from 'better-sqlite3';
 import type { FunctionSpec } from '../control/spec.js';
-import type { FunctionRecord, NewVersion, Registry, VersionRecord, VersionStatus } from './registry.js';
+import type {
+  FunctionRecord,
+  NewVersion,
+  Registry,
+  SecretInfo,
+  VersionRecord,
+  VersionStatus,
+} from './registry.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS functions (
@@ -21,6 +28,13 @@ CREATE TABLE IF NOT EXISTS versions (
   build_ms INTEGER NOT NULL,
   created_at TEXT NOT NULL,
   PRIMARY KEY (function, version)
+);
+CREATE TABLE IF NOT EXISTS secrets (
+  function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (function, name)
 );
 `;
 
@@ -143,6 +157,36 @@ export class SqliteRegistry implements Registry {
 
   deleteFunction(name: string): boolean {
     return this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+  }
+
+  listSecrets(name: string): SecretInfo[] {
+    const rows = this.db
+      .prepare('SELECT name, updated_at FROM secrets WHERE function = ? ORDER BY name')
+      .all(name) as { name: string; updated_at: string }[];
+    return rows.map((r) => ({ name: r.name, updatedAt: r.updated_at }));
+  }
+
+  secretValues(name: string): Record<string, string> {
+    const rows = this.db.prepare('SELECT name, value FROM secrets WHERE function = ?').all(name) as {
+      name: string;
+      value: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+
+  setSecret(name: string, secret: string, value: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO secrets (function, name, value, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(function, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(name, secret, value, new Date().toISOString());
+  }
+
+  deleteSecret(name: string, secret: string): boolean {
+    return (
+      this.db.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(name, secret).changes > 0
+    );
   }
 
   close(): void {

@@ -84,6 +84,18 @@ export class Deployer {
     return true;
   }
 
+  /**
+   * Restarts a function's instances after a change that is not a version (its secrets): the live
+   * deployment is resolved again and the next call starts a fresh instance; in-flight calls finish.
+   * Waits for a deploy in progress, so the version it makes live is restarted too.
+   */
+  async restart(name: string): Promise<void> {
+    const { router, executor } = this.deps;
+    await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
+    router.setLive(name, undefined);
+    void executor.retire(name);
+  }
+
   private async deployLocked(req: DeployRequest): Promise<DeployOutcome> {
     const { config, registry, artifacts, executor, router, logs } = this.deps;
     const existing = registry.getFunction(req.name);
@@ -128,6 +140,7 @@ export class Deployer {
         { ...record, function: req.name, version, createdAt: '' },
         codeDir,
         config,
+        registry.secretValues(req.name),
       );
       const startAt = Date.now();
       await executor.prepare(deployment);

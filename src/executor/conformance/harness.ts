@@ -145,6 +145,7 @@ export class RuntimeProcess {
       function: CONFORMANCE_FUNCTION,
       version: CONFORMANCE_VERSION,
       env: this.spec.env,
+      secrets: {},
     };
     this.send(FrameKind.INIT, 0, init);
     const ready = await this.waitFor(

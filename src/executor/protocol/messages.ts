@@ -14,6 +14,8 @@ export interface InitMeta {
   function: string;
   version: number;
   env: Record<string, string>;
+  /** The function's secrets (name → value); also in the process environment. */
+  secrets: Record<string, string>;
 }
 
 export interface InvokeMeta {

@@ -18,7 +18,10 @@ export function baseEnv(config: Config): Record<string, string> {
   };
 }
 
-/** The function's env first, so it cannot override what the bridge relies on. */
+/**
+ * The function's env first, then its secrets (a secret wins over an env entry of the same name), so
+ * neither can override what the bridge relies on.
+ */
 export function instanceEnv(deployment: Deployment, config: Config, extra: Record<string, string> = {}) {
-  return { ...deployment.env, ...extra, ...baseEnv(config) };
+  return { ...deployment.env, ...deployment.secrets, ...extra, ...baseEnv(config) };
 }
