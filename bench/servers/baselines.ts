@@ -1,0 +1,92 @@
+/**
+ * The servers Skiff is compared with, each answering the same hello world: a bare Node
+ * `http.createServer`, workerd (one worker, its own config) and Python's stdlib ThreadingHTTPServer.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { firstSuccess } from '../lib/http.js';
+import { BENCH, ROOT } from '../lib/paths.js';
+import { PYTHON, PYTHON_FLAGS, capture, freePort, start, stop, tail } from '../lib/proc.js';
+import { HELLO } from '../platform.js';
+
+export interface Baseline {
+  id: string;
+  label: string;
+  /** The command line that serves hello on `port`. */
+  command(port: number): { command: string; args: string[]; cwd?: string };
+  version(): string;
+}
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** From spawn to the first 200 answer with the hello body. */
+  firstResponseMs: number;
+  stop(): Promise<void>;
+}
+
+function workerdBinary(): string {
+  // the package's bin is the native executable itself (a hard link to @cloudflare/workerd-<platform>)
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('workerd/package.json')), 'bin', 'workerd');
+}
+
+export const BASELINES: Baseline[] = [
+  {
+    id: 'bare-node',
+    label: 'bare Node http',
+    command: (port) => ({
+      command: process.execPath,
+      args: [path.join(BENCH, 'servers', 'bare-node.mjs'), String(port)],
+    }),
+    version: () => `Node ${process.version}`,
+  },
+  {
+    id: 'workerd',
+    label: 'workerd',
+    command: (port) => ({
+      command: workerdBinary(),
+      args: [
+        'serve',
+        path.join(BENCH, 'servers', 'workerd', 'config.capnp'),
+        '--socket-addr',
+        `http=127.0.0.1:${port}`,
+      ],
+      cwd: ROOT,
+    }),
+    version: () => capture(workerdBinary(), ['--version']) ?? 'workerd (version unknown)',
+  },
+  {
+    id: 'python-stdlib',
+    label: 'Python ThreadingHTTPServer',
+    command: (port) => ({
+      command: PYTHON,
+      args: [...PYTHON_FLAGS, path.join(BENCH, 'servers', 'python_http.py'), String(port)],
+    }),
+    version: () => capture(PYTHON, [...PYTHON_FLAGS, '--version']) ?? 'python3',
+  },
+];
+
+/** Starts a baseline on a free port and waits for its first good answer (timed from spawn). */
+export async function startBaseline(baseline: Baseline, timeoutMs = 20_000): Promise<RunningServer> {
+  const port = await freePort();
+  const { command, args, cwd } = baseline.command(port);
+  const began = performance.now();
+  const child = start(command, args, cwd === undefined ? {} : { cwd });
+  const output = tail(child);
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${baseline.label} exited (${code}): ${output()}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([firstSuccess(url, HELLO, timeoutMs), exited]);
+    const firstResponseMs = performance.now() - began;
+    return { url, pid: child.pid as number, child, firstResponseMs, stop: () => stop(child) };
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
+}

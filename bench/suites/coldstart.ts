@@ -1,0 +1,122 @@
+/**
+ * Cold starts that exist today, measured by the client:
+ * - the first request to a function after a platform restart (the restarted platform starts the
+ *   instance on the first call), per runtime;
+ * - deploy to first response: PUT of a new version until the first 200 from the gateway;
+ * - for comparison, spawn to first response of each baseline server (a fresh process).
+ * Scale-to-zero (idle instances stopped, started again on demand) and the sandbox do not exist yet.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sleep } from '../lib/proc.js';
+import { round, spread, type Spread } from '../lib/stats.js';
+import { HELLO, makeDataDir, pack, removeDataDir, SkiffProcess } from '../platform.js';
+import { deployRuntimes } from '../runtimes.js';
+import { BASELINES, startBaseline } from '../servers/baselines.js';
+import { secondsLeft, type SuiteContext, type SystemInfo } from './types.js';
+
+export interface ColdStartResult {
+  systems: SystemInfo[];
+  /** Per runtime: client latency of the first call after a platform restart, ms. */
+  firstRequestAfterRestart: Record<string, Spread & { samples: number[] }>;
+  /** Spawn of `skiff serve` until its ports listen, ms (measured on the same restarts). */
+  platformStart: Spread;
+  /** Per runtime: PUT of a new version until the first 200 answer, ms (and the PUT alone). */
+  deployToFirstResponse: Record<string, Spread & { deployMs: Spread; samples: number[] }>;
+  /** Per baseline: spawn of a fresh server process until its first 200 answer, ms. */
+  baselineSpawnToFirstResponse: Record<string, Spread & { samples: number[] }>;
+  notes: string[];
+}
+
+export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult> {
+  const tries = 20;
+  const baselineTries = ctx.quick ? 5 : 10;
+  const restartTries = ctx.quick ? 10 : tries;
+  const notes: string[] = [];
+  const dataDir = await makeDataDir();
+  let platform = await SkiffProcess.start(dataDir);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-fn-'));
+  try {
+    const deployed = await deployRuntimes(platform);
+    const systems = deployed.map((d) => d.info);
+    const runtimes = deployed.filter((d) => d.info.available).map((d) => d.runtime);
+
+    // deploy → first response: a new version each time (a nonce file changes the content hash)
+    const deploy: Record<string, { total: number[]; put: number[] }> = {};
+    for (const r of runtimes) {
+      deploy[r.id] = { total: [], put: [] };
+      cpSync(r.dir, path.join(scratch, r.runtime), { recursive: true });
+    }
+    for (let i = 0; i < tries && secondsLeft(ctx) > 5; i++) {
+      for (const r of i % 2 === 0 ? runtimes : [...runtimes].reverse()) {
+        const dir = path.join(scratch, r.runtime);
+        writeFileSync(path.join(dir, 'nonce.txt'), `${Date.now()}-${i}\n`);
+        const archive = await pack(dir);
+        await sleep(50); // let the previous version's drain settle
+        const began = performance.now();
+        const put = await platform.deploy(r.fn, archive);
+        if (put.status >= 300)
+          throw new Error(`deploy of ${r.fn} answered ${put.status}: ${put.body.toString()}`);
+        const first = await platform.call(r.fn);
+        const total = performance.now() - began;
+        if (first.status !== 200 || !first.body.toString().includes(HELLO)) {
+          throw new Error(`${r.fn} answered ${first.status} after its deploy`);
+        }
+        deploy[r.id]?.total.push(round(total, 2));
+        deploy[r.id]?.put.push(round(put.ms, 2));
+      }
+    }
+
+    // first request after a platform restart, per runtime; the order of the calls alternates
+    const first: Record<string, number[]> = Object.fromEntries(runtimes.map((r) => [r.id, []]));
+    const starts: number[] = [];
+    for (let i = 0; i < restartTries && secondsLeft(ctx) > 5; i++) {
+      await platform.stop();
+      platform = await SkiffProcess.start(dataDir);
+      starts.push(round(platform.startMs, 2));
+      await sleep(300); // the platform is up and idle when the first request arrives
+      const order = i % 2 === 0 ? runtimes : [...runtimes].reverse();
+      for (const r of order) {
+        const answer = await platform.call(r.fn);
+        if (answer.status !== 200) throw new Error(`${r.fn} answered ${answer.status} after a restart`);
+        first[r.id]?.push(round(answer.ms, 2));
+      }
+    }
+    if (restartTries < tries) notes.push(`quick mode: ${restartTries} restarts instead of ${tries}`);
+
+    const baseline: Record<string, number[]> = {};
+    for (const b of BASELINES) {
+      for (let i = 0; i < baselineTries && secondsLeft(ctx) > 3; i++) {
+        try {
+          const server = await startBaseline(b);
+          (baseline[b.id] ??= []).push(round(server.firstResponseMs, 2));
+          await server.stop();
+        } catch (err) {
+          notes.push(`${b.label}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+          break;
+        }
+      }
+    }
+
+    const withSamples = (samples: number[]) => ({ ...spread(samples), samples });
+    return {
+      systems,
+      firstRequestAfterRestart: Object.fromEntries(
+        Object.entries(first).map(([k, v]) => [k, withSamples(v)]),
+      ),
+      platformStart: spread(starts),
+      deployToFirstResponse: Object.fromEntries(
+        Object.entries(deploy).map(([k, v]) => [k, { ...withSamples(v.total), deployMs: spread(v.put) }]),
+      ),
+      baselineSpawnToFirstResponse: Object.fromEntries(
+        Object.entries(baseline).map(([k, v]) => [k, withSamples(v)]),
+      ),
+      notes,
+    };
+  } finally {
+    await platform.stop();
+    await removeDataDir(dataDir);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
