@@ -3,7 +3,8 @@
  * `http.createServer`, workerd (one worker, its own config) and Python's stdlib ThreadingHTTPServer.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { firstSuccess } from '../lib/http.js';
 import { BENCH, ROOT } from '../lib/paths.js';
@@ -27,10 +28,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** workerd is installed on first use, pinned, into bench/.cache (not a project dependency: 160 MB). */
+export const WORKERD_VERSION = '1.20261117.1';
+
 function workerdBinary(): string {
-  // the package's bin is the native executable itself (a hard link to @cloudflare/workerd-<platform>)
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('workerd/package.json')), 'bin', 'workerd');
+  const prefix = path.join(BENCH, '.cache', `workerd-${WORKERD_VERSION}`);
+  // the package's bin is the native executable itself
+  const bin = path.join(prefix, 'node_modules', 'workerd', 'bin', 'workerd');
+  if (!existsSync(bin)) {
+    mkdirSync(prefix, { recursive: true });
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-package-lock',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts',
+        `workerd@${WORKERD_VERSION}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
+  return bin;
 }
 
 export const BASELINES: Baseline[] = [
