@@ -58,13 +58,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const control = createServer(
     createControlApp(
       [
-        ...metaRoutes(),
+        ...metaRoutes(executor),
         ...functionRoutes({
           registry,
           deployer,
           executor,
           logs,
           maxUploadBytes: config.build.maxUploadBytes,
+          scalingDefaults: config.scaling,
         }),
       ],
       token,
@@ -94,9 +95,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const endpoints = { control: urlFor(controlAddress), http: urlFor(httpAddress) };
     writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
+    // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.
+    for (const fn of registry.listFunctions()) {
+      if (fn.liveVersion === null) continue;
+      try {
+        const deployment = router.resolve(fn.name);
+        if (deployment.scaling.minInstances > 0) executor.ensure(deployment);
+      } catch (err) {
+        logger.warn({ err, fn: fn.name }, 'cannot start the minimum instances of this function');
+      }
+    }
 
     let stopped: Promise<void> | undefined;
-    const stop = (graceMs = 10_000): Promise<void> => {
+    const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
         const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeIdleConnections();

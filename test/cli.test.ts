@@ -111,6 +111,32 @@ describe('skiff CLI against a running platform', () => {
     ]);
   });
 
+  it('deploys with scaling flags, rescales with fn scale, and shows it in fn get', async () => {
+    const deployed = await cli('fn', 'deploy', fixture('sleepy'), '--name', 'cli-scale', '--max', '2');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const scaled = await cli('fn', 'scale', 'cli-scale', '--min', '1', '--concurrency', '4');
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(scaled.stdout).toContain('✔ Scaling of cli-scale updated');
+    expect(scaled.stdout).toMatch(/minInstances \(--min\):\s+1 {2}\(set by fn scale\)/);
+    expect(scaled.stdout).toMatch(/maxInstances \(--max\):\s+2\n/);
+    const shown = await cli('fn', 'get', 'cli-scale');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/INSTANCE\s+VERSION\s+STATE\s+PID\s+IN-FLIGHT\s+SERVED\s+UPTIME\s+MEMORY/);
+    expect(shown.stdout).toMatch(/concurrency \(--concurrency\):\s+4 {2}\(set by fn scale\)/);
+    expect(shown.stdout).toMatch(/Cold starts:\s+\d+ \(of \d+ starts\)/);
+    const bad = await cli('fn', 'scale', 'cli-scale', '--min', '3');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('SKIFF_E_INVALID_SCALING');
+    const none = await cli('fn', 'scale', 'cli-scale');
+    expect(none.code).toBe(2);
+    const reset = await cli('fn', 'scale', 'cli-scale', '--reset', '--json');
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({
+      override: null,
+      scaling: { minInstances: 0, maxInstances: 2 },
+    });
+  });
+
   it('invokes with a body, a header and a path with query', async () => {
     const r = await cli(
       'invoke',

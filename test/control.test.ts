@@ -39,7 +39,9 @@ describe('control API', () => {
   });
 
   it('answers 401 with a JSON error on every private route without or with a wrong token', async () => {
-    const routes = [...metaRoutes(), ...functionRoutes({} as never)].filter((r) => r.public !== true);
+    const routes = [...metaRoutes({} as never), ...functionRoutes({} as never)].filter(
+      (r) => r.public !== true,
+    );
     expect(routes.length).toBeGreaterThanOrEqual(6);
     for (const route of routes) {
       const url = `${p.controlUrl}${route.path.replace('{name}', 'hello').replace('{secret}', 'API_KEY')}`;

@@ -74,6 +74,9 @@ function selfStarting(file: string): boolean {
 
 function onInit(meta: InitMeta): void {
   init = meta;
+  // A warm-pool process learns the function's env and secrets here (secrets win over env entries);
+  // the launch-time variables PATH, HOME and LANG stay, since the platform leaves them out of INIT.
+  Object.assign(baseEnv, meta.env, meta.secrets ?? {});
   try {
     process.chdir(meta.codeDir);
     const program = path.resolve(meta.codeDir, meta.handler);

@@ -58,11 +58,9 @@ function resolveHandler(mod: Record<string, unknown>): UserHandler | undefined {
 async function onInit(meta: InitMeta): Promise<void> {
   init = meta;
   secrets = Object.freeze({ ...(meta.secrets ?? {}) });
-  // Secrets are already in process.env (set at launch, below the platform's own variables) and win
-  // over an env entry of the same name.
-  for (const [key, value] of Object.entries(meta.env)) {
-    if (!Object.hasOwn(secrets, key)) process.env[key] = value;
-  }
+  // A warm-pool process learns env and secrets here; a secret wins over an env entry of its name.
+  // The platform leaves its own variables (PATH, HOME ...) out of both.
+  Object.assign(process.env, meta.env, secrets);
   try {
     process.chdir(meta.codeDir);
     const entry = path.resolve(meta.codeDir, meta.handler);

@@ -141,10 +141,10 @@ class Bridge:
     def on_init(self, meta):
         self.init = meta
         secrets = meta.get("secrets") or {}
-        for key, value in (meta.get("env") or {}).items():
-            # secrets are already in os.environ (set at launch) and win over env entries of their name
-            if key not in secrets:
-                os.environ[str(key)] = str(value)
+        # a warm-pool process learns env and secrets here; a secret wins over an env entry of its name,
+        # and the platform leaves its own variables (PATH, HOME ...) out of both
+        for key, value in list((meta.get("env") or {}).items()) + list(secrets.items()):
+            os.environ[str(key)] = str(value)
         spec = str(meta.get("handler") or "main.py")
         try:
             code_dir = meta["codeDir"]

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
+import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import {
   formatTime,
@@ -42,6 +43,19 @@ export interface Instance {
   pid: number | null;
   inFlight: number;
   startedAt: string | null;
+  uptimeMs?: number | null;
+  rssBytes?: number | null;
+  served?: number;
+}
+
+export interface FunctionStatus {
+  queued: number;
+  inFlight: number;
+  coldStarts: number;
+  starts: number;
+  failures: number;
+  backoffUntil: string | null;
+  recentErrors: { at: string; code: string; message: string }[];
 }
 
 export interface FunctionDetail extends FunctionSummary {
@@ -49,12 +63,16 @@ export interface FunctionDetail extends FunctionSummary {
   spec: object | null;
   versions: Version[];
   instances: Instance[];
+  scaling?: Record<string, number>;
+  scalingOverride?: Record<string, number> | null;
+  status?: FunctionStatus;
 }
 
 interface DeployOptions {
   name?: string;
   runtime?: string;
   handler?: string;
+  [flag: string]: unknown;
 }
 
 const BUILD_LOG_LINES = 20;
@@ -64,20 +82,23 @@ export function registerFn(program: Command): void {
   withExamples(fn, 'skiff fn deploy ./hello', 'skiff fn list', 'skiff fn get hello', 'skiff fn delete hello');
 
   withExamples(
-    fn
-      .command('deploy')
-      .description('deploy a folder (or a .tar.gz / .zip of one) as a new version of a function')
-      .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
-      .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
-      .option(
-        '--runtime <runtime>',
-        'runtime: node, python, binary, custom or http (default: from skiff.json)',
-      )
-      .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)')
-      .action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
+    withScalingFlags(
+      fn
+        .command('deploy')
+        .description('deploy a folder (or a .tar.gz / .zip of one) as a new version of a function')
+        .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
+        .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
+        .option(
+          '--runtime <runtime>',
+          'runtime: node, python, binary, custom or http (default: from skiff.json)',
+        )
+        .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)'),
+    ).action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
     'skiff fn deploy ./hello',
     'skiff fn deploy ./api --name orders --runtime python --handler main.py',
+    'skiff fn deploy ./api --min 1 --max 4 --concurrency 10',
   );
+  registerScale(fn);
 
   withExamples(
     fn
@@ -126,7 +147,7 @@ async function deploy(target: string, opts: DeployOptions, cmd: Command): Promis
   try {
     const body = source.kind === 'dir' ? await packDirectory(source.path) : await readFile(source.path);
     result = await client.api('PUT', functionPath(name), {
-      query: { runtime: opts.runtime, handler: opts.handler },
+      query: { runtime: opts.runtime, handler: opts.handler, ...scalingFromFlags(opts) },
       body,
       headers: { 'content-type': source.contentType },
     });
@@ -277,17 +298,40 @@ export function renderFunction(fn: FunctionDetail): string {
     instances.length === 0
       ? 'No instances running.'
       : renderTable(
-          ['INSTANCE', 'VERSION', 'STATE', 'PID', 'IN-FLIGHT', 'STARTED'],
+          ['INSTANCE', 'VERSION', 'STATE', 'PID', 'IN-FLIGHT', 'SERVED', 'UPTIME', 'MEMORY'],
           instances.map((i) => [
             i.id,
             String(i.version),
             i.state,
             i.pid === null ? '-' : String(i.pid),
             String(i.inFlight),
-            formatTime(i.startedAt),
+            String(i.served ?? '-'),
+            i.uptimeMs == null ? '-' : `${(i.uptimeMs / 1000).toFixed(1)}s`,
+            i.rssBytes == null ? '-' : `${(i.rssBytes / 1048576).toFixed(1)} MiB`,
           ]),
         ),
   ];
+  if (fn.scaling !== undefined)
+    sections.push(`Scaling:\n${renderScaling(fn.scaling, fn.scalingOverride ?? null)}`);
+  const status = fn.status;
+  if (status !== undefined) {
+    sections.push(
+      renderKeyValue([
+        ['Queued', String(status.queued)],
+        ['Cold starts', `${status.coldStarts} (of ${status.starts} starts)`],
+        ['Failures in a row', String(status.failures)],
+        ['Back-off until', status.backoffUntil === null ? '-' : formatTime(status.backoffUntil)],
+      ]),
+    );
+    if (status.recentErrors.length > 0) {
+      sections.push(
+        `Recent errors:\n${renderTable(
+          ['AT', 'CODE', 'MESSAGE'],
+          status.recentErrors.map((e) => [formatTime(e.at), e.code, e.message]),
+        )}`,
+      );
+    }
+  }
   const live = versions.find((v) => v.live) ?? versions.find((v) => v.version === fn.liveVersion);
   if (live !== undefined && live.buildLog && live.buildLog.trim() !== '') {
     sections.push(`Build output (version ${live.version}):\n${lastLines(live.buildLog, BUILD_LOG_LINES)}`);

@@ -12,7 +12,7 @@ export interface RouteContext {
 }
 
 export interface Route {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** Path with `{param}` segments, e.g. `/v1/functions/{name}`. */
   path: string;
   /** Routes are private unless marked public. */

@@ -1,10 +1,12 @@
 import type { Executor } from '../executor/executor.js';
+import { resolveScaling, type Scaling } from '../executor/scaling.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionRecord } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
+import { scalingRoutes, scalingFromQuery } from './scaling.js';
 import { secretRoutes } from './secrets.js';
 import { validateName } from './spec.js';
 
@@ -14,6 +16,8 @@ export interface FunctionsDeps {
   executor: Executor;
   logs: FileLogStore;
   maxUploadBytes: number;
+  /** The platform's default scaling (config `scaling`). */
+  scalingDefaults: Scaling;
 }
 
 const ARCHIVE_TYPES = new Set([
@@ -66,12 +70,17 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     const versions = registry.listVersions(fn.name);
     const live = versions.find((v) => v.version === fn.liveVersion);
     const latest = live ?? versions[versions.length - 1];
+    const { instances, ...status } = executor.status(fn.name);
+    const override = registry.getScaling(fn.name);
     return {
       ...summary(fn, versions),
       handler: latest?.spec.handler ?? latest?.entry ?? null,
       spec: latest?.spec ?? null,
       versions: versions.map((v) => versionView(v, fn.liveVersion)),
-      instances: executor.status(fn.name),
+      scaling: resolveScaling(deps.scalingDefaults, live?.spec.scaling, override),
+      scalingOverride: override,
+      instances,
+      status,
     };
   };
 
@@ -100,6 +109,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         archive,
         runtime: query.get('runtime') ?? undefined,
         handler: query.get('handler') ?? undefined,
+        scaling: scalingFromQuery(query),
         mode,
       });
       const fn = load(name);
@@ -148,5 +158,6 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       },
     },
     ...secretRoutes({ registry, deployer }),
+    ...scalingRoutes({ deployer }),
   ];
 }

@@ -1,10 +1,16 @@
+import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
 import { openApiDocument } from './openapi.js';
 
-/** Routes about the API itself. */
-export function metaRoutes(): Route[] {
+/** Routes about the API itself and the platform as a whole. */
+export function metaRoutes(executor: Executor): Route[] {
   return [
+    {
+      method: 'GET',
+      path: '/v1/executor',
+      handler: ({ res }) => sendJson(res, 200, { warmPool: executor.warmCounts() }),
+    },
     {
       method: 'GET',
       path: '/v1/openapi.json',

@@ -2,6 +2,7 @@
  * Components of the control API's OpenAPI document (see openapi.ts): response schemas, shared
  * parameters and error responses. Each schema mirrors what src/control/functions.ts sends.
  */
+import { SCALING_FIELDS } from '../executor/scaling.js';
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { MAX_SECRET_NAME_LENGTH, MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.js';
 import { NAME_PATTERN, RUNTIME_NAMES } from './spec.js';
@@ -45,6 +46,8 @@ export const schemas = {
       description: { type: 'string' },
       env: { type: 'object', additionalProperties: { type: 'string' } },
       timeoutMs: { type: ['integer', 'null'], minimum: 1 },
+      command: { type: ['array', 'null'], items: { type: 'string' } },
+      scaling: { ...ref('ScalingPatch'), description: 'Scaling from skiff.json and the deploy parameters.' },
     },
   },
   FunctionSummary: {
@@ -64,7 +67,7 @@ export const schemas = {
       ref('FunctionSummary'),
       {
         type: 'object',
-        required: ['handler', 'spec', 'versions', 'instances'],
+        required: ['handler', 'spec', 'versions', 'scaling', 'scalingOverride', 'instances', 'status'],
         properties: {
           handler: {
             type: ['string', 'null'],
@@ -72,7 +75,13 @@ export const schemas = {
           },
           spec: { oneOf: [ref('FunctionSpec'), { type: 'null' }] },
           versions: { type: 'array', items: ref('Version'), description: 'Oldest first.' },
+          scaling: ref('Scaling'),
+          scalingOverride: {
+            oneOf: [ref('ScalingPatch'), { type: 'null' }],
+            description: 'What `skiff fn scale` set; it wins over skiff.json.',
+          },
           instances: { type: 'array', items: ref('Instance') },
+          status: ref('FunctionStatus'),
         },
       },
     ],
@@ -92,14 +101,108 @@ export const schemas = {
   },
   Instance: {
     type: 'object',
-    required: ['id', 'version', 'state', 'pid', 'inFlight', 'startedAt'],
+    required: [
+      'id',
+      'version',
+      'state',
+      'pid',
+      'inFlight',
+      'startedAt',
+      'uptimeMs',
+      'rssBytes',
+      'served',
+      'fromWarmPool',
+    ],
     properties: {
       id: { type: 'string', format: 'uuid' },
       version: { type: 'integer', minimum: 1 },
-      state: { type: 'string', enum: ['starting', 'ready', 'stopping', 'exited'] },
+      state: { type: 'string', enum: ['starting', 'warm', 'ready', 'stopping', 'exited'] },
       pid: { type: ['integer', 'null'] },
       inFlight: { type: 'integer', minimum: 0 },
-      startedAt: { type: ['string', 'null'], format: 'date-time' },
+      startedAt: { type: ['string', 'null'], format: 'date-time', description: 'When it became ready.' },
+      uptimeMs: { type: ['integer', 'null'], minimum: 0 },
+      rssBytes: { type: ['integer', 'null'], minimum: 0, description: 'Resident memory of the process.' },
+      served: { type: 'integer', minimum: 0, description: 'Invocations handed to it.' },
+      fromWarmPool: { type: 'boolean', description: 'Specialised from a pre-started generic process.' },
+    },
+  },
+  FunctionStatus: {
+    type: 'object',
+    required: ['queued', 'inFlight', 'coldStarts', 'starts', 'failures', 'backoffUntil', 'recentErrors'],
+    properties: {
+      queued: { type: 'integer', minimum: 0, description: 'Invocations waiting for a free slot.' },
+      inFlight: { type: 'integer', minimum: 0 },
+      coldStarts: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Instances started while an invocation waited for one.',
+      },
+      starts: { type: 'integer', minimum: 0, description: 'Instances started in all.' },
+      failures: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Crashes and failed starts in a row; from 2 on, starts back off.',
+      },
+      backoffUntil: {
+        type: ['string', 'null'],
+        format: 'date-time',
+        description:
+          'Set while a crash loop holds the next start back; calls then get 503 SKIFF_E_CRASH_LOOP.',
+      },
+      recentErrors: {
+        type: 'array',
+        description: 'The last 10 crashes, timeouts, failed starts and throttles, oldest first.',
+        items: {
+          type: 'object',
+          required: ['at', 'code', 'message'],
+          properties: { at: dateTime, code: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
+    },
+  },
+  Scaling: {
+    type: 'object',
+    required: [...SCALING_FIELDS],
+    properties: {
+      minInstances: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 100,
+        description: 'Kept running; 0 scales to zero.',
+      },
+      maxInstances: { type: 'integer', minimum: 1, maximum: 100 },
+      concurrency: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10000,
+        description: 'Invocations per instance at once.',
+      },
+      maxQueue: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 100000,
+        description: 'Waiting invocations; one more gets 429.',
+      },
+      maxQueueWaitMs: { type: 'integer', minimum: 1, description: 'Longest wait for a slot, then 503.' },
+      idleTimeoutMs: {
+        type: 'integer',
+        minimum: 100,
+        description: 'Idle instances above the minimum stop after this.',
+      },
+    },
+  },
+  ScalingPatch: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Any of the scaling fields; in a PATCH, null removes a field from the override.',
+    properties: Object.fromEntries(SCALING_FIELDS.map((f) => [f, { type: ['integer', 'null'] }])),
+  },
+  ScalingResult: {
+    type: 'object',
+    required: ['scaling', 'override'],
+    properties: {
+      scaling: ref('Scaling'),
+      override: { oneOf: [ref('ScalingPatch'), { type: 'null' }] },
     },
   },
   LogEntry: {
@@ -152,6 +255,10 @@ const errorResponse = (description: string) =>
   ({ description, content: { 'application/json': { schema: ref('Error') } } }) as const;
 
 export const responses = {
+  ScalingBadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad `name`) or SKIFF_E_INVALID_SCALING: an unknown field, a value out of range, ' +
+      'or minInstances above maxInstances.',
+  ),
   BadRequest: errorResponse(
     'SKIFF_E_INVALID_NAME (bad `name`), SKIFF_E_INVALID_REQUEST (bad query parameter), and on deploys ' +
       'SKIFF_E_INVALID_SPEC, SKIFF_E_ARCHIVE_INVALID, SKIFF_E_ARCHIVE_UNSAFE.',

@@ -5,7 +5,7 @@ import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
 
 // The route table is data: the handlers are never called, so the dependencies can be dummies.
-const routes = [...metaRoutes(), ...functionRoutes({} as never)];
+const routes = [...metaRoutes({} as never), ...functionRoutes({} as never)];
 const paths = openApiDocument.paths as Record<
   string,
   Record<string, { security?: unknown; responses: object }>

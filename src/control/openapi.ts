@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document of the control API, served at GET /v1/openapi.json. It describes the
  * routes of functions.ts and meta.ts; openapi.test.ts fails when a route is missing here.
  */
+import { SCALING_FIELDS } from '../executor/scaling.js';
 import { RUNTIME_NAMES } from './spec.js';
 import { parameters, responses, schemas, securitySchemes } from './openapi-schemas.js';
 
@@ -42,6 +43,12 @@ const deployParameters = [
     description: 'Overrides `handler` in skiff.json: the entry file, relative to the folder.',
     schema: { type: 'string', minLength: 1 },
   },
+  ...SCALING_FIELDS.map((field) => ({
+    name: field,
+    in: 'query',
+    description: `Overrides \`scaling.${field}\` in skiff.json (see the Scaling schema).`,
+    schema: { type: 'integer', minimum: 0 },
+  })),
 ] as const;
 
 const deployErrors = {
@@ -239,6 +246,65 @@ export const openApiDocument = {
           '401': response('Unauthorized'),
           '404': response('SecretNotFound'),
           '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/functions/{name}/scaling': {
+      patch: {
+        operationId: 'setScaling',
+        tags: ['functions'],
+        summary: 'Change how a function scales, without a redeploy',
+        description:
+          'Merges the fields into the function’s scaling override (null removes a field), which wins over ' +
+          'skiff.json and survives redeploys. Running versions take the settings at once: minInstances ' +
+          'are started, extra idle instances stop, a higher concurrency serves the queue.',
+        parameters: [nameParam],
+        requestBody: { required: true, content: json(schemaRef('ScalingPatch')) },
+        responses: {
+          '200': {
+            description: 'The effective settings and the override.',
+            content: json(schemaRef('ScalingResult')),
+          },
+          '400': response('ScalingBadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+      delete: {
+        operationId: 'resetScaling',
+        tags: ['functions'],
+        summary: 'Remove the scaling override: back to skiff.json and the platform defaults',
+        parameters: [nameParam],
+        responses: {
+          '200': {
+            description: 'The effective settings; override is null.',
+            content: json(schemaRef('ScalingResult')),
+          },
+          '400': response('ScalingBadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/executor': {
+      get: {
+        operationId: 'getExecutor',
+        tags: ['meta'],
+        summary: 'The executor as a whole: pre-started bridge processes waiting, per runtime',
+        responses: {
+          '200': {
+            description: 'How many warm-pool processes wait for a cold start, per runtime.',
+            content: json({
+              type: 'object',
+              required: ['warmPool'],
+              properties: {
+                warmPool: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
+              },
+            }),
+          },
+          '401': response('Unauthorized'),
         },
       },
     },

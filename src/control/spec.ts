@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scalingInputSchema, type ScalingInput } from '../executor/scaling.js';
 import { SkiffError } from '../shared/errors.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -32,6 +33,8 @@ export const specSchema = z
     timeoutMs: z.number().int().min(1).optional(),
     /** `custom` and `http` runtimes: the command to start; a string runs through /bin/sh -c. */
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** minInstances, maxInstances, concurrency, maxQueue, maxQueueWaitMs, idleTimeoutMs (README). */
+    scaling: scalingInputSchema.optional(),
   })
   .strict();
 
@@ -47,6 +50,8 @@ export interface FunctionSpec {
   timeoutMs: number | null;
   /** `custom` and `http` runtimes: argv of the command to start. */
   command: string[] | null;
+  /** Scaling settings of this version (skiff.json and deploy parameters); absent in older versions. */
+  scaling?: ScalingInput;
 }
 
 export function parseSpec(raw: unknown, source: string): SpecInput {

@@ -1,4 +1,5 @@
 import type { RuntimeName } from '../control/spec.js';
+import type { Scaling } from './scaling.js';
 
 /** What the executor needs to run one immutable version of a function. */
 export interface Deployment {
@@ -15,6 +16,8 @@ export interface Deployment {
   timeoutMs: number;
   /** `custom` and `http` runtimes: argv of the command to start. */
   command: string[] | null;
+  /** Effective scaling: platform defaults < the version's spec < the function's override. */
+  scaling: Scaling;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -1,13 +1,16 @@
+import type { RuntimeName } from '../control/spec.js';
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Invocation, Result } from '../invoke/types.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import { deploymentKey, type Deployment } from './deployment.js';
-import { ExecutorEvents } from './events.js';
+import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { Instance } from './instance.js';
-import { Pool } from './pool.js';
+import { Pool, type RecentError } from './pool.js';
 import { RUNTIMES } from './runtimes/index.js';
+import type { Scaling } from './scaling.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface InstanceStatus {
   id: string;
@@ -16,14 +19,45 @@ export interface InstanceStatus {
   pid: number | null;
   inFlight: number;
   startedAt: string | null;
+  uptimeMs: number | null;
+  rssBytes: number | null;
+  served: number;
+  fromWarmPool: boolean;
 }
 
-const DRAIN_GRACE_MS = 30_000;
+/** What `skiff fn get` and the API show of a function's running side. */
+export interface FunctionStatus {
+  instances: InstanceStatus[];
+  queued: number;
+  inFlight: number;
+  coldStarts: number;
+  starts: number;
+  /** Consecutive failures; at 2 and more, starts back off. */
+  failures: number;
+  /** Set while a crash loop holds back the next start. */
+  backoffUntil: string | null;
+  recentErrors: RecentError[];
+}
 
-/** Owns every instance: starts, reuses, times out and stops them. Knows nothing about protocols. */
+/** How often idle instances are looked for. */
+const SWEEP_MS = 100;
+const EVENTS: ExecutorEventName[] = [
+  'spawn',
+  'ready',
+  'specialise',
+  'evict',
+  'exit',
+  'crash',
+  'timeout',
+  'throttle',
+];
+
+/** Owns every instance: starts, reuses, scales, times out and stops them. Knows nothing about protocols. */
 export class Executor {
   readonly events = new ExecutorEvents();
   private readonly pools = new Map<string, Pool>();
+  private readonly warm: WarmPool;
+  private readonly sweeper: NodeJS.Timeout;
   private stopping = false;
 
   constructor(
@@ -31,32 +65,57 @@ export class Executor {
     private readonly logs: FunctionLogSink,
     private readonly logger: Logger,
   ) {
-    for (const name of ['spawn', 'ready', 'exit', 'crash', 'timeout'] as const) {
+    for (const name of EVENTS) {
       this.events.on(name, (e) =>
         this.logger.debug({
           event: name,
-          fn: e.deployment.function,
-          version: e.deployment.version,
+          fn: e.deployment?.function,
+          version: e.deployment?.version,
           pid: e.pid,
         }),
       );
     }
+    this.warm = new WarmPool(
+      config.executor.warmPool,
+      (runtime) => this.createInstance(undefined, runtime),
+      logger,
+    );
+    this.warm.fill();
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const pool of this.pools.values()) pool.evictIdle(now);
+    }, SWEEP_MS);
+    this.sweeper.unref();
   }
 
   invoke(deployment: Deployment, inv: Invocation): Promise<Result> {
     if (this.stopping) {
       return Promise.reject(
-        new SkiffError('SKIFF_E_SHUTTING_DOWN', 'the platform is shutting down; retry shortly'),
+        new SkiffError('SKIFF_E_SHUTTING_DOWN', 'the platform is shutting down; retry shortly', {
+          retryAfterSec: 1,
+        }),
       );
     }
-    const own = Math.min(deployment.timeoutMs, this.config.functions.maxTimeoutMs);
-    const timeoutMs = inv.deadline > 0 ? Math.max(1, Math.min(own, inv.deadline - Date.now())) : own;
-    return this.pool(deployment).invoke(inv, timeoutMs);
+    return this.pool(deployment).invoke(inv);
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
   async prepare(deployment: Deployment): Promise<void> {
-    await this.pool(deployment).ready();
+    const pool = this.pool(deployment);
+    await pool.prepare();
+    pool.scale();
+  }
+
+  /** Brings a live deployment up to its minInstances (at start-up, after a scale change). */
+  ensure(deployment: Deployment): void {
+    if (!this.stopping) this.pool(deployment).scale();
+  }
+
+  /** Applies new scaling settings to every running version of a function, without a redeploy. */
+  rescale(functionName: string, scaling: Scaling): void {
+    for (const pool of this.pools.values()) {
+      if (pool.deployment.function === functionName) pool.setScaling(scaling);
+    }
   }
 
   /** Drains and stops every pool of `functionName` except the listed versions. */
@@ -65,13 +124,15 @@ export class Executor {
       (pool) => pool.deployment.function === functionName && !keepVersions.includes(pool.deployment.version),
     );
     for (const pool of victims) this.pools.delete(deploymentKey(pool.deployment));
-    await Promise.all(victims.map((pool) => pool.drain(DRAIN_GRACE_MS)));
+    await Promise.all(victims.map((pool) => pool.drain(this.config.executor.retireGraceMs)));
   }
 
-  status(functionName: string): InstanceStatus[] {
-    return [...this.pools.values()]
-      .filter((pool) => pool.deployment.function === functionName)
-      .flatMap((pool) =>
+  status(functionName: string): FunctionStatus {
+    const pools = [...this.pools.values()].filter((pool) => pool.deployment.function === functionName);
+    const now = Date.now();
+    const backoff = Math.max(0, ...pools.map((p) => p.backoffUntil));
+    return {
+      instances: pools.flatMap((pool) =>
         pool.instances.map((i) => ({
           id: i.id,
           version: pool.deployment.version,
@@ -79,32 +140,70 @@ export class Executor {
           pid: i.pid,
           inFlight: i.inFlight,
           startedAt: i.startedAt?.toISOString() ?? null,
+          uptimeMs: i.startedAt === null ? null : now - i.startedAt.getTime(),
+          rssBytes: i.rssBytes,
+          served: i.served,
+          fromWarmPool: i.fromWarmPool,
         })),
-      );
+      ),
+      queued: sum(pools.map((p) => p.queued)),
+      inFlight: sum(pools.map((p) => p.inFlight)),
+      coldStarts: sum(pools.map((p) => p.coldStarts)),
+      starts: sum(pools.map((p) => p.starts)),
+      failures: Math.max(0, ...pools.map((p) => p.failures)),
+      backoffUntil: backoff > now ? new Date(backoff).toISOString() : null,
+      recentErrors: pools
+        .flatMap((p) => p.recentErrors)
+        .sort((a, b) => a.at.localeCompare(b.at))
+        .slice(-10),
+    };
+  }
+
+  /** Warm-pool processes waiting, per runtime. */
+  warmCounts(): Partial<Record<RuntimeName, number>> {
+    return this.warm.counts();
   }
 
   /** Graceful stop: refuse new work, let in-flight work finish up to graceMs, stop every instance. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.sweeper);
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.drain(graceMs)));
+    await Promise.all([...pools.map((pool) => pool.drain(graceMs)), this.warm.stop()]);
   }
 
   private pool(deployment: Deployment): Pool {
     const key = deploymentKey(deployment);
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(deployment, (d) => this.createInstance(d));
+      pool = new Pool(deployment, deployment.scaling, {
+        create: (d) => this.createInstance(d, d.runtime),
+        takeWarm: (d) => this.warm.take(d),
+        timeoutFor: (d, inv) => this.timeoutFor(d, inv),
+        events: this.events,
+      });
       this.pools.set(key, pool);
     }
     return pool;
   }
 
-  private createInstance(deployment: Deployment): Instance {
+  /** The function's own timeout, capped by the platform's maximum and by a caller's deadline. */
+  private timeoutFor(deployment: Deployment, inv: Invocation): number {
+    const own = Math.min(deployment.timeoutMs, this.config.functions.maxTimeoutMs);
+    return inv.deadline > 0 ? Math.max(1, Math.min(own, inv.deadline - Date.now())) : own;
+  }
+
+  private createInstance(deployment: Deployment | undefined, runtime: RuntimeName): Instance {
+    const launcher = RUNTIMES[runtime];
+    const launch =
+      deployment === undefined
+        ? launcher.launchGeneric?.(this.config)
+        : launcher.launch(deployment, this.config);
+    if (launch === undefined) throw new Error(`runtime ${runtime} has no generic bridge`);
     return new Instance({
       deployment,
-      launch: RUNTIMES[deployment.runtime].launch(deployment, this.config),
+      launch,
       startTimeoutMs: this.config.functions.startTimeoutMs,
       probeTimeoutMs: 250,
       logs: this.logs,
@@ -112,4 +211,8 @@ export class Executor {
       logger: this.logger,
     });
   }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../shared/errors.js';
@@ -12,7 +13,8 @@ import type { ExecutorEvents } from './events.js';
 import { FrameDecoder, FrameKind, FrameWriter, PROTOCOL_VERSION, type Frame } from './protocol/frames.js';
 import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta, ResultMeta } from './protocol/messages.js';
 
-export type InstanceState = 'starting' | 'ready' | 'stopping' | 'exited';
+/** `warm`: a generic bridge process that said HELLO and waits for a function to load (warm pool). */
+export type InstanceState = 'starting' | 'warm' | 'ready' | 'stopping' | 'exited';
 
 interface Pending {
   invocationId: string;
@@ -22,7 +24,8 @@ interface Pending {
 }
 
 export interface InstanceOptions {
-  deployment: Deployment;
+  /** Unset for a generic process of the warm pool, until it is specialised. */
+  deployment: Deployment | undefined;
   launch: LaunchSpec;
   startTimeoutMs: number;
   /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
@@ -34,11 +37,31 @@ export interface InstanceOptions {
 
 const STDERR_KEEP = 20;
 
+/** Resident memory of a process in bytes, from /proc; null when it cannot be read. */
+function rssOf(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
   readonly id = randomUUID();
   state: InstanceState = 'starting';
   startedAt: Date | null = null;
+  /** When the instance last had nothing in flight (or became ready): the idle clock. */
+  idleSince = Date.now();
+  /** Invocations answered (any outcome). */
+  served = 0;
+  /** Called when the instance's capacity changes: ready, an invocation settled, exited. */
+  onChange: ((instance: Instance) => void) | undefined;
+  /** Set when the instance was taken from the warm pool rather than started for its function. */
+  fromWarmPool = false;
+  private deployment: Deployment | undefined;
   private child: ChildProcess | undefined;
   private writer: FrameWriter | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -47,9 +70,14 @@ export class Instance {
   private nextId = 1;
   private readonly stderrHead: string[] = [];
   private exitWaiters: (() => void)[] = [];
-  private startWaiter: { resolve: () => void; reject: (err: SkiffError) => void } | undefined;
+  /** The start phase in progress: `spawn` waits for HELLO, `init` for READY. */
+  private startWaiter:
+    { phase: 'spawn' | 'init'; resolve: () => void; reject: (err: SkiffError) => void } | undefined;
+  private exitInfo: string | undefined;
 
-  constructor(private readonly opts: InstanceOptions) {}
+  constructor(private readonly opts: InstanceOptions) {
+    this.deployment = opts.deployment;
+  }
 
   get pid(): number | null {
     return this.child?.pid ?? null;
@@ -59,14 +87,91 @@ export class Instance {
     return this.pending.size;
   }
 
-  /** Spawns the bridge, hands it the function, and resolves once it reports READY. */
-  start(): Promise<void> {
-    const { deployment, launch, events } = this.opts;
+  /** Ready and not under a liveness probe: may take another invocation. */
+  get accepting(): boolean {
+    return this.state === 'ready' && this.probe === undefined;
+  }
+
+  /** Resident memory of the bridge process in bytes (null once it exited). */
+  get rssBytes(): number | null {
+    return this.state === 'exited' ? null : rssOf(this.pid);
+  }
+
+  /** How the process ended, once it has. */
+  get exitReason(): string | undefined {
+    return this.exitInfo;
+  }
+
+  /** Spawns the bridge and hands it the function; resolves once it reports READY. */
+  async start(): Promise<void> {
+    await this.spawn();
+    const deployment = this.deployment;
+    if (deployment === undefined) throw new Error('Instance.start needs a deployment');
+    await this.specialise(deployment);
+  }
+
+  /** Spawns the bridge process and resolves once it said HELLO in a protocol version we speak. */
+  spawn(): Promise<void> {
+    const { launch, events } = this.opts;
+    const waiting = this.waitFor('spawn', 'did not say HELLO');
+    const child = launchProcess(launch);
+    this.child = child;
+    events.emit('spawn', { deployment: this.deployment, instanceId: this.id, pid: child.pid ?? null });
+    const socket = child.stdio[3] as Socket;
+    this.writer = new FrameWriter(socket);
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        this.opts.logger.error({ err, instance: this.id }, 'runtime protocol violation; killing instance');
+        child.kill('SIGKILL');
+        return;
+      }
+      for (const frame of frames) this.onFrame(frame);
+    });
+    socket.on('error', () => undefined);
+    this.pipeLines(child.stdout, 'stdout');
+    this.pipeLines(child.stderr, 'stderr');
+    child.on('error', (err) => this.failStart(`could not start ${launch.command}: ${err.message}`));
+    child.on('exit', (code, signal) => this.onExit(code, signal));
+    return waiting;
+  }
+
+  /** Loads a function into a bridge that said HELLO (INIT → READY). */
+  specialise(deployment: Deployment): Promise<void> {
+    if (this.state !== 'warm' || this.writer === undefined) {
+      return Promise.reject(
+        new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'the function instance is not running'),
+      );
+    }
+    this.deployment = deployment;
+    this.state = 'starting';
+    const waiting = this.waitFor('init', 'did not become ready');
+    const init: InitMeta = {
+      codeDir: deployment.codeDir,
+      handler: deployment.handler,
+      function: deployment.function,
+      version: deployment.version,
+      env: withoutReserved(deployment.env),
+      secrets: withoutReserved(deployment.secrets),
+    };
+    this.writer.send(FrameKind.INIT, 0, init);
+    if (this.fromWarmPool) {
+      this.opts.events.emit('specialise', { deployment, instanceId: this.id, pid: this.pid });
+    }
+    return waiting;
+  }
+
+  private waitFor(phase: 'spawn' | 'init', what: string): Promise<void> {
+    const limit = this.opts.startTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.failStart(`did not become ready within ${this.opts.startTimeoutMs} ms`);
-      }, this.opts.startTimeoutMs);
+        this.failStart(`${what} within ${limit} ms`, 'SKIFF_E_START_TIMEOUT');
+      }, limit);
       this.startWaiter = {
+        phase,
         resolve: () => {
           clearTimeout(timer);
           resolve();
@@ -76,28 +181,6 @@ export class Instance {
           reject(err);
         },
       };
-      const child = launchProcess(launch);
-      this.child = child;
-      events.emit('spawn', { deployment, instanceId: this.id, pid: child.pid ?? null });
-      const socket = child.stdio[3] as Socket;
-      this.writer = new FrameWriter(socket);
-      const decoder = new FrameDecoder();
-      socket.on('data', (chunk: Buffer) => {
-        let frames: Frame[];
-        try {
-          frames = decoder.push(chunk);
-        } catch (err) {
-          this.opts.logger.error({ err, instance: this.id }, 'runtime protocol violation; killing instance');
-          child.kill('SIGKILL');
-          return;
-        }
-        for (const frame of frames) this.onFrame(frame);
-      });
-      socket.on('error', () => undefined);
-      this.pipeLines(child.stdout, 'stdout');
-      this.pipeLines(child.stderr, 'stderr');
-      child.on('error', (err) => this.failStart(`could not start ${launch.command}: ${err.message}`));
-      child.on('exit', (code, signal) => this.onExit(code, signal));
     });
   }
 
@@ -108,6 +191,7 @@ export class Instance {
       );
     }
     const wireId = this.nextId++;
+    this.served++;
     const meta: InvokeMeta = {
       invocationId: inv.id,
       method: inv.method,
@@ -125,6 +209,7 @@ export class Instance {
         this.pending.delete(wireId);
         clearTimeout(timer);
         reject(new SkiffError('SKIFF_E_PAYLOAD_TOO_LARGE', (err as Error).message));
+        this.settled();
       }
     });
   }
@@ -169,6 +254,8 @@ export class Instance {
       this.writer?.send(FrameKind.PING, id);
     }).finally(() => {
       this.probe = undefined;
+      // Invocations that queued while the probe ran can go now.
+      this.onChange?.(this);
     });
   }
 
@@ -176,17 +263,22 @@ export class Instance {
     switch (frame.kind) {
       case FrameKind.HELLO:
         return this.onHello(frame.meta);
-      case FrameKind.READY:
+      case FrameKind.READY: {
+        if (this.startWaiter?.phase !== 'init') return;
         this.state = 'ready';
         this.startedAt = new Date();
+        this.idleSince = Date.now();
         this.opts.events.emit('ready', {
-          deployment: this.opts.deployment,
+          deployment: this.deployment,
           instanceId: this.id,
           pid: this.pid,
         });
-        this.startWaiter?.resolve();
+        const waiter = this.startWaiter;
         this.startWaiter = undefined;
+        waiter.resolve();
+        this.onChange?.(this);
         return;
+      }
       case FrameKind.RESULT:
         return this.settle(frame.id, (p) => {
           const meta = frame.meta as unknown as ResultMeta;
@@ -210,23 +302,19 @@ export class Instance {
       );
       return;
     }
-    const { deployment } = this.opts;
-    const init: InitMeta = {
-      codeDir: deployment.codeDir,
-      handler: deployment.handler,
-      function: deployment.function,
-      version: deployment.version,
-      env: deployment.env,
-      secrets: deployment.secrets,
-    };
-    this.writer?.send(FrameKind.INIT, 0, init);
+    if (this.startWaiter?.phase !== 'spawn') return;
+    this.state = 'warm';
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter.resolve();
   }
 
   private onError(wireId: number, meta: ErrorMeta): void {
     if (wireId === 0) {
       const detail = meta.stack ?? meta.message;
-      this.log('stderr', 'error', `failed to load ${this.opts.deployment.handler}: ${detail}`);
-      this.failStart(`failed to load ${this.opts.deployment.handler}: ${meta.message}`);
+      const handler = this.deployment?.handler ?? '(no function)';
+      this.log('stderr', 'error', `failed to load ${handler}: ${detail}`);
+      this.failStart(`failed to load ${handler}: ${meta.message}`);
       return;
     }
     if (meta.code === 'CANCELLED') return;
@@ -258,6 +346,12 @@ export class Instance {
     this.pending.delete(wireId);
     clearTimeout(p.timer);
     fn(p);
+    this.settled();
+  }
+
+  private settled(): void {
+    if (this.pending.size === 0) this.idleSince = Date.now();
+    this.onChange?.(this);
   }
 
   private onTimeout(wireId: number, timeoutMs: number): void {
@@ -266,7 +360,7 @@ export class Instance {
     this.pending.delete(wireId);
     this.writer?.send(FrameKind.CANCEL, wireId);
     this.opts.events.emit('timeout', {
-      deployment: this.opts.deployment,
+      deployment: this.deployment,
       instanceId: this.id,
       pid: this.pid,
     });
@@ -274,15 +368,19 @@ export class Instance {
     // Work that blocks the instance takes it down with it; the next call gets a new one.
     this.checkAlive();
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
+    this.settled();
   }
 
-  private failStart(message: string): void {
+  private failStart(
+    message: string,
+    code: 'SKIFF_E_INSTANCE_START_FAILED' | 'SKIFF_E_START_TIMEOUT' = 'SKIFF_E_INSTANCE_START_FAILED',
+  ): void {
     const waiter = this.startWaiter;
     if (waiter === undefined) return;
     this.startWaiter = undefined;
     const stderr = this.stderrHead.join('\n');
     waiter.reject(
-      new SkiffError('SKIFF_E_INSTANCE_START_FAILED', `the function instance ${message}`, {
+      new SkiffError(code, `the function instance ${message}`, {
         details: stderr === '' ? undefined : { stderr },
       }),
     );
@@ -291,8 +389,10 @@ export class Instance {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const wasStopping = this.state === 'stopping';
+    const wasWarm = this.state === 'warm';
     this.state = 'exited';
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+    this.exitInfo = how;
     this.failStart(`exited during start-up (${how})`);
     for (const answer of this.pings.values()) answer(false);
     for (const p of this.pending.values()) {
@@ -300,17 +400,15 @@ export class Instance {
       p.reject(new SkiffError('SKIFF_E_INSTANCE_CRASHED', `the function instance crashed (${how})`));
     }
     this.pending.clear();
-    if (!wasStopping) {
+    const event = { deployment: this.deployment, instanceId: this.id, pid: this.pid };
+    if (!wasStopping && !wasWarm) {
       this.log('platform', 'error', `instance ${this.id} exited (${how})`);
-      this.opts.events.emit('crash', {
-        deployment: this.opts.deployment,
-        instanceId: this.id,
-        pid: this.pid,
-      });
+      this.opts.events.emit('crash', event);
     }
-    this.opts.events.emit('exit', { deployment: this.opts.deployment, instanceId: this.id, pid: this.pid });
+    this.opts.events.emit('exit', event);
     for (const resolve of this.exitWaiters) resolve();
     this.exitWaiters = [];
+    this.onChange?.(this);
   }
 
   private pipeLines(stream: Readable | null, name: 'stdout' | 'stderr'): void {
@@ -338,12 +436,25 @@ export class Instance {
     message: string,
     invocationId?: string,
   ): void {
-    this.opts.logs.append(this.opts.deployment.function, {
+    const deployment = this.deployment;
+    if (deployment === undefined) {
+      // A warm-pool process before any function is loaded: its output belongs to the platform log.
+      this.opts.logger.debug({ instance: this.id, stream, level }, message);
+      return;
+    }
+    this.opts.logs.append(deployment.function, {
       stream,
       level,
       message,
-      version: this.opts.deployment.version,
+      version: deployment.version,
       ...(invocationId === undefined ? {} : { invocationId }),
     });
   }
+}
+
+/** Names the bridge's environment depends on: a function's env or secrets never replace them. */
+const RESERVED_ENV = new Set(['PATH', 'HOME', 'LANG', 'SKIFF_PROTOCOL_FD', 'SKIFF_MAX_RESPONSE_BYTES']);
+
+function withoutReserved(vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).filter(([key]) => !RESERVED_ENV.has(key)));
 }

@@ -1,65 +1,348 @@
+import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Invocation, Result } from '../invoke/types.js';
 import type { Deployment } from './deployment.js';
+import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
+import type { Scaling } from './scaling.js';
+
+interface Waiter {
+  inv: Invocation;
+  resolve: (result: Result) => void;
+  reject: (err: SkiffError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface RecentError {
+  at: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface PoolDeps {
+  /** A new instance of the deployment, not started. */
+  create(deployment: Deployment): Instance;
+  /** A generic process of the warm pool that can load this deployment, if one is waiting. */
+  takeWarm(deployment: Deployment): Instance | undefined;
+  /** The invocation timeout, computed when the invocation is handed to an instance. */
+  timeoutFor(deployment: Deployment, inv: Invocation): number;
+  events: ExecutorEvents;
+}
+
+const RECENT_ERRORS = 10;
+/** Errors worth showing in a function's status: the platform's view of its health. */
+const NOTEWORTHY = new Set<ErrorCode>([
+  'SKIFF_E_INSTANCE_CRASHED',
+  'SKIFF_E_INSTANCE_START_FAILED',
+  'SKIFF_E_START_TIMEOUT',
+  'SKIFF_E_TIMEOUT',
+  'SKIFF_E_QUEUE_TIMEOUT',
+  'SKIFF_E_TOO_MANY_REQUESTS',
+]);
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
 
 /**
- * The instances of one deployment. For now one instance, started on first use and replaced when it
- * dies; the scaling issue grows this into many.
+ * The instances of one deployment: dispatch to the least-loaded instance with a free slot, a bounded
+ * FIFO queue when every slot is taken, scale-up while demand exceeds capacity, scale-down of idle
+ * instances, replacement of crashed ones with a back-off when they keep failing.
  */
 export class Pool {
-  private instance: Instance | undefined;
-  private starting: Promise<Instance> | undefined;
+  readonly live = new Set<Instance>();
+  /** Instances started because an invocation had to wait for one (a cold start). */
+  coldStarts = 0;
+  /** Instances started in all (for demand, for minInstances, for a deploy). */
+  starts = 0;
+  /** Consecutive failures (crashes, failed starts); reset by an answered invocation. */
+  failures = 0;
+  backoffUntil = 0;
+  readonly recentErrors: RecentError[] = [];
+  private queue: Waiter[] = [];
   private draining = false;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private readonly starting = new Map<Instance, Promise<void>>();
 
   constructor(
     readonly deployment: Deployment,
-    private readonly create: (deployment: Deployment) => Instance,
+    public scaling: Scaling,
+    private readonly deps: PoolDeps,
   ) {}
 
   get instances(): Instance[] {
-    return this.instance === undefined ? [] : [this.instance];
+    return [...this.live];
+  }
+
+  get queued(): number {
+    return this.queue.length;
   }
 
   get inFlight(): number {
-    return this.instance?.inFlight ?? 0;
+    let n = 0;
+    for (const i of this.live) n += i.inFlight;
+    return n;
   }
 
-  async invoke(inv: Invocation, timeoutMs: number): Promise<Result> {
-    const instance = await this.ready();
-    return instance.invoke(inv, timeoutMs);
-  }
-
-  /** Resolves with a ready instance, starting one if there is none. */
-  ready(): Promise<Instance> {
-    const live = this.instance;
-    // After a timeout the instance is probed; wait for the verdict rather than queue behind a hung loop.
-    const probing = live?.probing;
-    if (probing !== undefined) return probing.then(() => this.ready());
-    if (live !== undefined && live.state === 'ready') return Promise.resolve(live);
-    if (this.starting !== undefined) return this.starting;
-    const instance = this.create(this.deployment);
-    this.instance = instance;
-    this.starting = instance
-      .start()
-      .then(() => instance)
-      .finally(() => {
-        this.starting = undefined;
-      });
-    this.starting.catch(() => {
-      if (this.instance === instance) this.instance = undefined;
+  invoke(inv: Invocation): Promise<Result> {
+    if (this.queue.length === 0) {
+      const instance = this.pick();
+      if (instance !== undefined) return this.run(instance, inv);
+    }
+    if (this.queue.length >= this.scaling.maxQueue + this.slotsComing()) {
+      this.deps.events.emit('throttle', { deployment: this.deployment, instanceId: '', pid: null });
+      return Promise.reject(
+        this.noted(
+          new SkiffError(
+            'SKIFF_E_TOO_MANY_REQUESTS',
+            `${this.deployment.function} is at capacity (${this.scaling.maxInstances} instances × ${this.scaling.concurrency} concurrent, ${this.scaling.maxQueue} queued); retry later`,
+            { retryAfterSec: 1 },
+          ),
+        ),
+      );
+    }
+    const backoffMs = this.backoffUntil - Date.now();
+    if (backoffMs > 0 && this.live.size === 0) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_CRASH_LOOP',
+          `${this.deployment.function} keeps crashing (${this.failures} failures in a row); the next start is in ${Math.ceil(backoffMs / 1000)} s. See \`skiff logs ${this.deployment.function}\``,
+          { retryAfterSec: backoffMs / 1000 },
+        ),
+      );
+    }
+    return new Promise<Result>((resolve, reject) => {
+      const waiter: Waiter = {
+        inv,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.queue = this.queue.filter((w) => w !== waiter);
+          reject(
+            this.noted(
+              new SkiffError(
+                'SKIFF_E_QUEUE_TIMEOUT',
+                `no instance of ${this.deployment.function} was free within ${this.scaling.maxQueueWaitMs} ms; retry later or raise its maxInstances`,
+                { retryAfterSec: 1 },
+              ),
+            ),
+          );
+        }, this.scaling.maxQueueWaitMs),
+      };
+      this.queue.push(waiter);
+      this.scale();
     });
-    return this.starting;
   }
 
-  /** Stops taking work, lets in-flight invocations finish (up to graceMs) and stops every instance. */
+  /** Resolves once an instance is ready, starting one if there is none (a deploy waits on this). */
+  async prepare(): Promise<void> {
+    for (const i of this.live) if (i.accepting) return;
+    if (this.starting.size > 0) {
+      await Promise.any(this.starting.values()).catch((err: unknown) => {
+        throw (err as AggregateError).errors[0] ?? err;
+      });
+      return;
+    }
+    await this.startOne(false);
+  }
+
+  /** New settings take effect at once: more slots serve the queue, extra idle instances stop. */
+  setScaling(scaling: Scaling): void {
+    this.scaling = scaling;
+    this.pump();
+    this.scale();
+    this.evictIdle(Date.now());
+  }
+
+  /** Brings the pool to what demand and minInstances ask for, within maxInstances. */
+  scale(): void {
+    if (this.draining && this.queue.length === 0) return;
+    const { minInstances, maxInstances, concurrency } = this.scaling;
+    let count = 0;
+    let capacity = 0;
+    for (const i of this.live) {
+      if (i.state === 'stopping' || i.state === 'exited') continue;
+      count++;
+      capacity += concurrency;
+    }
+    const demand = this.inFlight + this.queue.length;
+    const wanted = Math.min(
+      maxInstances,
+      Math.max(
+        this.draining ? 0 : minInstances,
+        count + Math.ceil(Math.max(0, demand - capacity) / concurrency),
+      ),
+    );
+    if (wanted <= count) return;
+    const wait = this.backoffUntil - Date.now();
+    if (wait > 0) {
+      this.backoffTimer ??= setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.scale();
+      }, wait);
+      return;
+    }
+    for (let n = count; n < wanted; n++) void this.startOne(this.queue.length > 0).catch(() => undefined);
+  }
+
+  /** Stops instances idle for idleTimeoutMs beyond minInstances, and any beyond maxInstances. */
+  evictIdle(now: number): void {
+    if (this.draining || this.queue.length > 0) return;
+    const { minInstances, maxInstances, idleTimeoutMs } = this.scaling;
+    const running = [...this.live].filter((i) => i.state !== 'stopping' && i.state !== 'exited');
+    const idle = running
+      .filter((i) => i.state === 'ready' && i.inFlight === 0)
+      .sort((a, b) => a.idleSince - b.idleSince);
+    let count = running.length;
+    for (const instance of idle) {
+      const overMax = count > maxInstances;
+      const expired = now - instance.idleSince >= idleTimeoutMs && count > minInstances;
+      if (!overMax && !expired) continue;
+      count--;
+      this.live.delete(instance);
+      this.deps.events.emit('evict', {
+        deployment: this.deployment,
+        instanceId: instance.id,
+        pid: instance.pid,
+      });
+      void instance.stop(1000);
+    }
+  }
+
+  /**
+   * Stops taking work: queued invocations are still served (by the instances there are, or new ones)
+   * up to graceMs, in-flight invocations finish, then every instance stops.
+   */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
-    await this.starting?.catch(() => undefined);
-    await Promise.all(this.instances.map((instance) => instance.stop(graceMs)));
-    this.instance = undefined;
+    const deadline = Date.now() + graceMs;
+    while (this.queue.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const w of this.queue.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new SkiffError('SKIFF_E_SHUTTING_DOWN', 'the function version was stopped; retry'));
+    }
+    clearTimeout(this.backoffTimer);
+    const left = Math.max(0, deadline - Date.now());
+    const instances = [...this.live];
+    this.live.clear();
+    await Promise.all(instances.map((i) => i.stop(left)));
   }
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /**
+   * Slots of instances still starting or not started yet (within maxInstances): a call may wait for
+   * those on top of maxQueue, so that a scaled-to-zero function takes calls with maxQueue 0 too.
+   */
+  private slotsComing(): number {
+    let ready = 0;
+    for (const i of this.live) if (i.state === 'ready') ready++;
+    return Math.max(0, this.scaling.maxInstances - ready) * this.scaling.concurrency;
+  }
+
+  /** The least-loaded instance with a free slot. */
+  private pick(): Instance | undefined {
+    let best: Instance | undefined;
+    for (const i of this.live) {
+      if (!i.accepting || i.inFlight >= this.scaling.concurrency) continue;
+      if (best === undefined || i.inFlight < best.inFlight) best = i;
+    }
+    return best;
+  }
+
+  private run(instance: Instance, inv: Invocation): Promise<Result> {
+    const call = instance.invoke(inv, this.deps.timeoutFor(this.deployment, inv));
+    call.then(
+      () => {
+        this.failures = 0;
+      },
+      (err: unknown) => {
+        // A crash is noted once, when the instance exits.
+        const error = toSkiffError(err);
+        if (error.code !== 'SKIFF_E_INSTANCE_CRASHED') this.noted(error);
+      },
+    );
+    return call;
+  }
+
+  /** Hands queued invocations to free slots, oldest first. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const instance = this.pick();
+      if (instance === undefined) break;
+      const waiter = this.queue.shift() as Waiter;
+      clearTimeout(waiter.timer);
+      this.run(instance, waiter.inv).then(waiter.resolve, waiter.reject);
+    }
+    if (this.queue.length > 0) this.scale();
+  }
+
+  private startOne(cold: boolean): Promise<void> {
+    const warm = this.deps.takeWarm(this.deployment);
+    const instance = warm ?? this.deps.create(this.deployment);
+    this.live.add(instance);
+    this.starts++;
+    if (cold) this.coldStarts++;
+    instance.onChange = (i) => this.onInstanceChange(i);
+    const started = warm === undefined ? instance.start() : instance.specialise(this.deployment);
+    const starting = started.then(
+      () => {
+        this.starting.delete(instance);
+        this.pump();
+      },
+      (err: unknown) => {
+        this.starting.delete(instance);
+        this.live.delete(instance);
+        instance.kill();
+        const error = toSkiffError(err);
+        if (!this.draining) this.failed(error);
+        // Nobody else can serve the queue: tell the callers why rather than let them wait it out.
+        if (this.live.size === 0) {
+          for (const w of this.queue.splice(0)) {
+            clearTimeout(w.timer);
+            w.reject(error);
+          }
+        }
+        throw error;
+      },
+    );
+    this.starting.set(instance, starting);
+    return starting;
+  }
+
+  private onInstanceChange(instance: Instance): void {
+    if (instance.state !== 'exited') {
+      this.pump();
+      return;
+    }
+    const wasLive = this.live.delete(instance);
+    // An exit during start-up is handled where the start fails; a stop we asked for is no failure.
+    if (wasLive && instance.startedAt !== null && !this.draining) {
+      this.failed(
+        new SkiffError(
+          'SKIFF_E_INSTANCE_CRASHED',
+          `instance ${instance.pid ?? ''} exited (${instance.exitReason ?? 'unknown'})`,
+        ),
+      );
+      this.scale();
+    }
+  }
+
+  private failed(error: SkiffError): void {
+    this.noted(error);
+    this.failures++;
+    if (this.failures >= 2) {
+      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 2));
+      this.backoffUntil = Date.now() + delay;
+    }
+  }
+
+  private noted(error: SkiffError): SkiffError {
+    if (NOTEWORTHY.has(error.code)) {
+      this.recentErrors.push({ at: new Date().toISOString(), code: error.code, message: error.message });
+      if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();
+    }
+    return error;
   }
 }

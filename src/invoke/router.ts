@@ -2,6 +2,7 @@ import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Deployment } from '../executor/deployment.js';
 import type { Executor } from '../executor/executor.js';
+import { resolveScaling, type ScalingInput } from '../executor/scaling.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry, VersionRecord } from '../store/registry.js';
 import type { Invocation, Result } from './types.js';
@@ -11,6 +12,7 @@ export function toDeployment(
   codeDir: string,
   config: Config,
   secrets: Record<string, string>,
+  scalingOverride: ScalingInput | null,
 ): Deployment {
   return {
     function: v.function,
@@ -23,6 +25,7 @@ export function toDeployment(
     secrets,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
     command: v.spec.command ?? null,
+    scaling: resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
   };
 }
 
@@ -59,6 +62,7 @@ export class Router {
       this.artifacts.versionDir(name, version.version, version.hash),
       this.config,
       this.registry.secretValues(name),
+      this.registry.getScaling(name),
     );
     this.live.set(name, deployment);
     return deployment;

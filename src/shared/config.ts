@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
 import { SkiffError } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -33,6 +34,39 @@ export const configSchema = z
         maxTimeoutMs: millis(300_000),
         startTimeoutMs: millis(10_000),
         maxResponseBytes: bytes(6 * MiB),
+      })
+      .strict()
+      .prefault({}),
+    /** Default scaling of every function; skiff.json and `skiff fn scale` override it per function. */
+    scaling: z
+      .object({
+        minInstances: scalingFields.minInstances.default(DEFAULT_SCALING.minInstances),
+        maxInstances: scalingFields.maxInstances.default(DEFAULT_SCALING.maxInstances),
+        concurrency: scalingFields.concurrency.default(DEFAULT_SCALING.concurrency),
+        maxQueue: scalingFields.maxQueue.default(DEFAULT_SCALING.maxQueue),
+        maxQueueWaitMs: scalingFields.maxQueueWaitMs.default(DEFAULT_SCALING.maxQueueWaitMs),
+        idleTimeoutMs: scalingFields.idleTimeoutMs.default(DEFAULT_SCALING.idleTimeoutMs),
+      })
+      .strict()
+      .prefault({}),
+    executor: z
+      .object({
+        /**
+         * Pre-started generic bridge processes per runtime (no user code loaded), specialised on demand
+         * so that a cold start skips the process start. 0 turns it off for that runtime.
+         */
+        warmPool: z
+          .object({
+            node: z.number().int().min(0).max(16).default(1),
+            python: z.number().int().min(0).max(16).default(1),
+            binary: z.number().int().min(0).max(16).default(0),
+          })
+          .strict()
+          .prefault({}),
+        /** On SIGTERM: how long in-flight invocations may take before their instances are killed. */
+        drainTimeoutMs: millis(10_000),
+        /** After a redeploy or a scale-down: how long the old instances may finish their work. */
+        retireGraceMs: millis(30_000),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   SKIFF_E_INVALID_REQUEST: { status: 400, kind: 'user' },
   SKIFF_E_INVALID_NAME: { status: 400, kind: 'user' },
   SKIFF_E_INVALID_SPEC: { status: 400, kind: 'user' },
+  SKIFF_E_INVALID_SCALING: { status: 400, kind: 'user' },
   SKIFF_E_ARCHIVE_INVALID: { status: 400, kind: 'user' },
   SKIFF_E_ARCHIVE_UNSAFE: { status: 400, kind: 'user' },
   SKIFF_E_UNAUTHORIZED: { status: 401, kind: 'user' },
@@ -19,13 +20,17 @@ export const ERROR_CODES = {
   SKIFF_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: 'user' },
   SKIFF_E_HANDLER_NOT_FOUND: { status: 422, kind: 'user' },
   SKIFF_E_BUILD_FAILED: { status: 422, kind: 'user' },
+  SKIFF_E_TOO_MANY_REQUESTS: { status: 429, kind: 'user' },
   SKIFF_E_FUNCTION_ERROR: { status: 500, kind: 'user' },
   SKIFF_E_INTERNAL: { status: 500, kind: 'system' },
   SKIFF_E_INSTANCE_START_FAILED: { status: 502, kind: 'user' },
   SKIFF_E_INSTANCE_CRASHED: { status: 502, kind: 'system' },
   SKIFF_E_BAD_RESPONSE: { status: 502, kind: 'user' },
   SKIFF_E_SHUTTING_DOWN: { status: 503, kind: 'system' },
+  SKIFF_E_QUEUE_TIMEOUT: { status: 503, kind: 'system' },
+  SKIFF_E_CRASH_LOOP: { status: 503, kind: 'user' },
   SKIFF_E_TIMEOUT: { status: 504, kind: 'user' },
+  SKIFF_E_START_TIMEOUT: { status: 504, kind: 'user' },
   SKIFF_E_CONFIG_INVALID: { status: 500, kind: 'user' },
   SKIFF_E_CLI_USAGE: { status: 400, kind: 'user' },
   SKIFF_E_CLI_UNREACHABLE: { status: 503, kind: 'user' },
@@ -42,12 +47,19 @@ export class SkiffError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;
+  /** Seconds after which a retry may succeed (429 and 503): sent as `Retry-After`. */
+  readonly retryAfterSec: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: unknown; cause?: unknown; retryAfterSec?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.details = options.details;
+    this.retryAfterSec = options.retryAfterSec;
   }
 
   get isUserError(): boolean {

@@ -57,5 +57,7 @@ export function sendError(res: ServerResponse, err: SkiffError): void {
   }
   // After refusing a body we did not read, close the connection rather than drain it.
   const headers: Record<string, string> = err.status === 413 ? { connection: 'close' } : {};
+  if (err.retryAfterSec !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSec)));
   sendJson(res, err.status, err.toBody(), headers);
 }

@@ -1,4 +1,5 @@
 import type { FunctionSpec } from '../control/spec.js';
+import type { ScalingInput } from '../executor/scaling.js';
 
 export type VersionStatus = 'ready' | 'failed';
 
@@ -49,5 +50,9 @@ export interface Registry {
   setSecret(name: string, secret: string, value: string): void;
   /** Deletes a secret; false when there was none. */
   deleteSecret(name: string, secret: string): boolean;
+  /** The function's scaling override (`skiff fn scale`), which wins over every version's spec. */
+  getScaling(name: string): ScalingInput | null;
+  /** Replaces the override of an existing function; null removes it. */
+  setScaling(name: string, settings: ScalingInput | null): void;
   close(): void;
 }

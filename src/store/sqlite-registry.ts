@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { FunctionSpec } from '../control/spec.js';
+import type { ScalingInput } from '../executor/scaling.js';
 import type {
   FunctionRecord,
   NewVersion,
@@ -35,6 +36,11 @@ CREATE TABLE IF NOT EXISTS secrets (
   value TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS scaling (
+  function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+  settings TEXT NOT NULL,
+  updated_at TEXT NOT NULL
 );
 `;
 
@@ -187,6 +193,25 @@ export class SqliteRegistry implements Registry {
     return (
       this.db.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(name, secret).changes > 0
     );
+  }
+
+  getScaling(name: string): ScalingInput | null {
+    const row = this.db.prepare('SELECT settings FROM scaling WHERE function = ?').get(name) as
+      { settings: string } | undefined;
+    return row === undefined ? null : (JSON.parse(row.settings) as ScalingInput);
+  }
+
+  setScaling(name: string, settings: ScalingInput | null): void {
+    if (settings === null) {
+      this.db.prepare('DELETE FROM scaling WHERE function = ?').run(name);
+      return;
+    }
+    this.db
+      .prepare(
+        `INSERT INTO scaling (function, settings, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(function) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+      )
+      .run(name, JSON.stringify(settings), new Date().toISOString());
   }
 
   close(): void {

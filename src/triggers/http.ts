@@ -101,7 +101,14 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       if (!error.isUserError) deps.logger.error({ err, invocationId: id }, 'invocation failed');
       res.setHeader('x-skiff-invocation-id', id);
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.
-      sendError(res, error.details === undefined ? error : new SkiffError(error.code, error.message));
+      sendError(
+        res,
+        error.details === undefined
+          ? error
+          : new SkiffError(error.code, error.message, {
+              ...(error.retryAfterSec === undefined ? {} : { retryAfterSec: error.retryAfterSec }),
+            }),
+      );
     }
   };
 }

@@ -11,6 +11,14 @@ import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import { parseSpec, validateName, type FunctionSpec, type SpecInput } from '../spec.js';
+import {
+  compactScaling,
+  parseScaling,
+  resolveScaling,
+  SCALING_FIELDS,
+  type Scaling,
+  type ScalingInput,
+} from '../../executor/scaling.js';
 import { BUILDERS } from './builders.js';
 
 export interface DeployRequest {
@@ -18,6 +26,8 @@ export interface DeployRequest {
   archive: Buffer;
   runtime?: string | undefined;
   handler?: string | undefined;
+  /** Scaling settings given with the deploy; they win over skiff.json's. */
+  scaling?: ScalingInput | undefined;
   /** `new-version` refuses to create a function that does not exist yet. */
   mode: 'upsert' | 'new-version';
 }
@@ -94,6 +104,47 @@ export class Deployer {
     await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
     router.setLive(name, undefined);
     void executor.retire(name);
+    // The fresh instances of functions that keep some warm start now, with the new values.
+    if (this.deps.registry.getFunction(name)?.liveVersion != null) executor.ensure(router.resolve(name));
+  }
+
+  /**
+   * Changes a function's scaling override without a redeploy: `patch` fields set a value, null fields
+   * fall back to skiff.json and the defaults; `null` as a whole removes the override. The running
+   * versions take the new settings at once, and minInstances are started.
+   */
+  async setScaling(
+    name: string,
+    patch: Record<string, unknown> | null,
+  ): Promise<{ scaling: Scaling; override: ScalingInput | null }> {
+    validateName(name);
+    const { config, registry, router, executor } = this.deps;
+    await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
+    const fn = registry.getFunction(name);
+    if (fn === undefined) {
+      throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `no function named ${JSON.stringify(name)}`);
+    }
+    let override: ScalingInput | null = null;
+    if (patch !== null) {
+      const cleared = Object.keys(patch).filter((key) => patch[key] === null);
+      const unknown = cleared.filter((key) => !(SCALING_FIELDS as readonly string[]).includes(key));
+      const set = parseScaling(
+        Object.fromEntries(Object.entries(patch).filter(([key, v]) => v !== null || unknown.includes(key))),
+        'the scaling settings',
+      );
+      const merged: Record<string, number> = { ...registry.getScaling(name), ...set };
+      for (const key of cleared) delete merged[key];
+      override = Object.keys(merged).length === 0 ? null : (merged as ScalingInput);
+    }
+    const live = fn.liveVersion === null ? undefined : registry.getVersion(name, fn.liveVersion);
+    const scaling = resolveScaling(config.scaling, live?.spec.scaling, override);
+    registry.setScaling(name, override);
+    router.setLive(name, undefined);
+    if (live !== undefined) {
+      executor.rescale(name, scaling);
+      executor.ensure(router.resolve(name));
+    }
+    return { scaling, override };
   }
 
   private async deployLocked(req: DeployRequest): Promise<DeployOutcome> {
@@ -125,6 +176,7 @@ export class Deployer {
       });
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
+      resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name));
       hash = await hashTree(staging);
     } catch (err) {
       await artifacts.discard(staging);
@@ -141,6 +193,7 @@ export class Deployer {
         codeDir,
         config,
         registry.secretValues(req.name),
+        registry.getScaling(req.name),
       );
       const startAt = Date.now();
       await executor.prepare(deployment);
@@ -155,6 +208,7 @@ export class Deployer {
       router.setLive(req.name, deployment);
       this.appendBuildLog(req.name, version, lines);
       void executor.retire(req.name, [version]);
+      executor.ensure(deployment);
       return { created: existing === undefined, version: saved };
     } catch (err) {
       const failure = toSkiffError(err);
@@ -209,6 +263,7 @@ export class Deployer {
           : typeof file.command === 'string'
             ? ['/bin/sh', '-c', file.command]
             : file.command,
+      scaling: compactScaling({ ...file.scaling, ...req.scaling }),
     };
   }
 

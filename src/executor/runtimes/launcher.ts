@@ -5,6 +5,11 @@ import type { Deployment } from '../deployment.js';
 /** How to start a bridge process for one runtime. */
 export interface RuntimeLauncher {
   launch(deployment: Deployment, config: Config): LaunchSpec;
+  /**
+   * A generic bridge with no function loaded, for the warm pool: INIT later brings the code folder,
+   * env and secrets. Runtimes whose process is the user's own command have none.
+   */
+  launchGeneric?(config: Config): LaunchSpec;
 }
 
 /** The environment every instance gets besides the function's own `env`: nothing of the platform's. */

@@ -1,19 +1,29 @@
+import type { Config } from '../../shared/config.js';
 import { runtimeFile } from '../../shared/paths.js';
-import { instanceEnv, type RuntimeLauncher } from './launcher.js';
+import { baseEnv, instanceEnv, type RuntimeLauncher } from './launcher.js';
+
+const EXTRA_ENV = { NODE_ENV: 'production' };
+
+function generic(config: Config) {
+  return {
+    command: config.runtimes.node,
+    args: [
+      '--experimental-detect-module',
+      '--disable-warning=ExperimentalWarning',
+      '--enable-source-maps',
+      runtimeFile('node', 'bridge.js'),
+    ],
+    env: { ...EXTRA_ENV, ...baseEnv(config) },
+    // In the data folder until INIT moves it to the function's code (and where leak checks look).
+    cwd: config.dataDir,
+  };
+}
 
 /** Node.js: the bridge loads the user's module (ESM, CommonJS, or compiled TypeScript). */
 export const node: RuntimeLauncher = {
   launch(deployment, config) {
-    return {
-      command: config.runtimes.node,
-      args: [
-        '--experimental-detect-module',
-        '--disable-warning=ExperimentalWarning',
-        '--enable-source-maps',
-        runtimeFile('node', 'bridge.js'),
-      ],
-      env: instanceEnv(deployment, config, { NODE_ENV: 'production' }),
-      cwd: deployment.codeDir,
-    };
+    const env = instanceEnv(deployment, config, EXTRA_ENV);
+    return { ...generic(config), env, cwd: deployment.codeDir };
   },
+  launchGeneric: generic,
 };

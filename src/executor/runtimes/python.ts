@@ -1,10 +1,23 @@
 import path from 'node:path';
+import type { Config } from '../../shared/config.js';
 import { PACKAGE_ROOT } from '../../shared/paths.js';
-import { instanceEnv, type RuntimeLauncher } from './launcher.js';
+import { baseEnv, instanceEnv, type RuntimeLauncher } from './launcher.js';
 
 /** The Python bridge is shipped as source (.py files are not compiled into dist/). */
 export function pythonBridgeFile(): string {
   return path.join(PACKAGE_ROOT, 'runtimes', 'python', 'bridge.py');
+}
+
+const EXTRA_ENV = { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
+
+function generic(config: Config) {
+  return {
+    command: config.runtimes.python,
+    args: ['-u', '-B', '-s', '-E', '-X', 'utf8', pythonBridgeFile()],
+    env: { ...EXTRA_ENV, ...baseEnv(config) },
+    // In the data folder until INIT moves it to the function's code (and where leak checks look).
+    cwd: config.dataDir,
+  };
 }
 
 /**
@@ -15,11 +28,8 @@ export function pythonBridgeFile(): string {
  */
 export const python: RuntimeLauncher = {
   launch(deployment, config) {
-    return {
-      command: config.runtimes.python,
-      args: ['-u', '-B', '-s', '-E', '-X', 'utf8', pythonBridgeFile()],
-      env: instanceEnv(deployment, config, { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' }),
-      cwd: deployment.codeDir,
-    };
+    const env = instanceEnv(deployment, config, EXTRA_ENV);
+    return { ...generic(config), env, cwd: deployment.codeDir };
   },
+  launchGeneric: generic,
 };

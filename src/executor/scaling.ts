@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { SkiffError } from '../shared/errors.js';
+
+/** How one function scales: the effective settings, every field resolved. */
+export interface Scaling {
+  /** Instances kept running even when idle (0: scale to zero). */
+  minInstances: number;
+  /** Instances at most, of one version. */
+  maxInstances: number;
+  /** Invocations one instance serves at once; the next one goes to another instance or waits. */
+  concurrency: number;
+  /** Invocations that may wait for a free slot; one more gets 429 at once. */
+  maxQueue: number;
+  /** How long an invocation may wait for a free slot before it gets 503. */
+  maxQueueWaitMs: number;
+  /** An instance idle this long is stopped, down to `minInstances`. */
+  idleTimeoutMs: number;
+}
+
+export type ScalingInput = Partial<Scaling>;
+
+export const SCALING_FIELDS = [
+  'minInstances',
+  'maxInstances',
+  'concurrency',
+  'maxQueue',
+  'maxQueueWaitMs',
+  'idleTimeoutMs',
+] as const satisfies readonly (keyof Scaling)[];
+
+const HOUR = 3_600_000;
+
+/** The bounds of every field, shared by skiff.json, the API and the platform's defaults. */
+export const scalingFields = {
+  minInstances: z.number().int().min(0).max(100),
+  maxInstances: z.number().int().min(1).max(100),
+  concurrency: z.number().int().min(1).max(10_000),
+  maxQueue: z.number().int().min(0).max(100_000),
+  maxQueueWaitMs: z.number().int().min(1).max(HOUR),
+  idleTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(24 * HOUR),
+};
+
+/** A partial set of scaling settings (skiff.json `scaling`, deploy parameters, `skiff fn scale`). */
+export const scalingInputSchema = z
+  .object({
+    minInstances: scalingFields.minInstances.optional(),
+    maxInstances: scalingFields.maxInstances.optional(),
+    concurrency: scalingFields.concurrency.optional(),
+    maxQueue: scalingFields.maxQueue.optional(),
+    maxQueueWaitMs: scalingFields.maxQueueWaitMs.optional(),
+    idleTimeoutMs: scalingFields.idleTimeoutMs.optional(),
+  })
+  .strict();
+
+/** The platform's defaults (config `scaling`), documented in the README. */
+export const DEFAULT_SCALING: Scaling = {
+  minInstances: 0,
+  maxInstances: 10,
+  concurrency: 100,
+  maxQueue: 1000,
+  maxQueueWaitMs: 10_000,
+  idleTimeoutMs: 300_000,
+};
+
+/** Drops undefined fields so that a later layer only overrides what it sets. */
+export function compactScaling(input: { [K in keyof Scaling]?: number | undefined }): ScalingInput {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ScalingInput;
+}
+
+/** Layers defaults < skiff.json < function override; refuses a minimum above the maximum. */
+export function resolveScaling(
+  defaults: Scaling,
+  ...layers: ({ [K in keyof Scaling]?: number | undefined } | null | undefined)[]
+): Scaling {
+  let out: Scaling = { ...defaults };
+  for (const layer of layers) if (layer) out = { ...out, ...compactScaling(layer) };
+  checkScaling(out);
+  return out;
+}
+
+export function checkScaling(s: Scaling): void {
+  if (s.minInstances > s.maxInstances) {
+    throw new SkiffError(
+      'SKIFF_E_INVALID_SCALING',
+      `minInstances (${s.minInstances}) is above maxInstances (${s.maxInstances}): lower the minimum or raise the maximum`,
+    );
+  }
+}
+
+/** Validates a partial scaling object from a user, with a message naming each bad field. */
+export function parseScaling(raw: unknown, source: string): ScalingInput {
+  const result = scalingInputSchema.safeParse(raw);
+  if (result.success) return compactScaling(result.data);
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.join('.') || '(root)';
+    const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
+    return `${where}:${keys} ${issue.message}`;
+  });
+  throw new SkiffError('SKIFF_E_INVALID_SCALING', `${source} is invalid: ${problems.join('; ')}`);
+}

@@ -1,0 +1,107 @@
+import type { RuntimeName } from '../control/spec.js';
+import type { Logger } from '../shared/logger.js';
+import type { Deployment } from './deployment.js';
+import type { Instance } from './instance.js';
+
+/**
+ * Variables that take effect when a process starts (the runtime's own options, the loader), so a
+ * function that sets one needs a process started with it rather than a pre-started one.
+ */
+const STARTUP_ENV = /^(NODE_OPTIONS|NODE_PATH|NODE_EXTRA_CA_CERTS|LD_|PYTHON|MALLOC_|UV_THREADPOOL_SIZE)/;
+/** Consecutive failed spawns after which a runtime's warm pool stops trying (and says so). */
+const GIVE_UP_AFTER = 5;
+
+/**
+ * Pre-started generic bridge processes per runtime, with no user code loaded: a cold start takes one
+ * and sends it the function (INIT) instead of starting a process. Each one taken is replaced.
+ */
+export class WarmPool {
+  private readonly idle = new Map<RuntimeName, Set<Instance>>();
+  private readonly spawning = new Map<RuntimeName, number>();
+  private readonly failures = new Map<RuntimeName, number>();
+  private stopped = false;
+
+  constructor(
+    private readonly sizes: Partial<Record<RuntimeName, number>>,
+    private readonly create: (runtime: RuntimeName) => Instance,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts filling every runtime's pool (in the background). */
+  fill(): void {
+    for (const runtime of Object.keys(this.sizes) as RuntimeName[]) this.refill(runtime);
+  }
+
+  /** A warm process that can load `deployment`, or undefined (the caller starts a process itself). */
+  take(deployment: Deployment): Instance | undefined {
+    if (this.stopped) return undefined;
+    const vars = [...Object.keys(deployment.env), ...Object.keys(deployment.secrets)];
+    if (vars.some((name) => STARTUP_ENV.test(name))) return undefined;
+    const set = this.idle.get(deployment.runtime);
+    const instance = set?.values().next().value;
+    if (set === undefined || instance === undefined) return undefined;
+    set.delete(instance);
+    instance.fromWarmPool = true;
+    instance.onChange = undefined;
+    this.refill(deployment.runtime);
+    return instance;
+  }
+
+  /** Processes waiting, per runtime. */
+  counts(): Partial<Record<RuntimeName, number>> {
+    return Object.fromEntries([...this.idle].map(([runtime, set]) => [runtime, set.size]));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = [...this.idle.values()].flatMap((set) => [...set]);
+    this.idle.clear();
+    await Promise.all(all.map((i) => i.stop(500)));
+  }
+
+  private refill(runtime: RuntimeName): void {
+    const want = this.sizes[runtime] ?? 0;
+    const have = (this.idle.get(runtime)?.size ?? 0) + (this.spawning.get(runtime) ?? 0);
+    for (let n = have; n < want && !this.stopped; n++) this.spawnOne(runtime);
+  }
+
+  private spawnOne(runtime: RuntimeName): void {
+    if ((this.failures.get(runtime) ?? 0) >= GIVE_UP_AFTER) return;
+    const instance = this.create(runtime);
+    this.spawning.set(runtime, (this.spawning.get(runtime) ?? 0) + 1);
+    const done = (): void => {
+      this.spawning.set(runtime, (this.spawning.get(runtime) ?? 1) - 1);
+    };
+    instance.spawn().then(
+      () => {
+        done();
+        if (this.stopped) {
+          void instance.stop(500);
+          return;
+        }
+        this.failures.set(runtime, 0);
+        let set = this.idle.get(runtime);
+        if (set === undefined) this.idle.set(runtime, (set = new Set()));
+        set.add(instance);
+        // A warm process that dies before it is used is replaced.
+        instance.onChange = (i) => {
+          if (i.state === 'exited' && set.delete(i)) this.refill(runtime);
+        };
+      },
+      (err: unknown) => {
+        done();
+        instance.kill();
+        const failures = (this.failures.get(runtime) ?? 0) + 1;
+        this.failures.set(runtime, failures);
+        if (failures >= GIVE_UP_AFTER) {
+          this.logger.error(
+            { err, runtime },
+            'the warm pool cannot start this runtime; cold starts will spawn',
+          );
+          return;
+        }
+        setTimeout(() => this.refill(runtime), 200 * failures).unref();
+      },
+    );
+  }
+}
