@@ -33,9 +33,18 @@ export const WORKERD_VERSION = '1.20261117.1';
 
 function workerdBinary(): string {
   const prefix = path.join(BENCH, '.cache', `workerd-${WORKERD_VERSION}`);
-  // the package's bin is the native executable itself
-  const bin = path.join(prefix, 'node_modules', 'workerd', 'bin', 'workerd');
-  if (!existsSync(bin)) {
+  // `workerd/bin/workerd` is a Node wrapper that spawns the native executable and does not pass
+  // SIGTERM on, which left the server running after the benchmark: run the native one directly.
+  const arch = process.arch === 'x64' ? '64' : process.arch;
+  const native = path.join(
+    prefix,
+    'node_modules',
+    '@cloudflare',
+    `workerd-${process.platform}-${arch}`,
+    'bin',
+    'workerd',
+  );
+  if (!existsSync(native)) {
     mkdirSync(prefix, { recursive: true });
     execFileSync(
       'npm',
@@ -53,7 +62,9 @@ function workerdBinary(): string {
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
-  return bin;
+  if (!existsSync(native))
+    throw new Error(`workerd has no native executable for ${process.platform}-${process.arch}`);
+  return native;
 }
 
 export const BASELINES: Baseline[] = [

@@ -1,10 +1,11 @@
 /**
- * Cold starts that exist today, measured by the client:
- * - the first request to a function after a platform restart (the restarted platform starts the
- *   instance on the first call), per runtime;
+ * Cold starts, measured by the client:
+ * - the first request to a scaled-to-zero function (idle timeout 100 ms, instance stopped), with the
+ *   warm pool of pre-started bridges (the default) and without it, per runtime;
+ * - the first request to a function after a platform restart, per runtime;
  * - deploy to first response: PUT of a new version until the first 200 from the gateway;
  * - for comparison, spawn to first response of each baseline server (a fresh process).
- * Scale-to-zero (idle instances stopped, started again on demand) and the sandbox do not exist yet.
+ * The sandbox does not exist yet.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,10 @@ import { secondsLeft, type SuiteContext, type SystemInfo } from './types.js';
 
 export interface ColdStartResult {
   systems: SystemInfo[];
+  /** Per runtime: client latency of the first call to a scaled-to-zero function, ms, with the warm pool. */
+  firstRequestScaledToZero?: Record<string, Spread & { samples: number[] }>;
+  /** The same with `executor.warmPool` off: every cold start spawns a process. */
+  firstRequestScaledToZeroNoWarmPool?: Record<string, Spread & { samples: number[] }>;
   /** Per runtime: client latency of the first call after a platform restart, ms. */
   firstRequestAfterRestart: Record<string, Spread & { samples: number[] }>;
   /** Spawn of `skiff serve` until its ports listen, ms (measured on the same restarts). */
@@ -85,6 +90,17 @@ export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult
     }
     if (restartTries < tries) notes.push(`quick mode: ${restartTries} restarts instead of ${tries}`);
 
+    // scaled to zero: with the warm pool (the default), then with it turned off in the config file
+    const zeroTries = ctx.quick ? 10 : tries;
+    const zeroWarm = await scaledToZero(platform, runtimes, zeroTries, ctx);
+    await platform.stop();
+    const configFile = path.join(dataDir, 'skiff.config.json');
+    writeFileSync(configFile, JSON.stringify({ executor: { warmPool: { node: 0, python: 0, binary: 0 } } }));
+    platform = await SkiffProcess.start(dataDir);
+    const zeroSpawn = await scaledToZero(platform, runtimes, zeroTries, ctx);
+    rmSync(configFile, { force: true });
+    if (zeroTries < tries) notes.push(`quick mode: ${zeroTries} scale-to-zero tries instead of ${tries}`);
+
     const baseline: Record<string, number[]> = {};
     for (const b of BASELINES) {
       for (let i = 0; i < baselineTries && secondsLeft(ctx) > 3; i++) {
@@ -106,6 +122,12 @@ export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult
         Object.entries(first).map(([k, v]) => [k, withSamples(v)]),
       ),
       platformStart: spread(starts),
+      firstRequestScaledToZero: Object.fromEntries(
+        Object.entries(zeroWarm).map(([k, v]) => [k, withSamples(v)]),
+      ),
+      firstRequestScaledToZeroNoWarmPool: Object.fromEntries(
+        Object.entries(zeroSpawn).map(([k, v]) => [k, withSamples(v)]),
+      ),
       deployToFirstResponse: Object.fromEntries(
         Object.entries(deploy).map(([k, v]) => [k, { ...withSamples(v.total), deployMs: spread(v.put) }]),
       ),
@@ -119,4 +141,50 @@ export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult
     await removeDataDir(dataDir);
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+type Deployed = Awaited<ReturnType<typeof deployRuntimes>>[number]['runtime'];
+
+/** True once the function has no instance left (its idle timeout stopped it). */
+async function scaledDown(platform: SkiffProcess, fn: string, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    const answer = await platform.api(`/v1/functions/${fn}`);
+    const body = JSON.parse(answer.body.toString()) as { function?: { instances?: unknown[] } };
+    if ((body.function?.instances ?? []).length === 0) return true;
+    await sleep(10);
+  }
+  return false;
+}
+
+/**
+ * The first call to each function once it is scaled to zero: its idle timeout is set to 100 ms, then
+ * each try waits until the instance stopped and 300 ms more (the warm pool refills, the machine is
+ * quiet) before the call. The order of the runtimes alternates between tries.
+ */
+async function scaledToZero(
+  platform: SkiffProcess,
+  runtimes: Deployed[],
+  tries: number,
+  ctx: SuiteContext,
+): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(runtimes.map((r) => [r.id, []]));
+  for (const r of runtimes) {
+    const answer = await platform.api(`/v1/functions/${r.fn}/scaling`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify({ minInstances: 0, idleTimeoutMs: 100 })),
+    });
+    if (answer.status !== 200) throw new Error(`scaling ${r.fn} answered ${answer.status}`);
+  }
+  for (let i = 0; i < tries && secondsLeft(ctx) > 5; i++) {
+    for (const r of i % 2 === 0 ? runtimes : [...runtimes].reverse()) {
+      if (!(await scaledDown(platform, r.fn, 5000))) throw new Error(`${r.fn} did not scale to zero`);
+      await sleep(300);
+      const answer = await platform.call(r.fn);
+      if (answer.status !== 200) throw new Error(`${r.fn} answered ${answer.status} from zero`);
+      out[r.id]?.push(round(answer.ms, 2));
+    }
+  }
+  return out;
 }

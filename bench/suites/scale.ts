@@ -1,7 +1,7 @@
 /**
  * Scale of the control plane: deploy many small (Node hello) functions one after another, then time
- * listing them and restarting the platform with them. Instances start at deploy and stay up (there is
- * no scale-to-zero yet), so the platform is restarted after every batch of 100 deploys to shed them:
+ * listing them and restarting the platform with them. Instances start at deploy and stay up for their
+ * idle timeout (5 min by default), so the platform is restarted after every batch of 100 deploys to shed them:
  * a restarted platform starts an instance only on a function's first call. The platform RSS with 100
  * (and with all) functions deployed is read after such a restart, with no instance running.
  */
