@@ -9,6 +9,7 @@ import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { Router } from './invoke/router.js';
+import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger } from './triggers/http.js';
@@ -22,6 +23,8 @@ export interface RunningServer {
   endpoints: Record<string, string>;
   token: string;
   deployer: Deployer;
+  /** The start-up line naming the isolation and the limits in force. */
+  isolation: string;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -51,7 +54,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const artifacts = new ArtifactStore(config.dataDir);
   await artifacts.cleanStaging();
   const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
-  const executor = new Executor(config, logs, logger.child({ part: 'executor' }));
+  const sandbox = Sandbox.open(config, logger);
+  logger.info(
+    { sandbox: sandbox.kind, cgroups: sandbox.cgroups?.version ?? null },
+    sandbox.describe(config.sandbox.limits),
+  );
+  const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
   const router = new Router(registry, artifacts, executor, config);
   const deployer = new Deployer({ config, registry, artifacts, executor, router, logs, logger });
 
@@ -119,7 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       })();
       return stopped;
     };
-    return { config, endpoints, token, deployer, stop };
+    return { config, endpoints, token, deployer, isolation: sandbox.describe(config.sandbox.limits), stop };
   } catch (err) {
     for (const s of servers) s.close();
     registry.close();

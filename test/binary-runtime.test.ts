@@ -1,18 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
 const MiB = 1024 * 1024;
 
-/** Whether a process exists and is not a zombie (an orphan waits for init, which may reap it late). */
-function running(pid: string | undefined): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
+/** Host pids of live (not zombie) processes whose command line is `sleep <seconds>` or runs fn.sh. */
+function sleepers(seconds: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const zombie = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+      if (
+        !zombie &&
+        (cmdline === `sleep ${seconds}` || (cmdline.includes('/bin-sleep/') && cmdline.endsWith('/fn.sh')))
+      )
+        found.push(Number(entry));
+    } catch {
+      // gone
+    }
   }
+  return found;
 }
 
 interface LogLine {
@@ -147,13 +158,12 @@ describe('binary runtime', () => {
     expect(res.status).toBe(504);
     expect(await res.json()).toMatchObject({ error: { code: 'SKIFF_E_TIMEOUT' } });
     const invocationId = res.headers.get('x-skiff-invocation-id');
-    const line = await waitForLog('bin-sleep', /sleeper pid=\d+ child=\d+/, invocationId);
-    const [, pid, child] = /pid=(\d+) child=(\d+)/.exec(line.message) ?? [];
-    for (let i = 0; i < 50 && (running(pid) || running(child)); i += 1) {
+    await waitForLog('bin-sleep', /sleeper pid=\d+ child=\d+/, invocationId);
+    // the pids in the log are the sandbox's own; on the host, look for the program and its child
+    for (let i = 0; i < 50 && sleepers('30').length > 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(running(pid)).toBe(false);
-    expect(running(child)).toBe(false);
+    expect(sleepers('30')).toEqual([]);
     // the instance keeps serving
     const next = await p.call('/bin-sleep?0');
     expect(next.status).toBe(200);

@@ -239,23 +239,23 @@ describe('Python runtime', () => {
       Array.from({ length: 4 }, () =>
         p.call('/py-sleep?s=0.5', { signal: AbortSignal.timeout(10_000) }).then((r) => r.json()),
       ),
-    )) as { pid: number; thread: number }[];
+    )) as { instance: string; thread: number }[];
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(1500);
-    expect(new Set(results.map((r) => r.pid)).size).toBe(1);
+    expect(new Set(results.map((r) => r.instance)).size).toBe(1);
     expect(new Set(results.map((r) => r.thread)).size).toBe(4);
   });
 
   it('cancels async and sync handlers after the timeout; the instance keeps serving', async () => {
-    const before = (await (await p.call('/py-timeout/pid')).json()) as { pid: number };
+    const before = (await (await p.call('/py-timeout/pid')).json()) as { instance: string };
     const slowAsync = await p.call('/py-timeout/async');
     expect(slowAsync.status).toBe(504);
     const slowSync = await p.call('/py-timeout/sync');
     expect(slowSync.status).toBe(504);
     // PING after the timeout is answered from the event loop, so the instance is not killed as hung.
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    const after = (await (await p.call('/py-timeout/pid')).json()) as { pid: number };
-    expect(after.pid).toBe(before.pid);
+    const after = (await (await p.call('/py-timeout/pid')).json()) as { instance: string };
+    expect(after.instance).toBe(before.instance);
   });
 
   it('installs requirements.txt from a local wheel at deploy', async () => {

@@ -66,10 +66,10 @@ describe('executor scaling', () => {
     expect((await p.deploy('sleepy', fixture('sleepy'))).status).toBe(201);
     const calls = await Promise.all(
       Array.from({ length: 6 }, () =>
-        p.call('/sleepy?ms=400').then((r) => r.json() as Promise<{ pid: number }>),
+        p.call('/sleepy?ms=400').then((r) => r.json() as Promise<{ instance: string }>),
       ),
     );
-    const pids = new Set(calls.map((c) => c.pid));
+    const pids = new Set(calls.map((c) => c.instance));
     // concurrency 1 and 6 calls at once: as many instances as allowed, never more
     expect(pids.size).toBe(3);
     const busy = await status(p, 'sleepy');
@@ -79,7 +79,7 @@ describe('executor scaling', () => {
     await until(p, 'sleepy', (s) => s.instances.length === 0, 4000);
     const again = await p.call('/sleepy');
     expect(again.status).toBe(200);
-    expect(pids.has(((await again.json()) as { pid: number }).pid)).toBe(false);
+    expect(pids.has(((await again.json()) as { instance: string }).instance)).toBe(false);
   });
 
   it('answers 429 with Retry-After at once when every slot and the queue are taken', async () => {

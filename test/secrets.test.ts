@@ -9,7 +9,7 @@ interface NodeView {
   frozen: boolean;
   path: string;
   version: number;
-  pid: number;
+  instance: string;
 }
 
 interface ErrorBody {
@@ -64,7 +64,7 @@ describe('function secrets', () => {
       frozen: true,
       version: 1,
     });
-    expect(after.pid).not.toBe(before.pid);
+    expect(after.instance).not.toBe(before.instance);
     expect(await (await p.call('/sec-py')).json()).toEqual({
       fromCtx: first,
       fromCtxEnv: first,
@@ -78,7 +78,7 @@ describe('function secrets', () => {
     expect((await put('sec-node', 'API_KEY', { value: second })).status).toBe(204);
     const after = await node();
     expect(after).toMatchObject({ fromCtx: second, fromEnv: second, version: 1 });
-    expect(after.pid).not.toBe(before.pid);
+    expect(after.instance).not.toBe(before.instance);
     const got = (await (await p.api('/v1/functions/sec-node')).json()) as {
       function: { liveVersion: number; versions: unknown[] };
     };

@@ -11,6 +11,8 @@ interface ServeOptions {
   httpPort?: number;
   logLevel?: string;
   deploy?: string[];
+  sandbox?: string;
+  insecureNoSandbox?: boolean;
 }
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
@@ -25,6 +27,10 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.controlPort !== undefined) control['port'] = opts.controlPort;
   if (opts.httpHost !== undefined) http['host'] = opts.httpHost;
   if (opts.httpPort !== undefined) http['port'] = opts.httpPort;
+  const sandbox: Record<string, unknown> = {};
+  if (opts.sandbox !== undefined) sandbox['mode'] = opts.sandbox;
+  if (opts.insecureNoSandbox === true) sandbox['insecureNoSandbox'] = true;
+  if (Object.keys(sandbox).length > 0) flags['sandbox'] = sandbox;
   if (Object.keys(control).length > 0) flags['control'] = control;
   if (Object.keys(http).length > 0) flags['http'] = http;
   return flags;
@@ -45,6 +51,7 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   const server = await startServer(config, logger);
   console.log(`Skiff is up (data dir ${config.dataDir})`);
   for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
+  console.log(`  ${server.isolation}`);
 
   for (const dir of opts.deploy ?? []) {
     const name = path.basename(path.resolve(dir)).toLowerCase();
@@ -93,6 +100,11 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
+    .option('--sandbox <mode>', 'auto (default), bubblewrap or none: how function instances are isolated')
+    .option(
+      '--insecure-no-sandbox',
+      'with --sandbox auto: run functions as plain processes when bubblewrap does not work, rather than refuse to start',
+    )
     .action(serve);
   withExamples(
     cmd,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scalingInputSchema, type ScalingInput } from '../executor/scaling.js';
+import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } from '../sandbox/limits.js';
 import { SkiffError } from '../shared/errors.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -35,6 +36,10 @@ export const specSchema = z
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     /** minInstances, maxInstances, concurrency, maxQueue, maxQueueWaitMs, idleTimeoutMs (README). */
     scaling: scalingInputSchema.optional(),
+    /** memoryMb, cpus, pids, tmpMb, openFiles, fileSizeMb (README "Sandbox"). */
+    limits: limitsInputSchema.optional(),
+    /** `none` (loopback only, the default) or `outbound`. */
+    network: z.enum(NETWORK_MODES).optional(),
   })
   .strict();
 
@@ -52,6 +57,9 @@ export interface FunctionSpec {
   command: string[] | null;
   /** Scaling settings of this version (skiff.json and deploy parameters); absent in older versions. */
   scaling?: ScalingInput;
+  /** Resource limits of this version's instances; absent in older versions. */
+  limits?: LimitsInput;
+  network?: NetworkMode;
 }
 
 export function parseSpec(raw: unknown, source: string): SpecInput {

@@ -1,4 +1,5 @@
 import type { RuntimeName } from '../control/spec.js';
+import type { Limits, NetworkMode } from '../sandbox/limits.js';
 import type { Scaling } from './scaling.js';
 
 /** What the executor needs to run one immutable version of a function. */
@@ -18,6 +19,9 @@ export interface Deployment {
   command: string[] | null;
   /** Effective scaling: platform defaults < the version's spec < the function's override. */
   scaling: Scaling;
+  /** Resource limits of every instance: the platform's defaults < the version's spec. */
+  limits: Limits;
+  network: NetworkMode;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -11,6 +11,8 @@ import { Pool, type RecentError } from './pool.js';
 import { RUNTIMES } from './runtimes/index.js';
 import type { Scaling } from './scaling.js';
 import { WarmPool } from './warm-pool.js';
+import { randomUUID } from 'node:crypto';
+import type { Sandbox } from '../sandbox/sandbox.js';
 
 export interface InstanceStatus {
   id: string;
@@ -64,6 +66,7 @@ export class Executor {
     private readonly config: Config,
     private readonly logs: FunctionLogSink,
     private readonly logger: Logger,
+    private readonly sandbox: Sandbox,
   ) {
     for (const name of EVENTS) {
       this.events.on(name, (e) =>
@@ -76,7 +79,8 @@ export class Executor {
       );
     }
     this.warm = new WarmPool(
-      config.executor.warmPool,
+      // A generic process in bubblewrap cannot see the code it is later given: no warm pool there yet.
+      sandbox.kind === 'bubblewrap' ? {} : config.executor.warmPool,
       (runtime) => this.createInstance(undefined, runtime),
       logger,
     );
@@ -171,6 +175,7 @@ export class Executor {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all([...pools.map((pool) => pool.drain(graceMs)), this.warm.stop()]);
+    this.sandbox.close();
   }
 
   private pool(deployment: Deployment): Pool {
@@ -201,9 +206,20 @@ export class Executor {
         ? launcher.launchGeneric?.(this.config)
         : launcher.launch(deployment, this.config);
     if (launch === undefined) throw new Error(`runtime ${runtime} has no generic bridge`);
-    return new Instance({
-      deployment,
+    const id = randomUUID();
+    const limits = deployment?.limits ?? this.config.sandbox.limits;
+    const wrapped = this.sandbox.wrap(
       launch,
+      id,
+      limits,
+      deployment?.network ?? 'none',
+      deployment === undefined ? [] : [deployment.codeDir],
+    );
+    return new Instance({
+      id,
+      deployment,
+      launch: wrapped.launch,
+      cgroup: wrapped.cgroup,
       startTimeoutMs: this.config.functions.startTimeoutMs,
       probeTimeoutMs: 250,
       logs: this.logs,

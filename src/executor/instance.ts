@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Invocation, Result } from '../invoke/types.js';
+import type { InstanceCgroup } from '../sandbox/cgroups.js';
 import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
@@ -27,6 +27,10 @@ export interface InstanceOptions {
   /** Unset for a generic process of the warm pool, until it is specialised. */
   deployment: Deployment | undefined;
   launch: LaunchSpec;
+  /** The instance's own id (its cgroup is named after it). */
+  id: string;
+  /** The cgroup the instance runs in, when the machine has cgroups. */
+  cgroup?: InstanceCgroup | undefined;
   startTimeoutMs: number;
   /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
   probeTimeoutMs: number;
@@ -50,7 +54,7 @@ function rssOf(pid: number | null): number | null {
 
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
-  readonly id = randomUUID();
+  readonly id: string;
   state: InstanceState = 'starting';
   startedAt: Date | null = null;
   /** When the instance last had nothing in flight (or became ready): the idle clock. */
@@ -75,7 +79,12 @@ export class Instance {
     { phase: 'spawn' | 'init'; resolve: () => void; reject: (err: SkiffError) => void } | undefined;
   private exitInfo: string | undefined;
 
+  /** Set when the kernel's OOM killer ended a process of this instance. */
+  oomKilled = false;
+  private oomSeen = 0;
+
   constructor(private readonly opts: InstanceOptions) {
+    this.id = opts.id;
     this.deployment = opts.deployment;
   }
 
@@ -94,7 +103,25 @@ export class Instance {
 
   /** Resident memory of the bridge process in bytes (null once it exited). */
   get rssBytes(): number | null {
-    return this.state === 'exited' ? null : rssOf(this.pid);
+    if (this.state === 'exited') return null;
+    return this.opts.cgroup?.memoryBytes() ?? rssOf(this.pid);
+  }
+
+  /** True (once per kill) when the OOM killer struck this instance's cgroup since the last look. */
+  private newOomKill(): boolean {
+    const count = this.opts.cgroup?.oomKills() ?? 0;
+    if (count <= this.oomSeen) return false;
+    this.oomSeen = count;
+    this.oomKilled = true;
+    return true;
+  }
+
+  private outOfMemory(): SkiffError {
+    const limit = this.deployment?.limits.memoryMb;
+    return new SkiffError(
+      'SKIFF_E_OUT_OF_MEMORY',
+      `the function ran out of memory${limit === undefined ? '' : ` (its limit is ${limit} MiB)`} and was killed; raise limits.memoryMb in skiff.json or use less`,
+    );
   }
 
   /** How the process ended, once it has. */
@@ -319,7 +346,11 @@ export class Instance {
     }
     if (meta.code === 'CANCELLED') return;
     this.settle(wireId, (p) => {
-      if (meta.code === 'FUNCTION_ERROR') {
+      if (meta.code === 'FUNCTION_ERROR' && this.newOomKill()) {
+        // a program the bridge ran (binary runtime) was killed by the OOM killer
+        this.log('platform', 'error', 'out of memory: the OOM killer ended a process', p.invocationId);
+        p.reject(this.outOfMemory());
+      } else if (meta.code === 'FUNCTION_ERROR') {
         this.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
         const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
         p.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}; see its logs`));
@@ -395,14 +426,20 @@ export class Instance {
     this.exitInfo = how;
     this.failStart(`exited during start-up (${how})`);
     for (const answer of this.pings.values()) answer(false);
+    const oom = this.newOomKill();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new SkiffError('SKIFF_E_INSTANCE_CRASHED', `the function instance crashed (${how})`));
+      p.reject(
+        oom
+          ? this.outOfMemory()
+          : new SkiffError('SKIFF_E_INSTANCE_CRASHED', `the function instance crashed (${how})`),
+      );
     }
     this.pending.clear();
+    void this.opts.cgroup?.remove();
     const event = { deployment: this.deployment, instanceId: this.id, pid: this.pid };
     if (!wasStopping && !wasWarm) {
-      this.log('platform', 'error', `instance ${this.id} exited (${how})`);
+      this.log('platform', 'error', `instance ${this.id} exited (${oom ? 'out of memory' : how})`);
       this.opts.events.emit('crash', event);
     }
     this.opts.events.emit('exit', event);

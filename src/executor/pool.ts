@@ -32,6 +32,7 @@ const RECENT_ERRORS = 10;
 /** Errors worth showing in a function's status: the platform's view of its health. */
 const NOTEWORTHY = new Set<ErrorCode>([
   'SKIFF_E_INSTANCE_CRASHED',
+  'SKIFF_E_OUT_OF_MEMORY',
   'SKIFF_E_INSTANCE_START_FAILED',
   'SKIFF_E_START_TIMEOUT',
   'SKIFF_E_TIMEOUT',
@@ -260,7 +261,9 @@ export class Pool {
       (err: unknown) => {
         // A crash is noted once, when the instance exits.
         const error = toSkiffError(err);
-        if (error.code !== 'SKIFF_E_INSTANCE_CRASHED') this.noted(error);
+        if (error.code !== 'SKIFF_E_INSTANCE_CRASHED' && error.code !== 'SKIFF_E_OUT_OF_MEMORY') {
+          this.noted(error);
+        }
       },
     );
     return call;
@@ -320,10 +323,12 @@ export class Pool {
     // An exit during start-up is handled where the start fails; a stop we asked for is no failure.
     if (wasLive && instance.startedAt !== null && !this.draining) {
       this.failed(
-        new SkiffError(
-          'SKIFF_E_INSTANCE_CRASHED',
-          `instance ${instance.pid ?? ''} exited (${instance.exitReason ?? 'unknown'})`,
-        ),
+        instance.oomKilled
+          ? new SkiffError('SKIFF_E_OUT_OF_MEMORY', `instance ${instance.pid ?? ''} ran out of memory`)
+          : new SkiffError(
+              'SKIFF_E_INSTANCE_CRASHED',
+              `instance ${instance.pid ?? ''} exited (${instance.exitReason ?? 'unknown'})`,
+            ),
       );
       this.scale();
     }

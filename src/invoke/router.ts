@@ -3,6 +3,7 @@ import { SkiffError } from '../shared/errors.js';
 import type { Deployment } from '../executor/deployment.js';
 import type { Executor } from '../executor/executor.js';
 import { resolveScaling, type ScalingInput } from '../executor/scaling.js';
+import { resolveLimits } from '../sandbox/limits.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry, VersionRecord } from '../store/registry.js';
 import type { Invocation, Result } from './types.js';
@@ -26,6 +27,8 @@ export function toDeployment(
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
     command: v.spec.command ?? null,
     scaling: resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
+    limits: resolveLimits(config.sandbox.limits, v.spec.limits),
+    network: v.spec.network ?? 'none',
   };
 }
 

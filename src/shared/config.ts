@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
+import { DEFAULT_LIMITS, limitFields } from '../sandbox/limits.js';
 import { SkiffError } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -46,6 +47,29 @@ export const configSchema = z
         maxQueue: scalingFields.maxQueue.default(DEFAULT_SCALING.maxQueue),
         maxQueueWaitMs: scalingFields.maxQueueWaitMs.default(DEFAULT_SCALING.maxQueueWaitMs),
         idleTimeoutMs: scalingFields.idleTimeoutMs.default(DEFAULT_SCALING.idleTimeoutMs),
+      })
+      .strict()
+      .prefault({}),
+    /** How instances are isolated (docs: README "Sandbox"). */
+    sandbox: z
+      .object({
+        mode: z.enum(['auto', 'bubblewrap', 'none']).default('auto'),
+        /** With `auto`: run plain processes when bubblewrap does not work, rather than refuse to start. */
+        insecureNoSandbox: z.boolean().default(false),
+        /** The bubblewrap executable. */
+        bwrap: z.string().min(1).default('bwrap'),
+        /** Default limits of every instance; skiff.json `limits` overrides them per function. */
+        limits: z
+          .object({
+            memoryMb: limitFields.memoryMb.default(DEFAULT_LIMITS.memoryMb),
+            cpus: limitFields.cpus.default(DEFAULT_LIMITS.cpus),
+            pids: limitFields.pids.default(DEFAULT_LIMITS.pids),
+            tmpMb: limitFields.tmpMb.default(DEFAULT_LIMITS.tmpMb),
+            openFiles: limitFields.openFiles.default(DEFAULT_LIMITS.openFiles),
+            fileSizeMb: limitFields.fileSizeMb.default(DEFAULT_LIMITS.fileSizeMb),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -105,6 +129,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'int' }
   SKIFF_HTTP_HOST: { path: ['http', 'host'], type: 'string' },
   SKIFF_HTTP_PORT: { path: ['http', 'port'], type: 'int' },
   SKIFF_MAX_BODY_BYTES: { path: ['http', 'maxBodyBytes'], type: 'int' },
+  SKIFF_SANDBOX: { path: ['sandbox', 'mode'], type: 'string' },
 };
 
 type Tree = Record<string, unknown>;

@@ -19,6 +19,7 @@ import {
   type Scaling,
   type ScalingInput,
 } from '../../executor/scaling.js';
+import { compactLimits } from '../../sandbox/limits.js';
 import { BUILDERS } from './builders.js';
 
 export interface DeployRequest {
@@ -264,6 +265,8 @@ export class Deployer {
             ? ['/bin/sh', '-c', file.command]
             : file.command,
       scaling: compactScaling({ ...file.scaling, ...req.scaling }),
+      ...(file.limits === undefined ? {} : { limits: compactLimits(file.limits) }),
+      ...(file.network === undefined ? {} : { network: file.network }),
     };
   }
 

@@ -1,0 +1,97 @@
+/**
+ * The bubblewrap command line of one instance (RELIABILITY.md section 2): its own user, pid, network,
+ * ipc, uts, mount and cgroup namespaces, uid 65534, no capabilities, no new privileges, a new session,
+ * a read-only root made of /usr and the runtime's own files, the function's code read-only, a private
+ * /tmp of bounded size, and only the environment given.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { NetworkMode } from './limits.js';
+
+export interface BwrapSpec {
+  /** Read-only binds at the same path inside (code, bridges, interpreters outside /usr). */
+  readOnly: string[];
+  env: Record<string, string>;
+  cwd: string;
+  tmpBytes: number;
+  network: NetworkMode;
+}
+
+/** Files of /etc a process may need (names, time zone, TLS roots), never passwd or shadow. */
+const ETC = [
+  '/etc/localtime',
+  '/etc/ssl/certs',
+  '/etc/ca-certificates',
+  '/etc/ld.so.cache',
+  '/etc/alternatives',
+];
+/** With network: name resolution too. */
+const ETC_NETWORK = [
+  '/etc/resolv.conf',
+  '/etc/hosts',
+  '/etc/nsswitch.conf',
+  '/etc/host.conf',
+  '/etc/gai.conf',
+];
+
+export function bwrapArgs(spec: BwrapSpec): string[] {
+  const args = [
+    '--unshare-all',
+    ...(spec.network === 'outbound' ? ['--share-net'] : []),
+    '--unshare-user',
+    '--disable-userns',
+    '--uid',
+    '65534',
+    '--gid',
+    '65534',
+    '--hostname',
+    'skiff',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--clearenv',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+  ];
+  for (const [link, target] of [
+    ['/bin', 'usr/bin'],
+    ['/sbin', 'usr/sbin'],
+    ['/lib', 'usr/lib'],
+    ['/lib64', 'usr/lib64'],
+    ['/lib32', 'usr/lib32'],
+  ] as const) {
+    if (existsSync(link)) args.push('--symlink', target, link);
+  }
+  for (const file of spec.network === 'outbound' ? [...ETC, ...ETC_NETWORK] : ETC) {
+    args.push('--ro-bind-try', file, file);
+  }
+  // /tmp first: code folders below /tmp (a data dir there) are then bound on top of it
+  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(spec.tmpBytes), '--tmpfs', '/tmp');
+  for (const dir of spec.readOnly) args.push('--ro-bind', dir, dir);
+  for (const [key, value] of Object.entries(spec.env)) args.push('--setenv', key, value);
+  args.push('--remount-ro', '/', '--chdir', spec.cwd);
+  return args;
+}
+
+/** Why bubblewrap cannot sandbox here, or undefined when a trial sandbox ran. */
+export function bubblewrapProblem(bwrap: string): string | undefined {
+  try {
+    execFileSync(
+      bwrap,
+      [...bwrapArgs({ readOnly: [], env: {}, cwd: '/', tmpBytes: 1 << 20, network: 'none' }), '/bin/true'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 10_000,
+      },
+    );
+    return undefined;
+  } catch (err) {
+    const e = err as { code?: string; stderr?: Buffer; message: string };
+    if (e.code === 'ENOENT') return `${bwrap} is not installed (Debian: apt-get install bubblewrap)`;
+    const detail = e.stderr?.toString().trim() || e.message;
+    return `${path.basename(bwrap)} cannot create a sandbox here: ${detail}`;
+  }
+}

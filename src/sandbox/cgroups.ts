@@ -1,0 +1,219 @@
+/**
+ * cgroups for instances: memory, pids and cpu limits, v1 or v2, whichever the machine has. Every
+ * cgroup is created below the cgroup the platform itself runs in (read from /proc/self/cgroup), in a
+ * folder of this platform (`skiff-<pid>`), and removed when its instance ends.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Limits } from './limits.js';
+
+export type CgroupVersion = 'v1' | 'v2';
+const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+export interface InstanceCgroup {
+  /** `cgroup.procs` files the instance's first process writes itself into, before anything runs. */
+  procsFiles: string[];
+  /** How often the kernel's OOM killer killed a process of this cgroup. */
+  oomKills(): number;
+  /** Memory charged to the cgroup now (processes and /tmp), bytes. */
+  memoryBytes(): number | null;
+  /** Kills what is left in the cgroup and removes it. */
+  remove(): Promise<void>;
+}
+
+export interface Cgroups {
+  version: CgroupVersion;
+  /** Where this platform's cgroups are, per controller (one folder for v2). */
+  bases: Record<Controller, string>;
+  create(id: string, limits: Limits): InstanceCgroup;
+  /** Removes this platform's folders (after every instance stopped). */
+  close(): void;
+}
+
+interface Mount {
+  point: string;
+  root: string;
+  fstype: string;
+  options: string[];
+}
+
+function mounts(): Mount[] {
+  const out: Mount[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (left === undefined || right === undefined) continue;
+    const fields = left.split(' ');
+    const [fstype, , superOptions] = right.split(' ');
+    const root = fields[3];
+    const point = fields[4];
+    if (root === undefined || point === undefined || fstype === undefined) continue;
+    out.push({ point, root, fstype, options: (superOptions ?? '').split(',') });
+  }
+  return out;
+}
+
+/** `controller → path of the platform's own cgroup` from /proc/self/cgroup. */
+function ownPaths(): { v1: Map<string, string>; v2: string | undefined } {
+  const v1 = new Map<string, string>();
+  let v2: string | undefined;
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [id, controllers, ...rest] = line.split(':');
+    const where = rest.join(':');
+    if (id === '0' && controllers === '') v2 = where;
+    else for (const c of (controllers ?? '').split(',')) v1.set(c, where);
+  }
+  return { v1, v2 };
+}
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function field(text: string | undefined, name: string): number {
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text ?? '');
+  return match?.[1] === undefined ? 0 : Number(match[1]);
+}
+
+const below = (mount: Mount, own: string) =>
+  path.join(mount.point, path.relative(mount.root, own.startsWith(mount.root) ? own : mount.root));
+
+/** Kills every process listed in the cgroup folders, then removes them (retrying while they exit). */
+async function removeDirs(dirs: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let left = false;
+    for (const dir of dirs) {
+      if (!existsSync(dir)) continue;
+      for (const pid of (read(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      try {
+        rmdirSync(dir);
+      } catch {
+        left = true;
+      }
+    }
+    if (!left) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function v1(): Cgroups | string {
+  const own = ownPaths().v1;
+  const all = mounts().filter((m) => m.fstype === 'cgroup');
+  const bases = {} as Record<Controller, string>;
+  for (const c of CONTROLLERS) {
+    const mount = all.find((m) => m.options.includes(c));
+    const where = own.get(c);
+    if (mount === undefined || where === undefined) return `the cgroup v1 ${c} controller is not mounted`;
+    bases[c] = path.join(below(mount, where), `skiff-${process.pid}`);
+  }
+  for (const dir of Object.values(bases)) mkdirSync(dir, { recursive: true });
+  return {
+    version: 'v1',
+    bases,
+    create(id, limits) {
+      const dirs = CONTROLLERS.map((c) => path.join(bases[c], id));
+      const [memory, pids, cpu] = dirs as [string, string, string];
+      for (const dir of dirs) mkdirSync(dir);
+      const bytes = String(limits.memoryMb * 1024 * 1024);
+      writeFileSync(path.join(memory, 'memory.limit_in_bytes'), bytes);
+      // with swap accounting, swap counts too, so memory cannot spill into swap
+      const memsw = path.join(memory, 'memory.memsw.limit_in_bytes');
+      if (existsSync(memsw)) writeFileSync(memsw, bytes);
+      writeFileSync(path.join(pids, 'pids.max'), String(limits.pids));
+      writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), '100000');
+      writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpus * 100_000)));
+      return {
+        procsFiles: dirs.map((dir) => path.join(dir, 'cgroup.procs')),
+        oomKills: () => field(read(path.join(memory, 'memory.oom_control')), 'oom_kill'),
+        memoryBytes: () => {
+          const text = read(path.join(memory, 'memory.usage_in_bytes'));
+          return text === undefined ? null : Number(text.trim());
+        },
+        remove: () => removeDirs(dirs),
+      };
+    },
+    close() {
+      for (const dir of Object.values(bases)) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // instances that could not be removed keep it
+        }
+      }
+    },
+  };
+}
+
+function v2(): Cgroups | string {
+  const own = ownPaths().v2;
+  const mount = mounts().find((m) => m.fstype === 'cgroup2');
+  if (own === undefined || mount === undefined) return 'no cgroup v2 hierarchy';
+  const base = below(mount, own);
+  const available = (read(path.join(base, 'cgroup.controllers')) ?? '').trim().split(' ');
+  const missing = CONTROLLERS.filter((c) => !available.includes(c));
+  if (missing.length > 0) return `cgroup v2 controllers missing here: ${missing.join(', ')}`;
+  const enable = (dir: string) =>
+    writeFileSync(path.join(dir, 'cgroup.subtree_control'), CONTROLLERS.map((c) => `+${c}`).join(' '));
+  try {
+    enable(base);
+  } catch {
+    // "no internal processes": the platform moves itself into a leaf of its own cgroup first
+    const leaf = path.join(base, `skiff-platform-${process.pid}`);
+    mkdirSync(leaf, { recursive: true });
+    writeFileSync(path.join(leaf, 'cgroup.procs'), String(process.pid));
+    enable(base);
+  }
+  const mine = path.join(base, `skiff-${process.pid}`);
+  mkdirSync(mine, { recursive: true });
+  enable(mine);
+  return {
+    version: 'v2',
+    bases: { memory: mine, pids: mine, cpu: mine },
+    create(id, limits) {
+      const dir = path.join(mine, id);
+      mkdirSync(dir);
+      const bytes = String(limits.memoryMb * 1024 * 1024);
+      writeFileSync(path.join(dir, 'memory.max'), bytes);
+      if (existsSync(path.join(dir, 'memory.swap.max')))
+        writeFileSync(path.join(dir, 'memory.swap.max'), '0');
+      writeFileSync(path.join(dir, 'pids.max'), String(limits.pids));
+      writeFileSync(path.join(dir, 'cpu.max'), `${Math.round(limits.cpus * 100_000)} 100000`);
+      return {
+        procsFiles: [path.join(dir, 'cgroup.procs')],
+        oomKills: () => field(read(path.join(dir, 'memory.events')), 'oom_kill'),
+        memoryBytes: () => {
+          const text = read(path.join(dir, 'memory.current'));
+          return text === undefined ? null : Number(text.trim());
+        },
+        remove: () => removeDirs([dir]),
+      };
+    },
+    close() {
+      try {
+        rmdirSync(mine);
+      } catch {
+        // instances that could not be removed keep it
+      }
+    },
+  };
+}
+
+/** cgroups v1 when its memory controller is mounted (hybrid machines too), else v2; or why neither. */
+export function openCgroups(): Cgroups | string {
+  try {
+    const hasV1Memory = mounts().some((m) => m.fstype === 'cgroup' && m.options.includes('memory'));
+    return hasV1Memory ? v1() : v2();
+  } catch (err) {
+    return `cgroups are not usable: ${(err as Error).message}`;
+  }
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** What one instance may use. Enforced by its cgroup, rlimits and the size of its /tmp. */
+export interface Limits {
+  /** Memory of every process of the instance together (cgroup), /tmp contents included, MiB. */
+  memoryMb: number;
+  /** CPU quota in cores (cgroup CFS quota); 0.5 is half a core. */
+  cpus: number;
+  /** Processes and threads at most (cgroup pids.max): a fork bomb stops there. */
+  pids: number;
+  /** Size of the private /tmp (tmpfs), MiB. */
+  tmpMb: number;
+  /** Open files per process (RLIMIT_NOFILE). */
+  openFiles: number;
+  /** Largest file a process may write (RLIMIT_FSIZE), MiB. */
+  fileSizeMb: number;
+}
+
+export type LimitsInput = Partial<Limits>;
+
+/** `none`: loopback only; `outbound`: the host's network (egress), like any process on the machine. */
+export const NETWORK_MODES = ['none', 'outbound'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export const limitFields = {
+  memoryMb: z.number().int().min(32).max(65_536),
+  cpus: z.number().min(0.05).max(64),
+  pids: z.number().int().min(8).max(32_768),
+  tmpMb: z.number().int().min(1).max(16_384),
+  openFiles: z.number().int().min(32).max(1_048_576),
+  fileSizeMb: z.number().int().min(1).max(1_048_576),
+};
+
+export const limitsInputSchema = z
+  .object({
+    memoryMb: limitFields.memoryMb.optional(),
+    cpus: limitFields.cpus.optional(),
+    pids: limitFields.pids.optional(),
+    tmpMb: limitFields.tmpMb.optional(),
+    openFiles: limitFields.openFiles.optional(),
+    fileSizeMb: limitFields.fileSizeMb.optional(),
+  })
+  .strict();
+
+/** The platform's defaults (config `sandbox.limits`), after AWS Lambda, nsjail and RELIABILITY.md. */
+export const DEFAULT_LIMITS: Limits = {
+  memoryMb: 256,
+  cpus: 1,
+  pids: 128,
+  tmpMb: 64,
+  openFiles: 1024,
+  fileSizeMb: 64,
+};
+
+/** Layers the platform defaults and a function's own limits. */
+export function resolveLimits(
+  defaults: Limits,
+  own: { [K in keyof Limits]?: number | undefined } | null | undefined,
+): Limits {
+  const out: Limits = { ...defaults };
+  for (const [key, value] of Object.entries(own ?? {})) {
+    if (typeof value === 'number') out[key as keyof Limits] = value;
+  }
+  return out;
+}
+
+/** Drops undefined fields (as zod leaves them) so that the stored spec holds only what was set. */
+export function compactLimits(input: { [K in keyof Limits]?: number | undefined }): LimitsInput {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as LimitsInput;
+}
