@@ -160,7 +160,7 @@ describe('binary runtime', () => {
     const invocationId = res.headers.get('x-skiff-invocation-id');
     await waitForLog('bin-sleep', /sleeper pid=\d+ child=\d+/, invocationId);
     // the pids in the log are the sandbox's own; on the host, look for the program and its child
-    for (let i = 0; i < 50 && sleepers('30').length > 0; i += 1) {
+    for (let i = 0; i < 150 && sleepers('30').length > 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(sleepers('30')).toEqual([]);

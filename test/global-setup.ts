@@ -60,9 +60,11 @@ function ancestors(pid: number): ProcInfo[] {
  * below another vitest run (other runs on this machine may legitimately have instances up right now).
  */
 function leftoverInstances(runStart: number): string[] {
-  const tmpRoots = [...new Set([os.tmpdir(), realpathSync(os.tmpdir())])].map((dir) =>
+  // test data folders, and the code slots sandboxed instances run in
+  const tmpRoots = [...new Set([os.tmpdir(), realpathSync(os.tmpdir())])].flatMap((dir) => [
     path.join(dir, TMP_PREFIX),
-  );
+    path.join(dir, 'skiff-slots-'),
+  ]);
   const leftovers: string[] = [];
   for (const pid of allPids()) {
     if (pid === process.pid) continue;

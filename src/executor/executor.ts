@@ -79,8 +79,8 @@ export class Executor {
       );
     }
     this.warm = new WarmPool(
-      // A generic process in bubblewrap cannot see the code it is later given: no warm pool there yet.
-      sandbox.kind === 'bubblewrap' ? {} : config.executor.warmPool,
+      // Without code slots a generic process in bubblewrap could never see the code it is given.
+      sandbox.canSpecialise ? config.executor.warmPool : {},
       (runtime) => this.createInstance(undefined, runtime),
       logger,
     );
@@ -184,7 +184,7 @@ export class Executor {
     if (pool === undefined) {
       pool = new Pool(deployment, deployment.scaling, {
         create: (d) => this.createInstance(d, d.runtime),
-        takeWarm: (d) => this.warm.take(d),
+        takeWarm: (d) => (this.canUseWarm(d) ? this.warm.take(d) : undefined),
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
       });
@@ -201,31 +201,45 @@ export class Executor {
 
   private createInstance(deployment: Deployment | undefined, runtime: RuntimeName): Instance {
     const launcher = RUNTIMES[runtime];
-    const launch =
-      deployment === undefined
-        ? launcher.launchGeneric?.(this.config)
-        : launcher.launch(deployment, this.config);
-    if (launch === undefined) throw new Error(`runtime ${runtime} has no generic bridge`);
+    const generic = launcher.launchGeneric;
+    if (deployment === undefined && generic === undefined) {
+      throw new Error(`runtime ${runtime} has no generic bridge`);
+    }
     const id = randomUUID();
-    const limits = deployment?.limits ?? this.config.sandbox.limits;
-    const wrapped = this.sandbox.wrap(
-      launch,
+    const wrapped = this.sandbox.wrap({
       id,
-      limits,
-      deployment?.network ?? 'none',
-      deployment === undefined ? [] : [deployment.codeDir],
-    );
+      limits: deployment?.limits ?? this.config.sandbox.limits,
+      network: deployment?.network ?? 'none',
+      codeDir: deployment?.codeDir,
+      functionName: deployment?.function,
+      build: (codeDir) =>
+        deployment === undefined
+          ? (generic as NonNullable<typeof generic>)(this.config)
+          : launcher.launch({ ...deployment, codeDir: codeDir ?? deployment.codeDir }, this.config),
+    });
     return new Instance({
       id,
       deployment,
       launch: wrapped.launch,
       cgroup: wrapped.cgroup,
+      slot: wrapped.slot,
       startTimeoutMs: this.config.functions.startTimeoutMs,
       probeTimeoutMs: 250,
       logs: this.logs,
       events: this.events,
       logger: this.logger,
     });
+  }
+
+  /**
+   * Whether a warm-pool process (started with the default limits, no network) can take on this
+   * function: the limits fixed at spawn (rlimits, /tmp) must be the defaults.
+   */
+  private canUseWarm(deployment: Deployment): boolean {
+    if (!this.sandbox.canSpecialise || deployment.network !== 'none') return false;
+    const d = this.config.sandbox.limits;
+    const l = deployment.limits;
+    return l.tmpMb === d.tmpMb && l.openFiles === d.openFiles && l.fileSizeMb === d.fileSizeMb;
   }
 }
 

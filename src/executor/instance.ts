@@ -6,6 +6,7 @@ import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Invocation, Result } from '../invoke/types.js';
 import type { InstanceCgroup } from '../sandbox/cgroups.js';
+import type { CodeSlot } from '../sandbox/slots.js';
 import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
@@ -31,6 +32,8 @@ export interface InstanceOptions {
   id: string;
   /** The cgroup the instance runs in, when the machine has cgroups. */
   cgroup?: InstanceCgroup | undefined;
+  /** With code slots: the code is mounted here before the function loads. */
+  slot?: CodeSlot | undefined;
   startTimeoutMs: number;
   /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
   probeTimeoutMs: number;
@@ -131,10 +134,23 @@ export class Instance {
 
   /** Spawns the bridge and hands it the function; resolves once it reports READY. */
   async start(): Promise<void> {
-    await this.spawn();
     const deployment = this.deployment;
     if (deployment === undefined) throw new Error('Instance.start needs a deployment');
+    // the sandbox starts in the code folder, so the code must be there first
+    await this.mountCode(deployment);
+    await this.spawn();
     await this.specialise(deployment);
+  }
+
+  private async mountCode(deployment: Deployment): Promise<void> {
+    try {
+      await this.opts.slot?.mount(deployment.codeDir, deployment.function);
+    } catch (err) {
+      throw new SkiffError(
+        'SKIFF_E_INSTANCE_START_FAILED',
+        `could not mount the function's code into its sandbox: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Spawns the bridge process and resolves once it said HELLO in a protocol version we speak. */
@@ -167,24 +183,30 @@ export class Instance {
   }
 
   /** Loads a function into a bridge that said HELLO (INIT → READY). */
-  specialise(deployment: Deployment): Promise<void> {
+  async specialise(deployment: Deployment): Promise<void> {
     if (this.state !== 'warm' || this.writer === undefined) {
-      return Promise.reject(
-        new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'the function instance is not running'),
-      );
+      throw new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'the function instance is not running');
     }
     this.deployment = deployment;
     this.state = 'starting';
+    if (this.fromWarmPool) {
+      await this.mountCode(deployment);
+      this.opts.cgroup?.setLimits(deployment.limits);
+    }
+    const writer = this.writer;
+    if ((this.state as InstanceState) !== 'starting') {
+      throw new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'the function instance exited during start-up');
+    }
     const waiting = this.waitFor('init', 'did not become ready');
     const init: InitMeta = {
-      codeDir: deployment.codeDir,
+      codeDir: this.opts.slot?.pathFor(deployment.function) ?? deployment.codeDir,
       handler: deployment.handler,
       function: deployment.function,
       version: deployment.version,
       env: withoutReserved(deployment.env),
       secrets: withoutReserved(deployment.secrets),
     };
-    this.writer.send(FrameKind.INIT, 0, init);
+    writer.send(FrameKind.INIT, 0, init);
     if (this.fromWarmPool) {
       this.opts.events.emit('specialise', { deployment, instanceId: this.id, pid: this.pid });
     }
@@ -437,6 +459,7 @@ export class Instance {
     }
     this.pending.clear();
     void this.opts.cgroup?.remove();
+    this.opts.slot?.release();
     const event = { deployment: this.deployment, instanceId: this.id, pid: this.pid };
     if (!wasStopping && !wasWarm) {
       this.log('platform', 'error', `instance ${this.id} exited (${oom ? 'out of memory' : how})`);

@@ -18,6 +18,8 @@ export interface InstanceCgroup {
   oomKills(): number;
   /** Memory charged to the cgroup now (processes and /tmp), bytes. */
   memoryBytes(): number | null;
+  /** Changes the limits (a warm-pool process taking on a function's own). */
+  setLimits(limits: Limits): void;
   /** Kills what is left in the cgroup and removes it. */
   remove(): Promise<void>;
 }
@@ -124,15 +126,24 @@ function v1(): Cgroups | string {
       const dirs = CONTROLLERS.map((c) => path.join(bases[c], id));
       const [memory, pids, cpu] = dirs as [string, string, string];
       for (const dir of dirs) mkdirSync(dir);
-      const bytes = String(limits.memoryMb * 1024 * 1024);
-      writeFileSync(path.join(memory, 'memory.limit_in_bytes'), bytes);
-      // with swap accounting, swap counts too, so memory cannot spill into swap
-      const memsw = path.join(memory, 'memory.memsw.limit_in_bytes');
-      if (existsSync(memsw)) writeFileSync(memsw, bytes);
-      writeFileSync(path.join(pids, 'pids.max'), String(limits.pids));
-      writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), '100000');
-      writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpus * 100_000)));
+      const setLimits = (l: Limits): void => {
+        const bytes = String(l.memoryMb * 1024 * 1024);
+        // with swap accounting, swap counts too, so memory cannot spill into swap; memsw may never
+        // be below the memory limit, so the order depends on whether the limit grows or shrinks
+        const limit = path.join(memory, 'memory.limit_in_bytes');
+        const memsw = path.join(memory, 'memory.memsw.limit_in_bytes');
+        const hasMemsw = existsSync(memsw);
+        const current = Number((read(limit) ?? '0').trim());
+        if (hasMemsw && Number(bytes) > current) writeFileSync(memsw, bytes);
+        writeFileSync(limit, bytes);
+        if (hasMemsw) writeFileSync(memsw, bytes);
+        writeFileSync(path.join(pids, 'pids.max'), String(l.pids));
+        writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), '100000');
+        writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(l.cpus * 100_000)));
+      };
+      setLimits(limits);
       return {
+        setLimits,
         procsFiles: dirs.map((dir) => path.join(dir, 'cgroup.procs')),
         oomKills: () => field(read(path.join(memory, 'memory.oom_control')), 'oom_kill'),
         memoryBytes: () => {
@@ -182,13 +193,16 @@ function v2(): Cgroups | string {
     create(id, limits) {
       const dir = path.join(mine, id);
       mkdirSync(dir);
-      const bytes = String(limits.memoryMb * 1024 * 1024);
-      writeFileSync(path.join(dir, 'memory.max'), bytes);
-      if (existsSync(path.join(dir, 'memory.swap.max')))
-        writeFileSync(path.join(dir, 'memory.swap.max'), '0');
-      writeFileSync(path.join(dir, 'pids.max'), String(limits.pids));
-      writeFileSync(path.join(dir, 'cpu.max'), `${Math.round(limits.cpus * 100_000)} 100000`);
+      const setLimits = (l: Limits): void => {
+        writeFileSync(path.join(dir, 'memory.max'), String(l.memoryMb * 1024 * 1024));
+        const swap = path.join(dir, 'memory.swap.max');
+        if (existsSync(swap)) writeFileSync(swap, '0');
+        writeFileSync(path.join(dir, 'pids.max'), String(l.pids));
+        writeFileSync(path.join(dir, 'cpu.max'), `${Math.round(l.cpus * 100_000)} 100000`);
+      };
+      setLimits(limits);
       return {
+        setLimits,
         procsFiles: [path.join(dir, 'cgroup.procs')],
         oomKills: () => field(read(path.join(dir, 'memory.events')), 'oom_kill'),
         memoryBytes: () => {

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
 import { bubblewrapProblem, bwrapArgs } from './bubblewrap.js';
 import { openCgroups, type Cgroups, type InstanceCgroup } from './cgroups.js';
+import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits, NetworkMode } from './limits.js';
 
@@ -20,6 +21,19 @@ export type SandboxKind = 'bubblewrap' | 'none';
 export interface SandboxedLaunch {
   launch: LaunchSpec;
   cgroup: InstanceCgroup | undefined;
+  /** With code slots: where the code appears, and how it gets there. */
+  slot: CodeSlot | undefined;
+}
+
+export interface WrapRequest {
+  id: string;
+  limits: Limits;
+  network: NetworkMode;
+  /** The code folder on the host and the function's name; undefined for a generic warm-pool process. */
+  codeDir: string | undefined;
+  functionName: string | undefined;
+  /** The bridge's launch, given the code folder as the instance will see it. */
+  build(codeDir: string | undefined): LaunchSpec;
 }
 
 const ENTER = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'enter.sh');
@@ -46,7 +60,14 @@ export class Sandbox {
     readonly cgroupProblem: string | undefined,
     private readonly bwrap: string,
     private readonly shared: string[],
+    /** With root: code comes in through slots and the sandbox runs as uid 65534 on the host too. */
+    private readonly slots: CodeSlots | undefined,
   ) {}
+
+  /** Whether a generic process started now can later load any function's code (warm pool). */
+  get canSpecialise(): boolean {
+    return this.kind === 'none' || this.slots !== undefined;
+  }
 
   /**
    * Decides the isolation: `bubblewrap` must work or start-up fails; `auto` uses it when it works and
@@ -73,9 +94,16 @@ export class Sandbox {
       path.join(PACKAGE_ROOT, 'package.json'),
       ...[config.runtimes.node, config.runtimes.python].flatMap((f) => interpreterRoot(f) ?? []),
     ];
+    let slots: CodeSlots | undefined;
+    if (kind === 'bubblewrap') {
+      const opened = CodeSlots.open(config.dataDir);
+      if (typeof opened === 'string')
+        logger.warn({ problem: opened }, 'no code slots: no warm pool in the sandbox');
+      else slots = opened;
+    }
     return typeof cgroups === 'string'
-      ? new Sandbox(kind, undefined, cgroups, bwrap, shared)
-      : new Sandbox(kind, cgroups, undefined, bwrap, shared);
+      ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots)
+      : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots);
   }
 
   /** One line for the start-up output: the isolation and the limits in force. */
@@ -92,23 +120,33 @@ export class Sandbox {
   }
 
   /** Wraps a bridge's launch in the instance's limits and (with bubblewrap) its namespaces. */
-  wrap(
-    launch: LaunchSpec,
-    id: string,
-    limits: Limits,
-    network: NetworkMode,
-    readOnly: string[],
-  ): SandboxedLaunch {
-    const cgroup = this.cgroups?.create(id, limits);
+  wrap(req: WrapRequest): SandboxedLaunch {
+    const { id, limits, network } = req;
+    const slot = this.slots?.create(id);
+    const inside =
+      slot === undefined || req.functionName === undefined ? req.codeDir : slot.pathFor(req.functionName);
+    const launch = req.build(inside);
+    let cgroup: InstanceCgroup | undefined;
+    try {
+      cgroup = this.cgroups?.create(id, limits);
+    } catch (err) {
+      slot?.release();
+      throw err;
+    }
+    const readOnly = slot !== undefined ? [slot.dir] : req.codeDir === undefined ? [] : [req.codeDir];
     const inner =
       this.kind === 'bubblewrap'
         ? [
+            // as root: the sandbox is uid 65534 on the host too, not only inside
+            ...(slot === undefined
+              ? []
+              : ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--']),
             this.bwrap,
             ...bwrapArgs({
               readOnly: [...this.shared, ...readOnly],
               env: launch.env,
               // a generic warm process has no code to stand in yet
-              cwd: readOnly.includes(launch.cwd) ? launch.cwd : '/tmp',
+              cwd: req.codeDir === undefined ? '/tmp' : launch.cwd,
               tmpBytes: limits.tmpMb * MiB,
               network,
             }),
@@ -129,13 +167,16 @@ export class Sandbox {
           ...inner,
         ],
         env: launch.env,
-        cwd: launch.cwd,
+        // the host side starts in the host's code folder (a slot's is empty until the code is mounted)
+        cwd: req.codeDir ?? launch.cwd,
       },
       cgroup,
+      slot,
     };
   }
 
   close(): void {
+    this.slots?.close();
     this.cgroups?.close();
   }
 }

@@ -1,0 +1,139 @@
+/**
+ * Code slots: how a function's code gets into a sandbox that runs as an unprivileged user, and into a
+ * warm sandbox started before its function was chosen. Every instance gets an empty folder (its slot)
+ * in a world-readable base below the temp folder; the base is a shared mount, so when the platform
+ * (root) later mounts the code read-only at `<slot>/code`, the mount propagates into the sandbox,
+ * which bound the slot at start. The code is bound read-only first in a private staging folder and
+ * then moved into the slot, so the copy that propagates is read-only too. Needs root (mounts).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface CodeSlot {
+  /** The slot folder, bound into the sandbox at the same path. */
+  dir: string;
+  /** Where a function's code appears, inside and outside the sandbox: `<slot>/<function>`. */
+  pathFor(functionName: string): string;
+  /** Mounts the code read-only into the slot (once). */
+  mount(hostDir: string, functionName: string): Promise<void>;
+  /** Unmounts the code and removes the slot. */
+  release(): void;
+}
+
+function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter(Boolean);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // missing, or not empty (left for a look rather than deleted)
+  }
+}
+
+const umount = (target: string) => {
+  try {
+    execFileSync('umount', ['-l', target], { stdio: 'ignore' });
+  } catch {
+    // not mounted any more
+  }
+};
+
+export class CodeSlots {
+  private constructor(
+    private readonly base: string,
+    private readonly staging: string,
+  ) {}
+
+  /** Opens this platform's slot base, or says why there can be none. */
+  static open(dataDir: string): CodeSlots | string {
+    if (process.getuid?.() !== 0) return 'code slots need root (mounts)';
+    const tmp = os.tmpdir();
+    // slot bases of platforms that died without cleaning up
+    for (const point of mountPoints()) {
+      const match = new RegExp(`^${tmp}/skiff-slots-(\\d+)-`).exec(point);
+      if (match !== null && !alive(Number(match[1]))) umount(point);
+    }
+    // one base per platform: tests run several platforms in one process
+    const base = path.join(tmp, `skiff-slots-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const staging = path.join(dataDir, 'sandbox', 'staging');
+    try {
+      mkdirSync(base, { recursive: true, mode: 0o755 });
+      mkdirSync(staging, { recursive: true, mode: 0o700 });
+      execFileSync('mount', ['--bind', base, base], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('mount', ['--make-shared', base], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      umount(base);
+      removeEmpty(base);
+      const e = err as { stderr?: Buffer; message: string };
+      return `cannot make the code slot mount: ${e.stderr?.toString().trim() || e.message}`;
+    }
+    return new CodeSlots(base, staging);
+  }
+
+  create(id: string): CodeSlot {
+    const dir = path.join(this.base, id);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const stage = path.join(this.staging, id);
+    let inside: string | undefined;
+    let mounted: Promise<void> | undefined;
+    const pathFor = (functionName: string) => path.join(dir, functionName);
+    return {
+      dir,
+      pathFor,
+      mount: (hostDir, functionName) => {
+        mounted ??= (async () => {
+          const target = pathFor(functionName);
+          mkdirSync(target, { mode: 0o755 });
+          inside = target;
+          mkdirSync(stage, { recursive: true, mode: 0o700 });
+          await run('mount', ['--bind', '-o', 'ro', hostDir, stage]);
+          await run('mount', ['--move', stage, target]);
+          removeEmpty(stage);
+        })();
+        return mounted;
+      },
+      release: () => {
+        if (inside !== undefined) umount(inside);
+        umount(stage);
+        // never a recursive removal: were a mount still there, it would delete the function's code
+        removeEmpty(stage);
+        if (inside !== undefined) removeEmpty(inside);
+        removeEmpty(dir);
+      },
+    };
+  }
+
+  close(): void {
+    for (const point of mountPoints()
+      .filter((p) => p.startsWith(`${this.base}/`))
+      .reverse())
+      umount(point);
+    umount(this.base);
+    if (!existsSync(this.base)) return;
+    for (const id of readdirSync(this.base)) {
+      for (const name of readdirSync(path.join(this.base, id))) removeEmpty(path.join(this.base, id, name));
+      removeEmpty(path.join(this.base, id));
+    }
+    removeEmpty(this.base);
+  }
+}
