@@ -41,7 +41,7 @@ export class SkiffProcess {
   }
 
   /** Starts `skiff serve` on free ports; resolves once `endpoints.json` is written. */
-  static async start(dataDir: string, timeoutMs = 30_000): Promise<SkiffProcess> {
+  static async start(dataDir: string, timeoutMs = 30_000, extraArgs: string[] = []): Promise<SkiffProcess> {
     const endpointsFile = path.join(dataDir, 'endpoints.json');
     rmSync(endpointsFile, { force: true });
     const began = performance.now();
@@ -60,6 +60,7 @@ export class SkiffProcess {
         '127.0.0.1',
         '--log-level',
         'warn',
+        ...extraArgs,
       ],
       { cwd: dataDir },
     );

@@ -19,5 +19,13 @@ if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
   fi
 fi
 
+# Instances run in bubblewrap (Debian: bubblewrap); setpriv and mount come with util-linux.
+if ! command -v bwrap >/dev/null 2>&1; then
+  echo "==> installing bubblewrap (Debian), the sandbox of every function instance"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap; else
+    echo "warning: bwrap is missing; skiff serve will refuse to start without --insecure-no-sandbox (apt-get install bubblewrap)" >&2
+  fi
+fi
+
 echo "==> building"
 npx tsc -p tsconfig.build.json

@@ -50,11 +50,12 @@ function urlFor(address: AddressInfo): string {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const token = ensureAdminToken(config.dataDir);
+  // first, so that a machine that cannot isolate functions stops the start before anything opens
+  const sandbox = Sandbox.open(config, logger);
   const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
   const artifacts = new ArtifactStore(config.dataDir);
   await artifacts.cleanStaging();
   const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
-  const sandbox = Sandbox.open(config, logger);
   logger.info(
     { sandbox: sandbox.kind, cgroups: sandbox.cgroups?.version ?? null },
     sandbox.describe(config.sandbox.limits),
@@ -130,6 +131,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     return { config, endpoints, token, deployer, isolation: sandbox.describe(config.sandbox.limits), stop };
   } catch (err) {
     for (const s of servers) s.close();
+    // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
+    await executor.stop(0);
     registry.close();
     await logs.close();
     throw err;

@@ -91,6 +91,11 @@ describe('sandbox: real attempts from deployed functions', () => {
     await writeFile(path.join(netDir, 'skiff.json'), JSON.stringify({ network: 'outbound' }));
     await p.deployAll({ probe: 'probe', neighbour: 'sleepy', forkbomb: 'forkbomb', fdlist: 'fdlist' });
     expect((await p.deploy('probe-net', netDir)).status).toBe(201);
+    await writeFile(
+      path.join(netDir, 'skiff.json'),
+      JSON.stringify({ limits: { openFiles: 64, fileSizeMb: 2 } }),
+    );
+    expect((await p.deploy('probe-small', netDir)).status).toBe(201);
   });
   afterAll(async () => {
     await p.stop();
@@ -183,6 +188,17 @@ describe('sandbox: real attempts from deployed functions', () => {
     expect((await p.call('/neighbour')).status).toBe(200);
   });
 
+  it('holds the open files and file size limits of skiff.json', async () => {
+    const files = (await probe('do=files', 'probe-small')) as unknown as { opened: number; code: string };
+    expect(files.code).toBe('EMFILE');
+    expect(files.opened).toBeLessThan(64);
+    expect(await probe('do=bigfile&mb=1', 'probe-small')).toMatchObject({ ok: true });
+    expect(await probe('do=bigfile&mb=3', 'probe-small')).toMatchObject({ ok: false, code: 'EFBIG' });
+    // the default limits are far above
+    const many = (await probe('do=files')) as unknown as { opened: number };
+    expect(many.opened).toBeGreaterThan(900);
+  });
+
   it('answers 502 SKIFF_E_OUT_OF_MEMORY past the memory limit, and the next call works', async () => {
     const res = await p.call('/probe?do=alloc&mb=400');
     expect(res.status).toBe(502);
@@ -236,6 +252,18 @@ describe('sandbox: stopping the platform', () => {
     expect(left).toEqual([]);
     expect(processesUsing(slots)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
+    // every instance's cgroup is gone (the platform's own folder may stay while another platform of
+    // this test process uses it)
+    const own = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+    const memory = own.find((l) => l.split(':')[1]?.split(',').includes('memory'));
+    const base =
+      memory !== undefined
+        ? path.join('/sys/fs/cgroup/memory', memory.split(':')[2] ?? '/', `skiff-${process.pid}`)
+        : path.join('/sys/fs/cgroup', own[0]?.split(':')[2] ?? '/', `skiff-${process.pid}`);
+    const children = existsSync(base)
+      ? readdirSync(base, { withFileTypes: true }).filter((e) => e.isDirectory())
+      : [];
+    expect(children.map((e) => e.name)).toEqual([]);
     await removeDir(dataDir);
   });
 });
@@ -283,6 +311,42 @@ describe('sandbox: descriptors the platform inherited', () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
       await removeDir(dataDir);
+    }
+  });
+});
+
+describe('sandbox modes', () => {
+  it('refuses to start without a working bubblewrap, unless told to run plain processes', async () => {
+    const broken = { sandbox: { bwrap: '/nonexistent/bwrap' } };
+    await expect(startPlatform({ config: broken })).rejects.toMatchObject({
+      code: 'SKIFF_E_SANDBOX_UNAVAILABLE',
+      message: expect.stringContaining('--insecure-no-sandbox') as unknown,
+    });
+    await expect(
+      startPlatform({
+        config: { sandbox: { mode: 'bubblewrap', bwrap: '/nonexistent/bwrap', insecureNoSandbox: true } },
+      }),
+    ).rejects.toMatchObject({ code: 'SKIFF_E_SANDBOX_UNAVAILABLE' });
+    const p = await startPlatform({ config: { sandbox: { ...broken.sandbox, insecureNoSandbox: true } } });
+    try {
+      expect(p.server.isolation).toContain('NONE');
+      await p.deployAll({ plain: 'probe' });
+      // a plain process: it runs as the platform's user, in the host's namespaces
+      const s = (await (await p.call('/plain?do=status')).json()) as { uid: string };
+      expect(s.uid.split(/\s+/)[0]).toBe(String(process.getuid?.()));
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('says which isolation and limits are in force', async () => {
+    const p = await startPlatform();
+    try {
+      expect(p.server.isolation).toMatch(
+        /^sandbox: bubblewrap .*; cgroup v[12]: memory 256 MiB, cpu 1, pids 128;/,
+      );
+    } finally {
+      await p.stop();
     }
   });
 });

@@ -5,7 +5,7 @@
  * - the first request to a function after a platform restart, per runtime;
  * - deploy to first response: PUT of a new version until the first 200 from the gateway;
  * - for comparison, spawn to first response of each baseline server (a fresh process).
- * The sandbox does not exist yet.
+ * Each from zero: with the sandbox (the default) and, for its cost, without it.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +21,8 @@ export interface ColdStartResult {
   systems: SystemInfo[];
   /** Per runtime: client latency of the first call to a scaled-to-zero function, ms, with the warm pool. */
   firstRequestScaledToZero?: Record<string, Spread & { samples: number[] }>;
+  /** The same with the warm pool and without the sandbox (`sandbox.mode` none). */
+  firstRequestScaledToZeroNoSandbox?: Record<string, Spread & { samples: number[] }>;
   /** The same with `executor.warmPool` off: every cold start spawns a process. */
   firstRequestScaledToZeroNoWarmPool?: Record<string, Spread & { samples: number[] }>;
   /** Per runtime: client latency of the first call after a platform restart, ms. */
@@ -98,6 +100,11 @@ export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult
     writeFileSync(configFile, JSON.stringify({ executor: { warmPool: { node: 0, python: 0, binary: 0 } } }));
     platform = await SkiffProcess.start(dataDir);
     const zeroSpawn = await scaledToZero(platform, runtimes, zeroTries, ctx);
+    // and with the warm pool but without the sandbox, for the sandbox's cost
+    await platform.stop();
+    writeFileSync(configFile, JSON.stringify({ sandbox: { mode: 'none' } }));
+    platform = await SkiffProcess.start(dataDir);
+    const zeroPlain = await scaledToZero(platform, runtimes, zeroTries, ctx);
     rmSync(configFile, { force: true });
     if (zeroTries < tries) notes.push(`quick mode: ${zeroTries} scale-to-zero tries instead of ${tries}`);
 
@@ -127,6 +134,9 @@ export async function coldStartSuite(ctx: SuiteContext): Promise<ColdStartResult
       ),
       firstRequestScaledToZeroNoWarmPool: Object.fromEntries(
         Object.entries(zeroSpawn).map(([k, v]) => [k, withSamples(v)]),
+      ),
+      firstRequestScaledToZeroNoSandbox: Object.fromEntries(
+        Object.entries(zeroPlain).map(([k, v]) => [k, withSamples(v)]),
       ),
       deployToFirstResponse: Object.fromEntries(
         Object.entries(deploy).map(([k, v]) => [k, { ...withSamples(v.total), deployMs: spread(v.put) }]),

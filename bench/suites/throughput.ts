@@ -8,7 +8,7 @@ import { runLoad } from '../load.js';
 import { cpuSeconds, loadAverage, machineCpu, machineLoad, processTree, rssBytes } from '../lib/proc.js';
 import { median, round } from '../lib/stats.js';
 import { makeDataDir, removeDataDir, SkiffProcess } from '../platform.js';
-import { deployRuntimes } from '../runtimes.js';
+import { deployRuntimes, SKIFF_RUNTIMES } from '../runtimes.js';
 import { BASELINES, startBaseline, type RunningServer } from '../servers/baselines.js';
 import { secondsLeft, type SuiteContext, type SystemInfo } from './types.js';
 
@@ -96,6 +96,7 @@ const RATIOS: [string, string, string][] = [
   ['Skiff node / bare Node', 'skiff-node', 'bare-node'],
   ['Skiff node / workerd', 'skiff-node', 'workerd'],
   ['Skiff python / Python stdlib', 'skiff-python', 'python-stdlib'],
+  ['Skiff node / Skiff node without sandbox', 'skiff-node', 'skiff-node-nosandbox'],
 ];
 
 async function measure(ctx: SuiteContext, target: Target, connections: number, durationS: number) {
@@ -200,22 +201,35 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
   const notes: string[] = [];
   const dataDir = await makeDataDir();
   const platform = await SkiffProcess.start(dataDir);
+  // the same platform without the sandbox, for its cost (Node only)
+  const plainDir = await makeDataDir();
+  const plain = await SkiffProcess.start(plainDir, 30_000, ['--sandbox', 'none']);
   const baselines: RunningServer[] = [];
   try {
     const targets: Target[] = [];
     const systems: SystemInfo[] = [];
-    for (const { runtime, info } of await deployRuntimes(platform)) {
-      systems.push(info);
-      if (!info.available) {
-        ctx.log(`  ${info.label}: not available (${info.reason ?? ''})`);
-        continue;
+    const node = SKIFF_RUNTIMES.filter((r) => r.runtime === 'node').map((r) => ({
+      ...r,
+      id: 'skiff-node-nosandbox',
+      label: 'Skiff node, no sandbox',
+    }));
+    for (const [server, runtimes] of [
+      [platform, SKIFF_RUNTIMES],
+      [plain, node],
+    ] as const) {
+      for (const { runtime, info } of await deployRuntimes(server, runtimes)) {
+        systems.push(info);
+        if (!info.available) {
+          ctx.log(`  ${info.label}: not available (${info.reason ?? ''})`);
+          continue;
+        }
+        targets.push({
+          info,
+          url: `${server.httpUrl}/${runtime.fn}`,
+          pids: () => processTree(server.pid),
+          gatewayPid: server.pid,
+        });
       }
-      targets.push({
-        info,
-        url: `${platform.httpUrl}/${runtime.fn}`,
-        pids: () => processTree(platform.pid),
-        gatewayPid: platform.pid,
-      });
     }
     for (const baseline of BASELINES) {
       const base = { id: baseline.id, label: baseline.label, kind: 'baseline' as const };
@@ -287,6 +301,8 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
   } finally {
     await Promise.all(baselines.map((b) => b.stop()));
     await platform.stop();
+    await plain.stop();
     await removeDataDir(dataDir);
+    await removeDataDir(plainDir);
   }
 }

@@ -2,7 +2,7 @@
 # Enters an instance's limits, then becomes the sandbox (docs/sandbox.md):
 #   enter.sh <nofile> <fsize-KiB> [cgroup.procs ...] -- <command> [args ...]
 # 1. joins every cgroup given, so the sandbox and all it starts are inside before any code runs;
-# 2. sets RLIMIT_NOFILE and RLIMIT_FSIZE;
+# 2. sets RLIMIT_NOFILE and RLIMIT_FSIZE (ignoring SIGXFSZ, so an oversized write fails with EFBIG);
 # 3. closes every inherited file descriptor but 0-2 and 3 (the runtime protocol socket);
 # 4. execs the command (bwrap).
 set -e
@@ -16,6 +16,8 @@ done
 shift
 ulimit -n "$nofile"
 ulimit -f "$fsize"
+# past the file size limit a write fails with EFBIG instead of killing the process (SIGXFSZ)
+trap '' XFSZ
 for entry in /proc/$$/fd/*; do
   fd=${entry##*/}
   case $fd in 0 | 1 | 2 | 3) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac

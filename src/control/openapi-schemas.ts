@@ -48,6 +48,13 @@ export const schemas = {
       timeoutMs: { type: ['integer', 'null'], minimum: 1 },
       command: { type: ['array', 'null'], items: { type: 'string' } },
       scaling: { ...ref('ScalingPatch'), description: 'Scaling from skiff.json and the deploy parameters.' },
+      limits: {
+        type: 'object',
+        description:
+          'Limits of each instance from skiff.json (memoryMb, cpus, pids, tmpMb, openFiles, fileSizeMb).',
+        additionalProperties: { type: 'number' },
+      },
+      network: { type: 'string', enum: ['none', 'outbound'] },
     },
   },
   FunctionSummary: {

@@ -175,7 +175,7 @@ export class Executor {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all([...pools.map((pool) => pool.drain(graceMs)), this.warm.stop()]);
-    this.sandbox.close();
+    await this.sandbox.close();
   }
 
   private pool(deployment: Deployment): Pool {

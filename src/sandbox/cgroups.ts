@@ -29,8 +29,8 @@ export interface Cgroups {
   /** Where this platform's cgroups are, per controller (one folder for v2). */
   bases: Record<Controller, string>;
   create(id: string, limits: Limits): InstanceCgroup;
-  /** Removes this platform's folders (after every instance stopped). */
-  close(): void;
+  /** Removes this platform's folders once the instances' own are gone (after every instance stopped). */
+  close(): Promise<void>;
 }
 
 interface Mount {
@@ -84,17 +84,23 @@ function field(text: string | undefined, name: string): number {
 const below = (mount: Mount, own: string) =>
   path.join(mount.point, path.relative(mount.root, own.startsWith(mount.root) ? own : mount.root));
 
-/** Kills every process listed in the cgroup folders, then removes them (retrying while they exit). */
-async function removeDirs(dirs: string[]): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+/**
+ * Removes cgroup folders, retrying every 20 ms while they are busy (processes still exiting, or
+ * instance folders still below a platform folder), `attempts` times at most. With `kill`, every
+ * process still listed is killed first.
+ */
+async function removeDirs(dirs: string[], kill = true, attempts = 50): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     let left = false;
-    for (const dir of dirs) {
+    for (const dir of new Set(dirs)) {
       if (!existsSync(dir)) continue;
-      for (const pid of (read(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
+      if (kill) {
+        for (const pid of (read(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // already gone
+          }
         }
       }
       try {
@@ -107,6 +113,9 @@ async function removeDirs(dirs: string[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The platform's own folders, once its instances' are gone; another platform of this process may keep them. */
+const removeBases = (dirs: string[]) => removeDirs(dirs, false, 100);
 
 function v1(): Cgroups | string {
   const own = ownPaths().v1;
@@ -153,15 +162,7 @@ function v1(): Cgroups | string {
         remove: () => removeDirs(dirs),
       };
     },
-    close() {
-      for (const dir of Object.values(bases)) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          // instances that could not be removed keep it
-        }
-      }
-    },
+    close: () => removeBases(Object.values(bases)),
   };
 }
 
@@ -212,13 +213,7 @@ function v2(): Cgroups | string {
         remove: () => removeDirs([dir]),
       };
     },
-    close() {
-      try {
-        rmdirSync(mine);
-      } catch {
-        // instances that could not be removed keep it
-      }
-    },
+    close: () => removeBases([mine]),
   };
 }
 

@@ -175,8 +175,8 @@ export class Sandbox {
     };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.slots?.close();
-    this.cgroups?.close();
+    await this.cgroups?.close();
   }
 }
