@@ -8,7 +8,10 @@ import { Deployer } from './control/deploy/deployer.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
+import { AsyncQueue } from './invoke/async-queue.js';
 import { Router } from './invoke/router.js';
+import { invocationRoutes } from './control/invocations.js';
+import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import type { Logger } from './shared/logger.js';
@@ -63,11 +66,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
   const router = new Router(registry, artifacts, executor, config);
   const deployer = new Deployer({ config, registry, artifacts, executor, router, logs, logger });
+  const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
+  const asyncQueue = new AsyncQueue({
+    store: queueStore,
+    settings: config.async,
+    invoke: (inv) => router.invoke(inv),
+    logger: logger.child({ part: 'async' }),
+  });
+  let controlBase = '';
 
   const control = createServer(
     createControlApp(
       [
         ...metaRoutes(executor),
+        ...invocationRoutes(queueStore),
         ...functionRoutes({
           registry,
           deployer,
@@ -92,6 +104,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       invoke: (inv) => router.invoke(inv),
       maxBodyBytes: config.http.maxBodyBytes,
       logger: logger.child({ part: 'http' }),
+      async: {
+        check: (name) => void router.resolve(name),
+        accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
+        location: (id) => `${controlBase}/v1/invocations/${id}`,
+        maxBodyBytes: config.async.maxBodyBytes,
+      },
     }),
   );
 
@@ -102,6 +120,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     servers.push(gateway);
     const httpAddress = await listen(gateway, config.http.host, config.http.port);
     const endpoints = { control: urlFor(controlAddress), http: urlFor(httpAddress) };
+    controlBase = endpoints.control;
+    asyncQueue.start();
     writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
     // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.
@@ -120,10 +140,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       stopped ??= (async () => {
         const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeIdleConnections();
+        // attempts in flight finish (or are queued again at the next start); nothing accepted is lost
+        await asyncQueue.stop(graceMs);
         await executor.stop(graceMs);
         for (const s of servers) s.closeAllConnections();
         await Promise.all(closing);
         await logs.close();
+        queueStore.close();
         registry.close();
       })();
       return stopped;
@@ -132,7 +155,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } catch (err) {
     for (const s of servers) s.close();
     // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
+    await asyncQueue.stop(0);
     await executor.stop(0);
+    queueStore.close();
     registry.close();
     await logs.close();
     throw err;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionRoutes } from '../src/control/functions.js';
+import { invocationRoutes } from '../src/control/invocations.js';
 import { metaRoutes } from '../src/control/meta.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 
@@ -39,12 +40,14 @@ describe('control API', () => {
   });
 
   it('answers 401 with a JSON error on every private route without or with a wrong token', async () => {
-    const routes = [...metaRoutes({} as never), ...functionRoutes({} as never)].filter(
-      (r) => r.public !== true,
-    );
+    const routes = [
+      ...metaRoutes({} as never),
+      ...invocationRoutes({} as never),
+      ...functionRoutes({} as never),
+    ].filter((r) => r.public !== true);
     expect(routes.length).toBeGreaterThanOrEqual(6);
     for (const route of routes) {
-      const url = `${p.controlUrl}${route.path.replace('{name}', 'hello').replace('{secret}', 'API_KEY')}`;
+      const url = `${p.controlUrl}${route.path.replace('{name}', 'hello').replace('{secret}', 'API_KEY').replace('{id}', 'x')}`;
       for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${p.token}` }]) {
         const res = await fetch(url, { method: route.method, headers });
         expect(res.status, `${route.method} ${route.path}`).toBe(401);

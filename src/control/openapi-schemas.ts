@@ -251,6 +251,49 @@ export const schemas = {
       },
     },
   },
+  AsyncInvocation: {
+    type: 'object',
+    required: [
+      'id',
+      'function',
+      'status',
+      'attempts',
+      'createdAt',
+      'finishedAt',
+      'result',
+      'error',
+      'history',
+    ],
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      function: { type: 'string' },
+      status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'expired'] },
+      attempts: { type: 'integer', minimum: 0, description: 'Times the function ran.' },
+      createdAt: dateTime,
+      finishedAt: { type: ['string', 'null'], format: 'date-time' },
+      result: {
+        type: ['object', 'null'],
+        description: 'The function’s answer, once succeeded; `body` is base64.',
+        properties: {
+          status: { type: 'integer' },
+          headers: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+          body: { type: 'string', contentEncoding: 'base64' },
+        },
+      },
+      error: {
+        type: ['object', 'null'],
+        properties: { code: { type: 'string' }, message: { type: 'string' } },
+      },
+      history: {
+        type: 'array',
+        items: { type: 'object', properties: { at: dateTime, outcome: { type: 'string' } } },
+      },
+      callbackStatus: {
+        type: ['integer', 'null'],
+        description: 'HTTP status of the callback POST; 0 if it failed.',
+      },
+    },
+  },
   DeployResult: {
     type: 'object',
     required: ['function', 'version'],
@@ -271,6 +314,7 @@ export const responses = {
       'SKIFF_E_INVALID_SPEC, SKIFF_E_ARCHIVE_INVALID, SKIFF_E_ARCHIVE_UNSAFE.',
   ),
   Unauthorized: errorResponse('SKIFF_E_UNAUTHORIZED: missing or wrong bearer token.'),
+  InvocationNotFound: errorResponse('SKIFF_E_INVOCATION_NOT_FOUND: no asynchronous invocation with that id.'),
   NotFound: errorResponse('SKIFF_E_FUNCTION_NOT_FOUND: no function of that name.'),
   SecretBadRequest: errorResponse(
     'SKIFF_E_INVALID_NAME (bad function `name`) or SKIFF_E_INVALID_REQUEST: a bad secret name, a body ' +

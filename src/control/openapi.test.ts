@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../shared/errors.js';
 import { functionRoutes } from './functions.js';
+import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
 
 // The route table is data: the handlers are never called, so the dependencies can be dummies.
-const routes = [...metaRoutes({} as never), ...functionRoutes({} as never)];
+const routes = [...metaRoutes({} as never), ...invocationRoutes({} as never), ...functionRoutes({} as never)];
 const paths = openApiDocument.paths as Record<
   string,
   Record<string, { security?: unknown; responses: object }>

@@ -80,6 +80,12 @@ export const openApiDocument = {
   tags: [
     { name: 'functions', description: 'Deploy, inspect and delete functions.' },
     {
+      name: 'invocations',
+      description:
+        'Asynchronous invocations (`X-Skiff-Async: true` or `Prefer: respond-async` on the gateway): queued on ' +
+        'disk before the 202, delivered at least once, each ending succeeded, failed (dead letter) or expired.',
+    },
+    {
       name: 'secrets',
       description:
         'Secrets of a function: given to its instances in the environment and in `ctx.secrets`, never shown ' +
@@ -285,6 +291,58 @@ export const openApiDocument = {
           '401': response('Unauthorized'),
           '404': response('NotFound'),
           '500': response('Internal'),
+        },
+      },
+    },
+    '/v1/invocations': {
+      get: {
+        operationId: 'listInvocations',
+        tags: ['invocations'],
+        summary: 'Asynchronous invocations, newest first',
+        parameters: [
+          { name: 'function', in: 'query', schema: { type: 'string' }, description: 'Only this function’s.' },
+          {
+            name: 'status',
+            in: 'query',
+            schema: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'expired'] },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The invocations.',
+            content: json({
+              type: 'object',
+              required: ['invocations'],
+              properties: { invocations: { type: 'array', items: schemaRef('AsyncInvocation') } },
+            }),
+          },
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+        },
+      },
+    },
+    '/v1/invocations/{id}': {
+      get: {
+        operationId: 'getInvocation',
+        tags: ['invocations'],
+        summary: 'One asynchronous invocation: its status, attempts and result',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'The invocation.',
+            content: json({
+              type: 'object',
+              required: ['invocation'],
+              properties: { invocation: schemaRef('AsyncInvocation') },
+            }),
+          },
+          '401': response('Unauthorized'),
+          '404': response('InvocationNotFound'),
         },
       },
     },

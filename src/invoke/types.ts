@@ -2,7 +2,8 @@ import type { HeaderPairs } from '../executor/protocol/messages.js';
 
 export type { HeaderPairs };
 
-export type TriggerKind = 'http';
+/** How an invocation came in: a synchronous HTTP call, or one delivered from the async queue. */
+export type TriggerKind = 'http' | 'async';
 
 /** One protocol-neutral invocation, made by a trigger adapter and served by the executor. */
 export interface Invocation {

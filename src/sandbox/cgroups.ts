@@ -3,7 +3,7 @@
  * cgroup is created below the cgroup the platform itself runs in (read from /proc/self/cgroup), in a
  * folder of this platform (`skiff-<pid>`), and removed when its instance ends.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from './limits.js';
 
@@ -117,6 +117,38 @@ async function removeDirs(dirs: string[], kill = true, attempts = 50): Promise<v
 /** The platform's own folders, once its instances' are gone; another platform of this process may keep them. */
 const removeBases = (dirs: string[]) => removeDirs(dirs, false, 100);
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Folders that platforms killed without cleaning up left next to ours (their instances are gone). */
+function removeStale(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^skiff-(\d+)$/.exec(name);
+    if (match === null || alive(Number(match[1]))) continue;
+    const dir = path.join(parent, name);
+    try {
+      for (const child of readdirSync(dir, { withFileTypes: true })) {
+        if (child.isDirectory()) rmdirSync(path.join(dir, child.name));
+      }
+      rmdirSync(dir);
+    } catch {
+      // still busy: left alone
+    }
+  }
+}
+
 function v1(): Cgroups | string {
   const own = ownPaths().v1;
   const all = mounts().filter((m) => m.fstype === 'cgroup');
@@ -127,7 +159,10 @@ function v1(): Cgroups | string {
     if (mount === undefined || where === undefined) return `the cgroup v1 ${c} controller is not mounted`;
     bases[c] = path.join(below(mount, where), `skiff-${process.pid}`);
   }
-  for (const dir of Object.values(bases)) mkdirSync(dir, { recursive: true });
+  for (const dir of Object.values(bases)) {
+    removeStale(path.dirname(dir));
+    mkdirSync(dir, { recursive: true });
+  }
   return {
     version: 'v1',
     bases,
@@ -186,6 +221,7 @@ function v2(): Cgroups | string {
     enable(base);
   }
   const mine = path.join(base, `skiff-${process.pid}`);
+  removeStale(base);
   mkdirSync(mine, { recursive: true });
   enable(mine);
   return {

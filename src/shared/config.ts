@@ -38,6 +38,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Asynchronous invocations (`X-Skiff-Async: true` or `Prefer: respond-async`): the durable queue. */
+    async: z
+      .object({
+        retries: z.number().int().min(0).max(2).default(2),
+        retryBaseMs: millis(1_000),
+        maxEventAgeMs: millis(6 * 3_600_000),
+        concurrency: z.number().int().min(1).max(1_000).default(32),
+        /** 256 KiB by default, at most 1 MiB (RELIABILITY.md G7). */
+        maxBodyBytes: bytes(256 * 1024, MiB),
+      })
+      .strict()
+      .prefault({}),
     /** Default scaling of every function; skiff.json and `skiff fn scale` override it per function. */
     scaling: z
       .object({

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   SKIFF_E_NOT_FOUND: { status: 404, kind: 'user' },
   SKIFF_E_FUNCTION_NOT_FOUND: { status: 404, kind: 'user' },
   SKIFF_E_SECRET_NOT_FOUND: { status: 404, kind: 'user' },
+  SKIFF_E_INVOCATION_NOT_FOUND: { status: 404, kind: 'user' },
+  SKIFF_E_EXPIRED: { status: 410, kind: 'user' },
   SKIFF_E_METHOD_NOT_ALLOWED: { status: 405, kind: 'user' },
   SKIFF_E_PAYLOAD_TOO_LARGE: { status: 413, kind: 'user' },
   SKIFF_E_ARCHIVE_TOO_LARGE: { status: 413, kind: 'user' },

@@ -20,10 +20,46 @@ const HOP_BY_HOP = new Set([
 ]);
 const NOT_FROM_FUNCTION = new Set([...HOP_BY_HOP, 'content-length', 'date']);
 
+export interface AsyncAccept {
+  /** Throws 404 for an unknown function: an async call to it never gets a 202 (G10). */
+  check(name: string): void;
+  /** Writes the invocation to disk and returns its id. */
+  accept(inv: Omit<Invocation, 'id' | 'trigger' | 'deadline'>, callbackUrl: string | null): string;
+  /** Where its status is: the control API's `/v1/invocations/<id>`. */
+  location(id: string): string;
+  maxBodyBytes: number;
+}
+
 export interface HttpTriggerDeps {
   invoke: (inv: Invocation) => Promise<Result>;
   maxBodyBytes: number;
   logger: Logger;
+  async?: AsyncAccept;
+}
+
+/** `X-Skiff-Async: true` (like `X-tinyFaaS-Async`), or `Prefer: respond-async` (RFC 7240). */
+function wantsAsync(req: IncomingMessage): boolean {
+  const flag = req.headers['x-skiff-async'];
+  const prefer = req.headers['prefer'];
+  return (
+    (typeof flag === 'string' && flag.trim().toLowerCase() === 'true') ||
+    (typeof prefer === 'string' && /(^|[\s,;])respond-async([\s,;]|$)/i.test(prefer))
+  );
+}
+
+function callbackUrl(req: IncomingMessage): string | null {
+  const raw = req.headers['x-callback-url'];
+  if (typeof raw !== 'string' || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'X-Callback-Url must be an http:// or https:// URL');
+  }
+  return url.href;
 }
 
 function requestHeaders(raw: string[]): HeaderPairs {
@@ -81,6 +117,34 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
           'SKIFF_E_FUNCTION_NOT_FOUND',
           'call a function at /<name>; list them with `skiff fn list`',
         );
+      }
+      const asyncAccept = deps.async;
+      if (asyncAccept !== undefined && wantsAsync(req)) {
+        asyncAccept.check(name);
+        const callback = callbackUrl(req);
+        const body = await readBody(req, asyncAccept.maxBodyBytes);
+        const accepted = asyncAccept.accept(
+          {
+            function: name,
+            method: req.method ?? 'GET',
+            path: slash === -1 ? '/' : pathname.slice(slash),
+            query: q === -1 ? '' : url.slice(q + 1),
+            headers: requestHeaders(req.rawHeaders),
+            body,
+            host: safeHost(req.headers.host),
+          },
+          callback,
+        );
+        const location = asyncAccept.location(accepted);
+        const payload = Buffer.from(JSON.stringify({ id: accepted, status: 'queued', location }));
+        res.writeHead(202, {
+          'content-type': 'application/json',
+          'content-length': String(payload.length),
+          location,
+          'x-skiff-invocation-id': accepted,
+        });
+        res.end(payload);
+        return;
       }
       const body = await readBody(req, deps.maxBodyBytes);
       const inv: Invocation = {
