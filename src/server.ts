@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger } from './triggers/http.js';
+import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/index.js';
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
@@ -65,7 +67,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
   const router = new Router(registry, artifacts, executor, config);
-  const deployer = new Deployer({ config, registry, artifacts, executor, router, logs, logger });
+  const changes = new EventEmitter<{ changed: [] }>();
+  const deployer = new Deployer({
+    config,
+    registry,
+    artifacts,
+    executor,
+    router,
+    logs,
+    logger,
+    onChanged: () => changes.emit('changed'),
+  });
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
   const asyncQueue = new AsyncQueue({
     store: queueStore,
@@ -114,16 +126,37 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   );
 
   const servers: Server[] = [];
+  const triggers: RunningTrigger[] = [];
   try {
     servers.push(control);
     const controlAddress = await listen(control, config.control.host, config.control.port);
     servers.push(gateway);
     const httpAddress = await listen(gateway, config.http.host, config.http.port);
-    const endpoints = { control: urlFor(controlAddress), http: urlFor(httpAddress) };
-    controlBase = endpoints.control;
+    controlBase = urlFor(controlAddress);
+    const endpoints: Record<string, string> = { control: controlBase, http: urlFor(httpAddress) };
     asyncQueue.start();
+    const triggerContext: TriggerContext = {
+      config,
+      invoke: (inv) => router.invoke(inv),
+      check: (name) => void router.resolve(name),
+      queue: asyncQueue,
+      liveFunctions: () =>
+        registry.listFunctions().flatMap((fn) => {
+          const v = fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion);
+          return v === undefined ? [] : [{ name: fn.name, version: v.version, spec: v.spec }];
+        }),
+      onFunctionsChanged: (listener) => void changes.on('changed', listener),
+      logger,
+    };
+    for (const [name, adapter] of Object.entries(TRIGGERS)) {
+      if (!adapter.enabled(config)) continue;
+      const running = await adapter.start({ ...triggerContext, logger: logger.child({ part: name }) });
+      triggers.push(running);
+      if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
+    }
     writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
+
     // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.
     for (const fn of registry.listFunctions()) {
       if (fn.liveVersion === null) continue;
@@ -138,6 +171,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     let stopped: Promise<void> | undefined;
     const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
+        await Promise.all(triggers.map((t) => t.stop()));
         const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeIdleConnections();
         // attempts in flight finish (or are queued again at the next start); nothing accepted is lost
@@ -153,6 +187,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     };
     return { config, endpoints, token, deployer, isolation: sandbox.describe(config.sandbox.limits), stop };
   } catch (err) {
+    await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();
     // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
     await asyncQueue.stop(0);

@@ -285,6 +285,12 @@ describe('sandbox: descriptors the platform inherited', () => {
         '0',
         '--http-host',
         '127.0.0.1',
+        '--grpc-port',
+        '0',
+        '--coap-port',
+        '0',
+        '--mqtt-port',
+        '0',
       ],
       { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
     );

@@ -131,7 +131,10 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-const PORTS = ['--control-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'];
+const PORTS = [
+  ...['--control-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'],
+  ...['--grpc-port', '0', '--coap-port', '0', '--mqtt-port', '0'],
+];
 
 describe('skiff serve', () => {
   let dataDir: string;

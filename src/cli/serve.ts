@@ -13,6 +13,10 @@ interface ServeOptions {
   deploy?: string[];
   sandbox?: string;
   insecureNoSandbox?: boolean;
+  grpcPort?: number;
+  coapPort?: number;
+  mqttPort?: number;
+  mqttUrl?: string;
 }
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
@@ -31,6 +35,12 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.sandbox !== undefined) sandbox['mode'] = opts.sandbox;
   if (opts.insecureNoSandbox === true) sandbox['insecureNoSandbox'] = true;
   if (Object.keys(sandbox).length > 0) flags['sandbox'] = sandbox;
+  if (opts.grpcPort !== undefined) flags['grpc'] = { port: opts.grpcPort };
+  if (opts.coapPort !== undefined) flags['coap'] = { port: opts.coapPort };
+  const mqtt: Record<string, unknown> = {};
+  if (opts.mqttPort !== undefined) mqtt['broker'] = { port: opts.mqttPort };
+  if (opts.mqttUrl !== undefined) mqtt['url'] = opts.mqttUrl;
+  if (Object.keys(mqtt).length > 0) flags['mqtt'] = mqtt;
   if (Object.keys(control).length > 0) flags['control'] = control;
   if (Object.keys(http).length > 0) flags['http'] = http;
   return flags;
@@ -98,6 +108,22 @@ export function registerServe(program: Command): void {
       'HTTP gateway port, 0 picks a free one (default 8000)',
       parsePort('--http-port'),
     )
+    .option(
+      '--grpc-port <port>',
+      'gRPC trigger port, 0 picks a free one (default 9000)',
+      parsePort('--grpc-port'),
+    )
+    .option(
+      '--coap-port <port>',
+      'CoAP trigger UDP port, 0 picks a free one (default 5683)',
+      parsePort('--coap-port'),
+    )
+    .option(
+      '--mqtt-port <port>',
+      'embedded MQTT broker port, 0 picks a free one (default 1883)',
+      parsePort('--mqtt-port'),
+    )
+    .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
     .option('--sandbox <mode>', 'auto (default), bubblewrap or none: how function instances are isolated')

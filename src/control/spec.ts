@@ -18,6 +18,41 @@ export function validateName(name: string): string {
 export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
+/** An MQTT rule: messages on `subscribe` (a topic filter) invoke the function; a non-empty result goes to `publish`. */
+export const mqttRuleSchema = z
+  .object({
+    subscribe: z.string().min(1).max(1024),
+    publish: z.string().min(1).max(1024).optional(),
+    /** QoS of the subscription and the most the result is published with. */
+    qos: z.union([z.literal(0), z.literal(1)]).default(1),
+  })
+  .strict();
+
+/** A cron schedule: 5 or 6 fields (seconds first), in a time zone (IANA name, default UTC). */
+export const cronRuleSchema = z
+  .object({
+    schedule: z.string().min(9).max(200),
+    timezone: z.string().min(1).max(100).default('UTC'),
+    /** Start a run while the previous one of this schedule has not finished. */
+    overlap: z.boolean().default(false),
+    /** The request body of every run. */
+    body: z
+      .string()
+      .max(256 * 1024)
+      .default(''),
+  })
+  .strict();
+
+export const triggersSchema = z
+  .object({
+    mqtt: z.array(mqttRuleSchema).max(32).optional(),
+    cron: z.array(cronRuleSchema).max(32).optional(),
+  })
+  .strict();
+
+export type MqttRule = z.infer<typeof mqttRuleSchema>;
+export type CronRule = z.infer<typeof cronRuleSchema>;
+
 /** `skiff.json`: the function's spec, as written by the user (every field optional). */
 export const specSchema = z
   .object({
@@ -40,6 +75,8 @@ export const specSchema = z
     limits: limitsInputSchema.optional(),
     /** `none` (loopback only, the default) or `outbound`. */
     network: z.enum(NETWORK_MODES).optional(),
+    /** Event sources beyond HTTP, gRPC and CoAP (which reach every function). */
+    triggers: triggersSchema.optional(),
   })
   .strict();
 
@@ -60,6 +97,8 @@ export interface FunctionSpec {
   /** Resource limits of this version's instances; absent in older versions. */
   limits?: LimitsInput;
   network?: NetworkMode;
+  /** MQTT rules and cron schedules of this version; absent in older versions. */
+  triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
 }
 
 export function parseSpec(raw: unknown, source: string): SpecInput {

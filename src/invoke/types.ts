@@ -2,8 +2,8 @@ import type { HeaderPairs } from '../executor/protocol/messages.js';
 
 export type { HeaderPairs };
 
-/** How an invocation came in: a synchronous HTTP call, or one delivered from the async queue. */
-export type TriggerKind = 'http' | 'async';
+/** How an invocation came in: a protocol, or the async queue (`async`) for queued HTTP calls. */
+export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron';
 
 /** One protocol-neutral invocation, made by a trigger adapter and served by the executor. */
 export interface Invocation {

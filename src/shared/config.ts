@@ -38,6 +38,51 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** gRPC trigger: service skiff.v1.Invoker (proto/skiff/v1/invoker.proto), with server reflection. */
+    grpc: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(9000),
+        maxMessageBytes: bytes(4 * MiB),
+      })
+      .strict()
+      .prefault({}),
+    /** CoAP trigger (UDP): GET/POST/PUT coap://host/<name>. */
+    coap: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(5683),
+        /** Largest request payload after block-wise reassembly. */
+        maxPayloadBytes: bytes(1 * MiB),
+      })
+      .strict()
+      .prefault({}),
+    /** MQTT trigger: rules in skiff.json `triggers.mqtt`, an embedded broker or an external one. */
+    mqtt: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The embedded broker (aedes); off when `url` points at an external broker. */
+        broker: z
+          .object({
+            enabled: z.boolean().default(true),
+            host: z.string().min(1).default('0.0.0.0'),
+            port: port.default(1883),
+          })
+          .strict()
+          .prefault({}),
+        /** An external broker to connect to instead, e.g. mqtt://127.0.0.1:1883. */
+        url: z.string().min(1).nullable().default(null),
+        maxPayloadBytes: bytes(256 * 1024, MiB),
+      })
+      .strict()
+      .prefault({}),
+    /** Cron trigger: schedules in skiff.json `triggers.cron`. */
+    cron: z
+      .object({ enabled: z.boolean().default(true) })
+      .strict()
+      .prefault({}),
     /** Asynchronous invocations (`X-Skiff-Async: true` or `Prefer: respond-async`): the durable queue. */
     async: z
       .object({
@@ -142,6 +187,10 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'int' }
   SKIFF_HTTP_PORT: { path: ['http', 'port'], type: 'int' },
   SKIFF_MAX_BODY_BYTES: { path: ['http', 'maxBodyBytes'], type: 'int' },
   SKIFF_SANDBOX: { path: ['sandbox', 'mode'], type: 'string' },
+  SKIFF_GRPC_PORT: { path: ['grpc', 'port'], type: 'int' },
+  SKIFF_COAP_PORT: { path: ['coap', 'port'], type: 'int' },
+  SKIFF_MQTT_PORT: { path: ['mqtt', 'broker', 'port'], type: 'int' },
+  SKIFF_MQTT_URL: { path: ['mqtt', 'url'], type: 'string' },
 };
 
 type Tree = Record<string, unknown>;

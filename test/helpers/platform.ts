@@ -60,6 +60,13 @@ export async function startPlatform(
       dataDir,
       control: { port: 0 },
       http: { host: '127.0.0.1', port: 0, ...(options.config?.http ?? {}) },
+      // free ports for every trigger, on loopback: test files run in parallel
+      grpc: { host: '127.0.0.1', port: 0, ...(options.config?.grpc ?? {}) },
+      coap: { host: '127.0.0.1', port: 0, ...(options.config?.coap ?? {}) },
+      mqtt: {
+        ...(options.config?.mqtt ?? {}),
+        broker: { host: '127.0.0.1', port: 0, ...(options.config?.mqtt?.broker ?? {}) },
+      },
     },
   });
   const server = await startServer(config, createLogger(config.logLevel));

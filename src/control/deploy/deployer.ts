@@ -46,6 +46,8 @@ export interface DeployerDeps {
   router: Router;
   logs: FileLogStore;
   logger: Logger;
+  /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
+  onChanged?: (name: string) => void;
 }
 
 async function readSpecFile(dir: string): Promise<SpecInput> {
@@ -92,6 +94,7 @@ export class Deployer {
     await executor.retire(name);
     await artifacts.removeFunction(name);
     await logs.remove(name);
+    this.deps.onChanged?.(name);
     return true;
   }
 
@@ -210,6 +213,7 @@ export class Deployer {
       this.appendBuildLog(req.name, version, lines);
       void executor.retire(req.name, [version]);
       executor.ensure(deployment);
+      this.deps.onChanged?.(req.name);
       return { created: existing === undefined, version: saved };
     } catch (err) {
       const failure = toSkiffError(err);
@@ -267,6 +271,14 @@ export class Deployer {
       scaling: compactScaling({ ...file.scaling, ...req.scaling }),
       ...(file.limits === undefined ? {} : { limits: compactLimits(file.limits) }),
       ...(file.network === undefined ? {} : { network: file.network }),
+      ...(file.triggers === undefined
+        ? {}
+        : {
+            triggers: {
+              ...(file.triggers.mqtt === undefined ? {} : { mqtt: file.triggers.mqtt }),
+              ...(file.triggers.cron === undefined ? {} : { cron: file.triggers.cron }),
+            },
+          }),
     };
   }
 

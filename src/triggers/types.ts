@@ -1,0 +1,42 @@
+/**
+ * What every protocol adapter beyond the HTTP gateway gets and gives (DESIGN.md: one adapter per
+ * protocol, a typed record name → adapter). An adapter turns its protocol's requests into neutral
+ * Invocations and maps Results back; it knows nothing about processes.
+ */
+import type { FunctionSpec } from '../control/spec.js';
+import type { AsyncQueue } from '../invoke/async-queue.js';
+import type { Invocation, Result } from '../invoke/types.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+
+export interface LiveFunction {
+  name: string;
+  version: number;
+  spec: FunctionSpec;
+}
+
+export interface TriggerContext {
+  config: Config;
+  /** Runs an invocation synchronously (router → executor); rejects with a SkiffError. */
+  invoke(inv: Invocation): Promise<Result>;
+  /** Throws SKIFF_E_FUNCTION_NOT_FOUND unless the function exists and has a live version. */
+  check(name: string): void;
+  /** The durable queue, for triggers that must not lose what they accepted (MQTT QoS 1, cron). */
+  queue: AsyncQueue;
+  /** Every function with a live version and its spec (for rules in skiff.json `triggers`). */
+  liveFunctions(): LiveFunction[];
+  /** Called after a deploy, a delete or a restart of the platform with the functions' new state. */
+  onFunctionsChanged(listener: () => void): void;
+  logger: Logger;
+}
+
+export interface RunningTrigger {
+  /** Endpoint name and URL for `endpoints.json` and the start-up output, if it listens. */
+  endpoint?: { name: string; url: string };
+  stop(): Promise<void>;
+}
+
+export interface TriggerAdapter {
+  enabled(config: Config): boolean;
+  start(ctx: TriggerContext): Promise<RunningTrigger>;
+}
