@@ -43,7 +43,10 @@ const PLATFORM_REFUSALS = new Set<ErrorCode>([
 const PERMANENT = new Set<ErrorCode>(['SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_PAYLOAD_TOO_LARGE']);
 const REFUSAL_BACKOFF_MAX_MS = 30_000;
 
-export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt'>;
+export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt' | 'trigger'> & {
+  /** What queued it; `async` when omitted (an HTTP call with X-Skiff-Async). */
+  trigger?: 'async' | 'cron' | 'mqtt';
+};
 
 export class AsyncQueue {
   private running = 0;
@@ -65,7 +68,13 @@ export class AsyncQueue {
   accept(req: NewAsync): string {
     const id = randomUUID();
     const { retries, maxEventAgeMs } = this.deps.settings;
-    this.deps.store.accept({ ...req, id, maxRetries: retries, expiresAt: Date.now() + maxEventAgeMs });
+    this.deps.store.accept({
+      ...req,
+      id,
+      trigger: req.trigger ?? 'async',
+      maxRetries: retries,
+      expiresAt: Date.now() + maxEventAgeMs,
+    });
     this.wake();
     return id;
   }
@@ -130,7 +139,7 @@ export class AsyncQueue {
     const inv: Invocation = {
       id: record.id,
       function: record.function,
-      trigger: 'async',
+      trigger: record.trigger === 'cron' || record.trigger === 'mqtt' ? record.trigger : 'async',
       method: record.method,
       path: record.path,
       query: record.query,
@@ -199,6 +208,7 @@ export function asyncView(r: AsyncRecord) {
   return {
     id: r.id,
     function: r.function,
+    trigger: r.trigger,
     status: r.status,
     attempts: r.attempts,
     createdAt: new Date(r.createdAt).toISOString(),

@@ -12,6 +12,8 @@ export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired
 export interface AsyncRequest {
   id: string;
   function: string;
+  /** What queued it: `async` (an HTTP call with X-Skiff-Async), `cron`, `mqtt`. */
+  trigger: string;
   method: string;
   path: string;
   query: string;
@@ -47,6 +49,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS invocations (
   id TEXT PRIMARY KEY,
   function TEXT NOT NULL,
+  trigger TEXT NOT NULL DEFAULT 'async',
   status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   max_retries INTEGER NOT NULL,
@@ -76,6 +79,7 @@ CREATE INDEX IF NOT EXISTS invocations_function ON invocations (function, create
 interface Row {
   id: string;
   function: string;
+  trigger: string;
   status: string;
   attempts: number;
   max_retries: number;
@@ -102,6 +106,7 @@ interface Row {
 const toRecord = (r: Row): AsyncRecord => ({
   id: r.id,
   function: r.function,
+  trigger: r.trigger,
   status: r.status as AsyncStatus,
   attempts: r.attempts,
   maxRetries: r.max_retries,
@@ -144,13 +149,14 @@ export class QueueStore {
   accept(req: AsyncRequest, now = Date.now()): void {
     this.db
       .prepare(
-        `INSERT INTO invocations (id, function, status, max_retries, method, path, query, headers, body, host,
-           callback_url, created_at, next_at, expires_at)
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
+           host, callback_url, created_at, next_at, expires_at)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         req.id,
         req.function,
+        req.trigger,
         req.maxRetries,
         req.method,
         req.path,

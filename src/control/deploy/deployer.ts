@@ -20,6 +20,7 @@ import {
   type ScalingInput,
 } from '../../executor/scaling.js';
 import { compactLimits } from '../../sandbox/limits.js';
+import { checkCronRule } from '../../triggers/cron-rule.js';
 import { BUILDERS } from './builders.js';
 
 export interface DeployRequest {
@@ -180,6 +181,7 @@ export class Deployer {
       });
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
+      (spec.triggers?.cron ?? []).forEach((rule, i) => checkCronRule(rule, `skiff.json triggers.cron[${i}]`));
       resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name));
       hash = await hashTree(staging);
     } catch (err) {
