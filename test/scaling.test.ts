@@ -209,6 +209,28 @@ describe('executor scaling', () => {
 });
 
 describe('executor start-up limits and restarts', () => {
+  it('caps invocations over all functions at executor.maxInFlight with 429', async () => {
+    const p = await startPlatform({ config: { executor: { maxInFlight: 2 } } });
+    try {
+      await p.deployAll({ one: 'sleepy', two: 'sleepy' });
+      const slow = [p.call('/one?ms=800'), p.call('/two?ms=800')];
+      await sleep(150);
+      const refused = await p.call('/one');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.json()).toMatchObject({
+        error: {
+          code: 'SKIFF_E_TOO_MANY_REQUESTS',
+          message: expect.stringContaining('maxInFlight') as unknown,
+        },
+      });
+      for (const res of await Promise.all(slow)) expect(res.status).toBe(200);
+      expect((await p.call('/one')).status).toBe(200);
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('answers 504 SKIFF_E_START_TIMEOUT when a cold start outlives functions.startTimeoutMs', async () => {
     const p = await startPlatform({ config: { functions: { startTimeoutMs: 300 } } });
     try {

@@ -61,6 +61,8 @@ export class Executor {
   private readonly warm: WarmPool;
   private readonly sweeper: NodeJS.Timeout;
   private stopping = false;
+  /** Invocations running or waiting in a pool's queue, over all functions. */
+  private inFlight = 0;
 
   constructor(
     private readonly config: Config,
@@ -100,7 +102,23 @@ export class Executor {
         }),
       );
     }
-    return this.pool(deployment).invoke(inv);
+    if (this.inFlight >= this.config.executor.maxInFlight) {
+      this.events.emit('throttle', { deployment, instanceId: '', pid: null });
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_TOO_MANY_REQUESTS',
+          `the platform is at its limit of ${this.config.executor.maxInFlight} invocations at once (executor.maxInFlight); retry later`,
+          { retryAfterSec: 1 },
+        ),
+      );
+    }
+    this.inFlight++;
+    const call = this.pool(deployment).invoke(inv);
+    const done = (): void => {
+      this.inFlight--;
+    };
+    call.then(done, done);
+    return call;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */

@@ -148,6 +148,8 @@ export const configSchema = z
         drainTimeoutMs: millis(10_000),
         /** After a redeploy or a scale-down: how long the old instances may finish their work. */
         retireGraceMs: millis(30_000),
+        /** Invocations running or queued at once over all functions; one more gets 429 (G5). */
+        maxInFlight: z.number().int().min(1).max(1_000_000).default(10_000),
       })
       .strict()
       .prefault({}),
