@@ -267,6 +267,7 @@ export const schemas = {
     properties: {
       id: { type: 'string', format: 'uuid' },
       function: { type: 'string' },
+      trigger: { type: 'string', enum: ['async', 'cron', 'mqtt'], description: 'What queued it.' },
       status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'expired'] },
       attempts: { type: 'integer', minimum: 0, description: 'Times the function ran.' },
       createdAt: dateTime,
