@@ -137,6 +137,25 @@ describe('skiff CLI against a running platform', () => {
     });
   });
 
+  it('queues a call with invoke --async and shows it with invocation get and list', async () => {
+    const queued = await cli('invoke', 'cli-echo', '--async', '--data', 'later');
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = /^✔ Queued ([0-9a-f-]{36})$/m.exec(queued.stdout)?.[1] ?? '';
+    expect(id).not.toBe('');
+    let shown = await cli('invocation', 'get', id);
+    for (let i = 0; i < 50 && !shown.stdout.includes('succeeded'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      shown = await cli('invocation', 'get', id);
+    }
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/Status:\s+succeeded/);
+    expect(shown.stdout).toContain('"body":"later"');
+    const listed = await cli('invocation', 'list', '--function', 'cli-echo', '--json');
+    expect(
+      (JSON.parse(listed.stdout) as { invocations: { id: string }[] }).invocations.map((i) => i.id),
+    ).toContain(id);
+  });
+
   it('invokes with a body, a header and a path with query', async () => {
     const r = await cli(
       'invoke',

@@ -11,6 +11,7 @@ interface InvokeOptions {
   header?: string[];
   path?: string;
   include?: boolean;
+  async?: boolean;
 }
 
 const HELP = 'skiff invoke';
@@ -29,11 +30,13 @@ export function registerInvoke(program: Command): void {
       .option('-H, --header <name:value>', 'request header, repeatable', collect)
       .option('--path <path>', 'path (and query) after the function name, starting with /')
       .option('-i, --include', 'print the status line and response headers before the body')
+      .option('--async', 'queue the call (X-Skiff-Async) and print its id; see `skiff invocation get <id>`')
       .action((name: string, opts: InvokeOptions, cmd: Command) => invoke(name, opts, cmd)),
     'skiff invoke hello',
     `skiff invoke hello --data '{"name":"Ada"}' --header content-type:application/json`,
     'skiff invoke resize --data @photo.jpg --path "/thumb?w=64" > thumb.jpg',
     'echo hi | skiff invoke echo --data -',
+    'skiff invoke report --async --data @input.json',
   );
 }
 
@@ -57,6 +60,7 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   if (body !== undefined && !hasHeader(headers, 'content-type')) {
     headers.push(['content-type', guessContentType(opts.data ?? '', body)]);
   }
+  if (opts.async === true) headers.push(['x-skiff-async', 'true']);
 
   const res = await client.send(
     url,
@@ -83,6 +87,11 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
       headers: Object.fromEntries(res.headers),
       body: responseBody.toString('utf8'),
     });
+    return;
+  }
+  if (opts.async === true && res.status === 202 && !opts.include) {
+    const { id } = JSON.parse(responseBody.toString('utf8')) as { id: string };
+    console.log(`✔ Queued ${id}\n  skiff invocation get ${id}`);
     return;
   }
   if (opts.include) {

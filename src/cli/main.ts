@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { registerFn } from './fn.js';
+import { registerInvocation } from './invocation.js';
 import { registerInvoke } from './invoke.js';
 import { registerLogs } from './logs.js';
 import { addGlobalOptions, commandPath, usageError, withExamples } from './options.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerFn(program);
   registerInvoke(program);
+  registerInvocation(program);
   registerLogs(program);
   registerSecret(program);
   registerRuntime(program);

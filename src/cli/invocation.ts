@@ -1,0 +1,82 @@
+/** `skiff invocation <verb>`: the status and result of asynchronous invocations. */
+import type { Command } from 'commander';
+import { SkiffClient } from './client.js';
+import { globalOptions, parsePositiveInt, withExamples } from './options.js';
+import { formatTime, printJson, renderKeyValue, renderTable } from './output.js';
+
+interface AsyncView {
+  id: string;
+  function: string;
+  trigger: string;
+  status: string;
+  attempts: number;
+  createdAt: string;
+  finishedAt: string | null;
+  result: { status: number; body: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+export function registerInvocation(program: Command): void {
+  const noun = program.command('invocation').description('asynchronous invocations: status and results');
+  withExamples(
+    noun
+      .command('get')
+      .description('show one: status, attempts, and the result or the error')
+      .argument('<id>', 'the id from `skiff invoke --async` (or the 202 of an async call)')
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        const { json, dataDir } = globalOptions(cmd);
+        const { body } = await new SkiffClient({ dataDir }).api<{ invocation: AsyncView }>(
+          'GET',
+          `/v1/invocations/${encodeURIComponent(id)}`,
+        );
+        if (json) return printJson(body);
+        const i = body.invocation;
+        console.log(
+          renderKeyValue([
+            ['Id', i.id],
+            ['Function', i.function],
+            ['Trigger', i.trigger],
+            ['Status', i.status],
+            ['Attempts', String(i.attempts)],
+            ['Created', formatTime(i.createdAt)],
+            ['Finished', formatTime(i.finishedAt)],
+            ['Result', i.result === null ? '-' : `status ${i.result.status}`],
+            ['Error', i.error === null ? '-' : `${i.error.code}: ${i.error.message}`],
+          ]),
+        );
+        if (i.result !== null) process.stdout.write(Buffer.from(i.result.body, 'base64'));
+      }),
+    'skiff invocation get 6f0c2d1e-…',
+  );
+  withExamples(
+    noun
+      .command('list')
+      .description('list them, newest first')
+      .option('--function <name>', 'only this function’s')
+      .option('--status <status>', 'queued, running, succeeded, failed or expired')
+      .option('--limit <n>', 'at most this many (default 20)', parsePositiveInt('--limit'))
+      .action(async (opts: { function?: string; status?: string; limit?: number }, cmd: Command) => {
+        const { json, dataDir } = globalOptions(cmd);
+        const { body } = await new SkiffClient({ dataDir }).api<{ invocations: AsyncView[] }>(
+          'GET',
+          '/v1/invocations',
+          { query: { function: opts.function, status: opts.status, limit: opts.limit ?? 20 } },
+        );
+        if (json) return printJson(body);
+        console.log(
+          renderTable(
+            ['ID', 'FUNCTION', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'CREATED'],
+            body.invocations.map((i) => [
+              i.id,
+              i.function,
+              i.trigger,
+              i.status,
+              String(i.attempts),
+              formatTime(i.createdAt),
+            ]),
+          ),
+        );
+      }),
+    'skiff invocation list --function greet --status failed',
+  );
+}
