@@ -170,7 +170,10 @@ describe('skiff serve', () => {
         string,
         string
       >;
-      expect(Object.keys(endpoints).sort()).toEqual(['control', 'http']);
+      // the enabled triggers add theirs (grpc, ...); the CLI from dist/ finds the shipped .proto
+      expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['control', 'http', 'grpc']));
+      expect(endpoints['grpc']).toMatch(/^grpc:\/\/127\.0\.0\.1:\d+$/);
+      expect(out).toContain(`  grpc     ${endpoints['grpc']}`);
       expect(control[0]).toBe(`  control  ${endpoints['control']}`);
       expect(http[0]).toBe(`  http     ${endpoints['http']}`);
       expect(curlUrl).toBe(`${endpoints['http']}/hello`);

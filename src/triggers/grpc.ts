@@ -1,7 +1,142 @@
-import type { TriggerAdapter } from './types.js';
+/**
+ * The gRPC trigger: service `skiff.v1.Invoker` (proto/skiff/v1/invoker.proto, loaded at run time)
+ * on a @grpc/grpc-js server with server reflection. Each unary `Invoke` call becomes one Invocation;
+ * the client's deadline caps the function's timeout. docs/triggers/grpc.md describes it for users.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  type handleUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { loadSync, type Options as LoaderOptions } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { SkiffError, toSkiffError } from '../shared/errors.js';
+import { PACKAGE_ROOT } from '../shared/paths.js';
+import { INVOCATION_ID_KEY, toStatus } from './grpc-errors.js';
+import { toInvocation, toResponse, type InvokeRequest, type InvokeResponse } from './grpc-messages.js';
+import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 
-/** The grpc trigger (issue 7): not built yet, so it starts nothing. */
+/** The shipped service definition, found from the package root whether running from src/ or dist/. */
+export const INVOKER_PROTO = path.join(PACKAGE_ROOT, 'proto', 'skiff', 'v1', 'invoker.proto');
+/** Fully qualified name of the service. */
+export const INVOKER_SERVICE = 'skiff.v1.Invoker';
+/** How proto-loader reads the file: camelCase field names, bytes as Buffer, unset fields as defaults. */
+export const LOADER_OPTIONS: LoaderOptions = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+/** How long in-flight calls may finish after stop() before the server closes them. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The URL a local client uses: a wildcard bind address is reached on loopback. */
+function urlFor(host: string, port: number): string {
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `grpc://${hostPort(local, port)}`;
+}
+
+function bind(server: Server, host: string, port: number): Promise<number> {
+  const address = hostPort(host, port);
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err === null) {
+        resolve(bound);
+        return;
+      }
+      reject(
+        new SkiffError(
+          'SKIFF_E_CONFIG_INVALID',
+          `cannot listen for gRPC on ${address} (${err.message}): free the port, pick another with grpc.port, --grpc-port or SKIFF_GRPC_PORT, or set grpc.enabled to false`,
+          { cause: err },
+        ),
+      );
+    });
+  });
+}
+
+/** tryShutdown lets calls in flight finish; after the grace the rest are cancelled. */
+function shutdown(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** The `Invoke` handler: request → Invocation → router → InvokeResponse, or a mapped gRPC error. */
+function invokeHandler(ctx: TriggerContext): handleUnaryCall<InvokeRequest, InvokeResponse> {
+  const maxBytes = ctx.config.grpc.maxMessageBytes;
+  return (call, callback) => {
+    const id = randomUUID();
+    const head = new Metadata();
+    head.set(INVOCATION_ID_KEY, id);
+    call.sendMetadata(head);
+    void (async () => {
+      try {
+        const inv = toInvocation(id, call.request, call.metadata, call.getDeadline());
+        const result = await ctx.invoke(inv);
+        if (result.body.length > maxBytes) {
+          throw new SkiffError(
+            'SKIFF_E_PAYLOAD_TOO_LARGE',
+            `the function answered ${result.body.length} bytes; a gRPC message may hold at most ${maxBytes} (grpc.maxMessageBytes)`,
+          );
+        }
+        callback(null, toResponse(result));
+      } catch (err) {
+        const error = toSkiffError(err);
+        if (!error.isUserError) ctx.logger.error({ err, invocationId: id }, 'invocation failed');
+        callback(toStatus(error));
+      }
+    })();
+  };
+}
+
+/** The gRPC trigger adapter (`grpc` in the trigger record), on when `grpc.enabled`. */
 export const grpc: TriggerAdapter = {
-  enabled: () => false,
-  start: () => Promise.resolve({ stop: () => Promise.resolve() }),
+  enabled: (config) => config.grpc.enabled,
+
+  async start(ctx): Promise<RunningTrigger> {
+    const { host, port, maxMessageBytes } = ctx.config.grpc;
+    const definition = loadSync(INVOKER_PROTO, LOADER_OPTIONS);
+    const service = definition[INVOKER_SERVICE] as ServiceDefinition | undefined;
+    if (service === undefined) throw new Error(`${INVOKER_PROTO} does not define ${INVOKER_SERVICE}`);
+    const server = new Server({
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': maxMessageBytes,
+    });
+    const implementation: UntypedServiceImplementation = { Invoke: invokeHandler(ctx) };
+    server.addService(service, implementation);
+    new ReflectionService(definition).addToServer(server);
+    let bound: number;
+    try {
+      bound = await bind(server, host, port);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+    const url = urlFor(host, bound);
+    ctx.logger.debug({ url }, 'gRPC trigger listening');
+    let stopped: Promise<void> | undefined;
+    return {
+      endpoint: { name: 'grpc', url },
+      stop: () =>
+        (stopped ??= shutdown(server, Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs))),
+    };
+  },
 };

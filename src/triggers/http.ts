@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
 
 /** Connection-level headers that are never passed through a proxy hop (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
