@@ -90,6 +90,33 @@ async function coapClient(dir: string, args: string[]): Promise<ClientRun> {
   return { payload, stderr, response: received.at(-1) };
 }
 
+/** A raw CoAP request datagram (RFC 7252 §3), for what the clients above cannot send. */
+function datagram(confirmable: boolean, mid: number, token: Buffer, options: [number, string][]): Buffer {
+  const parts = [
+    Buffer.from([0x40 | (confirmable ? 0 : 0x10) | token.length, 0x01, mid >> 8, mid & 0xff]),
+    token,
+  ];
+  let last = 0;
+  for (const [num, value] of options) {
+    // short options only: delta and length below 13
+    parts.push(Buffer.from([((num - last) << 4) | Buffer.byteLength(value)]), Buffer.from(value));
+    last = num;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Sends datagrams from one socket and collects what comes back for `ms`. */
+async function exchange(base: string, datagrams: Buffer[], ms: number): Promise<Buffer[]> {
+  const sock = createSocket('udp4');
+  const received: Buffer[] = [];
+  sock.on('message', (m) => received.push(m));
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  for (const d of datagrams) sock.send(d, Number(new URL(base).port), '127.0.0.1');
+  await sleep(ms);
+  sock.close();
+  return received;
+}
+
 describe('CoAP trigger', () => {
   let p: TestPlatform;
   let base: string;
@@ -468,18 +495,54 @@ describe('CoAP trigger', () => {
   });
 
   it('answers a ping with a reset, refuses unknown critical options, and survives garbage', async () => {
-    const sock = createSocket('udp4');
-    const url = new URL(base);
-    const received = new Promise<Buffer>((resolve) => sock.once('message', resolve));
-    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
-    sock.send(Buffer.from([0xff, 0x00, 0x12]), Number(url.port), '127.0.0.1'); // not CoAP
-    sock.send(Buffer.from([0x40, 0x00, 0x12, 0x34]), Number(url.port), '127.0.0.1'); // empty CON
-    expect([...(await received)]).toEqual([0x70, 0x00, 0x12, 0x34]);
-    sock.close();
+    const ping = Buffer.from([0x40, 0x00, 0x12, 0x34]); // an empty Confirmable message
+    const garbage = [
+      Buffer.from([0xff, 0x00, 0x12]), // version 3
+      Buffer.from([0x40, 0x01]), // shorter than a header
+      Buffer.from([0x4f, 0x01, 0x00, 0x01]), // token length 15
+      Buffer.from([0x50, 0x01, 0x00, 0x01, 0xf0]), // option delta 15 without a payload marker
+    ];
+    const received = await exchange(base, [...garbage, ping], 300);
+    expect(received.map((m) => [...m])).toEqual([[0x70, 0x00, 0x12, 0x34]]);
 
     // option 2055 is odd: critical, and unknown
     const cli = await coapClient(p.dataDir, ['-m', 'get', '-O', '2055,x', `${base}/echo`]);
     expect(cli.response).toMatchObject({ code: '4.02' });
     expect((await coapCall(agent, base, '/echo')).code).toBe('2.05');
+  });
+
+  it('runs a retransmitted Confirmable request once', async () => {
+    const marker = `dup-${randomBytes(4).toString('hex')}`;
+    const request = datagram(true, 0x2345, Buffer.from([0xab]), [
+      [11, 'echo'],
+      [11, marker],
+    ]);
+    const replies = await exchange(base, [request, request, request], 800);
+    const answers = replies.filter((m) => m[1] === 0x45); // 2.05
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    const payloads = new Set(answers.map((m) => m.subarray(m.indexOf(0xff) + 1).toString()));
+    expect(payloads.size).toBe(1); // the same invocation each time
+    expect(JSON.parse([...payloads][0] as string)).toMatchObject({ path: `/${marker}` });
+    await sleep(200);
+    expect(await logLines('echo', `echo called GET /${marker}`)).toBe(1);
+  });
+});
+
+describe('CoAP trigger stopping', () => {
+  it('answers the calls in progress before it closes', async () => {
+    const p = await startPlatform();
+    const agent = new Agent({ type: 'udp4' });
+    try {
+      expect((await p.deploy('sleepy', fixture('sleepy'))).status).toBe(201);
+      const base = p.server.endpoints['coap'] as string;
+      const running = coapCall(agent, base, '/sleepy?ms=800');
+      await sleep(400);
+      await p.stop();
+      expect((await running).code).toBe('2.05');
+    } finally {
+      agent.close();
+      await p.stop();
+      await removeDir(p.dataDir);
+    }
   });
 });

@@ -26,6 +26,7 @@ const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * 1024 * 1024, idleMs: 3
 const PRUNE_EVERY_MS = 5_000;
 /** How long stop() waits for invocations in progress to answer. */
 const STOP_GRACE_MS = 5_000;
+const SEND_SETTLE_MS = 50;
 
 /** What the adapter decided for one request packet, before the `coap` package emits it. */
 type Plan =
@@ -181,13 +182,14 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
 
   const original = server._handle.bind(server);
   server._handle = (packet: CoapPacket, rsinfo: AddressInfo): void => {
-    if (stopped) return;
+    if (closed) return;
     const code = packet.code ?? '';
-    // Responses, ACKs and resets are the package's business.
+    // Responses, ACKs and resets are the package's business (also while stopping: they end retransmissions).
     if (packet.ack === true || packet.reset === true || !code.startsWith('0.')) {
       original(packet, rsinfo);
       return;
     }
+    if (stopped) return;
     // An empty Confirmable message is a ping: answer with a reset (RFC 7252 §4.3).
     if (code === '0.00') {
       if (packet.confirmable === true && packet.messageId !== undefined) {
@@ -302,6 +304,8 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
         }),
       ]);
       clearTimeout(timer);
+      // the last responses are sent asynchronously: let them leave before the socket closes
+      await new Promise((resolve) => setTimeout(resolve, SEND_SETTLE_MS));
       // responses still waiting would send their empty ACK on a closed socket
       closed = true;
       for (const res of waiting) if (res._ackTimer !== null) clearTimeout(res._ackTimer);
