@@ -170,10 +170,12 @@ describe('skiff serve', () => {
         string,
         string
       >;
-      // the enabled triggers add theirs (grpc, ...); the CLI from dist/ finds the shipped .proto
-      expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['control', 'http', 'grpc']));
+      // the enabled triggers add theirs; the CLI from dist/ finds the shipped .proto
+      expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['control', 'http', 'grpc', 'coap']));
       expect(endpoints['grpc']).toMatch(/^grpc:\/\/127\.0\.0\.1:\d+$/);
       expect(out).toContain(`  grpc     ${endpoints['grpc']}`);
+      expect(endpoints['coap']).toMatch(/^coap:\/\/127\.0\.0\.1:\d+$/);
+      expect(out).toContain(`  coap     ${endpoints['coap']}`);
       expect(control[0]).toBe(`  control  ${endpoints['control']}`);
       expect(http[0]).toBe(`  http     ${endpoints['http']}`);
       expect(curlUrl).toBe(`${endpoints['http']}/hello`);

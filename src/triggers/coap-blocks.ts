@@ -1,0 +1,237 @@
+/**
+ * Block-wise transfer (RFC 7959) for the CoAP trigger, kept by the adapter itself: the `coap`
+ * package keys its Block1 reassembly and its Block2 cache by the request's token, but clients may
+ * change the token from block to block (libcoap does, and sends RFC 9175's Request-Tag instead), so
+ * both are keyed here by the client's endpoint and the request (method, URI, Request-Tag), with caps
+ * on size, count and time.
+ */
+import { SkiffError } from '../shared/errors.js';
+
+/** A decoded Block1 or Block2 option. */
+export interface BlockOption {
+  num: number;
+  more: boolean;
+  /** Size exponent: the block size is 2 ** (szx + 4) bytes, 16 to 1024. */
+  szx: number;
+  size: number;
+}
+
+/** Decodes a block option (0-3 bytes); `undefined` when malformed or BERT (szx 7, TCP only). */
+export function parseBlock(value: Buffer): BlockOption | undefined {
+  if (value.length > 3) return undefined;
+  const raw = value.length === 0 ? 0 : value.readUIntBE(0, value.length);
+  const szx = raw & 7;
+  if (szx === 7) return undefined;
+  return { num: raw >>> 4, more: (raw & 8) !== 0, szx, size: 2 ** (szx + 4) };
+}
+
+/** Encodes a block option in as few bytes as its number needs. */
+export function encodeBlock(block: { num: number; more: boolean; szx: number }): Buffer {
+  return encodeUint(block.num * 16 + (block.more ? 8 : 0) + block.szx);
+}
+
+/** An unsigned option value in as few bytes as possible (0 → zero bytes, RFC 7252 §3.2). */
+export function encodeUint(value: number): Buffer {
+  const bytes: number[] = [];
+  for (let v = Math.max(0, Math.floor(value)); v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
+  return Buffer.from(bytes);
+}
+
+/** Decodes an unsigned option value; one longer than 6 bytes reads as the largest safe integer. */
+export function decodeUint(value: Buffer): number {
+  if (value.length > 6) return Number.MAX_SAFE_INTEGER;
+  return value.length === 0 ? 0 : value.readUIntBE(0, value.length);
+}
+
+export interface AssemblerLimits {
+  /** Largest reassembled payload. */
+  maxBytes: number;
+  /** Uploads in progress at once, over all clients. */
+  maxTransfers: number;
+  /** Uploads in progress at once from one client address. */
+  maxPerClient: number;
+  /** An upload is dropped when no block came for this long... */
+  idleMs: number;
+  /** ...or when it is older than this. */
+  lifetimeMs: number;
+}
+
+/** What one Block1 block leads to. */
+export type Block1Outcome =
+  | { kind: 'continue'; echo: Buffer }
+  | { kind: 'complete'; body: Buffer; echo: Buffer }
+  | { kind: 'error'; error: SkiffError; coapCode?: string };
+
+interface Upload {
+  address: string;
+  chunks: Buffer[];
+  next: number;
+  started: number;
+  touched: number;
+}
+
+/** Reassembles Block1 uploads, refusing one as soon as it would pass `maxBytes` (4.13). */
+export class BlockAssembler {
+  private readonly uploads = new Map<string, Upload>();
+
+  constructor(
+    private readonly limits: AssemblerLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Uploads in progress (for tests and the log). */
+  get size(): number {
+    return this.uploads.size;
+  }
+
+  /**
+   * Takes one block of the upload `key` from the client at `address`; `size1` is the total size the
+   * client announced, if it did.
+   */
+  accept(key: string, address: string, block: BlockOption, payload: Buffer, size1?: number): Block1Outcome {
+    const now = this.now();
+    this.prune(now);
+    const offset = block.num * block.size;
+    const end = offset + payload.length;
+    if (end > this.limits.maxBytes || (size1 !== undefined && size1 > this.limits.maxBytes)) {
+      this.uploads.delete(key);
+      return {
+        kind: 'error',
+        error: new SkiffError(
+          'SKIFF_E_PAYLOAD_TOO_LARGE',
+          `the request payload is larger than the limit of ${this.limits.maxBytes} bytes`,
+        ),
+      };
+    }
+    if (block.more && payload.length !== block.size) {
+      this.uploads.delete(key);
+      return invalid(`block ${block.num} has the More flag but ${payload.length} bytes, not ${block.size}`);
+    }
+    const echo = encodeBlock(block);
+    const upload = this.uploads.get(key);
+    if (block.num === 0) {
+      this.uploads.delete(key);
+      if (!block.more) return { kind: 'complete', body: payload, echo };
+      const fromClient = [...this.uploads.values()].filter((u) => u.address === address).length;
+      if (this.uploads.size >= this.limits.maxTransfers || fromClient >= this.limits.maxPerClient) {
+        return {
+          kind: 'error',
+          error: new SkiffError(
+            'SKIFF_E_TOO_MANY_REQUESTS',
+            'too many block-wise uploads are in progress; retry later',
+            { retryAfterSec: 1 },
+          ),
+        };
+      }
+      this.uploads.set(key, { address, chunks: [payload], next: end, started: now, touched: now });
+      return { kind: 'continue', echo };
+    }
+    if (upload === undefined || offset > upload.next) {
+      this.uploads.delete(key);
+      return {
+        ...invalid(
+          `block ${block.num} came without the blocks before it; send the request again from block 0`,
+        ),
+        coapCode: '4.08',
+      };
+    }
+    upload.touched = now;
+    if (end > upload.next) {
+      // a retransmitted block adds nothing; a block that overlaps the end adds its new bytes
+      upload.chunks.push(payload.subarray(upload.next - offset));
+      upload.next = end;
+    }
+    if (block.more) return { kind: 'continue', echo };
+    this.uploads.delete(key);
+    return { kind: 'complete', body: Buffer.concat(upload.chunks, upload.next), echo };
+  }
+
+  /** Drops uploads that stalled or took too long. */
+  prune(now = this.now()): void {
+    for (const [key, upload] of this.uploads) {
+      if (now - upload.touched > this.limits.idleMs || now - upload.started > this.limits.lifetimeMs) {
+        this.uploads.delete(key);
+      }
+    }
+  }
+
+  clear(): void {
+    this.uploads.clear();
+  }
+}
+
+function invalid(message: string): { kind: 'error'; error: SkiffError } {
+  return { kind: 'error', error: new SkiffError('SKIFF_E_INVALID_REQUEST', message) };
+}
+
+/** A response kept for its later Block2 blocks. */
+export interface StoredResponse {
+  code: string;
+  options: Record<string, Buffer | Buffer[]>;
+  body: Buffer;
+}
+
+export interface ResponseStoreLimits {
+  maxEntries: number;
+  maxBytes: number;
+  /** A stored response is dropped when no block of it was asked for this long. */
+  idleMs: number;
+}
+
+/**
+ * Responses larger than one block, kept until their last block is asked for (or they go idle, or
+ * newer ones push them out), so that the function runs once per request, not once per block.
+ */
+export class ResponseStore {
+  private readonly entries = new Map<string, { response: StoredResponse; touched: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly limits: ResponseStoreLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  put(key: string, response: StoredResponse): void {
+    this.delete(key);
+    if (response.body.length > this.limits.maxBytes) return;
+    this.entries.set(key, { response, touched: this.now() });
+    this.bytes += response.body.length;
+    // oldest first: Map keeps insertion order, and get() re-inserts
+    for (const [oldKey] of this.entries) {
+      if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
+      this.delete(oldKey);
+    }
+  }
+
+  get(key: string): StoredResponse | undefined {
+    this.prune();
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    entry.touched = this.now();
+    this.entries.set(key, entry);
+    return entry.response;
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.bytes -= entry.response.body.length;
+  }
+
+  prune(now = this.now()): void {
+    for (const [key, entry] of this.entries) {
+      if (now - entry.touched > this.limits.idleMs) this.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}
