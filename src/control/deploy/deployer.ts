@@ -21,6 +21,7 @@ import {
 } from '../../executor/scaling.js';
 import { compactLimits } from '../../sandbox/limits.js';
 import { BUILDERS } from './builders.js';
+import { checkMqttRule } from '../../triggers/mqtt-rules.js';
 
 export interface DeployRequest {
   name: string;
@@ -181,6 +182,7 @@ export class Deployer {
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
       resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name));
+      (spec.triggers?.mqtt ?? []).forEach((rule, i) => checkMqttRule(rule, `skiff.json triggers.mqtt[${i}]`));
       hash = await hashTree(staging);
     } catch (err) {
       await artifacts.discard(staging);
