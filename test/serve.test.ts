@@ -170,7 +170,9 @@ describe('skiff serve', () => {
         string,
         string
       >;
-      expect(Object.keys(endpoints).sort()).toEqual(['control', 'http']);
+      expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['control', 'http', 'mqtt']));
+      expect(endpoints['mqtt']).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      expect(out).toContain(`  mqtt     ${endpoints['mqtt']}`);
       expect(control[0]).toBe(`  control  ${endpoints['control']}`);
       expect(http[0]).toBe(`  http     ${endpoints['http']}`);
       expect(curlUrl).toBe(`${endpoints['http']}/hello`);
