@@ -71,33 +71,22 @@ class Inbox {
   }
 }
 
-const isProbe = (m: Received) => /probe/i.test(m.payload.toString());
-const notProbe = (m: Received) => !isProbe(m);
-
 /**
- * Waits until a rule is subscribed: subscriptions follow a deploy asynchronously, so QoS 0 probes go
- * to `inTopic` until one comes back on `outTopic`.
+ * Waits until the platform's session holds the subscriptions `want` and not `gone`: subscriptions
+ * follow a deploy asynchronously, and the platform records each one in <dataDir>/mqtt-session.json
+ * once the broker has granted it.
  */
-async function ready(
-  client: MqttClient,
-  inbox: Inbox,
-  inTopic: string,
-  outTopic: string,
-  payload = 'probe',
-): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; Date.now() < deadline; i++) {
-    await client.publishAsync(inTopic, payload, { qos: 0 });
-    try {
-      await inbox.next(outTopic, isProbe, 250 + i * 50);
-      await sleep(300); // let the other probes' results arrive, then drop them
-      while (inbox.all(outTopic, isProbe).length > 0) await inbox.next(outTopic, isProbe, 10);
-      return;
-    } catch {
-      // not subscribed yet (or a cold start): probe again
-    }
+async function subscribed(dataDir: string, want: string[], gone: string[] = []): Promise<void> {
+  const file = path.join(dataDir, 'mqtt-session.json');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const held = existsSync(file)
+      ? Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions)
+      : [];
+    if (want.every((f) => held.includes(f)) && !gone.some((f) => held.includes(f))) return;
+    if (Date.now() > deadline) throw new Error(`subscriptions are ${held.join(', ')}`);
+    await sleep(25);
   }
-  throw new Error(`the rule ${inTopic} → ${outTopic} never answered`);
 }
 
 /** Polls a function's logs until a line contains every one of `needles`. */
@@ -152,11 +141,8 @@ describe('MQTT trigger with the embedded broker', () => {
     client = await connectAsync(url, { clientId: 'test-embedded', reconnectPeriod: 0 });
     inbox = new Inbox(client);
     await client.subscribeAsync(['out/#', 'echo/out', 'alerts/hot'], { qos: 1 });
-    await ready(client, inbox, 'in/upper', 'out/upper');
-    await ready(client, inbox, 'echo/probe/in', 'echo/out');
-    await ready(client, inbox, 'py/probe', 'out/py');
-    await ready(client, inbox, 'bin/in', 'out/bin');
-    await ready(client, inbox, 'sensors/probe/temp', 'alerts/hot', '99');
+    await subscribed(p.dataDir, ['in/upper', 'echo/+/in', 'echo/q0', 'echo/sink', 'py/#', 'bin/in']);
+    await subscribed(p.dataDir, ['sensors/+/temp']);
   });
   afterAll(async () => {
     await client?.endAsync();
@@ -176,19 +162,19 @@ describe('MQTT trigger with the embedded broker', () => {
 
   it('runs the function for a message and publishes its result, QoS 1 as QoS 1 and QoS 0 as QoS 0', async () => {
     await client.publishAsync('in/upper', 'hello mqtt', { qos: 1 });
-    const one = await inbox.next('out/upper', notProbe);
+    const one = await inbox.next('out/upper');
     expect(one.payload.toString()).toBe('HELLO MQTT');
     expect(one.qos).toBe(1);
 
     await client.publishAsync('in/upper', 'at most once', { qos: 0 });
-    const zero = await inbox.next('out/upper', notProbe);
+    const zero = await inbox.next('out/upper');
     expect(zero.payload.toString()).toBe('AT MOST ONCE');
     expect(zero.qos).toBe(0);
   });
 
   it('gives the function POST / with the payload, mqtt-topic, mqtt-qos and a content type', async () => {
     await client.publishAsync('echo/dev-7/in', '{"t":21.5}', { qos: 1 });
-    const got = JSON.parse((await inbox.next('echo/out', notProbe)).payload.toString()) as {
+    const got = JSON.parse((await inbox.next('echo/out')).payload.toString()) as {
       method: string;
       path: string;
       headers: Record<string, string>;
@@ -207,7 +193,7 @@ describe('MQTT trigger with the embedded broker', () => {
 
     // a topic outside ASCII arrives percent-encoded, as decodeURIComponent reads it
     await client.publishAsync('echo/küche 2/in', 'x', { qos: 1 });
-    const odd = JSON.parse((await inbox.next('echo/out', notProbe)).payload.toString()) as {
+    const odd = JSON.parse((await inbox.next('echo/out')).payload.toString()) as {
       headers: Record<string, string>;
     };
     expect(odd.headers['mqtt-topic']).toBe('echo/k%C3%BCche%202/in');
@@ -233,7 +219,7 @@ describe('MQTT trigger with the embedded broker', () => {
 
   it('runs Python functions on wildcard topics', async () => {
     await client.publishAsync('py/a/b', 'stressed', { qos: 1 });
-    const got = await inbox.next('out/py', notProbe);
+    const got = await inbox.next('out/py');
     expect(JSON.parse(got.payload.toString())).toEqual({
       reversed: 'desserts',
       topic: 'py/a/b',
@@ -246,7 +232,7 @@ describe('MQTT trigger with the embedded broker', () => {
   it('passes binary payloads byte for byte to a binary function and back', async () => {
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     await client.publishAsync('bin/in', bytes, { qos: 1 });
-    const got = await inbox.next('out/bin', notProbe);
+    const got = await inbox.next('out/bin');
     expect(got.payload.equals(Buffer.concat([Buffer.from('len=256 topic=bin/in;'), bytes]))).toBe(true);
   });
 
@@ -259,7 +245,7 @@ describe('MQTT trigger with the embedded broker', () => {
     ] as const) {
       await client.publishAsync(`sensors/${room}/temp`, reading, { qos: 1 });
     }
-    const hot = await inbox.next('alerts/hot', notProbe);
+    const hot = await inbox.next('alerts/hot');
     expect(hot.payload.toString()).toBe('attic is hot: 42');
     // every reading ran (the error too), and only the hot one was passed on
     await logsContain(p, 'filter', [
@@ -269,7 +255,7 @@ describe('MQTT trigger with the embedded broker', () => {
       'a reading that breaks the function',
     ]);
     await sleep(200);
-    expect(inbox.all('alerts/hot', notProbe)).toHaveLength(0);
+    expect(inbox.all('alerts/hot')).toHaveLength(0);
   });
 
   it('refuses a payload over mqtt.maxPayloadBytes at the broker and takes one at the limit', async () => {
@@ -280,10 +266,10 @@ describe('MQTT trigger with the embedded broker', () => {
     big.end(true);
 
     await client.publishAsync('in/upper', Buffer.alloc(MAX_PAYLOAD, 'b'), { qos: 1 });
-    const got = await inbox.next('out/upper', notProbe);
+    const got = await inbox.next('out/upper');
     expect(got.payload.equals(Buffer.alloc(MAX_PAYLOAD, 'B'))).toBe(true);
     await sleep(200);
-    expect(inbox.all('out/upper', notProbe)).toHaveLength(0);
+    expect(inbox.all('out/upper')).toHaveLength(0);
   });
 
   it('cuts off a client whose packet header announces more than the limit, before reading it', async () => {
@@ -312,7 +298,7 @@ describe('MQTT trigger with the embedded broker', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     // the broker still serves everyone else
     await client.publishAsync('in/upper', 'still here', { qos: 1 });
-    expect((await inbox.next('out/upper', notProbe)).payload.toString()).toBe('STILL HERE');
+    expect((await inbox.next('out/upper')).payload.toString()).toBe('STILL HERE');
   });
 
   it('refuses a rule no broker would take at deploy, naming it', async () => {
@@ -338,22 +324,23 @@ describe('MQTT trigger with the embedded broker', () => {
     const dir = await withRules('mqtt-upper', [{ subscribe: 'in/upper2', publish: 'out/upper' }]);
     dirs.push(dir);
     expect((await p.deploy('upper', dir)).status).toBe(200);
-    await ready(client, inbox, 'in/upper2', 'out/upper');
+    await subscribed(p.dataDir, ['in/upper2'], ['in/upper']);
     await client.publishAsync('in/upper', 'old topic', { qos: 1 });
     await client.publishAsync('in/upper2', 'new topic', { qos: 1 });
-    expect((await inbox.next('out/upper', notProbe)).payload.toString()).toBe('NEW TOPIC');
+    expect((await inbox.next('out/upper')).payload.toString()).toBe('NEW TOPIC');
     await sleep(300);
-    expect(inbox.all('out/upper', notProbe)).toHaveLength(0);
+    expect(inbox.all('out/upper')).toHaveLength(0);
   });
 
   it('stops a deleted function’s rules', async () => {
     expect((await p.api('/v1/functions/filter', { method: 'DELETE' })).status).toBe(204);
+    await subscribed(p.dataDir, [], ['sensors/+/temp']);
     await client.publishAsync('sensors/oven/temp', '250', { qos: 1 });
     await sleep(500);
-    expect(inbox.all('alerts/hot', notProbe)).toHaveLength(0);
+    expect(inbox.all('alerts/hot')).toHaveLength(0);
     // the other functions go on
     await client.publishAsync('py/after', 'delete', { qos: 1 });
-    expect(JSON.parse((await inbox.next('out/py', notProbe)).payload.toString())).toMatchObject({
+    expect(JSON.parse((await inbox.next('out/py')).payload.toString())).toMatchObject({
       reversed: 'eteled',
     });
   });
@@ -474,13 +461,7 @@ describe('MQTT trigger with an external broker (Mosquitto)', () => {
     // an external broker: the embedded one stays off
     expect(p.server.endpoints['mqtt']).toBeUndefined();
     await p.deployAll({ upper: 'mqtt-upper', echo: 'mqtt-echo', slow: 'mqtt-slow' });
-    const probe = await connectAsync(brokerUrl, { clientId: 'test-probe', reconnectPeriod: 0 });
-    const inbox = new Inbox(probe);
-    await probe.subscribeAsync(['out/upper', 'echo/out', 'slow/out'], { qos: 1 });
-    await ready(probe, inbox, 'in/upper', 'out/upper');
-    await ready(probe, inbox, 'echo/probe/in', 'echo/out');
-    await ready(probe, inbox, 'slow/in', 'slow/out');
-    await probe.endAsync();
+    await subscribed(dataDir, ['in/upper', 'echo/+/in', 'slow/in']);
 
     const upper = sub(port, 'out/upper');
     await upper.ready;
@@ -569,9 +550,9 @@ describe('MQTT trigger with an external MQTT 3.1.1 broker', () => {
       await p.deployAll({ upper: 'mqtt-upper' });
       const inbox = new Inbox(client);
       await client.subscribeAsync('out/upper', { qos: 1 });
-      await ready(client, inbox, 'in/upper', 'out/upper');
+      await subscribed(p.dataDir, ['in/upper']);
       await client.publishAsync('in/upper', 'old school', { qos: 1 });
-      const got = await inbox.next('out/upper', notProbe);
+      const got = await inbox.next('out/upper');
       expect(got.payload.toString()).toBe('OLD SCHOOL');
       expect(got.qos).toBe(1);
     } finally {
