@@ -171,11 +171,13 @@ describe('skiff serve', () => {
         string
       >;
       // the enabled triggers add theirs; the CLI from dist/ finds the shipped .proto
-      expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['control', 'http', 'grpc', 'coap']));
-      expect(endpoints['grpc']).toMatch(/^grpc:\/\/127\.0\.0\.1:\d+$/);
-      expect(out).toContain(`  grpc     ${endpoints['grpc']}`);
-      expect(endpoints['coap']).toMatch(/^coap:\/\/127\.0\.0\.1:\d+$/);
-      expect(out).toContain(`  coap     ${endpoints['coap']}`);
+      expect(Object.keys(endpoints)).toEqual(
+        expect.arrayContaining(['control', 'http', 'grpc', 'coap', 'mqtt']),
+      );
+      for (const name of ['grpc', 'coap', 'mqtt']) {
+        expect(endpoints[name]).toMatch(new RegExp(`^${name}://127\\.0\\.0\\.1:\\d+$`));
+        expect(out).toContain(`  ${name.padEnd(8)} ${endpoints[name]}`);
+      }
       expect(control[0]).toBe(`  control  ${endpoints['control']}`);
       expect(http[0]).toBe(`  http     ${endpoints['http']}`);
       expect(curlUrl).toBe(`${endpoints['http']}/hello`);

@@ -1,7 +1,286 @@
-import type { TriggerAdapter } from './types.js';
+/**
+ * The MQTT trigger (docs/triggers/mqtt.md): messages on the topics of the live functions' skiff.json
+ * `triggers.mqtt` rules invoke them, and a non-empty result is published to the rule's `publish` topic.
+ * The broker is embedded (aedes) or external (`mqtt.url`); the platform is a client of it with a
+ * persistent session, and acknowledges a QoS 1 message only after its function ran and its result
+ * was published (at least once end to end).
+ */
+import { randomUUID } from 'node:crypto';
+import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
+import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
+import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
+import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
+import {
+  loadSessionState,
+  MqttSession,
+  saveSessionState,
+  type Message,
+  type Outcome,
+} from './mqtt-session.js';
+import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 
-/** The mqtt trigger (issue 7): not built yet, so it starts nothing. */
+const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
+/** Failures worth another attempt after `retryAfterSec`: the platform was busy, not the function wrong. */
+const RETRIED = new Set<ErrorCode>(['SKIFF_E_TOO_MANY_REQUESTS', 'SKIFF_E_QUEUE_TIMEOUT']);
+const RETRIES = 2;
+/** Room besides the payload in a packet from the broker: topic, properties (MQTT 5 maximum packet size). */
+const PACKET_OVERHEAD = 2 * 65_536;
+
+/** The broker URL without credentials, for logs. */
+export function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    return url.href;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function checkBrokerUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !BROKER_PROTOCOLS.includes(url.protocol) || url.hostname === '') {
+    throw new SkiffError(
+      'SKIFF_E_CONFIG_INVALID',
+      `mqtt.url ${JSON.stringify(displayUrl(raw))} is not a broker URL: use mqtt://host:port (or mqtts://, ws://, wss://)`,
+    );
+  }
+  return raw;
+}
+
+/** The `mqtt-topic` header: the topic, with anything outside printable ASCII percent-encoded (decodeURIComponent). */
+function topicHeader(topic: string): string {
+  try {
+    return encodeURI(topic);
+  } catch {
+    // a lone surrogate (not from a valid UTF-8 topic, but possible in a JavaScript string)
+    return encodeURI(
+      topic.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'),
+    );
+  }
+}
+
+function contentTypeOf(message: Message): string {
+  const type = message.contentType;
+  return type !== undefined && type !== '' && /^[\x20-\x7e]+$/.test(type) ? type : 'application/octet-stream';
+}
+
+function header(result: Result, name: string): string | undefined {
+  return result.headers.find(([key]) => key.toLowerCase() === name)?.[1];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
+  const { config, logger } = ctx;
+  const settings = config.mqtt;
+  let broker: EmbeddedBroker | undefined;
+  let url: string;
+  if (settings.url !== null) {
+    url = checkBrokerUrl(settings.url);
+  } else if (settings.broker.enabled) {
+    broker = await startBroker({
+      host: settings.broker.host,
+      port: settings.broker.port,
+      maxPayloadBytes: settings.maxPayloadBytes,
+      logger,
+    });
+    url = broker.url;
+  } else {
+    logger.warn('mqtt.broker.enabled is false and mqtt.url is not set: the MQTT trigger has no broker');
+    return { stop: () => Promise.resolve() };
+  }
+
+  const state = loadSessionState(config.dataDir);
+  /** What the broker's session holds, as far as the platform knows: filter → QoS. */
+  const known = new Map<string, number>(Object.entries(state.subscriptions));
+  let table = new Map<string, Subscription>();
+  let stopping = false;
+  let syncing = Promise.resolve();
+
+  const remember = (): void => {
+    state.subscriptions = Object.fromEntries(known);
+    saveSessionState(config.dataDir, state);
+  };
+
+  /** Brings the broker's subscriptions in line with the rules: new filters in, gone ones out. */
+  const sync = async (): Promise<void> => {
+    if (stopping || !session.connected) return;
+    const want = table;
+    let changed = false;
+    for (const filter of [...known.keys()]) {
+      if (want.has(filter)) continue;
+      await session.unsubscribe(filter);
+      known.delete(filter);
+      changed = true;
+      logger.info({ filter }, 'unsubscribed from an MQTT topic filter no rule uses any more');
+    }
+    for (const sub of want.values()) {
+      if (known.get(sub.filter) === sub.qos) continue;
+      const granted = await session.subscribe(sub.filter, sub.qos, sub.id);
+      const functions = [...new Set(sub.rules.map((rule) => rule.function))];
+      if (granted !== 0 && granted !== 1) {
+        logger.error(
+          { filter: sub.filter, functions },
+          'the MQTT broker refused the subscription of these functions; check its access rules',
+        );
+        continue;
+      }
+      known.set(sub.filter, sub.qos);
+      changed = true;
+      logger.info({ filter: sub.filter, qos: granted, functions }, 'subscribed to an MQTT topic filter');
+    }
+    if (changed && !stopping) remember();
+  };
+  const resync = (): void => {
+    syncing = syncing.then(sync).catch((err: unknown) => {
+      // the connection went away mid-way: the next CONNACK syncs again
+      logger.warn({ err: (err as Error).message }, 'could not update the MQTT subscriptions yet');
+    });
+  };
+  const reload = (): void => {
+    table = subscriptionsOf(ctx.liveFunctions(), (fn, rule, problem) => {
+      logger.warn({ fn, rule }, `skipping an MQTT rule of ${fn}: ${problem}`);
+    });
+    resync();
+  };
+
+  /** Invokes one rule's function with a message and publishes its result; the outcome of the message for it. */
+  const runRule = async (rule: BoundRule, message: Message): Promise<Outcome> => {
+    const headers: HeaderPairs = [
+      ['mqtt-topic', topicHeader(message.topic)],
+      ['mqtt-qos', String(message.qos)],
+      ['content-type', contentTypeOf(message)],
+    ];
+    const inv: Invocation = {
+      id: randomUUID(),
+      function: rule.function,
+      trigger: 'mqtt',
+      method: 'POST',
+      path: '/',
+      query: '',
+      headers,
+      body: message.payload,
+      deadline: 0,
+      host: 'localhost',
+    };
+    const where = { fn: rule.function, topic: message.topic, invocationId: inv.id };
+    let result: Result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await ctx.invoke(inv);
+        break;
+      } catch (err) {
+        const error = toSkiffError(err);
+        // the platform is stopping: the message stays in the session and comes again at the next start
+        if (error.code === 'SKIFF_E_SHUTTING_DOWN') return 'keep';
+        if (RETRIED.has(error.code) && attempt < RETRIES && !stopping) {
+          await sleep((error.retryAfterSec ?? 1) * 1000);
+          continue;
+        }
+        const level = error.isUserError ? 'warn' : 'error';
+        logger[level]({ ...where, code: error.code, err: error.message }, 'an MQTT message failed');
+        return 'ack';
+      }
+    }
+    if (result.status === 204 || result.body.length === 0) return 'ack'; // a filter: nothing to pass on
+    if (result.status < 200 || result.status > 299) {
+      logger.warn(
+        { ...where, status: result.status },
+        'the function answered an MQTT message with an error status; nothing published',
+      );
+      return 'ack';
+    }
+    if (rule.publish === undefined) return 'ack';
+    if (result.body.length > settings.maxPayloadBytes) {
+      logger.warn(
+        { ...where, bytes: result.body.length, maxPayloadBytes: settings.maxPayloadBytes },
+        'the result is over mqtt.maxPayloadBytes; nothing published',
+      );
+      return 'ack';
+    }
+    const qos = message.qos === 1 && rule.qos === 1 ? 1 : 0;
+    try {
+      await session.publish(rule.publish, result.body, qos, header(result, 'content-type'));
+    } catch (err) {
+      logger.error(
+        { ...where, publish: rule.publish, err: (err as Error).message },
+        'publishing the result failed',
+      );
+    }
+    return 'ack';
+  };
+
+  const handle = async (message: Message): Promise<Outcome> => {
+    const rules = rulesFor(table, message.topic, message.subscriptionIds);
+    if (rules.length === 0) {
+      logger.debug({ topic: message.topic }, 'an MQTT message no rule takes');
+      return 'ack';
+    }
+    if (message.payload.length > settings.maxPayloadBytes) {
+      logger.warn(
+        { topic: message.topic, bytes: message.payload.length, maxPayloadBytes: settings.maxPayloadBytes },
+        'an MQTT message over mqtt.maxPayloadBytes; not invoked',
+      );
+      return 'ack';
+    }
+    const outcomes = await Promise.all(rules.map((rule) => runRule(rule, message)));
+    return outcomes.includes('keep') ? 'keep' : 'ack';
+  };
+
+  const session = new MqttSession({
+    url,
+    label: displayUrl(url),
+    clientId: state.clientId,
+    // aedes speaks MQTT 3.1.1; an external broker is asked for MQTT 5 first
+    protocolVersion: broker === undefined ? 5 : 4,
+    maxPacketBytes: settings.maxPayloadBytes + PACKET_OVERHEAD,
+    logger,
+    handle,
+    onConnect: (sessionPresent) => {
+      if (!sessionPresent && known.size > 0) {
+        known.clear();
+        remember();
+      }
+      resync();
+    },
+  });
+  ctx.onFunctionsChanged(() => {
+    if (!stopping) reload();
+  });
+  reload();
+  try {
+    await session.start();
+  } catch (err) {
+    await session.end(0);
+    await broker?.close();
+    throw err;
+  }
+  logger.info(
+    { broker: displayUrl(url), embedded: broker !== undefined, filters: table.size },
+    'MQTT trigger started',
+  );
+
+  return {
+    ...(broker === undefined ? {} : { endpoint: { name: 'mqtt', url: broker.url } }),
+    async stop() {
+      stopping = true;
+      await session.end(config.executor.drainTimeoutMs);
+      // a subscription change still waiting for its SUBACK does not hold up the stop
+      await Promise.race([syncing, sleep(1_000)]);
+      await broker?.close();
+    },
+  };
+}
+
+/** The MQTT trigger: rules in skiff.json `triggers.mqtt`, an embedded broker or `mqtt.url`. */
 export const mqtt: TriggerAdapter = {
-  enabled: () => false,
-  start: () => Promise.resolve({ stop: () => Promise.resolve() }),
+  enabled: (config) => config.mqtt.enabled,
+  start: startMqttTrigger,
 };

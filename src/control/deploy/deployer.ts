@@ -22,6 +22,7 @@ import {
 import { compactLimits } from '../../sandbox/limits.js';
 import { checkCronRule } from '../../triggers/cron-rule.js';
 import { BUILDERS } from './builders.js';
+import { checkMqttRule } from '../../triggers/mqtt-rules.js';
 
 export interface DeployRequest {
   name: string;
@@ -183,6 +184,7 @@ export class Deployer {
       spec = this.resolveSpec(req, await readSpecFile(staging));
       (spec.triggers?.cron ?? []).forEach((rule, i) => checkCronRule(rule, `skiff.json triggers.cron[${i}]`));
       resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name));
+      (spec.triggers?.mqtt ?? []).forEach((rule, i) => checkMqttRule(rule, `skiff.json triggers.mqtt[${i}]`));
       hash = await hashTree(staging);
     } catch (err) {
       await artifacts.discard(staging);

@@ -1,0 +1,160 @@
+/**
+ * The embedded MQTT broker (aedes on a `net` server), protected as RELIABILITY.md §3 says: a deadline
+ * for CONNECT, bounded client ids, queues and keep-alives, and payloads over `mqtt.maxPayloadBytes`
+ * refused in `authorizePublish`. A packet whose header announces more than that is cut off before
+ * aedes buffers it, so a client cannot make the broker hold a 256 MB packet.
+ */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Aedes, type AedesOptions } from 'aedes';
+import { SkiffError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/** aedes' `$SYS/` topics: clients may not publish there (aedes' default `authorizePublish` check). */
+const SYS_PREFIX = '$SYS/';
+/** Room in a PUBLISH packet besides its payload: a topic of up to 65535 bytes and its length, a packet id. */
+const PUBLISH_OVERHEAD = 65_535 + 2 + 2;
+/** Connections the broker holds at once. */
+export const MAX_BROKER_CONNECTIONS = 1024;
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  maxPayloadBytes: number;
+  logger: Logger;
+}
+
+export interface EmbeddedBroker {
+  /** Where clients reach it (127.0.0.1 when bound to 0.0.0.0). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Watches the bytes aedes reads and destroys the connection as soon as an MQTT fixed header announces
+ * a packet longer than `limit` (or a malformed length), before the body is buffered.
+ */
+export function guardPacketSize(socket: Socket, limit: number, onTooLarge: (length: number) => void): void {
+  let skip = 0; // body bytes of the current packet still to come
+  let header: number[] = []; // the fixed header read so far: type byte, then length bytes
+  socket.on('data', (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const take = Math.min(skip, chunk.length - i);
+        skip -= take;
+        i += take;
+        continue;
+      }
+      header.push(chunk[i] as number);
+      i += 1;
+      if (header.length === 1) continue;
+      const last = header[header.length - 1] as number;
+      if ((last & 0x80) !== 0) {
+        if (header.length === 5) {
+          socket.destroy(); // a remaining length has at most 4 bytes: not MQTT
+          return;
+        }
+        continue;
+      }
+      let length = 0;
+      for (let k = header.length - 1; k >= 1; k--) length = length * 128 + ((header[k] as number) & 0x7f);
+      header = [];
+      if (length > limit) {
+        onTooLarge(length);
+        socket.destroy();
+        return;
+      }
+      skip = length;
+    }
+  });
+}
+
+function clientUrl(address: AddressInfo): string {
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** Starts aedes on `host:port` (0: a free port). */
+export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroker> {
+  const { logger, maxPayloadBytes } = options;
+  const settings: AedesOptions = {
+    connectTimeout: 10_000,
+    // MQTT 3.1 allows 23 characters; 3.1.1 clients are not limited by aedes
+    maxClientsIdLength: 128,
+    // packets a client may send before its CONNECT is handled
+    queueLimit: 42,
+    // a client must send a keep-alive (0, "none", is refused) of at most an hour
+    keepaliveLimit: 3_600,
+    drainTimeout: 30_000,
+    authorizePublish: (client, packet, callback) => {
+      if (packet.topic.startsWith(SYS_PREFIX)) {
+        callback(new Error(`${SYS_PREFIX} topics are reserved for the broker`));
+        return;
+      }
+      const size = Buffer.byteLength(packet.payload);
+      if (size > maxPayloadBytes) {
+        logger.warn(
+          { client: client?.id, topic: packet.topic, bytes: size, maxPayloadBytes },
+          'refused an MQTT message over mqtt.maxPayloadBytes; the broker closed its connection',
+        );
+        callback(new Error(`payload of ${size} bytes is over mqtt.maxPayloadBytes (${maxPayloadBytes})`));
+        return;
+      }
+      callback(null);
+    },
+  };
+  const broker = await Aedes.createBroker(settings);
+  broker.on('clientError', (client, err) => {
+    logger.debug({ client: client.id, err: err.message }, 'MQTT client error');
+  });
+  broker.on('connectionError', (client, err) => {
+    logger.debug({ client: client.id, err: err.message }, 'MQTT connection refused');
+  });
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined); // aedes reports it; a reset must not become an uncaught error
+    broker.handle(socket);
+    guardPacketSize(socket, maxPayloadBytes + PUBLISH_OVERHEAD, (length) => {
+      logger.warn(
+        { remote: socket.remoteAddress, bytes: length, maxPayloadBytes },
+        'closed an MQTT connection that sent a packet over mqtt.maxPayloadBytes',
+      );
+    });
+  });
+  server.maxConnections = MAX_BROKER_CONNECTIONS;
+  let address: AddressInfo;
+  try {
+    address = await new Promise<AddressInfo>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw new SkiffError(
+      'SKIFF_E_CONFIG_INVALID',
+      `the MQTT broker cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; ` +
+        'choose another port (--mqtt-port, SKIFF_MQTT_PORT), use an external broker (--mqtt-url) ' +
+        'or turn it off (mqtt.broker.enabled: false)',
+      { cause: err },
+    );
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    url: clientUrl(address),
+    close() {
+      closed ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await serverClosed;
+      })();
+      return closed;
+    },
+  };
+}
