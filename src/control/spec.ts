@@ -16,6 +16,9 @@ export function validateName(name: string): string {
 }
 
 export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
+/** Calling conventions: Skiff's own, and those of the platforms Skiff runs functions of unmodified. */
+export const FLAVORS = ['native', 'tinyfaas'] as const;
+export type Flavor = (typeof FLAVORS)[number];
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
 /** An MQTT rule: messages on `subscribe` (a topic filter) invoke the function; a non-empty result goes to `publish`. */
@@ -75,6 +78,8 @@ export const specSchema = z
     limits: limitsInputSchema.optional(),
     /** `none` (loopback only, the default) or `outbound`. */
     network: z.enum(NETWORK_MODES).optional(),
+    /** The calling convention: `native` (default) or a compatibility flavor (`tinyfaas`). */
+    flavor: z.enum(FLAVORS).optional(),
     /** Event sources beyond HTTP, gRPC and CoAP (which reach every function). */
     triggers: triggersSchema.optional(),
   })
@@ -97,6 +102,8 @@ export interface FunctionSpec {
   /** Resource limits of this version's instances; absent in older versions. */
   limits?: LimitsInput;
   network?: NetworkMode;
+  /** The calling convention; absent (native) in older versions. */
+  flavor?: Flavor;
   /** MQTT rules and cron schedules of this version; absent in older versions. */
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
 }

@@ -1,4 +1,4 @@
-import type { RuntimeName } from '../control/spec.js';
+import type { Flavor, RuntimeName } from '../control/spec.js';
 import type { Limits, NetworkMode } from '../sandbox/limits.js';
 import type { Scaling } from './scaling.js';
 
@@ -22,6 +22,8 @@ export interface Deployment {
   /** Resource limits of every instance: the platform's defaults < the version's spec. */
   limits: Limits;
   network: NetworkMode;
+  /** The calling convention the bridge uses (`native` or a compatibility flavor). */
+  flavor: Flavor;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -205,6 +205,7 @@ export class Instance {
       version: deployment.version,
       env: withoutReserved(deployment.env),
       secrets: withoutReserved(deployment.secrets),
+      ...(deployment.flavor === 'native' ? {} : { flavor: deployment.flavor }),
     };
     writer.send(FrameKind.INIT, 0, init);
     if (this.fromWarmPool) {

@@ -29,6 +29,7 @@ export function toDeployment(
     scaling: resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
     limits: resolveLimits(config.sandbox.limits, v.spec.limits),
     network: v.spec.network ?? 'none',
+    flavor: v.spec.flavor ?? 'native',
   };
 }
 

@@ -10,7 +10,7 @@ import { extractArchive } from '../../store/archive/index.js';
 import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
-import { parseSpec, validateName, type FunctionSpec, type SpecInput } from '../spec.js';
+import { parseSpec, validateName, type Flavor, type FunctionSpec, type SpecInput } from '../spec.js';
 import {
   compactScaling,
   parseScaling,
@@ -29,6 +29,10 @@ export interface DeployRequest {
   archive: Buffer;
   runtime?: string | undefined;
   handler?: string | undefined;
+  /** A calling convention given with the deploy (a compatibility API); it wins over skiff.json's. */
+  flavor?: Flavor | undefined;
+  /** Environment given with the deploy (a compatibility API); merged over skiff.json's. */
+  env?: Record<string, string> | undefined;
   /** Scaling settings given with the deploy; they win over skiff.json's. */
   scaling?: ScalingInput | undefined;
   /** `new-version` refuses to create a function that does not exist yet. */
@@ -51,6 +55,9 @@ export interface DeployerDeps {
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
 }
+
+const flavorOf = (flavor: Flavor | undefined): { flavor?: Flavor } =>
+  flavor === undefined ? {} : { flavor };
 
 async function readSpecFile(dir: string): Promise<SpecInput> {
   const file = path.join(dir, 'skiff.json');
@@ -264,7 +271,7 @@ export class Deployer {
       runtime: overrides.runtime ?? file.runtime ?? 'node',
       handler: overrides.handler ?? file.handler ?? null,
       description: file.description ?? '',
-      env: file.env ?? {},
+      env: { ...file.env, ...req.env },
       timeoutMs: file.timeoutMs ?? null,
       command:
         file.command === undefined
@@ -275,6 +282,7 @@ export class Deployer {
       scaling: compactScaling({ ...file.scaling, ...req.scaling }),
       ...(file.limits === undefined ? {} : { limits: compactLimits(file.limits) }),
       ...(file.network === undefined ? {} : { network: file.network }),
+      ...flavorOf(req.flavor ?? file.flavor),
       ...(file.triggers === undefined
         ? {}
         : {

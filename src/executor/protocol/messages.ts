@@ -16,6 +16,11 @@ export interface InitMeta {
   env: Record<string, string>;
   /** The function's secrets (name → value); also in the process environment. */
   secrets: Record<string, string>;
+  /**
+   * The function's calling convention: `native` (absent) or a compatibility flavor such as
+   * `tinyfaas` (docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
+   */
+  flavor?: string;
 }
 
 export interface InvokeMeta {
