@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { cp, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHeaderName, tinyfaasHeaders } from '../src/shared/tinyfaas-headers.js';
-import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 
 const SIEVE = 'Found 1229 primes under 10000\n';
 
@@ -82,6 +84,7 @@ describe('tinyFaaS function flavors', () => {
       pymisc: 'tf-py-misc',
       jsmisc: 'tf-js-misc',
       binfail: 'tf-bin-fail',
+      never: 'tf-js-never',
     });
   }, 120_000);
 
@@ -185,5 +188,31 @@ describe('tinyFaaS function flavors', () => {
     const octets = await p.call('/jsmisc/bytes');
     expect(octets.headers.get('content-type')).toBe('application/octet-stream');
     expect(Buffer.from(await octets.arrayBuffer())).toEqual(Buffer.from([0xff, 0xfe]));
+  });
+
+  it('node: a package named fn with dependencies builds, and its main is the handler', async () => {
+    const dir = path.join(await makeDataDir(), 'tf-with-dep');
+    try {
+      await cp(fixture('tf-with-dep'), dir, { recursive: true });
+      await mkdir(path.join(dir, 'vendor'));
+      const file = path.join(dir, 'vendor', 'shout-1.0.0.tgz');
+      await tar.c({ gzip: true, file, cwd: fixture('dep-pkg'), prefix: 'package' }, [
+        'package.json',
+        'index.js',
+      ]);
+      const res = await p.deploy('withdep', dir);
+      expect(res.status, await res.clone().text()).toBe(201);
+      const call = await p.call('/withdep', { method: 'POST', body: 'quiet' });
+      expect(await call.text()).toBe('QUIET!');
+    } finally {
+      await removeDir(path.dirname(dir));
+    }
+  });
+
+  it('node: a handler that never ends the response runs into the function timeout', async () => {
+    const res = await p.call('/never');
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SKIFF_E_TIMEOUT');
+    expect((await p.logs('never')).some((l) => l.message.includes('answering never'))).toBe(true);
   });
 });
