@@ -11,11 +11,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
-import type { InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
 import { Reaper } from './reaper.js';
 
+/** The content type of a tinyFaaS binary function's reply (it has no headers file). */
+const TINYFAAS_CONTENT_TYPE = 'text/plain; charset=utf-8';
 /** Longest stderr line sent as one LOG frame; longer lines are cut into pieces. */
 const MAX_LOG_LINE = 16 * 1024;
 
@@ -73,6 +75,10 @@ function selfStarting(file: string): boolean {
 }
 
 function onInit(meta: InitMeta): void {
+  if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas') {
+    sendError(0, { code: 'INIT_ERROR', message: `the binary runtime has no flavor ${meta.flavor}` });
+    return;
+  }
   init = meta;
   // A warm-pool process learns the function's env and secrets here (secrets win over env entries);
   // the launch-time variables PATH, HOME and LANG stay, since the platform leaves them out of INIT.
@@ -155,7 +161,11 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
         outcome.signal !== null
           ? `was killed by signal ${outcome.signal}`
           : `exited with code ${outcome.code}`;
-      const message = `${init.handler} ${how}`;
+      // tinyFaaS reports Go's exec error text (docs/compat/tinyfaas-flavors.md)
+      const message =
+        init.flavor === 'tinyfaas' && outcome.code !== null
+          ? `exit status ${outcome.code}`
+          : `${init.handler} ${how}`;
       const exitCode = outcome.code ?? undefined;
       return answer(() =>
         sendError(id, {
@@ -165,6 +175,10 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
           ...(exitCode === undefined ? {} : { exitCode }),
         }),
       );
+    }
+    if (init.flavor === 'tinyfaas') {
+      const headers: HeaderPairs = [['content-type', TINYFAAS_CONTENT_TYPE]];
+      return answer(() => writer.send(FrameKind.RESULT, id, { status: 200, headers }, outcome.stdout));
     }
     const text = await readHeadersFile(headersFile);
     const { status, headers } = parseHeadersFile(text);

@@ -10,11 +10,14 @@ import { format } from 'node:util';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
-import { toResult, type HandlerContext, type UserHandler } from './result.js';
+import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
+import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
 
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
 let handler: UserHandler | undefined;
+/** The handler of a function of the tinyFaaS flavor (INIT `flavor: "tinyfaas"`). */
+let expressHandler: ExpressHandler | undefined;
 let init: InitMeta | undefined;
 let secrets: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -67,10 +70,26 @@ async function onInit(meta: InitMeta): Promise<void> {
   // A warm-pool process learns env and secrets here; a secret wins over an env entry of its name.
   // The platform leaves its own variables (PATH, HOME ...) out of both.
   Object.assign(process.env, meta.env, secrets);
+  if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas') {
+    sendError(0, { code: 'INIT_ERROR', message: `the node runtime has no flavor ${meta.flavor}` });
+    return;
+  }
   try {
     process.chdir(meta.codeDir);
     const entry = path.resolve(meta.codeDir, meta.handler);
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    if (meta.flavor === 'tinyfaas') {
+      expressHandler = resolveExpressHandler(mod);
+      if (expressHandler === undefined) {
+        sendError(0, {
+          code: 'INIT_ERROR',
+          message: `${meta.handler} does not export a function (module.exports = (req, res) => ...)`,
+        });
+        return;
+      }
+      writer.send(FrameKind.READY, 0, {});
+      return;
+    }
     handler = resolveHandler(mod);
     if (handler === undefined) {
       sendError(0, {
@@ -105,6 +124,12 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
   const fn = handler;
   const info = init;
   try {
+    if (expressHandler !== undefined) {
+      const express = expressHandler;
+      const result = await current.run(id, () => invokeExpress(express, meta, body, controller.signal));
+      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      return send(id, result);
+    }
     if (fn === undefined || info === undefined) throw new Error('INVOKE before READY');
     const ctx: HandlerContext = {
       functionName: info.function,
@@ -119,15 +144,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     };
     const value = await current.run(id, () => fn(buildRequest(meta, body, controller.signal), ctx));
     if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
-    const result = await toResult(value);
-    if (result.body.length > MAX_RESPONSE_BYTES) {
-      sendError(id, {
-        code: 'RESPONSE_TOO_LARGE',
-        message: `response body of ${result.body.length} bytes exceeds the limit of ${MAX_RESPONSE_BYTES}`,
-      });
-      return;
-    }
-    writer.send(FrameKind.RESULT, id, { status: result.status, headers: result.headers }, result.body);
+    send(id, await toResult(value));
   } catch (err) {
     if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     const e = err instanceof Error ? err : new Error(String(err));
@@ -138,4 +155,16 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     inflight.delete(id);
     connection.invocationEnded();
   }
+}
+
+/** Sends a RESULT, or RESPONSE_TOO_LARGE for a body over the limit. */
+function send(id: number, result: BridgeResult): void {
+  if (result.body.length > MAX_RESPONSE_BYTES) {
+    sendError(id, {
+      code: 'RESPONSE_TOO_LARGE',
+      message: `response body of ${result.body.length} bytes exceeds the limit of ${MAX_RESPONSE_BYTES}`,
+    });
+    return;
+  }
+  writer.send(FrameKind.RESULT, id, { status: result.status, headers: result.headers }, result.body);
 }

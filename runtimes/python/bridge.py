@@ -25,6 +25,7 @@ if HERE not in sys.path:
 
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
 import skiff_frames as F  # noqa: E402
+import skiff_tinyfaas  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
@@ -145,8 +146,11 @@ class Bridge:
         # and the platform leaves its own variables (PATH, HOME ...) out of both
         for key, value in list((meta.get("env") or {}).items()) + list(secrets.items()):
             os.environ[str(key)] = str(value)
-        spec = str(meta.get("handler") or "main.py")
+        flavor = meta.get("flavor")
+        spec = str(meta.get("handler") or ("fn.py:fn" if flavor == "tinyfaas" else "main.py"))
         try:
+            if flavor not in (None, "tinyfaas"):
+                raise InitError("the python runtime has no flavor %s" % flavor)
             code_dir = meta["codeDir"]
             os.chdir(code_dir)
             for entry in (os.path.join(code_dir, ".skiff", "python"), code_dir):
@@ -154,6 +158,8 @@ class Bridge:
                     sys.path.remove(entry)
                 sys.path.insert(0, entry)
             self.handler = load_handler(code_dir, spec)
+            if flavor == "tinyfaas":
+                self.handler = skiff_tinyfaas.wrap(self.handler)
         except BaseException as err:  # SystemExit in module code too
             self.stdout.flush_id(0)
             self.stderr.flush_id(0)
@@ -208,7 +214,9 @@ class Bridge:
             if inv.ctx.cancelled:
                 self.error(wire_id, "CANCELLED", "cancelled")
             else:
-                message = "%s: %s" % (type(err).__name__, err)
+                # a tinyFaaS function's error text is str(e), which the platform shows to the caller
+                tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
+                message = str(err) if tinyfaas else "%s: %s" % (type(err).__name__, err)
                 self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
         finally:
             self.inflight.pop(wire_id, None)

@@ -376,7 +376,14 @@ export class Instance {
       } else if (meta.code === 'FUNCTION_ERROR') {
         this.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
         const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
-        p.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}; see its logs`));
+        // tinyFaaS functions show their error text to the caller (docs/compat/tinyfaas-flavors.md)
+        p.reject(
+          this.deployment?.flavor === 'tinyfaas'
+            ? new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}: ${meta.message}`, {
+                details: { functionError: meta.message },
+              })
+            : new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}; see its logs`),
+        );
       } else {
         this.log('stderr', 'error', meta.message, p.invocationId);
         p.reject(

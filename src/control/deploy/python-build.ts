@@ -9,6 +9,8 @@ import { runCommand } from './run-command.js';
 /** Entry files tried in this order when the spec names no handler. */
 export const PYTHON_DEFAULT_ENTRIES = ['main.py', 'handler.py', 'index.py'];
 export const PYTHON_DEFAULT_FUNCTION = 'handle';
+/** The handler of a Python function of the tinyFaaS flavor when skiff.json names none. */
+export const TINYFAAS_PYTHON_HANDLER = 'fn.py:fn';
 /** Where `pip install --target` puts requirements.txt; the bridge puts it on sys.path. */
 export const PYTHON_PACKAGES_DIR = '.skiff/python';
 
@@ -110,7 +112,9 @@ async function run(
  * when there is one, and check that the entry compiles. Returns `file.py:function` for the bridge.
  */
 export const buildPython: Builder = async ({ dir, spec, config, log }) => {
-  const entry = resolveEntry(dir, spec.handler);
+  // tinyFaaS functions are fn(input, headers) in fn.py (docs/compat/tinyfaas-flavors.md)
+  const handler = spec.handler ?? (spec.flavor === 'tinyfaas' ? TINYFAAS_PYTHON_HANDLER : null);
+  const entry = resolveEntry(dir, handler);
   log(`entry: ${entry.file}, function ${entry.fn}`);
   if (isFile(path.join(dir, 'requirements.txt'))) {
     const args = [
