@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createControlApp } from './control/app.js';
+import { createTinyFaasManagement } from './compat/tinyfaas/management.js';
+import { createControlApp, type RawHandler } from './control/app.js';
 import { ensureAdminToken } from './control/auth.js';
 import { Deployer } from './control/deploy/deployer.js';
 import { functionRoutes } from './control/functions.js';
@@ -86,6 +87,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger: logger.child({ part: 'async' }),
   });
   let controlBase = '';
+  const endpoints: Record<string, string> = {};
+  const tinyfaas = config.compat.tinyfaas.enabled;
+  const compatHandlers: RawHandler[] = [];
+  if (tinyfaas) {
+    compatHandlers.push(
+      createTinyFaasManagement({
+        registry,
+        deployer,
+        logs,
+        token,
+        logger: logger.child({ part: 'tinyfaas' }),
+        endpoints: () => endpoints,
+        maxUploadBytes: config.build.maxUploadBytes,
+        maxInstances: config.scaling.maxInstances,
+      }),
+    );
+    logger.warn(
+      'tinyFaaS mode: /upload, /uploadURL, /delete, /list, /wipe and /logs on the control port need no token from loopback',
+    );
+  }
 
   const control = createServer(
     createControlApp(
@@ -103,6 +124,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ],
       token,
       logger.child({ part: 'control' }),
+      compatHandlers,
     ),
   );
   const gateway = createServer(
@@ -116,6 +138,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       invoke: (inv) => router.invoke(inv),
       maxBodyBytes: config.http.maxBodyBytes,
       logger: logger.child({ part: 'http' }),
+      tinyfaas,
       async: {
         check: (name) => void router.resolve(name),
         accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
@@ -133,7 +156,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     servers.push(gateway);
     const httpAddress = await listen(gateway, config.http.host, config.http.port);
     controlBase = urlFor(controlAddress);
-    const endpoints: Record<string, string> = { control: controlBase, http: urlFor(httpAddress) };
+    endpoints['control'] = controlBase;
+    endpoints['http'] = urlFor(httpAddress);
     asyncQueue.start();
     const triggerContext: TriggerContext = {
       config,

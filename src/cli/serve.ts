@@ -17,6 +17,7 @@ interface ServeOptions {
   coapPort?: number;
   mqttPort?: number;
   mqttUrl?: string;
+  tinyfaas?: boolean;
 }
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
@@ -41,6 +42,7 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.mqttPort !== undefined) mqtt['broker'] = { port: opts.mqttPort };
   if (opts.mqttUrl !== undefined) mqtt['url'] = opts.mqttUrl;
   if (Object.keys(mqtt).length > 0) flags['mqtt'] = mqtt;
+  if (opts.tinyfaas === true) flags['compat'] = { tinyfaas: { enabled: true } };
   if (Object.keys(control).length > 0) flags['control'] = control;
   if (Object.keys(http).length > 0) flags['http'] = http;
   return flags;
@@ -124,6 +126,7 @@ export function registerServe(program: Command): void {
       parsePort('--mqtt-port'),
     )
     .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one')
+    .option('--tinyfaas', 'tinyFaaS mode: its management API and invocation rules (docs/compat/tinyfaas.md)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
     .option('--sandbox <mode>', 'auto (default), bubblewrap or none: how function instances are isolated')

@@ -34,12 +34,19 @@ function compile(route: Route): CompiledRoute {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 }
 
+/**
+ * A handler consulted before the routes (a compatibility API): it answers the request and resolves
+ * true, or resolves false without touching it. It does its own access checks.
+ */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
 /** The control API as a request handler (an app factory: it never listens; server.ts does). */
-export function createControlApp(routes: Route[], token: string, logger: Logger) {
+export function createControlApp(routes: Route[], token: string, logger: Logger, raw: RawHandler[] = []) {
   const compiled = routes.map(compile);
   const checkToken = createTokenCheck(token);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      for (const handler of raw) if (await handler(req, res)) return;
       const url = new URL(req.url ?? '/', 'http://control');
       const matches = compiled
         .map((route) => ({ route, m: route.regex.exec(url.pathname) }))

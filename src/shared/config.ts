@@ -164,6 +164,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Compatibility APIs of other FaaS platforms (docs/compat/). */
+    compat: z
+      .object({
+        /** tinyFaaS mode: its management API on the control port, its invocation rules on the gateway. */
+        tinyfaas: z
+          .object({ enabled: z.boolean().default(false) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     runtimes: z
       .object({
         /** Interpreter of the Node bridge. */

@@ -5,6 +5,12 @@ import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
+import {
+  tinyFaasRoute,
+  tinyFaasWantsAsync,
+  withDefaultContentType,
+  type GatewayRoute,
+} from '../compat/tinyfaas/http.js';
 
 /** Connection-level headers that are never passed through a proxy hop (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -35,6 +41,8 @@ export interface HttpTriggerDeps {
   maxBodyBytes: number;
   logger: Logger;
   async?: AsyncAccept;
+  /** tinyFaaS invocation rules (docs/compat/tinyfaas.md). */
+  tinyfaas?: boolean;
 }
 
 /** `X-Skiff-Async: true` (like `X-tinyFaaS-Async`), or `Prefer: respond-async` (RFC 7240). */
@@ -99,19 +107,28 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
   res.end(result.body);
 }
 
+/** Skiff: `/{name}` and `/{name}/{rest...}`; the function sees the rest and the query. */
+function skiffRoute(url: string): GatewayRoute {
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const slash = pathname.indexOf('/', 1);
+  return {
+    name: slash === -1 ? pathname.slice(1) : pathname.slice(1, slash),
+    path: slash === -1 ? '/' : pathname.slice(slash),
+    query: q === -1 ? '' : url.slice(q + 1),
+  };
+}
+
 /**
  * The HTTP gateway: `/{name}` and `/{name}/{rest...}` invoke the function with the method, the path
  * below the name, the query, the headers and the body; the function's status, headers and body come back.
  */
 export function createHttpTrigger(deps: HttpTriggerDeps) {
+  const tiny = deps.tinyfaas === true;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
     try {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const pathname = q === -1 ? url : url.slice(0, q);
-      const slash = pathname.indexOf('/', 1);
-      const name = slash === -1 ? pathname.slice(1) : pathname.slice(1, slash);
+      const { name, path, query } = (tiny ? tinyFaasRoute : skiffRoute)(req.url ?? '/');
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
           'SKIFF_E_FUNCTION_NOT_FOUND',
@@ -119,22 +136,27 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         );
       }
       const asyncAccept = deps.async;
-      if (asyncAccept !== undefined && wantsAsync(req)) {
+      const tinyAsync = tiny && tinyFaasWantsAsync(req);
+      if (asyncAccept !== undefined && (tinyAsync || wantsAsync(req))) {
         asyncAccept.check(name);
-        const callback = callbackUrl(req);
+        const callback = tinyAsync ? null : callbackUrl(req);
         const body = await readBody(req, asyncAccept.maxBodyBytes);
         const accepted = asyncAccept.accept(
           {
             function: name,
             method: req.method ?? 'GET',
-            path: slash === -1 ? '/' : pathname.slice(slash),
-            query: q === -1 ? '' : url.slice(q + 1),
+            path,
+            query,
             headers: requestHeaders(req.rawHeaders),
             body,
             host: safeHost(req.headers.host),
           },
           callback,
         );
+        if (tinyAsync) {
+          res.writeHead(202, { 'content-length': '0', 'x-skiff-invocation-id': accepted }).end();
+          return;
+        }
         const location = asyncAccept.location(accepted);
         const payload = Buffer.from(JSON.stringify({ id: accepted, status: 'queued', location }));
         res.writeHead(202, {
@@ -152,18 +174,27 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         function: name,
         trigger: 'http',
         method: req.method ?? 'GET',
-        path: slash === -1 ? '/' : pathname.slice(slash),
-        query: q === -1 ? '' : url.slice(q + 1),
+        path,
+        query,
         headers: requestHeaders(req.rawHeaders),
         body,
         deadline: 0,
         host: safeHost(req.headers.host),
       };
-      writeResult(res, await deps.invoke(inv), id);
+      const result = await deps.invoke(inv);
+      writeResult(
+        res,
+        tiny ? { ...result, headers: withDefaultContentType(result.headers, result.body) } : result,
+        id,
+      );
     } catch (err) {
       const error = toSkiffError(err);
       if (!error.isUserError) deps.logger.error({ err, invocationId: id }, 'invocation failed');
       res.setHeader('x-skiff-invocation-id', id);
+      if (tiny && error.code === 'SKIFF_E_FUNCTION_NOT_FOUND' && !res.headersSent) {
+        res.writeHead(404, { 'content-length': '0' }).end();
+        return;
+      }
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.
       sendError(
         res,

@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RawHandler } from '../../control/app.js';
+import { createTokenCheck } from '../../control/auth.js';
+import type { Deployer } from '../../control/deploy/deployer.js';
+import { toSkiffError } from '../../shared/errors.js';
+import { readBody, sendError } from '../../shared/http.js';
+import type { Logger } from '../../shared/logger.js';
+import type { FileLogStore } from '../../store/file-logs.js';
+import type { Registry } from '../../store/registry.js';
+import { decodeZip, deployRequest, download, fail, selectFolder, subfolder, tinyName } from './upload.js';
+
+export interface TinyFaasManagementDeps {
+  registry: Registry;
+  deployer: Deployer;
+  logs: FileLogStore;
+  token: string;
+  logger: Logger;
+  /** The platform's endpoints (name → URL), known once the listeners are up. */
+  endpoints: () => Record<string, string>;
+  maxUploadBytes: number;
+  /** The platform's default maxInstances: a larger `threads` raises the maximum too. */
+  maxInstances: number;
+}
+
+const ROUTES: Record<string, 'GET' | 'POST'> = {
+  '/upload': 'POST',
+  '/uploadURL': 'POST',
+  '/delete': 'POST',
+  '/list': 'GET',
+  '/wipe': 'POST',
+  '/logs': 'GET',
+};
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+function send(res: ServerResponse, status: number, text = ''): void {
+  const body = Buffer.from(text);
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+  res.end(body);
+}
+
+/** The endpoint list of a function: one line per enabled listener, empty host. */
+export function endpointLines(endpoints: Record<string, string>, name: string): string {
+  let out = '';
+  for (const scheme of ['http', 'coap', 'grpc']) {
+    const url = endpoints[scheme];
+    if (url === undefined) continue;
+    out += `${scheme}://:${new URL(url).port}/${name}\n`;
+  }
+  return out;
+}
+
+/**
+ * The tinyFaaS management API (`/upload`, `/uploadURL`, `/delete`, `/list`, `/wipe`, `/logs`) on the
+ * control port. tinyFaaS has no auth: these paths take the admin token when one is sent, and without
+ * one only requests from loopback.
+ */
+export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandler {
+  const checkToken = createTokenCheck(deps.token);
+  const { registry, deployer, logs } = deps;
+
+  const parseJson = async (req: IncomingMessage): Promise<Record<string, unknown> | undefined> => {
+    const raw = await readBody(req, Math.ceil((deps.maxUploadBytes * 4) / 3) + 64 * 1024);
+    try {
+      const value: unknown = JSON.parse(raw.toString('utf8'));
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+      return value as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const upload = async (body: Record<string, unknown>, archive: Buffer): Promise<string> => {
+    const request = deployRequest(body, archive, deps.maxInstances);
+    await deployer.deploy(request);
+    return endpointLines(deps.endpoints(), request.name);
+  };
+
+  const logLines = async (name: string): Promise<string> => {
+    const entries = await logs.tail(name, 1000);
+    return entries
+      .flatMap((e) =>
+        e.message
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => `function=${name} handler=v${e.version ?? 0} ${e.ts} ${line}\n`),
+      )
+      .join('');
+  };
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://control');
+    const method = ROUTES[url.pathname];
+    if (method === undefined) return false;
+    try {
+      if (req.headers.authorization !== undefined) checkToken(req.headers.authorization);
+      else if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
+        send(
+          res,
+          401,
+          'tinyFaaS management calls from other hosts need `Authorization: Bearer <admin token>`\n',
+        );
+        return true;
+      }
+    } catch (err) {
+      sendError(res, toSkiffError(err));
+      return true;
+    }
+    if (req.method !== method) {
+      req.resume();
+      send(res, 400);
+      return true;
+    }
+    try {
+      let body: Record<string, unknown> = {};
+      if (method === 'POST' && url.pathname !== '/wipe') {
+        const parsed = await parseJson(req);
+        if (parsed === undefined) {
+          send(res, 400);
+          return true;
+        }
+        body = parsed;
+      } else req.resume();
+      switch (url.pathname) {
+        case '/upload':
+          send(res, 200, await upload(body, decodeZip(body['zip'])));
+          break;
+        case '/uploadURL': {
+          const folder = subfolder(body['subfolder_path']);
+          tinyName(body['name']);
+          const zip = await download(body['url'], deps.maxUploadBytes);
+          send(res, 200, await upload(body, await selectFolder(zip, folder, deps.maxUploadBytes)));
+          break;
+        }
+        case '/delete': {
+          const name = tinyName(body['name']);
+          if (!(await deployer.remove(name))) throw fail(`no function named ${name}`);
+          send(res, 200);
+          break;
+        }
+        case '/list':
+          send(
+            res,
+            200,
+            registry
+              .listFunctions()
+              .map((fn) => `${fn.name}\n`)
+              .join(''),
+          );
+          break;
+        case '/wipe':
+          for (const fn of registry.listFunctions()) await deployer.remove(fn.name);
+          send(res, 200);
+          break;
+        case '/logs': {
+          const only = url.searchParams.get('name');
+          if (only !== null && registry.getFunction(only) === undefined) {
+            throw fail(`no function named ${only}`);
+          }
+          const names = only === null ? registry.listFunctions().map((fn) => fn.name) : [only];
+          send(res, 200, (await Promise.all(names.map(logLines))).join(''));
+          break;
+        }
+      }
+    } catch (err) {
+      const error = toSkiffError(err);
+      if (!error.isUserError)
+        deps.logger.error({ err, path: url.pathname }, 'tinyFaaS management call failed');
+      if (!res.headersSent) send(res, 500, `${error.message.split('\n')[0] ?? ''}\n`);
+    }
+    return true;
+  };
+}
