@@ -137,9 +137,9 @@ describe('tinyFaaS management API', () => {
     expect(await curl([`${gw}//echo`, '--data', 's'])).toMatchObject({ status: 200, body: 's' });
     expect(await curl([`${gw}/echo/x`, '--data', 's'])).toMatchObject({ status: 404, body: '' });
     expect(await curl([`${gw}/nosuch`])).toMatchObject({ status: 404, body: '' });
-    // the function's type passes through (the native binary bridge sets application/octet-stream)
+    // an uploaded fn.sh runs in the tinyfaas flavor, which answers text/plain like upstream
     const type = await fetch(`${gw}/echo`, { method: 'POST', body: 'hi' });
-    expect(type.headers.get('content-type')).toBe('application/octet-stream');
+    expect(type.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     // a reply without a type gets text/plain, or octet-stream when it is not UTF-8
     expect(withDefaultContentType([], Buffer.from('hé'))).toEqual([
       ['content-type', 'text/plain; charset=utf-8'],
