@@ -14,6 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync, type Options as LoaderOptions } from '@grpc/proto-loader';
+import { addTinyFaasService } from '../compat/tinyfaas/grpc.js';
 import { ReflectionService } from '@grpc/reflection';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
@@ -122,7 +123,9 @@ export const grpc: TriggerAdapter = {
     });
     const implementation: UntypedServiceImplementation = { Invoke: invokeHandler(ctx) };
     server.addService(service, implementation);
-    new ReflectionService(definition).addToServer(server);
+    // tinyFaaS mode: its own service too, so stubs built from its proto work unchanged
+    const tinyfaas = ctx.config.compat.tinyfaas.enabled ? addTinyFaasService(server, ctx) : {};
+    new ReflectionService({ ...definition, ...tinyfaas }).addToServer(server);
     let bound: number;
     try {
       bound = await bind(server, host, port);

@@ -6,6 +6,7 @@ import { readBody, sendError } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
 import {
+  tinyFaasErrorText,
   tinyFaasRoute,
   tinyFaasWantsAsync,
   withDefaultContentType,
@@ -193,6 +194,16 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       res.setHeader('x-skiff-invocation-id', id);
       if (tiny && error.code === 'SKIFF_E_FUNCTION_NOT_FOUND' && !res.headersSent) {
         res.writeHead(404, { 'content-length': '0' }).end();
+        return;
+      }
+      if (tiny && !res.headersSent) {
+        // tinyFaaS callers get plain text: the function's own error text, and 500 for every failure
+        const text = Buffer.from(`${tinyFaasErrorText(error)}\n`);
+        res.writeHead(error.status >= 500 ? 500 : error.status, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': String(text.length),
+        });
+        res.end(text);
         return;
       }
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.

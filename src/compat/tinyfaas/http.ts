@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { HeaderPairs } from '../../invoke/types.js';
+import type { SkiffError } from '../../shared/errors.js';
 
 /** Where a gateway request goes: the function, and the path and query it sees. */
 export interface GatewayRoute {
@@ -31,4 +32,10 @@ export function withDefaultContentType(headers: HeaderPairs, body: Buffer): Head
     utf8 = false;
   }
   return [...headers, ['content-type', utf8 ? 'text/plain; charset=utf-8' : 'application/octet-stream']];
+}
+
+/** The text a tinyFaaS caller gets for a failure: the function's own error text when there is one. */
+export function tinyFaasErrorText(error: SkiffError): string {
+  const details = error.details as { functionError?: unknown } | undefined;
+  return typeof details?.functionError === 'string' ? details.functionError : error.message;
 }

@@ -1,0 +1,103 @@
+/**
+ * tinyFaaS clients unchanged against Skiff in tinyFaaS mode: its gRPC service from its own .proto, CoAP
+ * and HTTP with its answers (acceptance points 14, 16, 17, 19, 21, 25 of ../shared/compat/tinyfaas.md).
+ */
+import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { Agent, request } from 'coap';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINYFAAS_PROTO } from '../src/compat/tinyfaas/grpc.js';
+import { startPlatform, type TestPlatform } from './helpers/platform.js';
+
+type Unary = (
+  req: { functionIdentifier: string; data?: string },
+  metadata: Metadata,
+  callback: (err: ServiceError | null, res?: { response: string }) => void,
+) => void;
+
+describe('tinyFaaS endpoints', () => {
+  let p: TestPlatform;
+  let tinyfaas: { Request: Unary; close(): void };
+  const agent = new Agent();
+
+  const call = (functionIdentifier: string, data?: string, metadata = new Metadata()) =>
+    new Promise<{ err: ServiceError | null; response?: string }>((resolve) => {
+      tinyfaas.Request(
+        { functionIdentifier, ...(data === undefined ? {} : { data }) },
+        metadata,
+        (err, res) => resolve({ err, ...(res === undefined ? {} : { response: res.response }) }),
+      );
+    });
+
+  const coap = (name: string, payload: string) =>
+    new Promise<{ code: string; payload: Buffer; format: unknown }>((resolve, reject) => {
+      const url = new URL(p.server.endpoints['coap'] ?? '');
+      const req = request({ hostname: url.hostname, port: Number(url.port), pathname: `/${name}`, agent });
+      req.on('response', (res: { code: string; payload: Buffer; headers: Record<string, unknown> }) =>
+        resolve({ code: res.code, payload: res.payload, format: res.headers['Content-Format'] }),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  beforeAll(async () => {
+    p = await startPlatform({ config: { compat: { tinyfaas: { enabled: true } } } });
+    await p.deployAll({
+      echo: 'tf-echo',
+      sieve: 'tf-sieve',
+      headers: 'tf-headers',
+      pymisc: 'tf-py-misc',
+      slow: 'tf-slow',
+    });
+    const loaded = loadPackageDefinition(loadSync(TINYFAAS_PROTO, { keepCase: true })) as unknown as {
+      openfogstack: {
+        tinyfaas: { tinyfaas: { TinyFaaS: new (target: string, creds: unknown) => typeof tinyfaas } };
+      };
+    };
+    const target = (p.server.endpoints['grpc'] ?? '').replace('grpc://', '');
+    tinyfaas = new loaded.openfogstack.tinyfaas.tinyfaas.TinyFaaS(target, credentials.createInsecure());
+  });
+  afterAll(async () => {
+    tinyfaas.close();
+    agent.close();
+    await p.stop();
+  });
+
+  it('answers tinyFaaS gRPC Request: echo, a call without data, an unknown function', async () => {
+    expect(await call('echo', 'Hello World!')).toMatchObject({ err: null, response: 'Hello World!' });
+    expect((await call('sieve')).response).toBe('Found 1229 primes under 10000\n');
+    const unknown = await call('nosuch', 'x');
+    expect(unknown.err?.code).toBe(2);
+    expect(unknown.err?.details).toBe('function nosuch not found');
+    const failing = await call('pymisc', 'raise');
+    expect(failing.err?.code).toBe(2);
+    expect(failing.err?.details).toBe('error calling function pymisc');
+  });
+
+  it('passes gRPC metadata as headers in the flavor’s case, with user-agent and authority', async () => {
+    const metadata = new Metadata();
+    metadata.set('lab', 'x');
+    const { response } = await call('headers', '', metadata);
+    const headers = JSON.parse(response ?? '{}') as Record<string, string>;
+    expect(headers['Lab']).toBe('x');
+    expect(headers['User-Agent']).toContain('grpc-node');
+    expect(headers['Authority']).toContain('127.0.0.1');
+  });
+
+  it('answers CoAP with 2.05 and Content-Format 0, and 4.04 for an unknown function', async () => {
+    const echoed = await coap('echo', 'Hello World!');
+    expect(echoed.code).toBe('2.05');
+    expect(echoed.payload.toString()).toBe('Hello World!');
+    expect(echoed.format).toBe('text/plain');
+    expect((await coap('nosuch', 'x')).code).toBe('4.04');
+  });
+
+  it('answers HTTP failures with 500 and the function’s text, a timeout too', async () => {
+    const failed = await p.call('/pymisc', { method: 'POST', body: 'raise' });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get('content-type')).toContain('text/plain');
+    expect(await failed.text()).toContain('bad');
+    const slow = await p.call('/slow', { method: 'POST', body: 'x' });
+    expect(slow.status).toBe(500);
+  });
+});
