@@ -35,5 +35,13 @@ if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ] || ! c
   fi
 fi
 
+# The tinyFaaS compatibility tests run tinyFaaS's own script lines, which use curl and zip.
+if ! command -v curl >/dev/null 2>&1 || ! command -v zip >/dev/null 2>&1; then
+  echo "==> installing curl and zip (Debian), for the tinyFaaS script tests"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq curl zip; else
+    echo "warning: curl or zip is missing; the tinyFaaS API tests will fail (apt-get install curl zip)" >&2
+  fi
+fi
+
 echo "==> building"
 npx tsc -p tsconfig.build.json
