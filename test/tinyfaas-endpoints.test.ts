@@ -2,12 +2,13 @@
  * tinyFaaS clients unchanged against Skiff in tinyFaaS mode: its gRPC service from its own .proto, CoAP
  * and HTTP with its answers (acceptance points 14, 16, 17, 19, 21, 25 of ../shared/compat/tinyfaas.md).
  */
+import { execFileSync } from 'node:child_process';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Agent, request } from 'coap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINYFAAS_PROTO } from '../src/compat/tinyfaas/grpc.js';
-import { startPlatform, type TestPlatform } from './helpers/platform.js';
+import { fixture, startPlatform, type TestPlatform } from './helpers/platform.js';
 
 type Unary = (
   req: { functionIdentifier: string; data?: string },
@@ -42,13 +43,26 @@ describe('tinyFaaS endpoints', () => {
 
   beforeAll(async () => {
     p = await startPlatform({ config: { compat: { tinyfaas: { enabled: true } } } });
-    await p.deployAll({
-      echo: 'tf-echo',
-      sieve: 'tf-sieve',
-      headers: 'tf-headers',
-      pymisc: 'tf-py-misc',
-      slow: 'tf-slow',
-    });
+    // deployed the tinyFaaS way: POST /upload with the folder zipped and base64-encoded (no skiff.json)
+    for (const [name, dir, env] of [
+      ['echo', 'tf-echo', 'python3'],
+      ['echojs', 'tf-echojs', 'nodejs'],
+      ['echobinary', 'tf-echobinary', 'binary'],
+      ['sieve', 'tf-sieve', 'nodejs'],
+      ['headers', 'tf-headers', 'python3'],
+      ['headersjs', 'tf-headersjs', 'nodejs'],
+      ['pymisc', 'tf-py-misc', 'python3'],
+    ] as const) {
+      const zip = execFileSync('sh', ['-c', "zip -q -r - . -x skiff.json | base64 | tr -d '\\n'"], {
+        cwd: fixture(dir),
+      }).toString();
+      const res = await fetch(`${p.controlUrl}/upload`, {
+        method: 'POST',
+        body: JSON.stringify({ name, env, threads: 1, zip }),
+      });
+      expect(res.status, `${name}: ${await res.text()}`).toBe(200);
+    }
+    await p.deployAll({ slow: 'tf-slow' });
     const loaded = loadPackageDefinition(loadSync(TINYFAAS_PROTO, { keepCase: true })) as unknown as {
       openfogstack: {
         tinyfaas: { tinyfaas: { TinyFaaS: new (target: string, creds: unknown) => typeof tinyfaas } };
@@ -72,6 +86,29 @@ describe('tinyFaaS endpoints', () => {
     const failing = await call('pymisc', 'raise');
     expect(failing.err?.code).toBe(2);
     expect(failing.err?.details).toBe('error calling function pymisc');
+  });
+
+  it('echoes over gRPC and CoAP for each flavor, and answers async calls with 202', async () => {
+    for (const name of ['echo', 'echojs', 'echobinary']) {
+      expect(await call(name, 'Hello World!'), name).toMatchObject({ err: null, response: 'Hello World!' });
+      const c = await coap(name, 'Hello World!');
+      expect([c.code, c.payload.toString()], name).toEqual(['2.05', 'Hello World!']);
+    }
+    const queued = await p.call('/sieve', { headers: { 'X-tinyFaaS-Async': 'true' } });
+    expect(queued.status).toBe(202);
+    expect(await queued.text()).toBe('');
+  });
+
+  it('gives Node functions lower-case header keys and Python ones canonical keys, over HTTP and gRPC', async () => {
+    const http = (name: string) =>
+      p.call(`/${name}`, { headers: { lab: 'x' } }).then((r) => r.json() as Promise<Record<string, string>>);
+    expect(await http('headersjs')).toMatchObject({ lab: 'x' });
+    expect(await http('headers')).toMatchObject({ Lab: 'x' });
+    const metadata = new Metadata();
+    metadata.set('lab', 'y');
+    const js = JSON.parse((await call('headersjs', '', metadata)).response ?? '{}') as Record<string, string>;
+    expect(js['lab']).toBe('y');
+    expect(js['user-agent']).toContain('grpc-node');
   });
 
   it('passes gRPC metadata as headers in the flavor’s case, with user-agent and authority', async () => {

@@ -77,4 +77,20 @@ describe('loadConfig', () => {
     const err = configError(() => loadConfig({ cwd, env: {}, file }));
     expect(err.message).toContain('custom.json');
   });
+
+  it('reads tinyFaaS listener variables in tinyFaaS mode only, upper case first, -1 turning a listener off', () => {
+    const flags = { compat: { tinyfaas: { enabled: true } } };
+    const c = loadConfig({
+      env: { HTTP_PORT: '8001', http_PORT: '8002', coap_PORT: '-1', GRPC_PORT: '9100' },
+      flags,
+      cwd: '/tmp',
+    });
+    expect(c.http.port).toBe(8001);
+    expect(c.coap.enabled).toBe(false);
+    expect(c.grpc).toMatchObject({ enabled: true, port: 9100 });
+    expect(loadConfig({ env: { http_PORT: '8002' }, flags, cwd: '/tmp' }).http.port).toBe(8002);
+    expect(loadConfig({ env: { HTTP_PORT: '8001' }, cwd: '/tmp' }).http.port).toBe(8000);
+    expect(() => loadConfig({ env: { GRPC_PORT: 'x' }, flags, cwd: '/tmp' })).toThrow(/GRPC_PORT=x/);
+    expect(() => loadConfig({ env: { COAP_PORT: '70000' }, flags, cwd: '/tmp' })).toThrow(/COAP_PORT/);
+  });
 });

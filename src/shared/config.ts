@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { applyTinyFaasPorts } from '../compat/tinyfaas/ports.js';
 import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
 import { DEFAULT_LIMITS, limitFields } from '../sandbox/limits.js';
 import { SkiffError } from './errors.js';
@@ -297,5 +298,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     );
   }
   const config = result.data;
+  if (config.compat.tinyfaas.enabled) applyTinyFaasPorts(config, sources.env ?? process.env);
   return { ...config, dataDir: path.resolve(cwd, config.dataDir) };
 }
