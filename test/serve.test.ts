@@ -226,6 +226,28 @@ describe('skiff serve', () => {
     }
   });
 
+  it('in tinyFaaS mode, answers GET / at once and exits within a second of SIGINT (1, 24)', async () => {
+    const serve = startServe(['--data-dir', dataDir, ...PORTS, '--log-level', 'warn', '--tinyfaas'], cwd);
+    try {
+      await serve.waitForStdout(/^Press Ctrl\+C to stop\.$/m, 20_000);
+      const endpoints = JSON.parse(await readFile(path.join(dataDir, 'endpoints.json'), 'utf8')) as Record<
+        string,
+        string
+      >;
+      for (const url of [endpoints['control'], endpoints['http']]) {
+        expect((await fetch(`${url}/`)).status).toBeGreaterThanOrEqual(200);
+      }
+      expect((await fetch(`${endpoints['http']}/hello`)).status).toBe(200);
+      const started = Date.now();
+      serve.child.kill('SIGINT');
+      expect(await serve.exited(5_000)).toEqual({ code: 0, signal: null });
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(processesInside(dataDir)).toEqual([]);
+    } finally {
+      await stopChild(serve.child);
+    }
+  });
+
   it('refuses an unknown key in ./skiff.config.json', async () => {
     const dir = await makeDataDir();
     try {

@@ -3,18 +3,30 @@
  * and HTTP with its answers (acceptance points 14, 16, 17, 19, 21, 25 of ../shared/compat/tinyfaas.md).
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Agent, request } from 'coap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINYFAAS_PROTO } from '../src/compat/tinyfaas/grpc.js';
-import { fixture, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { fixture, startPlatform, TMP_PREFIX, type TestPlatform } from './helpers/platform.js';
 
 type Unary = (
   req: { functionIdentifier: string; data?: string },
   metadata: Metadata,
   callback: (err: ServiceError | null, res?: { response: string }) => void,
 ) => void;
+
+let scratch = 0;
+/** A folder with one fn.sh, for an upload. */
+function writeFn(script: string): string {
+  const dir = path.join(os.tmpdir(), `${TMP_PREFIX}tf-${process.pid}-${(scratch += 1)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'fn.sh'), script, { mode: 0o755 });
+  return dir;
+}
 
 describe('tinyFaaS endpoints', () => {
   let p: TestPlatform;
@@ -127,6 +139,37 @@ describe('tinyFaaS endpoints', () => {
     expect(echoed.payload.toString()).toBe('Hello World!');
     expect(echoed.format).toBe('text/plain');
     expect((await coap('nosuch', 'x')).code).toBe('4.04');
+  });
+
+  it('re-uploads a function under steady load without a failed request (8)', async () => {
+    const zipOf = (reply: string) =>
+      execFileSync('sh', ['-c', "zip -q - fn.sh | base64 | tr -d '\\n'"], {
+        cwd: writeFn(`#!/bin/sh\necho ${reply}\n`),
+      }).toString();
+    const upload = (reply: string) =>
+      fetch(`${p.controlUrl}/upload`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'steady', env: 'binary', threads: 1, zip: zipOf(reply) }),
+      });
+    expect((await upload('v0')).status).toBe(200);
+    let done = false;
+    const failures: number[] = [];
+    const seen = new Set<string>();
+    const deadline = Date.now() + 30_000;
+    const loop = async () => {
+      while (!done && Date.now() < deadline) {
+        const res = await p.call('/steady');
+        if (res.status !== 200) failures.push(res.status);
+        seen.add((await res.text()).trim());
+      }
+    };
+    const loops = Array.from({ length: 3 }, loop);
+    for (const v of ['v1', 'v2', 'v3']) expect((await upload(v)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    done = true;
+    await Promise.all(loops);
+    expect(failures).toEqual([]);
+    expect(seen.has('v3')).toBe(true);
   });
 
   it('answers HTTP failures with 500 and the function’s text, a timeout too', async () => {

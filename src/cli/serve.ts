@@ -90,6 +90,9 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
     process.on('SIGTERM', onSignal);
   });
   console.log('Skiff stopped.');
+  // Every server, instance and store is closed; idle timers of client libraries (CoAP agents, MQTT)
+  // would keep the process up for seconds more, and a supervisor expects it gone (tinyFaaS: ~1 s).
+  process.exit(process.exitCode ?? 0);
 }
 
 /** `skiff serve`: the whole platform in one process. */
