@@ -100,9 +100,11 @@ describe('tinyFaaS endpoints', () => {
     expect(failing.err?.details).toBe('error calling function pymisc');
   });
 
-  it('echoes over gRPC and CoAP for each flavor, and answers async calls with 202', async () => {
+  it('echoes over HTTP, gRPC and CoAP for each flavor, and answers async calls with 202', async () => {
     for (const name of ['echo', 'echojs', 'echobinary']) {
       expect(await call(name, 'Hello World!'), name).toMatchObject({ err: null, response: 'Hello World!' });
+      const h = await p.call(`/${name}`, { method: 'POST', body: 'Hello World!' });
+      expect([h.status, await h.text()], name).toEqual([200, 'Hello World!']);
       const c = await coap(name, 'Hello World!');
       expect([c.code, c.payload.toString()], name).toEqual(['2.05', 'Hello World!']);
     }
