@@ -3,8 +3,6 @@
  * with SIGKILL twice and restarted. The function reports every delivery to a ledger in this process;
  * every accepted id must reach exactly one terminal state, and the ledger must have seen each one.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,59 +10,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
 import { fixture, makeDataDir, removeDir } from './helpers/platform.js';
+import { exited, spawnServe } from './helpers/serve-process.js';
 
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
 const TOTAL = 1000;
 const CLIENTS = 16;
 const ASYNC_CONCURRENCY = 32;
 
-interface Running {
-  child: ChildProcess;
-  control: string;
-  http: string;
-  token: string;
-}
-
-async function startServe(dataDir: string): Promise<Running> {
-  const endpointsFile = path.join(dataDir, 'endpoints.json');
-  rmSync(endpointsFile, { force: true });
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--control-port',
-      '0',
-      '--http-port',
-      '0',
-      '--http-host',
-      '127.0.0.1',
-      '--grpc-port',
-      '0',
-      '--coap-port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
-  );
-  for (let i = 0; i < 400 && !existsSync(endpointsFile); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
-  const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-  return { child, control: endpoints.control, http: endpoints.http, token };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
+const startServe = (dataDir: string) => spawnServe(dataDir, { args: ['--log-level', 'warn'] });
 
 describe('async invocations across SIGKILL', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
-
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
+import { exited, spawnServe } from './helpers/serve-process.js';
 
 interface Attempt {
   ok: boolean;
@@ -272,35 +270,10 @@ describe('sandbox: descriptors the platform inherited', () => {
   it('never reach a function: only 0-2 are open in a program it runs', async () => {
     const dataDir = await makeDataDir();
     // fds 3-5 of `skiff serve`: inherited without close-on-exec, like a careless parent's
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--data-dir',
-        dataDir,
-        '--control-port',
-        '0',
-        '--http-port',
-        '0',
-        '--http-host',
-        '127.0.0.1',
-        '--grpc-port',
-        '0',
-        '--coap-port',
-        '0',
-        '--mqtt-port',
-        '0',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
-    );
+    const serve = await spawnServe(dataDir, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const { child, token } = serve;
+    const endpoints = { control: serve.control, http: serve.http };
     try {
-      const endpointsFile = path.join(dataDir, 'endpoints.json');
-      for (let i = 0; i < 200 && !existsSync(endpointsFile); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
-      const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
       const inherited = readdirSync(`/proc/${child.pid}/fd`).map(Number);
       expect(inherited).toEqual(expect.arrayContaining([3, 4, 5]));
       const put = await fetch(`${endpoints.control}/v1/functions/fdlist`, {
@@ -315,7 +288,7 @@ describe('sandbox: descriptors the platform inherited', () => {
       expect(fds).toEqual([0, 1, 2, 3]);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await exited(child);
       await removeDir(dataDir);
     }
   });

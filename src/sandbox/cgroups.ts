@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from './limits.js';
+import { isAlive } from '../shared/processes.js';
 
 export type CgroupVersion = 'v1' | 'v2';
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
@@ -117,15 +118,6 @@ async function removeDirs(dirs: string[], kill = true, attempts = 50): Promise<v
 /** The platform's own folders, once its instances' are gone; another platform of this process may keep them. */
 const removeBases = (dirs: string[]) => removeDirs(dirs, false, 100);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Folders that platforms killed without cleaning up left next to ours (their instances are gone). */
 function removeStale(parent: string): void {
   let names: string[];
@@ -136,7 +128,7 @@ function removeStale(parent: string): void {
   }
   for (const name of names) {
     const match = /^skiff-(\d+)$/.exec(name);
-    if (match === null || alive(Number(match[1]))) continue;
+    if (match === null || isAlive(Number(match[1]))) continue;
     const dir = path.join(parent, name);
     try {
       for (const child of readdirSync(dir, { withFileTypes: true })) {

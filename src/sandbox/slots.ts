@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { isAlive } from '../shared/processes.js';
 
 const run = promisify(execFile);
 
@@ -31,15 +32,6 @@ function mountPoints(): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter(Boolean);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function removeEmpty(dir: string): void {
@@ -71,7 +63,7 @@ export class CodeSlots {
     // slot bases of platforms that died without cleaning up
     for (const point of mountPoints()) {
       const match = new RegExp(`^${tmp}/skiff-slots-(\\d+)-`).exec(point);
-      if (match !== null && !alive(Number(match[1]))) umount(point);
+      if (match !== null && !isAlive(Number(match[1]))) umount(point);
     }
     // one base per platform: tests run several platforms in one process
     const base = path.join(tmp, `skiff-slots-${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
+
+/** Every listener of `skiff serve` on a free loopback port: test files run in parallel. */
+export const FREE_PORTS = [
+  ...['--control-port', '0', '--http-port', '0', '--http-host', '127.0.0.1'],
+  ...['--grpc-port', '0', '--coap-port', '0', '--mqtt-port', '0'],
+];
+
+export interface ServeProcess {
+  child: ChildProcess;
+  control: string;
+  http: string;
+  token: string;
+}
+
+/**
+ * Spawns the built `skiff serve` on `dataDir` with free ports and a bare environment, and resolves
+ * once it wrote `endpoints.json` (within 20 s). `stdio` beyond 0-2 gives the platform inherited fds.
+ */
+export async function spawnServe(
+  dataDir: string,
+  options: { args?: string[]; stdio?: StdioOptions } = {},
+): Promise<ServeProcess> {
+  const endpointsFile = path.join(dataDir, 'endpoints.json');
+  rmSync(endpointsFile, { force: true });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--data-dir', dataDir, ...FREE_PORTS, ...(options.args ?? [])],
+    {
+      stdio: options.stdio ?? ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '' },
+    },
+  );
+  for (let i = 0; i < 400 && !existsSync(endpointsFile); i++) {
+    if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
+  const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+  return { child, control: endpoints.control, http: endpoints.http, token };
+}
+
+/** Resolves when the process has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+}
