@@ -22,6 +22,7 @@ import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/i
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
+import { localUrl } from './shared/urls.js';
 
 export interface RunningServer {
   config: Config;
@@ -44,12 +45,6 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
       resolve(server.address() as AddressInfo);
     });
   });
-}
-
-function urlFor(address: AddressInfo): string {
-  const host =
-    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 /** The composition root: config → stores → executor → triggers + control API. */
@@ -155,9 +150,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const controlAddress = await listen(control, config.control.host, config.control.port);
     servers.push(gateway);
     const httpAddress = await listen(gateway, config.http.host, config.http.port);
-    controlBase = urlFor(controlAddress);
+    controlBase = localUrl('http', controlAddress);
     endpoints['control'] = controlBase;
-    endpoints['http'] = urlFor(httpAddress);
+    endpoints['http'] = localUrl('http', httpAddress);
     asyncQueue.start();
     const triggerContext: TriggerContext = {
       config,

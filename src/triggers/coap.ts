@@ -16,6 +16,7 @@ import { BlockAssembler, ResponseStore } from './coap-blocks.js';
 import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
+import { localUrl } from '../shared/urls.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
@@ -51,12 +52,6 @@ type Plan =
 /** The internals of the `coap` package's response this adapter touches. */
 interface PackageResponse {
   _addCacheEntry: unknown;
-}
-
-function urlFor(address: AddressInfo): string {
-  const host =
-    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `coap://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 function bind(sock: Socket, port: number, host: string): Promise<void> {
@@ -282,7 +277,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
 
   server.listen(sock);
   const address = sock.address();
-  const endpointHost = new URL(urlFor(address)).host;
+  const endpointHost = new URL(localUrl('coap', address)).host;
   const pruner = setInterval(() => {
     uploads.prune();
     responses.prune();
@@ -291,7 +286,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   logger.debug({ address }, 'CoAP trigger listening');
 
   return {
-    endpoint: { name: 'coap', url: urlFor(address) },
+    endpoint: { name: 'coap', url: localUrl('coap', address) },
     async stop() {
       if (stopped) return;
       stopped = true;

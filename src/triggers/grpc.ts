@@ -21,6 +21,7 @@ import { PACKAGE_ROOT } from '../shared/paths.js';
 import { INVOCATION_ID_KEY, toStatus } from './grpc-errors.js';
 import { toInvocation, toResponse, type InvokeRequest, type InvokeResponse } from './grpc-messages.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
+import { localUrl } from '../shared/urls.js';
 
 /** The shipped service definition, found from the package root whether running from src/ or dist/. */
 export const INVOKER_PROTO = path.join(PACKAGE_ROOT, 'proto', 'skiff', 'v1', 'invoker.proto');
@@ -39,12 +40,6 @@ const SHUTDOWN_GRACE_MS = 2_000;
 
 function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-/** The URL a local client uses: a wildcard bind address is reached on loopback. */
-function urlFor(host: string, port: number): string {
-  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `grpc://${hostPort(local, port)}`;
 }
 
 function bind(server: Server, host: string, port: number): Promise<number> {
@@ -133,7 +128,7 @@ export const grpc: TriggerAdapter = {
       server.forceShutdown();
       throw err;
     }
-    const url = urlFor(host, bound);
+    const url = localUrl('grpc', { address: host, port: bound });
     ctx.logger.debug({ url }, 'gRPC trigger listening');
     let stopped: Promise<void> | undefined;
     return {

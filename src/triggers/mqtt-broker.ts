@@ -8,6 +8,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { localUrl } from '../shared/urls.js';
 
 /** aedes' `$SYS/` topics: clients may not publish there (aedes' default `authorizePublish` check). */
 const SYS_PREFIX = '$SYS/';
@@ -67,12 +68,6 @@ export function guardPacketSize(socket: Socket, limit: number, onTooLarge: (leng
       skip = length;
     }
   });
-}
-
-function clientUrl(address: AddressInfo): string {
-  const host =
-    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
 /** Starts aedes on `host:port` (0: a free port). */
@@ -146,7 +141,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   }
   let closed: Promise<void> | undefined;
   return {
-    url: clientUrl(address),
+    url: localUrl('mqtt', address),
     close() {
       closed ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
