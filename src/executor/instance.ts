@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Invocation, Result } from '../invoke/types.js';
@@ -13,6 +11,10 @@ import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
 import { FrameDecoder, FrameKind, FrameWriter, PROTOCOL_VERSION, type Frame } from './protocol/frames.js';
 import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta, ResultMeta } from './protocol/messages.js';
+import { badResponse, functionError, outOfMemory } from './invocation-errors.js';
+import { withoutPlatformVars } from './runtimes/launcher.js';
+import { eachLine } from '../shared/lines.js';
+import { residentBytes } from '../shared/processes.js';
 
 /** `warm`: a generic bridge process that said HELLO and waits for a function to load (warm pool). */
 export type InstanceState = 'starting' | 'warm' | 'ready' | 'stopping' | 'exited';
@@ -43,17 +45,6 @@ export interface InstanceOptions {
 }
 
 const STDERR_KEEP = 20;
-
-/** Resident memory of a process in bytes, from /proc; null when it cannot be read. */
-function rssOf(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]) * 1024;
-  } catch {
-    return null;
-  }
-}
 
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
@@ -107,7 +98,7 @@ export class Instance {
   /** Resident memory of the bridge process in bytes (null once it exited). */
   get rssBytes(): number | null {
     if (this.state === 'exited') return null;
-    return this.opts.cgroup?.memoryBytes() ?? rssOf(this.pid);
+    return this.opts.cgroup?.memoryBytes() ?? residentBytes(this.pid);
   }
 
   /** True (once per kill) when the OOM killer struck this instance's cgroup since the last look. */
@@ -117,14 +108,6 @@ export class Instance {
     this.oomSeen = count;
     this.oomKilled = true;
     return true;
-  }
-
-  private outOfMemory(): SkiffError {
-    const limit = this.deployment?.limits.memoryMb;
-    return new SkiffError(
-      'SKIFF_E_OUT_OF_MEMORY',
-      `the function ran out of memory${limit === undefined ? '' : ` (its limit is ${limit} MiB)`} and was killed; raise limits.memoryMb in skiff.json or use less`,
-    );
   }
 
   /** How the process ended, once it has. */
@@ -175,8 +158,8 @@ export class Instance {
       for (const frame of frames) this.onFrame(frame);
     });
     socket.on('error', () => undefined);
-    this.pipeLines(child.stdout, 'stdout');
-    this.pipeLines(child.stderr, 'stderr');
+    eachLine(child.stdout, (line) => this.onOutputLine('stdout', line));
+    eachLine(child.stderr, (line) => this.onOutputLine('stderr', line));
     child.on('error', (err) => this.failStart(`could not start ${launch.command}: ${err.message}`));
     child.on('exit', (code, signal) => this.onExit(code, signal));
     return waiting;
@@ -203,8 +186,8 @@ export class Instance {
       handler: deployment.handler,
       function: deployment.function,
       version: deployment.version,
-      env: withoutReserved(deployment.env),
-      secrets: withoutReserved(deployment.secrets),
+      env: withoutPlatformVars(deployment.env),
+      secrets: withoutPlatformVars(deployment.secrets),
       ...(deployment.flavor === 'native' ? {} : { flavor: deployment.flavor }),
     };
     writer.send(FrameKind.INIT, 0, init);
@@ -372,26 +355,13 @@ export class Instance {
       if (meta.code === 'FUNCTION_ERROR' && this.newOomKill()) {
         // a program the bridge ran (binary runtime) was killed by the OOM killer
         this.log('platform', 'error', 'out of memory: the OOM killer ended a process', p.invocationId);
-        p.reject(this.outOfMemory());
+        p.reject(outOfMemory(this.deployment));
       } else if (meta.code === 'FUNCTION_ERROR') {
         this.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
-        const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
-        // tinyFaaS functions show their error text to the caller (docs/compat/tinyfaas-flavors.md)
-        p.reject(
-          this.deployment?.flavor === 'tinyfaas'
-            ? new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}: ${meta.message}`, {
-                details: { functionError: meta.message },
-              })
-            : new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}; see its logs`),
-        );
+        p.reject(functionError(meta, this.deployment));
       } else {
         this.log('stderr', 'error', meta.message, p.invocationId);
-        p.reject(
-          new SkiffError(
-            'SKIFF_E_BAD_RESPONSE',
-            `the function returned an invalid response: ${meta.message}`,
-          ),
-        );
+        p.reject(badResponse(meta));
       }
     });
   }
@@ -461,7 +431,7 @@ export class Instance {
       clearTimeout(p.timer);
       p.reject(
         oom
-          ? this.outOfMemory()
+          ? outOfMemory(this.deployment)
           : new SkiffError('SKIFF_E_INSTANCE_CRASHED', `the function instance crashed (${how})`),
       );
     }
@@ -477,20 +447,6 @@ export class Instance {
     for (const resolve of this.exitWaiters) resolve();
     this.exitWaiters = [];
     this.onChange?.(this);
-  }
-
-  private pipeLines(stream: Readable | null, name: 'stdout' | 'stderr'): void {
-    if (stream === null) return;
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) this.onOutputLine(name, line);
-    });
-    stream.on('end', () => {
-      if (rest !== '') this.onOutputLine(name, rest);
-    });
   }
 
   private onOutputLine(stream: 'stdout' | 'stderr', line: string): void {
@@ -518,11 +474,4 @@ export class Instance {
       ...(invocationId === undefined ? {} : { invocationId }),
     });
   }
-}
-
-/** Names the bridge's environment depends on: a function's env or secrets never replace them. */
-const RESERVED_ENV = new Set(['PATH', 'HOME', 'LANG', 'SKIFF_PROTOCOL_FD', 'SKIFF_MAX_RESPONSE_BYTES']);
-
-function withoutReserved(vars: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(vars).filter(([key]) => !RESERVED_ENV.has(key)));
 }

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { FrameDecoder, FrameKind, encodeFrame, type Frame } from '../protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../protocol/messages.js';
+import { eachLine } from '../../shared/lines.js';
 
 /** A case failed: the message is the reason shown in the table. */
 export class CaseFailure extends Error {}
@@ -301,16 +302,8 @@ export class RuntimeProcess {
   }
 
   private collect(stream: Readable | null, into: string[]): void {
-    if (stream === null) return;
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (into.length < OUTPUT_KEEP) into.push(line);
-    });
-    stream.on('end', () => {
-      if (rest !== '' && into.length < OUTPUT_KEEP) into.push(rest);
+    eachLine(stream, (line) => {
+      if (into.length < OUTPUT_KEEP) into.push(line);
     });
   }
 }

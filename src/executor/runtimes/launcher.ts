@@ -12,8 +12,23 @@ export interface RuntimeLauncher {
   launchGeneric?(config: Config): LaunchSpec;
 }
 
+/** The variables the bridges rely on: a function's env or secrets never replace them. */
+export const PLATFORM_VARS = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'SKIFF_PROTOCOL_FD',
+  'SKIFF_MAX_RESPONSE_BYTES',
+] as const;
+const PLATFORM_VAR_SET: ReadonlySet<string> = new Set(PLATFORM_VARS);
+
+/** `vars` without the platform's own variables (for INIT's env and secrets). */
+export function withoutPlatformVars(vars: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).filter(([key]) => !PLATFORM_VAR_SET.has(key)));
+}
+
 /** The environment every instance gets besides the function's own `env`: nothing of the platform's. */
-export function baseEnv(config: Config): Record<string, string> {
+export function baseEnv(config: Config): Record<(typeof PLATFORM_VARS)[number], string> {
   return {
     PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: '/tmp',

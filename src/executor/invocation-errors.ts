@@ -1,0 +1,31 @@
+/** The errors an instance turns a bridge's failure report into (runtime protocol v1 ERROR frames). */
+import { SkiffError } from '../shared/errors.js';
+import type { Deployment } from './deployment.js';
+import type { ErrorMeta } from './protocol/messages.js';
+
+/**
+ * A function error (FUNCTION_ERROR). The bridge's text always travels in `details.functionError` (the
+ * gateway never sends details to callers; compatibility endpoints answer with it). Callers of a native
+ * function read "see its logs"; tinyFaaS functions show their error text, as tinyFaaS does.
+ */
+export function functionError(meta: ErrorMeta, deployment: Deployment | undefined): SkiffError {
+  const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
+  const shown = deployment?.flavor === 'tinyfaas' ? `: ${meta.message}` : '; see its logs';
+  return new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}${shown}`, {
+    details: { functionError: meta.message },
+  });
+}
+
+/** The OOM killer ended a process of the instance. */
+export function outOfMemory(deployment: Deployment | undefined): SkiffError {
+  const limit = deployment?.limits.memoryMb;
+  return new SkiffError(
+    'SKIFF_E_OUT_OF_MEMORY',
+    `the function ran out of memory${limit === undefined ? '' : ` (its limit is ${limit} MiB)`} and was killed; raise limits.memoryMb in skiff.json or use less`,
+  );
+}
+
+/** A result the bridge could not send (BAD_RESPONSE, RESPONSE_TOO_LARGE). */
+export function badResponse(meta: ErrorMeta): SkiffError {
+  return new SkiffError('SKIFF_E_BAD_RESPONSE', `the function returned an invalid response: ${meta.message}`);
+}
