@@ -160,6 +160,11 @@ const PLATFORM_SUBSCRIBE = ['#', '$share/#'];
 export function createBrokerAccess(options: AccessOptions): BrokerAccess {
   const { logger } = options;
   const users = new Map(options.users.map((user) => [user.username, user]));
+  if (users.size !== options.users.length) {
+    const names = options.users.map((user) => user.username);
+    const twice = names.find((name, i) => names.indexOf(name) !== i);
+    throw new SkiffError('SKIFF_E_CONFIG_INVALID', `mqtt.broker.users: the user ${twice} is there twice`);
+  }
   /** Hash compared for an unknown user name, so that its refusal takes as long as a wrong password. */
   const nobody = sha256(randomBytes(32));
   /** The user of each authenticated client (anonymous: undefined). */

@@ -9,7 +9,8 @@ import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
 import { connectAsync, MqttClient, type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const SENSOR = { username: 'sensor', password: 'sensor-password-1' };
 const CAP = 6;
@@ -263,6 +264,38 @@ describe('embedded MQTT broker with allowAnonymous', () => {
     } finally {
       await p.stop();
       await removeDir(p.dataDir);
+    }
+  });
+});
+
+describe('embedded MQTT broker users in the configuration', () => {
+  it('refuses a short password, two passwords, a duplicate or a platform user name at start', async () => {
+    const config = (users: unknown[]) => () =>
+      loadConfig({ env: {}, flags: { mqtt: { broker: { users } } } });
+    const acl = { publish: ['a/#'], subscribe: ['a/#'] };
+    expect(config([{ username: 'dev', password: 'short', ...acl }])).toThrow(/mqtt\.broker\.users/);
+    expect(config([{ username: 'dev', password: 'long-enough-123', passwordFile: '/x', ...acl }])).toThrow(
+      /either password or passwordFile/,
+    );
+    for (const users of [
+      [{ username: 'skiff', password: 'long-enough-123', ...acl }],
+      [{ username: 'skiff-platform', password: 'long-enough-123', ...acl }],
+      [
+        { username: 'dev', password: 'long-enough-123', ...acl },
+        { username: 'dev', password: 'long-enough-456', ...acl },
+      ],
+      [{ username: 'dev', password: 'long-enough-123', publish: ['a/#/b'], subscribe: [] }],
+    ]) {
+      const dataDir = await makeDataDir();
+      try {
+        await expect(
+          startPlatform({ dataDir, config: { mqtt: { broker: { users } } } }),
+        ).rejects.toMatchObject({
+          code: 'SKIFF_E_CONFIG_INVALID',
+        });
+      } finally {
+        await removeDir(dataDir);
+      }
     }
   });
 });
