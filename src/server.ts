@@ -32,6 +32,8 @@ export interface RunningServer {
   deployer: Deployer;
   /** The start-up line naming the isolation and the limits in force. */
   isolation: string;
+  /** More start-up lines from the triggers (where a login is kept, ...). */
+  notes: string[];
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -145,6 +147,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const servers: Server[] = [];
   const triggers: RunningTrigger[] = [];
+  const notes: string[] = [];
   try {
     servers.push(control);
     const controlAddress = await listen(control, config.control.host, config.control.port);
@@ -172,6 +175,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const running = await adapter.start({ ...triggerContext, logger: logger.child({ part: name }) });
       triggers.push(running);
       if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
+      notes.push(...(running.notes ?? []));
     }
     writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
@@ -204,7 +208,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       })();
       return stopped;
     };
-    return { config, endpoints, token, deployer, isolation: sandbox.describe(config.sandbox.limits), stop };
+    const isolation = sandbox.describe(config.sandbox.limits);
+    return { config, endpoints, token, deployer, isolation, notes, stop };
   } catch (err) {
     await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();

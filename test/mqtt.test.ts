@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,6 +110,20 @@ async function withRules(name: string, rules: unknown[]): Promise<string> {
   return dir;
 }
 
+/** The embedded broker's default user, from the file the platform made in its data directory. */
+function brokerLogin(dataDir: string): { username: string; password: string } {
+  return JSON.parse(readFileSync(path.join(dataDir, 'mqtt-credentials.json'), 'utf8')) as {
+    username: string;
+    password: string;
+  };
+}
+
+/** An MQTT string: its length in two bytes, then its bytes. */
+function mqttString(value: string): Buffer {
+  const bytes = Buffer.from(value);
+  return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+}
+
 function remainingLength(n: number): Buffer {
   const bytes: number[] = [];
   do {
@@ -126,6 +140,7 @@ describe('MQTT trigger with the embedded broker', () => {
   let client: MqttClient;
   let inbox: Inbox;
   let url: string;
+  let login: { username: string; password: string };
   const dirs: string[] = [];
 
   beforeAll(async () => {
@@ -138,7 +153,8 @@ describe('MQTT trigger with the embedded broker', () => {
       bin: 'mqtt-bin',
       filter: 'mqtt-filter',
     });
-    client = await connectAsync(url, { clientId: 'test-embedded', reconnectPeriod: 0 });
+    login = brokerLogin(p.dataDir);
+    client = await connectAsync(url, { ...login, clientId: 'test-embedded', reconnectPeriod: 0 });
     inbox = new Inbox(client);
     await client.subscribeAsync(['out/#', 'echo/out', 'alerts/hot'], { qos: 1 });
     await subscribed(p.dataDir, ['in/upper', 'echo/+/in', 'echo/q0', 'echo/sink', 'py/#', 'bin/in']);
@@ -259,7 +275,7 @@ describe('MQTT trigger with the embedded broker', () => {
   });
 
   it('refuses a payload over mqtt.maxPayloadBytes at the broker and takes one at the limit', async () => {
-    const big = await connectAsync(url, { clientId: 'test-big', reconnectPeriod: 0 });
+    const big = await connectAsync(url, { ...login, clientId: 'test-big', reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => big.once('close', () => resolve()));
     big.publish('in/upper', Buffer.alloc(MAX_PAYLOAD + 1, 'a'), { qos: 0 });
     await closed;
@@ -279,12 +295,14 @@ describe('MQTT trigger with the embedded broker', () => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    const clientId = Buffer.from('raw');
+    // MQTT 3.1.1 CONNECT: clean session, with a user name and a password (flags 0xc2)
     const connectBody = Buffer.concat([
       Buffer.from([0x00, 0x04]),
       Buffer.from('MQTT'),
-      Buffer.from([0x04, 0x02, 0x00, 0x3c, 0x00, clientId.length]),
-      clientId,
+      Buffer.from([0x04, 0xc2, 0x00, 0x3c]),
+      mqttString('raw'),
+      mqttString(login.username),
+      mqttString(login.password),
     ]);
     const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve));
     socket.write(Buffer.concat([Buffer.from([0x10]), remainingLength(connectBody.length), connectBody]));
@@ -561,6 +579,52 @@ describe('MQTT trigger with an external MQTT 3.1.1 broker', () => {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await removeDir(p.dataDir);
+    }
+  });
+});
+
+describe('MQTT trigger with an external broker that needs a login', () => {
+  it('logs in with mqtt.username and mqtt.passwordFile', async () => {
+    const port = await freePort();
+    const confDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-mosquitto-'));
+    const passwords = path.join(confDir, 'passwords');
+    await new Promise<void>((resolve, reject) => {
+      execFile('mosquitto_passwd', ['-c', '-b', passwords, 'platform', 'platform-secret-1'], (err) =>
+        err === null ? resolve() : reject(err),
+      );
+    });
+    // Mosquitto started as root reads the password file as the user mosquitto
+    await chmod(confDir, 0o755);
+    await chmod(passwords, 0o644);
+    const conf = path.join(confDir, 'mosquitto.conf');
+    await writeFile(
+      conf,
+      `listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${passwords}\npersistence false\n`,
+    );
+    const secret = path.join(confDir, 'platform-password');
+    await writeFile(secret, 'platform-secret-1\n', { mode: 0o600 });
+    const mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    let p: TestPlatform | undefined;
+    try {
+      await untilListening(port);
+      p = await startPlatform({
+        config: {
+          mqtt: { url: `mqtt://127.0.0.1:${port}`, username: 'platform', passwordFile: secret },
+        },
+      });
+      await p.deployAll({ upper: 'mqtt-upper' });
+      await subscribed(p.dataDir, ['in/upper']);
+      const login = ['-u', 'platform', '-P', 'platform-secret-1'];
+      const upper = sub(port, 'out/upper', login);
+      await upper.ready;
+      await pub(port, 'in/upper', 'with a login', login);
+      expect(await upper.message).toMatchObject({ payload: 'WITH A LOGIN', qos: 1 });
+    } finally {
+      await p?.stop();
+      mosquitto.kill('SIGTERM');
+      if (mosquitto.exitCode === null) await new Promise((resolve) => mosquitto.once('exit', resolve));
+      await removeDir(confDir);
+      if (p !== undefined) await removeDir(p.dataDir);
     }
   });
 });

@@ -64,6 +64,7 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   console.log(`Skiff is up (data dir ${config.dataDir})`);
   for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
   console.log(`  ${server.isolation}`);
+  for (const note of server.notes) console.log(`  ${note}`);
 
   for (const dir of opts.deploy ?? []) {
     const name = path.basename(path.resolve(dir)).toLowerCase();

@@ -13,6 +13,24 @@ const millis = (fallback: number) => z.number().int().min(1).default(fallback);
 /** A size in bytes; bodies may be at most 64 MiB, which the runtime protocol's frames can carry. */
 const bytes = (fallback: number, max = 64 * MiB) => z.number().int().min(1).max(max).default(fallback);
 
+/** Topic filters of an embedded broker user's access list (MQTT wildcards `+` and `#`). */
+const mqttFilters = z.array(z.string().min(1).max(1_024)).max(256).default([]);
+
+/** A user of the embedded MQTT broker: a password (or a file holding it) and what it may publish and subscribe to. */
+const mqttUser = z
+  .object({
+    username: z.string().min(1).max(256),
+    /** At least 12 characters: the broker takes as many guesses as clients can send CONNECTs. */
+    password: z.string().min(12).max(1_024).optional(),
+    passwordFile: z.string().min(1).optional(),
+    publish: mqttFilters,
+    subscribe: mqttFilters,
+  })
+  .strict()
+  .refine((user) => (user.password === undefined) !== (user.passwordFile === undefined), {
+    message: 'give a user either password or passwordFile',
+  });
+
 /** The platform configuration: one schema for the file, the environment and the flags. */
 export const configSchema = z
   .object({
@@ -70,14 +88,30 @@ export const configSchema = z
             enabled: z.boolean().default(true),
             host: z.string().min(1).default('0.0.0.0'),
             port: port.default(1883),
+            /** Clients without a user name may connect (with the default user's rights). Off: every client logs in. */
+            allowAnonymous: z.boolean().default(false),
+            /** Users besides the generated default one, each limited to its topic filters. */
+            users: z.array(mqttUser).max(1_000).default([]),
+            /** Connections at once; more are closed as they come. */
+            maxConnections: z.number().int().min(1).max(100_000).default(1_024),
+            /** Connections at once from one IP address; more are closed as they come. */
+            maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64),
           })
           .strict()
           .prefault({}),
         /** An external broker to connect to instead, e.g. mqtt://127.0.0.1:1883. */
         url: z.string().min(1).nullable().default(null),
+        /** The platform's user name and password at the external broker (instead of those in `url`). */
+        username: z.string().min(1).nullable().default(null),
+        password: z.string().min(1).nullable().default(null),
+        /** A file holding the password (one line), instead of `password`. */
+        passwordFile: z.string().min(1).nullable().default(null),
         maxPayloadBytes: bytes(256 * 1024, MiB),
       })
       .strict()
+      .refine((mqtt) => mqtt.password === null || mqtt.passwordFile === null, {
+        message: 'give either mqtt.password or mqtt.passwordFile, not both',
+      })
       .prefault({}),
     /** Cron trigger: schedules in skiff.json `triggers.cron`. */
     cron: z

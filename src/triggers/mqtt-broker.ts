@@ -2,26 +2,34 @@
  * The embedded MQTT broker (aedes on a `net` server), protected as RELIABILITY.md §3 says: a deadline
  * for CONNECT, bounded client ids, queues and keep-alives, and payloads over `mqtt.maxPayloadBytes`
  * refused in `authorizePublish`. A packet whose header announces more than that is cut off before
- * aedes buffers it, so a client cannot make the broker hold a 256 MB packet.
+ * aedes buffers it, so a client cannot make the broker hold a 256 MB packet. Logins, client id
+ * ownership and topic access are `access`'s (mqtt-auth.ts); connections are capped in all and per
+ * address, the ones over a cap closed as they come.
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
+import type { BrokerAccess } from './mqtt-auth.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { localUrl } from '../shared/urls.js';
 
-/** aedes' `$SYS/` topics: clients may not publish there (aedes' default `authorizePublish` check). */
-const SYS_PREFIX = '$SYS/';
 /** Room in a PUBLISH packet besides its payload: a topic of up to 65535 bytes and its length, a packet id. */
 const PUBLISH_OVERHEAD = 65_535 + 2 + 2;
-/** Connections the broker holds at once. */
-export const MAX_BROKER_CONNECTIONS = 1024;
-
 export interface BrokerOptions {
   host: string;
   port: number;
   maxPayloadBytes: number;
+  access: BrokerAccess;
+  /** Connections at once, in all and from one address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
   logger: Logger;
+}
+
+/** The address a connection counts against (an IPv4 client of a dual-stack socket as IPv4). */
+function addressOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 export interface EmbeddedBroker {
@@ -72,7 +80,7 @@ export function guardPacketSize(socket: Socket, limit: number, onTooLarge: (leng
 
 /** Starts aedes on `host:port` (0: a free port). */
 export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroker> {
-  const { logger, maxPayloadBytes } = options;
+  const { logger, maxPayloadBytes, access } = options;
   const settings: AedesOptions = {
     connectTimeout: 10_000,
     // MQTT 3.1 allows 23 characters; 3.1.1 clients are not limited by aedes
@@ -82,9 +90,15 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     // a client must send a keep-alive (0, "none", is refused) of at most an hour
     keepaliveLimit: 3_600,
     drainTimeout: 30_000,
+    authenticate: access.authenticate,
+    authorizeSubscribe: access.authorizeSubscribe,
+    // $SYS messages (aedes publishes client ids there) reach no client: see authorizeForward
+    authorizeForward: access.authorizeForward,
     authorizePublish: (client, packet, callback) => {
-      if (packet.topic.startsWith(SYS_PREFIX)) {
-        callback(new Error(`${SYS_PREFIX} topics are reserved for the broker`));
+      const problem = access.publishProblem(client, packet.topic);
+      if (problem !== undefined) {
+        logger.debug({ client: client?.id, topic: packet.topic }, `refused an MQTT publish: ${problem}`);
+        callback(new Error(problem));
         return;
       }
       const size = Buffer.byteLength(packet.payload);
@@ -106,10 +120,33 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   broker.on('connectionError', (client, err) => {
     logger.debug({ client: client.id, err: err.message }, 'MQTT connection refused');
   });
+  broker.on('clientDisconnect', (client) => access.disconnected(client));
   const sockets = new Set<Socket>();
+  const perAddress = new Map<string, number>();
+  let overCap = 0;
   const server = createServer((socket) => {
+    const address = addressOf(socket);
+    const count = perAddress.get(address) ?? 0;
+    if (count >= options.maxConnectionsPerAddress) {
+      socket.on('error', () => undefined);
+      socket.destroy();
+      if (overCap++ === 0) {
+        logger.warn(
+          { remote: address, maxConnectionsPerAddress: options.maxConnectionsPerAddress },
+          'closed MQTT connections over mqtt.broker.maxConnectionsPerAddress',
+        );
+        setTimeout(() => (overCap = 0), 10_000).unref();
+      }
+      return;
+    }
+    perAddress.set(address, count + 1);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
     socket.on('error', () => undefined); // aedes reports it; a reset must not become an uncaught error
     broker.handle(socket);
     guardPacketSize(socket, maxPayloadBytes + PUBLISH_OVERHEAD, (length) => {
@@ -119,7 +156,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
       );
     });
   });
-  server.maxConnections = MAX_BROKER_CONNECTIONS;
+  server.maxConnections = options.maxConnections;
   let address: AddressInfo;
   try {
     address = await new Promise<AddressInfo>((resolve, reject) => {

@@ -25,6 +25,8 @@ const FIRST_CONNECT_MS = 5_000;
 const FLUSH_MS = 5_000;
 
 const STATE_FILE = 'mqtt-session.json';
+/** The start of the platform's client id; the embedded broker refuses it to every other client. */
+export const CLIENT_ID_PREFIX = 'skiff-';
 
 /** What the platform remembers about its session: its client id and the subscriptions it made. */
 export interface SessionState {
@@ -37,7 +39,10 @@ export interface SessionState {
 export function loadSessionState(dataDir: string): SessionState {
   try {
     const raw = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as Partial<SessionState>;
-    if (typeof raw.clientId === 'string' && /^skiff-[0-9a-f]{16}$/.test(raw.clientId)) {
+    if (
+      typeof raw.clientId === 'string' &&
+      new RegExp(`^${CLIENT_ID_PREFIX}[0-9a-f]{16}$`).test(raw.clientId)
+    ) {
       const subscriptions: Record<string, number> = {};
       for (const [filter, qos] of Object.entries(raw.subscriptions ?? {})) {
         if (qos === 0 || qos === 1) subscriptions[filter] = qos;
@@ -47,7 +52,7 @@ export function loadSessionState(dataDir: string): SessionState {
   } catch {
     // missing or unreadable: a new session
   }
-  const state = { clientId: `skiff-${randomBytes(8).toString('hex')}`, subscriptions: {} };
+  const state = { clientId: `${CLIENT_ID_PREFIX}${randomBytes(8).toString('hex')}`, subscriptions: {} };
   saveSessionState(dataDir, state);
   return state;
 }
@@ -80,6 +85,9 @@ export interface SessionOptions {
   /** The URL as logs show it (without credentials). */
   label: string;
   clientId: string;
+  /** The platform's login at the broker (otherwise the URL's, if any). */
+  username?: string | undefined;
+  password?: string | undefined;
   /** 5 for an external broker (falls back to 3.1.1 if the broker refuses it), 4 for aedes. */
   protocolVersion: 4 | 5;
   /** The largest packet the platform takes from the broker (MQTT 5 maximum packet size). */
@@ -156,6 +164,8 @@ export class MqttSession {
     const { logger } = this.options;
     const settings: IClientOptions = {
       clientId: this.options.clientId,
+      ...(this.options.username === undefined ? {} : { username: this.options.username }),
+      ...(this.options.password === undefined ? {} : { password: this.options.password }),
       clean: false,
       protocolVersion: this.version,
       keepalive: 30,
@@ -319,17 +329,24 @@ export class MqttSession {
   async subscribe(filter: string, qos: 0 | 1, id: number): Promise<number> {
     const client = this.client;
     if (client === undefined) return 128;
-    const granted = await client.subscribeAsync(filter, {
-      qos,
-      ...(this.version === 5
-        ? {
-            // 1: retained messages only for a new subscription, not again when it is renewed
-            rh: 1,
-            ...(this.usesSubscriptionIds ? { properties: { subscriptionIdentifier: id } } : {}),
-          }
-        : {}),
-    });
-    return granted[0]?.qos ?? 128;
+    try {
+      const granted = await client.subscribeAsync(filter, {
+        qos,
+        ...(this.version === 5
+          ? {
+              // 1: retained messages only for a new subscription, not again when it is renewed
+              rh: 1,
+              ...(this.usesSubscriptionIds ? { properties: { subscriptionIdentifier: id } } : {}),
+            }
+          : {}),
+      });
+      return granted[0]?.qos ?? 128;
+    } catch (err) {
+      // mqtt.js rejects a SUBACK that refuses the filter (an access list): that is an answer, not a failure
+      const refused = (err as { packet?: { granted?: unknown } }).packet?.granted;
+      if (Array.isArray(refused) && typeof refused[0] === 'number') return refused[0];
+      throw err;
+    }
   }
 
   async unsubscribe(filter: string): Promise<void> {

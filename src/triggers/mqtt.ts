@@ -8,6 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
+import {
+  configuredUser,
+  createBrokerAccess,
+  ensureMqttCredentials,
+  platformCredentials,
+  readSecretFile,
+  sha256,
+  type BrokerUser,
+  type Credentials,
+} from './mqtt-auth.js';
 import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
 import {
@@ -82,16 +92,52 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   const settings = config.mqtt;
   let broker: EmbeddedBroker | undefined;
   let url: string;
+  /** The platform's login at the broker. */
+  let login: Partial<Credentials> = {};
+  /** Lines for the start-up output. */
+  const notes: string[] = [];
   if (settings.url !== null) {
     url = checkBrokerUrl(settings.url);
+    const password =
+      settings.passwordFile === null
+        ? settings.password
+        : readSecretFile(settings.passwordFile, 'mqtt.passwordFile');
+    login = {
+      ...(settings.username === null ? {} : { username: settings.username }),
+      ...(password === null ? {} : { password }),
+    };
   } else if (settings.broker.enabled) {
+    const { allowAnonymous } = settings.broker;
+    const defaultUser = ensureMqttCredentials(config.dataDir);
+    const platform = platformCredentials();
+    const users: BrokerUser[] = [platform, defaultUser].map((user) => ({
+      username: user.username,
+      passwordHash: sha256(user.password),
+      publish: [],
+      subscribe: [],
+    }));
+    users.push(...settings.broker.users.map(configuredUser));
     broker = await startBroker({
       host: settings.broker.host,
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
+      access: createBrokerAccess({ users, allowAnonymous, logger }),
+      maxConnections: settings.broker.maxConnections,
+      maxConnectionsPerAddress: settings.broker.maxConnectionsPerAddress,
       logger,
     });
     url = broker.url;
+    login = platform;
+    notes.push(`mqtt login: user ${defaultUser.username}, password in ${defaultUser.file}`);
+    logger.info(
+      { credentials: defaultUser.file, users: settings.broker.users.length },
+      'the embedded MQTT broker takes logins; the default user and its password are in this file',
+    );
+    if (allowAnonymous) {
+      logger.warn(
+        'mqtt.broker.allowAnonymous is true: any client that reaches the embedded MQTT broker may publish and subscribe without logging in',
+      );
+    }
   } else {
     logger.warn('mqtt.broker.enabled is false and mqtt.url is not set: the MQTT trigger has no broker');
     return { stop: () => Promise.resolve() };
@@ -238,6 +284,8 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     url,
     label: displayUrl(url),
     clientId: state.clientId,
+    username: login.username,
+    password: login.password,
     // aedes speaks MQTT 3.1.1; an external broker is asked for MQTT 5 first
     protocolVersion: broker === undefined ? 5 : 4,
     maxPacketBytes: settings.maxPayloadBytes + PACKET_OVERHEAD,
@@ -268,7 +316,7 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   );
 
   return {
-    ...(broker === undefined ? {} : { endpoint: { name: 'mqtt', url: broker.url } }),
+    ...(broker === undefined ? {} : { endpoint: { name: 'mqtt', url: broker.url }, notes }),
     async stop() {
       stopping = true;
       await session.end(config.executor.drainTimeoutMs);

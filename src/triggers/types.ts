@@ -33,6 +33,8 @@ export interface TriggerContext {
 export interface RunningTrigger {
   /** Endpoint name and URL for `endpoints.json` and the start-up output, if it listens. */
   endpoint?: { name: string; url: string };
+  /** Lines for people in the start-up output (never a secret). */
+  notes?: string[];
   stop(): Promise<void>;
 }
 
