@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { makeDataDir, removeDir, startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { exited, spawnServe } from '../helpers/serve-process.js';
 import { errorCode as code, send, witness } from '../helpers/witness.js';
 
 let work: string;
@@ -282,4 +283,47 @@ describe('tinyFaaS management API trusting loopback (opt-in)', () => {
       await big.close();
     }
   });
+});
+
+describe('skiff serve --tinyfaas-trust-loopback', () => {
+  it('turns on the trust model and warns at start; --tinyfaas alone asks for the token', async () => {
+    for (const trust of [true, false]) {
+      const dataDir = await makeDataDir();
+      const serve = await spawnServe(dataDir, {
+        args: ['--tinyfaas', '--log-level', 'warn', ...(trust ? ['--tinyfaas-trust-loopback'] : [])],
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const up = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start line within 20 s:\n${out}`)), 20_000);
+        const take = (c: Buffer): void => {
+          out += c.toString();
+          if (out.includes('Press Ctrl+C to stop.')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        serve.child.stdout?.on('data', take);
+        serve.child.stderr?.on('data', take);
+      });
+      try {
+        await up;
+        const list = await send(`${serve.control}/list`);
+        expect(list.status).toBe(trust ? 200 : 401);
+        const withToken = await send(`${serve.control}/list`, {
+          headers: { authorization: `Bearer ${serve.token}` },
+        });
+        expect(withToken.status).toBe(200);
+        // the platform log's warning, and the CLI's line for people
+        if (trust) {
+          expect(out).toMatch(/trusts loopback/);
+          expect(out).toMatch(/⚠ tinyFaaS management API without token/);
+        } else expect(out).not.toMatch(/trusts loopback|⚠/);
+      } finally {
+        serve.child.kill('SIGTERM');
+        await exited(serve.child);
+        await removeDir(dataDir);
+      }
+    }
+  }, 60_000);
 });
