@@ -70,7 +70,10 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
   // upstream's scripts send no token and download from a local server: both opt-ins of the operator
   p = await startPlatform({
-    config: { compat: { tinyfaas: { enabled: true, trustLoopback: true } }, outbound: { allowPrivate: true } },
+    config: {
+      compat: { tinyfaas: { enabled: true, trustLoopback: true } },
+      outbound: { allowPrivate: true },
+    },
   });
   mgmt = p.controlUrl;
   gw = p.httpUrl;

@@ -73,9 +73,9 @@ describe('acceptCallbackUrl', () => {
 
   it('with allowPrivate, accepts loopback without asking DNS but still refuses other schemes', async () => {
     const allow = { allowPrivate: true };
-    expect(await acceptCallbackUrl('http://rebind.example/cb', allow, () => Promise.reject(new Error()))).toBe(
-      'http://rebind.example/cb',
-    );
+    expect(
+      await acceptCallbackUrl('http://rebind.example/cb', allow, () => Promise.reject(new Error())),
+    ).toBe('http://rebind.example/cb');
     expect(await acceptCallbackUrl('http://127.0.0.1:9/cb', allow)).toBe('http://127.0.0.1:9/cb');
     await refusal(acceptCallbackUrl('file:///etc/passwd', allow));
   });

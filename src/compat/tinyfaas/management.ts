@@ -71,7 +71,9 @@ export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandl
     throw new SkiffError(
       'SKIFF_E_UNAUTHORIZED',
       'tinyFaaS management calls need `Authorization: Bearer <admin token>` (in <data-dir>/admin-token)' +
-        (deps.trustLoopback ? ' from other hosts' : '; loopback is trusted only with compat.tinyfaas.trustLoopback'),
+        (deps.trustLoopback
+          ? ' from other hosts'
+          : '; loopback is trusted only with compat.tinyfaas.trustLoopback'),
     );
   };
   const { registry, deployer, logs } = deps;
