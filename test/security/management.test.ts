@@ -183,6 +183,9 @@ describe('tinyFaaS management API trusting loopback (opt-in)', () => {
     const res = await send(`${p.controlUrl}/upload`, { method: 'POST', body: uploadBody('trusted') });
     expect(res.status, res.body).toBe(200);
     expect(await list()).toContain('trusted');
+    // function output (logs) is never sniffed into a page served at the API's own origin
+    const logs = await send(`${p.controlUrl}/logs`);
+    expect(logs.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('refuses a cross-site POST (Origin http://evil.example, text/plain) with 403 and deploys nothing', async () => {

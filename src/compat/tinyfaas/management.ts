@@ -41,7 +41,12 @@ const isLoopback = (address: string): boolean => /^(::ffff:)?127\.\d+\.\d+\.\d+$
 
 function send(res: ServerResponse, status: number, text = ''): void {
   const body = Buffer.from(text);
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+  // nosniff: log lines are function output, never to be rendered as a page at the API's own origin
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': body.length,
+    'x-content-type-options': 'nosniff',
+  });
   res.end(body);
 }
 
