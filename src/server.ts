@@ -6,11 +6,13 @@ import path from 'node:path';
 import { createTinyFaasManagement } from './compat/tinyfaas/management.js';
 import { createControlApp, type RawHandler } from './control/app.js';
 import { ensureAdminToken } from './control/auth.js';
+import { createRequestGuard } from './control/request-guard.js';
 import { Deployer } from './control/deploy/deployer.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { AsyncQueue } from './invoke/async-queue.js';
+import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { Router } from './invoke/router.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
@@ -82,7 +84,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     settings: config.async,
     invoke: (inv) => router.invoke(inv),
     logger: logger.child({ part: 'async' }),
+    outbound: config.outbound,
   });
+  if (config.outbound.allowPrivate) {
+    logger.warn(
+      'outbound.allowPrivate: async callbacks and tinyFaaS /uploadURL may reach loopback, private and link-local addresses, this machine included',
+    );
+  }
   let controlBase = '';
   const endpoints: Record<string, string> = {};
   const tinyfaas = config.compat.tinyfaas.enabled;
@@ -98,11 +106,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         endpoints: () => endpoints,
         maxUploadBytes: config.build.maxUploadBytes,
         maxInstances: config.scaling.maxInstances,
+        trustLoopback: config.compat.tinyfaas.trustLoopback,
+        outbound: config.outbound,
       }),
     );
-    logger.warn(
-      'tinyFaaS mode: /upload, /uploadURL, /delete, /list, /wipe and /logs on the control port need no token from loopback',
-    );
+    if (config.compat.tinyfaas.trustLoopback) {
+      logger.warn(
+        'tinyFaaS mode trusts loopback: /upload, /uploadURL, /delete, /list, /wipe and /logs need no token from 127.0.0.1 or ::1, so every local user and every function with network access can deploy and run code here',
+      );
+    } else {
+      logger.info('tinyFaaS mode: its management API on the control port needs the admin token');
+    }
   }
 
   const control = createServer(
@@ -122,6 +136,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       token,
       logger.child({ part: 'control' }),
       compatHandlers,
+      createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
     ),
   );
   const gateway = createServer(
@@ -140,6 +155,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         check: (name) => void router.resolve(name),
         accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
         location: (id) => `${controlBase}/v1/invocations/${id}`,
+        checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
         maxBodyBytes: config.async.maxBodyBytes,
       },
     }),

@@ -30,7 +30,10 @@ describe('async invocations over HTTP', () => {
   let p: TestPlatform;
 
   beforeAll(async () => {
-    p = await startPlatform({ config: { async: { retryBaseMs: 50, maxEventAgeMs: 1500 } } });
+    // the callback receiver below listens on 127.0.0.1, which only outbound.allowPrivate lets through
+    p = await startPlatform({
+      config: { async: { retryBaseMs: 50, maxEventAgeMs: 1500 }, outbound: { allowPrivate: true } },
+    });
     await p.deployAll({ echo: 'echo-cjs', throws: 'throws', busy: 'sleepy' });
   });
   afterAll(async () => {

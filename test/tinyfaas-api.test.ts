@@ -68,7 +68,13 @@ const lines = (name: string) =>
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
-  p = await startPlatform({ config: { compat: { tinyfaas: { enabled: true } } } });
+  // upstream's scripts send no token and download from a local server: both opt-ins of the operator
+  p = await startPlatform({
+    config: {
+      compat: { tinyfaas: { enabled: true, trustLoopback: true } },
+      outbound: { allowPrivate: true },
+    },
+  });
   mgmt = p.controlUrl;
   gw = p.httpUrl;
   const port = (key: string) => new URL(p.server.endpoints[key] as string).port;

@@ -70,6 +70,7 @@ describe('tinyFaaS endpoints', () => {
       }).toString();
       const res = await fetch(`${p.controlUrl}/upload`, {
         method: 'POST',
+        headers: { authorization: `Bearer ${p.token}` },
         body: JSON.stringify({ name, env, threads: 1, zip }),
       });
       expect(res.status, `${name}: ${await res.text()}`).toBe(200);
@@ -151,6 +152,7 @@ describe('tinyFaaS endpoints', () => {
     const upload = (reply: string) =>
       fetch(`${p.controlUrl}/upload`, {
         method: 'POST',
+        headers: { authorization: `Bearer ${p.token}` },
         body: JSON.stringify({ name: 'steady', env: 'binary', threads: 1, zip: zipOf(reply) }),
       });
     expect((await upload('v0')).status).toBe(200);

@@ -18,6 +18,7 @@ interface ServeOptions {
   mqttPort?: number;
   mqttUrl?: string;
   tinyfaas?: boolean;
+  tinyfaasTrustLoopback?: boolean;
 }
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
@@ -42,7 +43,10 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.mqttPort !== undefined) mqtt['broker'] = { port: opts.mqttPort };
   if (opts.mqttUrl !== undefined) mqtt['url'] = opts.mqttUrl;
   if (Object.keys(mqtt).length > 0) flags['mqtt'] = mqtt;
-  if (opts.tinyfaas === true) flags['compat'] = { tinyfaas: { enabled: true } };
+  const tinyfaas: Record<string, unknown> = {};
+  if (opts.tinyfaas === true) tinyfaas['enabled'] = true;
+  if (opts.tinyfaasTrustLoopback === true) tinyfaas['trustLoopback'] = true;
+  if (Object.keys(tinyfaas).length > 0) flags['compat'] = { tinyfaas };
   if (Object.keys(control).length > 0) flags['control'] = control;
   if (Object.keys(http).length > 0) flags['http'] = http;
   return flags;
@@ -65,6 +69,11 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
   console.log(`  ${server.isolation}`);
   for (const note of server.notes) console.log(`  ${note}`);
+  if (config.compat.tinyfaas.enabled && config.compat.tinyfaas.trustLoopback) {
+    console.log(
+      '  ⚠ tinyFaaS management API without token from loopback: every local user and every function with network access can deploy code',
+    );
+  }
 
   for (const dir of opts.deploy ?? []) {
     const name = path.basename(path.resolve(dir)).toLowerCase();
@@ -131,6 +140,10 @@ export function registerServe(program: Command): void {
     )
     .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one')
     .option('--tinyfaas', 'tinyFaaS mode: its management API and invocation rules (docs/compat/tinyfaas.md)')
+    .option(
+      '--tinyfaas-trust-loopback',
+      "with --tinyfaas: upstream's trust model, no token needed from loopback (risky: any local user or function can deploy code)",
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
     .option('--sandbox <mode>', 'auto (default), bubblewrap or none: how function instances are isolated')

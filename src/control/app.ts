@@ -3,6 +3,7 @@ import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { sendError } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { createTokenCheck } from './auth.js';
+import type { RequestGuard } from './request-guard.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -40,12 +41,22 @@ function compile(route: Route): CompiledRoute {
  */
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
-/** The control API as a request handler (an app factory: it never listens; server.ts does). */
-export function createControlApp(routes: Route[], token: string, logger: Logger, raw: RawHandler[] = []) {
+/**
+ * The control API as a request handler (an app factory: it never listens; server.ts does). `guard`
+ * sees every request first, the compatibility handlers' too (request-guard.ts: no web page gets in).
+ */
+export function createControlApp(
+  routes: Route[],
+  token: string,
+  logger: Logger,
+  raw: RawHandler[],
+  guard: RequestGuard,
+) {
   const compiled = routes.map(compile);
   const checkToken = createTokenCheck(token);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      guard(req);
       for (const handler of raw) if (await handler(req, res)) return;
       const url = new URL(req.url ?? '/', 'http://control');
       const matches = compiled

@@ -72,7 +72,9 @@ export const openApiDocument = {
       'Management API of a Skiff platform. Every route needs `Authorization: Bearer <admin token>` unless ' +
       'marked otherwise; without a valid token even unknown routes answer 401. Errors always have the ' +
       'body `{ "error": { "code", "message", "details"? } }`; a known path with another method answers ' +
-      '405 SKIFF_E_METHOD_NOT_ALLOWED and an unknown path 404 SKIFF_E_NOT_FOUND.',
+      '405 SKIFF_E_METHOD_NOT_ALLOWED and an unknown path 404 SKIFF_E_NOT_FOUND. Any request with an ' +
+      "`Origin` that is not the API's own, or a `Host` that is not the address it listens on (or a name " +
+      'in `control.allowedHosts`), answers 403 SKIFF_E_FORBIDDEN first (web pages, DNS rebinding).',
     license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
   servers: [{ url: 'http://127.0.0.1:8080', description: 'The default address of `skiff serve`' }],

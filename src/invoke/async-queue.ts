@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
 import type { AsyncRecord, AsyncRequest, QueueStore } from '../store/queue-store.js';
 import type { Invocation, Result } from './types.js';
 
@@ -29,6 +30,8 @@ export interface AsyncQueueDeps {
   /** Runs one attempt (the router); the invocation id is the accepted id on every attempt. */
   invoke(inv: Invocation): Promise<Result>;
   logger: Logger;
+  /** Where callbacks may go (`outbound.allowPrivate`); private destinations are refused without it. */
+  outbound?: OutboundPolicy;
 }
 
 /** Refusals of the platform (capacity, shutdown): retried until the event is too old, never counted. */
@@ -183,18 +186,27 @@ export class AsyncQueue {
     return this.callback(record.id);
   }
 
-  /** POSTs the final record to the callback URL given at accept, once (best effort, 10 s). */
+  /**
+   * POSTs the final record to the callback URL given at accept, once (best effort, 10 s), under the
+   * outbound policy: the address is checked again on what DNS gives now, no redirect is followed (a
+   * 3xx is recorded as the callback's status) and the answer is read up to 64 KiB.
+   */
   private async callback(id: string): Promise<void> {
     const record = this.deps.store.get(id);
     if (record?.callbackUrl == null) return;
     try {
-      const res = await fetch(record.callbackUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-skiff-invocation-id': id },
-        body: JSON.stringify(asyncView(record)),
-        signal: AbortSignal.timeout(10_000),
-      });
-      await res.arrayBuffer();
+      const res = await outboundRequest(
+        record.callbackUrl,
+        'X-Callback-Url',
+        this.deps.outbound ?? { allowPrivate: false },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-skiff-invocation-id': id },
+          body: JSON.stringify(asyncView(record)),
+          timeoutMs: 10_000,
+          maxResponseBytes: 64 * 1024,
+        },
+      );
       this.deps.store.setCallbackStatus(id, res.status);
     } catch (err) {
       this.deps.logger.warn({ err, invocation: id }, 'async callback failed');

@@ -31,9 +31,12 @@ describe('loadConfig', () => {
     const cwd = tempDir();
     const config = loadConfig({ cwd, env: {} });
     expect(config.dataDir).toBe(path.join(cwd, '.skiff'));
-    expect(config.control).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.control).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8000, maxBodyBytes: 6 * 1024 * 1024 });
     expect(config.functions.defaultTimeoutMs).toBe(30_000);
+    // nothing a stranger chooses reaches private addresses, and loopback is no credential
+    expect(config.outbound).toEqual({ allowPrivate: false });
+    expect(config.compat.tinyfaas).toEqual({ enabled: false, trustLoopback: false });
   });
 
   it('layers file < environment < flags', () => {

@@ -37,7 +37,15 @@ export const configSchema = z
     dataDir: z.string().min(1).default('.skiff'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     control: z
-      .object({ host: z.string().min(1).default('127.0.0.1'), port: port.default(8080) })
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8080),
+        /**
+         * Names the control API may be called by besides the address it listens on (a DNS name or a
+         * reverse proxy's `Host`); any other `Host` is refused, against DNS rebinding.
+         */
+        allowedHosts: z.array(z.string().min(1).max(253)).max(100).default([]),
+      })
       .strict()
       .prefault({}),
     http: z
@@ -199,12 +207,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Requests the platform makes to URLs strangers choose (async callbacks, tinyFaaS `/uploadURL`). */
+    outbound: z
+      .object({
+        /** Allow loopback, link-local, private and the machine's own addresses as destinations. */
+        allowPrivate: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     /** Compatibility APIs of other FaaS platforms (docs/compat/). */
     compat: z
       .object({
         /** tinyFaaS mode: its management API on the control port, its invocation rules on the gateway. */
         tinyfaas: z
-          .object({ enabled: z.boolean().default(false) })
+          .object({
+            enabled: z.boolean().default(false),
+            /** Upstream's trust model: the management API needs no token from loopback (risky). */
+            trustLoopback: z.boolean().default(false),
+          })
           .strict()
           .prefault({}),
       })

@@ -34,6 +34,11 @@ export interface AsyncAccept {
   accept(inv: Omit<Invocation, 'id' | 'trigger' | 'deadline'>, callbackUrl: string | null): string;
   /** Where its status is: the control API's `/v1/invocations/<id>`. */
   location(id: string): string;
+  /**
+   * Checks an `X-Callback-Url` before anything is queued and returns the URL to store; throws
+   * `SKIFF_E_FORBIDDEN_DESTINATION` for one the platform may not post to (invoke/callback-url.ts).
+   */
+  checkCallback(raw: string): Promise<string>;
   maxBodyBytes: number;
 }
 
@@ -56,19 +61,11 @@ function wantsAsync(req: IncomingMessage): boolean {
   );
 }
 
-function callbackUrl(req: IncomingMessage): string | null {
+/** The `X-Callback-Url` of an async call, checked by the policy before the call is accepted. */
+async function callbackUrl(req: IncomingMessage, accept: AsyncAccept): Promise<string | null> {
   const raw = req.headers['x-callback-url'];
   if (typeof raw !== 'string' || raw === '') return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = new URL('invalid:');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'X-Callback-Url must be an http:// or https:// URL');
-  }
-  return url.href;
+  return accept.checkCallback(raw);
 }
 
 function requestHeaders(raw: string[]): HeaderPairs {
@@ -140,7 +137,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const tinyAsync = tiny && tinyFaasWantsAsync(req);
       if (asyncAccept !== undefined && (tinyAsync || wantsAsync(req))) {
         asyncAccept.check(name);
-        const callback = tinyAsync ? null : callbackUrl(req);
+        const callback = tinyAsync ? null : await callbackUrl(req, asyncAccept);
         const body = await readBody(req, asyncAccept.maxBodyBytes);
         const accepted = asyncAccept.accept(
           {

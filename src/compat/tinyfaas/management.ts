@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawHandler } from '../../control/app.js';
 import { createTokenCheck } from '../../control/auth.js';
 import type { Deployer } from '../../control/deploy/deployer.js';
-import { toSkiffError } from '../../shared/errors.js';
+import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import { readBody, sendError } from '../../shared/http.js';
 import type { Logger } from '../../shared/logger.js';
+import type { OutboundPolicy } from '../../shared/outbound.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry } from '../../store/registry.js';
 import { decodeZip, deployRequest, download, fail, selectFolder, subfolder, tinyName } from './upload.js';
@@ -20,6 +21,10 @@ export interface TinyFaasManagementDeps {
   maxUploadBytes: number;
   /** The platform's default maxInstances: a larger `threads` raises the maximum too. */
   maxInstances: number;
+  /** Upstream's trust model: requests from loopback need no token (`compat.tinyfaas.trustLoopback`). */
+  trustLoopback: boolean;
+  /** Where `/uploadURL` may download from (`outbound.allowPrivate`). */
+  outbound: OutboundPolicy;
 }
 
 const ROUTES: Record<string, 'GET' | 'POST'> = {
@@ -31,11 +36,17 @@ const ROUTES: Record<string, 'GET' | 'POST'> = {
   '/logs': 'GET',
 };
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** A peer address on loopback (127.0.0.0/8, ::1, or 127/8 mapped into IPv6). */
+const isLoopback = (address: string): boolean => /^(::ffff:)?127\.\d+\.\d+\.\d+$|^::1$/i.test(address);
 
 function send(res: ServerResponse, status: number, text = ''): void {
   const body = Buffer.from(text);
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
+  // nosniff: log lines are function output, never to be rendered as a page at the API's own origin
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': body.length,
+    'x-content-type-options': 'nosniff',
+  });
   res.end(body);
 }
 
@@ -52,11 +63,24 @@ export function endpointLines(endpoints: Record<string, string>, name: string): 
 
 /**
  * The tinyFaaS management API (`/upload`, `/uploadURL`, `/delete`, `/list`, `/wipe`, `/logs`) on the
- * control port. tinyFaaS has no auth: these paths take the admin token when one is sent, and without
- * one only requests from loopback.
+ * control port. tinyFaaS has no auth; here every call needs the admin token, unless the operator
+ * chose upstream's trust model (`trustLoopback`: no token needed from loopback). Loopback alone is no
+ * credential: any local user, any function with network and any web page in a local browser reach it.
+ * The control app's request guard has already refused web pages (foreign Origin or Host).
  */
 export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandler {
   const checkToken = createTokenCheck(deps.token);
+  const admit = (req: IncomingMessage): void => {
+    if (req.headers.authorization !== undefined) return checkToken(req.headers.authorization);
+    if (deps.trustLoopback && isLoopback(req.socket.remoteAddress ?? '')) return;
+    throw new SkiffError(
+      'SKIFF_E_UNAUTHORIZED',
+      'tinyFaaS management calls need `Authorization: Bearer <admin token>` (in <data-dir>/admin-token)' +
+        (deps.trustLoopback
+          ? ' from other hosts'
+          : '; loopback is trusted only with compat.tinyfaas.trustLoopback'),
+    );
+  };
   const { registry, deployer, logs } = deps;
 
   const parseJson = async (req: IncomingMessage): Promise<Record<string, unknown> | undefined> => {
@@ -93,15 +117,7 @@ export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandl
     const method = ROUTES[url.pathname];
     if (method === undefined) return false;
     try {
-      if (req.headers.authorization !== undefined) checkToken(req.headers.authorization);
-      else if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
-        send(
-          res,
-          401,
-          'tinyFaaS management calls from other hosts need `Authorization: Bearer <admin token>`\n',
-        );
-        return true;
-      }
+      admit(req);
     } catch (err) {
       sendError(res, toSkiffError(err));
       return true;
@@ -128,7 +144,7 @@ export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandl
         case '/uploadURL': {
           const folder = subfolder(body['subfolder_path']);
           tinyName(body['name']);
-          const zip = await download(body['url'], deps.maxUploadBytes);
+          const zip = await download(body['url'], deps.maxUploadBytes, deps.outbound);
           send(res, 200, await upload(body, await selectFolder(zip, folder, deps.maxUploadBytes)));
           break;
         }
@@ -166,6 +182,11 @@ export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandl
       const error = toSkiffError(err);
       if (!error.isUserError)
         deps.logger.error({ err, path: url.pathname }, 'tinyFaaS management call failed');
+      // a refused download address is Skiff's policy, not a tinyFaaS failure: its own status and code
+      if (error.code === 'SKIFF_E_FORBIDDEN_DESTINATION') {
+        if (!res.headersSent) sendError(res, error);
+        return true;
+      }
       if (!res.headersSent) send(res, 500, `${error.message.split('\n')[0] ?? ''}\n`);
     }
     return true;

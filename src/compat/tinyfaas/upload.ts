@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DeployRequest } from '../../control/deploy/deployer.js';
 import { SkiffError } from '../../shared/errors.js';
+import { outboundRequest, type OutboundPolicy, type OutboundResponse } from '../../shared/outbound.js';
 import { extractArchive, packDirectory } from '../../store/archive/index.js';
 
 /** tinyFaaS `env` → Skiff runtime. */
@@ -82,31 +83,34 @@ export function subfolder(raw: unknown): string {
   return parts.join('/');
 }
 
-/** Downloads a zip (at most `limit` bytes). */
-export async function download(url: unknown, limit: number): Promise<Buffer> {
+/** The longest a `/uploadURL` download may take, connect to last byte. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * Downloads a zip (at most `limit` bytes, 60 s) from a URL the caller chose, under the outbound policy
+ * (src/shared/outbound.ts): no loopback, link-local, private or own address unless allowed, checked
+ * again on the addresses DNS gives, and no redirect followed. A refused destination throws
+ * `SKIFF_E_FORBIDDEN_DESTINATION`; any other failure a tinyFaaS failure.
+ */
+export async function download(url: unknown, limit: number, policy: OutboundPolicy): Promise<Buffer> {
   if (typeof url !== 'string') throw fail('url must be a string');
-  let parsed: URL;
+  const shown = url.slice(0, 200);
+  let res: OutboundResponse;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw fail('url is not a valid URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw fail('url must be http(s)');
-  let res: Response;
-  try {
-    res = await fetch(parsed, { signal: AbortSignal.timeout(60_000) });
+    res = await outboundRequest(url, '/uploadURL url', policy, {
+      method: 'GET',
+      timeoutMs: DOWNLOAD_TIMEOUT_MS,
+      maxResponseBytes: limit,
+    });
   } catch (err) {
-    throw fail(`cannot download ${parsed.href}: ${(err as Error).message}`);
+    if (err instanceof SkiffError) throw err;
+    throw fail(`cannot download ${shown}: ${(err as Error).message}`);
   }
-  if (!res.ok || res.body === null) throw fail(`cannot download ${parsed.href}: status ${res.status}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Uint8Array).length;
-    if (size > limit) throw fail(`the archive at ${parsed.href} is larger than ${limit} bytes`);
-    chunks.push(Buffer.from(chunk as Uint8Array));
+  if (res.status >= 300 && res.status < 400) {
+    throw fail(`cannot download ${shown}: status ${res.status} (redirects are not followed)`);
   }
-  return Buffer.concat(chunks);
+  if (res.status < 200 || res.status >= 300) throw fail(`cannot download ${shown}: status ${res.status}`);
+  return res.body;
 }
 
 /** Extracts an archive and packs one folder of it again (a tar.gz the deployer takes). */
