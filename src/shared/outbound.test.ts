@@ -41,6 +41,8 @@ describe('checkDestination', () => {
     'http://127.0.0.1:8080/x',
     'http://[::1]/',
     'http://localhost:1/',
+    'http://localhost./',
+    'http://intranet./',
     'http://api.localhost/',
     'http://intranet/',
     'http://2130706433/',

@@ -107,7 +107,10 @@ export function checkDestination(raw: string, what: string, policy: OutboundPoli
   }
   if (url.username !== '' || url.password !== '') throw refuse(what, 'the URL must not hold credentials');
   if (policy.allowPrivate) return url;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (isIP(host) !== 0) {
     const why = forbiddenAddress(host);
     if (why !== undefined) throw refuse(what, `${host} is ${why}`);
