@@ -318,3 +318,31 @@ describe('build time limit', () => {
     expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
   });
 });
+
+describe('without a sandbox (--insecure-no-sandbox)', () => {
+  let p: TestPlatform;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    p = await startPlatform({ config: { sandbox: { mode: 'none' } } });
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+    for (const dir of dirs) await removeDir(dir);
+  });
+
+  it('esbuild still refuses files outside the function folder', async () => {
+    for (const target of [path.join(p.dataDir, 'admin-token'), '/etc/shadow', '../../admin-token']) {
+      const dir = await folder({
+        'index.ts': `import secret from ${JSON.stringify(target)} with { type: 'text' };\nexport default () => secret;\n`,
+      });
+      dirs.push(dir);
+      const res = await p.deploy('steal', dir);
+      const text = await res.text();
+      expect(res.status, text).toBe(422);
+      expect(text).not.toContain(p.token);
+      expect(text).toContain('outside the function folder');
+    }
+  });
+});
