@@ -133,7 +133,10 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
       cwd: BUILD_DIR,
       tmpBytes: limits.tmpMb * MiB,
       network: 'none',
-      writable: [[source, BUILD_DIR], ...(socket === undefined ? [] : [[socket, PROXY_SOCKET] as [string, string]])],
+      writable: [
+        [source, BUILD_DIR],
+        ...(socket === undefined ? [] : [[socket, PROXY_SOCKET] as [string, string]]),
+      ],
       bare: req.bare,
     }),
     '--',

@@ -226,7 +226,7 @@ describe('builds run in the sandbox', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it("a pip build backend inside the function runs unprivileged, without the data dir", async () => {
+  it('a pip build backend inside the function runs unprivileged, without the data dir', async () => {
     const marker = path.join(os.tmpdir(), `marker-${randomBytes(6).toString('hex')}`);
     const dir = await make({
       'skiff.json': '{"runtime": "python"}',

@@ -55,13 +55,17 @@ describe('build proxy', () => {
       '169.254.169.254:80',
       '[::ffff:127.0.0.1]:80',
     ]) {
-      expect(await ask(socket, `CONNECT ${where} HTTP/1.1\r\nhost: ${where}\r\n\r\n`), where).toMatch(/^HTTP\/1\.1 403/);
+      expect(await ask(socket, `CONNECT ${where} HTTP/1.1\r\nhost: ${where}\r\n\r\n`), where).toMatch(
+        /^HTTP\/1\.1 403/,
+      );
     }
     expect(notes.some((n) => n.includes('loopback'))).toBe(true);
   });
 
   it('accepts only CONNECT with host:port, and bounds the request head', async () => {
-    expect(await ask(socket, `GET http://127.0.0.1:${targetPort}/ HTTP/1.1\r\n\r\n`)).toMatch(/^HTTP\/1\.1 405/);
+    expect(await ask(socket, `GET http://127.0.0.1:${targetPort}/ HTTP/1.1\r\n\r\n`)).toMatch(
+      /^HTTP\/1\.1 405/,
+    );
     expect(await ask(socket, 'CONNECT nohostport HTTP/1.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect(await ask(socket, `CONNECT a:1 HTTP/1.1\r\nx: ${'y'.repeat(10_000)}`)).toMatch(/^HTTP\/1\.1 431/);
   });

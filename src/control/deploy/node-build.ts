@@ -55,6 +55,18 @@ function resolveEntry(dir: string, handler: string | null, pkg: PackageJson | un
   );
 }
 
+/** An npm given by an absolute path outside /usr: its installation (`<prefix>/bin/npm` → `<prefix>`). */
+function installRoot(command: string): string[] {
+  if (!path.isAbsolute(command)) return [];
+  let real: string;
+  try {
+    real = realpathSync(command);
+  } catch {
+    return [];
+  }
+  return real.startsWith('/usr/') ? [] : [path.dirname(path.dirname(real))];
+}
+
 async function installDependencies(runner: BuildRunner, config: Config, log: BuildLog): Promise<void> {
   const useCi = existsSync(path.join(runner.workDir, 'package-lock.json'));
   const args = [useCi ? 'ci' : 'install', '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier'];
@@ -62,7 +74,12 @@ async function installDependencies(runner: BuildRunner, config: Config, log: Bui
   // install scripts' output goes to the build log, not only when they fail
   else args.push('--foreground-scripts');
   log(`$ ${config.build.npmCommand} ${args.join(' ')}`);
-  const result = await runner.run({ command: config.build.npmCommand, args, registry: true });
+  const result = await runner.run({
+    command: config.build.npmCommand,
+    args,
+    registry: true,
+    readOnly: installRoot(config.build.npmCommand),
+  });
   for (const line of result.output.split('\n')) if (line.trim() !== '') log(line);
   if (result.timedOut)
     throw new SkiffError(

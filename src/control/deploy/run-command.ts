@@ -107,16 +107,6 @@ function spawnBounded(
   });
 }
 
-/** Runs one command as a plain process (no sandbox), killed at the timeout. */
-export function runCommand(
-  command: string,
-  args: string[],
-  cwd: string,
-  timeoutMs: number,
-): Promise<CommandResult> {
-  return spawnBounded({ command, args, cwd, env: buildEnv() }, timeoutMs);
-}
-
 /**
  * The runner of one build: every step in the sandbox (docs/security/builds.md) with the build's limits,
  * its work folder writable and nothing else, the build proxy for steps that install from a registry,
