@@ -152,6 +152,9 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
       await chownTree(req.workDir, user, false);
       if (socket !== undefined) await chown(socket, user.uid, user.gid);
       await slot.mount(req.workDir, 'work', true);
+      // the slot (work folder and socket) is reachable by the build's user alone
+      await chown(slot.dir, user.uid, user.gid);
+      await chmod(slot.dir, 0o700);
     },
     release: async () => {
       await cgroup?.remove();

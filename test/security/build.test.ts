@@ -4,7 +4,7 @@
  * loopback to the platform, killed at build.timeoutMs; the network only through the build proxy.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -280,6 +280,17 @@ describe('builds run in the sandbox', () => {
     const res = await p.deploy('uses-ms', dir);
     expect(res.status, await res.clone().text()).toBe(201);
     expect(await (await p.call('/uses-ms')).text()).toBe('172800000');
+  });
+
+  it('leaves no build mount or staging folder behind, and gives the code back to root', async () => {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(mounts.split('\n').filter((line) => line.includes(path.join(p.dataDir, 'staging')))).toEqual([]);
+    expect(readdirSync(path.join(p.dataDir, 'staging'))).toEqual([]);
+    const fn = path.join(p.dataDir, 'functions', 'uses-ms');
+    const version = readdirSync(fn)[0] ?? '';
+    for (const rel of ['', 'node_modules', 'node_modules/ms/package.json']) {
+      expect(statSync(path.join(fn, version, rel)).uid, rel).toBe(process.getuid?.());
+    }
   });
 });
 
