@@ -213,6 +213,21 @@ describe('builds run in the sandbox', () => {
     }
   });
 
+  it('esbuild does not follow a link that an install script made to the data dir', async () => {
+    const dir = await make({
+      'index.ts': "import secret from './secret.txt';\nexport default () => secret;\n",
+      'dep/package.json': JSON.stringify({ name: 'dep', version: '1.0.0' }),
+      'package.json': JSON.stringify({
+        name: 'linker',
+        version: '1.0.0',
+        dependencies: { dep: 'file:./dep' },
+        scripts: { postinstall: `ln -s ${tokenFile} secret.txt` },
+      }),
+    });
+    const log = await failedBuild('steal-link', dir);
+    expect(log).toMatch(/Could not resolve|outside the function folder|No such file|ENOENT/);
+  });
+
   it('a pip requirement outside the function folder is not built on the host', async () => {
     const marker = path.join(os.tmpdir(), `marker-${randomBytes(6).toString('hex')}`);
     const evil = await make({ 'pyproject.toml': pyproject, 'evilbackend.py': backend(tokenFile, marker) });
