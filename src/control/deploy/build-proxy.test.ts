@@ -70,6 +70,24 @@ describe('build proxy', () => {
     expect(await ask(socket, `CONNECT a:1 HTTP/1.1\r\nx: ${'y'.repeat(10_000)}`)).toMatch(/^HTTP\/1\.1 431/);
   });
 
+  it('tunnels to a private address only when the operator allows it', async () => {
+    const open = path.join(dir, 'open.sock');
+    const allowing = await startBuildProxy(open, { policy: { allowPrivate: true } });
+    try {
+      const got = await new Promise<string>((resolve, reject) => {
+        const client = net.connect(open);
+        let text = '';
+        client.on('connect', () => client.write(`CONNECT 127.0.0.1:${targetPort} HTTP/1.1\r\n\r\n`));
+        client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        client.on('close', () => resolve(text));
+        client.on('error', reject);
+      });
+      expect(got).toBe('HTTP/1.1 200 Connection Established\r\n\r\nsecret');
+    } finally {
+      await allowing.close();
+    }
+  });
+
   it('parses authorities', () => {
     expect(parseAuthority('registry.npmjs.org:443')).toEqual({ host: 'registry.npmjs.org', port: 443 });
     expect(parseAuthority('[::1]:80')).toEqual({ host: '::1', port: 80 });

@@ -66,6 +66,11 @@ export async function startBuildProxy(socketPath: string, opts: BuildProxyOption
   let tunnels = 0;
 
   const handle = (client: net.Socket): void => {
+    // sockets of both sides: tunnels, and clients that have not asked yet
+    if (open.size >= maxConnections * 3) {
+      client.destroy();
+      return;
+    }
     open.add(client);
     client.setTimeout(idleMs, () => client.destroy());
     client.on('error', () => client.destroy());
