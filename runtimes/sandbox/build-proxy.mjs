@@ -1,4 +1,4 @@
-// Runs inside a build's sandbox, which has no network but its own loopback (docs/security/builds.md):
+// Runs inside a build's sandbox, which has no network but its own loopback (README, "Builds"):
 //   node build-proxy.mjs <proxy socket> -- <command> [args ...]
 // listens on 127.0.0.1:<free port> of the sandbox, pipes every connection to the platform's build
 // proxy (a Unix socket bound into the sandbox), and runs the command with the usual proxy variables

@@ -168,7 +168,7 @@ export const configSchema = z
          */
         network: z.enum(['none', 'registry']).default('registry'),
         /** Let the build proxy reach loopback, private and link-local addresses (a registry on the LAN). */
-        allowPrivateRegistries: z.boolean().default(false),
+        privateRegistries: z.boolean().default(false),
         /** Host folders bound read-only into every build sandbox (e.g. a wheel or tarball mirror). */
         readOnlyPaths: z.array(z.string().min(1)).default([]),
         /** Limits of every build step's sandbox (cgroup, rlimits, /tmp). */

@@ -3,7 +3,7 @@
  * sandbox (a forwarder inside, runtimes/sandbox/build-proxy.mjs, offers it as an HTTP proxy on the
  * sandbox's own loopback) and accepts only `CONNECT host:port`. The name is resolved here and every
  * address is checked with the outbound guard, so loopback, private, link-local and the machine's own
- * addresses (the platform's ports) are refused unless `build.allowPrivateRegistries` is set. Tunnels
+ * addresses (the platform's ports) are refused unless `build.privateRegistries` is set. Tunnels
  * are capped in number, and each closes after a minute without traffic; all close with the build.
  */
 import { chmod } from 'node:fs/promises';

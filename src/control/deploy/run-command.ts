@@ -108,7 +108,7 @@ function spawnBounded(
 }
 
 /**
- * The runner of one build: every step in the sandbox (docs/security/builds.md) with the build's limits,
+ * The runner of one build: every step in the sandbox (README, "Builds") with the build's limits,
  * its work folder writable and nothing else, the build proxy for steps that install from a registry,
  * all steps together within `build.timeoutMs`.
  */
@@ -147,7 +147,7 @@ export function createBuildRunner(
       try {
         if (wrapped.proxySocket !== undefined) {
           proxy = await startBuildProxy(wrapped.proxySocket, {
-            policy: { allowPrivate: config.build.allowPrivateRegistries },
+            policy: { allowPrivate: config.build.privateRegistries },
             note: log,
           });
         }
