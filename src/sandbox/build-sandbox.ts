@@ -6,7 +6,7 @@
  * package registry gets the platform's build proxy as a Unix socket at PROXY_SOCKET.
  *
  * As root, the work folder reaches the sandbox through a code slot (mounted writable) and is handed to
- * the unprivileged user for the step; afterwards it is given back to root, set-id bits cleared.
+ * the unprivileged user for the build; after the build it is given back to root, set-id bits cleared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { chmod, chown, lstat, readdir, rm } from 'node:fs/promises';
@@ -85,7 +85,15 @@ async function chownTree(root: string, user: HostUser, reclaim: boolean): Promis
   await walk(root);
 }
 
-const ROOT: HostUser = { uid: 0, gid: 0 };
+/**
+ * After the last step of a build: the work folder back to root (the platform), set-id bits cleared,
+ * when the steps ran as another user. Nothing of the build runs any more, so nothing can race this.
+ */
+export async function reclaimWorkDir(workDir: string, user: HostUser | undefined): Promise<void> {
+  if (user === undefined) return;
+  const info = await lstat(workDir).catch(() => undefined);
+  if (info?.uid === user.uid) await chownTree(workDir, { uid: 0, gid: 0 }, true);
+}
 
 export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): BuildLaunch {
   const { limits } = req;
@@ -149,7 +157,8 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
     isolated: true,
     prepare: async () => {
       if (slot === undefined || user === undefined) return;
-      await chownTree(req.workDir, user, false);
+      // once per build: the first step hands the folder over, `reclaimWorkDir` takes it back
+      if ((await lstat(req.workDir)).uid !== user.uid) await chownTree(req.workDir, user, false);
       if (socket !== undefined) await chown(socket, user.uid, user.gid);
       await slot.mount(req.workDir, 'work', true);
       // the slot (work folder and socket) is reachable by the build's user alone
@@ -159,10 +168,7 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
     release: async () => {
       await cgroup?.remove();
       if (socket !== undefined) await rm(socket, { force: true });
-      if (slot !== undefined) {
-        slot.release();
-        if (user !== undefined) await chownTree(req.workDir, ROOT, true);
-      }
+      slot?.release();
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -15,7 +15,13 @@ import { openCgroups, type Cgroups, type InstanceCgroup } from './cgroups.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits, NetworkMode } from './limits.js';
-import { wrapBuildStep, type BuildLaunch, type BuildWrapRequest, type HostUser } from './build-sandbox.js';
+import {
+  reclaimWorkDir,
+  wrapBuildStep,
+  type BuildLaunch,
+  type BuildWrapRequest,
+  type HostUser,
+} from './build-sandbox.js';
 
 export type SandboxKind = 'bubblewrap' | 'none';
 
@@ -208,6 +214,11 @@ export class Sandbox {
       },
       req,
     );
+  }
+
+  /** After a build's last step: its work folder back to the platform's user (see wrapBuild). */
+  reclaimBuild(workDir: string): Promise<void> {
+    return reclaimWorkDir(workDir, this.hostUser);
   }
 
   async close(): Promise<void> {

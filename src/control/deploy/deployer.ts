@@ -205,7 +205,11 @@ export class Deployer {
     let entry = '';
     try {
       const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
-      entry = await BUILDERS[spec.runtime]({ dir: staging, runner, spec, config, log });
+      try {
+        entry = await BUILDERS[spec.runtime]({ dir: staging, runner, spec, config, log });
+      } finally {
+        await runner.finish();
+      }
       const codeDir = await artifacts.commit(staging, req.name, version, hash);
       const record = { hash, status: 'ready' as const, spec, entry, buildLog: '', buildMs: 0 };
       const deployment = toDeployment(

@@ -37,6 +37,8 @@ export interface BuildRunner {
   isolated: boolean;
   /** Runs a step within what is left of the build's time (`build.timeoutMs` for the whole build). */
   run(step: BuildStep): Promise<CommandResult>;
+  /** After the last step (whether the build worked or not): the work folder back to the platform. */
+  finish(): Promise<void>;
 }
 
 const MAX_OUTPUT = 1024 * 1024;
@@ -158,5 +160,6 @@ export function createBuildRunner(
         await wrapped.release();
       }
     },
+    finish: () => sandbox.reclaimBuild(workDir),
   };
 }
