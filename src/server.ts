@@ -76,6 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     router,
     logs,
     logger,
+    sandbox,
     onChanged: () => changes.emit('changed'),
   });
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,8 @@ describe('Python runtime', () => {
 
   beforeAll(async () => {
     wheelDir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
+    // builds run as an unprivileged user: an operator's wheel folder must be readable by it
+    await chmod(wheelDir, 0o755);
     buildWheel(wheelDir);
     p = await startPlatform({
       config: {

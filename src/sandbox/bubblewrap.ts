@@ -16,6 +16,10 @@ export interface BwrapSpec {
   cwd: string;
   tmpBytes: number;
   network: NetworkMode;
+  /** Writable binds, `[host path, path inside]` (a build's work folder, its proxy socket). */
+  writable?: [string, string][];
+  /** Without /usr and /etc: for a static binary that needs nothing of the system (esbuild). */
+  bare?: boolean;
 }
 
 /** Files of /etc a process may need (names, time zone, TLS roots), never passwd or shadow. */
@@ -35,6 +39,24 @@ const ETC_NETWORK = [
   '/etc/gai.conf',
 ];
 
+/** /usr read-only, the usual links to it, and the files of /etc a process may need. */
+function systemArgs(network: NetworkMode): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const [link, target] of [
+    ['/bin', 'usr/bin'],
+    ['/sbin', 'usr/sbin'],
+    ['/lib', 'usr/lib'],
+    ['/lib64', 'usr/lib64'],
+    ['/lib32', 'usr/lib32'],
+  ] as const) {
+    if (existsSync(link)) args.push('--symlink', target, link);
+  }
+  for (const file of network === 'outbound' ? [...ETC, ...ETC_NETWORK] : ETC) {
+    args.push('--ro-bind-try', file, file);
+  }
+  return args;
+}
+
 export function bwrapArgs(spec: BwrapSpec): string[] {
   const args = [
     '--unshare-all',
@@ -52,25 +74,12 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
     '--cap-drop',
     'ALL',
     '--clearenv',
-    '--ro-bind',
-    '/usr',
-    '/usr',
   ];
-  for (const [link, target] of [
-    ['/bin', 'usr/bin'],
-    ['/sbin', 'usr/sbin'],
-    ['/lib', 'usr/lib'],
-    ['/lib64', 'usr/lib64'],
-    ['/lib32', 'usr/lib32'],
-  ] as const) {
-    if (existsSync(link)) args.push('--symlink', target, link);
-  }
-  for (const file of spec.network === 'outbound' ? [...ETC, ...ETC_NETWORK] : ETC) {
-    args.push('--ro-bind-try', file, file);
-  }
+  if (spec.bare !== true) args.push(...systemArgs(spec.network));
   // /tmp first: code folders below /tmp (a data dir there) are then bound on top of it
   args.push('--proc', '/proc', '--dev', '/dev', '--size', String(spec.tmpBytes), '--tmpfs', '/tmp');
   for (const dir of spec.readOnly) args.push('--ro-bind', dir, dir);
+  for (const [host, inside] of spec.writable ?? []) args.push('--bind', host, inside);
   for (const [key, value] of Object.entries(spec.env)) args.push('--setenv', key, value);
   args.push('--remount-ro', '/', '--chdir', spec.cwd);
   return args;

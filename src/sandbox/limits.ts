@@ -52,6 +52,16 @@ export const DEFAULT_LIMITS: Limits = {
   fileSizeMb: 64,
 };
 
+/** The defaults of a build step (config `build.limits`): npm and pip need more than a function. */
+export const DEFAULT_BUILD_LIMITS: Limits = {
+  memoryMb: 1024,
+  cpus: 1,
+  pids: 256,
+  tmpMb: 512,
+  openFiles: 4096,
+  fileSizeMb: 512,
+};
+
 /** Layers the platform defaults and a function's own limits. */
 export function resolveLimits(
   defaults: Limits,

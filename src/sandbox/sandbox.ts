@@ -15,6 +15,13 @@ import { openCgroups, type Cgroups, type InstanceCgroup } from './cgroups.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits, NetworkMode } from './limits.js';
+import {
+  reclaimWorkDir,
+  wrapBuildStep,
+  type BuildLaunch,
+  type BuildWrapRequest,
+  type HostUser,
+} from './build-sandbox.js';
 
 export type SandboxKind = 'bubblewrap' | 'none';
 
@@ -137,10 +144,8 @@ export class Sandbox {
     const inner =
       this.kind === 'bubblewrap'
         ? [
-            // as root: the sandbox is uid 65534 on the host too, not only inside
-            ...(slot === undefined
-              ? []
-              : ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--']),
+            // as root: the sandbox is an unprivileged user on the host too, not only inside
+            ...(slot === undefined ? [] : this.dropArgs()),
             this.bwrap,
             ...bwrapArgs({
               readOnly: [...this.shared, ...readOnly],
@@ -173,6 +178,47 @@ export class Sandbox {
       cgroup,
       slot,
     };
+  }
+
+  /**
+   * The unprivileged host user that sandboxes run as when the platform is root (through setpriv, before
+   * bubblewrap); undefined when the platform is not root (bubblewrap's user namespace maps its own user).
+   */
+  get hostUser(): HostUser | undefined {
+    return this.slots === undefined ? undefined : { uid: 65534, gid: 65534 };
+  }
+
+  /** The command prefix that drops root to `hostUser` (empty when there is none). */
+  private dropArgs(): string[] {
+    const user = this.hostUser;
+    return user === undefined
+      ? []
+      : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
+  }
+
+  /**
+   * Wraps one build step (npm, pip, esbuild) in the same isolation as an instance, with the build's
+   * work folder writable at BUILD_DIR (src/sandbox/build-sandbox.ts).
+   */
+  wrapBuild(req: BuildWrapRequest): BuildLaunch {
+    return wrapBuildStep(
+      {
+        kind: this.kind,
+        bwrap: this.bwrap,
+        shared: this.shared,
+        slots: this.slots,
+        cgroups: this.cgroups,
+        drop: this.dropArgs(),
+        hostUser: this.hostUser,
+        enter: ENTER,
+      },
+      req,
+    );
+  }
+
+  /** After a build's last step: its work folder back to the platform's user (see wrapBuild). */
+  reclaimBuild(workDir: string): Promise<void> {
+    return reclaimWorkDir(workDir, this.hostUser);
   }
 
   async close(): Promise<void> {

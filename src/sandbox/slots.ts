@@ -21,8 +21,8 @@ export interface CodeSlot {
   dir: string;
   /** Where a function's code appears, inside and outside the sandbox: `<slot>/<function>`. */
   pathFor(functionName: string): string;
-  /** Mounts the code read-only into the slot (once). */
-  mount(hostDir: string, functionName: string): Promise<void>;
+  /** Mounts the code read-only into the slot (once); `writable` for a build's work folder. */
+  mount(hostDir: string, functionName: string, writable?: boolean): Promise<void>;
   /** Unmounts the code and removes the slot. */
   release(): void;
 }
@@ -92,13 +92,13 @@ export class CodeSlots {
     return {
       dir,
       pathFor,
-      mount: (hostDir, functionName) => {
+      mount: (hostDir, functionName, writable = false) => {
         mounted ??= (async () => {
           const target = pathFor(functionName);
           mkdirSync(target, { mode: 0o755 });
           inside = target;
           mkdirSync(stage, { recursive: true, mode: 0o700 });
-          await run('mount', ['--bind', '-o', 'ro', hostDir, stage]);
+          await run('mount', ['--bind', ...(writable ? [] : ['-o', 'ro']), hostDir, stage]);
           await run('mount', ['--move', stage, target]);
           removeEmpty(stage);
         })();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { applyTinyFaasPorts } from '../compat/tinyfaas/ports.js';
 import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
-import { DEFAULT_LIMITS, limitFields } from '../sandbox/limits.js';
+import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, limitFields } from '../sandbox/limits.js';
 import { SkiffError } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -204,6 +204,27 @@ export const configSchema = z
         /** Extra `pip install` arguments, e.g. ["--no-index", "--find-links", "/srv/wheels"] offline. */
         pipArgs: z.array(z.string()).default([]),
         maxUploadBytes: bytes(50 * MiB, Number.MAX_SAFE_INTEGER),
+        /**
+         * Network of build steps (npm, pip): `registry` gives the steps that install dependencies
+         * outbound access through the platform's build proxy (public addresses only); `none` gives none.
+         */
+        network: z.enum(['none', 'registry']).default('registry'),
+        /** Let the build proxy reach loopback, private and link-local addresses (a registry on the LAN). */
+        privateRegistries: z.boolean().default(false),
+        /** Host folders bound read-only into every build sandbox (e.g. a wheel or tarball mirror). */
+        readOnlyPaths: z.array(z.string().min(1)).default([]),
+        /** Limits of every build step's sandbox (cgroup, rlimits, /tmp). */
+        limits: z
+          .object({
+            memoryMb: limitFields.memoryMb.default(DEFAULT_BUILD_LIMITS.memoryMb),
+            cpus: limitFields.cpus.default(DEFAULT_BUILD_LIMITS.cpus),
+            pids: limitFields.pids.default(DEFAULT_BUILD_LIMITS.pids),
+            tmpMb: limitFields.tmpMb.default(DEFAULT_BUILD_LIMITS.tmpMb),
+            openFiles: limitFields.openFiles.default(DEFAULT_BUILD_LIMITS.openFiles),
+            fileSizeMb: limitFields.fileSizeMb.default(DEFAULT_BUILD_LIMITS.fileSizeMb),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -4,10 +4,13 @@ import { buildBinary } from './binary-build.js';
 import { buildCommand } from './command-build.js';
 import { buildNode, type BuildLog } from './node-build.js';
 import { buildPython } from './python-build.js';
+import type { BuildRunner } from './run-command.js';
 
 export interface BuildInput {
   /** The staging folder with the extracted upload; builds write into it. */
   dir: string;
+  /** Runs the build's commands in its sandbox (the work folder is `dir`). */
+  runner: BuildRunner;
   spec: FunctionSpec;
   config: Config;
   log: BuildLog;
@@ -18,7 +21,7 @@ export type Builder = (input: BuildInput) => Promise<string>;
 
 /** Runtime name → build step. */
 export const BUILDERS: Record<RuntimeName, Builder> = {
-  node: ({ dir, spec, config, log }) => buildNode(dir, spec.handler, config, log),
+  node: ({ runner, spec, config, log }) => buildNode(runner, spec.handler, config, log),
   python: buildPython,
   binary: buildBinary,
   custom: buildCommand,

@@ -21,7 +21,9 @@ import {
 } from '../../executor/scaling.js';
 import { compactLimits } from '../../sandbox/limits.js';
 import { checkCronRule } from '../../triggers/cron-rule.js';
+import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BUILDERS } from './builders.js';
+import { createBuildRunner } from './run-command.js';
 import { checkMqttRule } from '../../triggers/mqtt-rules.js';
 
 export interface DeployRequest {
@@ -52,6 +54,8 @@ export interface DeployerDeps {
   router: Router;
   logs: FileLogStore;
   logger: Logger;
+  /** The isolation of instances; builds run in it too. */
+  sandbox: Sandbox;
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
 }
@@ -200,7 +204,12 @@ export class Deployer {
     const version = registry.nextVersion(req.name);
     let entry = '';
     try {
-      entry = await BUILDERS[spec.runtime]({ dir: staging, spec, config, log });
+      const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
+      try {
+        entry = await BUILDERS[spec.runtime]({ dir: staging, runner, spec, config, log });
+      } finally {
+        await runner.finish();
+      }
       const codeDir = await artifacts.commit(staging, req.name, version, hash);
       const record = { hash, status: 'ready' as const, spec, entry, buildLog: '', buildMs: 0 };
       const deployment = toDeployment(

@@ -1,10 +1,12 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { build, formatMessages, type Message } from 'esbuild';
+import { build, formatMessages, type Message, type Plugin } from 'esbuild';
 import type { Config } from '../../shared/config.js';
 import { SkiffError } from '../../shared/errors.js';
-import { runCommand } from './run-command.js';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
+import type { BuildRunner } from './run-command.js';
 
 const DEFAULT_ENTRIES = ['index.ts', 'index.mts', 'index.mjs', 'index.js', 'index.cjs'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -53,24 +55,99 @@ function resolveEntry(dir: string, handler: string | null, pkg: PackageJson | un
   );
 }
 
-async function installDependencies(dir: string, config: Config, log: BuildLog): Promise<void> {
-  const useCi = existsSync(path.join(dir, 'package-lock.json'));
+/** An npm given by an absolute path outside /usr: its installation (`<prefix>/bin/npm` → `<prefix>`). */
+function installRoot(command: string): string[] {
+  if (!path.isAbsolute(command)) return [];
+  let real: string;
+  try {
+    real = realpathSync(command);
+  } catch {
+    return [];
+  }
+  return real.startsWith('/usr/') ? [] : [path.dirname(path.dirname(real))];
+}
+
+async function installDependencies(runner: BuildRunner, config: Config, log: BuildLog): Promise<void> {
+  const useCi = existsSync(path.join(runner.workDir, 'package-lock.json'));
   const args = [useCi ? 'ci' : 'install', '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier'];
   if (!config.build.npmScripts) args.push('--ignore-scripts');
+  // install scripts' output goes to the build log, not only when they fail
+  else args.push('--foreground-scripts');
   log(`$ ${config.build.npmCommand} ${args.join(' ')}`);
-  const result = await runCommand(config.build.npmCommand, args, dir, config.build.timeoutMs);
+  const result = await runner.run({
+    command: config.build.npmCommand,
+    args,
+    registry: true,
+    readOnly: installRoot(config.build.npmCommand),
+  });
   for (const line of result.output.split('\n')) if (line.trim() !== '') log(line);
   if (result.timedOut)
     throw new SkiffError(
       'SKIFF_E_BUILD_FAILED',
-      `npm install did not finish within ${config.build.timeoutMs} ms`,
+      `the build did not finish within ${config.build.timeoutMs} ms (build.timeoutMs): npm was killed`,
     );
   if (result.code !== 0)
     throw new SkiffError('SKIFF_E_BUILD_FAILED', `npm install failed (exit code ${String(result.code)})`);
 }
 
-async function compileTypeScript(dir: string, entry: string, log: BuildLog): Promise<string> {
-  log(`$ esbuild ${entry} --bundle --format=esm --platform=node --packages=external`);
+const ESBUILD_FLAGS = [
+  '--bundle',
+  '--format=esm',
+  '--platform=node',
+  '--target=node20',
+  '--packages=external',
+  '--sourcemap=inline',
+];
+
+/** The esbuild executable of this platform (a static binary), from the installed esbuild package. */
+function esbuildBinary(): string {
+  const fromRoot = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
+  const fromEsbuild = createRequire(fromRoot.resolve('esbuild'));
+  return realpathSync(fromEsbuild.resolve(`@esbuild/${process.platform}-${process.arch}/bin/esbuild`));
+}
+
+const outside = (entry: string) =>
+  new SkiffError(
+    'SKIFF_E_BUILD_FAILED',
+    `TypeScript compilation of ${entry} failed (a build sees only the function's own folder)`,
+  );
+
+/** esbuild in the build's sandbox: only the function folder and the esbuild binary exist there. */
+async function compileInSandbox(runner: BuildRunner, entry: string, log: BuildLog): Promise<string> {
+  const binary = esbuildBinary();
+  const result = await runner.run({
+    command: binary,
+    args: [entry, ...ESBUILD_FLAGS, `--outfile=${BUILD_OUTPUT}`, '--log-level=warning', '--color=false'],
+    bare: true,
+    readOnly: [path.dirname(binary)],
+  });
+  for (const line of result.output.split('\n')) if (line.trim() !== '') log(line.trimEnd());
+  if (result.timedOut)
+    throw new SkiffError('SKIFF_E_BUILD_FAILED', 'the build did not finish within build.timeoutMs');
+  if (result.code !== 0) throw outside(entry);
+  return BUILD_OUTPUT;
+}
+
+/**
+ * Refuses every file whose real path is outside the function folder (a `with { type: 'text' }` import
+ * of /etc/shadow, a symlink out): the containment of esbuild run in-process, without a sandbox.
+ */
+export function containment(dir: string): Plugin {
+  return {
+    name: 'skiff-containment',
+    setup(b) {
+      const root = realpathSync(dir);
+      b.onLoad({ filter: /.*/ }, async (args) => {
+        const real = await realpath(args.path).catch(() => undefined);
+        if (real !== undefined && real.startsWith(root + path.sep)) return undefined;
+        return { errors: [{ text: `${args.path} is outside the function folder` }] };
+      });
+    },
+  };
+}
+
+/** esbuild in this process (no sandbox): the containment plugin keeps it to the function folder. */
+async function compileInProcess(dir: string, entry: string, log: BuildLog): Promise<string> {
   try {
     const result = await build({
       absWorkingDir: dir,
@@ -83,27 +160,31 @@ async function compileTypeScript(dir: string, entry: string, log: BuildLog): Pro
       packages: 'external',
       sourcemap: 'inline',
       logLevel: 'silent',
+      plugins: [containment(dir)],
     });
     for (const text of await formatMessages(result.warnings, { kind: 'warning' })) log(text.trimEnd());
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors ?? [];
     for (const text of await formatMessages(errors, { kind: 'error' })) log(text.trimEnd());
-    throw new SkiffError('SKIFF_E_BUILD_FAILED', `TypeScript compilation of ${entry} failed`);
+    throw outside(entry);
   }
   return BUILD_OUTPUT;
 }
 
 /** The Node build step: install dependencies, find the entry, compile TypeScript. Returns the entry to load. */
 export async function buildNode(
-  dir: string,
+  runner: BuildRunner,
   handler: string | null,
   config: Config,
   log: BuildLog,
 ): Promise<string> {
+  const dir = runner.workDir;
   const pkg = await readPackageJson(dir);
   const deps = { ...pkg?.dependencies, ...pkg?.optionalDependencies };
-  if (Object.keys(deps).length > 0) await installDependencies(dir, config, log);
+  if (Object.keys(deps).length > 0) await installDependencies(runner, config, log);
   const entry = resolveEntry(dir, handler, pkg);
   log(`entry: ${entry}`);
-  return TS_EXTENSIONS.has(path.extname(entry)) ? compileTypeScript(dir, entry, log) : entry;
+  if (!TS_EXTENSIONS.has(path.extname(entry))) return entry;
+  log(`$ esbuild ${entry} ${ESBUILD_FLAGS.join(' ')}`);
+  return runner.isolated ? compileInSandbox(runner, entry, log) : compileInProcess(dir, entry, log);
 }

@@ -4,7 +4,7 @@ import type { Config } from '../../shared/config.js';
 import { SkiffError } from '../../shared/errors.js';
 import type { Builder } from './builders.js';
 import type { BuildLog } from './node-build.js';
-import { runCommand } from './run-command.js';
+import type { BuildRunner, BuildStep } from './run-command.js';
 
 /** Entry files tried in this order when the spec names no handler. */
 export const PYTHON_DEFAULT_ENTRIES = ['main.py', 'handler.py', 'index.py'];
@@ -80,25 +80,24 @@ function resolveEntry(dir: string, handler: string | null): { file: string; fn: 
 
 async function run(
   what: string,
-  args: string[],
-  dir: string,
+  step: BuildStep,
+  runner: BuildRunner,
   config: Config,
   log: BuildLog,
   echo = true,
 ): Promise<string> {
-  const python = config.runtimes.python;
-  if (echo) log(`$ ${python} ${args.join(' ')}`);
-  const result = await runCommand(python, args, dir, config.build.timeoutMs);
+  if (echo) log(`$ ${step.command} ${step.args.join(' ')}`);
+  const result = await runner.run(step);
   const lines = result.output.split('\n').filter((line) => line.trim() !== '');
   for (const line of lines) log(line);
   if (result.timedOut) {
     throw new SkiffError(
       'SKIFF_E_BUILD_FAILED',
-      `${what} did not finish within ${config.build.timeoutMs} ms`,
+      `${what} did not finish within ${config.build.timeoutMs} ms (build.timeoutMs)`,
     );
   }
   if (result.code !== 0) {
-    const how = result.code === null ? `could not run ${python}` : `exit code ${String(result.code)}`;
+    const how = result.code === null ? `could not run ${step.command}` : `exit code ${String(result.code)}`;
     throw new SkiffError(
       'SKIFF_E_BUILD_FAILED',
       `${what} failed (${how})${echo ? '' : `: ${lines.join('\n')}`}`,
@@ -107,11 +106,18 @@ async function run(
   return result.output;
 }
 
+/** Absolute paths named in the operator's pip arguments (`--find-links /srv/wheels`, `-f=/x`). */
+function pipPaths(args: string[]): string[] {
+  return args.map((arg) => arg.replace(/^-[^=]*=/, '')).filter((arg) => path.isAbsolute(arg));
+}
+
 /**
  * The Python build step: find the entry, `pip install --target .skiff/python -r requirements.txt`
  * when there is one, and check that the entry compiles. Returns `file.py:function` for the bridge.
  */
-export const buildPython: Builder = async ({ dir, spec, config, log }) => {
+export const buildPython: Builder = async ({ runner, spec, config, log }) => {
+  const dir = runner.workDir;
+  const python = config.runtimes.python;
   // tinyFaaS functions are fn(input, headers) in fn.py (docs/compat/tinyfaas-flavors.md)
   const handler = spec.handler ?? (spec.flavor === 'tinyfaas' ? TINYFAAS_PYTHON_HANDLER : null);
   const entry = resolveEntry(dir, handler);
@@ -124,7 +130,7 @@ export const buildPython: Builder = async ({ dir, spec, config, log }) => {
       'pip',
       'install',
       '--target',
-      path.join(dir, PYTHON_PACKAGES_DIR),
+      path.join(runner.dir, PYTHON_PACKAGES_DIR),
       '--no-input',
       '--disable-pip-version-check',
       '--no-cache-dir',
@@ -133,16 +139,11 @@ export const buildPython: Builder = async ({ dir, spec, config, log }) => {
       'requirements.txt',
       ...config.build.pipArgs,
     ];
-    await run('pip install', args, dir, config, log);
+    const step = { command: python, args, registry: true, readOnly: pipPaths(config.build.pipArgs) };
+    await run('pip install', step, runner, config, log);
   }
   log(`compiling ${entry.file}`);
-  await run(
-    `compiling ${entry.file}`,
-    ['-s', '-E', '-c', COMPILE_CHECK, entry.file],
-    dir,
-    config,
-    log,
-    false,
-  );
+  const check = { command: python, args: ['-s', '-E', '-c', COMPILE_CHECK, entry.file] };
+  await run(`compiling ${entry.file}`, check, runner, config, log, false);
   return `${entry.file}:${entry.fn}`;
 };

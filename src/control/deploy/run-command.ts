@@ -1,4 +1,12 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../shared/config.js';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
+import { BUILD_DIR } from '../../sandbox/build-sandbox.js';
+import type { Sandbox } from '../../sandbox/sandbox.js';
+import { startBuildProxy, type BuildProxy } from './build-proxy.js';
 
 export interface CommandResult {
   code: number | null;
@@ -7,9 +15,48 @@ export interface CommandResult {
   timedOut: boolean;
 }
 
-const MAX_OUTPUT = 1024 * 1024;
+/** One build step: a command run in the build's sandbox, in the work folder. */
+export interface BuildStep {
+  command: string;
+  args: string[];
+  /** The step installs from a package registry: with `build.network: registry` it gets the proxy. */
+  registry?: boolean;
+  /** A static binary that needs nothing of the system (esbuild): no /usr, /etc or runtimes inside. */
+  bare?: boolean;
+  /** Host paths the step reads, bound read-only at the same path. */
+  readOnly?: string[];
+  env?: Record<string, string>;
+}
 
-/** Environment for build tools: the platform's own, minus what an enclosing `npm run` injected. */
+export interface BuildRunner {
+  /** The work folder on the host (the staging folder). */
+  workDir: string;
+  /** The work folder as build steps see it (their cwd; paths in their arguments start here). */
+  dir: string;
+  /** Whether steps run in bubblewrap (else as plain processes, `sandbox.mode: none`). */
+  isolated: boolean;
+  /** Runs a step within what is left of the build's time (`build.timeoutMs` for the whole build). */
+  run(step: BuildStep): Promise<CommandResult>;
+  /** After the last step (whether the build worked or not): the work folder back to the platform. */
+  finish(): Promise<void>;
+}
+
+const MAX_OUTPUT = 1024 * 1024;
+const FORWARDER = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'build-proxy.mjs');
+
+/** Environment of a sandboxed step: nothing of the platform's own. */
+const SANDBOX_ENV: Record<string, string> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/tmp',
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+  npm_config_cache: '/tmp/.npm',
+  npm_config_update_notifier: 'false',
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+};
+
+/** Environment for unsandboxed build tools: the platform's own, minus what an enclosing `npm run` injected. */
 export function buildEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -19,15 +66,18 @@ export function buildEnv(): Record<string, string> {
   return env;
 }
 
-/** Runs a build command, capturing stdout and stderr together (bounded) and killing it at the timeout. */
-export function runCommand(
-  command: string,
-  args: string[],
-  cwd: string,
+/** Spawns a process in its own process group, capturing output (bounded); the group dies at the timeout. */
+function spawnBounded(
+  launch: { command: string; args: string[]; env: Record<string, string>; cwd: string },
   timeoutMs: number,
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: buildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(launch.command, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     let timedOut = false;
     const collect = (chunk: Buffer): void => {
@@ -35,9 +85,16 @@ export function runCommand(
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      kill();
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -45,7 +102,64 @@ export function runCommand(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // a step's strays (a daemon that kept no pipe) go with it
+      kill();
       resolve({ code, signal, output, timedOut });
     });
   });
+}
+
+/**
+ * The runner of one build: every step in the sandbox (README, "Builds") with the build's limits,
+ * its work folder writable and nothing else, the build proxy for steps that install from a registry,
+ * all steps together within `build.timeoutMs`.
+ */
+export function createBuildRunner(
+  sandbox: Sandbox,
+  workDir: string,
+  config: Config,
+  log: (line: string) => void,
+): BuildRunner {
+  const isolated = sandbox.kind === 'bubblewrap';
+  const deadline = Date.now() + config.build.timeoutMs;
+  return {
+    workDir,
+    dir: isolated ? BUILD_DIR : workDir,
+    isolated,
+    async run(step) {
+      const timeoutMs = deadline - Date.now();
+      if (timeoutMs <= 0) return { code: null, signal: null, output: '', timedOut: true };
+      const proxied = isolated && step.registry === true && config.build.network === 'registry';
+      const readOnly = [...(step.readOnly ?? []), ...(step.bare === true ? [] : config.build.readOnlyPaths)];
+      const wrapped = sandbox.wrapBuild({
+        id: randomUUID(),
+        workDir,
+        limits: config.build.limits,
+        readOnly: [...new Set(readOnly.filter((p) => path.isAbsolute(p) && existsSync(p)))],
+        bare: step.bare === true,
+        proxy: proxied,
+        build: (dir, socket) => ({
+          command: socket === undefined ? step.command : config.runtimes.node,
+          args: socket === undefined ? step.args : [FORWARDER, socket, '--', step.command, ...step.args],
+          env: { ...(isolated ? SANDBOX_ENV : buildEnv()), ...step.env },
+          cwd: dir,
+        }),
+      });
+      let proxy: BuildProxy | undefined;
+      try {
+        if (wrapped.proxySocket !== undefined) {
+          proxy = await startBuildProxy(wrapped.proxySocket, {
+            policy: { allowPrivate: config.build.privateRegistries },
+            note: log,
+          });
+        }
+        await wrapped.prepare();
+        return await spawnBounded(wrapped.launch, timeoutMs);
+      } finally {
+        await proxy?.close();
+        await wrapped.release();
+      }
+    },
+    finish: () => sandbox.reclaimBuild(workDir),
+  };
 }
