@@ -13,7 +13,7 @@
  * fixes a data directory written by an older version (0644 files), and `shareCode` sets a new version's
  * code right before it goes live. Neither follows a symbolic link: a link is re-owned, never its target.
  */
-import { lstat, lchown, chmod, chown, readdir } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { mountPoints } from '../shared/mounts.js';
 import { SkiffError } from '../shared/errors.js';
@@ -72,7 +72,7 @@ export async function shareCode(dir: string, group: CodeGroup): Promise<void> {
  * that is not the platform's alone to change: `/`, or a shared temp folder (sticky bit).
  */
 export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<void> {
-  const dir = path.resolve(dataDir);
+  const dir = await realpath(dataDir);
   const st = await lstat(dir);
   if (dir === '/' || (st.mode & 0o1000) !== 0 || !st.isDirectory()) {
     throw new SkiffError(
@@ -82,26 +82,19 @@ export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<
   }
   const skip = mountsBelow(dir);
   const functions = path.join(dir, 'functions');
-  const top: Wanted = { ...OWNER_ONLY };
-  // every folder and file but the code of the versions
-  const walk = async (file: string, depth: number, inFunctions: boolean): Promise<void> => {
+  /** functions/<name>/<version>: a version's code. */
+  const isVersion = (file: string) => path.dirname(path.dirname(file)) === functions;
+  // every folder and file, the versions' code aside
+  const walk = async (file: string): Promise<void> => {
     if (skip.has(file)) return;
     const s = await lstat(file);
-    // functions/<name>/<version>: code
-    if (inFunctions && depth === 2 && s.isDirectory()) return shareCode(file, group);
-    if (!s.isDirectory() || s.isSymbolicLink()) return fix(file, top, skip);
+    if (!s.isDirectory()) return fix(file, OWNER_ONLY, skip);
+    if (isVersion(file)) return shareCode(file, group);
     const uid = root() ? 0 : s.uid;
     const gid = root() ? 0 : s.gid;
     if (s.uid !== uid || s.gid !== gid) await chown(file, uid, gid);
     if ((s.mode & 0o7777) !== 0o700) await chmod(file, 0o700);
-    for (const entry of await readdir(file)) {
-      const child = path.join(file, entry);
-      await walk(
-        child,
-        inFunctions ? depth + 1 : child === functions ? 0 : depth + 1,
-        inFunctions || child === functions,
-      );
-    }
+    for (const entry of await readdir(file)) await walk(path.join(file, entry));
   };
-  await walk(dir, 0, false);
+  await walk(dir);
 }
