@@ -236,9 +236,9 @@ export class Sandbox {
           ...inner,
         ],
         env: launch.env,
-        // the host side starts in its slot (the sandbox's user never holds a folder of the data
-        // directory), else in the host's code folder
-        cwd: slot?.dir ?? req.codeDir ?? launch.cwd,
+        // the host side starts in the host's code folder (a slot's is empty until the code is mounted);
+        // bubblewrap changes to --chdir inside, so the function never holds it
+        cwd: req.codeDir ?? launch.cwd,
       },
       cgroup,
       slot,
