@@ -104,13 +104,14 @@ export class Sandbox {
         `cannot isolate functions: ${problem}. Install bubblewrap, or start with --insecure-no-sandbox ` +
           '(sandbox.mode "none") to run functions as plain processes, only with code you trust',
       );
+    const unsafe = (problem: string) =>
+      new SkiffError('SKIFF_E_SANDBOX_UNAVAILABLE', `cannot isolate functions safely: ${problem}`);
     if (mode !== 'none') {
       const problem = bubblewrapProblem(bwrap);
       if (problem === undefined) kind = 'bubblewrap';
       else if (mode === 'bubblewrap' || !insecureNoSandbox) throw unavailable(problem);
       else logger.warn({ problem }, 'no sandbox: functions run as plain processes (--insecure-no-sandbox)');
     }
-    const cgroups = openCgroups();
     const shared = [
       path.join(PACKAGE_ROOT, 'dist'),
       path.join(PACKAGE_ROOT, 'runtimes'),
@@ -134,10 +135,11 @@ export class Sandbox {
       if (process.getuid?.() === 0) {
         // as root a sandbox must never be root on the host: its own user, and code through slots
         const idProblem = hostIdProblem(config.sandbox.uidBase);
-        if (idProblem !== undefined) throw unavailable(idProblem);
+        if (idProblem !== undefined) throw unsafe(idProblem);
         hostIds = HostIds.for(config.sandbox.uidBase);
         const opened = CodeSlots.open(config.dataDir, hostIds.gid);
-        if (typeof opened === 'string') throw unavailable(opened);
+        if (typeof opened === 'string')
+          throw unsafe(`${opened} (as root, code reaches sandboxes only through slots)`);
         slots = opened;
       }
       const trial = hostIds?.take();
@@ -148,12 +150,14 @@ export class Sandbox {
         });
         if (problem !== undefined) {
           slots?.close();
-          throw unavailable(`with the seccomp filter and the sandbox user: ${problem}`);
+          throw unsafe(`a sandbox with the seccomp filter and the sandboxes' host user failed: ${problem}`);
         }
       } finally {
         trial?.release();
       }
     }
+    // last: nothing above leaves a cgroup behind when it refuses the start
+    const cgroups = openCgroups();
     return typeof cgroups === 'string'
       ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots, hostIds, seccompFile)
       : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots, hostIds, seccompFile);
