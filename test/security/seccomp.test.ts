@@ -4,8 +4,11 @@
  * userfaultfd, io_uring, modules, kexec, reboot, syslog, TIOCSTI, personality), with arguments that
  * without the filter would succeed or fail otherwise; ordinary functions keep working.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -61,5 +64,67 @@ describe('security: seccomp filter in every sandbox', () => {
 
   it('is in force in the function’s process (Seccomp: 2, filter mode, in its status)', async () => {
     expect(await json('/node?do=status')).toMatchObject({ seccomp: '2', noNewPrivs: '1' });
+  });
+});
+
+/**
+ * Another system call ABI reaches other numbers: i386 calls (int 0x80) and x32 calls (number |
+ * 0x40000000) from a 64-bit process would pass a filter that knew only x86_64's table. The filter kills
+ * the process instead.
+ */
+const ABI_PROGRAM = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+  const char *q = getenv("QUERY_STRING");
+  long ret;
+  if (q != NULL && strstr(q, "do=i386") != NULL) {
+    /* getpid is 20 in the i386 table */
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+  } else if (q != NULL && strstr(q, "do=x32") != NULL) {
+    ret = syscall(0x40000000L | SYS_getpid);
+  } else {
+    ret = syscall(SYS_getpid);
+  }
+  printf("returned %ld\n", ret);
+  return 0;
+}
+`;
+
+const hasGcc = spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
+
+describe.runIf(process.arch === 'x64' && hasGcc)('security: seccomp and other system call ABIs', () => {
+  let p: TestPlatform;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await makeDataDir();
+    await writeFile(path.join(dir, 'abi.c'), ABI_PROGRAM);
+    execFileSync('gcc', ['-O0', '-o', path.join(dir, 'fn'), path.join(dir, 'abi.c')], { timeout: 60_000 });
+    await writeFile(path.join(dir, 'skiff.json'), JSON.stringify({ runtime: 'binary' }));
+    p = await startPlatform();
+    expect((await p.deploy('abi', dir)).status).toBe(201);
+  });
+  afterAll(async () => {
+    // p is unset when the compiler failed
+    const started = p as TestPlatform | undefined;
+    await started?.stop();
+    if (started !== undefined) await removeDir(started.dataDir);
+    await removeDir(dir);
+  });
+
+  it('kills a process that makes i386 (int 0x80) or x32 calls; native calls work', async () => {
+    const native = await p.call('/abi?do=native');
+    expect(native.status).toBe(200);
+    expect(await native.text()).toMatch(/^returned \d+/);
+    for (const abi of ['i386', 'x32']) {
+      const res = await p.call(`/abi?do=${abi}`);
+      const text = await res.text();
+      expect(res.status, `${abi}: ${text}`).not.toBe(200);
+      expect(text, abi).not.toContain('returned');
+    }
   });
 });
