@@ -24,6 +24,7 @@ import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/i
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
+import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
 
 export interface RunningServer {
@@ -53,12 +54,21 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 
 /** The composition root: config → stores → executor → triggers + control API. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // nothing the platform writes (databases and their WAL, logs, code, tokens) is for other users
+  process.umask(0o077);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const token = ensureAdminToken(config.dataDir);
   // first, so that a machine that cannot isolate functions stops the start before anything opens
   const sandbox = Sandbox.open(config, logger);
+  try {
+    // a data directory of an older version may hold 0644 files
+    await secureDataDir(config.dataDir, sandbox.codeGroup);
+  } catch (err) {
+    await sandbox.close();
+    throw err;
+  }
+  const token = ensureAdminToken(config.dataDir);
   const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
-  const artifacts = new ArtifactStore(config.dataDir);
+  const artifacts = new ArtifactStore(config.dataDir, sandbox.codeGroup);
   await artifacts.cleanStaging();
   const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
   logger.info(

@@ -1,14 +1,18 @@
 #!/bin/bash
-# Enters an instance's limits, then becomes the sandbox (docs/sandbox.md):
-#   enter.sh <nofile> <fsize-KiB> [cgroup.procs ...] -- <command> [args ...]
+# Enters an instance's limits, then becomes the sandbox (README "Sandbox"):
+#   enter.sh <nofile> <fsize-KiB> <seccomp-filter|-> [cgroup.procs ...] -- <command> [args ...]
 # 1. joins every cgroup given, so the sandbox and all it starts are inside before any code runs;
 # 2. sets RLIMIT_NOFILE and RLIMIT_FSIZE (ignoring SIGXFSZ, so an oversized write fails with EFBIG);
 # 3. closes every inherited file descriptor but 0-2 and 3 (the runtime protocol socket);
-# 4. execs the command (bwrap).
+# 4. opens the seccomp filter (a compiled BPF program) as fd 10, for `bwrap --seccomp 10`, which reads
+#    and closes it before the function starts: opened here, as the platform's user, because the file is
+#    owner-only and the command may switch to the sandbox's own user (setpriv) first;
+# 5. execs the command (bwrap).
 set -e
 nofile=$1
 fsize=$2
-shift 2
+seccomp=$3
+shift 3
 while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do
   echo $$ >"$1"
   shift
@@ -22,4 +26,5 @@ for entry in /proc/$$/fd/*; do
   fd=${entry##*/}
   case $fd in 0 | 1 | 2 | 3) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
 done
+if [ "$seccomp" != "-" ]; then exec 10<"$seccomp"; fi
 exec "$@"

@@ -53,6 +53,8 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
 }
 
 async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
+  // before anything is written: the platform's files are its own (startServer sets it again)
+  process.umask(0o077);
   // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
   const [{ loadConfig }, { createLogger }, { startServer }, { packDirectory }] = await Promise.all([
     import('../shared/config.js'),

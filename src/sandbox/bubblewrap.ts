@@ -1,11 +1,11 @@
 /**
- * The bubblewrap command line of one instance (RELIABILITY.md section 2): its own user, pid, network,
- * ipc, uts, mount and cgroup namespaces, uid 65534, no capabilities, no new privileges, a new session,
- * a read-only root made of /usr and the runtime's own files, the function's code read-only, a private
- * /tmp of bounded size, and only the environment given.
+ * The bubblewrap command line of one instance: its own user, pid, network, ipc, uts, mount and cgroup
+ * namespaces, uid 65534 inside, no capabilities, no new privileges, a new session, a seccomp filter
+ * (seccomp.ts), a read-only root made of /usr and the runtime's own files, the function's code
+ * read-only, a private /tmp of bounded size, and only the environment given.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { NetworkMode } from './limits.js';
 
@@ -20,7 +20,12 @@ export interface BwrapSpec {
   writable?: [string, string][];
   /** Without /usr and /etc: for a static binary that needs nothing of the system (esbuild). */
   bare?: boolean;
+  /** The descriptor bubblewrap reads the seccomp filter from (it closes it before the command runs). */
+  seccompFd: number | undefined;
 }
+
+/** The descriptor enter.sh opens the seccomp filter on. */
+export const SECCOMP_FD = 10;
 
 /** Files of /etc a process may need (names, time zone, TLS roots), never passwd or shadow. */
 const ETC = [
@@ -82,25 +87,41 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
   for (const [host, inside] of spec.writable ?? []) args.push('--bind', host, inside);
   for (const [key, value] of Object.entries(spec.env)) args.push('--setenv', key, value);
   args.push('--remount-ro', '/', '--chdir', spec.cwd);
+  if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   return args;
 }
 
-/** Why bubblewrap cannot sandbox here, or undefined when a trial sandbox ran. */
-export function bubblewrapProblem(bwrap: string): string | undefined {
+/**
+ * Why bubblewrap cannot sandbox here, or undefined when a trial sandbox ran: with the seccomp filter
+ * (its file given as fd 3) and, when given, as the sandboxes' host user (`prefix`, a setpriv command).
+ */
+export function bubblewrapProblem(
+  bwrap: string,
+  trial: { seccompFile?: string | undefined; prefix?: string[] } = {},
+): string | undefined {
+  let fd: number | undefined;
   try {
-    execFileSync(
-      bwrap,
-      [...bwrapArgs({ readOnly: [], env: {}, cwd: '/', tmpBytes: 1 << 20, network: 'none' }), '/bin/true'],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: 10_000,
-      },
-    );
+    fd = trial.seccompFile === undefined ? undefined : openSync(trial.seccompFile, 'r');
+    const args = bwrapArgs({
+      readOnly: [],
+      env: {},
+      cwd: '/',
+      tmpBytes: 1 << 20,
+      network: 'none',
+      seccompFd: fd === undefined ? undefined : 3,
+    });
+    const [command, ...rest] = [...(trial.prefix ?? []), bwrap, ...args, '/bin/true'];
+    execFileSync(command ?? bwrap, rest, {
+      stdio: ['ignore', 'ignore', 'pipe', ...(fd === undefined ? [] : [fd])],
+      timeout: 10_000,
+    });
     return undefined;
   } catch (err) {
     const e = err as { code?: string; stderr?: Buffer; message: string };
     if (e.code === 'ENOENT') return `${bwrap} is not installed (Debian: apt-get install bubblewrap)`;
     const detail = e.stderr?.toString().trim() || e.message;
     return `${path.basename(bwrap)} cannot create a sandbox here: ${detail}`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { chmod, chown, lstat, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bwrapArgs } from './bubblewrap.js';
+import { bwrapArgs, SECCOMP_FD } from './bubblewrap.js';
 import type { Cgroups, InstanceCgroup } from './cgroups.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits } from './limits.js';
@@ -64,7 +64,10 @@ export interface BuildSandboxParts {
   cgroups: Cgroups | undefined;
   /** The command prefix that drops root to `hostUser`. */
   drop: string[];
+  /** As root: the host user of this step (its own, from the sandbox range). */
   hostUser: HostUser | undefined;
+  /** The compiled seccomp filter enter.sh opens for bubblewrap, when there is one. */
+  seccompFile: string | undefined;
   /** runtimes/sandbox/enter.sh */
   enter: string;
 }
@@ -87,12 +90,12 @@ async function chownTree(root: string, user: HostUser, reclaim: boolean): Promis
 
 /**
  * After the last step of a build: the work folder back to root (the platform), set-id bits cleared,
- * when the steps ran as another user. Nothing of the build runs any more, so nothing can race this.
+ * when the steps ran as other users (`asRoot`). Nothing of the build runs any more, so nothing can race this.
  */
-export async function reclaimWorkDir(workDir: string, user: HostUser | undefined): Promise<void> {
-  if (user === undefined) return;
+export async function reclaimWorkDir(workDir: string, asRoot: boolean): Promise<void> {
+  if (!asRoot) return;
   const info = await lstat(workDir).catch(() => undefined);
-  if (info?.uid === user.uid) await chownTree(workDir, { uid: 0, gid: 0 }, true);
+  if (info !== undefined && info.uid !== 0) await chownTree(workDir, { uid: 0, gid: 0 }, true);
 }
 
 export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): BuildLaunch {
@@ -102,6 +105,7 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
     parts.enter,
     String(limits.openFiles),
     String(limits.fileSizeMb * 1024),
+    parts.seccompFile ?? '-',
     ...(cgroup?.procsFiles ?? []),
     '--',
     ...inner,
@@ -146,6 +150,7 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
         ...(socket === undefined ? [] : [[socket, PROXY_SOCKET] as [string, string]]),
       ],
       bare: req.bare,
+      seccompFd: parts.seccompFile === undefined ? undefined : SECCOMP_FD,
     }),
     '--',
     launch.command,

@@ -1,35 +1,34 @@
 /**
- * Isolation of instances, chosen once at start: bubblewrap namespaces plus cgroups and rlimits, or
- * plain processes (`none`, with cgroups and rlimits where the machine has them). Every instance is
- * started through runtimes/sandbox/enter.sh, which joins its cgroups, sets its rlimits and closes
- * inherited file descriptors before it execs bubblewrap (or the bridge itself).
+ * Isolation of instances, chosen once at start: bubblewrap namespaces plus a seccomp filter, cgroups and
+ * rlimits, or plain processes (`none`, with cgroups and rlimits where the machine has them). Every
+ * instance is started through runtimes/sandbox/enter.sh, which joins its cgroups, sets its rlimits,
+ * closes inherited file descriptors and opens the seccomp filter before it execs bubblewrap (or the
+ * bridge itself). With root, each sandbox runs as a host user of its own (host-ids.ts).
  */
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
-import { bubblewrapProblem, bwrapArgs } from './bubblewrap.js';
+import { bubblewrapProblem, bwrapArgs, SECCOMP_FD } from './bubblewrap.js';
 import { openCgroups, type Cgroups, type InstanceCgroup } from './cgroups.js';
+import { asHostIdentity, hostIdProblem, HostIds, type HostIdentity } from './host-ids.js';
+import { writeSeccompFilter } from './seccomp.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits, NetworkMode } from './limits.js';
-import {
-  reclaimWorkDir,
-  wrapBuildStep,
-  type BuildLaunch,
-  type BuildWrapRequest,
-  type HostUser,
-} from './build-sandbox.js';
+import { reclaimWorkDir, wrapBuildStep, type BuildLaunch, type BuildWrapRequest } from './build-sandbox.js';
 
 export type SandboxKind = 'bubblewrap' | 'none';
 
 export interface SandboxedLaunch {
   launch: LaunchSpec;
   cgroup: InstanceCgroup | undefined;
-  /** With code slots: where the code appears, and how it gets there. */
+  /** With code slots: where the code appears, and how it gets there (its release gives back the uid). */
   slot: CodeSlot | undefined;
+  /** With root: the host user the sandbox runs as. */
+  hostUid: number | undefined;
 }
 
 export interface WrapRequest {
@@ -67,9 +66,26 @@ export class Sandbox {
     readonly cgroupProblem: string | undefined,
     private readonly bwrap: string,
     private readonly shared: string[],
-    /** With root: code comes in through slots and the sandbox runs as uid 65534 on the host too. */
+    /** With root: code comes in through slots and every sandbox runs as a host user of its own. */
     private readonly slots: CodeSlots | undefined,
+    /** With root: the range of host users and the group sandboxes run as. */
+    readonly hostIds: HostIds | undefined,
+    /** The compiled seccomp filter enter.sh hands to bubblewrap, when there is one. */
+    private readonly seccompFile: string | undefined,
   ) {}
+
+  /**
+   * The host user and group a new sandbox runs as, or undefined without root (then it is the platform's
+   * own user, mapped to 65534 inside). Release it once the sandbox's processes are gone.
+   */
+  takeHostIdentity(): HostIdentity | undefined {
+    return this.hostIds?.take();
+  }
+
+  /** The group that must be able to read function code (the sandboxes'), or undefined: owner-only. */
+  get codeGroup(): number | undefined {
+    return this.hostIds?.gid;
+  }
 
   /** Whether a generic process started now can later load any function's code (warm pool). */
   get canSpecialise(): boolean {
@@ -83,18 +99,20 @@ export class Sandbox {
   static open(config: Config, logger: Logger): Sandbox {
     const { mode, bwrap, insecureNoSandbox } = config.sandbox;
     let kind: SandboxKind = 'none';
+    const unavailable = (problem: string) =>
+      new SkiffError(
+        'SKIFF_E_SANDBOX_UNAVAILABLE',
+        `cannot isolate functions: ${problem}. Install bubblewrap, or start with --insecure-no-sandbox ` +
+          '(sandbox.mode "none") to run functions as plain processes, only with code you trust',
+      );
+    const unsafe = (problem: string) =>
+      new SkiffError('SKIFF_E_SANDBOX_UNAVAILABLE', `cannot isolate functions safely: ${problem}`);
     if (mode !== 'none') {
       const problem = bubblewrapProblem(bwrap);
       if (problem === undefined) kind = 'bubblewrap';
-      else if (mode === 'bubblewrap' || !insecureNoSandbox) {
-        throw new SkiffError(
-          'SKIFF_E_SANDBOX_UNAVAILABLE',
-          `cannot isolate functions: ${problem}. Install bubblewrap, or start with --insecure-no-sandbox ` +
-            '(sandbox.mode "none") to run functions as plain processes, only with code you trust',
-        );
-      } else logger.warn({ problem }, 'no sandbox: functions run as plain processes (--insecure-no-sandbox)');
+      else if (mode === 'bubblewrap' || !insecureNoSandbox) throw unavailable(problem);
+      else logger.warn({ problem }, 'no sandbox: functions run as plain processes (--insecure-no-sandbox)');
     }
-    const cgroups = openCgroups();
     const shared = [
       path.join(PACKAGE_ROOT, 'dist'),
       path.join(PACKAGE_ROOT, 'runtimes'),
@@ -102,22 +120,59 @@ export class Sandbox {
       ...[config.runtimes.node, config.runtimes.python].flatMap((f) => interpreterRoot(f) ?? []),
     ];
     let slots: CodeSlots | undefined;
+    let hostIds: HostIds | undefined;
+    let seccompFile: string | undefined;
     if (kind === 'bubblewrap') {
-      const opened = CodeSlots.open(config.dataDir);
-      if (typeof opened === 'string')
-        logger.warn({ problem: opened }, 'no code slots: no warm pool in the sandbox');
-      else slots = opened;
+      const own = path.join(config.dataDir, 'sandbox');
+      mkdirSync(own, { recursive: true, mode: 0o700 });
+      seccompFile = path.join(own, 'seccomp.bpf');
+      if (!writeSeccompFilter(seccompFile)) {
+        seccompFile = undefined;
+        logger.warn(
+          { arch: process.arch },
+          'no seccomp filter for this architecture: sandboxes run without one',
+        );
+      }
+      if (process.getuid?.() === 0) {
+        // as root a sandbox must never be root on the host: its own user, and code through slots
+        const idProblem = hostIdProblem(config.sandbox.uidBase);
+        if (idProblem !== undefined) throw unsafe(idProblem);
+        hostIds = HostIds.for(config.sandbox.uidBase);
+        const opened = CodeSlots.open(config.dataDir, hostIds.gid);
+        if (typeof opened === 'string')
+          throw unsafe(`${opened} (as root, code reaches sandboxes only through slots)`);
+        slots = opened;
+      }
+      const trial = hostIds?.take();
+      try {
+        const problem = bubblewrapProblem(bwrap, {
+          seccompFile,
+          ...(trial === undefined ? {} : { prefix: asHostIdentity(trial) }),
+        });
+        if (problem !== undefined) {
+          slots?.close();
+          throw unsafe(`a sandbox with the seccomp filter and the sandboxes' host user failed: ${problem}`);
+        }
+      } finally {
+        trial?.release();
+      }
     }
+    // last: nothing above leaves a cgroup behind when it refuses the start
+    const cgroups = openCgroups();
     return typeof cgroups === 'string'
-      ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots)
-      : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots);
+      ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots, hostIds, seccompFile)
+      : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots, hostIds, seccompFile);
   }
 
   /** One line for the start-up output: the isolation and the limits in force. */
   describe(limits: Limits): string {
     const isolation =
       this.kind === 'bubblewrap'
-        ? 'bubblewrap (user, pid, net, ipc, uts, mount namespaces; uid 65534; no capabilities)'
+        ? `bubblewrap (user, pid, net, ipc, uts, mount namespaces; ${
+            this.hostIds === undefined
+              ? 'uid 65534 inside, the platform user outside'
+              : `uid 65534 inside, host uids ${this.hostIds.base + 1}+ (group ${this.hostIds.gid})`
+          }; no capabilities; seccomp ${this.seccompFile === undefined ? 'off' : 'on'})`
         : 'NONE: functions run as plain processes';
     const cg =
       this.cgroups === undefined
@@ -129,7 +184,19 @@ export class Sandbox {
   /** Wraps a bridge's launch in the instance's limits and (with bubblewrap) its namespaces. */
   wrap(req: WrapRequest): SandboxedLaunch {
     const { id, limits, network } = req;
-    const slot = this.slots?.create(id);
+    const created = this.slots?.create(id);
+    const who = created === undefined ? undefined : this.takeHostIdentity();
+    // the uid goes back with the slot, when the instance has ended
+    const slot: CodeSlot | undefined =
+      created === undefined
+        ? undefined
+        : {
+            ...created,
+            release: () => {
+              created.release();
+              who?.release();
+            },
+          };
     const inside =
       slot === undefined || req.functionName === undefined ? req.codeDir : slot.pathFor(req.functionName);
     const launch = req.build(inside);
@@ -144,8 +211,8 @@ export class Sandbox {
     const inner =
       this.kind === 'bubblewrap'
         ? [
-            // as root: the sandbox is an unprivileged user on the host too, not only inside
-            ...(slot === undefined ? [] : this.dropArgs()),
+            // as root: the sandbox is a user of its own on the host too, not only inside
+            ...(who === undefined ? [] : asHostIdentity(who)),
             this.bwrap,
             ...bwrapArgs({
               readOnly: [...this.shared, ...readOnly],
@@ -154,6 +221,7 @@ export class Sandbox {
               cwd: req.codeDir === undefined ? '/tmp' : launch.cwd,
               tmpBytes: limits.tmpMb * MiB,
               network,
+              seccompFd: this.seccompFile === undefined ? undefined : SECCOMP_FD,
             }),
             '--',
             launch.command,
@@ -167,58 +235,60 @@ export class Sandbox {
           ENTER,
           String(limits.openFiles),
           String(limits.fileSizeMb * 1024),
+          this.kind === 'bubblewrap' ? (this.seccompFile ?? '-') : '-',
           ...(cgroup?.procsFiles ?? []),
           '--',
           ...inner,
         ],
         env: launch.env,
-        // the host side starts in the host's code folder (a slot's is empty until the code is mounted)
+        // the host side starts in the host's code folder (a slot's is empty until the code is mounted);
+        // bubblewrap changes to --chdir inside, so the function never holds it
         cwd: req.codeDir ?? launch.cwd,
       },
       cgroup,
       slot,
+      hostUid: who?.uid,
     };
   }
 
   /**
-   * The unprivileged host user that sandboxes run as when the platform is root (through setpriv, before
-   * bubblewrap); undefined when the platform is not root (bubblewrap's user namespace maps its own user).
-   */
-  get hostUser(): HostUser | undefined {
-    return this.slots === undefined ? undefined : { uid: 65534, gid: 65534 };
-  }
-
-  /** The command prefix that drops root to `hostUser` (empty when there is none). */
-  private dropArgs(): string[] {
-    const user = this.hostUser;
-    return user === undefined
-      ? []
-      : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
-  }
-
-  /**
    * Wraps one build step (npm, pip, esbuild) in the same isolation as an instance, with the build's
-   * work folder writable at BUILD_DIR (src/sandbox/build-sandbox.ts).
+   * work folder writable at BUILD_DIR (src/sandbox/build-sandbox.ts): as root, a host user of its own
+   * for the step, and the seccomp filter.
    */
   wrapBuild(req: BuildWrapRequest): BuildLaunch {
-    return wrapBuildStep(
-      {
-        kind: this.kind,
-        bwrap: this.bwrap,
-        shared: this.shared,
-        slots: this.slots,
-        cgroups: this.cgroups,
-        drop: this.dropArgs(),
-        hostUser: this.hostUser,
-        enter: ENTER,
-      },
-      req,
-    );
+    const who = this.slots === undefined ? undefined : this.takeHostIdentity();
+    try {
+      const step = wrapBuildStep(
+        {
+          kind: this.kind,
+          bwrap: this.bwrap,
+          shared: this.shared,
+          slots: this.slots,
+          cgroups: this.cgroups,
+          drop: who === undefined ? [] : asHostIdentity(who),
+          hostUser: who,
+          seccompFile: this.kind === 'bubblewrap' ? this.seccompFile : undefined,
+          enter: ENTER,
+        },
+        req,
+      );
+      return {
+        ...step,
+        release: async () => {
+          await step.release();
+          who?.release();
+        },
+      };
+    } catch (err) {
+      who?.release();
+      throw err;
+    }
   }
 
   /** After a build's last step: its work folder back to the platform's user (see wrapBuild). */
   reclaimBuild(workDir: string): Promise<void> {
-    return reclaimWorkDir(workDir, this.hostUser);
+    return reclaimWorkDir(workDir, this.slots !== undefined);
   }
 
   async close(): Promise<void> {

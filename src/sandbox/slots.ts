@@ -1,17 +1,18 @@
 /**
  * Code slots: how a function's code gets into a sandbox that runs as an unprivileged user, and into a
- * warm sandbox started before its function was chosen. Every instance gets an empty folder (its slot)
- * in a world-readable base below the temp folder; the base is a shared mount, so when the platform
+ * warm sandbox started before its function was chosen. Every instance gets an empty folder (its slot,
+ * open to the sandboxes' group only) in a base below the temp folder; the base is a shared mount, so when the platform
  * (root) later mounts the code read-only at `<slot>/code`, the mount propagates into the sandbox,
  * which bound the slot at start. The code is bound read-only first in a private staging folder and
  * then moved into the slot, so the copy that propagates is read-only too. Needs root (mounts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { mountPoints } from '../shared/mounts.js';
 import { isAlive } from '../shared/processes.js';
 
 const run = promisify(execFile);
@@ -25,13 +26,6 @@ export interface CodeSlot {
   mount(hostDir: string, functionName: string, writable?: boolean): Promise<void>;
   /** Unmounts the code and removes the slot. */
   release(): void;
-}
-
-function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter(Boolean);
 }
 
 function removeEmpty(dir: string): void {
@@ -54,10 +48,21 @@ export class CodeSlots {
   private constructor(
     private readonly base: string,
     private readonly staging: string,
+    private readonly gid: number,
   ) {}
 
-  /** Opens this platform's slot base, or says why there can be none. */
-  static open(dataDir: string): CodeSlots | string {
+  /** A folder the sandboxes' group (and root) may enter and list, nobody else (the umask is 077). */
+  private groupDir(dir: string): void {
+    mkdirSync(dir, { mode: 0o750 });
+    chownSync(dir, 0, this.gid);
+    chmodSync(dir, 0o750);
+  }
+
+  /**
+   * Opens this platform's slot base, or says why there can be none. `gid` is the sandboxes' group: slots
+   * are theirs to enter; others may pass through the base (0711) but not list it.
+   */
+  static open(dataDir: string, gid: number): CodeSlots | string {
     if (process.getuid?.() !== 0) return 'code slots need root (mounts)';
     const tmp = os.tmpdir();
     // slot bases of platforms that died without cleaning up
@@ -69,7 +74,8 @@ export class CodeSlots {
     const base = path.join(tmp, `skiff-slots-${process.pid}-${randomBytes(4).toString('hex')}`);
     const staging = path.join(dataDir, 'sandbox', 'staging');
     try {
-      mkdirSync(base, { recursive: true, mode: 0o755 });
+      mkdirSync(base, { recursive: true, mode: 0o711 });
+      chmodSync(base, 0o711);
       mkdirSync(staging, { recursive: true, mode: 0o700 });
       execFileSync('mount', ['--bind', base, base], { stdio: ['ignore', 'ignore', 'pipe'] });
       execFileSync('mount', ['--make-shared', base], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -79,12 +85,12 @@ export class CodeSlots {
       const e = err as { stderr?: Buffer; message: string };
       return `cannot make the code slot mount: ${e.stderr?.toString().trim() || e.message}`;
     }
-    return new CodeSlots(base, staging);
+    return new CodeSlots(base, staging, gid);
   }
 
   create(id: string): CodeSlot {
     const dir = path.join(this.base, id);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    this.groupDir(dir);
     const stage = path.join(this.staging, id);
     let inside: string | undefined;
     let mounted: Promise<void> | undefined;
@@ -95,7 +101,7 @@ export class CodeSlots {
       mount: (hostDir, functionName, writable = false) => {
         mounted ??= (async () => {
           const target = pathFor(functionName);
-          mkdirSync(target, { mode: 0o755 });
+          this.groupDir(target);
           inside = target;
           mkdirSync(stage, { recursive: true, mode: 0o700 });
           await run('mount', ['--bind', ...(writable ? [] : ['-o', 'ro']), hostDir, stage]);

@@ -158,6 +158,16 @@ export const configSchema = z
         insecureNoSandbox: z.boolean().default(false),
         /** The bubblewrap executable. */
         bwrap: z.string().min(1).default('bwrap'),
+        /**
+         * With root: the first of the 65536 host ids sandboxes run as (its group, then one uid per
+         * sandbox). No user, group or subordinate id range of the machine may touch the range.
+         */
+        uidBase: z
+          .number()
+          .int()
+          .min(65_536)
+          .max(4_294_967_294 - 65_536)
+          .default(2_000_000_000),
         /** Default limits of every instance; skiff.json `limits` overrides them per function. */
         limits: z
           .object({

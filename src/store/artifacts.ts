@@ -2,20 +2,26 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { shareCode, type CodeGroup } from './data-dir.js';
 
 /**
  * Function code on the local file system: `<dataDir>/functions/<name>/v<version>-<hash12>/`, made by
- * extracting into a fresh staging folder and renaming it into place once the build succeeded.
+ * extracting into a fresh staging folder and renaming it into place once the build succeeded. On the
+ * way, the code is given to the platform and made readable for the sandboxes' group only (data-dir.ts).
  */
 export class ArtifactStore {
   private readonly staging: string;
   private readonly functions: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** The group that reads function code (the sandboxes'), or undefined: owner-only. */
+    private readonly codeGroup: CodeGroup = undefined,
+  ) {
     this.staging = path.join(dataDir, 'staging');
     this.functions = path.join(dataDir, 'functions');
-    mkdirSync(this.functions, { recursive: true });
-    mkdirSync(this.staging, { recursive: true });
+    mkdirSync(this.functions, { recursive: true, mode: 0o700 });
+    mkdirSync(this.staging, { recursive: true, mode: 0o700 });
   }
 
   async createStaging(): Promise<string> {
@@ -30,7 +36,9 @@ export class ArtifactStore {
 
   async commit(stagingDir: string, name: string, version: number, hash: string): Promise<string> {
     const target = this.versionDir(name, version, hash);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    // whatever the archive's modes and the build's owners were
+    await shareCode(stagingDir, this.codeGroup);
     await rename(stagingDir, target);
     return target;
   }

@@ -1,0 +1,100 @@
+/**
+ * Who may read the data directory. It holds the admin token, secrets (in registry.db and its WAL),
+ * queued payloads, logs and every function's code, so nothing in it is for other local users:
+ *
+ * - every folder is 0700 and every file loses its group and other bits (an executable stays 0700);
+ * - function code (`functions/<name>/<version>/`) is the one exception when sandboxes run as users of
+ *   their own (root): its contents belong to the platform and to the sandboxes' group, which may read
+ *   and run them but not write (folders 0750, files 0640 or 0750). Sandboxes get the code through a
+ *   read-only bind mount of the version folder and never see the data directory's path, and
+ *   `functions/` itself stays 0700, so no other local user reaches the code that way either.
+ *
+ * The platform runs with umask 077, so what it creates is owner-only from the start; `secureDataDir`
+ * fixes a data directory written by an older version (0644 files), and `shareCode` sets a new version's
+ * code right before it goes live. Neither follows a symbolic link: a link is re-owned, never its target.
+ */
+import { chmod, chown, lchown, lstat, readdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { mountPoints } from '../shared/mounts.js';
+import { SkiffError } from '../shared/errors.js';
+
+/** Who the code of a version is for: the sandboxes' group, or undefined for owner-only code. */
+export type CodeGroup = number | undefined;
+
+interface Wanted {
+  /** Mode bits for a folder, and for a file given its own mode. */
+  dir: number;
+  file(mode: number): number;
+  gid: number | undefined;
+}
+
+const OWNER_ONLY: Wanted = { dir: 0o700, file: (mode) => mode & 0o700, gid: undefined };
+
+function forCode(gid: number): Wanted {
+  return {
+    dir: 0o750,
+    // the group may read, and run what the owner may run
+    file: (mode) => (mode & 0o700) | 0o400 | 0o040 | ((mode & 0o100) !== 0 ? 0o010 : 0),
+    gid,
+  };
+}
+
+const root = () => process.getuid?.() === 0;
+
+async function fix(file: string, wanted: Wanted, skip: Set<string>): Promise<void> {
+  if (skip.has(file)) return; // a mount (a code slot's staging bind): not ours to change
+  const st = await lstat(file);
+  const uid = root() ? 0 : st.uid;
+  const gid = root() ? (wanted.gid ?? 0) : st.gid;
+  if (st.isSymbolicLink()) {
+    if (st.uid !== uid || st.gid !== gid) await lchown(file, uid, gid);
+    return;
+  }
+  const mode = st.isDirectory() ? wanted.dir : wanted.file(st.mode & 0o7777);
+  if (st.uid !== uid || st.gid !== gid) await chown(file, uid, gid);
+  // chown clears setuid/setgid bits, and these modes never set them again
+  if ((st.mode & 0o7777) !== mode) await chmod(file, mode);
+  if (!st.isDirectory()) return;
+  for (const entry of await readdir(file)) await fix(path.join(file, entry), wanted, skip);
+}
+
+function mountsBelow(dir: string): Set<string> {
+  return new Set(mountPoints().filter((p) => p.startsWith(`${dir}/`)));
+}
+
+/** Sets a version's code folder (before it goes live) for `group`, or owner-only without one. */
+export async function shareCode(dir: string, group: CodeGroup): Promise<void> {
+  await fix(dir, group === undefined ? OWNER_ONLY : forCode(group), new Set());
+}
+
+/**
+ * Makes the data directory and everything in it owner-only (code: see `shareCode`). Refuses a folder
+ * that is not the platform's alone to change: `/`, or a shared temp folder (sticky bit).
+ */
+export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<void> {
+  const dir = await realpath(dataDir);
+  const st = await lstat(dir);
+  if (dir === '/' || (st.mode & 0o1000) !== 0 || !st.isDirectory()) {
+    throw new SkiffError(
+      'SKIFF_E_CONFIG_INVALID',
+      `the data directory ${dir} must be a folder of the platform's own (not /, not a shared temp folder)`,
+    );
+  }
+  const skip = mountsBelow(dir);
+  const functions = path.join(dir, 'functions');
+  /** functions/<name>/<version>: a version's code. */
+  const isVersion = (file: string) => path.dirname(path.dirname(file)) === functions;
+  // every folder and file, the versions' code aside
+  const walk = async (file: string): Promise<void> => {
+    if (skip.has(file)) return;
+    const s = await lstat(file);
+    if (!s.isDirectory()) return fix(file, OWNER_ONLY, skip);
+    if (isVersion(file)) return shareCode(file, group);
+    const uid = root() ? 0 : s.uid;
+    const gid = root() ? 0 : s.gid;
+    if (s.uid !== uid || s.gid !== gid) await chown(file, uid, gid);
+    if ((s.mode & 0o7777) !== 0o700) await chmod(file, 0o700);
+    for (const entry of await readdir(file)) await walk(path.join(file, entry));
+  };
+  await walk(dir);
+}
