@@ -17,6 +17,7 @@ import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
+import { bindHosts } from '../shared/listeners.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
@@ -88,8 +89,10 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   let stopped = false;
   let closed = false;
 
-  const sock = createSocket({ type: isIPv6(config.coap.host) ? 'udp6' : 'udp4' });
-  await bind(sock, config.coap.port, config.coap.host);
+  // `::` is dual-stack (IPv4 clients arrive as ::ffff:a.b.c.d), 0.0.0.0 on a machine without IPv6
+  const host = bindHosts(config.coap.host)[0] ?? config.coap.host;
+  const sock = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+  await bind(sock, config.coap.port, host);
   const server = createServer();
   server.on('error', (err: Error) => logger.warn({ err }, 'CoAP socket error'));
   // The package answers a datagram it cannot parse with 5.00 sent to the right port on the wrong

@@ -9,6 +9,7 @@ import { Aedes, type AedesOptions } from 'aedes';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { localUrl } from '../shared/urls.js';
+import type { ConnectionGuard } from '../shared/listeners.js';
 
 /** aedes' `$SYS/` topics: clients may not publish there (aedes' default `authorizePublish` check). */
 const SYS_PREFIX = '$SYS/';
@@ -22,6 +23,8 @@ export interface BrokerOptions {
   port: number;
   maxPayloadBytes: number;
   logger: Logger;
+  /** Connection caps and the deadline for silent connections (src/shared/listeners.ts). */
+  guard?: ConnectionGuard;
 }
 
 export interface EmbeddedBroker {
@@ -108,6 +111,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   });
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    if (options.guard !== undefined && !options.guard.admit(socket)) return; // destroyed before a byte is read
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined); // aedes reports it; a reset must not become an uncaught error
@@ -119,7 +123,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
       );
     });
   });
-  server.maxConnections = MAX_BROKER_CONNECTIONS;
+  server.maxConnections = options.guard?.limits.maxConnections ?? MAX_BROKER_CONNECTIONS;
   let address: AddressInfo;
   try {
     address = await new Promise<AddressInfo>((resolve, reject) => {

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
+import { connectionLimits } from '../shared/connection-budget.js';
+import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
 import {
   loadSessionState,
@@ -86,10 +88,11 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     url = checkBrokerUrl(settings.url);
   } else if (settings.broker.enabled) {
     broker = await startBroker({
-      host: settings.broker.host,
+      host: bindHosts(settings.broker.host)[0] ?? settings.broker.host,
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
       logger,
+      guard: new ConnectionGuard('mqtt', connectionLimits(config, settings.broker.maxConnections), logger),
     });
     url = broker.url;
   } else {
