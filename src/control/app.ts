@@ -82,6 +82,7 @@ export function createControlApp(routes: Route[], token: string, logger: Logger,
     } catch (err) {
       const error = toSkiffError(err);
       if (!error.isUserError) logger.error({ err, method: req.method, url: req.url }, 'control API error');
+      else logger.debug({ code: error.code, method: req.method, url: req.url }, error.message);
       sendError(res, error);
     }
   };

@@ -88,6 +88,10 @@ export const configSchema = z
         port: port.default(5683),
         /** Largest request payload after block-wise reassembly. */
         maxPayloadBytes: bytes(1 * MiB),
+        /** Block-wise uploads in progress (and responses kept) for one client address; its oldest make way. */
+        maxTransfersPerClient: z.number().int().min(1).max(1_000).default(8),
+        /** Bytes those may hold for one client address (at least maxPayloadBytes). */
+        maxBytesPerClient: bytes(4 * MiB),
       })
       .strict()
       .prefault({}),

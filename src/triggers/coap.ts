@@ -21,10 +21,11 @@ import { bindHosts } from '../shared/listeners.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
-/** Uploads in progress, in all and per client address; how long one may stall and last. */
-const UPLOAD_LIMITS = { maxTransfers: 64, maxPerClient: 8, idleMs: 30_000, lifetimeMs: 120_000 };
+const MiB = 1024 * 1024;
+/** Uploads in progress over all clients (count, bytes); how long one may stall and last. */
+const UPLOAD_LIMITS = { maxTransfers: 64, maxTotalBytes: 64 * MiB, idleMs: 30_000, lifetimeMs: 120_000 };
 /** Responses kept for their later blocks: how many, how many bytes in all, how long unasked. */
-const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * 1024 * 1024, idleMs: 30_000 };
+const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * MiB, idleMs: 30_000 };
 const PRUNE_EVERY_MS = 5_000;
 /** How long stop() waits for invocations in progress to answer. */
 const STOP_GRACE_MS = 5_000;
@@ -48,6 +49,8 @@ type Plan =
       blockSize: number;
       /** client/message id: a retransmission of this request while it runs is dropped. */
       exchange: string;
+      /** The client's address (without its port): what the per-client caps count by. */
+      address: string;
     };
 
 /** The internals of the `coap` package's response this adapter touches. */
@@ -80,8 +83,19 @@ function stripOptions(packet: CoapPacket, names: string[]): void {
 async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   const { config, logger } = ctx;
   const maxPayloadBytes = config.coap.maxPayloadBytes;
-  const uploads = new BlockAssembler({ maxBytes: maxPayloadBytes, ...UPLOAD_LIMITS });
-  const responses = new ResponseStore(RESPONSE_LIMITS);
+  // one client address: coap.maxTransfersPerClient uploads and as many kept responses, and
+  // coap.maxBytesPerClient (at least one whole payload) for each; its oldest make way
+  const perClient = {
+    maxPerClient: config.coap.maxTransfersPerClient,
+    maxClientBytes: Math.max(config.coap.maxBytesPerClient, maxPayloadBytes),
+  };
+  const uploads = new BlockAssembler({
+    maxBytes: maxPayloadBytes,
+    ...UPLOAD_LIMITS,
+    ...perClient,
+    maxTotalBytes: Math.max(UPLOAD_LIMITS.maxTotalBytes, perClient.maxClientBytes),
+  });
+  const responses = new ResponseStore({ ...RESPONSE_LIMITS, ...perClient });
   const plans = new WeakMap<CoapPacket, Plan>();
   const inFlight = new Set<string>();
   const pending = new Set<Promise<void>>();
@@ -123,6 +137,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       storeKey,
       blockSize: req.block2?.size ?? BLOCK_SIZE,
       exchange: `${client}/${packet.messageId ?? ''}`,
+      address,
     });
 
     // A later block of a response: from the stored response, else computed again if that is safe.
@@ -248,7 +263,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       if (!error.isUserError) logger.error({ err, invocationId: id }, 'invocation failed');
       answer = errorReply(error);
     }
-    if (answer.body.length > p.blockSize) responses.put(p.storeKey, answer);
+    if (answer.body.length > p.blockSize) responses.put(p.storeKey, answer, p.address);
     if (p.block1Echo !== undefined)
       answer = { ...answer, options: { ...answer.options, Block1: p.block1Echo } };
     if (!closed) send(res, answer);
