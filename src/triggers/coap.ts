@@ -17,7 +17,7 @@ import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
-import { bindHosts } from '../shared/listeners.js';
+import { bindHosts, clientKey } from '../shared/listeners.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
@@ -215,7 +215,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     if (packet.confirmable === true && inFlight.has(`${client}/${packet.messageId ?? ''}`)) return;
     let decided: Plan;
     try {
-      decided = plan(packet, client, rsinfo.address);
+      decided = plan(packet, client, clientKey(rsinfo.address)); // per-client caps: an IPv6 /64 is one client
     } catch (err) {
       logger.error({ err }, 'CoAP request not understood');
       decided = reply(errorReply(toSkiffError(err)));
