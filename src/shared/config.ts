@@ -49,7 +49,7 @@ export const configSchema = z
         idleTimeoutMs: millis(10_000),
         /** HTTP: the request line and headers must arrive within this. */
         headersTimeoutMs: millis(10_000),
-        /** HTTP: a request body that does not progress for this long is cut off. */
+        /** HTTP: a request body that does not progress, or a response the client does not read, for this long. */
         bodyIdleTimeoutMs: millis(10_000),
         /** HTTP: the whole request, body included, must arrive within this. */
         requestTimeoutMs: millis(300_000),

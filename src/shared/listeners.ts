@@ -17,7 +17,10 @@ export interface ConnectionLimits {
   maxPerAddress: number;
   /** A connection that has sent no byte this long after it was accepted is closed. */
   idleTimeoutMs: number;
-  /** HTTP: a request whose body has not progressed for this long is closed (0: no such deadline). */
+  /**
+   * HTTP: a request body that has not progressed for this long, or a response the client has not
+   * read any of for this long, closes the connection (0: no such deadline).
+   */
   bodyIdleTimeoutMs: number;
 }
 
@@ -65,6 +68,15 @@ interface Tracked {
   progressAt: number;
   /** The HTTP request whose body is being received, if any. */
   request: IncomingMessage | undefined;
+  /** Bytes waiting to be written to the socket at the last sweep, and when that last changed. */
+  queued: number;
+  writtenAt: number;
+}
+
+/** Bytes libuv still has to write to the socket: it shrinks only as the client reads. */
+function writeQueue(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+  return typeof handle?.writeQueueSize === 'number' ? handle.writeQueueSize : 0;
 }
 
 /**
@@ -77,6 +89,8 @@ export class ConnectionGuard {
   private readonly perAddress = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
   private refusedSinceLog = 0;
+  /** HTTP: responses the client does not read are closed too (a slow-read attack). */
+  private watchWrites = false;
   private lastRefusalLog = 0;
   /** Connections refused since the start (for tests and the log). */
   refused = 0;
@@ -103,7 +117,16 @@ export class ConnectionGuard {
       return false;
     }
     const now = this.now();
-    this.open.set(socket, { socket, key, since: now, bytes: 0, progressAt: now, request: undefined });
+    this.open.set(socket, {
+      socket,
+      key,
+      since: now,
+      bytes: 0,
+      progressAt: now,
+      request: undefined,
+      queued: 0,
+      writtenAt: now,
+    });
     this.perAddress.set(key, fromClient + 1);
     socket.once('close', () => this.forget(socket));
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_EVERY_MS).unref();
@@ -119,6 +142,7 @@ export class ConnectionGuard {
   /** As `attach`, and watches the body of each request of an HTTP server. */
   attachHttp(server: HttpServer): void {
     this.attach(server);
+    this.watchWrites = true;
     server.prependListener('request', (req: IncomingMessage) => {
       const tracked = this.open.get(req.socket);
       if (tracked === undefined) return;
@@ -146,6 +170,16 @@ export class ConnectionGuard {
       if (bytes === 0) {
         if (now - t.since >= idleTimeoutMs) this.drop(t, 'it sent nothing');
         continue;
+      }
+      if (this.watchWrites && bodyIdleTimeoutMs > 0) {
+        const queued = writeQueue(t.socket);
+        if (queued === 0 || queued !== t.queued) {
+          t.queued = queued;
+          t.writtenAt = now;
+        } else if (now - t.writtenAt >= bodyIdleTimeoutMs) {
+          this.drop(t, 'it does not read its response');
+          continue;
+        }
       }
       const req = t.request;
       if (req === undefined) continue;

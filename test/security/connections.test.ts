@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../../src/store/archive/pack.js';
@@ -18,6 +18,8 @@ const HELLO = path.resolve(import.meta.dirname, '..', '..', 'examples', 'hello')
 const CAP = 50;
 const PER_ADDRESS = 20;
 const DEADLINE_MS = 3_000;
+/** Larger than loopback's socket buffers take in, under the 6 MiB response cap. */
+const BIG_BYTES = 6_000_000;
 const CONFIG = {
   control: { maxConnections: CAP },
   http: { maxConnections: CAP },
@@ -143,13 +145,26 @@ describe('connection exhaustion', () => {
       string,
       string
     >;
-    const res = await fetch(`${serve.control}/v1/functions/hello`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/gzip' },
-      body: await packDirectory(HELLO),
-    });
-    expect(res.status).toBe(201);
-    expect((await call(`${serve.http}/hello`)).status).toBe(200); // warm: the instance's fds are in the baseline
+    // a function with a large answer, for a client that does not read it
+    const big = path.join(dataDir, 'big-fn');
+    await mkdir(big);
+    await writeFile(
+      path.join(big, 'index.js'),
+      `export default async () => new Response('x'.repeat(${BIG_BYTES}));\n`,
+    );
+    for (const [name, dir] of [
+      ['hello', HELLO],
+      ['big', big],
+    ] as const) {
+      const res = await fetch(`${serve.control}/v1/functions/${name}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/gzip' },
+        body: await packDirectory(dir),
+      });
+      expect(res.status).toBe(201);
+      // warm: the instances' fds are in the baseline
+      expect((await call(`${serve.http}/${name}`)).status).toBe(200);
+    }
     baselineFds = fdCount(serve.child.pid as number);
   });
 
@@ -280,6 +295,29 @@ describe('connection exhaustion', () => {
       lines.some((l) => l.includes('the client closed the connection before the request body ended')),
     ).toBe(true);
     expect(lines.filter((l) => l.includes('"stack"'))).toEqual([]);
+  });
+
+  it('closes a connection whose client does not read the response (slow read)', async () => {
+    const socket = connect({ port: portOf(serve.http), host: '127.0.0.1', localAddress: '127.0.0.8' });
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write('GET /big HTTP/1.1\r\nhost: x\r\n\r\n');
+    const ended = new Promise<number>((resolve) => {
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.once('close', () => resolve(received));
+    });
+    socket.pause(); // the 'data' listener would start the flow
+    // an event of the platform, not a sleep: its log says when it gave up on this client
+    for (let i = 0; i < 100 && !log.includes('it does not read its response'); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(log).toContain('it does not read its response');
+    socket.resume();
+    // what the kernels had taken in arrives, then the end: never the whole answer
+    expect(await ended).toBeLessThan(BIG_BYTES);
   });
 
   it('gives the file descriptors back once the flood is over', async () => {
