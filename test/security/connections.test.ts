@@ -4,6 +4,7 @@
  * A real `skiff serve` with small caps (50 per listener, 20 per client address, 3 s deadlines) is
  * flooded from loopback addresses of this machine (127.0.0.0/8 and ::1 are all local on Linux).
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../../src/store/archive/pack.js';
 import { makeDataDir, removeDir } from '../helpers/platform.js';
-import { exited, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { exited, FREE_PORTS, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
 
 const HELLO = path.resolve(import.meta.dirname, '..', '..', 'examples', 'hello');
 const CAP = 50;
@@ -329,5 +330,64 @@ describe('connection exhaustion', () => {
       now = fdCount(pid);
     }
     expect(now).toBeLessThanOrEqual(baselineFds + 5);
+  });
+});
+
+describe('connection caps and the open-file limit', () => {
+  const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
+
+  /** `skiff serve` under an open-file limit of `nofile`; resolves with its log once it is up or exited. */
+  async function serveWithLimit(nofile: number): Promise<{ up: boolean; code: number | null; log: string }> {
+    const dataDir = await makeDataDir();
+    const child = spawn(
+      'prlimit',
+      [
+        `--nofile=${nofile}:${nofile}`,
+        '--',
+        process.execPath,
+        BIN,
+        'serve',
+        '--data-dir',
+        dataDir,
+        ...FREE_PORTS,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } },
+    );
+    let log = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (log += c));
+    const up = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 20_000);
+      child.stdout.setEncoding('utf8').on('data', (c: string) => {
+        if (c.includes('Skiff is up')) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited(child);
+    await removeDir(dataDir);
+    return { up, code: child.exitCode, log };
+  }
+
+  it('lowers the caps with a warning when they do not fit under the limit and the reserve', async () => {
+    const { up, log } = await serveWithLimit(4096);
+    expect(up).toBe(true);
+    const warning = log.split('\n').find((l) => l.includes('connection caps do not fit'));
+    expect(warning).toBeDefined();
+    const lowered = (JSON.parse(warning as string) as { lowered: Record<string, number> }).lowered;
+    const sum = Object.values(lowered).reduce((a, b) => a + b, 0);
+    expect(sum).toBeLessThanOrEqual(4096 - 1024);
+  });
+
+  it('refuses to start when the limit leaves no room beside the reserve', async () => {
+    const { up, code, log } = await serveWithLimit(1024);
+    expect(up).toBe(false);
+    expect(code).not.toBe(0);
+    expect(log).toContain('SKIFF_E_CONFIG_INVALID');
   });
 });
