@@ -239,7 +239,7 @@ export class ConnectionGuard {
   }
 }
 
-/** Options of an HTTP server with these deadlines (slowloris: RELIABILITY.md §3). */
+/** Options of an HTTP server with these deadlines (against slowloris and idle keep-alives). */
 export function httpServerOptions(t: HttpTimeouts): ServerOptions {
   return {
     headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs),
