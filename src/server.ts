@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import path from 'node:path';
 import { createTinyFaasManagement } from './compat/tinyfaas/management.js';
 import { createControlApp, type RawHandler } from './control/app.js';
@@ -26,6 +25,8 @@ import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
 import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
+import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
+import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
 
 export interface RunningServer {
   config: Config;
@@ -42,20 +43,12 @@ export interface RunningServer {
 
 export const ENDPOINTS_FILE = 'endpoints.json';
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
 /** The composition root: config → stores → executor → triggers + control API. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(configured: Config, logger: Logger): Promise<RunningServer> {
   // nothing the platform writes (databases and their WAL, logs, code, tokens) is for other users
   process.umask(0o077);
+  // the listeners' connection caps, fitted under the open-file limit before anything opens
+  const config = budgetConnections(configured, logger);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // first, so that a machine that cannot isolate functions stops the start before anything opens
   const sandbox = Sandbox.open(config, logger);
@@ -130,7 +123,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
   }
 
-  const control = createServer(
+  const guards = {
+    control: new ConnectionGuard('control', connectionLimits(config, config.control.maxConnections), logger),
+    http: new ConnectionGuard('http', connectionLimits(config, config.http.maxConnections), logger),
+  };
+  /** A factory of HTTP servers with the deadlines, watched by `guard` (one per bound address). */
+  const httpListener = (guard: ConnectionGuard, app: RequestListener) => () => {
+    const server = createServer(httpServerOptions(httpTimeouts(config)), app);
+    guard.attachHttp(server);
+    return server;
+  };
+  const control = httpListener(
+    guards.control,
     createControlApp(
       [
         ...metaRoutes(executor),
@@ -150,13 +154,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
     ),
   );
-  const gateway = createServer(
-    {
-      headersTimeout: 10_000,
-      requestTimeout: config.functions.maxTimeoutMs + 5_000,
-      keepAliveTimeout: 5_000,
-      maxHeaderSize: 16 * 1024,
-    },
+  const gateway = httpListener(
+    guards.http,
     createHttpTrigger({
       invoke: (inv) => router.invoke(inv),
       maxBodyBytes: config.http.maxBodyBytes,
@@ -176,10 +175,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const triggers: RunningTrigger[] = [];
   const notes: string[] = [];
   try {
-    servers.push(control);
-    const controlAddress = await listen(control, config.control.host, config.control.port);
-    servers.push(gateway);
-    const httpAddress = await listen(gateway, config.http.host, config.http.port);
+    const controlListen = await listenAll(control, config.control.host, config.control.port);
+    servers.push(...controlListen.servers);
+    const controlAddress = controlListen.address;
+    const httpListen = await listenAll(gateway, config.http.host, config.http.port);
+    servers.push(...httpListen.servers);
+    const httpAddress = httpListen.address;
     controlBase = localUrl('http', controlAddress);
     endpoints['control'] = controlBase;
     endpoints['http'] = localUrl('http', httpAddress);
@@ -228,6 +229,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await asyncQueue.stop(graceMs);
         await executor.stop(graceMs);
         for (const s of servers) s.closeAllConnections();
+        for (const g of Object.values(guards)) g.close();
         await Promise.all(closing);
         await logs.close();
         queueStore.close();
@@ -240,6 +242,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } catch (err) {
     await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();
+    for (const g of Object.values(guards)) g.close();
     // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
     await asyncQueue.stop(0);
     await executor.stop(0);

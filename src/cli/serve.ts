@@ -113,13 +113,13 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('start the platform: control API, HTTP gateway and executor, on embedded defaults')
     .option('--config <file>', 'configuration file (default: ./skiff.config.json when present)')
-    .option('--control-host <host>', 'control API address (default 127.0.0.1)')
+    .option('--control-host <host>', 'control API address (default localhost: 127.0.0.1 and ::1)')
     .option(
       '--control-port <port>',
       'control API port, 0 picks a free one (default 8080)',
       parsePort('--control-port'),
     )
-    .option('--http-host <host>', 'HTTP gateway address (default 0.0.0.0)')
+    .option('--http-host <host>', 'HTTP gateway address (default ::, IPv6 and IPv4)')
     .option(
       '--http-port <port>',
       'HTTP gateway port, 0 picks a free one (default 8000)',

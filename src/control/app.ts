@@ -93,6 +93,7 @@ export function createControlApp(
     } catch (err) {
       const error = toSkiffError(err);
       if (!error.isUserError) logger.error({ err, method: req.method, url: req.url }, 'control API error');
+      else logger.debug({ code: error.code, method: req.method, url: req.url }, error.message);
       sendError(res, error);
     }
   };

@@ -31,8 +31,23 @@ describe('loadConfig', () => {
     const cwd = tempDir();
     const config = loadConfig({ cwd, env: {} });
     expect(config.dataDir).toBe(path.join(cwd, '.skiff'));
-    expect(config.control).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8000, maxBodyBytes: 6 * 1024 * 1024 });
+    expect(config.control).toEqual({
+      host: 'localhost',
+      port: 8080,
+      maxConnections: 256,
+      allowedHosts: [],
+    });
+    expect(config.http).toEqual({
+      host: '::',
+      port: 8000,
+      maxBodyBytes: 6 * 1024 * 1024,
+      maxConnections: 8192,
+    });
+    expect(config.connections).toMatchObject({
+      maxPerAddress: 256,
+      headersTimeoutMs: 10_000,
+      reserveFds: 1024,
+    });
     expect(config.functions.defaultTimeoutMs).toBe(30_000);
     // nothing a stranger chooses reaches private addresses, and loopback is no credential
     expect(config.outbound).toEqual({ allowPrivate: false });

@@ -9,6 +9,10 @@ import { SkiffError } from './errors.js';
 const MiB = 1024 * 1024;
 
 const port = z.number().int().min(0).max(65535);
+/** Connections a listener holds at once (src/shared/listeners.ts); lowered at start to fit the fd limit. */
+const maxConnections = (fallback: number) => z.number().int().min(1).max(1_000_000).default(fallback);
+/** `::` listens on IPv6 and IPv4 (0.0.0.0 on a machine without IPv6). */
+const PUBLIC_HOST = '::';
 const millis = (fallback: number) => z.number().int().min(1).default(fallback);
 /** A size in bytes; bodies may be at most 64 MiB, which the runtime protocol's frames can carry. */
 const bytes = (fallback: number, max = 64 * MiB) => z.number().int().min(1).max(max).default(fallback);
@@ -38,8 +42,10 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     control: z
       .object({
-        host: z.string().min(1).default('127.0.0.1'),
+        /** `localhost` listens on 127.0.0.1 and ::1. */
+        host: z.string().min(1).default('localhost'),
         port: port.default(8080),
+        maxConnections: maxConnections(256),
         /**
          * Names the control API may be called by besides the address it listens on (a DNS name or a
          * reverse proxy's `Host`); any other `Host` is refused, against DNS rebinding.
@@ -50,9 +56,30 @@ export const configSchema = z
       .prefault({}),
     http: z
       .object({
-        host: z.string().min(1).default('0.0.0.0'),
+        host: z.string().min(1).default(PUBLIC_HOST),
         port: port.default(8000),
         maxBodyBytes: bytes(6 * MiB),
+        maxConnections: maxConnections(8192),
+      })
+      .strict()
+      .prefault({}),
+    /** Connection limits and deadlines of the TCP listeners (gateway, control API, gRPC, MQTT broker). */
+    connections: z
+      .object({
+        /** Connections one client address (an IPv6 /64) may hold open on one listener. */
+        maxPerAddress: z.number().int().min(1).max(1_000_000).default(256),
+        /** A connection that sends no byte within this is closed. */
+        idleTimeoutMs: millis(10_000),
+        /** HTTP: the request line and headers must arrive within this. */
+        headersTimeoutMs: millis(10_000),
+        /** HTTP: a request body that does not progress, or a response the client does not read, for this long. */
+        bodyIdleTimeoutMs: millis(10_000),
+        /** HTTP: the whole request, body included, must arrive within this. */
+        requestTimeoutMs: millis(300_000),
+        /** HTTP: an idle keep-alive connection is closed after this. */
+        keepAliveTimeoutMs: millis(5_000),
+        /** File descriptors kept out of the listeners' caps: instances, SQLite, logs, builds. */
+        reserveFds: z.number().int().min(0).max(1_000_000).default(1024),
       })
       .strict()
       .prefault({}),
@@ -69,9 +96,10 @@ export const configSchema = z
     grpc: z
       .object({
         enabled: z.boolean().default(true),
-        host: z.string().min(1).default('0.0.0.0'),
+        host: z.string().min(1).default(PUBLIC_HOST),
         port: port.default(9000),
         maxMessageBytes: bytes(4 * MiB),
+        maxConnections: maxConnections(1024),
       })
       .strict()
       .prefault({}),
@@ -79,10 +107,14 @@ export const configSchema = z
     coap: z
       .object({
         enabled: z.boolean().default(true),
-        host: z.string().min(1).default('0.0.0.0'),
+        host: z.string().min(1).default(PUBLIC_HOST),
         port: port.default(5683),
         /** Largest request payload after block-wise reassembly. */
         maxPayloadBytes: bytes(1 * MiB),
+        /** Block-wise uploads in progress (and responses kept) for one client address; its oldest make way. */
+        maxTransfersPerClient: z.number().int().min(1).max(1_000).default(8),
+        /** Bytes those may hold for one client address (at least maxPayloadBytes). */
+        maxBytesPerClient: bytes(4 * MiB),
       })
       .strict()
       .prefault({}),
@@ -94,15 +126,15 @@ export const configSchema = z
         broker: z
           .object({
             enabled: z.boolean().default(true),
-            host: z.string().min(1).default('0.0.0.0'),
+            host: z.string().min(1).default(PUBLIC_HOST),
             port: port.default(1883),
             /** Clients without a user name may connect (with the default user's rights). Off: every client logs in. */
             allowAnonymous: z.boolean().default(false),
             /** Users besides the generated default one, each limited to its topic filters. */
             users: z.array(mqttUser).max(1_000).default([]),
             /** Connections at once; more are closed as they come. */
-            maxConnections: z.number().int().min(1).max(100_000).default(1_024),
-            /** Connections at once from one IP address; more are closed as they come. */
+            maxConnections: maxConnections(1024),
+            /** Connections at once from one client address (also capped by connections.maxPerAddress). */
             maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64),
           })
           .strict()

@@ -24,8 +24,20 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.on('error', reject);
+    // a client that leaves mid-body is not the platform's failure: a user error, logged at debug at most
+    req.on('error', (err) => reject(clientClosed(err)));
+    req.on('close', () => {
+      if (!req.complete) reject(clientClosed());
+    });
   });
+}
+
+function clientClosed(cause?: Error): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_INVALID_REQUEST',
+    'the client closed the connection before the request body ended',
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function tooLarge(limit: number): SkiffError {

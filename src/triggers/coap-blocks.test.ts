@@ -15,7 +15,15 @@ const block = (num: number, more: boolean, szx = 0): BlockOption => ({
   size: 2 ** (szx + 4),
 });
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
-const limits = { maxBytes: 64, maxTransfers: 2, maxPerClient: 1, idleMs: 1000, lifetimeMs: 5000 };
+const limits = {
+  maxBytes: 64,
+  maxTransfers: 2,
+  maxPerClient: 1,
+  maxClientBytes: 64,
+  maxTotalBytes: 1024,
+  idleMs: 1000,
+  lifetimeMs: 5000,
+};
 
 function errorOf(outcome: Block1Outcome) {
   if (outcome.kind !== 'error') throw new Error(`expected an error, got ${outcome.kind}`);
@@ -85,24 +93,61 @@ describe('BlockAssembler', () => {
     });
   });
 
-  it('caps uploads in progress per client and in all with a retryable 5.03', () => {
-    const a = new BlockAssembler(limits);
+  it('keeps at most maxPerClient uploads per address: a new one pushes out the oldest of that address', () => {
+    const a = new BlockAssembler({ ...limits, maxTransfers: 100, maxPerClient: 3, maxClientBytes: 1024 });
+    for (let i = 0; i < 50; i += 1) {
+      expect(a.accept(`flood${i}`, 'attacker', block(0, true), bytes(16, 0)).kind).toBe('continue');
+    }
+    expect(a.size).toBe(3);
+    expect(a.evicted).toBe(47);
+    // the newest three survive and still complete; the oldest must start again
+    expect(a.accept('flood49', 'attacker', block(1, false), bytes(2, 0)).kind).toBe('complete');
+    expect(errorOf(a.accept('flood0', 'attacker', block(1, false), bytes(2, 0)))).toMatchObject({
+      coapCode: '4.08',
+    });
+    // another address is untouched by all this
+    expect(a.accept('mine', 'friend', block(0, true), bytes(16, 0)).kind).toBe('continue');
+    expect(a.accept('mine', 'friend', block(1, false), bytes(1, 0)).kind).toBe('complete');
+  });
+
+  it('keeps at most maxClientBytes per address: growing past it pushes out the oldest of that address', () => {
+    const a = new BlockAssembler({ ...limits, maxTransfers: 100, maxPerClient: 100, maxClientBytes: 48 });
+    a.accept('friend', 'other', block(0, true), bytes(16, 0));
+    a.accept('old', 'c', block(0, true), bytes(16, 0));
+    a.accept('new', 'c', block(0, true), bytes(16, 0));
+    expect([a.size, a.bytes]).toEqual([3, 48]);
+    // 'new' grows to 32 bytes: with 'old' (16) and 'friend' (another address) that is within 48
+    expect(a.accept('new', 'c', block(1, true), bytes(16, 0)).kind).toBe('continue');
+    expect([a.size, a.evicted]).toEqual([3, 0]);
+    // to 48 bytes: 'old' has to go
+    expect(a.accept('new', 'c', block(2, true), bytes(16, 0)).kind).toBe('continue');
+    expect([a.size, a.evicted, a.bytes]).toEqual([2, 1, 64]);
+    expect(a.accept('friend', 'other', block(1, false), bytes(1, 0)).kind).toBe('complete');
+  });
+
+  it('refuses with a retryable 5.03 over the global count and byte caps, evicting nobody', () => {
+    const a = new BlockAssembler({ ...limits, maxTransfers: 2, maxTotalBytes: 40 });
     a.accept('k1', 'c1', block(0, true), bytes(16, 0));
-    expect(errorOf(a.accept('k2', 'c1', block(0, true), bytes(16, 0)))).toMatchObject({
+    a.accept('k2', 'c2', block(0, true), bytes(16, 0));
+    expect(errorOf(a.accept('k3', 'c3', block(0, true), bytes(16, 0)))).toMatchObject({
       code: 'SKIFF_E_TOO_MANY_REQUESTS',
       retryAfterSec: 1,
     });
-    a.accept('k3', 'c2', block(0, true), bytes(16, 0));
-    expect(errorOf(a.accept('k4', 'c3', block(0, true), bytes(16, 0)))).toMatchObject({
+    // 32 held; 16 more would pass 40: that upload is dropped, the other stays
+    expect(errorOf(a.accept('k2', 'c2', block(1, true), bytes(16, 0)))).toMatchObject({
       code: 'SKIFF_E_TOO_MANY_REQUESTS',
     });
+    expect([a.size, a.bytes, a.evicted]).toEqual([1, 16, 0]);
     // a one-block upload needs no slot
     expect(a.accept('k5', 'c3', block(0, false), bytes(3, 0)).kind).toBe('complete');
   });
 
   it('drops uploads that stall or last too long', () => {
     let now = 0;
-    const a = new BlockAssembler({ ...limits, maxBytes: 4096, maxPerClient: 2 }, () => now);
+    const a = new BlockAssembler(
+      { ...limits, maxBytes: 4096, maxPerClient: 2, maxClientBytes: 8192, maxTotalBytes: 8192 },
+      () => now,
+    );
     a.accept('stalls', 'c', block(0, true), bytes(16, 0));
     a.accept('moves', 'c', block(0, true), bytes(16, 0));
     let num = 1;
@@ -125,9 +170,32 @@ describe('BlockAssembler', () => {
 
 describe('ResponseStore', () => {
   const stored = (n: number) => ({ code: '2.05', options: {}, body: bytes(n, 1) });
+  const storeLimits = {
+    maxEntries: 100,
+    maxBytes: 10_000,
+    maxPerClient: 100,
+    maxClientBytes: 10_000,
+    idleMs: 1000,
+  };
+
+  it('keeps at most maxPerClient responses and maxClientBytes per address, the oldest of that address out first', () => {
+    const s = new ResponseStore({ ...storeLimits, maxPerClient: 2, maxClientBytes: 100 });
+    s.put('friend', stored(40), 'other');
+    for (let i = 0; i < 20; i += 1) s.put(`flood${i}`, stored(10), 'attacker');
+    expect(s.size).toBe(3);
+    expect(s.get('friend')?.body.length).toBe(40);
+    expect([s.get('flood18')?.body.length, s.get('flood19')?.body.length]).toEqual([10, 10]);
+    s.put('big', stored(90), 'attacker'); // 10 + 10 + 90 > 100: the oldest of the two goes
+    expect([s.get('flood18'), s.get('flood19')?.body.length, s.get('big')?.body.length]).toEqual([
+      undefined,
+      10,
+      90,
+    ]);
+    expect(s.get('friend')).toBeDefined();
+  });
 
   it('keeps responses within its entry and byte caps, oldest out first', () => {
-    const s = new ResponseStore({ maxEntries: 2, maxBytes: 100, idleMs: 1000 });
+    const s = new ResponseStore({ ...storeLimits, maxEntries: 2, maxBytes: 100 });
     s.put('a', stored(40));
     s.put('b', stored(40));
     s.put('c', stored(40));
@@ -140,7 +208,7 @@ describe('ResponseStore', () => {
 
   it('forgets responses nobody asked a block of for idleMs', () => {
     let now = 0;
-    const s = new ResponseStore({ maxEntries: 10, maxBytes: 1000, idleMs: 1000 }, () => now);
+    const s = new ResponseStore({ ...storeLimits, maxEntries: 10, maxBytes: 1000 }, () => now);
     s.put('a', stored(10));
     now = 900;
     expect(s.get('a')).toBeDefined();

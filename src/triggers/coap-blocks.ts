@@ -48,8 +48,12 @@ export interface AssemblerLimits {
   maxBytes: number;
   /** Uploads in progress at once, over all clients. */
   maxTransfers: number;
-  /** Uploads in progress at once from one client address. */
+  /** Uploads in progress at once from one client address; its oldest is dropped for a new one. */
   maxPerClient: number;
+  /** Bytes held for one client address's uploads; its oldest are dropped to stay within. */
+  maxClientBytes: number;
+  /** Bytes held for all uploads; a block that would pass it is refused with 5.03. */
+  maxTotalBytes: number;
   /** An upload is dropped when no block came for this long... */
   idleMs: number;
   /** ...or when it is older than this. */
@@ -65,14 +69,35 @@ export type Block1Outcome =
 interface Upload {
   address: string;
   chunks: Buffer[];
+  /** Bytes received so far: the offset the next new block starts at. */
   next: number;
   started: number;
   touched: number;
 }
 
-/** Reassembles Block1 uploads, refusing one as soon as it would pass `maxBytes` (4.13). */
+const busy = (): Block1Outcome => ({
+  kind: 'error',
+  error: new SkiffError(
+    'SKIFF_E_TOO_MANY_REQUESTS',
+    'too many block-wise uploads are in progress; retry later',
+    {
+      retryAfterSec: 1,
+    },
+  ),
+});
+
+/**
+ * Reassembles Block1 uploads, refusing one as soon as it would pass `maxBytes` (4.13). One client
+ * address holds at most `maxPerClient` uploads and `maxClientBytes`: a new upload or a new block
+ * beyond that pushes out that address's oldest uploads, never another client's. Over all clients,
+ * `maxTransfers` and `maxTotalBytes` refuse (5.03) rather than evict, so that a crowd of (spoofable)
+ * UDP source addresses cannot push out the uploads of others.
+ */
 export class BlockAssembler {
   private readonly uploads = new Map<string, Upload>();
+  private totalBytes = 0;
+  /** Uploads pushed out by a newer one of the same address (for tests and the log). */
+  evicted = 0;
 
   constructor(
     private readonly limits: AssemblerLimits,
@@ -94,7 +119,7 @@ export class BlockAssembler {
     const offset = block.num * block.size;
     const end = offset + payload.length;
     if (end > this.limits.maxBytes || (size1 !== undefined && size1 > this.limits.maxBytes)) {
-      this.uploads.delete(key);
+      this.remove(key);
       return {
         kind: 'error',
         error: new SkiffError(
@@ -104,30 +129,27 @@ export class BlockAssembler {
       };
     }
     if (block.more && payload.length !== block.size) {
-      this.uploads.delete(key);
+      this.remove(key);
       return invalid(`block ${block.num} has the More flag but ${payload.length} bytes, not ${block.size}`);
     }
     const echo = encodeBlock(block);
     const upload = this.uploads.get(key);
     if (block.num === 0) {
-      this.uploads.delete(key);
+      this.remove(key);
       if (!block.more) return { kind: 'complete', body: payload, echo };
-      const fromClient = [...this.uploads.values()].filter((u) => u.address === address).length;
-      if (this.uploads.size >= this.limits.maxTransfers || fromClient >= this.limits.maxPerClient) {
-        return {
-          kind: 'error',
-          error: new SkiffError(
-            'SKIFF_E_TOO_MANY_REQUESTS',
-            'too many block-wise uploads are in progress; retry later',
-            { retryAfterSec: 1 },
-          ),
-        };
+      this.makeRoom(address, key, 1, end);
+      if (
+        this.uploads.size >= this.limits.maxTransfers ||
+        this.totalBytes + end > this.limits.maxTotalBytes
+      ) {
+        return busy();
       }
       this.uploads.set(key, { address, chunks: [payload], next: end, started: now, touched: now });
+      this.totalBytes += end;
       return { kind: 'continue', echo };
     }
     if (upload === undefined || offset > upload.next) {
-      this.uploads.delete(key);
+      this.remove(key);
       return {
         ...invalid(
           `block ${block.num} came without the blocks before it; send the request again from block 0`,
@@ -138,25 +160,67 @@ export class BlockAssembler {
     upload.touched = now;
     if (end > upload.next) {
       // a retransmitted block adds nothing; a block that overlaps the end adds its new bytes
+      const adding = end - upload.next;
+      this.makeRoom(address, key, 0, adding);
+      if (this.totalBytes + adding > this.limits.maxTotalBytes) {
+        this.remove(key);
+        return busy();
+      }
       upload.chunks.push(payload.subarray(upload.next - offset));
       upload.next = end;
+      this.totalBytes += adding;
     }
     if (block.more) return { kind: 'continue', echo };
-    this.uploads.delete(key);
+    this.remove(key);
     return { kind: 'complete', body: Buffer.concat(upload.chunks, upload.next), echo };
+  }
+
+  /** Bytes held for uploads in progress (for tests and the log). */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   /** Drops uploads that stalled or took too long. */
   prune(now = this.now()): void {
     for (const [key, upload] of this.uploads) {
       if (now - upload.touched > this.limits.idleMs || now - upload.started > this.limits.lifetimeMs) {
-        this.uploads.delete(key);
+        this.remove(key);
       }
     }
   }
 
   clear(): void {
     this.uploads.clear();
+    this.totalBytes = 0;
+  }
+
+  private remove(key: string): void {
+    const upload = this.uploads.get(key);
+    if (upload === undefined) return;
+    this.uploads.delete(key);
+    this.totalBytes -= upload.next;
+  }
+
+  /**
+   * Drops the oldest uploads of `address` (other than `key`) until it may add `uploads` more and
+   * `bytes` more within its caps. Map order is start order: block 0 inserts.
+   */
+  private makeRoom(address: string, key: string, uploads: number, bytes: number): void {
+    let count = 0;
+    let held = 0;
+    for (const u of this.uploads.values()) {
+      if (u.address !== address) continue;
+      count += 1;
+      held += u.next;
+    }
+    for (const [oldKey, u] of this.uploads) {
+      if (count + uploads <= this.limits.maxPerClient && held + bytes <= this.limits.maxClientBytes) return;
+      if (u.address !== address || oldKey === key) continue;
+      count -= 1;
+      held -= u.next;
+      this.remove(oldKey);
+      this.evicted += 1;
+    }
   }
 }
 
@@ -174,16 +238,24 @@ export interface StoredResponse {
 export interface ResponseStoreLimits {
   maxEntries: number;
   maxBytes: number;
+  /** Responses kept for one client address; its oldest goes first. */
+  maxPerClient: number;
+  /** Bytes kept for one client address; its oldest go first. */
+  maxClientBytes: number;
   /** A stored response is dropped when no block of it was asked for this long. */
   idleMs: number;
 }
 
 /**
  * Responses larger than one block, kept until their last block is asked for (or they go idle, or
- * newer ones push them out), so that the function runs once per request, not once per block.
+ * newer ones push them out, those of the same client address first), so that the function runs
+ * once per request, not once per block.
  */
 export class ResponseStore {
-  private readonly entries = new Map<string, { response: StoredResponse; touched: number }>();
+  private readonly entries = new Map<
+    string,
+    { response: StoredResponse; address: string; touched: number }
+  >();
   private bytes = 0;
 
   constructor(
@@ -195,11 +267,27 @@ export class ResponseStore {
     return this.entries.size;
   }
 
-  put(key: string, response: StoredResponse): void {
+  put(key: string, response: StoredResponse, address = ''): void {
     this.delete(key);
-    if (response.body.length > this.limits.maxBytes) return;
-    this.entries.set(key, { response, touched: this.now() });
-    this.bytes += response.body.length;
+    const size = response.body.length;
+    if (size > this.limits.maxBytes || size > this.limits.maxClientBytes) return;
+    // the client's own oldest first: one address cannot push out the responses of others
+    let count = 0;
+    let held = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.address !== address) continue;
+      count += 1;
+      held += entry.response.body.length;
+    }
+    for (const [oldKey, entry] of this.entries) {
+      if (count < this.limits.maxPerClient && held + size <= this.limits.maxClientBytes) break;
+      if (entry.address !== address) continue;
+      count -= 1;
+      held -= entry.response.body.length;
+      this.delete(oldKey);
+    }
+    this.entries.set(key, { response, address, touched: this.now() });
+    this.bytes += size;
     // oldest first: Map keeps insertion order, and get() re-inserts
     for (const [oldKey] of this.entries) {
       if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;

@@ -17,13 +17,15 @@ import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
+import { bindHosts, clientKey } from '../shared/listeners.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
-/** Uploads in progress, in all and per client address; how long one may stall and last. */
-const UPLOAD_LIMITS = { maxTransfers: 64, maxPerClient: 8, idleMs: 30_000, lifetimeMs: 120_000 };
+const MiB = 1024 * 1024;
+/** Uploads in progress over all clients (count, bytes); how long one may stall and last. */
+const UPLOAD_LIMITS = { maxTransfers: 64, maxTotalBytes: 64 * MiB, idleMs: 30_000, lifetimeMs: 120_000 };
 /** Responses kept for their later blocks: how many, how many bytes in all, how long unasked. */
-const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * 1024 * 1024, idleMs: 30_000 };
+const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * MiB, idleMs: 30_000 };
 const PRUNE_EVERY_MS = 5_000;
 /** How long stop() waits for invocations in progress to answer. */
 const STOP_GRACE_MS = 5_000;
@@ -47,6 +49,8 @@ type Plan =
       blockSize: number;
       /** client/message id: a retransmission of this request while it runs is dropped. */
       exchange: string;
+      /** The client's address (without its port): what the per-client caps count by. */
+      address: string;
     };
 
 /** The internals of the `coap` package's response this adapter touches. */
@@ -79,8 +83,19 @@ function stripOptions(packet: CoapPacket, names: string[]): void {
 async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   const { config, logger } = ctx;
   const maxPayloadBytes = config.coap.maxPayloadBytes;
-  const uploads = new BlockAssembler({ maxBytes: maxPayloadBytes, ...UPLOAD_LIMITS });
-  const responses = new ResponseStore(RESPONSE_LIMITS);
+  // one client address: coap.maxTransfersPerClient uploads and as many kept responses, and
+  // coap.maxBytesPerClient (at least one whole payload) for each; its oldest make way
+  const perClient = {
+    maxPerClient: config.coap.maxTransfersPerClient,
+    maxClientBytes: Math.max(config.coap.maxBytesPerClient, maxPayloadBytes),
+  };
+  const uploads = new BlockAssembler({
+    maxBytes: maxPayloadBytes,
+    ...UPLOAD_LIMITS,
+    ...perClient,
+    maxTotalBytes: Math.max(UPLOAD_LIMITS.maxTotalBytes, perClient.maxClientBytes),
+  });
+  const responses = new ResponseStore({ ...RESPONSE_LIMITS, ...perClient });
   const plans = new WeakMap<CoapPacket, Plan>();
   const inFlight = new Set<string>();
   const pending = new Set<Promise<void>>();
@@ -88,8 +103,10 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   let stopped = false;
   let closed = false;
 
-  const sock = createSocket({ type: isIPv6(config.coap.host) ? 'udp6' : 'udp4' });
-  await bind(sock, config.coap.port, config.coap.host);
+  // `::` is dual-stack (IPv4 clients arrive as ::ffff:a.b.c.d), 0.0.0.0 on a machine without IPv6
+  const host = bindHosts(config.coap.host)[0] ?? config.coap.host;
+  const sock = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: false });
+  await bind(sock, config.coap.port, host);
   const server = createServer();
   server.on('error', (err: Error) => logger.warn({ err }, 'CoAP socket error'));
   // The package answers a datagram it cannot parse with 5.00 sent to the right port on the wrong
@@ -120,6 +137,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       storeKey,
       blockSize: req.block2?.size ?? BLOCK_SIZE,
       exchange: `${client}/${packet.messageId ?? ''}`,
+      address,
     });
 
     // A later block of a response: from the stored response, else computed again if that is safe.
@@ -197,7 +215,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     if (packet.confirmable === true && inFlight.has(`${client}/${packet.messageId ?? ''}`)) return;
     let decided: Plan;
     try {
-      decided = plan(packet, client, rsinfo.address);
+      decided = plan(packet, client, clientKey(rsinfo.address)); // per-client caps: an IPv6 /64 is one client
     } catch (err) {
       logger.error({ err }, 'CoAP request not understood');
       decided = reply(errorReply(toSkiffError(err)));
@@ -245,7 +263,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       if (!error.isUserError) logger.error({ err, invocationId: id }, 'invocation failed');
       answer = errorReply(error);
     }
-    if (answer.body.length > p.blockSize) responses.put(p.storeKey, answer);
+    if (answer.body.length > p.blockSize) responses.put(p.storeKey, answer, p.address);
     if (p.block1Echo !== undefined)
       answer = { ...answer, options: { ...answer.options, Block1: p.block1Echo } };
     if (!closed) send(res, answer);

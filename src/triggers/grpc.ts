@@ -4,6 +4,12 @@
  * the client's deadline caps the function's timeout. docs/triggers/grpc.md describes it for users.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import path from 'node:path';
 import {
   Metadata,
@@ -22,6 +28,8 @@ import { INVOCATION_ID_KEY, toStatus } from './grpc-errors.js';
 import { toInvocation, toResponse, type InvokeRequest, type InvokeResponse } from './grpc-messages.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
+import { connectionLimits } from '../shared/connection-budget.js';
+import { ConnectionGuard, listenAll } from '../shared/listeners.js';
 
 /** The shipped service definition, found from the package root whether running from src/ or dist/. */
 export const INVOKER_PROTO = path.join(PACKAGE_ROOT, 'proto', 'skiff', 'v1', 'invoker.proto');
@@ -35,30 +43,40 @@ export const LOADER_OPTIONS: LoaderOptions = {
   defaults: true,
   oneofs: true,
 };
+/** Calls one connection may carry at once. */
+const MAX_STREAMS_PER_CONNECTION = 100;
+/** A connection without a call for this long is closed (GOAWAY; clients reconnect when needed). */
+const CONNECTION_IDLE_MS = 5 * 60_000;
 /** How long in-flight calls may finish after stop() before the server closes them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function bind(server: Server, host: string, port: number): Promise<number> {
-  const address = hostPort(host, port);
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
-      if (err === null) {
-        resolve(bound);
-        return;
-      }
-      reject(
-        new SkiffError(
-          'SKIFF_E_CONFIG_INVALID',
-          `cannot listen for gRPC on ${address} (${err.message}): free the port, pick another with grpc.port, --grpc-port or SKIFF_GRPC_PORT, or set grpc.enabled to false`,
-          { cause: err },
-        ),
-      );
+/**
+ * Listens on `host:port` with our own TCP servers (dual-stack `::`, `localhost` on both loopbacks)
+ * and hands each connection the guard admits to the gRPC server, so that the connection caps and the
+ * deadline for silent connections hold for gRPC too (grpc-js has no connection cap of its own).
+ */
+async function listen(
+  guard: ConnectionGuard,
+  inject: (socket: Socket) => void,
+  host: string,
+  port: number,
+): Promise<{ servers: NetServer[]; address: AddressInfo }> {
+  const make = () => {
+    const server = createNetServer((socket) => {
+      if (guard.admit(socket)) inject(socket);
     });
-  });
+    server.maxConnections = guard.limits.maxConnections;
+    return server;
+  };
+  try {
+    return await listenAll(make, host, port);
+  } catch (err) {
+    throw new SkiffError(
+      'SKIFF_E_CONFIG_INVALID',
+      `cannot listen for gRPC on ${host}:${port} (${(err as Error).message}): free the port, pick another with grpc.port, --grpc-port or SKIFF_GRPC_PORT, or set grpc.enabled to false`,
+      { cause: err },
+    );
+  }
 }
 
 /** tryShutdown lets calls in flight finish; after the grace the rest are cancelled. */
@@ -108,33 +126,42 @@ export const grpc: TriggerAdapter = {
   enabled: (config) => config.grpc.enabled,
 
   async start(ctx): Promise<RunningTrigger> {
-    const { host, port, maxMessageBytes } = ctx.config.grpc;
+    const { host, port, maxMessageBytes, maxConnections } = ctx.config.grpc;
     const definition = loadSync(INVOKER_PROTO, LOADER_OPTIONS);
     const service = definition[INVOKER_SERVICE] as ServiceDefinition | undefined;
     if (service === undefined) throw new Error(`${INVOKER_PROTO} does not define ${INVOKER_SERVICE}`);
     const server = new Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': maxMessageBytes,
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+      'grpc.max_connection_idle_ms': CONNECTION_IDLE_MS,
     });
     const implementation: UntypedServiceImplementation = { Invoke: invokeHandler(ctx) };
     server.addService(service, implementation);
     // tinyFaaS mode: its own service too, so stubs built from its proto work unchanged
     const tinyfaas = ctx.config.compat.tinyfaas.enabled ? addTinyFaasService(server, ctx) : {};
     new ReflectionService({ ...definition, ...tinyfaas }).addToServer(server);
-    let bound: number;
+    const guard = new ConnectionGuard('grpc', connectionLimits(ctx.config, maxConnections), ctx.logger);
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    let listening: Awaited<ReturnType<typeof listen>>;
     try {
-      bound = await bind(server, host, port);
+      listening = await listen(guard, (socket) => injector.injectConnection(socket), host, port);
     } catch (err) {
       server.forceShutdown();
       throw err;
     }
-    const url = localUrl('grpc', { address: host, port: bound });
+    const url = localUrl('grpc', listening.address);
     ctx.logger.debug({ url }, 'gRPC trigger listening');
     let stopped: Promise<void> | undefined;
     return {
       endpoint: { name: 'grpc', url },
-      stop: () =>
-        (stopped ??= shutdown(server, Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs))),
+      stop: () => {
+        for (const listener of listening.servers) listener.close();
+        stopped ??= shutdown(server, Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs)).then(
+          () => guard.close(),
+        );
+        return stopped;
+      },
     };
   },
 };

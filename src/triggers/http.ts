@@ -188,6 +188,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
     } catch (err) {
       const error = toSkiffError(err);
       if (!error.isUserError) deps.logger.error({ err, invocationId: id }, 'invocation failed');
+      else deps.logger.debug({ code: error.code, invocationId: id }, error.message);
       res.setHeader('x-skiff-invocation-id', id);
       if (tiny && error.code === 'SKIFF_E_FUNCTION_NOT_FOUND' && !res.headersSent) {
         res.writeHead(404, { 'content-length': '0' }).end();

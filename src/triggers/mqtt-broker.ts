@@ -12,6 +12,7 @@ import type { BrokerAccess } from './mqtt-auth.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { localUrl } from '../shared/urls.js';
+import type { ConnectionGuard } from '../shared/listeners.js';
 
 /** Room in a PUBLISH packet besides its payload: a topic of up to 65535 bytes and its length, a packet id. */
 const PUBLISH_OVERHEAD = 65_535 + 2 + 2;
@@ -20,16 +21,9 @@ export interface BrokerOptions {
   port: number;
   maxPayloadBytes: number;
   access: BrokerAccess;
-  /** Connections at once, in all and from one address. */
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
   logger: Logger;
-}
-
-/** The address a connection counts against (an IPv4 client of a dual-stack socket as IPv4). */
-function addressOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  /** Connection caps (in all, per address) and the deadline for silent connections (src/shared/listeners.ts). */
+  guard: ConnectionGuard;
 }
 
 export interface EmbeddedBroker {
@@ -122,31 +116,10 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   });
   broker.on('clientDisconnect', (client) => access.disconnected(client));
   const sockets = new Set<Socket>();
-  const perAddress = new Map<string, number>();
-  let overCap = 0;
   const server = createServer((socket) => {
-    const address = addressOf(socket);
-    const count = perAddress.get(address) ?? 0;
-    if (count >= options.maxConnectionsPerAddress) {
-      socket.on('error', () => undefined);
-      socket.destroy();
-      if (overCap++ === 0) {
-        logger.warn(
-          { remote: address, maxConnectionsPerAddress: options.maxConnectionsPerAddress },
-          'closed MQTT connections over mqtt.broker.maxConnectionsPerAddress',
-        );
-        setTimeout(() => (overCap = 0), 10_000).unref();
-      }
-      return;
-    }
-    perAddress.set(address, count + 1);
+    if (!options.guard.admit(socket)) return; // destroyed before a byte is read
     sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined); // aedes reports it; a reset must not become an uncaught error
     broker.handle(socket);
     guardPacketSize(socket, maxPayloadBytes + PUBLISH_OVERHEAD, (length) => {
@@ -156,7 +129,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
       );
     });
   });
-  server.maxConnections = options.maxConnections;
+  server.maxConnections = options.guard.limits.maxConnections;
   let address: AddressInfo;
   try {
     address = await new Promise<AddressInfo>((resolve, reject) => {

@@ -19,6 +19,8 @@ import {
   type Credentials,
 } from './mqtt-auth.js';
 import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
+import { connectionLimits } from '../shared/connection-budget.js';
+import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
 import {
   loadSessionState,
@@ -118,13 +120,23 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     }));
     users.push(...settings.broker.users.map(configuredUser));
     broker = await startBroker({
-      host: settings.broker.host,
+      host: bindHosts(settings.broker.host)[0] ?? settings.broker.host,
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
       access: createBrokerAccess({ users, allowAnonymous, logger }),
-      maxConnections: settings.broker.maxConnections,
-      maxConnectionsPerAddress: settings.broker.maxConnectionsPerAddress,
       logger,
+      guard: new ConnectionGuard(
+        'mqtt',
+        {
+          ...connectionLimits(config, settings.broker.maxConnections),
+          maxPerAddress: Math.min(
+            config.connections.maxPerAddress,
+            settings.broker.maxConnectionsPerAddress,
+            settings.broker.maxConnections,
+          ),
+        },
+        logger,
+      ),
     });
     url = broker.url;
     login = platform;
