@@ -11,6 +11,8 @@ import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { AsyncQueue } from './invoke/async-queue.js';
+import { QueueRetention } from './invoke/async-retention.js';
+import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
@@ -50,6 +52,9 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 /** The composition root: config → stores → executor → triggers + control API. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // first: on a disk that filled while the platform was down, its space lets the stores open
+  const ballast = new Ballast(config.dataDir, config.disk.ballastBytes, logger.child({ part: 'disk' }));
+  ballast.ensure();
   const token = ensureAdminToken(config.dataDir);
   // first, so that a machine that cannot isolate functions stops the start before anything opens
   const sandbox = Sandbox.open(config, logger);
@@ -75,11 +80,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     onChanged: () => changes.emit('changed'),
   });
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
+  const retention = new QueueRetention({
+    store: queueStore,
+    settings: config.async.retention,
+    logger: logger.child({ part: 'async' }),
+    onRound: () => ballast.ensure(),
+  });
   const asyncQueue = new AsyncQueue({
     store: queueStore,
     settings: config.async,
     invoke: (inv) => router.invoke(inv),
     logger: logger.child({ part: 'async' }),
+    onSettled: () => retention.kick(),
   });
   let controlBase = '';
   const endpoints: Record<string, string> = {};
@@ -154,6 +166,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     endpoints['control'] = controlBase;
     endpoints['http'] = localUrl('http', httpAddress);
     asyncQueue.start();
+    retention.start();
     const triggerContext: TriggerContext = {
       config,
       invoke: (inv) => router.invoke(inv),
@@ -195,12 +208,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         for (const s of servers) s.closeIdleConnections();
         // attempts in flight finish (or are queued again at the next start); nothing accepted is lost
         await asyncQueue.stop(graceMs);
+        await retention.stop();
         await executor.stop(graceMs);
         for (const s of servers) s.closeAllConnections();
         await Promise.all(closing);
         await logs.close();
         queueStore.close();
         registry.close();
+        ballast.close();
       })();
       return stopped;
     };
@@ -210,10 +225,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     for (const s of servers) s.close();
     // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
     await asyncQueue.stop(0);
+    await retention.stop();
     await executor.stop(0);
     queueStore.close();
     registry.close();
     await logs.close();
+    ballast.close();
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../shared/config.js';
+import { isDiskFull, retryOnDiskFull } from '../../shared/disk.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Executor } from '../../executor/executor.js';
@@ -98,11 +99,24 @@ export class Deployer {
     const { registry, router, executor, artifacts, logs } = this.deps;
     await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
     if (registry.getFunction(name) === undefined) return false;
-    registry.deleteFunction(name);
+    const removeFiles = async (): Promise<void> => {
+      await executor.retire(name);
+      await artifacts.removeFunction(name);
+      await logs.remove(name);
+    };
+    try {
+      // the row first, so that no call starts the function again; on a full disk the ballast goes
+      retryOnDiskFull(() => registry.deleteFunction(name));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // not even room for the delete: its code and logs go first to make room, then the row
+      this.deps.logger.warn({ fn: name }, 'the disk is full: deleting the function files before its record');
+      router.setLive(name, undefined);
+      await removeFiles();
+      registry.deleteFunction(name);
+    }
     router.setLive(name, undefined);
-    await executor.retire(name);
-    await artifacts.removeFunction(name);
-    await logs.remove(name);
+    await removeFiles();
     this.deps.onChanged?.(name);
     return true;
   }
@@ -197,7 +211,13 @@ export class Deployer {
       await artifacts.discard(staging);
       throw err;
     }
-    const version = registry.nextVersion(req.name);
+    let version: number;
+    try {
+      version = registry.nextVersion(req.name);
+    } catch (err) {
+      await artifacts.discard(staging);
+      throw err;
+    }
     let entry = '';
     try {
       entry = await BUILDERS[spec.runtime]({ dir: staging, spec, config, log });
@@ -249,7 +269,9 @@ export class Deployer {
         version,
       });
       const code =
-        failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' || failure.code === 'SKIFF_E_INVALID_SPEC'
+        failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' ||
+        failure.code === 'SKIFF_E_INVALID_SPEC' ||
+        failure.code === 'SKIFF_E_DISK_FULL'
           ? failure.code
           : 'SKIFF_E_BUILD_FAILED';
       throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${failure.message}`, {
