@@ -109,7 +109,7 @@ export class AsyncQueue {
     try {
       this.deps.store.accept(record);
     } catch (err) {
-      throw toSkiffError(err);
+      throw this.storeFailed(err);
     }
     this.wake();
     return id;
@@ -156,7 +156,7 @@ export class AsyncQueue {
       next = this.deps.store.nextDue();
     } catch (err) {
       // the store refused a write (a full disk): nothing is lost, the worker tries again soon
-      const error = toSkiffError(err);
+      const error = this.storeFailed(err);
       this.deps.logger.warn({ err, code: error.code }, 'the async queue cannot claim work; retrying');
       next = Date.now() + STORE_RETRY_MS;
     }
@@ -165,11 +165,22 @@ export class AsyncQueue {
     this.timer.unref();
   }
 
+  /**
+   * A write of the store failed: as a SkiffError. On a full disk (the ballast has just been deleted
+   * by the report) the WAL is checkpointed and emptied, so the worker can record outcomes again.
+   */
+  private storeFailed(err: unknown): SkiffError {
+    const error = toSkiffError(err);
+    if (error.code === 'SKIFF_E_DISK_FULL') this.deps.store.checkpoint();
+    return error;
+  }
+
   private track(record: AsyncRecord): void {
     const p = this.deliver(record).catch((err: unknown) => {
       // the outcome could not be written (a full disk, or a store closed under a stop): the record
       // stays running; it is recorded as an interrupted attempt when the store takes writes again
       this.deps.logger.warn({ err, invocation: record.id }, 'async delivery interrupted');
+      this.storeFailed(err);
       if (!this.stopped) this.unrecorded.add(record.id);
     });
     this.running++;

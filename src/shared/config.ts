@@ -116,7 +116,12 @@ export const configSchema = z
          * A file of this size kept in the data directory and deleted when the disk is full, so that
          * deletes and SQLite's checkpoints can still write; made again once there is room. 0: none.
          */
-        ballastBytes: z.number().int().min(0).max(1024 * MiB).default(8 * MiB),
+        ballastBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1024 * MiB)
+          .default(8 * MiB),
       })
       .strict()
       .prefault({}),

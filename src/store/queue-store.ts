@@ -67,6 +67,8 @@ export class QueueStore {
     this.db.pragma('journal_mode = WAL');
     // every commit is fsynced: a 202 is only sent for what is on disk
     this.db.pragma('synchronous = FULL');
+    // after a checkpoint the WAL is cut back to this size: it does not keep the space of a burst
+    this.db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
     migrate(this.db);
     this.recount();
   }
@@ -338,6 +340,20 @@ export class QueueStore {
     this.waitingBytes = waiting.b;
     this.finalBytes = final.b;
     this.finalCount = final.n;
+  }
+
+  /**
+   * Copies the WAL into the database and empties it (TRUNCATE). On a full disk this is what gives the
+   * WAL's space back, once the ballast made room for the database to take the pages. False when it
+   * could not be done now.
+   */
+  checkpoint(): boolean {
+    try {
+      const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return row?.busy === 0;
+    } catch {
+      return false;
+    }
   }
 
   setCallbackStatus(id: string, status: number): void {

@@ -56,10 +56,7 @@ describe('a poisoned async invocation', () => {
     );
     await mkdir(fnDir, { recursive: true });
     await writeFile(path.join(fnDir, 'index.mjs'), HANDLER);
-    await writeFile(
-      path.join(fnDir, 'skiff.json'),
-      JSON.stringify({ timeoutMs: 120_000 }),
-    );
+    await writeFile(path.join(fnDir, 'skiff.json'), JSON.stringify({ timeoutMs: 120_000 }));
     await writeFile(
       path.join(dataDir, 'skiff.config.json'),
       JSON.stringify({ async: { retries: RETRIES, retryBaseMs: 100 } }),
