@@ -53,7 +53,12 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // first: on a disk that filled while the platform was down, its space lets the stores open
-  const ballast = new Ballast(config.dataDir, config.disk.ballastBytes, logger.child({ part: 'disk' }));
+  const ballast = new Ballast(
+    config.dataDir,
+    config.disk.ballastBytes,
+    logger.child({ part: 'disk' }),
+    config.disk.reserveBytes,
+  );
   ballast.ensure();
   const token = ensureAdminToken(config.dataDir);
   // first, so that a machine that cannot isolate functions stops the start before anything opens
@@ -77,6 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     router,
     logs,
     logger,
+    diskRoom: (bytes) => ballast.hasRoom(bytes),
     onChanged: () => changes.emit('changed'),
   });
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
@@ -92,6 +98,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     invoke: (inv) => router.invoke(inv),
     logger: logger.child({ part: 'async' }),
     onSettled: () => retention.kick(),
+    diskRoom: (bytes) => ballast.hasRoom(bytes),
   });
   let controlBase = '';
   const endpoints: Record<string, string> = {};

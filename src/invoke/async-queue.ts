@@ -38,6 +38,8 @@ export interface AsyncQueueDeps {
   logger: Logger;
   /** Told after each attempt ends (retention checks its caps). */
   onSettled?: () => void;
+  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
+  diskRoom?: (bytes: number) => boolean;
 }
 
 /** Refusals of the platform (capacity, shutdown): retried until the event is too old, never counted. */
@@ -99,11 +101,18 @@ export class AsyncQueue {
       maxRetries: retries,
       expiresAt: Date.now() + maxEventAgeMs,
     };
-    if (this.deps.store.queuedBytes + requestBytes(record) > maxQueuedBytes) {
+    const bytes = requestBytes(record);
+    if (this.deps.store.queuedBytes + bytes > maxQueuedBytes) {
       throw new SkiffError(
         'SKIFF_E_QUEUE_FULL',
         `the async queue is full (async.maxQueuedBytes ${maxQueuedBytes} bytes waiting); retry later`,
         { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
+      );
+    }
+    if (this.deps.diskRoom?.(bytes) === false) {
+      throw new SkiffError(
+        'SKIFF_E_DISK_FULL',
+        "the data directory's disk is almost full (below disk.reserveBytes free); retry later",
       );
     }
     try {

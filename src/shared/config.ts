@@ -122,6 +122,16 @@ export const configSchema = z
           .min(0)
           .max(1024 * MiB)
           .default(8 * MiB),
+        /**
+         * Free space kept for the platform's own writes: async accepts and deploys that would leave
+         * less get 507 SKIFF_E_DISK_FULL. 0: only a really full disk refuses them.
+         */
+        reserveBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(Number.MAX_SAFE_INTEGER)
+          .default(64 * MiB),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,9 @@
 /**
- * Ballast: a file of a few MiB in the data directory, written at start while there is room. When a
+ * The data directory's disk. Two lines of defence against filling it:
+ * - a reserve: writes a stranger can cause (async accepts, deploys) are refused with 507 while the
+ *   free space would drop below `reserveBytes`, so the platform itself always has room to record
+ *   outcomes, checkpoint its WAL and delete;
+ * - a ballast: a file of a few MiB in the data directory, written at start while there is room. When a
  * write fails because the disk is full (reported on the `skiff:disk-full` channel), the file is
  * deleted at once, so that what frees space (deletes, SQLite's WAL checkpoints, dropping request
  * bodies of finished invocations) can still write. It is written again once the free space is back
@@ -14,14 +18,19 @@ import { diskFullChannel } from '../shared/disk.js';
 export const BALLAST_FILE = 'ballast';
 const CHUNK = 1024 * 1024;
 
+/** How long a measured free space is trusted (writes in between are subtracted). */
+const FREE_CACHE_MS = 100;
+
 export class Ballast {
   private readonly file: string;
+  private measured: { at: number; free: number } | undefined;
   private readonly onFull = (): void => void this.release('a write failed on a full disk');
 
   constructor(
     dataDir: string,
     private readonly bytes: number,
     private readonly logger: Logger,
+    private readonly reserveBytes = 0,
   ) {
     this.file = path.join(dataDir, BALLAST_FILE);
     subscribe(diskFullChannel.name, this.onFull);
@@ -31,6 +40,24 @@ export class Ballast {
   freeBytes(): number {
     const s = statfsSync(path.dirname(this.file));
     return s.bavail * s.bsize;
+  }
+
+  /**
+   * True when `bytes` can be written and the reserve still be free: then they are counted as taken
+   * until the next measurement. Unknown free space (statfs failed) lets the write try.
+   */
+  hasRoom(bytes: number): boolean {
+    const now = Date.now();
+    if (this.measured === undefined || now - this.measured.at > FREE_CACHE_MS) {
+      try {
+        this.measured = { at: now, free: this.freeBytes() };
+      } catch {
+        return true;
+      }
+    }
+    if (this.measured.free - bytes < this.reserveBytes) return false;
+    this.measured.free -= bytes;
+    return true;
   }
 
   /** True while the ballast file is there whole. */

@@ -67,8 +67,10 @@ export class QueueStore {
     this.db.pragma('journal_mode = WAL');
     // every commit is fsynced: a 202 is only sent for what is on disk
     this.db.pragma('synchronous = FULL');
-    // after a checkpoint the WAL is cut back to this size: it does not keep the space of a burst
-    this.db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
+    // a small WAL (checkpointed every 256 pages, cut back to 1 MiB after): little space held twice,
+    // which is what a nearly full disk cannot give
+    this.db.pragma('wal_autocheckpoint = 256');
+    this.db.pragma(`journal_size_limit = ${1024 * 1024}`);
     migrate(this.db);
     this.recount();
   }

@@ -98,7 +98,7 @@ describe('filling the data disk with async calls', () => {
     expect((await queueAsync(p, '/slow?ms=0')).status).toBe(202);
   }, 120_000);
 
-  it('refuses with 507 DISK_FULL on a full disk, loses nothing accepted, and a delete makes room again', async () => {
+  const diskFull = async (reserveBytes: number): Promise<void> => {
     const mount = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', mount]);
     cleanup.push(async () => {
@@ -108,7 +108,10 @@ describe('filling the data disk with async calls', () => {
     const p = await startPlatform({
       dataDir: mount,
       // the quota is above the disk: the disk fills first
-      config: { async: { maxQueuedBytes: 64 * MiB, concurrency: 1 }, disk: { ballastBytes: MiB } },
+      config: {
+        async: { maxQueuedBytes: 64 * MiB, concurrency: 1 },
+        disk: { ballastBytes: MiB, reserveBytes },
+      },
     });
     cleanup.push(() => p.stop());
     await p.deployAll({ slow: 'sleepy' });
@@ -123,10 +126,12 @@ describe('filling the data disk with async calls', () => {
     expect(refusal.status).toBe(507);
     expect(((await refusal.json()) as { error: { code: string } }).error.code).toBe('SKIFF_E_DISK_FULL');
     expect(ids.length).toBeGreaterThan(10);
-
-    // everything that got a 202 is on disk and reaches a terminal state
-    const views = await allTerminal(p, ids);
-    expect(views.filter((v) => v.status !== 'succeeded')).toEqual([]);
+    if (reserveBytes > 0) {
+      // a deploy is refused the same way, and leaves nothing behind
+      const refused = await p.deploy('bulky2', bulky);
+      expect(refused.status).toBe(507);
+      expect((await p.api('/v1/functions/bulky2')).status).toBe(404);
+    }
 
     // a delete works on the full disk and frees the function's files
     const before = freeBytes(mount);
@@ -135,6 +140,10 @@ describe('filling the data disk with async calls', () => {
     expect(freeBytes(mount) - before).toBeGreaterThan(MiB);
     expect((await p.api('/v1/functions/bulky')).status).toBe(404);
 
+    // everything that got a 202 was on disk and reaches a terminal state
+    const views = await allTerminal(p, ids);
+    expect(views.filter((v) => v.status !== 'succeeded')).toEqual([]);
+
     // and the platform takes work again
     const again = await p.deploy('again', fixture('echo-cjs'));
     expect(again.status, await again.text()).toBe(201);
@@ -142,5 +151,13 @@ describe('filling the data disk with async calls', () => {
     expect(accepted.status).toBe(202);
     const id = ((await accepted.json()) as { id: string }).id;
     expect((await allTerminal(p, [id]))[0]?.status).toBe('succeeded');
+  };
+
+  it('refuses with 507 DISK_FULL below the free-space reserve, loses nothing accepted, and a delete makes room', async () => {
+    await diskFull(3 * MiB);
+  }, 180_000);
+
+  it('refuses with 507 DISK_FULL on a disk really full (no reserve), and a delete still works', async () => {
+    await diskFull(0);
   }, 180_000);
 });

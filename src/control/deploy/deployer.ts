@@ -53,6 +53,8 @@ export interface DeployerDeps {
   router: Router;
   logs: FileLogStore;
   logger: Logger;
+  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
+  diskRoom?: (bytes: number) => boolean;
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
 }
@@ -187,6 +189,13 @@ export class Deployer {
       throw new SkiffError(
         'SKIFF_E_ARCHIVE_TOO_LARGE',
         `the upload is larger than ${config.build.maxUploadBytes} bytes`,
+      );
+    }
+    // the unpacked code is not known yet: the archive's size stands for it, twice
+    if (this.deps.diskRoom?.(2 * req.archive.length) === false) {
+      throw new SkiffError(
+        'SKIFF_E_DISK_FULL',
+        "the data directory's disk is almost full (below disk.reserveBytes free); delete functions or free space",
       );
     }
     const started = Date.now();
