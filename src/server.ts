@@ -12,6 +12,8 @@ import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { AsyncQueue } from './invoke/async-queue.js';
 import { acceptCallbackUrl } from './invoke/callback-url.js';
+import { QueueRetention } from './invoke/async-retention.js';
+import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
@@ -50,6 +52,14 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   // the listeners' connection caps, fitted under the open-file limit before anything opens
   const config = budgetConnections(configured, logger);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // first: on a disk that filled while the platform was down, its space lets the stores open
+  const ballast = new Ballast(
+    config.dataDir,
+    config.disk.ballastBytes,
+    logger.child({ part: 'disk' }),
+    config.disk.reserveBytes,
+  );
+  ballast.ensure();
   // first, so that a machine that cannot isolate functions stops the start before anything opens
   const sandbox = Sandbox.open(config, logger);
   try {
@@ -80,15 +90,24 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     logs,
     logger,
     sandbox,
+    diskRoom: (bytes) => ballast.hasRoom(bytes),
     onChanged: () => changes.emit('changed'),
   });
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
+  const retention = new QueueRetention({
+    store: queueStore,
+    settings: config.async.retention,
+    logger: logger.child({ part: 'async' }),
+    onRound: () => ballast.ensure(),
+  });
   const asyncQueue = new AsyncQueue({
     store: queueStore,
     settings: config.async,
     invoke: (inv) => router.invoke(inv),
     logger: logger.child({ part: 'async' }),
     outbound: config.outbound,
+    onSettled: () => retention.kick(),
+    diskRoom: (bytes) => ballast.hasRoom(bytes),
   });
   if (config.outbound.allowPrivate) {
     logger.warn(
@@ -185,6 +204,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     endpoints['control'] = controlBase;
     endpoints['http'] = localUrl('http', httpAddress);
     asyncQueue.start();
+    retention.start();
     const triggerContext: TriggerContext = {
       config,
       invoke: (inv) => router.invoke(inv),
@@ -227,6 +247,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
         for (const s of servers) s.closeIdleConnections();
         // attempts in flight finish (or are queued again at the next start); nothing accepted is lost
         await asyncQueue.stop(graceMs);
+        await retention.stop();
         await executor.stop(graceMs);
         for (const s of servers) s.closeAllConnections();
         for (const g of Object.values(guards)) g.close();
@@ -234,6 +255,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
         await logs.close();
         queueStore.close();
         registry.close();
+        ballast.close();
       })();
       return stopped;
     };
@@ -245,10 +267,12 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     for (const g of Object.values(guards)) g.close();
     // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
     await asyncQueue.stop(0);
+    await retention.stop();
     await executor.stop(0);
     queueStore.close();
     registry.close();
     await logs.close();
+    ballast.close();
     throw err;
   }
 }

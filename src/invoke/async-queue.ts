@@ -3,12 +3,17 @@
  * worker at least once, retried after a function error (`retries`, exponential back-off) and after a
  * platform-side refusal (until the maximum event age), then dead-lettered (`failed`) or `expired`.
  * RELIABILITY.md G1-G5 and G10.
+ *
+ * An attempt is counted on disk before it is dispatched, so one the platform died during still counts:
+ * an invocation that kills the platform is dead-lettered after `retries + 1` such attempts instead of
+ * crashing it at every start. The bytes waiting are capped (`maxQueuedBytes`): over it, 503
+ * SKIFF_E_QUEUE_FULL before anything is written; a full disk gives 507 SKIFF_E_DISK_FULL, never a 202.
  */
 import { randomUUID } from 'node:crypto';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
-import type { AsyncRecord, AsyncRequest, QueueStore } from '../store/queue-store.js';
+import { requestBytes, type AsyncRecord, type AsyncRequest, type QueueStore } from '../store/queue-store.js';
 import type { Invocation, Result } from './types.js';
 
 export interface AsyncSettings {
@@ -22,6 +27,8 @@ export interface AsyncSettings {
   concurrency: number;
   /** Largest async request body. */
   maxBodyBytes: number;
+  /** Bytes of invocations not final yet (queued or running) beyond which new ones are refused. */
+  maxQueuedBytes: number;
 }
 
 export interface AsyncQueueDeps {
@@ -32,6 +39,10 @@ export interface AsyncQueueDeps {
   logger: Logger;
   /** Where callbacks may go (`outbound.allowPrivate`); private destinations are refused without it. */
   outbound?: OutboundPolicy;
+  /** Told after each attempt ends (retention checks its caps). */
+  onSettled?: () => void;
+  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
+  diskRoom?: (bytes: number) => boolean;
 }
 
 /** Refusals of the platform (capacity, shutdown): retried until the event is too old, never counted. */
@@ -41,10 +52,15 @@ const PLATFORM_REFUSALS = new Set<ErrorCode>([
   'SKIFF_E_CRASH_LOOP',
   'SKIFF_E_SHUTTING_DOWN',
   'SKIFF_E_INTERNAL',
+  'SKIFF_E_DISK_FULL',
 ]);
 /** Errors no retry can fix. */
 const PERMANENT = new Set<ErrorCode>(['SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_PAYLOAD_TOO_LARGE']);
 const REFUSAL_BACKOFF_MAX_MS = 30_000;
+/** After the store failed to claim (a full disk): the worker tries again this much later. */
+const STORE_RETRY_MS = 1_000;
+/** What a caller refused with SKIFF_E_QUEUE_FULL is told to wait. */
+const QUEUE_FULL_RETRY_AFTER_SEC = 5;
 
 export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt' | 'trigger'> & {
   /** What queued it; `async` when omitted (an HTTP call with X-Skiff-Async). */
@@ -55,29 +71,58 @@ export class AsyncQueue {
   private running = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Attempts in flight, by invocation id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Attempts whose outcome could not be written (a full disk): recorded as interrupted later. */
+  private readonly unrecorded = new Set<string>();
 
   constructor(private readonly deps: AsyncQueueDeps) {}
 
-  /** Requeues what a previous run left running and starts delivering. */
+  /**
+   * Deals with what a previous run left running (the platform stopped during those attempts: each
+   * counts; queued again, or dead-lettered when none is left) and starts delivering.
+   */
   start(): void {
-    const requeued = this.deps.store.requeueRunning();
+    const { requeued, failed } = this.deps.store.interrupted();
     if (requeued > 0)
       this.deps.logger.warn({ requeued }, 'async invocations interrupted by a stop are queued again');
+    this.deadLettered(failed);
     this.wake();
   }
 
-  /** Writes the invocation to disk (fsynced) and returns its id: only then may a 202 be sent. */
+  /**
+   * Writes the invocation to disk (fsynced) and returns its id: only then may a 202 be sent. Throws
+   * SKIFF_E_QUEUE_FULL (nothing written) over `maxQueuedBytes`, SKIFF_E_DISK_FULL on a full disk.
+   */
   accept(req: NewAsync): string {
     const id = randomUUID();
-    const { retries, maxEventAgeMs } = this.deps.settings;
-    this.deps.store.accept({
+    const { retries, maxEventAgeMs, maxQueuedBytes } = this.deps.settings;
+    const record = {
       ...req,
       id,
       trigger: req.trigger ?? 'async',
       maxRetries: retries,
       expiresAt: Date.now() + maxEventAgeMs,
-    });
+    };
+    const bytes = requestBytes(record);
+    if (this.deps.store.queuedBytes + bytes > maxQueuedBytes) {
+      throw new SkiffError(
+        'SKIFF_E_QUEUE_FULL',
+        `the async queue is full (async.maxQueuedBytes ${maxQueuedBytes} bytes waiting); retry later`,
+        { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
+      );
+    }
+    if (this.deps.diskRoom?.(bytes) === false) {
+      throw new SkiffError(
+        'SKIFF_E_DISK_FULL',
+        "the data directory's disk is almost full (below disk.reserveBytes free); retry later",
+      );
+    }
+    try {
+      this.deps.store.accept(record);
+    } catch (err) {
+      throw this.storeFailed(err);
+    }
     this.wake();
     return id;
   }
@@ -86,14 +131,25 @@ export class AsyncQueue {
     return this.deps.store.get(id);
   }
 
-  /** Stops taking work and waits (up to graceMs) for the attempts in flight; the rest stays queued. */
+  /**
+   * Stops taking work and waits (up to graceMs) for the attempts in flight. Those still running then
+   * go back to the queue uncounted (a graceful stop is not the function's fault); their outcome, if
+   * one still comes, is dropped, and they run again at the next start.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await Promise.race([
-      Promise.all(this.inFlight),
+      Promise.all(this.inFlight.values()),
       new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
     ]);
+    if (this.inFlight.size === 0) return;
+    try {
+      this.deps.store.release([...this.inFlight.keys()]);
+    } catch (err) {
+      // left running: counted as interrupted at the next start
+      this.deps.logger.warn({ err }, 'async invocations in flight could not be released at the stop');
+    }
   }
 
   /** Claims what is due, up to the concurrency, and sleeps until the next due time. */
@@ -101,43 +157,82 @@ export class AsyncQueue {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    const free = this.deps.settings.concurrency - this.running;
-    if (free > 0) {
-      for (const record of this.deps.store.claim(free)) {
-        // a store that closed under a stop leaves the record running: queued again at the next start
-        this.track(
-          this.deliver(record).catch((err: unknown) =>
-            this.deps.logger.warn({ err, invocation: record.id }, 'async delivery interrupted'),
-          ),
-        );
+    let next: number | null;
+    try {
+      this.recordUnrecorded();
+      const free = this.deps.settings.concurrency - this.running;
+      if (free > 0) {
+        for (const record of this.deps.store.claim(free)) this.track(record);
       }
+      if (this.running >= this.deps.settings.concurrency) return; // an attempt that ends wakes us
+      next = this.deps.store.nextDue();
+    } catch (err) {
+      // the store refused a write (a full disk): nothing is lost, the worker tries again soon
+      const error = this.storeFailed(err);
+      this.deps.logger.warn({ err, code: error.code }, 'the async queue cannot claim work; retrying');
+      next = Date.now() + STORE_RETRY_MS;
     }
-    if (this.running >= this.deps.settings.concurrency) return; // an attempt that ends wakes us
-    const next = this.deps.store.nextDue();
     if (next === null) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, next - Date.now()));
     this.timer.unref();
   }
 
-  private track(p: Promise<void>): void {
+  /**
+   * A write of the store failed: as a SkiffError. On a full disk (the ballast has just been deleted
+   * by the report) the WAL is checkpointed and emptied, so the worker can record outcomes again.
+   */
+  private storeFailed(err: unknown): SkiffError {
+    const error = toSkiffError(err);
+    if (error.code === 'SKIFF_E_DISK_FULL') this.deps.store.checkpoint();
+    return error;
+  }
+
+  private track(record: AsyncRecord): void {
+    const p = this.deliver(record).catch((err: unknown) => {
+      // the outcome could not be written (a full disk, or a store closed under a stop): the record
+      // stays running; it is recorded as an interrupted attempt when the store takes writes again
+      this.deps.logger.warn({ err, invocation: record.id }, 'async delivery interrupted');
+      this.storeFailed(err);
+      if (!this.stopped) this.unrecorded.add(record.id);
+    });
     this.running++;
-    this.inFlight.add(p);
+    this.inFlight.set(record.id, p);
     void p.finally(() => {
       this.running--;
-      this.inFlight.delete(p);
+      this.inFlight.delete(record.id);
+      this.deps.onSettled?.();
       this.wake();
     });
   }
 
+  /** Attempts whose outcome was lost to a failed write: counted, queued again or dead-lettered. */
+  private recordUnrecorded(): void {
+    if (this.unrecorded.size === 0) return;
+    const ids = [...this.unrecorded];
+    const { failed } = this.deps.store.interrupted(ids);
+    this.unrecorded.clear();
+    this.deadLettered(failed);
+  }
+
+  private deadLettered(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.deps.logger.warn(
+        { invocation: id },
+        'async invocation failed: the platform stopped during every attempt',
+      );
+      void this.callback(id);
+    }
+  }
+
   private async deliver(record: AsyncRecord): Promise<void> {
-    const { store, settings, logger } = this.deps;
+    const { store, settings } = this.deps;
     const now = Date.now();
     if (now > record.expiresAt) {
-      store.finish(record.id, 'expired', {
+      const expired = store.finish(record.id, 'expired', {
         counted: false,
         error: { code: 'SKIFF_E_EXPIRED', message: `not delivered within ${settings.maxEventAgeMs} ms` },
       });
-      return this.callback(record.id);
+      return expired ? this.callback(record.id) : undefined;
     }
     const inv: Invocation = {
       id: record.id,
@@ -151,39 +246,45 @@ export class AsyncQueue {
       deadline: 0,
       host: record.host,
     };
+    let result: Result;
     try {
-      const result = await this.deps.invoke(inv);
-      store.finish(record.id, 'succeeded', {
-        counted: true,
-        attempt: { at: now, outcome: `status ${result.status}` },
-        result,
-      });
+      result = await this.deps.invoke(inv);
     } catch (err) {
-      const error = toSkiffError(err);
-      const attempt = { at: now, outcome: error.code };
-      if (PLATFORM_REFUSALS.has(error.code)) {
-        // not the function's fault: try again later, without using up a retry
-        const wait = Math.min(REFUSAL_BACKOFF_MAX_MS, Math.max(error.retryAfterSec ?? 1, 0.1) * 1000);
-        store.retry(record.id, Date.now() + wait, attempt, false);
-        return;
-      }
-      const ran = record.attempts + 1;
-      if (!PERMANENT.has(error.code) && ran <= record.maxRetries) {
-        const wait = settings.retryBaseMs * 2 ** (ran - 1);
-        store.retry(record.id, Date.now() + wait, attempt, true);
-        return;
-      }
-      logger.warn(
-        { invocation: record.id, fn: record.function, code: error.code },
-        'async invocation failed',
-      );
-      store.finish(record.id, 'failed', {
-        counted: !PERMANENT.has(error.code),
-        attempt,
-        error: { code: error.code, message: error.message },
-      });
+      return this.failed(record, toSkiffError(err), now);
     }
-    return this.callback(record.id);
+    const done = store.finish(record.id, 'succeeded', {
+      counted: true,
+      attempt: { at: now, outcome: `status ${result.status}` },
+      result,
+    });
+    // false: released by a stop meanwhile; it runs again at the next start (at-least-once)
+    if (done) await this.callback(record.id);
+  }
+
+  /** An attempt that failed: retried, or dead-lettered when no retry is left. */
+  private async failed(record: AsyncRecord, error: SkiffError, at: number): Promise<void> {
+    const { store, settings, logger } = this.deps;
+    const attempt = { at, outcome: error.code };
+    if (PLATFORM_REFUSALS.has(error.code)) {
+      // not the function's fault: try again later, without using up a retry
+      const wait = Math.min(REFUSAL_BACKOFF_MAX_MS, Math.max(error.retryAfterSec ?? 1, 0.1) * 1000);
+      store.retry(record.id, Date.now() + wait, attempt, false);
+      return;
+    }
+    // the attempt was counted when it was claimed
+    const ran = record.attempts;
+    if (!PERMANENT.has(error.code) && ran <= record.maxRetries) {
+      const wait = settings.retryBaseMs * 2 ** (ran - 1);
+      store.retry(record.id, Date.now() + wait, attempt, true);
+      return;
+    }
+    logger.warn({ invocation: record.id, fn: record.function, code: error.code }, 'async invocation failed');
+    const done = store.finish(record.id, 'failed', {
+      counted: !PERMANENT.has(error.code),
+      attempt,
+      error: { code: error.code, message: error.message },
+    });
+    if (done) await this.callback(record.id);
   }
 
   /**

@@ -167,6 +167,45 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(1_000).default(32),
         /** 256 KiB by default, at most 1 MiB (RELIABILITY.md G7). */
         maxBodyBytes: bytes(256 * 1024, MiB),
+        /** Bytes of invocations not final yet; one more gets 503 SKIFF_E_QUEUE_FULL. */
+        maxQueuedBytes: bytes(256 * MiB, Number.MAX_SAFE_INTEGER),
+        /** How long final records (results and dead letters) are kept, and how many. */
+        retention: z
+          .object({
+            succeededMs: millis(24 * 3_600_000),
+            /** `failed` (the dead letters) and `expired` records. */
+            failedMs: millis(7 * 24 * 3_600_000),
+            maxRecords: z.number().int().min(1).default(100_000),
+            maxBytes: bytes(1024 * MiB, Number.MAX_SAFE_INTEGER),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** The data directory's disk. */
+    disk: z
+      .object({
+        /**
+         * A file of this size kept in the data directory and deleted when the disk is full, so that
+         * deletes and SQLite's checkpoints can still write; made again once there is room. 0: none.
+         */
+        ballastBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1024 * MiB)
+          .default(8 * MiB),
+        /**
+         * Free space kept for the platform's own writes: async accepts and deploys that would leave
+         * less get 507 SKIFF_E_DISK_FULL. 0: only a really full disk refuses them.
+         */
+        reserveBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(Number.MAX_SAFE_INTEGER)
+          .default(64 * MiB),
       })
       .strict()
       .prefault({}),

@@ -3,6 +3,8 @@
  * `ERROR_CODES`; the table below is the single source for the HTTP status and the user/system split,
  * and `docs/errors.md` documents each code.
  */
+import { isDiskFull, reportDiskFull } from './disk.js';
+
 export const ERROR_CODES = {
   SKIFF_E_INVALID_REQUEST: { status: 400, kind: 'user' },
   SKIFF_E_INVALID_NAME: { status: 400, kind: 'user' },
@@ -82,8 +84,21 @@ export class SkiffError extends Error {
   }
 }
 
-/** Wraps anything thrown into a SkiffError; unknown errors become SKIFF_E_INTERNAL without leaking internals. */
+/**
+ * Wraps anything thrown into a SkiffError; unknown errors become SKIFF_E_INTERNAL without leaking
+ * internals. A write that failed on a full disk (ENOSPC, EDQUOT, SQLITE_FULL, also as the cause of an
+ * internal error) becomes SKIFF_E_DISK_FULL and is reported on the `skiff:disk-full` channel.
+ */
 export function toSkiffError(err: unknown): SkiffError {
+  if (err instanceof SkiffError && err.code !== 'SKIFF_E_INTERNAL') return err;
+  if (isDiskFull(err)) {
+    reportDiskFull(err);
+    return new SkiffError(
+      'SKIFF_E_DISK_FULL',
+      "the data directory's disk is full; delete functions or free space, then retry",
+      { cause: err },
+    );
+  }
   if (err instanceof SkiffError) return err;
   return new SkiffError('SKIFF_E_INTERNAL', 'internal error; see the platform log', { cause: err });
 }

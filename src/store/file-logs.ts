@@ -39,16 +39,24 @@ export class FileLogStore implements FunctionLogSink {
     let open = this.streams.get(functionName);
     if (open !== undefined && open.bytes + line.length > MAX_LOG_BYTES) {
       open.stream.end();
-      renameSync(this.file(functionName), `${this.file(functionName)}.1`);
       this.streams.delete(functionName);
       open = undefined;
+      try {
+        renameSync(this.file(functionName), `${this.file(functionName)}.1`);
+      } catch {
+        // the file is gone (the function was deleted): a new one starts
+      }
     }
     if (open === undefined) {
       const file = this.file(functionName);
       const bytes = existsSync(file) ? statSync(file).size : 0;
-      open = { stream: createWriteStream(file, { flags: 'a' }), bytes };
-      open.stream.on('error', () => undefined);
-      this.streams.set(functionName, open);
+      const opened = { stream: createWriteStream(file, { flags: 'a' }), bytes };
+      // a failed write (a full disk) loses lines, never the platform; the next line opens the file again
+      opened.stream.on('error', () => {
+        if (this.streams.get(functionName) === opened) this.streams.delete(functionName);
+      });
+      this.streams.set(functionName, opened);
+      open = opened;
     }
     open.bytes += Buffer.byteLength(line);
     open.stream.write(line);

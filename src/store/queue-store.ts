@@ -2,156 +2,97 @@
  * The durable queue of asynchronous invocations: one SQLite file (WAL, synchronous=FULL), so an
  * invocation is on disk before its 202 is sent (RELIABILITY.md G1), and every accepted one has exactly
  * one terminal record (G2): `succeeded`, `failed` (the dead letters) or `expired`.
+ *
+ * Every attempt is counted on disk before it is dispatched (`claim`), so an attempt the platform died
+ * during still counts: at the next start such a record is queued again, or dead-lettered once its
+ * attempts are used up (`interrupted`), and a poisoned invocation cannot crash the platform forever.
+ * The bytes of waiting and of final records are kept as counters, for the queue quota and retention.
  */
 import Database from 'better-sqlite3';
 import type { HeaderPairs } from '../invoke/types.js';
+import {
+  migrate,
+  ROW_OVERHEAD_BYTES,
+  toRecord,
+  type AsyncAttempt,
+  type AsyncRecord,
+  type AsyncRequest,
+  type AsyncStatus,
+  type Row,
+} from './queue-schema.js';
 
-export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
-export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired'];
+export {
+  TERMINAL,
+  type AsyncAttempt,
+  type AsyncRecord,
+  type AsyncRequest,
+  type AsyncStatus,
+} from './queue-schema.js';
 
-export interface AsyncRequest {
-  id: string;
-  function: string;
-  /** What queued it: `async` (an HTTP call with X-Skiff-Async), `cron`, `mqtt`. */
-  trigger: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: HeaderPairs;
-  body: Buffer;
-  host: string;
-  /** Retries after a function error (0-2). */
-  maxRetries: number;
-  /** Epoch ms after which it is not run any more (expired). */
-  expiresAt: number;
-  callbackUrl: string | null;
+/** The error of an invocation whose every attempt was cut short by the platform stopping. */
+export const CRASHED_CODE = 'SKIFF_E_INSTANCE_CRASHED';
+
+/** What a waiting invocation weighs against the queue quota. */
+export function requestBytes(req: AsyncRequest): number {
+  return (
+    ROW_OVERHEAD_BYTES +
+    req.body.length +
+    Buffer.byteLength(JSON.stringify(req.headers)) +
+    Buffer.byteLength(req.function) +
+    Buffer.byteLength(req.path) +
+    Buffer.byteLength(req.query) +
+    Buffer.byteLength(req.host) +
+    Buffer.byteLength(req.callbackUrl ?? '')
+  );
 }
 
-export interface AsyncAttempt {
-  at: number;
-  outcome: string;
+/** What final records may keep: older ones, and the oldest beyond the caps, are deleted. */
+export interface RetentionPolicy {
+  /** `succeeded` records that finished before this epoch ms. */
+  succeededBefore: number;
+  /** `failed` and `expired` records (the dead letters) that finished before this epoch ms. */
+  failedBefore: number;
+  maxRecords: number;
+  maxBytes: number;
 }
-
-export interface AsyncRecord extends AsyncRequest {
-  status: AsyncStatus;
-  /** Attempts that ran the function (a platform-side refusal is not one). */
-  attempts: number;
-  createdAt: number;
-  nextAt: number;
-  finishedAt: number | null;
-  result: { status: number; headers: HeaderPairs; body: Buffer } | null;
-  error: { code: string; message: string } | null;
-  history: AsyncAttempt[];
-  callbackStatus: number | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS invocations (
-  id TEXT PRIMARY KEY,
-  function TEXT NOT NULL,
-  trigger TEXT NOT NULL DEFAULT 'async',
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  max_retries INTEGER NOT NULL,
-  method TEXT NOT NULL,
-  path TEXT NOT NULL,
-  query TEXT NOT NULL,
-  headers TEXT NOT NULL,
-  body BLOB NOT NULL,
-  host TEXT NOT NULL,
-  callback_url TEXT,
-  created_at INTEGER NOT NULL,
-  next_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  finished_at INTEGER,
-  result_status INTEGER,
-  result_headers TEXT,
-  result_body BLOB,
-  error_code TEXT,
-  error_message TEXT,
-  history TEXT NOT NULL DEFAULT '[]',
-  callback_status INTEGER
-);
-CREATE INDEX IF NOT EXISTS invocations_due ON invocations (status, next_at);
-CREATE INDEX IF NOT EXISTS invocations_function ON invocations (function, created_at);
-`;
-
-interface Row {
-  id: string;
-  function: string;
-  trigger: string;
-  status: string;
-  attempts: number;
-  max_retries: number;
-  method: string;
-  path: string;
-  query: string;
-  headers: string;
-  body: Buffer;
-  host: string;
-  callback_url: string | null;
-  created_at: number;
-  next_at: number;
-  expires_at: number;
-  finished_at: number | null;
-  result_status: number | null;
-  result_headers: string | null;
-  result_body: Buffer | null;
-  error_code: string | null;
-  error_message: string | null;
-  history: string;
-  callback_status: number | null;
-}
-
-const toRecord = (r: Row): AsyncRecord => ({
-  id: r.id,
-  function: r.function,
-  trigger: r.trigger,
-  status: r.status as AsyncStatus,
-  attempts: r.attempts,
-  maxRetries: r.max_retries,
-  method: r.method,
-  path: r.path,
-  query: r.query,
-  headers: JSON.parse(r.headers) as HeaderPairs,
-  body: r.body,
-  host: r.host,
-  callbackUrl: r.callback_url,
-  createdAt: r.created_at,
-  nextAt: r.next_at,
-  expiresAt: r.expires_at,
-  finishedAt: r.finished_at,
-  result:
-    r.result_status === null
-      ? null
-      : {
-          status: r.result_status,
-          headers: JSON.parse(r.result_headers ?? '[]') as HeaderPairs,
-          body: r.result_body ?? Buffer.alloc(0),
-        },
-  error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
-  history: JSON.parse(r.history) as AsyncAttempt[],
-  callbackStatus: r.callback_status,
-});
 
 export class QueueStore {
   private readonly db: Database.Database;
+  private waitingBytes = 0;
+  private finalBytes = 0;
+  private finalCount = 0;
 
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // every commit is fsynced: a 202 is only sent for what is on disk
     this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
+    // a small WAL (checkpointed every 256 pages, cut back to 1 MiB after): little space held twice,
+    // which is what a nearly full disk cannot give
+    this.db.pragma('wal_autocheckpoint = 256');
+    this.db.pragma(`journal_size_limit = ${1024 * 1024}`);
+    migrate(this.db);
+    this.recount();
+  }
+
+  /** Bytes of the invocations not final yet (queued or running): what the queue quota limits. */
+  get queuedBytes(): number {
+    return this.waitingBytes;
+  }
+
+  /** Final records kept, and their bytes: what retention limits. */
+  get finished(): { count: number; bytes: number } {
+    return { count: this.finalCount, bytes: this.finalBytes };
   }
 
   /** Stores a new invocation as queued; returns once it is on disk. */
   accept(req: AsyncRequest, now = Date.now()): void {
+    const bytes = requestBytes(req);
     this.db
       .prepare(
         `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
-           host, callback_url, created_at, next_at, expires_at)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           host, callback_url, created_at, next_at, expires_at, bytes)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         req.id,
@@ -168,15 +109,66 @@ export class QueueStore {
         now,
         now,
         req.expiresAt,
+        bytes,
       );
+    this.waitingBytes += bytes;
   }
 
-  /** After a crash or a stop: what was running is queued again (delivery is at-least-once). */
-  requeueRunning(): number {
-    return this.db.prepare(`UPDATE invocations SET status = 'queued' WHERE status = 'running'`).run().changes;
+  /**
+   * Records left running by a platform that stopped without finishing them (all of them at a start,
+   * or the given ids): each such attempt counted. One with attempts left is queued again (delivery is
+   * at-least-once); one without is dead-lettered as `failed` with SKIFF_E_INSTANCE_CRASHED.
+   */
+  interrupted(ids?: readonly string[], now = Date.now()): { requeued: number; failed: string[] } {
+    return this.db.transaction(() => {
+      const rows = (
+        ids === undefined
+          ? this.db
+              .prepare(
+                `SELECT id, attempts, max_retries, running_since FROM invocations WHERE status = 'running'`,
+              )
+              .all()
+          : ids.flatMap((id) => {
+              const row = this.db
+                .prepare(
+                  `SELECT id, attempts, max_retries, running_since FROM invocations WHERE id = ? AND status = 'running'`,
+                )
+                .get(id);
+              return row === undefined ? [] : [row];
+            })
+      ) as { id: string; attempts: number; max_retries: number; running_since: number | null }[];
+      const failed: string[] = [];
+      let requeued = 0;
+      for (const row of rows) {
+        const attempt = JSON.stringify({ at: row.running_since ?? now, outcome: CRASHED_CODE });
+        if (row.attempts < row.max_retries + 1) {
+          this.db
+            .prepare(
+              `UPDATE invocations SET status = 'queued', next_at = ?, running_since = NULL,
+                 history = json_insert(history, '$[#]', json(?)) WHERE id = ?`,
+            )
+            .run(now, attempt, row.id);
+          requeued++;
+          continue;
+        }
+        const message = `the platform stopped during the attempt ${row.attempts} ${row.attempts === 1 ? 'time' : 'times'}`;
+        this.terminate(row.id, {
+          status: 'failed',
+          now,
+          uncount: false,
+          attempt,
+          error: { code: CRASHED_CODE, message },
+        });
+        failed.push(row.id);
+      }
+      return { requeued, failed };
+    })();
   }
 
-  /** Takes up to `limit` due invocations and marks them running, oldest first. */
+  /**
+   * Takes up to `limit` due invocations, oldest first: each is marked running and its attempt counted
+   * in the same fsynced transaction, before it is dispatched. The records come back with that count.
+   */
   claim(limit: number, now = Date.now()): AsyncRecord[] {
     return this.db.transaction(() => {
       const rows = this.db
@@ -185,11 +177,21 @@ export class QueueStore {
         )
         .all(now, limit) as Row[];
       const mark = this.db.prepare(
-        `UPDATE invocations SET status = 'running' WHERE id = ? AND status = 'queued'`,
+        `UPDATE invocations SET status = 'running', attempts = attempts + 1, running_since = ?
+         WHERE id = ? AND status = 'queued'`,
       );
-      for (const row of rows) mark.run(row.id);
-      return rows.map((r) => ({ ...toRecord(r), status: 'running' as const }));
+      for (const row of rows) mark.run(now, row.id);
+      return rows.map((r) => ({ ...toRecord(r), status: 'running' as const, attempts: r.attempts + 1 }));
     })();
+  }
+
+  /** At a graceful stop: attempts still in flight go back to the queue uncounted (their outcome is dropped). */
+  release(ids: readonly string[]): number {
+    const stmt = this.db.prepare(
+      `UPDATE invocations SET status = 'queued', attempts = max(attempts - 1, 0), running_since = NULL
+       WHERE id = ? AND status = 'running'`,
+    );
+    return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0))();
   }
 
   /** The earliest time something queued is due, or null when nothing is queued. */
@@ -202,18 +204,27 @@ export class QueueStore {
     return row.t;
   }
 
-  /** Back to the queue for another try at `nextAt`; `counted` when the function ran. */
-  retry(id: string, nextAt: number, attempt: AsyncAttempt, counted: boolean): void {
-    this.db
-      .prepare(
-        `UPDATE invocations SET status = 'queued', next_at = ?, attempts = attempts + ?,
-           history = json_insert(history, '$[#]', json(?))
-         WHERE id = ? AND status = 'running'`,
-      )
-      .run(nextAt, counted ? 1 : 0, JSON.stringify(attempt), id);
+  /**
+   * Back to the queue for another try at `nextAt`; `counted` when the function ran (otherwise the
+   * attempt counted at the claim is taken back). False when it was not running any more.
+   */
+  retry(id: string, nextAt: number, attempt: AsyncAttempt, counted: boolean): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE invocations SET status = 'queued', next_at = ?, attempts = max(attempts - ?, 0),
+             running_since = NULL, history = json_insert(history, '$[#]', json(?))
+           WHERE id = ? AND status = 'running'`,
+        )
+        .run(nextAt, counted ? 0 : 1, JSON.stringify(attempt), id).changes === 1
+    );
   }
 
-  /** The one terminal transition of an invocation; false when it was not running (already final). */
+  /**
+   * The one terminal transition of an invocation; false when it was not running (already final, or
+   * released by a stop). `counted` false takes back the attempt counted at the claim. The request
+   * body is dropped: a final record keeps only its outcome.
+   */
   finish(
     id: string,
     status: 'succeeded' | 'failed' | 'expired',
@@ -225,28 +236,126 @@ export class QueueStore {
     },
     now = Date.now(),
   ): boolean {
-    return (
-      this.db
+    return this.db.transaction(() =>
+      this.terminate(id, {
+        status,
+        now,
+        uncount: !outcome.counted,
+        attempt: outcome.attempt === undefined ? null : JSON.stringify(outcome.attempt),
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      }),
+    )();
+  }
+
+  private terminate(
+    id: string,
+    o: {
+      status: 'succeeded' | 'failed' | 'expired';
+      now: number;
+      uncount: boolean;
+      attempt: string | null;
+      result?: { status: number; headers: HeaderPairs; body: Buffer };
+      error?: { code: string; message: string };
+    },
+  ): boolean {
+    const before = this.db
+      .prepare(`SELECT bytes FROM invocations WHERE id = ? AND status = 'running'`)
+      .get(id) as { bytes: number } | undefined;
+    if (before === undefined) return false;
+    const resultHeaders = o.result === undefined ? null : JSON.stringify(o.result.headers);
+    const after = this.db
+      .prepare(
+        `UPDATE invocations SET status = ?, finished_at = ?, attempts = max(attempts - ?, 0), running_since = NULL,
+           result_status = ?, result_headers = ?, result_body = ?, error_code = ?, error_message = ?,
+           body = x'',
+           history = CASE WHEN ? IS NULL THEN history ELSE json_insert(history, '$[#]', json(?)) END,
+           bytes = ${ROW_OVERHEAD_BYTES} + coalesce(length(?), 0) + coalesce(length(?), 0)
+             + coalesce(length(?), 0) + length(history) + 64
+         WHERE id = ? AND status = 'running' RETURNING bytes`,
+      )
+      .get(
+        o.status,
+        o.now,
+        o.uncount ? 1 : 0,
+        o.result?.status ?? null,
+        resultHeaders,
+        o.result?.body ?? null,
+        o.error?.code ?? null,
+        o.error?.message ?? null,
+        o.attempt,
+        o.attempt,
+        o.result?.body ?? null,
+        resultHeaders,
+        o.error?.message ?? null,
+        id,
+      ) as { bytes: number } | undefined;
+    if (after === undefined) return false;
+    this.waitingBytes -= before.bytes;
+    this.finalBytes += after.bytes;
+    this.finalCount += 1;
+    return true;
+  }
+
+  /**
+   * Deletes one batch (at most `batch` rows) of final records that retention no longer keeps: expired
+   * by age first, then the oldest beyond the count and byte caps. Returns how many it deleted; call
+   * again (after yielding to the event loop) until it returns 0.
+   */
+  prune(policy: RetentionPolicy, batch: number): number {
+    const run = (where: string, limit: number, ...args: (string | number)[]): number => {
+      if (limit <= 0) return 0;
+      const rows = this.db
         .prepare(
-          `UPDATE invocations SET status = ?, finished_at = ?, attempts = attempts + ?,
-             result_status = ?, result_headers = ?, result_body = ?, error_code = ?, error_message = ?,
-             history = CASE WHEN ? IS NULL THEN history ELSE json_insert(history, '$[#]', json(?)) END
-           WHERE id = ? AND status = 'running'`,
+          `DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE finished_at IS NOT NULL ${where}
+             ORDER BY finished_at LIMIT ?) RETURNING bytes`,
         )
-        .run(
-          status,
-          now,
-          outcome.counted ? 1 : 0,
-          outcome.result?.status ?? null,
-          outcome.result === undefined ? null : JSON.stringify(outcome.result.headers),
-          outcome.result?.body ?? null,
-          outcome.error?.code ?? null,
-          outcome.error?.message ?? null,
-          outcome.attempt === undefined ? null : 1,
-          outcome.attempt === undefined ? null : JSON.stringify(outcome.attempt),
-          id,
-        ).changes === 1
-    );
+        .all(...args, limit) as { bytes: number }[];
+      this.finalCount -= rows.length;
+      this.finalBytes -= rows.reduce((sum, r) => sum + r.bytes, 0);
+      return rows.length;
+    };
+    return this.db.transaction(() => {
+      let n = run(`AND finished_at < ? AND status = 'succeeded'`, batch, policy.succeededBefore);
+      n += run(`AND finished_at < ? AND status IN ('failed', 'expired')`, batch - n, policy.failedBefore);
+      const overCount = this.finalCount - policy.maxRecords;
+      if (overCount > 0) n += run('', Math.min(batch - n, overCount));
+      while (n < batch && this.finalBytes > policy.maxBytes && this.finalCount > 0) {
+        const deleted = run('', Math.min(batch - n, 16));
+        if (deleted === 0) break;
+        n += deleted;
+      }
+      return n;
+    })();
+  }
+
+  /** Recomputes the byte and record counters from the table (at open). */
+  private recount(): void {
+    const waiting = this.db
+      .prepare(`SELECT coalesce(SUM(bytes), 0) AS b FROM invocations WHERE status IN ('queued', 'running')`)
+      .get() as { b: number };
+    const final = this.db
+      .prepare(
+        `SELECT coalesce(SUM(bytes), 0) AS b, COUNT(*) AS n FROM invocations WHERE finished_at IS NOT NULL`,
+      )
+      .get() as { b: number; n: number };
+    this.waitingBytes = waiting.b;
+    this.finalBytes = final.b;
+    this.finalCount = final.n;
+  }
+
+  /**
+   * Copies the WAL into the database and empties it (TRUNCATE). On a full disk this is what gives the
+   * WAL's space back, once the ballast made room for the database to take the pages. False when it
+   * could not be done now.
+   */
+  checkpoint(): boolean {
+    try {
+      const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return row?.busy === 0;
+    } catch {
+      return false;
+    }
   }
 
   setCallbackStatus(id: string, status: number): void {

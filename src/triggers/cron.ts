@@ -27,21 +27,26 @@ function run(ctx: TriggerContext, fn: string, rule: CronRule, job: Job): void {
       return;
     }
   }
-  job.last = ctx.queue.accept({
-    function: fn,
-    trigger: 'cron',
-    method: 'POST',
-    path: '/',
-    query: '',
-    headers: [
-      ['x-skiff-cron', rule.schedule],
-      ['x-skiff-scheduled-at', new Date().toISOString()],
-      ['content-type', 'text/plain'],
-    ],
-    body: Buffer.from(rule.body),
-    host: 'cron',
-    callbackUrl: null,
-  });
+  try {
+    job.last = ctx.queue.accept({
+      function: fn,
+      trigger: 'cron',
+      method: 'POST',
+      path: '/',
+      query: '',
+      headers: [
+        ['x-skiff-cron', rule.schedule],
+        ['x-skiff-scheduled-at', new Date().toISOString()],
+        ['content-type', 'text/plain'],
+      ],
+      body: Buffer.from(rule.body),
+      host: 'cron',
+      callbackUrl: null,
+    });
+  } catch (err) {
+    // the queue is full or the disk is: this run is skipped, the next tick tries again
+    ctx.logger.error({ err, fn, schedule: rule.schedule }, 'cron run skipped: it could not be queued');
+  }
 }
 
 export const cron: TriggerAdapter = {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../shared/config.js';
+import { isDiskFull, retryOnDiskFull } from '../../shared/disk.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Executor } from '../../executor/executor.js';
@@ -56,6 +57,8 @@ export interface DeployerDeps {
   logger: Logger;
   /** The isolation of instances; builds run in it too. */
   sandbox: Sandbox;
+  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
+  diskRoom?: (bytes: number) => boolean;
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
 }
@@ -102,11 +105,24 @@ export class Deployer {
     const { registry, router, executor, artifacts, logs } = this.deps;
     await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
     if (registry.getFunction(name) === undefined) return false;
-    registry.deleteFunction(name);
+    const removeFiles = async (): Promise<void> => {
+      await executor.retire(name);
+      await artifacts.removeFunction(name);
+      await logs.remove(name);
+    };
+    try {
+      // the row first, so that no call starts the function again; on a full disk the ballast goes
+      retryOnDiskFull(() => registry.deleteFunction(name));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // not even room for the delete: its code and logs go first to make room, then the row
+      this.deps.logger.warn({ fn: name }, 'the disk is full: deleting the function files before its record');
+      router.setLive(name, undefined);
+      await removeFiles();
+      registry.deleteFunction(name);
+    }
     router.setLive(name, undefined);
-    await executor.retire(name);
-    await artifacts.removeFunction(name);
-    await logs.remove(name);
+    await removeFiles();
     this.deps.onChanged?.(name);
     return true;
   }
@@ -179,6 +195,13 @@ export class Deployer {
         `the upload is larger than ${config.build.maxUploadBytes} bytes`,
       );
     }
+    // the unpacked code is not known yet: the archive's size stands for it, twice
+    if (this.deps.diskRoom?.(2 * req.archive.length) === false) {
+      throw new SkiffError(
+        'SKIFF_E_DISK_FULL',
+        "the data directory's disk is almost full (below disk.reserveBytes free); delete functions or free space",
+      );
+    }
     const started = Date.now();
     const staging = await artifacts.createStaging();
     const lines: string[] = [];
@@ -201,7 +224,13 @@ export class Deployer {
       await artifacts.discard(staging);
       throw err;
     }
-    const version = registry.nextVersion(req.name);
+    let version: number;
+    try {
+      version = registry.nextVersion(req.name);
+    } catch (err) {
+      await artifacts.discard(staging);
+      throw err;
+    }
     let entry = '';
     try {
       const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
@@ -258,7 +287,9 @@ export class Deployer {
         version,
       });
       const code =
-        failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' || failure.code === 'SKIFF_E_INVALID_SPEC'
+        failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' ||
+        failure.code === 'SKIFF_E_INVALID_SPEC' ||
+        failure.code === 'SKIFF_E_DISK_FULL'
           ? failure.code
           : 'SKIFF_E_BUILD_FAILED';
       throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${failure.message}`, {

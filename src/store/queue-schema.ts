@@ -1,0 +1,164 @@
+/** The table of the async queue (queue.db), its row type and the mapping to records. */
+import type Database from 'better-sqlite3';
+import type { HeaderPairs } from '../invoke/types.js';
+
+export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
+export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired'];
+
+export interface AsyncRequest {
+  id: string;
+  function: string;
+  /** What queued it: `async` (an HTTP call with X-Skiff-Async), `cron`, `mqtt`. */
+  trigger: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: HeaderPairs;
+  body: Buffer;
+  host: string;
+  /** Retries after a function error (0-2). */
+  maxRetries: number;
+  /** Epoch ms after which it is not run any more (expired). */
+  expiresAt: number;
+  callbackUrl: string | null;
+}
+
+export interface AsyncAttempt {
+  at: number;
+  outcome: string;
+}
+
+export interface AsyncRecord extends AsyncRequest {
+  status: AsyncStatus;
+  /**
+   * Attempts that ran the function, counting one the platform stopped during (a platform-side
+   * refusal is not one). An attempt is counted on disk before it is dispatched.
+   */
+  attempts: number;
+  createdAt: number;
+  nextAt: number;
+  finishedAt: number | null;
+  result: { status: number; headers: HeaderPairs; body: Buffer } | null;
+  error: { code: string; message: string } | null;
+  history: AsyncAttempt[];
+  callbackStatus: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS invocations (
+  id TEXT PRIMARY KEY,
+  function TEXT NOT NULL,
+  trigger TEXT NOT NULL DEFAULT 'async',
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_retries INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  query TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body BLOB NOT NULL,
+  host TEXT NOT NULL,
+  callback_url TEXT,
+  created_at INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  result_status INTEGER,
+  result_headers TEXT,
+  result_body BLOB,
+  error_code TEXT,
+  error_message TEXT,
+  history TEXT NOT NULL DEFAULT '[]',
+  callback_status INTEGER
+);
+CREATE INDEX IF NOT EXISTS invocations_due ON invocations (status, next_at);
+CREATE INDEX IF NOT EXISTS invocations_function ON invocations (function, created_at);
+`;
+
+/** What a row weighs beyond its variable fields (keys, integers, index entries). */
+export const ROW_OVERHEAD_BYTES = 256;
+
+/** Columns added after the first release: added to an older queue.db when it is opened. */
+const ADDED_COLUMNS: Record<string, string> = {
+  // the bytes the row holds: the request while it waits, the result once it is final
+  bytes: 'INTEGER NOT NULL DEFAULT 0',
+  // when the attempt in flight was dispatched; set while running
+  running_since: 'INTEGER',
+};
+
+/** Creates or upgrades the table. */
+export function migrate(db: Database.Database): void {
+  db.exec(SCHEMA);
+  const have = new Set((db.pragma('table_info(invocations)') as { name: string }[]).map((c) => c.name));
+  for (const [column, type] of Object.entries(ADDED_COLUMNS)) {
+    if (have.has(column)) continue;
+    db.exec(`ALTER TABLE invocations ADD COLUMN ${column} ${type}`);
+    if (column === 'bytes') {
+      db.exec(
+        `UPDATE invocations SET bytes = ${ROW_OVERHEAD_BYTES} + length(body) + length(headers) +
+           length(path) + length(query) + coalesce(length(result_body), 0) + length(history)`,
+      );
+    }
+  }
+  db.exec(
+    `CREATE INDEX IF NOT EXISTS invocations_finished ON invocations (finished_at) WHERE finished_at IS NOT NULL`,
+  );
+}
+
+export interface Row {
+  id: string;
+  function: string;
+  trigger: string;
+  status: string;
+  attempts: number;
+  max_retries: number;
+  method: string;
+  path: string;
+  query: string;
+  headers: string;
+  body: Buffer;
+  host: string;
+  callback_url: string | null;
+  created_at: number;
+  next_at: number;
+  expires_at: number;
+  finished_at: number | null;
+  result_status: number | null;
+  result_headers: string | null;
+  result_body: Buffer | null;
+  error_code: string | null;
+  error_message: string | null;
+  history: string;
+  callback_status: number | null;
+}
+
+export const toRecord = (r: Row): AsyncRecord => ({
+  id: r.id,
+  function: r.function,
+  trigger: r.trigger,
+  status: r.status as AsyncStatus,
+  attempts: r.attempts,
+  maxRetries: r.max_retries,
+  method: r.method,
+  path: r.path,
+  query: r.query,
+  headers: JSON.parse(r.headers) as HeaderPairs,
+  body: r.body,
+  host: r.host,
+  callbackUrl: r.callback_url,
+  createdAt: r.created_at,
+  nextAt: r.next_at,
+  expiresAt: r.expires_at,
+  finishedAt: r.finished_at,
+  result:
+    r.result_status === null
+      ? null
+      : {
+          status: r.result_status,
+          headers: JSON.parse(r.result_headers ?? '[]') as HeaderPairs,
+          body: r.result_body ?? Buffer.alloc(0),
+        },
+  error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
+  history: JSON.parse(r.history) as AsyncAttempt[],
+  callbackStatus: r.callback_status,
+});
