@@ -9,11 +9,35 @@ import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
-import { FrameDecoder, FrameKind, FrameWriter, PROTOCOL_VERSION, type Frame } from './protocol/frames.js';
-import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta, ResultMeta } from './protocol/messages.js';
-import { badResponse, functionError, outOfMemory } from './invocation-errors.js';
+import {
+  FrameDecoder,
+  FrameKind,
+  FrameTooLargeError,
+  FrameWriter,
+  MAX_META_BYTES,
+  PROTOCOL_VERSION,
+  maxBridgeFrameBytes,
+} from './protocol/frames.js';
+import {
+  kindName,
+  parseBridgeFrame,
+  type BridgeFrame,
+  type ErrorMeta,
+  type HelloMeta,
+  type InitMeta,
+  type InvokeMeta,
+  type LogMeta,
+} from './protocol/messages.js';
+import {
+  badResponse,
+  functionError,
+  outOfMemory,
+  protocolError,
+  responseTooLarge,
+} from './invocation-errors.js';
 import { withoutPlatformVars } from './runtimes/launcher.js';
-import { eachLine } from '../shared/lines.js';
+import { statusProblem } from '../invoke/result-rules.js';
+import { capText, eachLine } from '../shared/lines.js';
 import { residentBytes } from '../shared/processes.js';
 
 /** `warm`: a generic bridge process that said HELLO and waits for a function to load (warm pool). */
@@ -37,6 +61,8 @@ export interface InstanceOptions {
   /** With code slots: the code is mounted here before the function loads. */
   slot?: CodeSlot | undefined;
   startTimeoutMs: number;
+  /** The largest response body (functions.maxResponseBytes); larger frames end the instance. */
+  maxResponseBytes: number;
   /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
   probeTimeoutMs: number;
   logs: FunctionLogSink;
@@ -45,6 +71,20 @@ export interface InstanceOptions {
 }
 
 const STDERR_KEEP = 20;
+/** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
+const MAX_TEXT_BYTES = 16 * 1024;
+/** Longest reason for ending an instance that is logged. */
+const MAX_REASON_CHARS = 300;
+
+function reasonOf(err: unknown): string {
+  let text: string;
+  try {
+    text = err instanceof Error ? err.message : String(err);
+  } catch {
+    text = 'an unreadable error';
+  }
+  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
+}
 
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
@@ -72,6 +112,10 @@ export class Instance {
   private startWaiter:
     { phase: 'spawn' | 'init'; resolve: () => void; reject: (err: SkiffError) => void } | undefined;
   private exitInfo: string | undefined;
+  /** Set when the instance broke the runtime protocol: it is being ended, its frames are ignored. */
+  private violation: string | undefined;
+  /** Whether a failure to write the function's logs was reported already (once per instance). */
+  private logFailureReported = false;
 
   /** Set when the kernel's OOM killer ended a process of this instance. */
   oomKilled = false;
@@ -92,7 +136,7 @@ export class Instance {
 
   /** Ready and not under a liveness probe: may take another invocation. */
   get accepting(): boolean {
-    return this.state === 'ready' && this.probe === undefined;
+    return this.state === 'ready' && this.probe === undefined && this.violation === undefined;
   }
 
   /** Resident memory of the bridge process in bytes (null once it exited). */
@@ -145,18 +189,13 @@ export class Instance {
     events.emit('spawn', { deployment: this.deployment, instanceId: this.id, pid: child.pid ?? null });
     const socket = child.stdio[3] as Socket;
     this.writer = new FrameWriter(socket);
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        this.opts.logger.error({ err, instance: this.id }, 'runtime protocol violation; killing instance');
-        child.kill('SIGKILL');
-        return;
-      }
-      for (const frame of frames) this.onFrame(frame);
+    // Everything the instance sends is untrusted: bounded by the decoder, parsed by schema per frame,
+    // and nothing thrown while handling it may reach the event loop.
+    const decoder = new FrameDecoder({
+      maxFrameBytes: maxBridgeFrameBytes(this.opts.maxResponseBytes),
+      maxMetaBytes: MAX_META_BYTES,
     });
+    socket.on('data', (chunk: Buffer) => this.onData(decoder, chunk));
     socket.on('error', () => undefined);
     eachLine(child.stdout, (line) => this.onOutputLine('stdout', line));
     eachLine(child.stderr, (line) => this.onOutputLine('stderr', line));
@@ -218,7 +257,7 @@ export class Instance {
   }
 
   invoke(inv: Invocation, timeoutMs: number): Promise<Result> {
-    if (this.state !== 'ready' || this.writer === undefined) {
+    if (this.state !== 'ready' || this.writer === undefined || this.violation !== undefined) {
       return Promise.reject(
         new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the function instance is not running'),
       );
@@ -292,7 +331,63 @@ export class Instance {
     });
   }
 
-  private onFrame(frame: Frame): void {
+  private onData(decoder: FrameDecoder, chunk: Buffer): void {
+    if (this.violation !== undefined) return;
+    try {
+      for (const raw of decoder.push(chunk)) {
+        if (this.violation !== undefined) return;
+        const parsed = parseBridgeFrame(raw);
+        if (!parsed.ok) {
+          this.protocolViolation(parsed.reason);
+          return;
+        }
+        this.onFrame(parsed.frame);
+      }
+    } catch (err) {
+      if (err instanceof FrameTooLargeError) this.frameTooLarge(err);
+      else this.protocolViolation(reasonOf(err));
+    }
+  }
+
+  /** A frame announced over the limit: a RESULT fails its invocation as too large; the instance ends. */
+  private frameTooLarge(err: FrameTooLargeError): void {
+    if (err.kind === FrameKind.RESULT) {
+      this.settle(err.id, (p) => {
+        this.log('platform', 'error', `the response is larger than ${this.opts.maxResponseBytes} bytes`, p.invocationId);
+        p.reject(responseTooLarge(this.opts.maxResponseBytes));
+      });
+    }
+    this.protocolViolation(
+      `a ${kindName(err.kind)} frame of ${err.length} bytes is larger than the limit of ${err.limit} bytes`,
+    );
+  }
+
+  /**
+   * The instance sent something the protocol does not allow: its in-flight invocations fail with
+   * SKIFF_E_PROTOCOL, one warning goes to the platform log and one line to the function's logs, and the
+   * process is killed (the stream cannot be trusted any more).
+   */
+  private protocolViolation(reason: string): void {
+    if (this.violation !== undefined) return;
+    this.violation = reason;
+    this.opts.logger.warn(
+      { instance: this.id, function: this.deployment?.function, reason },
+      'an instance broke the runtime protocol; ending it',
+    );
+    this.log('platform', 'error', `the instance broke the runtime protocol and was ended: ${reason}`);
+    this.failStart(`broke the runtime protocol: ${reason}`);
+    const error = protocolError(reason);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+    for (const answer of [...this.pings.values()]) answer(false);
+    this.child?.kill('SIGKILL');
+    this.settled();
+  }
+
+  private onFrame(frame: BridgeFrame): void {
     switch (frame.kind) {
       case FrameKind.HELLO:
         return this.onHello(frame.meta);
@@ -312,27 +407,31 @@ export class Instance {
         this.onChange?.(this);
         return;
       }
-      case FrameKind.RESULT:
+      case FrameKind.RESULT: {
+        const { status, headers } = frame.meta;
         return this.settle(frame.id, (p) => {
-          const meta = frame.meta as unknown as ResultMeta;
-          p.resolve({ status: meta.status, headers: meta.headers, body: frame.body });
+          const problem = statusProblem(status);
+          if (problem !== undefined) {
+            this.log('platform', 'error', `invalid response: ${problem}`, p.invocationId);
+            p.reject(badResponse(problem));
+          } else if (frame.body.length > this.opts.maxResponseBytes) {
+            this.log('platform', 'error', `the response is larger than ${this.opts.maxResponseBytes} bytes`, p.invocationId);
+            p.reject(responseTooLarge(this.opts.maxResponseBytes));
+          } else p.resolve({ status, headers, body: frame.body });
         });
+      }
       case FrameKind.ERROR:
-        return this.onError(frame.id, frame.meta as unknown as ErrorMeta);
+        return this.onError(frame.id, frame.meta);
       case FrameKind.LOG:
-        return this.onLog(frame.id, frame.meta as unknown as LogMeta, frame.body.toString('utf8'));
+        return this.onLog(frame.id, frame.meta, capText(frame.body, MAX_TEXT_BYTES));
       case FrameKind.PONG:
         return this.pings.get(frame.id)?.(true);
-      default:
-        return;
     }
   }
 
-  private onHello(meta: Record<string, unknown>): void {
-    if (meta['protocol'] !== PROTOCOL_VERSION) {
-      this.failStart(
-        `runtime speaks protocol ${String(meta['protocol'])}, the platform speaks ${PROTOCOL_VERSION}`,
-      );
+  private onHello(meta: HelloMeta): void {
+    if (meta.protocol !== PROTOCOL_VERSION) {
+      this.failStart(`runtime speaks protocol ${meta.protocol}, the platform speaks ${PROTOCOL_VERSION}`);
       return;
     }
     if (this.startWaiter?.phase !== 'spawn') return;
@@ -342,7 +441,12 @@ export class Instance {
     waiter.resolve();
   }
 
-  private onError(wireId: number, meta: ErrorMeta): void {
+  private onError(wireId: number, full: ErrorMeta): void {
+    const meta: ErrorMeta = {
+      ...full,
+      message: capText(full.message, MAX_TEXT_BYTES),
+      ...(full.stack === undefined ? {} : { stack: capText(full.stack, 4 * MAX_TEXT_BYTES) }),
+    };
     if (wireId === 0) {
       const detail = meta.stack ?? meta.message;
       const handler = this.deployment?.handler ?? '(no function)';
@@ -361,7 +465,7 @@ export class Instance {
         p.reject(functionError(meta, this.deployment));
       } else {
         this.log('stderr', 'error', meta.message, p.invocationId);
-        p.reject(badResponse(meta));
+        p.reject(badResponse(meta.message));
       }
     });
   }
@@ -454,7 +558,26 @@ export class Instance {
     this.log(stream, stream === 'stderr' ? 'error' : 'info', line);
   }
 
+  /** Writes a line to the function's logs; a failure to write is reported once and never thrown. */
   private log(
+    stream: LogMeta['stream'] | 'platform',
+    level: string,
+    message: string,
+    invocationId?: string,
+  ): void {
+    try {
+      this.appendLog(stream, level, message, invocationId);
+    } catch (err) {
+      if (this.logFailureReported) return;
+      this.logFailureReported = true;
+      this.opts.logger.warn(
+        { instance: this.id, function: this.deployment?.function, reason: reasonOf(err) },
+        "could not write the function's logs",
+      );
+    }
+  }
+
+  private appendLog(
     stream: LogMeta['stream'] | 'platform',
     level: string,
     message: string,

@@ -25,7 +25,24 @@ export function outOfMemory(deployment: Deployment | undefined): SkiffError {
   );
 }
 
-/** A result the bridge could not send (BAD_RESPONSE, RESPONSE_TOO_LARGE). */
-export function badResponse(meta: ErrorMeta): SkiffError {
-  return new SkiffError('SKIFF_E_BAD_RESPONSE', `the function returned an invalid response: ${meta.message}`);
+/** A result the bridge could not send (BAD_RESPONSE, RESPONSE_TOO_LARGE), or one the platform refused. */
+export function badResponse(problem: string): SkiffError {
+  return new SkiffError('SKIFF_E_BAD_RESPONSE', `the function returned an invalid response: ${problem}`);
+}
+
+/** A response body over `functions.maxResponseBytes`, refused by the platform. */
+export function responseTooLarge(limit: number): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_BAD_RESPONSE',
+    `the function's response is larger than the limit of ${limit} bytes (functions.maxResponseBytes)`,
+  );
+}
+
+/** The instance broke the runtime protocol and was ended (what was wrong is in the function's logs). */
+export function protocolError(reason: string): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_PROTOCOL',
+    "the function's runtime broke the runtime protocol and its instance was ended; see the function's logs",
+    { details: { reason } },
+  );
 }

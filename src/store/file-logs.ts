@@ -11,16 +11,28 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FunctionLogSink, LogEntry } from './log-types.js';
 
-const MAX_LOG_BYTES = 10 * 1024 * 1024;
+/** A file is rotated at 5 MiB and one older generation is kept: at most 10 MiB per function. */
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const MAX_MESSAGE_CHARS = 16 * 1024;
 const TAIL_READ_BYTES = 1024 * 1024;
+/** Bytes of one function's log lines waiting for the disk; beyond it lines are dropped and counted. */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
+interface OpenLog {
+  stream: WriteStream;
+  bytes: number;
+  /** Lines dropped since the last one written, because the disk did not keep up. */
+  dropped: number;
+}
 
 /**
- * Function logs: one JSON-lines file per function under `<dataDir>/logs`. A file over 10 MiB is
- * rotated to `<name>.jsonl.1` (one generation kept), so a function's logs stay bounded.
+ * Function logs: one JSON-lines file per function under `<dataDir>/logs`. A file over 5 MiB is
+ * rotated to `<name>.jsonl.1` (one generation kept), so a function's logs stay within 10 MiB. A
+ * function that logs faster than the disk writes loses lines, never the platform's memory: at most
+ * 1 MiB per function waits for the disk, the lines beyond are dropped and a marker line says how many.
  */
 export class FileLogStore implements FunctionLogSink {
-  private readonly streams = new Map<string, { stream: WriteStream; bytes: number }>();
+  private readonly streams = new Map<string, OpenLog>();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -30,28 +42,56 @@ export class FileLogStore implements FunctionLogSink {
     return path.join(this.dir, `${name}.jsonl`);
   }
 
+  /** Never throws: a line that cannot be written is lost, not the caller's work. */
   append(functionName: string, entry: Omit<LogEntry, 'ts'>): void {
+    try {
+      this.write(functionName, entry);
+    } catch {
+      // the disk or the folder failed: the line is lost
+    }
+  }
+
+  private write(functionName: string, entry: Omit<LogEntry, 'ts'>): void {
+    const current = this.streams.get(functionName);
+    if (current !== undefined && current.stream.writableLength >= MAX_QUEUED_BYTES) {
+      current.dropped++;
+      return;
+    }
+    const raw = typeof entry.message === 'string' ? entry.message : String(entry.message);
     const message =
-      entry.message.length > MAX_MESSAGE_CHARS
-        ? `${entry.message.slice(0, MAX_MESSAGE_CHARS)}… [truncated ${entry.message.length - MAX_MESSAGE_CHARS} chars]`
-        : entry.message;
-    const line = `${JSON.stringify({ ts: new Date().toISOString(), ...entry, message })}\n`;
+      raw.length > MAX_MESSAGE_CHARS
+        ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… [truncated ${raw.length - MAX_MESSAGE_CHARS} chars]`
+        : raw;
+    const ts = new Date().toISOString();
+    let line = `${JSON.stringify({ ts, ...entry, message })}\n`;
+    if (current !== undefined && current.dropped > 0) {
+      const note = `${current.dropped} log lines dropped: the function logged faster than the disk writes`;
+      line = `${JSON.stringify({ ts, stream: 'platform', level: 'warn', message: note })}\n${line}`;
+      current.dropped = 0;
+    }
+    const size = Buffer.byteLength(line);
+    const open = this.openFor(functionName, size);
+    open.bytes += size;
+    open.stream.write(line);
+  }
+
+  /** The open file of a function, rotated first when `size` more bytes would take it over the limit. */
+  private openFor(functionName: string, size: number): OpenLog {
     let open = this.streams.get(functionName);
-    if (open !== undefined && open.bytes + line.length > MAX_LOG_BYTES) {
+    if (open !== undefined && open.bytes + size > MAX_FILE_BYTES) {
       open.stream.end();
-      renameSync(this.file(functionName), `${this.file(functionName)}.1`);
       this.streams.delete(functionName);
       open = undefined;
+      renameSync(this.file(functionName), `${this.file(functionName)}.1`);
     }
     if (open === undefined) {
       const file = this.file(functionName);
       const bytes = existsSync(file) ? statSync(file).size : 0;
-      open = { stream: createWriteStream(file, { flags: 'a' }), bytes };
+      open = { stream: createWriteStream(file, { flags: 'a' }), bytes, dropped: 0 };
       open.stream.on('error', () => undefined);
       this.streams.set(functionName, open);
     }
-    open.bytes += Buffer.byteLength(line);
-    open.stream.write(line);
+    return open;
   }
 
   /** The last `limit` entries of a function, oldest first. */
