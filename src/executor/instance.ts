@@ -353,7 +353,12 @@ export class Instance {
   private frameTooLarge(err: FrameTooLargeError): void {
     if (err.kind === FrameKind.RESULT) {
       this.settle(err.id, (p) => {
-        this.log('platform', 'error', `the response is larger than ${this.opts.maxResponseBytes} bytes`, p.invocationId);
+        this.log(
+          'platform',
+          'error',
+          `the response is larger than ${this.opts.maxResponseBytes} bytes`,
+          p.invocationId,
+        );
         p.reject(responseTooLarge(this.opts.maxResponseBytes));
       });
     }
@@ -415,7 +420,12 @@ export class Instance {
             this.log('platform', 'error', `invalid response: ${problem}`, p.invocationId);
             p.reject(badResponse(problem));
           } else if (frame.body.length > this.opts.maxResponseBytes) {
-            this.log('platform', 'error', `the response is larger than ${this.opts.maxResponseBytes} bytes`, p.invocationId);
+            this.log(
+              'platform',
+              'error',
+              `the response is larger than ${this.opts.maxResponseBytes} bytes`,
+              p.invocationId,
+            );
             p.reject(responseTooLarge(this.opts.maxResponseBytes));
           } else p.resolve({ status, headers, body: frame.body });
         });

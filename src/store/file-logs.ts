@@ -13,7 +13,8 @@ import type { FunctionLogSink, LogEntry } from './log-types.js';
 
 /** A file is rotated at 5 MiB and one older generation is kept: at most 10 MiB per function. */
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
-const MAX_MESSAGE_CHARS = 16 * 1024;
+/** Room for a 16 KiB line or LOG text and the marker of its cut. */
+const MAX_MESSAGE_CHARS = 17 * 1024;
 const TAIL_READ_BYTES = 1024 * 1024;
 /** Bytes of one function's log lines waiting for the disk; beyond it lines are dropped and counted. */
 const MAX_QUEUED_BYTES = 1024 * 1024;

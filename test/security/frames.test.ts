@@ -241,7 +241,9 @@ describe('hostile frames against `skiff serve` (the process survives)', () => {
     const attacks = [
       ...Object.keys(VIOLATIONS).map((a) => `/hostile/${a}`),
       ...['status-101', 'announce-60mib', 'beyond-limit'].map((a) => `/hostile/${a}`),
-      ...['no-message', 'null', 'number', 'object', 'revoked-proxy', 'huge-message'].map((a) => `/throws-odd/${a}`),
+      ...['no-message', 'null', 'number', 'object', 'revoked-proxy', 'huge-message'].map(
+        (a) => `/throws-odd/${a}`,
+      ),
     ];
     for (const attack of attacks) {
       const res = await fetch(`${serve.http}${attack}`);

@@ -52,7 +52,9 @@ describe('frame decoder limits', () => {
   });
 
   it('refuses lengths below the header, meta that overruns, and meta that is not an object', () => {
-    expect(() => new FrameDecoder().push(Buffer.from([0, 0, 0, 3, 5, 0, 0, 0, 0]))).toThrow(/invalid frame length/);
+    expect(() => new FrameDecoder().push(Buffer.from([0, 0, 0, 3, 5, 0, 0, 0, 0]))).toThrow(
+      /invalid frame length/,
+    );
     const overrun = encodeFrame(FrameKind.RESULT, 1, { status: 200 });
     overrun.writeUInt32BE(1000, 9);
     expect(() => new FrameDecoder().push(overrun)).toThrow(/overruns/);

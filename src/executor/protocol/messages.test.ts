@@ -18,7 +18,10 @@ function reasonOf(f: Frame): string {
 describe('runtime protocol schemas', () => {
   it('accepts the frames a bridge sends, with their types', () => {
     const result = parseBridgeFrame(frame(FrameKind.RESULT, { status: 201, headers: [['a', 'b']] }));
-    expect(result).toMatchObject({ ok: true, frame: { kind: 5, meta: { status: 201, headers: [['a', 'b']] } } });
+    expect(result).toMatchObject({
+      ok: true,
+      frame: { kind: 5, meta: { status: 201, headers: [['a', 'b']] } },
+    });
     expect(parseBridgeFrame(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR', message: 'm' })).ok).toBe(true);
     expect(parseBridgeFrame(frame(FrameKind.LOG, { stream: 'log', level: 'warn' })).ok).toBe(true);
     expect(parseBridgeFrame(frame(FrameKind.HELLO, { protocol: 1, runtime: 'x', pid: 3 }, 0)).ok).toBe(true);
@@ -32,7 +35,9 @@ describe('runtime protocol schemas', () => {
   });
 
   it('refuses an ERROR without a string message, or with a code it does not know', () => {
-    expect(reasonOf(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR' }))).toMatch(/^ERROR frame: meta\.message/);
+    expect(reasonOf(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR' }))).toMatch(
+      /^ERROR frame: meta\.message/,
+    );
     expect(reasonOf(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR', message: 42 }))).toContain('message');
     expect(reasonOf(frame(FrameKind.ERROR, { code: 'NOPE', message: 'x' }))).toContain('meta.code');
   });
