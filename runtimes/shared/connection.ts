@@ -50,6 +50,21 @@ export interface BridgeHooks {
   beforeExit?(): void;
 }
 
+type Schemas = typeof import('../../src/executor/protocol/messages.js');
+
+/**
+ * The protocol's schemas: the bundle next to this file (scripts/bundle-schemas.mjs; zod/mini inside,
+ * a few milliseconds to load), else the compiled module (which needs zod from node_modules).
+ */
+async function loadSchemas(): Promise<Schemas> {
+  const bundle = new URL('./protocol-schemas.js', import.meta.url);
+  try {
+    return (await import(bundle.href)) as Schemas;
+  } catch {
+    return import('../../src/executor/protocol/messages.js');
+  }
+}
+
 export class BridgeConnection {
   readonly writer: FrameWriter;
   private readonly socket: net.Socket;
@@ -71,7 +86,7 @@ export class BridgeConnection {
       runtimeVersion: process.version,
       pid: process.pid,
     });
-    import('../../src/executor/protocol/messages.js').then(
+    loadSchemas().then(
       (messages) => {
         this.parse = messages.parsePlatformFrame;
         const waiting = this.backlog;

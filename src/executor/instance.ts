@@ -9,18 +9,10 @@ import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
-import {
-  FrameDecoder,
-  FrameKind,
-  FrameTooLargeError,
-  FrameWriter,
-  MAX_META_BYTES,
-  PROTOCOL_VERSION,
-  maxBridgeFrameBytes,
-} from './protocol/frames.js';
+import { reasonOf, readFrames } from './frame-intake.js';
+import { FrameKind, FrameWriter, PROTOCOL_VERSION, type FrameTooLargeError } from './protocol/frames.js';
 import {
   kindName,
-  parseBridgeFrame,
   type BridgeFrame,
   type ErrorMeta,
   type HelloMeta,
@@ -73,19 +65,6 @@ export interface InstanceOptions {
 const STDERR_KEEP = 20;
 /** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
 const MAX_TEXT_BYTES = 16 * 1024;
-/** Longest reason for ending an instance that is logged. */
-const MAX_REASON_CHARS = 300;
-
-function reasonOf(err: unknown): string {
-  let text: string;
-  try {
-    text = err instanceof Error ? err.message : String(err);
-  } catch {
-    text = 'an unreadable error';
-  }
-  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
-}
-
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
   readonly id: string;
@@ -191,12 +170,12 @@ export class Instance {
     this.writer = new FrameWriter(socket);
     // Everything the instance sends is untrusted: bounded by the decoder, parsed by schema per frame,
     // and nothing thrown while handling it may reach the event loop.
-    const decoder = new FrameDecoder({
-      maxFrameBytes: maxBridgeFrameBytes(this.opts.maxResponseBytes),
-      maxMetaBytes: MAX_META_BYTES,
+    readFrames(socket, this.opts.maxResponseBytes, {
+      frame: (frame) => this.onFrame(frame),
+      tooLarge: (err) => this.frameTooLarge(err),
+      violation: (reason) => this.protocolViolation(reason),
+      ended: () => this.violation !== undefined,
     });
-    socket.on('data', (chunk: Buffer) => this.onData(decoder, chunk));
-    socket.on('error', () => undefined);
     eachLine(child.stdout, (line) => this.onOutputLine('stdout', line));
     eachLine(child.stderr, (line) => this.onOutputLine('stderr', line));
     child.on('error', (err) => this.failStart(`could not start ${launch.command}: ${err.message}`));
@@ -329,24 +308,6 @@ export class Instance {
       // Invocations that queued while the probe ran can go now.
       this.onChange?.(this);
     });
-  }
-
-  private onData(decoder: FrameDecoder, chunk: Buffer): void {
-    if (this.violation !== undefined) return;
-    try {
-      for (const raw of decoder.push(chunk)) {
-        if (this.violation !== undefined) return;
-        const parsed = parseBridgeFrame(raw);
-        if (!parsed.ok) {
-          this.protocolViolation(parsed.reason);
-          return;
-        }
-        this.onFrame(parsed.frame);
-      }
-    } catch (err) {
-      if (err instanceof FrameTooLargeError) this.frameTooLarge(err);
-      else this.protocolViolation(reasonOf(err));
-    }
   }
 
   /** A frame announced over the limit: a RESULT fails its invocation as too large; the instance ends. */

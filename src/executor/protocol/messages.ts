@@ -4,7 +4,8 @@
  * the schemas. The platform parses what bridges send (`parseBridgeFrame`), bridges what the platform
  * sends (`parsePlatformFrame`); the conformance kit uses the platform's side.
  */
-import { z } from 'zod';
+// zod/mini: the bridges load these schemas at start, and its bundle is small (see scripts/bundle-schemas.mjs)
+import * as z from 'zod/mini';
 import { FrameKind, type Frame } from './frames.js';
 
 /** Longest text (characters) of a reason for a refused frame, as logged. */
@@ -18,8 +19,8 @@ const stringRecord = z.record(z.string(), z.string());
 export const helloMetaSchema = z.object({
   protocol: z.number(),
   runtime: z.string(),
-  runtimeVersion: z.string().optional(),
-  pid: z.number().optional(),
+  runtimeVersion: z.optional(z.string()),
+  pid: z.optional(z.number()),
 });
 export type HelloMeta = z.infer<typeof helloMetaSchema>;
 
@@ -35,7 +36,7 @@ export const initMetaSchema = z.object({
    * The function's calling convention: `native` (absent) or a compatibility flavor such as
    * `tinyfaas` (docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
    */
-  flavor: z.string().optional(),
+  flavor: z.optional(z.string()),
 });
 export type InitMeta = z.infer<typeof initMetaSchema>;
 
@@ -69,9 +70,9 @@ export type BridgeErrorCode = z.infer<typeof bridgeErrorCodeSchema>;
 export const errorMetaSchema = z.object({
   code: bridgeErrorCodeSchema,
   message: z.string(),
-  stack: z.string().optional(),
+  stack: z.optional(z.string()),
   /** FUNCTION_ERROR of a program run per request (binary runtime): its exit code, shown to the caller. */
-  exitCode: z.int().optional(),
+  exitCode: z.optional(z.int()),
 });
 export type ErrorMeta = z.infer<typeof errorMetaSchema>;
 
@@ -81,16 +82,16 @@ export const logMetaSchema = z.object({
 });
 export type LogMeta = z.infer<typeof logMetaSchema>;
 
-export const shutdownMetaSchema = z.object({ graceMs: z.number().min(0) });
+export const shutdownMetaSchema = z.object({ graceMs: z.number().check(z.minimum(0)) });
 export type ShutdownMeta = z.infer<typeof shutdownMetaSchema>;
 
-export const pongMetaSchema = z.object({ inFlight: z.number().optional() });
+export const pongMetaSchema = z.object({ inFlight: z.optional(z.number()) });
 
 const emptyMeta = z.object({});
 const body = z.custom<Buffer>((value) => Buffer.isBuffer(value));
-const wireId = z.int().min(0);
+const wireId = z.int().check(z.minimum(0));
 
-function frameOf<K extends number, M extends z.ZodType>(kind: K, meta: M) {
+function frameOf<K extends number, M extends z.ZodMiniType>(kind: K, meta: M) {
   return z.object({ kind: z.literal(kind), id: wireId, meta, body });
 }
 
@@ -134,7 +135,7 @@ function describeIssues(frame: Frame, issues: readonly z.core.$ZodIssue[]): stri
   return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, frame: Frame, direction: string): Parsed<T> {
+function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string): Parsed<T> {
   const result = schema.safeParse(frame);
   if (result.success) return { ok: true, frame: result.data };
   if (result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1)) {
