@@ -9,7 +9,8 @@ import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
-import { reasonOf, readFrames } from './frame-intake.js';
+import { readFrames } from './frame-intake.js';
+import { InstanceLog } from './instance-log.js';
 import { FrameKind, FrameWriter, PROTOCOL_VERSION, type FrameTooLargeError } from './protocol/frames.js';
 import {
   kindName,
@@ -25,10 +26,10 @@ import {
   functionError,
   outOfMemory,
   protocolError,
-  responseTooLarge,
+  refusedResult,
+  tooLarge,
 } from './invocation-errors.js';
 import { withoutPlatformVars } from './runtimes/launcher.js';
-import { statusProblem } from '../invoke/result-rules.js';
 import { capText, eachLine } from '../shared/lines.js';
 import { residentBytes } from '../shared/processes.js';
 
@@ -93,8 +94,7 @@ export class Instance {
   private exitInfo: string | undefined;
   /** Set when the instance broke the runtime protocol: it is being ended, its frames are ignored. */
   private violation: string | undefined;
-  /** Whether a failure to write the function's logs was reported already (once per instance). */
-  private logFailureReported = false;
+  private readonly output: InstanceLog;
 
   /** Set when the kernel's OOM killer ended a process of this instance. */
   oomKilled = false;
@@ -103,6 +103,7 @@ export class Instance {
   constructor(private readonly opts: InstanceOptions) {
     this.id = opts.id;
     this.deployment = opts.deployment;
+    this.output = new InstanceLog(opts.id, opts.logs, opts.logger);
   }
 
   get pid(): number | null {
@@ -313,15 +314,7 @@ export class Instance {
   /** A frame announced over the limit: a RESULT fails its invocation as too large; the instance ends. */
   private frameTooLarge(err: FrameTooLargeError): void {
     if (err.kind === FrameKind.RESULT) {
-      this.settle(err.id, (p) => {
-        this.log(
-          'platform',
-          'error',
-          `the response is larger than ${this.opts.maxResponseBytes} bytes`,
-          p.invocationId,
-        );
-        p.reject(responseTooLarge(this.opts.maxResponseBytes));
-      });
+      this.settle(err.id, (p) => this.refuse(p, tooLarge(this.opts.maxResponseBytes)));
     }
     this.protocolViolation(
       `a ${kindName(err.kind)} frame of ${err.length} bytes is larger than the limit of ${err.limit} bytes`,
@@ -376,19 +369,9 @@ export class Instance {
       case FrameKind.RESULT: {
         const { status, headers } = frame.meta;
         return this.settle(frame.id, (p) => {
-          const problem = statusProblem(status);
-          if (problem !== undefined) {
-            this.log('platform', 'error', `invalid response: ${problem}`, p.invocationId);
-            p.reject(badResponse(problem));
-          } else if (frame.body.length > this.opts.maxResponseBytes) {
-            this.log(
-              'platform',
-              'error',
-              `the response is larger than ${this.opts.maxResponseBytes} bytes`,
-              p.invocationId,
-            );
-            p.reject(responseTooLarge(this.opts.maxResponseBytes));
-          } else p.resolve({ status, headers, body: frame.body });
+          const refused = refusedResult(status, frame.body.length, this.opts.maxResponseBytes);
+          if (refused === undefined) p.resolve({ status, headers, body: frame.body });
+          else this.refuse(p, refused);
         });
       }
       case FrameKind.ERROR:
@@ -398,6 +381,12 @@ export class Instance {
       case FrameKind.PONG:
         return this.pings.get(frame.id)?.(true);
     }
+  }
+
+  /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
+  private refuse(p: Pending, refused: { error: SkiffError; line: string }): void {
+    this.log('platform', 'error', refused.line, p.invocationId);
+    p.reject(refused.error);
   }
 
   private onHello(meta: HelloMeta): void {
@@ -529,43 +518,13 @@ export class Instance {
     this.log(stream, stream === 'stderr' ? 'error' : 'info', line);
   }
 
-  /** Writes a line to the function's logs; a failure to write is reported once and never thrown. */
+  /** Writes a line to the function's logs; never throws. */
   private log(
     stream: LogMeta['stream'] | 'platform',
     level: string,
     message: string,
     invocationId?: string,
   ): void {
-    try {
-      this.appendLog(stream, level, message, invocationId);
-    } catch (err) {
-      if (this.logFailureReported) return;
-      this.logFailureReported = true;
-      this.opts.logger.warn(
-        { instance: this.id, function: this.deployment?.function, reason: reasonOf(err) },
-        "could not write the function's logs",
-      );
-    }
-  }
-
-  private appendLog(
-    stream: LogMeta['stream'] | 'platform',
-    level: string,
-    message: string,
-    invocationId?: string,
-  ): void {
-    const deployment = this.deployment;
-    if (deployment === undefined) {
-      // A warm-pool process before any function is loaded: its output belongs to the platform log.
-      this.opts.logger.debug({ instance: this.id, stream, level }, message);
-      return;
-    }
-    this.opts.logs.append(deployment.function, {
-      stream,
-      level,
-      message,
-      version: deployment.version,
-      ...(invocationId === undefined ? {} : { invocationId }),
-    });
+    this.output.write(this.deployment, stream, level, message, invocationId);
   }
 }

@@ -1,5 +1,6 @@
 /** The errors an instance turns a bridge's failure report into (runtime protocol v1 ERROR frames). */
 import { SkiffError } from '../shared/errors.js';
+import { statusProblem } from '../invoke/result-rules.js';
 import type { Deployment } from './deployment.js';
 import type { ErrorMeta } from './protocol/messages.js';
 
@@ -45,4 +46,24 @@ export function protocolError(reason: string): SkiffError {
     "the function's runtime broke the runtime protocol and its instance was ended; see the function's logs",
     { details: { reason } },
   );
+}
+
+/**
+ * Why the platform refuses a RESULT (a status that is not 200–599, a body over the limit) as the error
+ * its caller gets and the line for the function's logs; undefined when the result may go out.
+ */
+export function refusedResult(
+  status: number,
+  bodyBytes: number,
+  limit: number,
+): { error: SkiffError; line: string } | undefined {
+  const problem = statusProblem(status);
+  if (problem !== undefined) return { error: badResponse(problem), line: `invalid response: ${problem}` };
+  if (bodyBytes > limit) return tooLarge(limit);
+  return undefined;
+}
+
+/** A response over the limit: the caller's error and the line for the function's logs. */
+export function tooLarge(limit: number): { error: SkiffError; line: string } {
+  return { error: responseTooLarge(limit), line: `the response is larger than ${limit} bytes` };
 }
