@@ -53,6 +53,19 @@ describe('function log files', () => {
     await logs.close();
   });
 
+  it('write the dropped-lines marker once the queue drained, even if no line follows', async () => {
+    const { logs } = store();
+    const message = 'z'.repeat(1000);
+    for (let i = 0; i < 5000; i++) logs.append('k', { stream: 'stdout', level: 'info', message });
+    let last: string | undefined;
+    for (let i = 0; i < 100 && !/dropped/.test(last ?? ''); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      last = (await logs.tail('k', 1))[0]?.message;
+    }
+    expect(last).toMatch(/^\d+ log lines dropped/);
+    await logs.close();
+  });
+
   it('never throw, whatever the entry or the disk', async () => {
     const { logs, dir } = store();
     rmSync(dir, { recursive: true, force: true });

@@ -52,10 +52,13 @@ export class FileLogStore implements FunctionLogSink {
     }
   }
 
-  private write(functionName: string, entry: Omit<LogEntry, 'ts'>): void {
+  /** Appends a line (with the dropped-lines marker first, when due); `markerOnly` writes just that. */
+  private write(functionName: string, entry: Omit<LogEntry, 'ts'>, markerOnly = false): void {
     const current = this.streams.get(functionName);
     if (current !== undefined && current.stream.writableLength >= MAX_QUEUED_BYTES) {
-      current.dropped++;
+      // the marker goes out with the next line, or once the queue drained if no line comes
+      if (current.dropped++ === 0)
+        current.stream.once('drain', () => this.noteDropped(functionName, current));
       return;
     }
     const raw = typeof entry.message === 'string' ? entry.message : String(entry.message);
@@ -64,16 +67,27 @@ export class FileLogStore implements FunctionLogSink {
         ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… [truncated ${raw.length - MAX_MESSAGE_CHARS} chars]`
         : raw;
     const ts = new Date().toISOString();
-    let line = `${JSON.stringify({ ts, ...entry, message })}\n`;
+    let line = markerOnly ? '' : `${JSON.stringify({ ts, ...entry, message })}\n`;
     if (current !== undefined && current.dropped > 0) {
       const note = `${current.dropped} log lines dropped: the function logged faster than the disk writes`;
       line = `${JSON.stringify({ ts, stream: 'platform', level: 'warn', message: note })}\n${line}`;
       current.dropped = 0;
     }
+    if (line === '') return;
     const size = Buffer.byteLength(line);
     const open = this.openFor(functionName, size);
     open.bytes += size;
     open.stream.write(line);
+  }
+
+  /** Writes the dropped-lines marker if lines were dropped and no line since has carried it. */
+  private noteDropped(functionName: string, open: OpenLog): void {
+    if (open.dropped === 0 || this.streams.get(functionName) !== open) return;
+    try {
+      this.write(functionName, { stream: 'platform', level: 'warn', message: '' }, true);
+    } catch {
+      // the line is lost
+    }
   }
 
   /** The open file of a function, rotated first when `size` more bytes would take it over the limit. */
