@@ -22,6 +22,9 @@ const MAX_QUEUED_BYTES = 1024 * 1024;
 interface OpenLog {
   stream: WriteStream;
   bytes: number;
+  /** Lines of this turn of the event loop, written together (one write, few objects to collect). */
+  batch: string[];
+  batchBytes: number;
   /** Lines dropped since the last one written, because the disk did not keep up. */
   dropped: number;
 }
@@ -34,6 +37,7 @@ interface OpenLog {
  */
 export class FileLogStore implements FunctionLogSink {
   private readonly streams = new Map<string, OpenLog>();
+  private flushScheduled = false;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -55,7 +59,7 @@ export class FileLogStore implements FunctionLogSink {
   /** Appends a line (with the dropped-lines marker first, when due); `markerOnly` writes just that. */
   private write(functionName: string, entry: Omit<LogEntry, 'ts'>, markerOnly = false): void {
     const current = this.streams.get(functionName);
-    if (current !== undefined && current.stream.writableLength >= MAX_QUEUED_BYTES) {
+    if (current !== undefined && current.stream.writableLength + current.batchBytes >= MAX_QUEUED_BYTES) {
       // the marker goes out with the next line, or once the queue drained if no line comes
       if (current.dropped++ === 0)
         current.stream.once('drain', () => this.noteDropped(functionName, current));
@@ -77,7 +81,17 @@ export class FileLogStore implements FunctionLogSink {
     const size = Buffer.byteLength(line);
     const open = this.openFor(functionName, size);
     open.bytes += size;
-    open.stream.write(line);
+    open.batch.push(line);
+    open.batchBytes += size;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.writeBatches());
+    }
+  }
+
+  private writeBatches(): void {
+    this.flushScheduled = false;
+    for (const open of this.streams.values()) writeBatch(open);
   }
 
   /** Writes the dropped-lines marker if lines were dropped and no line since has carried it. */
@@ -94,6 +108,7 @@ export class FileLogStore implements FunctionLogSink {
   private openFor(functionName: string, size: number): OpenLog {
     let open = this.streams.get(functionName);
     if (open !== undefined && open.bytes + size > MAX_FILE_BYTES) {
+      writeBatch(open);
       open.stream.end();
       this.streams.delete(functionName);
       open = undefined;
@@ -102,7 +117,7 @@ export class FileLogStore implements FunctionLogSink {
     if (open === undefined) {
       const file = this.file(functionName);
       const bytes = existsSync(file) ? statSync(file).size : 0;
-      open = { stream: createWriteStream(file, { flags: 'a' }), bytes, dropped: 0 };
+      open = { stream: createWriteStream(file, { flags: 'a' }), bytes, batch: [], batchBytes: 0, dropped: 0 };
       open.stream.on('error', () => undefined);
       this.streams.set(functionName, open);
     }
@@ -141,7 +156,10 @@ export class FileLogStore implements FunctionLogSink {
   async remove(functionName: string): Promise<void> {
     const open = this.streams.get(functionName);
     this.streams.delete(functionName);
-    if (open !== undefined) await new Promise<void>((resolve) => open.stream.end(resolve));
+    if (open !== undefined) {
+      writeBatch(open);
+      await new Promise<void>((resolve) => open.stream.end(resolve));
+    }
     rmSync(this.file(functionName), { force: true });
     rmSync(`${this.file(functionName)}.1`, { force: true });
   }
@@ -149,12 +167,23 @@ export class FileLogStore implements FunctionLogSink {
   async close(): Promise<void> {
     const all = [...this.streams.values()];
     this.streams.clear();
+    for (const o of all) writeBatch(o);
     await Promise.all(all.map((o) => new Promise<void>((resolve) => o.stream.end(resolve))));
   }
 
   private async flush(functionName: string): Promise<void> {
     const open = this.streams.get(functionName);
+    if (open !== undefined) writeBatch(open);
     if (open === undefined || open.stream.writableLength === 0) return;
     await new Promise<void>((resolve) => open.stream.write('', () => resolve()));
   }
+}
+
+/** Hands a function's pending lines to its file in one write. */
+function writeBatch(open: OpenLog): void {
+  if (open.batch.length === 0) return;
+  const data = open.batch.length === 1 ? (open.batch[0] as string) : open.batch.join('');
+  open.batch = [];
+  open.batchBytes = 0;
+  open.stream.write(data);
 }
