@@ -45,3 +45,4 @@ fi
 
 echo "==> building"
 npx tsc -p tsconfig.build.json
+node scripts/bundle-schemas.mjs

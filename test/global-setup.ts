@@ -95,6 +95,11 @@ export default function setup(): () => Promise<void> {
       stdio: 'inherit',
     },
   );
+  // the bridges' protocol schemas, bundled (scripts/bundle-schemas.mjs)
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-schemas.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   const runStart = readProc(process.pid)?.start ?? 0;
 
   return async function teardown(): Promise<void> {

@@ -178,11 +178,11 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     }
     if (init.flavor === 'tinyfaas') {
       const headers: HeaderPairs = [['content-type', TINYFAAS_CONTENT_TYPE]];
-      return answer(() => writer.send(FrameKind.RESULT, id, { status: 200, headers }, outcome.stdout));
+      return answer(() => connection.sendResult(id, 200, headers, outcome.stdout));
     }
     const text = await readHeadersFile(headersFile);
     const { status, headers } = parseHeadersFile(text);
-    answer(() => writer.send(FrameKind.RESULT, id, { status, headers }, outcome.stdout));
+    answer(() => connection.sendResult(id, status, headers, outcome.stdout));
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const code = e instanceof HeadersFileError ? 'BAD_RESPONSE' : 'FUNCTION_ERROR';

@@ -75,7 +75,7 @@ export function parseHeadersFile(text: string): { status: number; headers: Heade
     if (name === 'status') {
       const code = /^(\d{3})(?:\s.*)?$/.exec(value);
       const parsed = code === null ? NaN : Number(code[1]);
-      if (!(parsed >= 100 && parsed <= 599)) {
+      if (!(parsed >= 200 && parsed <= 599)) {
         throw new HeadersFileError(`the headers file sets an invalid status: ${value}`);
       }
       status = parsed;

@@ -217,7 +217,7 @@ function onInvoke(id: number, meta: InvokeMeta, body: Buffer): void {
         headers.push([(res.rawHeaders[i] as string).toLowerCase(), res.rawHeaders[i + 1] as string]);
       }
       const status = res.statusCode ?? 502;
-      answer(() => writer.send(FrameKind.RESULT, id, { status, headers }, Buffer.concat(chunks)));
+      answer(() => connection.sendResult(id, status, headers, Buffer.concat(chunks)));
     });
     res.on('error', (err) => onProxyError(err));
   });

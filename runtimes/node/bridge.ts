@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
-import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
+import { BridgeConnection } from '../shared/connection.js';
+import { describeThrown } from '../shared/thrown.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
 
@@ -100,8 +101,7 @@ async function onInit(meta: InitMeta): Promise<void> {
     }
     writer.send(FrameKind.READY, 0, {});
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    sendError(0, { code: 'INIT_ERROR', message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+    sendError(0, { code: 'INIT_ERROR', ...describeThrown(err) });
   }
 }
 
@@ -147,24 +147,23 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     send(id, await toResult(value));
   } catch (err) {
     if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
-    const e = err instanceof Error ? err : new Error(String(err));
-    const code =
-      (e as { skiffCode?: unknown }).skiffCode === 'BAD_RESPONSE' ? 'BAD_RESPONSE' : 'FUNCTION_ERROR';
-    sendError(id, { code, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+    sendError(id, { code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR', ...describeThrown(err) });
   } finally {
     inflight.delete(id);
     connection.invocationEnded();
   }
 }
 
-/** Sends a RESULT, or RESPONSE_TOO_LARGE for a body over the limit. */
-function send(id: number, result: BridgeResult): void {
-  if (result.body.length > MAX_RESPONSE_BYTES) {
-    sendError(id, {
-      code: 'RESPONSE_TOO_LARGE',
-      message: `response body of ${result.body.length} bytes exceeds the limit of ${MAX_RESPONSE_BYTES}`,
-    });
-    return;
+/** Whether the bridge itself refused what the handler returned (result.ts marks those errors). */
+function isBadResponse(err: unknown): boolean {
+  try {
+    return err instanceof Error && (err as { skiffCode?: unknown }).skiffCode === 'BAD_RESPONSE';
+  } catch {
+    return false;
   }
-  writer.send(FrameKind.RESULT, id, { status: result.status, headers: result.headers }, result.body);
+}
+
+/** Sends a RESULT, or the ERROR the platform gets instead (too large, invalid status or headers). */
+function send(id: number, result: BridgeResult): void {
+  connection.sendResult(id, result.status, result.headers, result.body);
 }

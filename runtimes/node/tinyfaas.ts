@@ -110,7 +110,7 @@ export function invokeExpress(
         return done;
       },
       status(code) {
-        res.statusCode = code;
+        res.statusCode = Number(code); // as Node's http does with a numeric string
         return res;
       },
       set(name, value) {

@@ -33,9 +33,35 @@ MAX_RESPONSE_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 
 THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
 # Output without a final newline is held back up to this many characters per invocation.
 MAX_BUFFERED = 16 * 1024
+# Longest LOG text, ERROR message and stack sent (characters); longer ones are cut with a marker.
+MAX_LOG_CHARS = 16 * 1024
+MAX_MESSAGE_CHARS = 16 * 1024
+MAX_STACK_CHARS = 64 * 1024
 # The loop thread uses it to find the invocation that is writing output.
 current_id = contextvars.ContextVar("skiff_wire_id", default=0)
 _diag = sys.__stderr__
+
+
+def cut(text, limit):
+    """text, or its first `limit` characters and a marker saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return "%s … [cut: %d more characters]" % (text[:limit], len(text) - limit)
+
+
+def describe_exception(err):
+    """`Type: text` for an exception, even when its str() raises or returns something else."""
+    try:
+        name = type(err).__name__
+    except BaseException:
+        name = "Exception"
+    try:
+        text = str(err)
+    except BaseException:
+        text = None
+    if not isinstance(text, str):
+        text = "(the exception's str() failed)"
+    return name, text
 
 
 def diag(text):
@@ -83,8 +109,10 @@ class LogWriter(io.TextIOBase):
             if buffered.endswith("\n"):
                 out, rest = buffered[:-1], ""
             elif len(buffered) > MAX_BUFFERED and "\n" in buffered:
-                cut = buffered.rfind("\n")
-                out, rest = buffered[:cut], buffered[cut + 1 :]
+                end = buffered.rfind("\n")
+                out, rest = buffered[:end], buffered[end + 1 :]
+            elif len(buffered) > MAX_BUFFERED:
+                out, rest = buffered, ""  # a long line without a newline: sent (cut) rather than held
             else:
                 self._buffers[wire_id] = buffered
                 return len(text)
@@ -127,14 +155,18 @@ class Bridge:
 
     def log(self, wire_id, stream, level, text):
         try:
-            self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, text.encode("utf-8", "replace"))
+            body = cut(text, MAX_LOG_CHARS).encode("utf-8", "replace")
+            self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, body)
         except ValueError as err:  # over the frame size: say so rather than lose the invocation
             diag("log line dropped: %s" % err)
 
     def error(self, wire_id, code, message, stack=None):
-        meta = {"code": code, "message": message}
-        if stack:
-            meta["stack"] = stack
+        """Sends an ERROR whose message (and stack) are strings of bounded length, whatever was given."""
+        if not isinstance(message, str):
+            message = "(no message)"
+        meta = {"code": code, "message": cut(message, MAX_MESSAGE_CHARS)}
+        if isinstance(stack, str) and stack:
+            meta["stack"] = cut(stack, MAX_STACK_CHARS)
         self.sender.send(F.ERROR, wire_id, meta)
 
     # INIT
@@ -163,10 +195,11 @@ class Bridge:
         except BaseException as err:  # SystemExit in module code too
             self.stdout.flush_id(0)
             self.stderr.flush_id(0)
+            name, text = describe_exception(err)
             if isinstance(err, InitError):
-                self.error(0, "INIT_ERROR", str(err))
+                self.error(0, "INIT_ERROR", text)
             else:
-                self.error(0, "INIT_ERROR", "%s: %s" % (type(err).__name__, err), user_traceback(err))
+                self.error(0, "INIT_ERROR", "%s: %s" % (name, text), user_traceback(err))
             return
         self.stdout.flush_id(0)
         self.stderr.flush_id(0)
@@ -208,16 +241,20 @@ class Bridge:
             self.error(wire_id, "CANCELLED", "cancelled")
         except BadResponse as err:
             self.flush_output(wire_id)
-            self.error(wire_id, "BAD_RESPONSE", str(err))
+            self.error(wire_id, "BAD_RESPONSE", describe_exception(err)[1])
         except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
-            self.flush_output(wire_id)
-            if inv.ctx.cancelled:
-                self.error(wire_id, "CANCELLED", "cancelled")
-            else:
-                # a tinyFaaS function's error text is str(e), which the platform shows to the caller
-                tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
-                message = str(err) if tinyfaas else "%s: %s" % (type(err).__name__, err)
-                self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
+            try:
+                self.flush_output(wire_id)
+                if inv.ctx.cancelled:
+                    self.error(wire_id, "CANCELLED", "cancelled")
+                else:
+                    # a tinyFaaS function's error text is str(e), which the platform shows to the caller
+                    tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
+                    name, text = describe_exception(err)
+                    message = text if tinyfaas else "%s: %s" % (name, text)
+                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
+            except BaseException:  # whatever the exception does, the invocation gets an answer
+                self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
         finally:
             self.inflight.pop(wire_id, None)
             if self.shutting_down and not self.inflight:
@@ -298,10 +335,13 @@ _PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.
 
 def user_traceback(err):
     """The traceback of an exception from user code, without the bridge's and the executor's frames."""
-    tb = err.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PLUMBING + ("<frozen ",)):
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
+    try:
+        tb = err.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PLUMBING + ("<frozen ",)):
+            tb = tb.tb_next
+        return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
+    except BaseException:
+        return None
 
 
 class InitError(Exception):

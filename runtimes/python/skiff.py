@@ -12,7 +12,7 @@ class Response:
     body: str (sent as UTF-8, default content-type text/plain; charset=utf-8), bytes / bytearray /
     memoryview (default application/octet-stream), None (empty), or any JSON-able value (default
     application/json).
-    status: an int from 100 to 599.
+    status: an int from 200 to 599.
     headers: a dict (a list value repeats the header, e.g. {"set-cookie": ["a=1", "b=2"]}) or a list
     of (name, value) pairs. A content-type given here replaces the default.
     """

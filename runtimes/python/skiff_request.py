@@ -156,8 +156,8 @@ def _headers(value):
 
 
 def _response(body, status, headers):
-    if type(status) is not int or not 100 <= status <= 599:
-        raise BadResponse("the response status must be an int from 100 to 599, not %r" % (status,))
+    if type(status) is not int or not 200 <= status <= 599:
+        raise BadResponse("the response status must be an int from 200 to 599, not %r" % (status,))
     content_type, data = _body(body)
     pairs = _headers(headers)
     if content_type is not None and not any(name == "content-type" for name, _ in pairs):

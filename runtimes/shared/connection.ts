@@ -8,13 +8,33 @@ import {
   FrameDecoder,
   FrameKind,
   FrameWriter,
+  MAX_META_BYTES,
   PROTOCOL_VERSION,
   type Frame,
 } from '../../src/executor/protocol/frames.js';
-import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
+import type {
+  ErrorMeta,
+  HeaderPairs,
+  InitMeta,
+  InvokeMeta,
+  LogMeta,
+  PlatformFrame,
+  parsePlatformFrame,
+} from '../../src/executor/protocol/messages.js';
+import { MAX_MESSAGE_CHARS, MAX_STACK_CHARS, cut } from './thrown.js';
 
 export const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
 export const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
+/** Longest LOG text sent (characters); longer output is cut with a marker (the platform keeps 16 KiB). */
+export const MAX_LOG_CHARS = 16 * 1024;
+
+const PLATFORM_KINDS: ReadonlySet<number> = new Set([
+  FrameKind.INIT,
+  FrameKind.INVOKE,
+  FrameKind.CANCEL,
+  FrameKind.SHUTDOWN,
+  FrameKind.PING,
+]);
 
 export interface BridgeHooks {
   /** The runtime name sent in HELLO. */
@@ -30,11 +50,29 @@ export interface BridgeHooks {
   beforeExit?(): void;
 }
 
+type Schemas = typeof import('../../src/executor/protocol/messages.js');
+
+/**
+ * The protocol's schemas: the bundle next to this file (scripts/bundle-schemas.mjs; zod/mini inside,
+ * a few milliseconds to load), else the compiled module (which needs zod from node_modules).
+ */
+async function loadSchemas(): Promise<Schemas> {
+  const bundle = new URL('./protocol-schemas.js', import.meta.url);
+  try {
+    return (await import(bundle.href)) as Schemas;
+  } catch {
+    return import('../../src/executor/protocol/messages.js');
+  }
+}
+
 export class BridgeConnection {
   readonly writer: FrameWriter;
   private readonly socket: net.Socket;
   private readonly decoder = new FrameDecoder();
   private stopping = false;
+  /** The schemas load (zod) while the platform answers HELLO; frames wait for them in the backlog. */
+  private parse: typeof parsePlatformFrame | undefined;
+  private backlog: Frame[] = [];
 
   constructor(private readonly hooks: BridgeHooks) {
     this.socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
@@ -48,6 +86,15 @@ export class BridgeConnection {
       runtimeVersion: process.version,
       pid: process.pid,
     });
+    loadSchemas().then(
+      (messages) => {
+        this.parse = messages.parsePlatformFrame;
+        const waiting = this.backlog;
+        this.backlog = [];
+        for (const frame of waiting) this.onFrame(frame);
+      },
+      (err: unknown) => this.protocolError(`cannot load the protocol schemas: ${String(err)}`),
+    );
   }
 
   /** True once the platform sent SHUTDOWN. */
@@ -55,13 +102,48 @@ export class BridgeConnection {
     return this.stopping;
   }
 
+  /** Sends an ERROR; its message and stack are cut to stay well inside the platform's meta limit. */
   sendError(id: number, meta: ErrorMeta): void {
-    this.writer.send(FrameKind.ERROR, id, meta);
+    this.writer.send(FrameKind.ERROR, id, {
+      ...meta,
+      message: cut(String(meta.message), MAX_MESSAGE_CHARS),
+      ...(meta.stack === undefined ? {} : { stack: cut(String(meta.stack), MAX_STACK_CHARS) }),
+    });
   }
 
+  /** Sends a LOG frame; a text longer than MAX_LOG_CHARS is cut with a marker. */
   sendLog(id: number, stream: LogMeta['stream'], level: LogMeta['level'], text: string): void {
     const meta: LogMeta = { stream, level };
-    this.writer.send(FrameKind.LOG, id, meta, Buffer.from(text, 'utf8'));
+    this.writer.send(FrameKind.LOG, id, meta, Buffer.from(cut(text, MAX_LOG_CHARS), 'utf8'));
+  }
+
+  /**
+   * Sends a RESULT, or an ERROR the platform can take instead: RESPONSE_TOO_LARGE for a body over
+   * SKIFF_MAX_RESPONSE_BYTES, BAD_RESPONSE for headers over the meta limit or a status that is not an
+   * integer from 200 to 599.
+   */
+  sendResult(id: number, status: number, headers: HeaderPairs, body: Uint8Array): void {
+    if (body.length > MAX_RESPONSE_BYTES) {
+      this.sendError(id, {
+        code: 'RESPONSE_TOO_LARGE',
+        message: `response body of ${body.length} bytes exceeds the limit of ${MAX_RESPONSE_BYTES}`,
+      });
+      return;
+    }
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      this.sendError(id, { code: 'BAD_RESPONSE', message: `the status ${status} is not from 200 to 599` });
+      return;
+    }
+    const meta = { status, headers };
+    const metaBytes = Buffer.byteLength(JSON.stringify(meta));
+    if (metaBytes > MAX_META_BYTES) {
+      this.sendError(id, {
+        code: 'BAD_RESPONSE',
+        message: `the response headers take ${metaBytes} bytes, more than the limit of ${MAX_META_BYTES}`,
+      });
+      return;
+    }
+    this.writer.send(FrameKind.RESULT, id, meta, body);
   }
 
   /** Call when an invocation has been answered: completes a SHUTDOWN once nothing is in flight. */
@@ -82,24 +164,41 @@ export class BridgeConnection {
     else this.exitSoon(0);
   }
 
+  private protocolError(reason: string): never {
+    process.stderr.write(`skiff ${this.hooks.runtime} bridge: protocol error: ${reason}\n`);
+    process.exit(70);
+  }
+
   private onData(chunk: Buffer): void {
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
-      process.stderr.write(`skiff ${this.hooks.runtime} bridge: protocol error: ${(err as Error).message}\n`);
-      process.exit(70);
+      this.protocolError((err as Error).message);
     }
-    for (const frame of frames) this.onFrame(frame);
+    for (const frame of frames) {
+      if (this.parse === undefined) this.backlog.push(frame);
+      else this.onFrame(frame);
+    }
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(raw: Frame): void {
+    if (!PLATFORM_KINDS.has(raw.kind)) {
+      process.stderr.write(`skiff ${this.hooks.runtime} bridge: ignoring frame kind ${raw.kind}\n`);
+      return;
+    }
+    const parsed = (this.parse as typeof parsePlatformFrame)(raw);
+    if (!parsed.ok) this.protocolError(parsed.reason);
+    this.dispatch(parsed.frame);
+  }
+
+  private dispatch(frame: PlatformFrame): void {
     switch (frame.kind) {
       case FrameKind.INIT:
-        void this.hooks.onInit(frame.meta as unknown as InitMeta);
+        void this.hooks.onInit(frame.meta);
         break;
       case FrameKind.INVOKE:
-        void this.hooks.onInvoke(frame.id, frame.meta as unknown as InvokeMeta, frame.body);
+        void this.hooks.onInvoke(frame.id, frame.meta, frame.body);
         break;
       case FrameKind.CANCEL:
         this.hooks.onCancel(frame.id);
@@ -109,13 +208,11 @@ export class BridgeConnection {
         break;
       case FrameKind.SHUTDOWN: {
         this.stopping = true;
-        const graceMs = Number(frame.meta['graceMs'] ?? 0);
+        const { graceMs } = frame.meta;
         if (this.hooks.inFlight() === 0) this.drained();
         else setTimeout(() => this.exitSoon(0), graceMs).unref();
         break;
       }
-      default:
-        process.stderr.write(`skiff ${this.hooks.runtime} bridge: ignoring frame kind ${frame.kind}\n`);
     }
   }
 }

@@ -242,6 +242,7 @@ export class Executor {
       cgroup: wrapped.cgroup,
       slot: wrapped.slot,
       startTimeoutMs: this.config.functions.startTimeoutMs,
+      maxResponseBytes: this.config.functions.maxResponseBytes,
       probeTimeoutMs: 250,
       logs: this.logs,
       events: this.events,

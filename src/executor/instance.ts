@@ -9,11 +9,28 @@ import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { FunctionLogSink } from '../store/log-types.js';
 import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
-import { FrameDecoder, FrameKind, FrameWriter, PROTOCOL_VERSION, type Frame } from './protocol/frames.js';
-import type { ErrorMeta, InitMeta, InvokeMeta, LogMeta, ResultMeta } from './protocol/messages.js';
-import { badResponse, functionError, outOfMemory } from './invocation-errors.js';
+import { readFrames } from './frame-intake.js';
+import { InstanceLog } from './instance-log.js';
+import { FrameKind, FrameWriter, PROTOCOL_VERSION, type FrameTooLargeError } from './protocol/frames.js';
+import {
+  kindName,
+  type BridgeFrame,
+  type ErrorMeta,
+  type HelloMeta,
+  type InitMeta,
+  type InvokeMeta,
+  type LogMeta,
+} from './protocol/messages.js';
+import {
+  badResponse,
+  functionError,
+  outOfMemory,
+  protocolError,
+  refusedResult,
+  tooLarge,
+} from './invocation-errors.js';
 import { withoutPlatformVars } from './runtimes/launcher.js';
-import { eachLine } from '../shared/lines.js';
+import { capText, eachLine } from '../shared/lines.js';
 import { residentBytes } from '../shared/processes.js';
 
 /** `warm`: a generic bridge process that said HELLO and waits for a function to load (warm pool). */
@@ -37,6 +54,8 @@ export interface InstanceOptions {
   /** With code slots: the code is mounted here before the function loads. */
   slot?: CodeSlot | undefined;
   startTimeoutMs: number;
+  /** The largest response body (functions.maxResponseBytes); larger frames end the instance. */
+  maxResponseBytes: number;
   /** After a timeout, how long the bridge has to answer a PING before the instance is killed as hung. */
   probeTimeoutMs: number;
   logs: FunctionLogSink;
@@ -45,7 +64,8 @@ export interface InstanceOptions {
 }
 
 const STDERR_KEEP = 20;
-
+/** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
+const MAX_TEXT_BYTES = 16 * 1024;
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance {
   readonly id: string;
@@ -72,6 +92,9 @@ export class Instance {
   private startWaiter:
     { phase: 'spawn' | 'init'; resolve: () => void; reject: (err: SkiffError) => void } | undefined;
   private exitInfo: string | undefined;
+  /** Set when the instance broke the runtime protocol: it is being ended, its frames are ignored. */
+  private violation: string | undefined;
+  private readonly output: InstanceLog;
 
   /** Set when the kernel's OOM killer ended a process of this instance. */
   oomKilled = false;
@@ -80,6 +103,7 @@ export class Instance {
   constructor(private readonly opts: InstanceOptions) {
     this.id = opts.id;
     this.deployment = opts.deployment;
+    this.output = new InstanceLog(opts.id, opts.logs, opts.logger);
   }
 
   get pid(): number | null {
@@ -92,7 +116,7 @@ export class Instance {
 
   /** Ready and not under a liveness probe: may take another invocation. */
   get accepting(): boolean {
-    return this.state === 'ready' && this.probe === undefined;
+    return this.state === 'ready' && this.probe === undefined && this.violation === undefined;
   }
 
   /** Resident memory of the bridge process in bytes (null once it exited). */
@@ -145,19 +169,14 @@ export class Instance {
     events.emit('spawn', { deployment: this.deployment, instanceId: this.id, pid: child.pid ?? null });
     const socket = child.stdio[3] as Socket;
     this.writer = new FrameWriter(socket);
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        this.opts.logger.error({ err, instance: this.id }, 'runtime protocol violation; killing instance');
-        child.kill('SIGKILL');
-        return;
-      }
-      for (const frame of frames) this.onFrame(frame);
+    // Everything the instance sends is untrusted: bounded by the decoder, parsed by schema per frame,
+    // and nothing thrown while handling it may reach the event loop.
+    readFrames(socket, this.opts.maxResponseBytes, {
+      frame: (frame) => this.onFrame(frame),
+      tooLarge: (err) => this.frameTooLarge(err),
+      violation: (reason) => this.protocolViolation(reason),
+      ended: () => this.violation !== undefined,
     });
-    socket.on('error', () => undefined);
     eachLine(child.stdout, (line) => this.onOutputLine('stdout', line));
     eachLine(child.stderr, (line) => this.onOutputLine('stderr', line));
     child.on('error', (err) => this.failStart(`could not start ${launch.command}: ${err.message}`));
@@ -218,7 +237,7 @@ export class Instance {
   }
 
   invoke(inv: Invocation, timeoutMs: number): Promise<Result> {
-    if (this.state !== 'ready' || this.writer === undefined) {
+    if (this.state !== 'ready' || this.writer === undefined || this.violation !== undefined) {
       return Promise.reject(
         new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the function instance is not running'),
       );
@@ -292,7 +311,42 @@ export class Instance {
     });
   }
 
-  private onFrame(frame: Frame): void {
+  /** A frame announced over the limit: a RESULT fails its invocation as too large; the instance ends. */
+  private frameTooLarge(err: FrameTooLargeError): void {
+    if (err.kind === FrameKind.RESULT) {
+      this.settle(err.id, (p) => this.refuse(p, tooLarge(this.opts.maxResponseBytes)));
+    }
+    this.protocolViolation(
+      `a ${kindName(err.kind)} frame of ${err.length} bytes is larger than the limit of ${err.limit} bytes`,
+    );
+  }
+
+  /**
+   * The instance sent something the protocol does not allow: its in-flight invocations fail with
+   * SKIFF_E_PROTOCOL, one warning goes to the platform log and one line to the function's logs, and the
+   * process is killed (the stream cannot be trusted any more).
+   */
+  private protocolViolation(reason: string): void {
+    if (this.violation !== undefined) return;
+    this.violation = reason;
+    this.opts.logger.warn(
+      { instance: this.id, function: this.deployment?.function, reason },
+      'an instance broke the runtime protocol; ending it',
+    );
+    this.log('platform', 'error', `the instance broke the runtime protocol and was ended: ${reason}`);
+    this.failStart(`broke the runtime protocol: ${reason}`);
+    const error = protocolError(reason);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+    for (const answer of [...this.pings.values()]) answer(false);
+    this.child?.kill('SIGKILL');
+    this.settled();
+  }
+
+  private onFrame(frame: BridgeFrame): void {
     switch (frame.kind) {
       case FrameKind.HELLO:
         return this.onHello(frame.meta);
@@ -312,27 +366,32 @@ export class Instance {
         this.onChange?.(this);
         return;
       }
-      case FrameKind.RESULT:
+      case FrameKind.RESULT: {
+        const { status, headers } = frame.meta;
         return this.settle(frame.id, (p) => {
-          const meta = frame.meta as unknown as ResultMeta;
-          p.resolve({ status: meta.status, headers: meta.headers, body: frame.body });
+          const refused = refusedResult(status, frame.body.length, this.opts.maxResponseBytes);
+          if (refused === undefined) p.resolve({ status, headers, body: frame.body });
+          else this.refuse(p, refused);
         });
+      }
       case FrameKind.ERROR:
-        return this.onError(frame.id, frame.meta as unknown as ErrorMeta);
+        return this.onError(frame.id, frame.meta);
       case FrameKind.LOG:
-        return this.onLog(frame.id, frame.meta as unknown as LogMeta, frame.body.toString('utf8'));
+        return this.onLog(frame.id, frame.meta, capText(frame.body, MAX_TEXT_BYTES));
       case FrameKind.PONG:
         return this.pings.get(frame.id)?.(true);
-      default:
-        return;
     }
   }
 
-  private onHello(meta: Record<string, unknown>): void {
-    if (meta['protocol'] !== PROTOCOL_VERSION) {
-      this.failStart(
-        `runtime speaks protocol ${String(meta['protocol'])}, the platform speaks ${PROTOCOL_VERSION}`,
-      );
+  /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
+  private refuse(p: Pending, refused: { error: SkiffError; line: string }): void {
+    this.log('platform', 'error', refused.line, p.invocationId);
+    p.reject(refused.error);
+  }
+
+  private onHello(meta: HelloMeta): void {
+    if (meta.protocol !== PROTOCOL_VERSION) {
+      this.failStart(`runtime speaks protocol ${meta.protocol}, the platform speaks ${PROTOCOL_VERSION}`);
       return;
     }
     if (this.startWaiter?.phase !== 'spawn') return;
@@ -342,7 +401,12 @@ export class Instance {
     waiter.resolve();
   }
 
-  private onError(wireId: number, meta: ErrorMeta): void {
+  private onError(wireId: number, full: ErrorMeta): void {
+    const meta: ErrorMeta = {
+      ...full,
+      message: capText(full.message, MAX_TEXT_BYTES),
+      ...(full.stack === undefined ? {} : { stack: capText(full.stack, 4 * MAX_TEXT_BYTES) }),
+    };
     if (wireId === 0) {
       const detail = meta.stack ?? meta.message;
       const handler = this.deployment?.handler ?? '(no function)';
@@ -361,7 +425,7 @@ export class Instance {
         p.reject(functionError(meta, this.deployment));
       } else {
         this.log('stderr', 'error', meta.message, p.invocationId);
-        p.reject(badResponse(meta));
+        p.reject(badResponse(meta.message));
       }
     });
   }
@@ -454,24 +518,13 @@ export class Instance {
     this.log(stream, stream === 'stderr' ? 'error' : 'info', line);
   }
 
+  /** Writes a line to the function's logs; never throws. */
   private log(
     stream: LogMeta['stream'] | 'platform',
     level: string,
     message: string,
     invocationId?: string,
   ): void {
-    const deployment = this.deployment;
-    if (deployment === undefined) {
-      // A warm-pool process before any function is loaded: its output belongs to the platform log.
-      this.opts.logger.debug({ instance: this.id, stream, level }, message);
-      return;
-    }
-    this.opts.logs.append(deployment.function, {
-      stream,
-      level,
-      message,
-      version: deployment.version,
-      ...(invocationId === undefined ? {} : { invocationId }),
-    });
+    this.output.write(this.deployment, stream, level, message, invocationId);
   }
 }

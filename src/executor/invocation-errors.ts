@@ -1,5 +1,6 @@
 /** The errors an instance turns a bridge's failure report into (runtime protocol v1 ERROR frames). */
 import { SkiffError } from '../shared/errors.js';
+import { statusProblem } from '../invoke/result-rules.js';
 import type { Deployment } from './deployment.js';
 import type { ErrorMeta } from './protocol/messages.js';
 
@@ -25,7 +26,44 @@ export function outOfMemory(deployment: Deployment | undefined): SkiffError {
   );
 }
 
-/** A result the bridge could not send (BAD_RESPONSE, RESPONSE_TOO_LARGE). */
-export function badResponse(meta: ErrorMeta): SkiffError {
-  return new SkiffError('SKIFF_E_BAD_RESPONSE', `the function returned an invalid response: ${meta.message}`);
+/** A result the bridge could not send (BAD_RESPONSE, RESPONSE_TOO_LARGE), or one the platform refused. */
+export function badResponse(problem: string): SkiffError {
+  return new SkiffError('SKIFF_E_BAD_RESPONSE', `the function returned an invalid response: ${problem}`);
+}
+
+/** A response body over `functions.maxResponseBytes`, refused by the platform. */
+export function responseTooLarge(limit: number): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_BAD_RESPONSE',
+    `the function's response is larger than the limit of ${limit} bytes (functions.maxResponseBytes)`,
+  );
+}
+
+/** The instance broke the runtime protocol and was ended (what was wrong is in the function's logs). */
+export function protocolError(reason: string): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_PROTOCOL',
+    "the function's runtime broke the runtime protocol and its instance was ended; see the function's logs",
+    { details: { reason } },
+  );
+}
+
+/**
+ * Why the platform refuses a RESULT (a status that is not 200–599, a body over the limit) as the error
+ * its caller gets and the line for the function's logs; undefined when the result may go out.
+ */
+export function refusedResult(
+  status: number,
+  bodyBytes: number,
+  limit: number,
+): { error: SkiffError; line: string } | undefined {
+  const problem = statusProblem(status);
+  if (problem !== undefined) return { error: badResponse(problem), line: `invalid response: ${problem}` };
+  if (bodyBytes > limit) return tooLarge(limit);
+  return undefined;
+}
+
+/** A response over the limit: the caller's error and the line for the function's logs. */
+export function tooLarge(limit: number): { error: SkiffError; line: string } {
+  return { error: responseTooLarge(limit), line: `the response is larger than ${limit} bytes` };
 }

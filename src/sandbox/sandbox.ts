@@ -5,7 +5,7 @@
  * closes inherited file descriptors and opens the seccomp filter before it execs bubblewrap (or the
  * bridge itself). With root, each sandbox runs as a host user of its own (host-ids.ts).
  */
-import { mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
@@ -43,6 +43,8 @@ export interface WrapRequest {
 }
 
 const ENTER = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'enter.sh');
+/** Where the bridges (in dist/) find zod: bound read-only into every sandbox at the same path. */
+const ZOD_DIR = path.join(PACKAGE_ROOT, 'node_modules', 'zod');
 const MiB = 1024 * 1024;
 
 /** The folder holding an interpreter that lives outside /usr (bound read-only into every sandbox). */
@@ -117,6 +119,8 @@ export class Sandbox {
       path.join(PACKAGE_ROOT, 'dist'),
       path.join(PACKAGE_ROOT, 'runtimes'),
       path.join(PACKAGE_ROOT, 'package.json'),
+      // the bridges parse the platform's frames with the protocol's schemas (zod, no dependencies)
+      ...(existsSync(ZOD_DIR) ? [ZOD_DIR] : []),
       ...[config.runtimes.node, config.runtimes.python].flatMap((f) => interpreterRoot(f) ?? []),
     ];
     let slots: CodeSlots | undefined;

@@ -11,16 +11,33 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FunctionLogSink, LogEntry } from './log-types.js';
 
-const MAX_LOG_BYTES = 10 * 1024 * 1024;
-const MAX_MESSAGE_CHARS = 16 * 1024;
+/** A file is rotated at 5 MiB and one older generation is kept: at most 10 MiB per function. */
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+/** Room for a 16 KiB line or LOG text and the marker of its cut. */
+const MAX_MESSAGE_CHARS = 17 * 1024;
 const TAIL_READ_BYTES = 1024 * 1024;
+/** Bytes of one function's log lines waiting for the disk; beyond it lines are dropped and counted. */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
+interface OpenLog {
+  stream: WriteStream;
+  bytes: number;
+  /** Lines of this turn of the event loop, written together (one write, few objects to collect). */
+  batch: string[];
+  batchBytes: number;
+  /** Lines dropped since the last one written, because the disk did not keep up. */
+  dropped: number;
+}
 
 /**
- * Function logs: one JSON-lines file per function under `<dataDir>/logs`. A file over 10 MiB is
- * rotated to `<name>.jsonl.1` (one generation kept), so a function's logs stay bounded.
+ * Function logs: one JSON-lines file per function under `<dataDir>/logs`. A file over 5 MiB is
+ * rotated to `<name>.jsonl.1` (one generation kept), so a function's logs stay within 10 MiB. A
+ * function that logs faster than the disk writes loses lines, never the platform's memory: at most
+ * 1 MiB per function waits for the disk, the lines beyond are dropped and a marker line says how many.
  */
 export class FileLogStore implements FunctionLogSink {
-  private readonly streams = new Map<string, { stream: WriteStream; bytes: number }>();
+  private readonly streams = new Map<string, OpenLog>();
+  private flushScheduled = false;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -30,14 +47,68 @@ export class FileLogStore implements FunctionLogSink {
     return path.join(this.dir, `${name}.jsonl`);
   }
 
+  /** Never throws: a line that cannot be written is lost, not the caller's work. */
   append(functionName: string, entry: Omit<LogEntry, 'ts'>): void {
+    try {
+      this.write(functionName, entry);
+    } catch {
+      // the disk or the folder failed: the line is lost
+    }
+  }
+
+  /** Appends a line (with the dropped-lines marker first, when due); `markerOnly` writes just that. */
+  private write(functionName: string, entry: Omit<LogEntry, 'ts'>, markerOnly = false): void {
+    const current = this.streams.get(functionName);
+    if (current !== undefined && current.stream.writableLength + current.batchBytes >= MAX_QUEUED_BYTES) {
+      // the marker goes out with the next line, or once the queue drained if no line comes
+      if (current.dropped++ === 0)
+        current.stream.once('drain', () => this.noteDropped(functionName, current));
+      return;
+    }
+    const raw = typeof entry.message === 'string' ? entry.message : String(entry.message);
     const message =
-      entry.message.length > MAX_MESSAGE_CHARS
-        ? `${entry.message.slice(0, MAX_MESSAGE_CHARS)}… [truncated ${entry.message.length - MAX_MESSAGE_CHARS} chars]`
-        : entry.message;
-    const line = `${JSON.stringify({ ts: new Date().toISOString(), ...entry, message })}\n`;
+      raw.length > MAX_MESSAGE_CHARS
+        ? `${raw.slice(0, MAX_MESSAGE_CHARS)}… [truncated ${raw.length - MAX_MESSAGE_CHARS} chars]`
+        : raw;
+    const ts = new Date().toISOString();
+    let line = markerOnly ? '' : `${JSON.stringify({ ts, ...entry, message })}\n`;
+    if (current !== undefined && current.dropped > 0) {
+      const note = `${current.dropped} log lines dropped: the function logged faster than the disk writes`;
+      line = `${JSON.stringify({ ts, stream: 'platform', level: 'warn', message: note })}\n${line}`;
+      current.dropped = 0;
+    }
+    if (line === '') return;
+    const size = Buffer.byteLength(line);
+    const open = this.openFor(functionName, size);
+    open.bytes += size;
+    open.batch.push(line);
+    open.batchBytes += size;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.writeBatches());
+    }
+  }
+
+  private writeBatches(): void {
+    this.flushScheduled = false;
+    for (const open of this.streams.values()) writeBatch(open);
+  }
+
+  /** Writes the dropped-lines marker if lines were dropped and no line since has carried it. */
+  private noteDropped(functionName: string, open: OpenLog): void {
+    if (open.dropped === 0 || this.streams.get(functionName) !== open) return;
+    try {
+      this.write(functionName, { stream: 'platform', level: 'warn', message: '' }, true);
+    } catch {
+      // the line is lost
+    }
+  }
+
+  /** The open file of a function, rotated first when `size` more bytes would take it over the limit. */
+  private openFor(functionName: string, size: number): OpenLog {
     let open = this.streams.get(functionName);
-    if (open !== undefined && open.bytes + line.length > MAX_LOG_BYTES) {
+    if (open !== undefined && open.bytes + size > MAX_FILE_BYTES) {
+      writeBatch(open);
       open.stream.end();
       this.streams.delete(functionName);
       open = undefined;
@@ -50,7 +121,13 @@ export class FileLogStore implements FunctionLogSink {
     if (open === undefined) {
       const file = this.file(functionName);
       const bytes = existsSync(file) ? statSync(file).size : 0;
-      const opened = { stream: createWriteStream(file, { flags: 'a' }), bytes };
+      const opened: OpenLog = {
+        stream: createWriteStream(file, { flags: 'a' }),
+        bytes,
+        batch: [],
+        batchBytes: 0,
+        dropped: 0,
+      };
       // a failed write (a full disk) loses lines, never the platform; the next line opens the file again
       opened.stream.on('error', () => {
         if (this.streams.get(functionName) === opened) this.streams.delete(functionName);
@@ -58,8 +135,7 @@ export class FileLogStore implements FunctionLogSink {
       this.streams.set(functionName, opened);
       open = opened;
     }
-    open.bytes += Buffer.byteLength(line);
-    open.stream.write(line);
+    return open;
   }
 
   /** The last `limit` entries of a function, oldest first. */
@@ -94,7 +170,10 @@ export class FileLogStore implements FunctionLogSink {
   async remove(functionName: string): Promise<void> {
     const open = this.streams.get(functionName);
     this.streams.delete(functionName);
-    if (open !== undefined) await new Promise<void>((resolve) => open.stream.end(resolve));
+    if (open !== undefined) {
+      writeBatch(open);
+      await new Promise<void>((resolve) => open.stream.end(resolve));
+    }
     rmSync(this.file(functionName), { force: true });
     rmSync(`${this.file(functionName)}.1`, { force: true });
   }
@@ -102,12 +181,23 @@ export class FileLogStore implements FunctionLogSink {
   async close(): Promise<void> {
     const all = [...this.streams.values()];
     this.streams.clear();
+    for (const o of all) writeBatch(o);
     await Promise.all(all.map((o) => new Promise<void>((resolve) => o.stream.end(resolve))));
   }
 
   private async flush(functionName: string): Promise<void> {
     const open = this.streams.get(functionName);
+    if (open !== undefined) writeBatch(open);
     if (open === undefined || open.stream.writableLength === 0) return;
     await new Promise<void>((resolve) => open.stream.write('', () => resolve()));
   }
+}
+
+/** Hands a function's pending lines to its file in one write. */
+function writeBatch(open: OpenLog): void {
+  if (open.batch.length === 0) return;
+  const data = open.batch.length === 1 ? (open.batch[0] as string) : open.batch.join('');
+  open.batch = [];
+  open.batchBytes = 0;
+  open.stream.write(data);
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NAME_PATTERN } from '../control/spec.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
+import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
 import {
@@ -93,7 +94,8 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
     headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
   headers['x-skiff-invocation-id'] = invocationId;
-  headers['content-length'] = String(result.body.length);
+  const body = responseBody(result);
+  if (body !== undefined) headers['content-length'] = String(body.length);
   try {
     res.writeHead(result.status, headers);
   } catch (err) {
@@ -102,7 +104,7 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
       `the function returned an invalid status or header: ${(err as Error).message}`,
     );
   }
-  res.end(result.body);
+  res.end(body);
 }
 
 /** Skiff: `/{name}` and `/{name}/{rest...}`; the function sees the rest and the query. */

@@ -7,8 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { FrameDecoder, FrameKind, encodeFrame, type Frame } from '../protocol/frames.js';
-import type { HeaderPairs, InitMeta, InvokeMeta } from '../protocol/messages.js';
+import {
+  FrameDecoder,
+  FrameKind,
+  MAX_META_BYTES,
+  encodeFrame,
+  maxBridgeFrameBytes,
+  type Frame,
+} from '../protocol/frames.js';
+import { parseBridgeFrame, type HeaderPairs, type InitMeta, type InvokeMeta } from '../protocol/messages.js';
 import { eachLine } from '../../shared/lines.js';
 
 /** A case failed: the message is the reason shown in the table. */
@@ -109,8 +116,13 @@ export class RuntimeProcess {
       });
     });
     this.socket = this.child.stdio[3] as Socket;
-    const decoder = new FrameDecoder();
+    // the platform's limits and schemas: what the platform would refuse fails the case
+    const decoder = new FrameDecoder({
+      maxFrameBytes: maxBridgeFrameBytes(spec.maxResponseBytes),
+      maxMetaBytes: MAX_META_BYTES,
+    });
     this.socket.on('data', (chunk: Buffer) => {
+      if (this.failure !== undefined) return;
       let frames: Frame[];
       try {
         frames = decoder.push(chunk);
@@ -118,7 +130,14 @@ export class RuntimeProcess {
         this.fail(`the runtime wrote an invalid frame: ${(err as Error).message}`);
         return;
       }
-      for (const frame of frames) this.receive(frame);
+      for (const frame of frames) {
+        const parsed = parseBridgeFrame(frame);
+        if (!parsed.ok) {
+          this.fail(`the runtime wrote an invalid frame: ${parsed.reason}`);
+          return;
+        }
+        this.receive(frame);
+      }
     });
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => void this.onClose());

@@ -13,6 +13,16 @@ export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 13;
 /** Bodies may be up to 64 MiB (the configurable maximum); a frame adds its header and meta. */
 export const MAX_FRAME_BYTES = 65 * 1024 * 1024;
+/** The largest meta a bridge may send (headers, an error's message and stack): 1 MiB. */
+export const MAX_META_BYTES = 1024 * 1024;
+
+/**
+ * The largest frame the platform accepts from an instance whose responses may be `maxResponseBytes`
+ * long: the body, the header and room for the meta.
+ */
+export function maxBridgeFrameBytes(maxResponseBytes: number): number {
+  return Math.min(MAX_FRAME_BYTES, maxResponseBytes + MAX_META_BYTES + HEADER_BYTES);
+}
 
 export const FrameKind = {
   HELLO: 1,
@@ -53,10 +63,40 @@ export function encodeFrame(kind: number, id: number, meta?: object, body?: Uint
   return out;
 }
 
-/** Incremental decoder: push chunks as they arrive, get whole frames back. */
+/** A frame the peer announced is over the limit: thrown from its first 9 bytes, before its body. */
+export class FrameTooLargeError extends RangeError {
+  constructor(
+    readonly kind: number,
+    readonly id: number,
+    readonly length: number,
+    readonly limit: number,
+  ) {
+    super(`a frame of ${length} bytes (kind ${kind}, id ${id}) is larger than the limit of ${limit} bytes`);
+  }
+}
+
+export interface DecoderLimits {
+  /** The largest whole frame (including the length field); at most MAX_FRAME_BYTES. */
+  maxFrameBytes?: number;
+  /** The largest meta; no limit beyond the frame's by default. */
+  maxMetaBytes?: number;
+}
+
+/**
+ * Incremental decoder: push chunks as they arrive, get whole frames back. A frame's length is checked
+ * from its prefix, so a frame over the limit is refused before its bytes are buffered; after a throw
+ * the decoder is unusable (the stream is mid-frame) and the connection must end.
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private readonly maxFrameBytes: number;
+  private readonly maxMetaBytes: number;
+
+  constructor(limits: DecoderLimits = {}) {
+    this.maxFrameBytes = Math.min(limits.maxFrameBytes ?? MAX_FRAME_BYTES, MAX_FRAME_BYTES);
+    this.maxMetaBytes = limits.maxMetaBytes ?? MAX_FRAME_BYTES;
+  }
 
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);
@@ -64,10 +104,19 @@ export class FrameDecoder {
     const frames: Frame[] = [];
     for (;;) {
       if (this.buffered < 4) break;
-      const head = this.peek(4);
-      const length = head.readUInt32BE(0) + 4;
-      if (length < HEADER_BYTES || length > MAX_FRAME_BYTES) {
-        throw new RangeError(`invalid frame length ${length}`);
+      const length = this.peek(4).readUInt32BE(0) + 4;
+      if (length < HEADER_BYTES) throw new RangeError(`invalid frame length ${length}`);
+      if (length > this.maxFrameBytes) {
+        // the kind and id say whose frame it was (a RESULT over the limit fails its invocation)
+        if (this.buffered < 9) break;
+        const head = this.peek(9);
+        throw new FrameTooLargeError(head.readUInt8(4), head.readUInt32BE(5), length, this.maxFrameBytes);
+      }
+      if (this.buffered >= HEADER_BYTES) {
+        const metaLength = this.peek(HEADER_BYTES).readUInt32BE(9);
+        if (metaLength > this.maxMetaBytes) {
+          throw new RangeError(`a frame meta of ${metaLength} bytes is larger than ${this.maxMetaBytes}`);
+        }
       }
       if (this.buffered < length) break;
       frames.push(decodeFrame(this.take(length)));

@@ -1,59 +1,155 @@
-/** Meta shapes of the runtime protocol v1 frames (docs/runtime-protocol.md). */
+/**
+ * Meta shapes of the runtime protocol v1 frames (docs/runtime-protocol.md), as zod schemas: every frame
+ * a peer sends is untrusted input and is parsed here before use. The TypeScript types are derived from
+ * the schemas. The platform parses what bridges send (`parseBridgeFrame`), bridges what the platform
+ * sends (`parsePlatformFrame`); the conformance kit uses the platform's side.
+ */
+// zod/mini: the bridges load these schemas at start, and its bundle is small (see scripts/bundle-schemas.mjs)
+import * as z from 'zod/mini';
+import { FrameKind, type Frame } from './frames.js';
+
+/** Longest text (characters) of a reason for a refused frame, as logged. */
+const MAX_REASON_CHARS = 300;
+
+export const headerPairsSchema = z.array(z.tuple([z.string(), z.string()]));
 export type HeaderPairs = [string, string][];
 
-export interface HelloMeta {
-  protocol: number;
-  runtime: string;
-  runtimeVersion?: string;
-  pid?: number;
-}
+const stringRecord = z.record(z.string(), z.string());
 
-export interface InitMeta {
-  codeDir: string;
-  handler: string;
-  function: string;
-  version: number;
-  env: Record<string, string>;
+export const helloMetaSchema = z.object({
+  protocol: z.number(),
+  runtime: z.string(),
+  runtimeVersion: z.optional(z.string()),
+  pid: z.optional(z.number()),
+});
+export type HelloMeta = z.infer<typeof helloMetaSchema>;
+
+export const initMetaSchema = z.object({
+  codeDir: z.string(),
+  handler: z.string(),
+  function: z.string(),
+  version: z.number(),
+  env: stringRecord,
   /** The function's secrets (name → value); also in the process environment. */
-  secrets: Record<string, string>;
+  secrets: stringRecord,
   /**
    * The function's calling convention: `native` (absent) or a compatibility flavor such as
    * `tinyfaas` (docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
    */
-  flavor?: string;
-}
+  flavor: z.optional(z.string()),
+});
+export type InitMeta = z.infer<typeof initMetaSchema>;
 
-export interface InvokeMeta {
-  invocationId: string;
-  method: string;
-  url: string;
-  headers: HeaderPairs;
-  deadline: number;
-  trigger: string;
-}
+export const invokeMetaSchema = z.object({
+  invocationId: z.string(),
+  method: z.string(),
+  url: z.string(),
+  headers: headerPairsSchema,
+  deadline: z.number(),
+  trigger: z.string(),
+});
+export type InvokeMeta = z.infer<typeof invokeMetaSchema>;
 
-export interface ResultMeta {
-  status: number;
-  headers: HeaderPairs;
-}
+/** A RESULT's status must be an integer here; whether it is one a caller may see is checked later. */
+export const resultMetaSchema = z.object({
+  status: z.int(),
+  headers: headerPairsSchema,
+});
+export type ResultMeta = z.infer<typeof resultMetaSchema>;
 
 /** Codes a bridge may report in an ERROR frame. */
-export type BridgeErrorCode =
-  'FUNCTION_ERROR' | 'INIT_ERROR' | 'BAD_RESPONSE' | 'RESPONSE_TOO_LARGE' | 'CANCELLED';
+export const bridgeErrorCodeSchema = z.enum([
+  'FUNCTION_ERROR',
+  'INIT_ERROR',
+  'BAD_RESPONSE',
+  'RESPONSE_TOO_LARGE',
+  'CANCELLED',
+]);
+export type BridgeErrorCode = z.infer<typeof bridgeErrorCodeSchema>;
 
-export interface ErrorMeta {
-  code: BridgeErrorCode;
-  message: string;
-  stack?: string;
+export const errorMetaSchema = z.object({
+  code: bridgeErrorCodeSchema,
+  message: z.string(),
+  stack: z.optional(z.string()),
   /** FUNCTION_ERROR of a program run per request (binary runtime): its exit code, shown to the caller. */
-  exitCode?: number;
+  exitCode: z.optional(z.int()),
+});
+export type ErrorMeta = z.infer<typeof errorMetaSchema>;
+
+export const logMetaSchema = z.object({
+  stream: z.enum(['stdout', 'stderr', 'log']),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+});
+export type LogMeta = z.infer<typeof logMetaSchema>;
+
+export const shutdownMetaSchema = z.object({ graceMs: z.number().check(z.minimum(0)) });
+export type ShutdownMeta = z.infer<typeof shutdownMetaSchema>;
+
+export const pongMetaSchema = z.object({ inFlight: z.optional(z.number()) });
+
+const emptyMeta = z.object({});
+const body = z.custom<Buffer>((value) => Buffer.isBuffer(value));
+const wireId = z.int().check(z.minimum(0));
+
+function frameOf<K extends number, M extends z.ZodMiniType>(kind: K, meta: M) {
+  return z.object({ kind: z.literal(kind), id: wireId, meta, body });
 }
 
-export interface LogMeta {
-  stream: 'stdout' | 'stderr' | 'log';
-  level: 'debug' | 'info' | 'warn' | 'error';
+/** Frames a bridge sends to the platform (B → P). Any other kind is a protocol violation. */
+export const bridgeFrameSchema = z.discriminatedUnion('kind', [
+  frameOf(FrameKind.HELLO, helloMetaSchema),
+  frameOf(FrameKind.READY, emptyMeta),
+  frameOf(FrameKind.RESULT, resultMetaSchema),
+  frameOf(FrameKind.ERROR, errorMetaSchema),
+  frameOf(FrameKind.LOG, logMetaSchema),
+  frameOf(FrameKind.PONG, pongMetaSchema),
+]);
+export type BridgeFrame = z.infer<typeof bridgeFrameSchema>;
+
+/** Frames the platform sends to a bridge (P → B); bridges ignore kinds they do not know. */
+export const platformFrameSchema = z.discriminatedUnion('kind', [
+  frameOf(FrameKind.INIT, initMetaSchema),
+  frameOf(FrameKind.INVOKE, invokeMetaSchema),
+  frameOf(FrameKind.CANCEL, emptyMeta),
+  frameOf(FrameKind.SHUTDOWN, shutdownMetaSchema),
+  frameOf(FrameKind.PING, emptyMeta),
+]);
+export type PlatformFrame = z.infer<typeof platformFrameSchema>;
+
+const KIND_NAMES = new Map<number, string>(Object.entries(FrameKind).map(([name, kind]) => [kind, name]));
+
+/** The name of a frame kind (`RESULT`), or `kind 99` for one the protocol does not have. */
+export function kindName(kind: number): string {
+  return KIND_NAMES.get(kind) ?? `kind ${kind}`;
 }
 
-export interface ShutdownMeta {
-  graceMs: number;
+export type Parsed<T> = { ok: true; frame: T } | { ok: false; reason: string };
+
+/** A short, bounded description of why a frame was refused (the first issues only). */
+function describeIssues(frame: Frame, issues: readonly z.core.$ZodIssue[]): string {
+  const parts = issues.slice(0, 3).map((issue) => {
+    const where = issue.path.map((key) => String(key).slice(0, 40)).join('.');
+    return where === '' ? issue.message : `${where}: ${issue.message}`;
+  });
+  const text = `${kindName(frame.kind)} frame: ${parts.join('; ')}`;
+  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
+}
+
+function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string): Parsed<T> {
+  const result = schema.safeParse(frame);
+  if (result.success) return { ok: true, frame: result.data };
+  if (result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1)) {
+    return { ok: false, reason: `${kindName(frame.kind)} is not a frame a ${direction} may send` };
+  }
+  return { ok: false, reason: describeIssues(frame, result.error.issues) };
+}
+
+/** Parses a frame from a bridge (an instance): what the platform and the conformance kit accept. */
+export function parseBridgeFrame(frame: Frame): Parsed<BridgeFrame> {
+  return parseWith(bridgeFrameSchema, frame, 'runtime');
+}
+
+/** Parses a frame from the platform: what a bridge accepts (unknown kinds are its to ignore). */
+export function parsePlatformFrame(frame: Frame): Parsed<PlatformFrame> {
+  return parseWith(platformFrameSchema, frame, 'platform');
 }

@@ -1,0 +1,45 @@
+/** An instance's lines in its function's logs: written, never thrown (a failure is reported once). */
+import type { Logger } from '../shared/logger.js';
+import type { FunctionLogSink, LogStream } from '../store/log-types.js';
+import type { Deployment } from './deployment.js';
+import { reasonOf } from './frame-intake.js';
+
+export class InstanceLog {
+  private failureReported = false;
+
+  constructor(
+    private readonly instanceId: string,
+    private readonly logs: FunctionLogSink,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A line of the function's logs; a warm-pool process with no function yet logs to the platform. */
+  write(
+    deployment: Deployment | undefined,
+    stream: LogStream,
+    level: string,
+    message: string,
+    invocationId?: string,
+  ): void {
+    try {
+      if (deployment === undefined) {
+        this.logger.debug({ instance: this.instanceId, stream, level }, message);
+        return;
+      }
+      this.logs.append(deployment.function, {
+        stream,
+        level,
+        message,
+        version: deployment.version,
+        ...(invocationId === undefined ? {} : { invocationId }),
+      });
+    } catch (err) {
+      if (this.failureReported) return;
+      this.failureReported = true;
+      this.logger.warn(
+        { instance: this.instanceId, function: deployment?.function, reason: reasonOf(err) },
+        "could not write the function's logs",
+      );
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { FrameKind, type Frame } from './frames.js';
+import { parseBridgeFrame, parsePlatformFrame } from './messages.js';
+
+const frame = (kind: number, meta: Record<string, unknown>, id = 1): Frame => ({
+  kind,
+  id,
+  meta,
+  body: Buffer.alloc(0),
+});
+
+function reasonOf(f: Frame): string {
+  const parsed = parseBridgeFrame(f);
+  if (parsed.ok) throw new Error('expected the frame to be refused');
+  return parsed.reason;
+}
+
+describe('runtime protocol schemas', () => {
+  it('accepts the frames a bridge sends, with their types', () => {
+    const result = parseBridgeFrame(frame(FrameKind.RESULT, { status: 201, headers: [['a', 'b']] }));
+    expect(result).toMatchObject({
+      ok: true,
+      frame: { kind: 5, meta: { status: 201, headers: [['a', 'b']] } },
+    });
+    expect(parseBridgeFrame(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR', message: 'm' })).ok).toBe(true);
+    expect(parseBridgeFrame(frame(FrameKind.LOG, { stream: 'log', level: 'warn' })).ok).toBe(true);
+    expect(parseBridgeFrame(frame(FrameKind.HELLO, { protocol: 1, runtime: 'x', pid: 3 }, 0)).ok).toBe(true);
+    expect(parseBridgeFrame(frame(FrameKind.READY, {}, 0)).ok).toBe(true);
+    expect(parseBridgeFrame(frame(FrameKind.PONG, {}, 7)).ok).toBe(true);
+  });
+
+  it('drops fields it does not know', () => {
+    const parsed = parseBridgeFrame(frame(FrameKind.RESULT, { status: 200, headers: [], extra: 1 }));
+    expect(parsed.ok && parsed.frame.meta).toEqual({ status: 200, headers: [] });
+  });
+
+  it('refuses an ERROR without a string message, or with a code it does not know', () => {
+    expect(reasonOf(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR' }))).toMatch(
+      /^ERROR frame: meta\.message/,
+    );
+    expect(reasonOf(frame(FrameKind.ERROR, { code: 'FUNCTION_ERROR', message: 42 }))).toContain('message');
+    expect(reasonOf(frame(FrameKind.ERROR, { code: 'NOPE', message: 'x' }))).toContain('meta.code');
+  });
+
+  it('refuses a RESULT whose status is not an integer or whose headers are not string pairs', () => {
+    for (const status of ['200', 200.5, null, 1e300]) {
+      expect(reasonOf(frame(FrameKind.RESULT, { status, headers: [] }))).toContain('meta.status');
+    }
+    for (const headers of [{ a: 'b' }, [['a', 1]], [['a', 'b', 'c']], [['a']], 'x']) {
+      expect(reasonOf(frame(FrameKind.RESULT, { status: 200, headers }))).toContain('meta.headers');
+    }
+  });
+
+  it('refuses a LOG with a stream or level that is not one of the protocol', () => {
+    expect(reasonOf(frame(FrameKind.LOG, { stream: 5, level: 'info' }))).toContain('meta.stream');
+    expect(reasonOf(frame(FrameKind.LOG, { stream: 'stdout' }))).toContain('meta.level');
+  });
+
+  it('refuses kinds a bridge may not send, by name', () => {
+    expect(reasonOf(frame(99, {}))).toBe('kind 99 is not a frame a runtime may send');
+    expect(reasonOf(frame(FrameKind.INVOKE, {}))).toBe('INVOKE is not a frame a runtime may send');
+  });
+
+  it('keeps the reason short whatever the meta holds', () => {
+    const key = 'k'.repeat(100_000);
+    const reason = reasonOf(frame(FrameKind.RESULT, { status: 200, headers: { [key]: 1 } }));
+    expect(reason.length).toBeLessThanOrEqual(301);
+  });
+
+  it('parses what the platform sends for the bridges', () => {
+    const init = {
+      codeDir: '/fn',
+      handler: 'index.mjs',
+      function: 'f',
+      version: 1,
+      env: { A: 'b' },
+      secrets: {},
+    };
+    expect(parsePlatformFrame(frame(FrameKind.INIT, init, 0)).ok).toBe(true);
+    expect(parsePlatformFrame(frame(FrameKind.INIT, { ...init, env: { A: 1 } }, 0)).ok).toBe(false);
+    expect(parsePlatformFrame(frame(FrameKind.SHUTDOWN, { graceMs: 10 }, 0)).ok).toBe(true);
+    expect(parsePlatformFrame(frame(FrameKind.SHUTDOWN, {}, 0)).ok).toBe(false);
+  });
+});
