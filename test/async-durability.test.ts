@@ -1,5 +1,5 @@
 /**
- * "Nothing lost" (RELIABILITY.md section 4, F9): 1000 async invocations while the platform is killed
+ * "Nothing lost" (docs/guarantees.md G1 and G2): 1000 async invocations while the platform is killed
  * with SIGKILL twice and restarted. The function reports every delivery to a ledger in this process;
  * every accepted id must reach exactly one terminal state, and the ledger must have seen each one.
  */

@@ -1,6 +1,6 @@
 /**
  * tinyFaaS clients unchanged against Skiff in tinyFaaS mode: its gRPC service from its own .proto, CoAP
- * and HTTP with its answers (acceptance points 14, 16, 17, 19, 21, 25 of ../shared/compat/tinyfaas.md).
+ * and HTTP with its answers (docs/compat/tinyfaas.md).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

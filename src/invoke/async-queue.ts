@@ -2,7 +2,7 @@
  * Asynchronous invocations: accepted into the durable queue (on disk before the 202), delivered by a
  * worker at least once, retried after a function error (`retries`, exponential back-off) and after a
  * platform-side refusal (until the maximum event age), then dead-lettered (`failed`) or `expired`.
- * RELIABILITY.md G1-G5 and G10.
+ * docs/guarantees.md G1-G5 and G10.
  *
  * An attempt is counted on disk before it is dispatched, so one the platform died during still counts:
  * an invocation that kills the platform is dead-lettered after `retries + 1` such attempts instead of

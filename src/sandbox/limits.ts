@@ -42,7 +42,7 @@ export const limitsInputSchema = z
   })
   .strict();
 
-/** The platform's defaults (config `sandbox.limits`), after AWS Lambda, nsjail and RELIABILITY.md. */
+/** The platform's defaults (config `sandbox.limits`), after AWS Lambda and nsjail (docs/security.md). */
 export const DEFAULT_LIMITS: Limits = {
   memoryMb: 256,
   cpus: 1,

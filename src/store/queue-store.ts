@@ -1,6 +1,6 @@
 /**
  * The durable queue of asynchronous invocations: one SQLite file (WAL, synchronous=FULL), so an
- * invocation is on disk before its 202 is sent (RELIABILITY.md G1), and every accepted one has exactly
+ * invocation is on disk before its 202 is sent (docs/guarantees.md G1), and every accepted one has exactly
  * one terminal record (G2): `succeeded`, `failed` (the dead letters) or `expired`.
  *
  * Every attempt is counted on disk before it is dispatched (`claim`), so an attempt the platform died

@@ -1,5 +1,5 @@
 /**
- * The embedded MQTT broker (aedes on a `net` server), protected as RELIABILITY.md §3 says: a deadline
+ * The embedded MQTT broker (aedes on a `net` server), protected (docs/security.md, MQTT): a deadline
  * for CONNECT, bounded client ids, queues and keep-alives, and payloads over `mqtt.maxPayloadBytes`
  * refused in `authorizePublish`. A packet whose header announces more than that is cut off before
  * aedes buffers it, so a client cannot make the broker hold a 256 MB packet. Logins, client id

@@ -1,6 +1,6 @@
 /**
- * What every protocol adapter beyond the HTTP gateway gets and gives (DESIGN.md: one adapter per
- * protocol, a typed record name → adapter). An adapter turns its protocol's requests into neutral
+ * What every protocol adapter beyond the HTTP gateway gets and gives (docs/architecture.md: one adapter
+ * per protocol, a typed record name → adapter). An adapter turns its protocol's requests into neutral
  * Invocations and maps Results back; it knows nothing about processes.
  */
 import type { FunctionSpec } from '../control/spec.js';
