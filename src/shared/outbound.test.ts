@@ -21,6 +21,13 @@ describe('forbiddenAddress', () => {
     '::ffff:127.0.0.1',
     '::ffff:7f00:1',
     '::ffff:a9fe:a9fe',
+    '0:0:0:0:0:ffff:7f00:1',
+    '0:0:0:0:0:ffff:127.0.0.1',
+    '0:0:0:0:0:ffff:a9fe:a9fe',
+    '::ffff:0:7f00:1',
+    '::7f00:1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::1',
     '224.0.0.1',
   ])('refuses %s', (address) => {
     expect(forbiddenAddress(address)).toBeTypeOf('string');
@@ -40,6 +47,7 @@ describe('checkDestination', () => {
   it.each([
     'http://127.0.0.1:8080/x',
     'http://[::1]/',
+    'http://[0:0:0:0:0:ffff:7f00:1]:1/',
     'http://localhost:1/',
     'http://localhost./',
     'http://intranet./',

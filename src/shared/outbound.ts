@@ -28,6 +28,16 @@ const RANGES: [string, number, 'ipv4' | 'ipv6', string][] = [
   ['240.0.0.0', 4, 'ipv4', 'a reserved address'],
   ['::', 128, 'ipv6', 'an unspecified address'],
   ['::1', 128, 'ipv6', 'a loopback address'],
+  // IPv6 forms that carry an IPv4 address, however they are written (0:0:0:0:0:ffff:7f00:1 too):
+  // a legitimate destination is given as the IPv4 address itself
+  ['::ffff:0:0', 96, 'ipv6', 'an IPv4-mapped IPv6 address'],
+  ['::', 96, 'ipv6', 'an IPv4-compatible IPv6 address'],
+  ['::ffff:0:0:0', 96, 'ipv6', 'an IPv4-translated IPv6 address'],
+  ['64:ff9b::', 96, 'ipv6', 'a NAT64 address'],
+  ['64:ff9b:1::', 48, 'ipv6', 'a NAT64 address'],
+  ['2002::', 16, 'ipv6', 'a 6to4 address'],
+  ['2001::', 32, 'ipv6', 'a Teredo address'],
+  ['100::', 64, 'ipv6', 'a discard address'],
   ['fc00::', 7, 'ipv6', 'a private (unique local) address'],
   ['fe80::', 10, 'ipv6', 'a link-local address'],
   ['fec0::', 10, 'ipv6', 'a site-local address'],

@@ -54,6 +54,8 @@ describe('build proxy', () => {
       '10.0.0.1:443',
       '169.254.169.254:80',
       '[::ffff:127.0.0.1]:80',
+      '[0:0:0:0:0:ffff:7f00:1]:80',
+      '[0:0:0:0:0:ffff:127.0.0.1]:80',
     ]) {
       expect(await ask(socket, `CONNECT ${where} HTTP/1.1\r\nhost: ${where}\r\n\r\n`), where).toMatch(
         /^HTTP\/1\.1 403/,
