@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { sendError } from '../shared/http.js';
+import { FailureLog } from '../shared/failure-log.js';
 import type { Logger } from '../shared/logger.js';
 import { createTokenCheck } from './auth.js';
 import type { RequestGuard } from './request-guard.js';
@@ -52,6 +53,7 @@ export function createControlApp(
   raw: RawHandler[],
   guard: RequestGuard,
 ) {
+  const failures = new FailureLog(logger);
   const compiled = routes.map(compile);
   const checkToken = createTokenCheck(token);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -92,8 +94,7 @@ export function createControlApp(
       await hit.route.handler({ req, res, params, query: url.searchParams });
     } catch (err) {
       const error = toSkiffError(err);
-      if (!error.isUserError) logger.error({ err, method: req.method, url: req.url }, 'control API error');
-      else logger.debug({ code: error.code, method: req.method, url: req.url }, error.message);
+      failures.failed(error, err, { method: req.method, url: req.url }, 'control API error');
       sendError(res, error);
     }
   };

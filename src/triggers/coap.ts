@@ -12,6 +12,7 @@ import { isIPv6, type AddressInfo } from 'node:net';
 import { createServer, type CoapPacket, type IncomingMessage, type OutgoingMessage } from 'coap';
 import type { Invocation } from '../invoke/types.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
+import { FailureLog } from '../shared/failure-log.js';
 import { BlockAssembler, ResponseStore } from './coap-blocks.js';
 import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
@@ -82,6 +83,7 @@ function stripOptions(packet: CoapPacket, names: string[]): void {
 
 async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
   const { config, logger } = ctx;
+  const failures = new FailureLog(logger);
   const maxPayloadBytes = config.coap.maxPayloadBytes;
   // one client address: coap.maxTransfersPerClient uploads and as many kept responses, and
   // coap.maxBytesPerClient (at least one whole payload) for each; its oldest make way
@@ -260,7 +262,7 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       answer = replyOfResult(await ctx.invoke(inv), p.req.method, maxPayloadBytes);
     } catch (err) {
       const error = toSkiffError(err);
-      if (!error.isUserError) logger.error({ err, invocationId: id }, 'invocation failed');
+      failures.failed(error, err, { invocationId: id }, 'invocation failed');
       answer = errorReply(error);
     }
     if (answer.body.length > p.blockSize) responses.put(p.storeKey, answer, p.address);

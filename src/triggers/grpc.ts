@@ -23,6 +23,7 @@ import { loadSync, type Options as LoaderOptions } from '@grpc/proto-loader';
 import { addTinyFaasService } from '../compat/tinyfaas/grpc.js';
 import { ReflectionService } from '@grpc/reflection';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
+import { FailureLog } from '../shared/failure-log.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
 import { INVOCATION_ID_KEY, toStatus } from './grpc-errors.js';
 import { toInvocation, toResponse, type InvokeRequest, type InvokeResponse } from './grpc-messages.js';
@@ -96,6 +97,7 @@ function shutdown(server: Server, graceMs: number): Promise<void> {
 /** The `Invoke` handler: request → Invocation → router → InvokeResponse, or a mapped gRPC error. */
 function invokeHandler(ctx: TriggerContext): handleUnaryCall<InvokeRequest, InvokeResponse> {
   const maxBytes = ctx.config.grpc.maxMessageBytes;
+  const failures = new FailureLog(ctx.logger);
   return (call, callback) => {
     const id = randomUUID();
     const head = new Metadata();
@@ -114,7 +116,7 @@ function invokeHandler(ctx: TriggerContext): handleUnaryCall<InvokeRequest, Invo
         callback(null, toResponse(result));
       } catch (err) {
         const error = toSkiffError(err);
-        if (!error.isUserError) ctx.logger.error({ err, invocationId: id }, 'invocation failed');
+        failures.failed(error, err, { invocationId: id }, 'invocation failed');
         callback(toStatus(error));
       }
     })();

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NAME_PATTERN } from '../control/spec.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
+import { FailureLog } from '../shared/failure-log.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
@@ -125,6 +126,7 @@ function skiffRoute(url: string): GatewayRoute {
  */
 export function createHttpTrigger(deps: HttpTriggerDeps) {
   const tiny = deps.tinyfaas === true;
+  const failures = new FailureLog(deps.logger);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
     try {
@@ -189,8 +191,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       );
     } catch (err) {
       const error = toSkiffError(err);
-      if (!error.isUserError) deps.logger.error({ err, invocationId: id }, 'invocation failed');
-      else deps.logger.debug({ code: error.code, invocationId: id }, error.message);
+      failures.failed(error, err, { invocationId: id }, 'invocation failed');
       res.setHeader('x-skiff-invocation-id', id);
       if (tiny && error.code === 'SKIFF_E_FUNCTION_NOT_FOUND' && !res.headersSent) {
         res.writeHead(404, { 'content-length': '0' }).end();
