@@ -57,7 +57,8 @@ describe('security: seccomp filter in every sandbox', () => {
   it('denies socket and socketpair of AF_VSOCK (the VM host) and AF_KEY with EPERM; netlink and unix work', async () => {
     const results = (await json('/syscalls?do=sockets')) as Record<string, string>;
     for (const family of ['AF_VSOCK', 'AF_KEY'])
-      for (const how of ['socket', 'socketpair']) expect(results[`${family} ${how}`], `${family} ${how}`).toBe('EPERM');
+      for (const how of ['socket', 'socketpair'])
+        expect(results[`${family} ${how}`], `${family} ${how}`).toBe('EPERM');
     // getifaddrs needs netlink; a netlink socket sees only the sandbox's own network namespace
     expect(results['AF_NETLINK socket']).toBe('ok');
     expect(results['AF_UNIX socket']).toBe('ok');
