@@ -248,6 +248,9 @@ describe('builds run in the sandbox', () => {
     await p?.stop();
     for (const dir of dirs) await removeDir(dir);
     for (const file of hostPaths) await rm(file, { recursive: true, force: true });
+    // its data dir held the targets of the links (admin-token, registry.db-wal)
+    const started = p as TestPlatform | undefined;
+    if (started !== undefined) await removeDir(started.dataDir);
   });
 
   it('esbuild cannot bundle files of the data dir or the host (import with type text)', async () => {
