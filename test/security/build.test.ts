@@ -165,12 +165,14 @@ version = "1.0"
 /**
  * An in-tree backend that plants links in the work folder (name → target), builds a valid wheel, and
  * with `cover` drops a traceback.py into /build that removes the links when a later step imports it
- * (the compile check once ran `python3 -c` in /build, where the current folder is on sys.path).
+ * (the compile check once ran `python3 -c` in /build, where the current folder is on sys.path); with
+ * `handshake` it waits in build_wheel (.probe-ready, .probe-go) so the host can act meanwhile.
  */
-const linkingBackend = (links: Record<string, string>, cover: boolean) => `
-import os, zipfile
+const linkingBackend = (links: Record<string, string>, cover: boolean, handshake = false) => `
+import os, time, zipfile
 LINKS = ${JSON.stringify(links)}
 COVER = ${cover ? 'True' : 'False'}
+HANDSHAKE = ${handshake ? 'True' : 'False'}
 def _plant():
     for name, target in LINKS.items():
         try:
@@ -182,6 +184,13 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     _plant()
+    if HANDSHAKE:
+        # the host makes the links' targets now, then lets the build go on
+        open('/build/.probe-ready', 'w').close()
+        for _ in range(200):
+            if os.path.exists('/build/.probe-go'):
+                break
+            time.sleep(0.05)
     name = 'evil-1.0-py3-none-any.whl'
     with zipfile.ZipFile(os.path.join(wheel_directory, name), 'w') as z:
         z.writestr('evil/__init__.py', '')
@@ -378,6 +387,38 @@ describe('builds run in the sandbox', () => {
       expect(link.isSymbolicLink(), name).toBe(true);
       expect(link.uid, name).toBe(0);
     }
+  });
+
+  it('a dangling link whose target the host makes during the build is not followed either', async () => {
+    const later = path.join(os.tmpdir(), `skiff-target-later-${randomBytes(6).toString('hex')}`);
+    hostPaths.push(later);
+    const dir = await make({
+      'skiff.json': '{"runtime": "python"}',
+      'main.py': 'def handle(request, ctx):\n    return "hi"\n',
+      'requirements.txt': './pkg\n',
+      'pkg/pyproject.toml': pyproject,
+      'pkg/evilbackend.py': linkingBackend({ 'lnk-later': later }, false, true),
+    });
+    const staging = path.join(p.dataDir, 'staging');
+    const pending = p.deploy('py-later-link', dir);
+    let ready: string | undefined;
+    const found = await eventually(() => {
+      ready = readdirSync(staging)
+        .map((id) => path.join(staging, id))
+        .find((d) => existsSync(path.join(d, '.probe-ready')));
+      return ready !== undefined;
+    }, 20_000);
+    expect(found).toBe(true);
+    // the link was dangling when the build made it; now its target exists on the host
+    expect(lstatSync(path.join(ready ?? '', 'lnk-later')).isSymbolicLink()).toBe(true);
+    writeFileSync(later, 'made by the host after the link');
+    chownSync(later, 4242, 4242);
+    chmodSync(later, 0o4755);
+    const before = ownership([later]);
+    await writeFile(path.join(ready ?? '', '.probe-go'), '');
+    const res = await pending;
+    expect(res.status, await res.text()).toBe(201);
+    expect(ownership([later])).toEqual(before);
   });
 
   it('an npm install script cannot read the token, reach the control port, or tunnel to loopback', async () => {
