@@ -9,7 +9,7 @@
  * the unprivileged user for the build; after the build it is given back to root, set-id bits cleared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { chmod, chown, lstat, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bwrapArgs, SECCOMP_FD } from './bubblewrap.js';
@@ -17,6 +17,7 @@ import type { Cgroups, InstanceCgroup } from './cgroups.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits } from './limits.js';
 import type { CodeSlot, CodeSlots } from './slots.js';
+import { walkPinned } from '../shared/pinned-walk.js';
 
 /** Where the build's work folder appears inside its sandbox. */
 export const BUILD_DIR = '/build';
@@ -64,7 +65,7 @@ export interface BuildSandboxParts {
   cgroups: Cgroups | undefined;
   /** The command prefix that drops root to `hostUser`. */
   drop: string[];
-  /** As root: the host user of this step (its own, from the sandbox range). */
+  /** As root: the host user of this step's build (one per build, from the sandbox range). */
   hostUser: HostUser | undefined;
   /** The compiled seccomp filter enter.sh opens for bubblewrap, when there is one. */
   seccompFile: string | undefined;
@@ -74,18 +75,16 @@ export interface BuildSandboxParts {
 
 const MiB = 1024 * 1024;
 
-/** Gives a tree to a user, never following a link; with `reclaim`, also clears set-id bits. */
+/**
+ * Gives a tree to a user, never following a link (src/shared/pinned-walk.ts: safe even while something
+ * rewrites the tree); with `reclaim`, also clears set-id bits.
+ */
 async function chownTree(root: string, user: HostUser, reclaim: boolean): Promise<void> {
-  const walk = async (file: string): Promise<void> => {
-    const info = await lstat(file).catch(() => undefined);
-    if (info === undefined) return;
-    await chown(file, user.uid, user.gid).catch(() => undefined);
-    if (info.isSymbolicLink()) return;
-    if (reclaim && (info.mode & 0o6000) !== 0) await chmod(file, info.mode & 0o1777);
-    if (!info.isDirectory()) return;
-    for (const name of await readdir(file).catch(() => [])) await walk(path.join(file, name));
-  };
-  await walk(root);
+  await walkPinned(root, async ({ stat, chown: own, chmod: mode }) => {
+    if (stat.uid !== user.uid || stat.gid !== user.gid) await own(user.uid, user.gid).catch(() => undefined);
+    if (reclaim && !stat.isSymbolicLink() && (stat.mode & 0o6000) !== 0) await mode(stat.mode & 0o1777);
+    return true;
+  });
 }
 
 /**
@@ -162,7 +161,8 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
     isolated: true,
     prepare: async () => {
       if (slot === undefined || user === undefined) return;
-      // once per build: the first step hands the folder over, `reclaimWorkDir` takes it back
+      // once per build (every step of it runs as this user): the first step hands the folder over,
+      // before any of the build's code ran; `reclaimWorkDir` takes it back after all of it ended
       if ((await lstat(req.workDir)).uid !== user.uid) await chownTree(req.workDir, user, false);
       if (socket !== undefined) await chown(socket, user.uid, user.gid);
       await slot.mount(req.workDir, 'work', true);

@@ -76,6 +76,9 @@ export class Sandbox {
     private readonly seccompFile: string | undefined,
   ) {}
 
+  /** With root: the host user of each running build, by work folder (see wrapBuild). */
+  private readonly builds = new Map<string, HostIdentity>();
+
   /**
    * The host user and group a new sandbox runs as, or undefined without root (then it is the platform's
    * own user, mapped to 65534 inside). Release it once the sandbox's processes are gone.
@@ -257,42 +260,50 @@ export class Sandbox {
 
   /**
    * Wraps one build step (npm, pip, esbuild) in the same isolation as an instance, with the build's
-   * work folder writable at BUILD_DIR (src/sandbox/build-sandbox.ts): as root, a host user of its own
-   * for the step, and the seccomp filter.
+   * work folder writable at BUILD_DIR (src/sandbox/build-sandbox.ts) and the seccomp filter. As root,
+   * every step of one build (one work folder) runs as the same host user of its own, taken at the
+   * build's first step and given back by `reclaimBuild`: the folder is handed over once, before any of
+   * the build's code ran, and taken back once, after all of it ended, never in between.
    */
   wrapBuild(req: BuildWrapRequest): BuildLaunch {
-    const who = this.slots === undefined ? undefined : this.takeHostIdentity();
-    try {
-      const step = wrapBuildStep(
-        {
-          kind: this.kind,
-          bwrap: this.bwrap,
-          shared: this.shared,
-          slots: this.slots,
-          cgroups: this.cgroups,
-          drop: who === undefined ? [] : asHostIdentity(who),
-          hostUser: who,
-          seccompFile: this.kind === 'bubblewrap' ? this.seccompFile : undefined,
-          enter: ENTER,
-        },
-        req,
-      );
-      return {
-        ...step,
-        release: async () => {
-          await step.release();
-          who?.release();
-        },
-      };
-    } catch (err) {
-      who?.release();
-      throw err;
-    }
+    const who = this.slots === undefined ? undefined : this.buildIdentity(req.workDir);
+    return wrapBuildStep(
+      {
+        kind: this.kind,
+        bwrap: this.bwrap,
+        shared: this.shared,
+        slots: this.slots,
+        cgroups: this.cgroups,
+        drop: who === undefined ? [] : asHostIdentity(who),
+        hostUser: who,
+        seccompFile: this.kind === 'bubblewrap' ? this.seccompFile : undefined,
+        enter: ENTER,
+      },
+      req,
+    );
   }
 
-  /** After a build's last step: its work folder back to the platform's user (see wrapBuild). */
-  reclaimBuild(workDir: string): Promise<void> {
-    return reclaimWorkDir(workDir, this.slots !== undefined);
+  /** The host user of the build in `workDir`: the one its earlier steps ran as, else a new one. */
+  private buildIdentity(workDir: string): HostIdentity | undefined {
+    const known = this.builds.get(workDir);
+    if (known !== undefined) return known;
+    const who = this.takeHostIdentity();
+    if (who !== undefined) this.builds.set(workDir, who);
+    return who;
+  }
+
+  /**
+   * After a build's last step (every step's processes are gone: each step's release killed its
+   * cgroup and pid namespace): its work folder back to the platform's user, links never followed,
+   * set-id bits cleared; then the build's host user is given back.
+   */
+  async reclaimBuild(workDir: string): Promise<void> {
+    try {
+      await reclaimWorkDir(workDir, this.slots !== undefined);
+    } finally {
+      this.builds.get(workDir)?.release();
+      this.builds.delete(workDir);
+    }
   }
 
   async close(): Promise<void> {

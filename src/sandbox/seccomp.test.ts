@@ -82,6 +82,15 @@ describe.each(['x64', 'arm64'] as const)('seccomp filter (%s)', (arch) => {
     for (const p of [0x0040000, 0x0400000, 0x0020000]) expect(call(table.personality, [p])).toBe(EPERM);
   });
 
+  it('denies socket and socketpair of AF_VSOCK and AF_KEY (high bits too), allows the other families', () => {
+    for (const nr of [table.socket, table.socketpair]) {
+      for (const family of [15, 40, 0x100000028])
+        expect(call(nr, [family, 1, 0]), String(family)).toBe(EPERM);
+      // AF_UNIX, AF_INET, AF_INET6, AF_NETLINK (getifaddrs)
+      for (const family of [1, 2, 10, 16]) expect(call(nr, [family, 1, 0]), String(family)).toBe(RET_ALLOW);
+    }
+  });
+
   it('kills calls of another architecture (i386 on x86_64, arm32 on aarch64)', () => {
     for (const other of [0x40000003, 0x40000028])
       expect(run(filter, { nr: table.denied['add_key'] ?? 0, arch: other })).toBe(RET_KILL_PROCESS);

@@ -12,6 +12,7 @@
  *   jeq clone → clone:       ; deny namespace flags (low 32 bits of arg 0; the kernel reads only those)
  *   jeq ioctl → ioctl:       ; deny TIOCSTI and TIOCLINUX (arg 1 is an unsigned int: low 32 bits only)
  *   jeq personality → pers:  ; only PER_LINUX, PER_LINUX32 and the query
+ *   jeq socket, socketpair → socket: ; deny AF_VSOCK and AF_KEY (arg 0, an int: low 32 bits only)
  *   ret allow
  */
 import { writeFileSync, renameSync } from 'node:fs';
@@ -20,6 +21,7 @@ import {
   ALLOWED_PERSONALITIES,
   CLONE_NAMESPACE_FLAGS,
   DENIED_IOCTLS,
+  DENIED_SOCKET_FAMILIES,
   SECCOMP_ARCHES,
   type SeccompArch,
 } from './syscalls.js';
@@ -71,6 +73,8 @@ function program(arch: SeccompArch, endianness: 'LE' | 'BE'): Insn[] {
     jeq(arch.clone, 'clone'),
     jeq(arch.ioctl, 'ioctl'),
     jeq(arch.personality, 'personality'),
+    jeq(arch.socket, 'socket'),
+    jeq(arch.socketpair, 'socket'),
     ret(RET_ALLOW),
     ld(off.argLow(0), 'clone'),
     { code: JSET_K, k: CLONE_NAMESPACE_FLAGS, jt: 'eperm', jf: 'allow' },
@@ -79,6 +83,10 @@ function program(arch: SeccompArch, endianness: 'LE' | 'BE'): Insn[] {
     ret(RET_ALLOW),
     ld(off.argLow(0), 'personality'),
     ...ALLOWED_PERSONALITIES.map((value) => jeq(value, 'allow')),
+    ret(RET_ERRNO | EPERM),
+    ld(off.argLow(0), 'socket'),
+    ...Object.values(DENIED_SOCKET_FAMILIES).map((family) => jeq(family, 'eperm')),
+    ret(RET_ALLOW),
     ret(RET_ERRNO | EPERM, 'eperm'),
     ret(RET_ALLOW, 'allow'),
     ret(RET_ERRNO | ENOSYS, 'enosys'),

@@ -20,6 +20,9 @@ export interface SeccompArch {
   clone3: number;
   ioctl: number;
   personality: number;
+  /** socket() and socketpair(): their first argument (the address family) decides. */
+  socket: number;
+  socketpair: number;
 }
 
 /** Denied on every architecture, with the same (unified, 5.1+) numbers. */
@@ -90,6 +93,8 @@ export const SECCOMP_ARCHES: Partial<Record<NodeJS.Architecture, SeccompArch>> =
     clone3: 435,
     ioctl: 16,
     personality: 135,
+    socket: 41,
+    socketpair: 53,
   },
   arm64: {
     auditArch: 0xc00000b7, // AUDIT_ARCH_AARCH64
@@ -132,6 +137,8 @@ export const SECCOMP_ARCHES: Partial<Record<NodeJS.Architecture, SeccompArch>> =
     clone3: 435,
     ioctl: 29,
     personality: 92,
+    socket: 198,
+    socketpair: 199,
   },
 };
 
@@ -144,3 +151,12 @@ export const DENIED_IOCTLS = { TIOCSTI: 0x5412, TIOCLINUX: 0x541c };
 
 /** personality() values allowed: PER_LINUX, PER_LINUX32, and the query 0xffffffff. */
 export const ALLOWED_PERSONALITIES = [0x0, 0x8, 0xffffffff];
+
+/**
+ * Address families socket() and socketpair() refuse. AF_VSOCK reaches the hypervisor and the other
+ * guests' host side (a Firecracker VM's vsock device): it belongs to no network namespace, so a sandbox
+ * without a network would still have it. AF_KEY is IPsec key management, needed by no function.
+ * AF_NETLINK stays allowed: libc's getifaddrs (and so ordinary name resolution code) uses it, and a
+ * sandbox's netlink socket speaks to its own network namespace only (no interface but lo, no rights).
+ */
+export const DENIED_SOCKET_FAMILIES = { AF_KEY: 15, AF_VSOCK: 40 };

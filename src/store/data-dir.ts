@@ -13,10 +13,11 @@
  * fixes a data directory written by an older version (0644 files), and `shareCode` sets a new version's
  * code right before it goes live. Neither follows a symbolic link: a link is re-owned, never its target.
  */
-import { chmod, chown, lchown, lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { mountPoints } from '../shared/mounts.js';
 import { SkiffError } from '../shared/errors.js';
+import { walkPinned, type PinnedEntry } from '../shared/pinned-walk.js';
 
 /** Who the code of a version is for: the sandboxes' group, or undefined for owner-only code. */
 export type CodeGroup = number | undefined;
@@ -41,21 +42,24 @@ function forCode(gid: number): Wanted {
 
 const root = () => process.getuid?.() === 0;
 
-async function fix(file: string, wanted: Wanted, skip: Set<string>): Promise<void> {
-  if (skip.has(file)) return; // a mount (a code slot's staging bind): not ours to change
-  const st = await lstat(file);
-  const uid = root() ? 0 : st.uid;
-  const gid = root() ? (wanted.gid ?? 0) : st.gid;
-  if (st.isSymbolicLink()) {
-    if (st.uid !== uid || st.gid !== gid) await lchown(file, uid, gid);
-    return;
-  }
-  const mode = st.isDirectory() ? wanted.dir : wanted.file(st.mode & 0o7777);
-  if (st.uid !== uid || st.gid !== gid) await chown(file, uid, gid);
+/** Owner and mode of one entry; links are re-owned (lchown), never their targets, and get no mode. */
+async function fixEntry(entry: PinnedEntry, mode: number, wantedGid: number | undefined): Promise<void> {
+  const { stat } = entry;
+  const uid = root() ? 0 : stat.uid;
+  const gid = root() ? (wantedGid ?? 0) : stat.gid;
+  if (stat.uid !== uid || stat.gid !== gid) await entry.chown(uid, gid);
   // chown clears setuid/setgid bits, and these modes never set them again
-  if ((st.mode & 0o7777) !== mode) await chmod(file, mode);
-  if (!st.isDirectory()) return;
-  for (const entry of await readdir(file)) await fix(path.join(file, entry), wanted, skip);
+  if (!stat.isSymbolicLink() && (stat.mode & 0o7777) !== mode) await entry.chmod(mode);
+}
+
+/** Sets a tree for `wanted` (src/shared/pinned-walk.ts: no link followed, even while it changes). */
+async function fix(dir: string, wanted: Wanted, skip: Set<string>): Promise<void> {
+  await walkPinned(dir, async (entry) => {
+    if (skip.has(entry.path)) return false; // a mount (a code slot's staging bind): not ours to change
+    const isDir = entry.stat.isDirectory();
+    await fixEntry(entry, isDir ? wanted.dir : wanted.file(entry.stat.mode & 0o7777), wanted.gid);
+    return isDir;
+  });
 }
 
 function mountsBelow(dir: string): Set<string> {
@@ -84,17 +88,17 @@ export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<
   const functions = path.join(dir, 'functions');
   /** functions/<name>/<version>: a version's code. */
   const isVersion = (file: string) => path.dirname(path.dirname(file)) === functions;
-  // every folder and file, the versions' code aside
-  const walk = async (file: string): Promise<void> => {
-    if (skip.has(file)) return;
-    const s = await lstat(file);
-    if (!s.isDirectory()) return fix(file, OWNER_ONLY, skip);
-    if (isVersion(file)) return shareCode(file, group);
-    const uid = root() ? 0 : s.uid;
-    const gid = root() ? 0 : s.gid;
-    if (s.uid !== uid || s.gid !== gid) await chown(file, uid, gid);
-    if ((s.mode & 0o7777) !== 0o700) await chmod(file, 0o700);
-    for (const entry of await readdir(file)) await walk(path.join(file, entry));
-  };
-  await walk(dir);
+  // every folder and file, the versions' code aside (shareCode walks each version on its own)
+  const versions: string[] = [];
+  await walkPinned(dir, async (entry) => {
+    if (skip.has(entry.path)) return false;
+    const isDir = entry.stat.isDirectory();
+    if (isDir && isVersion(entry.path)) {
+      versions.push(entry.path);
+      return false;
+    }
+    await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
+    return isDir;
+  });
+  for (const version of versions) await shareCode(version, group);
 }

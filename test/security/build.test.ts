@@ -4,8 +4,17 @@
  * loopback to the platform, killed at build.timeoutMs; the network only through the build proxy.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,11 +162,64 @@ name = "evil"
 version = "1.0"
 `;
 
+/**
+ * An in-tree backend that plants links in the work folder (name → target), builds a valid wheel, and
+ * with `cover` drops a traceback.py into /build that removes the links when a later step imports it
+ * (the compile check once ran `python3 -c` in /build, where the current folder is on sys.path); with
+ * `handshake` it waits in build_wheel (.probe-ready, .probe-go) so the host can act meanwhile.
+ */
+const linkingBackend = (links: Record<string, string>, cover: boolean, handshake = false) => `
+import os, time, zipfile
+LINKS = ${JSON.stringify(links)}
+COVER = ${cover ? 'True' : 'False'}
+HANDSHAKE = ${handshake ? 'True' : 'False'}
+def _plant():
+    for name, target in LINKS.items():
+        try:
+            os.symlink(target, '/build/' + name)
+        except FileExistsError:
+            pass
+def get_requires_for_build_wheel(config_settings=None):
+    _plant()
+    return []
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _plant()
+    if HANDSHAKE:
+        # the host makes the links' targets now, then lets the build go on
+        open('/build/.probe-ready', 'w').close()
+        for _ in range(200):
+            if os.path.exists('/build/.probe-go'):
+                break
+            time.sleep(0.05)
+    name = 'evil-1.0-py3-none-any.whl'
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), 'w') as z:
+        z.writestr('evil/__init__.py', '')
+        z.writestr('evil-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\n')
+        z.writestr('evil-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: evil\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')
+        z.writestr('evil-1.0.dist-info/RECORD', 'evil/__init__.py,,\\nevil-1.0.dist-info/METADATA,,\\nevil-1.0.dist-info/WHEEL,,\\nevil-1.0.dist-info/RECORD,,\\n')
+    if COVER:
+        with open('/build/traceback.py', 'w') as f:
+            f.write('import os\\nfor n in %r:\\n    try:\\n        os.unlink("/build/" + n)\\n    except OSError:\\n        pass\\n' % (list(LINKS),))
+    return name
+`;
+
+/** A root-owned (or `uid`-owned) setuid host file; returns its path. */
+function hostFile(uid = 0): string {
+  const file = path.join(os.tmpdir(), `skiff-target-${randomBytes(6).toString('hex')}`);
+  writeFileSync(file, 'host\n');
+  chownSync(file, uid, uid);
+  // chown clears set-id bits: set them after
+  chmodSync(file, 0o4755);
+  return file;
+}
+
 describe('builds run in the sandbox', () => {
   let p: TestPlatform;
   let controlPort: string;
   let tokenFile: string;
   const dirs: string[] = [];
+  /** Host files and folders the tests made as link targets. */
+  const hostPaths: string[] = [];
 
   const make = async (files: Record<string, string>): Promise<string> => {
     const dir = await folder(files);
@@ -194,6 +256,10 @@ describe('builds run in the sandbox', () => {
   afterAll(async () => {
     await p?.stop();
     for (const dir of dirs) await removeDir(dir);
+    for (const file of hostPaths) await rm(file, { recursive: true, force: true });
+    // its data dir held the targets of the links (admin-token, registry.db-wal)
+    const started = p as TestPlatform | undefined;
+    if (started !== undefined) await removeDir(started.dataDir);
   });
 
   it('esbuild cannot bundle files of the data dir or the host (import with type text)', async () => {
@@ -259,6 +325,100 @@ describe('builds run in the sandbox', () => {
     expect(probe['datadir']).toMatch(/^denied:/);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(`${tokenFile}.pwned`)).toBe(false);
+  });
+
+  /** Owner and mode of host files, to compare before and after a deploy. */
+  const ownership = (files: string[]) =>
+    files.map((file) => {
+      const st = lstatSync(file);
+      return { file, uid: st.uid, gid: st.gid, mode: (st.mode & 0o7777).toString(8) };
+    });
+
+  it('a link a build step planted is not followed when the next step starts or at the reclaim', async () => {
+    const outside = hostFile();
+    hostPaths.push(outside);
+    const wal = path.join(p.dataDir, 'registry.db-wal');
+    const targets = [tokenFile, outside, ...(existsSync(wal) ? [wal] : [])];
+    const before = ownership(targets);
+    const dir = await make({
+      'skiff.json': '{"runtime": "python"}',
+      'main.py': 'def handle(request, ctx):\n    return "hi"\n',
+      'requirements.txt': './pkg\n',
+      'pkg/pyproject.toml': pyproject,
+      'pkg/evilbackend.py': linkingBackend(
+        { 'lnk-token': '../../admin-token', 'lnk-wal': '../../registry.db-wal', 'lnk-x': outside },
+        true,
+      ),
+    });
+    const res = await p.deploy('py-links', dir);
+    const text = await res.text();
+    // whether the build worked or not, nothing outside the work folder changed owner or mode
+    expect(ownership(targets)).toEqual(before);
+    expect(text).not.toContain(p.token);
+    // the build worked: the traceback.py it dropped into /build was not imported by the compile check
+    expect(res.status, text).toBe(201);
+    const code = path.join(p.dataDir, 'functions', 'py-links');
+    const version = readdirSync(code)[0] ?? '';
+    expect(existsSync(path.join(code, version, 'traceback.py'))).toBe(true);
+    expect(lstatSync(path.join(code, version, 'lnk-x')).isSymbolicLink()).toBe(true);
+  });
+
+  it('a link to a host file kept in the code is re-owned itself, never its target, up to the live code', async () => {
+    const foreign = hostFile(4242);
+    const folderTarget = await mkdtemp(path.join(os.tmpdir(), 'skiff-target-dir-'));
+    chownSync(folderTarget, 4242, 4242);
+    hostPaths.push(foreign, folderTarget);
+    const before = ownership([foreign, folderTarget]);
+    const dir = await make({
+      'skiff.json': '{"runtime": "python"}',
+      'main.py': 'def handle(request, ctx):\n    return "hi"\n',
+      'requirements.txt': './pkg\n',
+      'pkg/pyproject.toml': pyproject,
+      'pkg/evilbackend.py': linkingBackend({ 'keep-file': foreign, 'keep-dir': folderTarget }, false),
+    });
+    const res = await p.deploy('py-keep-links', dir);
+    expect(res.status, await res.text()).toBe(201);
+    expect(await (await p.call('/py-keep-links')).text()).toContain('hi');
+    expect(ownership([foreign, folderTarget])).toEqual(before);
+    const code = path.join(p.dataDir, 'functions', 'py-keep-links');
+    const version = readdirSync(code)[0] ?? '';
+    for (const name of ['keep-file', 'keep-dir']) {
+      const link = lstatSync(path.join(code, version, name));
+      expect(link.isSymbolicLink(), name).toBe(true);
+      expect(link.uid, name).toBe(0);
+    }
+  });
+
+  it('a dangling link whose target the host makes during the build is not followed either', async () => {
+    const later = path.join(os.tmpdir(), `skiff-target-later-${randomBytes(6).toString('hex')}`);
+    hostPaths.push(later);
+    const dir = await make({
+      'skiff.json': '{"runtime": "python"}',
+      'main.py': 'def handle(request, ctx):\n    return "hi"\n',
+      'requirements.txt': './pkg\n',
+      'pkg/pyproject.toml': pyproject,
+      'pkg/evilbackend.py': linkingBackend({ 'lnk-later': later }, false, true),
+    });
+    const staging = path.join(p.dataDir, 'staging');
+    const pending = p.deploy('py-later-link', dir);
+    let ready: string | undefined;
+    const found = await eventually(() => {
+      ready = readdirSync(staging)
+        .map((id) => path.join(staging, id))
+        .find((d) => existsSync(path.join(d, '.probe-ready')));
+      return ready !== undefined;
+    }, 20_000);
+    expect(found).toBe(true);
+    // the link was dangling when the build made it; now its target exists on the host
+    expect(lstatSync(path.join(ready ?? '', 'lnk-later')).isSymbolicLink()).toBe(true);
+    writeFileSync(later, 'made by the host after the link');
+    chownSync(later, 4242, 4242);
+    chmodSync(later, 0o4755);
+    const before = ownership([later]);
+    await writeFile(path.join(ready ?? '', '.probe-go'), '');
+    const res = await pending;
+    expect(res.status, await res.text()).toBe(201);
+    expect(ownership([later])).toEqual(before);
   });
 
   it('an npm install script cannot read the token, reach the control port, or tunnel to loopback', async () => {

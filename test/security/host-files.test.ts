@@ -5,11 +5,24 @@
  * neither a local user nor a sandbox can read the platform's files.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostIdProblem, HOST_ID_COUNT } from '../../src/sandbox/host-ids.js';
+import { ArtifactStore } from '../../src/store/artifacts.js';
+import { secureDataDir } from '../../src/store/data-dir.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { descendants, hostUids } from '../helpers/procs.js';
 
@@ -189,5 +202,81 @@ describe.runIf(isRoot)('security: host files and the sandbox’s host user', () 
     );
     expect(owned.stdout.trim()).toBe('');
     expect(existsSync(path.join(dataDir, 'sandbox', 'seccomp.bpf'))).toBe(true);
+  });
+});
+
+/**
+ * The start-up permission walk (secureDataDir) and the hand-over of a new version's code
+ * (ArtifactStore.commit → shareCode) change owners and modes: a link in the data dir or in a code folder
+ * pointing at a host file must have itself re-owned, never its target (its owner and set-id bits stay).
+ */
+describe.runIf(isRoot)('security: the data dir walks never follow a link', () => {
+  let dataDir: string;
+  let host: string;
+
+  beforeAll(async () => {
+    dataDir = await makeDataDir();
+    host = await makeDataDir();
+  });
+  afterAll(async () => {
+    await removeDir(dataDir);
+    await removeDir(host);
+  });
+
+  /** A host file and folder owned by uid 4242, the file setuid; returns them. */
+  const targets = (tag: string): string[] => {
+    const file = path.join(host, `${tag}-file`);
+    const dir = path.join(host, `${tag}-dir`);
+    writeFileSync(file, 'host');
+    mkdirSync(dir);
+    for (const t of [file, dir]) chownSync(t, 4242, 4242);
+    chmodSync(file, 0o4755);
+    chmodSync(dir, 0o755);
+    return [file, dir];
+  };
+  const state = (files: string[]) =>
+    files.map((f) => {
+      const st = lstatSync(f);
+      return { f, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+    });
+
+  it('secureDataDir re-owns links in the data dir and in code folders, not their targets', async () => {
+    const hostFiles = targets('start');
+    const code = path.join(dataDir, 'functions', 'fn', 'v1-abc');
+    mkdirSync(code, { recursive: true });
+    writeFileSync(path.join(code, 'main.py'), 'x');
+    const links = [
+      [hostFiles[0], path.join(dataDir, 'top-link')],
+      [hostFiles[0], path.join(code, 'file-link')],
+      [hostFiles[1], path.join(code, 'dir-link')],
+      [
+        '../../../../' + path.relative(path.dirname(dataDir), hostFiles[0] ?? ''),
+        path.join(code, 'rel-link'),
+      ],
+    ] as const;
+    for (const [target, link] of links) {
+      symlinkSync(target ?? '', link);
+      lchownSync(link, 4243, 4243);
+    }
+    const before = state(hostFiles);
+    await secureDataDir(dataDir, BASE);
+    expect(state(hostFiles)).toEqual(before);
+    for (const [, link] of links) expect(lstatSync(link).uid, link).toBe(0);
+    expect(lstatSync(path.join(code, 'main.py')).gid).toBe(BASE);
+  });
+
+  it('ArtifactStore.commit (shareCode) re-owns links in the new code, not their targets', async () => {
+    const hostFiles = targets('commit');
+    const store = new ArtifactStore(dataDir, BASE);
+    const staging = await store.createStaging();
+    writeFileSync(path.join(staging, 'main.py'), 'x');
+    mkdirSync(path.join(staging, 'sub'));
+    symlinkSync(hostFiles[0] ?? '', path.join(staging, 'sub', 'file-link'));
+    symlinkSync(hostFiles[1] ?? '', path.join(staging, 'dir-link'));
+    const before = state(hostFiles);
+    const code = await store.commit(staging, 'fn2', 1, 'abcdef0123456789');
+    expect(state(hostFiles)).toEqual(before);
+    expect(lstatSync(path.join(code, 'sub', 'file-link')).uid).toBe(0);
+    expect(lstatSync(path.join(code, 'main.py')).gid).toBe(BASE);
   });
 });

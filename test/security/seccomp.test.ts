@@ -1,8 +1,9 @@
 /**
  * The seccomp filter, attacked from inside real sandboxes: a Python function makes, through libc's
  * syscall(), the calls the filter denies (kernel keys, ptrace, the mount APIs, namespaces, bpf, perf,
- * userfaultfd, io_uring, modules, kexec, reboot, syslog, TIOCSTI, personality), with arguments that
- * without the filter would succeed or fail otherwise; ordinary functions keep working.
+ * userfaultfd, io_uring, modules, kexec, reboot, syslog, TIOCSTI, personality, AF_VSOCK and AF_KEY
+ * sockets), with arguments that without the filter would succeed or fail otherwise; ordinary functions
+ * keep working.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -51,6 +52,18 @@ describe('security: seccomp filter in every sandbox', () => {
     expect(flood.results.every(([ret, errno]) => ret === -1 && errno === EPERM)).toBe(true);
     const other = (await json('/syscalls?do=add_key&n=1')) as { results: [number, number][] };
     expect(other.results).toEqual([[-1, EPERM]]);
+  });
+
+  it('denies socket and socketpair of AF_VSOCK (the VM host) and AF_KEY with EPERM; netlink and unix work', async () => {
+    const results = (await json('/syscalls?do=sockets')) as Record<string, string>;
+    for (const family of ['AF_VSOCK', 'AF_KEY'])
+      for (const how of ['socket', 'socketpair'])
+        expect(results[`${family} ${how}`], `${family} ${how}`).toBe('EPERM');
+    // getifaddrs needs netlink; a netlink socket sees only the sandbox's own network namespace
+    expect(results['AF_NETLINK socket']).toBe('ok');
+    expect(results['AF_UNIX socket']).toBe('ok');
+    expect(results['AF_UNIX socketpair']).toBe('ok');
+    expect(results['AF_INET socket']).toBe('ok');
   });
 
   it('leaves ordinary functions working: threads and child processes, node, python and binaries', async () => {

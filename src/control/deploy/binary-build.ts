@@ -1,6 +1,7 @@
-import { chmod, lstat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../../shared/errors.js';
+import { walkPinned } from '../../shared/pinned-walk.js';
 import type { Builder } from './builders.js';
 
 const DEFAULT_EXECUTABLES = ['fn', 'fn.sh'];
@@ -23,10 +24,15 @@ async function isFile(file: string): Promise<boolean> {
  * lose the execute bit, and a function's executable is meant to be run in any case.
  */
 export async function makeExecutable(file: string): Promise<boolean> {
-  const mode = (await lstat(file)).mode & 0o777;
-  if (mode === 0o755) return false;
-  await chmod(file, 0o755);
-  return true;
+  let changed = false;
+  // pinned (src/shared/pinned-walk.ts): a link, or a file swapped for one, never has its target changed
+  await walkPinned(file, async (entry) => {
+    if (!entry.stat.isFile() || (entry.stat.mode & 0o777) === 0o755) return false;
+    await entry.chmod(0o755);
+    changed = true;
+    return false;
+  });
+  return changed;
 }
 
 /**

@@ -123,9 +123,10 @@ export const buildPython: Builder = async ({ runner, spec, config, log }) => {
   const entry = resolveEntry(dir, handler);
   log(`entry: ${entry.file}, function ${entry.fn}`);
   if (isFile(path.join(dir, 'requirements.txt'))) {
+    // -I (isolated): neither the work folder nor a user site on sys.path, no PYTHON* variables, so
+    // nothing a build wrote into its folder is imported by the platform's own steps
     const args = [
-      '-s',
-      '-E',
+      '-I',
       '-m',
       'pip',
       'install',
@@ -143,7 +144,7 @@ export const buildPython: Builder = async ({ runner, spec, config, log }) => {
     await run('pip install', step, runner, config, log);
   }
   log(`compiling ${entry.file}`);
-  const check = { command: python, args: ['-s', '-E', '-c', COMPILE_CHECK, entry.file] };
+  const check = { command: python, args: ['-I', '-c', COMPILE_CHECK, entry.file] };
   await run(`compiling ${entry.file}`, check, runner, config, log, false);
   return `${entry.file}:${entry.fn}`;
 };
