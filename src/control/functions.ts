@@ -72,7 +72,8 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     const live = versions.find((v) => v.version === fn.liveVersion);
     const latest = live ?? versions[versions.length - 1];
     // the live version's build log only (bounded per version); every other one has its own route
-    const liveLog = fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion)?.buildLog;
+    const liveLog =
+      fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion)?.buildLog;
     const { instances, ...status } = executor.status(fn.name);
     const override = registry.getScaling(fn.name);
     return {
@@ -80,7 +81,10 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       handler: latest?.spec.handler ?? latest?.entry ?? null,
       spec: latest?.spec ?? null,
       versions: versions.map((v) =>
-        versionView(v.version === fn.liveVersion && liveLog !== undefined ? { ...v, buildLog: liveLog } : v, fn.liveVersion),
+        versionView(
+          v.version === fn.liveVersion && liveLog !== undefined ? { ...v, buildLog: liveLog } : v,
+          fn.liveVersion,
+        ),
       ),
       scaling: resolveScaling(deps.scalingDefaults, live?.spec.scaling, override),
       scalingOverride: override,
@@ -146,7 +150,8 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       handler: ({ res, params }) => {
         const fn = load(params['name'] ?? '');
         const number = Number(params['version']);
-        const version = Number.isSafeInteger(number) && number > 0 ? registry.getVersion(fn.name, number) : undefined;
+        const version =
+          Number.isSafeInteger(number) && number > 0 ? registry.getVersion(fn.name, number) : undefined;
         if (version === undefined) {
           throw new SkiffError(
             'SKIFF_E_NOT_FOUND',

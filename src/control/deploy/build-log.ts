@@ -18,7 +18,11 @@ export class BuildLog {
 
   /** Adds one line (or several, separated by newlines). */
   add(line: string): void {
-    const text = this.head === '' && this.tail === '' && this.dropped === 0 ? line : `\n${line}`;
+    this.append(this.head === '' && this.tail === '' && this.dropped === 0 ? line : `\n${line}`);
+  }
+
+  /** Adds raw output as it comes (a process's chunks). */
+  append(text: string): void {
     if (this.tail === '' && this.dropped === 0 && this.head.length + text.length <= this.maxChars) {
       this.head += text;
       return;

@@ -65,6 +65,9 @@ export interface DeployerDeps {
   onChanged?: (name: string) => void;
 }
 
+/** Characters of a failure's message kept in the 422's message (its build log holds more). */
+const MESSAGE_MAX_CHARS = 2048;
+
 const flavorOf = (flavor: Flavor | undefined): { flavor?: Flavor } =>
   flavor === undefined ? {} : { flavor };
 
@@ -299,7 +302,12 @@ export class Deployer {
         failure.code === 'SKIFF_E_DISK_FULL'
           ? failure.code
           : 'SKIFF_E_BUILD_FAILED';
-      throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${failure.message}`, {
+      // a step's whole output may be in its message: the build log holds it, bounded, so the message is cut
+      const reason =
+        failure.message.length > MESSAGE_MAX_CHARS
+          ? `${failure.message.slice(0, MESSAGE_MAX_CHARS)}… (the rest in the build log)`
+          : failure.message;
+      throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${reason}`, {
         details: { version, buildLog: text },
       });
     }
