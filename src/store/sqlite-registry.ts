@@ -126,6 +126,8 @@ export class SqliteRegistry implements Registry {
     if (free <= VACUUM_FREE_PAGES) return;
     try {
       this.db.exec('VACUUM');
+      // in WAL mode the rewritten file is in the WAL until a checkpoint
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // best effort (it needs room for a copy of the file): the next start tries again
     }
