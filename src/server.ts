@@ -93,6 +93,8 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     diskRoom: (bytes) => ballast.hasRoom(bytes),
     onChanged: () => changes.emit('changed'),
   });
+  // a registry from before functions.maxVersions (or after it was lowered) is brought within it
+  for (const fn of registry.listFunctions()) await deployer.prune(fn.name);
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
   const retention = new QueueRetention({
     store: queueStore,

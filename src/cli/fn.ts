@@ -32,7 +32,8 @@ export interface Version {
   status: 'ready' | 'failed';
   live: boolean;
   createdAt: string;
-  buildLog: string;
+  /** In a function's detail only the live version's (GET …/versions/{version} has any version's). */
+  buildLog?: string;
   buildMs: number;
 }
 

@@ -3,7 +3,7 @@ import { resolveScaling, type Scaling } from '../executor/scaling.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import type { FileLogStore } from '../store/file-logs.js';
-import type { FunctionRecord, Registry, VersionRecord } from '../store/registry.js';
+import type { FunctionRecord, Registry, VersionInfo } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
@@ -29,19 +29,20 @@ const ARCHIVE_TYPES = new Set([
   'application/x-zip-compressed',
 ]);
 
-function versionView(v: VersionRecord, live: number | null) {
+/** One version as listed; its build log only when given (the live version's, or a version's own view). */
+function versionView(v: VersionInfo & { buildLog?: string }, live: number | null) {
   return {
     version: v.version,
     hash: v.hash,
     status: v.status,
     live: v.version === live,
     createdAt: v.createdAt,
-    buildLog: v.buildLog,
+    ...(v.buildLog === undefined ? {} : { buildLog: v.buildLog }),
     buildMs: v.buildMs,
   };
 }
 
-function summary(fn: FunctionRecord, versions: VersionRecord[]) {
+function summary(fn: FunctionRecord, versions: VersionInfo[]) {
   const live = versions.find((v) => v.version === fn.liveVersion);
   const latest = live ?? versions[versions.length - 1];
   return {
@@ -70,13 +71,21 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     const versions = registry.listVersions(fn.name);
     const live = versions.find((v) => v.version === fn.liveVersion);
     const latest = live ?? versions[versions.length - 1];
+    // the live version's build log only (bounded per version); every other one has its own route
+    const liveLog =
+      fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion)?.buildLog;
     const { instances, ...status } = executor.status(fn.name);
     const override = registry.getScaling(fn.name);
     return {
       ...summary(fn, versions),
       handler: latest?.spec.handler ?? latest?.entry ?? null,
       spec: latest?.spec ?? null,
-      versions: versions.map((v) => versionView(v, fn.liveVersion)),
+      versions: versions.map((v) =>
+        versionView(
+          v.version === fn.liveVersion && liveLog !== undefined ? { ...v, buildLog: liveLog } : v,
+          fn.liveVersion,
+        ),
+      ),
       scaling: resolveScaling(deps.scalingDefaults, live?.spec.scaling, override),
       scalingOverride: override,
       instances,
@@ -134,6 +143,23 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       method: 'GET',
       path: '/v1/functions/{name}',
       handler: ({ res, params }) => sendJson(res, 200, { function: detail(load(params['name'] ?? '')) }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/versions/{version}',
+      handler: ({ res, params }) => {
+        const fn = load(params['name'] ?? '');
+        const number = Number(params['version']);
+        const version =
+          Number.isSafeInteger(number) && number > 0 ? registry.getVersion(fn.name, number) : undefined;
+        if (version === undefined) {
+          throw new SkiffError(
+            'SKIFF_E_NOT_FOUND',
+            `${fn.name} has no version ${JSON.stringify(params['version'] ?? '')} (old versions beyond functions.maxVersions are deleted)`,
+          );
+        }
+        sendJson(res, 200, { version: versionView(version, fn.liveVersion) });
+      },
     },
     {
       method: 'DELETE',

@@ -95,14 +95,21 @@ export const schemas = {
   },
   Version: {
     type: 'object',
-    required: ['version', 'hash', 'status', 'live', 'createdAt', 'buildLog', 'buildMs'],
+    required: ['version', 'hash', 'status', 'live', 'createdAt', 'buildMs'],
     properties: {
       version: { type: 'integer', minimum: 1 },
       hash: { type: 'string', description: 'SHA-256 (hex) of the extracted code.' },
       status: { type: 'string', enum: ['ready', 'failed'] },
       live: { type: 'boolean' },
       createdAt: dateTime,
-      buildLog: { type: 'string' },
+      buildLog: {
+        type: 'string',
+        maxLength: 70_000,
+        description:
+          'The build output, at most 64 KiB (its start and its end, with a marker between them). ' +
+          'In a function detail only the live version carries it; every version has it at ' +
+          '`GET /v1/functions/{name}/versions/{version}` and in a deploy response.',
+      },
       buildMs: { type: 'integer', minimum: 0 },
     },
   },

@@ -180,6 +180,31 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/functions/{name}/versions/{version}': {
+      get: {
+        operationId: 'getVersion',
+        tags: ['functions'],
+        summary: 'One version of a function, with its build log',
+        description: `A function keeps its last \`functions.maxVersions\` versions; older ones answer 404.`,
+        parameters: [
+          nameParam,
+          { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+        ],
+        responses: {
+          '200': {
+            description: 'The version.',
+            content: json({
+              type: 'object',
+              required: ['version'],
+              properties: { version: schemaRef('Version') },
+            }),
+          },
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
     '/v1/functions/{name}/logs': {
       get: {
         operationId: 'getFunctionLogs',

@@ -58,6 +58,8 @@ const EVENTS: ExecutorEventName[] = [
 export class Executor {
   readonly events = new ExecutorEvents();
   private readonly pools = new Map<string, Pool>();
+  /** Pools retired but still finishing their calls, by deployment key: their code must stay. */
+  private readonly draining = new Map<string, Deployment>();
   private readonly warm: WarmPool;
   private readonly sweeper: NodeJS.Timeout;
   private stopping = false;
@@ -145,8 +147,26 @@ export class Executor {
     const victims = [...this.pools.values()].filter(
       (pool) => pool.deployment.function === functionName && !keepVersions.includes(pool.deployment.version),
     );
-    for (const pool of victims) this.pools.delete(deploymentKey(pool.deployment));
-    await Promise.all(victims.map((pool) => pool.drain(this.config.executor.retireGraceMs)));
+    for (const pool of victims) {
+      this.pools.delete(deploymentKey(pool.deployment));
+      this.draining.set(deploymentKey(pool.deployment), pool.deployment);
+    }
+    await Promise.all(
+      victims.map((pool) =>
+        pool.drain(this.config.executor.retireGraceMs).finally(() => {
+          const key = deploymentKey(pool.deployment);
+          if (this.draining.get(key) === pool.deployment) this.draining.delete(key);
+        }),
+      ),
+    );
+  }
+
+  /** The versions of a function that have instances, running or draining: their code must stay. */
+  versionsInUse(functionName: string): Set<number> {
+    const out = new Set<number>();
+    for (const d of [...[...this.pools.values()].map((p) => p.deployment), ...this.draining.values()])
+      if (d.function === functionName) out.add(d.version);
+    return out;
   }
 
   status(functionName: string): FunctionStatus {

@@ -2,11 +2,20 @@ import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Deployment } from '../executor/deployment.js';
 import type { Executor } from '../executor/executor.js';
-import { resolveScaling, type ScalingInput } from '../executor/scaling.js';
-import { resolveLimits } from '../sandbox/limits.js';
+import { resolveScaling, type Scaling, type ScalingInput } from '../executor/scaling.js';
+import { clampLimits, resolveLimits } from '../sandbox/limits.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry, VersionRecord } from '../store/registry.js';
 import type { Invocation, Result } from './types.js';
+
+/**
+ * A deploy asking for more than the ceilings is refused (deploy/ceilings.ts); a version stored before
+ * the operator lowered them runs within them all the same.
+ */
+function withinCeiling(s: Scaling, maxInstances: number): Scaling {
+  const max = Math.min(s.maxInstances, maxInstances);
+  return { ...s, maxInstances: max, minInstances: Math.min(s.minInstances, max) };
+}
 
 export function toDeployment(
   v: VersionRecord,
@@ -26,8 +35,11 @@ export function toDeployment(
     secrets,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
     command: v.spec.command ?? null,
-    scaling: resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
-    limits: resolveLimits(config.sandbox.limits, v.spec.limits),
+    scaling: withinCeiling(
+      resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
+      config.functions.maxInstancesCeiling,
+    ),
+    limits: clampLimits(resolveLimits(config.sandbox.limits, v.spec.limits), config.sandbox.maxLimits),
     network: v.spec.network ?? 'none',
     flavor: v.spec.flavor ?? 'native',
   };

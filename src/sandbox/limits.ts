@@ -52,6 +52,16 @@ export const DEFAULT_LIMITS: Limits = {
   fileSizeMb: 64,
 };
 
+/** The most a function may ask for (config `sandbox.maxLimits`): a share of a small server, not all of it. */
+export const DEFAULT_MAX_LIMITS: Limits = {
+  memoryMb: 2048,
+  cpus: 2,
+  pids: 1024,
+  tmpMb: 1024,
+  openFiles: 65_536,
+  fileSizeMb: 1024,
+};
+
 /** The defaults of a build step (config `build.limits`): npm and pip need more than a function. */
 export const DEFAULT_BUILD_LIMITS: Limits = {
   memoryMb: 1024,
@@ -77,4 +87,11 @@ export function resolveLimits(
 /** Drops undefined fields (as zod leaves them) so that the stored spec holds only what was set. */
 export function compactLimits(input: { [K in keyof Limits]?: number | undefined }): LimitsInput {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as LimitsInput;
+}
+
+/** Each limit at most its ceiling. */
+export function clampLimits(limits: Limits, max: Limits): Limits {
+  const out: Limits = { ...limits };
+  for (const key of Object.keys(out) as (keyof Limits)[]) out[key] = Math.min(out[key], max[key]);
+  return out;
 }

@@ -111,4 +111,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { GRPC_PORT: 'x' }, flags, cwd: '/tmp' })).toThrow(/GRPC_PORT=x/);
     expect(() => loadConfig({ env: { COAP_PORT: '70000' }, flags, cwd: '/tmp' })).toThrow(/COAP_PORT/);
   });
+
+  it('refuses defaults above the ceilings functions are held to', () => {
+    const cwd = tempDir();
+    const limits = configError(() =>
+      loadConfig({ cwd, env: {}, flags: { sandbox: { limits: { memoryMb: 4096 } } } }),
+    );
+    expect(limits.code).toBe('SKIFF_E_CONFIG_INVALID');
+    expect(limits.message).toContain(
+      'sandbox.limits.memoryMb: 4096 is above sandbox.maxLimits.memoryMb (2048)',
+    );
+    const scaling = configError(() => loadConfig({ cwd, env: {}, flags: { scaling: { maxInstances: 50 } } }));
+    expect(scaling.message).toContain('scaling.maxInstances: 50 is above functions.maxInstancesCeiling (20)');
+    const raised = loadConfig({
+      cwd,
+      env: {},
+      flags: { scaling: { maxInstances: 50 }, functions: { maxInstancesCeiling: 64 } },
+    });
+    expect(raised.functions).toMatchObject({ maxVersions: 20, maxInstancesCeiling: 64 });
+    expect(raised.sandbox.maxLimits).toEqual({
+      memoryMb: 2048,
+      cpus: 2,
+      pids: 1024,
+      tmpMb: 1024,
+      openFiles: 65_536,
+      fileSizeMb: 1024,
+    });
+  });
 });

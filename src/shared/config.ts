@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { applyTinyFaasPorts } from '../compat/tinyfaas/ports.js';
 import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
-import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, limitFields } from '../sandbox/limits.js';
+import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, limitFields } from '../sandbox/limits.js';
 import { SkiffError } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -89,6 +89,10 @@ export const configSchema = z
         maxTimeoutMs: millis(300_000),
         startTimeoutMs: millis(10_000),
         maxResponseBytes: bytes(6 * MiB),
+        /** Versions kept per function; a deploy beyond deletes the oldest (never the live one or a draining one). */
+        maxVersions: z.number().int().min(2).max(10_000).default(20),
+        /** The highest `maxInstances` a function may ask for (skiff.json, deploy parameters, `skiff fn scale`). */
+        maxInstancesCeiling: scalingFields.maxInstances.default(20),
       })
       .strict()
       .prefault({}),
@@ -251,6 +255,18 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** The most a function's skiff.json `limits` may ask for; a deploy asking for more gets 400. */
+        maxLimits: z
+          .object({
+            memoryMb: limitFields.memoryMb.default(DEFAULT_MAX_LIMITS.memoryMb),
+            cpus: limitFields.cpus.default(DEFAULT_MAX_LIMITS.cpus),
+            pids: limitFields.pids.default(DEFAULT_MAX_LIMITS.pids),
+            tmpMb: limitFields.tmpMb.default(DEFAULT_MAX_LIMITS.tmpMb),
+            openFiles: limitFields.openFiles.default(DEFAULT_MAX_LIMITS.openFiles),
+            fileSizeMb: limitFields.fileSizeMb.default(DEFAULT_MAX_LIMITS.fileSizeMb),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -342,7 +358,25 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // the platform's own defaults must fit under the ceilings it sets for functions
+    for (const [key, value] of Object.entries(config.sandbox.limits)) {
+      const max = config.sandbox.maxLimits[key as keyof typeof config.sandbox.maxLimits];
+      if (value > max)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sandbox', 'limits', key],
+          message: `${value} is above sandbox.maxLimits.${key} (${max})`,
+        });
+    }
+    if (config.scaling.maxInstances > config.functions.maxInstancesCeiling)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scaling', 'maxInstances'],
+        message: `${config.scaling.maxInstances} is above functions.maxInstancesCeiling (${config.functions.maxInstancesCeiling})`,
+      });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { SkiffError } from './errors.js';
 
 /**
@@ -54,7 +54,8 @@ export function sendJson(
   extraHeaders: Record<string, string> = {},
 ): void {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, {
+  // the reason phrase named, so that one left by an earlier writeHead that threw does not stay
+  res.writeHead(status, STATUS_CODES[status] ?? '', {
     'content-type': 'application/json',
     'content-length': body.length,
     ...extraHeaders,

@@ -16,6 +16,9 @@ export interface VersionRecord {
   createdAt: string;
 }
 
+/** A version as listed: everything but its build log (which only the version's own view carries). */
+export type VersionInfo = Omit<VersionRecord, 'buildLog'>;
+
 export interface FunctionRecord {
   name: string;
   liveVersion: number | null;
@@ -35,8 +38,11 @@ export type NewVersion = Omit<VersionRecord, 'version' | 'createdAt' | 'function
 export interface Registry {
   listFunctions(): FunctionRecord[];
   getFunction(name: string): FunctionRecord | undefined;
-  listVersions(name: string): VersionRecord[];
+  /** The versions of a function, oldest first, without their build logs. */
+  listVersions(name: string): VersionInfo[];
   getVersion(name: string, version: number): VersionRecord | undefined;
+  /** Deletes the listed versions of a function (never its live one); returns how many went. */
+  deleteVersions(name: string, versions: number[]): number;
   /** Reserves the next version number of `name` (creating the function row if needed). */
   nextVersion(name: string): number;
   /** Records a version; when it is ready and `live` is set, it becomes the live version atomically. */

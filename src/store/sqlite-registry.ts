@@ -6,9 +6,17 @@ import type {
   NewVersion,
   Registry,
   SecretInfo,
+  VersionInfo,
   VersionRecord,
   VersionStatus,
 } from './registry.js';
+
+/** Free pages beyond which an old database (made before auto_vacuum) is compacted once at start. */
+const VACUUM_FREE_PAGES = 256;
+/** The WAL file is cut back to this after a checkpoint, rather than keeping its largest size. */
+const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
+/** Every column of a version but its build log, for lists. */
+const INFO_COLUMNS = 'function, version, hash, status, spec, entry, build_ms, created_at';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS functions (
@@ -51,16 +59,19 @@ interface FunctionRow {
   updated_at: string;
 }
 
-interface VersionRow {
+interface InfoRow {
   function: string;
   version: number;
   hash: string;
   status: string;
   spec: string;
   entry: string;
-  build_log: string;
   build_ms: number;
   created_at: string;
+}
+
+interface VersionRow extends InfoRow {
+  build_log: string;
 }
 
 const toFunction = (r: FunctionRow): FunctionRecord => ({
@@ -70,17 +81,18 @@ const toFunction = (r: FunctionRow): FunctionRecord => ({
   updatedAt: r.updated_at,
 });
 
-const toVersion = (r: VersionRow): VersionRecord => ({
+const toInfo = (r: InfoRow): VersionInfo => ({
   function: r.function,
   version: r.version,
   hash: r.hash,
   status: r.status as VersionStatus,
   spec: JSON.parse(r.spec) as FunctionSpec,
   entry: r.entry,
-  buildLog: r.build_log,
   buildMs: r.build_ms,
   createdAt: r.created_at,
 });
+
+const toVersion = (r: VersionRow): VersionRecord => ({ ...toInfo(r), buildLog: r.build_log });
 
 /** The embedded registry: one SQLite file in WAL mode. */
 export class SqliteRegistry implements Registry {
@@ -88,10 +100,47 @@ export class SqliteRegistry implements Registry {
 
   constructor(file: string) {
     this.db = new Database(file);
+    // Deleted rows give their pages back to the file system (after incremental_vacuum). The mode can
+    // only be chosen before the first table exists; an older file gets it with its one-time VACUUM.
+    const fresh = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+      n: number;
+    };
+    if (fresh.n === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    this.compactOnce();
+  }
+
+  /** An old file without incremental auto_vacuum and much free space is rewritten once, in that mode. */
+  private compactOnce(): void {
+    const mode = this.db.pragma('auto_vacuum', { simple: true }) as number;
+    if (mode === 2) {
+      this.shrink();
+      return;
+    }
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    this.db.pragma('auto_vacuum = INCREMENTAL');
+    if (free <= VACUUM_FREE_PAGES) return;
+    try {
+      this.db.exec('VACUUM');
+      // in WAL mode the rewritten file is in the WAL until a checkpoint
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // best effort (it needs room for a copy of the file): the next start tries again
+    }
+  }
+
+  /** Gives the free pages of the file back to the file system, and cuts the WAL back. */
+  private shrink(): void {
+    try {
+      this.db.pragma('incremental_vacuum');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // best effort: the rows are gone either way, and the pages are reused by the next writes
+    }
   }
 
   listFunctions(): FunctionRecord[] {
@@ -104,9 +153,11 @@ export class SqliteRegistry implements Registry {
     return row === undefined ? undefined : toFunction(row);
   }
 
-  listVersions(name: string): VersionRecord[] {
-    const rows = this.db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version').all(name);
-    return (rows as VersionRow[]).map(toVersion);
+  listVersions(name: string): VersionInfo[] {
+    const rows = this.db
+      .prepare(`SELECT ${INFO_COLUMNS} FROM versions WHERE function = ? ORDER BY version`)
+      .all(name);
+    return (rows as InfoRow[]).map(toInfo);
   }
 
   getVersion(name: string, version: number): VersionRecord | undefined {
@@ -161,8 +212,23 @@ export class SqliteRegistry implements Registry {
     return { ...record, function: name, version, createdAt: now };
   }
 
+  deleteVersions(name: string, versions: number[]): number {
+    if (versions.length === 0) return 0;
+    const del = this.db.prepare(
+      `DELETE FROM versions WHERE function = ? AND version = ?
+       AND version IS NOT (SELECT live_version FROM functions WHERE name = ?)`,
+    );
+    const removed = this.db.transaction(() =>
+      versions.reduce((n, version) => n + del.run(name, version, name).changes, 0),
+    )();
+    if (removed > 0) this.shrink();
+    return removed;
+  }
+
   deleteFunction(name: string): boolean {
-    return this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+    const removed = this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+    if (removed) this.shrink();
+    return removed;
   }
 
   listSecrets(name: string): SecretInfo[] {

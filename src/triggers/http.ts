@@ -100,6 +100,10 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
   try {
     res.writeHead(result.status, headers);
   } catch (err) {
+    // writeHead set the status line and maybe some headers before it refused one: the error reply
+    // that follows starts from nothing (else its status line keeps this one's reason, `502 OK`)
+    res.statusMessage = '';
+    for (const header of res.getHeaderNames()) res.removeHeader(header);
     throw new SkiffError(
       'SKIFF_E_BAD_RESPONSE',
       `the function returned an invalid status or header: ${(err as Error).message}`,

@@ -23,7 +23,9 @@ import {
 import { compactLimits } from '../../sandbox/limits.js';
 import { checkCronRule } from '../../triggers/cron-rule.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
+import { BuildLog } from './build-log.js';
 import { BUILDERS } from './builders.js';
+import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { createBuildRunner } from './run-command.js';
 import { checkMqttRule } from '../../triggers/mqtt-rules.js';
 
@@ -62,6 +64,9 @@ export interface DeployerDeps {
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
 }
+
+/** Characters of a failure's message kept in the 422's message (its build log holds more). */
+const MESSAGE_MAX_CHARS = 2048;
 
 const flavorOf = (flavor: Flavor | undefined): { flavor?: Flavor } =>
   flavor === undefined ? {} : { flavor };
@@ -171,6 +176,7 @@ export class Deployer {
     }
     const live = fn.liveVersion === null ? undefined : registry.getVersion(name, fn.liveVersion);
     const scaling = resolveScaling(config.scaling, live?.spec.scaling, override);
+    checkScalingCeiling(scaling, config.functions.maxInstancesCeiling);
     registry.setScaling(name, override);
     router.setLive(name, undefined);
     if (live !== undefined) {
@@ -204,10 +210,8 @@ export class Deployer {
     }
     const started = Date.now();
     const staging = await artifacts.createStaging();
-    const lines: string[] = [];
-    const log = (line: string): void => {
-      lines.push(line);
-    };
+    const buildLog = new BuildLog();
+    const log = (line: string): void => buildLog.add(line);
     let spec: FunctionSpec | undefined;
     let hash = '';
     try {
@@ -217,7 +221,11 @@ export class Deployer {
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
       (spec.triggers?.cron ?? []).forEach((rule, i) => checkCronRule(rule, `skiff.json triggers.cron[${i}]`));
-      resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name));
+      checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
+      checkScalingCeiling(
+        resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name)),
+        config.functions.maxInstancesCeiling,
+      );
       (spec.triggers?.mqtt ?? []).forEach((rule, i) => checkMqttRule(rule, `skiff.json triggers.mqtt[${i}]`));
       hash = await hashTree(staging);
     } catch (err) {
@@ -255,13 +263,14 @@ export class Deployer {
       const saved = registry.addVersion(
         req.name,
         version,
-        { ...record, buildLog: lines.join('\n'), buildMs },
+        { ...record, buildLog: buildLog.text(), buildMs },
         true,
       );
       router.setLive(req.name, deployment);
-      this.appendBuildLog(req.name, version, lines);
+      this.appendBuildLog(req.name, version, buildLog.lines());
       void executor.retire(req.name, [version]);
       executor.ensure(deployment);
+      await this.prune(req.name);
       this.deps.onChanged?.(req.name);
       return { created: existing === undefined, version: saved };
     } catch (err) {
@@ -272,14 +281,15 @@ export class Deployer {
       await artifacts.discard(staging);
       await artifacts.discard(artifacts.versionDir(req.name, version, hash));
       await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
-      const buildLog = lines.join('\n');
+      const text = buildLog.text();
       registry.addVersion(
         req.name,
         version,
-        { hash, status: 'failed', spec, entry, buildLog, buildMs: Date.now() - started },
+        { hash, status: 'failed', spec, entry, buildLog: text, buildMs: Date.now() - started },
         false,
       );
-      this.appendBuildLog(req.name, version, lines);
+      this.appendBuildLog(req.name, version, buildLog.lines());
+      await this.prune(req.name);
       logs.append(req.name, {
         stream: 'build',
         level: 'error',
@@ -292,8 +302,13 @@ export class Deployer {
         failure.code === 'SKIFF_E_DISK_FULL'
           ? failure.code
           : 'SKIFF_E_BUILD_FAILED';
-      throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${failure.message}`, {
-        details: { version, buildLog },
+      // a step's whole output may be in its message: the build log holds it, bounded, so the message is cut
+      const reason =
+        failure.message.length > MESSAGE_MAX_CHARS
+          ? `${failure.message.slice(0, MESSAGE_MAX_CHARS)}… (the rest in the build log)`
+          : failure.message;
+      throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${reason}`, {
+        details: { version, buildLog: text },
       });
     }
   }
@@ -332,6 +347,39 @@ export class Deployer {
             },
           }),
     };
+  }
+
+  /**
+   * Keeps at most `functions.maxVersions` versions of a function: the oldest others go, with their code,
+   * but never the live version nor one whose instances are still running or draining. Called with the
+   * function's deploy lock held, or at start (a registry from before the cap).
+   */
+  async prune(name: string): Promise<void> {
+    const { config, registry, artifacts, executor } = this.deps;
+    const fn = registry.getFunction(name);
+    if (fn === undefined) return;
+    const versions = registry.listVersions(name);
+    let excess = versions.length - config.functions.maxVersions;
+    if (excess <= 0) return;
+    const inUse = executor.versionsInUse(name);
+    const victims = [];
+    for (const v of versions) {
+      if (excess <= 0) break;
+      if (v.version === fn.liveVersion || inUse.has(v.version)) continue;
+      victims.push(v);
+      excess--;
+    }
+    if (victims.length === 0) return;
+    try {
+      registry.deleteVersions(
+        name,
+        victims.map((v) => v.version),
+      );
+      for (const v of victims) await artifacts.discard(artifacts.versionDir(name, v.version, v.hash));
+    } catch (err) {
+      // the deploy itself stands; the next one tries again
+      this.deps.logger.warn({ fn: name, err }, 'could not delete old versions');
+    }
   }
 
   private appendBuildLog(name: string, version: number, lines: string[]): void {

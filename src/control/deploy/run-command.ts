@@ -7,6 +7,7 @@ import { PACKAGE_ROOT } from '../../shared/paths.js';
 import { BUILD_DIR } from '../../sandbox/build-sandbox.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { startBuildProxy, type BuildProxy } from './build-proxy.js';
+import { BuildLog } from './build-log.js';
 
 export interface CommandResult {
   code: number | null;
@@ -78,11 +79,10 @@ function spawnBounded(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    let output = '';
+    // the start and the end of what it prints (the end is where the error is)
+    const captured = new BuildLog(MAX_OUTPUT);
     let timedOut = false;
-    const collect = (chunk: Buffer): void => {
-      if (output.length < MAX_OUTPUT) output += chunk.toString('utf8');
-    };
+    const collect = (chunk: Buffer): void => captured.append(chunk.toString('utf8'));
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     const kill = (): void => {
@@ -98,13 +98,13 @@ function spawnBounded(
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ code: null, signal: null, output: `${output}${err.message}\n`, timedOut });
+      resolve({ code: null, signal: null, output: `${captured.text()}${err.message}\n`, timedOut });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       // a step's strays (a daemon that kept no pipe) go with it
       kill();
-      resolve({ code, signal, output, timedOut });
+      resolve({ code, signal, output: captured.text(), timedOut });
     });
   });
 }
