@@ -74,9 +74,7 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
     // every sandbox has a network namespace of its own, never the host's (--share-net): with
     // `outbound`, bubblewrap reports the sandbox's pid and waits until slirp4netns has connected it
     '--unshare-all',
-    ...(spec.network === 'outbound'
-      ? ['--info-fd', String(INFO_FD), '--block-fd', String(BLOCK_FD)]
-      : []),
+    ...(spec.network === 'outbound' ? ['--info-fd', String(INFO_FD), '--block-fd', String(BLOCK_FD)] : []),
     '--unshare-user',
     '--disable-userns',
     '--uid',

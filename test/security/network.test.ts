@@ -4,6 +4,7 @@
  * /proc/net/tcp, and intercepting another tenant's http-runtime calls by listening first on the port
  * its bridge probes. Outbound traffic to the outside must keep working.
  */
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,23 +88,45 @@ describe('security: a function with network "outbound"', () => {
   }, 30_000);
 });
 
-describe('security: interception of another tenant’s http-runtime calls', () => {
+/**
+ * The tester's repro: a victim's http-runtime server starts slowly on $SKIFF_SOCKET; an attacker
+ * function watches the loopback and listens first on the port the victim's bridge probes. In
+ * bubblewrap each instance's loopback is its own; without a sandbox (one shared loopback) the bridge
+ * refuses a port whose listener is not its server's.
+ */
+describe.each([
+  ['bubblewrap', {}],
+  ['no sandbox (a shared loopback)', { sandbox: { mode: 'none', insecureNoSandbox: true } }],
+] as const)('security: interception of another tenant’s http-runtime calls, %s', (_name, config) => {
   let p: TestPlatform;
+  let watcher: number | undefined;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({ config });
     await p.deployAll({ 'net-attacker': 'net-attacker' });
   });
   afterAll(async () => {
     await p.stop();
+    // without a sandbox the watcher is a plain process of this machine: stop it
+    if (watcher !== undefined) {
+      try {
+        process.kill(watcher, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 
   it('a loopback watcher of another function never answers the victim’s calls', async () => {
     // the attacker's watcher runs on (in a session of its own) after this call
-    const started = await p.call('/net-attacker');
-    expect((await started.text()).trim()).toBe('started');
+    const started = (await (await p.call('/net-attacker')).text()).trim().split(' ');
+    expect(started[0]).toBe('started');
+    if ('sandbox' in config && started[1] !== undefined) {
+      watcher = Number(readFileSync(started[1], 'utf8'));
+      rmSync(started[1], { force: true });
+    }
     const res = await p.deploy('net-victim', fixture('net-victim'));
-    expect(res.status).toBe(201);
+    expect(res.status, await res.clone().text()).toBe(201);
     for (let i = 0; i < 5; i++) {
       const call = await p.call('/net-victim/', { headers: { authorization: 'Bearer victim-secret' } });
       expect(await call.text()).toBe('victim');
