@@ -205,7 +205,9 @@ export class Sandbox {
             this.hostIds === undefined
               ? 'uid 65534 inside, the platform user outside'
               : `uid 65534 inside, host uids ${this.hostIds.base + 1}+ (group ${this.hostIds.gid})`
-          }; no capabilities; seccomp ${this.seccompFile === undefined ? 'off' : 'on'})`
+          }; no capabilities; seccomp ${this.seccompFile === undefined ? 'off' : 'on'}; outbound network ${
+            typeof this.outbound === 'string' ? 'unavailable' : 'via slirp4netns'
+          })`
         : 'NONE: functions run as plain processes';
     const cg =
       this.cgroups === undefined
