@@ -26,8 +26,12 @@ export interface PrivateNetwork {
 const MAX_INFO_BYTES = 4096;
 const MAX_STDERR_BYTES = 2048;
 
-/** The slirp4netns command line for the network namespace of the sandbox whose first process is `pid`. */
-export function slirpArgs(pid: number, asRoot: boolean): string[] {
+/**
+ * The slirp4netns command line for the network namespace of the sandbox whose first process is `pid`.
+ * It joins the namespace directly, which needs root: without root it would have to join the user
+ * namespace owning it first, and /proc/<pid>/ns/user is a nested one (bubblewrap --disable-userns).
+ */
+export function slirpArgs(pid: number): string[] {
   const netns = `/proc/${pid}/ns/net`;
   return [
     '--configure',
@@ -40,8 +44,6 @@ export function slirpArgs(pid: number, asRoot: boolean): string[] {
     '--ready-fd=3',
     '--exit-fd=4',
     '--netns-type=path',
-    // without root it joins the sandbox's user namespace first, which owns the network namespace
-    ...(asRoot ? [] : [`--userns-path=/proc/${pid}/ns/user`]),
     netns,
     'tap0',
   ];
@@ -103,7 +105,7 @@ export function attachPrivateNetwork(child: ChildProcess, net: PrivateNetwork): 
 
   const start = (pid: number): void => {
     if (childGone) return;
-    const proc = spawn(net.slirp4netns, slirpArgs(pid, process.getuid?.() === 0), {
+    const proc = spawn(net.slirp4netns, slirpArgs(pid), {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });

@@ -4,7 +4,7 @@
  * /proc/net/tcp, and intercepting another tenant's http-runtime calls by listening first on the port
  * its bridge probes. Outbound traffic to the outside must keep working.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,40 @@ describe('security: a function with network "outbound"', () => {
     // (an HTTPS GET is not asserted: the machine's egress may re-sign TLS with a CA of its own)
     expect(await probe('do=connect&host=registry.npmjs.org&port=443')).toMatchObject({ ok: true });
   }, 30_000);
+});
+
+/** The slirp4netns processes this test process (its platform) started and that still run. */
+function ownSlirps(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return stat.includes('(slirp4netns)') && state !== 'Z' && Number(ppid) === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('security: the NAT process of an outbound instance', () => {
+  it('runs only while its instance does', async () => {
+    const p = await startPlatform();
+    try {
+      await p.deployAll({ 'net-probe': 'net-probe' });
+      expect(await (await p.call('/net-probe?do=proc')).json()).toHaveProperty('tcp');
+      expect(ownSlirps().length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await p.stop();
+    }
+    // bounded: 100 × 50 ms
+    for (let i = 0; i < 100 && ownSlirps().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ownSlirps()).toEqual([]);
+  });
 });
 
 /**
