@@ -73,7 +73,7 @@ interface OutboundNetwork {
 /** How `outbound` instances get their network (private-net.ts), or why they cannot. */
 function outboundNetwork(slirp4netns: string): OutboundNetwork | string {
   if (process.getuid?.() !== 0) {
-    return 'it needs root (slirp4netns joins each sandbox\'s network namespace from outside)';
+    return "it needs root (slirp4netns joins each sandbox's network namespace from outside)";
   }
   try {
     execFileSync(slirp4netns, ['--version'], { stdio: 'ignore', timeout: 10_000 });

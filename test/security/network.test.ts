@@ -122,6 +122,22 @@ describe('security: the NAT process of an outbound instance', () => {
   });
 });
 
+describe('security: an outbound function without slirp4netns', () => {
+  it('does not start, rather than get the host’s network', async () => {
+    const p = await startPlatform({ config: { sandbox: { slirp4netns: '/nonexistent/slirp4netns' } } });
+    try {
+      const res = await p.deploy('net-probe', fixture('net-probe'));
+      const text = await res.text();
+      expect(res.status, text).not.toBe(201);
+      expect(text).toContain('slirp4netns');
+      const call = await p.call('/net-probe?do=proc');
+      expect(call.status).not.toBe(200);
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
 /**
  * The tester's repro: a victim's http-runtime server starts slowly on $SKIFF_SOCKET; an attacker
  * function watches the loopback and listens first on the port the victim's bridge probes. In
