@@ -27,6 +27,14 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# Functions with `network: "outbound"` get a network namespace of their own, NATed by slirp4netns.
+if ! command -v slirp4netns >/dev/null 2>&1; then
+  echo "==> installing slirp4netns (Debian), the private network of functions with outbound network"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq slirp4netns; else
+    echo "warning: slirp4netns is missing; functions with network \"outbound\" will not start (apt-get install slirp4netns)" >&2
+  fi
+fi
+
 # The trigger tests talk to a real Mosquitto broker and use Debian's MQTT and CoAP command-line clients.
 if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ] || ! command -v mosquitto_pub >/dev/null 2>&1 || ! command -v coap-client-notls >/dev/null 2>&1; then
   echo "==> installing mosquitto, mosquitto-clients and libcoap3-bin (Debian), for the trigger tests"

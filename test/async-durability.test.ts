@@ -6,6 +6,7 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
@@ -15,6 +16,15 @@ import { exited, spawnServe } from './helpers/serve-process.js';
 const TOTAL = 1000;
 const CLIENTS = 16;
 const ASYNC_CONCURRENCY = 32;
+
+/** The machine's first non-loopback IPv4 address. */
+function ownAddress(): string {
+  const found = Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .find((a) => a.family === 'IPv4' && !a.internal);
+  if (found === undefined) throw new Error('this test needs a non-loopback IPv4 address');
+  return found.address;
+}
 
 const startServe = (dataDir: string) => spawnServe(dataDir, { args: ['--log-level', 'warn'] });
 
@@ -35,9 +45,12 @@ describe('async invocations across SIGKILL', () => {
         res.writeHead(204).end();
       });
     });
-    await new Promise<void>((resolve) => ledger.listen(0, '127.0.0.1', resolve));
+    // a function with network "outbound" has a loopback of its own (docs/security.md, "Function
+    // network"): it reaches this process through the NAT, on the machine's own address
+    const host = ownAddress();
+    await new Promise<void>((resolve) => ledger.listen(0, host, resolve));
     cleanup.push(() => new Promise((resolve) => ledger.close(() => resolve())));
-    const ledgerUrl = `http://127.0.0.1:${(ledger.address() as AddressInfo).port}/`;
+    const ledgerUrl = `http://${host}:${(ledger.address() as AddressInfo).port}/`;
 
     const dataDir = await makeDataDir();
     const fnDir = await makeDataDir();

@@ -15,6 +15,7 @@ import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
+import { serverOwnsPort } from './listener-owner.js';
 const POLL_MS = 20;
 /** After SHUTDOWN and SIGTERM, how long the server has to exit before SIGKILL, at most. */
 const TERM_GRACE_MS = 1000;
@@ -70,13 +71,24 @@ function canConnect(options: net.NetConnectOpts): Promise<boolean> {
   });
 }
 
-/** Polls PORT (IPv4 and IPv6 loopback) and SKIFF_SOCKET until one accepts a connection. */
-async function waitForServer(port: number): Promise<typeof target> {
+/**
+ * Polls SKIFF_SOCKET, then PORT (IPv4 and IPv6 loopback), until one accepts a connection. A TCP port
+ * counts only when every listener on it is the server's own (listener-owner.ts): a process outside
+ * the server that listens there first is never sent a request.
+ */
+async function waitForServer(port: number, serverPid: number): Promise<typeof target> {
+  let warned = false;
   for (;;) {
     if (serverExited) return undefined;
     if (existsSync(socketPath) && (await canConnect({ path: socketPath }))) return { socketPath };
-    if (await canConnect({ host: '127.0.0.1', port })) return { host: '127.0.0.1', port };
-    if (await canConnect({ host: '::1', port })) return { host: '::1', port };
+    for (const host of ['127.0.0.1', '::1']) {
+      if (!(await canConnect({ host, port }))) continue;
+      if (serverOwnsPort(serverPid, port)) return { host, port };
+      if (!warned) {
+        warned = true;
+        process.stderr.write(`skiff: a process outside the server listens on $PORT (${port}); ignored\n`);
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -134,7 +146,7 @@ async function onInit(meta: InitMeta): Promise<void> {
       process.stderr.write(`skiff http bridge: the server exited (${how})\n`);
       exitSoon(1);
     });
-    target = await waitForServer(port);
+    target = await waitForServer(port, child.pid ?? -1);
     if (target === undefined) {
       await new Promise((resolve) => setImmediate(resolve));
       const why =

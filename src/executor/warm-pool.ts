@@ -35,6 +35,8 @@ export class WarmPool {
   /** A warm process that can load `deployment`, or undefined (the caller starts a process itself). */
   take(deployment: Deployment): Instance | undefined {
     if (this.stopped) return undefined;
+    // warm processes are started with network "none": never one for a function with another network
+    if (deployment.network !== 'none') return undefined;
     const vars = [...Object.keys(deployment.env), ...Object.keys(deployment.secrets)];
     if (vars.some((name) => STARTUP_ENV.test(name))) return undefined;
     const set = this.idle.get(deployment.runtime);

@@ -1,6 +1,6 @@
 /**
- * The bubblewrap command line of one instance: its own user, pid, network, ipc, uts, mount and cgroup
- * namespaces, uid 65534 inside, no capabilities, no new privileges, a new session, a seccomp filter
+ * The bubblewrap command line of one instance: its own user, pid, network (always; with `outbound`
+ * connected by slirp4netns, private-net.ts), ipc, uts, mount and cgroup namespaces, uid 65534 inside, no capabilities, no new privileges, a new session, a seccomp filter
  * (seccomp.ts), a read-only root made of /usr and the runtime's own files, the function's code
  * read-only, a private /tmp of bounded size, and only the environment given.
  */
@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { NetworkMode } from './limits.js';
+import { BLOCK_FD, INFO_FD } from './private-net.js';
 
 export interface BwrapSpec {
   /** Read-only binds at the same path inside (code, bridges, interpreters outside /usr). */
@@ -16,6 +17,11 @@ export interface BwrapSpec {
   cwd: string;
   tmpBytes: number;
   network: NetworkMode;
+  /**
+   * With network `outbound`: the resolv.conf bound at /etc/resolv.conf (slirp4netns's DNS forwarder);
+   * without it the host's is bound.
+   */
+  resolvConf?: string;
   /** Writable binds, `[host path, path inside]` (a build's work folder, its proxy socket). */
   writable?: [string, string][];
   /** Without /usr and /etc: for a static binary that needs nothing of the system (esbuild). */
@@ -45,7 +51,7 @@ const ETC_NETWORK = [
 ];
 
 /** /usr read-only, the usual links to it, and the files of /etc a process may need. */
-function systemArgs(network: NetworkMode): string[] {
+function systemArgs(network: NetworkMode, resolvConf: string | undefined): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const [link, target] of [
     ['/bin', 'usr/bin'],
@@ -57,15 +63,18 @@ function systemArgs(network: NetworkMode): string[] {
     if (existsSync(link)) args.push('--symlink', target, link);
   }
   for (const file of network === 'outbound' ? [...ETC, ...ETC_NETWORK] : ETC) {
-    args.push('--ro-bind-try', file, file);
+    if (file === '/etc/resolv.conf' && resolvConf !== undefined) args.push('--ro-bind', resolvConf, file);
+    else args.push('--ro-bind-try', file, file);
   }
   return args;
 }
 
 export function bwrapArgs(spec: BwrapSpec): string[] {
   const args = [
+    // every sandbox has a network namespace of its own, never the host's (--share-net): with
+    // `outbound`, bubblewrap reports the sandbox's pid and waits until slirp4netns has connected it
     '--unshare-all',
-    ...(spec.network === 'outbound' ? ['--share-net'] : []),
+    ...(spec.network === 'outbound' ? ['--info-fd', String(INFO_FD), '--block-fd', String(BLOCK_FD)] : []),
     '--unshare-user',
     '--disable-userns',
     '--uid',
@@ -80,7 +89,7 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
     'ALL',
     '--clearenv',
   ];
-  if (spec.bare !== true) args.push(...systemArgs(spec.network));
+  if (spec.bare !== true) args.push(...systemArgs(spec.network, spec.resolvConf));
   // /tmp first: code folders below /tmp (a data dir there) are then bound on top of it
   args.push('--proc', '/proc', '--dev', '/dev', '--size', String(spec.tmpBytes), '--tmpfs', '/tmp');
   for (const dir of spec.readOnly) args.push('--ro-bind', dir, dir);

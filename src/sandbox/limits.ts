@@ -18,7 +18,10 @@ export interface Limits {
 
 export type LimitsInput = Partial<Limits>;
 
-/** `none`: loopback only; `outbound`: the host's network (egress), like any process on the machine. */
+/**
+ * `none`: a loopback of its own only; `outbound`: a network namespace of its own too, with user-mode NAT
+ * to the outside (slirp4netns, src/sandbox/private-net.ts), never the host's network or loopback.
+ */
 export const NETWORK_MODES = ['none', 'outbound'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 

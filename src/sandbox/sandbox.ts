@@ -5,6 +5,7 @@
  * closes inherited file descriptors and opens the seccomp filter before it execs bubblewrap (or the
  * bridge itself). With root, each sandbox runs as a host user of its own (host-ids.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../shared/config.js';
@@ -14,6 +15,7 @@ import { PACKAGE_ROOT } from '../shared/paths.js';
 import { bubblewrapProblem, bwrapArgs, SECCOMP_FD } from './bubblewrap.js';
 import { openCgroups, type Cgroups, type InstanceCgroup } from './cgroups.js';
 import { asHostIdentity, hostIdProblem, HostIds, type HostIdentity } from './host-ids.js';
+import type { PrivateNetwork } from './private-net.js';
 import { writeSeccompFilter } from './seccomp.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
@@ -43,6 +45,8 @@ export interface WrapRequest {
 }
 
 const ENTER = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'enter.sh');
+/** The resolver of `outbound` sandboxes: slirp4netns's DNS forwarder (10.0.2.3); world-readable. */
+const RESOLV_CONF = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'resolv.conf');
 /** Where the bridges (in dist/) find zod: bound read-only into every sandbox at the same path. */
 const ZOD_DIR = path.join(PACKAGE_ROOT, 'node_modules', 'zod');
 const MiB = 1024 * 1024;
@@ -60,6 +64,27 @@ function interpreterRoot(file: string): string | undefined {
   return path.dirname(path.dirname(real));
 }
 
+/** What `outbound` instances need: slirp4netns, and a resolv.conf naming its DNS forwarder. */
+interface OutboundNetwork {
+  net: PrivateNetwork;
+  resolvConf: string;
+}
+
+/** How `outbound` instances get their network (private-net.ts), or why they cannot. */
+function outboundNetwork(slirp4netns: string): OutboundNetwork | string {
+  if (process.getuid?.() !== 0) {
+    return "it needs root (slirp4netns joins each sandbox's network namespace from outside)";
+  }
+  try {
+    execFileSync(slirp4netns, ['--version'], { stdio: 'ignore', timeout: 10_000 });
+  } catch (err) {
+    return (err as { code?: string }).code === 'ENOENT'
+      ? `${slirp4netns} is not installed (Debian: apt-get install slirp4netns)`
+      : `${slirp4netns} does not work: ${(err as Error).message}`;
+  }
+  return { net: { slirp4netns }, resolvConf: RESOLV_CONF };
+}
+
 export class Sandbox {
   private constructor(
     readonly kind: SandboxKind,
@@ -74,6 +99,8 @@ export class Sandbox {
     readonly hostIds: HostIds | undefined,
     /** The compiled seccomp filter enter.sh hands to bubblewrap, when there is one. */
     private readonly seccompFile: string | undefined,
+    /** With bubblewrap: how `outbound` instances get their network, or why they cannot. */
+    private readonly outbound: OutboundNetwork | string,
   ) {}
 
   /** With root: the host user of each running build, by work folder (see wrapBuild). */
@@ -129,9 +156,14 @@ export class Sandbox {
     let slots: CodeSlots | undefined;
     let hostIds: HostIds | undefined;
     let seccompFile: string | undefined;
+    let outbound: OutboundNetwork | string = 'there is no sandbox';
     if (kind === 'bubblewrap') {
       const own = path.join(config.dataDir, 'sandbox');
       mkdirSync(own, { recursive: true, mode: 0o700 });
+      outbound = outboundNetwork(config.sandbox.slirp4netns);
+      if (typeof outbound === 'string') {
+        logger.warn({ problem: outbound }, 'functions with network "outbound" cannot start');
+      }
       seccompFile = path.join(own, 'seccomp.bpf');
       if (!writeSeccompFilter(seccompFile)) {
         seccompFile = undefined;
@@ -167,8 +199,8 @@ export class Sandbox {
     // last: nothing above leaves a cgroup behind when it refuses the start
     const cgroups = openCgroups();
     return typeof cgroups === 'string'
-      ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots, hostIds, seccompFile)
-      : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots, hostIds, seccompFile);
+      ? new Sandbox(kind, undefined, cgroups, bwrap, shared, slots, hostIds, seccompFile, outbound)
+      : new Sandbox(kind, cgroups, undefined, bwrap, shared, slots, hostIds, seccompFile, outbound);
   }
 
   /** One line for the start-up output: the isolation and the limits in force. */
@@ -179,7 +211,9 @@ export class Sandbox {
             this.hostIds === undefined
               ? 'uid 65534 inside, the platform user outside'
               : `uid 65534 inside, host uids ${this.hostIds.base + 1}+ (group ${this.hostIds.gid})`
-          }; no capabilities; seccomp ${this.seccompFile === undefined ? 'off' : 'on'})`
+          }; no capabilities; seccomp ${this.seccompFile === undefined ? 'off' : 'on'}; outbound network ${
+            typeof this.outbound === 'string' ? 'unavailable' : 'via slirp4netns'
+          })`
         : 'NONE: functions run as plain processes';
     const cg =
       this.cgroups === undefined
@@ -191,6 +225,14 @@ export class Sandbox {
   /** Wraps a bridge's launch in the instance's limits and (with bubblewrap) its namespaces. */
   wrap(req: WrapRequest): SandboxedLaunch {
     const { id, limits, network } = req;
+    const outbound = this.kind === 'bubblewrap' && network === 'outbound' ? this.outbound : undefined;
+    if (typeof outbound === 'string') {
+      // never the host's network instead: without slirp4netns there is no outbound network
+      throw new SkiffError(
+        'SKIFF_E_SANDBOX_UNAVAILABLE',
+        `cannot give the function its network ("outbound"): ${outbound}`,
+      );
+    }
     const created = this.slots?.create(id);
     const who = created === undefined ? undefined : this.takeHostIdentity();
     // the uid goes back with the slot, when the instance has ended
@@ -228,6 +270,7 @@ export class Sandbox {
               cwd: req.codeDir === undefined ? '/tmp' : launch.cwd,
               tmpBytes: limits.tmpMb * MiB,
               network,
+              ...(outbound === undefined ? {} : { resolvConf: outbound.resolvConf }),
               seccompFd: this.seccompFile === undefined ? undefined : SECCOMP_FD,
             }),
             '--',
@@ -248,6 +291,7 @@ export class Sandbox {
           ...inner,
         ],
         env: launch.env,
+        ...(outbound === undefined ? {} : { privateNetwork: outbound.net }),
         // the host side starts in the host's code folder (a slot's is empty until the code is mounted);
         // bubblewrap changes to --chdir inside, so the function never holds it
         cwd: req.codeDir ?? launch.cwd,

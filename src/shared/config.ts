@@ -233,6 +233,8 @@ export const configSchema = z
         insecureNoSandbox: z.boolean().default(false),
         /** The bubblewrap executable. */
         bwrap: z.string().min(1).default('bwrap'),
+        /** The slirp4netns executable: the NAT of an outbound instance's own network namespace. */
+        slirp4netns: z.string().min(1).default('slirp4netns'),
         /**
          * With root: the first of the 65536 host ids sandboxes run as (its group, then one uid per
          * sandbox). No user, group or subordinate id range of the machine may touch the range.
