@@ -6,7 +6,6 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
@@ -17,16 +16,11 @@ const TOTAL = 1000;
 const CLIENTS = 16;
 const ASYNC_CONCURRENCY = 32;
 
-/** The machine's first non-loopback IPv4 address. */
-function ownAddress(): string {
-  const found = Object.values(networkInterfaces())
-    .flatMap((list) => list ?? [])
-    .find((a) => a.family === 'IPv4' && !a.internal);
-  if (found === undefined) throw new Error('this test needs a non-loopback IPv4 address');
-  return found.address;
-}
-
-const startServe = (dataDir: string) => spawnServe(dataDir, { args: ['--log-level', 'warn'] });
+// Durability is the queue's business, not the sandbox's: the platform runs its functions as plain
+// processes here, so that the ledger function reaches this process on the shared loopback (a sandboxed
+// function with network "outbound" has a loopback of its own, see docs/security.md).
+const startServe = (dataDir: string) =>
+  spawnServe(dataDir, { args: ['--log-level', 'warn', '--sandbox', 'none'] });
 
 describe('async invocations across SIGKILL', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -45,12 +39,9 @@ describe('async invocations across SIGKILL', () => {
         res.writeHead(204).end();
       });
     });
-    // a function with network "outbound" has a loopback of its own (docs/security.md, "Function
-    // network"): it reaches this process through the NAT, on the machine's own address
-    const host = ownAddress();
-    await new Promise<void>((resolve) => ledger.listen(0, host, resolve));
+    await new Promise<void>((resolve) => ledger.listen(0, '127.0.0.1', resolve));
     cleanup.push(() => new Promise((resolve) => ledger.close(() => resolve())));
-    const ledgerUrl = `http://${host}:${(ledger.address() as AddressInfo).port}/`;
+    const ledgerUrl = `http://127.0.0.1:${(ledger.address() as AddressInfo).port}/`;
 
     const dataDir = await makeDataDir();
     const fnDir = await makeDataDir();

@@ -14,24 +14,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 interface Failure {
   error: { code: string; message: string; details?: { buildLog?: string } };
-}
-
-/** Writes files (relative path → text) below a fresh folder and returns it. */
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await writeFile(path.join(dir, rel), text);
-  }
-  return dir;
 }
 
 /** Host processes whose command line contains `marker`. */
@@ -202,6 +192,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             f.write('import os\\nfor n in %r:\\n    try:\\n        os.unlink("/build/" + n)\\n    except OSError:\\n        pass\\n' % (list(LINKS),))
     return name
 `;
+import { folderWith } from '../helpers/tmp.js';
 
 /** A root-owned (or `uid`-owned) setuid host file; returns its path. */
 function hostFile(uid = 0): string {
@@ -222,7 +213,7 @@ describe('builds run in the sandbox', () => {
   const hostPaths: string[] = [];
 
   const make = async (files: Record<string, string>): Promise<string> => {
-    const dir = await folder(files);
+    const dir = await folderWith(files);
     dirs.push(dir);
     return dir;
   };
@@ -484,7 +475,7 @@ describe('build time limit', () => {
 
   it('a build that runs forever is killed at build.timeoutMs, with everything it started', async () => {
     const marker = `skiff-forever-${randomBytes(6).toString('hex')}`;
-    dir = await folder({
+    dir = await folderWith({
       'index.js': 'export default () => "hi";\n',
       'dep/package.json': JSON.stringify({ name: 'dep', version: '1.0.0' }),
       'package.json': JSON.stringify({
@@ -520,7 +511,7 @@ describe('without a sandbox (--insecure-no-sandbox)', () => {
 
   it('esbuild still refuses files outside the function folder', async () => {
     for (const target of [path.join(p.dataDir, 'admin-token'), '/etc/shadow', '../../admin-token']) {
-      const dir = await folder({
+      const dir = await folderWith({
         'index.ts': `import secret from ${JSON.stringify(target)} with { type: 'text' };\nexport default () => secret;\n`,
       });
       dirs.push(dir);

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../../src/store/archive/pack.js';
 import { makeDataDir, removeDir, type LogLine } from '../helpers/platform.js';
 import { exited, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const RETRIES = 2;
 
@@ -30,16 +31,6 @@ export default async (request, ctx) => {
   return 'survived';
 };
 `;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('a poisoned async invocation', () => {
   const cleanup: (() => Promise<void>)[] = [];

@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface View {
   id: string;
@@ -15,16 +16,6 @@ async function accept(p: TestPlatform, route: string): Promise<string> {
   const res = await p.call(route, { method: 'POST', headers: { 'x-skiff-async': 'true' }, body: 'x' });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const list = async (p: TestPlatform, query: string): Promise<View[]> =>
@@ -52,7 +43,7 @@ describe('retention of async invocation records', () => {
       [ok, 'succeeded'],
       [bad, 'failed'],
     ] as const) {
-      const seen = await until(`${id} to finish`, async () => {
+      const seen = await waitFor(`${id} to finish`, async () => {
         const res = await p.api(`/v1/invocations/${id}`);
         if (res.status !== 200) return undefined;
         const { invocation } = (await res.json()) as { invocation: View };
@@ -61,7 +52,7 @@ describe('retention of async invocation records', () => {
       expect(seen.status).toBe(status);
     }
     for (const id of [ok, bad]) {
-      await until(`${id} to be deleted`, async () =>
+      await waitFor(`${id} to be deleted`, async () =>
         (await p.api(`/v1/invocations/${id}`)).status === 404 ? true : undefined,
       );
     }
@@ -81,12 +72,12 @@ describe('retention of async invocation records', () => {
     for (let i = 0; i < 12; i++) ids.push(await accept(p, i % 2 === 0 ? '/echo' : '/throws'));
     // the last one queued (one worker: also the last to finish) is final and kept
     const last = ids[ids.length - 1] as string;
-    await until('the last invocation to finish', async () => {
+    await waitFor('the last invocation to finish', async () => {
       const res = await p.api(`/v1/invocations/${last}`);
       const { invocation } = (await res.json()) as { invocation: View };
       return invocation.status === 'failed' || invocation.status === 'succeeded' ? true : undefined;
     });
-    const kept = await until('the cap to hold', async () => {
+    const kept = await waitFor('the cap to hold', async () => {
       const all = await list(p, '');
       return all.length <= MAX ? all : undefined;
     });

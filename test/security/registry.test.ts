@@ -4,12 +4,11 @@
  * asks its skiff.json for more memory, CPU, processes, /tmp and instances than the operator allows.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, removeDir, startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { fixture, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { folderWith } from '../helpers/tmp.js';
 
 interface Failure {
   error: { code: string; message: string; details?: { buildLog?: string; version?: number } };
@@ -21,16 +20,6 @@ interface Detail {
 
 const MAX_VERSIONS = 5;
 const FLOOD_LINES = 5500;
-
-/** Writes files (relative path → text) below a fresh folder and returns it. */
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
-  for (const [rel, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await writeFile(path.join(dir, rel), text);
-  }
-  return dir;
-}
 
 /** A Python function whose requirement's build backend prints ~1 MiB and fails (no network needed). */
 const FLOOD = {
@@ -89,8 +78,8 @@ describe('registry: build logs and versions are bounded', () => {
     p = await startPlatform({
       config: { build: { pipArgs: ['--no-index'] }, functions: { maxVersions: MAX_VERSIONS } },
     });
-    flood = await folder(FLOOD);
-    good = await folder({
+    flood = await folderWith(FLOOD);
+    good = await folderWith({
       'skiff.json': '{ "runtime": "python" }',
       'main.py': 'def handle(request, ctx):\n    return "good %d" % ctx.version\n',
     });
@@ -200,7 +189,7 @@ describe('registry: a function asks for no more than the operator allows', () =>
   });
 
   const withSpec = async (spec: unknown): Promise<string> => {
-    const dir = await folder({
+    const dir = await folderWith({
       'index.mjs': 'export default async () => "ok";\n',
       'skiff.json': JSON.stringify(spec),
     });
