@@ -3,11 +3,13 @@
  * `clean: false`) in which a QoS 1 message is acknowledged only after its work is done.
  *
  * mqtt.js handles the packets of a connection one after the other and sends the PUBACK when
- * `handleMessage` calls back. Holding that callback for the length of a function call would stop the
- * connection (no PINGRESP, no PUBACK for the results: mqtt.js issue 2026), so `handleMessage` lets the
- * next packet through at once and the PUBACK is sent here when the work is done, in the order the
- * messages came ([MQTT-4.6.0-2]) and only on the connection they came on: after a reconnect the broker
- * delivers unacknowledged messages again.
+ * `handleMessage` calls back. Holding that callback stops reading the connection, and the handlers
+ * wait for things that arrive on it (the PUBACKs of their results, PINGRESP): a burst of messages
+ * would deadlock every trigger. So `handleMessage` always lets the next packet through at once:
+ * messages beyond the ones running wait in a bounded queue here, and the PUBACK is sent when the work
+ * is done, in the order the messages came ([MQTT-4.6.0-2]) and only on the connection they came on.
+ * A QoS 1 message that finds the queue full is left unacknowledged in the broker's session; once the
+ * trigger is idle again it reconnects, and the broker delivers those messages again.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,12 @@ import path from 'node:path';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../shared/logger.js';
 
-/** Messages handled at once. Beyond it QoS 1 messages wait (unread, so the broker holds them back), QoS 0 ones are dropped. */
+/** Messages handled at once. Beyond it QoS 1 messages wait in the queue, QoS 0 ones are dropped. */
 export const MAX_IN_FLIGHT = 64;
+/** QoS 1 messages waiting for a slot, at most; more are left in the broker's session for later. */
+export const MAX_QUEUED = 1_000;
+/** Payload bytes those may hold. */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 /** How long an MQTT 5 broker keeps the session (subscriptions, QoS 1 messages) while the platform is away. */
 export const SESSION_EXPIRY_SEC = 7 * 24 * 3600;
 /** How long `start` waits for the first connection before going on (the client keeps trying). */
@@ -118,7 +124,11 @@ export class MqttSession {
   private generation = 0;
   private acks: PendingAck[] = [];
   private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  private queue: Array<{ packet: IPublishPacket; entry: PendingAck | undefined; bytes: number }> = [];
+  private queuedBytes = 0;
+  /** QoS 1 messages were left unacknowledged because the queue was full: reconnect when idle. */
+  private leftOver = 0;
+  private recycling = false;
   private readonly idle = new Set<() => void>();
   private stopping = false;
   private everConnected = false;
@@ -206,11 +216,14 @@ export class MqttSession {
     client.on('close', () => {
       this.generation += 1;
       this.acks = [];
-      // messages waiting for a slot are delivered again on the next connection
-      for (const release of this.waiting.splice(0)) release();
+      // messages waiting for a slot (and those left over) are delivered again on the next connection
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.leftOver = 0;
     });
     client.on('offline', () => {
-      if (!this.stopping)
+      if (this.recycling) this.recycling = false;
+      else if (!this.stopping)
         logger.warn({ broker: this.options.label }, 'lost the connection to the MQTT broker');
     });
     client.on('error', (err) => {
@@ -257,18 +270,37 @@ export class MqttSession {
       this.dropped();
       callback();
     } else {
-      // no more reading from this connection until a slot is free: the broker holds the rest
-      const generation = this.generation;
-      this.waiting.push(() => {
-        if (generation === this.generation && !this.stopping) {
-          this.run(packet, entry);
-        } else if (generation === this.generation && entry !== undefined) {
-          entry.state = 'keep'; // stopping: left in the session
-          this.flushAcks();
-        }
-        callback(ACK_LATER);
-      });
+      // never stop reading the connection: the running handlers wait for PUBACKs that come on it
+      const bytes = Buffer.byteLength(packet.payload) + packet.topic.length;
+      if (this.queue.length < MAX_QUEUED && this.queuedBytes + bytes <= MAX_QUEUED_BYTES) {
+        this.queue.push({ packet, entry, bytes });
+        this.queuedBytes += bytes;
+      } else if (entry !== undefined) {
+        // left unacknowledged in the broker's session, delivered again after the next reconnect
+        entry.state = 'keep';
+        this.leftOver += 1;
+        this.flushAcks();
+      }
+      callback(ACK_LATER);
     }
+  }
+
+  /** Starts the next queued message, or reconnects when idle to have left-over messages delivered again. */
+  private next(): void {
+    const queued = this.queue.shift();
+    if (queued !== undefined) {
+      this.queuedBytes -= queued.bytes;
+      this.run(queued.packet, queued.entry);
+      return;
+    }
+    if (this.inFlight > 0 || this.leftOver === 0 || this.stopping || !this.connected) return;
+    this.options.logger.warn(
+      { leftOver: this.leftOver, maxQueued: MAX_QUEUED, maxInFlight: MAX_IN_FLIGHT },
+      'more MQTT messages came at once than the trigger queues; reconnecting to have the broker deliver the rest again',
+    );
+    this.leftOver = 0;
+    this.recycling = true;
+    this.client?.stream.destroy();
   }
 
   private run(packet: IPublishPacket, entry: PendingAck | undefined): void {
@@ -296,7 +328,7 @@ export class MqttSession {
           entry.state = outcome;
           this.flushAcks();
         }
-        this.waiting.shift()?.();
+        if (!this.stopping) this.next();
         if (this.inFlight === 0) for (const done of this.idle) done();
       })
       .catch(noop);
@@ -370,7 +402,10 @@ export class MqttSession {
    */
   async end(graceMs: number): Promise<void> {
     this.stopping = true;
-    for (const release of this.waiting.splice(0)) release();
+    // queued messages are not started: they stay in the session for the next start
+    for (const { entry } of this.queue.splice(0)) if (entry !== undefined) entry.state = 'keep';
+    this.queuedBytes = 0;
+    this.flushAcks();
     if (this.inFlight > 0) {
       let done = noop;
       const idle = new Promise<void>((resolve) => {
