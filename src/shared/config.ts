@@ -136,6 +136,8 @@ export const configSchema = z
             maxConnections: maxConnections(1024),
             /** Connections at once from one client address (also capped by connections.maxPerAddress). */
             maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64),
+            /** Of those, connections that have not logged in yet (they get 2 s to do so). */
+            maxPendingLoginsPerAddress: z.number().int().min(1).max(100_000).default(8),
           })
           .strict()
           .prefault({}),

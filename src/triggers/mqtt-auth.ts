@@ -146,6 +146,8 @@ export interface BrokerAccess extends Hooks {
   publishProblem(client: Client | null, topic: string): string | undefined;
   /** Call on the broker's `clientDisconnect`. */
   disconnected(client: Client): void;
+  /** Marks the broker's end of an in-process connection: the only way the platform's user logs in. */
+  markInternal(conn: object): void;
 }
 
 function refusal(returnCode: number, message: string): AuthenticateError {
@@ -171,6 +173,7 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
   const userOf = new WeakMap<Client, BrokerUser | undefined>();
   /** Client id → the user name that holds it and the client that last logged in with it. */
   const owners = new Map<string, { username: string; client: Client }>();
+  const internal = new WeakSet<object>();
   let refused = 0;
   let refusedLog: NodeJS.Timeout | undefined;
 
@@ -218,6 +221,11 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
         return;
       }
       const owner = user?.username ?? '';
+      if (owner === PLATFORM_USER && !internal.has(client.conn as object)) {
+        refuse(client, name, "the platform's user logs in only from inside the platform");
+        done(refusal(NOT_AUTHORIZED, 'not authorized'), null);
+        return;
+      }
       if (client.id.startsWith(CLIENT_ID_PREFIX) !== (owner === PLATFORM_USER)) {
         refuse(client, name, `client ids starting with ${CLIENT_ID_PREFIX} are the platform's`);
         done(refusal(NOT_AUTHORIZED, `client ids starting with ${CLIENT_ID_PREFIX} are reserved`), null);
@@ -248,6 +256,10 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
       if (isSysTopic(topic) || topic.startsWith('$'))
         return 'topics starting with $ are reserved for the broker';
       return allowedBy(rights(client).publish, topic) ? undefined : `the user may not publish to ${topic}`;
+    },
+
+    markInternal(conn) {
+      internal.add(conn);
     },
 
     disconnected(client) {

@@ -7,6 +7,7 @@
  * address, the ones over a cap closed as they come.
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { duplexPair, type Duplex } from 'node:stream';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { BrokerAccess } from './mqtt-auth.js';
 import { SkiffError } from '../shared/errors.js';
@@ -24,11 +25,18 @@ export interface BrokerOptions {
   logger: Logger;
   /** Connection caps (in all, per address) and the deadline for silent connections (src/shared/listeners.ts). */
   guard: ConnectionGuard;
+  /** Connections from one address that have not logged in yet, at most (more are closed as they come). */
+  maxPendingLoginsPerAddress: number;
 }
+
+/** How long a connection has to complete its CONNECT (and login) before it is closed. */
+export const LOGIN_DEADLINE_MS = 2_000;
 
 export interface EmbeddedBroker {
   /** Where clients reach it (127.0.0.1 when bound to 0.0.0.0). */
   url: string;
+  /** A new in-process connection to the broker, for the platform's own client (no socket, no cap). */
+  connectInternal(): Duplex;
   close(): Promise<void>;
 }
 
@@ -76,7 +84,7 @@ export function guardPacketSize(socket: Socket, limit: number, onTooLarge: (leng
 export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroker> {
   const { logger, maxPayloadBytes, access } = options;
   const settings: AedesOptions = {
-    connectTimeout: 10_000,
+    connectTimeout: LOGIN_DEADLINE_MS,
     // MQTT 3.1 allows 23 characters; 3.1.1 clients are not limited by aedes
     maxClientsIdLength: 128,
     // packets a client may send before its CONNECT is handled
@@ -115,11 +123,40 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     logger.debug({ client: client.id, err: err.message }, 'MQTT connection refused');
   });
   broker.on('clientDisconnect', (client) => access.disconnected(client));
+  /**
+   * Connections not logged in yet, per address, oldest first. Over `maxPendingLoginsPerAddress` the
+   * oldest is closed: connections that never log in cannot keep a new one (a real login) out.
+   */
+  const pending = new Map<string, Set<unknown>>();
+  const pendingOf = new Map<unknown, string>();
+  const loggedIn = (conn: unknown): void => {
+    const key = pendingOf.get(conn);
+    if (key === undefined) return;
+    pendingOf.delete(conn);
+    const set = pending.get(key);
+    set?.delete(conn);
+    if (set?.size === 0) pending.delete(key);
+  };
+  broker.on('client', (client) => loggedIn(client.conn));
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     if (!options.guard.admit(socket)) return; // destroyed before a byte is read
+    const key = socket.remoteAddress ?? '';
+    const waiting = pending.get(key) ?? new Set<unknown>();
+    pending.set(key, waiting);
+    for (const oldest of waiting) {
+      if (waiting.size < options.maxPendingLoginsPerAddress) break;
+      logger.debug({ remote: key }, 'closed an MQTT connection: newer ones from its address wait to log in');
+      loggedIn(oldest);
+      (oldest as Socket).destroy();
+    }
+    waiting.add(socket);
+    pendingOf.set(socket, key);
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      loggedIn(socket);
+    });
     socket.on('error', () => undefined); // aedes reports it; a reset must not become an uncaught error
     broker.handle(socket);
     guardPacketSize(socket, maxPayloadBytes + PUBLISH_OVERHEAD, (length) => {
@@ -152,6 +189,12 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   let closed: Promise<void> | undefined;
   return {
     url: localUrl('mqtt', address),
+    connectInternal() {
+      const [ours, theirs] = duplexPair();
+      access.markInternal(ours);
+      broker.handle(ours);
+      return theirs;
+    },
     close() {
       closed ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

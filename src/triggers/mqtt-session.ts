@@ -14,7 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import { connect, MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
 import type { Logger } from '../shared/logger.js';
 
 /** Messages handled at once. Beyond it QoS 1 messages wait in the queue, QoS 0 ones are dropped. */
@@ -96,6 +97,11 @@ export interface SessionOptions {
   password?: string | undefined;
   /** 5 for an external broker (falls back to 3.1.1 if the broker refuses it), 4 for aedes. */
   protocolVersion: 4 | 5;
+  /**
+   * The embedded broker's in-process connection: the platform's client goes through no socket, so
+   * it counts against no connection cap and no stranger can crowd it out.
+   */
+  connectInternal?: (() => Duplex) | undefined;
   /** The largest packet the platform takes from the broker (MQTT 5 maximum packet size). */
   maxPacketBytes: number;
   logger: Logger;
@@ -194,7 +200,11 @@ export class MqttSession {
           }
         : {}),
     };
-    const client = connect(this.options.url, settings);
+    const internal = this.options.connectInternal;
+    const client =
+      internal === undefined
+        ? connect(this.options.url, settings)
+        : new MqttClient(() => internal() as never, { protocol: 'mqtt', ...settings });
     this.client = client;
     client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     client.on('connect', (connack) => {

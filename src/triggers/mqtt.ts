@@ -124,6 +124,7 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
       access: createBrokerAccess({ users, allowAnonymous, logger }),
+      maxPendingLoginsPerAddress: settings.broker.maxPendingLoginsPerAddress,
       logger,
       guard: new ConnectionGuard(
         'mqtt',
@@ -301,6 +302,7 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     // aedes speaks MQTT 3.1.1; an external broker is asked for MQTT 5 first
     protocolVersion: broker === undefined ? 5 : 4,
     maxPacketBytes: settings.maxPayloadBytes + PACKET_OVERHEAD,
+    connectInternal: broker?.connectInternal,
     logger,
     handle,
     onConnect: (sessionPresent) => {

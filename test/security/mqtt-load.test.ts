@@ -114,4 +114,41 @@ describe('MQTT trigger under load', () => {
       await watcher.endAsync(true);
     }
   }, 60_000);
+
+  it('keeps logins and the trigger working while 64 connections from 127.0.0.1 hold slots without logging in', async () => {
+    const holders = new Set<Socket>();
+    let holding = true;
+    const hold = (): void => {
+      if (!holding) return;
+      const socket = connectTcp({ host: '127.0.0.1', port: Number(new URL(url).port) }, () => {
+        socket.write(Buffer.from([0x10])); // the first byte of a CONNECT, then nothing
+      });
+      holders.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => {
+        holders.delete(socket);
+        setTimeout(hold, 20); // reopened at once, as the attack did
+      });
+    };
+    for (let i = 0; i < 64; i++) hold();
+    const watcher = await connectAsync(url, { ...login, clientId: 'hold-watcher', reconnectPeriod: 0 }).catch(
+      () => undefined,
+    );
+    try {
+      await sleep(500);
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) codes.push(await connackCode(url, { ...login, clientId: `legit-${i}` }));
+      expect(codes).toEqual([0, 0, 0]);
+      expect(watcher).toBeDefined();
+      const results: string[] = [];
+      watcher?.on('message', (_topic, payload) => results.push(payload.toString()));
+      await watcher?.subscribeAsync('out/upper', { qos: 1 });
+      await watcher?.publishAsync('in/upper', 'held', { qos: 1 });
+      await until(() => results.includes('HELD'), 'the result while connections are held', 10_000);
+    } finally {
+      holding = false;
+      for (const socket of holders) socket.destroy();
+      await watcher?.endAsync(true);
+    }
+  }, 60_000);
 });
