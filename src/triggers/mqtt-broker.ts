@@ -10,6 +10,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { BrokerAccess } from './mqtt-auth.js';
+import type { BrokerLimits } from './mqtt-limits.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { localUrl } from '../shared/urls.js';
@@ -22,6 +23,8 @@ export interface BrokerOptions {
   port: number;
   maxPayloadBytes: number;
   access: BrokerAccess;
+  /** Caps on retained messages, subscriptions and offline queues (mqtt-limits.ts). */
+  limits: BrokerLimits;
   logger: Logger;
   /** Connection caps (in all, per address) and the deadline for silent connections (src/shared/listeners.ts). */
   guard: ConnectionGuard;
@@ -82,7 +85,7 @@ export function guardPacketSize(socket: Socket, limit: number, onTooLarge: (leng
 
 /** Starts aedes on `host:port` (0: a free port). */
 export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroker> {
-  const { logger, maxPayloadBytes, access } = options;
+  const { logger, maxPayloadBytes, access, limits } = options;
   const settings: AedesOptions = {
     connectTimeout: LOGIN_DEADLINE_MS,
     // MQTT 3.1 allows 23 characters; 3.1.1 clients are not limited by aedes
@@ -92,8 +95,25 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     // a client must send a keep-alive (0, "none", is refused) of at most an hour
     keepaliveLimit: 3_600,
     drainTimeout: 30_000,
+    persistence: limits.persistence(),
     authenticate: access.authenticate,
-    authorizeSubscribe: access.authorizeSubscribe,
+    authorizeSubscribe: (client, sub, callback) => {
+      access.authorizeSubscribe(client, sub, (err, allowed) => {
+        if (err !== null || allowed === null || allowed === undefined) {
+          callback(err, allowed ?? null);
+          return;
+        }
+        if (client === null || limits.subscribeAllowed(client, sub.topic, access.isPlatform(client))) {
+          callback(null, allowed);
+          return;
+        }
+        logger.debug(
+          { client: client.id, filter: sub.topic.slice(0, 300) },
+          'refused an MQTT subscription: over mqtt.broker.maxSubscriptionsPerClient or maxFilterLength',
+        );
+        callback(null, null);
+      });
+    },
     // $SYS messages (aedes publishes client ids there) reach no client: see authorizeForward
     authorizeForward: access.authorizeForward,
     authorizePublish: (client, packet, callback) => {
@@ -112,6 +132,17 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
         callback(new Error(`payload of ${size} bytes is over mqtt.maxPayloadBytes (${maxPayloadBytes})`));
         return;
       }
+      if (packet.retain && client !== null) {
+        const over = limits.retainProblem(access.userName(client), packet.topic, size);
+        if (over !== undefined) {
+          logger.warn(
+            { client: client.id, topic: packet.topic.slice(0, 300), bytes: size },
+            `refused a retained MQTT message: ${over}; the broker closed its connection`,
+          );
+          callback(new Error(over));
+          return;
+        }
+      }
       callback(null);
     },
   };
@@ -123,6 +154,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     logger.debug({ client: client.id, err: err.message }, 'MQTT connection refused');
   });
   broker.on('clientDisconnect', (client) => access.disconnected(client));
+  broker.on('unsubscribe', (filters, client) => limits.unsubscribed(client, filters));
   /**
    * Connections not logged in yet, per address, oldest first. Over `maxPendingLoginsPerAddress` the
    * oldest is closed: connections that never log in cannot keep a new one (a real login) out.

@@ -19,6 +19,7 @@ import {
   type Credentials,
 } from './mqtt-auth.js';
 import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
+import { BrokerLimits } from './mqtt-limits.js';
 import { connectionLimits } from '../shared/connection-budget.js';
 import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
@@ -123,7 +124,14 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       host: bindHosts(settings.broker.host)[0] ?? settings.broker.host,
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
-      access: createBrokerAccess({ users, allowAnonymous, logger }),
+      access: createBrokerAccess({
+        users,
+        allowAnonymous,
+        logger,
+        maxPersistentSessionsPerUser: settings.broker.maxPersistentSessionsPerUser,
+        maxPersistentSessions: settings.broker.maxPersistentSessions,
+      }),
+      limits: new BrokerLimits(settings.broker),
       maxPendingLoginsPerAddress: settings.broker.maxPendingLoginsPerAddress,
       logger,
       guard: new ConnectionGuard(

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import path from 'node:path';
-import { connectAsync, MqttClient, type IClientOptions } from 'mqtt';
+import { connect, connectAsync, MqttClient, type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const SENSOR = { username: 'sensor', password: 'sensor-password-1' };
 
@@ -149,6 +149,149 @@ describe('MQTT trigger under load', () => {
       holding = false;
       for (const socket of holders) socket.destroy();
       await watcher?.endAsync(true);
+    }
+  }, 60_000);
+
+  it('refuses $SYS to the default user in the SUBACK, whatever the QoS or session', async () => {
+    const spy = await connectAsync(url, { ...login, clientId: 'sys-spy', clean: false, reconnectPeriod: 0 });
+    try {
+      expect(await grants(spy, ['sensors/x', '$SYS/#', 'alerts/#'], 1)).toEqual([1, 128, 1]);
+      expect(await grants(spy, ['$SYS/#'], 1)).toEqual([128]);
+      expect(await grants(spy, ['$SYS/+/new/clients'], 0)).toEqual([128]);
+    } finally {
+      await spy.endAsync(true);
+    }
+    // a clean login ends the persistent session (and its slot)
+    expect(await connackCode(url, { ...login, clientId: 'sys-spy' })).toBe(0);
+  });
+});
+
+/** Publishes and resolves whether the broker took it (false: it closed the connection instead). */
+function tryPublish(client: MqttClient, topic: string, payload: Buffer, retain: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!client.connected) {
+      resolve(false);
+      return;
+    }
+    const closed = () => resolve(false);
+    client.once('close', closed);
+    client.publish(topic, payload, { qos: 1, retain }, (err) => {
+      client.off('close', closed);
+      resolve(err === undefined || err === null);
+    });
+  });
+}
+
+describe('embedded MQTT broker memory under a limited user', () => {
+  let p: TestPlatform;
+  let url: string;
+  const rss = () => process.memoryUsage().rss;
+
+  beforeAll(async () => {
+    p = await startPlatform({
+      config: {
+        mqtt: {
+          broker: {
+            users: [{ ...SENSOR, publish: ['sensors/#'], subscribe: ['sensors/#'] }],
+          },
+        },
+      },
+    });
+    url = p.server.endpoints['mqtt'] as string;
+  });
+  afterAll(async () => {
+    await p?.stop();
+    if (p !== undefined) await removeDir(p.dataDir);
+  });
+
+  const sensor = (clientId: string, extra: IClientOptions = {}) =>
+    connectAsync(url, { ...SENSOR, clientId, reconnectPeriod: 0, ...extra });
+
+  it('holds at most mqtt.broker.maxRetainedPerUser retained messages of a user, none over 64 KiB, and memory stays bounded', async () => {
+    const before = rss();
+    let client = await sensor('retainer');
+    let taken = 0;
+    try {
+      // one of 250 KiB (under mqtt.maxPayloadBytes) is refused as retained
+      expect(await tryPublish(client, 'sensors/r/big', Buffer.alloc(250 * 1024, 'R'), true)).toBe(false);
+      const payload = Buffer.alloc(60 * 1024, 'R');
+      for (let i = 0; i < 300; i++) {
+        if (!client.connected) {
+          await client.endAsync(true);
+          client = await sensor('retainer');
+        }
+        if (await tryPublish(client, `sensors/r/${i}`, payload, true)) taken += 1;
+      }
+    } finally {
+      await client.endAsync(true);
+    }
+    expect(taken).toBe(100);
+    expect(rss() - before).toBeLessThan(100 * 1024 * 1024);
+    // clearing its retained messages gives the user its quota back
+    const clearer = await sensor('clearer');
+    try {
+      for (let i = 0; i < 10; i++)
+        expect(await tryPublish(clearer, `sensors/r/${i}`, Buffer.alloc(0), true)).toBe(true);
+      expect(await tryPublish(clearer, 'sensors/r/again', Buffer.from('x'), true)).toBe(true);
+    } finally {
+      await clearer.endAsync(true);
+    }
+  }, 120_000);
+
+  it('grants at most mqtt.broker.maxSubscriptionsPerClient filters of at most 256 bytes to one client', async () => {
+    const client = await sensor('subscriber');
+    try {
+      const codes: number[] = [];
+      for (let batch = 0; batch < 3; batch++) {
+        const filters = Array.from({ length: 50 }, (_, i) => `sensors/s/${batch * 50 + i}`);
+        codes.push(...(await grants(client, filters, 1)));
+      }
+      expect(codes.filter((c) => c === 1)).toHaveLength(100);
+      expect(codes.slice(100).every((c) => c === 128)).toBe(true);
+      await client.unsubscribeAsync('sensors/s/0');
+      expect(await grants(client, ['sensors/s/again'], 1)).toEqual([1]);
+      expect(await grants(client, [`sensors/${'x'.repeat(300)}`], 1)).toEqual([128]);
+    } finally {
+      await client.endAsync(true);
+    }
+  });
+
+  it('keeps at most 16 persistent sessions of a user, and frees one when a clean client takes its id', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 20; i++)
+      codes.push(await connackCode(url, { ...SENSOR, clientId: `keep-${i}`, clean: false }));
+    expect(codes.slice(0, 16).every((c) => c === 0)).toBe(true);
+    expect(codes.slice(16).every((c) => c === 5)).toBe(true);
+    // an existing session may come back
+    expect(await connackCode(url, { ...SENSOR, clientId: 'keep-3', clean: false })).toBe(0);
+    expect(await connackCode(url, { ...SENSOR, clientId: 'keep-3' })).toBe(0);
+    expect(await connackCode(url, { ...SENSOR, clientId: 'keep-new', clean: false })).toBe(0);
+    for (let i = 0; i < 20; i++) await connackCode(url, { ...SENSOR, clientId: `keep-${i}` });
+    await connackCode(url, { ...SENSOR, clientId: 'keep-new' });
+  });
+
+  it('queues at most mqtt.broker.maxQueuedBytesPerSession for an offline persistent session', async () => {
+    const sleeper = await sensor('sleeper', { clean: false });
+    await sleeper.subscribeAsync('sensors/q', { qos: 1 });
+    await sleeper.endAsync(true);
+    const publisher = await sensor('filler');
+    const payload = Buffer.alloc(64 * 1024, 'Q');
+    try {
+      for (let i = 0; i < 120; i++)
+        expect(await tryPublish(publisher, 'sensors/q', payload, false)).toBe(true);
+    } finally {
+      await publisher.endAsync(true);
+    }
+    const got: number[] = [];
+    const back = connect(url, { ...SENSOR, clientId: 'sleeper', clean: false, reconnectPeriod: 0 });
+    back.on('message', (_topic, message) => got.push(message.length));
+    try {
+      await until(() => got.length >= 64, 'the queued messages');
+      await sleep(500);
+      expect(got.length).toBeLessThanOrEqual(64);
+    } finally {
+      await back.endAsync(true);
+      await connackCode(url, { ...SENSOR, clientId: 'sleeper' });
     }
   }, 60_000);
 });
