@@ -74,13 +74,15 @@ export class BrokerLimits {
     if (mine >= s.maxRetainedPerUser) {
       return `the user holds mqtt.broker.maxRetainedPerUser (${s.maxRetainedPerUser}) retained messages`;
     }
-    if (this.retainedBytes - (old?.bytes ?? 0) + bytes > s.maxRetainedBytes) {
+    // the topic is held too (up to 64 KiB each)
+    const cost = bytes + Buffer.byteLength(topic);
+    if (this.retainedBytes - (old?.bytes ?? 0) + cost > s.maxRetainedBytes) {
       return `retained messages would be over mqtt.broker.maxRetainedBytes (${s.maxRetainedBytes})`;
     }
     if (old !== undefined) this.forgetRetained(topic, old);
-    this.retained.set(topic, { user, bytes });
+    this.retained.set(topic, { user, bytes: cost });
     this.retainedOf.set(user, (this.retainedOf.get(user) ?? 0) + 1);
-    this.retainedBytes += bytes;
+    this.retainedBytes += cost;
     return undefined;
   }
 
