@@ -14,7 +14,7 @@ import type { BrokerLimits } from './mqtt-limits.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { localUrl } from '../shared/urls.js';
-import type { ConnectionGuard } from '../shared/listeners.js';
+import { clientKey, type ConnectionGuard } from '../shared/listeners.js';
 
 /** Room in a PUBLISH packet besides its payload: a topic of up to 65535 bytes and its length, a packet id. */
 const PUBLISH_OVERHEAD = 65_535 + 2 + 2;
@@ -173,7 +173,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     if (!options.guard.admit(socket)) return; // destroyed before a byte is read
-    const key = socket.remoteAddress ?? '';
+    const key = clientKey(socket.remoteAddress); // an IPv6 /64 is one address, as for the caps
     const waiting = pending.get(key) ?? new Set<unknown>();
     pending.set(key, waiting);
     for (const oldest of waiting) {
