@@ -18,7 +18,7 @@ import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { allowedBy, isSysTopic } from './mqtt-acl.js';
 import { filterProblem } from './mqtt-rules.js';
-import { CLIENT_ID_PREFIX } from './mqtt-session.js';
+import { CLIENT_ID_PREFIX } from './mqtt-session-state.js';
 
 export const CREDENTIALS_FILE = 'mqtt-credentials.json';
 /** The generated user with the run of every topic that does not start with `$`. */

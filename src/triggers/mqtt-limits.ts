@@ -8,7 +8,7 @@
  */
 import type { AedesOptions, Client } from 'aedes';
 import memory from 'aedes-persistence';
-import { CLIENT_ID_PREFIX } from './mqtt-session.js';
+import { CLIENT_ID_PREFIX } from './mqtt-session-state.js';
 
 export interface BrokerLimitSettings {
   maxRetained: number;

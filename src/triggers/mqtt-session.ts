@@ -11,12 +11,16 @@
  * A QoS 1 message that finds the queue full is left unacknowledged in the broker's session; once the
  * trigger is idle again it reconnects, and the broker delivers those messages again.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect, MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
 import type { Logger } from '../shared/logger.js';
+
+export {
+  CLIENT_ID_PREFIX,
+  loadSessionState,
+  saveSessionState,
+  type SessionState,
+} from './mqtt-session-state.js';
 
 /** Messages handled at once. Beyond it QoS 1 messages wait in the queue, QoS 0 ones are dropped. */
 export const MAX_IN_FLIGHT = 64;
@@ -30,47 +34,6 @@ export const SESSION_EXPIRY_SEC = 7 * 24 * 3600;
 const FIRST_CONNECT_MS = 5_000;
 /** What `end` gives the last results to reach the broker. */
 const FLUSH_MS = 5_000;
-
-const STATE_FILE = 'mqtt-session.json';
-/** The start of the platform's client id; the embedded broker refuses it to every other client. */
-export const CLIENT_ID_PREFIX = 'skiff-';
-
-/** What the platform remembers about its session: its client id and the subscriptions it made. */
-export interface SessionState {
-  clientId: string;
-  /** Topic filter → QoS granted, as last known to be in the broker's session. */
-  subscriptions: Record<string, number>;
-}
-
-/** Reads `<dataDir>/mqtt-session.json`, making a client id (`skiff-` and 16 hex digits) the first time. */
-export function loadSessionState(dataDir: string): SessionState {
-  try {
-    const raw = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as Partial<SessionState>;
-    if (
-      typeof raw.clientId === 'string' &&
-      new RegExp(`^${CLIENT_ID_PREFIX}[0-9a-f]{16}$`).test(raw.clientId)
-    ) {
-      const subscriptions: Record<string, number> = {};
-      for (const [filter, qos] of Object.entries(raw.subscriptions ?? {})) {
-        if (qos === 0 || qos === 1) subscriptions[filter] = qos;
-      }
-      return { clientId: raw.clientId, subscriptions };
-    }
-  } catch {
-    // missing or unreadable: a new session
-  }
-  const state = { clientId: `${CLIENT_ID_PREFIX}${randomBytes(8).toString('hex')}`, subscriptions: {} };
-  saveSessionState(dataDir, state);
-  return state;
-}
-
-/** Writes the session state atomically (a new file renamed over the old one). */
-export function saveSessionState(dataDir: string, state: SessionState): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path.join(dataDir, STATE_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-}
 
 /** One message the broker delivered. */
 export interface Message {
