@@ -100,6 +100,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     authorizeSubscribe: (client, sub, callback) => {
       access.authorizeSubscribe(client, sub, (err, allowed) => {
         if (err !== null || allowed === null || allowed === undefined) {
+          limits.refuse(sub);
           callback(err, allowed ?? null);
           return;
         }
@@ -111,6 +112,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
           { client: client.id, filter: sub.topic.slice(0, 300) },
           'refused an MQTT subscription: over mqtt.broker.maxSubscriptionsPerClient or maxFilterLength',
         );
+        limits.refuse(sub);
         callback(null, null);
       });
     },

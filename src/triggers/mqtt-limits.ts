@@ -32,6 +32,7 @@ interface Store {
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: QueuedPacket): Promise<QueuedPacket | undefined>;
   cleanSubscriptions(client: { id: string }): Promise<unknown>;
+  addSubscriptions(client: { id: string }, subs: object[]): Promise<unknown>;
 }
 
 /** The package is CommonJS whose types declare an ES default export; at run time the default is the factory. */
@@ -47,6 +48,11 @@ export class BrokerLimits {
   private retainedBytes = 0;
   /** Filters each client holds. */
   private readonly filters = new WeakMap<Client, Set<string>>();
+  /**
+   * Filters refused in a SUBSCRIBE. aedes stores every filter of a SUBSCRIBE in a persistent session
+   * when one of them is granted: these are left out, or a client could pile up refused filters there.
+   */
+  private readonly refused = new WeakSet<object>();
   /** Client id → messages and bytes queued for its session. */
   private readonly queued = new Map<string, { count: number; bytes: number }>();
   private queuedBytes = 0;
@@ -109,6 +115,11 @@ export class BrokerLimits {
     return true;
   }
 
+  /** Marks a subscription (an entry of a SUBSCRIBE packet) as refused: it is not stored in the session. */
+  refuse(sub: object): void {
+    this.refused.add(sub);
+  }
+
   /** Call on the broker's `unsubscribe` event. */
   unsubscribed(client: Client | null | undefined, filters: readonly string[]): void {
     const held = client === null || client === undefined ? undefined : this.filters.get(client);
@@ -125,6 +136,7 @@ export class BrokerLimits {
     const enqueue = store.outgoingEnqueue.bind(store);
     const clear = store.outgoingClearMessageId.bind(store);
     const clean = store.cleanSubscriptions.bind(store);
+    const addSubscriptions = store.addSubscriptions.bind(store);
     const room = (clientId: string, bytes: number): boolean => {
       if (clientId.startsWith(CLIENT_ID_PREFIX)) return true;
       const q = this.queued.get(clientId) ?? { count: 0, bytes: 0 };
@@ -166,6 +178,15 @@ export class BrokerLimits {
       const removed = await clear(client, packet);
       if (removed !== undefined) release(client.id, sizeOf(removed.payload));
       return removed;
+    };
+    store.addSubscriptions = async (client, subs) => {
+      // aedes calls this while it still checks the other filters of the SUBSCRIBE (each check is
+      // synchronous here): wait for the end of the turn, when all of them are checked
+      await new Promise((resolve) => setImmediate(resolve));
+      return addSubscriptions(
+        client,
+        subs.filter((sub) => !this.refused.has(sub)),
+      );
     };
     store.cleanSubscriptions = async (client) => {
       release(client.id, undefined);

@@ -115,6 +115,25 @@ describe('MQTT trigger under load', () => {
     }
   }, 60_000);
 
+  it('runs every message of a burst of 1300 QoS 1 messages (over 64 running and 1000 queued)', async () => {
+    const watcher = await connectAsync(url, { ...login, clientId: 'flood-watcher', reconnectPeriod: 0 });
+    const results = new Set<string>();
+    watcher.on('message', (_topic, payload) => results.add(payload.toString()));
+    await watcher.subscribeAsync('out/upper', { qos: 1 });
+    const sender = await connectAsync(url, { ...SENSOR, clientId: 'flood-sender', reconnectPeriod: 0 });
+    const count = 1_300; // over 64 running and 1000 queued
+    try {
+      await Promise.all(
+        Array.from({ length: count }, (_, i) => sender.publishAsync('in/upper', `flood-${i}`, { qos: 1 })),
+      );
+      await until(() => results.size >= count, `the ${count} results`, 45_000);
+      for (let i = 0; i < count; i++) expect(results.has(`FLOOD-${i}`)).toBe(true);
+    } finally {
+      await sender.endAsync(true);
+      await watcher.endAsync(true);
+    }
+  }, 90_000);
+
   it('keeps logins and the trigger working while 64 connections from 127.0.0.1 hold slots without logging in', async () => {
     const holders = new Set<Socket>();
     let holding = true;
@@ -253,6 +272,37 @@ describe('embedded MQTT broker memory under a limited user', () => {
       expect(await grants(client, [`sensors/${'x'.repeat(300)}`], 1)).toEqual([128]);
     } finally {
       await client.endAsync(true);
+    }
+  });
+
+  it('does not keep filters refused over the cap in a persistent session (they would come back at its next login)', async () => {
+    const first = await sensor('hoarder', { clean: false });
+    try {
+      const held = Array.from({ length: 100 }, (_, i) => `sensors/h/${i}`);
+      for (let i = 0; i < 100; i += 50) await grants(first, held.slice(i, i + 50), 1);
+      // one granted filter beside refused ones: aedes stores the whole SUBSCRIBE in the session
+      const extras = Array.from({ length: 20 }, (_, i) => `sensors/extra/${i}`);
+      const codes = await grants(first, ['sensors/h/0', ...extras], 1);
+      expect(codes[0]).toBe(1);
+      expect(codes.slice(1).every((c) => c === 128)).toBe(true);
+      await first.unsubscribeAsync(held.slice(1));
+    } finally {
+      await first.endAsync(true);
+    }
+    const got: string[] = [];
+    const again = connect(url, { ...SENSOR, clientId: 'hoarder', clean: false, reconnectPeriod: 0 });
+    again.on('message', (topic) => got.push(topic));
+    const publisher = await sensor('hoard-publisher');
+    try {
+      await until(() => again.connected, 'the login');
+      await publisher.publishAsync('sensors/extra/7', 'x', { qos: 1 });
+      await publisher.publishAsync('sensors/h/0', 'x', { qos: 1 });
+      await until(() => got.includes('sensors/h/0'), 'the message of the kept filter');
+      expect(got).not.toContain('sensors/extra/7');
+    } finally {
+      await publisher.endAsync(true);
+      await again.endAsync(true);
+      await connackCode(url, { ...SENSOR, clientId: 'hoarder' });
     }
   });
 
