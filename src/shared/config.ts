@@ -140,6 +140,23 @@ export const configSchema = z
             maxConnections: maxConnections(1024),
             /** Connections at once from one client address (also capped by connections.maxPerAddress). */
             maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64),
+            /** Of those, connections that have not logged in yet (they get 2 s to do so); over it the oldest is closed. */
+            maxPendingLoginsPerAddress: z.number().int().min(1).max(100_000).default(8),
+            /** Retained messages the broker holds, in all, per user, their bytes in all and the largest one. */
+            maxRetained: z.number().int().min(0).max(1_000_000).default(1_000),
+            maxRetainedPerUser: z.number().int().min(0).max(1_000_000).default(100),
+            maxRetainedBytes: bytes(16 * MiB, 1024 * MiB),
+            maxRetainedPayloadBytes: bytes(64 * 1024, 16 * MiB),
+            /** Subscriptions one client holds, and the longest topic filter (bytes). */
+            maxSubscriptionsPerClient: z.number().int().min(1).max(100_000).default(100),
+            maxFilterLength: z.number().int().min(1).max(65_535).default(256),
+            /** Persistent sessions (clean: false) per user and in all. */
+            maxPersistentSessionsPerUser: z.number().int().min(0).max(100_000).default(16),
+            maxPersistentSessions: z.number().int().min(0).max(1_000_000).default(1_000),
+            /** Messages queued for one offline persistent session, their bytes, and the bytes of all queues. */
+            maxQueuedPerSession: z.number().int().min(1).max(1_000_000).default(1_000),
+            maxQueuedBytesPerSession: bytes(4 * MiB, 1024 * MiB),
+            maxQueuedBytes: bytes(64 * MiB, 4096 * MiB),
           })
           .strict()
           .prefault({}),

@@ -18,7 +18,7 @@ import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { allowedBy, isSysTopic } from './mqtt-acl.js';
 import { filterProblem } from './mqtt-rules.js';
-import { CLIENT_ID_PREFIX } from './mqtt-session.js';
+import { CLIENT_ID_PREFIX } from './mqtt-session-state.js';
 
 export const CREDENTIALS_FILE = 'mqtt-credentials.json';
 /** The generated user with the run of every topic that does not start with `$`. */
@@ -136,6 +136,9 @@ export interface AccessOptions {
   /** Every user but anonymous ones: the platform's, the default one and the configured ones. */
   users: BrokerUser[];
   allowAnonymous: boolean;
+  /** Persistent sessions (clean: false) one user may hold, and all users together. */
+  maxPersistentSessionsPerUser: number;
+  maxPersistentSessions: number;
   logger: Logger;
 }
 
@@ -146,6 +149,12 @@ export interface BrokerAccess extends Hooks {
   publishProblem(client: Client | null, topic: string): string | undefined;
   /** Call on the broker's `clientDisconnect`. */
   disconnected(client: Client): void;
+  /** Marks the broker's end of an in-process connection: the only way the platform's user logs in. */
+  markInternal(conn: object): void;
+  /** The user name of a logged-in client ('' for an anonymous one). */
+  userName(client: Client): string;
+  /** Whether the client is the platform's own. */
+  isPlatform(client: Client): boolean;
 }
 
 function refusal(returnCode: number, message: string): AuthenticateError {
@@ -169,8 +178,22 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
   const nobody = sha256(randomBytes(32));
   /** The user of each authenticated client (anonymous: undefined). */
   const userOf = new WeakMap<Client, BrokerUser | undefined>();
-  /** Client id → the user name that holds it and the client that last logged in with it. */
-  const owners = new Map<string, { username: string; client: Client }>();
+  /**
+   * Client id → the user name that holds it, the client that last logged in with it and whether its
+   * session outlives the connection. An entry goes with the connection of a clean client, and with
+   * a persistent session when a clean client takes the id over (aedes then drops the session).
+   */
+  const owners = new Map<string, { username: string; client: Client; persistent: boolean }>();
+  /** Persistent sessions per user name. */
+  const persistentOf = new Map<string, number>();
+  let persistentAll = 0;
+  const setPersistent = (username: string, delta: number): void => {
+    persistentAll += delta;
+    const n = (persistentOf.get(username) ?? 0) + delta;
+    if (n > 0) persistentOf.set(username, n);
+    else persistentOf.delete(username);
+  };
+  const internal = new WeakSet<object>();
   let refused = 0;
   let refusedLog: NodeJS.Timeout | undefined;
 
@@ -218,6 +241,11 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
         return;
       }
       const owner = user?.username ?? '';
+      if (owner === PLATFORM_USER && !internal.has(client.conn as object)) {
+        refuse(client, name, "the platform's user logs in only from inside the platform");
+        done(refusal(NOT_AUTHORIZED, 'not authorized'), null);
+        return;
+      }
       if (client.id.startsWith(CLIENT_ID_PREFIX) !== (owner === PLATFORM_USER)) {
         refuse(client, name, `client ids starting with ${CLIENT_ID_PREFIX} are the platform's`);
         done(refusal(NOT_AUTHORIZED, `client ids starting with ${CLIENT_ID_PREFIX} are reserved`), null);
@@ -229,7 +257,23 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
         done(refusal(NOT_AUTHORIZED, 'this client id is in use by another user'), null);
         return;
       }
-      owners.set(client.id, { username: owner, client });
+      const persistent = !client.clean;
+      if (persistent && held?.persistent !== true && owner !== PLATFORM_USER) {
+        const why =
+          (persistentOf.get(owner) ?? 0) >= options.maxPersistentSessionsPerUser
+            ? `the user holds mqtt.broker.maxPersistentSessionsPerUser (${options.maxPersistentSessionsPerUser}) persistent sessions`
+            : persistentAll >= options.maxPersistentSessions
+              ? `the broker holds mqtt.broker.maxPersistentSessions (${options.maxPersistentSessions}) persistent sessions`
+              : undefined;
+        if (why !== undefined) {
+          refuse(client, name, why);
+          done(refusal(NOT_AUTHORIZED, `${why}; connect with a clean session to end one`), null);
+          return;
+        }
+      }
+      if (held?.persistent === true) setPersistent(held.username, -1);
+      if (persistent) setPersistent(owner, 1);
+      owners.set(client.id, { username: owner, client, persistent });
       userOf.set(client, user);
       done(null, true);
     },
@@ -250,10 +294,18 @@ export function createBrokerAccess(options: AccessOptions): BrokerAccess {
       return allowedBy(rights(client).publish, topic) ? undefined : `the user may not publish to ${topic}`;
     },
 
+    markInternal(conn) {
+      internal.add(conn);
+    },
+
+    userName: (client) => userOf.get(client)?.username ?? '',
+
+    isPlatform: (client) => userOf.get(client)?.username === PLATFORM_USER,
+
     disconnected(client) {
       // the session of a clean client ends with it; a persistent one stays its user's
       const held = owners.get(client.id);
-      if (held?.client === client && client.clean) owners.delete(client.id);
+      if (held?.client === client && !held.persistent) owners.delete(client.id);
     },
   };
 }

@@ -3,67 +3,37 @@
  * `clean: false`) in which a QoS 1 message is acknowledged only after its work is done.
  *
  * mqtt.js handles the packets of a connection one after the other and sends the PUBACK when
- * `handleMessage` calls back. Holding that callback for the length of a function call would stop the
- * connection (no PINGRESP, no PUBACK for the results: mqtt.js issue 2026), so `handleMessage` lets the
- * next packet through at once and the PUBACK is sent here when the work is done, in the order the
- * messages came ([MQTT-4.6.0-2]) and only on the connection they came on: after a reconnect the broker
- * delivers unacknowledged messages again.
+ * `handleMessage` calls back. Holding that callback stops reading the connection, and the handlers
+ * wait for things that arrive on it (the PUBACKs of their results, PINGRESP): a burst of messages
+ * would deadlock every trigger. So `handleMessage` always lets the next packet through at once:
+ * messages beyond the ones running wait in a bounded queue here, and the PUBACK is sent when the work
+ * is done, in the order the messages came ([MQTT-4.6.0-2]) and only on the connection they came on.
+ * A QoS 1 message that finds the queue full is left unacknowledged in the broker's session; once the
+ * trigger is idle again it reconnects, and the broker delivers those messages again.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import { connect, MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
 import type { Logger } from '../shared/logger.js';
 
-/** Messages handled at once. Beyond it QoS 1 messages wait (unread, so the broker holds them back), QoS 0 ones are dropped. */
+export {
+  CLIENT_ID_PREFIX,
+  loadSessionState,
+  saveSessionState,
+  type SessionState,
+} from './mqtt-session-state.js';
+
+/** Messages handled at once. Beyond it QoS 1 messages wait in the queue, QoS 0 ones are dropped. */
 export const MAX_IN_FLIGHT = 64;
+/** QoS 1 messages waiting for a slot, at most; more are left in the broker's session for later. */
+export const MAX_QUEUED = 1_000;
+/** Payload bytes those may hold. */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 /** How long an MQTT 5 broker keeps the session (subscriptions, QoS 1 messages) while the platform is away. */
 export const SESSION_EXPIRY_SEC = 7 * 24 * 3600;
 /** How long `start` waits for the first connection before going on (the client keeps trying). */
 const FIRST_CONNECT_MS = 5_000;
 /** What `end` gives the last results to reach the broker. */
 const FLUSH_MS = 5_000;
-
-const STATE_FILE = 'mqtt-session.json';
-/** The start of the platform's client id; the embedded broker refuses it to every other client. */
-export const CLIENT_ID_PREFIX = 'skiff-';
-
-/** What the platform remembers about its session: its client id and the subscriptions it made. */
-export interface SessionState {
-  clientId: string;
-  /** Topic filter → QoS granted, as last known to be in the broker's session. */
-  subscriptions: Record<string, number>;
-}
-
-/** Reads `<dataDir>/mqtt-session.json`, making a client id (`skiff-` and 16 hex digits) the first time. */
-export function loadSessionState(dataDir: string): SessionState {
-  try {
-    const raw = JSON.parse(readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as Partial<SessionState>;
-    if (
-      typeof raw.clientId === 'string' &&
-      new RegExp(`^${CLIENT_ID_PREFIX}[0-9a-f]{16}$`).test(raw.clientId)
-    ) {
-      const subscriptions: Record<string, number> = {};
-      for (const [filter, qos] of Object.entries(raw.subscriptions ?? {})) {
-        if (qos === 0 || qos === 1) subscriptions[filter] = qos;
-      }
-      return { clientId: raw.clientId, subscriptions };
-    }
-  } catch {
-    // missing or unreadable: a new session
-  }
-  const state = { clientId: `${CLIENT_ID_PREFIX}${randomBytes(8).toString('hex')}`, subscriptions: {} };
-  saveSessionState(dataDir, state);
-  return state;
-}
-
-/** Writes the session state atomically (a new file renamed over the old one). */
-export function saveSessionState(dataDir: string, state: SessionState): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path.join(dataDir, STATE_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-}
 
 /** One message the broker delivered. */
 export interface Message {
@@ -90,6 +60,11 @@ export interface SessionOptions {
   password?: string | undefined;
   /** 5 for an external broker (falls back to 3.1.1 if the broker refuses it), 4 for aedes. */
   protocolVersion: 4 | 5;
+  /**
+   * The embedded broker's in-process connection: the platform's client goes through no socket, so
+   * it counts against no connection cap and no stranger can crowd it out.
+   */
+  connectInternal?: (() => Duplex) | undefined;
   /** The largest packet the platform takes from the broker (MQTT 5 maximum packet size). */
   maxPacketBytes: number;
   logger: Logger;
@@ -118,7 +93,11 @@ export class MqttSession {
   private generation = 0;
   private acks: PendingAck[] = [];
   private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  private queue: Array<{ packet: IPublishPacket; entry: PendingAck | undefined; bytes: number }> = [];
+  private queuedBytes = 0;
+  /** QoS 1 messages were left unacknowledged because the queue was full: reconnect when idle. */
+  private leftOver = 0;
+  private recycling = false;
   private readonly idle = new Set<() => void>();
   private stopping = false;
   private everConnected = false;
@@ -184,7 +163,11 @@ export class MqttSession {
           }
         : {}),
     };
-    const client = connect(this.options.url, settings);
+    const internal = this.options.connectInternal;
+    const client =
+      internal === undefined
+        ? connect(this.options.url, settings)
+        : new MqttClient(() => internal() as never, { protocol: 'mqtt', ...settings });
     this.client = client;
     client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     client.on('connect', (connack) => {
@@ -206,11 +189,14 @@ export class MqttSession {
     client.on('close', () => {
       this.generation += 1;
       this.acks = [];
-      // messages waiting for a slot are delivered again on the next connection
-      for (const release of this.waiting.splice(0)) release();
+      // messages waiting for a slot (and those left over) are delivered again on the next connection
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.leftOver = 0;
     });
     client.on('offline', () => {
-      if (!this.stopping)
+      if (this.recycling) this.recycling = false;
+      else if (!this.stopping)
         logger.warn({ broker: this.options.label }, 'lost the connection to the MQTT broker');
     });
     client.on('error', (err) => {
@@ -257,18 +243,37 @@ export class MqttSession {
       this.dropped();
       callback();
     } else {
-      // no more reading from this connection until a slot is free: the broker holds the rest
-      const generation = this.generation;
-      this.waiting.push(() => {
-        if (generation === this.generation && !this.stopping) {
-          this.run(packet, entry);
-        } else if (generation === this.generation && entry !== undefined) {
-          entry.state = 'keep'; // stopping: left in the session
-          this.flushAcks();
-        }
-        callback(ACK_LATER);
-      });
+      // never stop reading the connection: the running handlers wait for PUBACKs that come on it
+      const bytes = Buffer.byteLength(packet.payload) + packet.topic.length;
+      if (this.queue.length < MAX_QUEUED && this.queuedBytes + bytes <= MAX_QUEUED_BYTES) {
+        this.queue.push({ packet, entry, bytes });
+        this.queuedBytes += bytes;
+      } else if (entry !== undefined) {
+        // left unacknowledged in the broker's session, delivered again after the next reconnect
+        entry.state = 'keep';
+        this.leftOver += 1;
+        this.flushAcks();
+      }
+      callback(ACK_LATER);
     }
+  }
+
+  /** Starts the next queued message, or reconnects when idle to have left-over messages delivered again. */
+  private next(): void {
+    const queued = this.queue.shift();
+    if (queued !== undefined) {
+      this.queuedBytes -= queued.bytes;
+      this.run(queued.packet, queued.entry);
+      return;
+    }
+    if (this.inFlight > 0 || this.leftOver === 0 || this.stopping || !this.connected) return;
+    this.options.logger.warn(
+      { leftOver: this.leftOver, maxQueued: MAX_QUEUED, maxInFlight: MAX_IN_FLIGHT },
+      'more MQTT messages came at once than the trigger queues; reconnecting to have the broker deliver the rest again',
+    );
+    this.leftOver = 0;
+    this.recycling = true;
+    this.client?.stream.destroy();
   }
 
   private run(packet: IPublishPacket, entry: PendingAck | undefined): void {
@@ -296,7 +301,7 @@ export class MqttSession {
           entry.state = outcome;
           this.flushAcks();
         }
-        this.waiting.shift()?.();
+        if (!this.stopping) this.next();
         if (this.inFlight === 0) for (const done of this.idle) done();
       })
       .catch(noop);
@@ -370,7 +375,10 @@ export class MqttSession {
    */
   async end(graceMs: number): Promise<void> {
     this.stopping = true;
-    for (const release of this.waiting.splice(0)) release();
+    // queued messages are not started: they stay in the session for the next start
+    for (const { entry } of this.queue.splice(0)) if (entry !== undefined) entry.state = 'keep';
+    this.queuedBytes = 0;
+    this.flushAcks();
     if (this.inFlight > 0) {
       let done = noop;
       const idle = new Promise<void>((resolve) => {

@@ -19,6 +19,7 @@ import {
   type Credentials,
 } from './mqtt-auth.js';
 import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
+import { BrokerLimits } from './mqtt-limits.js';
 import { connectionLimits } from '../shared/connection-budget.js';
 import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
@@ -123,7 +124,15 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
       host: bindHosts(settings.broker.host)[0] ?? settings.broker.host,
       port: settings.broker.port,
       maxPayloadBytes: settings.maxPayloadBytes,
-      access: createBrokerAccess({ users, allowAnonymous, logger }),
+      access: createBrokerAccess({
+        users,
+        allowAnonymous,
+        logger,
+        maxPersistentSessionsPerUser: settings.broker.maxPersistentSessionsPerUser,
+        maxPersistentSessions: settings.broker.maxPersistentSessions,
+      }),
+      limits: new BrokerLimits(settings.broker),
+      maxPendingLoginsPerAddress: settings.broker.maxPendingLoginsPerAddress,
       logger,
       guard: new ConnectionGuard(
         'mqtt',
@@ -301,6 +310,7 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     // aedes speaks MQTT 3.1.1; an external broker is asked for MQTT 5 first
     protocolVersion: broker === undefined ? 5 : 4,
     maxPacketBytes: settings.maxPayloadBytes + PACKET_OVERHEAD,
+    connectInternal: broker?.connectInternal,
     logger,
     handle,
     onConnect: (sessionPresent) => {
