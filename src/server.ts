@@ -143,7 +143,12 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   }
 
   const guards = {
-    control: new ConnectionGuard('control', connectionLimits(config, config.control.maxConnections), logger),
+    // the control API's clients send the token at once: strangers' connections make way for them
+    control: new ConnectionGuard(
+      'control',
+      { ...connectionLimits(config, config.control.maxConnections), evictUnproven: true },
+      logger,
+    ),
     http: new ConnectionGuard('http', connectionLimits(config, config.http.maxConnections), logger),
   };
   /** A factory of HTTP servers with the deadlines, watched by `guard` (one per bound address). */
@@ -171,6 +176,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
       logger.child({ part: 'control' }),
       compatHandlers,
       createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
+      (req) => guards.control.prove(req.socket),
     ),
   );
   const gateway = httpListener(
