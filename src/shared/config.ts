@@ -169,6 +169,18 @@ export const configSchema = z
         maxBodyBytes: bytes(256 * 1024, MiB),
         /** Bytes of invocations not final yet; one more gets 503 SKIFF_E_QUEUE_FULL. */
         maxQueuedBytes: bytes(256 * MiB, Number.MAX_SAFE_INTEGER),
+        /**
+         * Bytes of one function's invocations not final yet; one more for it gets 503
+         * SKIFF_E_QUEUE_FULL while other functions are still accepted (null: a quarter of
+         * maxQueuedBytes).
+         */
+        maxQueuedBytesPerFunction: z
+          .number()
+          .int()
+          .min(1)
+          .max(Number.MAX_SAFE_INTEGER)
+          .nullable()
+          .default(null),
         /** How long final records (results and dead letters) are kept, and how many. */
         retention: z
           .object({
