@@ -29,6 +29,7 @@ import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
+import { oneRequestAtATime } from './shared/pipelining.js';
 
 export interface RunningServer {
   config: Config;
@@ -153,7 +154,8 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   };
   /** A factory of HTTP servers with the deadlines, watched by `guard` (one per bound address). */
   const httpListener = (guard: ConnectionGuard, app: RequestListener) => () => {
-    const server = createServer(httpServerOptions(httpTimeouts(config)), app);
+    // the requests pipelined on one connection run one at a time (shared/pipelining.ts)
+    const server = createServer(httpServerOptions(httpTimeouts(config)), oneRequestAtATime(app));
     guard.attachHttp(server);
     return server;
   };
@@ -184,6 +186,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     createHttpTrigger({
       invoke: (inv) => router.invoke(inv),
       maxBodyBytes: config.http.maxBodyBytes,
+      maxInFlightPerAddress: config.http.maxInFlightPerAddress,
       logger: logger.child({ part: 'http' }),
       tinyfaas,
       async: {

@@ -60,6 +60,8 @@ export const configSchema = z
         port: port.default(8000),
         maxBodyBytes: bytes(6 * MiB),
         maxConnections: maxConnections(8192),
+        /** Requests one client address (an IPv6 /64) may have in progress at once; then 429. */
+        maxInFlightPerAddress: z.number().int().min(1).max(1_000_000).default(256),
       })
       .strict()
       .prefault({}),
