@@ -112,8 +112,13 @@ export async function download(
     });
   } catch (err) {
     if (err instanceof SkiffError) throw err;
-    logger?.debug({ err, url: shown }, '/uploadURL: the download failed');
-    throw fail(`cannot download ${shown}: the connection failed`);
+    // a system error (refused, unreachable, reset, DNS) says what is at that address: not told
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      logger?.debug({ err, url: shown }, '/uploadURL: the download failed');
+      throw fail(`cannot download ${shown}: the connection failed`);
+    }
+    // the platform's own limits (size, time) are the caller's to know
+    throw fail(`cannot download ${shown}: ${(err as Error).message}`);
   }
   if (res.status >= 300 && res.status < 400) {
     throw fail(`cannot download ${shown}: status ${res.status} (redirects are not followed)`);
