@@ -19,6 +19,30 @@ interface Line {
   waiting: [IncomingMessage, ServerResponse][];
 }
 
+/** node:http's own hold on a connection's socket: its parser reads the socket's handle directly. */
+interface HttpSocket {
+  _paused?: boolean;
+  parser?: { pause(): void; resume(): void } | null;
+}
+
+/**
+ * Stops reading a connection the way node:http does under backpressure: `_paused` makes it pause its
+ * parser once the data in hand is parsed (socket.pause() alone does not stop a parser that consumes
+ * the handle).
+ */
+function pauseReading(socket: Socket): void {
+  (socket as unknown as HttpSocket)._paused = true;
+  socket.pause();
+}
+
+function resumeReading(socket: Socket): void {
+  const s = socket as unknown as HttpSocket;
+  if (s._paused !== true) return; // node:http resumed it already (its output drained)
+  s._paused = false;
+  s.parser?.resume();
+  socket.resume();
+}
+
 /** Wraps an HTTP app so that the requests of one connection run one at a time. */
 export function oneRequestAtATime(app: RequestListener, maxWaiting = MAX_PIPELINED): RequestListener {
   const lines = new WeakMap<Socket, Line>();
@@ -37,7 +61,7 @@ export function oneRequestAtATime(app: RequestListener, maxWaiting = MAX_PIPELIN
       if (after !== undefined) return run(socket, line, after[0], after[1]);
       if (line.paused) {
         line.paused = false;
-        socket.resume();
+        resumeReading(socket);
       }
     };
     res.once('finish', next);
@@ -62,7 +86,7 @@ export function oneRequestAtATime(app: RequestListener, maxWaiting = MAX_PIPELIN
     line.waiting.push([req, res]);
     if (!line.paused) {
       line.paused = true;
-      socket.pause();
+      pauseReading(socket);
     }
   };
 }
