@@ -29,6 +29,7 @@ import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
+import { oneRequestAtATime } from './shared/pipelining.js';
 
 export interface RunningServer {
   config: Config;
@@ -145,12 +146,18 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   }
 
   const guards = {
-    control: new ConnectionGuard('control', connectionLimits(config, config.control.maxConnections), logger),
+    // the control API's clients send the token at once: strangers' connections make way for them
+    control: new ConnectionGuard(
+      'control',
+      { ...connectionLimits(config, config.control.maxConnections), evictUnproven: true },
+      logger,
+    ),
     http: new ConnectionGuard('http', connectionLimits(config, config.http.maxConnections), logger),
   };
   /** A factory of HTTP servers with the deadlines, watched by `guard` (one per bound address). */
   const httpListener = (guard: ConnectionGuard, app: RequestListener) => () => {
-    const server = createServer(httpServerOptions(httpTimeouts(config)), app);
+    // the requests pipelined on one connection run one at a time (shared/pipelining.ts)
+    const server = createServer(httpServerOptions(httpTimeouts(config)), oneRequestAtATime(app));
     guard.attachHttp(server);
     return server;
   };
@@ -173,6 +180,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
       logger.child({ part: 'control' }),
       compatHandlers,
       createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
+      (req) => guards.control.prove(req.socket),
     ),
   );
   const gateway = httpListener(
@@ -180,6 +188,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     createHttpTrigger({
       invoke: (inv) => router.invoke(inv),
       maxBodyBytes: config.http.maxBodyBytes,
+      maxInFlightPerAddress: config.http.maxInFlightPerAddress,
       logger: logger.child({ part: 'http' }),
       tinyfaas,
       async: {

@@ -3,7 +3,7 @@ import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { sendError } from '../shared/http.js';
 import { FailureLog } from '../shared/failure-log.js';
 import type { Logger } from '../shared/logger.js';
-import { createTokenCheck } from './auth.js';
+import { createTokenCheck, createTokenTest } from './auth.js';
 import type { RequestGuard } from './request-guard.js';
 
 export interface RouteContext {
@@ -45,6 +45,10 @@ export type RawHandler = (req: IncomingMessage, res: ServerResponse) => Promise<
 /**
  * The control API as a request handler (an app factory: it never listens; server.ts does). `guard`
  * sees every request first, the compatibility handlers' too (request-guard.ts: no web page gets in).
+ * A request that carries the admin token calls `onProven` (its connection is then kept when the
+ * listener is full: see ConnectionGuard's `evictUnproven`); the answer to any other request (the
+ * public routes, every 401, 403 and 404) closes its connection, so that a stranger cannot hold a
+ * keep-alive connection of the control API open.
  */
 export function createControlApp(
   routes: Route[],
@@ -52,13 +56,18 @@ export function createControlApp(
   logger: Logger,
   raw: RawHandler[],
   guard: RequestGuard,
+  onProven: (req: IncomingMessage) => void = () => undefined,
 ) {
   const failures = new FailureLog(logger);
   const compiled = routes.map(compile);
   const checkToken = createTokenCheck(token);
+  const hasToken = createTokenTest(token);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      const proven = hasToken(req.headers.authorization);
+      if (!proven) res.setHeader('connection', 'close');
       guard(req);
+      if (proven) onProven(req);
       for (const handler of raw) if (await handler(req, res)) return;
       const url = new URL(req.url ?? '/', 'http://control');
       const matches = compiled

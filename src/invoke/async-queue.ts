@@ -29,6 +29,11 @@ export interface AsyncSettings {
   maxBodyBytes: number;
   /** Bytes of invocations not final yet (queued or running) beyond which new ones are refused. */
   maxQueuedBytes: number;
+  /**
+   * Bytes of one function's invocations not final yet beyond which new ones for it are refused, so
+   * that one caller cannot take the whole queue (null or absent: a quarter of maxQueuedBytes).
+   */
+  maxQueuedBytesPerFunction?: number | null;
 }
 
 export interface AsyncQueueDeps {
@@ -109,6 +114,14 @@ export class AsyncQueue {
       throw new SkiffError(
         'SKIFF_E_QUEUE_FULL',
         `the async queue is full (async.maxQueuedBytes ${maxQueuedBytes} bytes waiting); retry later`,
+        { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
+      );
+    }
+    const perFunction = this.deps.settings.maxQueuedBytesPerFunction ?? Math.floor(maxQueuedBytes / 4);
+    if (this.deps.store.queuedBytesOf(record.function) + bytes > perFunction) {
+      throw new SkiffError(
+        'SKIFF_E_QUEUE_FULL',
+        `the async queue holds as much for function ${record.function} as one function may have waiting (async.maxQueuedBytesPerFunction ${perFunction} bytes); retry later`,
         { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
       );
     }

@@ -42,7 +42,9 @@ describe('loadConfig', () => {
       port: 8000,
       maxBodyBytes: 6 * 1024 * 1024,
       maxConnections: 8192,
+      maxInFlightPerAddress: 256,
     });
+    expect(config.async.maxQueuedBytesPerFunction).toBeNull(); // a quarter of maxQueuedBytes
     expect(config.connections).toMatchObject({
       maxPerAddress: 256,
       headersTimeoutMs: 10_000,

@@ -60,6 +60,8 @@ export const configSchema = z
         port: port.default(8000),
         maxBodyBytes: bytes(6 * MiB),
         maxConnections: maxConnections(8192),
+        /** Requests one client address (an IPv6 /64) may have in progress at once; then 429. */
+        maxInFlightPerAddress: z.number().int().min(1).max(1_000_000).default(256),
       })
       .strict()
       .prefault({}),
@@ -190,6 +192,18 @@ export const configSchema = z
         maxBodyBytes: bytes(256 * 1024, MiB),
         /** Bytes of invocations not final yet; one more gets 503 SKIFF_E_QUEUE_FULL. */
         maxQueuedBytes: bytes(256 * MiB, Number.MAX_SAFE_INTEGER),
+        /**
+         * Bytes of one function's invocations not final yet; one more for it gets 503
+         * SKIFF_E_QUEUE_FULL while other functions are still accepted (null: a quarter of
+         * maxQueuedBytes).
+         */
+        maxQueuedBytesPerFunction: z
+          .number()
+          .int()
+          .min(1)
+          .max(Number.MAX_SAFE_INTEGER)
+          .nullable()
+          .default(null),
         /** How long final records (results and dead letters) are kept, and how many. */
         retention: z
           .object({

@@ -97,4 +97,61 @@ describe('ConnectionGuard', () => {
     await closed(a[0] as Socket);
     await expect.poll(() => guard.size).toBe(3);
   });
+
+  it('with evictUnproven: a new connection pushes out the oldest unproven one; refused when all are proven', async () => {
+    const guard = new ConnectionGuard(
+      'test',
+      {
+        maxConnections: 3,
+        maxPerAddress: 2,
+        idleTimeoutMs: 60_000,
+        bodyIdleTimeoutMs: 0,
+        evictUnproven: true,
+      },
+      createLogger('silent'),
+    );
+    const accepted: Socket[] = [];
+    const server = createServer((socket) => {
+      accepted.push(socket);
+      socket.resume();
+    });
+    guard.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => server.close());
+    cleanup.push(() => guard.close());
+    const port = (server.address() as { port: number }).port;
+    const open = (localAddress: string): Promise<Socket> =>
+      new Promise((resolve) => {
+        const socket = connect({ port, host: '127.0.0.1', localAddress });
+        socket.on('error', () => undefined);
+        socket.once('connect', () => resolve(socket));
+        cleanup.push(() => socket.destroy());
+      });
+    const closed = (socket: Socket) => new Promise((resolve) => socket.once('close', resolve));
+    const admitted = async (n: number) => expect.poll(() => accepted.length).toBe(n);
+
+    const a1 = await open('127.0.0.1');
+    await admitted(1);
+    guard.prove(accepted[0] as Socket); // a1 proved the token
+    const a2 = await open('127.0.0.1');
+    await admitted(2);
+    // per address: the oldest unproven of that address (a2) goes, never the proven a1
+    const a3 = await open('127.0.0.1');
+    await closed(a2);
+    await admitted(3);
+    expect(a1.destroyed).toBe(false);
+    const b1 = await open('127.0.0.2');
+    await admitted(4);
+    expect(guard.size).toBe(3);
+    // the listener is full: the oldest unproven over all (a3) goes
+    const c1 = await open('127.0.0.3');
+    await closed(a3);
+    expect([guard.size, guard.evicted, guard.refused]).toEqual([3, 2, 0]);
+    // every connection proven: a new one is refused
+    for (const s of accepted.filter((s) => !s.destroyed)) guard.prove(s);
+    const d1 = await open('127.0.0.4');
+    await closed(d1);
+    expect([guard.size, guard.refused]).toEqual([3, 1]);
+    expect([a1.destroyed, b1.destroyed, c1.destroyed]).toEqual([false, false, false]);
+  });
 });

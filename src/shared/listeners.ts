@@ -22,6 +22,13 @@ export interface ConnectionLimits {
    * read any of for this long, closes the connection (0: no such deadline).
    */
   bodyIdleTimeoutMs: number;
+  /**
+   * At a cap, a new connection pushes out the oldest connection that has not proven a credential
+   * (see `prove`) instead of being refused; it is refused only when every connection in its way has
+   * proven one. For a listener whose legitimate clients authenticate in their first request (the
+   * control API): strangers can then never keep them out, however many connections they hold.
+   */
+  evictUnproven?: boolean;
 }
 
 /** The HTTP server's own deadlines (node:http enforces them). */
@@ -37,6 +44,8 @@ export interface HttpTimeouts {
 const SWEEP_EVERY_MS = 1_000;
 const REFUSAL_LOG_EVERY_MS = 10_000;
 const MAX_HEADER_BYTES = 16 * 1024;
+/** With eviction, connections net lets through over the cap, to be admitted or refused by the guard. */
+const EVICTION_SLACK = 64;
 
 /**
  * The key under which a client's connections count: its IPv4 address (also when it arrives
@@ -71,6 +80,8 @@ interface Tracked {
   /** Bytes waiting to be written to the socket at the last sweep, and when that last changed. */
   queued: number;
   writtenAt: number;
+  /** A request on it presented a valid credential (`prove`). */
+  proven: boolean;
 }
 
 /** Bytes libuv still has to write to the socket: it shrinks only as the client reads. */
@@ -94,6 +105,8 @@ export class ConnectionGuard {
   private lastRefusalLog = 0;
   /** Connections refused since the start (for tests and the log). */
   refused = 0;
+  /** Unproven connections pushed out for a new one (`evictUnproven`; for tests and the log). */
+  evicted = 0;
 
   constructor(
     readonly name: string,
@@ -110,11 +123,23 @@ export class ConnectionGuard {
   /** Admits a freshly accepted connection, or destroys it at once (nothing of it is read). */
   admit(socket: Socket): boolean {
     const key = clientKey(socket.remoteAddress);
-    const fromClient = this.perAddress.get(key) ?? 0;
-    if (this.open.size >= this.limits.maxConnections || fromClient >= this.limits.maxPerAddress) {
-      socket.destroy();
-      this.noteRefusal(key, this.open.size >= this.limits.maxConnections ? 'listener' : 'address');
-      return false;
+    const full = (): 'listener' | 'address' | undefined => {
+      if (this.open.size >= this.limits.maxConnections) return 'listener';
+      if ((this.perAddress.get(key) ?? 0) >= this.limits.maxPerAddress) return 'address';
+      return undefined;
+    };
+    for (let cap = full(); cap !== undefined; cap = full()) {
+      const victim =
+        this.limits.evictUnproven === true
+          ? this.oldestUnproven(cap === 'address' ? key : undefined)
+          : undefined;
+      if (victim === undefined) {
+        socket.destroy();
+        this.noteRefusal(key, cap);
+        return false;
+      }
+      this.evicted += 1;
+      this.drop(victim, 'a new connection took its place (it has not proven the token)');
     }
     const now = this.now();
     this.open.set(socket, {
@@ -126,16 +151,45 @@ export class ConnectionGuard {
       request: undefined,
       queued: 0,
       writtenAt: now,
+      proven: false,
     });
-    this.perAddress.set(key, fromClient + 1);
+    this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
     socket.once('close', () => this.forget(socket));
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_EVERY_MS).unref();
     return true;
   }
 
+  /**
+   * Marks a connection as one whose client proved a credential (a request on it carried a valid
+   * admin token): with `evictUnproven`, it is never pushed out for a new one.
+   */
+  prove(socket: Socket): void {
+    const t = this.open.get(socket);
+    if (t !== undefined) t.proven = true;
+  }
+
+  /** Whether a request on `socket` proved a credential. */
+  isProven(socket: Socket): boolean {
+    return this.open.get(socket)?.proven === true;
+  }
+
+  /** The oldest open connection (of client `key`, if given) that has not proven a credential. */
+  private oldestUnproven(key: string | undefined): Tracked | undefined {
+    // Map order is admission order: the first match is the oldest
+    for (const t of this.open.values()) {
+      if (!t.proven && (key === undefined || t.key === key)) return t;
+    }
+    return undefined;
+  }
+
   /** Guards every connection `server` accepts, before its own connection listener sees it. */
   attach(server: NetServer): void {
-    server.maxConnections = this.limits.maxConnections; // a backstop: net refuses these before a Socket exists
+    // a backstop: net refuses these before a Socket exists (with eviction, a new connection must
+    // reach admit() to push an old one out: the backstop leaves room for a burst of them)
+    server.maxConnections =
+      this.limits.evictUnproven === true
+        ? this.limits.maxConnections + EVICTION_SLACK
+        : this.limits.maxConnections;
     server.prependListener('connection', (socket: Socket) => void this.admit(socket));
   }
 

@@ -119,4 +119,22 @@ describe('QueueStore', () => {
     expect(store.prune({ ...keep, maxBytes: 1 }, 100)).toBe(3);
     expect(store.finished).toEqual({ count: 0, bytes: 0 });
   });
+
+  it('keeps the bytes waiting per function, gives them back when one finishes, and rebuilds them at open', () => {
+    store.accept({ ...request('a', 1000), function: 'x' });
+    store.accept({ ...request('b', 2000), function: 'x' });
+    store.accept({ ...request('c', 500), function: 'y' });
+    const x = store.queuedBytesOf('x');
+    const y = store.queuedBytesOf('y');
+    expect(x).toBe(requestBytes({ ...request('a', 1000), function: 'x' }) + requestBytes(request('b', 2000)));
+    expect(x + y).toBe(store.queuedBytes);
+    expect(store.queuedBytesOf('z')).toBe(0);
+    store.claim(1); // a
+    expect(store.finish('a', 'succeeded', { counted: true })).toBe(true);
+    expect(store.queuedBytesOf('x')).toBe(requestBytes(request('b', 2000)));
+    store.close();
+    store = new QueueStore(path.join(dir, 'queue.db'));
+    expect(store.queuedBytesOf('x')).toBe(requestBytes(request('b', 2000)));
+    expect(store.queuedBytesOf('y')).toBe(y);
+  });
 });

@@ -59,6 +59,8 @@ export interface RetentionPolicy {
 export class QueueStore {
   private readonly db: Database.Database;
   private waitingBytes = 0;
+  /** The same per function (only functions with something waiting). */
+  private readonly waitingByFunction = new Map<string, number>();
   private finalBytes = 0;
   private finalCount = 0;
 
@@ -78,6 +80,17 @@ export class QueueStore {
   /** Bytes of the invocations not final yet (queued or running): what the queue quota limits. */
   get queuedBytes(): number {
     return this.waitingBytes;
+  }
+
+  /** Bytes of one function's invocations not final yet: what the per-function share limits. */
+  queuedBytesOf(fn: string): number {
+    return this.waitingByFunction.get(fn) ?? 0;
+  }
+
+  private countWaiting(fn: string, bytes: number): void {
+    const left = (this.waitingByFunction.get(fn) ?? 0) + bytes;
+    if (left <= 0) this.waitingByFunction.delete(fn);
+    else this.waitingByFunction.set(fn, left);
   }
 
   /** Final records kept, and their bytes: what retention limits. */
@@ -112,6 +125,7 @@ export class QueueStore {
         bytes,
       );
     this.waitingBytes += bytes;
+    this.countWaiting(req.function, bytes);
   }
 
   /**
@@ -260,8 +274,8 @@ export class QueueStore {
     },
   ): boolean {
     const before = this.db
-      .prepare(`SELECT bytes FROM invocations WHERE id = ? AND status = 'running'`)
-      .get(id) as { bytes: number } | undefined;
+      .prepare(`SELECT bytes, function FROM invocations WHERE id = ? AND status = 'running'`)
+      .get(id) as { bytes: number; function: string } | undefined;
     if (before === undefined) return false;
     const resultHeaders = o.result === undefined ? null : JSON.stringify(o.result.headers);
     const after = this.db
@@ -292,6 +306,7 @@ export class QueueStore {
       ) as { bytes: number } | undefined;
     if (after === undefined) return false;
     this.waitingBytes -= before.bytes;
+    this.countWaiting(before.function, -before.bytes);
     this.finalBytes += after.bytes;
     this.finalCount += 1;
     return true;
@@ -340,6 +355,13 @@ export class QueueStore {
       )
       .get() as { b: number; n: number };
     this.waitingBytes = waiting.b;
+    this.waitingByFunction.clear();
+    const byFunction = this.db
+      .prepare(
+        `SELECT function AS fn, SUM(bytes) AS b FROM invocations WHERE status IN ('queued', 'running') GROUP BY function`,
+      )
+      .all() as { fn: string; b: number }[];
+    for (const row of byFunction) this.countWaiting(row.fn, row.b);
     this.finalBytes = final.b;
     this.finalCount = final.n;
   }

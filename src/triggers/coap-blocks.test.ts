@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BlockAssembler,
   ResponseStore,
+  STARTING_BLOCKS,
+  clientGroup,
   encodeBlock,
   parseBlock,
   type BlockOption,
@@ -21,6 +23,7 @@ const limits = {
   maxPerClient: 1,
   maxClientBytes: 64,
   maxTotalBytes: 1024,
+  startIdleMs: 1000,
   idleMs: 1000,
   lifetimeMs: 5000,
 };
@@ -125,21 +128,107 @@ describe('BlockAssembler', () => {
     expect(a.accept('friend', 'other', block(1, false), bytes(1, 0)).kind).toBe('complete');
   });
 
-  it('refuses with a retryable 5.03 over the global count and byte caps, evicting nobody', () => {
-    const a = new BlockAssembler({ ...limits, maxTransfers: 2, maxTotalBytes: 40 });
-    a.accept('k1', 'c1', block(0, true), bytes(16, 0));
-    a.accept('k2', 'c2', block(0, true), bytes(16, 0));
-    expect(errorOf(a.accept('k3', 'c3', block(0, true), bytes(16, 0)))).toMatchObject({
+  it('over the global caps pushes out the idlest upload of the client holding the most; 5.03 only when none can go', () => {
+    let now = 0;
+    const a = new BlockAssembler(
+      {
+        ...limits,
+        maxBytes: 4096,
+        maxClientBytes: 4096,
+        maxPerClient: 8,
+        maxTransfers: 4,
+        maxTotalBytes: 4096,
+      },
+      () => now,
+    );
+    // a flood holds every slot: three uploads from one client, one from another
+    for (const [k, c] of [
+      ['f1', 'flood'],
+      ['f2', 'flood'],
+      ['f3', 'flood'],
+      ['g1', 'other'],
+    ] as const) {
+      now += 10;
+      expect(a.accept(k, c, block(0, true), bytes(16, 0)).kind).toBe('continue');
+    }
+    // a new client gets in: the idlest upload of the client holding most ('flood') goes
+    now += 10;
+    expect(a.accept('mine', 'me', block(0, true), bytes(16, 0)).kind).toBe('continue');
+    expect(a.evicted).toBe(1);
+    expect(errorOf(a.accept('f1', 'flood', block(1, true), bytes(16, 0)))).toMatchObject({
+      coapCode: '4.08',
+    });
+    // the flood's new uploads push out its own kind, never 'mine', which keeps progressing
+    for (let i = 0; i < 20; i += 1) {
+      now += 10;
+      expect(a.accept('mine', 'me', block(1 + i, true), bytes(16, 0)).kind).toBe('continue');
+      a.accept(`new${i}`, 'flood', block(0, true), bytes(16, 0));
+    }
+    expect(a.accept('mine', 'me', block(21, false), bytes(1, 0)).kind).toBe('complete');
+    expect(a.accept('g1', 'other', block(1, false), bytes(1, 0)).kind).toBe('complete');
+
+    // bytes: growing past maxTotalBytes pushes out the client holding most bytes, not the grower
+    const b = new BlockAssembler(
+      {
+        ...limits,
+        maxBytes: 4096,
+        maxPerClient: 8,
+        maxClientBytes: 4096,
+        maxTransfers: 100,
+        maxTotalBytes: 64,
+      },
+      () => now,
+    );
+    b.accept('h1', 'hog', block(0, true), bytes(16, 0));
+    b.accept('h1', 'hog', block(1, true), bytes(16, 0));
+    b.accept('h2', 'hog', block(0, true), bytes(16, 0));
+    b.accept('mine', 'me', block(0, true), bytes(16, 0));
+    expect(b.accept('mine', 'me', block(1, true), bytes(16, 0)).kind).toBe('continue');
+    expect([b.size, b.bytes]).toEqual([2, 48]); // h1 (32 bytes, the hog's idlest) went
+    // when only the grower itself could go: 5.03 (retryable), and it is dropped
+    const c = new BlockAssembler({ ...limits, maxTransfers: 100, maxTotalBytes: 40 }, () => now);
+    c.accept('k2', 'c2', block(0, true), bytes(16, 0));
+    c.accept('k2', 'c2', block(1, true), bytes(16, 0));
+    expect(errorOf(c.accept('k2', 'c2', block(2, true), bytes(16, 0)))).toMatchObject({
       code: 'SKIFF_E_TOO_MANY_REQUESTS',
       retryAfterSec: 1,
     });
-    // 32 held; 16 more would pass 40: that upload is dropped, the other stays
-    expect(errorOf(a.accept('k2', 'c2', block(1, true), bytes(16, 0)))).toMatchObject({
-      code: 'SKIFF_E_TOO_MANY_REQUESTS',
-    });
-    expect([a.size, a.bytes, a.evicted]).toEqual([1, 16, 0]);
+    expect(c.size).toBe(0);
     // a one-block upload needs no slot
-    expect(a.accept('k5', 'c3', block(0, false), bytes(3, 0)).kind).toBe('complete');
+    expect(c.accept('k5', 'c3', block(0, false), bytes(3, 0)).kind).toBe('complete');
+  });
+
+  it('drops an upload that stalls after its first blocks sooner (startIdleMs) than one that progressed', () => {
+    let now = 0;
+    const a = new BlockAssembler(
+      {
+        ...limits,
+        maxBytes: 4096,
+        maxPerClient: 8,
+        maxClientBytes: 8192,
+        maxTotalBytes: 8192,
+        startIdleMs: 500,
+        idleMs: 3000,
+        lifetimeMs: 60_000,
+      },
+      () => now,
+    );
+    a.accept('starting', 'c', block(0, true), bytes(16, 0));
+    a.accept('going', 'c', block(0, true), bytes(16, 0));
+    for (let num = 1; num < STARTING_BLOCKS; num += 1) a.accept('going', 'c', block(num, true), bytes(16, 0));
+    now += 600;
+    a.prune();
+    expect(a.size).toBe(1); // 'starting' sent one block and nothing for 600 ms
+    now += 2000;
+    expect(a.accept('going', 'c', block(STARTING_BLOCKS, false), bytes(1, 0)).kind).toBe('complete');
+  });
+
+  it('groups client addresses by IPv4 /24 and IPv6 /48', () => {
+    expect(clientGroup('127.0.20.1')).toBe('127.0.20.0/24');
+    expect(clientGroup('::ffff:127.0.20.8')).toBe('127.0.20.0/24');
+    expect(clientGroup('2001:db8:1:2:3::9')).toBe('2001:db8:1::/48');
+    expect(clientGroup('2001:db8:1:ffff::1')).toBe('2001:db8:1::/48');
+    expect(clientGroup('::1')).toBe('::1');
   });
 
   it('drops uploads that stall or last too long', () => {

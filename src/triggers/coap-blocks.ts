@@ -6,6 +6,21 @@
  * on size, count and time.
  */
 import { SkiffError } from '../shared/errors.js';
+import { clientKey } from '../shared/listeners.js';
+
+/**
+ * The group a UDP source address counts under for the per-client caps: its IPv4 /24 (also when it
+ * arrives IPv4-mapped) or its IPv6 /48. One host (one user on it) can send from every address of
+ * 127.0.0.0/8, or from a whole routed prefix, so a single address is too fine a unit.
+ */
+export function clientGroup(address: string | undefined): string {
+  const key = clientKey(address);
+  const v4 = /^(\d+\.\d+\.\d+)\.\d+$/.exec(key);
+  if (v4 !== null) return `${v4[1] as string}.0/24`;
+  const v6 = /^([0-9a-f]+:[0-9a-f]+:[0-9a-f]+):[0-9a-f]+::\/64$/i.exec(key);
+  if (v6 !== null) return `${v6[1] as string}::/48`;
+  return key;
+}
 
 /** A decoded Block1 or Block2 option. */
 export interface BlockOption {
@@ -52,10 +67,12 @@ export interface AssemblerLimits {
   maxPerClient: number;
   /** Bytes held for one client address's uploads; its oldest are dropped to stay within. */
   maxClientBytes: number;
-  /** Bytes held for all uploads; a block that would pass it is refused with 5.03. */
+  /** Bytes held for all uploads; over it the idlest upload of the client holding most is dropped. */
   maxTotalBytes: number;
   /** An upload is dropped when no block came for this long... */
   idleMs: number;
+  /** ...or this long while it has fewer than STARTING_BLOCKS blocks (a client mid-upload sends at once)... */
+  startIdleMs: number;
   /** ...or when it is older than this. */
   lifetimeMs: number;
 }
@@ -73,7 +90,12 @@ interface Upload {
   next: number;
   started: number;
   touched: number;
+  /** Blocks that added bytes. */
+  blocks: number;
 }
+
+/** An upload with fewer blocks than this is starting: it is dropped after `startIdleMs` without one. */
+export const STARTING_BLOCKS = 4;
 
 const busy = (): Block1Outcome => ({
   kind: 'error',
@@ -88,10 +110,13 @@ const busy = (): Block1Outcome => ({
 
 /**
  * Reassembles Block1 uploads, refusing one as soon as it would pass `maxBytes` (4.13). One client
- * address holds at most `maxPerClient` uploads and `maxClientBytes`: a new upload or a new block
- * beyond that pushes out that address's oldest uploads, never another client's. Over all clients,
- * `maxTransfers` and `maxTotalBytes` refuse (5.03) rather than evict, so that a crowd of (spoofable)
- * UDP source addresses cannot push out the uploads of others.
+ * (the `address` given: a group such as `clientGroup`'s) holds at most `maxPerClient` uploads and
+ * `maxClientBytes`: a new upload or a new block beyond that pushes out that client's oldest uploads,
+ * never another client's. Over all clients, `maxTransfers` and `maxTotalBytes` push out the idlest
+ * upload of the client holding the most (count or bytes), so that a crowd of uploads kept barely
+ * alive can only push out its own kind and a new client's upload always gets in; only when nothing
+ * else can go is a block refused (5.03). Uploads that stall are dropped: after `startIdleMs` while
+ * they have sent fewer than STARTING_BLOCKS blocks, after `idleMs` once they progress.
  */
 export class BlockAssembler {
   private readonly uploads = new Map<string, Upload>();
@@ -138,13 +163,8 @@ export class BlockAssembler {
       this.remove(key);
       if (!block.more) return { kind: 'complete', body: payload, echo };
       this.makeRoom(address, key, 1, end);
-      if (
-        this.uploads.size >= this.limits.maxTransfers ||
-        this.totalBytes + end > this.limits.maxTotalBytes
-      ) {
-        return busy();
-      }
-      this.uploads.set(key, { address, chunks: [payload], next: end, started: now, touched: now });
+      if (!this.makeGlobalRoom(key, 1, end)) return busy();
+      this.uploads.set(key, { address, chunks: [payload], next: end, started: now, touched: now, blocks: 1 });
       this.totalBytes += end;
       return { kind: 'continue', echo };
     }
@@ -162,12 +182,13 @@ export class BlockAssembler {
       // a retransmitted block adds nothing; a block that overlaps the end adds its new bytes
       const adding = end - upload.next;
       this.makeRoom(address, key, 0, adding);
-      if (this.totalBytes + adding > this.limits.maxTotalBytes) {
+      if (!this.makeGlobalRoom(key, 0, adding)) {
         this.remove(key);
         return busy();
       }
       upload.chunks.push(payload.subarray(upload.next - offset));
       upload.next = end;
+      upload.blocks += 1;
       this.totalBytes += adding;
     }
     if (block.more) return { kind: 'continue', echo };
@@ -183,7 +204,8 @@ export class BlockAssembler {
   /** Drops uploads that stalled or took too long. */
   prune(now = this.now()): void {
     for (const [key, upload] of this.uploads) {
-      if (now - upload.touched > this.limits.idleMs || now - upload.started > this.limits.lifetimeMs) {
+      const idle = upload.blocks < STARTING_BLOCKS ? this.limits.startIdleMs : this.limits.idleMs;
+      if (now - upload.touched > idle || now - upload.started > this.limits.lifetimeMs) {
         this.remove(key);
       }
     }
@@ -221,6 +243,44 @@ export class BlockAssembler {
       this.remove(oldKey);
       this.evicted += 1;
     }
+  }
+
+  /**
+   * Over all clients: pushes out the idlest upload (other than `key`) of the client holding the most
+   * uploads (for a new one) or bytes (for more bytes) until `uploads` more and `bytes` more fit;
+   * false when they cannot.
+   */
+  private makeGlobalRoom(key: string, uploads: number, bytes: number): boolean {
+    for (;;) {
+      const countFull = uploads > 0 && this.uploads.size + uploads > this.limits.maxTransfers;
+      const bytesFull = this.totalBytes + bytes > this.limits.maxTotalBytes;
+      if (!countFull && !bytesFull) return true;
+      const victim = this.idlestOfLargest(key, countFull ? 'count' : 'bytes');
+      if (victim === undefined) return false;
+      this.remove(victim);
+      this.evicted += 1;
+    }
+  }
+
+  /** The idlest upload (not `skip`) of the client with the most uploads or bytes held. */
+  private idlestOfLargest(skip: string, by: 'count' | 'bytes'): string | undefined {
+    const held = new Map<string, number>();
+    for (const [k, u] of this.uploads) {
+      if (k === skip) continue;
+      held.set(u.address, (held.get(u.address) ?? 0) + (by === 'count' ? 1 : u.next));
+    }
+    let most = 0;
+    for (const n of held.values()) most = Math.max(most, n);
+    let victim: string | undefined;
+    let touched = Infinity;
+    for (const [k, u] of this.uploads) {
+      if (k === skip || held.get(u.address) !== most) continue;
+      if (u.touched < touched) {
+        touched = u.touched;
+        victim = k;
+      }
+    }
+    return victim;
   }
 }
 

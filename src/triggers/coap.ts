@@ -13,18 +13,27 @@ import { createServer, type CoapPacket, type IncomingMessage, type OutgoingMessa
 import type { Invocation } from '../invoke/types.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { FailureLog } from '../shared/failure-log.js';
-import { BlockAssembler, ResponseStore } from './coap-blocks.js';
+import { BlockAssembler, ResponseStore, clientGroup } from './coap-blocks.js';
 import { replyOfError, replyOfResult, type CoapReply } from './coap-reply.js';
 import { invocationHeaders, readRequest, type CoapRequest } from './coap-request.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
-import { bindHosts, clientKey } from '../shared/listeners.js';
+import { bindHosts } from '../shared/listeners.js';
 
 /** The largest block the `coap` package sends (its `maxPayloadSize`). */
 const BLOCK_SIZE = 1024;
 const MiB = 1024 * 1024;
-/** Uploads in progress over all clients (count, bytes); how long one may stall and last. */
-const UPLOAD_LIMITS = { maxTransfers: 64, maxTotalBytes: 64 * MiB, idleMs: 30_000, lifetimeMs: 120_000 };
+/**
+ * Uploads in progress over all clients (count, bytes); how long one may stall (5 s while it has sent
+ * only its first blocks: a client mid-upload sends the next block at once) and last.
+ */
+const UPLOAD_LIMITS = {
+  maxTransfers: 64,
+  maxTotalBytes: 64 * MiB,
+  startIdleMs: 5_000,
+  idleMs: 30_000,
+  lifetimeMs: 120_000,
+};
 /** Responses kept for their later blocks: how many, how many bytes in all, how long unasked. */
 const RESPONSE_LIMITS = { maxEntries: 256, maxBytes: 64 * MiB, idleMs: 30_000 };
 const PRUNE_EVERY_MS = 5_000;
@@ -217,7 +226,8 @@ async function startCoapTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     if (packet.confirmable === true && inFlight.has(`${client}/${packet.messageId ?? ''}`)) return;
     let decided: Plan;
     try {
-      decided = plan(packet, client, clientKey(rsinfo.address)); // per-client caps: an IPv6 /64 is one client
+      // per-client caps: an IPv4 /24 or an IPv6 /48 is one client (a host can send from many addresses)
+      decided = plan(packet, client, clientGroup(rsinfo.address));
     } catch (err) {
       logger.error({ err }, 'CoAP request not understood');
       decided = reply(errorReply(toSkiffError(err)));

@@ -4,6 +4,7 @@ import { NAME_PATTERN } from '../control/spec.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
 import { FailureLog } from '../shared/failure-log.js';
+import { clientKey } from '../shared/listeners.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
@@ -51,7 +52,15 @@ export interface HttpTriggerDeps {
   async?: AsyncAccept;
   /** tinyFaaS invocation rules (docs/compat/tinyfaas.md). */
   tinyfaas?: boolean;
+  /**
+   * Requests one client (an IPv4 address or an IPv6 /64) may have in progress at once; one more gets
+   * 429 with Retry-After, so that one client cannot take every instance (`http.maxInFlightPerAddress`).
+   */
+  maxInFlightPerAddress?: number;
 }
+
+/** What a client over `maxInFlightPerAddress` is told to wait. */
+const IN_FLIGHT_RETRY_AFTER_SEC = 1;
 
 /** `X-Skiff-Async: true` (like `X-tinyFaaS-Async`), or `Prefer: respond-async` (RFC 7240). */
 function wantsAsync(req: IncomingMessage): boolean {
@@ -131,9 +140,26 @@ function skiffRoute(url: string): GatewayRoute {
 export function createHttpTrigger(deps: HttpTriggerDeps) {
   const tiny = deps.tinyfaas === true;
   const failures = new FailureLog(deps.logger);
+  const inFlight = new Map<string, number>();
+  const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
     try {
+      const client = clientKey(req.socket.remoteAddress);
+      const mine = inFlight.get(client) ?? 0;
+      if (mine >= maxInFlight) {
+        throw new SkiffError(
+          'SKIFF_E_TOO_MANY_REQUESTS',
+          `this client has ${mine} requests in progress (http.maxInFlightPerAddress); retry later`,
+          { retryAfterSec: IN_FLIGHT_RETRY_AFTER_SEC },
+        );
+      }
+      inFlight.set(client, mine + 1);
+      res.once('close', () => {
+        const left = (inFlight.get(client) ?? 1) - 1;
+        if (left <= 0) inFlight.delete(client);
+        else inFlight.set(client, left);
+      });
       const { name, path, query } = (tiny ? tinyFaasRoute : skiffRoute)(req.url ?? '/');
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(

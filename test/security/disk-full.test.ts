@@ -75,7 +75,7 @@ describe('filling the data disk with async calls', () => {
 
   it('refuses with 503 QUEUE_FULL and Retry-After over the queue quota, before writing anything', async () => {
     const p = await startPlatform({
-      config: { async: { maxQueuedBytes: 2 * MiB, concurrency: 1 } },
+      config: { async: { maxQueuedBytes: 2 * MiB, maxQueuedBytesPerFunction: 2 * MiB, concurrency: 1 } },
     });
     cleanup.push(() => removeDir(p.dataDir));
     cleanup.push(() => p.stop());
@@ -95,6 +95,36 @@ describe('filling the data disk with async calls', () => {
     const views = await allTerminal(p, ids);
     expect(views.every((v) => v.status === 'succeeded')).toBe(true);
     // the quota is given back as invocations finish
+    expect((await queueAsync(p, '/slow?ms=0')).status).toBe(202);
+  }, 120_000);
+
+  it("keeps one function's share: over async.maxQueuedBytesPerFunction it gets 503, other functions are still accepted", async () => {
+    const p = await startPlatform({
+      // a quarter of the queue (1 MiB) for one function, by default
+      config: { async: { maxQueuedBytes: 4 * MiB, concurrency: 1 } },
+    });
+    cleanup.push(() => removeDir(p.dataDir));
+    cleanup.push(() => p.stop());
+    await p.deployAll({ slow: 'sleepy', other: 'echo-cjs' });
+
+    const { ids, refusal } = await fill(p, '/slow?ms=1000', 100);
+    expect(refusal.status).toBe(503);
+    expect(refusal.headers.get('retry-after')).toMatch(/^\d+$/);
+    const error = ((await refusal.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('SKIFF_E_QUEUE_FULL');
+    expect(error.message).toContain('maxQueuedBytesPerFunction');
+    // about 1 MiB of 200 KiB bodies (a few may have finished meanwhile)
+    expect(ids.length).toBeLessThanOrEqual(8);
+    // the queue as a whole has room: another function is still accepted, several times
+    const others: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await queueAsync(p, '/other');
+      expect(res.status).toBe(202);
+      others.push(((await res.json()) as { id: string }).id);
+    }
+    const views = await allTerminal(p, [...ids, ...others]);
+    expect(views.every((v) => v.status === 'succeeded')).toBe(true);
+    // the share is given back as the invocations finish
     expect((await queueAsync(p, '/slow?ms=0')).status).toBe(202);
   }, 120_000);
 

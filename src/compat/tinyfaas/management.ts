@@ -144,7 +144,7 @@ export function createTinyFaasManagement(deps: TinyFaasManagementDeps): RawHandl
         case '/uploadURL': {
           const folder = subfolder(body['subfolder_path']);
           tinyName(body['name']);
-          const zip = await download(body['url'], deps.maxUploadBytes, deps.outbound);
+          const zip = await download(body['url'], deps.maxUploadBytes, deps.outbound, deps.logger);
           send(res, 200, await upload(body, await selectFolder(zip, folder, deps.maxUploadBytes)));
           break;
         }

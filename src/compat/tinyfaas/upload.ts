@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DeployRequest } from '../../control/deploy/deployer.js';
 import { SkiffError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
 import { outboundRequest, type OutboundPolicy, type OutboundResponse } from '../../shared/outbound.js';
 import { extractArchive, packDirectory } from '../../store/archive/index.js';
 
@@ -90,9 +91,16 @@ const DOWNLOAD_TIMEOUT_MS = 60_000;
  * Downloads a zip (at most `limit` bytes, 60 s) from a URL the caller chose, under the outbound policy
  * (src/shared/outbound.ts): no loopback, link-local, private or own address unless allowed, checked
  * again on the addresses DNS gives, and no redirect followed. A refused destination throws
- * `SKIFF_E_FORBIDDEN_DESTINATION`; any other failure a tinyFaaS failure.
+ * `SKIFF_E_FORBIDDEN_DESTINATION`; any other failure a tinyFaaS failure. A failed connection is
+ * reported without its cause (refused, unreachable, reset...): the caller would learn from it which
+ * ports are open where the platform can reach; the cause is logged at debug.
  */
-export async function download(url: unknown, limit: number, policy: OutboundPolicy): Promise<Buffer> {
+export async function download(
+  url: unknown,
+  limit: number,
+  policy: OutboundPolicy,
+  logger?: Logger,
+): Promise<Buffer> {
   if (typeof url !== 'string') throw fail('url must be a string');
   const shown = url.slice(0, 200);
   let res: OutboundResponse;
@@ -104,6 +112,12 @@ export async function download(url: unknown, limit: number, policy: OutboundPoli
     });
   } catch (err) {
     if (err instanceof SkiffError) throw err;
+    // a system error (refused, unreachable, reset, DNS) says what is at that address: not told
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      logger?.debug({ err, url: shown }, '/uploadURL: the download failed');
+      throw fail(`cannot download ${shown}: the connection failed`);
+    }
+    // the platform's own limits (size, time) are the caller's to know
     throw fail(`cannot download ${shown}: ${(err as Error).message}`);
   }
   if (res.status >= 300 && res.status < 400) {
