@@ -57,7 +57,7 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   process.umask(0o077);
   // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
   const [{ loadConfig }, { createLogger }, { startServer }, { packDirectory }] = await Promise.all([
-    import('../shared/config.js'),
+    import('../shared/config-load.js'),
     import('../shared/logger.js'),
     import('../server.js'),
     import('../store/archive/pack.js'),

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type ConfigInput } from '../../src/shared/config.js';
+import type { ConfigInput } from '../../src/shared/config.js';
+import { loadConfig } from '../../src/shared/config-load.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { packDirectory } from '../../src/store/archive/pack.js';

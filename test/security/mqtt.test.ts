@@ -9,7 +9,7 @@ import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
 import { connectAsync, MqttClient, type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/shared/config.js';
+import { loadConfig } from '../../src/shared/config-load.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const SENSOR = { username: 'sensor', password: 'sensor-password-1' };
