@@ -628,3 +628,17 @@ describe('MQTT trigger with an external broker that needs a login', () => {
     }
   });
 });
+
+describe('MQTT trigger stopping', () => {
+  it('stops an idle platform with the embedded broker at once (its own client lets go of the broker)', async () => {
+    const p = await startPlatform();
+    try {
+      const started = Date.now();
+      await p.stop();
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      await p.stop();
+      await removeDir(p.dataDir);
+    }
+  });
+});

@@ -225,6 +225,10 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     url: localUrl('mqtt', address),
     connectInternal() {
       const [ours, theirs] = duplexPair();
+      // a pair's ends do not close each other: when aedes closes its end (after DISCONNECT, or at
+      // close), the client's end must close too, or the client waits for it
+      ours.once('close', () => theirs.destroy());
+      theirs.once('close', () => ours.destroy());
       access.markInternal(ours);
       broker.handle(ours);
       return theirs;
