@@ -7,64 +7,18 @@
 import { readFileSync, statSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
-import { connectAsync, MqttClient, type IClientOptions } from 'mqtt';
+import { connectAsync, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/shared/config-load.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { connackCode, defaultLogin, grants, subscribed, until, type Login } from '../helpers/mqtt.js';
 
 const SENSOR = { username: 'sensor', password: 'sensor-password-1' };
 const CAP = 6;
 
-interface Login {
-  username: string;
-  password: string;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function defaultLogin(p: TestPlatform): Login {
-  return JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-credentials.json'), 'utf8')) as Login;
-}
-
 function platformClientId(p: TestPlatform): string {
   return (JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-session.json'), 'utf8')) as { clientId: string })
     .clientId;
-}
-
-/** Waits until the platform's session holds `filters` (it records granted subscriptions). */
-async function subscribed(p: TestPlatform, filters: string[]): Promise<void> {
-  const file = path.join(p.dataDir, 'mqtt-session.json');
-  for (let i = 0; i < 400; i++) {
-    const held = Object.keys(
-      (JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions,
-    );
-    if (filters.every((f) => held.includes(f))) return;
-    await sleep(25);
-  }
-  throw new Error(`the platform never subscribed to ${filters.join(', ')}`);
-}
-
-/** The CONNACK return code a connection attempt gets (0: accepted, then closed again). */
-async function connackCode(url: string, options: IClientOptions): Promise<number> {
-  try {
-    const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options }, false);
-    await client.endAsync(true);
-    return 0;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'number' ? code : -1;
-  }
-}
-
-/** The return codes of a SUBACK (mqtt.js rejects one that refuses a filter, with the packet). */
-async function grants(client: MqttClient, filters: string[], qos: 0 | 1): Promise<number[]> {
-  try {
-    return (await client.subscribeAsync(filters, { qos })).map((g) => g.qos);
-  } catch (err) {
-    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
-    if (granted === undefined) throw err;
-    return granted;
-  }
 }
 
 /** Collects messages, to wait for one or count them. */
@@ -72,14 +26,6 @@ function collect(client: MqttClient): { topic: string; payload: string }[] {
   const got: { topic: string; payload: string }[] = [];
   client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
   return got;
-}
-
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe('embedded MQTT broker under attack', () => {

@@ -1,0 +1,60 @@
+/** Helpers of the MQTT tests: the generated login, the platform's recorded subscriptions, CONNACK and SUBACK codes. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import type { TestPlatform } from './platform.js';
+
+export interface Login {
+  username: string;
+  password: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function defaultLogin(p: TestPlatform): Login {
+  return JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-credentials.json'), 'utf8')) as Login;
+}
+
+export /** Waits until the platform's session holds `filters` (it records granted subscriptions). */
+async function subscribed(p: TestPlatform, filters: string[]): Promise<void> {
+  const file = path.join(p.dataDir, 'mqtt-session.json');
+  for (let i = 0; i < 400; i++) {
+    const held = Object.keys(
+      (JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions,
+    );
+    if (filters.every((f) => held.includes(f))) return;
+    await sleep(25);
+  }
+  throw new Error(`the platform never subscribed to ${filters.join(', ')}`);
+}
+
+export /** The CONNACK return code a connection attempt gets (0: accepted, then closed again). */
+async function connackCode(url: string, options: IClientOptions): Promise<number> {
+  try {
+    const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options }, false);
+    await client.endAsync(true);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'number' ? code : -1;
+  }
+}
+
+export /** The return codes of a SUBACK (mqtt.js rejects one that refuses a filter, with the packet). */
+async function grants(client: MqttClient, filters: string[], qos: 0 | 1): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(filters, { qos })).map((g) => g.qos);
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted === undefined) throw err;
+    return granted;
+  }
+}
+
+export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
