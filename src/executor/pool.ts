@@ -4,6 +4,7 @@ import type { Deployment } from './deployment.js';
 import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
 import type { Scaling } from './scaling.js';
+import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 
 interface Waiter {
   inv: Invocation;
@@ -281,7 +282,7 @@ export class Pool {
     if (this.queue.length > 0) this.scale();
   }
 
-  private startOne(cold: boolean): Promise<void> {
+  private startOne(cold: boolean, retried = false): Promise<void> {
     const warm = this.deps.takeWarm(this.deployment);
     const instance = warm ?? this.deps.create(this.deployment);
     this.live.add(instance);
@@ -299,6 +300,12 @@ export class Pool {
         this.live.delete(instance);
         instance.kill();
         const error = toSkiffError(err);
+        // bubblewrap on some kernels now and then fails to set up a new sandbox's loopback: once more
+        if (!retried && !this.draining && isTransientSandboxFailure(error.details)) {
+          this.starts--;
+          if (cold) this.coldStarts--;
+          return this.startOne(cold, true);
+        }
         if (!this.draining) this.failed(error);
         // Nobody else can serve the queue: tell the callers why rather than let them wait it out.
         if (this.live.size === 0) {

@@ -134,3 +134,14 @@ export function bubblewrapProblem(
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+/**
+ * Whether an instance that failed to start hit a passing fault of bubblewrap's own set-up rather than
+ * anything of the function's: on some kernels (seen in microVMs) the netlink request that configures a
+ * new network namespace's loopback fails now and then ("loopback: Failed RTM_NEWADDR"). Such a start
+ * is tried once more. `details` is the start error's details (`{ stderr }`).
+ */
+export function isTransientSandboxFailure(details: unknown): boolean {
+  const stderr = (details as { stderr?: unknown } | undefined)?.stderr;
+  return typeof stderr === 'string' && /^bwrap: loopback: /m.test(stderr);
+}
