@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir } from './helpers/platform.js';
@@ -280,6 +280,30 @@ describe('skiff serve', () => {
         expect(serve.stderr()).toContain('SKIFF_E_CONFIG_INVALID');
         expect(serve.stderr()).toContain('bogus');
         expect(serve.stderr()).toContain(file);
+      } finally {
+        await stopChild(serve.child);
+      }
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('names a function deployed with --deploy after skiff.json, as skiff fn deploy does', async () => {
+    const dir = await makeDataDir();
+    try {
+      const fn = path.join(dir, 'Some_Folder');
+      await cp(HELLO, fn, { recursive: true });
+      await writeFile(path.join(fn, 'skiff.json'), JSON.stringify({ name: 'greeter', runtime: 'node' }));
+      const serve = startServe(
+        ['--data-dir', path.join(dir, 'data'), ...PORTS, '--log-level', 'warn', '--deploy', fn],
+        dir,
+      );
+      try {
+        const [, curlUrl] = await serve.waitForStdout(/^ {2}curl (http:\/\/\S+)$/m, 20_000);
+        expect(serve.stdout()).toMatch(/^Deployed greeter version 1; call it with:$/m);
+        expect(curlUrl).toMatch(/\/greeter$/);
+        const res = await fetch(curlUrl as string, { signal: AbortSignal.timeout(10_000) });
+        expect(await res.json()).toMatchObject({ function: 'greeter', version: 1 });
       } finally {
         await stopChild(serve.child);
       }

@@ -3,7 +3,6 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { packDirectory } from '../store/archive/pack.js';
-import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
 import { globalOptions, usageError, withExamples } from './options.js';
@@ -16,6 +15,7 @@ import {
   shortHash,
   startSpinner,
 } from './output.js';
+import { readSpecName } from './spec-name.js';
 
 export interface FunctionSummary {
   name: string;
@@ -205,27 +205,6 @@ async function readSource(target: string): Promise<Source> {
     specName: undefined,
     defaultName: (archive[1] ?? base).toLowerCase(),
   };
-}
-
-/** The `name` field of `<dir>/skiff.json`, if the file exists and has one. */
-async function readSpecName(dir: string): Promise<string | undefined> {
-  const file = path.join(dir, 'skiff.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let spec: unknown;
-  try {
-    spec = JSON.parse(text);
-  } catch (cause) {
-    throw new SkiffError('SKIFF_E_INVALID_SPEC', `${file} is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  const name = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
-  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 async function list(cmd: Command): Promise<void> {

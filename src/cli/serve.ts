@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { toSkiffError } from '../shared/errors.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
+import { readSpecName } from './spec-name.js';
 
 interface ServeOptions {
   config?: string;
@@ -78,8 +79,9 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   }
 
   for (const dir of opts.deploy ?? []) {
-    const name = path.basename(path.resolve(dir)).toLowerCase();
     try {
+      // as `skiff fn deploy` names it: skiff.json's name, else the folder's
+      const name = (await readSpecName(path.resolve(dir))) ?? path.basename(path.resolve(dir)).toLowerCase();
       const archive = await packDirectory(path.resolve(dir));
       const { version } = await server.deployer.deploy({ name, archive, mode: 'upsert' });
       console.log(`Deployed ${name} version ${version.version}; call it with:`);
@@ -147,7 +149,10 @@ export function registerServe(program: Command): void {
       "with --tinyfaas: upstream's trust model, no token needed from loopback (risky: any local user or function can deploy code)",
     )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
-    .option('--deploy <dir...>', 'deploy these function folders once the platform is up')
+    .option(
+      '--deploy <dir...>',
+      'deploy these function folders once the platform is up (named by skiff.json "name", else the folder)',
+    )
     .option('--sandbox <mode>', 'auto (default), bubblewrap or none: how function instances are isolated')
     .option(
       '--insecure-no-sandbox',
