@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { packDirectory } from '../../src/store/archive/pack.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
@@ -49,4 +50,18 @@ export function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
     : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Deploys a function folder to a spawned platform through its control API; the answer's status and text. */
+export async function deployTo(
+  serve: ServeProcess,
+  name: string,
+  dir: string,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${serve.control}/v1/functions/${name}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/gzip' },
+    body: await packDirectory(dir),
+  });
+  return { status: res.status, text: await res.text() };
 }

@@ -11,9 +11,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packDirectory } from '../../src/store/archive/pack.js';
 import { makeDataDir, removeDir } from '../helpers/platform.js';
-import { exited, FREE_PORTS, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { exited, FREE_PORTS, spawnServe, type ServeProcess, deployTo } from '../helpers/serve-process.js';
 
 const HELLO = path.resolve(import.meta.dirname, '..', '..', 'examples', 'hello');
 const CAP = 50;
@@ -157,12 +156,7 @@ describe('connection exhaustion', () => {
       ['hello', HELLO],
       ['big', big],
     ] as const) {
-      const res = await fetch(`${serve.control}/v1/functions/${name}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/gzip' },
-        body: await packDirectory(dir),
-      });
-      expect(res.status).toBe(201);
+      expect((await deployTo(serve, name, dir)).status).toBe(201);
       // warm: the instances' fds are in the baseline
       expect((await call(`${serve.http}/${name}`)).status).toBe(200);
     }

@@ -4,9 +4,8 @@
  * cannot be printed. None of it may take the platform down; each gets a bounded, documented answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packDirectory } from '../../src/store/archive/pack.js';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
-import { exited, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { exited, spawnServe, type ServeProcess, deployTo } from '../helpers/serve-process.js';
 
 const MiB = 1024 * 1024;
 
@@ -204,12 +203,6 @@ describe('hostile frames against `skiff serve` (the process survives)', () => {
   let dataDir: string;
   let stderr = '';
 
-  const api = (route: string, init: RequestInit = {}) =>
-    fetch(`${serve.control}${route}`, {
-      ...init,
-      headers: { authorization: `Bearer ${serve.token}`, ...(init.headers as Record<string, string>) },
-    });
-
   beforeAll(async () => {
     dataDir = await makeDataDir();
     serve = await spawnServe(dataDir, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -222,12 +215,7 @@ describe('hostile frames against `skiff serve` (the process survives)', () => {
       ['throws-odd', 'throws-odd'],
       ['echo', 'echo-cjs'],
     ] as const) {
-      const res = await api(`/v1/functions/${name}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/gzip' },
-        body: await packDirectory(fixture(dir)),
-      });
-      expect(res.status, `deploy ${name}`).toBe(201);
+      expect((await deployTo(serve, name, fixture(dir))).status, `deploy ${name}`).toBe(201);
     }
   }, 60_000);
 

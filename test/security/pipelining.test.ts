@@ -10,9 +10,8 @@ import { connect, type Socket } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packDirectory } from '../../src/store/archive/pack.js';
 import { makeDataDir, removeDir } from '../helpers/platform.js';
-import { exited, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { exited, spawnServe, type ServeProcess, deployTo } from '../helpers/serve-process.js';
 
 const HELLO = path.resolve(import.meta.dirname, '..', '..', 'examples', 'hello');
 const IN_FLIGHT = 6;
@@ -72,12 +71,8 @@ describe('pipelined request floods and requests in flight per client', () => {
       ['other', HELLO],
       ['slow', slow],
     ] as const) {
-      const res = await fetch(`${serve.control}/v1/functions/${name}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/gzip' },
-        body: await packDirectory(dir),
-      });
-      expect(res.status, await res.text()).toBe(201);
+      const res = await deployTo(serve, name, dir);
+      expect(res.status, res.text).toBe(201);
     }
     expect((await call(`${serve.http}/other`, '127.0.0.2')).status).toBe(200);
   });
