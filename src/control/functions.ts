@@ -1,5 +1,6 @@
 import type { Executor } from '../executor/executor.js';
-import { resolveScaling, type Scaling } from '../executor/scaling.js';
+import type { Scaling } from '../model/scaling.js';
+import { resolveScaling, validateName } from '../shared/validate.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import type { FileLogStore } from '../store/file-logs.js';
@@ -8,7 +9,6 @@ import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
 import { secretRoutes } from './secrets.js';
-import { validateName } from './spec.js';
 
 export interface FunctionsDeps {
   registry: Registry;

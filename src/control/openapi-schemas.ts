@@ -2,10 +2,10 @@
  * Components of the control API's OpenAPI document (see openapi.ts): response schemas, shared
  * parameters and error responses. Each schema mirrors what src/control/functions.ts sends.
  */
-import { SCALING_FIELDS } from '../executor/scaling.js';
+import { SCALING_FIELDS } from '../model/scaling.js';
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { MAX_SECRET_NAME_LENGTH, MAX_SECRET_VALUE_BYTES, SECRET_NAME_PATTERN } from './secrets.js';
-import { NAME_PATTERN, RUNTIME_NAMES } from './spec.js';
+import { NAME_PATTERN, RUNTIME_NAMES } from '../model/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` }) as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;

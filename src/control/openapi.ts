@@ -2,8 +2,8 @@
  * The OpenAPI 3.1 document of the control API, served at GET /v1/openapi.json. It describes the
  * routes of functions.ts and meta.ts; openapi.test.ts fails when a route is missing here.
  */
-import { SCALING_FIELDS } from '../executor/scaling.js';
-import { RUNTIME_NAMES } from './spec.js';
+import { SCALING_FIELDS } from '../model/scaling.js';
+import { RUNTIME_NAMES } from '../model/spec.js';
 import { parameters, responses, schemas, securitySchemes } from './openapi-schemas.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } }) as const;

@@ -2,7 +2,8 @@
  * Routes of a function's scaling override: changed without a redeploy, applied at once to the
  * running versions (`skiff fn scale`). The effective settings are also in GET /v1/functions/{name}.
  */
-import { parseScaling, SCALING_FIELDS, type ScalingInput } from '../executor/scaling.js';
+import { SCALING_FIELDS, type ScalingInput } from '../model/scaling.js';
+import { parseScaling } from '../shared/validate.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import type { Route } from './app.js';

@@ -7,7 +7,7 @@ import { readBody, sendJson } from '../shared/http.js';
 import type { Registry } from '../store/registry.js';
 import type { Route } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
-import { validateName } from './spec.js';
+import { validateName } from '../shared/validate.js';
 
 export interface SecretsDeps {
   registry: Registry;

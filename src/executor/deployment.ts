@@ -1,31 +1,43 @@
-import type { Flavor, RuntimeName } from '../control/spec.js';
-import type { Limits, NetworkMode } from '../sandbox/limits.js';
-import type { Scaling } from './scaling.js';
+import type { Deployment } from '../model/deployment.js';
+import { clampLimits, resolveLimits } from '../model/limits.js';
+import type { Scaling, ScalingInput } from '../model/scaling.js';
+import type { Config } from '../shared/config.js';
+import { resolveScaling } from '../shared/validate.js';
+import type { VersionRecord } from '../store/registry.js';
 
-/** What the executor needs to run one immutable version of a function. */
-export interface Deployment {
-  function: string;
-  version: number;
-  hash: string;
-  runtime: RuntimeName;
-  /** Entry file relative to codeDir, after any build step. */
-  handler: string;
-  codeDir: string;
-  env: Record<string, string>;
-  /** The function's secrets (name → value): not part of the version, resolved when it is started. */
-  secrets: Record<string, string>;
-  timeoutMs: number;
-  /** `custom` and `http` runtimes: argv of the command to start. */
-  command: string[] | null;
-  /** Effective scaling: platform defaults < the version's spec < the function's override. */
-  scaling: Scaling;
-  /** Resource limits of every instance: the platform's defaults < the version's spec. */
-  limits: Limits;
-  network: NetworkMode;
-  /** The calling convention the bridge uses (`native` or a compatibility flavor). */
-  flavor: Flavor;
+/**
+ * A deploy asking for more than the ceilings is refused (deploy/ceilings.ts); a version stored before
+ * the operator lowered them runs within them all the same.
+ */
+function withinCeiling(s: Scaling, maxInstances: number): Scaling {
+  const max = Math.min(s.maxInstances, maxInstances);
+  return { ...s, maxInstances: max, minInstances: Math.min(s.minInstances, max) };
 }
 
-export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {
-  return `${d.function}@${d.version}`;
+export function toDeployment(
+  v: VersionRecord,
+  codeDir: string,
+  config: Config,
+  secrets: Record<string, string>,
+  scalingOverride: ScalingInput | null,
+): Deployment {
+  return {
+    function: v.function,
+    version: v.version,
+    hash: v.hash,
+    runtime: v.spec.runtime,
+    handler: v.entry,
+    codeDir,
+    env: v.spec.env,
+    secrets,
+    timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
+    command: v.spec.command ?? null,
+    scaling: withinCeiling(
+      resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
+      config.functions.maxInstancesCeiling,
+    ),
+    limits: clampLimits(resolveLimits(config.sandbox.limits, v.spec.limits), config.sandbox.maxLimits),
+    network: v.spec.network ?? 'none',
+    flavor: v.spec.flavor ?? 'native',
+  };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Deployment } from './deployment.js';
+import type { Deployment } from '../model/deployment.js';
 
 export interface InstanceEvent {
   /** Unset for a warm-pool process that has no function loaded yet. */

@@ -1,7 +1,7 @@
 /** An instance's lines in its function's logs: written, never thrown (a failure is reported once). */
 import type { Logger } from '../shared/logger.js';
-import type { FunctionLogSink, LogStream } from '../store/log-types.js';
-import type { Deployment } from './deployment.js';
+import type { FunctionLogSink, LogStream } from '../model/log-record.js';
+import type { Deployment } from '../model/deployment.js';
 import { reasonOf } from './frame-intake.js';
 
 export class InstanceLog {

@@ -1,7 +1,7 @@
 /** The errors an instance turns a bridge's failure report into (runtime protocol v1 ERROR frames). */
 import { SkiffError } from '../shared/errors.js';
-import { statusProblem } from '../invoke/result-rules.js';
-import type { Deployment } from './deployment.js';
+import { statusProblem } from '../model/result-rules.js';
+import type { Deployment } from '../model/deployment.js';
 import type { ErrorMeta } from './protocol/messages.js';
 
 /**

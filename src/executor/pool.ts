@@ -1,9 +1,9 @@
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
-import type { Invocation, Result } from '../invoke/types.js';
-import type { Deployment } from './deployment.js';
+import type { Invocation, Result } from '../model/invocation.js';
+import type { Deployment } from '../model/deployment.js';
 import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
-import type { Scaling } from './scaling.js';
+import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 
 interface Waiter {

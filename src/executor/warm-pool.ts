@@ -1,6 +1,6 @@
-import type { RuntimeName } from '../control/spec.js';
+import type { RuntimeName } from '../model/spec.js';
 import type { Logger } from '../shared/logger.js';
-import type { Deployment } from './deployment.js';
+import type { Deployment } from '../model/deployment.js';
 import type { Instance } from './instance.js';
 
 /**

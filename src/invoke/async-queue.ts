@@ -14,7 +14,7 @@ import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
 import { requestBytes, type AsyncRecord, type AsyncRequest, type QueueStore } from '../store/queue-store.js';
-import type { Invocation, Result } from './types.js';
+import type { Invocation, Result } from '../model/invocation.js';
 
 export interface AsyncSettings {
   /** Retries after a function error, 0-2 (AWS Lambda's default: 2). */

@@ -1,49 +1,11 @@
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
-import type { Deployment } from '../executor/deployment.js';
+import type { Deployment } from '../model/deployment.js';
 import type { Executor } from '../executor/executor.js';
-import { resolveScaling, type Scaling, type ScalingInput } from '../executor/scaling.js';
-import { clampLimits, resolveLimits } from '../sandbox/limits.js';
 import type { ArtifactStore } from '../store/artifacts.js';
-import type { Registry, VersionRecord } from '../store/registry.js';
-import type { Invocation, Result } from './types.js';
-
-/**
- * A deploy asking for more than the ceilings is refused (deploy/ceilings.ts); a version stored before
- * the operator lowered them runs within them all the same.
- */
-function withinCeiling(s: Scaling, maxInstances: number): Scaling {
-  const max = Math.min(s.maxInstances, maxInstances);
-  return { ...s, maxInstances: max, minInstances: Math.min(s.minInstances, max) };
-}
-
-export function toDeployment(
-  v: VersionRecord,
-  codeDir: string,
-  config: Config,
-  secrets: Record<string, string>,
-  scalingOverride: ScalingInput | null,
-): Deployment {
-  return {
-    function: v.function,
-    version: v.version,
-    hash: v.hash,
-    runtime: v.spec.runtime,
-    handler: v.entry,
-    codeDir,
-    env: v.spec.env,
-    secrets,
-    timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
-    command: v.spec.command ?? null,
-    scaling: withinCeiling(
-      resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
-      config.functions.maxInstancesCeiling,
-    ),
-    limits: clampLimits(resolveLimits(config.sandbox.limits, v.spec.limits), config.sandbox.maxLimits),
-    network: v.spec.network ?? 'none',
-    flavor: v.spec.flavor ?? 'native',
-  };
-}
+import type { Registry } from '../store/registry.js';
+import { toDeployment } from '../executor/deployment.js';
+import type { Invocation, Result } from '../model/invocation.js';
 
 /** Resolves a function name to its live deployment (cached) and hands the invocation to the executor. */
 export class Router {

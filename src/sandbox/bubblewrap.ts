@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
-import type { NetworkMode } from './limits.js';
+import type { NetworkMode } from '../model/limits.js';
 import { BLOCK_FD, INFO_FD } from './private-net.js';
 
 export interface BwrapSpec {

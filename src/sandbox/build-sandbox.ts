@@ -15,7 +15,7 @@ import path from 'node:path';
 import { bwrapArgs, SECCOMP_FD } from './bubblewrap.js';
 import type { Cgroups, InstanceCgroup } from './cgroups.js';
 import type { LaunchSpec } from './launch.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../model/limits.js';
 import type { CodeSlot, CodeSlots } from './slots.js';
 import { walkPinned } from '../shared/pinned-walk.js';
 

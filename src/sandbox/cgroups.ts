@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Limits } from './limits.js';
+import type { Limits } from '../model/limits.js';
 import { isAlive } from '../shared/processes.js';
 
 export type CgroupVersion = 'v1' | 'v2';

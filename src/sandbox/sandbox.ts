@@ -19,7 +19,7 @@ import type { PrivateNetwork } from './private-net.js';
 import { writeSeccompFilter } from './seccomp.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
 import type { LaunchSpec } from './launch.js';
-import type { Limits, NetworkMode } from './limits.js';
+import type { Limits, NetworkMode } from '../model/limits.js';
 import { reclaimWorkDir, wrapBuildStep, type BuildLaunch, type BuildWrapRequest } from './build-sandbox.js';
 
 export type SandboxKind = 'bubblewrap' | 'none';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_SCALING, scalingFields } from '../executor/scaling.js';
-import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, limitFields } from '../sandbox/limits.js';
+import { DEFAULT_SCALING, scalingFields } from '../model/scaling.js';
+import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, limitFields } from '../model/limits.js';
 import { bytes, maxConnections, MiB, millis, port, PUBLIC_HOST } from './config-fields.js';
 import { mqttConfigSchema } from './config-mqtt.js';
 

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { FunctionLogSink, LogEntry } from './log-types.js';
+import type { FunctionLogSink, LogEntry } from '../model/log-record.js';
 
 /** A file is rotated at 5 MiB and one older generation is kept: at most 10 MiB per function. */
 const MAX_FILE_BYTES = 5 * 1024 * 1024;

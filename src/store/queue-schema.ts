@@ -1,6 +1,6 @@
 /** The table of the async queue (queue.db), its row type and the mapping to records. */
 import type Database from 'better-sqlite3';
-import type { HeaderPairs } from '../invoke/types.js';
+import type { HeaderPairs } from '../model/invocation.js';
 
 export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired'];

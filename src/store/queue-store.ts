@@ -9,7 +9,7 @@
  * The bytes of waiting and of final records are kept as counters, for the queue quota and retention.
  */
 import Database from 'better-sqlite3';
-import type { HeaderPairs } from '../invoke/types.js';
+import type { HeaderPairs } from '../model/invocation.js';
 import {
   migrate,
   ROW_OVERHEAD_BYTES,

@@ -1,5 +1,5 @@
-import type { FunctionSpec } from '../control/spec.js';
-import type { ScalingInput } from '../executor/scaling.js';
+import type { FunctionSpec } from '../model/spec.js';
+import type { ScalingInput } from '../model/scaling.js';
 
 export type VersionStatus = 'ready' | 'failed';
 

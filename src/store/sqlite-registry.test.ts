@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FunctionSpec } from '../control/spec.js';
+import type { FunctionSpec } from '../model/spec.js';
 import { SqliteRegistry } from './sqlite-registry.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import type { FunctionSpec } from '../control/spec.js';
-import type { ScalingInput } from '../executor/scaling.js';
+import type { FunctionSpec } from '../model/spec.js';
+import type { ScalingInput } from '../model/scaling.js';
 import type {
   FunctionRecord,
   NewVersion,

@@ -3,7 +3,7 @@
  * CoAP has no headers, so only what has an option of its own survives: content-type (Content-Format),
  * cache-control max-age (Max-Age) and, for 2.01 Created, location (Location-Path, Location-Query).
  */
-import type { Result } from '../invoke/types.js';
+import type { Result } from '../model/invocation.js';
 import { SkiffError } from '../shared/errors.js';
 import { encodeUint } from './coap-blocks.js';
 import { coapCodeOfError, coapCodeOfStatus, contentFormatOf } from './coap-codes.js';

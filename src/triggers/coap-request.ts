@@ -5,8 +5,8 @@
  * `problem` that the adapter answers.
  */
 import type { CoapPacket } from 'coap';
-import { NAME_PATTERN } from '../control/spec.js';
-import type { HeaderPairs } from '../invoke/types.js';
+import { NAME_PATTERN } from '../model/spec.js';
+import type { HeaderPairs } from '../model/invocation.js';
 import { SkiffError } from '../shared/errors.js';
 import { CONTENT_FORMATS, METHODS } from './coap-codes.js';
 import { decodeUint, parseBlock, type BlockOption } from './coap-blocks.js';

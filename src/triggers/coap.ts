@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6, type AddressInfo } from 'node:net';
 import { createServer, type CoapPacket, type IncomingMessage, type OutgoingMessage } from 'coap';
-import type { Invocation } from '../invoke/types.js';
+import type { Invocation } from '../model/invocation.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { FailureLog } from '../shared/failure-log.js';
 import { BlockAssembler, ResponseStore, clientGroup } from './coap-blocks.js';

@@ -6,7 +6,7 @@
  * schedule starts from now: missed runs are not caught up (no burst).
  */
 import { Cron } from 'croner';
-import type { CronRule } from '../control/spec.js';
+import type { CronRule } from '../model/spec.js';
 import { TERMINAL } from '../store/queue-store.js';
 import type { TriggerAdapter, TriggerContext } from './types.js';
 

@@ -4,8 +4,8 @@
  * function as headers, and the function's headers as response metadata.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { NAME_PATTERN } from '../control/spec.js';
-import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
+import { NAME_PATTERN } from '../model/spec.js';
+import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
 import { SkiffError } from '../shared/errors.js';
 import { HOP_BY_HOP } from './http.js';
 

@@ -1,7 +1,7 @@
 /** The gateway's rules for a function's status and body (kept apart from the gateway's request handling). */
 import { SkiffError } from '../shared/errors.js';
-import { statusHasBody, statusProblem } from '../invoke/result-rules.js';
-import type { Result } from '../invoke/types.js';
+import { statusHasBody, statusProblem } from '../model/result-rules.js';
+import type { Result } from '../model/invocation.js';
 
 /**
  * The body to send for a result, or undefined when its status carries none (204, 304: then no

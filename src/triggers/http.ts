@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NAME_PATTERN } from '../control/spec.js';
+import { NAME_PATTERN } from '../model/spec.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
 import { FailureLog } from '../shared/failure-log.js';
 import { clientKey } from '../shared/listeners.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
-import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
+import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
 import {
   tinyFaasErrorText,
   tinyFaasRoute,

@@ -17,7 +17,7 @@ import type { AedesOptions, AuthenticateError, Client } from 'aedes';
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { allowedBy, isSysTopic } from './mqtt-acl.js';
-import { filterProblem } from './mqtt-rules.js';
+import { filterProblem } from '../model/mqtt-topics.js';
 import { CLIENT_ID_PREFIX } from './mqtt-session-state.js';
 
 export const CREDENTIALS_FILE = 'mqtt-credentials.json';

@@ -1,13 +1,10 @@
 /**
- * MQTT rules of skiff.json `triggers.mqtt`: topic filter checks, topic matching (MQTT 3.1.1 §4.7,
- * MQTT 5 §4.7) and the table of subscriptions the trigger holds for the live functions.
+ * MQTT rules of skiff.json `triggers.mqtt`: the table of subscriptions the trigger holds for the live
+ * functions (the rule checks and topic matching are in src/model/mqtt-topics.ts).
  */
-import type { MqttRule } from '../control/spec.js';
-import { SkiffError } from '../shared/errors.js';
+import { mqttRuleProblem, topicMatches } from '../model/mqtt-topics.js';
+import type { MqttRule } from '../model/spec.js';
 import type { LiveFunction } from './types.js';
-
-/** `$share/<group>/<filter>`: a shared subscription (MQTT 5, and most 3.1.1 brokers). */
-const SHARED = /^\$share\/([^/]*)\/(.*)$/s;
 
 /** The largest MQTT 5 subscription identifier (a variable byte integer). */
 const MAX_SUBSCRIPTION_ID = 268_435_455;
@@ -27,83 +24,6 @@ export interface Subscription {
   /** MQTT 5 subscription identifier: the broker names it in every message it delivers for this filter. */
   id: number;
   rules: BoundRule[];
-}
-
-/** Why `filter` is not a valid MQTT topic filter, or undefined when it is. */
-export function filterProblem(filter: string): string | undefined {
-  let plain = filter;
-  const shared = SHARED.exec(filter);
-  if (shared !== null) {
-    const group = shared[1] ?? '';
-    if (group === '' || /[#+]/.test(group)) return 'a shared subscription needs a group name without + or #';
-    plain = shared[2] ?? '';
-  } else if (filter.startsWith('$share/') || filter === '$share') {
-    return 'a shared subscription is $share/<group>/<filter>';
-  }
-  if (plain === '') return 'the topic filter is empty';
-  if (plain.includes('\0')) return 'a topic filter cannot contain a NUL character';
-  const levels = plain.split('/');
-  for (const [i, level] of levels.entries()) {
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
-      return '# must be a whole level and the last one (sensors/#)';
-    }
-    if (level.includes('+') && level !== '+') return '+ must be a whole level (sensors/+/temperature)';
-  }
-  return undefined;
-}
-
-/** Why `topic` cannot be published to, or undefined when it can. */
-export function topicProblem(topic: string): string | undefined {
-  if (topic === '') return 'the topic is empty';
-  if (/[#+]/.test(topic)) return 'a topic to publish to cannot contain the wildcards + or #';
-  if (topic.includes('\0')) return 'a topic cannot contain a NUL character';
-  if (topic.startsWith('$')) return 'topics starting with $ are reserved for the broker';
-  return undefined;
-}
-
-/** Refuses a rule whose filter or publish topic no broker would take, naming where it is (at deploy). */
-export function checkMqttRule(rule: MqttRule, where: string): void {
-  const subscribe = filterProblem(rule.subscribe);
-  if (subscribe !== undefined) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_SPEC',
-      `${where}: subscribe ${JSON.stringify(rule.subscribe)} is not a valid topic filter: ${subscribe}`,
-    );
-  }
-  const publish = rule.publish === undefined ? undefined : ruleProblem(rule);
-  if (publish !== undefined) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_SPEC',
-      `${where}: publish ${JSON.stringify(rule.publish)} ${publish}`,
-    );
-  }
-}
-
-/** What is wrong with a rule's publish topic, or undefined. */
-function ruleProblem(rule: MqttRule): string | undefined {
-  if (rule.publish === undefined) return undefined;
-  const problem = topicProblem(rule.publish);
-  if (problem !== undefined) return `is not a valid topic: ${problem}`;
-  if (topicMatches(rule.subscribe, rule.publish)) {
-    return `matches the rule's own subscribe filter ${JSON.stringify(rule.subscribe)}: every result would run the function again`;
-  }
-  return undefined;
-}
-
-/** Whether a message on `topic` matches the topic filter `filter` (wildcards `+` and `#`, `$share/`). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const plain = SHARED.exec(filter)?.[2] ?? filter;
-  const want = plain.split('/');
-  const got = topic.split('/');
-  // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with $ ($SYS/...)
-  if (topic.startsWith('$') && (want[0] === '+' || want[0] === '#')) return false;
-  for (let i = 0; i < want.length; i++) {
-    const level = want[i];
-    if (level === '#') return true; // also matches the parent level: sensors/# matches sensors
-    if (i >= got.length) return false;
-    if (level !== '+' && level !== got[i]) return false;
-  }
-  return want.length === got.length;
 }
 
 /** A subscription identifier derived from the filter, so that it stays the same across restarts. */
@@ -127,7 +47,7 @@ export function subscriptionsOf(
   const table = new Map<string, Subscription>();
   for (const fn of functions) {
     for (const rule of fn.spec.triggers?.mqtt ?? []) {
-      const problem = filterProblem(rule.subscribe) ?? ruleProblem(rule);
+      const problem = mqttRuleProblem(rule);
       if (problem !== undefined) {
         onInvalid(fn.name, rule, problem);
         continue;

@@ -6,7 +6,7 @@
  * was published (at least once end to end).
  */
 import { randomUUID } from 'node:crypto';
-import type { HeaderPairs, Invocation, Result } from '../invoke/types.js';
+import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import {
   configuredUser,

@@ -3,9 +3,9 @@
  * per protocol, a typed record name → adapter). An adapter turns its protocol's requests into neutral
  * Invocations and maps Results back; it knows nothing about processes.
  */
-import type { FunctionSpec } from '../control/spec.js';
+import type { FunctionSpec } from '../model/spec.js';
 import type { AsyncQueue } from '../invoke/async-queue.js';
-import type { Invocation, Result } from '../invoke/types.js';
+import type { Invocation, Result } from '../model/invocation.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 

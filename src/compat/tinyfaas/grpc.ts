@@ -14,7 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
-import type { HeaderPairs } from '../../invoke/types.js';
+import type { HeaderPairs } from '../../model/invocation.js';
 import { toSkiffError } from '../../shared/errors.js';
 import { PACKAGE_ROOT } from '../../shared/paths.js';
 import type { TriggerContext } from '../../triggers/types.js';

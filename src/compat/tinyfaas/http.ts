@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { HeaderPairs } from '../../invoke/types.js';
+import type { HeaderPairs } from '../../model/invocation.js';
 import type { SkiffError } from '../../shared/errors.js';
 
 /** Where a gateway request goes: the function, and the path and query it sees. */

@@ -1,5 +1,5 @@
 import type { Config } from '../../shared/config.js';
-import type { FunctionSpec, RuntimeName } from '../spec.js';
+import type { FunctionSpec, RuntimeName } from '../../model/spec.js';
 import { buildBinary } from './binary-build.js';
 import { buildCommand } from './command-build.js';
 import { buildNode, type BuildLog } from './node-build.js';

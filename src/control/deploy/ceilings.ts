@@ -1,5 +1,5 @@
-import type { Scaling } from '../../executor/scaling.js';
-import type { Limits, LimitsInput } from '../../sandbox/limits.js';
+import type { Scaling } from '../../model/scaling.js';
+import type { Limits, LimitsInput } from '../../model/limits.js';
 import { SkiffError } from '../../shared/errors.js';
 
 /**

@@ -6,28 +6,21 @@ import { isDiskFull, retryOnDiskFull } from '../../shared/disk.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Executor } from '../../executor/executor.js';
-import { toDeployment, type Router } from '../../invoke/router.js';
+import { toDeployment } from '../../executor/deployment.js';
+import type { Router } from '../../invoke/router.js';
 import { extractArchive } from '../../store/archive/index.js';
 import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
-import { parseSpec, validateName, type Flavor, type FunctionSpec, type SpecInput } from '../spec.js';
-import {
-  compactScaling,
-  parseScaling,
-  resolveScaling,
-  SCALING_FIELDS,
-  type Scaling,
-  type ScalingInput,
-} from '../../executor/scaling.js';
-import { compactLimits } from '../../sandbox/limits.js';
-import { checkCronRule } from '../../triggers/cron-rule.js';
+import type { Flavor, FunctionSpec, SpecInput } from '../../model/spec.js';
+import { parseScaling, parseSpec, resolveScaling, validateName } from '../../shared/validate.js';
+import { compactScaling, SCALING_FIELDS, type Scaling, type ScalingInput } from '../../model/scaling.js';
+import { compactLimits } from '../../model/limits.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
 import { BUILDERS } from './builders.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { createBuildRunner } from './run-command.js';
-import { checkMqttRule } from '../../triggers/mqtt-rules.js';
 
 export interface DeployRequest {
   name: string;
@@ -220,13 +213,11 @@ export class Deployer {
       });
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
-      (spec.triggers?.cron ?? []).forEach((rule, i) => checkCronRule(rule, `skiff.json triggers.cron[${i}]`));
       checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
       checkScalingCeiling(
         resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name)),
         config.functions.maxInstancesCeiling,
       );
-      (spec.triggers?.mqtt ?? []).forEach((rule, i) => checkMqttRule(rule, `skiff.json triggers.mqtt[${i}]`));
       hash = await hashTree(staging);
     } catch (err) {
       await artifacts.discard(staging);

@@ -6,13 +6,15 @@
  */
 // zod/mini: the bridges load these schemas at start, and its bundle is small (see scripts/bundle-schemas.mjs)
 import * as z from 'zod/mini';
+import type { HeaderPairs } from '../../model/invocation.js';
+
+export type { HeaderPairs };
 import { FrameKind, type Frame } from './frames.js';
 
 /** Longest text (characters) of a reason for a refused frame, as logged. */
 const MAX_REASON_CHARS = 300;
 
 export const headerPairsSchema = z.array(z.tuple([z.string(), z.string()]));
-export type HeaderPairs = [string, string][];
 
 const stringRecord = z.record(z.string(), z.string());
 

@@ -1,4 +1,4 @@
-import type { RuntimeName } from '../../control/spec.js';
+import type { RuntimeName } from '../../model/spec.js';
 import { binary } from './binary.js';
 import { custom } from './custom.js';
 import { http } from './http.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../../shared/config.js';
 import type { LaunchSpec } from '../../sandbox/launch.js';
-import type { Deployment } from '../deployment.js';
+import type { Deployment } from '../../model/deployment.js';
 
 /** How to start a bridge process for one runtime. */
 export interface RuntimeLauncher {

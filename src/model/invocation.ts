@@ -1,6 +1,5 @@
-import type { HeaderPairs } from '../executor/protocol/messages.js';
-
-export type { HeaderPairs };
+/** Headers in order, names as received, repeated names kept: what every trigger and the runtime protocol carry. */
+export type HeaderPairs = [string, string][];
 
 /** How an invocation came in: a protocol, or the async queue (`async`) for queued HTTP calls. */
 export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { SkiffError } from '../shared/errors.js';
 
 /** How one function scales: the effective settings, every field resolved. */
 export interface Scaling {
@@ -69,36 +68,4 @@ export const DEFAULT_SCALING: Scaling = {
 /** Drops undefined fields so that a later layer only overrides what it sets. */
 export function compactScaling(input: { [K in keyof Scaling]?: number | undefined }): ScalingInput {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ScalingInput;
-}
-
-/** Layers defaults < skiff.json < function override; refuses a minimum above the maximum. */
-export function resolveScaling(
-  defaults: Scaling,
-  ...layers: ({ [K in keyof Scaling]?: number | undefined } | null | undefined)[]
-): Scaling {
-  let out: Scaling = { ...defaults };
-  for (const layer of layers) if (layer) out = { ...out, ...compactScaling(layer) };
-  checkScaling(out);
-  return out;
-}
-
-export function checkScaling(s: Scaling): void {
-  if (s.minInstances > s.maxInstances) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_SCALING',
-      `minInstances (${s.minInstances}) is above maxInstances (${s.maxInstances}): lower the minimum or raise the maximum`,
-    );
-  }
-}
-
-/** Validates a partial scaling object from a user, with a message naming each bad field. */
-export function parseScaling(raw: unknown, source: string): ScalingInput {
-  const result = scalingInputSchema.safeParse(raw);
-  if (result.success) return compactScaling(result.data);
-  const problems = result.error.issues.map((issue) => {
-    const where = issue.path.join('.') || '(root)';
-    const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
-    return `${where}:${keys} ${issue.message}`;
-  });
-  throw new SkiffError('SKIFF_E_INVALID_SCALING', `${source} is invalid: ${problems.join('; ')}`);
 }

@@ -1,19 +1,10 @@
 import { z } from 'zod';
-import { scalingInputSchema, type ScalingInput } from '../executor/scaling.js';
-import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } from '../sandbox/limits.js';
-import { SkiffError } from '../shared/errors.js';
+import { cronRuleProblem } from './cron-schedule.js';
+import { mqttRuleProblem } from './mqtt-topics.js';
+import { scalingInputSchema, type ScalingInput } from './scaling.js';
+import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } from './limits.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export function validateName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_NAME',
-      `invalid function name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit`,
-    );
-  }
-  return name;
-}
 
 export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
 /** Calling conventions: Skiff's own, and those of the platforms Skiff runs functions of unmodified. */
@@ -29,7 +20,11 @@ export const mqttRuleSchema = z
     /** QoS of the subscription and the most the result is published with. */
     qos: z.union([z.literal(0), z.literal(1)]).default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    const problem = mqttRuleProblem(rule);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** A cron schedule: 5 or 6 fields (seconds first), in a time zone (IANA name, default UTC). */
 export const cronRuleSchema = z
@@ -44,7 +39,11 @@ export const cronRuleSchema = z
       .max(256 * 1024)
       .default(''),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    const problem = cronRuleProblem(rule);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const triggersSchema = z
   .object({
@@ -106,15 +105,4 @@ export interface FunctionSpec {
   flavor?: Flavor;
   /** MQTT rules and cron schedules of this version; absent in older versions. */
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
-}
-
-export function parseSpec(raw: unknown, source: string): SpecInput {
-  const result = specSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const where = issue.path.join('.') || '(root)';
-    const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
-    return `${where}:${keys} ${issue.message}`;
-  });
-  throw new SkiffError('SKIFF_E_INVALID_SPEC', `${source} is invalid: ${problems.join('; ')}`);
 }

@@ -1,0 +1,31 @@
+import type { Flavor, RuntimeName } from './spec.js';
+import type { Limits, NetworkMode } from './limits.js';
+import type { Scaling } from './scaling.js';
+
+/** What the executor needs to run one immutable version of a function. */
+export interface Deployment {
+  function: string;
+  version: number;
+  hash: string;
+  runtime: RuntimeName;
+  /** Entry file relative to codeDir, after any build step. */
+  handler: string;
+  codeDir: string;
+  env: Record<string, string>;
+  /** The function's secrets (name → value): not part of the version, resolved when it is started. */
+  secrets: Record<string, string>;
+  timeoutMs: number;
+  /** `custom` and `http` runtimes: argv of the command to start. */
+  command: string[] | null;
+  /** Effective scaling: platform defaults < the version's spec < the function's override. */
+  scaling: Scaling;
+  /** Resource limits of every instance: the platform's defaults < the version's spec. */
+  limits: Limits;
+  network: NetworkMode;
+  /** The calling convention the bridge uses (`native` or a compatibility flavor). */
+  flavor: Flavor;
+}
+
+export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {
+  return `${d.function}@${d.version}`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The checks of the domain model that refuse bad input with a stable code: the model (src/model/) holds
+ * the schemas and stays free of the error registry; these wrap them for the control API, the CLI and
+ * the executor.
+ */
+import type { z } from 'zod';
+import { compactScaling, scalingInputSchema, type Scaling, type ScalingInput } from '../model/scaling.js';
+import { NAME_PATTERN, specSchema, type SpecInput } from '../model/spec.js';
+import { SkiffError, type ErrorCode } from './errors.js';
+
+export function validateName(name: string): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new SkiffError(
+      'SKIFF_E_INVALID_NAME',
+      `invalid function name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+/** `triggers.cron[0].schedule`: a zod issue path as a reader writes it. */
+function pathText(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path)
+    out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${String(key)}`;
+  return out || '(root)';
+}
+
+function refuse(code: ErrorCode, source: string, error: z.ZodError): never {
+  const problems = error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
+    return `${pathText(issue.path)}:${keys} ${issue.message}`;
+  });
+  throw new SkiffError(code, `${source} is invalid: ${problems.join('; ')}`);
+}
+
+export function parseSpec(raw: unknown, source: string): SpecInput {
+  const result = specSchema.safeParse(raw);
+  if (result.success) return result.data;
+  return refuse('SKIFF_E_INVALID_SPEC', source, result.error);
+}
+
+/** Validates a partial scaling object from a user, with a message naming each bad field. */
+export function parseScaling(raw: unknown, source: string): ScalingInput {
+  const result = scalingInputSchema.safeParse(raw);
+  if (result.success) return compactScaling(result.data);
+  return refuse('SKIFF_E_INVALID_SCALING', source, result.error);
+}
+
+export function checkScaling(s: Scaling): void {
+  if (s.minInstances > s.maxInstances) {
+    throw new SkiffError(
+      'SKIFF_E_INVALID_SCALING',
+      `minInstances (${s.minInstances}) is above maxInstances (${s.maxInstances}): lower the minimum or raise the maximum`,
+    );
+  }
+}
+
+/** Layers defaults < skiff.json < function override; refuses a minimum above the maximum. */
+export function resolveScaling(
+  defaults: Scaling,
+  ...layers: ({ [K in keyof Scaling]?: number | undefined } | null | undefined)[]
+): Scaling {
+  let out: Scaling = { ...defaults };
+  for (const layer of layers) if (layer) out = { ...out, ...compactScaling(layer) };
+  checkScaling(out);
+  return out;
+}
