@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import path from 'node:path';
 import { createTinyFaasManagement } from './compat/tinyfaas/management.js';
@@ -236,7 +236,10 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
       if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
       notes.push(...(running.notes ?? []));
     }
-    writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // written whole or not at all: a supervisor polling for the file never reads half of it
+    const endpointsFile = path.join(config.dataDir, ENDPOINTS_FILE);
+    writeFileSync(`${endpointsFile}.tmp`, `${JSON.stringify(endpoints, null, 2)}\n`);
+    renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
 
     // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.

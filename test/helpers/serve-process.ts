@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { packDirectory } from '../../src/store/archive/pack.js';
+import { waitFor } from './wait.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
@@ -36,13 +37,24 @@ export async function spawnServe(
       env: { PATH: process.env['PATH'] ?? '' },
     },
   );
-  for (let i = 0; i < 400 && !existsSync(endpointsFile); i++) {
-    if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    const endpoints = await waitFor(
+      'skiff serve to write endpoints.json',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
+        return existsSync(endpointsFile)
+          ? (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string })
+          : undefined;
+      },
+      20_000,
+    );
+    const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    return { child, control: endpoints.control, http: endpoints.http, token };
+  } catch (err) {
+    // a platform that did not come up is not left running (with its instances) for the caller to find
+    child.kill('SIGKILL');
+    throw err;
   }
-  const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
-  const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-  return { child, control: endpoints.control, http: endpoints.http, token };
 }
 
 /** Resolves when the process has exited (at once if it already has). */
