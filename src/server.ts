@@ -10,6 +10,7 @@ import { Deployer } from './control/deploy/deployer.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
+import { interpreters } from './languages/index.js';
 import { AsyncQueue } from './invoke/async-queue.js';
 import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
@@ -62,7 +63,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   );
   ballast.ensure();
   // first, so that a machine that cannot isolate functions stops the start before anything opens
-  const sandbox = Sandbox.open(config, logger);
+  const sandbox = Sandbox.open(config, logger, { interpreters: interpreters(config) });
   try {
     // a data directory of an older version may hold 0644 files
     await secureDataDir(config.dataDir, sandbox.codeGroup);

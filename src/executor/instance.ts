@@ -29,7 +29,7 @@ import {
   refusedResult,
   tooLarge,
 } from './invocation-errors.js';
-import { withoutPlatformVars } from './runtimes/launcher.js';
+import { withoutPlatformVars } from '../languages/instance-env.js';
 import { capText, eachLine } from '../shared/lines.js';
 import { residentBytes } from '../shared/processes.js';
 

@@ -18,9 +18,9 @@ import { compactScaling, SCALING_FIELDS, type Scaling, type ScalingInput } from 
 import { compactLimits } from '../../model/limits.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
-import { BUILDERS } from './builders.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { createBuildRunner } from './run-command.js';
+import { runtimeOf } from '../../languages/index.js';
 
 export interface DeployRequest {
   name: string;
@@ -234,7 +234,7 @@ export class Deployer {
     try {
       const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
       try {
-        entry = await BUILDERS[spec.runtime]({ dir: staging, runner, spec, config, log });
+        entry = await runtimeOf(spec.runtime).build({ dir: staging, runner, spec, config, log });
       } finally {
         await runner.finish();
       }

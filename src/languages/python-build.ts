@@ -1,10 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../shared/config.js';
-import { SkiffError } from '../../shared/errors.js';
-import type { Builder } from './builders.js';
-import type { BuildLog } from './node-build.js';
-import type { BuildRunner, BuildStep } from './run-command.js';
+import type { Config } from '../shared/config.js';
+import { SkiffError } from '../shared/errors.js';
+import type { BuildRunner, BuildStep } from './build-runner.js';
+import type { BuildLog, Builder } from './runtime.js';
 
 /** Entry files tried in this order when the spec names no handler. */
 export const PYTHON_DEFAULT_ENTRIES = ['main.py', 'handler.py', 'index.py'];

@@ -1,6 +1,8 @@
-import type { Config } from '../../shared/config.js';
-import { runtimeFile } from '../../shared/paths.js';
-import { baseEnv, instanceEnv, type RuntimeLauncher } from './launcher.js';
+import type { Config } from '../shared/config.js';
+import { runtimeFile } from '../shared/paths.js';
+import { baseEnv, instanceEnv } from './instance-env.js';
+import { buildNode } from './node-build.js';
+import type { Runtime } from './runtime.js';
 
 const EXTRA_ENV = { NODE_ENV: 'production' };
 
@@ -19,11 +21,17 @@ function generic(config: Config) {
   };
 }
 
-/** Node.js: the bridge loads the user's module (ESM, CommonJS, or compiled TypeScript). */
-export const node: RuntimeLauncher = {
+/**
+ * Node.js: the build installs dependencies and compiles TypeScript (node-build.ts); the bridge loads
+ * the user's module (ESM, CommonJS, or compiled TypeScript).
+ */
+export const node: Runtime<'node'> = {
+  name: 'node',
+  build: ({ runner, spec, config, log }) => buildNode(runner, spec.handler, config, log),
   launch(deployment, config) {
     const env = instanceEnv(deployment, config, EXTRA_ENV);
     return { ...generic(config), env, cwd: deployment.codeDir };
   },
-  launchGeneric: generic,
+  launchWarm: generic,
+  interpreter: (config) => config.runtimes.node,
 };
