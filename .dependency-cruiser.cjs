@@ -1,6 +1,7 @@
 /**
  * The layering of src/ (docs/architecture.md), checked by test/layering.test.ts with dependency-cruiser.
- * Bottom to top: model ← shared ← store, sandbox ← executor ← invoke ← triggers, control ← compat ← server, cli.
+ * Bottom to top: model ← shared ← store, sandbox ← languages ← executor ← invoke ← triggers, control ← compat
+ * ← server, cli.
  */
 const feature = '^src/(cli|compat|control|executor|invoke|languages|sandbox|store|triggers)/';
 
@@ -36,6 +37,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(executor|sandbox)/' },
       to: { path: '^src/(triggers|control|invoke|compat|cli)/|^src/server\\.ts$' },
+    },
+    {
+      name: 'languages-stay-below-the-executor',
+      comment: 'Runtime records (build, launch) use the model, shared and the sandbox only.',
+      severity: 'error',
+      from: { path: '^src/languages/' },
+      to: { path: '^src/(triggers|control|invoke|compat|cli|executor|store)/|^src/server\\.ts$' },
     },
     {
       name: 'triggers-not-to-control',
