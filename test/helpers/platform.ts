@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConfigInput } from '../../src/shared/config.js';
-import { loadConfig } from '../../src/shared/config-load.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { loadPlatformConfig, startServer, type RunningServer } from '../../src/server.js';
 import { packDirectory } from '../../src/store/archive/pack.js';
 import { TMP_PREFIX } from './tmp.js';
 
@@ -52,7 +51,7 @@ export async function startPlatform(
   options: { dataDir?: string; config?: Overrides } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await makeDataDir());
-  const config = loadConfig({
+  const config = loadPlatformConfig({
     env: {},
     cwd: dataDir,
     flags: {

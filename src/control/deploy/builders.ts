@@ -12,6 +12,8 @@ export interface BuildInput {
   /** Runs the build's commands in its sandbox (the work folder is `dir`). */
   runner: BuildRunner;
   spec: FunctionSpec;
+  /** The handler of the function's flavor for this runtime, used when the spec names none. */
+  defaultHandler: string | null;
   config: Config;
   log: BuildLog;
 }
@@ -21,7 +23,8 @@ export type Builder = (input: BuildInput) => Promise<string>;
 
 /** Runtime name → build step. */
 export const BUILDERS: Record<RuntimeName, Builder> = {
-  node: ({ runner, spec, config, log }) => buildNode(runner, spec.handler, config, log),
+  node: ({ runner, spec, defaultHandler, config, log }) =>
+    buildNode(runner, spec.handler ?? defaultHandler, config, log),
   python: buildPython,
   binary: buildBinary,
   custom: buildCommand,
