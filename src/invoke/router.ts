@@ -1,6 +1,7 @@
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Deployment } from '../model/deployment.js';
+import type { Flavors } from '../model/flavor.js';
 import type { Executor } from '../executor/executor.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry } from '../store/registry.js';
@@ -16,6 +17,8 @@ export class Router {
     private readonly artifacts: ArtifactStore,
     private readonly executor: Executor,
     private readonly config: Config,
+    /** The flavors compiled in (a flavor's rules go into the deployment). */
+    private readonly flavors: Flavors,
   ) {}
 
   resolve(name: string): Deployment {
@@ -41,6 +44,7 @@ export class Router {
       this.config,
       this.registry.secretValues(name),
       this.registry.getScaling(name),
+      this.flavors,
     );
     this.live.set(name, deployment);
     return deployment;

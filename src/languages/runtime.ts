@@ -13,6 +13,8 @@ export interface BuildInput {
   /** Runs the build's commands in its sandbox (the work folder is `dir`). */
   runner: BuildRunner;
   spec: FunctionSpec;
+  /** The handler of the function's flavor for this runtime, used when the spec names none. */
+  defaultHandler: string | null;
   config: Config;
   log: BuildLog;
 }

@@ -4,6 +4,7 @@
  * the executor.
  */
 import type { z } from 'zod';
+import type { Flavor, Flavors } from '../model/flavor.js';
 import { compactScaling, scalingInputSchema, type Scaling, type ScalingInput } from '../model/scaling.js';
 import { NAME_PATTERN, specSchema, type SpecInput } from '../model/spec.js';
 import { SkiffError, type ErrorCode } from './errors.js';
@@ -38,6 +39,16 @@ export function parseSpec(raw: unknown, source: string): SpecInput {
   const result = specSchema.safeParse(raw);
   if (result.success) return result.data;
   return refuse('SKIFF_E_INVALID_SPEC', source, result.error);
+}
+
+/** The flavor of that name among those compiled in; refuses an unknown one, naming the known ones. */
+export function checkFlavor(name: string, flavors: Flavors, source: string): Flavor {
+  const flavor = flavors.get(name);
+  if (flavor !== undefined) return flavor;
+  throw new SkiffError(
+    'SKIFF_E_INVALID_SPEC',
+    `${source} is invalid: flavor: unknown flavor ${JSON.stringify(name)}; use one of ${[...flavors.keys()].join(', ')}`,
+  );
 }
 
 /** Validates a partial scaling object from a user, with a message naming each bad field. */

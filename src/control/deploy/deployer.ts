@@ -12,8 +12,9 @@ import { extractArchive } from '../../store/archive/index.js';
 import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
-import type { Flavor, FunctionSpec, SpecInput } from '../../model/spec.js';
-import { parseScaling, parseSpec, resolveScaling, validateName } from '../../shared/validate.js';
+import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
+import type { Flavors } from '../../model/flavor.js';
+import { checkFlavor, parseScaling, parseSpec, resolveScaling, validateName } from '../../shared/validate.js';
 import { compactScaling, SCALING_FIELDS, type Scaling, type ScalingInput } from '../../model/scaling.js';
 import { compactLimits } from '../../model/limits.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
@@ -28,7 +29,7 @@ export interface DeployRequest {
   runtime?: string | undefined;
   handler?: string | undefined;
   /** A calling convention given with the deploy (a compatibility API); it wins over skiff.json's. */
-  flavor?: Flavor | undefined;
+  flavor?: FlavorName | undefined;
   /** Environment given with the deploy (a compatibility API); merged over skiff.json's. */
   env?: Record<string, string> | undefined;
   /** Scaling settings given with the deploy; they win over skiff.json's. */
@@ -50,6 +51,8 @@ export interface DeployerDeps {
   router: Router;
   logs: FileLogStore;
   logger: Logger;
+  /** The flavors compiled in: a deploy of another is refused. */
+  flavors: Flavors;
   /** The isolation of instances; builds run in it too. */
   sandbox: Sandbox;
   /** False when writing this many bytes would eat into the disk's reserve (then 507). */
@@ -61,7 +64,7 @@ export interface DeployerDeps {
 /** Characters of a failure's message kept in the 422's message (its build log holds more). */
 const MESSAGE_MAX_CHARS = 2048;
 
-const flavorOf = (flavor: Flavor | undefined): { flavor?: Flavor } =>
+const flavorOf = (flavor: FlavorName | undefined): { flavor?: FlavorName } =>
   flavor === undefined ? {} : { flavor };
 
 async function readSpecFile(dir: string): Promise<SpecInput> {
@@ -213,6 +216,13 @@ export class Deployer {
       });
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
+      if (spec.flavor !== undefined) {
+        checkFlavor(
+          spec.flavor,
+          this.deps.flavors,
+          req.flavor === undefined ? 'skiff.json' : 'the deploy parameters',
+        );
+      }
       checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
       checkScalingCeiling(
         resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name)),
@@ -233,8 +243,17 @@ export class Deployer {
     let entry = '';
     try {
       const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
+      const flavor = this.deps.flavors.get(spec.flavor ?? 'native');
+      const defaultHandler = flavor?.defaultHandler?.[spec.runtime] ?? null;
       try {
-        entry = await runtimeOf(spec.runtime).build({ dir: staging, runner, spec, config, log });
+        entry = await runtimeOf(spec.runtime).build({
+          dir: staging,
+          runner,
+          spec,
+          defaultHandler,
+          config,
+          log,
+        });
       } finally {
         await runner.finish();
       }
@@ -246,6 +265,7 @@ export class Deployer {
         config,
         registry.secretValues(req.name),
         registry.getScaling(req.name),
+        this.deps.flavors,
       );
       const startAt = Date.now();
       await executor.prepare(deployment);
