@@ -17,12 +17,12 @@ import type { ExecutorEvents } from './events.js';
 import { InstanceLog } from './instance-log.js';
 import { InstanceProcess, describeExit, type ExitStatus } from './instance-process.js';
 import { outOfMemory } from './invocation-errors.js';
+import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
 import type { InitMeta } from './protocol/messages.js';
 import { withoutPlatformVars } from './runtimes/launcher.js';
 
-/** `warm`: a generic bridge process that said HELLO and waits for a function to load (warm pool). */
-export type InstanceState = 'starting' | 'warm' | 'ready' | 'stopping' | 'exited';
+export type { InstanceState };
 
 export interface InstanceOptions {
   /** Unset for a generic process of the warm pool, until it is specialised. */
@@ -45,7 +45,7 @@ export interface InstanceOptions {
 }
 
 /** One bridge process serving one deployment over runtime protocol v1. */
-export class Instance {
+export class Instance implements PoolInstance<Instance> {
   readonly id: string;
   state: InstanceState = 'starting';
   startedAt: Date | null = null;
