@@ -3,6 +3,7 @@ import type { Invocation, Result } from '../model/invocation.js';
 import type { Deployment } from '../model/deployment.js';
 import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
+import type { PoolInstance } from './pool-instance.js';
 import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 
@@ -19,11 +20,12 @@ export interface RecentError {
   message: string;
 }
 
-export interface PoolDeps {
+/** What a pool is given (by the executor; by a test, fakes). */
+export interface PoolDeps<I extends PoolInstance<I> = Instance> {
   /** A new instance of the deployment, not started. */
-  create(deployment: Deployment): Instance;
+  create(deployment: Deployment): I;
   /** A generic process of the warm pool that can load this deployment, if one is waiting. */
-  takeWarm(deployment: Deployment): Instance | undefined;
+  takeWarm(deployment: Deployment): I | undefined;
   /** The invocation timeout, computed when the invocation is handed to an instance. */
   timeoutFor(deployment: Deployment, inv: Invocation): number;
   events: ExecutorEvents;
@@ -48,8 +50,8 @@ const BACKOFF_MAX_MS = 30_000;
  * FIFO queue when every slot is taken, scale-up while demand exceeds capacity, scale-down of idle
  * instances, replacement of crashed ones with a back-off when they keep failing.
  */
-export class Pool {
-  readonly live = new Set<Instance>();
+export class Pool<I extends PoolInstance<I> = Instance> {
+  readonly live = new Set<I>();
   /** Instances started because an invocation had to wait for one (a cold start). */
   coldStarts = 0;
   /** Instances started in all (for demand, for minInstances, for a deploy). */
@@ -61,15 +63,15 @@ export class Pool {
   private queue: Waiter[] = [];
   private draining = false;
   private backoffTimer: NodeJS.Timeout | undefined;
-  private readonly starting = new Map<Instance, Promise<void>>();
+  private readonly starting = new Map<I, Promise<void>>();
 
   constructor(
     readonly deployment: Deployment,
     public scaling: Scaling,
-    private readonly deps: PoolDeps,
+    private readonly deps: PoolDeps<I>,
   ) {}
 
-  get instances(): Instance[] {
+  get instances(): I[] {
     return [...this.live];
   }
 
@@ -244,8 +246,8 @@ export class Pool {
   }
 
   /** The least-loaded instance with a free slot. */
-  private pick(): Instance | undefined {
-    let best: Instance | undefined;
+  private pick(): I | undefined {
+    let best: I | undefined;
     for (const i of this.live) {
       if (!i.accepting || i.inFlight >= this.scaling.concurrency) continue;
       if (best === undefined || i.inFlight < best.inFlight) best = i;
@@ -253,7 +255,7 @@ export class Pool {
     return best;
   }
 
-  private run(instance: Instance, inv: Invocation): Promise<Result> {
+  private run(instance: I, inv: Invocation): Promise<Result> {
     const call = instance.invoke(inv, this.deps.timeoutFor(this.deployment, inv));
     call.then(
       () => {
@@ -321,7 +323,7 @@ export class Pool {
     return starting;
   }
 
-  private onInstanceChange(instance: Instance): void {
+  private onInstanceChange(instance: I): void {
     if (instance.state !== 'exited') {
       this.pump();
       return;
