@@ -199,11 +199,11 @@ describe('pool scaling', () => {
     expect(call.result?.status).toBe(200);
     vi.advanceTimersByTime(999);
     pool.evictIdle(Date.now());
-    expect(pool.live.size).toBe(1);
+    expect(pool.members.size).toBe(1);
     expect(instance.stoppedWith).toBeUndefined();
     vi.advanceTimersByTime(1);
     pool.evictIdle(Date.now());
-    expect(pool.live.size).toBe(0);
+    expect(pool.members.size).toBe(0);
     expect(instance.stoppedWith).toBe(1_000);
     expect(seen).toEqual(['evict']);
   });
@@ -225,11 +225,11 @@ describe('pool scaling', () => {
     expect(calls.every((c) => c.result?.status === 200)).toBe(true);
     vi.advanceTimersByTime(10_000);
     pool.evictIdle(Date.now());
-    expect(pool.live.size).toBe(2);
+    expect(pool.members.size).toBe(2);
     expect(created.filter((i) => i.stoppedWith !== undefined)).toHaveLength(1);
     vi.advanceTimersByTime(60_000);
     pool.evictIdle(Date.now());
-    expect(pool.live.size).toBe(2);
+    expect(pool.members.size).toBe(2);
   });
 
   it('replaces an instance that crashed while ready', async () => {
@@ -244,7 +244,7 @@ describe('pool scaling', () => {
     expect(pool.failures).toBe(1);
     expect(pool.recentErrors.map((e) => e.code)).toEqual(['SKIFF_E_INSTANCE_CRASHED']);
     expect(created).toHaveLength(2);
-    expect(pool.live.has(crashed)).toBe(false);
+    expect(pool.members.has(crashed)).toBe(false);
   });
 });
 
@@ -344,7 +344,7 @@ describe('pool dispatch and draining', () => {
     expect(running.result?.status).toBe(200);
     expect(queued.error).toBeUndefined();
     expect(instance.stoppedWith).toBe(890);
-    expect(pool.live.size).toBe(0);
+    expect(pool.members.size).toBe(0);
     // no minInstances while draining
     pool.scale();
     expect(created).toHaveLength(1);
@@ -374,6 +374,6 @@ describe('pool dispatch and draining', () => {
     await flush();
     expect(call.error?.code).toBe('SKIFF_E_INSTANCE_START_FAILED');
     expect(created[0]?.killed).toBe(true);
-    expect(pool.live.size).toBe(0);
+    expect(pool.members.size).toBe(0);
   });
 });

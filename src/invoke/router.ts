@@ -10,7 +10,7 @@ import type { Invocation, Result } from '../model/invocation.js';
 
 /** Resolves a function name to its live deployment (cached) and hands the invocation to the executor. */
 export class Router {
-  private readonly live = new Map<string, Deployment>();
+  private readonly current = new Map<string, Deployment>();
 
   constructor(
     private readonly registry: Registry,
@@ -22,7 +22,7 @@ export class Router {
   ) {}
 
   resolve(name: string): Deployment {
-    const cached = this.live.get(name);
+    const cached = this.current.get(name);
     if (cached !== undefined) return cached;
     const fn = this.registry.getFunction(name);
     if (fn === undefined) {
@@ -46,7 +46,7 @@ export class Router {
       this.registry.getScaling(name),
       this.flavors,
     );
-    this.live.set(name, deployment);
+    this.current.set(name, deployment);
     return deployment;
   }
 
@@ -56,7 +56,7 @@ export class Router {
 
   /** Switches the live deployment of a function atomically (or forgets it, when deleted). */
   setLive(name: string, deployment: Deployment | undefined): void {
-    if (deployment === undefined) this.live.delete(name);
-    else this.live.set(name, deployment);
+    if (deployment === undefined) this.current.delete(name);
+    else this.current.set(name, deployment);
   }
 }
