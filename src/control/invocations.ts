@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { sendJson } from '../shared/http.js';
 import type { QueueStore } from '../store/queue-store.js';
 import type { Route } from './app.js';
-import { invocationsQuery, parseRequest, queryObject } from './request-schemas.js';
+import { invocationParams, invocationsQuery, parseRequest, queryObject } from './request-schemas.js';
 import type { invocationListSchema, invocationResponseSchema } from './response-schemas.js';
 
 export function invocationRoutes(store: QueueStore): Route[] {
@@ -24,7 +24,7 @@ export function invocationRoutes(store: QueueStore): Route[] {
       method: 'GET',
       path: '/v1/invocations/{id}',
       handler: ({ res, params }) => {
-        const id = params['id'] ?? '';
+        const { id } = parseRequest(invocationParams, { id: params['id'] ?? '' });
         const record = store.get(id);
         if (record === undefined) throw asyncNotFound(id);
         sendJson(res, 200, { invocation: asyncView(record) } satisfies z.output<
