@@ -6,6 +6,12 @@ import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } 
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** A function's name: in skiff.json, in every control API path and in the gateway's URLs. */
+export const functionNameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes')
+  .meta({ description: 'Function name: 1-63 lower-case letters, digits and dashes.' });
+
 export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
 /**
  * A calling convention's name: `native`, or a compatibility flavor (model/flavor.ts); which names exist
@@ -62,7 +68,7 @@ export type CronRule = z.infer<typeof cronRuleSchema>;
 /** `skiff.json`: the function's spec, as written by the user (every field optional). */
 export const specSchema = z
   .object({
-    name: z.string().regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes').optional(),
+    name: functionNameSchema.optional(),
     runtime: z.enum(RUNTIME_NAMES).optional(),
     handler: z.string().min(1).optional(),
     description: z.string().max(1000).optional(),

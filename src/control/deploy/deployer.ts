@@ -14,8 +14,14 @@ import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
 import type { Flavors } from '../../model/flavor.js';
-import { checkFlavor, parseScaling, parseSpec, resolveScaling, validateName } from '../../shared/validate.js';
-import { compactScaling, SCALING_FIELDS, type Scaling, type ScalingInput } from '../../model/scaling.js';
+import {
+  checkFlavor,
+  parseScalingPatch,
+  parseSpec,
+  resolveScaling,
+  validateName,
+} from '../../shared/validate.js';
+import { compactScaling, type Scaling, type ScalingInput } from '../../model/scaling.js';
 import { compactLimits } from '../../model/limits.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
@@ -160,14 +166,11 @@ export class Deployer {
     }
     let override: ScalingInput | null = null;
     if (patch !== null) {
-      const cleared = Object.keys(patch).filter((key) => patch[key] === null);
-      const unknown = cleared.filter((key) => !(SCALING_FIELDS as readonly string[]).includes(key));
-      const set = parseScaling(
-        Object.fromEntries(Object.entries(patch).filter(([key, v]) => v !== null || unknown.includes(key))),
-        'the scaling settings',
-      );
-      const merged: Record<string, number> = { ...registry.getScaling(name), ...set };
-      for (const key of cleared) delete merged[key];
+      const merged: Record<string, number> = { ...registry.getScaling(name) };
+      for (const [key, value] of Object.entries(parseScalingPatch(patch, 'the scaling settings'))) {
+        if (value === null) delete merged[key];
+        else if (value !== undefined) merged[key] = value;
+      }
       override = Object.keys(merged).length === 0 ? null : (merged as ScalingInput);
     }
     const live = fn.liveVersion === null ? undefined : registry.getVersion(name, fn.liveVersion);
