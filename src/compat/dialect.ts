@@ -4,7 +4,7 @@
  * root) enables a dialect when `compat.<name>.enabled`; the core never names one. The interfaces the
  * core consumes live in the core: gateway rules (triggers/gateway-rules.ts), gRPC services and listeners
  * (triggers/types.ts), management handlers (control/app.ts RawHandler), flavors (model/flavor.ts) and
- * configuration sections (shared/config-section.ts). docs/architecture/dialects.md walks through one.
+ * configuration sections (shared/config-section.ts). docs/architecture.md ("Dialects and flavors") walks through one.
  */
 import type { z } from 'zod';
 import type { RawHandler } from '../control/app.js';
