@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
-import { requestBytes, type AsyncRecord, type AsyncRequest, type QueueStore } from '../store/queue-store.js';
+import { requestBytes } from '../store/queue-accounting.js';
+import type { AsyncRecord, AsyncRequest, QueueStore } from '../store/queue-store.js';
 import type { Invocation, Result } from '../model/invocation.js';
 
 export interface AsyncSettings {

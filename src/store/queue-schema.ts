@@ -1,5 +1,5 @@
-/** The table of the async queue (queue.db), its row type and the mapping to records. */
-import type Database from 'better-sqlite3';
+/** The database file of the async queue (queue.db): its settings, table, row type and the mapping to records. */
+import Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
 
 export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
@@ -85,6 +85,20 @@ const ADDED_COLUMNS: Record<string, string> = {
   // when the attempt in flight was dispatched; set while running
   running_since: 'INTEGER',
 };
+
+/** Opens (or creates) the queue's database file with its durability settings, and migrates the table. */
+export function openQueueDb(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // every commit is fsynced: a 202 is only sent for what is on disk
+  db.pragma('synchronous = FULL');
+  // a small WAL (checkpointed every 256 pages, cut back to 1 MiB after): little space held twice,
+  // which is what a nearly full disk cannot give
+  db.pragma('wal_autocheckpoint = 256');
+  db.pragma(`journal_size_limit = ${1024 * 1024}`);
+  migrate(db);
+  return db;
+}
 
 /** Creates or upgrades the table. */
 export function migrate(db: Database.Database): void {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { QueueStore, requestBytes, type AsyncRequest } from './queue-store.js';
+import { requestBytes } from './queue-accounting.js';
+import { QueueStore, type AsyncRequest } from './queue-store.js';
 
 const request = (id: string, bytes = 100): AsyncRequest => ({
   id,

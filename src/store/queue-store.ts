@@ -6,12 +6,15 @@
  * Every attempt is counted on disk before it is dispatched (`claim`), so an attempt the platform died
  * during still counts: at the next start such a record is queued again, or dead-lettered once its
  * attempts are used up (`interrupted`), and a poisoned invocation cannot crash the platform forever.
- * The bytes of waiting and of final records are kept as counters, for the queue quota and retention.
+ * The bytes of waiting and of final records are kept as counters (queue-accounting.ts), for the queue
+ * quota and retention (queue-retention.ts).
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
+import { QueueAccounting, requestBytes } from './queue-accounting.js';
+import { pruneFinal, type RetentionPolicy } from './queue-retention.js';
 import {
-  migrate,
+  openQueueDb,
   ROW_OVERHEAD_BYTES,
   toRecord,
   type AsyncAttempt,
@@ -32,70 +35,28 @@ export {
 /** The error of an invocation whose every attempt was cut short by the platform stopping. */
 export const CRASHED_CODE = 'SKIFF_E_INSTANCE_CRASHED';
 
-/** What a waiting invocation weighs against the queue quota. */
-export function requestBytes(req: AsyncRequest): number {
-  return (
-    ROW_OVERHEAD_BYTES +
-    req.body.length +
-    Buffer.byteLength(JSON.stringify(req.headers)) +
-    Buffer.byteLength(req.function) +
-    Buffer.byteLength(req.path) +
-    Buffer.byteLength(req.query) +
-    Buffer.byteLength(req.host) +
-    Buffer.byteLength(req.callbackUrl ?? '')
-  );
-}
-
-/** What final records may keep: older ones, and the oldest beyond the caps, are deleted. */
-export interface RetentionPolicy {
-  /** `succeeded` records that finished before this epoch ms. */
-  succeededBefore: number;
-  /** `failed` and `expired` records (the dead letters) that finished before this epoch ms. */
-  failedBefore: number;
-  maxRecords: number;
-  maxBytes: number;
-}
-
 export class QueueStore {
   private readonly db: Database.Database;
-  private waitingBytes = 0;
-  /** The same per function (only functions with something waiting). */
-  private readonly waitingByFunction = new Map<string, number>();
-  private finalBytes = 0;
-  private finalCount = 0;
+  private readonly counters = new QueueAccounting();
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // every commit is fsynced: a 202 is only sent for what is on disk
-    this.db.pragma('synchronous = FULL');
-    // a small WAL (checkpointed every 256 pages, cut back to 1 MiB after): little space held twice,
-    // which is what a nearly full disk cannot give
-    this.db.pragma('wal_autocheckpoint = 256');
-    this.db.pragma(`journal_size_limit = ${1024 * 1024}`);
-    migrate(this.db);
-    this.recount();
+    this.db = openQueueDb(file);
+    this.counters.recount(this.db);
   }
 
   /** Bytes of the invocations not final yet (queued or running): what the queue quota limits. */
   get queuedBytes(): number {
-    return this.waitingBytes;
+    return this.counters.waitingBytes;
   }
 
   /** Bytes of one function's invocations not final yet: what the per-function share limits. */
   queuedBytesOf(fn: string): number {
-    return this.waitingByFunction.get(fn) ?? 0;
-  }
-
-  private countWaiting(fn: string, bytes: number): void {
-    const left = (this.waitingByFunction.get(fn) ?? 0) + bytes;
-    if (left <= 0) this.waitingByFunction.delete(fn);
-    else this.waitingByFunction.set(fn, left);
+    return this.counters.waitingBytesOf(fn);
   }
 
   /** Final records kept, and their bytes: what retention limits. */
   get finished(): { count: number; bytes: number } {
-    return { count: this.finalCount, bytes: this.finalBytes };
+    return { count: this.counters.finalCount, bytes: this.counters.finalBytes };
   }
 
   /** Stores a new invocation as queued; returns once it is on disk. */
@@ -124,8 +85,7 @@ export class QueueStore {
         req.expiresAt,
         bytes,
       );
-    this.waitingBytes += bytes;
-    this.countWaiting(req.function, bytes);
+    this.counters.accepted(req.function, bytes);
   }
 
   /**
@@ -305,10 +265,7 @@ export class QueueStore {
         id,
       ) as { bytes: number } | undefined;
     if (after === undefined) return false;
-    this.waitingBytes -= before.bytes;
-    this.countWaiting(before.function, -before.bytes);
-    this.finalBytes += after.bytes;
-    this.finalCount += 1;
+    this.counters.finished(before.function, before.bytes, after.bytes);
     return true;
   }
 
@@ -318,52 +275,7 @@ export class QueueStore {
    * again (after yielding to the event loop) until it returns 0.
    */
   prune(policy: RetentionPolicy, batch: number): number {
-    const run = (where: string, limit: number, ...args: (string | number)[]): number => {
-      if (limit <= 0) return 0;
-      const rows = this.db
-        .prepare(
-          `DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE finished_at IS NOT NULL ${where}
-             ORDER BY finished_at LIMIT ?) RETURNING bytes`,
-        )
-        .all(...args, limit) as { bytes: number }[];
-      this.finalCount -= rows.length;
-      this.finalBytes -= rows.reduce((sum, r) => sum + r.bytes, 0);
-      return rows.length;
-    };
-    return this.db.transaction(() => {
-      let n = run(`AND finished_at < ? AND status = 'succeeded'`, batch, policy.succeededBefore);
-      n += run(`AND finished_at < ? AND status IN ('failed', 'expired')`, batch - n, policy.failedBefore);
-      const overCount = this.finalCount - policy.maxRecords;
-      if (overCount > 0) n += run('', Math.min(batch - n, overCount));
-      while (n < batch && this.finalBytes > policy.maxBytes && this.finalCount > 0) {
-        const deleted = run('', Math.min(batch - n, 16));
-        if (deleted === 0) break;
-        n += deleted;
-      }
-      return n;
-    })();
-  }
-
-  /** Recomputes the byte and record counters from the table (at open). */
-  private recount(): void {
-    const waiting = this.db
-      .prepare(`SELECT coalesce(SUM(bytes), 0) AS b FROM invocations WHERE status IN ('queued', 'running')`)
-      .get() as { b: number };
-    const final = this.db
-      .prepare(
-        `SELECT coalesce(SUM(bytes), 0) AS b, COUNT(*) AS n FROM invocations WHERE finished_at IS NOT NULL`,
-      )
-      .get() as { b: number; n: number };
-    this.waitingBytes = waiting.b;
-    this.waitingByFunction.clear();
-    const byFunction = this.db
-      .prepare(
-        `SELECT function AS fn, SUM(bytes) AS b FROM invocations WHERE status IN ('queued', 'running') GROUP BY function`,
-      )
-      .all() as { fn: string; b: number }[];
-    for (const row of byFunction) this.countWaiting(row.fn, row.b);
-    this.finalBytes = final.b;
-    this.finalCount = final.n;
+    return pruneFinal(this.db, this.counters, policy, batch);
   }
 
   /**

@@ -23,13 +23,9 @@ import { BrokerLimits } from './mqtt-limits.js';
 import { connectionLimits } from '../shared/connection-budget.js';
 import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
 import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
-import {
-  loadSessionState,
-  MqttSession,
-  saveSessionState,
-  type Message,
-  type Outcome,
-} from './mqtt-session.js';
+import type { Message, Outcome } from './mqtt-inbound.js';
+import { MqttSession } from './mqtt-session.js';
+import { loadSessionState, saveSessionState } from './mqtt-session-state.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];

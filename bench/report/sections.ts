@@ -1,0 +1,234 @@
+/** The detailed sections of docs/performance.md: one table (and its notes) per suite, then the machine. */
+import { median, round } from '../lib/stats.js';
+import { baselineLabel, gib, labelOf, mib, ms, num, spreadCells, times } from './format.js';
+import type { Results } from './results.js';
+
+function failed(title: string, o: { ok: false; error: string }): string {
+  return `## ${title}\n\nNot measured in this run: \`${o.error.replace(/`/g, "'")}\`\n`;
+}
+
+/**
+ * The sections after "At a glance", as lines of Markdown; `chart` adds a chart's image where the
+ * run has one.
+ */
+export function sections(r: Results, chart: (name: string, alt: string) => string[]): string[] {
+  const out: string[] = [];
+  // ---- warm throughput
+  if (r.throughput.ok) {
+    const t = r.throughput.result;
+    out.push(
+      '## Warm invocations',
+      '',
+      `Hello world (\`Hello, world!\\n\`, 14 bytes) over HTTP/1.1 keep-alive from ${r.versions.loadGenerator} with one thread, ` +
+        `${t.settings.durationS} s per measured run; every system was warmed up first (${t.settings.initialWarmupS} s at 32 connections)` +
+        (t.settings.warmupS > 0 ? ` and again for ${t.settings.warmupS} s before each measured run` : '') +
+        `; ${t.settings.rounds} rounds; ` +
+        'the systems take turns within each round and the order rotates between rounds. Medians over rounds; ' +
+        'req/s shows the range over rounds. CPU is the server side only (utime + stime from /proc of every server process, ' +
+        "Skiff's platform and its instances together), per request; for Skiff it is split into gateway (the platform process) and instance.",
+      '',
+      '| system | conns | req/s (median) | req/s range | p50 | p99 | CPU/req | Skiff gateway + instance CPU/req | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const s of t.summary) {
+      const split =
+        s.gatewayCpuUsPerReq === null
+          ? ''
+          : `${num(s.gatewayCpuUsPerReq, 1)} + ${num(s.instanceCpuUsPerReq, 1)} µs`;
+      out.push(
+        `| ${labelOf(t.systems, s.system)} | ${s.connections} | ${num(s.rps)} | ${num(s.rpsMin)}–${num(s.rpsMax)} | ` +
+          `${ms(s.p50Ms, 3)} | ${ms(s.p99Ms, 3)} | ${num(s.cpuUsPerReq, 1)} µs | ${split} | ${s.errors} |`,
+      );
+    }
+    const missing = t.systems.filter((s) => !s.available);
+    if (missing.length > 0) {
+      out.push(
+        '',
+        'Not available in this run (shown as n/a): ' +
+          missing.map((s) => `${s.label} (${s.reason ?? ''})`).join('; ') +
+          '.',
+      );
+    }
+    out.push(
+      '',
+      '### Ratios',
+      '',
+      'Medians of the per-round ratios (both systems measured in the same round). req/s above 1 means Skiff is faster; latency above 1 means Skiff is slower.',
+      '',
+    );
+    out.push('| ratio | conns | req/s | p50 latency | p99 latency |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const x of t.ratios) {
+      out.push(`| ${x.name} | ${x.connections} | ${times(x.rps)} | ${times(x.p50)} | ${times(x.p99)} |`);
+    }
+    if (t.ratios.length === 0) out.push('| (no pair measured) | | | | |');
+    for (const note of t.notes) out.push('', `Note: ${note}.`);
+    out.push('');
+  } else out.push(failed('Warm invocations', r.throughput));
+
+  // ---- cold start
+  if (r.coldStart.ok) {
+    const c = r.coldStart.result;
+    out.push(
+      '## Cold start',
+      '',
+      'Every Skiff number is with the sandbox (bubblewrap, cgroups), the default, unless a row says "no sandbox": those ' +
+        'come from the same platform restarted with `sandbox.mode` "none", for the cost of the sandbox. Measured ' +
+        'client-side, on a fresh connection:',
+      '',
+      '- **First request to a scaled-to-zero function**: each function gets `idleTimeoutMs` 100 ms (`PATCH …/scaling`); ' +
+        'each try waits until its instance has stopped, then 300 ms more, then calls it once. With the warm pool ' +
+        '(`executor.warmPool`, the default: one pre-started Node and one Python bridge with no code loaded) a cold start ' +
+        'sends the function to a waiting process (load the code + the call); without it (the same platform restarted ' +
+        'with the warm pool off) it spawns a process first. Binary functions have no warm process by default.',
+      '- **First request after a platform restart**: the platform is restarted, left idle for 300 ms, then each function is ' +
+        'called once; a restarted platform starts the instance on the first call, so this is instance spawn + runtime load + the call. ' +
+        'The order of the runtimes alternates between restarts.',
+      '- **Deploy to first response**: from the start of the upload (`PUT /v1/functions/{name}`, a new version of an existing ' +
+        'function) to the first 200 from the gateway; the deploy answers only after the new instance is ready.',
+      '- **Spawn to first response** of each baseline: a fresh server process, polled every millisecond until it answers.',
+      '',
+      '| what | median | p90 | tries |',
+      '| --- | ---: | ---: | ---: |',
+    );
+    for (const [id, s] of Object.entries(c.firstRequestScaledToZero ?? {})) {
+      out.push(`| ${labelOf(c.systems, id)}: first request from zero, warm pool | ${spreadCells(s)} |`);
+    }
+    for (const [id, s] of Object.entries(c.firstRequestScaledToZeroNoWarmPool ?? {})) {
+      out.push(`| ${labelOf(c.systems, id)}: first request from zero, no warm pool | ${spreadCells(s)} |`);
+    }
+    for (const [id, s] of Object.entries(c.firstRequestScaledToZeroNoSandbox ?? {})) {
+      out.push(
+        `| ${labelOf(c.systems, id)}: first request from zero, warm pool, no sandbox | ${spreadCells(s)} |`,
+      );
+    }
+    for (const [id, s] of Object.entries(c.firstRequestAfterRestart)) {
+      out.push(`| ${labelOf(c.systems, id)}: first request after a platform restart | ${spreadCells(s)} |`);
+    }
+    for (const [id, s] of Object.entries(c.deployToFirstResponse)) {
+      out.push(`| ${labelOf(c.systems, id)}: deploy to first response | ${spreadCells(s)} |`);
+      out.push(`| ${labelOf(c.systems, id)}: of which the deploy (PUT) | ${spreadCells(s.deployMs)} |`);
+    }
+    out.push(
+      `| \`skiff serve\`: spawn until the ports listen (same restarts) | ${spreadCells(c.platformStart)} |`,
+    );
+    for (const [id, s] of Object.entries(c.baselineSpawnToFirstResponse)) {
+      out.push(`| ${baselineLabel(id)}: spawn to first response | ${spreadCells(s)} |`);
+    }
+    const missing = c.systems.filter((s) => !s.available);
+    if (missing.length > 0) out.push('', `Not available: ${missing.map((s) => s.label).join(', ')}.`);
+    for (const note of c.notes) out.push('', `Note: ${note}.`);
+    out.push('');
+    out.push(...chart('coldstart.svg', 'Cold paths: median and p90 in ms'));
+  } else out.push(failed('Cold start', r.coldStart));
+
+  // ---- memory
+  if (r.memory.ok) {
+    const m = r.memory.result;
+    out.push(
+      '## Memory',
+      '',
+      'RSS from `/proc/<pid>/status` (VmRSS), and PSS from `smaps_rollup` (shared pages split between the processes that map them, ' +
+        'closer to what each extra instance really costs). Instances are measured idle, after one call.',
+      '',
+      '| what | RSS | PSS |',
+      '| --- | ---: | ---: |',
+      `| platform process, idle, no function deployed | ${mib(m.platformIdleRss)} | ${mib(m.platformIdlePss)} |`,
+    );
+    for (const [id, v] of Object.entries(m.instance)) {
+      out.push(
+        `| one idle ${labelOf(m.systems, id)} instance (${v.processes} process${v.processes === 1 ? '' : 'es'}) | ${mib(v.rss)} | ${mib(v.pss)} |`,
+      );
+    }
+    out.push(`| platform process with those instances running | ${mib(m.platformWithInstancesRss)} | |`);
+    if (r.scale.ok) {
+      const s = r.scale.result;
+      out.push(
+        `| platform process, 100 functions deployed, no instance running (after a restart) | ${mib(s.rssWith100)} | |`,
+      );
+      if (s.deployed !== 100) {
+        out.push(
+          `| platform process, ${s.deployed} functions deployed, no instance running (after a restart) | ${mib(s.rssWithAll)} | ${mib(s.pssWithAll)} |`,
+        );
+      }
+    }
+    if (r.throughput.ok) {
+      for (const [id, bytes] of Object.entries(r.throughput.result.rssAfter)) {
+        const what =
+          id === 'skiff-platform'
+            ? 'Skiff platform process after the load runs'
+            : id === 'skiff'
+              ? `Skiff platform with its ${r.throughput.result.systems.filter((x) => x.kind === 'skiff' && x.available).length} instances after the load runs`
+              : `${baselineLabel(id)}: every process of the server after the load runs`;
+        out.push(`| ${what} | ${mib(bytes)} | |`);
+      }
+    }
+    out.push(
+      '',
+      '"With 100 functions deployed and none running" is read after a restart, which has every function deployed and no instance until a first call.',
+      '',
+    );
+    out.push(...chart('memory.svg', 'Resident memory in MiB'));
+  } else out.push(failed('Memory', r.memory));
+
+  // ---- scale
+  if (r.scale.ok) {
+    const s = r.scale.result;
+    out.push(
+      '## Control plane at scale',
+      '',
+      `${s.deployed} small Node functions (the hello world) deployed one after another through the control API. Each deploy ` +
+        'extracts, builds, starts the instance and waits until it is ready before it answers. Instances stay up for their ' +
+        `idle timeout (5 min by default), so the platform is restarted after every ${s.batch} deploys to shed them; restarts are not counted in the deploy rate.`,
+      '',
+      '| what | value |',
+      '| --- | ---: |',
+      `| functions deployed | ${s.deployed} of ${s.planned} |`,
+      `| one deploy, median (p90) | ${ms(s.deployMs.median, 1)} (${ms(s.deployMs.p90, 1)}) |`,
+      `| deploys per second, one at a time | ${num(s.deploysPerSecond, 1)} |`,
+      `| list all (\`GET /v1/functions\`, ${num(s.listBytes / 1024, 0)} KiB), median, ${s.batch} instances running | ${ms(s.listMs.median, 1)} |`,
+      `| list all after a restart, median | ${ms(s.listAfterRestartMs.median, 1)} |`,
+      `| stop with ${s.batch} instances running (SIGTERM to exit) | ${ms(s.stopWithInstancesMs, 0)} |`,
+      `| restart with all functions: stop, median | ${ms(s.restart.stopMs.median, 0)} |`,
+      `| restart with all functions: spawn until the ports listen, median | ${ms(s.restart.startMs.median, 0)} |`,
+      `| restart with all functions: spawn until the first list answer, median | ${ms(s.restart.startToListMs.median, 0)} |`,
+    );
+    for (const note of s.notes) out.push('', `Note: ${note}.`);
+    out.push('');
+  } else out.push(failed('Control plane at scale', r.scale));
+
+  // ---- machine
+  const loads = r.throughput.ok ? r.throughput.result.runs : [];
+  const busy = loads.map((x) => x.busyPct);
+  const steal = loads.map((x) => x.stealPct);
+  const others = loads.map((x) => x.otherPct);
+  out.push(
+    '## Machine, versions and load',
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| CPU | ${r.machine.cpuModel}, ${r.machine.cores} cores |`,
+    `| memory | ${gib(r.machine.memTotalBytes)} |`,
+    `| OS, kernel | ${r.machine.os}, ${r.machine.kernel} |`,
+    `| Skiff | ${r.versions.skiff} |`,
+    `| Node | ${r.versions.node} |`,
+    ...Object.entries(r.versions.baselines).map(([id, v]) => `| ${id} | ${v} |`),
+    `| load generator | ${r.versions.loadGenerator} |`,
+    `| load average (1, 5, 15 min) at start / end | ${r.machine.loadAtStart.join(', ')} / ${r.loadAtEnd.join(', ')} |`,
+    busy.length === 0
+      ? '| machine CPU busy during measured runs | n/a |'
+      : `| machine CPU busy during measured runs (all cores, server + load generator + others) | ${Math.min(...busy)}–${Math.max(...busy)} % (steal ${Math.min(...steal)}–${Math.max(...steal)} %) |`,
+    others.length === 0
+      ? '| CPU of other processes during measured runs | n/a |'
+      : `| CPU of other processes (neither server nor load generator) during measured runs, of all cores | median ${round(median(others) ?? 0, 1)} %, max ${Math.max(...others)} % |`,
+    `| run | ${r.mode}, started ${r.startedAt}, ${Math.round(r.durationS)} s |`,
+    '',
+    'Every process was started with a controlled environment (`PATH`, `HOME`, `LANG` only: no `NODE_EXTRA_CA_CERTS`, no `NODE_OPTIONS`), ' +
+      'Python as `/usr/bin/python3 -s -E`. Per-run numbers, including the load during each run, are in the JSON file of the run in `bench/results/`.',
+    '',
+    'Anchors measured earlier on the same kind of machine (wrk, 32 connections): bare Node http ≈ 39k req/s, p50 0.79 ms; ' +
+      'a Node → Node undici keep-alive proxy hop ≈ 11k req/s; workerd ≈ 14k req/s; Python stdlib ≈ 10k req/s; ' +
+      "a framed multiplexed hop over a Unix socket kept ≈ 40k req/s in a prototype, the bar for Skiff's gateway.",
+    '',
+  );
+  return out;
+}

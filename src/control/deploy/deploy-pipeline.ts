@@ -1,0 +1,230 @@
+/**
+ * The deploy pipeline of one version: extract into staging, resolve and check the spec, build, start
+ * the new version, then switch the live version atomically while the old one drains. A failed build is
+ * recorded and the previous version keeps serving. Also the pruning of old versions after a deploy.
+ */
+import type { Config } from '../../shared/config.js';
+import { SkiffError, toSkiffError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Executor } from '../../executor/executor.js';
+import { toDeployment } from '../../executor/deployment.js';
+import type { Router } from '../../invoke/router.js';
+import { extractArchive } from '../../store/archive/index.js';
+import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
+import type { FileLogStore } from '../../store/file-logs.js';
+import type { Registry, VersionRecord } from '../../store/registry.js';
+import type { FunctionSpec } from '../../model/spec.js';
+import type { Flavors } from '../../model/flavor.js';
+import { checkFlavor, resolveScaling } from '../../shared/validate.js';
+import type { Sandbox } from '../../sandbox/sandbox.js';
+import { BuildLog } from './build-log.js';
+import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
+import { readSpecFile, resolveSpec, type DeployRequest } from './deploy-spec.js';
+import { createBuildRunner } from './run-command.js';
+import { runtimeOf } from '../../languages/index.js';
+
+export interface DeployOutcome {
+  created: boolean;
+  version: VersionRecord;
+}
+
+export interface DeployerDeps {
+  config: Config;
+  registry: Registry;
+  artifacts: ArtifactStore;
+  executor: Executor;
+  router: Router;
+  logs: FileLogStore;
+  logger: Logger;
+  /** The flavors compiled in: a deploy of another is refused. */
+  flavors: Flavors;
+  /** The isolation of instances; builds run in it too. */
+  sandbox: Sandbox;
+  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
+  diskRoom?: (bytes: number) => boolean;
+  /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
+  onChanged?: (name: string) => void;
+}
+
+/** Characters of a failure's message kept in the 422's message (its build log holds more). */
+const MESSAGE_MAX_CHARS = 2048;
+
+/** Deploys one version of `req.name`; the caller holds the function's deploy lock. */
+export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Promise<DeployOutcome> {
+  const { config, registry, artifacts, executor, router, logs } = deps;
+  const existing = registry.getFunction(req.name);
+  if (existing === undefined && req.mode === 'new-version') {
+    throw new SkiffError(
+      'SKIFF_E_FUNCTION_NOT_FOUND',
+      `no function named ${JSON.stringify(req.name)}; create it with PUT first`,
+    );
+  }
+  if (req.archive.length > config.build.maxUploadBytes) {
+    throw new SkiffError(
+      'SKIFF_E_ARCHIVE_TOO_LARGE',
+      `the upload is larger than ${config.build.maxUploadBytes} bytes`,
+    );
+  }
+  // the unpacked code is not known yet: the archive's size stands for it, twice
+  if (deps.diskRoom?.(2 * req.archive.length) === false) {
+    throw new SkiffError(
+      'SKIFF_E_DISK_FULL',
+      "the data directory's disk is almost full (below disk.reserveBytes free); delete functions or free space",
+    );
+  }
+  const started = Date.now();
+  const staging = await artifacts.createStaging();
+  const buildLog = new BuildLog();
+  const log = (line: string): void => buildLog.add(line);
+  let spec: FunctionSpec | undefined;
+  let hash = '';
+  try {
+    const stats = await extractArchive(req.archive, staging, {
+      maxPackedBytes: config.build.maxUploadBytes,
+    });
+    log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
+    spec = resolveSpec(req, await readSpecFile(staging));
+    if (spec.flavor !== undefined) {
+      checkFlavor(
+        spec.flavor,
+        deps.flavors,
+        req.flavor === undefined ? 'skiff.json' : 'the deploy parameters',
+      );
+    }
+    checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
+    checkScalingCeiling(
+      resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name)),
+      config.functions.maxInstancesCeiling,
+    );
+    hash = await hashTree(staging);
+  } catch (err) {
+    await artifacts.discard(staging);
+    throw err;
+  }
+  let version: number;
+  try {
+    version = registry.nextVersion(req.name);
+  } catch (err) {
+    await artifacts.discard(staging);
+    throw err;
+  }
+  let entry = '';
+  try {
+    const runner = createBuildRunner(deps.sandbox, staging, config, log);
+    const flavor = deps.flavors.get(spec.flavor ?? 'native');
+    const defaultHandler = flavor?.defaultHandler?.[spec.runtime] ?? null;
+    try {
+      entry = await runtimeOf(spec.runtime).build({
+        dir: staging,
+        runner,
+        spec,
+        defaultHandler,
+        config,
+        log,
+      });
+    } finally {
+      await runner.finish();
+    }
+    const codeDir = await artifacts.commit(staging, req.name, version, hash);
+    const record = { hash, status: 'ready' as const, spec, entry, buildLog: '', buildMs: 0 };
+    const deployment = toDeployment(
+      { ...record, function: req.name, version, createdAt: '' },
+      codeDir,
+      config,
+      registry.secretValues(req.name),
+      registry.getScaling(req.name),
+      deps.flavors,
+    );
+    const startAt = Date.now();
+    await executor.prepare(deployment);
+    log(`instance ready in ${Date.now() - startAt} ms`);
+    const buildMs = Date.now() - started;
+    const saved = registry.addVersion(
+      req.name,
+      version,
+      { ...record, buildLog: buildLog.text(), buildMs },
+      true,
+    );
+    router.setLive(req.name, deployment);
+    appendBuildLog(logs, req.name, version, buildLog.lines());
+    void executor.retire(req.name, [version]);
+    executor.ensure(deployment);
+    await pruneVersions(deps, req.name);
+    deps.onChanged?.(req.name);
+    return { created: existing === undefined, version: saved };
+  } catch (err) {
+    const failure = toSkiffError(err);
+    log(`deploy failed: ${failure.message}`);
+    const details = (failure.details as { stderr?: string } | undefined)?.stderr;
+    if (details !== undefined) log(details);
+    await artifacts.discard(staging);
+    await artifacts.discard(artifacts.versionDir(req.name, version, hash));
+    await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
+    const text = buildLog.text();
+    registry.addVersion(
+      req.name,
+      version,
+      { hash, status: 'failed', spec, entry, buildLog: text, buildMs: Date.now() - started },
+      false,
+    );
+    appendBuildLog(logs, req.name, version, buildLog.lines());
+    await pruneVersions(deps, req.name);
+    logs.append(req.name, {
+      stream: 'build',
+      level: 'error',
+      message: `version ${version} failed: ${failure.message}`,
+      version,
+    });
+    const code =
+      failure.code === 'SKIFF_E_HANDLER_NOT_FOUND' ||
+      failure.code === 'SKIFF_E_INVALID_SPEC' ||
+      failure.code === 'SKIFF_E_DISK_FULL'
+        ? failure.code
+        : 'SKIFF_E_BUILD_FAILED';
+    // a step's whole output may be in its message: the build log holds it, bounded, so the message is cut
+    const reason =
+      failure.message.length > MESSAGE_MAX_CHARS
+        ? `${failure.message.slice(0, MESSAGE_MAX_CHARS)}… (the rest in the build log)`
+        : failure.message;
+    throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${reason}`, {
+      details: { version, buildLog: text },
+    });
+  }
+}
+
+/**
+ * Keeps at most `functions.maxVersions` versions of a function: the oldest others go, with their code,
+ * but never the live version nor one whose instances are still running or draining. Called with the
+ * function's deploy lock held, or at start (a registry from before the cap).
+ */
+export async function pruneVersions(deps: DeployerDeps, name: string): Promise<void> {
+  const { config, registry, artifacts, executor } = deps;
+  const fn = registry.getFunction(name);
+  if (fn === undefined) return;
+  const versions = registry.listVersions(name);
+  let excess = versions.length - config.functions.maxVersions;
+  if (excess <= 0) return;
+  const inUse = executor.versionsInUse(name);
+  const victims = [];
+  for (const v of versions) {
+    if (excess <= 0) break;
+    if (v.version === fn.liveVersion || inUse.has(v.version)) continue;
+    victims.push(v);
+    excess--;
+  }
+  if (victims.length === 0) return;
+  try {
+    registry.deleteVersions(
+      name,
+      victims.map((v) => v.version),
+    );
+    for (const v of victims) await artifacts.discard(artifacts.versionDir(name, v.version, v.hash));
+  } catch (err) {
+    // the deploy itself stands; the next one tries again
+    deps.logger.warn({ fn: name, err }, 'could not delete old versions');
+  }
+}
+
+function appendBuildLog(logs: FileLogStore, name: string, version: number, lines: string[]): void {
+  for (const message of lines) logs.append(name, { stream: 'build', level: 'info', message, version });
+}

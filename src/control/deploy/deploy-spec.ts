@@ -1,0 +1,77 @@
+/** What a deploy is asked for, and the spec it resolves to: skiff.json under the deploy's own parameters. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SkiffError } from '../../shared/errors.js';
+import { parseSpec } from '../../shared/validate.js';
+import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
+import { compactScaling, type ScalingInput } from '../../model/scaling.js';
+import { compactLimits } from '../../model/limits.js';
+
+export interface DeployRequest {
+  name: string;
+  archive: Buffer;
+  runtime?: string | undefined;
+  handler?: string | undefined;
+  /** A calling convention given with the deploy (a compatibility API); it wins over skiff.json's. */
+  flavor?: FlavorName | undefined;
+  /** Environment given with the deploy (a compatibility API); merged over skiff.json's. */
+  env?: Record<string, string> | undefined;
+  /** Scaling settings given with the deploy; they win over skiff.json's. */
+  scaling?: ScalingInput | undefined;
+  /** `new-version` refuses to create a function that does not exist yet. */
+  mode: 'upsert' | 'new-version';
+}
+
+const flavorOf = (flavor: FlavorName | undefined): { flavor?: FlavorName } =>
+  flavor === undefined ? {} : { flavor };
+
+/** Reads `skiff.json` from an unpacked upload (none: an empty spec). */
+export async function readSpecFile(dir: string): Promise<SpecInput> {
+  const file = path.join(dir, 'skiff.json');
+  if (!existsSync(file)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new SkiffError('SKIFF_E_INVALID_SPEC', `skiff.json is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseSpec(raw, 'skiff.json');
+}
+
+/** The spec of a deploy: the request's parameters win over skiff.json, and the defaults fill the rest. */
+export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
+  const overrides = parseSpec(
+    {
+      ...(req.runtime === undefined ? {} : { runtime: req.runtime }),
+      ...(req.handler === undefined ? {} : { handler: req.handler }),
+    },
+    'the deploy parameters',
+  );
+  return {
+    name: req.name,
+    runtime: overrides.runtime ?? file.runtime ?? 'node',
+    handler: overrides.handler ?? file.handler ?? null,
+    description: file.description ?? '',
+    env: { ...file.env, ...req.env },
+    timeoutMs: file.timeoutMs ?? null,
+    command:
+      file.command === undefined
+        ? null
+        : typeof file.command === 'string'
+          ? ['/bin/sh', '-c', file.command]
+          : file.command,
+    scaling: compactScaling({ ...file.scaling, ...req.scaling }),
+    ...(file.limits === undefined ? {} : { limits: compactLimits(file.limits) }),
+    ...(file.network === undefined ? {} : { network: file.network }),
+    ...flavorOf(req.flavor ?? file.flavor),
+    ...(file.triggers === undefined
+      ? {}
+      : {
+          triggers: {
+            ...(file.triggers.mqtt === undefined ? {} : { mqtt: file.triggers.mqtt }),
+            ...(file.triggers.cron === undefined ? {} : { cron: file.triggers.cron }),
+          },
+        }),
+  };
+}
