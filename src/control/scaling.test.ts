@@ -19,8 +19,11 @@ const patch = (body: RequestBody, fn = 'hello') =>
 
 describe('PATCH /v1/functions/{name}/scaling', () => {
   it('sets an override over skiff.json and the defaults, and rescales the running version', async () => {
+    expect(kit.router.resolve('hello').scaling.maxInstances).toBe(10);
     const res = await patch({ maxInstances: 4, minInstances: 1 });
     expect(res.status).toBe(200);
+    // the router's cached deployment was dropped: the next call runs with the new settings
+    expect(kit.router.resolve('hello').scaling).toMatchObject({ minInstances: 1, maxInstances: 4 });
     expect(res.json()).toEqual({
       scaling: {
         minInstances: 1,

@@ -20,8 +20,10 @@ const put = (secret: string, body: RequestBody, fn = 'hello') =>
 
 describe('PUT /v1/functions/{name}/secrets/{secret}', () => {
   it('stores the secret (204), restarts the instances, and lists its name but never its value', async () => {
+    expect(kit.router.resolve('hello').secrets).toEqual({});
     const res = await put('API_KEY', { value: 's3cret-value' });
     expect(res.status).toBe(204);
+    expect(kit.router.resolve('hello').secrets).toEqual({ API_KEY: 's3cret-value' });
     expect(kit.registry.secretValues('hello')).toEqual({ API_KEY: 's3cret-value' });
     // the live deployment is resolved again with the new value, and warm instances start afresh
     expect(kit.executor.calls).toEqual(['retire hello', 'ensure hello@1']);

@@ -13,10 +13,7 @@ import { functionRoutes } from '../../src/control/functions.js';
 import { invocationRoutes } from '../../src/control/invocations.js';
 import { metaRoutes } from '../../src/control/meta.js';
 import { createRequestGuard } from '../../src/control/request-guard.js';
-import type { Executor, FunctionStatus } from '../../src/executor/executor.js';
 import { Router } from '../../src/invoke/router.js';
-import type { Deployment } from '../../src/model/deployment.js';
-import type { Scaling } from '../../src/model/scaling.js';
 import type { FunctionSpec } from '../../src/model/spec.js';
 import { loadConfig } from '../../src/shared/config-load.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -25,53 +22,10 @@ import { FileLogStore } from '../../src/store/file-logs.js';
 import { QueueStore } from '../../src/store/queue-store.js';
 import { SqliteRegistry } from '../../src/store/sqlite-registry.js';
 import { inMemoryClient, type InMemoryRequest, type InMemoryResponse } from './in-memory-http.js';
+import { fakeExecutor, versionOf } from './fakes.js';
 import { TMP_PREFIX } from './tmp.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
-
-/** What the fake executor was asked to do, in order (`ensure f@1`, `rescale f`, `retire f`). */
-export type ExecutorCall = string;
-
-const IDLE: FunctionStatus = {
-  instances: [],
-  queued: 0,
-  inFlight: 0,
-  coldStarts: 0,
-  starts: 0,
-  failures: 0,
-  backoffUntil: null,
-  recentErrors: [],
-};
-
-/** An executor that starts nothing: it records the calls the control routes and the Deployer make. */
-export function fakeExecutor(calls: ExecutorCall[] = []): Executor & { calls: ExecutorCall[] } {
-  const fake = {
-    calls,
-    status: (): FunctionStatus => IDLE,
-    warmCounts: () => ({ node: 1 }),
-    ensure: (d: Deployment) => void calls.push(`ensure ${d.function}@${d.version}`),
-    rescale: (name: string, s: Scaling) => void calls.push(`rescale ${name} max=${s.maxInstances}`),
-    retire: (name: string) => {
-      calls.push(`retire ${name}`);
-      return Promise.resolve();
-    },
-    invoke: () => Promise.reject(new Error('the fake executor runs nothing')),
-  };
-  return fake as unknown as Executor & { calls: ExecutorCall[] };
-}
-
-export function specOf(name: string, extra: Partial<FunctionSpec> = {}): FunctionSpec {
-  return {
-    name,
-    runtime: 'node',
-    handler: null,
-    description: '',
-    env: {},
-    timeoutMs: null,
-    command: null,
-    ...extra,
-  } as FunctionSpec;
-}
 
 export interface ControlKit {
   dataDir: string;
@@ -141,19 +95,7 @@ export function controlKit(): ControlKit {
       ),
     addFunction: (name, options = {}) => {
       const failed = options.failed === true;
-      registry.addVersion(
-        name,
-        registry.nextVersion(name),
-        {
-          hash: 'abcdef0123456789',
-          status: failed ? 'failed' : 'ready',
-          spec: specOf(name, options.spec),
-          entry: 'index.js',
-          buildLog: failed ? 'the build failed' : 'built',
-          buildMs: 5,
-        },
-        !failed,
-      );
+      registry.addVersion(name, registry.nextVersion(name), versionOf(name, options), !failed);
     },
     close: () => {
       registry.close();
