@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { packDirectory } from '../../src/store/archive/pack.js';
+import { waitUntil } from './wait.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
@@ -36,10 +37,17 @@ export async function spawnServe(
       env: { PATH: process.env['PATH'] ?? '' },
     },
   );
-  for (let i = 0; i < 400 && !existsSync(endpointsFile); i++) {
-    if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitUntil(
+    'skiff serve to write its endpoints',
+    () => {
+      if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
+      return existsSync(endpointsFile);
+    },
+    20_000,
+  ).catch((err: unknown) => {
+    // an exit is the error to report; a slow start fails below, reading the file
+    if (child.exitCode !== null) throw err;
+  });
   const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   return { child, control: endpoints.control, http: endpoints.http, token };
