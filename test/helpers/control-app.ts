@@ -1,8 +1,9 @@
 /**
  * The control API assembled as server.ts assembles it, for tests in memory: the real routes, auth,
- * request guard, Deployer and Router, on a real SQLite registry and async queue (in memory), with a temporary
- * data directory for code and logs; only the executor (which would start processes) is a fake that records what it is told.
- * Functions are put into the registry directly (a version row without a build), so no deploy runs.
+ * request guard, Deployer and Router, on the real SQLite registry and async queue (in memory), with
+ * a temporary data directory for code and logs. Only the executor, which would start processes, is a
+ * fake (test/helpers/fakes.ts) that records what it is told. Functions are put into the registry
+ * directly (a version row as a finished build leaves it), so no deploy runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
