@@ -1,15 +1,23 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import path from 'node:path';
-import { createTinyFaasManagement } from './compat/tinyfaas/management.js';
-import { createControlApp, type RawHandler } from './control/app.js';
+import {
+  DIALECTS,
+  dialectFlavors,
+  dialectSections,
+  enableDialects,
+  type Dialects,
+  type EnabledDialects,
+} from './compat/index.js';
+import { createControlApp } from './control/app.js';
 import { ensureAdminToken } from './control/auth.js';
 import { createRequestGuard } from './control/request-guard.js';
 import { Deployer } from './control/deploy/deployer.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
+import { interpreters } from './languages/index.js';
 import { AsyncQueue } from './invoke/async-queue.js';
 import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
@@ -19,8 +27,9 @@ import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
+import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
-import { createHttpTrigger } from './triggers/http.js';
+import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
 import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/index.js';
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
@@ -46,8 +55,20 @@ export interface RunningServer {
 
 export const ENDPOINTS_FILE = 'endpoints.json';
 
-/** The composition root: config → stores → executor → triggers + control API. */
-export async function startServer(configured: Config, logger: Logger): Promise<RunningServer> {
+/** The configuration with the `compat.<name>` sections of the compiled-in dialects (src/compat/). */
+export function loadPlatformConfig(sources: ConfigSources = {}, dialects: Dialects = DIALECTS): Config {
+  return loadConfig(sources, dialectSections(dialects));
+}
+
+/**
+ * The composition root: config → stores → executor → triggers + control API, and the dialects
+ * (compatibility APIs) the configuration enables, from the record of those compiled in.
+ */
+export async function startServer(
+  configured: Config,
+  logger: Logger,
+  dialects: Dialects = DIALECTS,
+): Promise<RunningServer> {
   // nothing the platform writes (databases and their WAL, logs, code, tokens) is for other users
   process.umask(0o077);
   // the listeners' connection caps, fitted under the open-file limit before anything opens
@@ -62,7 +83,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   );
   ballast.ensure();
   // first, so that a machine that cannot isolate functions stops the start before anything opens
-  const sandbox = Sandbox.open(config, logger);
+  const sandbox = Sandbox.open(config, logger, { interpreters: interpreters(config) });
   try {
     // a data directory of an older version may hold 0644 files
     await secureDataDir(config.dataDir, sandbox.codeGroup);
@@ -80,7 +101,9 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     sandbox.describe(config.sandbox.limits),
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
-  const router = new Router(registry, artifacts, executor, config);
+  // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
+  const flavors = dialectFlavors(dialects);
+  const router = new Router(registry, artifacts, executor, config, flavors);
   const changes = new EventEmitter<{ changed: [] }>();
   const deployer = new Deployer({
     config,
@@ -90,6 +113,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     router,
     logs,
     logger,
+    flavors,
     sandbox,
     diskRoom: (bytes) => ballast.hasRoom(bytes),
     onChanged: () => changes.emit('changed'),
@@ -114,35 +138,31 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
   });
   if (config.outbound.allowPrivate) {
     logger.warn(
-      'outbound.allowPrivate: async callbacks and tinyFaaS /uploadURL may reach loopback, private and link-local addresses, this machine included',
+      "outbound.allowPrivate: async callbacks and compatibility APIs' downloads may reach loopback, private and link-local addresses, this machine included",
     );
   }
   let controlBase = '';
   const endpoints: Record<string, string> = {};
-  const tinyfaas = config.compat.tinyfaas.enabled;
-  const compatHandlers: RawHandler[] = [];
-  if (tinyfaas) {
-    compatHandlers.push(
-      createTinyFaasManagement({
-        registry,
-        deployer,
-        logs,
-        token,
-        logger: logger.child({ part: 'tinyfaas' }),
-        endpoints: () => endpoints,
-        maxUploadBytes: config.build.maxUploadBytes,
-        maxInstances: config.scaling.maxInstances,
-        trustLoopback: config.compat.tinyfaas.trustLoopback,
-        outbound: config.outbound,
-      }),
-    );
-    if (config.compat.tinyfaas.trustLoopback) {
-      logger.warn(
-        'tinyFaaS mode trusts loopback: /upload, /uploadURL, /delete, /list, /wipe and /logs need no token from 127.0.0.1 or ::1, so every local user and every function with network access can deploy and run code here',
-      );
-    } else {
-      logger.info('tinyFaaS mode: its management API on the control port needs the admin token');
-    }
+  // the compatibility APIs the configuration turns on (src/compat/dialect.ts)
+  let compat: EnabledDialects;
+  try {
+    compat = await enableDialects(dialects, {
+      config,
+      registry,
+      deployer,
+      logs,
+      token,
+      logger,
+      endpoints: () => endpoints,
+    });
+  } catch (err) {
+    // two dialects on one gateway port or prefix: nothing listens yet, the stores close again
+    await executor.stop(0);
+    queueStore.close();
+    registry.close();
+    await logs.close();
+    ballast.close();
+    throw err;
   }
 
   const guards = {
@@ -178,26 +198,31 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
       ],
       token,
       logger.child({ part: 'control' }),
-      compatHandlers,
+      compat.management,
       createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
       (req) => guards.control.prove(req.socket),
     ),
   );
+  const gatewayDeps: HttpTriggerDeps = {
+    invoke: (inv) => router.invoke(inv),
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxInFlightPerAddress: config.http.maxInFlightPerAddress,
+    logger: logger.child({ part: 'http' }),
+    async: {
+      check: (name) => void router.resolve(name),
+      accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
+      location: (id) => `${controlBase}/v1/invocations/${id}`,
+      checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
+      maxBodyBytes: config.async.maxBodyBytes,
+    },
+  };
+  // the function port: Skiff's rules, or a dialect's that takes the whole port, and dialects' prefixes
   const gateway = httpListener(
     guards.http,
     createHttpTrigger({
-      invoke: (inv) => router.invoke(inv),
-      maxBodyBytes: config.http.maxBodyBytes,
-      maxInFlightPerAddress: config.http.maxInFlightPerAddress,
-      logger: logger.child({ part: 'http' }),
-      tinyfaas,
-      async: {
-        check: (name) => void router.resolve(name),
-        accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
-        location: (id) => `${controlBase}/v1/invocations/${id}`,
-        checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
-        maxBodyBytes: config.async.maxBodyBytes,
-      },
+      ...gatewayDeps,
+      ...(compat.functionPort === undefined ? {} : { rules: compat.functionPort }),
+      prefixed: compat.prefixed,
     }),
   );
 
@@ -214,6 +239,13 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
     controlBase = localUrl('http', controlAddress);
     endpoints['control'] = controlBase;
     endpoints['http'] = localUrl('http', httpAddress);
+    // dialects' gateways on ports of their own (the HTTP connection caps count them with the gateway)
+    for (const own of compat.ownGateways) {
+      const app = createHttpTrigger({ ...gatewayDeps, rules: own.rules });
+      const listening = await listenAll(httpListener(guards.http, app), own.host, own.port);
+      servers.push(...listening.servers);
+      endpoints[own.name] = localUrl('http', listening.address);
+    }
     asyncQueue.start();
     retention.start();
     const triggerContext: TriggerContext = {
@@ -227,6 +259,7 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
           return v === undefined ? [] : [{ name: fn.name, version: v.version, spec: v.spec }];
         }),
       onFunctionsChanged: (listener) => void changes.on('changed', listener),
+      grpcServices: compat.grpcServices,
       logger,
     };
     for (const [name, adapter] of Object.entries(TRIGGERS)) {
@@ -236,7 +269,18 @@ export async function startServer(configured: Config, logger: Logger): Promise<R
       if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
       notes.push(...(running.notes ?? []));
     }
-    writeFileSync(path.join(config.dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // dialects' own listeners, started as triggers are
+    for (const [name, start] of compat.listeners) {
+      const running = await start({ ...triggerContext, logger: logger.child({ part: name }) });
+      triggers.push(running);
+      if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
+      notes.push(...(running.notes ?? []));
+    }
+    notes.push(...compat.notes);
+    // written whole or not at all: a supervisor polling for the file never reads half of it
+    const endpointsFile = path.join(config.dataDir, ENDPOINTS_FILE);
+    writeFileSync(`${endpointsFile}.tmp`, `${JSON.stringify(endpoints, null, 2)}\n`);
+    renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
 
     // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.

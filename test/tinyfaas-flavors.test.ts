@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalHeaderName, tinyfaasHeaders } from '../src/shared/tinyfaas-headers.js';
+import { canonicalHeaderName, tinyfaasHeaders } from '../src/compat/tinyfaas/headers.js';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 
 const SIEVE = 'Found 1229 primes under 10000\n';
@@ -214,5 +214,23 @@ describe('tinyFaaS function flavors', () => {
     expect(res.status).toBe(504);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SKIFF_E_TIMEOUT');
     expect((await p.logs('never')).some((l) => l.message.includes('answering never'))).toBe(true);
+  });
+
+  it('refuses an unknown flavor at deploy, naming the known ones, and a malformed name', async () => {
+    const dir = path.join(p.dataDir, 'unknown-flavor');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'index.js'), 'export default () => "hi";\n');
+    for (const [flavor, message] of [
+      ['nope', 'flavor: unknown flavor "nope"; use one of native, tinyfaas'],
+      ['No Pe', 'flavor: a flavor name is lower-case letters, digits and dashes'],
+    ] as const) {
+      await writeFile(path.join(dir, 'skiff.json'), JSON.stringify({ runtime: 'node', flavor }));
+      const res = await p.deploy('unknownflavor', dir);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('SKIFF_E_INVALID_SPEC');
+      expect(error.message).toContain(`skiff.json is invalid: ${message}`);
+    }
+    expect((await p.api('/v1/functions/unknownflavor')).status).toBe(404);
   });
 });

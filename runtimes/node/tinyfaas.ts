@@ -5,7 +5,7 @@
  */
 import { TextDecoder } from 'node:util';
 import type { HeaderPairs, InvokeMeta } from '../../src/executor/protocol/messages.js';
-import { tinyfaasHeaders } from '../../src/shared/tinyfaas-headers.js';
+import { tinyfaasHeaders } from '../../src/compat/tinyfaas/headers.js';
 import type { BridgeResult } from './result.js';
 
 /** The request a tinyFaaS Node function gets: `body` is always a string ('' when empty). */

@@ -16,6 +16,10 @@ import {
   startSpinner,
 } from './output.js';
 import { readSpecName } from './spec-name.js';
+import { RUNTIME_NAMES } from '../model/spec.js';
+
+/** "node, python, binary, custom or http": the spec's runtime names, for the help text. */
+const RUNTIME_CHOICES = `${RUNTIME_NAMES.slice(0, -1).join(', ')} or ${RUNTIME_NAMES.at(-1) ?? ''}`;
 
 export interface FunctionSummary {
   name: string;
@@ -89,10 +93,7 @@ export function registerFn(program: Command): void {
         .description('deploy a folder (or a .tar.gz / .zip of one) as a new version of a function')
         .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
         .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
-        .option(
-          '--runtime <runtime>',
-          'runtime: node, python, binary, custom or http (default: from skiff.json)',
-        )
+        .option('--runtime <runtime>', `runtime: ${RUNTIME_CHOICES} (default: from skiff.json)`)
         .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)'),
     ).action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
     'skiff fn deploy ./hello',

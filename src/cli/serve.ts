@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { DIALECTS } from '../compat/index.js';
 import { toSkiffError } from '../shared/errors.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
 import { readSpecName } from './spec-name.js';
@@ -18,9 +19,18 @@ interface ServeOptions {
   coapPort?: number;
   mqttPort?: number;
   mqttUrl?: string;
-  tinyfaas?: boolean;
-  tinyfaasTrustLoopback?: boolean;
+  /** The dialects' flags (src/compat/), by commander's attribute name. */
+  [dialectFlag: string]: unknown;
 }
+
+/** Each dialect's flags as commander options, with the dialect and the section field each sets. */
+const DIALECT_FLAGS = Object.entries(DIALECTS).flatMap(([name, dialect]) =>
+  (dialect.flags ?? []).map((flag) => ({
+    dialect: name,
+    sets: flag.sets,
+    option: new Option(flag.flag, flag.description),
+  })),
+);
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
 
@@ -44,10 +54,11 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.mqttPort !== undefined) mqtt['broker'] = { port: opts.mqttPort };
   if (opts.mqttUrl !== undefined) mqtt['url'] = opts.mqttUrl;
   if (Object.keys(mqtt).length > 0) flags['mqtt'] = mqtt;
-  const tinyfaas: Record<string, unknown> = {};
-  if (opts.tinyfaas === true) tinyfaas['enabled'] = true;
-  if (opts.tinyfaasTrustLoopback === true) tinyfaas['trustLoopback'] = true;
-  if (Object.keys(tinyfaas).length > 0) flags['compat'] = { tinyfaas };
+  const compat: Record<string, Record<string, unknown>> = {};
+  for (const { dialect, sets, option } of DIALECT_FLAGS) {
+    if (opts[option.attributeName()] === true) (compat[dialect] ??= {})[sets] = true;
+  }
+  if (Object.keys(compat).length > 0) flags['compat'] = compat;
   if (Object.keys(control).length > 0) flags['control'] = control;
   if (Object.keys(http).length > 0) flags['http'] = http;
   return flags;
@@ -57,14 +68,13 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   // before anything is written: the platform's files are its own (startServer sets it again)
   process.umask(0o077);
   // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
-  const [{ loadConfig }, { createLogger }, { startServer }, { packDirectory }] = await Promise.all([
-    import('../shared/config-load.js'),
+  const [{ createLogger }, { loadPlatformConfig, startServer }, { packDirectory }] = await Promise.all([
     import('../shared/logger.js'),
     import('../server.js'),
     import('../store/archive/pack.js'),
   ]);
   const { dataDir } = globalOptions(cmd);
-  const config = loadConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
+  const config = loadPlatformConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
   // The platform log (JSON) goes to stderr; stdout carries the lines meant for people.
   const logger = createLogger(config.logLevel, 2);
   const server = await startServer(config, logger);
@@ -72,11 +82,6 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
   console.log(`  ${server.isolation}`);
   for (const note of server.notes) console.log(`  ${note}`);
-  if (config.compat.tinyfaas.enabled && config.compat.tinyfaas.trustLoopback) {
-    console.log(
-      '  ⚠ tinyFaaS management API without token from loopback: every local user and every function with network access can deploy code',
-    );
-  }
 
   for (const dir of opts.deploy ?? []) {
     try {
@@ -142,12 +147,10 @@ export function registerServe(program: Command): void {
       'embedded MQTT broker port, 0 picks a free one (default 1883)',
       parsePort('--mqtt-port'),
     )
-    .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one')
-    .option('--tinyfaas', 'tinyFaaS mode: its management API and invocation rules (docs/compat/tinyfaas.md)')
-    .option(
-      '--tinyfaas-trust-loopback',
-      "with --tinyfaas: upstream's trust model, no token needed from loopback (risky: any local user or function can deploy code)",
-    )
+    .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one');
+  // the compatibility APIs' flags (src/compat/<platform>/index.ts `flags`)
+  for (const { option } of DIALECT_FLAGS) cmd.addOption(option);
+  cmd
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option(
       '--deploy <dir...>',

@@ -1,12 +1,30 @@
 import type { Executor } from '../executor/executor.js';
 import type { Scaling } from '../model/scaling.js';
-import { resolveScaling, validateName } from '../shared/validate.js';
+import type { z } from 'zod';
+import { parseWith, resolveScaling, validateName } from '../shared/validate.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionInfo } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
+import {
+  ARCHIVE_TYPES,
+  deployQuery,
+  logsQuery,
+  parseRequest,
+  queryObject,
+  versionParams,
+} from './request-schemas.js';
+import type {
+  deployResultSchema,
+  functionDetailSchema,
+  functionListSchema,
+  functionSummarySchema,
+  logsResponseSchema,
+  versionResponseSchema,
+  versionSchema,
+} from './response-schemas.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
 import { secretRoutes } from './secrets.js';
 
@@ -20,17 +38,13 @@ export interface FunctionsDeps {
   scalingDefaults: Scaling;
 }
 
-const ARCHIVE_TYPES = new Set([
-  'application/gzip',
-  'application/x-gzip',
-  'application/zip',
-  'application/x-tar+gzip',
-  'application/octet-stream',
-  'application/x-zip-compressed',
-]);
+const archiveTypes = new Set<string>(ARCHIVE_TYPES);
 
 /** One version as listed; its build log only when given (the live version's, or a version's own view). */
-function versionView(v: VersionInfo & { buildLog?: string }, live: number | null) {
+function versionView(
+  v: VersionInfo & { buildLog?: string },
+  live: number | null,
+): z.output<typeof versionSchema> {
   return {
     version: v.version,
     hash: v.hash,
@@ -42,7 +56,7 @@ function versionView(v: VersionInfo & { buildLog?: string }, live: number | null
   };
 }
 
-function summary(fn: FunctionRecord, versions: VersionInfo[]) {
+function summary(fn: FunctionRecord, versions: VersionInfo[]): z.output<typeof functionSummarySchema> {
   const live = versions.find((v) => v.version === fn.liveVersion);
   const latest = live ?? versions[versions.length - 1];
   return {
@@ -67,7 +81,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     return fn;
   };
 
-  const detail = (fn: FunctionRecord) => {
+  const detail = (fn: FunctionRecord): z.output<typeof functionDetailSchema> => {
     const versions = registry.listVersions(fn.name);
     const live = versions.find((v) => v.version === fn.liveVersion);
     const latest = live ?? versions[versions.length - 1];
@@ -98,7 +112,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     async ({ req, res, params, query }: RouteContext) => {
       const name = validateName(params['name'] ?? '');
       const type = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]?.trim() ?? '';
-      if (!ARCHIVE_TYPES.has(type)) {
+      if (!archiveTypes.has(type)) {
         throw new SkiffError(
           'SKIFF_E_UNSUPPORTED_MEDIA_TYPE',
           `send the function as a zip or tar.gz body (Content-Type application/zip or application/gzip), not ${type}`,
@@ -113,19 +127,19 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         }
         throw err;
       });
-      const outcome = await deployer.deploy({
-        name,
-        archive,
-        runtime: query.get('runtime') ?? undefined,
-        handler: query.get('handler') ?? undefined,
-        scaling: scalingFromQuery(query),
-        mode,
-      });
+      const scaling = scalingFromQuery(query);
+      const { runtime, handler } = parseWith(
+        deployQuery,
+        queryObject(query),
+        'SKIFF_E_INVALID_SPEC',
+        'the deploy parameters',
+      );
+      const outcome = await deployer.deploy({ name, archive, runtime, handler, scaling, mode });
       const fn = load(name);
       sendJson(res, outcome.created ? 201 : 200, {
         function: detail(fn),
         version: versionView(outcome.version, fn.liveVersion),
-      });
+      } satisfies z.output<typeof deployResultSchema>);
     };
 
   return [
@@ -134,7 +148,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       path: '/v1/functions',
       handler: ({ res }) => {
         const functions = registry.listFunctions().map((fn) => summary(fn, registry.listVersions(fn.name)));
-        sendJson(res, 200, { functions });
+        sendJson(res, 200, { functions } satisfies z.output<typeof functionListSchema>);
       },
     },
     { method: 'PUT', path: '/v1/functions/{name}', handler: deploy('upsert') },
@@ -149,16 +163,17 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       path: '/v1/functions/{name}/versions/{version}',
       handler: ({ res, params }) => {
         const fn = load(params['name'] ?? '');
-        const number = Number(params['version']);
-        const version =
-          Number.isSafeInteger(number) && number > 0 ? registry.getVersion(fn.name, number) : undefined;
+        const number = versionParams.shape.version.safeParse(params['version']);
+        const version = number.success ? registry.getVersion(fn.name, number.data) : undefined;
         if (version === undefined) {
           throw new SkiffError(
             'SKIFF_E_NOT_FOUND',
             `${fn.name} has no version ${JSON.stringify(params['version'] ?? '')} (old versions beyond functions.maxVersions are deleted)`,
           );
         }
-        sendJson(res, 200, { version: versionView(version, fn.liveVersion) });
+        sendJson(res, 200, {
+          version: versionView(version, fn.liveVersion),
+        } satisfies z.output<typeof versionResponseSchema>);
       },
     },
     {
@@ -176,11 +191,9 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       path: '/v1/functions/{name}/logs',
       handler: async ({ res, params, query }) => {
         const fn = load(params['name'] ?? '');
-        const limit = Number(query.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-          throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'limit must be a whole number from 1 to 10000');
-        }
-        sendJson(res, 200, { logs: await logs.tail(fn.name, limit) });
+        const { limit } = parseRequest(logsQuery, queryObject(query));
+        const entries = await logs.tail(fn.name, limit);
+        sendJson(res, 200, { logs: entries } satisfies z.output<typeof logsResponseSchema>);
       },
     },
     ...secretRoutes({ registry, deployer }),

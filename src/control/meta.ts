@@ -1,7 +1,9 @@
+import type { z } from 'zod';
 import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
 import { openApiDocument } from './openapi.js';
+import type { executorSchema, healthSchema } from './response-schemas.js';
 
 /** Routes about the API itself and the platform as a whole. */
 export function metaRoutes(executor: Executor): Route[] {
@@ -9,7 +11,8 @@ export function metaRoutes(executor: Executor): Route[] {
     {
       method: 'GET',
       path: '/v1/executor',
-      handler: ({ res }) => sendJson(res, 200, { warmPool: executor.warmCounts() }),
+      handler: ({ res }) =>
+        sendJson(res, 200, { warmPool: executor.warmCounts() } satisfies z.output<typeof executorSchema>),
     },
     {
       method: 'GET',
@@ -21,7 +24,7 @@ export function metaRoutes(executor: Executor): Route[] {
       method: 'GET',
       path: '/v1/health',
       public: true,
-      handler: ({ res }) => sendJson(res, 200, { status: 'ok' }),
+      handler: ({ res }) => sendJson(res, 200, { status: 'ok' } satisfies z.output<typeof healthSchema>),
     },
   ];
 }

@@ -1,55 +1,76 @@
 /**
  * The OpenAPI 3.1 document of the control API, served at GET /v1/openapi.json. It describes the
- * routes of functions.ts and meta.ts; openapi.test.ts fails when a route is missing here.
+ * routes of functions.ts, invocations.ts and meta.ts; openapi.test.ts fails when a route is missing
+ * here. Every parameter, request body and answer schema is generated from the zod schema the route
+ * validates with or answers by (openapi-schemas.ts); this file only says which belongs where.
  */
-import { SCALING_FIELDS } from '../model/scaling.js';
-import { RUNTIME_NAMES } from '../model/spec.js';
-import { parameters, responses, schemas, securitySchemes } from './openapi-schemas.js';
+import type { z } from 'zod';
+import {
+  ARCHIVE_TYPES,
+  deployQuery,
+  deployScalingQuery,
+  functionParams,
+  invocationParams,
+  invocationsQuery,
+  logsQuery,
+  secretParams,
+  versionParams,
+} from './request-schemas.js';
+import {
+  responses,
+  schemaRef,
+  schemas,
+  securitySchemes,
+  toJson,
+  type JsonSchema,
+  type SchemaName,
+} from './openapi-schemas.js';
 
-const json = (schema: object) => ({ 'application/json': { schema } }) as const;
-const schemaRef = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` }) as const;
+export interface Parameter {
+  name: string;
+  in: 'path' | 'query';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+/** The parameters of one zod object schema, each with the schema of its field. */
+function parameters(where: 'path' | 'query', schema: z.ZodObject): Parameter[] {
+  const json = toJson(schema, 'input');
+  const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, field]) => {
+    const { description, ...rest } = field as JsonSchema;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+const json = (name: SchemaName) => ({ 'application/json': { schema: schemaRef(name) } }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
-const nameParam = { $ref: '#/components/parameters/name' } as const;
-const secretParam = { $ref: '#/components/parameters/secret' } as const;
+const answer = (description: string, name: SchemaName) => ({ description, content: json(name) }) as const;
 
-/** Media types a deploy accepts (a missing Content-Type counts as application/octet-stream). */
 const archive = { schema: { type: 'string', format: 'binary' } } as const;
 const deployBody = {
   required: true,
   description:
     'The function folder as a zip or a tar.gz archive. The format is recognised from the bytes; the ' +
     'media type only has to be one of these.',
-  content: {
-    'application/zip': archive,
-    'application/gzip': archive,
-    'application/x-zip-compressed': archive,
-    'application/x-gzip': archive,
-    'application/x-tar+gzip': archive,
-    'application/octet-stream': archive,
-  },
-} as const;
+  content: Object.fromEntries(ARCHIVE_TYPES.map((type) => [type, archive])),
+};
 
 const deployParameters = [
-  nameParam,
-  {
-    name: 'runtime',
-    in: 'query',
-    description: 'Overrides `runtime` in skiff.json.',
-    schema: { type: 'string', enum: [...RUNTIME_NAMES] },
-  },
-  {
-    name: 'handler',
-    in: 'query',
-    description: 'Overrides `handler` in skiff.json: the entry file, relative to the folder.',
-    schema: { type: 'string', minLength: 1 },
-  },
-  ...SCALING_FIELDS.map((field) => ({
-    name: field,
-    in: 'query',
-    description: `Overrides \`scaling.${field}\` in skiff.json (see the Scaling schema).`,
-    schema: { type: 'integer', minimum: 0 },
+  ...parameters('path', functionParams),
+  ...parameters('query', deployQuery),
+  ...parameters('query', deployScalingQuery).map((p) => ({
+    ...p,
+    description: `Overrides \`scaling.${p.name}\` in skiff.json. ${p.description ?? ''}`.trim(),
   })),
-] as const;
+];
 
 const deployErrors = {
   '400': response('BadRequest'),
@@ -60,8 +81,15 @@ const deployErrors = {
   '500': response('Internal'),
 } as const;
 
-const deployed = (description: string) =>
-  ({ description, content: json(schemaRef('DeployResult')) }) as const;
+const nameErrors = {
+  '400': response('BadRequest'),
+  '401': response('Unauthorized'),
+  '404': response('NotFound'),
+  '500': response('Internal'),
+} as const;
+
+const fnTags = ['functions'];
+const nameParameters = parameters('path', functionParams);
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -99,17 +127,10 @@ export const openApiDocument = {
     '/v1/functions': {
       get: {
         operationId: 'listFunctions',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'List functions',
         responses: {
-          '200': {
-            description: 'Every function, in registry order.',
-            content: json({
-              type: 'object',
-              required: ['functions'],
-              properties: { functions: { type: 'array', items: schemaRef('FunctionSummary') } },
-            }),
-          },
+          '200': answer('Every function, in registry order.', 'FunctionList'),
           '401': response('Unauthorized'),
           '500': response('Internal'),
         },
@@ -118,7 +139,7 @@ export const openApiDocument = {
     '/v1/functions/{name}': {
       put: {
         operationId: 'deployFunction',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Create a function or deploy a new version of it',
         description:
           'Extracts and builds the archive, starts the new version and makes it live once it is ready; the ' +
@@ -126,55 +147,39 @@ export const openApiDocument = {
         parameters: deployParameters,
         requestBody: deployBody,
         responses: {
-          '200': deployed('A new version of an existing function is live.'),
-          '201': deployed('The function was created and its first version is live.'),
+          '200': answer('A new version of an existing function is live.', 'DeployResult'),
+          '201': answer('The function was created and its first version is live.', 'DeployResult'),
           ...deployErrors,
         },
       },
       get: {
         operationId: 'getFunction',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Get a function with its versions and instances',
-        parameters: [nameParam],
-        responses: {
-          '200': {
-            description: 'The function.',
-            content: json({
-              type: 'object',
-              required: ['function'],
-              properties: { function: schemaRef('FunctionDetail') },
-            }),
-          },
-          '400': response('BadRequest'),
-          '401': response('Unauthorized'),
-          '404': response('NotFound'),
-          '500': response('Internal'),
-        },
+        parameters: nameParameters,
+        responses: { '200': answer('The function.', 'FunctionResponse'), ...nameErrors },
       },
       delete: {
         operationId: 'deleteFunction',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Delete a function, its versions, code and logs',
-        parameters: [nameParam],
+        parameters: nameParameters,
         responses: {
           '204': { description: 'Deleted; its instances were drained and stopped.' },
-          '400': response('BadRequest'),
-          '401': response('Unauthorized'),
-          '404': response('NotFound'),
-          '500': response('Internal'),
+          ...nameErrors,
         },
       },
     },
     '/v1/functions/{name}/versions': {
       post: {
         operationId: 'deployVersion',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Deploy a new version of an existing function',
         description: 'Like PUT /v1/functions/{name}, but refuses to create the function (404).',
         parameters: deployParameters,
         requestBody: deployBody,
         responses: {
-          '200': deployed('The new version is live.'),
+          '200': answer('The new version is live.', 'DeployResult'),
           '404': response('NotFound'),
           ...deployErrors,
         },
@@ -183,24 +188,15 @@ export const openApiDocument = {
     '/v1/functions/{name}/versions/{version}': {
       get: {
         operationId: 'getVersion',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'One version of a function, with its build log',
-        description: `A function keeps its last \`functions.maxVersions\` versions; older ones answer 404.`,
-        parameters: [
-          nameParam,
-          { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
-        ],
+        description: 'A function keeps its last `functions.maxVersions` versions; older ones answer 404.',
+        parameters: parameters('path', versionParams),
         responses: {
-          '200': {
-            description: 'The version.',
-            content: json({
-              type: 'object',
-              required: ['version'],
-              properties: { version: schemaRef('Version') },
-            }),
-          },
+          '200': answer('The version.', 'VersionResponse'),
+          '400': response('BadRequest'),
           '401': response('Unauthorized'),
-          '404': response('NotFound'),
+          '404': response('VersionNotFound'),
           '500': response('Internal'),
         },
       },
@@ -208,30 +204,15 @@ export const openApiDocument = {
     '/v1/functions/{name}/logs': {
       get: {
         operationId: 'getFunctionLogs',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'The last log lines of a function',
-        parameters: [
-          nameParam,
-          {
-            name: 'limit',
-            in: 'query',
-            description: 'How many of the newest entries to return.',
-            schema: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
-          },
-        ],
+        parameters: [...nameParameters, ...parameters('query', logsQuery)],
         responses: {
-          '200': {
-            description: 'Log entries, oldest first (build output, function output and platform lines).',
-            content: json({
-              type: 'object',
-              required: ['logs'],
-              properties: { logs: { type: 'array', items: schemaRef('LogEntry') } },
-            }),
-          },
-          '400': response('BadRequest'),
-          '401': response('Unauthorized'),
-          '404': response('NotFound'),
-          '500': response('Internal'),
+          '200': answer(
+            'Log entries, oldest first (build output, function output and platform lines).',
+            'LogList',
+          ),
+          ...nameErrors,
         },
       },
     },
@@ -240,14 +221,8 @@ export const openApiDocument = {
         operationId: 'listSecrets',
         tags: ['secrets'],
         summary: 'List the names of a function’s secrets (never the values)',
-        parameters: [nameParam],
-        responses: {
-          '200': { description: 'The secrets, by name.', content: json(schemaRef('SecretList')) },
-          '400': response('BadRequest'),
-          '401': response('Unauthorized'),
-          '404': response('NotFound'),
-          '500': response('Internal'),
-        },
+        parameters: nameParameters,
+        responses: { '200': answer('The secrets, by name.', 'SecretList'), ...nameErrors },
       },
     },
     '/v1/functions/{name}/secrets/{secret}': {
@@ -258,8 +233,8 @@ export const openApiDocument = {
         description:
           'At most 100 secrets per function. Does not make a new version: the function’s instances are ' +
           'restarted (in-flight calls finish) and the next call sees the new value.',
-        parameters: [nameParam, secretParam],
-        requestBody: { required: true, content: json(schemaRef('SecretValue')) },
+        parameters: parameters('path', secretParams),
+        requestBody: { required: true, content: json('SecretValue') },
         responses: {
           '204': { description: 'Stored; the function’s instances were restarted.' },
           '400': response('SecretBadRequest'),
@@ -272,7 +247,7 @@ export const openApiDocument = {
         operationId: 'deleteSecret',
         tags: ['secrets'],
         summary: 'Delete a secret',
-        parameters: [nameParam, secretParam],
+        parameters: parameters('path', secretParams),
         responses: {
           '204': { description: 'Deleted; the function’s instances were restarted.' },
           '400': response('SecretBadRequest'),
@@ -285,19 +260,16 @@ export const openApiDocument = {
     '/v1/functions/{name}/scaling': {
       patch: {
         operationId: 'setScaling',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Change how a function scales, without a redeploy',
         description:
           'Merges the fields into the function’s scaling override (null removes a field), which wins over ' +
           'skiff.json and survives redeploys. Running versions take the settings at once: minInstances ' +
           'are started, extra idle instances stop, a higher concurrency serves the queue.',
-        parameters: [nameParam],
-        requestBody: { required: true, content: json(schemaRef('ScalingPatch')) },
+        parameters: nameParameters,
+        requestBody: { required: true, content: json('ScalingPatch') },
         responses: {
-          '200': {
-            description: 'The effective settings and the override.',
-            content: json(schemaRef('ScalingResult')),
-          },
+          '200': answer('The effective settings and the override.', 'ScalingResult'),
           '400': response('ScalingBadRequest'),
           '401': response('Unauthorized'),
           '404': response('NotFound'),
@@ -306,14 +278,11 @@ export const openApiDocument = {
       },
       delete: {
         operationId: 'resetScaling',
-        tags: ['functions'],
+        tags: fnTags,
         summary: 'Remove the scaling override: back to skiff.json and the platform defaults',
-        parameters: [nameParam],
+        parameters: nameParameters,
         responses: {
-          '200': {
-            description: 'The effective settings; override is null.',
-            content: json(schemaRef('ScalingResult')),
-          },
+          '200': answer('The effective settings; override is null.', 'ScalingResult'),
           '400': response('ScalingBadRequest'),
           '401': response('Unauthorized'),
           '404': response('NotFound'),
@@ -326,28 +295,9 @@ export const openApiDocument = {
         operationId: 'listInvocations',
         tags: ['invocations'],
         summary: 'Asynchronous invocations, newest first',
-        parameters: [
-          { name: 'function', in: 'query', schema: { type: 'string' }, description: 'Only this function’s.' },
-          {
-            name: 'status',
-            in: 'query',
-            schema: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'expired'] },
-          },
-          {
-            name: 'limit',
-            in: 'query',
-            schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
-          },
-        ],
+        parameters: parameters('query', invocationsQuery),
         responses: {
-          '200': {
-            description: 'The invocations.',
-            content: json({
-              type: 'object',
-              required: ['invocations'],
-              properties: { invocations: { type: 'array', items: schemaRef('AsyncInvocation') } },
-            }),
-          },
+          '200': answer('The invocations.', 'InvocationList'),
           '400': response('BadRequest'),
           '401': response('Unauthorized'),
         },
@@ -358,16 +308,9 @@ export const openApiDocument = {
         operationId: 'getInvocation',
         tags: ['invocations'],
         summary: 'One asynchronous invocation: its status, attempts and result',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: parameters('path', invocationParams),
         responses: {
-          '200': {
-            description: 'The invocation.',
-            content: json({
-              type: 'object',
-              required: ['invocation'],
-              properties: { invocation: schemaRef('AsyncInvocation') },
-            }),
-          },
+          '200': answer('The invocation.', 'InvocationResponse'),
           '401': response('Unauthorized'),
           '404': response('InvocationNotFound'),
         },
@@ -379,16 +322,7 @@ export const openApiDocument = {
         tags: ['meta'],
         summary: 'The executor as a whole: pre-started bridge processes waiting, per runtime',
         responses: {
-          '200': {
-            description: 'How many warm-pool processes wait for a cold start, per runtime.',
-            content: json({
-              type: 'object',
-              required: ['warmPool'],
-              properties: {
-                warmPool: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
-              },
-            }),
-          },
+          '200': answer('How many warm-pool processes wait for a cold start, per runtime.', 'Executor'),
           '401': response('Unauthorized'),
         },
       },
@@ -399,7 +333,12 @@ export const openApiDocument = {
         tags: ['meta'],
         summary: 'This document',
         security: [],
-        responses: { '200': { description: 'The OpenAPI document.', content: json({ type: 'object' }) } },
+        responses: {
+          '200': {
+            description: 'The OpenAPI document.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
       },
     },
     '/v1/health': {
@@ -408,18 +347,9 @@ export const openApiDocument = {
         tags: ['meta'],
         summary: 'Liveness check',
         security: [],
-        responses: {
-          '200': {
-            description: 'The control API is up.',
-            content: json({
-              type: 'object',
-              required: ['status'],
-              properties: { status: { type: 'string', const: 'ok' } },
-            }),
-          },
-        },
+        responses: { '200': answer('The control API is up.', 'Health') },
       },
     },
   },
-  components: { schemas, responses, parameters, securitySchemes },
-} as const;
+  components: { schemas, responses, securitySchemes },
+};

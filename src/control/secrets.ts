@@ -8,30 +8,33 @@ import type { Registry } from '../store/registry.js';
 import type { Route } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
 import { validateName } from '../shared/validate.js';
+import {
+  MAX_SECRET_VALUE_BYTES,
+  MAX_SECRETS_PER_FUNCTION,
+  parseRequest,
+  SECRET_BODY_HINT,
+  secretBodySchema,
+  secretParams,
+} from './request-schemas.js';
+import type { secretListSchema } from './response-schemas.js';
+import type { z } from 'zod';
+
+export {
+  MAX_SECRET_NAME_LENGTH,
+  MAX_SECRET_VALUE_BYTES,
+  MAX_SECRETS_PER_FUNCTION,
+  SECRET_NAME_PATTERN,
+} from './request-schemas.js';
 
 export interface SecretsDeps {
   registry: Registry;
   deployer: Deployer;
 }
 
-export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const MAX_SECRET_NAME_LENGTH = 255;
-export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
-export const MAX_SECRETS_PER_FUNCTION = 100;
 /** JSON escaping can make a 64 KiB value up to six times longer on the wire. */
 const MAX_BODY_BYTES = 6 * MAX_SECRET_VALUE_BYTES + 1024;
 
 const invalid = (message: string) => new SkiffError('SKIFF_E_INVALID_REQUEST', message);
-
-function validateSecretName(name: string): string {
-  if (!SECRET_NAME_PATTERN.test(name) || name.length > MAX_SECRET_NAME_LENGTH) {
-    throw invalid(
-      `invalid secret name ${JSON.stringify(name)}: use letters, digits and _ (not starting with a digit), ` +
-        `at most ${MAX_SECRET_NAME_LENGTH} characters, like an environment variable (API_KEY)`,
-    );
-  }
-  return name;
-}
 
 /** The `value` of a `{ "value": "..." }` body; the value itself never appears in an error message. */
 function parseValue(body: Buffer): string {
@@ -39,28 +42,9 @@ function parseValue(body: Buffer): string {
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    throw invalid('send the secret as a JSON body { "value": "<the secret>" } with a string value');
+    throw invalid(SECRET_BODY_HINT);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw invalid('send the secret as a JSON body { "value": "<the secret>" } with a string value');
-  }
-  const extra = Object.keys(parsed).filter((key) => key !== 'value');
-  if (extra.length > 0) {
-    throw invalid(`unknown field ${JSON.stringify(extra[0])} in the body; send only { "value": "..." }`);
-  }
-  const { value } = parsed as { value?: unknown };
-  if (typeof value !== 'string') {
-    throw invalid('the body needs a string field "value": { "value": "<the secret>" }');
-  }
-  if (Buffer.byteLength(value) > MAX_SECRET_VALUE_BYTES) {
-    throw invalid(`the secret value is longer than ${MAX_SECRET_VALUE_BYTES} bytes (64 KiB)`);
-  }
-  if (value.includes('\0')) {
-    throw invalid(
-      'the secret value contains a NUL character (\\u0000), which an environment variable cannot hold',
-    );
-  }
-  return value;
+  return parseRequest(secretBodySchema, parsed).value;
 }
 
 /** Routes of the `secrets` sub-resource of a function (part of functionRoutes). */
@@ -80,7 +64,9 @@ export function secretRoutes(deps: SecretsDeps): Route[] {
       path: '/v1/functions/{name}/secrets',
       handler: ({ res, params }) => {
         const name = requireFunction(params['name'] ?? '');
-        sendJson(res, 200, { secrets: registry.listSecrets(name) });
+        sendJson(res, 200, { secrets: registry.listSecrets(name) } satisfies z.output<
+          typeof secretListSchema
+        >);
       },
     },
     {
@@ -88,7 +74,7 @@ export function secretRoutes(deps: SecretsDeps): Route[] {
       path: '/v1/functions/{name}/secrets/{secret}',
       handler: async ({ req, res, params }) => {
         const name = requireFunction(params['name'] ?? '');
-        const secret = validateSecretName(params['secret'] ?? '');
+        const secret = parseRequest(secretParams.shape.secret, params['secret'] ?? '');
         const body = await readBody(req, MAX_BODY_BYTES).catch((err: unknown) => {
           if (err instanceof SkiffError && err.code === 'SKIFF_E_PAYLOAD_TOO_LARGE') {
             throw invalid(`the secret value is longer than ${MAX_SECRET_VALUE_BYTES} bytes (64 KiB)`);
@@ -112,7 +98,7 @@ export function secretRoutes(deps: SecretsDeps): Route[] {
       path: '/v1/functions/{name}/secrets/{secret}',
       handler: async ({ res, params }) => {
         const name = requireFunction(params['name'] ?? '');
-        const secret = validateSecretName(params['secret'] ?? '');
+        const secret = parseRequest(secretParams.shape.secret, params['secret'] ?? '');
         if (!registry.deleteSecret(name, secret)) {
           throw new SkiffError(
             'SKIFF_E_SECRET_NOT_FOUND',

@@ -1,4 +1,5 @@
 import type { Deployment } from '../model/deployment.js';
+import type { Flavors } from '../model/flavor.js';
 import { clampLimits, resolveLimits } from '../model/limits.js';
 import type { Scaling, ScalingInput } from '../model/scaling.js';
 import type { Config } from '../shared/config.js';
@@ -20,7 +21,9 @@ export function toDeployment(
   config: Config,
   secrets: Record<string, string>,
   scalingOverride: ScalingInput | null,
+  flavors: Flavors,
 ): Deployment {
+  const flavor = v.spec.flavor ?? 'native';
   return {
     function: v.function,
     version: v.version,
@@ -38,6 +41,8 @@ export function toDeployment(
     ),
     limits: clampLimits(resolveLimits(config.sandbox.limits, v.spec.limits), config.sandbox.maxLimits),
     network: v.spec.network ?? 'none',
-    flavor: v.spec.flavor ?? 'native',
+    flavor,
+    // a version of a flavor no longer compiled in fails INIT at its bridge; its callers see no text
+    showErrorText: flavors.get(flavor)?.showsErrorText ?? false,
   };
 }

@@ -8,7 +8,7 @@ import { deploymentKey, type Deployment } from '../model/deployment.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { Instance } from './instance.js';
 import { Pool, type RecentError } from './pool.js';
-import { RUNTIMES } from './runtimes/index.js';
+import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
@@ -238,9 +238,9 @@ export class Executor {
   }
 
   private createInstance(deployment: Deployment | undefined, runtime: RuntimeName): Instance {
-    const launcher = RUNTIMES[runtime];
-    const generic = launcher.launchGeneric;
-    if (deployment === undefined && generic === undefined) {
+    const record = runtimeOf(runtime);
+    const warm = record.launchWarm;
+    if (deployment === undefined && warm === null) {
       throw new Error(`runtime ${runtime} has no generic bridge`);
     }
     const id = randomUUID();
@@ -252,8 +252,8 @@ export class Executor {
       functionName: deployment?.function,
       build: (codeDir) =>
         deployment === undefined
-          ? (generic as NonNullable<typeof generic>)(this.config)
-          : launcher.launch({ ...deployment, codeDir: codeDir ?? deployment.codeDir }, this.config),
+          ? (warm as NonNullable<typeof warm>)(this.config)
+          : record.launch({ ...deployment, codeDir: codeDir ?? deployment.codeDir }, this.config),
     });
     return new Instance({
       id,

@@ -2,7 +2,7 @@
 import type { Logger } from '../shared/logger.js';
 import type { FunctionLogSink, LogStream } from '../model/log-record.js';
 import type { Deployment } from '../model/deployment.js';
-import { reasonOf } from './frame-intake.js';
+import { reasonOf } from './protocol/frame-intake.js';
 
 export class InstanceLog {
   private failureReported = false;

@@ -3,6 +3,7 @@ import type { Invocation, Result } from '../model/invocation.js';
 import type { Deployment } from '../model/deployment.js';
 import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
+import type { PoolInstance } from './pool-instance.js';
 import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 
@@ -19,11 +20,12 @@ export interface RecentError {
   message: string;
 }
 
-export interface PoolDeps {
+/** What a pool is given (by the executor; by a test, fakes). */
+export interface PoolDeps<I extends PoolInstance<I> = Instance> {
   /** A new instance of the deployment, not started. */
-  create(deployment: Deployment): Instance;
+  create(deployment: Deployment): I;
   /** A generic process of the warm pool that can load this deployment, if one is waiting. */
-  takeWarm(deployment: Deployment): Instance | undefined;
+  takeWarm(deployment: Deployment): I | undefined;
   /** The invocation timeout, computed when the invocation is handed to an instance. */
   timeoutFor(deployment: Deployment, inv: Invocation): number;
   events: ExecutorEvents;
@@ -48,8 +50,9 @@ const BACKOFF_MAX_MS = 30_000;
  * FIFO queue when every slot is taken, scale-up while demand exceeds capacity, scale-down of idle
  * instances, replacement of crashed ones with a back-off when they keep failing.
  */
-export class Pool {
-  readonly live = new Set<Instance>();
+export class Pool<I extends PoolInstance<I> = Instance> {
+  /** Every instance of this pool that has not exited yet (starting, warm, ready or stopping). */
+  readonly members = new Set<I>();
   /** Instances started because an invocation had to wait for one (a cold start). */
   coldStarts = 0;
   /** Instances started in all (for demand, for minInstances, for a deploy). */
@@ -61,16 +64,16 @@ export class Pool {
   private queue: Waiter[] = [];
   private draining = false;
   private backoffTimer: NodeJS.Timeout | undefined;
-  private readonly starting = new Map<Instance, Promise<void>>();
+  private readonly starting = new Map<I, Promise<void>>();
 
   constructor(
     readonly deployment: Deployment,
     public scaling: Scaling,
-    private readonly deps: PoolDeps,
+    private readonly deps: PoolDeps<I>,
   ) {}
 
-  get instances(): Instance[] {
-    return [...this.live];
+  get instances(): I[] {
+    return [...this.members];
   }
 
   get queued(): number {
@@ -79,7 +82,7 @@ export class Pool {
 
   get inFlight(): number {
     let n = 0;
-    for (const i of this.live) n += i.inFlight;
+    for (const i of this.members) n += i.inFlight;
     return n;
   }
 
@@ -91,7 +94,7 @@ export class Pool {
     if (this.queue.length >= this.scaling.maxQueue + this.slotsComing()) {
       this.deps.events.emit('throttle', { deployment: this.deployment, instanceId: '', pid: null });
       return Promise.reject(
-        this.noted(
+        this.recordRecent(
           new SkiffError(
             'SKIFF_E_TOO_MANY_REQUESTS',
             `${this.deployment.function} is at capacity (${this.scaling.maxInstances} instances × ${this.scaling.concurrency} concurrent, ${this.scaling.maxQueue} queued); retry later`,
@@ -101,7 +104,7 @@ export class Pool {
       );
     }
     const backoffMs = this.backoffUntil - Date.now();
-    if (backoffMs > 0 && this.live.size === 0) {
+    if (backoffMs > 0 && this.members.size === 0) {
       return Promise.reject(
         new SkiffError(
           'SKIFF_E_CRASH_LOOP',
@@ -118,7 +121,7 @@ export class Pool {
         timer: setTimeout(() => {
           this.queue = this.queue.filter((w) => w !== waiter);
           reject(
-            this.noted(
+            this.recordRecent(
               new SkiffError(
                 'SKIFF_E_QUEUE_TIMEOUT',
                 `no instance of ${this.deployment.function} was free within ${this.scaling.maxQueueWaitMs} ms; retry later or raise its maxInstances`,
@@ -135,7 +138,7 @@ export class Pool {
 
   /** Resolves once an instance is ready, starting one if there is none (a deploy waits on this). */
   async prepare(): Promise<void> {
-    for (const i of this.live) if (i.accepting) return;
+    for (const i of this.members) if (i.accepting) return;
     if (this.starting.size > 0) {
       await Promise.any(this.starting.values()).catch((err: unknown) => {
         throw (err as AggregateError).errors[0] ?? err;
@@ -159,7 +162,7 @@ export class Pool {
     const { minInstances, maxInstances, concurrency } = this.scaling;
     let count = 0;
     let capacity = 0;
-    for (const i of this.live) {
+    for (const i of this.members) {
       if (i.state === 'stopping' || i.state === 'exited') continue;
       count++;
       capacity += concurrency;
@@ -188,7 +191,7 @@ export class Pool {
   evictIdle(now: number): void {
     if (this.draining || this.queue.length > 0) return;
     const { minInstances, maxInstances, idleTimeoutMs } = this.scaling;
-    const running = [...this.live].filter((i) => i.state !== 'stopping' && i.state !== 'exited');
+    const running = [...this.members].filter((i) => i.state !== 'stopping' && i.state !== 'exited');
     const idle = running
       .filter((i) => i.state === 'ready' && i.inFlight === 0)
       .sort((a, b) => a.idleSince - b.idleSince);
@@ -198,7 +201,7 @@ export class Pool {
       const expired = now - instance.idleSince >= idleTimeoutMs && count > minInstances;
       if (!overMax && !expired) continue;
       count--;
-      this.live.delete(instance);
+      this.members.delete(instance);
       this.deps.events.emit('evict', {
         deployment: this.deployment,
         instanceId: instance.id,
@@ -224,8 +227,8 @@ export class Pool {
     }
     clearTimeout(this.backoffTimer);
     const left = Math.max(0, deadline - Date.now());
-    const instances = [...this.live];
-    this.live.clear();
+    const instances = [...this.members];
+    this.members.clear();
     await Promise.all(instances.map((i) => i.stop(left)));
   }
 
@@ -239,31 +242,31 @@ export class Pool {
    */
   private slotsComing(): number {
     let ready = 0;
-    for (const i of this.live) if (i.state === 'ready') ready++;
+    for (const i of this.members) if (i.state === 'ready') ready++;
     return Math.max(0, this.scaling.maxInstances - ready) * this.scaling.concurrency;
   }
 
   /** The least-loaded instance with a free slot. */
-  private pick(): Instance | undefined {
-    let best: Instance | undefined;
-    for (const i of this.live) {
+  private pick(): I | undefined {
+    let best: I | undefined;
+    for (const i of this.members) {
       if (!i.accepting || i.inFlight >= this.scaling.concurrency) continue;
       if (best === undefined || i.inFlight < best.inFlight) best = i;
     }
     return best;
   }
 
-  private run(instance: Instance, inv: Invocation): Promise<Result> {
+  private run(instance: I, inv: Invocation): Promise<Result> {
     const call = instance.invoke(inv, this.deps.timeoutFor(this.deployment, inv));
     call.then(
       () => {
         this.failures = 0;
       },
       (err: unknown) => {
-        // A crash is noted once, when the instance exits.
+        // A crash is recorded once, when the instance exits.
         const error = toSkiffError(err);
         if (error.code !== 'SKIFF_E_INSTANCE_CRASHED' && error.code !== 'SKIFF_E_OUT_OF_MEMORY') {
-          this.noted(error);
+          this.recordRecent(error);
         }
       },
     );
@@ -285,7 +288,7 @@ export class Pool {
   private startOne(cold: boolean, retried = false): Promise<void> {
     const warm = this.deps.takeWarm(this.deployment);
     const instance = warm ?? this.deps.create(this.deployment);
-    this.live.add(instance);
+    this.members.add(instance);
     this.starts++;
     if (cold) this.coldStarts++;
     instance.onChange = (i) => this.onInstanceChange(i);
@@ -297,7 +300,7 @@ export class Pool {
       },
       (err: unknown) => {
         this.starting.delete(instance);
-        this.live.delete(instance);
+        this.members.delete(instance);
         instance.kill();
         const error = toSkiffError(err);
         // bubblewrap on some kernels now and then fails to set up a new sandbox's loopback: once more
@@ -308,7 +311,7 @@ export class Pool {
         }
         if (!this.draining) this.failed(error);
         // Nobody else can serve the queue: tell the callers why rather than let them wait it out.
-        if (this.live.size === 0) {
+        if (this.members.size === 0) {
           for (const w of this.queue.splice(0)) {
             clearTimeout(w.timer);
             w.reject(error);
@@ -321,12 +324,12 @@ export class Pool {
     return starting;
   }
 
-  private onInstanceChange(instance: Instance): void {
+  private onInstanceChange(instance: I): void {
     if (instance.state !== 'exited') {
       this.pump();
       return;
     }
-    const wasLive = this.live.delete(instance);
+    const wasLive = this.members.delete(instance);
     // An exit during start-up is handled where the start fails; a stop we asked for is no failure.
     if (wasLive && instance.startedAt !== null && !this.draining) {
       this.failed(
@@ -342,7 +345,7 @@ export class Pool {
   }
 
   private failed(error: SkiffError): void {
-    this.noted(error);
+    this.recordRecent(error);
     this.failures++;
     if (this.failures >= 2) {
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 2));
@@ -350,7 +353,8 @@ export class Pool {
     }
   }
 
-  private noted(error: SkiffError): SkiffError {
+  /** Keeps an error worth showing in the function's status in `recentErrors` (the last few); returns it. */
+  private recordRecent(error: SkiffError): SkiffError {
     if (NOTEWORTHY.has(error.code)) {
       this.recentErrors.push({ at: new Date().toISOString(), code: error.code, message: error.message });
       if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeExecutor, versionOf } from '../../test/helpers/fakes.js';
+import { flavorSet } from '../model/flavor.js';
 import type { Invocation } from '../model/invocation.js';
 import { loadConfig } from '../shared/config-load.js';
 import type { ArtifactStore } from '../store/artifacts.js';
@@ -32,7 +33,7 @@ beforeEach(() => {
     return registry.getFunction(name);
   };
   executor = fakeExecutor();
-  router = new Router(counting, artifacts, executor, config);
+  router = new Router(counting, artifacts, executor, config, flavorSet([]));
 });
 afterEach(() => registry.close());
 

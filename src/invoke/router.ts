@@ -1,6 +1,7 @@
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { Deployment } from '../model/deployment.js';
+import type { Flavors } from '../model/flavor.js';
 import type { Executor } from '../executor/executor.js';
 import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry } from '../store/registry.js';
@@ -9,17 +10,19 @@ import type { Invocation, Result } from '../model/invocation.js';
 
 /** Resolves a function name to its live deployment (cached) and hands the invocation to the executor. */
 export class Router {
-  private readonly live = new Map<string, Deployment>();
+  private readonly current = new Map<string, Deployment>();
 
   constructor(
     private readonly registry: Registry,
     private readonly artifacts: ArtifactStore,
     private readonly executor: Executor,
     private readonly config: Config,
+    /** The flavors compiled in (a flavor's rules go into the deployment). */
+    private readonly flavors: Flavors,
   ) {}
 
   resolve(name: string): Deployment {
-    const cached = this.live.get(name);
+    const cached = this.current.get(name);
     if (cached !== undefined) return cached;
     const fn = this.registry.getFunction(name);
     if (fn === undefined) {
@@ -41,8 +44,9 @@ export class Router {
       this.config,
       this.registry.secretValues(name),
       this.registry.getScaling(name),
+      this.flavors,
     );
-    this.live.set(name, deployment);
+    this.current.set(name, deployment);
     return deployment;
   }
 
@@ -52,7 +56,7 @@ export class Router {
 
   /** Switches the live deployment of a function atomically (or forgets it, when deleted). */
   setLive(name: string, deployment: Deployment | undefined): void {
-    if (deployment === undefined) this.live.delete(name);
-    else this.live.set(name, deployment);
+    if (deployment === undefined) this.current.delete(name);
+    else this.current.set(name, deployment);
   }
 }

@@ -1,4 +1,4 @@
-import type { Flavor, RuntimeName } from './spec.js';
+import type { FlavorName, RuntimeName } from './spec.js';
 import type { Limits, NetworkMode } from './limits.js';
 import type { Scaling } from './scaling.js';
 
@@ -23,7 +23,9 @@ export interface Deployment {
   limits: Limits;
   network: NetworkMode;
   /** The calling convention the bridge uses (`native` or a compatibility flavor). */
-  flavor: Flavor;
+  flavor: FlavorName;
+  /** Whether callers see the function's own error text in a function error (its flavor's rule). */
+  showErrorText: boolean;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

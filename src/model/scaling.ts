@@ -31,16 +31,27 @@ const HOUR = 3_600_000;
 
 /** The bounds of every field, shared by skiff.json, the API and the platform's defaults. */
 export const scalingFields = {
-  minInstances: z.number().int().min(0).max(100),
-  maxInstances: z.number().int().min(1).max(100),
-  concurrency: z.number().int().min(1).max(10_000),
-  maxQueue: z.number().int().min(0).max(100_000),
-  maxQueueWaitMs: z.number().int().min(1).max(HOUR),
+  minInstances: z.number().int().min(0).max(100).meta({ description: 'Kept running; 0 scales to zero.' }),
+  maxInstances: z.number().int().min(1).max(100).meta({ description: 'Instances of one version at most.' }),
+  concurrency: z.number().int().min(1).max(10_000).meta({ description: 'Invocations per instance at once.' }),
+  maxQueue: z
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .meta({ description: 'Waiting invocations; one more gets 429.' }),
+  maxQueueWaitMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(HOUR)
+    .meta({ description: 'Longest wait for a slot, then 503.' }),
   idleTimeoutMs: z
     .number()
     .int()
     .min(100)
-    .max(24 * HOUR),
+    .max(24 * HOUR)
+    .meta({ description: 'Idle instances above the minimum stop after this.' }),
 };
 
 /** A partial set of scaling settings (skiff.json `scaling`, deploy parameters, `skiff fn scale`). */
@@ -52,6 +63,18 @@ export const scalingInputSchema = z
     maxQueue: scalingFields.maxQueue.optional(),
     maxQueueWaitMs: scalingFields.maxQueueWaitMs.optional(),
     idleTimeoutMs: scalingFields.idleTimeoutMs.optional(),
+  })
+  .strict();
+
+/** The body of `PATCH /v1/functions/{name}/scaling` (`skiff fn scale`): null removes a field from the override. */
+export const scalingPatchSchema = z
+  .object({
+    minInstances: scalingFields.minInstances.nullable().optional(),
+    maxInstances: scalingFields.maxInstances.nullable().optional(),
+    concurrency: scalingFields.concurrency.nullable().optional(),
+    maxQueue: scalingFields.maxQueue.nullable().optional(),
+    maxQueueWaitMs: scalingFields.maxQueueWaitMs.nullable().optional(),
+    idleTimeoutMs: scalingFields.idleTimeoutMs.nullable().optional(),
   })
   .strict();
 

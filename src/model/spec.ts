@@ -6,10 +6,20 @@ import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } 
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** A function's name: in skiff.json, in every control API path and in the gateway's URLs. */
+export const functionNameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes')
+  .meta({ description: 'Function name: 1-63 lower-case letters, digits and dashes.' });
+
 export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
-/** Calling conventions: Skiff's own, and those of the platforms Skiff runs functions of unmodified. */
-export const FLAVORS = ['native', 'tinyfaas'] as const;
-export type Flavor = (typeof FLAVORS)[number];
+/**
+ * A calling convention's name: `native`, or a compatibility flavor (model/flavor.ts); which names exist
+ * is checked at deploy against the flavors compiled in.
+ */
+export type FlavorName = string;
+/** What a flavor name looks like in skiff.json (whether it exists is checked at deploy). */
+export const FLAVOR_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
 /** An MQTT rule: messages on `subscribe` (a topic filter) invoke the function; a non-empty result goes to `publish`. */
@@ -58,7 +68,7 @@ export type CronRule = z.infer<typeof cronRuleSchema>;
 /** `skiff.json`: the function's spec, as written by the user (every field optional). */
 export const specSchema = z
   .object({
-    name: z.string().regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes').optional(),
+    name: functionNameSchema.optional(),
     runtime: z.enum(RUNTIME_NAMES).optional(),
     handler: z.string().min(1).optional(),
     description: z.string().max(1000).optional(),
@@ -77,8 +87,11 @@ export const specSchema = z
     limits: limitsInputSchema.optional(),
     /** `none` (loopback only, the default) or `outbound`. */
     network: z.enum(NETWORK_MODES).optional(),
-    /** The calling convention: `native` (default) or a compatibility flavor (`tinyfaas`). */
-    flavor: z.enum(FLAVORS).optional(),
+    /** The calling convention: `native` (default) or a compatibility flavor (model/flavor.ts). */
+    flavor: z
+      .string()
+      .regex(FLAVOR_PATTERN, 'a flavor name is lower-case letters, digits and dashes')
+      .optional(),
     /** Event sources beyond HTTP, gRPC and CoAP (which reach every function). */
     triggers: triggersSchema.optional(),
   })
@@ -102,7 +115,7 @@ export interface FunctionSpec {
   limits?: LimitsInput;
   network?: NetworkMode;
   /** The calling convention; absent (native) in older versions. */
-  flavor?: Flavor;
+  flavor?: FlavorName;
   /** MQTT rules and cron schedules of this version; absent in older versions. */
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
 }

@@ -6,7 +6,7 @@
  * group and by nobody else (see store/data-dir.ts).
  *
  *   gid = base            the group of every sandbox
- *   uid = base + 1 ...    one per live sandbox, handed out oldest-released first
+ *   uid = base + 1 ...    one per running sandbox, handed out oldest-released first
  */
 import { readFileSync } from 'node:fs';
 import { SkiffError } from '../shared/errors.js';
@@ -62,7 +62,8 @@ export class HostIds {
   private next: number;
   /** Given back, oldest first: a uid is reused as late as possible. */
   private readonly released: number[] = [];
-  private readonly live = new Set<number>();
+  /** Handed out and not given back yet. */
+  private readonly taken = new Set<number>();
 
   private static readonly byBase = new Map<number, HostIds>();
 
@@ -93,7 +94,7 @@ export class HostIds {
         'SKIFF_E_SANDBOX_UNAVAILABLE',
         `no free sandbox uid: ${HOST_ID_COUNT - 1} sandboxes are running`,
       );
-    this.live.add(uid);
+    this.taken.add(uid);
     let given = false;
     return {
       uid,
@@ -101,7 +102,7 @@ export class HostIds {
       release: () => {
         if (given) return;
         given = true;
-        this.live.delete(uid);
+        this.taken.delete(uid);
         this.released.push(uid);
       },
     };
@@ -109,7 +110,7 @@ export class HostIds {
 
   /** Sandboxes running now (for tests and the status line). */
   get inUse(): number {
-    return this.live.size;
+    return this.taken.size;
   }
 }
 

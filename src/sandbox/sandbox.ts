@@ -24,6 +24,15 @@ import { reclaimWorkDir, wrapBuildStep, type BuildLaunch, type BuildWrapRequest 
 
 export type SandboxKind = 'bubblewrap' | 'none';
 
+/** What the composition root tells the sandbox besides the configuration. */
+export interface SandboxOptions {
+  /**
+   * The interpreters the bridges run with (the runtimes' records, src/languages/): each one that
+   * lives outside /usr has its installation bound read-only into every sandbox.
+   */
+  interpreters: readonly string[];
+}
+
 export interface SandboxedLaunch {
   launch: LaunchSpec;
   cgroup: InstanceCgroup | undefined;
@@ -128,7 +137,7 @@ export class Sandbox {
    * Decides the isolation: `bubblewrap` must work or start-up fails; `auto` uses it when it works and
    * otherwise fails unless `insecureNoSandbox` is set; `none` runs plain processes.
    */
-  static open(config: Config, logger: Logger): Sandbox {
+  static open(config: Config, logger: Logger, options: SandboxOptions): Sandbox {
     const { mode, bwrap, insecureNoSandbox } = config.sandbox;
     let kind: SandboxKind = 'none';
     const unavailable = (problem: string) =>
@@ -151,7 +160,7 @@ export class Sandbox {
       path.join(PACKAGE_ROOT, 'package.json'),
       // the bridges parse the platform's frames with the protocol's schemas (zod, no dependencies)
       ...(existsSync(ZOD_DIR) ? [ZOD_DIR] : []),
-      ...[config.runtimes.node, config.runtimes.python].flatMap((f) => interpreterRoot(f) ?? []),
+      ...options.interpreters.flatMap((f) => interpreterRoot(f) ?? []),
     ];
     let slots: CodeSlots | undefined;
     let hostIds: HostIds | undefined;

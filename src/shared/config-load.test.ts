@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { loadConfig } from './config-load.js';
+import type { ConfigSection } from './config-section.js';
 import { SkiffError } from './errors.js';
 
 const dirs: string[] = [];
@@ -53,7 +55,8 @@ describe('loadConfig', () => {
     expect(config.functions.defaultTimeoutMs).toBe(30_000);
     // nothing a stranger chooses reaches private addresses, and loopback is no credential
     expect(config.outbound).toEqual({ allowPrivate: false });
-    expect(config.compat.tinyfaas).toEqual({ enabled: false, trustLoopback: false });
+    // compatibility APIs' sections come from the composition root (tested in src/compat/)
+    expect(config.compat).toEqual({});
   });
 
   it('layers file < environment < flags', () => {
@@ -98,20 +101,38 @@ describe('loadConfig', () => {
     expect(err.message).toContain('custom.json');
   });
 
-  it('reads tinyFaaS listener variables in tinyFaaS mode only, upper case first, -1 turning a listener off', () => {
-    const flags = { compat: { tinyfaas: { enabled: true } } };
-    const c = loadConfig({
-      env: { HTTP_PORT: '8001', http_PORT: '8002', coap_PORT: '-1', GRPC_PORT: '9100' },
-      flags,
-      cwd: '/tmp',
-    });
-    expect(c.http.port).toBe(8001);
-    expect(c.coap.enabled).toBe(false);
-    expect(c.grpc).toMatchObject({ enabled: true, port: 9100 });
-    expect(loadConfig({ env: { http_PORT: '8002' }, flags, cwd: '/tmp' }).http.port).toBe(8002);
-    expect(loadConfig({ env: { HTTP_PORT: '8001' }, cwd: '/tmp' }).http.port).toBe(8000);
-    expect(() => loadConfig({ env: { GRPC_PORT: 'x' }, flags, cwd: '/tmp' })).toThrow(/GRPC_PORT=x/);
-    expect(() => loadConfig({ env: { COAP_PORT: '70000' }, flags, cwd: '/tmp' })).toThrow(/COAP_PORT/);
+  it('parses the compatibility sections it is given, refuses other names and lets them read the environment', () => {
+    const seen: string[] = [];
+    const sections: Record<string, ConfigSection> = {
+      demo: {
+        schema: z
+          .object({ enabled: z.boolean().default(false), port: z.number().int().default(9900) })
+          .strict()
+          .prefault({}),
+        fromEnv: (config, env) => {
+          if (env['DEMO_PORT'] !== undefined) config.http.port = Number(env['DEMO_PORT']);
+          seen.push(JSON.stringify(config.compat['demo']));
+        },
+      },
+    };
+    const plain = loadConfig({ env: {}, cwd: '/tmp' }, sections);
+    expect(plain.compat).toEqual({ demo: { enabled: false, port: 9900 } });
+    const on = loadConfig(
+      { env: { DEMO_PORT: '8100' }, flags: { compat: { demo: { enabled: true } } }, cwd: '/tmp' },
+      sections,
+    );
+    expect(on.http.port).toBe(8100);
+    expect(seen).toEqual(['{"enabled":false,"port":9900}', '{"enabled":true,"port":9900}']);
+    const unknown = configError(() =>
+      loadConfig({ env: {}, flags: { compat: { other: {} } }, cwd: '/tmp' }, sections),
+    );
+    expect(unknown.message).toContain('compat: other');
+    const field = configError(() =>
+      loadConfig({ env: {}, flags: { compat: { demo: { prot: 1 } } }, cwd: '/tmp' }, sections),
+    );
+    expect(field.message).toContain('compat.demo: prot');
+    // without sections no name is known
+    expect(() => loadConfig({ env: {}, flags: { compat: { demo: {} } }, cwd: '/tmp' })).toThrow(/compat/);
   });
 
   it('refuses defaults above the ceilings functions are held to', () => {

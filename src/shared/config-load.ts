@@ -1,8 +1,8 @@
 /** Reads the configuration once: defaults < file < environment < flags, validated by one schema. */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { applyTinyFaasPorts } from '../compat/tinyfaas/ports.js';
-import { configSchema, type Config } from './config.js';
+import { configSchemaWith, type Config } from './config.js';
+import type { ConfigSection } from './config-section.js';
 import { SkiffError } from './errors.js';
 
 /** Environment variables the platform reads, each mapped to a config path. */
@@ -91,15 +91,22 @@ export interface ConfigSources {
   cwd?: string;
 }
 
-/** Reads the configuration once: defaults < file < environment < flags, validated by one schema. */
-export function loadConfig(sources: ConfigSources = {}): Config {
+/**
+ * Reads the configuration once: defaults < file < environment < flags, validated by one schema.
+ * `sections` are the `compat.<name>` sections the composition root knows (server.ts loadPlatformConfig).
+ */
+export function loadConfig(
+  sources: ConfigSources = {},
+  sections: Readonly<Record<string, ConfigSection>> = {},
+): Config {
   const cwd = sources.cwd ?? process.cwd();
   const defaultFile = path.join(cwd, 'skiff.config.json');
   const file = sources.file ?? (existsSync(defaultFile) ? defaultFile : undefined);
   let tree: Tree = file === undefined ? {} : fromFile(path.resolve(cwd, file));
   tree = merge(tree, fromEnv(sources.env ?? process.env));
   tree = merge(tree, sources.flags ?? {});
-  const result = configSchema.safeParse(tree);
+  const schemas = Object.fromEntries(Object.entries(sections).map(([name, s]) => [name, s.schema]));
+  const result = configSchemaWith(schemas).safeParse(tree);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const where = issue.path.join('.') || '(root)';
@@ -112,6 +119,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     );
   }
   const config = result.data;
-  if (config.compat.tinyfaas.enabled) applyTinyFaasPorts(config, sources.env ?? process.env);
+  for (const section of Object.values(sections)) section.fromEnv?.(config, sources.env ?? process.env);
   return { ...config, dataDir: path.resolve(cwd, config.dataDir) };
 }

@@ -277,7 +277,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Requests the platform makes to URLs strangers choose (async callbacks, tinyFaaS `/uploadURL`). */
+    /** Requests the platform makes to URLs strangers choose (async callbacks, compatibility APIs' downloads). */
     outbound: z
       .object({
         /** Allow loopback, link-local, private and the machine's own addresses as destinations. */
@@ -285,21 +285,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Compatibility APIs of other FaaS platforms (docs/compat/). */
-    compat: z
-      .object({
-        /** tinyFaaS mode: its management API on the control port, its invocation rules on the gateway. */
-        tinyfaas: z
-          .object({
-            enabled: z.boolean().default(false),
-            /** Upstream's trust model: the management API needs no token from loopback (risky). */
-            trustLoopback: z.boolean().default(false),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
+    /**
+     * Compatibility APIs of other FaaS platforms (docs/compat/): `compat.<name>`, one section each, whose
+     * schemas the composition root passes in (configSchemaWith); each is off by default.
+     */
+    compat: z.record(z.string(), z.unknown()).default({}),
     runtimes: z
       .object({
         /** Interpreter of the Node bridge. */
@@ -329,6 +319,19 @@ export const configSchema = z
         message: `${config.scaling.maxInstances} is above functions.maxInstancesCeiling (${config.functions.maxInstancesCeiling})`,
       });
   });
+
+/**
+ * The configuration schema with the sections of compatibility APIs under `compat` (name → a schema that
+ * gives its defaults for undefined): `compat` then holds exactly those, each parsed, unknown names refused.
+ */
+export function configSchemaWith(sections: Readonly<Record<string, z.ZodType>>): typeof configSchema {
+  const compat = z
+    .object({ ...sections })
+    .strict()
+    .prefault({});
+  // safeExtend keeps the checks above (extend would refuse a refined object)
+  return configSchema.safeExtend({ compat }) as unknown as typeof configSchema;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -4,12 +4,19 @@
  * the executor.
  */
 import type { z } from 'zod';
-import { compactScaling, scalingInputSchema, type Scaling, type ScalingInput } from '../model/scaling.js';
-import { NAME_PATTERN, specSchema, type SpecInput } from '../model/spec.js';
+import type { Flavor, Flavors } from '../model/flavor.js';
+import {
+  compactScaling,
+  scalingInputSchema,
+  scalingPatchSchema,
+  type Scaling,
+  type ScalingInput,
+} from '../model/scaling.js';
+import { functionNameSchema, specSchema, type SpecInput } from '../model/spec.js';
 import { SkiffError, type ErrorCode } from './errors.js';
 
 export function validateName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
+  if (!functionNameSchema.safeParse(name).success) {
     throw new SkiffError(
       'SKIFF_E_INVALID_NAME',
       `invalid function name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit`,
@@ -34,10 +41,30 @@ function refuse(code: ErrorCode, source: string, error: z.ZodError): never {
   throw new SkiffError(code, `${source} is invalid: ${problems.join('; ')}`);
 }
 
-export function parseSpec(raw: unknown, source: string): SpecInput {
-  const result = specSchema.safeParse(raw);
+/** Parses with any schema; a failure is `code` with a message naming `source` and each bad field. */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  code: ErrorCode,
+  source: string,
+): z.output<S> {
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  return refuse('SKIFF_E_INVALID_SPEC', source, result.error);
+  return refuse(code, source, result.error);
+}
+
+export function parseSpec(raw: unknown, source: string): SpecInput {
+  return parseWith(specSchema, raw, 'SKIFF_E_INVALID_SPEC', source);
+}
+
+/** The flavor of that name among those compiled in; refuses an unknown one, naming the known ones. */
+export function checkFlavor(name: string, flavors: Flavors, source: string): Flavor {
+  const flavor = flavors.get(name);
+  if (flavor !== undefined) return flavor;
+  throw new SkiffError(
+    'SKIFF_E_INVALID_SPEC',
+    `${source} is invalid: flavor: unknown flavor ${JSON.stringify(name)}; use one of ${[...flavors.keys()].join(', ')}`,
+  );
 }
 
 /** Validates a partial scaling object from a user, with a message naming each bad field. */
@@ -45,6 +72,11 @@ export function parseScaling(raw: unknown, source: string): ScalingInput {
   const result = scalingInputSchema.safeParse(raw);
   if (result.success) return compactScaling(result.data);
   return refuse('SKIFF_E_INVALID_SCALING', source, result.error);
+}
+
+/** Validates a scaling patch (`skiff fn scale`): each field a value, or null to remove it. */
+export function parseScalingPatch(raw: unknown, source: string): z.output<typeof scalingPatchSchema> {
+  return parseWith(scalingPatchSchema, raw, 'SKIFF_E_INVALID_SCALING', source);
 }
 
 export function checkScaling(s: Scaling): void {

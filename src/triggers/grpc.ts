@@ -20,7 +20,6 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync, type Options as LoaderOptions } from '@grpc/proto-loader';
-import { addTinyFaasService } from '../compat/tinyfaas/grpc.js';
 import { ReflectionService } from '@grpc/reflection';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { FailureLog } from '../shared/failure-log.js';
@@ -140,9 +139,12 @@ export const grpc: TriggerAdapter = {
     });
     const implementation: UntypedServiceImplementation = { Invoke: invokeHandler(ctx) };
     server.addService(service, implementation);
-    // tinyFaaS mode: its own service too, so stubs built from its proto work unchanged
-    const tinyfaas = ctx.config.compat.tinyfaas.enabled ? addTinyFaasService(server, ctx) : {};
-    new ReflectionService({ ...definition, ...tinyfaas }).addToServer(server);
+    // the enabled compatibility APIs' services too, so stubs built from their protos work unchanged
+    const all = (ctx.grpcServices ?? []).reduce(
+      (defs, add) => ({ ...defs, ...add(server, ctx) }),
+      definition,
+    );
+    new ReflectionService(all).addToServer(server);
     const guard = new ConnectionGuard('grpc', connectionLimits(ctx.config, maxConnections), ctx.logger);
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     let listening: Awaited<ReturnType<typeof listen>>;

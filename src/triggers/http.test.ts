@@ -1,7 +1,7 @@
 /**
  * The HTTP gateway in memory, against a fake invoke (no executor, no port): how a request becomes
  * the neutral Invocation, how a Result and an error come back, async accept and the caps.
- * Native behaviour only (the tinyFaaS rules are tested with their dialect).
+ * Native behaviour only (a dialect's gateway rules are tested with the dialect).
  */
 import type { RequestListener } from 'node:http';
 import { describe, expect, it } from 'vitest';

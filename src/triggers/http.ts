@@ -8,13 +8,8 @@ import { clientKey } from '../shared/listeners.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
-import {
-  tinyFaasErrorText,
-  tinyFaasRoute,
-  tinyFaasWantsAsync,
-  withDefaultContentType,
-  type GatewayRoute,
-} from '../compat/tinyfaas/http.js';
+import { selectRules, type GatewayRules, type PrefixedRules } from './gateway-rules.js';
+import { SKIFF_RULES } from './skiff-rules.js';
 
 /** Connection-level headers that are never passed through a proxy hop (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -50,8 +45,10 @@ export interface HttpTriggerDeps {
   maxBodyBytes: number;
   logger: Logger;
   async?: AsyncAccept;
-  /** tinyFaaS invocation rules (docs/compat/tinyfaas.md). */
-  tinyfaas?: boolean;
+  /** How clients call functions on this listener (gateway-rules.ts); Skiff's own by default. */
+  rules?: GatewayRules;
+  /** Other rules under path prefixes of this listener (a compatibility API beside Skiff's). */
+  prefixed?: readonly PrefixedRules[];
   /**
    * Requests one client (an IPv4 address or an IPv6 /64) may have in progress at once; one more gets
    * 429 with Retry-After, so that one client cannot take every instance (`http.maxInFlightPerAddress`).
@@ -61,16 +58,6 @@ export interface HttpTriggerDeps {
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
 const IN_FLIGHT_RETRY_AFTER_SEC = 1;
-
-/** `X-Skiff-Async: true` (like `X-tinyFaaS-Async`), or `Prefer: respond-async` (RFC 7240). */
-function wantsAsync(req: IncomingMessage): boolean {
-  const flag = req.headers['x-skiff-async'];
-  const prefer = req.headers['prefer'];
-  return (
-    (typeof flag === 'string' && flag.trim().toLowerCase() === 'true') ||
-    (typeof prefer === 'string' && /(^|[\s,;])respond-async([\s,;]|$)/i.test(prefer))
-  );
-}
 
 /** The `X-Callback-Url` of an async call, checked by the policy before the call is accepted. */
 async function callbackUrl(req: IncomingMessage, accept: AsyncAccept): Promise<string | null> {
@@ -121,29 +108,20 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
   res.end(body);
 }
 
-/** Skiff: `/{name}` and `/{name}/{rest...}`; the function sees the rest and the query. */
-function skiffRoute(url: string): GatewayRoute {
-  const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
-  const slash = pathname.indexOf('/', 1);
-  return {
-    name: slash === -1 ? pathname.slice(1) : pathname.slice(1, slash),
-    path: slash === -1 ? '/' : pathname.slice(slash),
-    query: q === -1 ? '' : url.slice(q + 1),
-  };
-}
-
 /**
- * The HTTP gateway: `/{name}` and `/{name}/{rest...}` invoke the function with the method, the path
- * below the name, the query, the headers and the body; the function's status, headers and body come back.
+ * The HTTP gateway: `/{name}` and `/{name}/{rest...}` (Skiff's rules, or those given) invoke the function
+ * with the method, the path below the name, the query, the headers and the body; the function's status,
+ * headers and body come back.
  */
 export function createHttpTrigger(deps: HttpTriggerDeps) {
-  const tiny = deps.tinyfaas === true;
+  const portRules = deps.rules ?? SKIFF_RULES;
+  const prefixed = deps.prefixed ?? [];
   const failures = new FailureLog(deps.logger);
   const inFlight = new Map<string, number>();
   const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
+    const { rules, url } = selectRules(req.url ?? '/', portRules, prefixed);
     try {
       const client = clientKey(req.socket.remoteAddress);
       const mine = inFlight.get(client) ?? 0;
@@ -160,7 +138,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         if (left <= 0) inFlight.delete(client);
         else inFlight.set(client, left);
       });
-      const { name, path, query } = (tiny ? tinyFaasRoute : skiffRoute)(req.url ?? '/');
+      const { name, path, query } = rules.route(url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
           'SKIFF_E_FUNCTION_NOT_FOUND',
@@ -168,10 +146,10 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         );
       }
       const asyncAccept = deps.async;
-      const tinyAsync = tiny && tinyFaasWantsAsync(req);
-      if (asyncAccept !== undefined && (tinyAsync || wantsAsync(req))) {
+      const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
+      if (asyncAccept !== undefined && asyncReply !== undefined) {
         asyncAccept.check(name);
-        const callback = tinyAsync ? null : await callbackUrl(req, asyncAccept);
+        const callback = asyncReply.callbacks ? await callbackUrl(req, asyncAccept) : null;
         const body = await readBody(req, asyncAccept.maxBodyBytes);
         const accepted = asyncAccept.accept(
           {
@@ -185,19 +163,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
           },
           callback,
         );
-        if (tinyAsync) {
-          res.writeHead(202, { 'content-length': '0', 'x-skiff-invocation-id': accepted }).end();
-          return;
-        }
-        const location = asyncAccept.location(accepted);
-        const payload = Buffer.from(JSON.stringify({ id: accepted, status: 'queued', location }));
-        res.writeHead(202, {
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-          location,
-          'x-skiff-invocation-id': accepted,
-        });
-        res.end(payload);
+        asyncReply.accepted(res, accepted, () => asyncAccept.location(accepted));
         return;
       }
       const body = await readBody(req, deps.maxBodyBytes);
@@ -214,29 +180,12 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         host: safeHost(req.headers.host),
       };
       const result = await deps.invoke(inv);
-      writeResult(
-        res,
-        tiny ? { ...result, headers: withDefaultContentType(result.headers, result.body) } : result,
-        id,
-      );
+      writeResult(res, rules.result(result), id);
     } catch (err) {
       const error = toSkiffError(err);
       failures.failed(error, err, { invocationId: id }, 'invocation failed');
       res.setHeader('x-skiff-invocation-id', id);
-      if (tiny && error.code === 'SKIFF_E_FUNCTION_NOT_FOUND' && !res.headersSent) {
-        res.writeHead(404, { 'content-length': '0' }).end();
-        return;
-      }
-      if (tiny && !res.headersSent) {
-        // tinyFaaS callers get plain text: the function's own error text, and 500 for every failure
-        const text = Buffer.from(`${tinyFaasErrorText(error)}\n`);
-        res.writeHead(error.status >= 500 ? 500 : error.status, {
-          'content-type': 'text/plain; charset=utf-8',
-          'content-length': String(text.length),
-        });
-        res.end(text);
-        return;
-      }
+      if (!res.headersSent && rules.failure(res, error)) return;
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.
       sendError(
         res,

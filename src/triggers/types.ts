@@ -3,6 +3,8 @@
  * per protocol, a typed record name → adapter). An adapter turns its protocol's requests into neutral
  * Invocations and maps Results back; it knows nothing about processes.
  */
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import type { FunctionSpec } from '../model/spec.js';
 import type { AsyncQueue } from '../invoke/async-queue.js';
 import type { Invocation, Result } from '../model/invocation.js';
@@ -14,6 +16,12 @@ export interface LiveFunction {
   version: number;
   spec: FunctionSpec;
 }
+
+/**
+ * A further gRPC service on the gRPC trigger's server (a compatibility API's): adds itself and returns
+ * its definition, for server reflection.
+ */
+export type GrpcService = (server: GrpcServer, ctx: TriggerContext) => PackageDefinition;
 
 export interface TriggerContext {
   config: Config;
@@ -27,6 +35,8 @@ export interface TriggerContext {
   liveFunctions(): LiveFunction[];
   /** Called after a deploy, a delete or a restart of the platform with the functions' new state. */
   onFunctionsChanged(listener: () => void): void;
+  /** Further gRPC services for the gRPC trigger (from the enabled compatibility APIs). */
+  grpcServices?: readonly GrpcService[];
   logger: Logger;
 }
 

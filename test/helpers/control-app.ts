@@ -15,6 +15,7 @@ import { invocationRoutes } from '../../src/control/invocations.js';
 import { metaRoutes } from '../../src/control/meta.js';
 import { createRequestGuard } from '../../src/control/request-guard.js';
 import { Router } from '../../src/invoke/router.js';
+import { flavorSet } from '../../src/model/flavor.js';
 import type { FunctionSpec } from '../../src/model/spec.js';
 import { loadConfig } from '../../src/shared/config-load.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -51,7 +52,8 @@ export function controlKit(): ControlKit {
   const artifacts = new ArtifactStore(dataDir);
   const logs = new FileLogStore(path.join(dataDir, 'logs'));
   const executor = fakeExecutor();
-  const router = new Router(registry, artifacts, executor, config);
+  const flavors = flavorSet([]);
+  const router = new Router(registry, artifacts, executor, config, flavors);
   const deployer = new Deployer({
     config,
     registry,
@@ -60,6 +62,7 @@ export function controlKit(): ControlKit {
     router,
     logs,
     logger,
+    flavors,
     // builds are not run here: no route under test deploys
     sandbox: {} as never,
   });

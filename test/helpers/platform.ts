@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Dialects } from '../../src/compat/index.js';
 import type { ConfigInput } from '../../src/shared/config.js';
-import { loadConfig } from '../../src/shared/config-load.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { loadPlatformConfig, startServer, type RunningServer } from '../../src/server.js';
 import { packDirectory } from '../../src/store/archive/pack.js';
 import { TMP_PREFIX } from './tmp.js';
 
@@ -49,10 +49,10 @@ type Overrides = { [K in keyof ConfigInput]?: ConfigInput[K] };
 
 /** Starts the real platform in this process on free ports in a temporary (or given) data directory. */
 export async function startPlatform(
-  options: { dataDir?: string; config?: Overrides } = {},
+  options: { dataDir?: string; config?: Overrides; dialects?: Dialects } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await makeDataDir());
-  const config = loadConfig({
+  const sources = {
     env: {},
     cwd: dataDir,
     flags: {
@@ -69,8 +69,10 @@ export async function startPlatform(
         broker: { host: '127.0.0.1', port: 0, ...(options.config?.mqtt?.broker ?? {}) },
       },
     },
-  });
-  const server = await startServer(config, createLogger(config.logLevel));
+  };
+  // the compiled-in dialects, or those a test brings (src/compat/dialect.ts)
+  const config = loadPlatformConfig(sources, options.dialects);
+  const server = await startServer(config, createLogger(config.logLevel), options.dialects);
   const controlUrl = server.endpoints['control'] as string;
   const httpUrl = server.endpoints['http'] as string;
   const api = (route: string, init: RequestInit = {}) =>

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { packDirectory } from '../../src/store/archive/pack.js';
-import { waitUntil } from './wait.js';
+import { waitFor } from './wait.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
@@ -37,20 +37,24 @@ export async function spawnServe(
       env: { PATH: process.env['PATH'] ?? '' },
     },
   );
-  await waitUntil(
-    'skiff serve to write its endpoints',
-    () => {
-      if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
-      return existsSync(endpointsFile);
-    },
-    20_000,
-  ).catch((err: unknown) => {
-    // an exit is the error to report; a slow start fails below, reading the file
-    if (child.exitCode !== null) throw err;
-  });
-  const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string };
-  const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-  return { child, control: endpoints.control, http: endpoints.http, token };
+  try {
+    const endpoints = await waitFor(
+      'skiff serve to write endpoints.json',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`skiff serve exited with ${child.exitCode}`);
+        return existsSync(endpointsFile)
+          ? (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string; http: string })
+          : undefined;
+      },
+      20_000,
+    );
+    const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    return { child, control: endpoints.control, http: endpoints.http, token };
+  } catch (err) {
+    // a platform that did not come up is not left running (with its instances) for the caller to find
+    child.kill('SIGKILL');
+    throw err;
+  }
 }
 
 /** Resolves when the process has exited (at once if it already has). */

@@ -1,13 +1,9 @@
+/** tinyFaaS's invocation rules on the HTTP gateway (docs/compat/tinyfaas.md), as gateway rules. */
 import type { IncomingMessage } from 'node:http';
 import type { HeaderPairs } from '../../model/invocation.js';
 import type { SkiffError } from '../../shared/errors.js';
-
-/** Where a gateway request goes: the function, and the path and query it sees. */
-export interface GatewayRoute {
-  name: string;
-  path: string;
-  query: string;
-}
+import type { AsyncReply, GatewayRoute, GatewayRules } from '../../triggers/gateway-rules.js';
+import { SKIFF_RULES } from '../../triggers/skiff-rules.js';
 
 /** tinyFaaS: the name is the whole path without its leading `/`s; the query is ignored. */
 export function tinyFaasRoute(url: string): GatewayRoute {
@@ -39,3 +35,35 @@ export function tinyFaasErrorText(error: SkiffError): string {
   const details = error.details as { functionError?: unknown } | undefined;
   return typeof details?.functionError === 'string' ? details.functionError : error.message;
 }
+
+/** tinyFaaS's async reply: an empty 202, no callback. */
+const TINYFAAS_ASYNC_REPLY: AsyncReply = {
+  callbacks: false,
+  accepted(res, id) {
+    res.writeHead(202, { 'content-length': '0', 'x-skiff-invocation-id': id }).end();
+  },
+};
+
+/**
+ * tinyFaaS's rules: `/<name>` (the whole path), `X-tinyFaaS-Async` (Skiff's async headers work too), a
+ * default Content-Type, an empty 404 for an unknown function and plain-text errors with the function's
+ * own text, 500 for every server-side failure.
+ */
+export const TINYFAAS_RULES: GatewayRules = {
+  route: tinyFaasRoute,
+  asyncCall: (req) => (tinyFaasWantsAsync(req) ? TINYFAAS_ASYNC_REPLY : SKIFF_RULES.asyncCall(req)),
+  result: (result) => ({ ...result, headers: withDefaultContentType(result.headers, result.body) }),
+  failure(res, error) {
+    if (error.code === 'SKIFF_E_FUNCTION_NOT_FOUND') {
+      res.writeHead(404, { 'content-length': '0' }).end();
+      return true;
+    }
+    const text = Buffer.from(`${tinyFaasErrorText(error)}\n`);
+    res.writeHead(error.status >= 500 ? 500 : error.status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(text.length),
+    });
+    res.end(text);
+    return true;
+  },
+};

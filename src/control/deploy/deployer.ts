@@ -12,15 +12,22 @@ import { extractArchive } from '../../store/archive/index.js';
 import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
-import type { Flavor, FunctionSpec, SpecInput } from '../../model/spec.js';
-import { parseScaling, parseSpec, resolveScaling, validateName } from '../../shared/validate.js';
-import { compactScaling, SCALING_FIELDS, type Scaling, type ScalingInput } from '../../model/scaling.js';
+import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
+import type { Flavors } from '../../model/flavor.js';
+import {
+  checkFlavor,
+  parseScalingPatch,
+  parseSpec,
+  resolveScaling,
+  validateName,
+} from '../../shared/validate.js';
+import { compactScaling, type Scaling, type ScalingInput } from '../../model/scaling.js';
 import { compactLimits } from '../../model/limits.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
-import { BUILDERS } from './builders.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { createBuildRunner } from './run-command.js';
+import { runtimeOf } from '../../languages/index.js';
 
 export interface DeployRequest {
   name: string;
@@ -28,7 +35,7 @@ export interface DeployRequest {
   runtime?: string | undefined;
   handler?: string | undefined;
   /** A calling convention given with the deploy (a compatibility API); it wins over skiff.json's. */
-  flavor?: Flavor | undefined;
+  flavor?: FlavorName | undefined;
   /** Environment given with the deploy (a compatibility API); merged over skiff.json's. */
   env?: Record<string, string> | undefined;
   /** Scaling settings given with the deploy; they win over skiff.json's. */
@@ -50,6 +57,8 @@ export interface DeployerDeps {
   router: Router;
   logs: FileLogStore;
   logger: Logger;
+  /** The flavors compiled in: a deploy of another is refused. */
+  flavors: Flavors;
   /** The isolation of instances; builds run in it too. */
   sandbox: Sandbox;
   /** False when writing this many bytes would eat into the disk's reserve (then 507). */
@@ -61,7 +70,7 @@ export interface DeployerDeps {
 /** Characters of a failure's message kept in the 422's message (its build log holds more). */
 const MESSAGE_MAX_CHARS = 2048;
 
-const flavorOf = (flavor: Flavor | undefined): { flavor?: Flavor } =>
+const flavorOf = (flavor: FlavorName | undefined): { flavor?: FlavorName } =>
   flavor === undefined ? {} : { flavor };
 
 async function readSpecFile(dir: string): Promise<SpecInput> {
@@ -157,14 +166,11 @@ export class Deployer {
     }
     let override: ScalingInput | null = null;
     if (patch !== null) {
-      const cleared = Object.keys(patch).filter((key) => patch[key] === null);
-      const unknown = cleared.filter((key) => !(SCALING_FIELDS as readonly string[]).includes(key));
-      const set = parseScaling(
-        Object.fromEntries(Object.entries(patch).filter(([key, v]) => v !== null || unknown.includes(key))),
-        'the scaling settings',
-      );
-      const merged: Record<string, number> = { ...registry.getScaling(name), ...set };
-      for (const key of cleared) delete merged[key];
+      const merged: Record<string, number> = { ...registry.getScaling(name) };
+      for (const [key, value] of Object.entries(parseScalingPatch(patch, 'the scaling settings'))) {
+        if (value === null) delete merged[key];
+        else if (value !== undefined) merged[key] = value;
+      }
       override = Object.keys(merged).length === 0 ? null : (merged as ScalingInput);
     }
     const live = fn.liveVersion === null ? undefined : registry.getVersion(name, fn.liveVersion);
@@ -213,6 +219,13 @@ export class Deployer {
       });
       log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
       spec = this.resolveSpec(req, await readSpecFile(staging));
+      if (spec.flavor !== undefined) {
+        checkFlavor(
+          spec.flavor,
+          this.deps.flavors,
+          req.flavor === undefined ? 'skiff.json' : 'the deploy parameters',
+        );
+      }
       checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
       checkScalingCeiling(
         resolveScaling(config.scaling, spec.scaling, registry.getScaling(req.name)),
@@ -233,8 +246,17 @@ export class Deployer {
     let entry = '';
     try {
       const runner = createBuildRunner(this.deps.sandbox, staging, config, log);
+      const flavor = this.deps.flavors.get(spec.flavor ?? 'native');
+      const defaultHandler = flavor?.defaultHandler?.[spec.runtime] ?? null;
       try {
-        entry = await BUILDERS[spec.runtime]({ dir: staging, runner, spec, config, log });
+        entry = await runtimeOf(spec.runtime).build({
+          dir: staging,
+          runner,
+          spec,
+          defaultHandler,
+          config,
+          log,
+        });
       } finally {
         await runner.finish();
       }
@@ -246,6 +268,7 @@ export class Deployer {
         config,
         registry.secretValues(req.name),
         registry.getScaling(req.name),
+        this.deps.flavors,
       );
       const startAt = Date.now();
       await executor.prepare(deployment);

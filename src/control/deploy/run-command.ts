@@ -8,39 +8,7 @@ import { BUILD_DIR } from '../../sandbox/build-sandbox.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { startBuildProxy, type BuildProxy } from './build-proxy.js';
 import { BuildLog } from './build-log.js';
-
-export interface CommandResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-  timedOut: boolean;
-}
-
-/** One build step: a command run in the build's sandbox, in the work folder. */
-export interface BuildStep {
-  command: string;
-  args: string[];
-  /** The step installs from a package registry: with `build.network: registry` it gets the proxy. */
-  registry?: boolean;
-  /** A static binary that needs nothing of the system (esbuild): no /usr, /etc or runtimes inside. */
-  bare?: boolean;
-  /** Host paths the step reads, bound read-only at the same path. */
-  readOnly?: string[];
-  env?: Record<string, string>;
-}
-
-export interface BuildRunner {
-  /** The work folder on the host (the staging folder). */
-  workDir: string;
-  /** The work folder as build steps see it (their cwd; paths in their arguments start here). */
-  dir: string;
-  /** Whether steps run in bubblewrap (else as plain processes, `sandbox.mode: none`). */
-  isolated: boolean;
-  /** Runs a step within what is left of the build's time (`build.timeoutMs` for the whole build). */
-  run(step: BuildStep): Promise<CommandResult>;
-  /** After the last step (whether the build worked or not): the work folder back to the platform. */
-  finish(): Promise<void>;
-}
+import type { BuildRunner, CommandResult } from '../../languages/build-runner.js';
 
 const MAX_OUTPUT = 1024 * 1024;
 const FORWARDER = path.join(PACKAGE_ROOT, 'runtimes', 'sandbox', 'build-proxy.mjs');

@@ -77,3 +77,32 @@ export function expectBody(frame: ReceivedFrame, expected: Uint8Array, what: str
 export function expectText(frame: ReceivedFrame, text: string, what: string): void {
   expectBody(frame, Buffer.from(text, 'utf8'), what);
 }
+
+/** Milliseconds since a performance.now() reading, rounded. */
+export const ms = (since: number) => Math.round(performance.now() - since);
+
+const PONG_TIMEOUT_MS = 1_000;
+
+/** Sends a PING and waits for its PONG; returns the round trip in ms. */
+export async function ping(rt: RuntimeProcess, id: number): Promise<number> {
+  const sent = performance.now();
+  rt.send(FrameKind.PING, id);
+  await rt.waitFor(
+    `PONG for PING id ${id}`,
+    (f) => f.kind === FrameKind.PONG && f.id === id,
+    PONG_TIMEOUT_MS,
+  );
+  return ms(sent);
+}
+
+/** An /echo on wire id `id` must still be answered after `what`. */
+export async function expectAlive(rt: RuntimeProcess, id: number, what: string): Promise<void> {
+  const body = `still alive after ${what}`;
+  const frame = await call(rt, id, {
+    path: '/echo',
+    body: Buffer.from(body),
+    headers: [['content-type', 'text/plain']],
+  });
+  expectStatus(frame, 200, `/echo after ${what}`);
+  expectText(frame, body, `/echo after ${what}`);
+}

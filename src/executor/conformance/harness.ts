@@ -1,22 +1,17 @@
 /**
- * The conformance kit's side of the runtime protocol: starts a runtime command the way the platform
- * does (stdin closed, stdout/stderr piped, fd 3 a Unix socketpair, a clean environment) and drives it
- * frame by frame. Every wait is bounded, so a broken runtime fails a case instead of hanging the kit.
+ * The conformance kit's side of the runtime protocol: starts a runtime command with the platform's own
+ * process layer (`InstanceProcess`: stdin closed, stdout/stderr piped, fd 3 a Unix socketpair, a clean
+ * environment; no sandbox) and drives it frame by frame over the platform's own frame layer
+ * (`FrameChannel`: the same size limits and schemas). Every wait is bounded, so a broken runtime fails
+ * a case instead of hanging the kit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
-import {
-  FrameDecoder,
-  FrameKind,
-  MAX_META_BYTES,
-  encodeFrame,
-  maxBridgeFrameBytes,
-  type Frame,
-} from '../protocol/frames.js';
-import { parseBridgeFrame, type HeaderPairs, type InitMeta, type InvokeMeta } from '../protocol/messages.js';
-import { eachLine } from '../../shared/lines.js';
+import { FrameKind, type Frame } from '../protocol/frames.js';
+import { FrameChannel } from '../protocol/channel.js';
+import type { HeaderPairs, InitMeta, InvokeMeta } from '../protocol/messages.js';
+import { InstanceProcess, describeExit, type ExitStatus } from '../instance-process.js';
+
+export { describeExit, type ExitStatus };
 
 /** A case failed: the message is the reason shown in the table. */
 export class CaseFailure extends Error {}
@@ -40,11 +35,6 @@ export interface ReceivedFrame extends Frame {
   at: number;
 }
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
 export interface InvokeRequest {
   method?: string;
   path: string;
@@ -65,10 +55,6 @@ interface Waiter {
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function describeExit(status: ExitStatus): string {
-  return status.signal === null ? `exit code ${status.code}` : `signal ${status.signal}`;
-}
-
 /** The environment of an instance (see `instanceEnv`): the function's env, then the platform's. */
 export function conformanceEnv(spec: RuntimeSpec): Record<string, string> {
   return {
@@ -85,11 +71,9 @@ export function conformanceEnv(spec: RuntimeSpec): Record<string, string> {
 export class RuntimeProcess {
   /** Every frame received, in order. */
   readonly frames: ReceivedFrame[] = [];
-  readonly stderrHead: string[] = [];
   readonly stdoutHead: string[] = [];
-  exitStatus: ExitStatus | undefined;
-  private readonly child: ChildProcess;
-  private readonly socket: Socket;
+  private readonly process: InstanceProcess;
+  private readonly channel: FrameChannel;
   private readonly inbox: ReceivedFrame[] = [];
   private readonly waiters = new Set<Waiter>();
   private readonly invoked = new Map<number, string>();
@@ -99,54 +83,37 @@ export class RuntimeProcess {
   private closed = false;
 
   constructor(readonly spec: RuntimeSpec) {
-    this.child = spawn(spec.command, spec.args, {
-      cwd: spec.codeDir,
-      env: conformanceEnv(spec),
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    this.exited = new Promise<ExitStatus>((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        resolve(this.exitStatus);
-      });
-      this.child.on('error', (err) => {
-        this.fail(`could not start ${spec.command}: ${err.message}`);
-        this.exitStatus ??= { code: null, signal: null };
-        resolve(this.exitStatus);
-      });
-    });
-    this.socket = this.child.stdio[3] as Socket;
+    this.process = new InstanceProcess(
+      { launch: { command: spec.command, args: spec.args, cwd: spec.codeDir, env: conformanceEnv(spec) } },
+      {
+        line: (stream, line) => {
+          if (stream === 'stdout' && this.stdoutHead.length < OUTPUT_KEEP) this.stdoutHead.push(line);
+        },
+        error: (message) => this.fail(message),
+      },
+    );
+    const socket = this.process.start();
+    this.exited = this.process.exited();
     // the platform's limits and schemas: what the platform would refuse fails the case
-    const decoder = new FrameDecoder({
-      maxFrameBytes: maxBridgeFrameBytes(spec.maxResponseBytes),
-      maxMetaBytes: MAX_META_BYTES,
+    this.channel = new FrameChannel(socket, spec.maxResponseBytes, {
+      frame: (frame) => this.receive(frame),
+      tooLarge: (err) => this.fail(`the runtime wrote an invalid frame: ${err.message}`),
+      violation: (reason) => this.fail(`the runtime wrote an invalid frame: ${reason}`),
+      closed: () => void this.onClose(),
     });
-    this.socket.on('data', (chunk: Buffer) => {
-      if (this.failure !== undefined) return;
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        this.fail(`the runtime wrote an invalid frame: ${(err as Error).message}`);
-        return;
-      }
-      for (const frame of frames) {
-        const parsed = parseBridgeFrame(frame);
-        if (!parsed.ok) {
-          this.fail(`the runtime wrote an invalid frame: ${parsed.reason}`);
-          return;
-        }
-        this.receive(frame);
-      }
-    });
-    this.socket.on('error', () => undefined);
-    this.socket.on('close', () => void this.onClose());
-    this.collect(this.child.stderr, this.stderrHead);
-    this.collect(this.child.stdout, this.stdoutHead);
+  }
+
+  /** The first lines of the runtime's stderr. */
+  get stderrHead(): string[] {
+    return this.process.stderrHead;
+  }
+
+  get exitStatus(): ExitStatus | undefined {
+    return this.process.exitStatus;
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.process.pid ?? undefined;
   }
 
   /** Waits for HELLO (protocol 1) and answers INIT; resolves on READY. */
@@ -182,8 +149,7 @@ export class RuntimeProcess {
   }
 
   send(kind: number, id: number, meta?: object, body?: Uint8Array): void {
-    if (this.socket.destroyed || this.socket.writableEnded) return;
-    this.socket.write(encodeFrame(kind, id, meta, body));
+    this.channel.send(kind, id, meta, body);
   }
 
   /** Sends INVOKE for a path on `http://localhost`; returns the invocation id used. */
@@ -258,16 +224,16 @@ export class RuntimeProcess {
 
   /** Closes the kit's end of the protocol socket (the runtime sees end-of-file). */
   closeSocket(): void {
-    this.socket.end();
+    this.channel.end();
   }
 
   /** Kills the process if it still runs and waits for it to be gone. */
   async dispose(): Promise<void> {
     for (const waiter of this.waiters) waiter.reject(new CaseFailure('the case ended'));
     this.waiters.clear();
-    if (this.exitStatus === undefined && this.child.pid !== undefined) this.child.kill('SIGKILL');
+    if (this.exitStatus === undefined && this.process.pid !== null) this.process.kill();
     await this.waitExit(5_000);
-    this.socket.destroy();
+    this.channel.destroy();
   }
 
   /** The first lines of the runtime's stderr, for a failure report. */
@@ -276,6 +242,7 @@ export class RuntimeProcess {
   }
 
   private receive(frame: Frame): void {
+    if (this.failure !== undefined) return;
     const received: ReceivedFrame = { ...frame, seq: this.frames.length, at: performance.now() };
     this.frames.push(received);
     if ((frame.kind === FrameKind.RESULT || frame.kind === FrameKind.ERROR) && frame.id !== 0) {
@@ -302,6 +269,7 @@ export class RuntimeProcess {
 
   private fail(reason: string): void {
     this.failure ??= reason;
+    this.channel.stopReading();
     for (const waiter of this.waiters) waiter.reject(new CaseFailure(reason));
     this.waiters.clear();
   }
@@ -318,11 +286,5 @@ export class RuntimeProcess {
     if (this.failure !== undefined) return this.failure;
     const how = this.exitStatus === undefined ? '' : ` (${describeExit(this.exitStatus)})`;
     return `the runtime closed the protocol socket${how} while the kit was ${when}`;
-  }
-
-  private collect(stream: Readable | null, into: string[]): void {
-    eachLine(stream, (line) => {
-      if (into.length < OUTPUT_KEEP) into.push(line);
-    });
   }
 }

@@ -35,8 +35,8 @@ export const initMetaSchema = z.object({
   /** The function's secrets (name → value); also in the process environment. */
   secrets: stringRecord,
   /**
-   * The function's calling convention: `native` (absent) or a compatibility flavor such as
-   * `tinyfaas` (docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
+   * The function's calling convention: `native` (absent) or the name of a compatibility flavor
+   * (model/flavor.ts, docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
    */
   flavor: z.optional(z.string()),
 });

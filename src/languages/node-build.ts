@@ -3,16 +3,15 @@ import { readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build, formatMessages, type Message, type Plugin } from 'esbuild';
-import type { Config } from '../../shared/config.js';
-import { SkiffError } from '../../shared/errors.js';
-import { PACKAGE_ROOT } from '../../shared/paths.js';
-import type { BuildRunner } from './run-command.js';
+import type { Config } from '../shared/config.js';
+import { SkiffError } from '../shared/errors.js';
+import { PACKAGE_ROOT } from '../shared/paths.js';
+import type { BuildRunner } from './build-runner.js';
+import type { BuildLog } from './runtime.js';
 
 const DEFAULT_ENTRIES = ['index.ts', 'index.mts', 'index.mjs', 'index.js', 'index.cjs'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 export const BUILD_OUTPUT = '.skiff/handler.mjs';
-
-export type BuildLog = (line: string) => void;
 
 interface PackageJson {
   main?: unknown;

@@ -3,9 +3,9 @@
  * are bounded by the decoder (length prefix and meta checked before buffering), parsed by the schema
  * of their kind, and nothing thrown while handling one reaches the event loop.
  */
-import type { Socket } from 'node:net';
-import { FrameDecoder, FrameTooLargeError, MAX_META_BYTES, maxBridgeFrameBytes } from './protocol/frames.js';
-import { parseBridgeFrame, type BridgeFrame } from './protocol/messages.js';
+import type { Readable } from 'node:stream';
+import { FrameDecoder, FrameTooLargeError, MAX_META_BYTES, maxBridgeFrameBytes } from './frames.js';
+import { parseBridgeFrame, type BridgeFrame } from './messages.js';
 
 /** Longest reason for ending an instance that is logged. */
 const MAX_REASON_CHARS = 300;
@@ -33,7 +33,7 @@ export function reasonOf(err: unknown): string {
 }
 
 /** Reads frames from an instance's socket until the handlers say the instance is ended. */
-export function readFrames(socket: Socket, maxResponseBytes: number, handlers: FrameHandlers): void {
+export function readFrames(socket: Readable, maxResponseBytes: number, handlers: FrameHandlers): void {
   const decoder = new FrameDecoder({
     maxFrameBytes: maxBridgeFrameBytes(maxResponseBytes),
     maxMetaBytes: MAX_META_BYTES,

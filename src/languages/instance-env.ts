@@ -1,16 +1,5 @@
-import type { Config } from '../../shared/config.js';
-import type { LaunchSpec } from '../../sandbox/launch.js';
-import type { Deployment } from '../../model/deployment.js';
-
-/** How to start a bridge process for one runtime. */
-export interface RuntimeLauncher {
-  launch(deployment: Deployment, config: Config): LaunchSpec;
-  /**
-   * A generic bridge with no function loaded, for the warm pool: INIT later brings the code folder,
-   * env and secrets. Runtimes whose process is the user's own command have none.
-   */
-  launchGeneric?(config: Config): LaunchSpec;
-}
+import type { Deployment } from '../model/deployment.js';
+import type { Config } from '../shared/config.js';
 
 /** The variables the bridges rely on: a function's env or secrets never replace them. */
 export const PLATFORM_VARS = [

@@ -1,12 +1,17 @@
 import path from 'node:path';
-import { SkiffError } from '../../shared/errors.js';
-import { instanceEnv, type RuntimeLauncher } from './launcher.js';
+import { SkiffError } from '../shared/errors.js';
+import { buildCommand } from './command-build.js';
+import { instanceEnv } from './instance-env.js';
+import type { Runtime } from './runtime.js';
 
 /**
  * Custom: the function's `command` is the bridge itself and speaks runtime protocol v1 on fd 3
- * (docs/runtimes/custom-and-http.md). A relative program path with a slash is resolved in the code folder.
+ * (docs/runtimes/custom-and-http.md). A relative program path with a slash is resolved in the code
+ * folder. No warm bridge and no interpreter of the platform's: the process is the user's own.
  */
-export const custom: RuntimeLauncher = {
+export const custom: Runtime<'custom'> = {
+  name: 'custom',
+  build: buildCommand,
   launch(deployment, config) {
     const [program, ...args] = deployment.command ?? [];
     if (program === undefined) {
@@ -18,4 +23,6 @@ export const custom: RuntimeLauncher = {
         : program;
     return { command, args, env: instanceEnv(deployment, config), cwd: deployment.codeDir };
   },
+  launchWarm: null,
+  interpreter: () => null,
 };

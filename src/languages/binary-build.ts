@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError } from '../../shared/errors.js';
-import { walkPinned } from '../../shared/pinned-walk.js';
-import type { Builder } from './builders.js';
+import { SkiffError } from '../shared/errors.js';
+import { walkPinned } from '../shared/pinned-walk.js';
+import type { Builder } from './runtime.js';
 
 const DEFAULT_EXECUTABLES = ['fn', 'fn.sh'];
 

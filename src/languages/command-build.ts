@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { SkiffError } from '../../shared/errors.js';
+import { SkiffError } from '../shared/errors.js';
 import { makeExecutable } from './binary-build.js';
-import type { Builder } from './builders.js';
+import type { Builder } from './runtime.js';
 
 /**
  * The build step of the `custom` and `http` runtimes: nothing to compile, but the spec must have a

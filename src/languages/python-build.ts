@@ -1,16 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../shared/config.js';
-import { SkiffError } from '../../shared/errors.js';
-import type { Builder } from './builders.js';
-import type { BuildLog } from './node-build.js';
-import type { BuildRunner, BuildStep } from './run-command.js';
+import type { Config } from '../shared/config.js';
+import { SkiffError } from '../shared/errors.js';
+import type { BuildRunner, BuildStep } from './build-runner.js';
+import type { BuildLog, Builder } from './runtime.js';
 
 /** Entry files tried in this order when the spec names no handler. */
 export const PYTHON_DEFAULT_ENTRIES = ['main.py', 'handler.py', 'index.py'];
 export const PYTHON_DEFAULT_FUNCTION = 'handle';
-/** The handler of a Python function of the tinyFaaS flavor when skiff.json names none. */
-export const TINYFAAS_PYTHON_HANDLER = 'fn.py:fn';
 /** Where `pip install --target` puts requirements.txt; the bridge puts it on sys.path. */
 export const PYTHON_PACKAGES_DIR = '.skiff/python';
 
@@ -115,11 +112,11 @@ function pipPaths(args: string[]): string[] {
  * The Python build step: find the entry, `pip install --target .skiff/python -r requirements.txt`
  * when there is one, and check that the entry compiles. Returns `file.py:function` for the bridge.
  */
-export const buildPython: Builder = async ({ runner, spec, config, log }) => {
+export const buildPython: Builder = async ({ runner, spec, defaultHandler, config, log }) => {
   const dir = runner.workDir;
   const python = config.runtimes.python;
-  // tinyFaaS functions are fn(input, headers) in fn.py (docs/compat/tinyfaas-flavors.md)
-  const handler = spec.handler ?? (spec.flavor === 'tinyfaas' ? TINYFAAS_PYTHON_HANDLER : null);
+  // a compatibility flavor may name its platform's entry (model/flavor.ts `defaultHandler`)
+  const handler = spec.handler ?? defaultHandler;
   const entry = resolveEntry(dir, handler);
   log(`entry: ${entry.file}, function ${entry.fn}`);
   if (isFile(path.join(dir, 'requirements.txt'))) {

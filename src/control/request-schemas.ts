@@ -1,0 +1,134 @@
+/**
+ * What the control API's routes take, as zod schemas: path parameters, query parameters and JSON
+ * bodies. The route handlers validate with these very objects and openapi.ts generates the document's
+ * parameters and request bodies from them (z.toJSONSchema), so every field and bound is written once.
+ * Messages a user sees are part of the schemas (`error`), so a handler only picks the code.
+ */
+import { z } from 'zod';
+import { scalingInputSchema, scalingPatchSchema } from '../model/scaling.js';
+import { functionNameSchema, specSchema } from '../model/spec.js';
+import { SkiffError, type ErrorCode } from '../shared/errors.js';
+import type { AsyncStatus } from '../store/queue-store.js';
+
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_SECRET_NAME_LENGTH = 255;
+export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
+export const MAX_SECRETS_PER_FUNCTION = 100;
+
+/** Media types a deploy accepts (a missing Content-Type counts as application/octet-stream). */
+export const ARCHIVE_TYPES = [
+  'application/zip',
+  'application/gzip',
+  'application/x-zip-compressed',
+  'application/x-gzip',
+  'application/x-tar+gzip',
+  'application/octet-stream',
+] as const;
+
+export const ASYNC_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'expired',
+] as const satisfies readonly AsyncStatus[];
+
+const secretNameMessage = (issue: { input?: unknown }): string =>
+  `invalid secret name ${JSON.stringify(issue.input)}: use letters, digits and _ (not starting with a digit), ` +
+  `at most ${MAX_SECRET_NAME_LENGTH} characters, like an environment variable (API_KEY)`;
+
+export const secretNameSchema = z
+  .string()
+  .regex(SECRET_NAME_PATTERN, { error: secretNameMessage })
+  .max(MAX_SECRET_NAME_LENGTH, { error: secretNameMessage })
+  .meta({ description: 'Secret name, like an environment variable name.' });
+
+// Path parameters, one object per route shape.
+export const functionParams = z.object({ name: functionNameSchema });
+export const versionParams = z.object({
+  name: functionNameSchema,
+  version: z.coerce.number().int().min(1).meta({ description: 'Version number, from 1.' }),
+});
+export const secretParams = z.object({ name: functionNameSchema, secret: secretNameSchema });
+export const invocationParams = z.object({
+  id: z.string().meta({ description: 'The id the 202 of the asynchronous call carried.' }),
+});
+
+// Query parameters.
+const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 10000';
+const limitSchema = z.coerce
+  .number({ error: LIMIT_MESSAGE })
+  .int({ error: LIMIT_MESSAGE })
+  .min(1, { error: LIMIT_MESSAGE })
+  .max(10_000, { error: LIMIT_MESSAGE })
+  .default(100)
+  .meta({ description: 'How many of the newest entries to return.' });
+
+export const logsQuery = z.object({ limit: limitSchema });
+
+export const invocationsQuery = z.object({
+  function: z.string().optional().meta({ description: 'Only this function’s.' }),
+  status: z.enum(ASYNC_STATUSES, { error: `status must be one of ${ASYNC_STATUSES.join(', ')}` }).optional(),
+  limit: limitSchema,
+});
+
+/** Deploy parameters that override skiff.json; refused as SKIFF_E_INVALID_SPEC, like skiff.json itself. */
+export const deployQuery = z.object({
+  runtime: specSchema.shape.runtime.meta({ description: 'Overrides `runtime` in skiff.json.' }),
+  handler: specSchema.shape.handler.meta({
+    description: 'Overrides `handler` in skiff.json: the entry file, relative to the folder.',
+  }),
+});
+
+/** Scaling deploy parameters (`?minInstances=1&concurrency=10`): numbers in the query, skiff.json's bounds. */
+export const deployScalingQuery = scalingInputSchema;
+
+// JSON bodies.
+export const SECRET_BODY_HINT =
+  'send the secret as a JSON body { "value": "<the secret>" } with a string value';
+const TOO_LONG = `the secret value is longer than ${MAX_SECRET_VALUE_BYTES} bytes (64 KiB)`;
+
+export const secretBodySchema = z.strictObject(
+  {
+    value: z
+      .string({ error: 'the body needs a string field "value": { "value": "<the secret>" }' })
+      .max(MAX_SECRET_VALUE_BYTES, TOO_LONG)
+      .refine((value) => Buffer.byteLength(value) <= MAX_SECRET_VALUE_BYTES, TOO_LONG)
+      .refine(
+        (value) => !value.includes('\0'),
+        'the secret value contains a NUL character (\\u0000), which an environment variable cannot hold',
+      )
+      .meta({ description: 'The secret: a string of at most 64 KiB (UTF-8), without NUL characters.' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${JSON.stringify(issue.keys[0])} in the body; send only { "value": "..." }`
+        : issue.code === 'invalid_type'
+          ? SECRET_BODY_HINT
+          : undefined,
+  },
+);
+
+export { scalingPatchSchema };
+
+/** The first value of each query parameter, as the routes read them. */
+export function queryObject(query: URLSearchParams): Record<string, string> {
+  return Object.fromEntries([...query.keys()].map((key) => [key, query.get(key) ?? '']));
+}
+
+/**
+ * Parses with a schema of this file; a failure is `code` with the schema's own message (a problem of
+ * the whole value, such as an unknown field, before one of a field).
+ */
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  code: ErrorCode = 'SKIFF_E_INVALID_REQUEST',
+): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const issue = issues.find((i) => i.path.length === 0) ?? issues[0];
+  throw new SkiffError(code, issue?.message ?? 'the request is invalid');
+}

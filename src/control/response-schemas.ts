@@ -1,0 +1,198 @@
+/**
+ * What the control API's routes answer, as zod schemas: openapi.ts generates the document's response
+ * schemas from them. The handlers build their answers as typed views (`satisfies` these types, see
+ * functions.ts), and test/openapi.test.ts validates real answers of a running platform against the
+ * generated document, so a field added to a view without its schema fails there.
+ */
+import { z } from 'zod';
+import { limitsInputSchema, NETWORK_MODES } from '../model/limits.js';
+import { scalingFields, scalingInputSchema } from '../model/scaling.js';
+import { functionNameSchema, RUNTIME_NAMES, specSchema, triggersSchema } from '../model/spec.js';
+import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import { ASYNC_STATUSES, secretNameSchema } from './request-schemas.js';
+
+const dateTime = z.iso.datetime();
+const count = z.number().int().min(0);
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z
+      .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+      .meta({ description: 'Stable error code; see docs/errors.md.' }),
+    message: z.string().meta({ description: 'Human-readable explanation; not stable.' }),
+    details: z.unknown().optional().meta({
+      description: 'Extra data for some codes, e.g. `{ version, buildLog }` for a failed build.',
+    }),
+  }),
+});
+
+/** The resolved spec stored with a version (model/spec.ts `FunctionSpec`), from skiff.json's fields. */
+export const functionSpecSchema = z
+  .object({
+    name: functionNameSchema,
+    runtime: z.enum(RUNTIME_NAMES),
+    handler: z
+      .string()
+      .nullable()
+      .meta({ description: 'Handler file as given; null when found by default.' }),
+    description: specSchema.shape.description.unwrap(),
+    env: specSchema.shape.env.unwrap(),
+    timeoutMs: specSchema.shape.timeoutMs.unwrap().nullable(),
+    command: z.array(z.string()).nullable(),
+    scaling: scalingInputSchema.optional(),
+    limits: limitsInputSchema.optional(),
+    network: z.enum(NETWORK_MODES).optional(),
+    flavor: specSchema.shape.flavor,
+    triggers: triggersSchema.optional(),
+  })
+  .meta({ description: 'The resolved spec (skiff.json plus deploy parameters) stored with a version.' });
+
+export const functionSummarySchema = z.object({
+  name: functionNameSchema,
+  runtime: z.enum(RUNTIME_NAMES),
+  liveVersion: z.number().int().min(1).nullable().meta({ description: 'null until a version built.' }),
+  hash: z.string().nullable().meta({ description: 'SHA-256 (hex) of the live version’s code.' }),
+  createdAt: dateTime,
+  updatedAt: dateTime,
+});
+
+export const versionSchema = z.object({
+  version: z.number().int().min(1),
+  hash: z.string().meta({ description: 'SHA-256 (hex) of the extracted code.' }),
+  status: z.enum(['ready', 'failed']),
+  live: z.boolean(),
+  createdAt: dateTime,
+  buildLog: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'The build output, at most 64 KiB (its start and its end, with a marker between them). In a ' +
+        'function detail only the live version carries it; every version has it at ' +
+        '`GET /v1/functions/{name}/versions/{version}` and in a deploy response.',
+    }),
+  buildMs: count,
+});
+
+export const instanceSchema = z.object({
+  id: z.uuid(),
+  version: z.number().int().min(1),
+  state: z.string().meta({ description: 'starting, warm, ready, stopping or exited.' }),
+  pid: z.number().int().nullable(),
+  inFlight: count,
+  startedAt: dateTime.nullable().meta({ description: 'When it became ready.' }),
+  uptimeMs: count.nullable(),
+  rssBytes: count.nullable().meta({ description: 'Resident memory of the process.' }),
+  served: count.meta({ description: 'Invocations handed to it.' }),
+  fromWarmPool: z.boolean().meta({ description: 'Specialised from a pre-started generic process.' }),
+});
+
+export const functionStatusSchema = z.object({
+  queued: count.meta({ description: 'Invocations waiting for a free slot.' }),
+  inFlight: count,
+  coldStarts: count.meta({ description: 'Instances started while an invocation waited for one.' }),
+  starts: count.meta({ description: 'Instances started in all.' }),
+  failures: count.meta({ description: 'Crashes and failed starts in a row; from 2 on, starts back off.' }),
+  backoffUntil: dateTime.nullable().meta({
+    description: 'Set while a crash loop holds the next start back; calls then get 503 SKIFF_E_CRASH_LOOP.',
+  }),
+  recentErrors: z
+    .array(z.object({ at: dateTime, code: errorSchema.shape.error.shape.code, message: z.string() }))
+    .meta({ description: 'The last 10 crashes, timeouts, failed starts and throttles, oldest first.' }),
+});
+
+/** The effective settings: every field resolved. */
+export const scalingSchema = z.object(scalingFields);
+
+export const functionDetailSchema = functionSummarySchema.extend({
+  handler: z
+    .string()
+    .nullable()
+    .meta({ description: 'Handler from the spec, else the entry file found by the build.' }),
+  spec: functionSpecSchema.nullable(),
+  versions: z.array(versionSchema).meta({ description: 'Oldest first.' }),
+  scaling: scalingSchema,
+  scalingOverride: scalingInputSchema
+    .nullable()
+    .meta({ description: 'What `skiff fn scale` set; it wins over skiff.json.' }),
+  instances: z.array(instanceSchema),
+  status: functionStatusSchema,
+});
+
+export const scalingResultSchema = z.object({
+  scaling: scalingSchema,
+  override: scalingInputSchema.nullable(),
+});
+
+export const logEntrySchema = z.object({
+  ts: dateTime,
+  stream: z.enum(['stdout', 'stderr', 'log', 'build', 'platform']),
+  level: z.string().meta({ description: 'debug, info, warn or error.' }),
+  message: z.string().meta({ description: 'Cut at 16 KiB.' }),
+  invocationId: z.string().optional().meta({ description: 'Absent for instance-level and build lines.' }),
+  version: z.number().int().min(1).optional(),
+});
+
+export const secretListSchema = z.object({
+  secrets: z
+    .array(z.object({ name: secretNameSchema, updatedAt: dateTime }))
+    .meta({ description: 'By name. Values are never returned.' }),
+});
+
+export const asyncInvocationSchema = z.object({
+  id: z.string(),
+  function: z.string(),
+  trigger: z.string().meta({ description: 'What queued it: async, cron or mqtt.' }),
+  status: z.enum(ASYNC_STATUSES),
+  attempts: count.meta({ description: 'Times the function ran.' }),
+  createdAt: dateTime,
+  finishedAt: dateTime.nullable(),
+  result: z
+    .object({
+      status: z.number().int(),
+      headers: z.array(z.tuple([z.string(), z.string()])),
+      body: z.base64(),
+    })
+    .nullable()
+    .meta({ description: 'The function’s answer, once succeeded; `body` is base64.' }),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  history: z.array(z.object({ at: dateTime, outcome: z.string() })),
+  callbackStatus: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'HTTP status of the callback POST; 0 if it failed.' }),
+});
+
+// Whole bodies of the answers, for the routes' `satisfies` checks and the document.
+export const functionListSchema = z.object({ functions: z.array(functionSummarySchema) });
+export const functionResponseSchema = z.object({ function: functionDetailSchema });
+export const deployResultSchema = z.object({ function: functionDetailSchema, version: versionSchema });
+export const versionResponseSchema = z.object({ version: versionSchema });
+export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
+export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSchema) });
+export const invocationResponseSchema = z.object({ invocation: asyncInvocationSchema });
+export const executorSchema = z.object({
+  warmPool: z
+    .partialRecord(z.enum(RUNTIME_NAMES), count)
+    .meta({ description: 'How many warm-pool processes wait for a cold start, per runtime.' }),
+});
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** The named schemas of the document's `components.schemas`; any other schema is written inline. */
+export const responseComponents = {
+  Error: errorSchema,
+  FunctionSpec: functionSpecSchema,
+  FunctionSummary: functionSummarySchema,
+  FunctionDetail: functionDetailSchema,
+  Version: versionSchema,
+  Instance: instanceSchema,
+  FunctionStatus: functionStatusSchema,
+  Scaling: scalingSchema,
+  ScalingSettings: scalingInputSchema,
+  ScalingResult: scalingResultSchema,
+  LogEntry: logEntrySchema,
+  SecretList: secretListSchema,
+  AsyncInvocation: asyncInvocationSchema,
+  DeployResult: deployResultSchema,
+} as const;

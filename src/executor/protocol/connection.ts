@@ -1,0 +1,371 @@
+/**
+ * The platform's side of one runtime-protocol v1 connection (docs/runtime-protocol.md), on any duplex
+ * stream: the HELLO → INIT → READY handshake, the table of invocations in flight with their timeouts,
+ * the PING liveness probe after a timeout, result checks and size caps, and the end of the connection
+ * when the peer breaks the protocol. It knows nothing about processes: what must happen to the peer
+ * (kill it, note a timeout) is asked of its owner through `ConnectionHooks`.
+ */
+import type { Duplex } from 'node:stream';
+import { SkiffError } from '../../shared/errors.js';
+import { capText } from '../../shared/lines.js';
+import type { Invocation, Result } from '../../model/invocation.js';
+import type { Deployment } from '../../model/deployment.js';
+import {
+  badResponse,
+  functionError,
+  outOfMemory,
+  protocolError,
+  refusedResult,
+  tooLarge,
+} from '../invocation-errors.js';
+import { FrameChannel } from './channel.js';
+import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
+import {
+  kindName,
+  type BridgeFrame,
+  type ErrorMeta,
+  type HelloMeta,
+  type InitMeta,
+  type InvokeMeta,
+  type LogMeta,
+} from './messages.js';
+
+/** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
+const MAX_TEXT_BYTES = 16 * 1024;
+
+export type LogStreamName = LogMeta['stream'] | 'platform';
+export type StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED' | 'SKIFF_E_START_TIMEOUT';
+
+export interface ConnectionHooks {
+  /** A line for the function's logs (never throws). */
+  log(stream: LogStreamName, level: string, message: string, invocationId?: string): void;
+  /** Capacity changed: an invocation settled (`settled`), or a liveness probe ended. */
+  changed(settled: boolean): void;
+  /** An invocation timed out (CANCEL was sent; a probe starts). */
+  timedOut(): void;
+  /** The peer broke the protocol: the connection is closed; its owner ends the peer. */
+  violated(reason: string): void;
+  /** The peer did not answer the liveness probe: its owner ends it. */
+  hung(): void;
+  /** Whether a FUNCTION_ERROR was really the OOM killer's work (the owner can tell). */
+  outOfMemory(): boolean;
+}
+
+export interface ConnectionOptions {
+  /** The largest response body; larger frames end the connection. */
+  maxResponseBytes: number;
+  /** After a timeout, how long the peer has to answer a PING. */
+  probeTimeoutMs: number;
+  hooks: ConnectionHooks;
+}
+
+interface Pending {
+  invocationId: string;
+  resolve: (result: Result) => void;
+  reject: (err: SkiffError) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface StartWaiter {
+  phase: 'hello' | 'init';
+  resolve: () => void;
+  reject: (err: SkiffError) => void;
+}
+
+export class ProtocolConnection {
+  /** The function loaded over INIT (errors and log lines name it); unset before. */
+  deployment: Deployment | undefined;
+  /** The peer's HELLO, once it said one in our protocol version. */
+  hello: HelloMeta | undefined;
+  private readyNow = false;
+  private readonly channel: FrameChannel;
+  private readonly pending = new Map<number, Pending>();
+  private readonly pings = new Map<number, (alive: boolean) => void>();
+  private probe: Promise<boolean> | undefined;
+  private nextId = 1;
+  private startWaiter: StartWaiter | undefined;
+  /** Set when the peer broke the protocol: the connection is ended, its frames are ignored. */
+  private violation: string | undefined;
+
+  constructor(
+    stream: Duplex,
+    private readonly opts: ConnectionOptions,
+  ) {
+    // Everything the peer sends is untrusted: bounded by the decoder, parsed by schema per frame, and
+    // nothing thrown while handling it may reach the event loop.
+    this.channel = new FrameChannel(stream, opts.maxResponseBytes, {
+      frame: (frame) => this.onFrame(frame),
+      tooLarge: (err) => this.frameTooLarge(err),
+      violation: (reason) => this.protocolViolation(reason),
+    });
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** READY was seen, the peer keeps to the protocol and no liveness probe runs. */
+  get accepting(): boolean {
+    return this.readyNow && this.probe === undefined && this.violation === undefined;
+  }
+
+  /** Why the connection was ended for a protocol violation, if it was. */
+  get violated(): string | undefined {
+    return this.violation;
+  }
+
+  /** While a liveness probe runs: resolves true if the peer answered, false if it did not. */
+  get probing(): Promise<boolean> | undefined {
+    return this.probe;
+  }
+
+  /** Resolves once the peer said HELLO in our protocol version, within timeoutMs. */
+  waitHello(timeoutMs: number): Promise<void> {
+    return this.waitStart('hello', 'did not say HELLO', timeoutMs);
+  }
+
+  /** Sends INIT and resolves on READY within timeoutMs; an ERROR for id 0 fails the start. */
+  init(meta: InitMeta, timeoutMs: number): Promise<void> {
+    const waiting = this.waitStart('init', 'did not become ready', timeoutMs);
+    this.channel.send(FrameKind.INIT, 0, meta);
+    return waiting;
+  }
+
+  /**
+   * Fails the start in progress (if one is) with `the function instance <message>`: the peer's
+   * process failed to start or exited, or the owner gives up on it.
+   */
+  abortStart(message: string, code: StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED'): void {
+    const waiter = this.startWaiter;
+    if (waiter === undefined) return;
+    this.startWaiter = undefined;
+    waiter.reject(new SkiffError(code, `the function instance ${message}`));
+  }
+
+  /** The peer is gone: a start in progress fails, probes fail, every invocation in flight gets `error`. */
+  lost(startMessage: string, error: SkiffError): void {
+    this.readyNow = false;
+    this.abortStart(startMessage);
+    for (const answer of [...this.pings.values()]) answer(false);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  invoke(inv: Invocation, timeoutMs: number): Promise<Result> {
+    if (!this.readyNow || this.violation !== undefined) {
+      return Promise.reject(
+        new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the function instance is not running'),
+      );
+    }
+    const wireId = this.nextId++;
+    const meta: InvokeMeta = {
+      invocationId: inv.id,
+      method: inv.method,
+      url: `http://${inv.host}${inv.path}${inv.query === '' ? '' : `?${inv.query}`}`,
+      headers: inv.headers,
+      deadline: Date.now() + timeoutMs,
+      trigger: inv.trigger,
+    };
+    return new Promise<Result>((resolve, reject) => {
+      const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
+      this.pending.set(wireId, { invocationId: inv.id, resolve, reject, timer });
+      try {
+        this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body);
+      } catch (err) {
+        this.pending.delete(wireId);
+        clearTimeout(timer);
+        reject(new SkiffError('SKIFF_E_PAYLOAD_TOO_LARGE', (err as Error).message));
+        this.opts.hooks.changed(true);
+      }
+    });
+  }
+
+  /** Asks the peer to finish its work and exit within graceMs. */
+  shutdown(graceMs: number): void {
+    this.readyNow = false;
+    this.channel.send(FrameKind.SHUTDOWN, 0, { graceMs });
+  }
+
+  /** Takes no more invocations and starts no probe (the owner is ending the peer). */
+  stopAccepting(): void {
+    this.readyNow = false;
+  }
+
+  /** Sends a PING; a peer that does not answer within the probe timeout is reported as hung. */
+  private checkAlive(): void {
+    if (this.probe !== undefined || !this.readyNow) return;
+    const id = this.nextId++;
+    this.probe = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        this.opts.hooks.hung();
+        resolve(false);
+      }, this.opts.probeTimeoutMs);
+      this.pings.set(id, (alive) => {
+        clearTimeout(timer);
+        this.pings.delete(id);
+        resolve(alive);
+      });
+      this.channel.send(FrameKind.PING, id);
+    }).finally(() => {
+      this.probe = undefined;
+      // Invocations that queued while the probe ran can go now.
+      this.opts.hooks.changed(false);
+    });
+  }
+
+  private waitStart(phase: StartWaiter['phase'], what: string, limit: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.abortStart(`${what} within ${limit} ms`, 'SKIFF_E_START_TIMEOUT');
+      }, limit);
+      this.startWaiter = {
+        phase,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+    });
+  }
+
+  /** A frame announced over the limit: a RESULT fails its invocation as too large; the connection ends. */
+  private frameTooLarge(err: FrameTooLargeError): void {
+    if (err.kind === FrameKind.RESULT) {
+      this.settle(err.id, (p) => this.refuse(p, tooLarge(this.opts.maxResponseBytes)));
+    }
+    this.protocolViolation(
+      `a ${kindName(err.kind)} frame of ${err.length} bytes is larger than the limit of ${err.limit} bytes`,
+    );
+  }
+
+  /**
+   * The peer sent something the protocol does not allow: the owner hears of it first (it logs and ends
+   * the peer), a start in progress and every invocation in flight fail with SKIFF_E_PROTOCOL, and the
+   * stream is closed (it cannot be trusted any more).
+   */
+  private protocolViolation(reason: string): void {
+    if (this.violation !== undefined) return;
+    this.violation = reason;
+    this.opts.hooks.violated(reason);
+    this.abortStart(`broke the runtime protocol: ${reason}`);
+    const error = protocolError(reason);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+    for (const answer of [...this.pings.values()]) answer(false);
+    this.channel.destroy();
+    this.opts.hooks.changed(true);
+  }
+
+  private onFrame(frame: BridgeFrame): void {
+    switch (frame.kind) {
+      case FrameKind.HELLO:
+        return this.onHello(frame.meta);
+      case FrameKind.READY: {
+        if (this.startWaiter?.phase !== 'init') return;
+        this.readyNow = true;
+        const waiter = this.startWaiter;
+        this.startWaiter = undefined;
+        waiter.resolve();
+        return;
+      }
+      case FrameKind.RESULT: {
+        const { status, headers } = frame.meta;
+        return this.settle(frame.id, (p) => {
+          const refused = refusedResult(status, frame.body.length, this.opts.maxResponseBytes);
+          if (refused === undefined) p.resolve({ status, headers, body: frame.body });
+          else this.refuse(p, refused);
+        });
+      }
+      case FrameKind.ERROR:
+        return this.onError(frame.id, frame.meta);
+      case FrameKind.LOG: {
+        const invocationId = this.pending.get(frame.id)?.invocationId;
+        const text = capText(frame.body, MAX_TEXT_BYTES);
+        return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, invocationId);
+      }
+      case FrameKind.PONG:
+        return this.pings.get(frame.id)?.(true);
+    }
+  }
+
+  /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
+  private refuse(p: Pending, refused: { error: SkiffError; line: string }): void {
+    this.opts.hooks.log('platform', 'error', refused.line, p.invocationId);
+    p.reject(refused.error);
+  }
+
+  private onHello(meta: HelloMeta): void {
+    if (meta.protocol !== PROTOCOL_VERSION) {
+      this.abortStart(`runtime speaks protocol ${meta.protocol}, the platform speaks ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (this.startWaiter?.phase !== 'hello') return;
+    this.hello = meta;
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter.resolve();
+  }
+
+  private onError(wireId: number, full: ErrorMeta): void {
+    const meta: ErrorMeta = {
+      ...full,
+      message: capText(full.message, MAX_TEXT_BYTES),
+      ...(full.stack === undefined ? {} : { stack: capText(full.stack, 4 * MAX_TEXT_BYTES) }),
+    };
+    const { hooks } = this.opts;
+    if (wireId === 0) {
+      const detail = meta.stack ?? meta.message;
+      const handler = this.deployment?.handler ?? '(no function)';
+      hooks.log('stderr', 'error', `failed to load ${handler}: ${detail}`);
+      this.abortStart(`failed to load ${handler}: ${meta.message}`);
+      return;
+    }
+    if (meta.code === 'CANCELLED') return;
+    this.settle(wireId, (p) => {
+      if (meta.code === 'FUNCTION_ERROR' && hooks.outOfMemory()) {
+        // a program the bridge ran (binary runtime) was killed by the OOM killer
+        hooks.log('platform', 'error', 'out of memory: the OOM killer ended a process', p.invocationId);
+        p.reject(outOfMemory(this.deployment));
+      } else if (meta.code === 'FUNCTION_ERROR') {
+        hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
+        p.reject(functionError(meta, this.deployment));
+      } else {
+        hooks.log('stderr', 'error', meta.message, p.invocationId);
+        p.reject(badResponse(meta.message));
+      }
+    });
+  }
+
+  private settle(wireId: number, fn: (p: Pending) => void): void {
+    const p = this.pending.get(wireId);
+    if (p === undefined) return;
+    this.pending.delete(wireId);
+    clearTimeout(p.timer);
+    fn(p);
+    this.opts.hooks.changed(true);
+  }
+
+  private onTimeout(wireId: number, timeoutMs: number): void {
+    const p = this.pending.get(wireId);
+    if (p === undefined) return;
+    this.pending.delete(wireId);
+    this.channel.send(FrameKind.CANCEL, wireId);
+    this.opts.hooks.timedOut();
+    this.opts.hooks.log('platform', 'warn', `invocation timed out after ${timeoutMs} ms`, p.invocationId);
+    // Work that blocks the peer takes it down with it; the next call gets a new one.
+    this.checkAlive();
+    p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
+    this.opts.hooks.changed(true);
+  }
+}

@@ -1,0 +1,38 @@
+import type { Config } from '../shared/config.js';
+import { runtimeFile } from '../shared/paths.js';
+import { baseEnv, instanceEnv } from './instance-env.js';
+import { buildNode } from './node-build.js';
+import type { Runtime } from './runtime.js';
+
+const EXTRA_ENV = { NODE_ENV: 'production' };
+
+function generic(config: Config) {
+  return {
+    command: config.runtimes.node,
+    args: [
+      '--experimental-detect-module',
+      '--disable-warning=ExperimentalWarning',
+      '--enable-source-maps',
+      runtimeFile('node', 'bridge.js'),
+    ],
+    env: { ...EXTRA_ENV, ...baseEnv(config) },
+    // In the data folder until INIT moves it to the function's code (and where leak checks look).
+    cwd: config.dataDir,
+  };
+}
+
+/**
+ * Node.js: the build installs dependencies and compiles TypeScript (node-build.ts); the bridge loads
+ * the user's module (ESM, CommonJS, or compiled TypeScript).
+ */
+export const node: Runtime<'node'> = {
+  name: 'node',
+  build: ({ runner, spec, defaultHandler, config, log }) =>
+    buildNode(runner, spec.handler ?? defaultHandler, config, log),
+  launch(deployment, config) {
+    const env = instanceEnv(deployment, config, EXTRA_ENV);
+    return { ...generic(config), env, cwd: deployment.codeDir };
+  },
+  launchWarm: generic,
+  interpreter: (config) => config.runtimes.node,
+};

@@ -1,0 +1,49 @@
+import type { Deployment } from '../model/deployment.js';
+import type { FunctionSpec, RuntimeName } from '../model/spec.js';
+import type { LaunchSpec } from '../sandbox/launch.js';
+import type { Config } from '../shared/config.js';
+import type { BuildRunner } from './build-runner.js';
+
+/** Where a build step writes the lines of its build log. */
+export type BuildLog = (line: string) => void;
+
+export interface BuildInput {
+  /** The staging folder with the extracted upload; builds write into it. */
+  dir: string;
+  /** Runs the build's commands in its sandbox (the work folder is `dir`). */
+  runner: BuildRunner;
+  spec: FunctionSpec;
+  /** The handler of the function's flavor for this runtime, used when the spec names none. */
+  defaultHandler: string | null;
+  config: Config;
+  log: BuildLog;
+}
+
+/** A runtime's build step; returns the entry (relative to dir) that the runtime's bridge loads. */
+export type Builder = (input: BuildInput) => Promise<string>;
+
+/**
+ * Everything the platform knows about one runtime (the spec's `runtime`), in one record: how a deploy
+ * builds a function of it, how an instance of it starts, whether it has a generic bridge for the warm
+ * pool, and which interpreter its bridge runs with. One file per runtime in this folder holds its
+ * record; `RUNTIMES` (index.ts) is the table of them.
+ */
+export interface Runtime<N extends RuntimeName = RuntimeName> {
+  /** The spec's `runtime` value (the table checks it matches the record's key). */
+  readonly name: N;
+  /** The deploy-time build step, run in the build's sandbox. */
+  readonly build: Builder;
+  /** The process of one instance of a deployed function (the sandbox wraps it). */
+  readonly launch: (deployment: Deployment, config: Config) => LaunchSpec;
+  /**
+   * A generic bridge with no function loaded, for the warm pool: INIT later brings the code folder,
+   * env and secrets. null for runtimes whose process is the user's own command.
+   */
+  readonly launchWarm: ((config: Config) => LaunchSpec) | null;
+  /**
+   * The executable the platform runs this runtime's bridge with, or null when the function brings its
+   * own. The composition root hands these to the sandbox, which binds each one's installation
+   * read-only into every sandbox when it lives outside /usr.
+   */
+  readonly interpreter: (config: Config) => string | null;
+}

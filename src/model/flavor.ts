@@ -1,0 +1,34 @@
+/**
+ * Flavors: how a runtime's bridge calls a function's code. `native` is Skiff's own; the others are the
+ * calling conventions of platforms whose functions Skiff runs unmodified. A flavor is a property of the
+ * function (its spec), not of a client-facing API: a function of any flavor is reached by every trigger.
+ * The model only knows flavor names (FLAVOR_PATTERN); the flavors that exist are the native one and
+ * those the compiled-in compatibility folders declare, passed down from the composition root.
+ */
+import type { FlavorName, RuntimeName } from './spec.js';
+
+export { FLAVOR_PATTERN } from './spec.js';
+
+export interface Flavor {
+  /** Its name in skiff.json `flavor` and in INIT's `flavor` field (absent for `native`). */
+  name: FlavorName;
+  /** The handler a build uses when the spec names none, per runtime (else the runtime's own default). */
+  defaultHandler?: Partial<Record<RuntimeName, string>>;
+  /** Whether the message callers get for a function error shows the function's own error text. */
+  showsErrorText: boolean;
+}
+
+export const NATIVE_FLAVOR: Flavor = { name: 'native', showsErrorText: false };
+
+/** The flavors a platform knows, by name. */
+export type Flavors = ReadonlyMap<string, Flavor>;
+
+/** `native` and the given flavors, by name; a name given twice is a programming error. */
+export function flavorSet(flavors: readonly Flavor[]): Flavors {
+  const out = new Map<string, Flavor>([[NATIVE_FLAVOR.name, NATIVE_FLAVOR]]);
+  for (const flavor of flavors) {
+    if (out.has(flavor.name)) throw new Error(`flavor ${flavor.name} is declared twice`);
+    out.set(flavor.name, flavor);
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+/**
+ * Skiff's own gateway rules: `/{name}` and `/{name}/{rest...}` (the function sees the rest and the
+ * query), async with `X-Skiff-Async: true` or `Prefer: respond-async` (202 with a JSON body and a
+ * Location), the function's result as it is, and JSON errors.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { AsyncReply, GatewayRoute, GatewayRules } from './gateway-rules.js';
+
+/** `X-Skiff-Async: true`, or `Prefer: respond-async` (RFC 7240). */
+export function wantsAsync(req: IncomingMessage): boolean {
+  const flag = req.headers['x-skiff-async'];
+  const prefer = req.headers['prefer'];
+  return (
+    (typeof flag === 'string' && flag.trim().toLowerCase() === 'true') ||
+    (typeof prefer === 'string' && /(^|[\s,;])respond-async([\s,;]|$)/i.test(prefer))
+  );
+}
+
+/** `/{name}` and `/{name}/{rest...}`; the function sees the rest and the query. */
+export function skiffRoute(url: string): GatewayRoute {
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const slash = pathname.indexOf('/', 1);
+  return {
+    name: slash === -1 ? pathname.slice(1) : pathname.slice(1, slash),
+    path: slash === -1 ? '/' : pathname.slice(slash),
+    query: q === -1 ? '' : url.slice(q + 1),
+  };
+}
+
+/** 202 with `{ id, status: 'queued', location }` and a Location header; a callback may be named. */
+export const SKIFF_ASYNC_REPLY: AsyncReply = {
+  callbacks: true,
+  accepted(res, id, location) {
+    const where = location();
+    const payload = Buffer.from(JSON.stringify({ id, status: 'queued', location: where }));
+    res.writeHead(202, {
+      'content-type': 'application/json',
+      'content-length': String(payload.length),
+      location: where,
+      'x-skiff-invocation-id': id,
+    });
+    res.end(payload);
+  },
+};
+
+export const SKIFF_RULES: GatewayRules = {
+  route: skiffRoute,
+  asyncCall: (req) => (wantsAsync(req) ? SKIFF_ASYNC_REPLY : undefined),
+  result: (result) => result,
+  failure: () => false,
+};
