@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
 import { fixture, makeDataDir, removeDir } from './helpers/platform.js';
 import { exited, spawnServe } from './helpers/serve-process.js';
+import { waitUntil } from './helpers/wait.js';
 
 const TOTAL = 1000;
 const CLIENTS = 16;
@@ -120,12 +121,15 @@ describe('async invocations across SIGKILL', () => {
       });
       return ((await res.json()) as { invocations: View[] }).invocations;
     };
-    let records = await all();
-    const until = Date.now() + 60_000;
-    while (records.some((r) => r.status === 'queued' || r.status === 'running') && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      records = await all();
-    }
+    let records: View[] = [];
+    await waitUntil(
+      'every record to be final',
+      async () => {
+        records = await all();
+        return !records.some((r) => r.status === 'queued' || r.status === 'running');
+      },
+      60_000,
+    ).catch(() => undefined); // the expectations below say what is missing
     const byId = new Map(records.map((r) => [r.id, r]));
     const lost = [...accepted].filter((id) => !byId.has(id));
     expect(lost).toEqual([]);

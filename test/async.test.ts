@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasCallInFlight } from './helpers/function-status.js';
 import { startPlatform, type TestPlatform } from './helpers/platform.js';
+import { waitFor, waitUntil } from './helpers/wait.js';
 
 interface AsyncView {
   id: string;
@@ -15,15 +17,20 @@ interface AsyncView {
 
 const TERMINAL = ['succeeded', 'failed', 'expired'];
 
-async function settled(p: TestPlatform, id: string, ms = 10_000): Promise<AsyncView> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const res = await p.api(`/v1/invocations/${id}`);
-    const { invocation } = (await res.json()) as { invocation: AsyncView };
-    if (TERMINAL.includes(invocation.status)) return invocation;
-    if (Date.now() > deadline) throw new Error(`still ${invocation.status}: ${JSON.stringify(invocation)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+async function view(p: TestPlatform, id: string): Promise<AsyncView> {
+  const res = await p.api(`/v1/invocations/${id}`);
+  return ((await res.json()) as { invocation: AsyncView }).invocation;
+}
+
+function settled(p: TestPlatform, id: string, ms = 10_000): Promise<AsyncView> {
+  return waitFor(
+    `invocation ${id} to be final`,
+    async () => {
+      const invocation = await view(p, id);
+      return TERMINAL.includes(invocation.status) ? invocation : undefined;
+    },
+    ms,
+  );
 }
 
 describe('async invocations over HTTP', () => {
@@ -112,7 +119,7 @@ describe('async invocations over HTTP', () => {
     });
     expect(scaled.status).toBe(200);
     const blocking = p.call('/busy?ms=2500');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitUntil('the blocking call to run', () => hasCallInFlight(p, 'busy'), 5_000);
     const res = await p.call('/busy', { headers: { 'x-skiff-async': 'true' } });
     const { id } = (await res.json()) as { id: string };
     const done = await settled(p, id);
@@ -141,14 +148,16 @@ describe('async invocations over HTTP', () => {
       });
       const { id } = (await res.json()) as { id: string };
       await settled(p, id);
-      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil('the callback', () => received.length > 0, 2_000);
       expect(received).toHaveLength(1);
       expect(received[0]?.headers['x-skiff-invocation-id']).toBe(id);
       expect(JSON.parse(received[0]?.body ?? '{}')).toMatchObject({ id, status: 'succeeded' });
-      for (let i = 0; i < 50 && (await settled(p, id)).callbackStatus === null; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect((await settled(p, id)).callbackStatus).toBe(204);
+      const callbackStatus = await waitFor(
+        'the callback status on the record',
+        async () => (await view(p, id)).callbackStatus ?? undefined,
+        2_000,
+      );
+      expect(callbackStatus).toBe(204);
       const bad = await p.call('/echo', {
         headers: { 'x-skiff-async': 'true', 'x-callback-url': 'ftp://x' },
       });

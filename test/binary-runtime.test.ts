@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
+import { waitFor, waitUntil } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -44,14 +45,14 @@ describe('binary runtime', () => {
     pattern: RegExp,
     invocationId?: string | null,
   ): Promise<LogLine> => {
-    for (let i = 0; i < 100; i += 1) {
-      const line = (await logsOf(name)).find(
-        (l) => pattern.test(l.message) && (invocationId === undefined || l.invocationId === invocationId),
-      );
-      if (line !== undefined) return line;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`no log line matching ${pattern} for ${name}`);
+    return waitFor(
+      `a log line matching ${pattern} for ${name}`,
+      async () =>
+        (await logsOf(name)).find(
+          (l) => pattern.test(l.message) && (invocationId === undefined || l.invocationId === invocationId),
+        ),
+      2_000,
+    );
   };
 
   beforeAll(async () => {
@@ -160,9 +161,7 @@ describe('binary runtime', () => {
     const invocationId = res.headers.get('x-skiff-invocation-id');
     await waitForLog('bin-sleep', /sleeper pid=\d+ child=\d+/, invocationId);
     // the pids in the log are the sandbox's own; on the host, look for the program and its child
-    for (let i = 0; i < 150 && sleepers('30').length > 0; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil('the program and its child to be gone', () => sleepers('30').length === 0, 3_000);
     expect(sleepers('30')).toEqual([]);
     // the instance keeps serving
     const next = await p.call('/bin-sleep?0');

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
+import { waitFor } from './helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'skiff.js');
@@ -142,11 +143,14 @@ describe('skiff CLI against a running platform', () => {
     expect(queued.code, queued.stderr).toBe(0);
     const id = /^✔ Queued ([0-9a-f-]{36})$/m.exec(queued.stdout)?.[1] ?? '';
     expect(id).not.toBe('');
-    let shown = await cli('invocation', 'get', id);
-    for (let i = 0; i < 50 && !shown.stdout.includes('succeeded'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      shown = await cli('invocation', 'get', id);
-    }
+    const shown = await waitFor(
+      'the invocation to succeed',
+      async () => {
+        const out = await cli('invocation', 'get', id);
+        return out.stdout.includes('succeeded') ? out : undefined;
+      },
+      5_000,
+    );
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/Status:\s+succeeded/);
     expect(shown.stdout).toContain('"body":"later"');

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { Agent, request, type OptionValue } from 'coap';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { hasCallInFlight } from './helpers/function-status.js';
+import { quietFor, waitUntil } from './helpers/wait.js';
 
 const KiB = 1024;
 const MAX_PAYLOAD = 12 * KiB;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Answer {
   code: string;
@@ -112,7 +112,7 @@ async function exchange(base: string, datagrams: Buffer[], ms: number): Promise<
   sock.on('message', (m) => received.push(m));
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
   for (const d of datagrams) sock.send(d, Number(new URL(base).port), '127.0.0.1');
-  await sleep(ms);
+  await quietFor(ms, 'every reply that comes back in this window, repeats included');
   sock.close();
   return received;
 }
@@ -419,10 +419,12 @@ describe('CoAP trigger', () => {
     expect(small.payload.equals(bytes)).toBe(true);
 
     // each request ran the function once, not once per block
-    const deadline = Date.now() + 3000;
-    while ((await logLines('bin-echo', 'echo-marker POST /blocks')) < before + 2 && Date.now() < deadline)
-      await sleep(50);
-    await sleep(200);
+    await waitUntil(
+      'both requests to run',
+      async () => (await logLines('bin-echo', 'echo-marker POST /blocks')) >= before + 2,
+      3_000,
+    );
+    await quietFor(200, 'no further run for a later block');
     expect(await logLines('bin-echo', 'echo-marker POST /blocks')).toBe(before + 2);
   });
 
@@ -469,7 +471,7 @@ describe('CoAP trigger', () => {
     });
     expect(fits.code).toBe('2.05');
     expect(fits.payload.length).toBe(MAX_PAYLOAD);
-    await sleep(200);
+    await quietFor(200, 'a refused upload must not run the function, not even late');
     expect(await logLines('echo', 'echo called POST /too-big')).toBe(before);
   });
 
@@ -478,7 +480,7 @@ describe('CoAP trigger', () => {
     expect(deployed.status).toBe(201);
     expect((await coapCall(agent, base, '/busy')).code).toBe('2.05'); // warm
     const slow = coapCall(agent, base, '/busy?ms=2500');
-    await sleep(300);
+    await waitUntil('the slow call to run', () => hasCallInFlight(p, 'busy'), 5_000);
     const other = new Agent({ type: 'udp4' });
     const refused = await coapCall(other, base, '/busy').finally(() => other.close());
     expect(refused.code).toBe('5.03');
@@ -523,7 +525,7 @@ describe('CoAP trigger', () => {
     const payloads = new Set(answers.map((m) => m.subarray(m.indexOf(0xff) + 1).toString()));
     expect(payloads.size).toBe(1); // the same invocation each time
     expect(JSON.parse([...payloads][0] as string)).toMatchObject({ path: `/${marker}` });
-    await sleep(200);
+    await quietFor(200, 'a repeated request must not run the function again, not even late');
     expect(await logLines('echo', `echo called GET /${marker}`)).toBe(1);
   });
 });
@@ -536,7 +538,7 @@ describe('CoAP trigger stopping', () => {
       expect((await p.deploy('sleepy', fixture('sleepy'))).status).toBe(201);
       const base = p.server.endpoints['coap'] as string;
       const running = coapCall(agent, base, '/sleepy?ms=800');
-      await sleep(400);
+      await waitUntil('the call to run', () => hasCallInFlight(p, 'sleepy'), 5_000);
       await p.stop();
       expect((await running).code).toBe('2.05');
     } finally {

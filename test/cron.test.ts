@@ -2,6 +2,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { quietFor, waitUntil } from './helpers/wait.js';
 
 interface Run {
   id: string;
@@ -11,8 +12,6 @@ interface Run {
   finishedAt: string | null;
   result: { body: string } | null;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function runs(p: TestPlatform, fn: string): Promise<Run[]> {
   const res = await p.api(`/v1/invocations?function=${fn}&limit=1000`);
@@ -35,7 +34,7 @@ describe('cron trigger', () => {
 
   it('runs a 6-field schedule every second and records each run with its outcome', async () => {
     await p.deployAll({ ticks: 'cron-tick' });
-    await sleep(2600);
+    await quietFor(2600, 'the schedule ticks every second: how many runs it made in this time');
     const done = (await runs(p, 'ticks')).filter((r) => r.status === 'succeeded');
     expect(done.length).toBeGreaterThanOrEqual(2);
     expect(done.length).toBeLessThanOrEqual(4);
@@ -58,7 +57,7 @@ describe('cron trigger', () => {
       JSON.stringify({ triggers: { cron: [{ schedule: '* * * * * *', overlap: true }] } }),
     );
     expect((await p.deploy('overlapping', work)).status).toBe(201);
-    await sleep(4300);
+    await quietFor(4300, 'the 1.5 s runs on a 1 s schedule: how many ticks start a run in this time');
     const serial = await runs(p, 'slow');
     const parallel = await runs(p, 'overlapping');
     await p.api('/v1/functions/slow', { method: 'DELETE' });
@@ -100,14 +99,14 @@ describe('cron across a restart', () => {
   it('does not catch up on missed runs after a restart (no burst)', async () => {
     const first = await startPlatform();
     await first.deployAll({ ticks: 'cron-tick' });
-    await sleep(1200);
+    await waitUntil('a first run', async () => (await runs(first, 'ticks')).length > 0, 5_000);
     await first.stop();
     // three ticks pass while the platform is down
-    await sleep(3000);
+    await quietFor(3000, 'three ticks pass while the platform is down');
     const restartedAt = Date.now();
     const second = await startPlatform({ dataDir: first.dataDir });
     try {
-      await sleep(1500);
+      await quietFor(1500, 'the restarted schedule must not run the missed ticks at once');
       const after = (await runs(second, 'ticks')).filter((r) => Date.parse(r.createdAt) >= restartedAt);
       expect(after.length).toBeGreaterThanOrEqual(1);
       expect(after.length).toBeLessThanOrEqual(2);

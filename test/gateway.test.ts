@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { quietFor } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -171,7 +172,10 @@ describe('HTTP gateway', () => {
   it('a timed-out call that yields later leaves the instance serving', async () => {
     const { instance: before } = (await (await p.call('/crashy')).json()) as { instance: string };
     expect((await p.call('/crashy/slow')).status).toBe(504);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await quietFor(
+      600,
+      'the slow handler yields after its timeout: the instance must not be replaced for it',
+    );
     const { instance: after } = (await (await p.call('/crashy')).json()) as { instance: string };
     expect(after).toBe(before);
   });

@@ -16,6 +16,8 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { hasCallInFlight } from './helpers/function-status.js';
+import { waitFor, waitUntil } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const LOADER = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
@@ -326,13 +328,13 @@ describe('gRPC trigger', () => {
     expect(outcome.ms).toBeLessThan(1_500);
     // the executor capped the function's 30 s timeout by the deadline (its log says so)
     const id = outcome.headers.get('skiff-invocation-id')[0];
-    let timedOut: string | undefined;
-    for (let i = 0; i < 40 && timedOut === undefined; i++) {
-      timedOut = (await p.logs('sleepy')).find(
-        (l) => l.invocationId === id && l.message.includes('timed out'),
-      )?.message;
-      if (timedOut === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
+    const timedOut = await waitFor(
+      'the timeout in the log',
+      async () =>
+        (await p.logs('sleepy')).find((l) => l.invocationId === id && l.message.includes('timed out'))
+          ?.message,
+      4_000,
+    );
     expect(timedOut).toMatch(/timed out after \d+ ms/);
     expect(Number(/after (\d+) ms/.exec(timedOut ?? '')?.[1])).toBeLessThanOrEqual(500);
     const healthy = ok(await invoke(client, { function: 'sleepy', path: '/?ms=10' }));
@@ -415,7 +417,7 @@ describe('gRPC trigger on shutdown', () => {
       await p.deployAll({ sleepy: 'sleepy' });
       expect(ok(await invoke(client, { function: 'sleepy' })).status).toBe(200);
       const inFlight = invoke(client, { function: 'sleepy', path: '/?ms=400' });
-      await new Promise((r) => setTimeout(r, 100));
+      await waitUntil('the call to run', () => hasCallInFlight(p, 'sleepy'), 5_000);
       const started = Date.now();
       await p.stop();
       // the idle connection of this client did not hold the stop up to the grace period's end

@@ -20,6 +20,7 @@ import {
   TMP_PREFIX,
   type TestPlatform,
 } from './helpers/platform.js';
+import { quietFor, waitFor, waitUntil } from './helpers/wait.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -30,8 +31,6 @@ interface Received {
   payload: Buffer;
   qos: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every message a test client got, to wait for and take out one by one. */
 class Inbox {
@@ -78,27 +77,30 @@ class Inbox {
  */
 async function subscribed(dataDir: string, want: string[], gone: string[] = []): Promise<void> {
   const file = path.join(dataDir, 'mqtt-session.json');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const held = existsSync(file)
-      ? Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions)
-      : [];
-    if (want.every((f) => held.includes(f)) && !gone.some((f) => held.includes(f))) return;
-    if (Date.now() > deadline) throw new Error(`subscriptions are ${held.join(', ')}`);
-    await sleep(25);
-  }
+  let held: string[] = [];
+  await waitUntil(
+    () => `subscriptions ${want.join(', ')} without ${gone.join(', ')}; they are ${held.join(', ')}`,
+    () => {
+      held = existsSync(file)
+        ? Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions)
+        : [];
+      return want.every((f) => held.includes(f)) && !gone.some((f) => held.includes(f));
+    },
+    10_000,
+  );
 }
 
 /** Polls a function's logs until a line contains every one of `needles`. */
 async function logsContain(p: TestPlatform, fn: string, needles: string[], ms = 10_000): Promise<string[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = (await p.logs(fn)).map((l) => l.message);
-    if (needles.every((n) => lines.some((line) => line.includes(n)))) return lines;
-    if (Date.now() > deadline)
-      throw new Error(`logs of ${fn} lack ${needles.join(', ')}: ${lines.join(' | ')}`);
-    await sleep(100);
-  }
+  let lines: string[] = [];
+  return waitFor(
+    () => `logs of ${fn} with ${needles.join(', ')}: ${lines.join(' | ')}`,
+    async () => {
+      lines = (await p.logs(fn)).map((l) => l.message);
+      return needles.every((n) => lines.some((line) => line.includes(n))) ? lines : undefined;
+    },
+    ms,
+  );
 }
 
 /** A fixture folder copied with other MQTT rules in its skiff.json. */
@@ -229,7 +231,7 @@ describe('MQTT trigger with the embedded broker', () => {
   it('runs a rule without publish and publishes nothing for it', async () => {
     await client.publishAsync('echo/sink', 'into the sink', { qos: 1 });
     await logsContain(p, 'echo', ['echo echo/sink into the sink']);
-    await sleep(200);
+    await quietFor(200, 'nothing may be published for it, not even late');
     expect(inbox.all('echo/out', (m) => m.payload.includes('into the sink'))).toHaveLength(0);
   });
 
@@ -270,7 +272,7 @@ describe('MQTT trigger with the embedded broker', () => {
       'reading sensors/cellar/temp boom',
       'a reading that breaks the function',
     ]);
-    await sleep(200);
+    await quietFor(200, 'no other reading may be passed on, not even late');
     expect(inbox.all('alerts/hot')).toHaveLength(0);
   });
 
@@ -284,7 +286,7 @@ describe('MQTT trigger with the embedded broker', () => {
     await client.publishAsync('in/upper', Buffer.alloc(MAX_PAYLOAD, 'b'), { qos: 1 });
     const got = await inbox.next('out/upper');
     expect(got.payload.equals(Buffer.alloc(MAX_PAYLOAD, 'B'))).toBe(true);
-    await sleep(200);
+    await quietFor(200, 'the oversized message must not come through late');
     expect(inbox.all('out/upper')).toHaveLength(0);
   });
 
@@ -346,7 +348,7 @@ describe('MQTT trigger with the embedded broker', () => {
     await client.publishAsync('in/upper', 'old topic', { qos: 1 });
     await client.publishAsync('in/upper2', 'new topic', { qos: 1 });
     expect((await inbox.next('out/upper')).payload.toString()).toBe('NEW TOPIC');
-    await sleep(300);
+    await quietFor(300, 'the old topic must not run the function any more');
     expect(inbox.all('out/upper')).toHaveLength(0);
   });
 
@@ -354,7 +356,7 @@ describe('MQTT trigger with the embedded broker', () => {
     expect((await p.api('/v1/functions/filter', { method: 'DELETE' })).status).toBe(204);
     await subscribed(p.dataDir, [], ['sensors/+/temp']);
     await client.publishAsync('sensors/oven/temp', '250', { qos: 1 });
-    await sleep(500);
+    await quietFor(500, "a deleted function's rule must not run");
     expect(inbox.all('alerts/hot')).toHaveLength(0);
     // the other functions go on
     await client.publishAsync('py/after', 'delete', { qos: 1 });
@@ -378,19 +380,19 @@ function freePort(): Promise<number> {
 }
 
 async function untilListening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connectTcp(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+  await waitUntil(
+    `a listener on 127.0.0.1:${port}`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connectTcp(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    5_000,
+  );
 }
 
 function pub(port: number, topic: string, message: string, extra: string[] = []): Promise<void> {
@@ -524,9 +526,11 @@ describe('MQTT trigger with an external broker (Mosquitto)', () => {
     );
     let output = ''; // the platform logs to stderr
     serve.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    for (let i = 0; i < 400 && !(output.includes('skiff started') && existsSync(endpointsFile)); i++) {
-      await sleep(25);
-    }
+    await waitUntil(
+      'the platform to start',
+      () => output.includes('skiff started') && existsSync(endpointsFile),
+      10_000,
+    ).catch(() => undefined); // the expectations below say what is missing
     expect(output).toContain('connected to the MQTT broker (session resumed)');
     expect(existsSync(endpointsFile)).toBe(true);
     const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as { control: string };
@@ -534,15 +538,17 @@ describe('MQTT trigger with an external broker (Mosquitto)', () => {
 
     await pub(port, 'slow/in', 'job-1');
     // the function has started on the platform that is about to die
-    for (let i = 0; ; i++) {
-      const res = await fetch(`${endpoints.control}/v1/functions/slow/logs?limit=100`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const { logs } = (await res.json()) as { logs: { message: string }[] };
-      if (logs.some((l) => l.message.includes('started job-1'))) break;
-      if (i > 200) throw new Error('the slow function never started');
-      await sleep(25);
-    }
+    await waitUntil(
+      'the slow function to start',
+      async () => {
+        const res = await fetch(`${endpoints.control}/v1/functions/slow/logs?limit=100`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const { logs } = (await res.json()) as { logs: { message: string }[] };
+        return logs.some((l) => l.message.includes('started job-1'));
+      },
+      5_000,
+    );
     const killed = new Promise((resolve) => serve?.once('exit', resolve));
     serve.kill('SIGKILL');
     await killed;

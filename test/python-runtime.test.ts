@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TMP_PREFIX, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
+import { quietFor } from './helpers/wait.js';
 
 const PYTHON = '/usr/bin/python3';
 const MiB = 1024 * 1024;
@@ -255,7 +256,7 @@ describe('Python runtime', () => {
     const slowSync = await p.call('/py-timeout/sync');
     expect(slowSync.status).toBe(504);
     // PING after the timeout is answered from the event loop, so the instance is not killed as hung.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await quietFor(1200, 'the health PINGs after the timeout: the instance must not be killed as hung');
     const after = (await (await p.call('/py-timeout/pid')).json()) as { instance: string };
     expect(after.instance).toBe(before.instance);
   });

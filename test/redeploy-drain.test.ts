@@ -3,6 +3,8 @@ import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { functionStatus, hasCallInFlight } from './helpers/function-status.js';
+import { waitUntil } from './helpers/wait.js';
 
 /** Pids of processes whose working folder is inside `dir`: instances of a platform using it. */
 function processesIn(dir: string): number[] {
@@ -56,8 +58,8 @@ describe('redeploys under traffic', () => {
       const res = await p.deploy('rolling', work);
       expect(res.status, await res.text()).toBe(200);
     }
-    // traffic goes on a little after the last switch, so the last version answers too
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // traffic goes on after the last switch until the last version answers too
+    await waitUntil('version 21 to answer', () => versions.has(21), 5_000).catch(() => undefined);
     done = true;
     await Promise.all(loops);
     expect(failures).toEqual([]);
@@ -65,15 +67,15 @@ describe('redeploys under traffic', () => {
     expect(versions.has(21)).toBe(true);
     for (const v of versions) expect(v >= 1 && v <= 21).toBe(true);
     // every old version drains and stops; only version 21 is left running
-    const until = Date.now() + 5000;
     let running: { version: number }[] = [];
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const body = (await (await p.api('/v1/functions/rolling')).json()) as {
-        function: { instances: { version: number }[] };
-      };
-      running = body.function.instances;
-    } while (running.some((i) => i.version !== 21) && Date.now() < until);
+    await waitUntil(
+      'only version 21 to run',
+      async () => {
+        running = (await functionStatus(p, 'rolling')).instances;
+        return running.every((i) => i.version === 21);
+      },
+      5_000,
+    ).catch(() => undefined); // the expectation shows what still runs
     expect(running.map((i) => i.version)).toEqual(running.map(() => 21));
   });
 });
@@ -85,7 +87,7 @@ describe('graceful stop', () => {
     try {
       await p.deployAll({ draining: 'sleepy' });
       const inFlight = p.call('/draining?ms=700');
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await waitUntil('the call to run', () => hasCallInFlight(p, 'draining'), 5_000);
       expect(processesIn(dataDir).length).toBeGreaterThan(0);
       const stopping = p.stop();
       const res = await inFlight;
@@ -93,12 +95,14 @@ describe('graceful stop', () => {
       await stopping;
       await expect(p.call('/draining')).rejects.toThrow();
       // nothing of this platform is left in the process table
-      let left = processesIn(dataDir);
-      for (let waited = 0; left.length > 0 && waited < 2000; waited += 100) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        left = processesIn(dataDir);
-      }
-      expect(left).toEqual([]);
+      await waitUntil(
+        'the processes of the data dir to be gone',
+        () => processesIn(dataDir).length === 0,
+        2_000,
+      ).catch(
+        () => undefined, // the expectation says which are left
+      );
+      expect(processesIn(dataDir)).toEqual([]);
     } finally {
       await p.stop();
       await removeDir(dataDir);

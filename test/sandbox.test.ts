@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { alive, descendants } from './helpers/procs.js';
+import { hasCallInFlight } from './helpers/function-status.js';
+import { quietFor, waitUntil } from './helpers/wait.js';
 
 interface Attempt {
   ok: boolean;
@@ -70,7 +72,8 @@ describe('sandbox: limits held against deployed functions', () => {
 
   it('contains a fork bomb within its pids limit while a neighbour keeps answering', async () => {
     const bomb = p.call('/forkbomb');
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await waitUntil('the fork bomb to run', () => hasCallInFlight(p, 'forkbomb'), 5_000);
+    await quietFor(300, 'the bomb forks for a while: its processes must stay within the pids limit');
     const status = (await (await p.api('/v1/functions/forkbomb')).json()) as {
       function: { instances: { id: string }[] };
     };
@@ -122,12 +125,10 @@ describe('sandbox: limits held against deployed functions', () => {
     const tree = descendants(status.function.instances.map((i) => i.pid));
     expect(tree.length).toBeGreaterThanOrEqual(2);
     expect((await p.api('/v1/functions/doomed', { method: 'DELETE' })).status).toBe(204);
-    let left = tree.filter(alive);
-    for (let waited = 0; left.length > 0 && waited < 2000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      left = tree.filter(alive);
-    }
-    expect(left).toEqual([]);
+    await waitUntil('the sandbox and its processes to be gone', () => !tree.some(alive), 2_000).catch(
+      () => undefined, // the expectation says which are left
+    );
+    expect(tree.filter(alive)).toEqual([]);
   });
 });
 
@@ -143,12 +144,14 @@ describe('sandbox: stopping the platform', () => {
       await p.stop();
     }
     const slots = `skiff-slots-${process.pid}-`;
-    let left = processesUsing(dataDir);
-    for (let waited = 0; left.length > 0 && waited < 2000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      left = processesUsing(dataDir);
-    }
-    expect(left).toEqual([]);
+    await waitUntil(
+      'the processes of the data dir to be gone',
+      () => processesUsing(dataDir).length === 0,
+      2_000,
+    ).catch(
+      () => undefined, // the expectation says which are left
+    );
+    expect(processesUsing(dataDir)).toEqual([]);
     expect(processesUsing(slots)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
     // every instance's cgroup is gone (the platform's own folder may stay while another platform of

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { hasCallInFlight } from './helpers/function-status.js';
+import { quietFor, waitFor, waitUntil } from './helpers/wait.js';
 
 interface Status {
   function: {
@@ -9,6 +11,7 @@ interface Status {
     instances: { pid: number; state: string; fromWarmPool: boolean; rssBytes: number | null }[];
     status: {
       queued: number;
+      inFlight: number;
       coldStarts: number;
       failures: number;
       backoffUntil: string | null;
@@ -16,8 +19,6 @@ interface Status {
     };
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function status(p: TestPlatform, name: string): Promise<Status['function']> {
   return ((await (await p.api(`/v1/functions/${name}`)).json()) as Status).function;
@@ -30,14 +31,27 @@ async function until(
   check: (s: Status['function']) => boolean,
   ms = 5000,
 ): Promise<Status['function']> {
-  const deadline = Date.now() + ms;
-  let last = await status(p, name);
-  while (!check(last)) {
-    if (Date.now() > deadline) throw new Error(`status never matched: ${JSON.stringify(last)}`);
-    await sleep(50);
-    last = await status(p, name);
-  }
-  return last;
+  let last: Status['function'] | undefined;
+  return waitFor(
+    () => `the status of ${name} to match; it is ${JSON.stringify(last)}`,
+    async () => {
+      last = await status(p, name);
+      return check(last) ? last : undefined;
+    },
+    ms,
+  );
+}
+
+/** Waits until the warm pool holds a process of `runtime`. */
+async function warmPoolHas(p: TestPlatform, runtime: 'node' | 'binary'): Promise<void> {
+  await waitUntil(
+    `a warm ${runtime} process`,
+    async () => {
+      const body = (await (await p.api('/v1/executor')).json()) as { warmPool: Record<string, number> };
+      return (body.warmPool[runtime] ?? 0) > 0;
+    },
+    5_000,
+  );
 }
 
 /** Sets a secret (which restarts the function's instances); resolves with the status. */
@@ -87,8 +101,7 @@ describe('executor scaling', () => {
       (await p.deploy('full', fixture('sleepy'), '?maxInstances=1&concurrency=1&maxQueue=1')).status,
     ).toBe(201);
     const running = p.call('/full?ms=800');
-    await until(p, 'full', (s) => s.instances.some((i) => i.state === 'ready') && s.status.queued === 0);
-    await sleep(50);
+    await until(p, 'full', (s) => s.status.inFlight === 1 && s.status.queued === 0);
     const queued = p.call('/full?ms=10');
     await until(p, 'full', (s) => s.status.queued === 1);
     const started = Date.now();
@@ -110,7 +123,7 @@ describe('executor scaling', () => {
       (await p.deploy('waits', fixture('sleepy'), '?maxInstances=1&concurrency=1&maxQueueWaitMs=200')).status,
     ).toBe(201);
     const running = p.call('/waits?ms=1000');
-    await sleep(100);
+    await until(p, 'waits', (s) => s.status.inFlight === 1);
     const late = await p.call('/waits');
     expect(late.status).toBe(503);
     expect(late.headers.get('retry-after')).toBe('1');
@@ -136,7 +149,7 @@ describe('executor scaling', () => {
     // two instances, kept past the idle timeout, and still version 1
     const warm = await until(p, 'knobs', (s) => ready(s).length === 2);
     expect(warm.liveVersion).toBe(1);
-    await sleep(900);
+    await quietFor(900, 'past the idle timeout (600 ms): the minimum instances must not be stopped');
     expect(ready(await status(p, 'knobs'))).toHaveLength(2);
 
     const bad = await p.api('/v1/functions/knobs/scaling', {
@@ -185,7 +198,7 @@ describe('executor scaling', () => {
     expect(looping.status.failures).toBe(2);
     expect(looping.status.backoffUntil).not.toBeNull();
     expect(looping.status.recentErrors.filter((e) => e.code === 'SKIFF_E_INSTANCE_CRASHED')).toHaveLength(2);
-    await sleep(600);
+    await until(p, 'loops', (s) => s.status.backoffUntil === null);
     const back = await p.call('/loops/pid');
     expect(back.status).toBe(200);
     expect((await status(p, 'loops')).status.failures).toBe(0);
@@ -193,11 +206,7 @@ describe('executor scaling', () => {
 
   it('shows each instance with its pid, memory and whether it came from the warm pool', async () => {
     // the earlier deploys took warm processes; wait until the pool has a Node bridge again
-    for (let i = 0; i < 100; i++) {
-      const body = (await (await p.api('/v1/executor')).json()) as { warmPool: { node?: number } };
-      if ((body.warmPool.node ?? 0) > 0) break;
-      await sleep(50);
-    }
+    await warmPoolHas(p, 'node');
     expect((await p.deploy('shown', fixture('sleepy'))).status).toBe(201);
     const s = await until(p, 'shown', (x) => ready(x).length === 1);
     const [instance] = s.instances;
@@ -214,7 +223,11 @@ describe('executor start-up limits and restarts', () => {
     try {
       await p.deployAll({ one: 'sleepy', two: 'sleepy' });
       const slow = [p.call('/one?ms=800'), p.call('/two?ms=800')];
-      await sleep(150);
+      await waitUntil(
+        'both calls to run',
+        async () => (await hasCallInFlight(p, 'one')) && (await hasCallInFlight(p, 'two')),
+        5_000,
+      );
       const refused = await p.call('/one');
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe('1');
@@ -267,11 +280,11 @@ describe('executor start-up limits and restarts', () => {
   it('gives secrets to a binary function specialised from the warm pool', async () => {
     const p = await startPlatform({ config: { executor: { warmPool: { node: 0, python: 0, binary: 1 } } } });
     try {
-      await sleep(300);
+      await warmPoolHas(p, 'binary');
       await p.deployAll({ 'bin-warm': 'secrets-bin' });
       expect(await putSecret(p, 'bin-warm', 'API_KEY', 'warm-secret')).toBe(204);
       // the secret restarted the instances; the next call specialises the replacement warm process
-      await sleep(300);
+      await warmPoolHas(p, 'binary');
       const res = await p.call('/bin-warm');
       expect(await res.text()).toBe('warm-secret');
       const s = await status(p, 'bin-warm');

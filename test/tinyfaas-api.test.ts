@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDefaultContentType } from '../src/compat/tinyfaas/http.js';
 import { startPlatform, TMP_PREFIX, type TestPlatform } from './helpers/platform.js';
+import { quietFor, waitFor, waitUntil } from './helpers/wait.js';
 
 interface CurlReply {
   status: number;
@@ -165,14 +166,10 @@ describe('tinyFaaS management API', () => {
       status: 404,
       body: '',
     });
-    let ran = 0;
-    for (let i = 0; i < 40 && ran === 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      ran = (await p.logs('slow')).filter((l) => l.message.includes('slow call ran')).length;
-    }
-    await new Promise((r) => setTimeout(r, 2500));
-    ran = (await p.logs('slow')).filter((l) => l.message.includes('slow call ran')).length;
-    expect(ran).toBe(1);
+    const runs = async () => (await p.logs('slow')).filter((l) => l.message.includes('slow call ran')).length;
+    await waitUntil('the call to run', async () => (await runs()) > 0, 10_000);
+    await quietFor(2500, 'the 2 s call ends: it must not run a second time');
+    expect(await runs()).toBe(1);
   }, 30_000);
 
   it('serves logs as function=<name> handler= lines, 500 for an unknown name (7)', async () => {
@@ -180,11 +177,14 @@ describe('tinyFaaS management API', () => {
       200,
     );
     expect((await curl([`${gw}/logger`, '--data', 'x'])).status).toBe(200);
-    let text = '';
-    for (let i = 0; i < 20 && !text.includes('a log line'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      text = (await curl([`${mgmt}/logs?name=logger`])).body;
-    }
+    const text = await waitFor(
+      'the log line on /logs',
+      async () => {
+        const body = (await curl([`${mgmt}/logs?name=logger`])).body;
+        return body.includes('a log line') ? body : undefined;
+      },
+      2_000,
+    );
     const line = text.split('\n').find((l) => l.includes('a log line'));
     expect(line).toMatch(/^function=logger handler=\S+ \S+ a log line$/);
     expect((await curl([`${mgmt}/logs`])).body).toContain('function=logger handler=');

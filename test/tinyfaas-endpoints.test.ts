@@ -12,6 +12,7 @@ import { Agent, request } from 'coap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINYFAAS_PROTO } from '../src/compat/tinyfaas/grpc.js';
 import { fixture, startPlatform, TMP_PREFIX, type TestPlatform } from './helpers/platform.js';
+import { waitUntil } from './helpers/wait.js';
 
 type Unary = (
   req: { functionIdentifier: string; data?: string },
@@ -169,7 +170,8 @@ describe('tinyFaaS endpoints', () => {
     };
     const loops = Array.from({ length: 3 }, loop);
     for (const v of ['v1', 'v2', 'v3']) expect((await upload(v)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // traffic goes on after the last upload until v3 answers too
+    await waitUntil('v3 to answer', () => seen.has('v3'), 5_000).catch(() => undefined);
     done = true;
     await Promise.all(loops);
     expect(failures).toEqual([]);

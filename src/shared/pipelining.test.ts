@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { oneRequestAtATime } from './pipelining.js';
+import { quietFor } from '../../test/helpers/wait.js';
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
@@ -49,7 +50,7 @@ describe('oneRequestAtATime', () => {
     await expect.poll(() => state.seen).toBe(3);
     socket.write(GET('/4') + GET('/5'));
     // while the first three run, the next bytes are not parsed
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await quietFor(150, 'the next requests must not be parsed while the first three run');
     expect(state.seen).toBe(3);
     await expect.poll(() => (answers.match(/ok \//g) ?? []).length, { timeout: 3_000 }).toBe(5);
     expect(state.most).toBe(1);

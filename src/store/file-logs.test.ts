@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileLogStore } from './file-logs.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -57,11 +58,14 @@ describe('function log files', () => {
     const { logs } = store();
     const message = 'z'.repeat(1000);
     for (let i = 0; i < 5000; i++) logs.append('k', { stream: 'stdout', level: 'info', message });
-    let last: string | undefined;
-    for (let i = 0; i < 100 && !/dropped/.test(last ?? ''); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      last = (await logs.tail('k', 1))[0]?.message;
-    }
+    const last = await waitFor(
+      'the dropped-lines marker',
+      async () => {
+        const message = (await logs.tail('k', 1))[0]?.message;
+        return message !== undefined && /dropped/.test(message) ? message : undefined;
+      },
+      2_000,
+    );
     expect(last).toMatch(/^\d+ log lines dropped/);
     await logs.close();
   });

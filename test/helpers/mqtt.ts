@@ -3,13 +3,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import type { TestPlatform } from './platform.js';
+import { waitUntil } from './wait.js';
 
 export interface Login {
   username: string;
   password: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function defaultLogin(p: TestPlatform): Login {
   return JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-credentials.json'), 'utf8')) as Login;
@@ -18,14 +17,16 @@ export function defaultLogin(p: TestPlatform): Login {
 export /** Waits until the platform's session holds `filters` (it records granted subscriptions). */
 async function subscribed(p: TestPlatform, filters: string[]): Promise<void> {
   const file = path.join(p.dataDir, 'mqtt-session.json');
-  for (let i = 0; i < 400; i++) {
-    const held = Object.keys(
-      (JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions,
-    );
-    if (filters.every((f) => held.includes(f))) return;
-    await sleep(25);
-  }
-  throw new Error(`the platform never subscribed to ${filters.join(', ')}`);
+  await waitUntil(
+    `the platform to subscribe to ${filters.join(', ')}`,
+    () => {
+      const held = Object.keys(
+        (JSON.parse(readFileSync(file, 'utf8')) as { subscriptions: object }).subscriptions,
+      );
+      return filters.every((f) => held.includes(f));
+    },
+    10_000,
+  );
 }
 
 export /** The CONNACK return code a connection attempt gets (0: accepted, then closed again). */
@@ -51,10 +52,7 @@ async function grants(client: MqttClient, filters: string[], qos: 0 | 1): Promis
   }
 }
 
-export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** waitUntil with the arguments the MQTT tests pass (the check first). */
+export function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  return waitUntil(what, check, ms);
 }

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Failure {
   error: { code: string; message: string; details?: { buildLog?: string } };
@@ -38,13 +39,12 @@ function processesWith(marker: string): number[] {
   return pids;
 }
 
-/** Polls `check` every 50 ms until it holds, `withinMs` (5 s) at most. */
+/** Whether `check` holds within `withinMs` (5 s): waitUntil, as a boolean for an expectation. */
 async function eventually(check: () => boolean, withinMs = 5_000): Promise<boolean> {
-  for (let i = 0; i < withinMs / 50; i++) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
+  return waitUntil('the check', check, withinMs).then(
+    () => true,
+    () => check(),
+  );
 }
 
 /**

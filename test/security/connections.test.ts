@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir } from '../helpers/platform.js';
 import { exited, FREE_PORTS, spawnServe, type ServeProcess, deployTo } from '../helpers/serve-process.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const HELLO = path.resolve(import.meta.dirname, '..', '..', 'examples', 'hello');
 const CAP = 50;
@@ -222,14 +223,13 @@ describe('connection exhaustion', () => {
     for (const h of flood) h.socket.destroy();
     await closedWithin(flood, flood.length, 1_000);
     // the flood is over: served again
-    for (let i = 0; i < 20; i += 1) {
-      const reply = await call(`http://127.0.0.1:${port}/hello`, { localAddress: '127.0.0.2' }).catch(
-        () => undefined,
-      );
-      if (reply?.status === 200) break;
-      expect(i).toBeLessThan(19);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      'the gateway to serve again',
+      async () =>
+        (await call(`http://127.0.0.1:${port}/hello`, { localAddress: '127.0.0.2' }).catch(() => undefined))
+          ?.status === 200,
+      2_000,
+    );
   });
 
   it('caps the control API per address too; the CLI on the other loopback (::1) still gets in', async () => {
@@ -306,9 +306,13 @@ describe('connection exhaustion', () => {
     });
     socket.pause(); // the 'data' listener would start the flow
     // an event of the platform, not a sleep: its log says when it gave up on this client
-    for (let i = 0; i < 100 && !log.includes('it does not read its response'); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      'the platform to give up on the client',
+      () => log.includes('it does not read its response'),
+      10_000,
+    ).catch(
+      () => undefined, // the expectation shows the log
+    );
     expect(log).toContain('it does not read its response');
     socket.resume();
     // what the kernels had taken in arrives, then the end: never the whole answer
@@ -318,12 +322,10 @@ describe('connection exhaustion', () => {
   it('gives the file descriptors back once the flood is over', async () => {
     for (const s of sockets) s.destroy();
     const pid = serve.child.pid as number;
-    let now = fdCount(pid);
-    for (let i = 0; i < 50 && now > baselineFds + 5; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      now = fdCount(pid);
-    }
-    expect(now).toBeLessThanOrEqual(baselineFds + 5);
+    await waitUntil('the descriptors back', () => fdCount(pid) <= baselineFds + 5, 5_000).catch(
+      () => undefined,
+    );
+    expect(fdCount(pid)).toBeLessThanOrEqual(baselineFds + 5);
   });
 });
 

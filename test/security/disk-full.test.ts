@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { TMP_PREFIX } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BODY = Buffer.alloc(200 * 1024, 'x');
 const MiB = 1024 * 1024;
@@ -46,20 +47,22 @@ async function fill(
 
 /** Waits (bounded) until every id has a terminal record; returns the records. */
 async function allTerminal(p: TestPlatform, ids: string[], ms = 60_000): Promise<View[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const views = await Promise.all(
-      ids.map(async (id) => {
-        const res = await p.api(`/v1/invocations/${id}`);
-        expect(res.status, `record of ${id}`).toBe(200);
-        return ((await res.json()) as { invocation: View }).invocation;
-      }),
-    );
-    if (views.every((v) => TERMINAL.includes(v.status))) return views;
-    if (Date.now() > deadline)
-      throw new Error(`not terminal: ${views.filter((v) => !TERMINAL.includes(v.status)).length}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let open = 0;
+  return waitFor(
+    () => `every record to be terminal; ${open} are not`,
+    async () => {
+      const views = await Promise.all(
+        ids.map(async (id) => {
+          const res = await p.api(`/v1/invocations/${id}`);
+          expect(res.status, `record of ${id}`).toBe(200);
+          return ((await res.json()) as { invocation: View }).invocation;
+        }),
+      );
+      open = views.filter((v) => !TERMINAL.includes(v.status)).length;
+      return open === 0 ? views : undefined;
+    },
+    ms,
+  );
 }
 
 const freeBytes = (dir: string): number => {

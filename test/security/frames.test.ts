@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { exited, spawnServe, type ServeProcess, deployTo } from '../helpers/serve-process.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -81,7 +82,9 @@ describe('hostile frames (in-process platform)', () => {
       const body = (await res.json()) as ErrorBody;
       expect(body.error.code, attack).toBe('SKIFF_E_PROTOCOL');
       expect(await instanceOf(), attack).not.toBe(before);
-      for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(`${attack}: the old instance to be gone`, () => !pids.some(alive), 2_000).catch(
+        () => undefined,
+      );
       expect(pids.some(alive), `${attack}: the old instance is gone`).toBe(false);
       const line = (await p.logs('hostile')).find(
         (l) => l.message.includes('broke the runtime protocol') && reason.test(l.message),

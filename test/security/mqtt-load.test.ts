@@ -9,10 +9,9 @@ import { connect, connectAsync, MqttClient, type IClientOptions } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { connackCode, defaultLogin, grants, subscribed, until, type Login } from '../helpers/mqtt.js';
+import { quietFor } from '../helpers/wait.js';
 
 const SENSOR = { username: 'sensor', password: 'sensor-password-1' };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('MQTT trigger under load', () => {
   let p: TestPlatform;
@@ -101,7 +100,7 @@ describe('MQTT trigger under load', () => {
       () => undefined,
     );
     try {
-      await sleep(500);
+      await quietFor(500, 'the holders keep reconnecting for a while: legitimate clients must still get in');
       const codes: number[] = [];
       for (let i = 0; i < 3; i++) codes.push(await connackCode(url, { ...login, clientId: `legit-${i}` }));
       expect(codes).toEqual([0, 0, 0]);
@@ -284,7 +283,7 @@ describe('embedded MQTT broker memory under a limited user', () => {
     back.on('message', (_topic, message) => got.push(message.length));
     try {
       await until(() => got.length >= 64, 'the queued messages');
-      await sleep(500);
+      await quietFor(500, 'no message beyond the 64 queued may come');
       expect(got.length).toBeLessThanOrEqual(64);
     } finally {
       await back.endAsync(true);

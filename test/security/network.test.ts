@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Attempt {
   ok: boolean;
@@ -114,10 +115,9 @@ describe('security: the NAT process of an outbound instance', () => {
     } finally {
       await p.stop();
     }
-    // bounded: 100 × 50 ms
-    for (let i = 0; i < 100 && ownSlirps().length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil('every slirp4netns to exit', () => ownSlirps().length === 0, 5_000).catch(
+      () => undefined,
+    );
     expect(ownSlirps()).toEqual([]);
   });
 });

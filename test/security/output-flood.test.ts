@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../../src/store/archive/pack.js';
 import { fixture, makeDataDir, removeDir } from '../helpers/platform.js';
 import { exited, spawnServe, type ServeProcess } from '../helpers/serve-process.js';
+import { quietFor, waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 /** How far above its idle resident memory the platform may go. */
@@ -22,8 +23,6 @@ function rssOf(pid: number): number {
   if (match === null) throw new Error(`no VmRSS for ${pid}`);
   return Number(match[1]) * 1024;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('output flood', () => {
   let serve: ServeProcess;
@@ -54,7 +53,7 @@ describe('output flood', () => {
       await health.arrayBuffer();
       slowestHealth = Math.max(slowestHealth, performance.now() - started);
       maxRss = Math.max(maxRss, rssOf(pid));
-      await sleep(100);
+      await quietFor(100, 'the sampling period of health and memory during the flood');
     }
     const { status } = await call;
     maxRss = Math.max(maxRss, rssOf(pid));
@@ -73,11 +72,11 @@ describe('output flood', () => {
     expect(res.status).toBe(201);
     // warm: an instance runs and every code path of a call was taken once
     for (let i = 0; i < 3; i++) expect((await fetch(`${serve.http}/flood/ok`)).status).toBe(200);
-    await sleep(1_000);
+    await quietFor(1_000, 'the memory settles after the warm-up before the baseline is sampled');
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {
       samples.push(rssOf(pid));
-      await sleep(100);
+      await quietFor(100, 'the sampling period of the baseline');
     }
     idle = Math.max(...samples);
   }, 60_000);
@@ -91,14 +90,16 @@ describe('output flood', () => {
   it('cuts a line without a newline at 16 KiB, with a marker (before the floods)', async () => {
     const res = await fetch(`${serve.http}/flood/stderr-nonl/1`);
     expect(res.status).toBe(200);
-    let line: { message: string } | undefined;
-    for (let i = 0; i < 50 && line === undefined; i++) {
-      const { logs } = (await (await api('/v1/functions/flood/logs?limit=50')).json()) as {
-        logs: { message: string }[];
-      };
-      line = logs.find((l) => l.message.startsWith('eeee'));
-      if (line === undefined) await sleep(100);
-    }
+    const line = await waitFor(
+      'the cut stderr line in the log',
+      async () => {
+        const { logs } = (await (await api('/v1/functions/flood/logs?limit=50')).json()) as {
+          logs: { message: string }[];
+        };
+        return logs.find((l) => l.message.startsWith('eeee'));
+      },
+      5_000,
+    );
     expect(line?.message).toMatch(/^e{16384} … \[line cut: longer than 16 KiB\]$/);
   });
 

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { folderWith } from '../helpers/tmp.js';
+import { hasCallInFlight } from '../helpers/function-status.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Failure {
   error: { code: string; message: string; details?: { buildLog?: string; version?: number } };
@@ -143,7 +145,7 @@ describe('registry: build logs and versions are bounded', () => {
     expect((await p.deploy('many', sleepy)).status).toBe(201);
     // a long call holds version 1 while it is replaced: a draining version keeps its code
     const held = p.call('/many?ms=8000');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitUntil('the long call to run', () => hasCallInFlight(p, 'many'), 5_000);
     for (let i = 0; i < MAX_VERSIONS + 3; i++) expect((await p.deploy('many', sleepy)).status).toBe(200);
     const v1 = (): string[] =>
       readdirSync(path.join(p.dataDir, 'functions', 'many')).filter((f) => f.startsWith('v1-'));

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueStore } from '../../src/store/queue-store.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait.js';
 import { errorCode, send, witness, type Witness } from '../helpers/witness.js';
 
 interface View {
@@ -24,13 +25,15 @@ async function record(p: TestPlatform, id: string): Promise<View> {
 
 /** Polls until the invocation's callback has an outcome (bounded: 15 s). */
 async function callbackDone(p: TestPlatform, id: string): Promise<View> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const view = await record(p, id);
-    if (view.callbackStatus !== null) return view;
-    if (Date.now() > deadline) throw new Error(`no callback outcome: ${JSON.stringify(view)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  let view: View | undefined;
+  return waitFor(
+    () => `a callback outcome: ${JSON.stringify(view)}`,
+    async () => {
+      view = await record(p, id);
+      return view.callbackStatus !== null ? view : undefined;
+    },
+    15_000,
+  );
 }
 
 const count = async (p: TestPlatform): Promise<number> =>

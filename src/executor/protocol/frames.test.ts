@@ -3,10 +3,14 @@ import {
   FrameDecoder,
   FrameKind,
   FrameTooLargeError,
+  FrameWriter,
+  HEADER_BYTES,
+  MAX_FRAME_BYTES,
   MAX_META_BYTES,
   encodeFrame,
   maxBridgeFrameBytes,
 } from './frames.js';
+import { parseBridgeFrame } from './messages.js';
 
 const MiB = 1024 * 1024;
 
@@ -63,5 +67,86 @@ describe('frame decoder limits', () => {
     array.writeUInt8(5, 4);
     array.writeUInt32BE(3, 9);
     expect(() => new FrameDecoder().push(array)).toThrow(/not a JSON object/);
+  });
+});
+
+describe('frame codec', () => {
+  it('round-trips kind, id (all 32 bits), meta and body bytes', () => {
+    const body = Buffer.from([0, 255, 10, 13, 0]);
+    const meta = { status: 201, headers: [['x-ü', 'ö ✓']] };
+    const bytes = encodeFrame(FrameKind.RESULT, 0xfffffffe, meta, body);
+    expect(bytes.length).toBe(HEADER_BYTES + Buffer.byteLength(JSON.stringify(meta)) + body.length);
+    expect(bytes.readUInt32BE(0)).toBe(bytes.length - 4);
+    const [frame, ...rest] = new FrameDecoder().push(bytes);
+    expect(rest).toEqual([]);
+    expect(frame).toEqual({ kind: FrameKind.RESULT, id: 0xfffffffe, meta, body });
+  });
+
+  it('decodes a frame without meta or body as an empty meta and an empty body', () => {
+    const bytes = encodeFrame(FrameKind.PING, 0);
+    expect(bytes.length).toBe(HEADER_BYTES);
+    expect(new FrameDecoder().push(bytes)).toEqual([
+      { kind: FrameKind.PING, id: 0, meta: {}, body: Buffer.alloc(0) },
+    ]);
+  });
+
+  it('gives back every whole frame of a chunk and keeps the partial one for the next chunk', () => {
+    const a = encodeFrame(FrameKind.LOG, 1, { stream: 'stdout', level: 'info' }, Buffer.from('line'));
+    const b = encodeFrame(FrameKind.RESULT, 2, { status: 200, headers: [] }, Buffer.from('body'));
+    const c = encodeFrame(FrameKind.PONG, 3);
+    const all = Buffer.concat([a, b, c]);
+    const cut = a.length + b.length + 5;
+    const decoder = new FrameDecoder();
+    expect(decoder.push(all.subarray(0, cut)).map((f) => f.id)).toEqual([1, 2]);
+    expect(decoder.push(all.subarray(cut)).map((f) => f.id)).toEqual([3]);
+    expect(decoder.push(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('waits on a truncated header: nothing is decoded until the rest of the frame arrives', () => {
+    const bytes = encodeFrame(FrameKind.RESULT, 9, { status: 200, headers: [] }, Buffer.from('x'));
+    const decoder = new FrameDecoder();
+    // inside the length field, inside kind and id, inside the meta length, then all but one body byte
+    const cuts = [0, 2, 4, 9, HEADER_BYTES, bytes.length - 1];
+    for (let k = 1; k < cuts.length; k++) {
+      const piece = bytes.subarray(cuts[k - 1], cuts[k]);
+      expect(decoder.push(piece), `bytes ${cuts[k - 1]}..${cuts[k]}`).toEqual([]);
+    }
+    expect(decoder.push(bytes.subarray(bytes.length - 1)).map((f) => f.body.toString())).toEqual(['x']);
+  });
+
+  it('refuses to encode a frame over MAX_FRAME_BYTES', () => {
+    expect(() => encodeFrame(FrameKind.RESULT, 1, {}, new Uint8Array(MAX_FRAME_BYTES))).toThrow(RangeError);
+  });
+
+  it('refuses a frame one byte over the decoder limit, and takes one at the limit', () => {
+    const frame = encodeFrame(FrameKind.RESULT, 4, { status: 200, headers: [] }, Buffer.alloc(100));
+    expect(new FrameDecoder({ maxFrameBytes: frame.length }).push(frame)).toHaveLength(1);
+    expect(() => new FrameDecoder({ maxFrameBytes: frame.length - 1 }).push(frame)).toThrow(
+      FrameTooLargeError,
+    );
+  });
+
+  it('refuses meta that is not JSON', () => {
+    const bytes = encodeFrame(FrameKind.RESULT, 1, { a: 1 });
+    bytes.write('{', HEADER_BYTES + 6);
+    expect(() => new FrameDecoder().push(bytes)).toThrow(SyntaxError);
+  });
+
+  it('passes a kind the protocol does not have through the codec; the message schema refuses it', () => {
+    const [frame] = new FrameDecoder().push(encodeFrame(99, 5, { any: 'thing' }));
+    expect(frame).toMatchObject({ kind: 99, id: 5 });
+    const parsed = parseBridgeFrame(frame as NonNullable<typeof frame>);
+    expect(parsed).toEqual({ ok: false, reason: 'kind 99 is not a frame a runtime may send' });
+  });
+
+  it('writes the frames sent in one tick in one write, in order', async () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) });
+    writer.send(FrameKind.PING, 1);
+    writer.send(FrameKind.PING, 2);
+    expect(writes).toEqual([]);
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(writes).toHaveLength(1);
+    expect(new FrameDecoder().push(writes[0] as Buffer).map((f) => f.id)).toEqual([1, 2]);
   });
 });
