@@ -1,131 +1,25 @@
+/**
+ * The gRPC trigger, skiff.v1.Invoker: what Node, Python and binary functions see of a call (method,
+ * path, payload, metadata, the client's deadline), what the client gets back, the error statuses,
+ * and server reflection. One platform serves every test.
+ */
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import {
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  status,
-  type Client,
-  type GrpcObject,
-  type ServiceClientConstructor,
-  type ServiceError,
-  type StatusObject,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, Metadata, status, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
-import { hasCallInFlight } from './helpers/function-status.js';
-import { waitFor, waitUntil } from './helpers/wait.js';
+import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait.js';
+import {
+  invoke,
+  InvokerClient,
+  json,
+  linesWith,
+  ok,
+  ReflectionClient,
+  target,
+  type InvokeRequest,
+} from './setup.js';
 
 const MiB = 1024 * 1024;
-const LOADER = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
-/** The .proto shipped in the repository, as a client would load it. */
-const INVOKER_PROTO = path.resolve(import.meta.dirname, '..', 'proto', 'skiff', 'v1', 'invoker.proto');
-/** The reflection service's own .proto, shipped inside @grpc/reflection. */
-const REFLECTION_PROTO = path.resolve(
-  path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection')),
-  '..',
-  'proto',
-  'grpc',
-  'reflection',
-  'v1',
-  'reflection.proto',
-);
-
-function serviceConstructor(protoFile: string, ...names: string[]): ServiceClientConstructor {
-  let node: unknown = loadPackageDefinition(loadSync(protoFile, LOADER));
-  for (const name of names) node = (node as GrpcObject)[name];
-  return node as ServiceClientConstructor;
-}
-
-const InvokerClient = serviceConstructor(INVOKER_PROTO, 'skiff', 'v1', 'Invoker');
-const ReflectionClient = serviceConstructor(REFLECTION_PROTO, 'grpc', 'reflection', 'v1', 'ServerReflection');
-
-interface InvokeRequest {
-  function?: string;
-  payload?: Buffer;
-  metadata?: Record<string, string>;
-  method?: string;
-  path?: string;
-}
-interface InvokeResponse {
-  status: number;
-  payload: Buffer;
-  metadata: Record<string, string>;
-}
-/** Everything a client sees of one call. */
-interface Outcome {
-  response: InvokeResponse | undefined;
-  error: ServiceError | undefined;
-  headers: Metadata;
-  trailers: Metadata;
-  ms: number;
-}
-
-type UnaryMethod = (
-  req: InvokeRequest,
-  md: Metadata,
-  options: { deadline?: number },
-  cb: (err: ServiceError | null, res?: InvokeResponse) => void,
-) => { on(event: string, listener: (value: never) => void): void };
-
-function invoke(
-  client: Client,
-  req: InvokeRequest,
-  options: { metadata?: Metadata; timeoutMs?: number } = {},
-): Promise<Outcome> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let headers = new Metadata();
-    let trailers: Metadata | undefined;
-    let result: { response: InvokeResponse | undefined; error: ServiceError | undefined } | undefined;
-    const done = () => {
-      if (result !== undefined && trailers !== undefined) {
-        resolve({ ...result, headers, trailers, ms: Date.now() - started });
-      }
-    };
-    const method = (client as unknown as { Invoke: UnaryMethod }).Invoke.bind(client);
-    const call = method(
-      req,
-      options.metadata ?? new Metadata(),
-      { deadline: Date.now() + (options.timeoutMs ?? 30_000) },
-      (err, res) => {
-        result = { response: res, error: err ?? undefined };
-        done();
-      },
-    );
-    call.on('metadata', (md: Metadata) => {
-      headers = md;
-    });
-    call.on('status', (s: StatusObject) => {
-      trailers = s.metadata;
-      done();
-    });
-  });
-}
-
-/** The call must have succeeded; its response. */
-function ok(outcome: Outcome): InvokeResponse {
-  expect(outcome.error?.message).toBeUndefined();
-  return outcome.response as InvokeResponse;
-}
-
-function json(res: InvokeResponse): Record<string, unknown> {
-  return JSON.parse(res.payload.toString('utf8')) as Record<string, unknown>;
-}
-
-function target(p: TestPlatform): string {
-  const url = p.server.endpoints['grpc'];
-  if (url === undefined) throw new Error('the platform has no grpc endpoint');
-  return new URL(url).host;
-}
-
-/** Log lines of a function that mention a text. */
-async function linesWith(p: TestPlatform, name: string, text: string): Promise<number> {
-  return (await p.logs(name)).filter((l) => l.message.includes(text)).length;
-}
 
 describe('gRPC trigger', () => {
   let p: TestPlatform;
@@ -370,94 +264,6 @@ describe('gRPC trigger', () => {
       expect(services).toContain('skiff.v1.Invoker');
     } finally {
       reflection.close();
-    }
-  });
-});
-
-describe('gRPC trigger with a small grpc.maxMessageBytes', () => {
-  const LIMIT = 64 * 1024;
-  let p: TestPlatform;
-  let client: Client;
-
-  beforeAll(async () => {
-    p = await startPlatform({ config: { grpc: { maxMessageBytes: LIMIT } } });
-    await p.deployAll({ echo: 'echo-cjs', 'py-respond': 'py-respond' });
-    client = new InvokerClient(target(p), credentials.createInsecure());
-  });
-
-  afterAll(async () => {
-    client?.close();
-    await p?.stop();
-    if (p !== undefined) await removeDir(p.dataDir);
-  });
-
-  it('refuses an oversize request with RESOURCE_EXHAUSTED before the function runs', async () => {
-    const before = await linesWith(p, 'echo', 'echo called');
-    const outcome = await invoke(client, { function: 'echo', payload: Buffer.alloc(LIMIT + 1, 1) });
-    expect(outcome.error?.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(await linesWith(p, 'echo', 'echo called')).toBe(before);
-    // a payload within the limit still goes through
-    const res = ok(await invoke(client, { function: 'echo', payload: Buffer.alloc(LIMIT / 2, 65) }));
-    expect(json(res)['body']).toBe('A'.repeat(LIMIT / 2));
-  });
-
-  it('answers RESOURCE_EXHAUSTED with SKIFF_E_PAYLOAD_TOO_LARGE when the function answers too much', async () => {
-    const outcome = await invoke(client, { function: 'py-respond', path: `/big?n=${LIMIT + 1}` });
-    expect(outcome.error?.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(outcome.trailers.get('skiff-error-code')).toEqual(['SKIFF_E_PAYLOAD_TOO_LARGE']);
-    expect(outcome.error?.details).toContain('grpc.maxMessageBytes');
-  });
-});
-
-describe('gRPC trigger on shutdown', () => {
-  it('lets a call in flight finish, does not wait for idle clients, then refuses new calls', async () => {
-    const p = await startPlatform();
-    const client = new InvokerClient(target(p), credentials.createInsecure());
-    try {
-      await p.deployAll({ sleepy: 'sleepy' });
-      expect(ok(await invoke(client, { function: 'sleepy' })).status).toBe(200);
-      const inFlight = invoke(client, { function: 'sleepy', path: '/?ms=400' });
-      await waitUntil('the call to run', () => hasCallInFlight(p, 'sleepy'), 5_000);
-      const started = Date.now();
-      await p.stop();
-      // the idle connection of this client did not hold the stop up to the grace period's end
-      expect(Date.now() - started).toBeLessThan(1_900);
-      expect(ok(await inFlight).status).toBe(200);
-      const after = await invoke(client, { function: 'sleepy' }, { timeoutMs: 2_000 });
-      expect(after.error?.code).toBe(status.UNAVAILABLE);
-    } finally {
-      client.close();
-      await p.stop();
-      await removeDir(p.dataDir);
-    }
-  });
-});
-
-describe('gRPC trigger start-up', () => {
-  it('stops start-up with SKIFF_E_CONFIG_INVALID naming the address when the port is taken', async () => {
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const { port } = blocker.address() as AddressInfo;
-    const dataDir = await makeDataDir();
-    try {
-      await expect(startPlatform({ dataDir, config: { grpc: { port } } })).rejects.toMatchObject({
-        code: 'SKIFF_E_CONFIG_INVALID',
-        message: expect.stringContaining(`127.0.0.1:${port}`),
-      });
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-      await removeDir(dataDir);
-    }
-  });
-
-  it('starts no gRPC server when grpc.enabled is false', async () => {
-    const p = await startPlatform({ config: { grpc: { enabled: false } } });
-    try {
-      expect(p.server.endpoints['grpc']).toBeUndefined();
-      expect(Object.keys(p.server.endpoints)).toContain('http');
-    } finally {
-      await p.stop();
-      await removeDir(p.dataDir);
     }
   });
 });
