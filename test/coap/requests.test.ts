@@ -5,41 +5,27 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Agent } from 'coap';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, type TestPlatform } from '../helpers/platform.js';
-import { coapCall, coapClient, json, startCoapPlatform, type Method } from './setup.js';
+import type { Agent } from 'coap';
+import { describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../helpers/platform.js';
+import { agentPerTest, coapCall, coapClient, json, platformForFile, type Method } from './setup.js';
 
 describe('CoAP trigger', () => {
   let p: TestPlatform;
   let base: string;
   let agent: Agent;
 
-  beforeAll(async () => {
-    ({ p, base } = await startCoapPlatform({
+  platformForFile(
+    {
       echo: 'echo-cjs',
       'py-echo': 'py-echo',
       'bin-echo': 'bin-echo',
       throws: 'throws',
       'respond-as': 'respond-as',
-    }));
-  });
-
-  afterAll(async () => {
-    await p.stop();
-    await removeDir(p.dataDir);
-  });
-
-  beforeAll(() => {
-    agent = new Agent({ type: 'udp4' });
-  });
-  afterEach(() => {
-    agent.close();
-    agent = new Agent({ type: 'udp4' });
-  });
-  afterAll(() => {
-    agent.close();
-  });
+    },
+    (started) => ({ p, base } = started),
+  );
+  agentPerTest((a) => (agent = a));
 
   it('listens on a UDP port of its own, named in endpoints.json', async () => {
     expect(base).toMatch(/^coap:\/\/127\.0\.0\.1:\d+$/);

@@ -1,26 +1,53 @@
 /**
- * What the CoAP tests share: a platform with a small coap.maxPayloadBytes and the functions they
- * call, a request with the `coap` package's client, a run of libcoap's coap-client, raw datagrams.
+ * What the CoAP tests share: a platform with a small coap.maxPayloadBytes for a file's tests, a fresh
+ * client Agent for each test, a request with the `coap` package's client, a run of libcoap's coap-client, raw datagrams.
  */
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { request, type Agent, type OptionValue } from 'coap';
-import { startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { Agent, request, type OptionValue } from 'coap';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { quietFor } from '../helpers/wait.js';
 
 export const KiB = 1024;
 export const MAX_PAYLOAD = 12 * KiB;
 
-/** A platform with coap.maxPayloadBytes of MAX_PAYLOAD, `functions` deployed (name: fixture). */
-export async function startCoapPlatform(
+/**
+ * Starts a platform for the file's tests (coap.maxPayloadBytes of MAX_PAYLOAD, `functions` deployed,
+ * name: fixture), hands it to `use`, and stops and removes it after them.
+ */
+export function platformForFile(
   functions: Record<string, string>,
-): Promise<{ p: TestPlatform; base: string }> {
-  const p = await startPlatform({ config: { coap: { maxPayloadBytes: MAX_PAYLOAD } } });
-  const base = p.server.endpoints['coap'] as string;
-  await p.deployAll(functions);
-  return { p, base };
+  use: (started: { p: TestPlatform; base: string }) => void,
+): void {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startPlatform({ config: { coap: { maxPayloadBytes: MAX_PAYLOAD } } });
+    const base = p.server.endpoints['coap'] as string;
+    await p.deployAll(functions);
+    use({ p, base });
+  });
+  afterAll(async () => {
+    await p.stop();
+    await removeDir(p.dataDir);
+  });
+}
+
+/** A fresh udp4 client Agent for each test, handed to `use`; the one in use is closed after each test. */
+export function agentPerTest(use: (agent: Agent) => void): void {
+  let agent: Agent;
+  beforeAll(() => {
+    use((agent = new Agent({ type: 'udp4' })));
+  });
+  afterEach(() => {
+    agent.close();
+    use((agent = new Agent({ type: 'udp4' })));
+  });
+  afterAll(() => {
+    agent.close();
+  });
 }
 
 export interface Answer {

@@ -6,11 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Agent } from 'coap';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { hasCallInFlight } from '../helpers/function-status.js';
 import { quietFor, waitUntil } from '../helpers/wait.js';
 import {
+  agentPerTest,
   coapCall,
   coapClient,
   datagram,
@@ -18,7 +19,7 @@ import {
   json,
   KiB,
   MAX_PAYLOAD,
-  startCoapPlatform,
+  platformForFile,
 } from './setup.js';
 
 describe('CoAP trigger', () => {
@@ -29,29 +30,15 @@ describe('CoAP trigger', () => {
   const logLines = async (name: string, marker: string) =>
     (await p.logs(name)).filter((l) => l.message.includes(marker)).length;
 
-  beforeAll(async () => {
-    ({ p, base } = await startCoapPlatform({
+  platformForFile(
+    {
       echo: 'echo-cjs',
       'bin-echo': 'bin-echo',
       'respond-as': 'respond-as',
-    }));
-  });
-
-  afterAll(async () => {
-    await p.stop();
-    await removeDir(p.dataDir);
-  });
-
-  beforeAll(() => {
-    agent = new Agent({ type: 'udp4' });
-  });
-  afterEach(() => {
-    agent.close();
-    agent = new Agent({ type: 'udp4' });
-  });
-  afterAll(() => {
-    agent.close();
-  });
+    },
+    (started) => ({ p, base } = started),
+  );
+  agentPerTest((a) => (agent = a));
 
   it('moves 8 KiB of random bytes block-wise both ways, running the function once', async () => {
     const bytes = randomBytes(8 * KiB);

@@ -8,17 +8,10 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLogin } from '../helpers/mqtt.js';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { quietFor } from '../helpers/wait.js';
-import {
-  brokerLogin,
-  Inbox,
-  logsContain,
-  mqttString,
-  remainingLength,
-  subscribed,
-  withRules,
-} from './setup.js';
+import { Inbox, logsContain, mqttString, remainingLength, subscribed, withRules } from './setup.js';
 
 const MAX_PAYLOAD = 64 * 1024;
 
@@ -40,7 +33,7 @@ describe('MQTT trigger with the embedded broker', () => {
       bin: 'mqtt-bin',
       filter: 'mqtt-filter',
     });
-    login = brokerLogin(p.dataDir);
+    login = defaultLogin(p);
     client = await connectAsync(url, { ...login, clientId: 'test-embedded', reconnectPeriod: 0 });
     inbox = new Inbox(client);
     await client.subscribeAsync(['out/#', 'echo/out', 'alerts/hot'], { qos: 1 });

@@ -1,6 +1,7 @@
 /**
  * What the MQTT tests share: an inbox of a test client's messages, the platform's recorded
- * subscriptions, its logs, fixtures with other rules, the embedded broker's login, raw packet bytes.
+ * subscriptions, its logs, fixtures with other rules, raw packet bytes (the login is in
+ * test/helpers/mqtt.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
@@ -99,14 +100,6 @@ export async function withRules(name: string, rules: unknown[]): Promise<string>
   const spec = JSON.parse(readFileSync(path.join(dir, 'skiff.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(path.join(dir, 'skiff.json'), JSON.stringify({ ...spec, triggers: { mqtt: rules } }));
   return dir;
-}
-
-/** The embedded broker's default user, from the file the platform made in its data directory. */
-export function brokerLogin(dataDir: string): { username: string; password: string } {
-  return JSON.parse(readFileSync(path.join(dataDir, 'mqtt-credentials.json'), 'utf8')) as {
-    username: string;
-    password: string;
-  };
 }
 
 /** An MQTT string: its length in two bytes, then its bytes. */
