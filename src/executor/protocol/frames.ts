@@ -158,12 +158,23 @@ function decodeFrame(buf: Buffer): Frame {
 /** Batches frame writes: frames written in one tick leave in one write call. */
 export class FrameWriter {
   private pending: Buffer[] = [];
+  private written: (() => void)[] = [];
   private scheduled = false;
 
-  constructor(private readonly sink: { write(data: Buffer): unknown; destroyed?: boolean }) {}
+  constructor(
+    private readonly sink: {
+      write(data: Buffer, cb?: (err?: Error | null) => void): unknown;
+      destroyed?: boolean;
+    },
+  ) {}
 
-  send(kind: number, id: number, meta?: object, body?: Uint8Array): void {
+  /**
+   * Queues a frame; `written` is called once its bytes left this process (the stream handed them to
+   * the operating system), so the peer can have read it.
+   */
+  send(kind: number, id: number, meta?: object, body?: Uint8Array, written?: () => void): void {
     this.pending.push(encodeFrame(kind, id, meta, body));
+    if (written !== undefined) this.written.push(written);
     if (this.scheduled) return;
     this.scheduled = true;
     process.nextTick(() => this.flush());
@@ -171,12 +182,20 @@ export class FrameWriter {
 
   flush(): void {
     this.scheduled = false;
+    const written = this.written;
+    this.written = [];
     if (this.pending.length === 0 || this.sink.destroyed === true) {
       this.pending = [];
       return;
     }
     const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
     this.pending = [];
-    this.sink.write(data);
+    if (written.length === 0) {
+      this.sink.write(data);
+      return;
+    }
+    this.sink.write(data, (err) => {
+      if (err === undefined || err === null) for (const done of written) done();
+    });
   }
 }
