@@ -49,6 +49,11 @@ export interface ConnectionHooks {
   hung(): void;
   /** Whether a FUNCTION_ERROR was really the OOM killer's work (the owner can tell). */
   outOfMemory(): boolean;
+  /**
+   * The stream closed: the peer closed its end or went away. Nothing sent can arrive any more; the
+   * connection takes no more invocations, and its owner ends a peer that lives on without it.
+   */
+  closed?(): void;
 }
 
 export interface ConnectionOptions {
@@ -105,6 +110,10 @@ export class ProtocolConnection {
       frame: (frame) => this.onFrame(frame),
       tooLarge: (err) => this.frameTooLarge(err),
       violation: (reason) => this.protocolViolation(reason),
+      closed: () => {
+        this.readyNow = false;
+        this.opts.hooks.closed?.();
+      },
     });
   }
 
