@@ -324,11 +324,16 @@ describe('protocol connection: a peer that answers what it never read', () => {
   it('ends the connection on a RESULT for an INVOKE still queued here', async () => {
     const { connection, peer, seen } = await connect({ ready: true });
     peer.stopReading();
-    const call = track(connection.invoke(invocation('inv-1', BIG), 5_000));
+    // the first INVOKE is on its way (the peer may read it) but cannot be written out whole...
+    const first = track(connection.invoke(invocation('inv-1', BIG), 5_000));
     await settle();
-    peer.send(FrameKind.RESULT, 1, { status: 200, headers: [] }, Buffer.from('forged'));
+    // ...so the second waits behind it, here: the peer cannot have read it
+    const second = track(connection.invoke(invocation('inv-2'), 5_000));
     await settle();
-    expect(outcomeCode(call)).toBe('SKIFF_E_PROTOCOL');
+    peer.send(FrameKind.RESULT, 2, { status: 200, headers: [] }, Buffer.from('forged'));
+    await settle();
+    expect(outcomeCode(second)).toBe('SKIFF_E_PROTOCOL');
+    expect(outcomeCode(first)).toBe('SKIFF_E_PROTOCOL');
     expect(seen.violations).toEqual([expect.stringContaining('never read')]);
     expect(connection.accepting).toBe(false);
   });

@@ -69,13 +69,13 @@ interface Pending {
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
   timer: NodeJS.Timeout;
-  /** Whether its INVOKE left the platform: an answer before that was forged by a peer not reading. */
+  /** Whether its INVOKE is on its way out: an answer before that was forged by a peer not reading. */
   written: boolean;
 }
 
 interface Ping {
   answer: (alive: boolean) => void;
-  /** Whether the PING left the platform (a PONG before that answers a PING the peer never read). */
+  /** Whether the PING is on its way out (a PONG before that answers a PING the peer never read). */
   written: boolean;
 }
 
