@@ -70,7 +70,12 @@ function bodyOf(data: unknown): { type: string | undefined; bytes: Buffer } {
 function buildRequest(meta: InvokeMeta, body: Buffer): TinyRequest {
   const url = new URL(meta.url);
   const query: Record<string, string> = {};
-  for (const [key, value] of url.searchParams) if (!(key in query)) query[key] = value;
+  for (const [key, value] of url.searchParams) {
+    // own keys only (`constructor` is "in" every object), defined (an assignment to `__proto__` is lost)
+    if (!Object.hasOwn(query, key)) {
+      Object.defineProperty(query, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
   return {
     body: body.toString('utf8'),
     headers: tinyfaasHeaders(meta.headers, 'lower'),

@@ -44,6 +44,9 @@ export interface InstanceOptions {
   logger: Logger;
 }
 
+/** How long a process whose protocol socket closed has to exit on its own before it is killed. */
+const SOCKET_CLOSED_GRACE_MS = 500;
+
 /** One bridge process serving one deployment over runtime protocol v1. */
 export class Instance implements PoolInstance<Instance> {
   readonly id: string;
@@ -137,6 +140,7 @@ export class Instance implements PoolInstance<Instance> {
           this.kill();
         },
         outOfMemory: () => this.process.newOomKill(),
+        closed: () => this.socketClosed(),
       },
     });
     connection.deployment = this.deployment;
@@ -238,6 +242,21 @@ export class Instance implements PoolInstance<Instance> {
     );
     this.log('platform', 'error', `the instance broke the runtime protocol and was ended: ${reason}`);
     this.process.kill();
+  }
+
+  /**
+   * The protocol socket closed. A process that exits closes it on the way out (its exit follows at
+   * once); one that lives on without it can never answer: it is killed after a short grace, so what
+   * was in flight fails now rather than at its timeout.
+   */
+  private socketClosed(): void {
+    if (this.state === 'stopping' || this.state === 'exited') return;
+    const timer = setTimeout(() => {
+      if (this.state === 'stopping' || this.state === 'exited') return;
+      this.log('platform', 'error', `instance ${this.id} closed its runtime-protocol socket; ending it`);
+      this.process.kill();
+    }, SOCKET_CLOSED_GRACE_MS);
+    timer.unref();
   }
 
   private onExit(status: ExitStatus, oom: boolean): void {

@@ -6,14 +6,17 @@ import type { ErrorMeta } from './protocol/messages.js';
 
 /**
  * A function error (FUNCTION_ERROR). The bridge's text always travels in `details.functionError` (the
- * gateway never sends details to callers; compatibility endpoints answer with it). Callers of a native
- * function read "see its logs"; a flavor whose platform shows the error text to callers (`showsErrorText`) shows it.
+ * gateway never sends details to callers), with `details.showsErrorText` saying whether the function's
+ * flavor lets its callers see it (compatibility endpoints answer with the bare text only then). Callers
+ * of a native function read "see its logs"; a flavor whose platform shows the error text to callers
+ * (`showsErrorText`) shows it.
  */
 export function functionError(meta: ErrorMeta, deployment: Deployment | undefined): SkiffError {
   const failed = meta.exitCode === undefined ? 'threw an error' : `exited with code ${meta.exitCode}`;
-  const shown = deployment?.showErrorText === true ? `: ${meta.message}` : '; see its logs';
+  const showsErrorText = deployment?.showErrorText === true;
+  const shown = showsErrorText ? `: ${meta.message}` : '; see its logs';
   return new SkiffError('SKIFF_E_FUNCTION_ERROR', `the function ${failed}${shown}`, {
-    details: { functionError: meta.message },
+    details: { functionError: meta.message, showsErrorText },
   });
 }
 

@@ -83,7 +83,8 @@ function safeHost(host: string | undefined): string {
 }
 
 function writeResult(res: ServerResponse, result: Result, invocationId: string): void {
-  const headers: Record<string, string | string[]> = {};
+  // no prototype: a header the function names `constructor` or `__proto__` is not already "there"
+  const headers = Object.create(null) as Record<string, string | string[]>;
   for (const [key, value] of result.headers) {
     const name = key.toLowerCase();
     if (NOT_FROM_FUNCTION.has(name)) continue;

@@ -30,10 +30,15 @@ export function withDefaultContentType(headers: HeaderPairs, body: Buffer): Head
   return [...headers, ['content-type', utf8 ? 'text/plain; charset=utf-8' : 'application/octet-stream']];
 }
 
-/** The text a tinyFaaS caller gets for a failure: the function's own error text when there is one. */
+/**
+ * The text a tinyFaaS caller gets for a failure: the function's own error text when its flavor shows
+ * it to callers; a native function's text stays in its logs (the caller gets Skiff's message).
+ */
 export function tinyFaasErrorText(error: SkiffError): string {
-  const details = error.details as { functionError?: unknown } | undefined;
-  return typeof details?.functionError === 'string' ? details.functionError : error.message;
+  const details = error.details as { functionError?: unknown; showsErrorText?: unknown } | undefined;
+  return typeof details?.functionError === 'string' && details.showsErrorText === true
+    ? details.functionError
+    : error.message;
 }
 
 /** tinyFaaS's async reply: an empty 202, no callback. */

@@ -46,10 +46,14 @@ export class FrameChannel {
     stream.on('close', () => handlers.closed?.());
   }
 
-  /** Queues a frame for the peer (frames queued in one tick leave in one write); a no-op once closed. */
-  send(kind: number, id: number, meta?: object, body?: Uint8Array): void {
+  /**
+   * Queues a frame for the peer (frames queued in one tick leave in one write); a no-op once closed.
+   * `sent` is called once the frame's bytes are on their way out (`FrameWriter.send`): before that the
+   * peer cannot have read it.
+   */
+  send(kind: number, id: number, meta?: object, body?: Uint8Array, sent?: () => void): void {
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    this.writer.send(kind, id, meta, body);
+    this.writer.send(kind, id, meta, body, sent);
   }
 
   /** Ignores whatever the peer sends from now on. */

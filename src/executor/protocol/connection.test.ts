@@ -30,6 +30,11 @@ class FakePeer {
     this.end.write(encodeFrame(kind, id, meta, body));
   }
 
+  /** Reads nothing more: what the platform writes stays queued on its side once a buffer is full. */
+  stopReading(): void {
+    this.end.pause();
+  }
+
   /** The next frame of a kind (or one received already and not looked at). */
   next(kind: number): Promise<Frame> {
     const seen = this.received.find((f) => f.kind === kind);
@@ -311,3 +316,44 @@ describe('protocol connection: broken peers', () => {
     expect(connection.accepting).toBe(false);
   });
 });
+
+describe('protocol connection: a peer that answers what it never read', () => {
+  // 256 KiB: more than the in-memory pair buffers, so the INVOKE stays queued on the platform's side
+  const BIG = 'x'.repeat(256 * 1024);
+
+  it('ends the connection on a RESULT for an INVOKE still queued here', async () => {
+    const { connection, peer, seen } = await connect({ ready: true });
+    peer.stopReading();
+    // the first INVOKE is on its way (the peer may read it) but cannot be written out whole...
+    const first = track(connection.invoke(invocation('inv-1', BIG), 5_000));
+    await settle();
+    // ...so the second waits behind it, here: the peer cannot have read it
+    const second = track(connection.invoke(invocation('inv-2'), 5_000));
+    await settle();
+    peer.send(FrameKind.RESULT, 2, { status: 200, headers: [] }, Buffer.from('forged'));
+    await settle();
+    expect(outcomeCode(second)).toBe('SKIFF_E_PROTOCOL');
+    expect(outcomeCode(first)).toBe('SKIFF_E_PROTOCOL');
+    expect(seen.violations).toEqual([expect.stringContaining('never read')]);
+    expect(connection.accepting).toBe(false);
+  });
+
+  it('ends the connection on a PONG for a PING still queued here', async () => {
+    const { connection, peer, seen } = await connect({ ready: true });
+    peer.stopReading();
+    const call = track(connection.invoke(invocation('inv-1', BIG), 100));
+    await settle();
+    vi.advanceTimersByTime(100);
+    await settle();
+    expect(outcomeCode(call)).toBe('SKIFF_E_TIMEOUT');
+    // the PING (wire id 2) is queued behind the INVOKE the peer never read
+    peer.send(FrameKind.PONG, 2);
+    await settle();
+    expect(seen.violations).toEqual([expect.stringContaining('PONG')]);
+    expect(seen.hung).toBe(0);
+  });
+});
+
+function outcomeCode(outcome: { result?: Result; error?: SkiffError }): string | undefined {
+  return outcome.error?.code;
+}

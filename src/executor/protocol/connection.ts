@@ -49,6 +49,11 @@ export interface ConnectionHooks {
   hung(): void;
   /** Whether a FUNCTION_ERROR was really the OOM killer's work (the owner can tell). */
   outOfMemory(): boolean;
+  /**
+   * The stream closed: the peer closed its end or went away. Nothing sent can arrive any more; the
+   * connection takes no more invocations, and its owner ends a peer that lives on without it.
+   */
+  closed?(): void;
 }
 
 export interface ConnectionOptions {
@@ -64,6 +69,14 @@ interface Pending {
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
   timer: NodeJS.Timeout;
+  /** Whether its INVOKE is on its way out: an answer before that was forged by a peer not reading. */
+  written: boolean;
+}
+
+interface Ping {
+  answer: (alive: boolean) => void;
+  /** Whether the PING is on its way out (a PONG before that answers a PING the peer never read). */
+  written: boolean;
 }
 
 interface StartWaiter {
@@ -80,7 +93,7 @@ export class ProtocolConnection {
   private readyNow = false;
   private readonly channel: FrameChannel;
   private readonly pending = new Map<number, Pending>();
-  private readonly pings = new Map<number, (alive: boolean) => void>();
+  private readonly pings = new Map<number, Ping>();
   private probe: Promise<boolean> | undefined;
   private nextId = 1;
   private startWaiter: StartWaiter | undefined;
@@ -97,6 +110,10 @@ export class ProtocolConnection {
       frame: (frame) => this.onFrame(frame),
       tooLarge: (err) => this.frameTooLarge(err),
       violation: (reason) => this.protocolViolation(reason),
+      closed: () => {
+        this.readyNow = false;
+        this.opts.hooks.closed?.();
+      },
     });
   }
 
@@ -146,7 +163,7 @@ export class ProtocolConnection {
   lost(startMessage: string, error: SkiffError): void {
     this.readyNow = false;
     this.abortStart(startMessage);
-    for (const answer of [...this.pings.values()]) answer(false);
+    for (const ping of [...this.pings.values()]) ping.answer(false);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(error);
@@ -171,9 +188,12 @@ export class ProtocolConnection {
     };
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
-      this.pending.set(wireId, { invocationId: inv.id, resolve, reject, timer });
+      const p: Pending = { invocationId: inv.id, resolve, reject, timer, written: false };
+      this.pending.set(wireId, p);
       try {
-        this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body);
+        this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body, () => {
+          p.written = true;
+        });
       } catch (err) {
         this.pending.delete(wireId);
         clearTimeout(timer);
@@ -204,12 +224,18 @@ export class ProtocolConnection {
         this.opts.hooks.hung();
         resolve(false);
       }, this.opts.probeTimeoutMs);
-      this.pings.set(id, (alive) => {
-        clearTimeout(timer);
-        this.pings.delete(id);
-        resolve(alive);
+      const ping: Ping = {
+        answer: (alive) => {
+          clearTimeout(timer);
+          this.pings.delete(id);
+          resolve(alive);
+        },
+        written: false,
+      };
+      this.pings.set(id, ping);
+      this.channel.send(FrameKind.PING, id, undefined, undefined, () => {
+        ping.written = true;
       });
-      this.channel.send(FrameKind.PING, id);
     }).finally(() => {
       this.probe = undefined;
       // Invocations that queued while the probe ran can go now.
@@ -262,7 +288,7 @@ export class ProtocolConnection {
       p.reject(error);
     }
     this.pending.clear();
-    for (const answer of [...this.pings.values()]) answer(false);
+    for (const ping of [...this.pings.values()]) ping.answer(false);
     this.channel.destroy();
     this.opts.hooks.changed(true);
   }
@@ -294,8 +320,12 @@ export class ProtocolConnection {
         const text = capText(frame.body, MAX_TEXT_BYTES);
         return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, invocationId);
       }
-      case FrameKind.PONG:
-        return this.pings.get(frame.id)?.(true);
+      case FrameKind.PONG: {
+        const ping = this.pings.get(frame.id);
+        if (ping === undefined) return;
+        if (!ping.written) return this.protocolViolation(`a PONG for PING ${frame.id}, which it never read`);
+        return ping.answer(true);
+      }
     }
   }
 
@@ -350,6 +380,12 @@ export class ProtocolConnection {
   private settle(wireId: number, fn: (p: Pending) => void): void {
     const p = this.pending.get(wireId);
     if (p === undefined) return;
+    if (!p.written) {
+      // it answered blindly (the request is still queued here): a peer that never reads its socket
+      // would let every request body it is sent pile up in the platform's memory
+      this.protocolViolation(`an answer to invocation ${wireId}, which it never read`);
+      return;
+    }
     this.pending.delete(wireId);
     clearTimeout(p.timer);
     fn(p);

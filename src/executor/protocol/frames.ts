@@ -158,12 +158,29 @@ function decodeFrame(buf: Buffer): Frame {
 /** Batches frame writes: frames written in one tick leave in one write call. */
 export class FrameWriter {
   private pending: Buffer[] = [];
+  private sentHooks: (() => void)[] = [];
   private scheduled = false;
+  /** Writes handed to the stream whose completion was not reported yet. */
+  private outstanding = 0;
+  /** Hooks of frames the stream holds back until the writes ahead of them are done. */
+  private heldBack: (() => void)[] = [];
 
-  constructor(private readonly sink: { write(data: Buffer): unknown; destroyed?: boolean }) {}
+  constructor(
+    private readonly sink: {
+      write(data: Buffer, cb?: (err?: Error | null) => void): unknown;
+      destroyed?: boolean;
+    },
+  ) {}
 
-  send(kind: number, id: number, meta?: object, body?: Uint8Array): void {
+  /**
+   * Queues a frame; `sent` is called once its bytes are on their way to the operating system (no write
+   * ahead of it is still held in this process), from when on the peer may have read them. A stream
+   * dispatches what it buffered as soon as the write in progress completes, so the hooks of a held
+   * back write run then; they run late rather than early.
+   */
+  send(kind: number, id: number, meta?: object, body?: Uint8Array, sent?: () => void): void {
     this.pending.push(encodeFrame(kind, id, meta, body));
+    if (sent !== undefined) this.sentHooks.push(sent);
     if (this.scheduled) return;
     this.scheduled = true;
     process.nextTick(() => this.flush());
@@ -171,12 +188,24 @@ export class FrameWriter {
 
   flush(): void {
     this.scheduled = false;
+    const hooks = this.sentHooks;
+    this.sentHooks = [];
     if (this.pending.length === 0 || this.sink.destroyed === true) {
       this.pending = [];
       return;
     }
     const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
     this.pending = [];
-    this.sink.write(data);
+    const dispatchedNow = this.outstanding === 0;
+    this.outstanding++;
+    if (!dispatchedNow) this.heldBack.push(...hooks);
+    this.sink.write(data, (err) => {
+      this.outstanding--;
+      const held = this.heldBack;
+      this.heldBack = [];
+      // the stream has now dispatched everything it held back (or failed: then nothing counts as sent)
+      if (err === undefined || err === null) for (const hook of held) hook();
+    });
+    if (dispatchedNow) for (const hook of hooks) hook();
   }
 }
