@@ -1,6 +1,7 @@
 /** The errors an instance turns a bridge's failure report into (runtime protocol v1 ERROR frames). */
 import { SkiffError } from '../shared/errors.js';
-import { statusProblem } from '../model/result-rules.js';
+import type { HeaderPairs } from '../model/invocation.js';
+import { headersProblem, statusProblem } from '../model/result-rules.js';
 import type { Deployment } from '../model/deployment.js';
 import type { ErrorMeta } from './protocol/messages.js';
 
@@ -52,15 +53,17 @@ export function protocolError(reason: string): SkiffError {
 }
 
 /**
- * Why the platform refuses a RESULT (a status that is not 200–599, a body over the limit) as the error
- * its caller gets and the line for the function's logs; undefined when the result may go out.
+ * Why the platform refuses a RESULT (a status that is not 200–599, headers over 15 KiB in all, a body over
+ * the limit) as the error its caller gets and the line for the function's logs; undefined when the
+ * result may go out.
  */
 export function refusedResult(
   status: number,
+  headers: HeaderPairs,
   bodyBytes: number,
   limit: number,
 ): { error: SkiffError; line: string } | undefined {
-  const problem = statusProblem(status);
+  const problem = statusProblem(status) ?? headersProblem(headers);
   if (problem !== undefined) return { error: badResponse(problem), line: `invalid response: ${problem}` };
   if (bodyBytes > limit) return tooLarge(limit);
   return undefined;

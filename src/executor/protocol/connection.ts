@@ -308,7 +308,7 @@ export class ProtocolConnection {
       case FrameKind.RESULT: {
         const { status, headers } = frame.meta;
         return this.settle(frame.id, (p) => {
-          const refused = refusedResult(status, frame.body.length, this.opts.maxResponseBytes);
+          const refused = refusedResult(status, headers, frame.body.length, this.opts.maxResponseBytes);
           if (refused === undefined) p.resolve({ status, headers, body: frame.body });
           else this.refuse(p, refused);
         });
