@@ -27,63 +27,18 @@ import {
   type HelloMeta,
   type InitMeta,
   type InvokeMeta,
-  type LogMeta,
 } from './messages.js';
+import type { ConnectionOptions, Pending, Ping, StartErrorCode, StartWaiter } from './connection-types.js';
+
+export type {
+  ConnectionHooks,
+  ConnectionOptions,
+  LogStreamName,
+  StartErrorCode,
+} from './connection-types.js';
 
 /** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
 const MAX_TEXT_BYTES = 16 * 1024;
-
-export type LogStreamName = LogMeta['stream'] | 'platform';
-export type StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED' | 'SKIFF_E_START_TIMEOUT';
-
-export interface ConnectionHooks {
-  /** A line for the function's logs (never throws). */
-  log(stream: LogStreamName, level: string, message: string, invocationId?: string): void;
-  /** Capacity changed: an invocation settled (`settled`), or a liveness probe ended. */
-  changed(settled: boolean): void;
-  /** An invocation timed out (CANCEL was sent; a probe starts). */
-  timedOut(): void;
-  /** The peer broke the protocol: the connection is closed; its owner ends the peer. */
-  violated(reason: string): void;
-  /** The peer did not answer the liveness probe: its owner ends it. */
-  hung(): void;
-  /** Whether a FUNCTION_ERROR was really the OOM killer's work (the owner can tell). */
-  outOfMemory(): boolean;
-  /**
-   * The stream closed: the peer closed its end or went away. Nothing sent can arrive any more; the
-   * connection takes no more invocations, and its owner ends a peer that lives on without it.
-   */
-  closed?(): void;
-}
-
-export interface ConnectionOptions {
-  /** The largest response body; larger frames end the connection. */
-  maxResponseBytes: number;
-  /** After a timeout, how long the peer has to answer a PING. */
-  probeTimeoutMs: number;
-  hooks: ConnectionHooks;
-}
-
-interface Pending {
-  invocationId: string;
-  resolve: (result: Result) => void;
-  reject: (err: SkiffError) => void;
-  timer: NodeJS.Timeout;
-  /** Whether its INVOKE is on its way out: an answer before that was forged by a peer not reading. */
-  written: boolean;
-}
-
-interface Ping {
-  answer: (alive: boolean) => void;
-  /** Whether the PING is on its way out (a PONG before that answers a PING the peer never read). */
-  written: boolean;
-}
-
-interface StartWaiter {
-  phase: 'hello' | 'init';
-  resolve: () => void;
-  reject: (err: SkiffError) => void;
-}
 
 export class ProtocolConnection {
   /** The function loaded over INIT (errors and log lines name it); unset before. */

@@ -1,0 +1,56 @@
+/** The shapes a protocol connection (connection.ts) shares with its owner, and its own bookkeeping. */
+import type { SkiffError } from '../../shared/errors.js';
+import type { Result } from '../../model/invocation.js';
+import type { LogMeta } from './messages.js';
+
+export type LogStreamName = LogMeta['stream'] | 'platform';
+export type StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED' | 'SKIFF_E_START_TIMEOUT';
+
+export interface ConnectionHooks {
+  /** A line for the function's logs (never throws). */
+  log(stream: LogStreamName, level: string, message: string, invocationId?: string): void;
+  /** Capacity changed: an invocation settled (`settled`), or a liveness probe ended. */
+  changed(settled: boolean): void;
+  /** An invocation timed out (CANCEL was sent; a probe starts). */
+  timedOut(): void;
+  /** The peer broke the protocol: the connection is closed; its owner ends the peer. */
+  violated(reason: string): void;
+  /** The peer did not answer the liveness probe: its owner ends it. */
+  hung(): void;
+  /** Whether a FUNCTION_ERROR was really the OOM killer's work (the owner can tell). */
+  outOfMemory(): boolean;
+  /**
+   * The stream closed: the peer closed its end or went away. Nothing sent can arrive any more; the
+   * connection takes no more invocations, and its owner ends a peer that lives on without it.
+   */
+  closed?(): void;
+}
+
+export interface ConnectionOptions {
+  /** The largest response body; larger frames end the connection. */
+  maxResponseBytes: number;
+  /** After a timeout, how long the peer has to answer a PING. */
+  probeTimeoutMs: number;
+  hooks: ConnectionHooks;
+}
+
+export interface Pending {
+  invocationId: string;
+  resolve: (result: Result) => void;
+  reject: (err: SkiffError) => void;
+  timer: NodeJS.Timeout;
+  /** Whether its INVOKE is on its way out: an answer before that was forged by a peer not reading. */
+  written: boolean;
+}
+
+export interface Ping {
+  answer: (alive: boolean) => void;
+  /** Whether the PING is on its way out (a PONG before that answers a PING the peer never read). */
+  written: boolean;
+}
+
+export interface StartWaiter {
+  phase: 'hello' | 'init';
+  resolve: () => void;
+  reject: (err: SkiffError) => void;
+}
