@@ -110,7 +110,7 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   });
   console.log('Skiff stopped.');
   // Every server, instance and store is closed; idle timers of client libraries (CoAP agents, MQTT)
-  // would keep the process up for seconds more, and a supervisor expects it gone (tinyFaaS: ~1 s).
+  // would keep the process up for seconds more, and a supervisor expects it gone within about a second.
   process.exit(process.exitCode ?? 0);
 }
 

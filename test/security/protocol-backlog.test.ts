@@ -4,24 +4,16 @@
  * request body the platform writes to it stays queued in the platform's memory. The platform must end
  * such an instance (it answered frames it cannot have read) instead of buffering without bound.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bridgeFunction, rawBridge } from '../helpers/hostile-bridge.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 
 // A custom runtime whose bridge writes HELLO and READY, then RESULTs (and PONGs) for ids 1..4000
 // every 20 ms, and never reads fd 3.
-const BRIDGE = `
+const BRIDGE = rawBridge(`
 const fs = require('node:fs');
-function frame(kind, id, meta) {
-  const m = Buffer.from(JSON.stringify(meta));
-  const b = Buffer.alloc(13 + m.length);
-  b.writeUInt32BE(9 + m.length, 0); b.writeUInt8(kind, 4); b.writeUInt32BE(id, 5); b.writeUInt32BE(m.length, 9);
-  m.copy(b, 13);
-  return b;
-}
 function put(buf) { try { fs.writeSync(3, buf); } catch {} }
 put(frame(1, 0, { protocol: 1, runtime: 'hostile' }));
 setTimeout(() => put(frame(3, 0, {})), 300);
@@ -29,7 +21,7 @@ const blind = [];
 for (let id = 1; id <= 4000; id++) blind.push(frame(5, id, { status: 200, headers: [] }), frame(11, id, {}));
 const all = Buffer.concat(blind);
 setTimeout(() => setInterval(() => put(all), 20), 400);
-`;
+`);
 
 function forceGc(): () => void {
   v8.setFlagsFromString('--expose-gc');
@@ -42,13 +34,7 @@ describe('a bridge that answers frames it never read', () => {
 
   beforeAll(async () => {
     dir = await makeDataDir();
-    const fn = path.join(dir, 'fn');
-    await mkdir(fn);
-    await writeFile(path.join(fn, 'bridge.cjs'), BRIDGE);
-    await writeFile(
-      path.join(fn, 'skiff.json'),
-      JSON.stringify({ runtime: 'custom', command: ['node', 'bridge.cjs'], timeoutMs: 2000 }),
-    );
+    const fn = await bridgeFunction(dir, 'fn', BRIDGE, { timeoutMs: 2000 });
     platform = await startPlatform();
     const res = await platform.deploy('blind', fn);
     expect(res.status, await res.text()).toBe(201);

@@ -4,43 +4,19 @@
  * in the function's logs, instead of sending 300 KB of headers the caller's client drops ("fetch
  * failed", no code). Headers that fit still go out whole, and the instance keeps serving.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESULT_HEADER_BYTES } from '../../src/model/result-rules.js';
+import { answeringBridge, bridgeFunction } from '../helpers/hostile-bridge.js';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 // HELLO, READY after INIT, and for every INVOKE a RESULT with `?n=` headers of `?size=` value bytes.
-const BRIDGE = `
-const net = require('node:net');
-const sock = new net.Socket({ fd: 3, readable: true, writable: true });
-function frame(kind, id, meta) {
-  const m = Buffer.from(JSON.stringify(meta));
-  const out = Buffer.alloc(13 + m.length);
-  out.writeUInt32BE(9 + m.length, 0); out.writeUInt8(kind, 4); out.writeUInt32BE(id, 5);
-  out.writeUInt32BE(m.length, 9); m.copy(out, 13);
-  return out;
-}
-sock.write(frame(1, 0, { protocol: 1, runtime: 'hostile' }));
-let buf = Buffer.alloc(0);
-sock.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0) + 4) {
-    const f = buf.subarray(0, buf.readUInt32BE(0) + 4);
-    buf = buf.subarray(f.length);
-    const kind = f.readUInt8(4), id = f.readUInt32BE(5);
-    if (kind === 2) sock.write(frame(3, 0, {}));
-    if (kind === 4) {
-      const meta = JSON.parse(f.subarray(13, 13 + f.readUInt32BE(9)).toString());
+const BRIDGE = answeringBridge(`
       const q = new URL(meta.url).searchParams;
       const n = Number(q.get('n')), size = Number(q.get('size'));
       const headers = Array.from({ length: n }, (_, i) => ['x-h-' + i, 'v'.repeat(size)]);
       sock.write(frame(5, id, { status: 200, headers }));
-    }
-  }
-});
-`;
+`);
 
 describe('result headers larger than a caller accepts', () => {
   let platform: TestPlatform;
@@ -48,13 +24,7 @@ describe('result headers larger than a caller accepts', () => {
 
   beforeAll(async () => {
     dir = await makeDataDir();
-    const fn = path.join(dir, 'fn');
-    await mkdir(fn);
-    await writeFile(path.join(fn, 'bridge.cjs'), BRIDGE);
-    await writeFile(
-      path.join(fn, 'skiff.json'),
-      JSON.stringify({ runtime: 'custom', command: ['node', 'bridge.cjs'] }),
-    );
+    const fn = await bridgeFunction(dir, 'fn', BRIDGE);
     platform = await startPlatform();
     const res = await platform.deploy('headers', fn);
     expect(res.status, await res.text()).toBe(201);
