@@ -17,8 +17,14 @@ afterEach(() => kit.close());
 const errorOf = (res: InMemoryResponse) =>
   res.json<{ error: { code: string; message: string; details?: unknown } }>().error;
 const keyPath = (key: string, fn = 'hello') => `/v1/functions/${fn}/state/${encodeURIComponent(key)}`;
-const put = (key: string, body: RequestBody, headers: Record<string, string> = {}) =>
-  kit.request({ method: 'PUT', path: keyPath(key), body, headers });
+/** Numbers are sent as JSON (the in-memory client sends objects as JSON, strings and bytes as they are). */
+const put = (key: string, body: RequestBody | number, headers: Record<string, string> = {}) =>
+  kit.request({
+    method: 'PUT',
+    path: keyPath(key),
+    body: typeof body === 'number' ? String(body) : body,
+    headers: typeof body === 'number' ? { 'content-type': 'application/json', ...headers } : headers,
+  });
 const get = (key: string) => kit.request({ path: keyPath(key) });
 
 describe('state routes', () => {
