@@ -88,6 +88,10 @@ describe('state routes', () => {
     expect((await put('k', 2, { 'if-match': '"1"' })).status).toBe(200);
     expect((await put('k', 3, { 'if-match': '2' })).status).toBe(200);
     expect((await put('k', 3, { 'if-match': '*' })).status).toBe(400);
+    const noneMatch = { 'if-none-match': '*' };
+    expect((await kit.request({ method: 'DELETE', path: keyPath('k'), headers: noneMatch })).status).toBe(
+      400,
+    );
     const del = await kit.request({ method: 'DELETE', path: keyPath('k'), headers: { 'if-match': '"1"' } });
     expect(del.status).toBe(409);
     expect(

@@ -162,6 +162,8 @@ export function stateRoutes(deps: StateDeps): Route[] {
       handler: async ({ req, res, params }) => {
         const name = requireFunction(params['name'] ?? '');
         const key = keyOf(params['key'] ?? '');
+        if (req.headers['if-none-match'] !== undefined)
+          throw invalid('a delete takes If-Match: <version>, not If-None-Match');
         const condition = conditionOf(req);
         const outcome = await state.delete(name, key, condition);
         if (!outcome.ok) throw conflict(name, key, outcome.currentVersion, condition);

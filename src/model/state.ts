@@ -114,12 +114,17 @@ export interface FunctionState {
   deleteAll(fn: string): Promise<number>;
 }
 
-/** Why a key is not valid, or undefined when it is: 1 to 512 bytes of UTF-8, printable, no NUL. */
+/**
+ * Why a key is not valid, or undefined when it is: 1 to 512 bytes of UTF-8, printable, no NUL, and
+ * not `.` or `..`.
+ */
 export function stateKeyProblem(key: string): string | undefined {
   if (key.length === 0) return 'a state key cannot be empty';
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_STATE_KEY_BYTES)
     return `a state key is at most ${MAX_STATE_KEY_BYTES} bytes of UTF-8; this one has ${bytes}`;
+  // a URL path cannot carry them: `.` and `..` segments are resolved away, encoded or not
+  if (key === '.' || key === '..') return `a state key cannot be ${JSON.stringify(key)}`;
   // control characters (NUL included) and lone surrogates, which UTF-8 cannot carry
   if (/[\p{Cc}\p{Cs}]/u.test(key))
     return 'a state key cannot hold control characters (NUL, newlines, tabs …) or unpaired surrogates';

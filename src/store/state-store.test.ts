@@ -103,7 +103,7 @@ describe('StateStore', () => {
   });
 
   it('refuses invalid keys and JSON that does not parse', async () => {
-    for (const key of ['', 'a\0b', 'line\nbreak', 'x'.repeat(513), '\ud800', 'é'.repeat(257)]) {
+    for (const key of ['', '.', '..', 'a\0b', 'line\nbreak', 'x'.repeat(513), '\ud800', 'é'.repeat(257)]) {
       expect(await codeOf(store.set('f', key, json(1), 'application/json')), JSON.stringify(key)).toBe(
         'SKIFF_E_INVALID_STATE_KEY',
       );
