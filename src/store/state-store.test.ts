@@ -46,6 +46,8 @@ describe('StateStore', () => {
     expect(a).toMatchObject({ key: 'k', contentType: 'application/json', version: 2 });
     expect(a?.value.toString()).toBe('2');
     expect((await store.get('b', 'k'))?.value).toEqual(Buffer.from([0, 255]));
+    await store.set('b', 'empty', Buffer.alloc(0), 'application/octet-stream');
+    expect((await store.get('b', 'empty'))?.value).toEqual(Buffer.alloc(0));
     expect(await store.delete('a', 'k')).toEqual({ ok: true, deleted: true });
     expect(await store.delete('a', 'k')).toEqual({ ok: true, deleted: false });
     expect(await store.get('a', 'k')).toBeUndefined();
