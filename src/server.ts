@@ -34,6 +34,7 @@ import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/i
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
+import { StateStore } from './store/state-store.js';
 import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
@@ -96,6 +97,12 @@ export async function startServer(
   const artifacts = new ArtifactStore(config.dataDir, sandbox.codeGroup);
   await artifacts.cleanStaging();
   const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
+  const state = new StateStore(path.join(config.dataDir, 'state.db'), {
+    limits: config.state,
+    diskRoom: (bytes) => ballast.hasRoom(bytes),
+  });
+  // the state of functions deleted while it could not be (a crash between the two deletes)
+  for (const fn of state.functions()) if (registry.getFunction(fn) === undefined) await state.deleteAll(fn);
   logger.info(
     { sandbox: sandbox.kind, cgroups: sandbox.cgroups?.version ?? null },
     sandbox.describe(config.sandbox.limits),
@@ -112,6 +119,7 @@ export async function startServer(
     executor,
     router,
     logs,
+    state,
     logger,
     flavors,
     sandbox,
@@ -159,6 +167,7 @@ export async function startServer(
     // two dialects on one gateway port or prefix: nothing listens yet, the stores close again
     await executor.stop(0);
     queueStore.close();
+    state.close();
     registry.close();
     await logs.close();
     ballast.close();
@@ -192,6 +201,7 @@ export async function startServer(
           deployer,
           executor,
           logs,
+          state,
           maxUploadBytes: config.build.maxUploadBytes,
           scalingDefaults: config.scaling,
         }),
@@ -309,6 +319,7 @@ export async function startServer(
         await Promise.all(closing);
         await logs.close();
         queueStore.close();
+        state.close();
         registry.close();
         ballast.close();
       })();
@@ -325,6 +336,7 @@ export async function startServer(
     await retention.stop();
     await executor.stop(0);
     queueStore.close();
+    state.close();
     registry.close();
     await logs.close();
     ballast.close();

@@ -233,6 +233,48 @@ describe('skiff CLI against a running platform', () => {
     expect(empty.stderr).toContain('the secret value is empty');
   });
 
+  it('sets, gets, lists and deletes state, with compare-and-set and bytes from a file', async () => {
+    const created = await cli('state', 'set', 'cli-echo', 'count', '0');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('✔ Created count of cli-echo (json, 1 bytes) at version 1');
+    const stale = await cli('state', 'set', 'cli-echo', 'count', '5', '--if-version', '7');
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('code: SKIFF_E_STATE_CONFLICT');
+    expect(stale.stderr).toContain('is at version 1, not 7');
+    const cas = await cli('state', 'set', 'cli-echo', 'count', '1', '--if-version', '1', '--json');
+    expect(cas.code, cas.stderr).toBe(0);
+    expect(JSON.parse(cas.stdout)).toMatchObject({ key: 'count', version: 2, created: false });
+    const got = await cli('state', 'get', 'cli-echo', 'count', '--json');
+    expect(JSON.parse(got.stdout)).toEqual({
+      function: 'cli-echo',
+      key: 'count',
+      version: 2,
+      contentType: 'application/json',
+      value: 1,
+    });
+    const bytes = randomBytes(300);
+    const file = path.join(scratch, 'blob.bin');
+    await writeFile(file, bytes);
+    expect((await cli('state', 'set', 'cli-echo', 'files/blob 1', '--file', file)).code).toBe(0);
+    const raw = await runCli(['state', 'get', 'cli-echo', 'files/blob 1'], env, 'buffer');
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdout.equals(bytes)).toBe(true);
+    const table = await cli('state', 'list', 'cli-echo');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^KEY +VERSION +SIZE +TYPE +UPDATED$/m);
+    expect(table.stdout).toMatch(/^count +2 +1 +json +\S+Z$/m);
+    expect(table.stdout).toMatch(/^files\/blob 1 +1 +300 +bytes +\S+Z$/m);
+    expect(table.stdout).toContain('2 of 10000 keys');
+    const prefixed = await cli('state', 'list', 'cli-echo', '--prefix', 'files/', '--json');
+    expect(JSON.parse(prefixed.stdout).keys.map((k: { key: string }) => k.key)).toEqual(['files/blob 1']);
+    expect((await cli('state', 'delete', 'cli-echo', 'count')).stdout).toContain(
+      '✔ Deleted count of cli-echo',
+    );
+    const gone = await cli('state', 'get', 'cli-echo', 'count');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('code: SKIFF_E_STATE_NOT_FOUND');
+  });
+
   it('deletes a function, after which invoking it is FUNCTION_NOT_FOUND', async () => {
     const deleted = await cli('fn', 'delete', 'cli-echo');
     expect(deleted.code, deleted.stderr).toBe(0);

@@ -140,8 +140,24 @@ describe('the OpenAPI document and the real answers of the control API', () => {
       '/v1/functions/oa-echo/secrets/API_KEY',
       204,
     );
+    const key = '/v1/functions/{name}/state/{key}';
+    const jsonValue = (value: unknown, headers: Record<string, string> = {}) => ({
+      body: JSON.stringify(value),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    await call('PUT', key, '/v1/functions/oa-echo/state/a%2Fb', 201, jsonValue({ n: 1 }));
+    await call(
+      'PUT',
+      key,
+      '/v1/functions/oa-echo/state/a%2Fb',
+      200,
+      jsonValue({ n: 2 }, { 'if-match': '"1"' }),
+    );
+    expect(await call('GET', key, '/v1/functions/oa-echo/state/a%2Fb', 200)).toEqual({ n: 2 });
+    await call('GET', '/v1/functions/{name}/state', '/v1/functions/oa-echo/state?prefix=a', 200);
+    await call('DELETE', key, '/v1/functions/oa-echo/state/a%2Fb', 204);
     await call('DELETE', name, '/v1/functions/oa-echo', 204);
-    expect(checked.size).toBe(16);
+    expect(checked.size).toBe(21);
   });
 
   it('answers refusals with the documented error body', async () => {
@@ -157,6 +173,8 @@ describe('the OpenAPI document and the real answers of the control API', () => {
       body: new Uint8Array(await archive()),
       headers: { 'content-type': 'application/gzip' },
     });
+    await call('GET', '/v1/functions/{name}/state/{key}', '/v1/functions/no-such-function/state/k', 404);
+    await call('GET', '/v1/functions/{name}/state', '/v1/functions/no-such-function/state', 404);
     await call('PATCH', '/v1/functions/{name}/scaling', '/v1/functions/no-such-function/scaling', 404, {
       body: JSON.stringify({ concurrency: 2 }),
     });

@@ -22,6 +22,7 @@ import { buildLogOf, errorJson, exitCodeFor, formatError, withHint } from './out
 import { registerRuntime } from './runtime.js';
 import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
+import { registerState } from './state.js';
 
 export function buildProgram(): Command {
   const program = new Command('skiff')
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerInvocation(program);
   registerLogs(program);
   registerSecret(program);
+  registerState(program);
   registerRuntime(program);
   installExitOverrides(program);
   return program;

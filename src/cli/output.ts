@@ -51,6 +51,10 @@ const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
   SKIFF_E_NOT_FOUND: 'check the name; `skiff fn list` shows the deployed functions',
   SKIFF_E_FUNCTION_NOT_FOUND: 'check the name; `skiff fn list` shows the deployed functions',
   SKIFF_E_SECRET_NOT_FOUND: 'check the name; `skiff secret list <function>` shows the secrets',
+  SKIFF_E_STATE_NOT_FOUND: 'check the key; `skiff state list <function>` shows the keys',
+  SKIFF_E_STATE_CONFLICT: 'read the key again (`skiff state get --json` shows its version) and retry',
+  SKIFF_E_STATE_FULL:
+    'delete keys the function no longer needs (`skiff state list <function>` shows their sizes)',
   SKIFF_E_INVALID_NAME: 'use lower-case letters, digits and dashes, or pass another name with --name',
   SKIFF_E_INVALID_SPEC: 'check skiff.json and the --runtime / --handler flags',
   SKIFF_E_HANDLER_NOT_FOUND: 'pass --handler <file>, or set "handler" in skiff.json',

@@ -1,4 +1,5 @@
 import type { Executor } from '../executor/executor.js';
+import type { FunctionState } from '../model/state.js';
 import type { Scaling } from '../model/scaling.js';
 import type { z } from 'zod';
 import { parseWith, resolveScaling, validateName } from '../shared/validate.js';
@@ -27,12 +28,15 @@ import type {
 } from './response-schemas.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
 import { secretRoutes } from './secrets.js';
+import { stateRoutes } from './state.js';
 
 export interface FunctionsDeps {
   registry: Registry;
   deployer: Deployer;
   executor: Executor;
   logs: FileLogStore;
+  /** Per-function state (the `state` sub-resource). */
+  state: FunctionState;
   maxUploadBytes: number;
   /** The platform's default scaling (config `scaling`). */
   scalingDefaults: Scaling;
@@ -198,5 +202,6 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     },
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
+    ...stateRoutes({ registry, state: deps.state }),
   ];
 }

@@ -36,6 +36,30 @@ export function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   );
 }
 
+export interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+/** The parameters of one zod object schema, each with the schema of its field. */
+export function parameters(where: 'path' | 'query', schema: z.ZodObject): Parameter[] {
+  const json = toJson(schema, 'input');
+  const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, field]) => {
+    const { description, ...rest } = field as JsonSchema;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
 /** Converts named schemas at once; where one holds another, it refers to it (`$ref`). */
 function components(named: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
@@ -109,6 +133,23 @@ export const responses = {
   Unprocessable: errorResponse(
     'SKIFF_E_HANDLER_NOT_FOUND or SKIFF_E_BUILD_FAILED (including an instance that would not start); ' +
       '`details` is `{ version, buildLog }`. The failed version is recorded; the live version is unchanged.',
+  ),
+  StateBadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad function `name`), SKIFF_E_INVALID_STATE_KEY (a key that is empty, over 512 ' +
+      'bytes or holds control characters), or SKIFF_E_INVALID_REQUEST (a bad query parameter or condition ' +
+      'header, or an application/json value that does not parse).',
+  ),
+  StateNotFound: errorResponse(
+    'SKIFF_E_FUNCTION_NOT_FOUND (no function of that name) or SKIFF_E_STATE_NOT_FOUND (no such key).',
+  ),
+  StateConflict: errorResponse(
+    'SKIFF_E_STATE_CONFLICT: the `If-Match` version is not the key’s, or `If-None-Match: *` found the key; ' +
+      '`details.currentVersion` is the key’s version (0: it does not exist). Nothing was written.',
+  ),
+  StateTooLarge: errorResponse('SKIFF_E_STATE_TOO_LARGE: the value is over `state.maxValueBytes`.'),
+  StateFull: errorResponse(
+    'SKIFF_E_STATE_FULL: the function would go over `state.maxBytesPerFunction` or ' +
+      '`state.maxKeysPerFunction` (delete keys first; `details` has the usage), or SKIFF_E_DISK_FULL.',
   ),
   Internal: errorResponse('SKIFF_E_INTERNAL: a platform fault; see the platform log.'),
 } as const;

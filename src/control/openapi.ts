@@ -4,7 +4,6 @@
  * here. Every parameter, request body and answer schema is generated from the zod schema the route
  * validates with or answers by (openapi-schemas.ts); this file only says which belongs where.
  */
-import type { z } from 'zod';
 import {
   ARCHIVE_TYPES,
   deployQuery,
@@ -17,38 +16,14 @@ import {
   versionParams,
 } from './request-schemas.js';
 import {
+  parameters,
   responses,
   schemaRef,
   schemas,
   securitySchemes,
-  toJson,
-  type JsonSchema,
   type SchemaName,
 } from './openapi-schemas.js';
-
-export interface Parameter {
-  name: string;
-  in: 'path' | 'query';
-  required: boolean;
-  description?: string;
-  schema: JsonSchema;
-}
-
-/** The parameters of one zod object schema, each with the schema of its field. */
-function parameters(where: 'path' | 'query', schema: z.ZodObject): Parameter[] {
-  const json = toJson(schema, 'input');
-  const required = new Set(json.required ?? []);
-  return Object.entries(json.properties ?? {}).map(([name, field]) => {
-    const { description, ...rest } = field as JsonSchema;
-    return {
-      name,
-      in: where,
-      required: where === 'path' || required.has(name),
-      ...(typeof description === 'string' ? { description } : {}),
-      schema: rest,
-    };
-  });
-}
+import { statePaths } from './openapi-state.js';
 
 const json = (name: SchemaName) => ({ 'application/json': { schema: schemaRef(name) } }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
@@ -120,6 +95,12 @@ export const openApiDocument = {
       description:
         'Secrets of a function: given to its instances in the environment and in `ctx.secrets`, never shown ' +
         'back. They are not part of a version; a change restarts the instances.',
+    },
+    {
+      name: 'state',
+      description:
+        'Per-function state: a key-value store each function owns, kept across restarts, with a version ' +
+        'per key for compare-and-set. Deleted with the function.',
     },
     { name: 'meta', description: 'The API itself; no token needed.' },
   ],
@@ -290,6 +271,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...statePaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',

@@ -6,6 +6,12 @@
  */
 import { z } from 'zod';
 import { scalingInputSchema, scalingPatchSchema } from '../model/scaling.js';
+import {
+  DEFAULT_STATE_LIST_LIMIT,
+  MAX_STATE_KEY_BYTES,
+  MAX_STATE_LIST_LIMIT,
+  stateKeyProblem,
+} from '../model/state.js';
 import { functionNameSchema, specSchema } from '../model/spec.js';
 import { SkiffError, type ErrorCode } from '../shared/errors.js';
 import type { AsyncStatus } from '../store/queue-store.js';
@@ -50,6 +56,16 @@ export const versionParams = z.object({
   version: z.coerce.number().int().min(1).meta({ description: 'Version number, from 1.' }),
 });
 export const secretParams = z.object({ name: functionNameSchema, secret: secretNameSchema });
+export const stateKeySchema = z
+  .string()
+  .superRefine((key, ctx) => {
+    const problem = stateKeyProblem(key);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description: `State key, URL-encoded: 1 to ${MAX_STATE_KEY_BYTES} bytes of UTF-8, no control characters.`,
+  });
+export const stateParams = z.object({ name: functionNameSchema, key: stateKeySchema });
 export const invocationParams = z.object({
   id: z.string().meta({ description: 'The id the 202 of the asynchronous call carried.' }),
 });
@@ -70,6 +86,22 @@ export const invocationsQuery = z.object({
   function: z.string().optional().meta({ description: 'Only this function’s.' }),
   status: z.enum(ASYNC_STATUSES, { error: `status must be one of ${ASYNC_STATUSES.join(', ')}` }).optional(),
   limit: limitSchema,
+});
+
+const STATE_LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_STATE_LIST_LIMIT}`;
+export const stateListQuery = z.object({
+  prefix: z.string().optional().meta({ description: 'Only keys starting with this.' }),
+  limit: z.coerce
+    .number({ error: STATE_LIMIT_MESSAGE })
+    .int({ error: STATE_LIMIT_MESSAGE })
+    .min(1, { error: STATE_LIMIT_MESSAGE })
+    .max(MAX_STATE_LIST_LIMIT, { error: STATE_LIMIT_MESSAGE })
+    .default(DEFAULT_STATE_LIST_LIMIT)
+    .meta({ description: 'Keys per page.' }),
+  after: z
+    .string()
+    .optional()
+    .meta({ description: 'Only keys after this one: the `next` of the previous page.' }),
 });
 
 /** Deploy parameters that override skiff.json; refused as SKIFF_E_INVALID_SPEC, like skiff.json itself. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { limitsInputSchema, NETWORK_MODES } from '../model/limits.js';
 import { scalingFields, scalingInputSchema } from '../model/scaling.js';
 import { functionNameSchema, RUNTIME_NAMES, specSchema, triggersSchema } from '../model/spec.js';
+import { STATE_CONTENT_TYPES } from '../model/state.js';
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { ASYNC_STATUSES, secretNameSchema } from './request-schemas.js';
 
@@ -164,6 +165,34 @@ export const asyncInvocationSchema = z.object({
     .meta({ description: 'HTTP status of the callback POST; 0 if it failed.' }),
 });
 
+export const stateKeyInfoSchema = z.object({
+  key: z.string(),
+  version: z.number().int().min(1).meta({ description: '1 when the key was created, plus 1 per set.' }),
+  size: count.meta({ description: 'Bytes of the value.' }),
+  contentType: z.enum(STATE_CONTENT_TYPES),
+  updatedAt: dateTime,
+});
+
+export const stateListSchema = z.object({
+  keys: z
+    .array(stateKeyInfoSchema)
+    .meta({ description: 'In key order (by UTF-8 bytes); values are not listed.' }),
+  next: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `after` for the next page; null on the last page.' }),
+  usage: z
+    .object({ keys: count, bytes: count.meta({ description: 'Bytes of all keys and values.' }) })
+    .meta({ description: 'The whole function’s state, not only this page.' }),
+  limits: z.object({ maxValueBytes: count, maxBytesPerFunction: count, maxKeysPerFunction: count }),
+});
+
+export const stateWriteSchema = z.object({
+  key: z.string(),
+  version: z.number().int().min(1).meta({ description: 'The version the set made (also in `ETag`).' }),
+  created: z.boolean().meta({ description: 'True when the key did not exist before.' }),
+});
+
 // Whole bodies of the answers, for the routes' `satisfies` checks and the document.
 export const functionListSchema = z.object({ functions: z.array(functionSummarySchema) });
 export const functionResponseSchema = z.object({ function: functionDetailSchema });
@@ -195,4 +224,7 @@ export const responseComponents = {
   SecretList: secretListSchema,
   AsyncInvocation: asyncInvocationSchema,
   DeployResult: deployResultSchema,
+  StateKeyInfo: stateKeyInfoSchema,
+  StateList: stateListSchema,
+  StateWrite: stateWriteSchema,
 } as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SCALING, scalingFields } from '../model/scaling.js';
+import { DEFAULT_STATE_LIMITS } from '../model/state.js';
 import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, limitFields } from '../model/limits.js';
 import { bytes, maxConnections, MiB, millis, port, PUBLIC_HOST } from './config-fields.js';
 import { mqttConfigSchema } from './config-mqtt.js';
@@ -134,6 +135,23 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Per-function state (`/v1/functions/{name}/state`, `skiff state`): its caps. */
+    state: z
+      .object({
+        /** The largest value; a bigger one gets 413 SKIFF_E_STATE_TOO_LARGE. */
+        maxValueBytes: bytes(DEFAULT_STATE_LIMITS.maxValueBytes),
+        /** Bytes of one function's keys and values; a set beyond gets 507 SKIFF_E_STATE_FULL. */
+        maxBytesPerFunction: bytes(DEFAULT_STATE_LIMITS.maxBytesPerFunction, Number.MAX_SAFE_INTEGER),
+        /** Keys of one function; one more gets 507 SKIFF_E_STATE_FULL. */
+        maxKeysPerFunction: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000_000)
+          .default(DEFAULT_STATE_LIMITS.maxKeysPerFunction),
       })
       .strict()
       .prefault({}),
@@ -312,6 +330,12 @@ export const configSchema = z
           message: `${value} is above sandbox.maxLimits.${key} (${max})`,
         });
     }
+    if (config.state.maxValueBytes > config.state.maxBytesPerFunction)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state', 'maxValueBytes'],
+        message: `${config.state.maxValueBytes} is above state.maxBytesPerFunction (${config.state.maxBytesPerFunction})`,
+      });
     if (config.scaling.maxInstances > config.functions.maxInstancesCeiling)
       ctx.addIssue({
         code: 'custom',

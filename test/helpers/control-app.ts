@@ -23,6 +23,7 @@ import { ArtifactStore } from '../../src/store/artifacts.js';
 import { FileLogStore } from '../../src/store/file-logs.js';
 import { QueueStore } from '../../src/store/queue-store.js';
 import { SqliteRegistry } from '../../src/store/sqlite-registry.js';
+import { StateStore } from '../../src/store/state-store.js';
 import { inMemoryClient, type InMemoryRequest, type InMemoryResponse } from './in-memory-http.js';
 import { fakeExecutor, versionOf } from './fakes.js';
 import { TMP_PREFIX } from './tmp.js';
@@ -33,6 +34,7 @@ export interface ControlKit {
   dataDir: string;
   registry: SqliteRegistry;
   queue: QueueStore;
+  state: StateStore;
   router: Router;
   executor: ReturnType<typeof fakeExecutor>;
   /** Sends one request; the admin token is added unless `auth` is false. */
@@ -49,6 +51,7 @@ export function controlKit(): ControlKit {
   // the real stores, in memory: the same SQL without a file to fsync on every write
   const registry = new SqliteRegistry(':memory:');
   const queue = new QueueStore(':memory:');
+  const state = new StateStore(':memory:', { limits: config.state });
   const artifacts = new ArtifactStore(dataDir);
   const logs = new FileLogStore(path.join(dataDir, 'logs'));
   const executor = fakeExecutor();
@@ -61,6 +64,7 @@ export function controlKit(): ControlKit {
     executor,
     router,
     logs,
+    state,
     logger,
     flavors,
     // builds are not run here: no route under test deploys
@@ -75,6 +79,7 @@ export function controlKit(): ControlKit {
         deployer,
         executor,
         logs,
+        state,
         maxUploadBytes: 1024,
         scalingDefaults: config.scaling,
       }),
@@ -89,6 +94,7 @@ export function controlKit(): ControlKit {
     dataDir,
     registry,
     queue,
+    state,
     router,
     executor,
     request: ({ auth, ...req }) =>
@@ -104,6 +110,7 @@ export function controlKit(): ControlKit {
     close: () => {
       registry.close();
       queue.close();
+      state.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -15,6 +15,7 @@ import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import type { FunctionSpec } from '../../model/spec.js';
 import type { Flavors } from '../../model/flavor.js';
+import type { FunctionState } from '../../model/state.js';
 import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
@@ -35,6 +36,8 @@ export interface DeployerDeps {
   executor: Executor;
   router: Router;
   logs: FileLogStore;
+  /** Per-function state: deleted with its function. */
+  state: FunctionState;
   logger: Logger;
   /** The flavors compiled in: a deploy of another is refused. */
   flavors: Flavors;

@@ -39,13 +39,15 @@ export class Deployer {
 
   async remove(name: string): Promise<boolean> {
     validateName(name);
-    const { registry, router, executor, artifacts, logs } = this.deps;
+    const { registry, router, executor, artifacts, logs, state } = this.deps;
     await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
     if (registry.getFunction(name) === undefined) return false;
     const removeFiles = async (): Promise<void> => {
       await executor.retire(name);
       await artifacts.removeFunction(name);
       await logs.remove(name);
+      // a function made again under this name starts with no state
+      await state.deleteAll(name);
     };
     try {
       // the row first, so that no call starts the function again; on a full disk the ballast goes
