@@ -11,6 +11,7 @@ import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
 import { BridgeConnection } from '../shared/connection.js';
 import { describeThrown } from '../shared/thrown.js';
+import { callFor } from './call.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
 
@@ -137,6 +138,8 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       invocationId: meta.invocationId,
       deadline: meta.deadline,
       trigger: meta.trigger,
+      ...(meta.caller === undefined ? {} : { caller: meta.caller }),
+      call: callFor(connection.calls, meta.invocationId),
       env: { ...info.env, ...secrets },
       secrets,
       signal: controller.signal,

@@ -26,6 +26,7 @@ if HERE not in sys.path:
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
 import skiff_frames as F  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
+from skiff_calls import Calls  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
@@ -145,6 +146,7 @@ class Bridge:
         self.reader = reader
         self.writer = writer
         self.sender = F.FrameSender(loop, writer)
+        self.calls = Calls(loop, self.sender)
         self.pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-handler")
         self.inflight = {}
         self.handler = None
@@ -209,6 +211,7 @@ class Bridge:
 
     def on_invoke(self, wire_id, meta, body):
         ctx = Context(self.init or {}, meta, lambda text: self.log(wire_id, "log", "info", text))
+        ctx._calls = self.calls
         inv = Invocation(ctx)
         self.inflight[wire_id] = inv
         inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
@@ -321,6 +324,10 @@ class Bridge:
                 self.sender.send(F.PONG, wire_id, {"inFlight": len(self.inflight)})
             elif kind == F.CANCEL:
                 self.on_cancel(wire_id)
+            elif kind == F.REPLY:
+                self.calls.on_reply(wire_id, meta, body)
+            elif kind == F.FAIL:
+                self.calls.on_fail(wire_id, meta)
             elif kind == F.INIT:
                 self.on_init(meta)
             elif kind == F.SHUTDOWN:
