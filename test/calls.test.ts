@@ -68,7 +68,12 @@ describe('ctx.call', () => {
   });
 
   it('a callee error status is a response; an unknown function is an error the caller catches', async () => {
-    expect(await (await p.call('/call-node/fails')).json()).toEqual({ status: 500 });
+    expect(await (await p.call('/call-node/fails')).json()).toEqual({
+      boom: 500,
+      thrown: 500,
+      code: 'SKIFF_E_FUNCTION_ERROR',
+      body: { error: { code: 'SKIFF_E_FUNCTION_ERROR', message: expect.any(String) } },
+    });
     expect(await (await p.call('/call-node/missing')).json()).toMatchObject({
       name: 'CallError',
       code: 'SKIFF_E_FUNCTION_NOT_FOUND',

@@ -95,4 +95,17 @@ describe('FunctionCalls', () => {
       code: 'SKIFF_E_FUNCTION_NOT_FOUND',
     });
   });
+
+  it("turns the callee's own failure into a response with its status, not a refusal", async () => {
+    const calls = new FunctionCalls({
+      maxDepth: 8,
+      invoke: () => Promise.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', 'the function threw an error')),
+    });
+    const result = await calls.call({ invocation: parent(), deadline: Date.now() + 100 }, request);
+    expect(result.status).toBe(500);
+    expect(result.headers).toContainEqual(['x-skiff-error-code', 'SKIFF_E_FUNCTION_ERROR']);
+    expect(JSON.parse(result.body.toString())).toEqual({
+      error: { code: 'SKIFF_E_FUNCTION_ERROR', message: 'the function threw an error' },
+    });
+  });
 });

@@ -8,7 +8,20 @@
 import { randomUUID } from 'node:crypto';
 import { SkiffError } from '../shared/errors.js';
 import type { CallerContext, CallHost, CallRequest } from '../executor/calls.js';
+import type { ErrorCode } from '../shared/errors.js';
 import type { Invocation, Result } from '../model/invocation.js';
+
+/**
+ * Failures of the callee itself, not refusals of the platform: the caller gets them as a response with
+ * the error's status and JSON body (as an HTTP client would), not as a FAIL.
+ */
+const CALLEE_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'SKIFF_E_FUNCTION_ERROR',
+  'SKIFF_E_BAD_RESPONSE',
+  'SKIFF_E_OUT_OF_MEMORY',
+  'SKIFF_E_INSTANCE_CRASHED',
+  'SKIFF_E_PROTOCOL',
+]);
 
 /** The host a callee's URL names (a call never went through a listener). */
 const CALL_HOST = 'skiff.internal';
@@ -73,7 +86,8 @@ export class FunctionCalls implements CallHost {
         },
         (err: unknown) => {
           settle();
-          reject(err as Error);
+          if (err instanceof SkiffError && CALLEE_ERRORS.has(err.code)) resolve(asResponse(err));
+          else reject(err as Error);
         },
       );
     });
@@ -85,4 +99,16 @@ function timedOut(caller: string, callee: string): SkiffError {
     'SKIFF_E_TIMEOUT',
     `the call from ${caller} to ${callee} did not finish before the caller's deadline`,
   );
+}
+
+/** A callee's failure as the response an HTTP client would get (without details such as stderr). */
+function asResponse(err: SkiffError): Result {
+  return {
+    status: err.status,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-skiff-error-code', err.code],
+    ],
+    body: Buffer.from(JSON.stringify({ error: { code: err.code, message: err.message } })),
+  };
 }
