@@ -8,11 +8,18 @@ keeps reading frames meanwhile. From an async handler (on the loop thread) it re
 """
 
 import asyncio
+import concurrent.futures
 import json
+import os
 import threading
 
 import skiff_frames as F
 from skiff import CallError, CallResponse
+
+# The platform reads frames from this bridge up to its response limit (plus the meta): a larger CALL
+# would end the instance, so it is refused here.
+MAX_BODY_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 * 1024)
+MAX_META_BYTES = 1024 * 1024
 
 
 def _encode(body, headers):
@@ -57,6 +64,11 @@ class Calls:
             future.set_exception(CallError(str(meta.get("code", "")), str(meta.get("message", ""))))
 
     async def _send(self, meta, body):
+        if len(body) > MAX_BODY_BYTES:
+            message = "the call's body of %d bytes is larger than the limit of %d bytes" % (len(body), MAX_BODY_BYTES)
+            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", message)
+        if len(json.dumps(meta)) > MAX_META_BYTES:
+            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", "the call's headers are larger than the meta limit")
         call_id = self._next_id
         self._next_id = 1 if self._next_id >= 0xFFFFFFFF else self._next_id + 1
         future = self._loop.create_future()
@@ -84,4 +96,8 @@ class Calls:
         # a sync handler in a worker thread: block it (not the loop) until the answer
         waiting = asyncio.run_coroutine_threadsafe(self._send(meta, data), self._loop)
         limit = max(1.0, ctx.remaining_ms() / 1000.0 + 5.0)
-        return waiting.result(timeout=limit)
+        try:
+            return waiting.result(timeout=limit)
+        except concurrent.futures.TimeoutError:
+            waiting.cancel()
+            raise CallError("SKIFF_E_TIMEOUT", "no answer to the call before the deadline") from None

@@ -82,7 +82,7 @@ export class BridgeConnection {
   constructor(private readonly hooks: BridgeHooks) {
     this.socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
     this.writer = new FrameWriter(this.socket);
-    this.calls = new CallClient(this.writer);
+    this.calls = new CallClient(this.writer, MAX_RESPONSE_BYTES);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => process.exit(0));
     this.socket.on('error', () => process.exit(0));

@@ -276,7 +276,11 @@ export class Executor {
       events: this.events,
       logger: this.logger,
       // warm-pool processes start before the host is set: they ask for it per call
-      calls: { host: { call: (c, r) => this.call(c, r) }, maxBodyBytes: this.config.http.maxBodyBytes },
+      calls: {
+        host: { call: (c, r) => this.call(c, r) },
+        // the request body limit, and never more than a frame from an instance may carry
+        maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
+      },
     });
   }
 
