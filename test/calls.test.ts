@@ -106,6 +106,20 @@ describe('ctx.call', () => {
     expect(await res.json()).toMatchObject({ code: 'SKIFF_E_CALL_DEPTH' });
   });
 
+  it('an uncaught depth refusal travels up the chain: the client gets 508 SKIFF_E_CALL_DEPTH', async () => {
+    for (const route of ['/call-node/self-raw', '/call-node/ping-raw']) {
+      const res = await p.call(route, { method: 'POST', body: 'x' });
+      expect(res.status, route).toBe(508);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('SKIFF_E_CALL_DEPTH');
+      expect(body.error.message).toContain('functions.maxCallDepth (4)');
+    }
+    // any other uncaught refusal is the function's own error
+    const missing = await p.call('/call-node/missing-raw');
+    expect(missing.status).toBe(500);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('SKIFF_E_FUNCTION_ERROR');
+  });
+
   it("the callee inherits the caller's deadline and is cancelled when it passes", async () => {
     const started = Date.now();
     const res = await p.call('/call-deadline?ms=5000');

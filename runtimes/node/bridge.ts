@@ -12,6 +12,7 @@ import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/
 import { BridgeConnection } from '../shared/connection.js';
 import { describeThrown } from '../shared/thrown.js';
 import { callFor } from './call.js';
+import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
 
@@ -150,10 +151,24 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     send(id, await toResult(value));
   } catch (err) {
     if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
-    sendError(id, { code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR', ...describeThrown(err) });
+    sendError(id, {
+      code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR',
+      ...describeThrown(err),
+      // a ctx.call refusal the handler did not catch: the platform may fail the invocation with it
+      ...callFailureOf(err),
+    });
   } finally {
     inflight.delete(id);
     connection.invocationEnded();
+  }
+}
+
+/** `{ callFailure: code }` for a CallError of ctx.call (never throwing, whatever was thrown). */
+function callFailureOf(err: unknown): { callFailure?: string } {
+  try {
+    return err instanceof CallError ? { callFailure: err.code } : {};
+  } catch {
+    return {};
   }
 }
 

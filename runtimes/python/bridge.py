@@ -162,13 +162,15 @@ class Bridge:
         except ValueError as err:  # over the frame size: say so rather than lose the invocation
             diag("log line dropped: %s" % err)
 
-    def error(self, wire_id, code, message, stack=None):
+    def error(self, wire_id, code, message, stack=None, call_failure=None):
         """Sends an ERROR whose message (and stack) are strings of bounded length, whatever was given."""
         if not isinstance(message, str):
             message = "(no message)"
         meta = {"code": code, "message": cut(message, MAX_MESSAGE_CHARS)}
         if isinstance(stack, str) and stack:
             meta["stack"] = cut(stack, MAX_STACK_CHARS)
+        if isinstance(call_failure, str):
+            meta["callFailure"] = call_failure
         self.sender.send(F.ERROR, wire_id, meta)
 
     # INIT
@@ -255,7 +257,9 @@ class Bridge:
                     tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
                     name, text = describe_exception(err)
                     message = text if tinyfaas else "%s: %s" % (name, text)
-                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
+                    # a ctx.call refusal it did not catch: the platform may fail the invocation with it
+                    failure = err.code if isinstance(err, skiff.CallError) else None
+                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
             except BaseException:  # whatever the exception does, the invocation gets an answer
                 self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
         finally:

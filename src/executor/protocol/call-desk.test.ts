@@ -155,3 +155,37 @@ describe('protocol connection: calls', () => {
     expect(peer.received.filter((f) => f.kind === FrameKind.REPLY)).toEqual([]);
   });
 });
+
+describe('protocol connection: uncaught call failures', () => {
+  async function failedWith(code: string, callFailure: string) {
+    const { service, calls } = fakeService();
+    const { connection, peer } = await connect({ ready: true, calls: service });
+    const running = connection.invoke(invocation('inv-1'), 5_000);
+    const invoke = await peer.next(FrameKind.INVOKE);
+    peer.send(FrameKind.CALL, 1, CALL);
+    await settle();
+    calls[0]?.answer(new SkiffError(code as never, 'refused'));
+    await peer.next(FrameKind.FAIL);
+    peer.send(FrameKind.ERROR, invoke.id, { code: 'FUNCTION_ERROR', message: 'CallError', callFailure });
+    return running.then(
+      () => undefined,
+      (err: SkiffError) => err,
+    );
+  }
+
+  it('fails the caller with SKIFF_E_CALL_DEPTH when its handler did not catch that FAIL', async () => {
+    expect(await failedWith('SKIFF_E_CALL_DEPTH', 'SKIFF_E_CALL_DEPTH')).toMatchObject({
+      code: 'SKIFF_E_CALL_DEPTH',
+      message: 'refused',
+    });
+  });
+
+  it('is an ordinary function error for other codes, or a code the platform never sent', async () => {
+    expect(await failedWith('SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_FUNCTION_NOT_FOUND')).toMatchObject({
+      code: 'SKIFF_E_FUNCTION_ERROR',
+    });
+    expect(await failedWith('SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_CALL_DEPTH')).toMatchObject({
+      code: 'SKIFF_E_FUNCTION_ERROR',
+    });
+  });
+});

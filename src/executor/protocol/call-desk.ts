@@ -26,9 +26,17 @@ export interface CallDeskDeps {
   log(level: string, message: string, invocationId: string): void;
 }
 
+/**
+ * FAIL codes that, when the handler does not catch them, fail the caller with the same code rather than
+ * as a function error: they describe the chain, so a runaway chain answers 508 at its root.
+ */
+const CARRIED_CODES: ReadonlySet<string> = new Set(['SKIFF_E_CALL_DEPTH']);
+
 export class CallDesk {
   /** Call ids in flight → the caller's invocation id. */
   private readonly calls = new Map<number, string>();
+  /** Invocation id → the first carried refusal it was sent (cleared when the invocation settles). */
+  private readonly carried = new Map<string, SkiffError>();
   private closed = false;
 
   constructor(private readonly deps: CallDeskDeps) {}
@@ -100,6 +108,22 @@ export class CallDesk {
   close(): void {
     this.closed = true;
     this.calls.clear();
+    this.carried.clear();
+  }
+
+  /**
+   * The error an invocation fails with when its handler did not catch a call's FAIL (ERROR meta
+   * `callFailure`): the refusal itself, if it is one that is carried up the chain and this platform
+   * really sent it to this invocation; else undefined (an ordinary function error).
+   */
+  uncaught(invocationId: string, code: string | undefined): SkiffError | undefined {
+    const error = this.carried.get(invocationId);
+    return code !== undefined && error?.code === code ? error : undefined;
+  }
+
+  /** The invocation settled: forget what it was sent. */
+  forget(invocationId: string): void {
+    this.carried.delete(invocationId);
   }
 
   private reply(callId: number, result: Result): void {
@@ -123,6 +147,9 @@ export class CallDesk {
     if (invocationId !== undefined) {
       const name = JSON.stringify(meta.function.slice(0, 64));
       this.deps.log('warn', `call to ${name} failed: ${error.code}: ${error.message}`, invocationId);
+      if (CARRIED_CODES.has(error.code) && !this.carried.has(invocationId)) {
+        this.carried.set(invocationId, new SkiffError(error.code, error.message));
+      }
     }
     this.fail(callId, error.code, error.message);
   }

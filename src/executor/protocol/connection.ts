@@ -355,7 +355,9 @@ export class ProtocolConnection {
         p.reject(outOfMemory(this.deployment));
       } else if (meta.code === 'FUNCTION_ERROR') {
         hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
-        p.reject(functionError(meta, this.deployment));
+        p.reject(
+          this.desk.uncaught(p.invocationId, meta.callFailure) ?? functionError(meta, this.deployment),
+        );
       } else {
         hooks.log('stderr', 'error', meta.message, p.invocationId);
         p.reject(badResponse(meta.message));
@@ -375,6 +377,7 @@ export class ProtocolConnection {
     this.pending.delete(wireId);
     clearTimeout(p.timer);
     fn(p);
+    this.desk.forget(p.invocationId);
     this.opts.hooks.changed(true);
   }
 
@@ -382,6 +385,7 @@ export class ProtocolConnection {
     const p = this.pending.get(wireId);
     if (p === undefined) return;
     this.pending.delete(wireId);
+    this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.timedOut();
     this.opts.hooks.log('platform', 'warn', `invocation timed out after ${timeoutMs} ms`, p.invocationId);

@@ -77,6 +77,8 @@ export const errorMetaSchema = z.object({
   stack: z.optional(z.string()),
   /** FUNCTION_ERROR of a program run per request (binary runtime): its exit code, shown to the caller. */
   exitCode: z.optional(z.int()),
+  /** FUNCTION_ERROR from a `ctx.call` failure the handler did not catch: the code of that call's FAIL. */
+  callFailure: z.optional(z.string()),
 });
 export type ErrorMeta = z.infer<typeof errorMetaSchema>;
 
