@@ -23,6 +23,7 @@ import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
+import { FunctionCalls } from './invoke/function-calls.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -111,6 +112,9 @@ export async function startServer(
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
   const flavors = dialectFlavors(dialects);
   const router = new Router(registry, artifacts, executor, config, flavors);
+  executor.serveCalls(
+    new FunctionCalls({ invoke: (inv) => router.invoke(inv), maxDepth: config.functions.maxCallDepth }),
+  );
   const changes = new EventEmitter<{ changed: [] }>();
   const deployer = new Deployer({
     config,

@@ -112,6 +112,7 @@ describe('runtime conformance kit', () => {
     });
     expect(failures(results)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
+    expect(results.find((r) => r.name === 'call')?.detail).toBe('CALL answered by REPLY and by FAIL');
   });
 
   it('`skiff runtime test` passes the Node bridge, prints the table and exits 0', async () => {
@@ -146,6 +147,7 @@ describe('runtime conformance kit', () => {
       });
       expect(failures(results)).toEqual([]);
       expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
+      expect(results.find((r) => r.name === 'call')?.detail).toBe('CALL answered by REPLY and by FAIL');
     },
   );
 
@@ -158,6 +160,7 @@ describe('runtime conformance kit', () => {
       });
       expect(failures(results)).toEqual([]);
       expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
+      expect(results.find((r) => r.name === 'call')?.detail).toMatch(/^not supported/);
     },
   );
 

@@ -11,6 +11,8 @@ import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
 import { BridgeConnection } from '../shared/connection.js';
 import { describeThrown } from '../shared/thrown.js';
+import { callFor } from './call.js';
+import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
 
@@ -137,6 +139,8 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       invocationId: meta.invocationId,
       deadline: meta.deadline,
       trigger: meta.trigger,
+      ...(meta.caller === undefined ? {} : { caller: meta.caller }),
+      call: callFor(connection.calls, meta.invocationId),
       env: { ...info.env, ...secrets },
       secrets,
       signal: controller.signal,
@@ -147,10 +151,24 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     send(id, await toResult(value));
   } catch (err) {
     if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
-    sendError(id, { code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR', ...describeThrown(err) });
+    sendError(id, {
+      code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR',
+      ...describeThrown(err),
+      // a ctx.call refusal the handler did not catch: the platform may fail the invocation with it
+      ...callFailureOf(err),
+    });
   } finally {
     inflight.delete(id);
     connection.invocationEnded();
+  }
+}
+
+/** `{ callFailure: code }` for a CallError of ctx.call (never throwing, whatever was thrown). */
+function callFailureOf(err: unknown): { callFailure?: string } {
+  try {
+    return err instanceof CallError ? { callFailure: err.code } : {};
+  } catch {
+    return {};
   }
 }
 

@@ -1,5 +1,6 @@
 /** Turns whatever a Node handler returned into a protocol result (status, header pairs, body bytes). */
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
+import type { CallFunction } from './call.js';
 
 export interface HandlerContext {
   functionName: string;
@@ -7,6 +8,10 @@ export interface HandlerContext {
   invocationId: string;
   deadline: number;
   trigger: string;
+  /** Trigger `call`: the name of the function that called this one. */
+  caller?: string;
+  /** Calls another function through the platform; resolves with its `Response` (see call.ts). */
+  call: CallFunction;
   /** The function's env from skiff.json and its secrets (a secret wins over an env entry of its name). */
   env: Record<string, string>;
   /** The function's secrets, name → value (a frozen object; also in `env` and `process.env`). */

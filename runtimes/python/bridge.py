@@ -26,6 +26,7 @@ if HERE not in sys.path:
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
 import skiff_frames as F  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
+from skiff_calls import Calls  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
@@ -145,6 +146,7 @@ class Bridge:
         self.reader = reader
         self.writer = writer
         self.sender = F.FrameSender(loop, writer)
+        self.calls = Calls(loop, self.sender)
         self.pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-handler")
         self.inflight = {}
         self.handler = None
@@ -160,13 +162,15 @@ class Bridge:
         except ValueError as err:  # over the frame size: say so rather than lose the invocation
             diag("log line dropped: %s" % err)
 
-    def error(self, wire_id, code, message, stack=None):
+    def error(self, wire_id, code, message, stack=None, call_failure=None):
         """Sends an ERROR whose message (and stack) are strings of bounded length, whatever was given."""
         if not isinstance(message, str):
             message = "(no message)"
         meta = {"code": code, "message": cut(message, MAX_MESSAGE_CHARS)}
         if isinstance(stack, str) and stack:
             meta["stack"] = cut(stack, MAX_STACK_CHARS)
+        if isinstance(call_failure, str):
+            meta["callFailure"] = call_failure
         self.sender.send(F.ERROR, wire_id, meta)
 
     # INIT
@@ -209,6 +213,7 @@ class Bridge:
 
     def on_invoke(self, wire_id, meta, body):
         ctx = Context(self.init or {}, meta, lambda text: self.log(wire_id, "log", "info", text))
+        ctx._calls = self.calls
         inv = Invocation(ctx)
         self.inflight[wire_id] = inv
         inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
@@ -252,7 +257,9 @@ class Bridge:
                     tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
                     name, text = describe_exception(err)
                     message = text if tinyfaas else "%s: %s" % (name, text)
-                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err))
+                    # a ctx.call refusal it did not catch: the platform may fail the invocation with it
+                    failure = err.code if isinstance(err, skiff.CallError) else None
+                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
             except BaseException:  # whatever the exception does, the invocation gets an answer
                 self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
         finally:
@@ -321,6 +328,10 @@ class Bridge:
                 self.sender.send(F.PONG, wire_id, {"inFlight": len(self.inflight)})
             elif kind == F.CANCEL:
                 self.on_cancel(wire_id)
+            elif kind == F.REPLY:
+                self.calls.on_reply(wire_id, meta, body)
+            elif kind == F.FAIL:
+                self.calls.on_fail(wire_id, meta)
             elif kind == F.INIT:
                 self.on_init(meta)
             elif kind == F.SHUTDOWN:

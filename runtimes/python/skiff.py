@@ -3,7 +3,9 @@
 See docs/runtimes/python.md for the whole contract.
 """
 
-__all__ = ["Response"]
+import json
+
+__all__ = ["Response", "CallError", "CallResponse"]
 
 
 class Response:
@@ -26,3 +28,45 @@ class Response:
 
     def __repr__(self):
         return "Response(status=%r)" % (self.status,)
+
+
+class CallError(Exception):
+    """`ctx.call` was refused or could not complete; `code` is a stable SKIFF_E_* code."""
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class CallResponse:
+    """What `ctx.call` returns: the called function's response, whatever its status.
+
+    status: int; headers: a dict of lower-case names (repeated headers joined with ", ");
+    header_pairs: the headers as received; body: bytes; text() and json() decode it.
+    """
+
+    __slots__ = ("status", "headers", "header_pairs", "body")
+
+    def __init__(self, status, header_pairs, body):
+        self.status = status
+        self.header_pairs = [(str(k), str(v)) for k, v in header_pairs]
+        headers = {}
+        for key, value in self.header_pairs:
+            key = key.lower()
+            headers[key] = value if key not in headers else headers[key] + ", " + value
+        self.headers = headers
+        self.body = bytes(body)
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "CallResponse(status=%r)" % (self.status,)

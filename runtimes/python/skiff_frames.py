@@ -24,6 +24,9 @@ CANCEL = 8
 SHUTDOWN = 9
 PING = 10
 PONG = 11
+CALL = 12
+REPLY = 13
+FAIL = 14
 
 _HEAD = struct.Struct(">IBII")
 

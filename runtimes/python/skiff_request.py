@@ -92,11 +92,24 @@ class Context:
         self.invocation_id = meta.get("invocationId", "")
         self.deadline = meta.get("deadline", 0)
         self.trigger = meta.get("trigger", "")
+        # trigger "call": the calling function's name (None otherwise)
+        self.caller = meta.get("caller")
+        self._calls = None
         self.secrets = dict(init.get("secrets") or {})
         self.env = dict(init.get("env") or {})
         self.env.update(self.secrets)
         self._log = log
         self._cancel = threading.Event()
+
+    def call(self, name, body=None, method=None, path="/", headers=None):
+        """Calls another function through the platform (see skiff_calls.py): a CallResponse.
+
+        From a sync handler it blocks until the answer; from an async handler it returns an awaitable
+        (`await ctx.call(...)`). A refusal of the platform raises skiff.CallError (`.code`).
+        """
+        if self._calls is None:
+            raise RuntimeError("ctx.call is not available here")
+        return self._calls.call(self, name, body, method, path, headers)
 
     def log(self, *args):
         """Writes one log line (stream "log") tied to this invocation; args are joined like print()."""

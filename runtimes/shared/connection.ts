@@ -22,6 +22,7 @@ import type {
   parsePlatformFrame,
 } from '../../src/executor/protocol/messages.js';
 import { MAX_MESSAGE_CHARS, MAX_STACK_CHARS, cut } from './thrown.js';
+import { CallClient } from './calls.js';
 
 export const PROTOCOL_FD = Number(process.env['SKIFF_PROTOCOL_FD'] ?? 3);
 export const MAX_RESPONSE_BYTES = Number(process.env['SKIFF_MAX_RESPONSE_BYTES'] ?? 6 * 1024 * 1024);
@@ -34,6 +35,8 @@ const PLATFORM_KINDS: ReadonlySet<number> = new Set([
   FrameKind.CANCEL,
   FrameKind.SHUTDOWN,
   FrameKind.PING,
+  FrameKind.REPLY,
+  FrameKind.FAIL,
 ]);
 
 export interface BridgeHooks {
@@ -67,6 +70,8 @@ async function loadSchemas(): Promise<Schemas> {
 
 export class BridgeConnection {
   readonly writer: FrameWriter;
+  /** Calls to other functions (CALL out, REPLY/FAIL back). */
+  readonly calls: CallClient;
   private readonly socket: net.Socket;
   private readonly decoder = new FrameDecoder();
   private stopping = false;
@@ -77,6 +82,7 @@ export class BridgeConnection {
   constructor(private readonly hooks: BridgeHooks) {
     this.socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
     this.writer = new FrameWriter(this.socket);
+    this.calls = new CallClient(this.writer, MAX_RESPONSE_BYTES);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => process.exit(0));
     this.socket.on('error', () => process.exit(0));
@@ -202,6 +208,12 @@ export class BridgeConnection {
         break;
       case FrameKind.CANCEL:
         this.hooks.onCancel(frame.id);
+        break;
+      case FrameKind.REPLY:
+        this.calls.onReply(frame.id, frame.meta, frame.body);
+        break;
+      case FrameKind.FAIL:
+        this.calls.onFail(frame.id, frame.meta);
         break;
       case FrameKind.PING:
         this.writer.send(FrameKind.PONG, frame.id, { inFlight: this.hooks.inFlight() });

@@ -13,6 +13,7 @@ import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import type { CallerContext, CallHost, CallRequest } from './calls.js';
 
 export interface InstanceStatus {
   id: string;
@@ -65,6 +66,8 @@ export class Executor {
   private stopping = false;
   /** Invocations running or waiting in a pool's queue, over all functions. */
   private inFlight = 0;
+  /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
+  private callHost: CallHost | undefined;
 
   constructor(
     private readonly config: Config,
@@ -121,6 +124,11 @@ export class Executor {
     };
     call.then(done, done);
     return call;
+  }
+
+  /** Serves the calls functions make to each other (CALL frames) through `host`; until then they fail. */
+  serveCalls(host: CallHost): void {
+    this.callHost = host;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
@@ -267,7 +275,22 @@ export class Executor {
       logs: this.logs,
       events: this.events,
       logger: this.logger,
+      // warm-pool processes start before the host is set: they ask for it per call
+      calls: {
+        host: { call: (c, r) => this.call(c, r) },
+        // the request body limit, and never more than a frame from an instance may carry
+        maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
+      },
     });
+  }
+
+  private call(caller: CallerContext, request: CallRequest): Promise<Result> {
+    if (this.callHost === undefined) {
+      return Promise.reject(
+        new SkiffError('SKIFF_E_INTERNAL', 'this platform serves no calls between functions'),
+      );
+    }
+    return this.callHost.call(caller, request);
   }
 
   /**

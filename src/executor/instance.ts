@@ -19,6 +19,7 @@ import { InstanceProcess, describeExit, type ExitStatus } from './instance-proce
 import { outOfMemory } from './invocation-errors.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
+import type { CallHost, CallService } from './calls.js';
 import type { InitMeta } from './protocol/messages.js';
 import { withoutPlatformVars } from '../languages/instance-env.js';
 
@@ -42,7 +43,12 @@ export interface InstanceOptions {
   logs: FunctionLogSink;
   events: ExecutorEvents;
   logger: Logger;
+  /** Serves the function's `ctx.call`s (CALL frames); absent: every call is refused. */
+  calls?: { host: CallHost; maxBodyBytes: number } | undefined;
 }
+
+/** Calls an instance may have in flight, per invocation it may run at once. */
+const CALLS_PER_SLOT = 4;
 
 /** How long a process whose protocol socket closed has to exit on its own before it is killed. */
 const SOCKET_CLOSED_GRACE_MS = 500;
@@ -142,6 +148,7 @@ export class Instance implements PoolInstance<Instance> {
         outOfMemory: () => this.process.newOomKill(),
         closed: () => this.socketClosed(),
       },
+      calls: () => this.callService(),
     });
     connection.deployment = this.deployment;
     this.connection = connection;
@@ -224,6 +231,15 @@ export class Instance implements PoolInstance<Instance> {
         details: stderr === '' ? undefined : { stderr },
       });
     }
+  }
+
+  /** The host and this instance's call limits: concurrency × CALLS_PER_SLOT calls at once. */
+  private callService(): CallService | undefined {
+    const calls = this.opts.calls;
+    const deployment = this.deployment;
+    if (calls === undefined || deployment === undefined) return undefined;
+    const maxInFlight = deployment.scaling.concurrency * CALLS_PER_SLOT;
+    return { host: calls.host, limits: { maxInFlight, maxBodyBytes: calls.maxBodyBytes } };
   }
 
   private changed(settled: boolean): void {

@@ -1,8 +1,11 @@
 /** Headers in order, names as received, repeated names kept: what every trigger and the runtime protocol carry. */
 export type HeaderPairs = [string, string][];
 
-/** How an invocation came in: a protocol, or the async queue (`async`) for queued HTTP calls. */
-export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron';
+/**
+ * How an invocation came in: a protocol, the async queue (`async`) for queued HTTP calls, or another
+ * function's `ctx.call` (`call`).
+ */
+export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron' | 'call';
 
 /** One protocol-neutral invocation, made by a trigger adapter and served by the executor. */
 export interface Invocation {
@@ -20,6 +23,14 @@ export interface Invocation {
   deadline: number;
   /** Host the client addressed, for the URL the function sees. */
   host: string;
+  /** Trigger `call`: the calling function's name. */
+  caller?: string;
+  /** Trigger `call`: the id of the invocation that made the call. */
+  parentId?: string;
+  /** Trigger `call`: the id of the first invocation of the chain (the one no function called). */
+  rootId?: string;
+  /** How many calls deep this invocation is: absent or 0 for one no function called, 1 for its callee. */
+  depth?: number;
 }
 
 /** The neutral result that a trigger adapter maps back onto its protocol. */

@@ -65,6 +65,8 @@ export const configSchema = z
         maxVersions: z.number().int().min(2).max(10_000).default(20),
         /** The highest `maxInstances` a function may ask for (skiff.json, deploy parameters, `skiff fn scale`). */
         maxInstancesCeiling: scalingFields.maxInstances.default(20),
+        /** How deep a chain of `ctx.call`s may go; a call beyond is refused with SKIFF_E_CALL_DEPTH. */
+        maxCallDepth: z.number().int().min(1).max(64).default(8),
       })
       .strict()
       .prefault({}),

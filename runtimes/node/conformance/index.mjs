@@ -60,5 +60,14 @@ export default async function conformance(request, ctx) {
     return { fn: ctx.functionName, version: ctx.version, id: ctx.invocationId };
   }
 
+  if (path === '/call') {
+    try {
+      const res = await ctx.call('conformance-callee', await request.text(), { path: '/callee' });
+      return `${res.status} ${res.headers.get('x-callee')} ${await res.text()}`;
+    } catch (err) {
+      return `failed ${err.code}`;
+    }
+  }
+
   return new Response(`no conformance behaviour for ${path}`, { status: 404 });
 }

@@ -48,4 +48,11 @@ async def handle(request, ctx):
         body = json.dumps({"fn": ctx.function_name, "version": ctx.version, "id": ctx.invocation_id})
         return skiff.Response(body, status=200, headers={"content-type": "application/json"})
 
+    if path == "/call":
+        try:
+            res = await ctx.call("conformance-callee", request.body, path="/callee")
+        except skiff.CallError as err:
+            return "failed " + err.code
+        return "%d %s %s" % (res.status, res.headers.get("x-callee"), res.text())
+
     return skiff.Response(f"no conformance behaviour for {path}", status=404)

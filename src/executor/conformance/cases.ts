@@ -5,6 +5,7 @@
  * `cases-messages.ts` (one invocation's content) and `cases-lifecycle.ts` (the runtime as a process).
  */
 import type { ConformanceCase } from './case.js';
+import { calls } from './cases-calls.js';
 import { cancel, concurrent, crash, eof, health, shutdown, unknownKind } from './cases-lifecycle.js';
 import {
   binaryBody,
@@ -29,6 +30,7 @@ export const CASES: readonly ConformanceCase[] = [
   context,
   logLines,
   userError,
+  calls,
   cancel,
   health,
   unknownKind,

@@ -1,6 +1,7 @@
 /** The shapes a protocol connection (connection.ts) shares with its owner, and its own bookkeeping. */
 import type { SkiffError } from '../../shared/errors.js';
-import type { Result } from '../../model/invocation.js';
+import type { Invocation, Result } from '../../model/invocation.js';
+import type { CallService } from '../calls.js';
 import type { LogMeta } from './messages.js';
 
 export type LogStreamName = LogMeta['stream'] | 'platform';
@@ -32,10 +33,16 @@ export interface ConnectionOptions {
   /** After a timeout, how long the peer has to answer a PING. */
   probeTimeoutMs: number;
   hooks: ConnectionHooks;
+  /** How CALL frames are served now (asked per CALL); without it every CALL gets a FAIL. */
+  calls?: (() => CallService | undefined) | undefined;
 }
 
 export interface Pending {
   invocationId: string;
+  /** The invocation (a CALL made on its behalf inherits its chain and deadline). */
+  inv: Invocation;
+  /** Its absolute deadline, epoch milliseconds. */
+  deadline: number;
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
   timer: NodeJS.Timeout;

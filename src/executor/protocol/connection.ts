@@ -18,6 +18,7 @@ import {
   refusedResult,
   tooLarge,
 } from '../invocation-errors.js';
+import { CallDesk } from './call-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import {
@@ -48,6 +49,7 @@ export class ProtocolConnection {
   private readyNow = false;
   private readonly channel: FrameChannel;
   private readonly pending = new Map<number, Pending>();
+  private readonly desk: CallDesk;
   private readonly pings = new Map<number, Ping>();
   private probe: Promise<boolean> | undefined;
   private nextId = 1;
@@ -70,6 +72,18 @@ export class ProtocolConnection {
         this.opts.hooks.closed?.();
       },
     });
+    this.desk = new CallDesk({
+      service: () => opts.calls?.(),
+      caller: (invocationId) => this.callerOf(invocationId),
+      send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
+      violation: (reason) => this.protocolViolation(reason),
+      log: (level, message, invocationId) => this.opts.hooks.log('platform', level, message, invocationId),
+    });
+  }
+
+  /** Calls to other functions this instance has in flight. */
+  get callsInFlight(): number {
+    return this.desk.inFlight;
   }
 
   get inFlight(): number {
@@ -117,6 +131,7 @@ export class ProtocolConnection {
   /** The peer is gone: a start in progress fails, probes fail, every invocation in flight gets `error`. */
   lost(startMessage: string, error: SkiffError): void {
     this.readyNow = false;
+    this.desk.close();
     this.abortStart(startMessage);
     for (const ping of [...this.pings.values()]) ping.answer(false);
     for (const p of this.pending.values()) {
@@ -133,17 +148,19 @@ export class ProtocolConnection {
       );
     }
     const wireId = this.nextId++;
+    const deadline = Date.now() + timeoutMs;
     const meta: InvokeMeta = {
       invocationId: inv.id,
       method: inv.method,
       url: `http://${inv.host}${inv.path}${inv.query === '' ? '' : `?${inv.query}`}`,
       headers: inv.headers,
-      deadline: Date.now() + timeoutMs,
+      deadline,
       trigger: inv.trigger,
+      ...(inv.caller === undefined ? {} : { caller: inv.caller }),
     };
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
-      const p: Pending = { invocationId: inv.id, resolve, reject, timer, written: false };
+      const p: Pending = { invocationId: inv.id, inv, deadline, resolve, reject, timer, written: false };
       this.pending.set(wireId, p);
       try {
         this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body, () => {
@@ -235,6 +252,7 @@ export class ProtocolConnection {
   private protocolViolation(reason: string): void {
     if (this.violation !== undefined) return;
     this.violation = reason;
+    this.desk.close();
     this.opts.hooks.violated(reason);
     this.abortStart(`broke the runtime protocol: ${reason}`);
     const error = protocolError(reason);
@@ -281,7 +299,20 @@ export class ProtocolConnection {
         if (!ping.written) return this.protocolViolation(`a PONG for PING ${frame.id}, which it never read`);
         return ping.answer(true);
       }
+      case FrameKind.CALL:
+        return this.desk.onCall(frame.id, frame.meta, frame.body);
     }
+  }
+
+  /** The invocation in flight with this id (a CALL names its caller so). */
+  private callerOf(
+    invocationId: string,
+  ): { invocation: Invocation; deadline: number; written: boolean } | undefined {
+    for (const p of this.pending.values()) {
+      if (p.invocationId === invocationId)
+        return { invocation: p.inv, deadline: p.deadline, written: p.written };
+    }
+    return undefined;
   }
 
   /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
@@ -324,7 +355,9 @@ export class ProtocolConnection {
         p.reject(outOfMemory(this.deployment));
       } else if (meta.code === 'FUNCTION_ERROR') {
         hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
-        p.reject(functionError(meta, this.deployment));
+        p.reject(
+          this.desk.uncaught(p.invocationId, meta.callFailure) ?? functionError(meta, this.deployment),
+        );
       } else {
         hooks.log('stderr', 'error', meta.message, p.invocationId);
         p.reject(badResponse(meta.message));
@@ -344,6 +377,7 @@ export class ProtocolConnection {
     this.pending.delete(wireId);
     clearTimeout(p.timer);
     fn(p);
+    this.desk.forget(p.invocationId);
     this.opts.hooks.changed(true);
   }
 
@@ -351,6 +385,7 @@ export class ProtocolConnection {
     const p = this.pending.get(wireId);
     if (p === undefined) return;
     this.pending.delete(wireId);
+    this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.timedOut();
     this.opts.hooks.log('platform', 'warn', `invocation timed out after ${timeoutMs} ms`, p.invocationId);

@@ -36,6 +36,12 @@ export const FrameKind = {
   SHUTDOWN: 9,
   PING: 10,
   PONG: 11,
+  /** Bridge → platform: a call to another function; its id is a call id the bridge chose. */
+  CALL: 12,
+  /** Platform → bridge: the called function's response, under the CALL's call id. */
+  REPLY: 13,
+  /** Platform → bridge: the platform refused or could not complete a CALL (a stable error code). */
+  FAIL: 14,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 

@@ -81,4 +81,27 @@ describe('runtime protocol schemas', () => {
     expect(parsePlatformFrame(frame(FrameKind.SHUTDOWN, { graceMs: 10 }, 0)).ok).toBe(true);
     expect(parsePlatformFrame(frame(FrameKind.SHUTDOWN, {}, 0)).ok).toBe(false);
   });
+
+  it('parses CALL from a bridge, REPLY and FAIL from the platform', () => {
+    const call = { invocationId: 'i', function: 'f', method: 'POST', path: '/a?b=1', headers: [['x', 'y']] };
+    expect(parseBridgeFrame(frame(FrameKind.CALL, call, 3))).toMatchObject({
+      ok: true,
+      frame: { meta: call },
+    });
+    expect(parseBridgeFrame(frame(FrameKind.CALL, { invocationId: 'i', function: 'f' })).ok).toBe(true);
+    expect(reasonOf(frame(FrameKind.CALL, { function: 'f' }))).toContain('meta.invocationId');
+    expect(reasonOf(frame(FrameKind.CALL, { invocationId: 'i', function: '' }))).toContain('meta.function');
+    expect(reasonOf(frame(FrameKind.CALL, { ...call, path: 'no-slash' }))).toContain('meta.path');
+    expect(reasonOf(frame(FrameKind.CALL, { ...call, headers: [['x', 1]] }))).toContain('meta.headers');
+    expect(reasonOf(frame(FrameKind.REPLY, { status: 200, headers: [] }))).toBe(
+      'REPLY is not a frame a runtime may send',
+    );
+    expect(parsePlatformFrame(frame(FrameKind.REPLY, { status: 500, headers: [] })).ok).toBe(true);
+    expect(parsePlatformFrame(frame(FrameKind.REPLY, { status: '500', headers: [] })).ok).toBe(false);
+    expect(parsePlatformFrame(frame(FrameKind.FAIL, { code: 'SKIFF_E_CALL_DEPTH', message: 'm' })).ok).toBe(
+      true,
+    );
+    expect(parsePlatformFrame(frame(FrameKind.FAIL, { code: 'SKIFF_E_CALL_DEPTH' })).ok).toBe(false);
+    expect(parsePlatformFrame(frame(FrameKind.CALL, call)).ok).toBe(false);
+  });
 });

@@ -49,6 +49,8 @@ export const invokeMetaSchema = z.object({
   headers: headerPairsSchema,
   deadline: z.number(),
   trigger: z.string(),
+  /** Trigger `call`: the calling function's name (absent otherwise). */
+  caller: z.optional(z.string()),
 });
 export type InvokeMeta = z.infer<typeof invokeMetaSchema>;
 
@@ -75,6 +77,8 @@ export const errorMetaSchema = z.object({
   stack: z.optional(z.string()),
   /** FUNCTION_ERROR of a program run per request (binary runtime): its exit code, shown to the caller. */
   exitCode: z.optional(z.int()),
+  /** FUNCTION_ERROR from a `ctx.call` failure the handler did not catch: the code of that call's FAIL. */
+  callFailure: z.optional(z.string()),
 });
 export type ErrorMeta = z.infer<typeof errorMetaSchema>;
 
@@ -88,6 +92,34 @@ export const shutdownMetaSchema = z.object({ graceMs: z.number().check(z.minimum
 export type ShutdownMeta = z.infer<typeof shutdownMetaSchema>;
 
 export const pongMetaSchema = z.object({ inFlight: z.optional(z.number()) });
+
+/** The longest function name, method and path a CALL may name (the platform checks names further). */
+const MAX_CALL_NAME_CHARS = 256;
+const MAX_CALL_PATH_CHARS = 8 * 1024;
+
+/**
+ * CALL (B → P): a function calls another on behalf of one of its invocations in flight
+ * (`invocationId`, the caller's id as INVOKE gave it). The frame's id is a call id of the bridge's own
+ * choosing (not an INVOKE wire id); REPLY or FAIL answers under the same call id. The body is the
+ * request body.
+ */
+export const callMetaSchema = z.object({
+  invocationId: z.string(),
+  function: z.string().check(z.minLength(1), z.maxLength(MAX_CALL_NAME_CHARS)),
+  method: z.optional(z.string().check(z.minLength(1), z.maxLength(16))),
+  /** Path (and query) below the callee's prefix, starting with `/`; `/` when absent. */
+  path: z.optional(z.string().check(z.maxLength(MAX_CALL_PATH_CHARS), z.startsWith('/'))),
+  headers: z.optional(headerPairsSchema),
+});
+export type CallMeta = z.infer<typeof callMetaSchema>;
+
+/** REPLY (P → B): the callee's response, whatever its status (a callee's 500 is a reply). */
+export const replyMetaSchema = z.object({ status: z.int(), headers: headerPairsSchema });
+export type ReplyMeta = z.infer<typeof replyMetaSchema>;
+
+/** FAIL (P → B): the platform refused the call or could not complete it; `code` is a SKIFF_E_* code. */
+export const failMetaSchema = z.object({ code: z.string(), message: z.string() });
+export type FailMeta = z.infer<typeof failMetaSchema>;
 
 const emptyMeta = z.object({});
 const body = z.custom<Buffer>((value) => Buffer.isBuffer(value));
@@ -105,6 +137,7 @@ export const bridgeFrameSchema = z.discriminatedUnion('kind', [
   frameOf(FrameKind.ERROR, errorMetaSchema),
   frameOf(FrameKind.LOG, logMetaSchema),
   frameOf(FrameKind.PONG, pongMetaSchema),
+  frameOf(FrameKind.CALL, callMetaSchema),
 ]);
 export type BridgeFrame = z.infer<typeof bridgeFrameSchema>;
 
@@ -115,6 +148,8 @@ export const platformFrameSchema = z.discriminatedUnion('kind', [
   frameOf(FrameKind.CANCEL, emptyMeta),
   frameOf(FrameKind.SHUTDOWN, shutdownMetaSchema),
   frameOf(FrameKind.PING, emptyMeta),
+  frameOf(FrameKind.REPLY, replyMetaSchema),
+  frameOf(FrameKind.FAIL, failMetaSchema),
 ]);
 export type PlatformFrame = z.infer<typeof platformFrameSchema>;
 

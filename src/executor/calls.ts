@@ -1,0 +1,47 @@
+/**
+ * What the executor needs to serve `ctx.call` (a CALL frame from an instance): a host that runs the
+ * call as an invocation of another function. The executor defines the interface and the invoke layer
+ * implements it over the router (src/invoke/function-calls.ts), so the executor never imports it.
+ */
+import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
+
+/** The invocation on whose behalf a function calls, as the instance's connection knows it. */
+export interface CallerContext {
+  /** The caller's invocation (its function, id, chain fields). */
+  invocation: Invocation;
+  /** The caller's absolute deadline in epoch milliseconds: the callee may not outlive it. */
+  deadline: number;
+}
+
+/** The call a function asked for: which function, and the HTTP-shaped request it gets. */
+export interface CallRequest {
+  function: string;
+  method: string;
+  /** Path and query below the callee's prefix, starting with `/`. */
+  path: string;
+  headers: HeaderPairs;
+  body: Buffer;
+}
+
+export interface CallHost {
+  /**
+   * Runs the call and resolves with the callee's response (any status: a callee's 500 is a response).
+   * Rejects with a `SkiffError` when the platform refuses or cannot complete it (no such function,
+   * depth limit, queue full, timeout): the caller's bridge gets that code in a FAIL frame.
+   */
+  call(caller: CallerContext, request: CallRequest): Promise<Result>;
+}
+
+/** Limits of the calls one instance may make. */
+export interface CallLimits {
+  /** Calls in flight at once per instance; more are refused with SKIFF_E_TOO_MANY_REQUESTS. */
+  maxInFlight: number;
+  /** The largest request body of a call (the HTTP request body limit). */
+  maxBodyBytes: number;
+}
+
+/** A connection's way to serve CALL frames: the host and the instance's limits. */
+export interface CallService {
+  host: CallHost;
+  limits: CallLimits;
+}

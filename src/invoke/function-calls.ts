@@ -1,0 +1,114 @@
+/**
+ * `ctx.call`: one function calling another (docs/composition.md, "Calls"). The executor hands every
+ * CALL frame to this host (it knows the interface only, src/executor/calls.ts); the call becomes an
+ * invocation with trigger `call` that runs through the router and the executor like any other, so the
+ * callee's scaling, queue and limits apply. The chain's safety rails live here: the callee inherits the
+ * caller's deadline, and the depth of a chain is bounded (a cycle ends at the limit).
+ */
+import { randomUUID } from 'node:crypto';
+import { SkiffError } from '../shared/errors.js';
+import type { CallerContext, CallHost, CallRequest } from '../executor/calls.js';
+import type { ErrorCode } from '../shared/errors.js';
+import type { Invocation, Result } from '../model/invocation.js';
+
+/**
+ * Failures of the callee itself, not refusals of the platform: the caller gets them as a response with
+ * the error's status and JSON body (as an HTTP client would), not as a FAIL.
+ */
+const CALLEE_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'SKIFF_E_FUNCTION_ERROR',
+  'SKIFF_E_BAD_RESPONSE',
+  'SKIFF_E_OUT_OF_MEMORY',
+  'SKIFF_E_INSTANCE_CRASHED',
+  'SKIFF_E_PROTOCOL',
+]);
+
+/** The host a callee's URL names (a call never went through a listener). */
+const CALL_HOST = 'skiff.internal';
+
+export interface FunctionCallsOptions {
+  /** Runs an invocation through the router (resolves the live version, then the executor). */
+  invoke(inv: Invocation): Promise<Result>;
+  /** The deepest chain allowed (functions.maxCallDepth): a call at this depth already is refused. */
+  maxDepth: number;
+}
+
+export class FunctionCalls implements CallHost {
+  constructor(private readonly opts: FunctionCallsOptions) {}
+
+  call(caller: CallerContext, request: CallRequest): Promise<Result> {
+    const parent = caller.invocation;
+    const depth = (parent.depth ?? 0) + 1;
+    if (depth > this.opts.maxDepth) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_CALL_DEPTH',
+          `the call from ${parent.function} to ${request.function} would be ${depth} calls deep, more than functions.maxCallDepth (${this.opts.maxDepth}); is there a cycle?`,
+        ),
+      );
+    }
+    const left = caller.deadline - Date.now();
+    if (left <= 0) {
+      return Promise.reject(timedOut(parent.function, request.function));
+    }
+    const query = request.path.indexOf('?');
+    const inv: Invocation = {
+      id: randomUUID(),
+      function: request.function,
+      trigger: 'call',
+      method: request.method,
+      path: query < 0 ? request.path : request.path.slice(0, query),
+      query: query < 0 ? '' : request.path.slice(query + 1),
+      headers: request.headers,
+      body: request.body,
+      deadline: caller.deadline,
+      host: CALL_HOST,
+      caller: parent.function,
+      parentId: parent.id,
+      rootId: parent.rootId ?? parent.id,
+      depth,
+    };
+    // The callee's own timeout is capped by the deadline once it runs; this also ends the wait of a
+    // call still queued for a free instance when the caller's time is up.
+    return new Promise<Result>((resolve, reject) => {
+      const timer = setTimeout(() => reject(timedOut(parent.function, request.function)), left);
+      const settle = (): void => clearTimeout(timer);
+      let running: Promise<Result>;
+      try {
+        running = this.opts.invoke(inv);
+      } catch (err) {
+        running = Promise.reject(err as Error);
+      }
+      running.then(
+        (result) => {
+          settle();
+          resolve(result);
+        },
+        (err: unknown) => {
+          settle();
+          if (err instanceof SkiffError && CALLEE_ERRORS.has(err.code)) resolve(asResponse(err));
+          else reject(err as Error);
+        },
+      );
+    });
+  }
+}
+
+function timedOut(caller: string, callee: string): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_TIMEOUT',
+    `the call from ${caller} to ${callee} did not finish before the caller's deadline`,
+  );
+}
+
+/** A callee's failure as the response an HTTP client would get (without details such as stderr). */
+function asResponse(err: SkiffError): Result {
+  return {
+    status: err.status,
+    headers: [
+      ['content-type', 'application/json'],
+      ['x-skiff-error-code', err.code],
+    ],
+    body: Buffer.from(JSON.stringify({ error: { code: err.code, message: err.message } })),
+  };
+}
