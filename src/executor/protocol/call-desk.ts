@@ -147,7 +147,9 @@ export class CallDesk {
     if (invocationId !== undefined) {
       const name = JSON.stringify(meta.function.slice(0, 64));
       this.deps.log('warn', `call to ${name} failed: ${error.code}: ${error.message}`, invocationId);
-      if (CARRIED_CODES.has(error.code) && !this.carried.has(invocationId)) {
+      // only for a caller still in flight: one that settled was forgotten, and nothing would forget it again
+      const live = this.deps.caller(invocationId) !== undefined;
+      if (live && CARRIED_CODES.has(error.code) && !this.carried.has(invocationId)) {
         this.carried.set(invocationId, new SkiffError(error.code, error.message));
       }
     }
