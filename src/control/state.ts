@@ -144,6 +144,9 @@ export function stateRoutes(deps: StateDeps): Route[] {
           }
           throw err;
         });
+        // the function may have been deleted while the body arrived (its state dropped already): checked
+        // again right before the write, which runs synchronously from here, so no row outlives it
+        requireFunction(name);
         const written = await state.set(name, key, value, contentType, condition);
         if (!written.ok) throw conflict(name, key, written.currentVersion, condition);
         sendJson(
