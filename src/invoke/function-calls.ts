@@ -47,6 +47,15 @@ export class FunctionCalls implements CallHost {
         ),
       );
     }
+    const malformed = requestProblem(request);
+    if (malformed !== undefined) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_INVALID_REQUEST',
+          `the call from ${parent.function} to ${request.function} ${malformed}`,
+        ),
+      );
+    }
     const left = caller.deadline - Date.now();
     if (left <= 0) {
       return Promise.reject(timedOut(parent.function, request.function));
@@ -92,6 +101,28 @@ export class FunctionCalls implements CallHost {
       );
     });
   }
+}
+
+/** An HTTP token (RFC 9110): what a method or a header name may be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Characters a header value may not hold: what node:http refuses (CR, LF, NUL and other controls). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Why a call's request is one no HTTP client could send, or undefined. A CALL's method and headers
+ * come from a function, not through an HTTP parser, and a callee's bridge may hand them to one (the
+ * http runtime's server, a program's environment): what it would refuse is refused here.
+ */
+function requestProblem(request: CallRequest): string | undefined {
+  if (!TOKEN.test(request.method))
+    return `has a method that is not an HTTP token: ${JSON.stringify(request.method)}`;
+  for (const [name, value] of request.headers) {
+    if (!TOKEN.test(name))
+      return `has a header name that is not an HTTP token: ${JSON.stringify(name.slice(0, 64))}`;
+    if (BAD_VALUE.test(value))
+      return `has a header ${name} whose value holds a control character (CR, LF, NUL …) or one above U+00FF`;
+  }
+  return undefined;
 }
 
 function timedOut(caller: string, callee: string): SkiffError {
