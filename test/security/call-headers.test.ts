@@ -32,13 +32,14 @@ const CALLER = answeringBridge(`
         }
       };
       sock.on('data', onReply);
-      sock.write(frame(12, callId, { invocationId: meta.invocationId, function: 'victim', method: ask.method, path: '/', headers: ask.headers }));
+      sock.write(frame(12, callId, { invocationId: meta.invocationId, function: ask.victim ?? 'victim', method: ask.method, path: ask.path ?? '/', headers: ask.headers }));
 `);
 
 beforeAll(async () => {
   dir = await makeDataDir();
   p = await startPlatform({ config: { http: { host: '127.0.0.1', port: 0 } } });
   expect((await p.deploy('victim', fixture('http-node'))).status).toBe(201);
+  expect((await p.deploy('binvictim', fixture('bin-echo'))).status).toBe(201);
   expect((await p.deploy('caller', await bridgeFunction(dir, 'caller', CALLER))).status).toBe(201);
 });
 
@@ -73,6 +74,21 @@ describe('a CALL with a request no HTTP client could send', () => {
       expect((await p.call('/victim/')).status).toBe(200);
     },
   );
+
+  it('a path with NUL does not take a program-per-request callee down', async () => {
+    const res = await p.call('/caller', {
+      method: 'POST',
+      body: JSON.stringify({ method: 'POST', headers: [], victim: 'binvictim', path: '/a\u0000b?c=\u0000' }),
+    });
+    const answer = (await res.json()) as {
+      kind: number;
+      meta: { code?: string; status?: number; headers?: [string, string][] };
+    };
+    // the program cannot get NUL in its environment: the run fails, as a function error of the callee
+    expect(answer).toMatchObject({ kind: 13, meta: { status: 500 } });
+    expect(answer.meta.headers).toContainEqual(['x-skiff-error-code', 'SKIFF_E_FUNCTION_ERROR']);
+    expect((await p.call('/binvictim/')).status).toBe(200);
+  });
 
   it('an ordinary call still goes through', async () => {
     const answer = await callWith('put', [['x-a', 'b']]);
