@@ -113,23 +113,38 @@ export class Pool<I extends PoolInstance<I> = Instance> {
         ),
       );
     }
+    // a call waits no longer than its caller's deadline: then nobody waits for its answer
+    const queueWaitMs = this.scaling.maxQueueWaitMs;
+    const untilDeadline = inv.deadline > 0 ? Math.max(0, inv.deadline - Date.now()) : Infinity;
     return new Promise<Result>((resolve, reject) => {
       const waiter: Waiter = {
         inv,
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.queue = this.queue.filter((w) => w !== waiter);
-          reject(
-            this.recordRecent(
-              new SkiffError(
-                'SKIFF_E_QUEUE_TIMEOUT',
-                `no instance of ${this.deployment.function} was free within ${this.scaling.maxQueueWaitMs} ms; retry later or raise its maxInstances`,
-                { retryAfterSec: 1 },
+        timer: setTimeout(
+          () => {
+            this.queue = this.queue.filter((w) => w !== waiter);
+            if (untilDeadline < queueWaitMs) {
+              reject(
+                new SkiffError(
+                  'SKIFF_E_TIMEOUT',
+                  `the caller's deadline passed while the call waited for a free instance of ${this.deployment.function}`,
+                ),
+              );
+              return;
+            }
+            reject(
+              this.recordRecent(
+                new SkiffError(
+                  'SKIFF_E_QUEUE_TIMEOUT',
+                  `no instance of ${this.deployment.function} was free within ${this.scaling.maxQueueWaitMs} ms; retry later or raise its maxInstances`,
+                  { retryAfterSec: 1 },
+                ),
               ),
-            ),
-          );
-        }, this.scaling.maxQueueWaitMs),
+            );
+          },
+          Math.min(queueWaitMs, untilDeadline),
+        ),
       };
       this.queue.push(waiter);
       this.scale();
