@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionStatus } from '../helpers/function-status.js';
 import { answeringBridge, bridgeFunction } from '../helpers/hostile-bridge.js';
-import { fixture, makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 let p: TestPlatform;
