@@ -38,7 +38,7 @@ sock.on('data', (d) => {
     const f = buf.subarray(0, buf.readUInt32BE(0) + 4);
     buf = buf.subarray(f.length);
     const kind = f.readUInt8(4), id = f.readUInt32BE(5), metaLength = f.readUInt32BE(9);
-    const meta = JSON.parse(f.subarray(13, 13 + metaLength).toString());
+    const meta = metaLength === 0 ? {} : JSON.parse(f.subarray(13, 13 + metaLength).toString());
     const body = f.subarray(13 + metaLength);
     if (kind === 2) sock.write(frame(3, 0, {}));
     else if (kind === 10) sock.write(frame(11, id, {}));

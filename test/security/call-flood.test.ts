@@ -16,10 +16,19 @@ const SLOW = answeringBridge(`
       setTimeout(() => sock.write(frame(5, id, { status: 200, headers: [] })), 3000);
 `);
 
-/** 5000 CALLs (bodies of 1 KiB); answers with the FAIL codes it got, then exits. */
+/** 5000 CALLs (bodies of 1 KiB); answers with the FAIL codes it got by then, then exits. */
 const FLOOD = answeringBridge(`
       const N = 5000, codes = {};
-      let failed = 0;
+      let failed = 0, answered = false;
+      // the answer goes out when every call was refused, or 2 s in (the calls that were taken wait
+      // in the victim's queue until the caller's deadline of 3 s)
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        sock.off('data', onFail);
+        sock.write(frame(5, id, { status: 200, headers: [] }, Buffer.from(JSON.stringify(codes))), () => process.exit(0));
+      };
+      setTimeout(answer, 2000);
       let pending = Buffer.alloc(0);
       const onFail = (chunk) => {
         pending = Buffer.concat([pending, chunk]);
@@ -32,10 +41,7 @@ const FLOOD = answeringBridge(`
           }
           pending = pending.subarray(4 + len);
         }
-        if (failed === N - 4) {
-          sock.off('data', onFail);
-          sock.write(frame(5, id, { status: 200, headers: [] }, Buffer.from(JSON.stringify(codes))), () => process.exit(0));
-        }
+        if (failed >= N) answer();
       };
       sock.on('data', onFail);
       const big = Buffer.alloc(1024, 120);
@@ -51,7 +57,7 @@ beforeAll(async () => {
     scaling: { maxInstances: 1, concurrency: 1, maxQueue: 10, maxQueueWaitMs: 60_000 },
   });
   expect((await p.deploy('victim', victim)).status).toBe(201);
-  const flood = await bridgeFunction(dir, 'flood', FLOOD, { timeoutMs: 1_500 });
+  const flood = await bridgeFunction(dir, 'flood', FLOOD, { timeoutMs: 3_000 });
   expect((await p.deploy('flood', flood)).status).toBe(201);
   await p.deployAll({ bystander: 'echo-cjs' });
 });
@@ -79,7 +85,7 @@ describe('a CALL flood', () => {
         const s = (await functionStatus(p, 'victim')).status;
         return s.queued === 0 && s.inFlight === 0 ? true : undefined;
       },
-      3_000,
+      6_000,
     );
   });
 });
