@@ -113,7 +113,11 @@ export async function startServer(
   const flavors = dialectFlavors(dialects);
   const router = new Router(registry, artifacts, executor, config, flavors);
   executor.serveCalls(
-    new FunctionCalls({ invoke: (inv) => router.invoke(inv), maxDepth: config.functions.maxCallDepth }),
+    new FunctionCalls({
+      invoke: (inv) => router.invoke(inv),
+      resolve: (name) => router.resolve(name),
+      maxDepth: config.functions.maxCallDepth,
+    }),
   );
   const changes = new EventEmitter<{ changed: [] }>();
   const deployer = new Deployer({

@@ -7,7 +7,13 @@
 import { z } from 'zod';
 import { limitsInputSchema, NETWORK_MODES } from '../model/limits.js';
 import { scalingFields, scalingInputSchema } from '../model/scaling.js';
-import { functionNameSchema, RUNTIME_NAMES, specSchema, triggersSchema } from '../model/spec.js';
+import {
+  accessSchema,
+  functionNameSchema,
+  RUNTIME_NAMES,
+  specSchema,
+  triggersSchema,
+} from '../model/spec.js';
 import { STATE_CONTENT_TYPES } from '../model/state.js';
 import { ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { ASYNC_STATUSES, secretNameSchema } from './request-schemas.js';
@@ -45,6 +51,7 @@ export const functionSpecSchema = z
     network: z.enum(NETWORK_MODES).optional(),
     flavor: specSchema.shape.flavor,
     triggers: triggersSchema.optional(),
+    access: accessSchema.optional(),
   })
   .meta({ description: 'The resolved spec (skiff.json plus deploy parameters) stored with a version.' });
 

@@ -44,5 +44,6 @@ export function toDeployment(
     flavor,
     // a version of a flavor no longer compiled in fails INIT at its bridge; its callers see no text
     showErrorText: flavors.get(flavor)?.showsErrorText ?? false,
+    callers: v.spec.access?.callers ?? null,
   };
 }

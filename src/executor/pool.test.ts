@@ -108,6 +108,7 @@ const deployment: Deployment = {
   network: 'none',
   flavor: 'native',
   showErrorText: false,
+  callers: null,
 };
 
 function invocation(id: string): Invocation {

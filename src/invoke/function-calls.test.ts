@@ -37,10 +37,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A callee whose skiff.json has no access.callers: every function may call it. */
+const anyCaller = (): { callers: null } => ({ callers: null });
+
 describe('FunctionCalls', () => {
   it('makes a `call` invocation with the chain fields and the caller deadline', async () => {
     const seen: Invocation[] = [];
-    const calls = new FunctionCalls({ maxDepth: 8, invoke: (inv) => (seen.push(inv), Promise.resolve(OK)) });
+    const calls = new FunctionCalls({
+      resolve: anyCaller,
+      maxDepth: 8,
+      invoke: (inv) => (seen.push(inv), Promise.resolve(OK)),
+    });
     const deadline = Date.now() + 1_000;
     await expect(calls.call({ invocation: parent(), deadline }, request)).resolves.toBe(OK);
     expect(seen[0]).toMatchObject({
@@ -63,7 +70,7 @@ describe('FunctionCalls', () => {
 
   it('refuses a call deeper than maxDepth with SKIFF_E_CALL_DEPTH (508)', async () => {
     const invoke = vi.fn(() => Promise.resolve(OK));
-    const calls = new FunctionCalls({ maxDepth: 3, invoke });
+    const calls = new FunctionCalls({ resolve: anyCaller, maxDepth: 3, invoke });
     const deadline = Date.now() + 1_000;
     await expect(calls.call({ invocation: parent({ depth: 2 }), deadline }, request)).resolves.toBe(OK);
     const refused = calls.call({ invocation: parent({ depth: 3 }), deadline }, request);
@@ -72,7 +79,11 @@ describe('FunctionCalls', () => {
   });
 
   it("fails with SKIFF_E_TIMEOUT when the caller's deadline passes first, or has passed", async () => {
-    const calls = new FunctionCalls({ maxDepth: 8, invoke: () => new Promise<Result>(() => undefined) });
+    const calls = new FunctionCalls({
+      resolve: anyCaller,
+      maxDepth: 8,
+      invoke: () => new Promise<Result>(() => undefined),
+    });
     const waiting = calls.call({ invocation: parent(), deadline: Date.now() + 500 }, request);
     const outcome = expect(waiting).rejects.toMatchObject({ code: 'SKIFF_E_TIMEOUT' });
     await vi.advanceTimersByTimeAsync(500);
@@ -84,6 +95,7 @@ describe('FunctionCalls', () => {
 
   it("passes the router's refusal on", async () => {
     const calls = new FunctionCalls({
+      resolve: anyCaller,
       maxDepth: 8,
       invoke: () => {
         throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', 'no function named "callee"');
@@ -98,6 +110,7 @@ describe('FunctionCalls', () => {
 
   it("turns the callee's own failure into a response with its status, not a refusal", async () => {
     const calls = new FunctionCalls({
+      resolve: anyCaller,
       maxDepth: 8,
       invoke: () => Promise.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', 'the function threw an error')),
     });
@@ -107,5 +120,22 @@ describe('FunctionCalls', () => {
     expect(JSON.parse(result.body.toString())).toEqual({
       error: { code: 'SKIFF_E_FUNCTION_ERROR', message: 'the function threw an error' },
     });
+  });
+
+  it('refuses a caller the callee does not list in access.callers, before anything runs', async () => {
+    const invoke = vi.fn(() => Promise.resolve(OK));
+    const calls = new FunctionCalls({ resolve: () => ({ callers: ['friend'] }), maxDepth: 8, invoke });
+    const deadline = Date.now() + 1_000;
+    await expect(calls.call({ invocation: parent(), deadline }, request)).rejects.toMatchObject({
+      code: 'SKIFF_E_FORBIDDEN',
+      message: expect.stringMatching(/does not accept calls from .*access\.callers lists friend/) as string,
+    });
+    expect(invoke).not.toHaveBeenCalled();
+    const allowed = new FunctionCalls({
+      resolve: () => ({ callers: [parent().function] }),
+      maxDepth: 8,
+      invoke,
+    });
+    await expect(allowed.call({ invocation: parent(), deadline }, request)).resolves.toBe(OK);
   });
 });

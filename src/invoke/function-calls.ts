@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { SkiffError } from '../shared/errors.js';
 import type { CallerContext, CallHost, CallRequest } from '../executor/calls.js';
 import type { ErrorCode } from '../shared/errors.js';
+import type { Deployment } from '../model/deployment.js';
 import type { Invocation, Result } from '../model/invocation.js';
 
 /**
@@ -29,6 +30,8 @@ const CALL_HOST = 'skiff.internal';
 export interface FunctionCallsOptions {
   /** Runs an invocation through the router (resolves the live version, then the executor). */
   invoke(inv: Invocation): Promise<Result>;
+  /** The live deployment of a function (throws SKIFF_E_FUNCTION_NOT_FOUND), for its `access.callers`. */
+  resolve(name: string): Pick<Deployment, 'callers'>;
   /** The deepest chain allowed (functions.maxCallDepth): a call at this depth already is refused. */
   maxDepth: number;
 }
@@ -55,6 +58,17 @@ export class FunctionCalls implements CallHost {
           `the call from ${parent.function} to ${request.function} ${malformed}`,
         ),
       );
+    }
+    try {
+      const { callers } = this.opts.resolve(request.function);
+      if (callers !== null && !callers.includes(parent.function)) {
+        throw new SkiffError(
+          'SKIFF_E_FORBIDDEN',
+          `${request.function} does not accept calls from ${parent.function}: its skiff.json access.callers lists ${callers.length === 0 ? 'no function' : callers.join(', ')}`,
+        );
+      }
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     const left = caller.deadline - Date.now();
     if (left <= 0) {

@@ -26,6 +26,8 @@ export interface Deployment {
   flavor: FlavorName;
   /** Whether callers see the function's own error text in a function error (its flavor's rule). */
   showErrorText: boolean;
+  /** The functions that may `ctx.call` it (skiff.json `access.callers`); null: every function. */
+  callers: readonly string[] | null;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -65,6 +65,15 @@ export const triggersSchema = z
 export type MqttRule = z.infer<typeof mqttRuleSchema>;
 export type CronRule = z.infer<typeof cronRuleSchema>;
 
+/** Who may reach the function other than through the gateway: `callers` may `ctx.call` it (absent: any function). */
+export const accessSchema = z
+  .object({
+    callers: z.array(z.string().regex(NAME_PATTERN, 'use function names')).max(64).optional(),
+  })
+  .strict();
+
+export type Access = z.infer<typeof accessSchema>;
+
 /** `skiff.json`: the function's spec, as written by the user (every field optional). */
 export const specSchema = z
   .object({
@@ -94,6 +103,8 @@ export const specSchema = z
       .optional(),
     /** Event sources beyond HTTP, gRPC and CoAP (which reach every function). */
     triggers: triggersSchema.optional(),
+    /** `callers`: the functions that may call this one (absent: every function). */
+    access: accessSchema.optional(),
   })
   .strict();
 
@@ -118,4 +129,6 @@ export interface FunctionSpec {
   flavor?: FlavorName;
   /** MQTT rules and cron schedules of this version; absent in older versions. */
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
+  /** Who may call it (`access.callers`); absent: every function. */
+  access?: { callers?: string[] };
 }

@@ -73,5 +73,6 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
             ...(file.triggers.cron === undefined ? {} : { cron: file.triggers.cron }),
           },
         }),
+    ...(file.access?.callers === undefined ? {} : { access: { callers: file.access.callers } }),
   };
 }
