@@ -137,6 +137,14 @@ export async function startServer(
   // a registry from before functions.maxVersions (or after it was lowered) is brought within it
   for (const fn of registry.listFunctions()) await deployer.prune(fn.name);
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
+  /** Closes every store and the ballast (at stop, and when a start fails after they opened). */
+  const closeStores = async (): Promise<void> => {
+    await logs.close();
+    queueStore.close();
+    state.close();
+    registry.close();
+    ballast.close();
+  };
   const retention = new QueueRetention({
     store: queueStore,
     settings: config.async.retention,
@@ -174,11 +182,7 @@ export async function startServer(
   } catch (err) {
     // two dialects on one gateway port or prefix: nothing listens yet, the stores close again
     await executor.stop(0);
-    queueStore.close();
-    state.close();
-    registry.close();
-    await logs.close();
-    ballast.close();
+    await closeStores();
     throw err;
   }
 
@@ -325,11 +329,7 @@ export async function startServer(
         for (const s of servers) s.closeAllConnections();
         for (const g of Object.values(guards)) g.close();
         await Promise.all(closing);
-        await logs.close();
-        queueStore.close();
-        state.close();
-        registry.close();
-        ballast.close();
+        await closeStores();
       })();
       return stopped;
     };
@@ -343,11 +343,7 @@ export async function startServer(
     await asyncQueue.stop(0);
     await retention.stop();
     await executor.stop(0);
-    queueStore.close();
-    state.close();
-    registry.close();
-    await logs.close();
-    ballast.close();
+    await closeStores();
     throw err;
   }
 }

@@ -3,17 +3,9 @@ import path from 'node:path';
 import { SkiffError } from '../shared/errors.js';
 import { walkPinned } from '../shared/pinned-walk.js';
 import type { Builder } from './runtime.js';
+import { insideDir } from './inside-dir.js';
 
 const DEFAULT_EXECUTABLES = ['fn', 'fn.sh'];
-
-/** Resolves `rel` below `dir`, refusing paths that leave it. */
-function insideDir(dir: string, rel: string): string {
-  const full = path.resolve(dir, rel);
-  if (!full.startsWith(dir + path.sep)) {
-    throw new SkiffError('SKIFF_E_INVALID_SPEC', `${JSON.stringify(rel)} points outside the function folder`);
-  }
-  return full;
-}
 
 async function isFile(file: string): Promise<boolean> {
   return (await lstat(file).catch(() => undefined))?.isFile() === true;

@@ -8,6 +8,7 @@ import { SkiffError } from '../shared/errors.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
 import type { BuildRunner } from './build-runner.js';
 import type { BuildLog } from './runtime.js';
+import { insideDir } from './inside-dir.js';
 
 const DEFAULT_ENTRIES = ['index.ts', 'index.mts', 'index.mjs', 'index.js', 'index.cjs'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -27,17 +28,6 @@ async function readPackageJson(dir: string): Promise<PackageJson | undefined> {
   } catch (err) {
     throw new SkiffError('SKIFF_E_BUILD_FAILED', `package.json is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-function insideDir(dir: string, rel: string): string {
-  const full = path.resolve(dir, rel);
-  if (!full.startsWith(dir + path.sep)) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_SPEC',
-      `handler ${JSON.stringify(rel)} points outside the function folder`,
-    );
-  }
-  return full;
 }
 
 function resolveEntry(dir: string, handler: string | null, pkg: PackageJson | undefined): string {

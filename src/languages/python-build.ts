@@ -4,6 +4,7 @@ import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import type { BuildRunner, BuildStep } from './build-runner.js';
 import type { BuildLog, Builder } from './runtime.js';
+import { insideDir } from './inside-dir.js';
 
 /** Entry files tried in this order when the spec names no handler. */
 export const PYTHON_DEFAULT_ENTRIES = ['main.py', 'handler.py', 'index.py'];
@@ -37,17 +38,6 @@ export function parsePythonHandler(handler: string): { file: string; fn: string 
     );
   }
   return { file, fn };
-}
-
-function insideDir(dir: string, rel: string): string {
-  const full = path.resolve(dir, rel);
-  if (!full.startsWith(dir + path.sep)) {
-    throw new SkiffError(
-      'SKIFF_E_INVALID_SPEC',
-      `handler ${JSON.stringify(rel)} points outside the function folder`,
-    );
-  }
-  return full;
 }
 
 function isFile(file: string): boolean {
