@@ -24,6 +24,7 @@ import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
+import { FunctionCasts } from './invoke/function-casts.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -160,6 +161,14 @@ export async function startServer(
     onSettled: () => retention.kick(),
     diskRoom: (bytes) => ballast.hasRoom(bytes),
   });
+  executor.serveCasts(
+    new FunctionCasts({
+      accept: (req) => asyncQueue.accept(req),
+      maxBodyBytes: config.async.maxBodyBytes,
+      resolve: (name) => router.resolve(name),
+      maxDepth: config.functions.maxCallDepth,
+    }),
+  );
   if (config.outbound.allowPrivate) {
     logger.warn(
       "outbound.allowPrivate: async callbacks and compatibility APIs' downloads may reach loopback, private and link-local addresses, this machine included",

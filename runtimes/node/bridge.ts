@@ -12,6 +12,7 @@ import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/
 import { BridgeConnection } from '../shared/connection.js';
 import { describeThrown } from '../shared/thrown.js';
 import { callFor } from './call.js';
+import { castFor } from './cast.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
@@ -141,6 +142,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       trigger: meta.trigger,
       ...(meta.caller === undefined ? {} : { caller: meta.caller }),
       call: callFor(connection.calls, meta.invocationId),
+      cast: castFor(connection.calls, meta.invocationId),
       env: { ...info.env, ...secrets },
       secrets,
       signal: controller.signal,

@@ -30,7 +30,7 @@ function isPlainJson(body: unknown): body is Record<string, unknown> | unknown[]
   return proto === Object.prototype || proto === null;
 }
 
-async function toBytes(body: CallBody, headers: Headers): Promise<Buffer> {
+export async function toBytes(body: CallBody, headers: Headers): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);

@@ -1,6 +1,7 @@
 /** Turns whatever a Node handler returned into a protocol result (status, header pairs, body bytes). */
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
 import type { CallFunction } from './call.js';
+import type { CastFunction } from './cast.js';
 
 export interface HandlerContext {
   functionName: string;
@@ -8,10 +9,12 @@ export interface HandlerContext {
   invocationId: string;
   deadline: number;
   trigger: string;
-  /** Trigger `call`: the name of the function that called this one. */
+  /** Trigger `call` or `cast`: the name of the function that called or cast to this one. */
   caller?: string;
   /** Calls another function through the platform; resolves with its `Response` (see call.ts). */
   call: CallFunction;
+  /** Queues an invocation of another function; resolves with its id once it is on disk (see cast.ts). */
+  cast: CastFunction;
   /** The function's env from skiff.json and its secrets (a secret wins over an env entry of its name). */
   env: Record<string, string>;
   /** The function's secrets, name → value (a frozen object; also in `env` and `process.env`). */

@@ -1,10 +1,14 @@
-"""Calls between functions for the Python bridge (docs/runtime-protocol.md, "Calls").
+"""Calls and casts between functions for the Python bridge (docs/runtime-protocol.md, "Calls", "Casts").
 
 `ctx.call(name, body=None, method=None, path="/", headers=None)` sends a CALL frame under a call id
 of the bridge's own (apart from the platform's INVOKE wire ids) and waits for REPLY or FAIL. From a
 sync handler (which runs in a worker thread) it blocks that thread until the answer comes; the loop
 keeps reading frames meanwhile. From an async handler (on the loop thread) it returns an awaitable:
 `await ctx.call(...)`. A refusal of the platform raises CallError with a SKIFF_E_* `code`.
+
+`ctx.cast(name, body=None, delay_ms=None, method=None, path="/", headers=None)` sends a CAST frame in
+the same call id space and returns the queued invocation's id (None when a workflow alias maps to no
+target) once it is on disk; sync and async handlers alike, as for `ctx.call`.
 """
 
 import asyncio
@@ -63,17 +67,18 @@ class Calls:
         if future is not None and not future.done():
             future.set_exception(CallError(str(meta.get("code", "")), str(meta.get("message", ""))))
 
-    async def _send(self, meta, body):
+    async def _send(self, meta, body, kind=F.CALL):
+        verb = "cast" if kind == F.CAST else "call"
         if len(body) > MAX_BODY_BYTES:
-            message = "the call's body of %d bytes is larger than the limit of %d bytes" % (len(body), MAX_BODY_BYTES)
+            message = "the %s's body of %d bytes is larger than the limit of %d bytes" % (verb, len(body), MAX_BODY_BYTES)
             raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", message)
         if len(json.dumps(meta)) > MAX_META_BYTES:
-            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", "the call's headers are larger than the meta limit")
+            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", "the %s's headers are larger than the meta limit" % verb)
         call_id = self._next_id
         self._next_id = 1 if self._next_id >= 0xFFFFFFFF else self._next_id + 1
         future = self._loop.create_future()
         try:
-            self._sender.send(F.CALL, call_id, meta, body)
+            self._sender.send(kind, call_id, meta, body)
         except ValueError as err:  # over the frame size
             raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", str(err)) from None
         self._waiting[call_id] = future
@@ -91,13 +96,42 @@ class Calls:
             "path": str(path or "/"),
             "headers": pairs,
         }
+        return self._run(ctx, self._send(meta, data), "call")
+
+    def cast(self, ctx, name, body=None, delay_ms=None, method=None, path="/", headers=None):
+        data, pairs = _encode(body, headers)
+        meta = {
+            "invocationId": ctx.invocation_id,
+            "function": str(name),
+            "method": str(method or "POST"),
+            "path": str(path or "/"),
+            "headers": pairs,
+        }
+        if delay_ms is not None:
+            if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)):
+                raise TypeError("delay_ms must be a number of milliseconds")
+            meta["delayMs"] = delay_ms
+        return self._run(ctx, self._cast(meta, data), "cast")
+
+    async def _cast(self, meta, data):
+        reply = await self._send(meta, data, F.CAST)
+        try:
+            ids = json.loads(reply.body.decode("utf-8")).get("ids")
+        except (ValueError, AttributeError):
+            ids = None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise CallError("SKIFF_E_PROTOCOL", "the platform answered a cast without the ids it queued")
+        return ids[0] if ids else None
+
+    def _run(self, ctx, coroutine, verb):
+        """An awaitable on the loop thread (async handlers); else the answer, blocking the worker thread."""
         if threading.get_ident() == self._loop_thread:
-            return self._send(meta, data)  # an async handler awaits it
+            return coroutine  # an async handler awaits it
         # a sync handler in a worker thread: block it (not the loop) until the answer
-        waiting = asyncio.run_coroutine_threadsafe(self._send(meta, data), self._loop)
+        waiting = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         limit = max(1.0, ctx.remaining_ms() / 1000.0 + 5.0)
         try:
             return waiting.result(timeout=limit)
         except concurrent.futures.TimeoutError:
             waiting.cancel()
-            raise CallError("SKIFF_E_TIMEOUT", "no answer to the call before the deadline") from None
+            raise CallError("SKIFF_E_TIMEOUT", "no answer to the %s before the deadline" % verb) from None

@@ -92,7 +92,7 @@ class Context:
         self.invocation_id = meta.get("invocationId", "")
         self.deadline = meta.get("deadline", 0)
         self.trigger = meta.get("trigger", "")
-        # trigger "call": the calling function's name (None otherwise)
+        # trigger "call" or "cast": the calling function's name (None otherwise)
         self.caller = meta.get("caller")
         self._calls = None
         self.secrets = dict(init.get("secrets") or {})
@@ -110,6 +110,18 @@ class Context:
         if self._calls is None:
             raise RuntimeError("ctx.call is not available here")
         return self._calls.call(self, name, body, method, path, headers)
+
+    def cast(self, name, body=None, delay_ms=None, method=None, path="/", headers=None):
+        """Queues an invocation of another function (see skiff_calls.py): its id once it is on disk.
+
+        `delay_ms`: it runs no earlier than this many milliseconds from now (0 to 24 hours), also
+        across a platform restart. None when a workflow alias maps to no target. From a sync handler
+        it blocks until the id comes; from an async handler it returns an awaitable. A refusal of the
+        platform raises skiff.CallError (`.code`).
+        """
+        if self._calls is None:
+            raise RuntimeError("ctx.cast is not available here")
+        return self._calls.cast(self, name, body, delay_ms, method, path, headers)
 
     def log(self, *args):
         """Writes one log line (stream "log") tied to this invocation; args are joined like print()."""

@@ -14,6 +14,21 @@ interface AsyncView {
   finishedAt: string | null;
   result: { status: number; body: string } | null;
   error: { code: string; message: string } | null;
+  parentId?: string | null;
+  rootId?: string | null;
+  caller?: string | null;
+  nextAt?: string;
+  children?: string[];
+}
+
+/** The invocation tree of one invocation: who made it, its root, and the casts it made. */
+function treeRows(i: AsyncView): [string, string][] {
+  const rows: [string, string][] = [];
+  if (i.caller != null) rows.push(['Caller', i.caller]);
+  rows.push(['Parent', i.parentId ?? '-']);
+  rows.push(['Root', i.rootId ?? (i.parentId == null ? `${i.id} (itself)` : '-')]);
+  rows.push(['Children', String(i.children?.length ?? 0)]);
+  return rows;
 }
 
 export function registerInvocation(program: Command): void {
@@ -21,7 +36,9 @@ export function registerInvocation(program: Command): void {
   withExamples(
     noun
       .command('get')
-      .description('show one: status, attempts, and the result or the error')
+      .description(
+        'show one: status, attempts, the result or the error, and its invocation tree (parent, root, casts it made)',
+      )
       .argument('<id>', 'the id from `skiff invoke --async` (or the 202 of an async call)')
       .action(async (id: string, _opts: unknown, cmd: Command) => {
         const { json, dataDir } = globalOptions(cmd);
@@ -39,11 +56,15 @@ export function registerInvocation(program: Command): void {
             ['Status', i.status],
             ['Attempts', String(i.attempts)],
             ['Created', formatTime(i.createdAt)],
+            ['Due', formatTime(i.nextAt)],
             ['Finished', formatTime(i.finishedAt)],
             ['Result', i.result === null ? '-' : `status ${i.result.status}`],
             ['Error', i.error === null ? '-' : `${i.error.code}: ${i.error.message}`],
+            ...treeRows(i),
           ]),
         );
+        // the casts it made, one id a line (`skiff invocation get <id>` walks down the tree)
+        for (const child of i.children ?? []) console.log(`  ${child}`);
         if (i.result !== null) process.stdout.write(Buffer.from(i.result.body, 'base64'));
       }),
     'skiff invocation get 6f0c2d1e-…',

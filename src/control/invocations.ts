@@ -1,4 +1,7 @@
-/** Routes of asynchronous invocations: their status and result, by id, and a filtered list. */
+/**
+ * Routes of asynchronous invocations: their status and result, by id (with its place in the invocation
+ * tree: parent, root and the casts it made), and a filtered list.
+ */
 import { asyncNotFound, asyncView } from '../invoke/async-queue.js';
 import type { z } from 'zod';
 import { sendJson } from '../shared/http.js';
@@ -6,6 +9,9 @@ import type { QueueStore } from '../store/queue-store.js';
 import type { Route } from './app.js';
 import { invocationParams, invocationsQuery, parseRequest, queryObject } from './request-schemas.js';
 import type { invocationListSchema, invocationResponseSchema } from './response-schemas.js';
+
+/** The most children (casts made) one invocation's view lists. */
+const MAX_CHILDREN = 1000;
 
 export function invocationRoutes(store: QueueStore): Route[] {
   return [
@@ -27,7 +33,8 @@ export function invocationRoutes(store: QueueStore): Route[] {
         const { id } = parseRequest(invocationParams, { id: params['id'] ?? '' });
         const record = store.get(id);
         if (record === undefined) throw asyncNotFound(id);
-        sendJson(res, 200, { invocation: asyncView(record) } satisfies z.output<
+        const children = store.children(id, MAX_CHILDREN);
+        sendJson(res, 200, { invocation: { ...asyncView(record), children } } satisfies z.output<
           typeof invocationResponseSchema
         >);
       },

@@ -150,7 +150,7 @@ export const secretListSchema = z.object({
 export const asyncInvocationSchema = z.object({
   id: z.string(),
   function: z.string(),
-  trigger: z.string().meta({ description: 'What queued it: async, cron or mqtt.' }),
+  trigger: z.string().meta({ description: 'What queued it: async, cron, mqtt or cast (ctx.cast).' }),
   status: z.enum(ASYNC_STATUSES),
   attempts: count.meta({ description: 'Times the function ran.' }),
   createdAt: dateTime,
@@ -170,6 +170,24 @@ export const asyncInvocationSchema = z.object({
     .int()
     .nullable()
     .meta({ description: 'HTTP status of the callback POST; 0 if it failed.' }),
+  parentId: z
+    .string()
+    .nullable()
+    .meta({ description: 'A cast: the invocation that made it (its parent in the invocation tree).' }),
+  rootId: z
+    .string()
+    .nullable()
+    .meta({ description: 'A cast: the first invocation of its chain (one no function made).' }),
+  caller: z.string().nullable().meta({ description: 'A cast: the function that made it.' }),
+  nextAt: dateTime.meta({
+    description: 'When it is next due (or was last due): a delayed cast does not run before.',
+  }),
+});
+
+export const invocationDetailSchema = asyncInvocationSchema.extend({
+  children: z
+    .array(z.string())
+    .meta({ description: 'Ids of the casts this invocation made, oldest first (at most 1000).' }),
 });
 
 export const stateKeyInfoSchema = z.object({
@@ -207,7 +225,7 @@ export const deployResultSchema = z.object({ function: functionDetailSchema, ver
 export const versionResponseSchema = z.object({ version: versionSchema });
 export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
 export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSchema) });
-export const invocationResponseSchema = z.object({ invocation: asyncInvocationSchema });
+export const invocationResponseSchema = z.object({ invocation: invocationDetailSchema });
 export const executorSchema = z.object({
   warmPool: z
     .partialRecord(z.enum(RUNTIME_NAMES), count)
@@ -230,6 +248,7 @@ export const responseComponents = {
   LogEntry: logEntrySchema,
   SecretList: secretListSchema,
   AsyncInvocation: asyncInvocationSchema,
+  InvocationDetail: invocationDetailSchema,
   DeployResult: deployResultSchema,
   StateKeyInfo: stateKeyInfoSchema,
   StateList: stateListSchema,

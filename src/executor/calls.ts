@@ -32,6 +32,28 @@ export interface CallHost {
   call(caller: CallerContext, request: CallRequest): Promise<Result>;
 }
 
+/** The longest delay a cast may ask for: 24 hours (a longer one is refused, SKIFF_E_INVALID_REQUEST). */
+export const MAX_CAST_DELAY_MS = 24 * 60 * 60 * 1000;
+
+/** The cast a function asked for: a call's request, queued instead of run, no earlier than `delayMs`. */
+export interface CastRequest extends CallRequest {
+  /** Milliseconds from now before it may run (0: as soon as the queue gets to it). */
+  delayMs: number;
+}
+
+/**
+ * What the executor needs to serve `ctx.cast` (a CAST frame): a host that writes one asynchronous
+ * invocation per target durably to the async queue (src/invoke/function-casts.ts implements it).
+ */
+export interface CastHost {
+  /**
+   * Resolves with the ids accepted, in target order, once every one is on disk (an empty list when the
+   * name maps to no target). Rejects with a `SkiffError` when the platform refuses the cast (no such
+   * function, access.callers, depth limit, a full queue ...): the caster's bridge gets it in a FAIL.
+   */
+  cast(caster: CallerContext, request: CastRequest): Promise<string[]>;
+}
+
 /** Limits of the calls one instance may make. */
 export interface CallLimits {
   /** Calls in flight at once per instance; more are refused with SKIFF_E_TOO_MANY_REQUESTS. */
@@ -43,5 +65,7 @@ export interface CallLimits {
 /** A connection's way to serve CALL frames: the host and the instance's limits. */
 export interface CallService {
   host: CallHost;
+  /** Serves CAST frames (in the same call id space and limits); without it every CAST gets a FAIL. */
+  casts?: CastHost | undefined;
   limits: CallLimits;
 }

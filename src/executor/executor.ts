@@ -13,7 +13,7 @@ import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import type { CallerContext, CallHost, CallRequest } from './calls.js';
+import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
 
 export interface InstanceStatus {
   id: string;
@@ -68,6 +68,7 @@ export class Executor {
   private inFlight = 0;
   /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
   private callHost: CallHost | undefined;
+  private castHost: CastHost | undefined;
 
   constructor(
     private readonly config: Config,
@@ -129,6 +130,11 @@ export class Executor {
   /** Serves the calls functions make to each other (CALL frames) through `host`; until then they fail. */
   serveCalls(host: CallHost): void {
     this.callHost = host;
+  }
+
+  /** Serves the casts functions make to each other (CAST frames) through `host`; until then they fail. */
+  serveCasts(host: CastHost): void {
+    this.castHost = host;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
@@ -278,6 +284,7 @@ export class Executor {
       // warm-pool processes start before the host is set: they ask for it per call
       calls: {
         host: { call: (c, r) => this.call(c, r) },
+        casts: { cast: (c, r) => this.cast(c, r) },
         // the request body limit, and never more than a frame from an instance may carry
         maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
       },
@@ -291,6 +298,15 @@ export class Executor {
       );
     }
     return this.callHost.call(caller, request);
+  }
+
+  private cast(caster: CallerContext, request: CastRequest): Promise<string[]> {
+    if (this.castHost === undefined) {
+      return Promise.reject(
+        new SkiffError('SKIFF_E_INTERNAL', 'this platform serves no casts between functions'),
+      );
+    }
+    return this.castHost.cast(caster, request);
   }
 
   /**

@@ -19,7 +19,7 @@ import { InstanceProcess, describeExit, type ExitStatus } from './instance-proce
 import { outOfMemory } from './invocation-errors.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
-import type { CallHost, CallService } from './calls.js';
+import type { CallHost, CallService, CastHost } from './calls.js';
 import type { InitMeta } from './protocol/messages.js';
 import { withoutPlatformVars } from '../languages/instance-env.js';
 
@@ -44,7 +44,7 @@ export interface InstanceOptions {
   events: ExecutorEvents;
   logger: Logger;
   /** Serves the function's `ctx.call`s (CALL frames); absent: every call is refused. */
-  calls?: { host: CallHost; maxBodyBytes: number } | undefined;
+  calls?: { host: CallHost; casts?: CastHost; maxBodyBytes: number } | undefined;
 }
 
 /** Calls an instance may have in flight, per invocation it may run at once. */
@@ -239,7 +239,11 @@ export class Instance implements PoolInstance<Instance> {
     const deployment = this.deployment;
     if (calls === undefined || deployment === undefined) return undefined;
     const maxInFlight = deployment.scaling.concurrency * CALLS_PER_SLOT;
-    return { host: calls.host, limits: { maxInFlight, maxBodyBytes: calls.maxBodyBytes } };
+    return {
+      host: calls.host,
+      casts: calls.casts,
+      limits: { maxInFlight, maxBodyBytes: calls.maxBodyBytes },
+    };
   }
 
   private changed(settled: boolean): void {

@@ -68,9 +68,14 @@ const STORE_RETRY_MS = 1_000;
 /** What a caller refused with SKIFF_E_QUEUE_FULL is told to wait. */
 const QUEUE_FULL_RETRY_AFTER_SEC = 5;
 
-export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt' | 'trigger'> & {
+export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt' | 'trigger' | 'nextAt'> & {
   /** What queued it; `async` when omitted (an HTTP call with X-Skiff-Async). */
-  trigger?: 'async' | 'cron' | 'mqtt';
+  trigger?: 'async' | 'cron' | 'mqtt' | 'cast';
+  /**
+   * Milliseconds before it may run (a delayed cast): its first due time, kept on disk, so it runs no
+   * earlier also after a restart. The maximum event age counts from that due time.
+   */
+  delayMs?: number;
 };
 
 export class AsyncQueue {
@@ -103,12 +108,15 @@ export class AsyncQueue {
   accept(req: NewAsync): string {
     const id = randomUUID();
     const { retries, maxEventAgeMs, maxQueuedBytes } = this.deps.settings;
+    const { delayMs, ...request } = req;
+    const nextAt = Date.now() + Math.max(0, delayMs ?? 0);
     const record = {
-      ...req,
+      ...request,
       id,
       trigger: req.trigger ?? 'async',
       maxRetries: retries,
-      expiresAt: Date.now() + maxEventAgeMs,
+      nextAt,
+      expiresAt: nextAt + maxEventAgeMs,
     };
     const bytes = requestBytes(record);
     if (this.deps.store.queuedBytes + bytes > maxQueuedBytes) {
@@ -251,7 +259,7 @@ export class AsyncQueue {
     const inv: Invocation = {
       id: record.id,
       function: record.function,
-      trigger: record.trigger === 'cron' || record.trigger === 'mqtt' ? record.trigger : 'async',
+      trigger: triggerOf(record.trigger),
       method: record.method,
       path: record.path,
       query: record.query,
@@ -259,6 +267,7 @@ export class AsyncQueue {
       body: record.body,
       deadline: 0,
       host: record.host,
+      ...chainOf(record),
     };
     let result: Result;
     try {
@@ -330,6 +339,18 @@ export class AsyncQueue {
   }
 }
 
+/** The trigger the function sees for a record queued by `trigger`. */
+function triggerOf(trigger: string): Invocation['trigger'] {
+  return trigger === 'cron' || trigger === 'mqtt' || trigger === 'cast' ? trigger : 'async';
+}
+
+/** A cast's place in its invocation tree, as the Invocation carries it (nothing for other records). */
+function chainOf(record: AsyncRecord): Pick<Invocation, 'caller' | 'parentId' | 'rootId' | 'depth'> {
+  const { chain } = record;
+  if (chain === null) return {};
+  return { caller: chain.caller, parentId: chain.parentId, rootId: chain.rootId, depth: chain.depth };
+}
+
 /** The JSON view of an async invocation (API and callback): the body as base64. */
 export function asyncView(r: AsyncRecord) {
   return {
@@ -347,6 +368,10 @@ export function asyncView(r: AsyncRecord) {
     error: r.error,
     history: r.history.map((h) => ({ at: new Date(h.at).toISOString(), outcome: h.outcome })),
     callbackStatus: r.callbackStatus,
+    parentId: r.chain?.parentId ?? null,
+    rootId: r.chain?.rootId ?? null,
+    caller: r.chain?.caller ?? null,
+    nextAt: new Date(r.nextAt).toISOString(),
   };
 }
 

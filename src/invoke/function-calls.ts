@@ -25,7 +25,7 @@ const CALLEE_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** The host a callee's URL names (a call never went through a listener). */
-const CALL_HOST = 'skiff.internal';
+export const CALL_HOST = 'skiff.internal';
 
 export interface FunctionCallsOptions {
   /** Runs an invocation through the router (resolves the live version, then the executor). */
@@ -127,7 +127,7 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
  * come from a function, not through an HTTP parser, and a callee's bridge may hand them to one (the
  * http runtime's server, a program's environment): what it would refuse is refused here.
  */
-function requestProblem(request: CallRequest): string | undefined {
+export function requestProblem(request: CallRequest): string | undefined {
   if (!TOKEN.test(request.method))
     return `has a method that is not an HTTP token: ${JSON.stringify(request.method)}`;
   for (const [name, value] of request.headers) {

@@ -3,9 +3,9 @@ export type HeaderPairs = [string, string][];
 
 /**
  * How an invocation came in: a protocol, the async queue (`async`) for queued HTTP calls, or another
- * function's `ctx.call` (`call`).
+ * function's `ctx.call` (`call`) or `ctx.cast` (`cast`, through the async queue).
  */
-export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron' | 'call';
+export type TriggerKind = 'http' | 'async' | 'grpc' | 'coap' | 'mqtt' | 'cron' | 'call' | 'cast';
 
 /** One protocol-neutral invocation, made by a trigger adapter and served by the executor. */
 export interface Invocation {
@@ -23,13 +23,16 @@ export interface Invocation {
   deadline: number;
   /** Host the client addressed, for the URL the function sees. */
   host: string;
-  /** Trigger `call`: the calling function's name. */
+  /** Trigger `call` or `cast`: the calling function's name. */
   caller?: string;
-  /** Trigger `call`: the id of the invocation that made the call. */
+  /** Trigger `call` or `cast`: the id of the invocation that made the call or cast. */
   parentId?: string;
-  /** Trigger `call`: the id of the first invocation of the chain (the one no function called). */
+  /** Trigger `call` or `cast`: the id of the first invocation of the chain (the one no function made). */
   rootId?: string;
-  /** How many calls deep this invocation is: absent or 0 for one no function called, 1 for its callee. */
+  /**
+   * How many calls or casts deep this invocation is: absent or 0 for one no function made, 1 for its
+   * callee.
+   */
   depth?: number;
 }
 

@@ -8,7 +8,7 @@ export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired
 export interface AsyncRequest {
   id: string;
   function: string;
-  /** What queued it: `async` (an HTTP call with X-Skiff-Async), `cron`, `mqtt`. */
+  /** What queued it: `async` (an HTTP call with X-Skiff-Async), `cron`, `mqtt`, `cast` (ctx.cast). */
   trigger: string;
   method: string;
   path: string;
@@ -21,6 +21,22 @@ export interface AsyncRequest {
   /** Epoch ms after which it is not run any more (expired). */
   expiresAt: number;
   callbackUrl: string | null;
+  /** Epoch ms before which it does not run (a delayed cast); when it is accepted if absent. */
+  nextAt?: number;
+  /** A cast: the function that cast it, the invocation that did, and that one's chain. */
+  chain?: AsyncChain | null;
+}
+
+/** Where in an invocation tree a cast sits (docs/composition.md, "Casts"). */
+export interface AsyncChain {
+  /** The casting function. */
+  caller: string;
+  /** The invocation that made the cast. */
+  parentId: string;
+  /** The first invocation of the chain (no function made it). */
+  rootId: string;
+  /** How many calls or casts deep the cast's run is (1 for a cast made by a root). */
+  depth: number;
 }
 
 export interface AsyncAttempt {
@@ -29,6 +45,8 @@ export interface AsyncAttempt {
 }
 
 export interface AsyncRecord extends AsyncRequest {
+  nextAt: number;
+  chain: AsyncChain | null;
   status: AsyncStatus;
   /**
    * Attempts that ran the function, counting one the platform stopped during (a platform-side
@@ -36,7 +54,6 @@ export interface AsyncRecord extends AsyncRequest {
    */
   attempts: number;
   createdAt: number;
-  nextAt: number;
   finishedAt: number | null;
   result: { status: number; headers: HeaderPairs; body: Buffer } | null;
   error: { code: string; message: string } | null;
@@ -84,6 +101,11 @@ const ADDED_COLUMNS: Record<string, string> = {
   bytes: 'INTEGER NOT NULL DEFAULT 0',
   // when the attempt in flight was dispatched; set while running
   running_since: 'INTEGER',
+  // a cast (trigger `cast`): where it sits in its invocation tree
+  caller: 'TEXT',
+  parent_id: 'TEXT',
+  root_id: 'TEXT',
+  depth: 'INTEGER NOT NULL DEFAULT 0',
 };
 
 /** Opens (or creates) the queue's database file with its durability settings, and migrates the table. */
@@ -117,6 +139,9 @@ export function migrate(db: Database.Database): void {
   db.exec(
     `CREATE INDEX IF NOT EXISTS invocations_finished ON invocations (finished_at) WHERE finished_at IS NOT NULL`,
   );
+  db.exec(
+    `CREATE INDEX IF NOT EXISTS invocations_parent ON invocations (parent_id) WHERE parent_id IS NOT NULL`,
+  );
 }
 
 export interface Row {
@@ -144,6 +169,10 @@ export interface Row {
   error_message: string | null;
   history: string;
   callback_status: number | null;
+  caller: string | null;
+  parent_id: string | null;
+  root_id: string | null;
+  depth: number;
 }
 
 export const toRecord = (r: Row): AsyncRecord => ({
@@ -175,4 +204,8 @@ export const toRecord = (r: Row): AsyncRecord => ({
   error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
   history: JSON.parse(r.history) as AsyncAttempt[],
   callbackStatus: r.callback_status,
+  chain:
+    r.parent_id === null
+      ? null
+      : { caller: r.caller ?? '', parentId: r.parent_id, rootId: r.root_id ?? r.parent_id, depth: r.depth },
 });

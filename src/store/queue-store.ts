@@ -27,6 +27,7 @@ import {
 export {
   TERMINAL,
   type AsyncAttempt,
+  type AsyncChain,
   type AsyncRecord,
   type AsyncRequest,
   type AsyncStatus,
@@ -65,8 +66,8 @@ export class QueueStore {
     this.db
       .prepare(
         `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
-           host, callback_url, created_at, next_at, expires_at, bytes)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         req.id,
@@ -81,9 +82,13 @@ export class QueueStore {
         req.host,
         req.callbackUrl,
         now,
-        now,
+        req.nextAt ?? now,
         req.expiresAt,
         bytes,
+        req.chain?.caller ?? null,
+        req.chain?.parentId ?? null,
+        req.chain?.rootId ?? null,
+        req.chain?.depth ?? 0,
       );
     this.counters.accepted(req.function, bytes);
   }
@@ -299,6 +304,14 @@ export class QueueStore {
   get(id: string): AsyncRecord | undefined {
     const row = this.db.prepare('SELECT * FROM invocations WHERE id = ?').get(id) as Row | undefined;
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** The ids of the casts an invocation made (its children in the invocation tree), oldest first. */
+  children(parentId: string, limit: number): string[] {
+    const rows = this.db
+      .prepare(`SELECT id FROM invocations WHERE parent_id = ? ORDER BY created_at, rowid LIMIT ?`)
+      .all(parentId, limit) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
   /** Newest first; filtered by function and status when given. */

@@ -32,6 +32,15 @@ export interface CallDeskDeps {
  */
 const CARRIED_CODES: ReadonlySet<string> = new Set(['SKIFF_E_CALL_DEPTH']);
 
+/** What a request in the call id space is, for checks and log lines. */
+export interface DeskRequest {
+  verb: 'call' | 'cast';
+  /** The invocation on whose behalf it is made. */
+  invocationId: string;
+  /** The function it names. */
+  function: string;
+}
+
 export class CallDesk {
   /** Call ids in flight → the caller's invocation id. */
   private readonly calls = new Map<number, string>();
@@ -46,14 +55,41 @@ export class CallDesk {
   }
 
   onCall(callId: number, meta: CallMeta, body: Buffer): void {
+    this.serve(
+      callId,
+      { verb: 'call', invocationId: meta.invocationId, function: meta.function },
+      body,
+      (caller, service) =>
+        service.host.call(caller, {
+          function: meta.function,
+          method: (meta.method ?? 'POST').toUpperCase(),
+          path: meta.path ?? '/',
+          headers: meta.headers ?? [],
+          body,
+        }),
+    );
+  }
+
+  /**
+   * Serves one request in the call id space (a CALL, or a CAST through cast-desk.ts): checks the call
+   * id, the caller and the instance's limits, then runs `run` and answers with its result as REPLY or
+   * its refusal as FAIL.
+   */
+  serve(
+    callId: number,
+    request: DeskRequest,
+    body: Buffer,
+    run: (caller: CallerContext, service: CallService) => Promise<Result>,
+  ): void {
     if (this.closed) return;
+    const kind = request.verb.toUpperCase();
     if (this.calls.has(callId)) {
-      this.deps.violation(`a CALL with call id ${callId}, which is already in flight`);
+      this.deps.violation(`a ${kind} with call id ${callId}, which is already in flight`);
       return;
     }
-    const caller = this.deps.caller(meta.invocationId);
+    const caller = this.deps.caller(request.invocationId);
     if (caller !== undefined && !caller.written) {
-      this.deps.violation(`a CALL for invocation ${meta.invocationId}, which it never read`);
+      this.deps.violation(`a ${kind} for invocation ${request.invocationId}, which it never read`);
       return;
     }
     const service = this.deps.service();
@@ -64,7 +100,7 @@ export class CallDesk {
       return this.fail(
         callId,
         'SKIFF_E_INVOCATION_NOT_FOUND',
-        `the calling invocation ${JSON.stringify(meta.invocationId.slice(0, 64))} is not in flight (it ended, timed out or was cancelled)`,
+        `the calling invocation ${JSON.stringify(request.invocationId.slice(0, 64))} is not in flight (it ended, timed out or was cancelled)`,
       );
     }
     const { maxInFlight, maxBodyBytes } = service.limits;
@@ -79,28 +115,19 @@ export class CallDesk {
       return this.fail(
         callId,
         'SKIFF_E_PAYLOAD_TOO_LARGE',
-        `the call's body of ${body.length} bytes is larger than the limit of ${maxBodyBytes} bytes`,
+        `the ${request.verb}'s body of ${body.length} bytes is larger than the limit of ${maxBodyBytes} bytes`,
       );
     }
-    this.calls.set(callId, meta.invocationId);
-    let call: Promise<Result>;
+    this.calls.set(callId, request.invocationId);
+    let running: Promise<Result>;
     try {
-      call = service.host.call(
-        { invocation: caller.invocation, deadline: caller.deadline },
-        {
-          function: meta.function,
-          method: (meta.method ?? 'POST').toUpperCase(),
-          path: meta.path ?? '/',
-          headers: meta.headers ?? [],
-          body,
-        },
-      );
+      running = run({ invocation: caller.invocation, deadline: caller.deadline }, service);
     } catch (err) {
-      call = Promise.reject(err as Error);
+      running = Promise.reject(err as Error);
     }
-    call.then(
+    running.then(
       (result) => this.reply(callId, result),
-      (err: unknown) => this.failed(callId, err, meta),
+      (err: unknown) => this.failed(callId, err, request),
     );
   }
 
@@ -137,7 +164,7 @@ export class CallDesk {
     }
   }
 
-  private failed(callId: number, err: unknown, meta: CallMeta): void {
+  private failed(callId: number, err: unknown, request: DeskRequest): void {
     const invocationId = this.calls.get(callId);
     if (!this.calls.delete(callId) || this.closed) return;
     const error =
@@ -145,8 +172,12 @@ export class CallDesk {
         ? err
         : new SkiffError('SKIFF_E_INTERNAL', 'the call failed inside the platform', { cause: err });
     if (invocationId !== undefined) {
-      const name = JSON.stringify(meta.function.slice(0, 64));
-      this.deps.log('warn', `call to ${name} failed: ${error.code}: ${error.message}`, invocationId);
+      const name = JSON.stringify(request.function.slice(0, 64));
+      this.deps.log(
+        'warn',
+        `${request.verb} to ${name} failed: ${error.code}: ${error.message}`,
+        invocationId,
+      );
       // only for a caller still in flight: one that settled was forgotten, and nothing would forget it again
       const live = this.deps.caller(invocationId) !== undefined;
       if (live && CARRIED_CODES.has(error.code) && !this.carried.has(invocationId)) {

@@ -19,6 +19,7 @@ import {
   tooLarge,
 } from '../invocation-errors.js';
 import { CallDesk } from './call-desk.js';
+import { onCast } from './cast-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import {
@@ -301,6 +302,8 @@ export class ProtocolConnection {
       }
       case FrameKind.CALL:
         return this.desk.onCall(frame.id, frame.meta, frame.body);
+      case FrameKind.CAST:
+        return onCast(this.desk, frame.id, frame.meta, frame.body);
     }
   }
 

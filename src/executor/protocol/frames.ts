@@ -42,6 +42,11 @@ export const FrameKind = {
   REPLY: 13,
   /** Platform → bridge: the platform refused or could not complete a CALL (a stable error code). */
   FAIL: 14,
+  /**
+   * Bridge → platform: a cast (a durable, asynchronous invocation of another function) in the same call
+   * id space as CALL; answered by REPLY (the accepted ids) or FAIL.
+   */
+  CAST: 15,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 

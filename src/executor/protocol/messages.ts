@@ -49,7 +49,7 @@ export const invokeMetaSchema = z.object({
   headers: headerPairsSchema,
   deadline: z.number(),
   trigger: z.string(),
-  /** Trigger `call`: the calling function's name (absent otherwise). */
+  /** Trigger `call` or `cast`: the calling function's name (absent otherwise). */
   caller: z.optional(z.string()),
 });
 export type InvokeMeta = z.infer<typeof invokeMetaSchema>;
@@ -113,6 +113,19 @@ export const callMetaSchema = z.object({
 });
 export type CallMeta = z.infer<typeof callMetaSchema>;
 
+/**
+ * CAST (B → P): a function queues an asynchronous invocation of another (or of the targets a workflow
+ * maps an output alias to) on behalf of one of its invocations in flight. Its id is a call id (the same
+ * counter as CALL); REPLY (status 202, body `{"id", "ids"}`) answers once every invocation is on disk,
+ * FAIL when the platform refused. `delayMs`: the earliest time it runs, from now. The range of the delay
+ * is checked by the platform (a FAIL, not a protocol violation).
+ */
+export const castMetaSchema = z.object({
+  ...callMetaSchema.shape,
+  delayMs: z.optional(z.number()),
+});
+export type CastMeta = z.infer<typeof castMetaSchema>;
+
 /** REPLY (P → B): the callee's response, whatever its status (a callee's 500 is a reply). */
 export const replyMetaSchema = z.object({ status: z.int(), headers: headerPairsSchema });
 export type ReplyMeta = z.infer<typeof replyMetaSchema>;
@@ -138,6 +151,7 @@ export const bridgeFrameSchema = z.discriminatedUnion('kind', [
   frameOf(FrameKind.LOG, logMetaSchema),
   frameOf(FrameKind.PONG, pongMetaSchema),
   frameOf(FrameKind.CALL, callMetaSchema),
+  frameOf(FrameKind.CAST, castMetaSchema),
 ]);
 export type BridgeFrame = z.infer<typeof bridgeFrameSchema>;
 

@@ -1,0 +1,106 @@
+/**
+ * `ctx.cast`: one function queueing an invocation of another (docs/composition.md, "Casts"). The
+ * executor hands every CAST frame to this host (it knows the interface only, src/executor/calls.ts);
+ * each target becomes one asynchronous invocation with trigger `cast`, written durably to the async
+ * queue before the caster hears back, so the queue's retries, dead letters, caps and SKIFF_E_QUEUE_FULL
+ * apply as to any async call. The rails of calls apply too: the request is checked like a call's, a
+ * target's `access.callers` may refuse the caster (SKIFF_E_FORBIDDEN), and the chain's depth is bounded
+ * (a cast cycle ends at the limit with SKIFF_E_CALL_DEPTH). A cast's run carries its place in the
+ * invocation tree (caller, parent, root, depth), kept on its queue row.
+ */
+import { SkiffError } from '../shared/errors.js';
+import { MAX_CAST_DELAY_MS, type CallerContext, type CastHost, type CastRequest } from '../executor/calls.js';
+import type { Deployment } from '../model/deployment.js';
+import type { NewAsync } from './async-queue.js';
+import { CALL_HOST, requestProblem } from './function-calls.js';
+
+export { MAX_CAST_DELAY_MS };
+
+export interface FunctionCastsOptions {
+  /** Writes one async invocation durably and returns its id (AsyncQueue.accept; throws QUEUE_FULL …). */
+  accept(req: NewAsync): string;
+  /** The live deployment of a function (throws SKIFF_E_FUNCTION_NOT_FOUND), for its `access.callers`. */
+  resolve(name: string): Pick<Deployment, 'callers'>;
+  /** The largest body of a cast (async.maxBodyBytes, as for an async HTTP call). */
+  maxBodyBytes: number;
+  /** The deepest chain allowed (functions.maxCallDepth): a cast whose run would be deeper is refused. */
+  maxDepth: number;
+  /**
+   * The functions a cast from `caller` to `name` goes to: a workflow output alias may map to several or
+   * to none. Default: `[name]`.
+   */
+  targets?: (caller: string, name: string) => readonly string[];
+}
+
+export class FunctionCasts implements CastHost {
+  constructor(private readonly opts: FunctionCastsOptions) {}
+
+  cast(caster: CallerContext, request: CastRequest): Promise<string[]> {
+    try {
+      return Promise.resolve(this.accept(caster, request));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Checks the whole cast, then writes one row per target; throws the refusal as a SkiffError. */
+  private accept(caster: CallerContext, request: CastRequest): string[] {
+    const parent = caster.invocation;
+    const from = `the cast from ${parent.function} to ${request.function}`;
+    const depth = (parent.depth ?? 0) + 1;
+    if (depth > this.opts.maxDepth) {
+      throw new SkiffError(
+        'SKIFF_E_CALL_DEPTH',
+        `${from} would run ${depth} calls or casts deep, more than functions.maxCallDepth (${this.opts.maxDepth}); is there a cycle?`,
+      );
+    }
+    const { delayMs } = request;
+    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_CAST_DELAY_MS) {
+      throw new SkiffError(
+        'SKIFF_E_INVALID_REQUEST',
+        `${from} asks for a delay of ${String(delayMs)} ms: a delay is a whole number of milliseconds from 0 to ${MAX_CAST_DELAY_MS} (24 hours)`,
+      );
+    }
+    if (request.body.length > this.opts.maxBodyBytes) {
+      throw new SkiffError(
+        'SKIFF_E_PAYLOAD_TOO_LARGE',
+        `${from} has a body of ${request.body.length} bytes, more than async.maxBodyBytes (${this.opts.maxBodyBytes})`,
+      );
+    }
+    const malformed = requestProblem(request);
+    if (malformed !== undefined) throw new SkiffError('SKIFF_E_INVALID_REQUEST', `${from} ${malformed}`);
+    const targets = this.opts.targets?.(parent.function, request.function) ?? [request.function];
+    // every target is checked before any is written: a refused cast queues nothing
+    for (const target of targets) {
+      const { callers } = this.opts.resolve(target);
+      if (callers !== null && !callers.includes(parent.function)) {
+        throw new SkiffError(
+          'SKIFF_E_FORBIDDEN',
+          `${target} does not accept casts from ${parent.function}: its skiff.json access.callers lists ${callers.length === 0 ? 'no function' : callers.join(', ')}`,
+        );
+      }
+    }
+    const query = request.path.indexOf('?');
+    const chain = {
+      caller: parent.function,
+      parentId: parent.id,
+      rootId: parent.rootId ?? parent.id,
+      depth,
+    };
+    return targets.map((target) =>
+      this.opts.accept({
+        function: target,
+        trigger: 'cast',
+        method: request.method,
+        path: query < 0 ? request.path : request.path.slice(0, query),
+        query: query < 0 ? '' : request.path.slice(query + 1),
+        headers: request.headers,
+        body: request.body,
+        host: CALL_HOST,
+        callbackUrl: null,
+        delayMs,
+        chain,
+      }),
+    );
+  }
+}
