@@ -6,7 +6,7 @@
  * apply as to any async call. The rails of calls apply too: the request is checked like a call's, a
  * target's `access.callers` may refuse the caster (SKIFF_E_FORBIDDEN), and the chain's depth is bounded
  * (a cast cycle ends at the limit with SKIFF_E_CALL_DEPTH). A cast's run carries its place in the
- * invocation tree (caller, parent, root, depth), kept on its queue row.
+ * invocation tree (caller, parent, root, depth), kept on its queue row. docs/guarantees.md G11.
  */
 import { SkiffError } from '../shared/errors.js';
 import { MAX_CAST_DELAY_MS, type CallerContext, type CastHost, type CastRequest } from '../executor/calls.js';
