@@ -9,7 +9,7 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { fixture, removeDir, startPlatform, type LogLine, type TestPlatform } from './helpers/platform.js';
 import { TMP_PREFIX } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -193,6 +193,11 @@ describe('ctx.cast', () => {
       function: 'cast-sink',
     });
     expect(grandchild.children).toEqual([]);
+    // its log lines carry the root of the chain
+    const lines = (await p.logs('cast-sink')) as (LogLine & { rootId?: string })[];
+    expect(lines.find((l) => l.invocationId === grandchildId && l.message === 'ran tree')?.rootId).toBe(
+      rootId,
+    );
 
     const out = await new Promise<string>((resolve, reject) => {
       const bin = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
@@ -209,6 +214,36 @@ describe('ctx.cast', () => {
     expect(out).toMatch(/^Children: +1$/m);
     expect(out).toContain(`  ${grandchildId}`);
   });
+});
+
+describe('a function that casts to itself', () => {
+  it('stops at functions.maxCallDepth with SKIFF_E_CALL_DEPTH', async () => {
+    const p = await startPlatform({ config: { functions: { maxCallDepth: 3 } } });
+    try {
+      await p.deployAll({ 'cast-node': 'cast-node' });
+      const res = await p.call('/cast-node/loop', {
+        method: 'POST',
+        headers: { 'x-skiff-async': 'true' },
+        body: 'l',
+      });
+      expect(res.status).toBe(202);
+      let view = await finished(p, ((await res.json()) as { id: string }).id);
+      // root (depth 0) → 1 → 2 → 3: the run at depth 3 may not cast again
+      for (let depth = 1; depth <= 3; depth++) {
+        expect(view.children, `depth ${depth}`).toHaveLength(1);
+        view = await finished(p, view.children[0] ?? '');
+      }
+      expect(view.children).toEqual([]);
+      expect(view.result?.status).toBe(502);
+      const refused = JSON.parse(Buffer.from(view.result?.body ?? '', 'base64').toString()) as {
+        code: string;
+      };
+      expect(refused.code).toBe('SKIFF_E_CALL_DEPTH');
+    } finally {
+      await p.stop();
+      await removeDir(p.dataDir);
+    }
+  }, 60_000);
 });
 
 describe('a delayed cast across a restart', () => {

@@ -138,6 +138,10 @@ export const logEntrySchema = z.object({
   level: z.string().meta({ description: 'debug, info, warn or error.' }),
   message: z.string().meta({ description: 'Cut at 16 KiB.' }),
   invocationId: z.string().optional().meta({ description: 'Absent for instance-level and build lines.' }),
+  rootId: z.string().optional().meta({
+    description:
+      'The first invocation of the chain of calls and casts the invocation is part of; absent when it is the first itself.',
+  }),
   version: z.number().int().min(1).optional(),
 });
 

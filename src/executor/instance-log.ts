@@ -20,6 +20,7 @@ export class InstanceLog {
     level: string,
     message: string,
     invocationId?: string,
+    rootId?: string,
   ): void {
     try {
       if (deployment === undefined) {
@@ -32,6 +33,7 @@ export class InstanceLog {
         message,
         version: deployment.version,
         ...(invocationId === undefined ? {} : { invocationId }),
+        ...(rootId === undefined ? {} : { rootId }),
       });
     } catch (err) {
       if (this.failureReported) return;

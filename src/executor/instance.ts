@@ -137,7 +137,8 @@ export class Instance implements PoolInstance<Instance> {
       maxResponseBytes: this.opts.maxResponseBytes,
       probeTimeoutMs: this.opts.probeTimeoutMs,
       hooks: {
-        log: (stream, level, message, invocationId) => this.log(stream, level, message, invocationId),
+        log: (stream, level, message, invocationId, rootId) =>
+          this.log(stream, level, message, invocationId, rootId),
         changed: (settled) => this.changed(settled),
         timedOut: () => this.opts.events.emit('timeout', this.event()),
         violated: (reason) => this.violated(reason),
@@ -304,7 +305,13 @@ export class Instance implements PoolInstance<Instance> {
   }
 
   /** Writes a line to the function's logs; never throws. */
-  private log(stream: LogStreamName, level: string, message: string, invocationId?: string): void {
-    this.output.write(this.deployment, stream, level, message, invocationId);
+  private log(
+    stream: LogStreamName,
+    level: string,
+    message: string,
+    invocationId?: string,
+    rootId?: string,
+  ): void {
+    this.output.write(this.deployment, stream, level, message, invocationId, rootId);
   }
 }

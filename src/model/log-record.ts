@@ -6,6 +6,8 @@ export interface LogEntry {
   level: string;
   message: string;
   invocationId?: string;
+  /** The first invocation of the chain (calls and casts) the invocation belongs to; absent for a root. */
+  rootId?: string;
   version?: number;
 }
 

@@ -8,8 +8,11 @@ export type LogStreamName = LogMeta['stream'] | 'platform';
 export type StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED' | 'SKIFF_E_START_TIMEOUT';
 
 export interface ConnectionHooks {
-  /** A line for the function's logs (never throws). */
-  log(stream: LogStreamName, level: string, message: string, invocationId?: string): void;
+  /**
+   * A line for the function's logs (never throws); `rootId`: the first invocation of the chain the
+   * invocation is part of (a call or cast), so that the logs of a chain can be followed.
+   */
+  log(stream: LogStreamName, level: string, message: string, invocationId?: string, rootId?: string): void;
   /** Capacity changed: an invocation settled (`settled`), or a liveness probe ended. */
   changed(settled: boolean): void;
   /** An invocation timed out (CANCEL was sent; a probe starts). */

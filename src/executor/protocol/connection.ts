@@ -78,7 +78,14 @@ export class ProtocolConnection {
       caller: (invocationId) => this.callerOf(invocationId),
       send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
       violation: (reason) => this.protocolViolation(reason),
-      log: (level, message, invocationId) => this.opts.hooks.log('platform', level, message, invocationId),
+      log: (level, message, invocationId) =>
+        this.opts.hooks.log(
+          'platform',
+          level,
+          message,
+          invocationId,
+          this.callerOf(invocationId)?.invocation.rootId,
+        ),
     });
   }
 
@@ -290,9 +297,9 @@ export class ProtocolConnection {
       case FrameKind.ERROR:
         return this.onError(frame.id, frame.meta);
       case FrameKind.LOG: {
-        const invocationId = this.pending.get(frame.id)?.invocationId;
+        const p = this.pending.get(frame.id);
         const text = capText(frame.body, MAX_TEXT_BYTES);
-        return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, invocationId);
+        return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, p?.invocationId, p?.inv.rootId);
       }
       case FrameKind.PONG: {
         const ping = this.pings.get(frame.id);
@@ -320,7 +327,7 @@ export class ProtocolConnection {
 
   /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
   private refuse(p: Pending, refused: { error: SkiffError; line: string }): void {
-    this.opts.hooks.log('platform', 'error', refused.line, p.invocationId);
+    this.opts.hooks.log('platform', 'error', refused.line, p.invocationId, p.inv.rootId);
     p.reject(refused.error);
   }
 
@@ -354,15 +361,21 @@ export class ProtocolConnection {
     this.settle(wireId, (p) => {
       if (meta.code === 'FUNCTION_ERROR' && hooks.outOfMemory()) {
         // a program the bridge ran (binary runtime) was killed by the OOM killer
-        hooks.log('platform', 'error', 'out of memory: the OOM killer ended a process', p.invocationId);
+        hooks.log(
+          'platform',
+          'error',
+          'out of memory: the OOM killer ended a process',
+          p.invocationId,
+          p.inv.rootId,
+        );
         p.reject(outOfMemory(this.deployment));
       } else if (meta.code === 'FUNCTION_ERROR') {
-        hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId);
+        hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId, p.inv.rootId);
         p.reject(
           this.desk.uncaught(p.invocationId, meta.callFailure) ?? functionError(meta, this.deployment),
         );
       } else {
-        hooks.log('stderr', 'error', meta.message, p.invocationId);
+        hooks.log('stderr', 'error', meta.message, p.invocationId, p.inv.rootId);
         p.reject(badResponse(meta.message));
       }
     });
@@ -391,7 +404,8 @@ export class ProtocolConnection {
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.timedOut();
-    this.opts.hooks.log('platform', 'warn', `invocation timed out after ${timeoutMs} ms`, p.invocationId);
+    const line = `invocation timed out after ${timeoutMs} ms`;
+    this.opts.hooks.log('platform', 'warn', line, p.invocationId, p.inv.rootId);
     // Work that blocks the peer takes it down with it; the next call gets a new one.
     this.checkAlive();
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
