@@ -1,0 +1,89 @@
+/**
+ * The queue's rows of casts: a first due time later than their acceptance (a delayed cast), their place
+ * in the invocation tree (caller, parent, root, depth) and the children of an invocation; and a queue.db
+ * of an older release gaining those columns when it is opened.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { QueueStore, type AsyncRequest } from './queue-store.js';
+
+const request = (id: string, fields: Partial<AsyncRequest> = {}): AsyncRequest => ({
+  id,
+  function: 'f',
+  trigger: 'cast',
+  method: 'POST',
+  path: '/',
+  query: '',
+  headers: [],
+  body: Buffer.from('x'),
+  host: 'skiff.internal',
+  maxRetries: 2,
+  expiresAt: Date.now() + 60_000,
+  callbackUrl: null,
+  ...fields,
+});
+
+describe('QueueStore: casts', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-test-'));
+    file = path.join(dir, 'queue.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('claims a row no earlier than its first due time, also when opened again', () => {
+    const now = 1_000_000;
+    let store = new QueueStore(file);
+    store.accept(request('later', { nextAt: now + 5_000 }), now);
+    store.accept(request('soon'), now);
+    expect(store.claim(10, now).map((r) => r.id)).toEqual(['soon']);
+    expect(store.nextDue()).toBe(now + 5_000);
+    store.close();
+    store = new QueueStore(file);
+    expect(store.claim(10, now + 4_999)).toEqual([]);
+    expect(store.claim(10, now + 5_000).map((r) => r.id)).toEqual(['later']);
+    store.close();
+  });
+
+  it('keeps the chain of a cast and lists the children of an invocation, oldest first', () => {
+    const store = new QueueStore(file);
+    const chain = (parentId: string) => ({ caller: 'p', parentId, rootId: 'root', depth: 2 });
+    store.accept(request('c1', { chain: chain('parent') }), 1);
+    store.accept(request('c2', { chain: chain('parent') }), 2);
+    store.accept(request('other', { chain: chain('elsewhere') }), 3);
+    store.accept(request('plain', { trigger: 'async' }), 4);
+    expect(store.get('c1')?.chain).toEqual(chain('parent'));
+    expect(store.get('plain')?.chain).toBeNull();
+    expect(store.children('parent', 10)).toEqual(['c1', 'c2']);
+    expect(store.children('parent', 1)).toEqual(['c1']);
+    expect(store.children('plain', 10)).toEqual([]);
+    store.close();
+  });
+
+  it('adds the chain columns to a queue.db of an older release', () => {
+    const old = new Database(file);
+    old.exec(`CREATE TABLE invocations (
+      id TEXT PRIMARY KEY, function TEXT NOT NULL, trigger TEXT NOT NULL DEFAULT 'async', status TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, max_retries INTEGER NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+      query TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, host TEXT NOT NULL, callback_url TEXT,
+      created_at INTEGER NOT NULL, next_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, finished_at INTEGER,
+      result_status INTEGER, result_headers TEXT, result_body BLOB, error_code TEXT, error_message TEXT,
+      history TEXT NOT NULL DEFAULT '[]', callback_status INTEGER)`);
+    old
+      .prepare(
+        `INSERT INTO invocations (id, function, status, max_retries, method, path, query, headers, body, host,
+           created_at, next_at, expires_at) VALUES ('a', 'f', 'queued', 2, 'POST', '/', '', '[]', x'00', 'h', 1, 1, 9e12)`,
+      )
+      .run();
+    old.close();
+    const store = new QueueStore(file);
+    expect(store.get('a')).toMatchObject({ id: 'a', chain: null });
+    store.accept(request('b', { chain: { caller: 'f', parentId: 'a', rootId: 'a', depth: 1 } }));
+    expect(store.children('a', 10)).toEqual(['b']);
+    store.close();
+  });
+});
