@@ -124,6 +124,11 @@ describe('ctx.cast', () => {
         path: '/from-py',
       });
     }
+    // delay_ms from Python
+    const { id } = await post<{ id: string }>(p, '/cast-py/delayed', 'pd');
+    const view = await finished(p, id);
+    expect(runOf(view).body).toBe('pd');
+    expect(runOf(view).at - Date.parse(view.createdAt)).toBeGreaterThanOrEqual(1000);
   });
 
   it('runs a cast delayed by 1 s between 1 s and 2 s later', async () => {
@@ -140,7 +145,7 @@ describe('ctx.cast', () => {
   });
 
   it('refuses a delay outside 0 … 24 h with SKIFF_E_INVALID_REQUEST, queueing nothing', async () => {
-    for (const ms of [-1, 1.5, 24 * 3600 * 1000 + 1]) {
+    for (const ms of [-1, 1.5, 24 * 3600 * 1000 + 1, 'NaN', 'soon']) {
       const body = await post<{ code: string; message: string }>(
         p,
         `/cast-node/bad-delay?ms=${ms}`,
@@ -150,6 +155,9 @@ describe('ctx.cast', () => {
       expect(body.code, String(ms)).toBe('SKIFF_E_INVALID_REQUEST');
       expect(body.message).toContain('delay');
     }
+    // refused as an error the function can catch, not a frame that ends its instance
+    const lines = await p.logs('cast-node');
+    expect(lines.filter((l) => l.message.includes('runtime protocol'))).toEqual([]);
   });
 
   it('refuses a caster that access.callers does not list with SKIFF_E_FORBIDDEN', async () => {

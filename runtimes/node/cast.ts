@@ -6,7 +6,7 @@
  * the platform (no such function, access.callers, a full queue ...) rejects with a `CallError`.
  */
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
-import type { CallClient } from '../shared/calls.js';
+import { CallError, type CallClient } from '../shared/calls.js';
 import { toBytes, type CallBody, type CallOptions } from './call.js';
 
 export interface CastOptions extends CallOptions {
@@ -19,6 +19,14 @@ export type CastFunction = (name: string, body?: CallBody, options?: CastOptions
 /** The `ctx.cast` of one invocation (`invocationId` is the caster's, as INVOKE gave it). */
 export function castFor(client: CallClient, invocationId: string): CastFunction {
   return async (name, body, options = {}) => {
+    const { delayMs } = options;
+    // not a number on the wire would break the CAST's schema, which ends the instance: refused here
+    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs))) {
+      throw new CallError(
+        'SKIFF_E_INVALID_REQUEST',
+        `delayMs must be a number of milliseconds, not ${String(delayMs)}`,
+      );
+    }
     const headers = new Headers(options.headers);
     const bytes = await toBytes(body, headers);
     const pairs: HeaderPairs = [];
@@ -30,7 +38,7 @@ export function castFor(client: CallClient, invocationId: string): CastFunction 
         method: options.method ?? 'POST',
         path: options.path ?? '/',
         headers: pairs,
-        ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+        ...(delayMs === undefined ? {} : { delayMs }),
       },
       bytes,
     );

@@ -14,6 +14,7 @@ target) once it is on disk; sync and async handlers alike, as for `ctx.call`.
 import asyncio
 import concurrent.futures
 import json
+import math
 import os
 import threading
 
@@ -108,8 +109,9 @@ class Calls:
             "headers": pairs,
         }
         if delay_ms is not None:
-            if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)):
-                raise TypeError("delay_ms must be a number of milliseconds")
+            # anything else would break the CAST's schema (NaN is not even JSON), which ends the instance
+            if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)) or not math.isfinite(delay_ms):
+                raise CallError("SKIFF_E_INVALID_REQUEST", "delay_ms must be a number of milliseconds, not %r" % (delay_ms,))
             meta["delayMs"] = delay_ms
         return self._run(ctx, self._cast(meta, data), "cast")
 
