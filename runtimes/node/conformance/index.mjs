@@ -69,5 +69,13 @@ export default async function conformance(request, ctx) {
     }
   }
 
+  if (path === '/cast') {
+    try {
+      return `cast ${await ctx.cast('conformance-callee', await request.text(), { delayMs: 250 })}`;
+    } catch (err) {
+      return `failed ${err.code}`;
+    }
+  }
+
   return new Response(`no conformance behaviour for ${path}`, { status: 404 });
 }

@@ -55,4 +55,10 @@ async def handle(request, ctx):
             return "failed " + err.code
         return "%d %s %s" % (res.status, res.headers.get("x-callee"), res.text())
 
+    if path == "/cast":
+        try:
+            return "cast %s" % (await ctx.cast("conformance-callee", request.body, delay_ms=250),)
+        except skiff.CallError as err:
+            return "failed " + err.code
+
     return skiff.Response(f"no conformance behaviour for {path}", status=404)
