@@ -117,6 +117,7 @@ export async function startServer(
       invoke: (inv) => router.invoke(inv),
       resolve: (name) => router.resolve(name),
       maxDepth: config.functions.maxCallDepth,
+      maxChainCalls: config.functions.maxChainCalls,
     }),
   );
   const changes = new EventEmitter<{ changed: [] }>();

@@ -277,20 +277,20 @@ export class Executor {
       logger: this.logger,
       // warm-pool processes start before the host is set: they ask for it per call
       calls: {
-        host: { call: (c, r) => this.call(c, r) },
+        host: { call: (c, r, signal) => this.call(c, r, signal) },
         // the request body limit, and never more than a frame from an instance may carry
         maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
       },
     });
   }
 
-  private call(caller: CallerContext, request: CallRequest): Promise<Result> {
+  private call(caller: CallerContext, request: CallRequest, signal?: AbortSignal): Promise<Result> {
     if (this.callHost === undefined) {
       return Promise.reject(
         new SkiffError('SKIFF_E_INTERNAL', 'this platform serves no calls between functions'),
       );
     }
-    return this.callHost.call(caller, request);
+    return this.callHost.call(caller, request, signal);
   }
 
   /**

@@ -31,6 +31,11 @@ export interface Invocation {
   rootId?: string;
   /** How many calls deep this invocation is: absent or 0 for one no function called, 1 for its callee. */
   depth?: number;
+  /**
+   * Aborted when nobody waits for the result any more (the calling invocation ended): a queued
+   * invocation leaves the queue, a running one is cancelled (CANCEL), both fail SKIFF_E_CANCELLED.
+   */
+  signal?: AbortSignal;
 }
 
 /** The neutral result that a trigger adapter maps back onto its protocol. */

@@ -33,8 +33,8 @@ export interface CallDeskDeps {
 const CARRIED_CODES: ReadonlySet<string> = new Set(['SKIFF_E_CALL_DEPTH']);
 
 export class CallDesk {
-  /** Call ids in flight → the caller's invocation id. */
-  private readonly calls = new Map<number, string>();
+  /** Call ids in flight → the caller's invocation id, and what cancels the callee when the caller ends. */
+  private readonly calls = new Map<number, { invocationId: string; abort: AbortController }>();
   /** Invocation id → the first carried refusal it was sent (cleared when the invocation settles). */
   private readonly carried = new Map<string, SkiffError>();
   private closed = false;
@@ -82,7 +82,8 @@ export class CallDesk {
         `the call's body of ${body.length} bytes is larger than the limit of ${maxBodyBytes} bytes`,
       );
     }
-    this.calls.set(callId, meta.invocationId);
+    const abort = new AbortController();
+    this.calls.set(callId, { invocationId: meta.invocationId, abort });
     let call: Promise<Result>;
     try {
       call = service.host.call(
@@ -94,6 +95,7 @@ export class CallDesk {
           headers: meta.headers ?? [],
           body,
         },
+        abort.signal,
       );
     } catch (err) {
       call = Promise.reject(err as Error);
@@ -104,10 +106,12 @@ export class CallDesk {
     );
   }
 
-  /** The connection ended: answers of calls still running go nowhere. */
+  /** The connection ended: the calls still running are cancelled, their answers go nowhere. */
   close(): void {
     this.closed = true;
+    const running = [...this.calls.values()];
     this.calls.clear();
+    for (const call of running) call.abort.abort();
     this.carried.clear();
   }
 
@@ -121,9 +125,14 @@ export class CallDesk {
     return code !== undefined && error?.code === code ? error : undefined;
   }
 
-  /** The invocation settled: forget what it was sent. */
+  /** The invocation settled: forget what it was sent, and cancel the calls it left running. */
   forget(invocationId: string): void {
     this.carried.delete(invocationId);
+    for (const [callId, call] of this.calls) {
+      if (call.invocationId !== invocationId) continue;
+      this.calls.delete(callId);
+      call.abort.abort();
+    }
   }
 
   private reply(callId: number, result: Result): void {
@@ -138,7 +147,7 @@ export class CallDesk {
   }
 
   private failed(callId: number, err: unknown, meta: CallMeta): void {
-    const invocationId = this.calls.get(callId);
+    const invocationId = this.calls.get(callId)?.invocationId;
     if (!this.calls.delete(callId) || this.closed) return;
     const error =
       err instanceof SkiffError

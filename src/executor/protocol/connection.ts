@@ -147,6 +147,7 @@ export class ProtocolConnection {
         new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the function instance is not running'),
       );
     }
+    if (inv.signal?.aborted === true) return Promise.reject(cancelled());
     const wireId = this.nextId++;
     const deadline = Date.now() + timeoutMs;
     const meta: InvokeMeta = {
@@ -162,6 +163,7 @@ export class ProtocolConnection {
       const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
       const p: Pending = { invocationId: inv.id, inv, deadline, resolve, reject, timer, written: false };
       this.pending.set(wireId, p);
+      inv.signal?.addEventListener('abort', () => this.onAbandoned(wireId, p), { once: true });
       try {
         this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body, () => {
           p.written = true;
@@ -381,6 +383,20 @@ export class ProtocolConnection {
     this.opts.hooks.changed(true);
   }
 
+  /** Nobody waits for the invocation any more (its caller ended): the peer is told to stop it. */
+  private onAbandoned(wireId: number, p: Pending): void {
+    if (this.pending.get(wireId) !== p) return;
+    this.pending.delete(wireId);
+    clearTimeout(p.timer);
+    this.desk.forget(p.invocationId);
+    this.channel.send(FrameKind.CANCEL, wireId);
+    this.opts.hooks.log('platform', 'info', 'invocation cancelled: its caller ended', p.invocationId);
+    // a handler that ignores CANCEL and blocks its peer takes the peer down, as after a timeout
+    this.checkAlive();
+    p.reject(cancelled());
+    this.opts.hooks.changed(true);
+  }
+
   private onTimeout(wireId: number, timeoutMs: number): void {
     const p = this.pending.get(wireId);
     if (p === undefined) return;
@@ -394,4 +410,8 @@ export class ProtocolConnection {
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
     this.opts.hooks.changed(true);
   }
+}
+
+function cancelled(): SkiffError {
+  return new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended');
 }
