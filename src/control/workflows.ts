@@ -11,7 +11,6 @@ import { invalidWorkflow, parseWorkflow, type WorkflowIssue } from '../shared/va
 import type { Registry } from '../store/registry.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import type { Route } from './app.js';
-import { parseRequest } from './request-schemas.js';
 import {
   workflowParams,
   type workflowListSchema,
@@ -68,8 +67,13 @@ function missingFunctions(spec: Workflow['spec'], exists: (fn: string) => boolea
 export function workflowRoutes(deps: WorkflowsDeps): Route[] {
   const { registry, store } = deps;
   const reload = () => deps.reload(store.list());
-  const nameOf = (raw: string): string =>
-    parseRequest(workflowParams.shape.name, raw, 'SKIFF_E_INVALID_NAME');
+  const nameOf = (raw: string): string => {
+    if (workflowParams.shape.name.safeParse(raw).success) return raw;
+    throw new SkiffError(
+      'SKIFF_E_INVALID_NAME',
+      `invalid workflow name ${JSON.stringify(raw)}: use 1-63 lower-case letters, digits and dashes, starting with a letter or digit`,
+    );
+  };
 
   return [
     {
