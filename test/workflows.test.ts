@@ -95,6 +95,39 @@ describe('workflows on a real platform', () => {
     expect((await platform().api('/v1/workflows/side', { method: 'DELETE' })).status).toBe(204);
   });
 
+  it('a mapping changed while casts resolve: each sees the old or the new one, the next after an answer the new', async () => {
+    const mappings = [
+      { ingest: { output: ['resize'], errors: ['audit'] } },
+      { ingest: { output: ['store', 'audit'], errors: [] } },
+    ];
+    const expected = mappings.map((m) => `${m.ingest.output.join(',')}|${m.ingest.errors.join(',')}`);
+    const seen = [0, 0];
+    let flowing = true;
+    // "events": resolving both aliases of ingest in one step, as one cast reads the table once
+    const events = async (): Promise<void> => {
+      while (flowing) {
+        const got = ['output', 'errors'].map((a) => platform().server.castTargets('ingest', a).join(','));
+        const which = expected.indexOf(got.join('|'));
+        expect(which, `a mapping that was never applied: ${got.join('|')}`).toBeGreaterThanOrEqual(0);
+        seen[which] = (seen[which] ?? 0) + 1;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    expect((await put('live', { functions: mappings[1] })).status).toBe(201);
+    const flow = Promise.all([events(), events(), events()]);
+    for (let i = 0; i < 20; i++) {
+      const res = await put('live', { functions: mappings[i % 2] });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      expect(platform().server.castTargets('ingest', 'output')).toEqual(mappings[i % 2]?.ingest.output);
+    }
+    flowing = false;
+    await flow;
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[1]).toBeGreaterThan(0);
+    expect((await platform().api('/v1/workflows/live', { method: 'DELETE' })).status).toBe(204);
+  });
+
   it('refuses bad specs with 400 naming the field, and nothing is stored', async () => {
     const cases: [unknown, string][] = [
       [{ functions: { ingest: { output: ['Resize'] } } }, 'functions.ingest.output[0]'],
