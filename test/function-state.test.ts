@@ -56,9 +56,10 @@ describe('ctx.state', () => {
   });
 
   it('20 concurrent compare-and-set increments from Node end at exactly 20', async () => {
-    const results = (await Promise.all(
-      Array.from({ length: 20 }, () => get('/state-node/incr')),
-    )) as { value: number; attempts: number }[];
+    const results = (await Promise.all(Array.from({ length: 20 }, () => get('/state-node/incr')))) as {
+      value: number;
+      attempts: number;
+    }[];
     // every invocation wrote a different value: none overwrote another's
     expect(results.map((r) => r.value).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i + 1),
@@ -76,9 +77,9 @@ describe('ctx.state', () => {
 
   it('the same from sync and async Python handlers, and Python reads what it wrote', async () => {
     for (const fn of ['state-py', 'state-py-async']) {
-      const results = (await Promise.all(
-        Array.from({ length: 20 }, () => get(`/${fn}/incr`)),
-      )) as { value: number }[];
+      const results = (await Promise.all(Array.from({ length: 20 }, () => get(`/${fn}/incr`)))) as {
+        value: number;
+      }[];
       expect(new Set(results.map((r) => r.value)).size, fn).toBe(20);
       expect(Math.max(...results.map((r) => r.value)), fn).toBe(20);
       const stored = await platform().api(`/v1/functions/${fn}/state/counter`);
