@@ -14,7 +14,7 @@ import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest } from './calls.js';
-import type { FunctionState } from '../model/state.js';
+import type { StateSource } from './state-service.js';
 
 export interface InstanceStatus {
   id: string;
@@ -70,7 +70,7 @@ export class Executor {
   /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
   private callHost: CallHost | undefined;
   /** Serves `ctx.state` from instances (set by the composition root: the state store). */
-  private functionState: FunctionState | undefined;
+  private functionState: StateSource | undefined;
 
   constructor(
     private readonly config: Config,
@@ -134,9 +134,9 @@ export class Executor {
     this.callHost = host;
   }
 
-  /** Serves the functions' own state (STATE frames) from `state`; until then it is refused. */
-  serveState(state: FunctionState): void {
-    this.functionState = state;
+  /** Serves the functions' own state (STATE frames) from `source`; until then it is refused. */
+  serveState(source: StateSource): void {
+    this.functionState = source;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */

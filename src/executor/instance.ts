@@ -20,8 +20,7 @@ import { outOfMemory } from './invocation-errors.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
 import type { CallHost, CallService } from './calls.js';
-import type { FunctionState } from '../model/state.js';
-import type { StateService } from './state-service.js';
+import type { StateService, StateSource } from './state-service.js';
 import type { InitMeta } from './protocol/messages.js';
 import { withoutPlatformVars } from '../languages/instance-env.js';
 
@@ -48,7 +47,7 @@ export interface InstanceOptions {
   /** Serves the function's `ctx.call`s (CALL frames); absent: every call is refused. */
   calls?: { host: CallHost; maxBodyBytes: number } | undefined;
   /** Serves the function's `ctx.state` (STATE frames), asked per operation; undefined: refused. */
-  state?: (() => FunctionState | undefined) | undefined;
+  state?: (() => StateSource | undefined) | undefined;
 }
 
 /** Calls an instance may have in flight, per invocation it may run at once. */
@@ -251,10 +250,10 @@ export class Instance implements PoolInstance<Instance> {
 
   /** The function state and this instance's cap: concurrency × STATE_OPS_PER_SLOT operations at once. */
   private stateService(): StateService | undefined {
-    const state = this.opts.state?.();
+    const source = this.opts.state?.();
     const deployment = this.deployment;
-    if (state === undefined || deployment === undefined) return undefined;
-    return { state, maxInFlight: deployment.scaling.concurrency * STATE_OPS_PER_SLOT };
+    if (source === undefined || deployment === undefined) return undefined;
+    return { ...source, maxInFlight: deployment.scaling.concurrency * STATE_OPS_PER_SLOT };
   }
 
   private changed(settled: boolean): void {

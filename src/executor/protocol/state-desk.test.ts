@@ -12,7 +12,7 @@ import { FrameKind } from './frames.js';
 import { connect, invocation, settle } from '../../../test/helpers/fake-runtime-peer.js';
 
 /** A state in a map, recording which function each operation named; `hold` keeps answers back. */
-function fakeState(maxInFlight = 8) {
+function fakeState(maxInFlight = 8, exists: (fn: string) => boolean = (fn) => fn === 'fn') {
   const entries = new Map<string, StateEntry>();
   const functions: string[] = [];
   const held: (() => void)[] = [];
@@ -53,7 +53,7 @@ function fakeState(maxInFlight = 8) {
     },
     deleteAll: () => Promise.resolve(0),
   };
-  const service: StateService = { state, maxInFlight };
+  const service: StateService = { state, maxInFlight, exists };
   return {
     service,
     functions,
@@ -128,6 +128,17 @@ describe('protocol connection: state', () => {
     op(7, { op: 'delete', key: 'k' });
     const deleted = await peer.next(FrameKind.REPLY);
     expect(JSON.parse(deleted.body.toString())).toEqual({ deleted: false });
+  });
+
+  it('refuses a write for a function deleted while its invocation drains', async () => {
+    const { service, functions } = fakeState(8, () => false);
+    const { peer } = await running(service);
+    peer.send(FrameKind.STATE, 1, { invocationId: 'inv-1', op: 'set', key: 'k' }, Buffer.from('x'));
+    expect(await peer.next(FrameKind.FAIL)).toMatchObject({
+      id: 1,
+      meta: { code: 'SKIFF_E_FUNCTION_NOT_FOUND' },
+    });
+    expect(functions).toEqual([]);
   });
 
   it('lists a page after the key the meta names', async () => {

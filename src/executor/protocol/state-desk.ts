@@ -125,7 +125,12 @@ export class StateDesk {
       }
       case 'set': {
         const key = keyOf(meta);
-        const written = await state.set(fn, key, body, contentTypeOf(meta), condition);
+        const contentType = contentTypeOf(meta);
+        // checked right before the write, which runs synchronously from here (see StateSource.exists)
+        if (!service.exists(fn)) {
+          throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `function ${fn} was deleted; its state is gone`);
+        }
+        const written = await state.set(fn, key, body, contentType, condition);
         if (!written.ok) throw conflict(key, written.currentVersion, condition);
         const answer = json({ version: written.version, created: written.created });
         answer.headers.push(versionHeader(written.version));
