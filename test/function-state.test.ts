@@ -114,6 +114,9 @@ describe('ctx.state', () => {
     expect(out['deleted']).toEqual([true, false]);
     expect(out['staleDelete']).toMatchObject({ code: 'SKIFF_E_STATE_CONFLICT' });
     expect(out['badKey']).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
+    expect(out['longKey']).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
+    expect(out['longPrefix']).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
+    expect(out['badVersion']).toMatchObject({ code: 'SKIFF_E_INVALID_REQUEST' });
     expect(out['afterDelete']).toEqual(['t/bytes', 't/num', 't/obj']);
   });
 

@@ -98,6 +98,11 @@ export class StateFrames {
   }
 
   private async send(op: Omit<StateMeta, 'invocationId'>, body?: Buffer): Promise<CallReply> {
+    // a meta the platform's schema refuses would end this instance: JSON turns NaN into null
+    const v = op.ifVersion;
+    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
+      throw new StateError('SKIFF_E_INVALID_REQUEST', `ifVersion is a whole number from 0, not ${String(v)}`);
+    }
     const meta: StateMeta = { invocationId: this.invocationId, ...op };
     if (Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
       throw new StateError('SKIFF_E_INVALID_STATE_KEY', 'the state key is too long');

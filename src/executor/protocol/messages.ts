@@ -113,23 +113,22 @@ export const callMetaSchema = z.object({
 });
 export type CallMeta = z.infer<typeof callMetaSchema>;
 
-/** The longest state key (characters) a STATE frame may carry; the store checks keys further. */
-const MAX_STATE_KEY_CHARS = 2048;
-
 /**
  * STATE (B → P): an operation on the state of the function of invocation `invocationId` (never any
  * other function's), under a call id of the bridge (the CALL counter). `key` names the key of get, set
  * and delete, and for list the key to list after (the previous page's `next`); `prefix` filters list;
  * `ifVersion` makes set and delete compare-and-set; `contentType` is set's (`application/json` or
  * `application/octet-stream`). The body is set's value. REPLY or FAIL answers under the same call id.
+ * Strings are not bounded here (the meta is, at 1 MiB): a key the store refuses is a FAIL, not a
+ * violation, so a function's bad key never ends its instance.
  */
 export const stateMetaSchema = z.object({
   invocationId: z.string(),
   op: z.enum(['get', 'set', 'delete', 'list']),
-  key: z.optional(z.string().check(z.maxLength(MAX_STATE_KEY_CHARS))),
-  prefix: z.optional(z.string().check(z.maxLength(MAX_STATE_KEY_CHARS))),
+  key: z.optional(z.string()),
+  prefix: z.optional(z.string()),
   ifVersion: z.optional(z.number()),
-  contentType: z.optional(z.string().check(z.maxLength(256))),
+  contentType: z.optional(z.string()),
 });
 export type StateMeta = z.infer<typeof stateMetaSchema>;
 

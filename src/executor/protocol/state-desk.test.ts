@@ -125,7 +125,9 @@ describe('protocol connection: state', () => {
     expect(await failed(5)).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
     op(6, { op: 'set', key: 'k', contentType: 'text/html' }, Buffer.from('x'));
     expect(await failed(6)).toMatchObject({ code: 'SKIFF_E_INVALID_REQUEST' });
-    op(7, { op: 'delete', key: 'k' });
+    op(7, { op: 'list', prefix: 'p'.repeat(513) });
+    expect(await failed(7)).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
+    op(8, { op: 'delete', key: 'k' });
     const deleted = await peer.next(FrameKind.REPLY);
     expect(JSON.parse(deleted.body.toString())).toEqual({ deleted: false });
   });

@@ -11,6 +11,7 @@
  */
 import { SkiffError } from '../../shared/errors.js';
 import {
+  MAX_STATE_KEY_BYTES,
   STATE_CONTENT_TYPES,
   type StateCondition,
   type StateContentType,
@@ -145,6 +146,13 @@ export class StateDesk {
         return answer;
       }
       case 'list': {
+        // no key is longer, and the store would work through the whole string
+        if (meta.prefix !== undefined && Buffer.byteLength(meta.prefix) > MAX_STATE_KEY_BYTES) {
+          throw new SkiffError(
+            'SKIFF_E_INVALID_STATE_KEY',
+            `a prefix is at most ${MAX_STATE_KEY_BYTES} bytes of UTF-8, like a key`,
+          );
+        }
         const page = await state.list(fn, {
           ...(meta.prefix === undefined ? {} : { prefix: meta.prefix }),
           ...(meta.key === undefined ? {} : { after: meta.key }),
