@@ -118,6 +118,7 @@ export async function startServer(
     sandbox.describe(config.sandbox.limits),
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
+  executor.serveState({ state, exists: (fn) => registry.getFunction(fn) !== undefined });
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
   const flavors = dialectFlavors(dialects);
   const router = new Router(registry, artifacts, executor, config, flavors);

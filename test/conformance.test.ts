@@ -113,6 +113,7 @@ describe('runtime conformance kit', () => {
     expect(failures(results)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
     expect(results.find((r) => r.name === 'call')?.detail).toBe('CALL answered by REPLY and by FAIL');
+    expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
   });
 
   it('`skiff runtime test` passes the Node bridge, prints the table and exits 0', async () => {
@@ -148,6 +149,7 @@ describe('runtime conformance kit', () => {
       expect(failures(results)).toEqual([]);
       expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
       expect(results.find((r) => r.name === 'call')?.detail).toBe('CALL answered by REPLY and by FAIL');
+      expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
     },
   );
 
@@ -161,6 +163,7 @@ describe('runtime conformance kit', () => {
       expect(failures(results)).toEqual([]);
       expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
       expect(results.find((r) => r.name === 'call')?.detail).toMatch(/^not supported/);
+      expect(results.find((r) => r.name === 'state')?.detail).toMatch(/^not supported/);
     },
   );
 

@@ -5,6 +5,7 @@ of the bridge's own (apart from the platform's INVOKE wire ids) and waits for RE
 sync handler (which runs in a worker thread) it blocks that thread until the answer comes; the loop
 keeps reading frames meanwhile. From an async handler (on the loop thread) it returns an awaitable:
 `await ctx.call(...)`. A refusal of the platform raises CallError with a SKIFF_E_* `code`.
+STATE frames (skiff_state.py) go out through `send` and `run` under the same counter: one id space.
 """
 
 import asyncio
@@ -63,7 +64,7 @@ class Calls:
         if future is not None and not future.done():
             future.set_exception(CallError(str(meta.get("code", "")), str(meta.get("message", ""))))
 
-    async def _send(self, meta, body):
+    async def _send(self, meta, body, kind=F.CALL):
         if len(body) > MAX_BODY_BYTES:
             message = "the call's body of %d bytes is larger than the limit of %d bytes" % (len(body), MAX_BODY_BYTES)
             raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", message)
@@ -73,7 +74,7 @@ class Calls:
         self._next_id = 1 if self._next_id >= 0xFFFFFFFF else self._next_id + 1
         future = self._loop.create_future()
         try:
-            self._sender.send(F.CALL, call_id, meta, body)
+            self._sender.send(kind, call_id, meta, body)
         except ValueError as err:  # over the frame size
             raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", str(err)) from None
         self._waiting[call_id] = future
@@ -91,10 +92,18 @@ class Calls:
             "path": str(path or "/"),
             "headers": pairs,
         }
+        return self.run(ctx, self._send(meta, data))
+
+    def send(self, kind, meta, body):
+        """A coroutine sending a frame of `kind` under the next call id: its REPLY as a CallResponse."""
+        return self._send(meta, body, kind)
+
+    def run(self, ctx, coroutine):
+        """An async handler (on the loop thread) gets `coroutine` to await; a sync one its result."""
         if threading.get_ident() == self._loop_thread:
-            return self._send(meta, data)  # an async handler awaits it
+            return coroutine  # an async handler awaits it
         # a sync handler in a worker thread: block it (not the loop) until the answer
-        waiting = asyncio.run_coroutine_threadsafe(self._send(meta, data), self._loop)
+        waiting = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         limit = max(1.0, ctx.remaining_ms() / 1000.0 + 5.0)
         try:
             return waiting.result(timeout=limit)

@@ -27,6 +27,7 @@ PONG = 11
 CALL = 12
 REPLY = 13
 FAIL = 14
+STATE = 16
 
 _HEAD = struct.Struct(">IBII")
 

@@ -1,6 +1,7 @@
 /**
  * The bridge's side of calls between functions (docs/runtime-protocol.md, "Calls"): CALL frames out
  * under call ids of the bridge's own (apart from the platform's INVOKE wire ids), REPLY and FAIL back.
+ * STATE frames (state.ts) go out through `request` under the same counter: one call id space.
  */
 import { FrameKind, MAX_META_BYTES, type FrameWriter } from '../../src/executor/protocol/frames.js';
 import type { CallMeta, FailMeta, HeaderPairs, ReplyMeta } from '../../src/executor/protocol/messages.js';
@@ -38,6 +39,11 @@ export class CallClient {
   ) {}
 
   call(meta: CallMeta, body: Uint8Array): Promise<CallReply> {
+    return this.request(FrameKind.CALL, meta, body);
+  }
+
+  /** Sends a frame of `kind` under the next call id and resolves with its REPLY (rejects on FAIL). */
+  request(kind: number, meta: object, body: Uint8Array): Promise<CallReply> {
     // a frame over the platform's limits would end this instance: refuse it here
     if (body.length > this.maxBodyBytes) {
       const message = `the call's body of ${body.length} bytes is larger than the limit of ${this.maxBodyBytes} bytes`;
@@ -52,7 +58,7 @@ export class CallClient {
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     return new Promise<CallReply>((resolve, reject) => {
       try {
-        this.writer.send(FrameKind.CALL, id, meta, body);
+        this.writer.send(kind, id, meta, body);
       } catch (err) {
         reject(new CallError('SKIFF_E_PAYLOAD_TOO_LARGE', (err as Error).message));
         return;

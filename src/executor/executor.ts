@@ -14,6 +14,7 @@ import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest } from './calls.js';
+import type { StateSource } from './state-service.js';
 
 export interface InstanceStatus {
   id: string;
@@ -68,6 +69,8 @@ export class Executor {
   private inFlight = 0;
   /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
   private callHost: CallHost | undefined;
+  /** Serves `ctx.state` from instances (set by the composition root: the state store). */
+  private functionState: StateSource | undefined;
 
   constructor(
     private readonly config: Config,
@@ -129,6 +132,11 @@ export class Executor {
   /** Serves the calls functions make to each other (CALL frames) through `host`; until then they fail. */
   serveCalls(host: CallHost): void {
     this.callHost = host;
+  }
+
+  /** Serves the functions' own state (STATE frames) from `source`; until then it is refused. */
+  serveState(source: StateSource): void {
+    this.functionState = source;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
@@ -281,6 +289,7 @@ export class Executor {
         // the request body limit, and never more than a frame from an instance may carry
         maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
       },
+      state: () => this.functionState,
     });
   }
 

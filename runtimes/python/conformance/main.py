@@ -55,4 +55,13 @@ async def handle(request, ctx):
             return "failed " + err.code
         return "%d %s %s" % (res.status, res.headers.get("x-callee"), res.text())
 
+    if path == "/state":
+        version = await ctx.state.set("conformance", {"n": 1}, if_version=0)
+        got = await ctx.state.get("conformance")
+        try:
+            await ctx.state.set("conformance", {"n": got.value["n"] + 1}, if_version=got.version)
+            return "no conflict"
+        except skiff.StateError as err:
+            return "%d %s@%d %s" % (version, json.dumps(got.value, separators=(",", ":")), got.version, err.code)
+
     return skiff.Response(f"no conformance behaviour for {path}", status=404)

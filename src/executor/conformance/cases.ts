@@ -6,6 +6,7 @@
  */
 import type { ConformanceCase } from './case.js';
 import { calls } from './cases-calls.js';
+import { state } from './cases-state.js';
 import { cancel, concurrent, crash, eof, health, shutdown, unknownKind } from './cases-lifecycle.js';
 import {
   binaryBody,
@@ -31,6 +32,7 @@ export const CASES: readonly ConformanceCase[] = [
   logLines,
   userError,
   calls,
+  state,
   cancel,
   health,
   unknownKind,

@@ -45,6 +45,11 @@ export class CallDesk {
     return this.calls.size;
   }
 
+  /** Whether this call id is in flight (STATE frames share the id space). */
+  has(callId: number): boolean {
+    return this.calls.has(callId);
+  }
+
   onCall(callId: number, meta: CallMeta, body: Buffer): void {
     if (this.closed) return;
     if (this.calls.has(callId)) {

@@ -19,6 +19,7 @@ import {
   tooLarge,
 } from '../invocation-errors.js';
 import { CallDesk } from './call-desk.js';
+import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import {
@@ -50,6 +51,7 @@ export class ProtocolConnection {
   private readonly channel: FrameChannel;
   private readonly pending = new Map<number, Pending>();
   private readonly desk: CallDesk;
+  private readonly stateDesk: StateDesk;
   private readonly pings = new Map<number, Ping>();
   private probe: Promise<boolean> | undefined;
   private nextId = 1;
@@ -78,6 +80,13 @@ export class ProtocolConnection {
       send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
       violation: (reason) => this.protocolViolation(reason),
       log: (level, message, invocationId) => this.opts.hooks.log('platform', level, message, invocationId),
+    });
+    this.stateDesk = new StateDesk({
+      service: () => opts.state?.(),
+      caller: (invocationId) => this.callerOf(invocationId),
+      busy: (callId) => this.desk.has(callId),
+      send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
+      violation: (reason) => this.protocolViolation(reason),
     });
   }
 
@@ -132,6 +141,7 @@ export class ProtocolConnection {
   lost(startMessage: string, error: SkiffError): void {
     this.readyNow = false;
     this.desk.close();
+    this.stateDesk.close();
     this.abortStart(startMessage);
     for (const ping of [...this.pings.values()]) ping.answer(false);
     for (const p of this.pending.values()) {
@@ -255,6 +265,7 @@ export class ProtocolConnection {
     if (this.violation !== undefined) return;
     this.violation = reason;
     this.desk.close();
+    this.stateDesk.close();
     this.opts.hooks.violated(reason);
     this.abortStart(`broke the runtime protocol: ${reason}`);
     const error = protocolError(reason);
@@ -302,7 +313,12 @@ export class ProtocolConnection {
         return ping.answer(true);
       }
       case FrameKind.CALL:
+        if (this.stateDesk.has(frame.id)) {
+          return this.protocolViolation(`a CALL with call id ${frame.id}, which is already in flight`);
+        }
         return this.desk.onCall(frame.id, frame.meta, frame.body);
+      case FrameKind.STATE:
+        return this.stateDesk.onState(frame.id, frame.meta, frame.body);
     }
   }
 

@@ -42,6 +42,8 @@ export const FrameKind = {
   REPLY: 13,
   /** Platform → bridge: the platform refused or could not complete a CALL (a stable error code). */
   FAIL: 14,
+  /** Bridge → platform: a get, set, delete or list on the calling function's state (a call id too). */
+  STATE: 16,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
