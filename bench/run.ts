@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --docs | --no-docs] [-- --only throughput,coldstart,memory,scale]`
+ * `npm run bench [-- --quick] [-- --docs | --no-docs] [-- --only throughput,coldstart,memory,scale,composition]`
  * `npm run bench -- --from bench/results/<timestamp>.json` re-renders docs/performance.md from a run.
  *
  * Measures Skiff against a bare Node server, workerd and Python's stdlib server in one run, starting
@@ -13,12 +13,13 @@ import { killAll, loadAverage } from './lib/proc.js';
 import { writeDocs, writeJson } from './report.js';
 import type { Outcome, Results } from './report/results.js';
 import { coldStartSuite } from './suites/coldstart.js';
+import { compositionSuite } from './suites/composition.js';
 import { memorySuite } from './suites/memory.js';
 import { scaleSuite } from './suites/scale.js';
 import { throughputSuite } from './suites/throughput.js';
 import type { SuiteContext } from './suites/types.js';
 
-const SUITES = ['throughput', 'coldstart', 'memory', 'scale'] as const;
+const SUITES = ['throughput', 'coldstart', 'memory', 'scale', 'composition'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]) {
@@ -57,7 +58,13 @@ async function main(): Promise<void> {
   );
 
   // each suite may run until its share of the budget (cumulative) is used up
-  const shares: Record<SuiteName, number> = { throughput: 0.5, coldstart: 0.66, memory: 0.72, scale: 0.97 };
+  const shares: Record<SuiteName, number> = {
+    throughput: 0.5,
+    coldstart: 0.64,
+    memory: 0.7,
+    scale: 0.94,
+    composition: 0.99,
+  };
   const run = async <T>(name: SuiteName, suite: (ctx: SuiteContext) => Promise<T>): Promise<Outcome<T>> => {
     if (!args.only.has(name)) return { ok: false, seconds: 0, error: 'skipped (--only)' };
     const t0 = Date.now();
@@ -85,6 +92,7 @@ async function main(): Promise<void> {
   const coldStart = await run('coldstart', coldStartSuite);
   const memory = await run('memory', memorySuite);
   const scale = await run('scale', scaleSuite);
+  const composition = await run('composition', compositionSuite);
 
   const results: Results = {
     mode: args.quick ? 'quick' : 'full',
@@ -98,6 +106,7 @@ async function main(): Promise<void> {
     coldStart,
     memory,
     scale,
+    composition,
   };
   const stamp = startedAt.replace(/[:.]/g, '-');
   log(`\nraw results: ${writeJson(results, stamp)}`);
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
     }
   }
   log(`done in ${results.durationS.toFixed(0)} s`);
-  const failures = [throughput, coldStart, memory, scale].filter(
+  const failures = [throughput, coldStart, memory, scale, composition].filter(
     (o) => !o.ok && o.error !== 'skipped (--only)',
   );
   process.exitCode = failures.length > 0 ? 1 : 0;

@@ -37,6 +37,9 @@ import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
 import { StateStore } from './store/state-store.js';
+import { WorkflowStore } from './store/workflow-store.js';
+import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
+import { workflowRoutes } from './control/workflows.js';
 import { secureDataDir } from './store/data-dir.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
@@ -49,6 +52,8 @@ export interface RunningServer {
   endpoints: Record<string, string>;
   token: string;
   deployer: Deployer;
+  /** Where a cast from a function to a name goes: the workflows' output mappings (src/invoke/workflows.ts). */
+  castTargets: CastTargets;
   /** The start-up line naming the isolation and the limits in force. */
   isolation: string;
   /** More start-up lines from the triggers (where a login is kept, ...). */
@@ -105,11 +110,16 @@ export async function startServer(
   });
   // the state of functions deleted while it could not be (a crash between the two deletes)
   for (const fn of state.functions()) if (registry.getFunction(fn) === undefined) await state.deleteAll(fn);
+  // workflows: the stored ones, and the table casts resolve output aliases with (`workflows.targets`)
+  const workflowStore = new WorkflowStore(path.join(config.dataDir, 'workflows.db'));
+  const workflows = new WorkflowResolver();
+  workflows.load(workflowStore.list().map((w) => w.spec));
   logger.info(
     { sandbox: sandbox.kind, cgroups: sandbox.cgroups?.version ?? null },
     sandbox.describe(config.sandbox.limits),
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
+  executor.serveState({ state, exists: (fn) => registry.getFunction(fn) !== undefined });
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
   const flavors = dialectFlavors(dialects);
   const router = new Router(registry, artifacts, executor, config, flavors);
@@ -118,6 +128,7 @@ export async function startServer(
       invoke: (inv) => router.invoke(inv),
       resolve: (name) => router.resolve(name),
       maxDepth: config.functions.maxCallDepth,
+      maxChainCalls: config.functions.maxChainCalls,
     }),
   );
   const changes = new EventEmitter<{ changed: [] }>();
@@ -143,6 +154,7 @@ export async function startServer(
     await logs.close();
     queueStore.close();
     state.close();
+    workflowStore.close();
     registry.close();
     ballast.close();
   };
@@ -167,6 +179,8 @@ export async function startServer(
       maxBodyBytes: config.async.maxBodyBytes,
       resolve: (name) => router.resolve(name),
       maxDepth: config.functions.maxCallDepth,
+      // a workflow member's output aliases go where its workflow maps them (src/invoke/workflows.ts)
+      targets: workflows.targets,
     }),
   );
   if (config.outbound.allowPrivate) {
@@ -225,6 +239,11 @@ export async function startServer(
           state,
           maxUploadBytes: config.build.maxUploadBytes,
           scalingDefaults: config.scaling,
+        }),
+        ...workflowRoutes({
+          registry,
+          store: workflowStore,
+          reload: (list) => workflows.load(list.map((w) => w.spec)),
         }),
       ],
       token,
@@ -343,7 +362,7 @@ export async function startServer(
       return stopped;
     };
     const isolation = sandbox.describe(config.sandbox.limits);
-    return { config, endpoints, token, deployer, isolation, notes, stop };
+    return { config, endpoints, token, deployer, castTargets: workflows.targets, isolation, notes, stop };
   } catch (err) {
     await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();

@@ -136,4 +136,18 @@ describe('ctx.call', () => {
     expect(line.message).toMatch(/timed out after \d+ ms/);
     expect(Number(/after (\d+) ms/.exec(line.message)?.[1])).toBeLessThanOrEqual(1000);
   });
+
+  it('a callee is cancelled when its caller returns without waiting for it', async () => {
+    // a warm callee, so the call is running (not queued for a start) when its caller returns
+    expect((await p.call('/sleeper')).status).toBe(200);
+    const started = Date.now();
+    const res = await p.call('/call-node/abandon');
+    expect(res.status).toBe(200);
+    const line = await waitFor('the abandoned callee is cancelled', async () =>
+      (await p.logs('sleeper')).find((l) => l.message.includes('cancelled: its caller ended')),
+    );
+    // long before its own 5 s sleep would have ended
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(line.stream).toBe('platform');
+  });
 });

@@ -116,6 +116,7 @@ describe('runtime conformance kit', () => {
     expect(results.find((r) => r.name === 'cast')?.detail).toBe(
       'CAST answered by REPLY (the id) and by FAIL',
     );
+    expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
   });
 
   it('`skiff runtime test` passes the Node bridge, prints the table and exits 0', async () => {
@@ -154,6 +155,7 @@ describe('runtime conformance kit', () => {
       expect(results.find((r) => r.name === 'cast')?.detail).toBe(
         'CAST answered by REPLY (the id) and by FAIL',
       );
+      expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
     },
   );
 
@@ -168,6 +170,7 @@ describe('runtime conformance kit', () => {
       expect(results.map((r) => r.name)).toEqual(CASE_NAMES);
       expect(results.find((r) => r.name === 'call')?.detail).toMatch(/^not supported/);
       expect(results.find((r) => r.name === 'cast')?.detail).toMatch(/^not supported/);
+      expect(results.find((r) => r.name === 'state')?.detail).toMatch(/^not supported/);
     },
   );
 

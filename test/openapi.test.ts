@@ -156,8 +156,24 @@ describe('the OpenAPI document and the real answers of the control API', () => {
     expect(await call('GET', key, '/v1/functions/oa-echo/state/a%2Fb', 200)).toEqual({ n: 2 });
     await call('GET', '/v1/functions/{name}/state', '/v1/functions/oa-echo/state?prefix=a', 200);
     await call('DELETE', key, '/v1/functions/oa-echo/state/a%2Fb', 204);
+    const workflow = '/v1/workflows/{name}';
+    const spec = (functions: unknown, description?: string) => ({
+      body: JSON.stringify({ functions, ...(description === undefined ? {} : { description }) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    await call('PUT', workflow, '/v1/workflows/oa-flow', 201, spec({ 'oa-echo': { out: ['oa-echo'] } }, 'd'));
+    await call(
+      'PUT',
+      workflow,
+      '/v1/workflows/oa-flow',
+      200,
+      spec({ 'oa-echo': { out: [], x: ['oa-echo'] } }),
+    );
+    await call('GET', workflow, '/v1/workflows/oa-flow', 200);
+    await call('GET', '/v1/workflows', '/v1/workflows', 200);
+    await call('DELETE', workflow, '/v1/workflows/oa-flow', 204);
     await call('DELETE', name, '/v1/functions/oa-echo', 204);
-    expect(checked.size).toBe(21);
+    expect(checked.size).toBe(26);
   });
 
   it('answers refusals with the documented error body', async () => {
@@ -177,6 +193,21 @@ describe('the OpenAPI document and the real answers of the control API', () => {
     await call('GET', '/v1/functions/{name}/state', '/v1/functions/no-such-function/state', 404);
     await call('PATCH', '/v1/functions/{name}/scaling', '/v1/functions/no-such-function/scaling', 404, {
       body: JSON.stringify({ concurrency: 2 }),
+    });
+    const workflow = '/v1/workflows/{name}';
+    await call('GET', workflow, '/v1/workflows/no-such-workflow', 404);
+    await call('DELETE', workflow, '/v1/workflows/no-such-workflow', 404);
+    await call('PUT', workflow, '/v1/workflows/oa-bad', 400, {
+      body: JSON.stringify({ functions: { 'no-such-function': {} } }),
+      headers: { 'content-type': 'application/json' },
+    });
+    await call('PUT', workflow, '/v1/workflows/oa-bad', 415, {
+      body: 'functions',
+      headers: { 'content-type': 'text/plain' },
+    });
+    await call('PUT', workflow, '/v1/workflows/oa-bad', 413, {
+      body: JSON.stringify({ functions: {}, description: 'x'.repeat(65 * 1024) }),
+      headers: { 'content-type': 'application/json' },
     });
   });
 });

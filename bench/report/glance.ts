@@ -84,6 +84,15 @@ export function glance(r: Results): string[] {
         `a restart with all of them ${ms(s.restart.startMs.median, 0)} until the ports listen.`,
     );
   }
+  if (r.composition?.ok === true) {
+    const c = r.composition.result;
+    out.push(
+      `- **Between functions** (median, one at a time): \`ctx.call\` round trip ${ms(c.call.median, 3)}, ` +
+        (c.cast === null ? '' : `\`ctx.cast\` ${ms(c.cast.median, 3)} (durably queued), `) +
+        `against a direct HTTP call through the gateway ${ms(c.gateway.median, 3)}` +
+        (c.bareNode === null ? '.' : ` and to a bare Node server ${ms(c.bareNode.median, 3)}.`),
+    );
+  }
   out.push('');
   return out;
 }

@@ -1,6 +1,7 @@
 /** The shape of one benchmark run's results, as written to `bench/results/<timestamp>.json`. */
 import type { MachineInfo, Versions } from '../lib/machine.js';
 import type { ColdStartResult } from '../suites/coldstart.js';
+import type { CompositionResult } from '../suites/composition.js';
 import type { MemoryResult } from '../suites/memory.js';
 import type { ScaleResult } from '../suites/scale.js';
 import type { ThroughputResult } from '../suites/throughput.js';
@@ -20,4 +21,6 @@ export interface Results {
   coldStart: Outcome<ColdStartResult>;
   memory: Outcome<MemoryResult>;
   scale: Outcome<ScaleResult>;
+  /** Absent in runs from before the suite existed. */
+  composition?: Outcome<CompositionResult>;
 }

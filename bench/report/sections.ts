@@ -1,6 +1,7 @@
 /** The detailed sections of docs/performance.md: one table (and its notes) per suite, then the machine. */
 import { median, round } from '../lib/stats.js';
 import { baselineLabel, gib, labelOf, mib, ms, num, spreadCells, times } from './format.js';
+import type { Spread } from '../lib/stats.js';
 import type { Results } from './results.js';
 
 function failed(title: string, o: { ok: false; error: string }): string {
@@ -195,6 +196,35 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
     for (const note of s.notes) out.push('', `Note: ${note}.`);
     out.push('');
   } else out.push(failed('Control plane at scale', r.scale));
+
+  // ---- composition
+  if (r.composition?.ok === true) {
+    const c = r.composition.result;
+    const row = (what: string, s: Spread | null): string =>
+      s === null
+        ? `| ${what} | n/a | n/a | n/a |`
+        : `| ${what} | ${ms(s.median, 3)} | ${ms(s.p90, 3)} | ${s.n} |`;
+    out.push(
+      '## Calls and casts between functions',
+      '',
+      `One request at a time, ${c.n} samples each after a warm-up. \`ctx.call\` and \`ctx.cast\` are timed inside a Node ` +
+        'function (`bench/functions/composer`): a call is one awaited `ctx.call` of the hello function (its response read), ' +
+        'a cast one awaited `ctx.cast` to it (the invocation written to the async queue and fsynced; its run is not waited for). ' +
+        'The HTTP rows are GETs of the same hello function through the gateway, and of a bare Node server, from the bench ' +
+        'process over one keep-alive connection.',
+      '',
+      '| what | median | p90 | samples |',
+      '| --- | ---: | ---: | ---: |',
+      row('`ctx.call` round trip (function → function)', c.call),
+      row('`ctx.cast` (durably queued)', c.cast),
+      row('direct HTTP GET through the gateway', c.gateway),
+      row('direct HTTP GET of a bare Node server', c.bareNode),
+    );
+    if (c.castNote !== null) out.push('', `Note: ctx.cast not measured: ${c.castNote}.`);
+    out.push('');
+  } else if (r.composition !== undefined && !r.composition.ok) {
+    out.push(failed('Calls and casts between functions', r.composition));
+  }
 
   // ---- machine
   const loads = r.throughput.ok ? r.throughput.result.runs : [];

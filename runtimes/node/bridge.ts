@@ -9,10 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InitMeta, InvokeMeta, LogMeta } from '../../src/executor/protocol/messages.js';
-import { BridgeConnection } from '../shared/connection.js';
+import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { describeThrown } from '../shared/thrown.js';
 import { callFor } from './call.js';
 import { castFor } from './cast.js';
+import { stateFor } from './state.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
@@ -143,6 +144,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       ...(meta.caller === undefined ? {} : { caller: meta.caller }),
       call: callFor(connection.calls, meta.invocationId),
       cast: castFor(connection.calls, meta.invocationId),
+      state: stateFor(connection.calls, meta.invocationId, MAX_RESPONSE_BYTES),
       env: { ...info.env, ...secrets },
       secrets,
       signal: controller.signal,

@@ -1,4 +1,5 @@
 /** Turns whatever a Node handler returned into a protocol result (status, header pairs, body bytes). */
+import type { FunctionStateApi } from './state.js';
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
 import type { CallFunction } from './call.js';
 import type { CastFunction } from './cast.js';
@@ -15,6 +16,8 @@ export interface HandlerContext {
   call: CallFunction;
   /** Queues an invocation of another function; resolves with its id once it is on disk (see cast.ts). */
   cast: CastFunction;
+  /** The function's own state: get, set (compare-and-set with `ifVersion`), delete, list (state.ts). */
+  state: FunctionStateApi;
   /** The function's env from skiff.json and its secrets (a secret wins over an env entry of its name). */
   env: Record<string, string>;
   /** The function's secrets, name → value (a frozen object; also in `env` and `process.env`). */

@@ -5,7 +5,7 @@ See docs/runtimes/python.md for the whole contract.
 
 import json
 
-__all__ = ["Response", "CallError", "CallResponse"]
+__all__ = ["Response", "CallError", "CallResponse", "StateError"]
 
 
 class Response:
@@ -32,6 +32,16 @@ class Response:
 
 class CallError(Exception):
     """`ctx.call` was refused or could not complete; `code` is a stable SKIFF_E_* code."""
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class StateError(Exception):
+    """`ctx.state` was refused; `code` is a stable SKIFF_E_* code (SKIFF_E_STATE_CONFLICT when
+    `if_version` did not hold, SKIFF_E_STATE_TOO_LARGE, SKIFF_E_STATE_FULL, SKIFF_E_INVALID_STATE_KEY)."""
 
     def __init__(self, code, message):
         super().__init__("%s: %s" % (code, message))

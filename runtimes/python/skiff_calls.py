@@ -5,6 +5,7 @@ of the bridge's own (apart from the platform's INVOKE wire ids) and waits for RE
 sync handler (which runs in a worker thread) it blocks that thread until the answer comes; the loop
 keeps reading frames meanwhile. From an async handler (on the loop thread) it returns an awaitable:
 `await ctx.call(...)`. A refusal of the platform raises CallError with a SKIFF_E_* `code`.
+STATE frames (skiff_state.py) go out through `send` and `run` under the same counter: one id space.
 
 `ctx.cast(name, body=None, delay_ms=None, method=None, path="/", headers=None)` sends a CAST frame in
 the same call id space and returns the queued invocation's id (None when a workflow alias maps to no
@@ -69,12 +70,11 @@ class Calls:
             future.set_exception(CallError(str(meta.get("code", "")), str(meta.get("message", ""))))
 
     async def _send(self, meta, body, kind=F.CALL):
-        verb = "cast" if kind == F.CAST else "call"
         if len(body) > MAX_BODY_BYTES:
-            message = "the %s's body of %d bytes is larger than the limit of %d bytes" % (verb, len(body), MAX_BODY_BYTES)
+            message = "the call's body of %d bytes is larger than the limit of %d bytes" % (len(body), MAX_BODY_BYTES)
             raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", message)
         if len(json.dumps(meta)) > MAX_META_BYTES:
-            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", "the %s's headers are larger than the meta limit" % verb)
+            raise CallError("SKIFF_E_PAYLOAD_TOO_LARGE", "the call's headers are larger than the meta limit")
         call_id = self._next_id
         self._next_id = 1 if self._next_id >= 0xFFFFFFFF else self._next_id + 1
         future = self._loop.create_future()
@@ -97,7 +97,7 @@ class Calls:
             "path": str(path or "/"),
             "headers": pairs,
         }
-        return self._run(ctx, self._send(meta, data), "call")
+        return self.run(ctx, self._send(meta, data))
 
     def cast(self, ctx, name, body=None, delay_ms=None, method=None, path="/", headers=None):
         data, pairs = _encode(body, headers)
@@ -113,7 +113,7 @@ class Calls:
             if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)) or not math.isfinite(delay_ms):
                 raise CallError("SKIFF_E_INVALID_REQUEST", "delay_ms must be a number of milliseconds, not %r" % (delay_ms,))
             meta["delayMs"] = delay_ms
-        return self._run(ctx, self._cast(meta, data), "cast")
+        return self.run(ctx, self._cast(meta, data))
 
     async def _cast(self, meta, data):
         reply = await self._send(meta, data, F.CAST)
@@ -125,8 +125,12 @@ class Calls:
             raise CallError("SKIFF_E_PROTOCOL", "the platform answered a cast without the ids it queued")
         return ids[0] if ids else None
 
-    def _run(self, ctx, coroutine, verb):
-        """An awaitable on the loop thread (async handlers); else the answer, blocking the worker thread."""
+    def send(self, kind, meta, body):
+        """A coroutine sending a frame of `kind` under the next call id: its REPLY as a CallResponse."""
+        return self._send(meta, body, kind)
+
+    def run(self, ctx, coroutine):
+        """An async handler (on the loop thread) gets `coroutine` to await; a sync one its result."""
         if threading.get_ident() == self._loop_thread:
             return coroutine  # an async handler awaits it
         # a sync handler in a worker thread: block it (not the loop) until the answer
@@ -136,4 +140,4 @@ class Calls:
             return waiting.result(timeout=limit)
         except concurrent.futures.TimeoutError:
             waiting.cancel()
-            raise CallError("SKIFF_E_TIMEOUT", "no answer to the %s before the deadline" % verb) from None
+            raise CallError("SKIFF_E_TIMEOUT", "no answer to the call before the deadline") from None

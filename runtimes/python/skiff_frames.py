@@ -28,6 +28,7 @@ CALL = 12
 REPLY = 13
 FAIL = 14
 CAST = 15
+STATE = 16
 
 _HEAD = struct.Struct(">IBII")
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from skiff import Response
+from skiff_state import State
 
 
 class BadResponse(Exception):
@@ -122,6 +123,13 @@ class Context:
         if self._calls is None:
             raise RuntimeError("ctx.cast is not available here")
         return self._calls.cast(self, name, body, delay_ms, method, path, headers)
+
+    @property
+    def state(self):
+        """This function's own state (see skiff_state.py): get, set, delete, list."""
+        if self._calls is None:
+            raise RuntimeError("ctx.state is not available here")
+        return State(self, self._calls)
 
     def log(self, *args):
         """Writes one log line (stream "log") tied to this invocation; args are joined like print()."""

@@ -1,7 +1,8 @@
 /**
- * The bridge's side of calls and casts between functions (docs/runtime-protocol.md, "Calls" and
- * "Casts"): CALL and CAST frames out under call ids of the bridge's own (one counter for both, apart
- * from the platform's INVOKE wire ids), REPLY and FAIL back.
+ * The bridge's side of calls between functions (docs/runtime-protocol.md, "Calls"): CALL frames out
+ * under call ids of the bridge's own (apart from the platform's INVOKE wire ids), REPLY and FAIL back.
+ * CAST frames (`cast`) and STATE frames (state.ts) go out through `request` under the same counter:
+ * one call id space.
  */
 import { FrameKind, MAX_META_BYTES, type FrameWriter } from '../../src/executor/protocol/frames.js';
 import type {
@@ -45,12 +46,12 @@ export class CallClient {
   ) {}
 
   call(meta: CallMeta, body: Uint8Array): Promise<CallReply> {
-    return this.request(FrameKind.CALL, 'call', meta, body);
+    return this.request(FrameKind.CALL, meta, body);
   }
 
   /** Sends a CAST; resolves with the ids of the invocations queued (none: an alias mapped to nowhere). */
   async cast(meta: CastMeta, body: Uint8Array): Promise<string[]> {
-    const reply = await this.request(FrameKind.CAST, 'cast', meta, body);
+    const reply = await this.request(FrameKind.CAST, meta, body);
     try {
       const { ids } = JSON.parse(reply.body.toString('utf8')) as { ids?: unknown };
       if (Array.isArray(ids) && ids.every((id) => typeof id === 'string')) return ids;
@@ -60,15 +61,16 @@ export class CallClient {
     throw new CallError('SKIFF_E_PROTOCOL', 'the platform answered a cast without the ids it queued');
   }
 
-  private request(kind: number, verb: string, meta: CallMeta, body: Uint8Array): Promise<CallReply> {
+  /** Sends a frame of `kind` under the next call id and resolves with its REPLY (rejects on FAIL). */
+  request(kind: number, meta: object, body: Uint8Array): Promise<CallReply> {
     // a frame over the platform's limits would end this instance: refuse it here
     if (body.length > this.maxBodyBytes) {
-      const message = `the ${verb}'s body of ${body.length} bytes is larger than the limit of ${this.maxBodyBytes} bytes`;
+      const message = `the call's body of ${body.length} bytes is larger than the limit of ${this.maxBodyBytes} bytes`;
       return Promise.reject(new CallError('SKIFF_E_PAYLOAD_TOO_LARGE', message));
     }
     const metaBytes = Buffer.byteLength(JSON.stringify(meta));
     if (metaBytes > MAX_META_BYTES) {
-      const message = `the ${verb}'s headers take ${metaBytes} bytes, more than the limit of ${MAX_META_BYTES}`;
+      const message = `the call's headers take ${metaBytes} bytes, more than the limit of ${MAX_META_BYTES}`;
       return Promise.reject(new CallError('SKIFF_E_PAYLOAD_TOO_LARGE', message));
     }
     const id = this.nextId;

@@ -23,6 +23,7 @@ import { registerRuntime } from './runtime.js';
 import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
+import { registerWorkflow } from './workflow.js';
 
 export function buildProgram(): Command {
   const program = new Command('skiff')
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerSecret(program);
   registerState(program);
+  registerWorkflow(program);
   registerRuntime(program);
   installExitOverrides(program);
   return program;

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { scalingPatchSchema, secretBodySchema } from './request-schemas.js';
 import * as answers from './response-schemas.js';
+import * as workflows from './workflow-schemas.js';
 
 /** A JSON Schema object as zod writes it. */
 export type JsonSchema = z.core.JSONSchema.BaseSchema;
@@ -75,7 +76,11 @@ function components(named: Record<string, z.ZodType>, io: 'input' | 'output'): R
 }
 
 /** Request bodies (JSON). */
-const requestBodies = { SecretValue: secretBodySchema, ScalingPatch: scalingPatchSchema };
+const requestBodies = {
+  SecretValue: secretBodySchema,
+  ScalingPatch: scalingPatchSchema,
+  WorkflowBody: workflows.workflowBodySchema,
+};
 
 /** Whole answers of the routes, by the name the document gives them. */
 const answerBodies = {
@@ -88,6 +93,10 @@ const answerBodies = {
   InvocationResponse: answers.invocationResponseSchema,
   Executor: answers.executorSchema,
   Health: answers.healthSchema,
+  Workflow: workflows.workflowSchema,
+  WorkflowSummary: workflows.workflowSummarySchema,
+  WorkflowResponse: workflows.workflowResponseSchema,
+  WorkflowList: workflows.workflowListSchema,
 };
 
 export type SchemaName = keyof typeof requestBodies | keyof typeof answerBodies;
@@ -151,6 +160,17 @@ export const responses = {
     'SKIFF_E_STATE_FULL: the function would go over `state.maxBytesPerFunction` or ' +
       '`state.maxKeysPerFunction` (delete keys first; `details` has the usage), or SKIFF_E_DISK_FULL.',
   ),
+  WorkflowBadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad workflow `name`) or SKIFF_E_INVALID_WORKFLOW: a field that is wrong or over ' +
+      'a cap, a `name` that is not the path’s, or a function that is not deployed; `details.issues` lists ' +
+      'each as `{ path, message }` (`functions.resize.done[0]`).',
+  ),
+  WorkflowNotFound: errorResponse('SKIFF_E_WORKFLOW_NOT_FOUND: no workflow of that name.'),
+  WorkflowConflict: errorResponse(
+    'SKIFF_E_WORKFLOW_CONFLICT: a member is already in another workflow (`details.members`: function → ' +
+      'workflow), or the platform holds the most workflows it keeps. Nothing was written.',
+  ),
+  WorkflowTooLarge: errorResponse('SKIFF_E_PAYLOAD_TOO_LARGE: the spec is over 64 KiB.'),
   Internal: errorResponse('SKIFF_E_INTERNAL: a platform fault; see the platform log.'),
 } as const;
 

@@ -7,9 +7,15 @@ import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
+import { workflowRoutes } from './workflows.js';
 
 // The route table is data: the handlers are never called, so the dependencies can be dummies.
-const routes = [...metaRoutes({} as never), ...invocationRoutes({} as never), ...functionRoutes({} as never)];
+const routes = [
+  ...metaRoutes({} as never),
+  ...invocationRoutes({} as never),
+  ...functionRoutes({} as never),
+  ...workflowRoutes({} as never),
+];
 
 interface Node {
   [key: string]: unknown;

@@ -24,6 +24,7 @@ import {
   type SchemaName,
 } from './openapi-schemas.js';
 import { statePaths } from './openapi-state.js';
+import { workflowPaths, workflowTag } from './openapi-workflows.js';
 
 const json = (name: SchemaName) => ({ 'application/json': { schema: schemaRef(name) } }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
@@ -102,6 +103,7 @@ export const openApiDocument = {
         'Per-function state: a key-value store each function owns, kept across restarts, with a version ' +
         'per key for compare-and-set. Deleted with the function.',
     },
+    workflowTag,
     { name: 'meta', description: 'The API itself; no token needed.' },
   ],
   paths: {
@@ -272,6 +274,7 @@ export const openApiDocument = {
       },
     },
     ...statePaths,
+    ...workflowPaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',

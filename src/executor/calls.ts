@@ -27,9 +27,10 @@ export interface CallHost {
   /**
    * Runs the call and resolves with the callee's response (any status: a callee's 500 is a response).
    * Rejects with a `SkiffError` when the platform refuses or cannot complete it (no such function,
-   * depth limit, queue full, timeout): the caller's bridge gets that code in a FAIL frame.
+   * depth limit, queue full, timeout): the caller's bridge gets that code in a FAIL frame. `signal` is
+   * aborted when the caller ended (settled, timed out, its instance gone): the callee is cancelled.
    */
-  call(caller: CallerContext, request: CallRequest): Promise<Result>;
+  call(caller: CallerContext, request: CallRequest, signal?: AbortSignal): Promise<Result>;
 }
 
 /** The longest delay a cast may ask for: 24 hours (a longer one is refused, SKIFF_E_INVALID_REQUEST). */

@@ -14,6 +14,7 @@ import { WarmPool } from './warm-pool.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
+import type { StateSource } from './state-service.js';
 
 export interface InstanceStatus {
   id: string;
@@ -69,6 +70,8 @@ export class Executor {
   /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
   private callHost: CallHost | undefined;
   private castHost: CastHost | undefined;
+  /** Serves `ctx.state` from instances (set by the composition root: the state store). */
+  private functionState: StateSource | undefined;
 
   constructor(
     private readonly config: Config,
@@ -135,6 +138,11 @@ export class Executor {
   /** Serves the casts functions make to each other (CAST frames) through `host`; until then they fail. */
   serveCasts(host: CastHost): void {
     this.castHost = host;
+  }
+
+  /** Serves the functions' own state (STATE frames) from `source`; until then it is refused. */
+  serveState(source: StateSource): void {
+    this.functionState = source;
   }
 
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
@@ -283,21 +291,22 @@ export class Executor {
       logger: this.logger,
       // warm-pool processes start before the host is set: they ask for it per call
       calls: {
-        host: { call: (c, r) => this.call(c, r) },
+        host: { call: (c, r, signal) => this.call(c, r, signal) },
         casts: { cast: (c, r) => this.cast(c, r) },
         // the request body limit, and never more than a frame from an instance may carry
         maxBodyBytes: Math.min(this.config.http.maxBodyBytes, this.config.functions.maxResponseBytes),
       },
+      state: () => this.functionState,
     });
   }
 
-  private call(caller: CallerContext, request: CallRequest): Promise<Result> {
+  private call(caller: CallerContext, request: CallRequest, signal?: AbortSignal): Promise<Result> {
     if (this.callHost === undefined) {
       return Promise.reject(
         new SkiffError('SKIFF_E_INTERNAL', 'this platform serves no calls between functions'),
       );
     }
-    return this.callHost.call(caller, request);
+    return this.callHost.call(caller, request, signal);
   }
 
   private cast(caster: CallerContext, request: CastRequest): Promise<string[]> {

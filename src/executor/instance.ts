@@ -20,6 +20,7 @@ import { outOfMemory } from './invocation-errors.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
 import type { CallHost, CallService, CastHost } from './calls.js';
+import type { StateService, StateSource } from './state-service.js';
 import type { InitMeta } from './protocol/messages.js';
 import { withoutPlatformVars } from '../languages/instance-env.js';
 
@@ -45,10 +46,14 @@ export interface InstanceOptions {
   logger: Logger;
   /** Serves the function's `ctx.call`s (CALL frames); absent: every call is refused. */
   calls?: { host: CallHost; casts?: CastHost; maxBodyBytes: number } | undefined;
+  /** Serves the function's `ctx.state` (STATE frames), asked per operation; undefined: refused. */
+  state?: (() => StateSource | undefined) | undefined;
 }
 
 /** Calls an instance may have in flight, per invocation it may run at once. */
 const CALLS_PER_SLOT = 4;
+/** State operations an instance may have in flight, per invocation it may run at once. */
+const STATE_OPS_PER_SLOT = 16;
 
 /** How long a process whose protocol socket closed has to exit on its own before it is killed. */
 const SOCKET_CLOSED_GRACE_MS = 500;
@@ -150,6 +155,7 @@ export class Instance implements PoolInstance<Instance> {
         closed: () => this.socketClosed(),
       },
       calls: () => this.callService(),
+      state: () => this.stateService(),
     });
     connection.deployment = this.deployment;
     this.connection = connection;
@@ -245,6 +251,14 @@ export class Instance implements PoolInstance<Instance> {
       casts: calls.casts,
       limits: { maxInFlight, maxBodyBytes: calls.maxBodyBytes },
     };
+  }
+
+  /** The function state and this instance's cap: concurrency × STATE_OPS_PER_SLOT operations at once. */
+  private stateService(): StateService | undefined {
+    const source = this.opts.state?.();
+    const deployment = this.deployment;
+    if (source === undefined || deployment === undefined) return undefined;
+    return { ...source, maxInFlight: deployment.scaling.concurrency * STATE_OPS_PER_SLOT };
   }
 
   private changed(settled: boolean): void {

@@ -87,6 +87,11 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   }
 
   invoke(inv: Invocation): Promise<Result> {
+    if (inv.signal?.aborted === true) {
+      return Promise.reject(
+        new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended'),
+      );
+    }
     if (this.queue.length === 0) {
       const instance = this.pick();
       if (instance !== undefined) return this.run(instance, inv);
@@ -147,6 +152,22 @@ export class Pool<I extends PoolInstance<I> = Instance> {
         ),
       };
       this.queue.push(waiter);
+      // its caller ended while it waited: it leaves the queue
+      inv.signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.queue.includes(waiter)) return;
+          this.queue = this.queue.filter((w) => w !== waiter);
+          clearTimeout(waiter.timer);
+          reject(
+            new SkiffError(
+              'SKIFF_E_CANCELLED',
+              'the invocation was cancelled while queued: its caller ended',
+            ),
+          );
+        },
+        { once: true },
+      );
       this.scale();
     });
   }

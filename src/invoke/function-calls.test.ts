@@ -46,6 +46,7 @@ describe('FunctionCalls', () => {
     const calls = new FunctionCalls({
       resolve: anyCaller,
       maxDepth: 8,
+      maxChainCalls: 256,
       invoke: (inv) => (seen.push(inv), Promise.resolve(OK)),
     });
     const deadline = Date.now() + 1_000;
@@ -70,7 +71,7 @@ describe('FunctionCalls', () => {
 
   it('refuses a call deeper than maxDepth with SKIFF_E_CALL_DEPTH (508)', async () => {
     const invoke = vi.fn(() => Promise.resolve(OK));
-    const calls = new FunctionCalls({ resolve: anyCaller, maxDepth: 3, invoke });
+    const calls = new FunctionCalls({ resolve: anyCaller, maxDepth: 3, maxChainCalls: 256, invoke });
     const deadline = Date.now() + 1_000;
     await expect(calls.call({ invocation: parent({ depth: 2 }), deadline }, request)).resolves.toBe(OK);
     const refused = calls.call({ invocation: parent({ depth: 3 }), deadline }, request);
@@ -82,6 +83,7 @@ describe('FunctionCalls', () => {
     const calls = new FunctionCalls({
       resolve: anyCaller,
       maxDepth: 8,
+      maxChainCalls: 256,
       invoke: () => new Promise<Result>(() => undefined),
     });
     const waiting = calls.call({ invocation: parent(), deadline: Date.now() + 500 }, request);
@@ -97,6 +99,7 @@ describe('FunctionCalls', () => {
     const calls = new FunctionCalls({
       resolve: anyCaller,
       maxDepth: 8,
+      maxChainCalls: 256,
       invoke: () => {
         throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', 'no function named "callee"');
       },
@@ -112,6 +115,7 @@ describe('FunctionCalls', () => {
     const calls = new FunctionCalls({
       resolve: anyCaller,
       maxDepth: 8,
+      maxChainCalls: 256,
       invoke: () => Promise.reject(new SkiffError('SKIFF_E_FUNCTION_ERROR', 'the function threw an error')),
     });
     const result = await calls.call({ invocation: parent(), deadline: Date.now() + 100 }, request);
@@ -124,7 +128,12 @@ describe('FunctionCalls', () => {
 
   it('refuses a caller the callee does not list in access.callers, before anything runs', async () => {
     const invoke = vi.fn(() => Promise.resolve(OK));
-    const calls = new FunctionCalls({ resolve: () => ({ callers: ['friend'] }), maxDepth: 8, invoke });
+    const calls = new FunctionCalls({
+      resolve: () => ({ callers: ['friend'] }),
+      maxDepth: 8,
+      maxChainCalls: 256,
+      invoke,
+    });
     const deadline = Date.now() + 1_000;
     await expect(calls.call({ invocation: parent(), deadline }, request)).rejects.toMatchObject({
       code: 'SKIFF_E_FORBIDDEN',
@@ -134,8 +143,63 @@ describe('FunctionCalls', () => {
     const allowed = new FunctionCalls({
       resolve: () => ({ callers: [parent().function] }),
       maxDepth: 8,
+      maxChainCalls: 256,
       invoke,
     });
     await expect(allowed.call({ invocation: parent(), deadline }, request)).resolves.toBe(OK);
+  });
+
+  it('bounds the calls in flight of one chain, whatever depth its bridges report', async () => {
+    const waiting: (() => void)[] = [];
+    const invoke = vi.fn(
+      () =>
+        new Promise<Result>((resolve) => {
+          waiting.push(() => resolve(OK));
+        }),
+    );
+    const calls = new FunctionCalls({ resolve: anyCaller, maxDepth: 8, maxChainCalls: 3, invoke });
+    const deadline = Date.now() + 1_000;
+    // a hostile bridge names the root as the caller every time: depth stays 1, the budget still holds
+    const running = [1, 2, 3].map(() => calls.call({ invocation: parent(), deadline }, request));
+    await expect(calls.call({ invocation: parent(), deadline }, request)).rejects.toMatchObject({
+      code: 'SKIFF_E_TOO_MANY_REQUESTS',
+      message: expect.stringMatching(/maxChainCalls/) as string,
+    });
+    // another chain is not affected
+    const other = calls.call({ invocation: parent({ id: 'root-2' }), deadline }, request);
+    expect(invoke).toHaveBeenCalledTimes(4);
+    for (const done of waiting.splice(0)) done();
+    await Promise.all([...running, other]);
+    expect(calls.inFlight).toBe(0);
+    const again = calls.call({ invocation: parent(), deadline }, request);
+    waiting.splice(0).forEach((done) => done());
+    await expect(again).resolves.toBe(OK);
+  });
+
+  it('refuses a call whose headers no HTTP server would accept (over 15 KiB)', async () => {
+    const invoke = vi.fn(() => Promise.resolve(OK));
+    const calls = new FunctionCalls({ resolve: anyCaller, maxDepth: 8, maxChainCalls: 256, invoke });
+    const deadline = Date.now() + 1_000;
+    const headers: [string, string][] = Array.from({ length: 16 }, (_, i) => [`x-h${i}`, 'v'.repeat(1024)]);
+    await expect(
+      calls.call({ invocation: parent(), deadline }, { ...request, headers }),
+    ).rejects.toMatchObject({
+      code: 'SKIFF_E_INVALID_REQUEST',
+      message: expect.stringMatching(/15360/) as string,
+    });
+    expect(invoke).not.toHaveBeenCalled();
+  });
+
+  it("hands the caller's signal to the callee invocation", async () => {
+    const seen: Invocation[] = [];
+    const calls = new FunctionCalls({
+      resolve: anyCaller,
+      maxDepth: 8,
+      maxChainCalls: 256,
+      invoke: (inv) => (seen.push(inv), Promise.resolve(OK)),
+    });
+    const abort = new AbortController();
+    await calls.call({ invocation: parent(), deadline: Date.now() + 1_000 }, request, abort.signal);
+    expect(seen[0]?.signal).toBe(abort.signal);
   });
 });

@@ -34,12 +34,28 @@ export interface FunctionCallsOptions {
   resolve(name: string): Pick<Deployment, 'callers'>;
   /** The deepest chain allowed (functions.maxCallDepth): a call at this depth already is refused. */
   maxDepth: number;
+  /** Calls in flight at once under one root invocation (functions.maxChainCalls). */
+  maxChainCalls: number;
 }
 
 export class FunctionCalls implements CallHost {
+  /**
+   * Calls in flight by the root invocation of their chain. The depth a bridge reports cannot be
+   * trusted alone (a bridge may name another of its invocations in flight as the caller); this
+   * budget bounds what any chain, however it loops or fans out, can hold at once.
+   */
+  private readonly chains = new Map<string, number>();
+
   constructor(private readonly opts: FunctionCallsOptions) {}
 
-  call(caller: CallerContext, request: CallRequest): Promise<Result> {
+  /** Calls in flight now, over all chains. */
+  get inFlight(): number {
+    let n = 0;
+    for (const count of this.chains.values()) n += count;
+    return n;
+  }
+
+  call(caller: CallerContext, request: CallRequest, signal?: AbortSignal): Promise<Result> {
     const parent = caller.invocation;
     const depth = (parent.depth ?? 0) + 1;
     if (depth > this.opts.maxDepth) {
@@ -74,6 +90,17 @@ export class FunctionCalls implements CallHost {
     if (left <= 0) {
       return Promise.reject(timedOut(parent.function, request.function));
     }
+    const rootId = parent.rootId ?? parent.id;
+    const held = this.chains.get(rootId) ?? 0;
+    if (held >= this.opts.maxChainCalls) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_TOO_MANY_REQUESTS',
+          `the chain of calls started by invocation ${rootId} has ${held} calls in flight, functions.maxChainCalls; wait for some to finish`,
+          { retryAfterSec: 1 },
+        ),
+      );
+    }
     const query = request.path.indexOf('?');
     const inv: Invocation = {
       id: randomUUID(),
@@ -88,14 +115,24 @@ export class FunctionCalls implements CallHost {
       host: CALL_HOST,
       caller: parent.function,
       parentId: parent.id,
-      rootId: parent.rootId ?? parent.id,
+      rootId,
       depth,
+      ...(signal === undefined ? {} : { signal }),
+    };
+    this.chains.set(rootId, held + 1);
+    const release = (): void => {
+      const n = (this.chains.get(rootId) ?? 1) - 1;
+      if (n <= 0) this.chains.delete(rootId);
+      else this.chains.set(rootId, n);
     };
     // The callee's own timeout is capped by the deadline once it runs; this also ends the wait of a
     // call still queued for a free instance when the caller's time is up.
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => reject(timedOut(parent.function, request.function)), left);
-      const settle = (): void => clearTimeout(timer);
+      const settle = (): void => {
+        clearTimeout(timer);
+        release();
+      };
       let running: Promise<Result>;
       try {
         running = this.opts.invoke(inv);
@@ -117,6 +154,8 @@ export class FunctionCalls implements CallHost {
   }
 }
 
+/** The header bytes a call may carry (`name: value` and CRLF each): what node:http accepts, 16 KiB, less 1 KiB. */
+const MAX_CALL_HEADER_BYTES = 15 * 1024;
 /** An HTTP token (RFC 9110): what a method or a header name may be. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Characters a header value may not hold: what node:http refuses (CR, LF, NUL and other controls). */
@@ -130,6 +169,11 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 export function requestProblem(request: CallRequest): string | undefined {
   if (!TOKEN.test(request.method))
     return `has a method that is not an HTTP token: ${JSON.stringify(request.method)}`;
+  let bytes = 0;
+  for (const [name, value] of request.headers) bytes += name.length + value.length + 4;
+  if (bytes > MAX_CALL_HEADER_BYTES) {
+    return `has ${request.headers.length} headers of ${bytes} bytes, more than the ${MAX_CALL_HEADER_BYTES} an HTTP server accepts`;
+  }
   for (const [name, value] of request.headers) {
     if (!TOKEN.test(name))
       return `has a header name that is not an HTTP token: ${JSON.stringify(name.slice(0, 64))}`;

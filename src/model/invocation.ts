@@ -34,6 +34,11 @@ export interface Invocation {
    * callee.
    */
   depth?: number;
+  /**
+   * Aborted when nobody waits for the result any more (the calling invocation ended): a queued
+   * invocation leaves the queue, a running one is cancelled (CANCEL), both fail SKIFF_E_CANCELLED.
+   */
+  signal?: AbortSignal;
 }
 
 /** The neutral result that a trigger adapter maps back onto its protocol. */

@@ -67,6 +67,11 @@ export const configSchema = z
         maxInstancesCeiling: scalingFields.maxInstances.default(20),
         /** How deep a chain of `ctx.call`s may go; a call beyond is refused with SKIFF_E_CALL_DEPTH. */
         maxCallDepth: z.number().int().min(1).max(64).default(8),
+        /**
+         * Calls in flight at once in one chain (all calls under one root invocation); more are refused
+         * with SKIFF_E_TOO_MANY_REQUESTS, so a chain that fans out or loops cannot take the platform.
+         */
+        maxChainCalls: z.number().int().min(1).max(100_000).default(256),
       })
       .strict()
       .prefault({}),

@@ -13,6 +13,7 @@ import {
   type ScalingInput,
 } from '../model/scaling.js';
 import { functionNameSchema, specSchema, type SpecInput } from '../model/spec.js';
+import { workflowSpecSchema, type WorkflowSpec } from '../model/workflow.js';
 import { SkiffError, type ErrorCode } from './errors.js';
 
 export function validateName(name: string): string {
@@ -97,4 +98,39 @@ export function resolveScaling(
   for (const layer of layers) if (layer) out = { ...out, ...compactScaling(layer) };
   checkScaling(out);
   return out;
+}
+
+/** One problem of a refused workflow spec: the field (`functions.resize.done[0]`) and what is wrong. */
+export interface WorkflowIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Validates a workflow spec (model/workflow.ts); a failure is SKIFF_E_INVALID_WORKFLOW whose message
+ * names `source` and each bad field, with `details.issues` listing them ({ path, message }).
+ */
+export function parseWorkflow(raw: unknown, source: string): WorkflowSpec {
+  const result = workflowSpecSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw invalidWorkflow(
+    source,
+    result.error.issues.map((issue) => ({
+      path: pathText(issue.path),
+      message:
+        issue.code === 'unrecognized_keys'
+          ? `unknown field(s) ${issue.keys.join(', ')}`
+          : issue.code === 'invalid_key'
+            ? `invalid name ${JSON.stringify(issue.path[issue.path.length - 1])}: ${issue.issues[0]?.message ?? issue.message}`
+            : issue.message,
+    })),
+  );
+}
+
+/** SKIFF_E_INVALID_WORKFLOW naming each problem, with `details.issues`. */
+export function invalidWorkflow(source: string, issues: WorkflowIssue[]): SkiffError {
+  const text = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return new SkiffError('SKIFF_E_INVALID_WORKFLOW', `${source} is invalid: ${text}`, {
+    details: { issues },
+  });
 }

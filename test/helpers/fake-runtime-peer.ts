@@ -7,6 +7,7 @@ import { duplexPair, type Duplex } from 'node:stream';
 import type { SkiffError } from '../../src/shared/errors.js';
 import type { Invocation, Result } from '../../src/model/invocation.js';
 import type { CallService } from '../../src/executor/calls.js';
+import type { StateService } from '../../src/executor/state-service.js';
 import { ProtocolConnection, type ConnectionHooks } from '../../src/executor/protocol/connection.js';
 import { FrameDecoder, FrameKind, encodeFrame, type Frame } from '../../src/executor/protocol/frames.js';
 import type { InitMeta } from '../../src/executor/protocol/messages.js';
@@ -113,7 +114,13 @@ export function track(call: Promise<Result>) {
 
 /** A connection and its peer; `ready` also runs the handshake. */
 export async function connect(
-  options: { ready?: boolean; oom?: boolean; maxResponseBytes?: number; calls?: CallService } = {},
+  options: {
+    ready?: boolean;
+    oom?: boolean;
+    maxResponseBytes?: number;
+    calls?: CallService;
+    state?: StateService;
+  } = {},
 ) {
   const [mine, theirs] = duplexPair();
   const peer = new FakePeer(theirs);
@@ -123,6 +130,7 @@ export async function connect(
     probeTimeoutMs: 250,
     hooks,
     calls: () => options.calls,
+    state: () => options.state,
   });
   if (options.ready === true) {
     const hello = connection.waitHello(1_000);

@@ -69,6 +69,17 @@ export default async function conformance(request, ctx) {
     }
   }
 
+  if (path === '/state') {
+    const version = await ctx.state.set('conformance', { n: 1 }, { ifVersion: 0 });
+    const got = await ctx.state.get('conformance');
+    try {
+      await ctx.state.set('conformance', { n: got.value.n + 1 }, { ifVersion: got.version });
+      return 'no conflict';
+    } catch (err) {
+      return `${version} ${JSON.stringify(got.value)}@${got.version} ${err.code}`;
+    }
+  }
+
   if (path === '/cast') {
     try {
       return `cast ${await ctx.cast('conformance-callee', await request.text(), { delayMs: 250 })}`;

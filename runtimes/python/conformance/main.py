@@ -61,4 +61,13 @@ async def handle(request, ctx):
         except skiff.CallError as err:
             return "failed " + err.code
 
+    if path == "/state":
+        version = await ctx.state.set("conformance", {"n": 1}, if_version=0)
+        got = await ctx.state.get("conformance")
+        try:
+            await ctx.state.set("conformance", {"n": got.value["n"] + 1}, if_version=got.version)
+            return "no conflict"
+        except skiff.StateError as err:
+            return "%d %s@%d %s" % (version, json.dumps(got.value, separators=(",", ":")), got.version, err.code)
+
     return skiff.Response(f"no conformance behaviour for {path}", status=404)

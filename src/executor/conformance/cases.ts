@@ -7,6 +7,7 @@
 import type { ConformanceCase } from './case.js';
 import { calls } from './cases-calls.js';
 import { casts } from './cases-casts.js';
+import { state } from './cases-state.js';
 import { cancel, concurrent, crash, eof, health, shutdown, unknownKind } from './cases-lifecycle.js';
 import {
   binaryBody,
@@ -33,6 +34,7 @@ export const CASES: readonly ConformanceCase[] = [
   userError,
   calls,
   casts,
+  state,
   cancel,
   health,
   unknownKind,

@@ -12,16 +12,21 @@ import { connect, invocation, settle } from '../../../test/helpers/fake-runtime-
 
 /** A host that records its calls and answers each with what the test hands it. */
 function fakeService(maxInFlight = 2, maxBodyBytes = 100) {
-  const calls: { caller: CallerContext; request: CallRequest; answer: (r: Result | SkiffError) => void }[] =
-    [];
+  const calls: {
+    caller: CallerContext;
+    request: CallRequest;
+    signal: AbortSignal | undefined;
+    answer: (r: Result | SkiffError) => void;
+  }[] = [];
   const service: CallService = {
     limits: { maxInFlight, maxBodyBytes },
     host: {
-      call: (caller, request) =>
+      call: (caller, request, signal) =>
         new Promise<Result>((resolve, reject) => {
           calls.push({
             caller,
             request,
+            signal,
             answer: (r) => (r instanceof SkiffError ? reject(r) : resolve(r)),
           });
         }),
@@ -187,5 +192,26 @@ describe('protocol connection: uncaught call failures', () => {
     expect(await failedWith('SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_CALL_DEPTH')).toMatchObject({
       code: 'SKIFF_E_FUNCTION_ERROR',
     });
+  });
+
+  it('cancels the calls an invocation left running when it settles, and all of them when the connection ends', async () => {
+    const { service, calls } = fakeService(4);
+    const { connection, peer } = await connect({ ready: true, calls: service });
+    const first = connection.invoke(invocation('inv-1'), 5_000);
+    const one = await peer.next(FrameKind.INVOKE);
+    const second = connection.invoke(invocation('inv-2'), 5_000);
+    await peer.next(FrameKind.INVOKE);
+    peer.send(FrameKind.CALL, 1, CALL, Buffer.alloc(0));
+    peer.send(FrameKind.CALL, 2, { ...CALL, invocationId: 'inv-2' }, Buffer.alloc(0));
+    await settle();
+    expect(calls.map((c) => c.signal?.aborted)).toEqual([false, false]);
+    // inv-1 answers without waiting for its call: the callee is cancelled, inv-2's call runs on
+    peer.send(FrameKind.RESULT, one.id, { status: 200, headers: [] });
+    await expect(first).resolves.toMatchObject({ status: 200 });
+    expect(calls.map((c) => c.signal?.aborted)).toEqual([true, false]);
+    expect(connection.callsInFlight).toBe(1);
+    connection.lost('is gone', new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the instance is gone'));
+    await expect(second).rejects.toMatchObject({ code: 'SKIFF_E_INSTANCE_CRASHED' });
+    expect(calls[1]?.signal?.aborted).toBe(true);
   });
 });

@@ -42,8 +42,8 @@ export interface DeskRequest {
 }
 
 export class CallDesk {
-  /** Call ids in flight → the caller's invocation id. */
-  private readonly calls = new Map<number, string>();
+  /** Call ids in flight → the caller's invocation id, and what cancels the callee when the caller ends. */
+  private readonly calls = new Map<number, { invocationId: string; abort: AbortController }>();
   /** Invocation id → the first carried refusal it was sent (cleared when the invocation settles). */
   private readonly carried = new Map<string, SkiffError>();
   private closed = false;
@@ -54,32 +54,41 @@ export class CallDesk {
     return this.calls.size;
   }
 
+  /** Whether this call id is in flight (STATE frames share the id space). */
+  has(callId: number): boolean {
+    return this.calls.has(callId);
+  }
+
   onCall(callId: number, meta: CallMeta, body: Buffer): void {
     this.serve(
       callId,
       { verb: 'call', invocationId: meta.invocationId, function: meta.function },
       body,
-      (caller, service) =>
-        service.host.call(caller, {
-          function: meta.function,
-          method: (meta.method ?? 'POST').toUpperCase(),
-          path: meta.path ?? '/',
-          headers: meta.headers ?? [],
-          body,
-        }),
+      (caller, service, signal) =>
+        service.host.call(
+          caller,
+          {
+            function: meta.function,
+            method: (meta.method ?? 'POST').toUpperCase(),
+            path: meta.path ?? '/',
+            headers: meta.headers ?? [],
+            body,
+          },
+          signal,
+        ),
     );
   }
 
   /**
    * Serves one request in the call id space (a CALL, or a CAST through cast-desk.ts): checks the call
    * id, the caller and the instance's limits, then runs `run` and answers with its result as REPLY or
-   * its refusal as FAIL.
+   * its refusal as FAIL. `signal` aborts when the caller settles or its connection ends.
    */
   serve(
     callId: number,
     request: DeskRequest,
     body: Buffer,
-    run: (caller: CallerContext, service: CallService) => Promise<Result>,
+    run: (caller: CallerContext, service: CallService, signal: AbortSignal) => Promise<Result>,
   ): void {
     if (this.closed) return;
     const kind = request.verb.toUpperCase();
@@ -118,10 +127,11 @@ export class CallDesk {
         `the ${request.verb}'s body of ${body.length} bytes is larger than the limit of ${maxBodyBytes} bytes`,
       );
     }
-    this.calls.set(callId, request.invocationId);
+    const abort = new AbortController();
+    this.calls.set(callId, { invocationId: request.invocationId, abort });
     let running: Promise<Result>;
     try {
-      running = run({ invocation: caller.invocation, deadline: caller.deadline }, service);
+      running = run({ invocation: caller.invocation, deadline: caller.deadline }, service, abort.signal);
     } catch (err) {
       running = Promise.reject(err as Error);
     }
@@ -131,10 +141,12 @@ export class CallDesk {
     );
   }
 
-  /** The connection ended: answers of calls still running go nowhere. */
+  /** The connection ended: the calls still running are cancelled, their answers go nowhere. */
   close(): void {
     this.closed = true;
+    const running = [...this.calls.values()];
     this.calls.clear();
+    for (const call of running) call.abort.abort();
     this.carried.clear();
   }
 
@@ -148,9 +160,14 @@ export class CallDesk {
     return code !== undefined && error?.code === code ? error : undefined;
   }
 
-  /** The invocation settled: forget what it was sent. */
+  /** The invocation settled: forget what it was sent, and cancel the calls it left running. */
   forget(invocationId: string): void {
     this.carried.delete(invocationId);
+    for (const [callId, call] of this.calls) {
+      if (call.invocationId !== invocationId) continue;
+      this.calls.delete(callId);
+      call.abort.abort();
+    }
   }
 
   private reply(callId: number, result: Result): void {
@@ -165,7 +182,7 @@ export class CallDesk {
   }
 
   private failed(callId: number, err: unknown, request: DeskRequest): void {
-    const invocationId = this.calls.get(callId);
+    const invocationId = this.calls.get(callId)?.invocationId;
     if (!this.calls.delete(callId) || this.closed) return;
     const error =
       err instanceof SkiffError

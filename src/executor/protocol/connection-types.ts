@@ -2,6 +2,7 @@
 import type { SkiffError } from '../../shared/errors.js';
 import type { Invocation, Result } from '../../model/invocation.js';
 import type { CallService } from '../calls.js';
+import type { StateService } from '../state-service.js';
 import type { LogMeta } from './messages.js';
 
 export type LogStreamName = LogMeta['stream'] | 'platform';
@@ -38,6 +39,8 @@ export interface ConnectionOptions {
   hooks: ConnectionHooks;
   /** How CALL frames are served now (asked per CALL); without it every CALL gets a FAIL. */
   calls?: (() => CallService | undefined) | undefined;
+  /** Serves STATE frames (`ctx.state`); absent or undefined: every state operation is refused. */
+  state?: (() => StateService | undefined) | undefined;
 }
 
 export interface Pending {

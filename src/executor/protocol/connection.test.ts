@@ -168,6 +168,27 @@ describe('protocol connection: broken peers', () => {
     expect(seen.violations).toEqual([]);
   });
 
+  it('when its caller ends: SKIFF_E_CANCELLED and CANCEL; an aborted one is never sent', async () => {
+    const { connection, peer, seen } = await connect({ ready: true });
+    const abort = new AbortController();
+    const call = track(connection.invoke({ ...invocation('inv-1'), signal: abort.signal }, 5_000));
+    const invoke = await peer.next(FrameKind.INVOKE);
+    abort.abort();
+    await settle();
+    expect(call.error?.code).toBe('SKIFF_E_CANCELLED');
+    expect(seen.timedOut).toBe(0);
+    expect((await peer.next(FrameKind.CANCEL)).id).toBe(invoke.id);
+    const ping = await peer.next(FrameKind.PING);
+    peer.send(FrameKind.PONG, ping.id);
+    // a late answer is ignored, and the instance serves on
+    peer.send(FrameKind.RESULT, invoke.id, { status: 200, headers: [] });
+    await settle();
+    expect(seen.violations).toEqual([]);
+    await expect(
+      connection.invoke({ ...invocation('inv-2'), signal: abort.signal }, 5_000),
+    ).rejects.toMatchObject({ code: 'SKIFF_E_CANCELLED' });
+  });
+
   it('reports a peer that does not answer the PING within the probe timeout as hung', async () => {
     const { connection, peer, seen } = await connect({ ready: true });
     track(connection.invoke(invocation('inv-1'), 100));

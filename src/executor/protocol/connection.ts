@@ -20,6 +20,7 @@ import {
 } from '../invocation-errors.js';
 import { CallDesk } from './call-desk.js';
 import { onCast } from './cast-desk.js';
+import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import {
@@ -51,6 +52,7 @@ export class ProtocolConnection {
   private readonly channel: FrameChannel;
   private readonly pending = new Map<number, Pending>();
   private readonly desk: CallDesk;
+  private readonly stateDesk: StateDesk;
   private readonly pings = new Map<number, Ping>();
   private probe: Promise<boolean> | undefined;
   private nextId = 1;
@@ -86,6 +88,13 @@ export class ProtocolConnection {
           invocationId,
           this.callerOf(invocationId)?.invocation.rootId,
         ),
+    });
+    this.stateDesk = new StateDesk({
+      service: () => opts.state?.(),
+      caller: (invocationId) => this.callerOf(invocationId),
+      busy: (callId) => this.desk.has(callId),
+      send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
+      violation: (reason) => this.protocolViolation(reason),
     });
   }
 
@@ -140,6 +149,7 @@ export class ProtocolConnection {
   lost(startMessage: string, error: SkiffError): void {
     this.readyNow = false;
     this.desk.close();
+    this.stateDesk.close();
     this.abortStart(startMessage);
     for (const ping of [...this.pings.values()]) ping.answer(false);
     for (const p of this.pending.values()) {
@@ -155,6 +165,7 @@ export class ProtocolConnection {
         new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'the function instance is not running'),
       );
     }
+    if (inv.signal?.aborted === true) return Promise.reject(cancelled());
     const wireId = this.nextId++;
     const deadline = Date.now() + timeoutMs;
     const meta: InvokeMeta = {
@@ -170,6 +181,7 @@ export class ProtocolConnection {
       const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
       const p: Pending = { invocationId: inv.id, inv, deadline, resolve, reject, timer, written: false };
       this.pending.set(wireId, p);
+      inv.signal?.addEventListener('abort', () => this.onAbandoned(wireId, p), { once: true });
       try {
         this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body, () => {
           p.written = true;
@@ -261,6 +273,7 @@ export class ProtocolConnection {
     if (this.violation !== undefined) return;
     this.violation = reason;
     this.desk.close();
+    this.stateDesk.close();
     this.opts.hooks.violated(reason);
     this.abortStart(`broke the runtime protocol: ${reason}`);
     const error = protocolError(reason);
@@ -308,9 +321,17 @@ export class ProtocolConnection {
         return ping.answer(true);
       }
       case FrameKind.CALL:
+        if (this.stateDesk.has(frame.id)) {
+          return this.protocolViolation(`a CALL with call id ${frame.id}, which is already in flight`);
+        }
         return this.desk.onCall(frame.id, frame.meta, frame.body);
       case FrameKind.CAST:
+        if (this.stateDesk.has(frame.id)) {
+          return this.protocolViolation(`a CAST with call id ${frame.id}, which is already in flight`);
+        }
         return onCast(this.desk, frame.id, frame.meta, frame.body);
+      case FrameKind.STATE:
+        return this.stateDesk.onState(frame.id, frame.meta, frame.body);
     }
   }
 
@@ -397,6 +418,20 @@ export class ProtocolConnection {
     this.opts.hooks.changed(true);
   }
 
+  /** Nobody waits for the invocation any more (its caller ended): the peer is told to stop it. */
+  private onAbandoned(wireId: number, p: Pending): void {
+    if (this.pending.get(wireId) !== p) return;
+    this.pending.delete(wireId);
+    clearTimeout(p.timer);
+    this.desk.forget(p.invocationId);
+    this.channel.send(FrameKind.CANCEL, wireId);
+    this.opts.hooks.log('platform', 'info', 'invocation cancelled: its caller ended', p.invocationId);
+    // a handler that ignores CANCEL and blocks its peer takes the peer down, as after a timeout
+    this.checkAlive();
+    p.reject(cancelled());
+    this.opts.hooks.changed(true);
+  }
+
   private onTimeout(wireId: number, timeoutMs: number): void {
     const p = this.pending.get(wireId);
     if (p === undefined) return;
@@ -411,4 +446,8 @@ export class ProtocolConnection {
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
     this.opts.hooks.changed(true);
   }
+}
+
+function cancelled(): SkiffError {
+  return new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended');
 }

@@ -47,6 +47,8 @@ export const FrameKind = {
    * id space as CALL; answered by REPLY (the accepted ids) or FAIL.
    */
   CAST: 15,
+  /** Bridge → platform: a get, set, delete or list on the calling function's state (a call id too). */
+  STATE: 16,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 

@@ -126,6 +126,25 @@ export const castMetaSchema = z.object({
 });
 export type CastMeta = z.infer<typeof castMetaSchema>;
 
+/**
+ * STATE (B → P): an operation on the state of the function of invocation `invocationId` (never any
+ * other function's), under a call id of the bridge (the CALL counter). `key` names the key of get, set
+ * and delete, and for list the key to list after (the previous page's `next`); `prefix` filters list;
+ * `ifVersion` makes set and delete compare-and-set; `contentType` is set's (`application/json` or
+ * `application/octet-stream`). The body is set's value. REPLY or FAIL answers under the same call id.
+ * Strings are not bounded here (the meta is, at 1 MiB): a key the store refuses is a FAIL, not a
+ * violation, so a function's bad key never ends its instance.
+ */
+export const stateMetaSchema = z.object({
+  invocationId: z.string(),
+  op: z.enum(['get', 'set', 'delete', 'list']),
+  key: z.optional(z.string()),
+  prefix: z.optional(z.string()),
+  ifVersion: z.optional(z.number()),
+  contentType: z.optional(z.string()),
+});
+export type StateMeta = z.infer<typeof stateMetaSchema>;
+
 /** REPLY (P → B): the callee's response, whatever its status (a callee's 500 is a reply). */
 export const replyMetaSchema = z.object({ status: z.int(), headers: headerPairsSchema });
 export type ReplyMeta = z.infer<typeof replyMetaSchema>;
@@ -152,6 +171,7 @@ export const bridgeFrameSchema = z.discriminatedUnion('kind', [
   frameOf(FrameKind.PONG, pongMetaSchema),
   frameOf(FrameKind.CALL, callMetaSchema),
   frameOf(FrameKind.CAST, castMetaSchema),
+  frameOf(FrameKind.STATE, stateMetaSchema),
 ]);
 export type BridgeFrame = z.infer<typeof bridgeFrameSchema>;
 
