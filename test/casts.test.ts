@@ -222,6 +222,38 @@ describe('ctx.cast', () => {
     expect(out).toMatch(/^Children: +1$/m);
     expect(out).toContain(`  ${grandchildId}`);
   });
+  it("goes where a workflow maps the caster's output alias: several targets, none, a new mapping", async () => {
+    const apply = async (functions: Record<string, Record<string, string[]>>) => {
+      const res = await p.api('/v1/workflows/wf-cast', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ functions }),
+      });
+      expect([200, 201], await res.text()).toContain(res.status);
+    };
+    await apply({ 'cast-node': { both: ['cast-sink', 'cast-node'], nowhere: [] } });
+    try {
+      const res = await p.call('/cast-node/cast?to=both', {
+        method: 'POST',
+        headers: { 'x-skiff-async': 'true' },
+        body: 'wf',
+      });
+      expect(res.status).toBe(202);
+      const root = await finished(p, ((await res.json()) as { id: string }).id);
+      expect(root.children).toHaveLength(2);
+      const targets = await Promise.all(root.children.map((id) => finished(p, id)));
+      expect(targets.map((t) => t.function)).toEqual(['cast-sink', 'cast-node']);
+      expect(targets.every((t) => t.trigger === 'cast' && t.caller === 'cast-node')).toBe(true);
+      // an alias mapped to nowhere: accepted, nothing queued, id null
+      expect(await post<{ id: string | null }>(p, '/cast-node/cast?to=nowhere')).toEqual({ id: null });
+      // a new mapping applies to the next cast, without a redeploy
+      await apply({ 'cast-node': { both: ['cast-sink'] } });
+      const { id } = await post<{ id: string }>(p, '/cast-node/cast?to=both', 'again');
+      expect((await finished(p, id)).function).toBe('cast-sink');
+    } finally {
+      await p.api('/v1/workflows/wf-cast', { method: 'DELETE' });
+    }
+  });
 });
 
 describe('a function that casts to itself', () => {
