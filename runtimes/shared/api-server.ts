@@ -14,6 +14,7 @@
  * and the time to send a request or to keep an idle connection open.
  */
 import http from 'node:http';
+import type net from 'node:net';
 import { chmod, rm } from 'node:fs/promises';
 import { ERROR_CODES } from '../../src/shared/errors.js';
 import type { CallMeta, HeaderPairs } from '../../src/executor/protocol/messages.js';
@@ -320,7 +321,12 @@ export interface ApiServer {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { limits } = options;
   const server = http.createServer(
-    { maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.requestTimeoutMs },
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      // how often the request and header timeouts are checked (Node's default is every 30 s)
+      connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+    },
     (req, res) => {
       handle(req, res, options).catch((err: unknown) => {
         // a refusal before the body was read: the connection ends after the answer
@@ -332,6 +338,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
   );
   server.maxConnections = limits.maxConnections;
+  // a connection that sends nothing is closed after the idle timeout (Node times only requests begun);
+  // once a request came, the request timeout and then the keep-alive timeout take over
+  server.on('connection', (socket: net.Socket) => socket.setTimeout(limits.idleTimeoutMs));
+  server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(0));
   server.headersTimeout = Math.min(limits.requestTimeoutMs, 10_000);
   server.keepAliveTimeout = limits.idleTimeoutMs;
   await rm(options.socketPath, { force: true });
