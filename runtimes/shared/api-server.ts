@@ -227,6 +227,8 @@ async function handle(
   const pathname = query === -1 ? url : url.slice(0, query);
   const search = query === -1 ? '' : url.slice(query);
   const method = req.method ?? 'GET';
+  if (method.length > 16)
+    throw new ApiError('SKIFF_E_METHOD_NOT_ALLOWED', 'a method is at most 16 characters');
   const { backend, limits } = options;
 
   const call = /^\/call\/([^/]*)(\/.*)?$/.exec(pathname);
