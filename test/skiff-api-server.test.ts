@@ -233,6 +233,17 @@ describe('$SKIFF_API server', () => {
     expect(seen).toEqual([]);
   });
 
+  it('waits for a slow callee past the request and idle timeouts (they bound the request, not the answer)', async () => {
+    const slow: ApiBackend = {
+      call: () => new Promise((resolve) => setTimeout(() => resolve(reply(200, 'late')), 2_500)),
+    };
+    const api = await start(slow);
+    expect(await request(api, 'POST', '/call/slow/', undefined, 'x')).toMatchObject({
+      status: 200,
+      body: 'late',
+    });
+  });
+
   it('refuses a header section over its limit (431)', async () => {
     const api = await start(full);
     const res = await request(api, 'GET', '/call/f/', {
