@@ -20,6 +20,7 @@ describe('$SKIFF_API', () => {
       'api-sh': 'api-sh',
       'api-tail': 'api-tail',
       'api-http': 'api-http',
+      'api-state': 'api-state',
     });
   });
 
@@ -60,5 +61,17 @@ describe('$SKIFF_API', () => {
       // a refusal of the platform (its FAIL code) is the status too
       noFunction: { status: 404, code: 'SKIFF_E_FUNCTION_NOT_FOUND' },
     });
+  });
+
+  it('gives a shell function its own state: PUT, GET, a stale If-Match refused with 409', async () => {
+    const first = await p.call('/api-state', { method: 'POST', body: 'hello' });
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('put=200 1 got=hello stale=409');
+    const second = await p.call('/api-state', { method: 'POST', body: 'again' });
+    expect(await second.text()).toBe('put=200 2 got=again stale=409');
+    // the same state the control API shows
+    const seen = await p.api('/v1/functions/api-state/state/note');
+    expect(seen.status).toBe(200);
+    expect(await seen.text()).toBe('again');
   });
 });

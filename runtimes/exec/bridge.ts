@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
-import { DEFAULT_API_LIMITS, startApiServer } from '../shared/api-server.js';
+import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
 import { Reaper } from './reaper.js';
@@ -67,7 +67,7 @@ const liveIds = new Map<string, number>();
 const apiSocket = path.join(tmpDir, 'api.sock');
 const api = startApiServer({
   socketPath: apiSocket,
-  backend: { call: (meta, body) => connection.calls.call(meta, body) },
+  backend: frameBackend(() => connection.calls),
   live: (invocationId) => liveIds.has(invocationId),
   limits: { ...DEFAULT_API_LIMITS, maxBodyBytes: MAX_RESPONSE_BYTES },
 });

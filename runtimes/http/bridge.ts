@@ -14,7 +14,7 @@ import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
-import { DEFAULT_API_LIMITS, startApiServer } from '../shared/api-server.js';
+import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { serverOwnsPort } from './listener-owner.js';
 const POLL_MS = 20;
@@ -56,7 +56,7 @@ const exitSoon = connection.exitSoon.bind(connection);
 const liveIds = new Map<string, number>();
 const api = startApiServer({
   socketPath: apiSocket,
-  backend: { call: (meta, body) => connection.calls.call(meta, body) },
+  backend: frameBackend(() => connection.calls),
   live: (invocationId) => liveIds.has(invocationId),
   limits: { ...DEFAULT_API_LIMITS, maxBodyBytes: MAX_RESPONSE_BYTES },
 });

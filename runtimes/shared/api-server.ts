@@ -18,7 +18,8 @@ import type net from 'node:net';
 import { chmod, rm } from 'node:fs/promises';
 import { ERROR_CODES } from '../../src/shared/errors.js';
 import type { CallMeta, HeaderPairs } from '../../src/executor/protocol/messages.js';
-import { CallError, type CallReply } from './calls.js';
+import { FrameKind } from '../../src/executor/protocol/frames.js';
+import { CallError, type CallClient, type CallReply } from './calls.js';
 
 /** CAST meta (frame 15), as the wire shapes fix it. */
 export interface ApiCastMeta {
@@ -45,6 +46,17 @@ export interface ApiBackend {
   call(meta: CallMeta, body: Buffer): Promise<CallReply>;
   cast?(meta: ApiCastMeta, body: Buffer): Promise<CallReply>;
   state?(meta: ApiStateMeta, body: Buffer): Promise<CallReply>;
+}
+
+/**
+ * The backend of a bridge that speaks the frames: CALL, STATE (and CAST) out through its call client,
+ * REPLY and FAIL back. `calls` is read per request (the connection may be made after the server).
+ */
+export function frameBackend(calls: () => CallClient): ApiBackend {
+  return {
+    call: (meta, body) => calls().call(meta, body),
+    state: (meta, body) => calls().request(FrameKind.STATE, meta, body),
+  };
 }
 
 export interface ApiLimits {
@@ -310,6 +322,25 @@ function stateMeta(
   }
 }
 
+/**
+ * Reads and drops what is left of a refused request's body, up to twice the body limit and the idle
+ * timeout; past either the connection is closed (a client may not keep the bridge busy with it).
+ */
+function discardRest(req: http.IncomingMessage, limits: ApiLimits): void {
+  let dropped = 0;
+  const stop = (): void => {
+    req.socket.destroy();
+  };
+  const timer = setTimeout(stop, limits.idleTimeoutMs);
+  req.removeAllListeners('data');
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > 2 * limits.maxBodyBytes) stop();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
 function notServed(what: string): ApiError {
   return new ApiError('SKIFF_E_INTERNAL', `this bridge does not serve ${what} through $SKIFF_API yet`, 501);
 }
@@ -331,8 +362,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     (req, res) => {
       handle(req, res, options).catch((err: unknown) => {
-        // a refusal before the body was read: the connection ends after the answer
-        if (!req.complete) res.setHeader('connection', 'close');
+        // a refusal before the body was read: the rest is read and dropped (bounded), so a client
+        // still sending gets the answer instead of a broken pipe
+        if (!req.complete) discardRest(req, limits);
         if (err instanceof ApiError) return sendJson(res, err.status, err.code, err.message);
         if (err instanceof CallError) return sendJson(res, statusOf(err.code), err.code, err.message);
         sendJson(res, 500, 'SKIFF_E_INTERNAL', `the API failed: ${(err as Error).message}`);
