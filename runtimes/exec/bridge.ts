@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
 import { Reaper } from './reaper.js';
@@ -60,6 +61,18 @@ const { writer } = connection;
 const sendError = connection.sendError.bind(connection);
 const sendLog = connection.sendLog.bind(connection);
 
+/** Invocation ids in flight → how many runs carry it (the API serves only these). */
+const liveIds = new Map<string, number>();
+/** $SKIFF_API (runtimes/shared/api-server.ts): calls for the program, in the instance's private /tmp. */
+const apiSocket = path.join(tmpDir, 'api.sock');
+const api = startApiServer({
+  socketPath: apiSocket,
+  backend: frameBackend(() => connection.calls),
+  live: (invocationId) => liveIds.has(invocationId),
+  limits: { ...DEFAULT_API_LIMITS, maxBodyBytes: MAX_RESPONSE_BYTES },
+});
+api.catch(() => undefined); // reported at INIT
+
 /** True for a file that starts with `#!` or is an ELF binary, i.e. one exec() can start itself. */
 function selfStarting(file: string): boolean {
   const fd = openSync(file, 'r');
@@ -74,7 +87,13 @@ function selfStarting(file: string): boolean {
   }
 }
 
-function onInit(meta: InitMeta): void {
+async function onInit(meta: InitMeta): Promise<void> {
+  try {
+    await api;
+  } catch (err) {
+    sendError(0, { code: 'INIT_ERROR', message: `cannot serve $SKIFF_API: ${(err as Error).message}` });
+    return;
+  }
   if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas') {
     sendError(0, { code: 'INIT_ERROR', message: `the binary runtime has no flavor ${meta.flavor}` });
     return;
@@ -136,6 +155,7 @@ function lineLogger(id: number): { push(chunk: string): void; end(): string[] } 
 async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<void> {
   const run: Run = { answered: false, pid: undefined };
   inflight.set(id, run);
+  liveIds.set(meta.invocationId, (liveIds.get(meta.invocationId) ?? 0) + 1);
   const answer = (send: () => void): void => {
     if (run.answered) return;
     run.answered = true;
@@ -145,7 +165,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
   try {
     if (init === undefined || argv === undefined) throw new Error('INVOKE before READY');
     await writeFile(headersFile, '', { mode: 0o600 });
-    const env = requestEnv(baseEnv, init, meta, body.length, headersFile);
+    const env = { ...requestEnv(baseEnv, init, meta, body.length, headersFile), SKIFF_API: apiSocket };
     const outcome = await execute(id, run, argv, env, body);
     if (run.answered) return;
     if (outcome.tooLarge) {
@@ -189,6 +209,9 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     answer(() => sendError(id, { code, message: e.message }));
   } finally {
     inflight.delete(id);
+    const runs = (liveIds.get(meta.invocationId) ?? 1) - 1;
+    if (runs > 0) liveIds.set(meta.invocationId, runs);
+    else liveIds.delete(meta.invocationId);
     void rm(headersFile, { force: true });
     connection.invocationEnded();
   }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
+import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { serverOwnsPort } from './listener-owner.js';
 const POLL_MS = 20;
@@ -25,6 +26,8 @@ const DROP_REQUEST_HEADERS = new Set(['content-length', 'transfer-encoding', 'co
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-http-'));
 const socketPath = path.join(tmpDir, 'server.sock');
+/** $SKIFF_API (runtimes/shared/api-server.ts): calls for the server, in the instance's private /tmp. */
+const apiSocket = path.join(tmpDir, 'api.sock');
 process.on('exit', () => {
   reaper.killAll();
   rmSync(tmpDir, { recursive: true, force: true });
@@ -48,6 +51,16 @@ const connection = new BridgeConnection({
 const { writer } = connection;
 const sendError = connection.sendError.bind(connection);
 const exitSoon = connection.exitSoon.bind(connection);
+
+/** Invocation ids in flight → how many INVOKEs carry it (the API serves only these). */
+const liveIds = new Map<string, number>();
+const api = startApiServer({
+  socketPath: apiSocket,
+  backend: frameBackend(() => connection.calls),
+  live: (invocationId) => liveIds.has(invocationId),
+  limits: { ...DEFAULT_API_LIMITS, maxBodyBytes: MAX_RESPONSE_BYTES },
+});
+api.catch(() => undefined); // reported at INIT
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,6 +121,9 @@ function parseCommand(raw: string | undefined): [string, ...string[]] {
 
 async function onInit(meta: InitMeta): Promise<void> {
   try {
+    await api.catch((err: unknown) => {
+      throw new Error(`cannot serve $SKIFF_API: ${(err as Error).message}`);
+    });
     process.chdir(meta.codeDir);
     const [file, ...args] = parseCommand(process.env['SKIFF_COMMAND']);
     const program = file.includes('/') && !path.isAbsolute(file) ? path.resolve(meta.codeDir, file) : file;
@@ -119,6 +135,7 @@ async function onInit(meta: InitMeta): Promise<void> {
     Object.assign(env, {
       PORT: String(port),
       SKIFF_SOCKET: socketPath,
+      SKIFF_API: apiSocket,
       SKIFF_FUNCTION: meta.function,
       SKIFF_VERSION: String(meta.version),
     });
@@ -181,11 +198,15 @@ function requestHeaders(meta: InvokeMeta, bodyLength: number): Record<string, st
 function onInvoke(id: number, meta: InvokeMeta, body: Buffer): void {
   const controller = new AbortController();
   inflight.set(id, controller);
+  liveIds.set(meta.invocationId, (liveIds.get(meta.invocationId) ?? 0) + 1);
   let answered = false;
   const answer = (send: () => void): void => {
     if (answered) return;
     answered = true;
     inflight.delete(id);
+    const runs = (liveIds.get(meta.invocationId) ?? 1) - 1;
+    if (runs > 0) liveIds.set(meta.invocationId, runs);
+    else liveIds.delete(meta.invocationId);
     send();
     connection.invocationEnded();
   };
