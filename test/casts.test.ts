@@ -75,6 +75,7 @@ describe('ctx.cast', () => {
       'cast-sink': 'cast-sink',
       'cast-py': 'cast-py',
       'cast-py-async': 'cast-py-async',
+      'cast-sh': 'cast-sh',
     });
     const guarded = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
     dirs.push(guarded);
@@ -129,6 +130,21 @@ describe('ctx.cast', () => {
     const view = await finished(p, id);
     expect(runOf(view).body).toBe('pd');
     expect(runOf(view).at - Date.parse(view.createdAt)).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('casts from a shell function through $SKIFF_API, delayed, and passes a refusal on', async () => {
+    const { id } = await post<{ id: string }>(p, '/cast-sh/cast-node?delayMs=500', 'sh');
+    const view = await finished(p, id);
+    expect(view).toMatchObject({
+      function: 'cast-node',
+      trigger: 'cast',
+      caller: 'cast-sh',
+      status: 'succeeded',
+    });
+    expect(runOf(view).body).toBe('sh');
+    expect(runOf(view).at - Date.parse(view.createdAt)).toBeGreaterThanOrEqual(500);
+    const refused = await post<{ error: { code: string } }>(p, '/cast-sh/no-such-function', 'x');
+    expect(refused.error.code).toBe('SKIFF_E_FUNCTION_NOT_FOUND');
   });
 
   it('runs a cast delayed by 1 s between 1 s and 2 s later', async () => {

@@ -55,6 +55,7 @@ export interface ApiBackend {
 export function frameBackend(calls: () => CallClient): ApiBackend {
   return {
     call: (meta, body) => calls().call(meta, body),
+    cast: (meta, body) => calls().request(FrameKind.CAST, meta, body),
     state: (meta, body) => calls().request(FrameKind.STATE, meta, body),
   };
 }
