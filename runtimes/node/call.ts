@@ -46,25 +46,40 @@ export async function toBytes(body: CallBody, headers: Headers): Promise<Buffer>
 
 /** The `ctx.call` of one invocation (`invocationId` is the caller's, as INVOKE gave it). */
 export function callFor(client: CallClient, invocationId: string): CallFunction {
-  return async (name, body, options = {}) => {
-    const headers = new Headers(options.headers);
-    const bytes = await toBytes(body, headers);
-    const pairs: HeaderPairs = [];
-    headers.forEach((value, key) => pairs.push([key, value]));
-    const method = options.method ?? (body === undefined || body === null ? 'GET' : 'POST');
-    const reply = await client.call(
-      { invocationId, function: name, method, path: options.path ?? '/', headers: pairs },
-      bytes,
-    );
-    const out = new Headers();
-    for (const [key, value] of reply.headers) {
-      try {
-        out.append(key, value);
-      } catch {
-        // a header the Fetch API refuses is left out
-      }
+  return (name, body, options) => noUnhandled(callOnce(client, invocationId, name, body, options));
+}
+
+/**
+ * A call or cast the handler never awaits may fail (it is cancelled when its invocation ends): that
+ * must not end the instance as an unhandled rejection. A handler that awaits still sees the error.
+ */
+export function noUnhandled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+async function callOnce(
+  client: CallClient,
+  invocationId: string,
+  ...[name, body, options = {}]: Parameters<CallFunction>
+): Promise<Response> {
+  const headers = new Headers(options.headers);
+  const bytes = await toBytes(body, headers);
+  const pairs: HeaderPairs = [];
+  headers.forEach((value, key) => pairs.push([key, value]));
+  const method = options.method ?? (body === undefined || body === null ? 'GET' : 'POST');
+  const reply = await client.call(
+    { invocationId, function: name, method, path: options.path ?? '/', headers: pairs },
+    bytes,
+  );
+  const out = new Headers();
+  for (const [key, value] of reply.headers) {
+    try {
+      out.append(key, value);
+    } catch {
+      // a header the Fetch API refuses is left out
     }
-    const hasBody = !NULL_BODY.has(reply.status);
-    return new Response(hasBody ? reply.body : null, { status: reply.status, headers: out });
-  };
+  }
+  const hasBody = !NULL_BODY.has(reply.status);
+  return new Response(hasBody ? reply.body : null, { status: reply.status, headers: out });
 }

@@ -160,13 +160,18 @@ export class CallDesk {
     return code !== undefined && error?.code === code ? error : undefined;
   }
 
-  /** The invocation settled: forget what it was sent, and cancel the calls it left running. */
+  /**
+   * The invocation settled: forget what it was sent, and cancel the calls it left running (each is
+   * answered FAIL SKIFF_E_CANCELLED at once; the callee is cancelled).
+   */
   forget(invocationId: string): void {
     this.carried.delete(invocationId);
     for (const [callId, call] of this.calls) {
       if (call.invocationId !== invocationId) continue;
       this.calls.delete(callId);
       call.abort.abort();
+      // the bridge may still hold the call's promise: it is answered, so nothing waits on it forever
+      this.fail(callId, 'SKIFF_E_CANCELLED', 'the call was cancelled: the invocation that made it ended');
     }
   }
 
