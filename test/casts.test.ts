@@ -238,6 +238,43 @@ describe('ctx.cast', () => {
     expect(out).toMatch(/^Children: +1$/m);
     expect(out).toContain(`  ${grandchildId}`);
   });
+
+  it('a chain started by a synchronous call: listed by its root id in the API and by `skiff invocation get`', async () => {
+    const res = await p.call('/cast-node/cast?to=cast-node&path=%2Fcast%3Fto%3Dcast-sink', {
+      method: 'POST',
+      body: 'sync-root',
+    });
+    expect(res.status).toBe(200);
+    const rootId = res.headers.get('x-skiff-invocation-id') ?? '';
+    expect(rootId).not.toBe('');
+    const { id: childId } = (await res.json()) as { id: string };
+    // the child (a cast) and the grandchild it casts are both in the chain
+    const chain = await waitFor('the chain of two casts', async () => {
+      const list = await p.api(`/v1/invocations?rootId=${rootId}`);
+      const { invocations } = (await list.json()) as { invocations: View[] };
+      return invocations.length >= 2 ? invocations : undefined;
+    });
+    expect(chain.map((i) => i.rootId)).toEqual([rootId, rootId]);
+    expect(chain.find((i) => i.id === childId)).toMatchObject({ parentId: rootId, function: 'cast-node' });
+    expect(chain.find((i) => i.id !== childId)).toMatchObject({ parentId: childId, function: 'cast-sink' });
+    // the root itself ran synchronously and has no record: the CLI shows its chain instead
+    expect((await p.api(`/v1/invocations/${rootId}`)).status).toBe(404);
+    const out = await new Promise<string>((resolve, reject) => {
+      const bin = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
+      const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', SKIFF_HOME: p.dataDir };
+      execFile(
+        process.execPath,
+        [bin, 'invocation', 'get', rootId],
+        { env, timeout: 30_000 },
+        (err, stdout) => (err === null ? resolve(stdout) : reject(err)),
+      );
+    });
+    expect(out).toContain(`Invocation ${rootId} has no record (it ran synchronously)`);
+    expect(out).toContain(childId);
+    expect(
+      out.split('\n').filter((l) => l.includes(rootId) || l.includes(childId)).length,
+    ).toBeGreaterThanOrEqual(3);
+  });
   it("goes where a workflow maps the caster's output alias: several targets, none, a new mapping", async () => {
     const apply = async (functions: Record<string, Record<string, string[]>>) => {
       const res = await p.api('/v1/workflows/wf-cast', {

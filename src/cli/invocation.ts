@@ -1,5 +1,6 @@
 /** `skiff invocation <verb>`: the status and result of asynchronous invocations. */
 import type { Command } from 'commander';
+import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
 import { formatTime, printJson, renderKeyValue, renderTable } from './output.js';
@@ -31,6 +32,24 @@ function treeRows(i: AsyncView): [string, string][] {
   return rows;
 }
 
+/** The recorded invocations of the chain under `rootId` (at most 1000). */
+async function listChain(client: SkiffClient, rootId: string): Promise<AsyncView[]> {
+  const { body } = await client.api<{ invocations: AsyncView[] }>('GET', '/v1/invocations', {
+    query: { rootId, limit: 1000 },
+  });
+  return body.invocations;
+}
+
+/** A chain's invocations, oldest first, with who made each. */
+function chainTable(chain: AsyncView[]): string {
+  return renderTable(
+    ['ID', 'FUNCTION', 'CALLER', 'PARENT', 'STATUS', 'CREATED'],
+    [...chain]
+      .reverse()
+      .map((i) => [i.id, i.function, i.caller ?? '-', i.parentId ?? '-', i.status, formatTime(i.createdAt)]),
+  );
+}
+
 export function registerInvocation(program: Command): void {
   const noun = program.command('invocation').description('asynchronous invocations: status and results');
   withExamples(
@@ -42,10 +61,23 @@ export function registerInvocation(program: Command): void {
       .argument('<id>', 'the id from `skiff invoke --async` (or the 202 of an async call)')
       .action(async (id: string, _opts: unknown, cmd: Command) => {
         const { json, dataDir } = globalOptions(cmd);
-        const { body } = await new SkiffClient({ dataDir }).api<{ invocation: AsyncView }>(
-          'GET',
-          `/v1/invocations/${encodeURIComponent(id)}`,
-        );
+        const client = new SkiffClient({ dataDir });
+        let body: { invocation: AsyncView };
+        try {
+          ({ body } = await client.api<{ invocation: AsyncView }>(
+            'GET',
+            `/v1/invocations/${encodeURIComponent(id)}`,
+          ));
+        } catch (err) {
+          // a synchronous invocation has no record, but the casts of its chain do
+          if (!(err instanceof SkiffError) || err.code !== 'SKIFF_E_INVOCATION_NOT_FOUND') throw err;
+          const chain = await listChain(client, id);
+          if (chain.length === 0) throw err;
+          if (json) return printJson({ rootId: id, invocations: chain });
+          console.log(`Invocation ${id} has no record (it ran synchronously); the chain it started:`);
+          console.log(chainTable(chain));
+          return;
+        }
         if (json) return printJson(body);
         const i = body.invocation;
         console.log(
@@ -75,29 +107,40 @@ export function registerInvocation(program: Command): void {
       .description('list them, newest first')
       .option('--function <name>', 'only this function’s')
       .option('--status <status>', 'queued, running, succeeded, failed or expired')
+      .option('--root <id>', 'only the chain started by this invocation (the casts below it)')
       .option('--limit <n>', 'at most this many (default 20)', parsePositiveInt('--limit'))
-      .action(async (opts: { function?: string; status?: string; limit?: number }, cmd: Command) => {
-        const { json, dataDir } = globalOptions(cmd);
-        const { body } = await new SkiffClient({ dataDir }).api<{ invocations: AsyncView[] }>(
-          'GET',
-          '/v1/invocations',
-          { query: { function: opts.function, status: opts.status, limit: opts.limit ?? 20 } },
-        );
-        if (json) return printJson(body);
-        console.log(
-          renderTable(
-            ['ID', 'FUNCTION', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'CREATED'],
-            body.invocations.map((i) => [
-              i.id,
-              i.function,
-              i.trigger,
-              i.status,
-              String(i.attempts),
-              formatTime(i.createdAt),
-            ]),
-          ),
-        );
-      }),
+      .action(
+        async (opts: { function?: string; status?: string; root?: string; limit?: number }, cmd: Command) => {
+          const { json, dataDir } = globalOptions(cmd);
+          const { body } = await new SkiffClient({ dataDir }).api<{ invocations: AsyncView[] }>(
+            'GET',
+            '/v1/invocations',
+            {
+              query: {
+                function: opts.function,
+                status: opts.status,
+                rootId: opts.root,
+                limit: opts.limit ?? 20,
+              },
+            },
+          );
+          if (json) return printJson(body);
+          if (opts.root !== undefined) return console.log(chainTable(body.invocations));
+          console.log(
+            renderTable(
+              ['ID', 'FUNCTION', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'CREATED'],
+              body.invocations.map((i) => [
+                i.id,
+                i.function,
+                i.trigger,
+                i.status,
+                String(i.attempts),
+                formatTime(i.createdAt),
+              ]),
+            ),
+          );
+        },
+      ),
     'skiff invocation list --function greet --status failed',
   );
 }

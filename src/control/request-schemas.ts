@@ -85,6 +85,13 @@ export const logsQuery = z.object({ limit: limitSchema });
 export const invocationsQuery = z.object({
   function: z.string().optional().meta({ description: 'Only this function’s.' }),
   status: z.enum(ASYNC_STATUSES, { error: `status must be one of ${ASYNC_STATUSES.join(', ')}` }).optional(),
+  rootId: z
+    .string()
+    .max(128, { error: 'rootId is an invocation id (at most 128 characters)' })
+    .optional()
+    .meta({
+      description: 'Only the chain started by this invocation: the root (if queued) and every cast below it.',
+    }),
   limit: limitSchema,
 });
 

@@ -142,6 +142,7 @@ export function migrate(db: Database.Database): void {
   db.exec(
     `CREATE INDEX IF NOT EXISTS invocations_parent ON invocations (parent_id) WHERE parent_id IS NOT NULL`,
   );
+  db.exec(`CREATE INDEX IF NOT EXISTS invocations_root ON invocations (root_id) WHERE root_id IS NOT NULL`);
 }
 
 export interface Row {

@@ -318,11 +318,14 @@ export class QueueStore {
   list(filter: {
     function?: string | undefined;
     status?: AsyncStatus | undefined;
+    /** Only the invocations of this chain: the root itself (if it has a record) and all below it. */
+    rootId?: string | undefined;
     limit: number;
   }): AsyncRecord[] {
     const rows = this.db
       .prepare(
         `SELECT * FROM invocations WHERE (? IS NULL OR function = ?) AND (? IS NULL OR status = ?)
+           AND (? IS NULL OR root_id = ? OR id = ?)
          ORDER BY created_at DESC LIMIT ?`,
       )
       .all(
@@ -330,6 +333,9 @@ export class QueueStore {
         filter.function ?? null,
         filter.status ?? null,
         filter.status ?? null,
+        filter.rootId ?? null,
+        filter.rootId ?? null,
+        filter.rootId ?? null,
         filter.limit,
       ) as Row[];
     return rows.map(toRecord);
