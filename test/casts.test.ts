@@ -270,6 +270,18 @@ describe('ctx.cast', () => {
       );
     });
     expect(out).toContain(`Invocation ${rootId} has no record (it ran synchronously)`);
+    // the chain's log lines, across its functions
+    const grandchild = chain.find((i) => i.id !== childId);
+    await finished(p, grandchild?.id ?? '');
+    const logs = await new Promise<string>((resolve, reject) => {
+      const bin = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
+      const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', SKIFF_HOME: p.dataDir };
+      execFile(process.execPath, [bin, 'logs', '--root', rootId], { env, timeout: 30_000 }, (err, stdout) =>
+        err === null ? resolve(stdout) : reject(err),
+      );
+    });
+    expect(logs).toMatch(/^cast-sink .* ran sync-root$/m);
+    expect(logs.split('\n').filter((l) => l !== '' && !/^cast-(node|sink) /.test(l))).toEqual([]);
     expect(out).toContain(childId);
     expect(
       out.split('\n').filter((l) => l.includes(rootId) || l.includes(childId)).length,

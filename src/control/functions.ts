@@ -74,6 +74,9 @@ function summary(fn: FunctionRecord, versions: VersionInfo[]): z.output<typeof f
 }
 
 /** Routes of the `functions` resource. */
+/** How many of a function's latest log lines a chain filter (`?rootId=`) looks through. */
+const CHAIN_SCAN_LINES = 10_000;
+
 export function functionRoutes(deps: FunctionsDeps): Route[] {
   const { registry, deployer, executor, logs } = deps;
 
@@ -195,8 +198,13 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       path: '/v1/functions/{name}/logs',
       handler: async ({ res, params, query }) => {
         const fn = load(params['name'] ?? '');
-        const { limit } = parseRequest(logsQuery, queryObject(query));
-        const entries = await logs.tail(fn.name, limit);
+        const { limit, rootId } = parseRequest(logsQuery, queryObject(query));
+        const entries =
+          rootId === undefined
+            ? await logs.tail(fn.name, limit)
+            : (await logs.tail(fn.name, CHAIN_SCAN_LINES))
+                .filter((e) => e.rootId === rootId || e.invocationId === rootId)
+                .slice(-limit);
         sendJson(res, 200, { logs: entries } satisfies z.output<typeof logsResponseSchema>);
       },
     },

@@ -80,7 +80,17 @@ const limitSchema = z.coerce
   .default(100)
   .meta({ description: 'How many of the newest entries to return.' });
 
-export const logsQuery = z.object({ limit: limitSchema });
+export const logsQuery = z.object({
+  limit: limitSchema,
+  rootId: z
+    .string()
+    .max(128, { error: 'rootId is an invocation id (at most 128 characters)' })
+    .optional()
+    .meta({
+      description:
+        'Only the lines of one chain: of the invocation with this id and of every call and cast below it (among the last 10 000 lines).',
+    }),
+});
 
 export const invocationsQuery = z.object({
   function: z.string().optional().meta({ description: 'Only this function’s.' }),
