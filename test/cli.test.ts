@@ -293,7 +293,7 @@ describe('skiff CLI against a running platform', () => {
   it.each([
     [['fn', 'deploy'], 'skiff fn deploy [options] <dir>'],
     [['invoke'], 'skiff invoke [options] <name>'],
-    [['logs'], 'skiff logs [options] <name>'],
+    [['logs'], 'skiff logs [options] [name]'],
     [['serve'], 'skiff serve [options]'],
   ])('shows usage for %j --help', async (command, usage) => {
     const r = await cli(...command, '--help');
