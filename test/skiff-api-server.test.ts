@@ -153,6 +153,7 @@ describe('$SKIFF_API server', () => {
     await request(api, 'PUT', '/state/a%2Fb', { ...typed, 'if-match': '3' }, '{"n":1}');
     await request(api, 'DELETE', '/state/counter', { 'x-skiff-invocation-id': LIVE, 'if-match': '"4"' });
     await request(api, 'GET', '/state?prefix=user%3A');
+    await request(api, 'GET', '/state?prefix=user%3A&after=user%3A9');
     expect(seen.map((s) => [s.kind, s.meta, s.body])).toEqual([
       [
         'cast',
@@ -172,6 +173,7 @@ describe('$SKIFF_API server', () => {
       ],
       ['state', { invocationId: LIVE, op: 'delete', key: 'counter', ifVersion: 4 }, ''],
       ['state', { invocationId: LIVE, op: 'list', prefix: 'user:' }, ''],
+      ['state', { invocationId: LIVE, op: 'list', prefix: 'user:', key: 'user:9' }, ''],
     ]);
     expect(await request(api, 'GET', '/cast/audit')).toMatchObject({
       status: 405,

@@ -303,8 +303,11 @@ function stateMeta(
   if (rawKey === '') {
     if (method !== 'GET')
       throw new ApiError('SKIFF_E_METHOD_NOT_ALLOWED', 'the state list is GET /state?prefix=');
-    const prefix = new URLSearchParams(search).get('prefix') ?? '';
-    return { invocationId, op: 'list', prefix };
+    const params = new URLSearchParams(search);
+    const prefix = params.get('prefix') ?? '';
+    // the next page: `after` = the `next` of the page before (the STATE frame carries it as `key`)
+    const after = params.get('after');
+    return { invocationId, op: 'list', prefix, ...(after === null || after === '' ? {} : { key: after }) };
   }
   const key = segment(rawKey, 'state key');
   const ifVersion = version(req);

@@ -43,7 +43,10 @@ export interface DeskRequest {
 
 export class CallDesk {
   /** Call ids in flight → the caller's invocation id, and what cancels the callee when the caller ends. */
-  private readonly calls = new Map<number, { invocationId: string; abort: AbortController }>();
+  private readonly calls = new Map<
+    number,
+    { invocationId: string; abort: AbortController; verb: DeskRequest['verb'] }
+  >();
   /** Invocation id → the first carried refusal it was sent (cleared when the invocation settles). */
   private readonly carried = new Map<string, SkiffError>();
   private closed = false;
@@ -128,7 +131,7 @@ export class CallDesk {
       );
     }
     const abort = new AbortController();
-    this.calls.set(callId, { invocationId: request.invocationId, abort });
+    this.calls.set(callId, { invocationId: request.invocationId, abort, verb: request.verb });
     let running: Promise<Result>;
     try {
       running = run({ invocation: caller.invocation, deadline: caller.deadline }, service, abort.signal);
@@ -167,7 +170,8 @@ export class CallDesk {
   forget(invocationId: string): void {
     this.carried.delete(invocationId);
     for (const [callId, call] of this.calls) {
-      if (call.invocationId !== invocationId) continue;
+      // a cast is a write to the queue that completes on its own: it is answered with its ids
+      if (call.invocationId !== invocationId || call.verb === 'cast') continue;
       this.calls.delete(callId);
       call.abort.abort();
       // the bridge may still hold the call's promise: it is answered, so nothing waits on it forever

@@ -97,4 +97,24 @@ describe('protocol connection: casts', () => {
     await settle();
     expect(seen.violations).toEqual([expect.stringContaining('CAST frame: meta.delayMs')]);
   });
+
+  it('answers a cast still being written when its invocation ends with its ids, not a cancellation', async () => {
+    let accept: (ids: string[]) => void = () => undefined;
+    const service: CallService = {
+      limits: { maxInFlight: 4, maxBodyBytes: 100 },
+      host: { call: () => new Promise(() => undefined) },
+      casts: { cast: () => new Promise<string[]>((resolve) => (accept = resolve)) },
+    };
+    const { connection, peer } = await connect({ ready: true, calls: service });
+    const running = connection.invoke(invocation('inv-1'), 5_000);
+    const invoke = await peer.next(FrameKind.INVOKE);
+    peer.send(FrameKind.CAST, 7, CAST, Buffer.from('payload'));
+    await settle();
+    peer.send(FrameKind.RESULT, invoke.id, { status: 200, headers: [] });
+    await running;
+    accept(['id-9']);
+    const reply = await peer.next(FrameKind.REPLY);
+    expect(reply.id).toBe(7);
+    expect(JSON.parse(reply.body.toString())).toEqual({ id: 'id-9', ids: ['id-9'] });
+  });
 });

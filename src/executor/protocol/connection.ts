@@ -425,7 +425,13 @@ export class ProtocolConnection {
     clearTimeout(p.timer);
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
-    this.opts.hooks.log('platform', 'info', 'invocation cancelled: its caller ended', p.invocationId);
+    this.opts.hooks.log(
+      'platform',
+      'info',
+      'invocation cancelled: its caller ended',
+      p.invocationId,
+      p.inv.rootId,
+    );
     // a handler that ignores CANCEL and blocks its peer takes the peer down, as after a timeout
     this.checkAlive();
     p.reject(cancelled());

@@ -127,6 +127,9 @@ describe('protocol connection: state', () => {
     expect(await failed(6)).toMatchObject({ code: 'SKIFF_E_INVALID_REQUEST' });
     op(7, { op: 'list', prefix: 'p'.repeat(513) });
     expect(await failed(7)).toMatchObject({ code: 'SKIFF_E_INVALID_STATE_KEY' });
+    // a media type's parameters do not matter
+    op(9, { op: 'set', key: 'j', contentType: 'Application/JSON; charset=utf-8' }, Buffer.from('1'));
+    expect((await peer.next(FrameKind.REPLY)).id).toBe(9);
     op(8, { op: 'delete', key: 'k' });
     const deleted = await peer.next(FrameKind.REPLY);
     expect(JSON.parse(deleted.body.toString())).toEqual({ deleted: false });

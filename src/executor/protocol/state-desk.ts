@@ -205,7 +205,9 @@ function keyOf(meta: StateMeta): string {
 
 function contentTypeOf(meta: StateMeta): StateContentType {
   const type = meta.contentType ?? 'application/octet-stream';
-  const known = STATE_CONTENT_TYPES.find((t) => t === type);
+  // the media type decides; parameters such as `; charset=utf-8` are dropped (JSON is UTF-8 anyway)
+  const media = (type.split(';')[0] ?? '').trim().toLowerCase();
+  const known = STATE_CONTENT_TYPES.find((t) => t === media);
   if (known === undefined) {
     throw new SkiffError(
       'SKIFF_E_INVALID_REQUEST',
