@@ -92,4 +92,20 @@ describe('cast amplification from one request', () => {
     const caused = await settle(p, members, CHAIN);
     expect(caused).toBeLessThanOrEqual(CHAIN);
   }, 90_000);
+  it('a cast run that fails after casting does not cast again on each retry', async () => {
+    p = await startPlatform({
+      config: {
+        functions: { maxCallDepth: DEPTH, maxChainCalls: CHAIN },
+        async: { concurrency: 2, retries: 2, retryBaseMs: 50 },
+      },
+    });
+    await p.deployAll({ 'storm-cast': 'storm-cast' });
+    const res = await p.call('/storm-cast/?n=1&fail=1');
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    // one cast per level: depth 1, 2 and 3 make 3 invocations; each failed attempt (3 per run) casts
+    // again, so 1 + 3 + 9 = 13 are queued (at depth 8: 3^7 + … ≈ 3 280)
+    const caused = await settle(p, ['storm-cast'], 100);
+    expect(caused).toBe(DEPTH);
+  }, 90_000);
 });
