@@ -8,7 +8,7 @@
  * invocations one root causes through casts stay within functions.maxChainCalls.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CHAIN = 20;
