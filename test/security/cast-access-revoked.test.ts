@@ -2,7 +2,8 @@
  * Red team: `access.callers` is checked when a cast is accepted, not when it runs. A cast delayed (up to
  * 24 h) or waiting in the queue keeps the caster's permission after the target's owner revoked it with a
  * redeploy: the target then runs an invocation from a caller its skiff.json refuses. Asserted: a queued
- * cast whose caster the target no longer accepts does not run the target (it fails SKIFF_E_FORBIDDEN).
+ * cast whose caster the target no longer accepts does not run the target (it fails SKIFF_E_FORBIDDEN),
+ * and a cast queued for a function that was deleted does not run in a new function given the same name.
  */
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -59,6 +60,29 @@ describe('access.callers revoked while a cast waits', () => {
     );
     const logs: LogLine[] = await p.logs('guarded');
     const ran = logs.filter((l) => l.message.includes('ran secret-op')).length;
+    expect({ status: view.status, ran }).toEqual({ status: 'failed', ran: 0 });
+  }, 60_000);
+  it('a delayed cast to a function that was deleted does not run in a new function given its name', async () => {
+    expect((await p.deploy('billing', await guarded(['caster']))).status).toBe(201);
+    const res = await p.call('/caster/delayed?ms=2000&to=billing', { method: 'POST', body: 'card-4242' });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: string };
+    // its owner deletes billing; someone else creates a function under the name (open to every caller)
+    expect((await p.api('/v1/functions/billing', { method: 'DELETE' })).status).toBe(204);
+    const fn = await mkdtemp(path.join(dir, 'stranger-'));
+    await cp(fixture('cast-sink'), fn, { recursive: true });
+    expect((await p.deploy('billing', fn)).status).toBe(201);
+    const view = await waitFor(
+      `cast ${id} to end`,
+      async () => {
+        const r = await p.api(`/v1/invocations/${id}`);
+        const { invocation } = (await r.json()) as { invocation: { status: string } };
+        return ['queued', 'running'].includes(invocation.status) ? undefined : invocation;
+      },
+      30_000,
+    );
+    const logs: LogLine[] = await p.logs('billing');
+    const ran = logs.filter((l) => l.message.includes('ran card-4242')).length;
     expect({ status: view.status, ran }).toEqual({ status: 'failed', ran: 0 });
   }, 60_000);
 });
