@@ -24,6 +24,7 @@ import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
+import { queuedAdmission } from './invoke/queued-admission.js';
 import { FunctionCasts } from './invoke/function-casts.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
@@ -172,10 +173,21 @@ export async function startServer(
     outbound: config.outbound,
     onSettled: () => retention.kick(),
     diskRoom: (bytes) => ballast.hasRoom(bytes),
+    // a queued invocation is not handed to a function made again since, nor to a cast's target that
+    // no longer accepts its caster
+    admit: queuedAdmission({
+      createdAt: (name) => {
+        const fn = registry.getFunction(name);
+        return fn === undefined ? undefined : Date.parse(fn.createdAt);
+      },
+      callers: (name) => router.resolve(name).callers,
+    }),
   });
   executor.serveCasts(
     new FunctionCasts({
-      accept: (req) => asyncQueue.accept(req),
+      acceptGroups: (groups) => asyncQueue.acceptGroups(groups),
+      chainSize: (rootId, cap) => queueStore.chainSize(rootId, cap),
+      maxChainCasts: config.functions.maxChainCasts,
       maxBodyBytes: config.async.maxBodyBytes,
       resolve: (name) => router.resolve(name),
       maxDepth: config.functions.maxCallDepth,

@@ -20,6 +20,7 @@ interface AsyncView {
   caller?: string | null;
   nextAt?: string;
   children?: string[];
+  childrenCount?: number;
 }
 
 /** The invocation tree of one invocation: who made it, its root, and the casts it made. */
@@ -28,7 +29,7 @@ function treeRows(i: AsyncView): [string, string][] {
   if (i.caller != null) rows.push(['Caller', i.caller]);
   rows.push(['Parent', i.parentId ?? '-']);
   rows.push(['Root', i.rootId ?? (i.parentId == null ? `${i.id} (itself)` : '-')]);
-  rows.push(['Children', String(i.children?.length ?? 0)]);
+  rows.push(['Children', String(i.childrenCount ?? i.children?.length ?? 0)]);
   return rows;
 }
 
@@ -96,7 +97,10 @@ export function registerInvocation(program: Command): void {
           ]),
         );
         // the casts it made, one id a line (`skiff invocation get <id>` walks down the tree)
-        for (const child of i.children ?? []) console.log(`  ${child}`);
+        const listed = i.children ?? [];
+        for (const child of listed) console.log(`  ${child}`);
+        const more = (i.childrenCount ?? listed.length) - listed.length;
+        if (more > 0) console.log(`  … and ${more} more (skiff invocation list --root <root id>)`);
         if (i.result !== null) process.stdout.write(Buffer.from(i.result.body, 'base64'));
       }),
     'skiff invocation get 6f0c2d1e-…',

@@ -2,7 +2,7 @@
  * Routes of asynchronous invocations: their status and result, by id (with its place in the invocation
  * tree: parent, root and the casts it made), and a filtered list.
  */
-import { asyncNotFound, asyncView } from '../invoke/async-queue.js';
+import { asyncListView, asyncNotFound, asyncView } from '../invoke/async-queue.js';
 import type { z } from 'zod';
 import { sendJson } from '../shared/http.js';
 import type { QueueStore } from '../store/queue-store.js';
@@ -21,7 +21,7 @@ export function invocationRoutes(store: QueueStore): Route[] {
       handler: ({ res, query }) => {
         const filter = parseRequest(invocationsQuery, queryObject(query));
         const list = store.list(filter);
-        sendJson(res, 200, { invocations: list.map(asyncView) } satisfies z.output<
+        sendJson(res, 200, { invocations: list.map(asyncListView) } satisfies z.output<
           typeof invocationListSchema
         >);
       },
@@ -34,9 +34,10 @@ export function invocationRoutes(store: QueueStore): Route[] {
         const record = store.get(id);
         if (record === undefined) throw asyncNotFound(id);
         const children = store.children(id, MAX_CHILDREN);
-        sendJson(res, 200, { invocation: { ...asyncView(record), children } } satisfies z.output<
-          typeof invocationResponseSchema
-        >);
+        const childrenCount = children.length < MAX_CHILDREN ? children.length : store.childrenCount(id);
+        sendJson(res, 200, {
+          invocation: { ...asyncView(record), children, childrenCount },
+        } satisfies z.output<typeof invocationResponseSchema>);
       },
     },
   ];

@@ -192,6 +192,17 @@ export const invocationDetailSchema = asyncInvocationSchema.extend({
   children: z
     .array(z.string())
     .meta({ description: 'Ids of the casts this invocation made, oldest first (at most 1000).' }),
+  childrenCount: count.meta({ description: 'How many casts it made in all (also beyond the 1000 listed).' }),
+});
+
+/** An invocation in a list: its result without the body. */
+export const asyncInvocationSummarySchema = asyncInvocationSchema.extend({
+  result: z
+    .object({ status: z.number().int(), headers: z.array(z.tuple([z.string(), z.string()])) })
+    .nullable()
+    .meta({
+      description: 'The function’s answer, once succeeded, without its body (see the invocation itself).',
+    }),
 });
 
 export const stateKeyInfoSchema = z.object({
@@ -228,7 +239,7 @@ export const functionResponseSchema = z.object({ function: functionDetailSchema 
 export const deployResultSchema = z.object({ function: functionDetailSchema, version: versionSchema });
 export const versionResponseSchema = z.object({ version: versionSchema });
 export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
-export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSchema) });
+export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSummarySchema) });
 export const invocationResponseSchema = z.object({ invocation: invocationDetailSchema });
 export const executorSchema = z.object({
   warmPool: z
@@ -252,6 +263,7 @@ export const responseComponents = {
   LogEntry: logEntrySchema,
   SecretList: secretListSchema,
   AsyncInvocation: asyncInvocationSchema,
+  AsyncInvocationSummary: asyncInvocationSummarySchema,
   InvocationDetail: invocationDetailSchema,
   DeployResult: deployResultSchema,
   StateKeyInfo: stateKeyInfoSchema,

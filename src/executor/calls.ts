@@ -40,6 +40,11 @@ export const MAX_CAST_DELAY_MS = 24 * 60 * 60 * 1000;
 export interface CastRequest extends CallRequest {
   /** Milliseconds from now before it may run (0: as soon as the queue gets to it). */
   delayMs: number;
+  /**
+   * Which cast of its invocation's attempt this is (0, 1, …): a retried attempt that casts the same
+   * again gets the invocations its earlier attempt queued, not new ones.
+   */
+  seq?: number;
 }
 
 /**

@@ -14,7 +14,7 @@ import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
 import { requestBytes } from '../store/queue-accounting.js';
-import type { AsyncRecord, AsyncRequest, QueueStore } from '../store/queue-store.js';
+import { shareOf, type AsyncRecord, type AsyncRequest, type QueueStore } from '../store/queue-store.js';
 import type { Invocation, Result } from '../model/invocation.js';
 
 export interface AsyncSettings {
@@ -49,6 +49,12 @@ export interface AsyncQueueDeps {
   onSettled?: () => void;
   /** False when writing this many bytes would eat into the disk's reserve (then 507). */
   diskRoom?: (bytes: number) => boolean;
+  /**
+   * Asked before each attempt: throws a SkiffError when the invocation may no longer run (its target
+   * was deleted and made again since, or no longer accepts casts from its caster). Such an error is
+   * final: the invocation is dead-lettered with it.
+   */
+  admit?: (record: AsyncRecord) => void;
 }
 
 /** Refusals of the platform (capacity, shutdown): retried until the event is too old, never counted. */
@@ -61,7 +67,11 @@ const PLATFORM_REFUSALS = new Set<ErrorCode>([
   'SKIFF_E_DISK_FULL',
 ]);
 /** Errors no retry can fix. */
-const PERMANENT = new Set<ErrorCode>(['SKIFF_E_FUNCTION_NOT_FOUND', 'SKIFF_E_PAYLOAD_TOO_LARGE']);
+const PERMANENT = new Set<ErrorCode>([
+  'SKIFF_E_FUNCTION_NOT_FOUND',
+  'SKIFF_E_PAYLOAD_TOO_LARGE',
+  'SKIFF_E_FORBIDDEN',
+]);
 const REFUSAL_BACKOFF_MAX_MS = 30_000;
 /** After the store failed to claim (a full disk): the worker tries again this much later. */
 const STORE_RETRY_MS = 1_000;
@@ -106,47 +116,106 @@ export class AsyncQueue {
    * SKIFF_E_QUEUE_FULL (nothing written) over `maxQueuedBytes`, SKIFF_E_DISK_FULL on a full disk.
    */
   accept(req: NewAsync): string {
-    const id = randomUUID();
+    const [outcome] = this.acceptGroups([[req]]);
+    if (outcome instanceof Error || outcome === undefined) throw outcome ?? new Error('nothing accepted');
+    return outcome[0] as string;
+  }
+
+  /**
+   * Writes several groups of invocations in one transaction (one fsync for all): each group whole or
+   * not at all (a cast to several targets queues all of them or none). Returns per group its ids, or
+   * the SkiffError it was refused with (SKIFF_E_QUEUE_FULL, SKIFF_E_DISK_FULL); the caps count what
+   * the groups before it take.
+   */
+  acceptGroups(groups: readonly (readonly NewAsync[])[]): (string[] | SkiffError)[] {
     const { retries, maxEventAgeMs, maxQueuedBytes } = this.deps.settings;
-    const { delayMs, ...request } = req;
-    const nextAt = Date.now() + Math.max(0, delayMs ?? 0);
-    const record = {
-      ...request,
-      id,
-      trigger: req.trigger ?? 'async',
-      maxRetries: retries,
-      nextAt,
-      expiresAt: nextAt + maxEventAgeMs,
-    };
-    const bytes = requestBytes(record);
-    if (this.deps.store.queuedBytes + bytes > maxQueuedBytes) {
-      throw new SkiffError(
+    const perShare = this.deps.settings.maxQueuedBytesPerFunction ?? Math.floor(maxQueuedBytes / 4);
+    let total = this.deps.store.queuedBytes;
+    const shares = new Map<string, number>();
+    const outcomes: (string[] | SkiffError)[] = [];
+    const records: AsyncRequest[] = [];
+    const taken: number[] = [];
+    for (const group of groups) {
+      const now = Date.now();
+      const built = group.map((req) => {
+        const { delayMs, ...request } = req;
+        const nextAt = now + Math.max(0, delayMs ?? 0);
+        return {
+          ...request,
+          id: randomUUID(),
+          trigger: req.trigger ?? 'async',
+          maxRetries: retries,
+          nextAt,
+          expiresAt: nextAt + maxEventAgeMs,
+        };
+      });
+      const bytes = built.reduce((sum, r) => sum + requestBytes(r), 0);
+      const refusal = this.refusal(built, bytes, total, shares, perShare);
+      if (refusal !== undefined) {
+        outcomes.push(refusal);
+        continue;
+      }
+      total += bytes;
+      for (const r of built) shares.set(shareOf(r), (shares.get(shareOf(r)) ?? 0) + requestBytes(r));
+      records.push(...built);
+      taken.push(outcomes.length);
+      outcomes.push(built.map((r) => r.id));
+    }
+    if (records.length === 0) return outcomes;
+    let ids: string[];
+    try {
+      ids = this.deps.store.acceptAll(records);
+    } catch (err) {
+      const error = this.storeFailed(err);
+      for (const i of taken) outcomes[i] = error;
+      return outcomes;
+    }
+    // a cast already queued by an earlier attempt of its parent answers with that invocation's id
+    let at = 0;
+    for (const i of taken) {
+      const group = outcomes[i] as string[];
+      outcomes[i] = group.map(() => ids[at++] as string);
+    }
+    this.wake();
+    return outcomes;
+  }
+
+  /** Why a group of `bytes` cannot be queued on top of what is waiting and being added, or undefined. */
+  private refusal(
+    group: readonly AsyncRequest[],
+    bytes: number,
+    total: number,
+    adding: ReadonlyMap<string, number>,
+    perShare: number,
+  ): SkiffError | undefined {
+    const { maxQueuedBytes } = this.deps.settings;
+    if (total + bytes > maxQueuedBytes) {
+      return new SkiffError(
         'SKIFF_E_QUEUE_FULL',
         `the async queue is full (async.maxQueuedBytes ${maxQueuedBytes} bytes waiting); retry later`,
         { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
       );
     }
-    const perFunction = this.deps.settings.maxQueuedBytesPerFunction ?? Math.floor(maxQueuedBytes / 4);
-    if (this.deps.store.queuedBytesOf(record.function) + bytes > perFunction) {
-      throw new SkiffError(
+    const byShare = new Map<string, number>();
+    for (const r of group) byShare.set(shareOf(r), (byShare.get(shareOf(r)) ?? 0) + requestBytes(r));
+    for (const [share, more] of byShare) {
+      if (this.deps.store.queuedBytesOf(share) + (adding.get(share) ?? 0) + more <= perShare) continue;
+      const what = group.some((r) => r.chain?.caller === share)
+        ? `the casts function ${share} has made`
+        : `function ${share}`;
+      return new SkiffError(
         'SKIFF_E_QUEUE_FULL',
-        `the async queue holds as much for function ${record.function} as one function may have waiting (async.maxQueuedBytesPerFunction ${perFunction} bytes); retry later`,
+        `the async queue holds as much for ${what} as one function may have waiting (async.maxQueuedBytesPerFunction ${perShare} bytes; a function's casts count against its own share); retry later`,
         { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC },
       );
     }
     if (this.deps.diskRoom?.(bytes) === false) {
-      throw new SkiffError(
+      return new SkiffError(
         'SKIFF_E_DISK_FULL',
         "the data directory's disk is almost full (below disk.reserveBytes free); retry later",
       );
     }
-    try {
-      this.deps.store.accept(record);
-    } catch (err) {
-      throw this.storeFailed(err);
-    }
-    this.wake();
-    return id;
+    return undefined;
   }
 
   get(id: string): AsyncRecord | undefined {
@@ -271,6 +340,7 @@ export class AsyncQueue {
     };
     let result: Result;
     try {
+      this.deps.admit?.(record);
       result = await this.deps.invoke(inv);
     } catch (err) {
       return this.failed(record, toSkiffError(err), now);
@@ -352,6 +422,12 @@ function chainOf(record: AsyncRecord): Pick<Invocation, 'caller' | 'parentId' | 
 }
 
 /** The JSON view of an async invocation (API and callback): the body as base64. */
+/** An invocation as a list shows it: its result without the body (`skiff invocation get` has it). */
+export function asyncListView(r: AsyncRecord) {
+  const { result, ...rest } = asyncView(r);
+  return { ...rest, result: result === null ? null : { status: result.status, headers: result.headers } };
+}
+
 export function asyncView(r: AsyncRecord) {
   return {
     id: r.id,

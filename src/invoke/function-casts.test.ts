@@ -37,7 +37,10 @@ function request(fields: Partial<CastRequest> = {}): CastRequest {
 function host(options: Partial<FunctionCastsOptions> = {}): { casts: FunctionCasts; accepted: NewAsync[] } {
   const accepted: NewAsync[] = [];
   const casts = new FunctionCasts({
-    accept: (req) => (accepted.push(req), `id-${accepted.length}`),
+    acceptGroups: (groups) =>
+      groups.map((group) => group.map((req) => (accepted.push(req), `id-${accepted.length}`))),
+    chainSize: (rootId) => accepted.filter((r) => r.chain?.rootId === rootId).length,
+    maxChainCasts: 1000,
     resolve: () => ({ callers: null }),
     maxDepth: 8,
     maxBodyBytes: 1024,
@@ -63,7 +66,7 @@ async function refusal(p: Promise<unknown>): Promise<SkiffError> {
 describe('FunctionCasts', () => {
   it('queues one `cast` row with the request, the chain and the delay', async () => {
     const { casts, accepted } = host();
-    await expect(casts.cast(caster(), request({ delayMs: 1500 }))).resolves.toEqual(['id-1']);
+    await expect(casts.cast(caster(), request({ delayMs: 1500, seq: 2 }))).resolves.toEqual(['id-1']);
     expect(accepted).toEqual([
       {
         function: 'audit',
@@ -77,6 +80,8 @@ describe('FunctionCasts', () => {
         callbackUrl: null,
         delayMs: 1500,
         chain: { caller: 'caster', parentId: 'inv-1', rootId: 'inv-1', depth: 1 },
+        // the third cast of inv-1's attempt: a retried attempt's third cast finds this row
+        castKey: 'inv-1#2#audit',
       },
     ]);
   });
@@ -152,10 +157,38 @@ describe('FunctionCasts', () => {
 
   it("passes the queue's refusal on (a full queue)", async () => {
     const { casts } = host({
-      accept: () => {
-        throw new SkiffError('SKIFF_E_QUEUE_FULL', 'full');
-      },
+      acceptGroups: (groups) => groups.map(() => new SkiffError('SKIFF_E_QUEUE_FULL', 'full')),
     });
     expect((await refusal(casts.cast(caster(), request()))).code).toBe('SKIFF_E_QUEUE_FULL');
+  });
+
+  it('writes the casts of one turn in one batch, and bounds what one chain may cast in all', async () => {
+    const batches: number[] = [];
+    const accepted: NewAsync[] = [];
+    const { casts } = host({
+      maxChainCasts: 5,
+      acceptGroups: (groups) => {
+        batches.push(groups.length);
+        return groups.map((group) => group.map((req) => (accepted.push(req), `id-${accepted.length}`)));
+      },
+      chainSize: (rootId) => accepted.filter((r) => r.chain?.rootId === rootId).length,
+    });
+    // seven casts in one turn: one batch of the five the chain may make; the sixth and seventh refused
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 7 }, () => casts.cast(caster(), request())),
+    );
+    expect(batches).toEqual([5]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused.map((o) => (o.reason as SkiffError).code)).toEqual([
+      'SKIFF_E_TOO_MANY_REQUESTS',
+      'SKIFF_E_TOO_MANY_REQUESTS',
+    ]);
+    // the budget is the chain's, counted from what is queued: a later cast of it is refused too
+    expect((await refusal(casts.cast(caster({ id: 'child', rootId: 'inv-1' }), request()))).code).toBe(
+      'SKIFF_E_TOO_MANY_REQUESTS',
+    );
+    // another chain is not affected
+    await expect(casts.cast(caster({ id: 'other-root' }), request())).resolves.toHaveLength(1);
   });
 });

@@ -17,8 +17,15 @@ import { CALL_HOST, requestProblem } from './function-calls.js';
 export { MAX_CAST_DELAY_MS };
 
 export interface FunctionCastsOptions {
-  /** Writes one async invocation durably and returns its id (AsyncQueue.accept; throws QUEUE_FULL …). */
-  accept(req: NewAsync): string;
+  /**
+   * Writes groups of async invocations durably in one transaction, each group whole or not at all
+   * (AsyncQueue.acceptGroups): per group its ids or its refusal (QUEUE_FULL, DISK_FULL).
+   */
+  acceptGroups(groups: readonly (readonly NewAsync[])[]): (string[] | SkiffError)[];
+  /** How many casts the chain under a root has made so far, counted up to `cap` (QueueStore.chainSize). */
+  chainSize(rootId: string, cap: number): number;
+  /** The most casts one chain may make in all (functions.maxChainCasts). */
+  maxChainCasts: number;
   /** The live deployment of a function (throws SKIFF_E_FUNCTION_NOT_FOUND), for its `access.callers`. */
   resolve(name: string): Pick<Deployment, 'callers'>;
   /** The largest body of a cast (async.maxBodyBytes, as for an async HTTP call). */
@@ -32,19 +39,79 @@ export interface FunctionCastsOptions {
   targets?: (caller: string, name: string) => readonly string[];
 }
 
+interface Pending {
+  rootId: string;
+  from: string;
+  rows: NewAsync[];
+  resolve: (ids: string[]) => void;
+  reject: (err: Error) => void;
+}
+
 export class FunctionCasts implements CastHost {
+  /** Casts checked and waiting for the next write (all casts of one turn of the event loop). */
+  private pending: Pending[] = [];
+
   constructor(private readonly opts: FunctionCastsOptions) {}
 
+  /**
+   * Checks the cast at once, then queues it with every other cast made in the same turn of the event
+   * loop in one transaction: a burst of casts costs one fsync, and never blocks the loop per cast.
+   */
   cast(caster: CallerContext, request: CastRequest): Promise<string[]> {
+    let checked: { rootId: string; from: string; rows: NewAsync[] };
     try {
-      return Promise.resolve(this.accept(caster, request));
+      checked = this.check(caster, request);
     } catch (err) {
       return Promise.reject(err as Error);
     }
+    if (checked.rows.length === 0) return Promise.resolve([]);
+    return new Promise<string[]>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ ...checked, resolve, reject });
+    });
   }
 
-  /** Checks the whole cast, then writes one row per target; throws the refusal as a SkiffError. */
-  private accept(caster: CallerContext, request: CastRequest): string[] {
+  /** Writes the casts waiting; a chain over its budget of casts is refused, nothing of it written. */
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const { maxChainCasts } = this.opts;
+    const made = new Map<string, number>();
+    const admitted: Pending[] = [];
+    for (const p of batch) {
+      const before = made.get(p.rootId) ?? this.opts.chainSize(p.rootId, maxChainCasts + 1);
+      if (before + p.rows.length > maxChainCasts) {
+        made.set(p.rootId, before);
+        p.reject(
+          new SkiffError(
+            'SKIFF_E_TOO_MANY_REQUESTS',
+            `${p.from} would take the casts made under invocation ${p.rootId} past functions.maxChainCasts (${maxChainCasts}); a chain of casts is bounded in all, not only in depth`,
+          ),
+        );
+        continue;
+      }
+      made.set(p.rootId, before + p.rows.length);
+      admitted.push(p);
+    }
+    let outcomes: (string[] | SkiffError)[];
+    try {
+      outcomes = this.opts.acceptGroups(admitted.map((p) => p.rows));
+    } catch (err) {
+      for (const p of admitted) p.reject(err as Error);
+      return;
+    }
+    admitted.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined || outcome instanceof Error) p.reject(outcome ?? new Error('not written'));
+      else p.resolve(outcome);
+    });
+  }
+
+  /** Checks the whole cast and builds one row per target; throws the refusal as a SkiffError. */
+  private check(
+    caster: CallerContext,
+    request: CastRequest,
+  ): { rootId: string; from: string; rows: NewAsync[] } {
     const parent = caster.invocation;
     const from = `the cast from ${parent.function} to ${request.function}`;
     const depth = (parent.depth ?? 0) + 1;
@@ -87,20 +154,21 @@ export class FunctionCasts implements CastHost {
       rootId: parent.rootId ?? parent.id,
       depth,
     };
-    return targets.map((target) =>
-      this.opts.accept({
-        function: target,
-        trigger: 'cast',
-        method: request.method,
-        path: query < 0 ? request.path : request.path.slice(0, query),
-        query: query < 0 ? '' : request.path.slice(query + 1),
-        headers: request.headers,
-        body: request.body,
-        host: CALL_HOST,
-        callbackUrl: null,
-        delayMs,
-        chain,
-      }),
-    );
+    const rows = targets.map((target): NewAsync => ({
+      function: target,
+      trigger: 'cast',
+      method: request.method,
+      path: query < 0 ? request.path : request.path.slice(0, query),
+      query: query < 0 ? '' : request.path.slice(query + 1),
+      headers: request.headers,
+      body: request.body,
+      host: CALL_HOST,
+      callbackUrl: null,
+      delayMs,
+      chain,
+      // the same cast of a retried attempt finds what the first attempt queued
+      castKey: request.seq === undefined ? null : `${parent.id}#${request.seq}#${target}`,
+    }));
+    return { rootId: chain.rootId, from, rows };
   }
 }

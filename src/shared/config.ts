@@ -72,6 +72,11 @@ export const configSchema = z
          * with SKIFF_E_TOO_MANY_REQUESTS, so a chain that fans out or loops cannot take the platform.
          */
         maxChainCalls: z.number().int().min(1).max(100_000).default(256),
+        /**
+         * Casts one chain (everything under one root invocation) may make in all, counted in the queue;
+         * more are refused with SKIFF_E_TOO_MANY_REQUESTS, so casts that fan out or loop stay bounded.
+         */
+        maxChainCasts: z.number().int().min(1).max(1_000_000).default(1000),
       })
       .strict()
       .prefault({}),

@@ -24,7 +24,7 @@ export function requestBytes(req: AsyncRequest): number {
 export class QueueAccounting {
   /** Bytes of the invocations not final yet (queued or running). */
   waitingBytes = 0;
-  /** The same per function (only functions with something waiting). */
+  /** The same per share: per function, a cast counted to its caster (only shares with something waiting). */
   private readonly waitingByFunction = new Map<string, number>();
   finalBytes = 0;
   finalCount = 0;
@@ -67,7 +67,8 @@ export class QueueAccounting {
     this.waitingByFunction.clear();
     const byFunction = db
       .prepare(
-        `SELECT function AS fn, SUM(bytes) AS b FROM invocations WHERE status IN ('queued', 'running') GROUP BY function`,
+        `SELECT coalesce(caller, function) AS fn, SUM(bytes) AS b FROM invocations
+           WHERE status IN ('queued', 'running') GROUP BY coalesce(caller, function)`,
       )
       .all() as { fn: string; b: number }[];
     for (const row of byFunction) this.countWaiting(row.fn, row.b);

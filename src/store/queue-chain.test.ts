@@ -35,6 +35,32 @@ describe('QueueStore: casts', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('writes a cast once per key, counts a chain, and charges a cast to its caster, also after a reopen', () => {
+    const chain = { caller: 'caster', parentId: 'p', rootId: 'root', depth: 1 };
+    let store = new QueueStore(file);
+    const first = store.acceptAll([
+      request('a', { chain, castKey: 'p#0#f' }),
+      request('b', { chain, castKey: 'p#1#f' }),
+    ]);
+    expect(first).toEqual(['a', 'b']);
+    // the parent's retried attempt casts the same again: the rows of the first attempt answer
+    expect(store.acceptAll([request('c', { chain, castKey: 'p#0#f' }), request('d', { chain })])).toEqual([
+      'a',
+      'd',
+    ]);
+    expect(store.chainSize('root', 100)).toBe(3);
+    expect(store.chainSize('root', 2)).toBe(2);
+    // the casts take the caster's share of the queue, not their target's
+    expect(store.queuedBytesOf('f')).toBe(0);
+    const caster = store.queuedBytesOf('caster');
+    expect(caster).toBeGreaterThan(0);
+    store.close();
+    store = new QueueStore(file);
+    expect(store.queuedBytesOf('caster')).toBe(caster);
+    expect(store.queuedBytesOf('f')).toBe(0);
+    store.close();
+  });
+
   it('claims a row no earlier than its first due time, also when opened again', () => {
     const now = 1_000_000;
     let store = new QueueStore(file);

@@ -25,6 +25,11 @@ export interface AsyncRequest {
   nextAt?: number;
   /** A cast: the function that cast it, the invocation that did, and that one's chain. */
   chain?: AsyncChain | null;
+  /**
+   * A cast: which cast of its parent it is (`<parent id>#<n>#<target>`). A second request with the same
+   * key (the parent's retried attempt casting again) gets the first one's invocation, not a new one.
+   */
+  castKey?: string | null;
 }
 
 /** Where in an invocation tree a cast sits (docs/composition.md, "Casts"). */
@@ -105,6 +110,7 @@ const ADDED_COLUMNS: Record<string, string> = {
   caller: 'TEXT',
   parent_id: 'TEXT',
   root_id: 'TEXT',
+  cast_key: 'TEXT',
   depth: 'INTEGER NOT NULL DEFAULT 0',
 };
 
@@ -143,6 +149,9 @@ export function migrate(db: Database.Database): void {
     `CREATE INDEX IF NOT EXISTS invocations_parent ON invocations (parent_id) WHERE parent_id IS NOT NULL`,
   );
   db.exec(`CREATE INDEX IF NOT EXISTS invocations_root ON invocations (root_id) WHERE root_id IS NOT NULL`);
+  db.exec(
+    `CREATE UNIQUE INDEX IF NOT EXISTS invocations_cast_key ON invocations (cast_key) WHERE cast_key IS NOT NULL`,
+  );
 }
 
 export interface Row {

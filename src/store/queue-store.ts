@@ -62,12 +62,46 @@ export class QueueStore {
 
   /** Stores a new invocation as queued; returns once it is on disk. */
   accept(req: AsyncRequest, now = Date.now()): void {
+    this.acceptAll([req], now);
+  }
+
+  /**
+   * Writes several invocations in one transaction (one fsync): all of them, or none. Returns their ids
+   * in order: a request whose `castKey` is already queued is not written again, and gets that one's id.
+   */
+  acceptAll(reqs: readonly AsyncRequest[], now = Date.now()): string[] {
+    const written: AsyncRequest[] = [];
+    const ids = this.db.transaction(() =>
+      reqs.map((req) => {
+        if (req.castKey != null) {
+          const known = this.db.prepare(`SELECT id FROM invocations WHERE cast_key = ?`).get(req.castKey) as
+            { id: string } | undefined;
+          if (known !== undefined) return known.id;
+        }
+        this.insert(req, now);
+        written.push(req);
+        return req.id;
+      }),
+    )();
+    for (const req of written) this.counters.accepted(shareOf(req), requestBytes(req));
+    return ids;
+  }
+
+  /** How many invocations the chain under `rootId` holds (casts made in it), counting up to `cap`. */
+  chainSize(rootId: string, cap: number): number {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM invocations WHERE root_id = ? LIMIT ?)`)
+      .get(rootId, cap) as { n: number };
+    return row.n;
+  }
+
+  private insert(req: AsyncRequest, now: number): void {
     const bytes = requestBytes(req);
     this.db
       .prepare(
         `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
-           host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth, cast_key)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         req.id,
@@ -89,8 +123,8 @@ export class QueueStore {
         req.chain?.parentId ?? null,
         req.chain?.rootId ?? null,
         req.chain?.depth ?? 0,
+        req.castKey ?? null,
       );
-    this.counters.accepted(req.function, bytes);
   }
 
   /**
@@ -239,8 +273,8 @@ export class QueueStore {
     },
   ): boolean {
     const before = this.db
-      .prepare(`SELECT bytes, function FROM invocations WHERE id = ? AND status = 'running'`)
-      .get(id) as { bytes: number; function: string } | undefined;
+      .prepare(`SELECT bytes, function, caller FROM invocations WHERE id = ? AND status = 'running'`)
+      .get(id) as { bytes: number; function: string; caller: string | null } | undefined;
     if (before === undefined) return false;
     const resultHeaders = o.result === undefined ? null : JSON.stringify(o.result.headers);
     const after = this.db
@@ -270,7 +304,7 @@ export class QueueStore {
         id,
       ) as { bytes: number } | undefined;
     if (after === undefined) return false;
-    this.counters.finished(before.function, before.bytes, after.bytes);
+    this.counters.finished(before.caller ?? before.function, before.bytes, after.bytes);
     return true;
   }
 
@@ -307,6 +341,14 @@ export class QueueStore {
   }
 
   /** The ids of the casts an invocation made (its children in the invocation tree), oldest first. */
+  /** How many invocations `parentId` cast (all of them, beyond what `children` lists). */
+  childrenCount(parentId: string): number {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM invocations WHERE parent_id = ?`)
+      .get(parentId) as { n: number };
+    return row.n;
+  }
+
   children(parentId: string, limit: number): string[] {
     const rows = this.db
       .prepare(`SELECT id FROM invocations WHERE parent_id = ? ORDER BY created_at, rowid LIMIT ?`)
@@ -314,7 +356,10 @@ export class QueueStore {
     return rows.map((r) => r.id);
   }
 
-  /** Newest first; filtered by function and status when given. */
+  /**
+   * Newest first; filtered by function and status when given. Without the bodies (request and result):
+   * a list of many records with large results would otherwise be as large as all of them.
+   */
   list(filter: {
     function?: string | undefined;
     status?: AsyncStatus | undefined;
@@ -324,7 +369,7 @@ export class QueueStore {
   }): AsyncRecord[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM invocations WHERE (? IS NULL OR function = ?) AND (? IS NULL OR status = ?)
+        `SELECT ${LIST_COLUMNS} FROM invocations WHERE (? IS NULL OR function = ?) AND (? IS NULL OR status = ?)
            AND (? IS NULL OR root_id = ? OR id = ?)
          ORDER BY created_at DESC LIMIT ?`,
       )
@@ -345,3 +390,17 @@ export class QueueStore {
     this.db.close();
   }
 }
+
+/**
+ * Whose share of the queue an invocation takes (async.maxQueuedBytesPerFunction): a cast's, its
+ * caster's (so that no function can fill another's share with casts to it); any other, its function's.
+ */
+export function shareOf(req: Pick<AsyncRequest, 'function' | 'chain'>): string {
+  return req.chain?.caller ?? req.function;
+}
+
+/** The columns a list reads: every one but the request and result bodies (read as empty). */
+const LIST_COLUMNS = `id, function, trigger, status, attempts, max_retries, method, path, query, headers,
+  x'' AS body, host, callback_url, created_at, next_at, expires_at, finished_at, result_status,
+  result_headers, x'' AS result_body, error_code, error_message, history, callback_status, caller,
+  parent_id, root_id, depth`;

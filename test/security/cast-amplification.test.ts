@@ -1,11 +1,13 @@
 /**
- * Red team: casts do not count against the chain budget (functions.maxChainCalls bounds the calls in
+ * Red team (found, then fixed by functions.maxChainCasts and casts keyed per attempt): casts did not
+ * count against the chain budget (functions.maxChainCalls bounds the calls in
  * flight under one root, not the work a root causes), and each cast's run may cast again down to
  * functions.maxCallDepth. So one client request makes fan-out^1 + … + fan-out^depth durable
  * invocations, each written (fsynced) to the queue and run: with the defaults (depth 8, any number of
  * casts per run, 32 targets per workflow alias) that is unbounded in practice; only the queue's byte cap
  * stops it, after it has taken the queue from everyone. The safe behaviour asserted here: the
- * invocations one root causes through casts stay within functions.maxChainCalls.
+ * invocations one root causes through casts stay within functions.maxChainCasts, and a retried attempt
+ * that casts again gets the invocations its first attempt queued.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -59,9 +61,9 @@ async function settle(platform: TestPlatform, fns: string[], limit: number): Pro
 }
 
 describe('cast amplification from one request', () => {
-  it('a function casting to itself 5 times per run causes at most functions.maxChainCalls invocations', async () => {
+  it('a function casting to itself 5 times per run causes at most functions.maxChainCasts invocations', async () => {
     p = await startPlatform({
-      config: { functions: { maxCallDepth: DEPTH, maxChainCalls: CHAIN }, async: { concurrency: 2 } },
+      config: { functions: { maxCallDepth: DEPTH, maxChainCasts: CHAIN }, async: { concurrency: 2 } },
     });
     await p.deployAll({ 'storm-cast': 'storm-cast' });
     const res = await p.call('/storm-cast/?n=5');
@@ -72,9 +74,9 @@ describe('cast amplification from one request', () => {
     expect(caused).toBeLessThanOrEqual(CHAIN);
   }, 90_000);
 
-  it('a workflow alias mapped to 4 members, cast to once per run, causes at most functions.maxChainCalls invocations', async () => {
+  it('a workflow alias mapped to 4 members, cast to once per run, causes at most functions.maxChainCasts invocations', async () => {
     p = await startPlatform({
-      config: { functions: { maxCallDepth: DEPTH, maxChainCalls: CHAIN }, async: { concurrency: 2 } },
+      config: { functions: { maxCallDepth: DEPTH, maxChainCasts: CHAIN }, async: { concurrency: 2 } },
     });
     const members = ['ws-a', 'ws-b', 'ws-c', 'ws-d'];
     await p.deployAll(Object.fromEntries(members.map((m) => [m, 'storm-cast'])));
@@ -95,7 +97,7 @@ describe('cast amplification from one request', () => {
   it('a cast run that fails after casting does not cast again on each retry', async () => {
     p = await startPlatform({
       config: {
-        functions: { maxCallDepth: DEPTH, maxChainCalls: CHAIN },
+        functions: { maxCallDepth: DEPTH, maxChainCasts: CHAIN },
         async: { concurrency: 2, retries: 2, retryBaseMs: 50 },
       },
     });

@@ -11,7 +11,8 @@ let p: TestPlatform;
 const N = 1100;
 
 beforeAll(async () => {
-  p = await startPlatform();
+  // more casts than a chain may make by default (functions.maxChainCasts 1000)
+  p = await startPlatform({ config: { functions: { maxChainCasts: 2000 } } });
   await p.deployAll({ caster: 'cast-node', sink: 'cast-sink' });
 });
 

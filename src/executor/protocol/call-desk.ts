@@ -47,6 +47,8 @@ export class CallDesk {
     number,
     { invocationId: string; abort: AbortController; verb: DeskRequest['verb'] }
   >();
+  /** Invocation id → how many casts it made (cleared when the invocation settles). */
+  private readonly casts = new Map<string, number>();
   /** Invocation id → the first carried refusal it was sent (cleared when the invocation settles). */
   private readonly carried = new Map<string, SkiffError>();
   private closed = false;
@@ -144,9 +146,17 @@ export class CallDesk {
     );
   }
 
+  /** The number of the next cast of an invocation in flight (0 for its first). */
+  nextCast(invocationId: string): number {
+    const n = this.casts.get(invocationId) ?? 0;
+    this.casts.set(invocationId, n + 1);
+    return n;
+  }
+
   /** The connection ended: the calls still running are cancelled, their answers go nowhere. */
   close(): void {
     this.closed = true;
+    this.casts.clear();
     const running = [...this.calls.values()];
     this.calls.clear();
     for (const call of running) call.abort.abort();
@@ -169,6 +179,7 @@ export class CallDesk {
    */
   forget(invocationId: string): void {
     this.carried.delete(invocationId);
+    this.casts.delete(invocationId);
     for (const [callId, call] of this.calls) {
       // a cast is a write to the queue that completes on its own: it is answered with its ids
       if (call.invocationId !== invocationId || call.verb === 'cast') continue;

@@ -49,6 +49,7 @@ describe('protocol connection: casts', () => {
       headers: [['a', 'b']],
       body: Buffer.from('payload'),
       delayMs: 250,
+      seq: 0,
     });
   });
 

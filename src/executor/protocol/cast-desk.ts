@@ -17,7 +17,7 @@ export function onCast(desk: CallDesk, callId: number, meta: CastMeta, body: Buf
     callId,
     { verb: 'cast', invocationId: meta.invocationId, function: meta.function },
     body,
-    (caster, service) => runCast(caster, service, meta, body),
+    (caster, service) => runCast(caster, service, meta, body, desk.nextCast(caster.invocation.id)),
   );
 }
 
@@ -26,6 +26,7 @@ async function runCast(
   service: CallService,
   meta: CastMeta,
   body: Buffer,
+  seq: number,
 ): Promise<Result> {
   if (service.casts === undefined) {
     throw new SkiffError('SKIFF_E_INTERNAL', 'this platform serves no casts between functions');
@@ -37,6 +38,7 @@ async function runCast(
     headers: meta.headers ?? [],
     body,
     delayMs: meta.delayMs ?? 0,
+    seq,
   });
   return castAccepted(ids);
 }
