@@ -16,6 +16,7 @@ import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
 import { Reaper } from './reaper.js';
+import { killStrays } from './strays.js';
 
 /** The content type of a tinyFaaS binary function's reply (it has no headers file). */
 const TINYFAAS_CONTENT_TYPE = 'text/plain; charset=utf-8';
@@ -213,6 +214,8 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     if (runs > 0) liveIds.set(meta.invocationId, runs);
     else liveIds.delete(meta.invocationId);
     void rm(headersFile, { force: true });
+    // no run left: whatever a run left behind (out of its process group) goes now
+    if (inflight.size === 0) killStrays([reaper.watchdogPid]);
     connection.invocationEnded();
   }
 }

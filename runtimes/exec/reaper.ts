@@ -31,6 +31,11 @@ export class Reaper {
     (this.watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   }
 
+  /** The watchdog's pid (it must outlive every sweep of stray processes). */
+  get watchdogPid(): number | undefined {
+    return this.watchdog.pid;
+  }
+
   get size(): number {
     return this.groups.size;
   }

@@ -26,6 +26,8 @@ export interface AsyncSettings {
   maxEventAgeMs: number;
   /** Invocations delivered at once, over all functions. */
   concurrency: number;
+  /** Of those, at most this many of one function (null or absent: half of `concurrency`, at least 1). */
+  maxConcurrencyPerFunction?: number | null;
   /** Largest async request body. */
   maxBodyBytes: number;
   /** Bytes of invocations not final yet (queued or running) beyond which new ones are refused. */
@@ -253,7 +255,10 @@ export class AsyncQueue {
       this.recordUnrecorded();
       const free = this.deps.settings.concurrency - this.running;
       if (free > 0) {
-        for (const record of this.deps.store.claim(free)) this.track(record);
+        const { concurrency, maxConcurrencyPerFunction } = this.deps.settings;
+        // one function's backlog may not take every slot (null: half of them, at least one)
+        const perFunction = maxConcurrencyPerFunction ?? Math.max(1, Math.floor(concurrency / 2));
+        for (const record of this.deps.store.claim(free, Date.now(), perFunction)) this.track(record);
       }
       if (this.running >= this.deps.settings.concurrency) return; // an attempt that ends wakes us
       next = this.deps.store.nextDue();

@@ -120,6 +120,11 @@ export const configSchema = z
         retryBaseMs: millis(1_000),
         maxEventAgeMs: millis(6 * 3_600_000),
         concurrency: z.number().int().min(1).max(1_000).default(32),
+        /**
+         * Of those, at most this many of one function at once, so that one function's backlog leaves
+         * room for the others (null: half of concurrency, at least 1).
+         */
+        maxConcurrencyPerFunction: z.number().int().min(1).max(1_000).nullable().default(null),
         /** 256 KiB by default, at most 1 MiB (RELIABILITY.md G7). */
         maxBodyBytes: bytes(256 * 1024, MiB),
         /** Bytes of invocations not final yet; one more gets 503 SKIFF_E_QUEUE_FULL. */

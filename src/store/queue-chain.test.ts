@@ -61,6 +61,19 @@ describe('QueueStore: casts', () => {
     store.close();
   });
 
+  it('claims no more than perFunction rows of one function running at once: a backlog leaves room', () => {
+    const now = 1_000_000;
+    const store = new QueueStore(file);
+    for (let i = 0; i < 10; i++) store.accept(request(`busy-${i}`, { function: 'busy' }), now + i);
+    store.accept(request('other-0', { function: 'other' }), now + 20);
+    const first = store.claim(3, now + 100, 2).map((r) => r.id);
+    expect(first).toEqual(['busy-0', 'busy-1', 'other-0']);
+    // busy has 2 running, its cap: nothing more of it until one ends
+    expect(store.claim(3, now + 100, 2)).toEqual([]);
+    expect(store.claim(3, now + 100).map((r) => r.id)).toEqual(['busy-2', 'busy-3', 'busy-4']);
+    store.close();
+  });
+
   it('claims a row no earlier than its first due time, also when opened again', () => {
     const now = 1_000_000;
     let store = new QueueStore(file);

@@ -182,13 +182,9 @@ export class QueueStore {
    * Takes up to `limit` due invocations, oldest first: each is marked running and its attempt counted
    * in the same fsynced transaction, before it is dispatched. The records come back with that count.
    */
-  claim(limit: number, now = Date.now()): AsyncRecord[] {
+  claim(limit: number, now = Date.now(), perFunction = Number.MAX_SAFE_INTEGER): AsyncRecord[] {
     return this.db.transaction(() => {
-      const rows = this.db
-        .prepare(
-          `SELECT * FROM invocations WHERE status = 'queued' AND next_at <= ? ORDER BY next_at, created_at LIMIT ?`,
-        )
-        .all(now, limit) as Row[];
+      const rows = this.due(limit, now, perFunction);
       const mark = this.db.prepare(
         `UPDATE invocations SET status = 'running', attempts = attempts + 1, running_since = ?
          WHERE id = ? AND status = 'queued'`,
@@ -196,6 +192,44 @@ export class QueueStore {
       for (const row of rows) mark.run(now, row.id);
       return rows.map((r) => ({ ...toRecord(r), status: 'running' as const, attempts: r.attempts + 1 }));
     })();
+  }
+
+  /**
+   * Up to `limit` due rows, oldest first, but no function beyond `perFunction` running at once: one
+   * function's backlog leaves room for the others' invocations.
+   */
+  private due(limit: number, now: number, perFunction: number): Row[] {
+    const running = new Map<string, number>();
+    for (const r of this.db
+      .prepare(
+        `SELECT function AS fn, COUNT(*) AS n FROM invocations WHERE status = 'running' GROUP BY function`,
+      )
+      .all() as { fn: string; n: number }[])
+      running.set(r.fn, r.n);
+    const pick = this.db.prepare(
+      `SELECT * FROM invocations WHERE status = 'queued' AND next_at <= ?
+         AND function NOT IN (SELECT value FROM json_each(?))
+       ORDER BY next_at, created_at LIMIT ?`,
+    );
+    const out: Row[] = [];
+    // each round leaves out the functions at their cap; a function that reaches it drops out next round
+    for (let round = 0; round < 8 && out.length < limit; round++) {
+      const full = [...running].filter(([, n]) => n >= perFunction).map(([fn]) => fn);
+      const rows = pick.all(now, JSON.stringify(full), limit - out.length) as Row[];
+      if (rows.length === 0) break;
+      let capped = false;
+      for (const row of rows) {
+        const n = running.get(row.function) ?? 0;
+        if (n >= perFunction) {
+          capped = true;
+          continue;
+        }
+        running.set(row.function, n + 1);
+        out.push(row);
+      }
+      if (!capped) break;
+    }
+    return out;
   }
 
   /** At a graceful stop: attempts still in flight go back to the queue uncounted (their outcome is dropped). */
