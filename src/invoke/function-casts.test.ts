@@ -191,4 +191,18 @@ describe('FunctionCasts', () => {
     // another chain is not affected
     await expect(casts.cast(caster({ id: 'other-root' }), request())).resolves.toHaveLength(1);
   });
+
+  it('fails the casts of a turn, and throws nothing, when the store fails', async () => {
+    const { casts } = host({
+      chainSize: () => {
+        throw new Error('SQLITE_IOERR: disk I/O error');
+      },
+    });
+    const outcomes = await Promise.allSettled([
+      casts.cast(caster(), request()),
+      casts.cast(caster(), request()),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(((outcomes[0] as PromiseRejectedResult).reason as SkiffError).code).toBe('SKIFF_E_INTERNAL');
+  });
 });

@@ -75,6 +75,19 @@ export class FunctionCasts implements CastHost {
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
+    try {
+      this.write(batch);
+    } catch (err) {
+      // the store failed (not a refusal): every cast not answered yet fails, nothing is thrown away
+      const error =
+        err instanceof SkiffError
+          ? err
+          : new SkiffError('SKIFF_E_INTERNAL', 'the casts could not be written', { cause: err });
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  private write(batch: readonly Pending[]): void {
     const { maxChainCasts } = this.opts;
     const made = new Map<string, number>();
     const admitted: Pending[] = [];
@@ -93,13 +106,7 @@ export class FunctionCasts implements CastHost {
       made.set(p.rootId, before + p.rows.length);
       admitted.push(p);
     }
-    let outcomes: (string[] | SkiffError)[];
-    try {
-      outcomes = this.opts.acceptGroups(admitted.map((p) => p.rows));
-    } catch (err) {
-      for (const p of admitted) p.reject(err as Error);
-      return;
-    }
+    const outcomes = this.opts.acceptGroups(admitted.map((p) => p.rows));
     admitted.forEach((p, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined || outcome instanceof Error) p.reject(outcome ?? new Error('not written'));
