@@ -49,6 +49,8 @@ export interface Pending {
   inv: Invocation;
   /** Its absolute deadline, epoch milliseconds. */
   deadline: number;
+  /** Its deadline is a caller's (shorter than the function's own timeout): no liveness probe at it. */
+  inheritedDeadline: boolean;
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
   timer: NodeJS.Timeout;

@@ -179,7 +179,17 @@ export class ProtocolConnection {
     };
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
-      const p: Pending = { invocationId: inv.id, inv, deadline, resolve, reject, timer, written: false };
+      const p: Pending = {
+        invocationId: inv.id,
+        inv,
+        deadline,
+        // the timeout is the caller's remaining time, not the function's own
+        inheritedDeadline: inv.deadline > 0 && inv.deadline <= deadline + 5,
+        resolve,
+        reject,
+        timer,
+        written: false,
+      };
       this.pending.set(wireId, p);
       inv.signal?.addEventListener('abort', () => this.onAbandoned(wireId, p), { once: true });
       try {
@@ -432,8 +442,8 @@ export class ProtocolConnection {
       p.invocationId,
       p.inv.rootId,
     );
-    // a handler that ignores CANCEL and blocks its peer takes the peer down, as after a timeout
-    this.checkAlive();
+    // no liveness probe: a callee busy with CPU work would miss it and be killed as hung, counted as
+    // its crash; whoever called it could put any function into a crash loop that way
     p.reject(cancelled());
     this.opts.hooks.changed(true);
   }
@@ -447,8 +457,10 @@ export class ProtocolConnection {
     this.opts.hooks.timedOut();
     const line = `invocation timed out after ${timeoutMs} ms`;
     this.opts.hooks.log('platform', 'warn', line, p.invocationId, p.inv.rootId);
-    // Work that blocks the peer takes it down with it; the next call gets a new one.
-    this.checkAlive();
+    // Work that blocks the peer past the function's own timeout takes it down with it (the next call
+    // gets a new one). Not when the time was a caller's: a caller with a short deadline could have any
+    // busy function killed as hung, and into a crash loop.
+    if (!p.inheritedDeadline) this.checkAlive();
     p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
     this.opts.hooks.changed(true);
   }
