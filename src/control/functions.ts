@@ -76,6 +76,8 @@ function summary(fn: FunctionRecord, versions: VersionInfo[]): z.output<typeof f
 /** Routes of the `functions` resource. */
 /** How many of a function's latest log lines a chain filter (`?rootId=`) looks through. */
 const CHAIN_SCAN_LINES = 10_000;
+/** …and at most this many of its latest bytes (4 MiB: 10 000 lines of 400 bytes). */
+const CHAIN_SCAN_BYTES = 4 * 1024 * 1024;
 
 export function functionRoutes(deps: FunctionsDeps): Route[] {
   const { registry, deployer, executor, logs } = deps;
@@ -202,7 +204,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         const entries =
           rootId === undefined
             ? await logs.tail(fn.name, limit)
-            : (await logs.tail(fn.name, CHAIN_SCAN_LINES))
+            : (await logs.tail(fn.name, CHAIN_SCAN_LINES, CHAIN_SCAN_BYTES))
                 .filter((e) => e.rootId === rootId || e.invocationId === rootId)
                 .slice(-limit);
         sendJson(res, 200, { logs: entries } satisfies z.output<typeof logsResponseSchema>);

@@ -88,7 +88,7 @@ export const logsQuery = z.object({
     .optional()
     .meta({
       description:
-        'Only the lines of one chain: of the invocation with this id and of every call and cast below it (among the last 10 000 lines).',
+        'Only the lines of one chain: of the invocation with this id and of every call and cast below it (among the last 10 000 lines and 4 MiB of the log).',
     }),
 });
 

@@ -245,6 +245,12 @@ export class AsyncQueue {
     }
   }
 
+  /** One share's most attempts at once (null: half of the slots, at least one). */
+  private get perFunction(): number {
+    const { concurrency, maxConcurrencyPerFunction } = this.deps.settings;
+    return maxConcurrencyPerFunction ?? Math.max(1, Math.floor(concurrency / 2));
+  }
+
   /** Claims what is due, up to the concurrency, and sleeps until the next due time. */
   private wake(): void {
     if (this.stopped) return;
@@ -255,13 +261,11 @@ export class AsyncQueue {
       this.recordUnrecorded();
       const free = this.deps.settings.concurrency - this.running;
       if (free > 0) {
-        const { concurrency, maxConcurrencyPerFunction } = this.deps.settings;
-        // one function's backlog may not take every slot (null: half of them, at least one)
-        const perFunction = maxConcurrencyPerFunction ?? Math.max(1, Math.floor(concurrency / 2));
-        for (const record of this.deps.store.claim(free, Date.now(), perFunction)) this.track(record);
+        for (const record of this.deps.store.claim(free, Date.now(), this.perFunction)) this.track(record);
       }
       if (this.running >= this.deps.settings.concurrency) return; // an attempt that ends wakes us
-      next = this.deps.store.nextDue();
+      // what waits at its share's cap is claimed when one of its attempts ends (that wakes us)
+      next = this.deps.store.nextDue(this.perFunction);
     } catch (err) {
       // the store refused a write (a full disk): nothing is lost, the worker tries again soon
       const error = this.storeFailed(err);

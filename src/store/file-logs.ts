@@ -138,8 +138,8 @@ export class FileLogStore implements FunctionLogSink {
     return open;
   }
 
-  /** The last `limit` entries of a function, oldest first. */
-  async tail(functionName: string, limit: number): Promise<LogEntry[]> {
+  /** The last `limit` entries of a function, oldest first, among its last `readBytes` of log. */
+  async tail(functionName: string, limit: number, readBytes = TAIL_READ_BYTES): Promise<LogEntry[]> {
     await this.flush(functionName);
     const file = this.file(functionName);
     let handle;
@@ -150,7 +150,7 @@ export class FileLogStore implements FunctionLogSink {
     }
     try {
       const { size } = await handle.stat();
-      const start = Math.max(0, size - TAIL_READ_BYTES);
+      const start = Math.max(0, size - readBytes);
       const buf = Buffer.alloc(size - start);
       await handle.read(buf, 0, buf.length, start);
       const lines = buf.toString('utf8').split('\n').filter(Boolean);

@@ -94,6 +94,14 @@ CREATE TABLE IF NOT EXISTS invocations (
   callback_status INTEGER
 );
 CREATE INDEX IF NOT EXISTS invocations_due ON invocations (status, next_at);
+-- casts made per chain (root invocation) in all: what functions.maxChainCasts counts; kept apart from the
+-- rows (retention prunes those) for CHAIN_MEMORY_MS after a chain's last cast
+CREATE TABLE IF NOT EXISTS chains (
+  root_id TEXT PRIMARY KEY,
+  casts INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chains_updated ON chains (updated_at);
 CREATE INDEX IF NOT EXISTS invocations_function ON invocations (function, created_at);
 `;
 
@@ -149,6 +157,8 @@ export function migrate(db: Database.Database): void {
     `CREATE INDEX IF NOT EXISTS invocations_parent ON invocations (parent_id) WHERE parent_id IS NOT NULL`,
   );
   db.exec(`CREATE INDEX IF NOT EXISTS invocations_root ON invocations (root_id) WHERE root_id IS NOT NULL`);
+  // the newest first, for a list without a filter
+  db.exec(`CREATE INDEX IF NOT EXISTS invocations_created ON invocations (created_at)`);
   db.exec(
     `CREATE UNIQUE INDEX IF NOT EXISTS invocations_cast_key ON invocations (cast_key) WHERE cast_key IS NOT NULL`,
   );

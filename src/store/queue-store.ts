@@ -71,6 +71,10 @@ export class QueueStore {
    */
   acceptAll(reqs: readonly AsyncRequest[], now = Date.now()): string[] {
     const written: AsyncRequest[] = [];
+    const counted = this.db.prepare(
+      `INSERT INTO chains (root_id, casts, updated_at) VALUES (?, 1, ?)
+       ON CONFLICT (root_id) DO UPDATE SET casts = casts + 1, updated_at = excluded.updated_at`,
+    );
     const ids = this.db.transaction(() =>
       reqs.map((req) => {
         if (req.castKey != null) {
@@ -79,6 +83,7 @@ export class QueueStore {
           if (known !== undefined) return known.id;
         }
         this.insert(req, now);
+        if (req.chain != null) counted.run(req.chain.rootId, now);
         written.push(req);
         return req.id;
       }),
@@ -87,12 +92,14 @@ export class QueueStore {
     return ids;
   }
 
-  /** How many invocations the chain under `rootId` holds (casts made in it), counting up to `cap`. */
+  /**
+   * How many casts the chain under `rootId` has made in all (also those whose records retention
+   * pruned since), up to `cap`.
+   */
   chainSize(rootId: string, cap: number): number {
-    const row = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM invocations WHERE root_id = ? LIMIT ?)`)
-      .get(rootId, cap) as { n: number };
-    return row.n;
+    const row = this.db.prepare(`SELECT casts FROM chains WHERE root_id = ?`).get(rootId) as
+      { casts: number } | undefined;
+    return Math.min(cap, row?.casts ?? 0);
   }
 
   private insert(req: AsyncRequest, now: number): void {
@@ -199,16 +206,10 @@ export class QueueStore {
    * function's backlog leaves room for the others' invocations.
    */
   private due(limit: number, now: number, perFunction: number): Row[] {
-    const running = new Map<string, number>();
-    for (const r of this.db
-      .prepare(
-        `SELECT function AS fn, COUNT(*) AS n FROM invocations WHERE status = 'running' GROUP BY function`,
-      )
-      .all() as { fn: string; n: number }[])
-      running.set(r.fn, r.n);
+    const running = this.runningByShare();
     const pick = this.db.prepare(
       `SELECT * FROM invocations WHERE status = 'queued' AND next_at <= ?
-         AND function NOT IN (SELECT value FROM json_each(?))
+         AND coalesce(caller, function) NOT IN (SELECT value FROM json_each(?))
        ORDER BY next_at, created_at LIMIT ?`,
     );
     const out: Row[] = [];
@@ -219,12 +220,13 @@ export class QueueStore {
       if (rows.length === 0) break;
       let capped = false;
       for (const row of rows) {
-        const n = running.get(row.function) ?? 0;
+        const share = row.caller ?? row.function;
+        const n = running.get(share) ?? 0;
         if (n >= perFunction) {
           capped = true;
           continue;
         }
-        running.set(row.function, n + 1);
+        running.set(share, n + 1);
         out.push(row);
       }
       if (!capped) break;
@@ -242,13 +244,32 @@ export class QueueStore {
   }
 
   /** The earliest time something queued is due, or null when nothing is queued. */
-  nextDue(): number | null {
+  /**
+   * When the next queued invocation is due, leaving out the shares at `perFunction` running (those
+   * are claimed when one of their attempts ends, which wakes the worker anyway).
+   */
+  nextDue(perFunction = Number.MAX_SAFE_INTEGER): number | null {
+    const full = [...this.runningByShare()].filter(([, n]) => n >= perFunction).map(([share]) => share);
     const row = this.db
-      .prepare(`SELECT MIN(next_at) AS t FROM invocations WHERE status = 'queued'`)
-      .get() as {
-      t: number | null;
-    };
+      .prepare(
+        `SELECT MIN(next_at) AS t FROM invocations WHERE status = 'queued'
+           AND coalesce(caller, function) NOT IN (SELECT value FROM json_each(?))`,
+      )
+      .get(JSON.stringify(full)) as { t: number | null };
     return row.t;
+  }
+
+  /** Attempts running now by share (a cast's caster, else the function). */
+  private runningByShare(): Map<string, number> {
+    const running = new Map<string, number>();
+    const rows = this.db
+      .prepare(
+        `SELECT coalesce(caller, function) AS share, COUNT(*) AS n FROM invocations
+           WHERE status = 'running' GROUP BY coalesce(caller, function)`,
+      )
+      .all() as { share: string; n: number }[];
+    for (const r of rows) running.set(r.share, r.n);
+    return running;
   }
 
   /**
@@ -347,7 +368,14 @@ export class QueueStore {
    * by age first, then the oldest beyond the count and byte caps. Returns how many it deleted; call
    * again (after yielding to the event loop) until it returns 0.
    */
-  prune(policy: RetentionPolicy, batch: number): number {
+  prune(policy: RetentionPolicy, batch: number, now = Date.now()): number {
+    // a chain's count is forgotten only long after it could still cast (a cast may wait 24 h, then
+    // run for up to the maximum event age)
+    this.db
+      .prepare(
+        `DELETE FROM chains WHERE root_id IN (SELECT root_id FROM chains WHERE updated_at < ? LIMIT ?)`,
+      )
+      .run(now - CHAIN_MEMORY_MS, batch);
     return pruneFinal(this.db, this.counters, policy, batch);
   }
 
@@ -401,22 +429,27 @@ export class QueueStore {
     rootId?: string | undefined;
     limit: number;
   }): AsyncRecord[] {
+    // only the filters given, so that SQLite can use the index of each (a `? IS NULL OR …` uses none)
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.function !== undefined) {
+      where.push('function = ?');
+      params.push(filter.function);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.rootId !== undefined) {
+      where.push('(root_id = ? OR id = ?)');
+      params.push(filter.rootId, filter.rootId);
+    }
     const rows = this.db
       .prepare(
-        `SELECT ${LIST_COLUMNS} FROM invocations WHERE (? IS NULL OR function = ?) AND (? IS NULL OR status = ?)
-           AND (? IS NULL OR root_id = ? OR id = ?)
+        `SELECT ${LIST_COLUMNS} FROM invocations ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
          ORDER BY created_at DESC LIMIT ?`,
       )
-      .all(
-        filter.function ?? null,
-        filter.function ?? null,
-        filter.status ?? null,
-        filter.status ?? null,
-        filter.rootId ?? null,
-        filter.rootId ?? null,
-        filter.rootId ?? null,
-        filter.limit,
-      ) as Row[];
+      .all(...params, filter.limit) as Row[];
     return rows.map(toRecord);
   }
 
@@ -438,3 +471,6 @@ const LIST_COLUMNS = `id, function, trigger, status, attempts, max_retries, meth
   x'' AS body, host, callback_url, created_at, next_at, expires_at, finished_at, result_status,
   result_headers, x'' AS result_body, error_code, error_message, history, callback_status, caller,
   parent_id, root_id, depth`;
+
+/** How long after its last cast a chain's count of casts is kept: 7 days. */
+export const CHAIN_MEMORY_MS = 7 * 24 * 3_600_000;
