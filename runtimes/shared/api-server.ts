@@ -16,9 +16,9 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { chmod, rm } from 'node:fs/promises';
-import { ERROR_CODES } from '../../src/shared/errors.js';
 import type { CallMeta, HeaderPairs } from '../../src/executor/protocol/messages.js';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
+import { ApiError, discardRest, readBody, statusOf } from './api-body.js';
 import { CallError, type CallClient, type CallReply } from './calls.js';
 
 /** CAST meta (frame 15), as the wire shapes fix it. */
@@ -106,21 +106,6 @@ const DROP_HEADERS = new Set([
 /** Reply headers the API sets itself. */
 const DROP_REPLY_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
-class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number = statusOf(code),
-  ) {
-    super(message);
-  }
-}
-
-/** The HTTP status of a SKIFF_E_* code (502 for a code this build does not know). */
-export function statusOf(code: string): number {
-  return (ERROR_CODES as Record<string, { status: number } | undefined>)[code]?.status ?? 502;
-}
-
 function sendJson(res: http.ServerResponse, status: number, code: string, message: string): void {
   if (res.headersSent) {
     res.destroy();
@@ -145,37 +130,6 @@ function sendReply(res: http.ServerResponse, reply: CallReply): void {
     res.writeHead(reply.status, noBody ? {} : { 'content-length': reply.body.length });
   }
   res.end(noBody ? undefined : reply.body);
-}
-
-/** Reads the body up to `max` bytes; a declared or actual size over it is 413. */
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) {
-    return Promise.reject(tooLarge(declared, max));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        chunks.length = 0;
-        req.pause();
-        reject(tooLarge(size, max));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function tooLarge(size: number, max: number): ApiError {
-  return new ApiError(
-    'SKIFF_E_PAYLOAD_TOO_LARGE',
-    `the request body of ${size} bytes or more is larger than the limit of ${max} bytes`,
-  );
 }
 
 function forwardedHeaders(req: http.IncomingMessage): HeaderPairs {
@@ -324,25 +278,6 @@ function stateMeta(
     default:
       throw new ApiError('SKIFF_E_METHOD_NOT_ALLOWED', 'state keys take GET, PUT and DELETE');
   }
-}
-
-/**
- * Reads and drops what is left of a refused request's body, up to twice the body limit and the idle
- * timeout; past either the connection is closed (a client may not keep the bridge busy with it).
- */
-function discardRest(req: http.IncomingMessage, limits: ApiLimits): void {
-  let dropped = 0;
-  const stop = (): void => {
-    req.socket.destroy();
-  };
-  const timer = setTimeout(stop, limits.idleTimeoutMs);
-  req.removeAllListeners('data');
-  req.on('data', (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > 2 * limits.maxBodyBytes) stop();
-  });
-  req.once('close', () => clearTimeout(timer));
-  req.resume();
 }
 
 function notServed(what: string): ApiError {

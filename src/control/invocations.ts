@@ -2,7 +2,7 @@
  * Routes of asynchronous invocations: their status and result, by id (with its place in the invocation
  * tree: parent, root and the casts it made), and a filtered list.
  */
-import { asyncListView, asyncNotFound, asyncView } from '../invoke/async-queue.js';
+import { asyncListView, asyncNotFound, asyncView } from '../invoke/async-views.js';
 import type { z } from 'zod';
 import { sendJson } from '../shared/http.js';
 import type { QueueStore } from '../store/queue-store.js';

@@ -13,6 +13,7 @@ import type Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
 import { QueueAccounting, requestBytes } from './queue-accounting.js';
 import { pruneFinal, type RetentionPolicy } from './queue-retention.js';
+import { dueRows, nextDueAt } from './queue-claim.js';
 import {
   openQueueDb,
   ROW_OVERHEAD_BYTES,
@@ -191,7 +192,7 @@ export class QueueStore {
    */
   claim(limit: number, now = Date.now(), perFunction = Number.MAX_SAFE_INTEGER): AsyncRecord[] {
     return this.db.transaction(() => {
-      const rows = this.due(limit, now, perFunction);
+      const rows = dueRows(this.db, limit, now, perFunction);
       const mark = this.db.prepare(
         `UPDATE invocations SET status = 'running', attempts = attempts + 1, running_since = ?
          WHERE id = ? AND status = 'queued'`,
@@ -199,39 +200,6 @@ export class QueueStore {
       for (const row of rows) mark.run(now, row.id);
       return rows.map((r) => ({ ...toRecord(r), status: 'running' as const, attempts: r.attempts + 1 }));
     })();
-  }
-
-  /**
-   * Up to `limit` due rows, oldest first, but no function beyond `perFunction` running at once: one
-   * function's backlog leaves room for the others' invocations.
-   */
-  private due(limit: number, now: number, perFunction: number): Row[] {
-    const running = this.runningByShare();
-    const pick = this.db.prepare(
-      `SELECT * FROM invocations WHERE status = 'queued' AND next_at <= ?
-         AND coalesce(caller, function) NOT IN (SELECT value FROM json_each(?))
-       ORDER BY next_at, created_at LIMIT ?`,
-    );
-    const out: Row[] = [];
-    // each round leaves out the functions at their cap; a function that reaches it drops out next round
-    for (let round = 0; round < 8 && out.length < limit; round++) {
-      const full = [...running].filter(([, n]) => n >= perFunction).map(([fn]) => fn);
-      const rows = pick.all(now, JSON.stringify(full), limit - out.length) as Row[];
-      if (rows.length === 0) break;
-      let capped = false;
-      for (const row of rows) {
-        const share = row.caller ?? row.function;
-        const n = running.get(share) ?? 0;
-        if (n >= perFunction) {
-          capped = true;
-          continue;
-        }
-        running.set(share, n + 1);
-        out.push(row);
-      }
-      if (!capped) break;
-    }
-    return out;
   }
 
   /** At a graceful stop: attempts still in flight go back to the queue uncounted (their outcome is dropped). */
@@ -243,33 +211,12 @@ export class QueueStore {
     return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0))();
   }
 
-  /** The earliest time something queued is due, or null when nothing is queued. */
   /**
-   * When the next queued invocation is due, leaving out the shares at `perFunction` running (those
-   * are claimed when one of their attempts ends, which wakes the worker anyway).
+   * When the next queued invocation is due (null: nothing queued), leaving out the shares at
+   * `perFunction` running: those are claimed when one of their attempts ends, which wakes the worker.
    */
   nextDue(perFunction = Number.MAX_SAFE_INTEGER): number | null {
-    const full = [...this.runningByShare()].filter(([, n]) => n >= perFunction).map(([share]) => share);
-    const row = this.db
-      .prepare(
-        `SELECT MIN(next_at) AS t FROM invocations WHERE status = 'queued'
-           AND coalesce(caller, function) NOT IN (SELECT value FROM json_each(?))`,
-      )
-      .get(JSON.stringify(full)) as { t: number | null };
-    return row.t;
-  }
-
-  /** Attempts running now by share (a cast's caster, else the function). */
-  private runningByShare(): Map<string, number> {
-    const running = new Map<string, number>();
-    const rows = this.db
-      .prepare(
-        `SELECT coalesce(caller, function) AS share, COUNT(*) AS n FROM invocations
-           WHERE status = 'running' GROUP BY coalesce(caller, function)`,
-      )
-      .all() as { share: string; n: number }[];
-    for (const r of rows) running.set(r.share, r.n);
-    return running;
+    return nextDueAt(this.db, perFunction);
   }
 
   /**
