@@ -187,6 +187,7 @@ export async function startServer(
     new FunctionCasts({
       acceptGroups: (groups) => asyncQueue.acceptGroups(groups),
       chainSize: (rootId, cap) => queueStore.chainSize(rootId, cap),
+      hasCastKey: (key) => queueStore.hasCastKey(key),
       maxChainCasts: config.functions.maxChainCasts,
       maxBodyBytes: config.async.maxBodyBytes,
       resolve: (name) => router.resolve(name),

@@ -205,4 +205,20 @@ describe('FunctionCasts', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(((outcomes[0] as PromiseRejectedResult).reason as SkiffError).code).toBe('SKIFF_E_INTERNAL');
   });
+
+  it("lets a retried attempt at its chain's budget find what it cast, though it may cast nothing new", async () => {
+    const accepted: NewAsync[] = [];
+    const { casts } = host({
+      maxChainCasts: 1,
+      acceptGroups: (groups) =>
+        groups.map((group) => group.map((req) => (accepted.push(req), `id-${accepted.length}`))),
+      chainSize: (rootId) => accepted.filter((r) => r.chain?.rootId === rootId).length,
+      hasCastKey: (key) => accepted.some((r) => r.castKey === key),
+    });
+    await expect(casts.cast(caster(), request({ seq: 0 }))).resolves.toHaveLength(1);
+    // the retry's first cast has the same key: admitted (the store answers the first one's id)
+    await expect(casts.cast(caster(), request({ seq: 0 }))).resolves.toHaveLength(1);
+    // a cast beyond what the first attempt made is refused
+    expect((await refusal(casts.cast(caster(), request({ seq: 1 })))).code).toBe('SKIFF_E_TOO_MANY_REQUESTS');
+  });
 });

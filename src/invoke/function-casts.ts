@@ -24,6 +24,8 @@ export interface FunctionCastsOptions {
   acceptGroups(groups: readonly (readonly NewAsync[])[]): (string[] | SkiffError)[];
   /** How many casts the chain under a root has made so far, counted up to `cap` (QueueStore.chainSize). */
   chainSize(rootId: string, cap: number): number;
+  /** Whether a cast with this key is queued already (a retried attempt's cast; QueueStore.hasCastKey). */
+  hasCastKey?(key: string): boolean;
   /** The most casts one chain may make in all (functions.maxChainCasts). */
   maxChainCasts: number;
   /** The live deployment of a function (throws SKIFF_E_FUNCTION_NOT_FOUND), for its `access.callers`. */
@@ -93,7 +95,9 @@ export class FunctionCasts implements CastHost {
     const admitted: Pending[] = [];
     for (const p of batch) {
       const before = made.get(p.rootId) ?? this.opts.chainSize(p.rootId, maxChainCasts + 1);
-      if (before + p.rows.length > maxChainCasts) {
+      // a retried attempt's cast finds what its first attempt queued: it makes nothing new
+      const fresh = p.rows.filter((r) => r.castKey == null || this.opts.hasCastKey?.(r.castKey) !== true);
+      if (fresh.length > 0 && before + fresh.length > maxChainCasts) {
         made.set(p.rootId, before);
         p.reject(
           new SkiffError(
@@ -103,7 +107,7 @@ export class FunctionCasts implements CastHost {
         );
         continue;
       }
-      made.set(p.rootId, before + p.rows.length);
+      made.set(p.rootId, before + fresh.length);
       admitted.push(p);
     }
     const outcomes = this.opts.acceptGroups(admitted.map((p) => p.rows));

@@ -93,6 +93,11 @@ export class QueueStore {
     return ids;
   }
 
+  /** Whether an invocation with this cast key is queued (or was, and is kept). */
+  hasCastKey(key: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM invocations WHERE cast_key = ?`).get(key) !== undefined;
+  }
+
   /**
    * How many casts the chain under `rootId` has made in all (also those whose records retention
    * pruned since), up to `cap`.
