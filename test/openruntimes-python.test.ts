@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { waitFor, waitUntil } from './helpers/wait.js';
@@ -34,6 +36,55 @@ function rawRequest(
 const NO_RETURN = 'Return statement missing. return context.res.empty() if no response is expected.';
 const NATIVE = 'Native logs detected. Use context.log() or context.error() for better experience.';
 const CUT = '... Log truncated due to size limit (8000 characters)';
+
+describe('Open Runtimes Python rules (skiff_openruntimes.py)', () => {
+  it('query, host, log and response rules on their own', () => {
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(path.resolve('runtimes/python'))})`,
+      'import skiff_openruntimes as o',
+      'r = o.to_response({"body": "x", "headers": {"Set-Cookie": ["a=1", "b=2"], "X-Open-Runtimes-A": "1"}})',
+      'bad = []',
+      'for out in ({"statusCode": 99}, {"body": 5}, "text"):',
+      '    try:',
+      '        o.to_response(out)',
+      '    except (TypeError, ValueError) as e:',
+      '        bad.append(type(e).__name__)',
+      'print(json.dumps({',
+      '  "query": o.parse_query("a=1&&=z&b&a=2&c=%20"),',
+      '  "hosts": [o.split_host(h, 80) for h in ("h:3001", "h", "[::1]:8080", "[::1]", "h:x")],',
+      '  "log": o.format_log(["a", 1, None, {"k": [1]}, (1, 2), {1, 2} and "set"]),',
+      '  "cut": len(o.format_log(["y" * 8001])),',
+      '  "res": [r.status, r.headers, r.body.decode()],',
+      '  "bad": bad,',
+      '}))',
+    ].join('\n');
+    const out = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual({
+      query: { a: '2', b: '', c: '%20' },
+      hosts: [
+        ['h', 3001],
+        ['h', 80],
+        ['[::1]', 8080],
+        ['[::1]', 80],
+        ['h:x', 80],
+      ],
+      log: 'a 1 None {"k":[1]} [1,2] set',
+      cut: 8000 + CUT.length,
+      res: [
+        200,
+        [
+          ['content-type', 'text/plain; charset=utf-8'],
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+        ],
+        'x',
+      ],
+      bad: ['ValueError', 'TypeError', 'TypeError'],
+    });
+  });
+});
 
 describe('Open Runtimes functions in Python (flavor openruntimes)', () => {
   let p: TestPlatform;
