@@ -267,6 +267,12 @@ describe('Open Runtimes functions in Python (flavor openruntimes)', () => {
     const messages = logs.map((l) => l.message);
     expect(messages).toContain('plain 1 {"k":"v"} [1,2]');
     expect(messages).toContain('an error line');
+    const levels = logs as unknown as { message: string; stream: string; level: string }[];
+    expect(levels.find((l) => l.message === 'an error line')).toMatchObject({
+      stream: 'log',
+      level: 'error',
+    });
+    expect(levels.find((l) => l.message === 'printed once')).toMatchObject({ stream: 'stdout' });
     const long = messages.find((m) => m.startsWith('xxxx'));
     expect(long).toBe('x'.repeat(8000) + CUT);
     const notice = messages.indexOf(NATIVE);
