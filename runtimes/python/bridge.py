@@ -25,6 +25,7 @@ if HERE not in sys.path:
 
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
 import skiff_frames as F  # noqa: E402
+import skiff_openruntimes  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
@@ -138,6 +139,7 @@ class Invocation:
     def __init__(self, ctx):
         self.ctx = ctx
         self.task = None
+        self.native_output = False  # an openruntimes function printed (its notice is out)
 
 
 class Bridge:
@@ -151,11 +153,17 @@ class Bridge:
         self.inflight = {}
         self.handler = None
         self.init = None
+        self.native_notice = None  # the line sent before a function's first print (a flavor's)
         self.shutting_down = False
         self.stdout = LogWriter(self, "stdout", "info")
         self.stderr = LogWriter(self, "stderr", "error")
 
     def log(self, wire_id, stream, level, text):
+        if self.native_notice and wire_id and stream != "log":
+            inv = self.inflight.get(wire_id)
+            if inv is not None and not inv.native_output:
+                inv.native_output = True
+                self.log(wire_id, "log", "info", self.native_notice)
         try:
             body = cut(text, MAX_LOG_CHARS).encode("utf-8", "replace")
             self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, body)
@@ -183,9 +191,10 @@ class Bridge:
         for key, value in list((meta.get("env") or {}).items()) + list(secrets.items()):
             os.environ[str(key)] = str(value)
         flavor = meta.get("flavor")
-        spec = str(meta.get("handler") or ("fn.py:fn" if flavor == "tinyfaas" else "main.py"))
+        default = {"tinyfaas": "fn.py:fn", "openruntimes": "main.py:main"}.get(flavor, "main.py")
+        spec = str(meta.get("handler") or default)
         try:
-            if flavor not in (None, "tinyfaas"):
+            if flavor not in (None, "tinyfaas", "openruntimes"):
                 raise InitError("the python runtime has no flavor %s" % flavor)
             code_dir = meta["codeDir"]
             os.chdir(code_dir)
@@ -193,9 +202,13 @@ class Bridge:
                 if entry in sys.path:
                     sys.path.remove(entry)
                 sys.path.insert(0, entry)
-            self.handler = load_handler(code_dir, spec)
+            missing = skiff_openruntimes.NO_MAIN if flavor == "openruntimes" else None
+            self.handler = load_handler(code_dir, spec, missing)
             if flavor == "tinyfaas":
                 self.handler = skiff_tinyfaas.wrap(self.handler)
+            elif flavor == "openruntimes":
+                self.handler = skiff_openruntimes.wrap(self.handler, user_traceback)
+                self.native_notice = skiff_openruntimes.NATIVE_NOTICE
         except BaseException as err:  # SystemExit in module code too
             self.stdout.flush_id(0)
             self.stderr.flush_id(0)
@@ -212,7 +225,7 @@ class Bridge:
     # INVOKE
 
     def on_invoke(self, wire_id, meta, body):
-        ctx = Context(self.init or {}, meta, lambda text: self.log(wire_id, "log", "info", text))
+        ctx = Context(self.init or {}, meta, lambda text, level="info": self.log(wire_id, "log", level, text))
         ctx._calls = self.calls
         inv = Invocation(ctx)
         self.inflight[wire_id] = inv
@@ -359,8 +372,9 @@ class InitError(Exception):
     """The module loaded but has no usable handler (reported without a traceback)."""
 
 
-def load_handler(code_dir, spec):
-    """Imports `file.py` or `file.py:function` (relative to code_dir); the function defaults to handle."""
+def load_handler(code_dir, spec, missing=None):
+    """Imports `file.py` or `file.py:function` (relative to code_dir); the function defaults to handle.
+    `missing`: the message when there is no such function (a flavor's own)."""
     rel, _, name = spec.partition(":")
     name = name or "handle"
     path = os.path.realpath(os.path.join(code_dir, rel))
@@ -375,7 +389,7 @@ def load_handler(code_dir, spec):
     module_spec.loader.exec_module(module)
     fn = getattr(module, name, None)
     if not callable(fn):
-        raise InitError("%s does not define a function %s(request, ctx)" % (rel, name))
+        raise InitError(missing or "%s does not define a function %s(request, ctx)" % (rel, name))
     return fn
 
 

@@ -8,6 +8,6 @@ import type { Flavor } from '../../model/flavor.js';
 
 export const OPENRUNTIMES_FLAVOR: Flavor = {
   name: 'openruntimes',
-  defaultHandler: { node: 'index.js', python: 'main.py' },
+  defaultHandler: { node: 'index.js', python: 'main.py:main' },
   showsErrorText: false,
 };
