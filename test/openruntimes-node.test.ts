@@ -46,7 +46,12 @@ describe('Open Runtimes Node functions (flavor openruntimes)', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    await p.deployAll({ oresm: 'or-node-esm', orcjs: 'or-node-cjs', orsync: 'or-node-sync' });
+    await p.deployAll({
+      oresm: 'or-node-esm',
+      orcjs: 'or-node-cjs',
+      orsync: 'or-node-sync',
+      caller: 'call-node',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -68,6 +73,12 @@ describe('Open Runtimes Node functions (flavor openruntimes)', () => {
     const sync = await p.call('/orsync');
     expect(sync.status).toBe(200);
     expect(await sync.text()).toBe('sync GET');
+  });
+
+  it('another function reaches it with ctx.call, as any function', async () => {
+    const res = await p.call('/caller/ping?peer=orcjs', { method: 'POST', body: 'hi' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ kind: 'cjs', text: 'hi', entrypoint: 'index.js' });
   });
 
   it('a throw is a 500 with an empty body, the stack in the error log (point 11)', async () => {
