@@ -3,7 +3,9 @@
  * Skiff gateway: the request and response rules, failures and logging of the Open Runtimes contract.
  */
 import http from 'node:http';
+import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvokerClient, invoke, ok, target } from './grpc/setup.js';
 import { fixture, removeDir, startPlatform, type LogLine, type TestPlatform } from './helpers/platform.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -79,6 +81,21 @@ describe('Open Runtimes Node functions (flavor openruntimes)', () => {
     const res = await p.call('/caller/ping?peer=orcjs', { method: 'POST', body: 'hi' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ kind: 'cjs', text: 'hi', entrypoint: 'index.js' });
+  });
+
+  it('answers over gRPC too', async () => {
+    const grpc = new InvokerClient(target(p), credentials.createInsecure());
+    try {
+      const res = ok(await invoke(grpc, { function: 'orcjs', payload: Buffer.from('over gRPC') }));
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.payload.toString())).toEqual({
+        kind: 'cjs',
+        text: 'over gRPC',
+        entrypoint: 'index.js',
+      });
+    } finally {
+      grpc.close();
+    }
   });
 
   it('a throw is a 500 with an empty body, the stack in the error log (point 11)', async () => {

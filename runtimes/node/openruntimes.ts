@@ -132,13 +132,14 @@ export function buildRequest(meta: InvokeMeta, body: Buffer): OpenRuntimesReques
     });
   }
   // meta.url is http://<host><path>[?<query>], the path and query as the caller sent them
-  const rest = meta.url.replace(/^[a-z]+:\/\/[^/]*/i, '');
+  const origin = /^[a-z]+:\/\/([^/?]*)/i.exec(meta.url);
+  const rest = meta.url.slice(origin?.[0].length ?? 0);
   const q = rest.indexOf('?');
   const path = q === -1 ? rest : rest.slice(0, q);
   const queryString = q === -1 ? '' : rest.slice(q + 1);
   const scheme = headers['x-forwarded-proto'] ?? 'http';
   const defaultPort = scheme === 'https' ? 443 : 80;
-  const { host, port } = hostAndPort(headers['host'] ?? new URL(meta.url).host, defaultPort);
+  const { host, port } = hostAndPort(headers['host'] ?? origin?.[1] ?? 'localhost', defaultPort);
   const url = `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}${path}${queryString === '' ? '' : `?${queryString}`}`;
   const contentType = (headers['content-type'] ?? 'text/plain').toLowerCase();
   return {
