@@ -17,12 +17,24 @@ import { stateFor } from './state.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
+import {
+  NO_EXPORT,
+  NativeLogs,
+  invokeOpenRuntimes,
+  resolveOpenRuntimesHandler,
+  type OpenRuntimesHandler,
+  type OpenRuntimesLog,
+} from './openruntimes.js';
 
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
 let handler: UserHandler | undefined;
 /** The handler of a function of the tinyFaaS flavor (INIT `flavor: "tinyfaas"`). */
 let expressHandler: ExpressHandler | undefined;
+/** The handler of a function of the Open Runtimes flavor (INIT `flavor: "openruntimes"`). */
+let openRuntimesHandler: OpenRuntimesHandler | undefined;
+/** Console output of an Open Runtimes function: a notice once per invocation (openruntimes.ts). */
+let nativeLogs: NativeLogs | undefined;
 let init: InitMeta | undefined;
 let secrets: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -52,8 +64,13 @@ const levels: [keyof Console, LogMeta['level'], LogMeta['stream']][] = [
   ['error', 'error', 'stderr'],
 ];
 for (const [method, level, stream] of levels) {
-  (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
-    sendLog(current.getStore() ?? 0, stream, level, format(...args));
+  (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+    const id = current.getStore() ?? 0;
+    // Open Runtimes sends every console method to the function's logs (never its errors)
+    if (nativeLogs !== undefined)
+      for (const line of nativeLogs.lines(id, args)) sendLog(id, 'stdout', 'info', line);
+    else sendLog(id, stream, level, format(...args));
+  };
 }
 
 function resolveHandler(mod: Record<string, unknown>): UserHandler | undefined {
@@ -75,13 +92,17 @@ async function onInit(meta: InitMeta): Promise<void> {
   // A warm-pool process learns env and secrets here; a secret wins over an env entry of its name.
   // The platform leaves its own variables (PATH, HOME ...) out of both.
   Object.assign(process.env, meta.env, secrets);
-  if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas') {
+  if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas' && meta.flavor !== 'openruntimes') {
     sendError(0, { code: 'INIT_ERROR', message: `the node runtime has no flavor ${meta.flavor}` });
     return;
   }
   try {
     process.chdir(meta.codeDir);
     const entry = path.resolve(meta.codeDir, meta.handler);
+    if (meta.flavor === 'openruntimes') {
+      process.env['OPEN_RUNTIMES_ENTRYPOINT'] = meta.handler;
+      nativeLogs = new NativeLogs();
+    }
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     if (meta.flavor === 'tinyfaas') {
       expressHandler = resolveExpressHandler(mod);
@@ -90,6 +111,15 @@ async function onInit(meta: InitMeta): Promise<void> {
           code: 'INIT_ERROR',
           message: `${meta.handler} does not export a function (module.exports = (req, res) => ...)`,
         });
+        return;
+      }
+      writer.send(FrameKind.READY, 0, {});
+      return;
+    }
+    if (meta.flavor === 'openruntimes') {
+      openRuntimesHandler = resolveOpenRuntimesHandler(mod);
+      if (openRuntimesHandler === undefined) {
+        sendError(0, { code: 'INIT_ERROR', message: NO_EXPORT });
         return;
       }
       writer.send(FrameKind.READY, 0, {});
@@ -134,6 +164,14 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
+    if (openRuntimesHandler !== undefined) {
+      const main = openRuntimesHandler;
+      const log: OpenRuntimesLog = (kind, text) =>
+        kind === 'error' ? sendLog(id, 'stderr', 'error', text) : sendLog(id, 'stdout', 'info', text);
+      const result = await current.run(id, () => invokeOpenRuntimes(main, meta, body, log));
+      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      return send(id, result);
+    }
     if (fn === undefined || info === undefined) throw new Error('INVOKE before READY');
     const ctx: HandlerContext = {
       functionName: info.function,
@@ -163,6 +201,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     });
   } finally {
     inflight.delete(id);
+    nativeLogs?.end(id);
     connection.invocationEnded();
   }
 }
