@@ -19,6 +19,8 @@ import {
   tooLarge,
 } from '../invocation-errors.js';
 import { CallDesk } from './call-desk.js';
+import { LivenessProbe } from './liveness-probe.js';
+import { StartGate } from './start-gate.js';
 import { onCast } from './cast-desk.js';
 import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
@@ -31,7 +33,7 @@ import {
   type InitMeta,
   type InvokeMeta,
 } from './messages.js';
-import type { ConnectionOptions, Pending, Ping, StartErrorCode, StartWaiter } from './connection-types.js';
+import type { ConnectionOptions, Pending, StartErrorCode } from './connection-types.js';
 
 export type {
   ConnectionHooks,
@@ -53,10 +55,9 @@ export class ProtocolConnection {
   private readonly pending = new Map<number, Pending>();
   private readonly desk: CallDesk;
   private readonly stateDesk: StateDesk;
-  private readonly pings = new Map<number, Ping>();
-  private probe: Promise<boolean> | undefined;
+  private readonly liveness: LivenessProbe;
   private nextId = 1;
-  private startWaiter: StartWaiter | undefined;
+  private readonly start = new StartGate();
   /** Set when the peer broke the protocol: the connection is ended, its frames are ignored. */
   private violation: string | undefined;
 
@@ -89,6 +90,13 @@ export class ProtocolConnection {
           this.callerOf(invocationId)?.invocation.rootId,
         ),
     });
+    this.liveness = new LivenessProbe({
+      timeoutMs: opts.probeTimeoutMs,
+      send: (id, written) => this.channel.send(FrameKind.PING, id, undefined, undefined, written),
+      hung: () => this.opts.hooks.hung(),
+      // invocations that queued while the probe ran can go now
+      ended: () => this.opts.hooks.changed(false),
+    });
     this.stateDesk = new StateDesk({
       service: () => opts.state?.(),
       caller: (invocationId) => this.callerOf(invocationId),
@@ -109,7 +117,7 @@ export class ProtocolConnection {
 
   /** READY was seen, the peer keeps to the protocol and no liveness probe runs. */
   get accepting(): boolean {
-    return this.readyNow && this.probe === undefined && this.violation === undefined;
+    return this.readyNow && this.liveness.running === undefined && this.violation === undefined;
   }
 
   /** Why the connection was ended for a protocol violation, if it was. */
@@ -119,17 +127,17 @@ export class ProtocolConnection {
 
   /** While a liveness probe runs: resolves true if the peer answered, false if it did not. */
   get probing(): Promise<boolean> | undefined {
-    return this.probe;
+    return this.liveness.running;
   }
 
   /** Resolves once the peer said HELLO in our protocol version, within timeoutMs. */
   waitHello(timeoutMs: number): Promise<void> {
-    return this.waitStart('hello', 'did not say HELLO', timeoutMs);
+    return this.start.wait('hello', 'did not say HELLO', timeoutMs);
   }
 
   /** Sends INIT and resolves on READY within timeoutMs; an ERROR for id 0 fails the start. */
   init(meta: InitMeta, timeoutMs: number): Promise<void> {
-    const waiting = this.waitStart('init', 'did not become ready', timeoutMs);
+    const waiting = this.start.wait('init', 'did not become ready', timeoutMs);
     this.channel.send(FrameKind.INIT, 0, meta);
     return waiting;
   }
@@ -139,10 +147,7 @@ export class ProtocolConnection {
    * process failed to start or exited, or the owner gives up on it.
    */
   abortStart(message: string, code: StartErrorCode = 'SKIFF_E_INSTANCE_START_FAILED'): void {
-    const waiter = this.startWaiter;
-    if (waiter === undefined) return;
-    this.startWaiter = undefined;
-    waiter.reject(new SkiffError(code, `the function instance ${message}`));
+    this.start.abort(message, code);
   }
 
   /** The peer is gone: a start in progress fails, probes fail, every invocation in flight gets `error`. */
@@ -151,7 +156,7 @@ export class ProtocolConnection {
     this.desk.close();
     this.stateDesk.close();
     this.abortStart(startMessage);
-    for (const ping of [...this.pings.values()]) ping.answer(false);
+    this.liveness.failAll();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(error);
@@ -218,50 +223,8 @@ export class ProtocolConnection {
 
   /** Sends a PING; a peer that does not answer within the probe timeout is reported as hung. */
   private checkAlive(): void {
-    if (this.probe !== undefined || !this.readyNow) return;
-    const id = this.nextId++;
-    this.probe = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        this.opts.hooks.hung();
-        resolve(false);
-      }, this.opts.probeTimeoutMs);
-      const ping: Ping = {
-        answer: (alive) => {
-          clearTimeout(timer);
-          this.pings.delete(id);
-          resolve(alive);
-        },
-        written: false,
-      };
-      this.pings.set(id, ping);
-      this.channel.send(FrameKind.PING, id, undefined, undefined, () => {
-        ping.written = true;
-      });
-    }).finally(() => {
-      this.probe = undefined;
-      // Invocations that queued while the probe ran can go now.
-      this.opts.hooks.changed(false);
-    });
-  }
-
-  private waitStart(phase: StartWaiter['phase'], what: string, limit: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.abortStart(`${what} within ${limit} ms`, 'SKIFF_E_START_TIMEOUT');
-      }, limit);
-      this.startWaiter = {
-        phase,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-    });
+    if (!this.readyNow || this.liveness.running !== undefined) return;
+    this.liveness.start(this.nextId++);
   }
 
   /** A frame announced over the limit: a RESULT fails its invocation as too large; the connection ends. */
@@ -292,7 +255,7 @@ export class ProtocolConnection {
       p.reject(error);
     }
     this.pending.clear();
-    for (const ping of [...this.pings.values()]) ping.answer(false);
+    this.liveness.failAll();
     this.channel.destroy();
     this.opts.hooks.changed(true);
   }
@@ -301,14 +264,12 @@ export class ProtocolConnection {
     switch (frame.kind) {
       case FrameKind.HELLO:
         return this.onHello(frame.meta);
-      case FrameKind.READY: {
-        if (this.startWaiter?.phase !== 'init') return;
-        this.readyNow = true;
-        const waiter = this.startWaiter;
-        this.startWaiter = undefined;
-        waiter.resolve();
+      case FrameKind.READY:
+        if (this.start.phase === 'init') {
+          this.readyNow = true;
+          this.start.pass('init');
+        }
         return;
-      }
       case FrameKind.RESULT: {
         const { status, headers } = frame.meta;
         return this.settle(frame.id, (p) => {
@@ -324,12 +285,11 @@ export class ProtocolConnection {
         const text = capText(frame.body, MAX_TEXT_BYTES);
         return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, p?.invocationId, p?.inv.rootId);
       }
-      case FrameKind.PONG: {
-        const ping = this.pings.get(frame.id);
-        if (ping === undefined) return;
-        if (!ping.written) return this.protocolViolation(`a PONG for PING ${frame.id}, which it never read`);
-        return ping.answer(true);
-      }
+      case FrameKind.PONG:
+        if (this.liveness.pong(frame.id) === 'unread') {
+          this.protocolViolation(`a PONG for PING ${frame.id}, which it never read`);
+        }
+        return;
       case FrameKind.CALL:
         if (this.stateDesk.has(frame.id)) {
           return this.protocolViolation(`a CALL with call id ${frame.id}, which is already in flight`);
@@ -367,11 +327,9 @@ export class ProtocolConnection {
       this.abortStart(`runtime speaks protocol ${meta.protocol}, the platform speaks ${PROTOCOL_VERSION}`);
       return;
     }
-    if (this.startWaiter?.phase !== 'hello') return;
+    if (this.start.phase !== 'hello') return;
     this.hello = meta;
-    const waiter = this.startWaiter;
-    this.startWaiter = undefined;
-    waiter.resolve();
+    this.start.pass('hello');
   }
 
   private onError(wireId: number, full: ErrorMeta): void {
