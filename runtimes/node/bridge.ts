@@ -67,8 +67,10 @@ for (const [method, level, stream] of levels) {
   (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
     const id = current.getStore() ?? 0;
     // Open Runtimes sends every console method to the function's logs (never its errors)
+    // (a line after its invocation ended is kept without the notice: nothing would forget it again)
     if (nativeLogs !== undefined)
-      for (const line of nativeLogs.lines(id, args)) sendLog(id, 'stdout', 'info', line);
+      for (const line of nativeLogs.lines(inflight.has(id) ? id : 0, args))
+        sendLog(id, 'stdout', 'info', line);
     else sendLog(id, stream, level, format(...args));
   };
 }

@@ -246,6 +246,12 @@ export async function invokeOpenRuntimes(
     context.error(MISSING_RETURN);
     return failed();
   }
+  const status = Number((output as Partial<OpenRuntimesResponse>).statusCode ?? 200);
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    // as in the Python bridge: upstream's empty 500, the reason in the errors stream
+    context.error(`the status ${String(status)} is not a final HTTP status (200-599)`);
+    return failed();
+  }
   try {
     return toOpenRuntimesResult(output as Partial<OpenRuntimesResponse>);
   } catch (err) {

@@ -5,6 +5,7 @@ its answer with `context.res` and returns it; only the returned value is sent. A
 answers 500 with an empty body and the reason in the function's logs, as upstream does.
 """
 
+import asyncio
 import inspect
 import json
 import os
@@ -65,7 +66,8 @@ def parse_query(query_string):
 def split_host(host, default_port):
     """(host, port) from a Host header value; the scheme's port when it names none."""
     name, colon, port = host.rpartition(":")
-    if colon and port.isdigit() and not host.endswith("]"):
+    # ASCII digits only, and few of them: str.isdigit() takes "²", and int() refuses 4300+ digits
+    if colon and port.isascii() and port.isdigit() and len(port) <= 5 and not host.endswith("]"):
         return name, int(port)
     return host, default_port
 
@@ -212,7 +214,9 @@ def wrap(main, format_error):
     async def finish_async(context, pending):
         try:
             return finish(context, await pending)
-        except Exception as err:
+        except BaseException as err:  # SystemExit too: the caller gets upstream's empty 500
+            if isinstance(err, asyncio.CancelledError):
+                raise
             return failed(context, err)
 
     if inspect.iscoroutinefunction(main):
@@ -221,7 +225,9 @@ def wrap(main, format_error):
             context = Context(request, ctx, forced)
             try:
                 return finish(context, await main(context))
-            except Exception as err:
+            except BaseException as err:
+                if isinstance(err, asyncio.CancelledError):
+                    raise
                 return failed(context, err)
 
         return handler
@@ -233,7 +239,9 @@ def wrap(main, format_error):
             if inspect.isawaitable(output):
                 return finish_async(context, output)
             return finish(context, output)
-        except Exception as err:
+        except BaseException as err:  # SystemExit too: the caller gets upstream's empty 500
+            if isinstance(err, asyncio.CancelledError):
+                raise
             return failed(context, err)
 
     return handler
