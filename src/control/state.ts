@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import type { FunctionState, StateCondition, StateContentType } from '../model/state.js';
+import { stateConflict } from '../shared/state-conflict.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import { validateName } from '../shared/validate.js';
@@ -60,17 +61,6 @@ export function contentTypeOf(req: IncomingMessage): StateContentType {
     'SKIFF_E_UNSUPPORTED_MEDIA_TYPE',
     `send a state value as application/json (it must parse) or application/octet-stream (any bytes), not ${type}`,
   );
-}
-
-function conflict(fn: string, key: string, currentVersion: number, condition: StateCondition): SkiffError {
-  const where = `key ${JSON.stringify(key)} of ${fn}`;
-  const message =
-    currentVersion === 0
-      ? `${where} does not exist (expected version ${condition.ifVersion})`
-      : condition.ifVersion === 0
-        ? `${where} already exists, at version ${currentVersion}`
-        : `${where} is at version ${currentVersion}, not ${condition.ifVersion}; read it again and retry`;
-  return new SkiffError('SKIFF_E_STATE_CONFLICT', message, { details: { currentVersion } });
 }
 
 const notFound = (fn: string, key: string) =>
@@ -148,7 +138,8 @@ export function stateRoutes(deps: StateDeps): Route[] {
         // again right before the write, which runs synchronously from here, so no row outlives it
         requireFunction(name);
         const written = await state.set(name, key, value, contentType, condition);
-        if (!written.ok) throw conflict(name, key, written.currentVersion, condition);
+        if (!written.ok)
+          throw stateConflict(`key ${JSON.stringify(key)} of ${name}`, written.currentVersion, condition);
         sendJson(
           res,
           written.created ? 201 : 200,
@@ -169,7 +160,8 @@ export function stateRoutes(deps: StateDeps): Route[] {
           throw invalid('a delete takes If-Match: <version>, not If-None-Match');
         const condition = conditionOf(req);
         const outcome = await state.delete(name, key, condition);
-        if (!outcome.ok) throw conflict(name, key, outcome.currentVersion, condition);
+        if (!outcome.ok)
+          throw stateConflict(`key ${JSON.stringify(key)} of ${name}`, outcome.currentVersion, condition);
         if (!outcome.deleted) throw notFound(name, key);
         res.writeHead(204).end();
       },

@@ -10,6 +10,7 @@
  * for an invocation no longer in flight is a FAIL. Nothing thrown while serving one leaves the desk.
  */
 import { SkiffError } from '../../shared/errors.js';
+import { stateConflict } from '../../shared/state-conflict.js';
 import {
   MAX_STATE_KEY_BYTES,
   STATE_CONTENT_TYPES,
@@ -132,7 +133,7 @@ export class StateDesk {
           throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `function ${fn} was deleted; its state is gone`);
         }
         const written = await state.set(fn, key, body, contentType, condition);
-        if (!written.ok) throw conflict(key, written.currentVersion, condition);
+        if (!written.ok) throw stateConflict(`key ${JSON.stringify(key)}`, written.currentVersion, condition);
         const answer = json({ version: written.version, created: written.created });
         answer.headers.push(versionHeader(written.version));
         return answer;
@@ -140,7 +141,7 @@ export class StateDesk {
       case 'delete': {
         const key = keyOf(meta);
         const outcome = await state.delete(fn, key, condition);
-        if (!outcome.ok) throw conflict(key, outcome.currentVersion, condition);
+        if (!outcome.ok) throw stateConflict(`key ${JSON.stringify(key)}`, outcome.currentVersion, condition);
         const answer = json({ deleted: outcome.deleted });
         answer.headers.push(versionHeader(0));
         return answer;
@@ -215,15 +216,4 @@ function contentTypeOf(meta: StateMeta): StateContentType {
     );
   }
   return known;
-}
-
-function conflict(key: string, currentVersion: number, condition: StateCondition): SkiffError {
-  const where = `key ${JSON.stringify(key)}`;
-  const message =
-    currentVersion === 0
-      ? `${where} does not exist (expected version ${condition.ifVersion})`
-      : condition.ifVersion === 0
-        ? `${where} already exists, at version ${currentVersion}`
-        : `${where} is at version ${currentVersion}, not ${condition.ifVersion}; read it again and retry`;
-  return new SkiffError('SKIFF_E_STATE_CONFLICT', message, { details: { currentVersion } });
 }
