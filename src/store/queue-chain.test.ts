@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { QueueStore, type AsyncRequest } from './queue-store.js';
+import { CHAIN_MEMORY_MS, QueueStore, type AsyncRequest } from './queue-store.js';
 
 const request = (id: string, fields: Partial<AsyncRequest> = {}): AsyncRequest => ({
   id,
@@ -71,6 +71,22 @@ describe('QueueStore: casts', () => {
     // busy has 2 running, its cap: nothing more of it until one ends
     expect(store.claim(3, now + 100, 2)).toEqual([]);
     expect(store.claim(3, now + 100).map((r) => r.id)).toEqual(['busy-2', 'busy-3', 'busy-4']);
+    store.close();
+  });
+
+  it('keeps chain counts apart from the records, for a while and up to the record cap', () => {
+    const now = 1_000_000_000;
+    const store = new QueueStore(file);
+    for (let i = 0; i < 5; i++) {
+      const chain = { caller: 'c', parentId: `root-${i}`, rootId: `root-${i}`, depth: 1 };
+      store.acceptAll([request(`cast-${i}`, { chain })], now + i);
+    }
+    const keep = { succeededBefore: 0, failedBefore: 0, maxRecords: 3, maxBytes: Number.MAX_SAFE_INTEGER };
+    store.prune(keep, 100, now + 10);
+    // over the cap of 3: the two oldest chains are forgotten, the newest kept
+    expect([0, 1, 2, 3, 4].map((i) => store.chainSize(`root-${i}`, 10))).toEqual([0, 0, 1, 1, 1]);
+    store.prune({ ...keep, maxRecords: 100 }, 100, now + CHAIN_MEMORY_MS + 10);
+    expect(store.chainSize('root-4', 10)).toBe(0);
     store.close();
   });
 

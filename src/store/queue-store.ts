@@ -328,6 +328,14 @@ export class QueueStore {
         `DELETE FROM chains WHERE root_id IN (SELECT root_id FROM chains WHERE updated_at < ? LIMIT ?)`,
       )
       .run(now - CHAIN_MEMORY_MS, batch);
+    // and the table is capped like the records (one row per chain that cast, so requests could grow it):
+    // beyond `maxRecords` chains the oldest are forgotten first
+    this.db
+      .prepare(
+        `DELETE FROM chains WHERE root_id IN (SELECT root_id FROM chains ORDER BY updated_at
+           LIMIT min(?, max(0, (SELECT COUNT(*) FROM chains) - ?)))`,
+      )
+      .run(batch, policy.maxRecords);
     return pruneFinal(this.db, this.counters, policy, batch);
   }
 
