@@ -96,7 +96,11 @@ export class FunctionCasts implements CastHost {
     for (const p of batch) {
       const before = made.get(p.rootId) ?? this.opts.chainSize(p.rootId, maxChainCasts + 1);
       // a retried attempt's cast finds what its first attempt queued: it makes nothing new
-      const fresh = p.rows.filter((r) => r.castKey == null || this.opts.hasCastKey?.(r.castKey) !== true);
+      // (looked up only at the budget: below it every cast is admitted anyway)
+      const fresh =
+        before + p.rows.length <= maxChainCasts
+          ? p.rows
+          : p.rows.filter((r) => r.castKey == null || this.opts.hasCastKey?.(r.castKey) !== true);
       if (fresh.length > 0 && before + fresh.length > maxChainCasts) {
         made.set(p.rootId, before);
         p.reject(
