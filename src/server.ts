@@ -14,6 +14,7 @@ import { createControlApp } from './control/app.js';
 import { ensureAdminToken } from './control/auth.js';
 import { createRequestGuard } from './control/request-guard.js';
 import { Deployer } from './control/deploy/deployer.js';
+import { createForeignBuilds } from './control/deploy/foreign-builds.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
@@ -210,6 +211,14 @@ export async function startServer(
       config,
       registry,
       deployer,
+      builds: createForeignBuilds(sandbox, artifacts, config),
+      codeDir: (name) => {
+        try {
+          return router.resolve(name).codeDir;
+        } catch {
+          return undefined;
+        }
+      },
       logs,
       token,
       logger,

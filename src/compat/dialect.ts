@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import type { RawHandler } from '../control/app.js';
 import type { Deployer } from '../control/deploy/deployer.js';
+import type { ForeignBuilds } from '../control/deploy/foreign-builds.js';
 import type { Flavor } from '../model/flavor.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
@@ -47,6 +48,10 @@ export interface DialectContext {
   config: Config;
   registry: Registry;
   deployer: Deployer;
+  /** The build sandbox, for a platform's own build commands. */
+  builds: ForeignBuilds;
+  /** The folder of a function's live code (read it, never write), or undefined when it has none. */
+  codeDir(name: string): string | undefined;
   logs: FileLogStore;
   /** The admin token (a dialect's management API may accept it). */
   token: string;

@@ -22,6 +22,10 @@ export interface BuildStep {
   /** Host paths the step reads, bound read-only at the same path. */
   readOnly?: string[];
   env?: Record<string, string>;
+  /** Told each chunk of the step's output (stdout and stderr) as it comes. */
+  onOutput?: (text: string) => void;
+  /** This step's own time limit, within what is left of the build's. */
+  timeoutMs?: number;
 }
 
 export interface BuildRunner {

@@ -166,11 +166,15 @@ export async function buildNode(
   handler: string | null,
   config: Config,
   log: BuildLog,
+  installDeps = true,
 ): Promise<string> {
   const dir = runner.workDir;
   const pkg = await readPackageJson(dir);
   const deps = { ...pkg?.dependencies, ...pkg?.optionalDependencies };
-  if (Object.keys(deps).length > 0) await installDependencies(runner, config, log);
+  if (Object.keys(deps).length > 0) {
+    if (installDeps) await installDependencies(runner, config, log);
+    else log('dependencies: as uploaded (not installed again)');
+  }
   const entry = resolveEntry(dir, handler, pkg);
   log(`entry: ${entry}`);
   if (!TS_EXTENSIONS.has(path.extname(entry))) return entry;

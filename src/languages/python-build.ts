@@ -102,14 +102,23 @@ function pipPaths(args: string[]): string[] {
  * The Python build step: find the entry, `pip install --target .skiff/python -r requirements.txt`
  * when there is one, and check that the entry compiles. Returns `file.py:function` for the bridge.
  */
-export const buildPython: Builder = async ({ runner, spec, defaultHandler, config, log }) => {
+export const buildPython: Builder = async ({
+  runner,
+  spec,
+  defaultHandler,
+  config,
+  log,
+  installDependencies,
+}) => {
   const dir = runner.workDir;
   const python = config.runtimes.python;
   // a compatibility flavor may name its platform's entry (model/flavor.ts `defaultHandler`)
   const handler = spec.handler ?? defaultHandler;
   const entry = resolveEntry(dir, handler);
   log(`entry: ${entry.file}, function ${entry.fn}`);
-  if (isFile(path.join(dir, 'requirements.txt'))) {
+  if (isFile(path.join(dir, 'requirements.txt')) && !installDependencies) {
+    log('requirements.txt: as uploaded (not installed again)');
+  } else if (isFile(path.join(dir, 'requirements.txt'))) {
     // -I (isolated): neither the work folder nor a user site on sys.path, no PYTHON* variables, so
     // nothing a build wrote into its folder is imported by the platform's own steps
     const args = [

@@ -17,6 +17,8 @@ export interface BuildInput {
   defaultHandler: string | null;
   config: Config;
   log: BuildLog;
+  /** false: the upload brings its dependencies; npm and pip are not run. */
+  installDependencies: boolean;
 }
 
 /** A runtime's build step; returns the entry (relative to dir) that the runtime's bridge loads. */

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   SKIFF_E_WORKFLOW_NOT_FOUND: { status: 404, kind: 'user' },
   SKIFF_E_STATE_CONFLICT: { status: 409, kind: 'user' },
   SKIFF_E_WORKFLOW_CONFLICT: { status: 409, kind: 'user' },
+  SKIFF_E_CONFLICT: { status: 409, kind: 'user' },
   SKIFF_E_EXPIRED: { status: 410, kind: 'user' },
   SKIFF_E_METHOD_NOT_ALLOWED: { status: 405, kind: 'user' },
   SKIFF_E_PAYLOAD_TOO_LARGE: { status: 413, kind: 'user' },

@@ -38,6 +38,8 @@ interface OpenLog {
 export class FileLogStore implements FunctionLogSink {
   private readonly streams = new Map<string, OpenLog>();
   private flushScheduled = false;
+  /** Listeners of one invocation's lines (a compatibility API that answers with them), by its id. */
+  private readonly watchers = new Map<string, (entry: Omit<LogEntry, 'ts'>) => void>();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -47,8 +49,26 @@ export class FileLogStore implements FunctionLogSink {
     return path.join(this.dir, `${name}.jsonl`);
   }
 
+  /**
+   * Hands every line of invocation `invocationId` to `listener` as it is appended (before it is
+   * written), until the returned function is called. One listener per invocation.
+   */
+  watch(invocationId: string, listener: (entry: Omit<LogEntry, 'ts'>) => void): () => void {
+    this.watchers.set(invocationId, listener);
+    return () => {
+      if (this.watchers.get(invocationId) === listener) this.watchers.delete(invocationId);
+    };
+  }
+
   /** Never throws: a line that cannot be written is lost, not the caller's work. */
   append(functionName: string, entry: Omit<LogEntry, 'ts'>): void {
+    if (this.watchers.size > 0 && entry.invocationId !== undefined) {
+      try {
+        this.watchers.get(entry.invocationId)?.(entry);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
     try {
       this.write(functionName, entry);
     } catch {

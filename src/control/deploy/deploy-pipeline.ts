@@ -124,6 +124,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
         defaultHandler,
         config,
         log,
+        installDependencies: req.installDependencies !== false,
       });
     } finally {
       await runner.finish();

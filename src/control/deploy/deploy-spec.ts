@@ -6,7 +6,7 @@ import { SkiffError } from '../../shared/errors.js';
 import { parseSpec } from '../../shared/validate.js';
 import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
 import { compactScaling, type ScalingInput } from '../../model/scaling.js';
-import { compactLimits } from '../../model/limits.js';
+import { compactLimits, type LimitsInput } from '../../model/limits.js';
 
 export interface DeployRequest {
   name: string;
@@ -19,6 +19,15 @@ export interface DeployRequest {
   env?: Record<string, string> | undefined;
   /** Scaling settings given with the deploy; they win over skiff.json's. */
   scaling?: ScalingInput | undefined;
+  /** Limits given with the deploy (a compatibility API); they win over skiff.json's, per field. */
+  limits?: LimitsInput | undefined;
+  /** A timeout given with the deploy (a compatibility API); it wins over skiff.json's. */
+  timeoutMs?: number | undefined;
+  /**
+   * false: the upload brings its dependencies (a compatibility API built them in the build sandbox
+   * already), so the build does not install them again. Default true.
+   */
+  installDependencies?: boolean | undefined;
   /** `new-version` refuses to create a function that does not exist yet. */
   mode: 'upsert' | 'new-version';
 }
@@ -54,7 +63,7 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
     handler: overrides.handler ?? file.handler ?? null,
     description: file.description ?? '',
     env: { ...file.env, ...req.env },
-    timeoutMs: file.timeoutMs ?? null,
+    timeoutMs: req.timeoutMs ?? file.timeoutMs ?? null,
     command:
       file.command === undefined
         ? null
@@ -62,7 +71,9 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
           ? ['/bin/sh', '-c', file.command]
           : file.command,
     scaling: compactScaling({ ...file.scaling, ...req.scaling }),
-    ...(file.limits === undefined ? {} : { limits: compactLimits(file.limits) }),
+    ...(file.limits === undefined && req.limits === undefined
+      ? {}
+      : { limits: compactLimits({ ...file.limits, ...req.limits }) }),
     ...(file.network === undefined ? {} : { network: file.network }),
     ...flavorOf(req.flavor ?? file.flavor),
     ...(file.triggers === undefined

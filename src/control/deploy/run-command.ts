@@ -39,6 +39,7 @@ export function buildEnv(): Record<string, string> {
 function spawnBounded(
   launch: { command: string; args: string[]; env: Record<string, string>; cwd: string },
   timeoutMs: number,
+  onOutput?: (text: string) => void,
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn(launch.command, launch.args, {
@@ -50,7 +51,11 @@ function spawnBounded(
     // the start and the end of what it prints (the end is where the error is)
     const captured = new BuildLog(MAX_OUTPUT);
     let timedOut = false;
-    const collect = (chunk: Buffer): void => captured.append(chunk.toString('utf8'));
+    const collect = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      captured.append(text);
+      onOutput?.(text);
+    };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     const kill = (): void => {
@@ -95,7 +100,7 @@ export function createBuildRunner(
     dir: isolated ? BUILD_DIR : workDir,
     isolated,
     async run(step) {
-      const timeoutMs = deadline - Date.now();
+      const timeoutMs = Math.min(deadline - Date.now(), step.timeoutMs ?? Infinity);
       if (timeoutMs <= 0) return { code: null, signal: null, output: '', timedOut: true };
       const proxied = isolated && step.registry === true && config.build.network === 'registry';
       const readOnly = [...(step.readOnly ?? []), ...(step.bare === true ? [] : config.build.readOnlyPaths)];
@@ -122,7 +127,7 @@ export function createBuildRunner(
           });
         }
         await wrapped.prepare();
-        return await spawnBounded(wrapped.launch, timeoutMs);
+        return await spawnBounded(wrapped.launch, timeoutMs, step.onOutput);
       } finally {
         await proxy?.close();
         await wrapped.release();

@@ -1,0 +1,148 @@
+/**
+ * A runtime's build, as upstream's `command` asks for it: the source unpacked into a work folder of
+ * Skiff's build sandbox, the image's install command (`helpers/build.sh "npm install"` → `npm install`)
+ * run there by bash, its output kept as upstream's `output` entries and told to the log stream, and
+ * the folder packed as the build's artifact (tar.gz, or tar with `OPEN_RUNTIMES_BUILD_COMPRESSION=none`).
+ */
+import { lstatSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { ForeignBuilds } from '../../control/deploy/foreign-builds.js';
+import { PYTHON_PACKAGES_DIR } from '../../languages/python-build.js';
+import { extractArchive, packDirectory } from '../../store/archive/index.js';
+import { oprError } from './errors.js';
+
+/** Characters of build output kept (upstream: 1 MB; the start is kept, as upstream's). */
+export const MAX_OUTPUT_CHARS = 1024 * 1024;
+
+export interface OutputEntry {
+  timestamp: string;
+  content: string;
+}
+
+/** Upstream's timestamp: ISO 8601 with milliseconds and `+00:00`. */
+export function oprTimestamp(date = new Date()): string {
+  return date.toISOString().replace('Z', '+00:00');
+}
+
+/** Where a build's output goes: the reply's entries (bounded) and the live log stream. */
+export class BuildOutput {
+  readonly entries: OutputEntry[] = [];
+  private chars = 0;
+
+  constructor(private readonly onEntry: (entry: OutputEntry) => void = () => {}) {}
+
+  add(content: string): void {
+    if (content === '') return;
+    const entry = { timestamp: oprTimestamp(), content };
+    this.onEntry(entry);
+    if (this.chars >= MAX_OUTPUT_CHARS) return;
+    const kept = content.slice(0, MAX_OUTPUT_CHARS - this.chars);
+    this.chars += kept.length;
+    this.entries.push({ ...entry, content: kept });
+  }
+
+  text(): string {
+    return this.entries.map((entry) => entry.content).join('');
+  }
+}
+
+const UNPACK =
+  /^(?:tar\s+-?[a-z]*x[a-z]*\s+\S*code\.tar(?:\.gz)?\b[^&|;]*|cp\s+\S*code\.tar(?:\.gz)?\s+\S+)$/;
+const BUILD_SH = /(?:(?:bash|sh)\s+)?(?:\.\/|\/usr\/local\/server\/)?helpers\/build\.sh(?=\s|$)/;
+
+/** The shell words of a quoted argument: `"a \"b\""` → `a "b"`, `'a'` → `a`, else as written. */
+function unquote(arg: string): string {
+  const text = arg.trim();
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
+    return text.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
+  }
+  if (text.length >= 2 && text.startsWith("'") && text.endsWith("'")) return text.slice(1, -1);
+  return text;
+}
+
+/**
+ * The line Skiff runs for upstream's build `command`. Upstream's form, steps that unpack the source
+ * (Skiff has done that) then `helpers/build.sh "<install>"`, becomes `<install>`; any other command
+ * runs as written, in the code folder.
+ */
+export function installLine(command: string): string {
+  const match = BUILD_SH.exec(command);
+  if (match === null) return command.trim();
+  const before = command.slice(0, match.index).trim().replace(/&&$/, '').trim();
+  const steps = before === '' ? [] : before.split('&&').map((step) => step.trim());
+  if (!steps.every((step) => UNPACK.test(step))) return command.trim();
+  return unquote(command.slice(match.index + match[0].length));
+}
+
+/** Unpacks a stored source (tar.gz, tar or zip) into `dir`. */
+export async function unpackSource(bytes: Buffer, dir: string, maxBytes: number): Promise<void> {
+  // a plain tar (`OPEN_RUNTIMES_BUILD_COMPRESSION=none`): the extractor reads gzip, so gzip it
+  const isPlainTar = bytes.length >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar';
+  const archive = isPlainTar ? gzipSync(bytes, { level: 1 }) : bytes;
+  await extractArchive(archive, dir, { maxPackedBytes: Math.max(maxBytes, archive.length) });
+}
+
+/** Packs folder `dir` (symbolic links left out: node_modules/.bin) as tar.gz, or tar when `gzip` is false. */
+export async function packArtifact(dir: string, gzip: boolean): Promise<Buffer> {
+  const exclude = (rel: string): boolean => {
+    try {
+      const info = lstatSync(path.join(dir, rel));
+      return !info.isFile() && !info.isDirectory();
+    } catch {
+      return true;
+    }
+  };
+  const packed = await packDirectory(dir, { exclude });
+  return gzip ? packed : gunzipSync(packed);
+}
+
+export interface BuildInput {
+  builds: ForeignBuilds;
+  source: Buffer;
+  command: string;
+  env: Record<string, string>;
+  /** Python: `pip install` goes where the bridge reads packages (PIP_TARGET). */
+  pythonPackages: boolean;
+  timeoutMs: number;
+  /** The largest archive accepted (build.maxUploadBytes). */
+  maxBytes: number;
+  output: BuildOutput;
+}
+
+/** Runs a build in a new work folder and returns it (the caller discards it). */
+export async function runBuild(input: BuildInput): Promise<string> {
+  const { builds, output } = input;
+  const workDir = await builds.open();
+  try {
+    output.add('Environment preparation started.\n');
+    await unpackSource(input.source, workDir, input.maxBytes);
+    output.add('Environment preparation finished.\n');
+    const line = installLine(input.command);
+    output.add('Build command execution started.\n');
+    if (line !== '') {
+      const result = await builds.run(workDir, {
+        line,
+        env: input.pythonPackages
+          ? { ...input.env, PIP_TARGET: path.posix.join(builds.dirOf(workDir), PYTHON_PACKAGES_DIR) }
+          : input.env,
+        timeoutMs: input.timeoutMs,
+        onOutput: (text) => output.add(text),
+      });
+      if (result.timedOut) {
+        throw oprError('runtime_timeout', 'Timed out waiting for runtime.');
+      }
+      if (result.code !== 0) {
+        const text = output.text();
+        const code = result.code ?? 1;
+        const separator = text === '' || text.endsWith('\n') ? '' : '\n';
+        throw oprError('build_failed', `${text}${separator}Build command exited with code ${code}.`);
+      }
+    }
+    output.add('Build command execution finished.\n');
+    return workDir;
+  } catch (err) {
+    await builds.discard(workDir);
+    throw err;
+  }
+}

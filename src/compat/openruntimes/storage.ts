@@ -1,0 +1,75 @@
+/**
+ * The executor's `file://` storage: the paths clients name in `source` and `destination`
+ * (`/storage/functions/app/code.tar.gz`) are read and written below one folder of the host, the
+ * storage root, never outside it (`..`, symbolic links out and NUL bytes are refused).
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { oprError } from './errors.js';
+
+export class FileStorage {
+  constructor(
+    readonly root: string,
+    private readonly maxReadBytes: number,
+  ) {}
+
+  /** The host path of a storage path, or a refusal when it would leave the root. */
+  private hostPath(name: string): string {
+    if (name === '' || name.includes('\0'))
+      throw oprError('execution_bad_request', 'A storage path is empty.');
+    const rel = path.posix.normalize(`/${name}`);
+    if (rel.split('/').includes('..')) {
+      throw oprError('execution_bad_request', `Storage path ${name} leaves the storage.`);
+    }
+    return path.join(this.root, rel);
+  }
+
+  /** The real path of `host`, checked to be inside the root (symbolic links resolved). */
+  private async inside(host: string): Promise<string> {
+    const [real, root] = await Promise.all([realpath(host), realpath(this.root)]);
+    if (real !== root && !real.startsWith(root + path.sep)) {
+      throw oprError('execution_bad_request', 'A storage path leads out of the storage.');
+    }
+    return real;
+  }
+
+  /** The bytes of a stored file. */
+  async read(name: string): Promise<Buffer> {
+    const host = this.hostPath(name);
+    const missing = oprError('general_unknown', `Source ${name} does not exist in the executor's storage.`);
+    const real = await this.inside(host).catch((err: unknown) => {
+      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? missing : err;
+    });
+    const info = await lstat(real);
+    if (!info.isFile()) throw missing;
+    if (info.size > this.maxReadBytes) {
+      throw oprError(
+        'execution_bad_request',
+        `Source ${name} is ${info.size} bytes, more than the ${this.maxReadBytes} accepted (build.maxUploadBytes).`,
+      );
+    }
+    return readFile(real);
+  }
+
+  /** Stores `bytes` as a new file in folder `dir` (made when missing); returns its storage path. */
+  async write(dir: string, extension: string, bytes: Buffer): Promise<string> {
+    const hostDir = this.hostPath(dir);
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    // the folders up to the destination, each checked not to lead out
+    const rel = path.relative(this.root, hostDir);
+    let current = this.root;
+    for (const part of rel === '' ? [] : rel.split(path.sep)) {
+      current = path.join(current, part);
+      await mkdir(current, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      await this.inside(current);
+    }
+    const file = `${randomBytes(10).toString('hex')}${extension}`;
+    const tmp = path.join(hostDir, `.${file}.part`);
+    await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, path.join(hostDir, file));
+    return path.posix.join(path.posix.normalize(`/${dir}`), file);
+  }
+}
