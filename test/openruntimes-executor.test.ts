@@ -5,7 +5,8 @@
  * functions. The numbers in the test names are the points of the acceptance list in
  * docs/compat/openruntimes.md ("Executor API").
  */
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,7 @@ interface Outcome {
 describe('Open Runtimes executor API', () => {
   let e: ExecutorPlatform;
   const artifacts: Record<string, string> = {};
+  const cleanup: string[] = [];
 
   /** Deploys a copy of the Node fixture through Skiff's own API, as flavor openruntimes with `env`. */
   const deployCopy = async (name: string, env: Record<string, string>): Promise<void> => {
@@ -65,7 +67,15 @@ describe('Open Runtimes executor API', () => {
 
   beforeAll(async () => {
     e = await startExecutor();
-    e.store(fixture('node-exec'), '/storage/functions/node/code.tar.gz');
+    // the function depends on a package tarball beside it (`file:vendor/greet-1.0.0.tgz`)
+    const node = await mkdtemp(path.join(tmpdir(), 'skiff-test-or-'));
+    cleanup.push(node);
+    await cp(fixture('node-exec'), node, { recursive: true });
+    mkdirSync(path.join(node, 'vendor'));
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', path.join(node, 'vendor')], {
+      cwd: fixture('greet'),
+    });
+    e.store(node, '/storage/functions/node/code.tar.gz');
     e.store(fixture('python-exec'), '/storage/functions/python/code.tar.gz');
     e.store(fixture('node-noexport'), '/storage/functions/noexport/code.tar.gz');
     e.store(fixture('node-slowstart'), '/storage/functions/slowstart/code.tar.gz');
@@ -97,6 +107,7 @@ describe('Open Runtimes executor API', () => {
 
   afterAll(async () => {
     await e?.stop();
+    for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
   });
 
   it('1: health needs no key and answers OK; every response says Server: Executor', async () => {
