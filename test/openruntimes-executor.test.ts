@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/platform.js';
+import { buildWheel } from './helpers/wheels.js';
 import {
   SECRET,
   multipartFields,
@@ -76,12 +77,25 @@ describe('Open Runtimes executor API', () => {
       cwd: fixture('greet'),
     });
     e.store(node, '/storage/functions/node/code.tar.gz');
-    e.store(fixture('python-exec'), '/storage/functions/python/code.tar.gz');
+    // the Python function installs a wheel shipped with its code (PyPI is out of reach here)
+    const python = await mkdtemp(path.join(tmpdir(), 'skiff-test-or-'));
+    cleanup.push(python);
+    await cp(fixture('python-exec'), python, { recursive: true });
+    mkdirSync(path.join(python, 'wheels'));
+    buildWheel(path.join(python, 'wheels'));
+    await writeFile(path.join(python, 'requirements.txt'), 'skiffdemo==1.0\n');
+    e.store(python, '/storage/functions/python/code.tar.gz');
     e.store(fixture('node-noexport'), '/storage/functions/noexport/code.tar.gz');
     e.store(fixture('node-slowstart'), '/storage/functions/slowstart/code.tar.gz');
     for (const [id, image, source, install, entrypoint] of [
       ['node', NODE_IMAGE, 'node', 'npm install && npm run build', 'index.js'],
-      ['py', PYTHON_IMAGE, 'python', 'python3 build.py', 'main.py'],
+      [
+        'py',
+        PYTHON_IMAGE,
+        'python',
+        'python3 -m pip install --no-index --find-links ./wheels -r requirements.txt && python3 build.py',
+        'main.py',
+      ],
     ] as const) {
       const made = await e.call('POST', '/runtimes', {
         runtimeId: `build-${id}`,
@@ -310,7 +324,11 @@ describe('Open Runtimes executor API', () => {
             'startTime',
           ]);
           expect(outcome['statusCode']).toBe(200);
-          expect(JSON.parse(String(outcome['body']))).toMatchObject({ message: 'Hello Open Runtimes 👋' });
+          expect(JSON.parse(String(outcome['body']))).toMatchObject({
+            message: 'Hello Open Runtimes 👋',
+            built: id === 'node' ? 'npm run build' : 'python3 build.py',
+            ...(id === 'py' ? { dependency: 'hello or from skiffdemo' } : {}),
+          });
         }
         for (const headers of [
           {},

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TMP_PREFIX, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 import { quietFor } from './helpers/wait.js';
+import { buildWheel } from './helpers/wheels.js';
 
-const PYTHON = '/usr/bin/python3';
 const MiB = 1024 * 1024;
 
 interface LogLine {
@@ -15,31 +14,6 @@ interface LogLine {
   stream: string;
   level: string;
   invocationId?: string;
-}
-
-/**
- * Writes skiffdemo-1.0-py3-none-any.whl into dir: a wheel is a zip with the package, METADATA, WHEEL
- * and a RECORD of sha256 hashes.
- */
-function buildWheel(dir: string): void {
-  const script = String.raw`
-import base64, hashlib, sys, zipfile
-files = {
-    "skiffdemo/__init__.py": "def greet(name):\n    return 'hello ' + name + ' from skiffdemo'\n",
-    "skiffdemo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: skiffdemo\nVersion: 1.0\n",
-    "skiffdemo-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: skiff-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = []
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as whl:
-    for name, text in files.items():
-        data = text.encode()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-        whl.writestr(name, data)
-    record.append("skiffdemo-1.0.dist-info/RECORD,,")
-    whl.writestr("skiffdemo-1.0.dist-info/RECORD", "\n".join(record) + "\n")
-`;
-  execFileSync(PYTHON, ['-c', script, path.join(dir, 'skiffdemo-1.0-py3-none-any.whl')]);
 }
 
 describe('Python runtime', () => {
