@@ -264,12 +264,11 @@ export async function invokeOpenRuntimes(
   const route = runtimeRoute(meta);
   if (route === 'health') return plain(200, 'OK');
   if (route === 'timings') return plain(200, timingsText(call.timings()));
-  let open = call.request.logging;
+  // x-open-runtimes-logging: disabled drops every line, also those written after the answer went out
   const write: OpenRuntimesLog = (kind, text) => {
-    if (open) log(kind, text);
+    if (call.request.logging) log(kind, text);
   };
   const result = await runChecked(handler, meta, body, write, call);
-  open = false; // as upstream's logger once the response is out: a late context.log is dropped
   result.headers.push([LOG_ID_HEADER, call.request.logId]);
   return result;
 }

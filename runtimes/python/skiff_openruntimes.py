@@ -136,8 +136,8 @@ def format_log(messages):
 
 
 class Context:
-    """The `context` main() gets: req, res, log, error. `_open`: whether its lines are written (not
-    with `x-open-runtimes-logging: disabled`, nor once the invocation answered, as upstream)."""
+    """The `context` main() gets: req, res, log, error. `_open`: whether its lines are written (not with
+    `x-open-runtimes-logging: disabled`)."""
 
     def __init__(self, request, ctx, forced_headers, logging=True):
         self._ctx = ctx
@@ -246,33 +246,30 @@ def wrap(main, format_error, run_sync, timings, max_body):
         if env.secret and not R.secret_matches(given, env.secret):
             return _plain(500, R.UNAUTHORIZED)
         context = Context(request, ctx, env.forced_headers, logging)
+        task = asyncio.ensure_future(execute(context))
+        task.add_done_callback(_consume)
+        left = None
+        if timeout is not None and timeout != float("inf"):
+            received = getattr(ctx, "_received_at", None) or time.monotonic()
+            left = max(0.0, timeout - (time.monotonic() - received))
         try:
-            task = asyncio.ensure_future(execute(context))
-            task.add_done_callback(_consume)
-            left = None
-            if timeout is not None and timeout != float("inf"):
-                received = getattr(ctx, "_received_at", None) or time.monotonic()
-                left = max(0.0, timeout - (time.monotonic() - received))
-            try:
-                await asyncio.wait({task}, timeout=left)
-            except asyncio.CancelledError:
-                task.cancel()
-                raise
-            if not task.done():
-                # An async main gets CancelledError at its current await; a sync main cannot be stopped
-                # (upstream cannot either): it runs on in its thread and what it returns is dropped.
-                task.cancel()
-                context.error(R.TIMED_OUT)
-                return _plain(500, "")
-            output, err = task.result()
-            if err is not None:
-                return failed(context, err)
-            try:
-                return finish(context, output)
-            except Exception as err:  # a value that cannot be sent: upstream's empty 500
-                return failed(context, err)
-        finally:
-            context._open = False
+            await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not task.done():
+            # An async main gets CancelledError at its current await; a sync main cannot be stopped
+            # (upstream cannot either): it runs on in its thread and what it returns is dropped.
+            task.cancel()
+            context.error(R.TIMED_OUT)
+            return _plain(500, "")
+        output, err = task.result()
+        if err is not None:
+            return failed(context, err)
+        try:
+            return finish(context, output)
+        except Exception as err:  # a value that cannot be sent: upstream's empty 500
+            return failed(context, err)
 
     async def handler(request, ctx):
         route = R.runtime_route(request)
