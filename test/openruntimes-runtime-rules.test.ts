@@ -3,7 +3,10 @@
  * through the Skiff gateway: /__opr/health and /__opr/timings, the secret, the timeout, logging and
  * log-id headers, OPEN_RUNTIMES_HEADERS, and the level and invocation id of every log line.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateLogId, parseTimeout, runtimeEnv } from '../runtimes/node/openruntimes-runtime.js';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { folderWith } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -87,6 +90,60 @@ const languages = [
   { lang: 'node', plain: 'rrnode', env: 'rrnodeenv', timed: ['rrnode'] },
   { lang: 'python', plain: 'rrpy', env: 'rrpyenv', timed: ['rrpy', 'rrpyasync'] },
 ] as const;
+
+describe('the runtime rules on their own', () => {
+  // 2026-12-06T15:00:00.042Z: seconds 0x6b157870, then 42 ms as 5 hex digits
+  const at = Date.UTC(2026, 11, 6, 15, 0, 0, 42);
+
+  it('Node: timeouts, log ids and OPEN_RUNTIMES_HEADERS', () => {
+    expect(['', '0', '00', 'abcd', '-1', '1.5', ' 1', '²'].map(parseTimeout)).toEqual([
+      null,
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+    ]);
+    expect(['1', '007', '2147483', '2147484', '9'.repeat(400)].map(parseTimeout)).toEqual([
+      1000,
+      7000,
+      2147483000,
+      Infinity,
+      Infinity,
+    ]);
+    expect(generateLogId(at)).toMatch(/^6b1578700002a[0-9a-f]{7}$/);
+    expect(runtimeEnv({ OPEN_RUNTIMES_HEADERS: '{"X-A":1}' }).forcedHeaders).toEqual({ 'x-a': '1' });
+    for (const bad of ['[1]', 'null', '"x"', '{'])
+      expect(() => runtimeEnv({ OPEN_RUNTIMES_HEADERS: bad })).toThrow('must be a JSON object');
+  });
+
+  it('Python: the same timeouts and log ids', () => {
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(path.resolve('runtimes/python'))})`,
+      'import skiff_openruntimes_runtime as r',
+      'cases = ["", "0", "abcd", "-1", "1.5", "\u00b2", "1", "007", "9" * 5000]',
+      `print(json.dumps({"timeouts": [str(r.parse_timeout(c)) for c in cases], "id": r.generate_log_id(${at / 1000})}))`,
+    ].join('\n');
+    const out = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+    expect(out.stderr).toBe('');
+    const got = JSON.parse(out.stdout) as { timeouts: string[]; id: string };
+    expect(got.timeouts).toEqual([
+      'None',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      'invalid',
+      '1',
+      '7',
+      'inf',
+    ]);
+    expect(got.id).toMatch(/^6b1578700002a[0-9a-f]{7}$/);
+  });
+});
 
 describe('Open Runtimes runtime rules (flavor openruntimes, Node and Python)', () => {
   let p: TestPlatform;

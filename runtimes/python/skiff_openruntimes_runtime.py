@@ -74,7 +74,7 @@ def parse_timeout(value):
 
 def generate_log_id(now=None):
     """Upstream's log id: unix seconds (hex), the milliseconds as 5 hex digits, 7 random hex digits."""
-    ms = int((time.time() if now is None else now) * 1000)
+    ms = time.time_ns() // 1000000 if now is None else round(now * 1000)
     seconds, millis = divmod(ms, 1000)
     return "%x%05x%s" % (seconds, millis, "".join("%x" % _random.randrange(16) for _ in range(7)))
 
