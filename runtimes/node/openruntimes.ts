@@ -2,7 +2,8 @@
  * The Open Runtimes flavor of the Node bridge (docs/compat/openruntimes.md): the entrypoint exports
  * `(context) => response` (CommonJS or ESM, sync or async), reads `context.req`, builds its reply with
  * `context.res` and logs with `context.log` / `context.error`. Only the returned value is sent; a throw
- * or a missing return is a 500 with an empty body, its reason in the function's error log.
+ * or a missing return is a 500 with an empty body, its reason in the function's error log. Around the
+ * call, `invokeOpenRuntimes` applies the rules of upstream's runtime server (openruntimes-runtime.ts).
  */
 import type { HeaderPairs, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { describeThrown } from '../shared/thrown.js';

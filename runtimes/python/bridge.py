@@ -18,6 +18,9 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
+# When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
+STARTED = time.monotonic()
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -37,8 +40,6 @@ THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
 MAX_LOG_CHARS = 16 * 1024
 MAX_MESSAGE_CHARS = 16 * 1024
 MAX_STACK_CHARS = 64 * 1024
-# When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
-STARTED = time.monotonic()
 _diag = sys.__stderr__
 
 

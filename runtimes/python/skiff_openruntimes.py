@@ -2,7 +2,8 @@
 
 An Open Runtimes v5 Python function is `main(context)` (sync or async): it reads `context.req`, builds
 its answer with `context.res` and returns it; only the returned value is sent. A raise, or no return,
-answers 500 with an empty body and the reason in the function's logs, as upstream does.
+answers 500 with an empty body and the reason in the function's logs, as upstream does. Around the
+call, `wrap` applies the rules of upstream's runtime server (skiff_openruntimes_runtime.py).
 """
 
 import asyncio
