@@ -6,7 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateLogId, parseTimeout, runtimeEnv } from '../runtimes/node/openruntimes-runtime.js';
+import {
+  generateLogId,
+  parseTimeout,
+  runtimeEnv,
+  runtimeRequest,
+} from '../runtimes/node/openruntimes-runtime.js';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { folderWith } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -114,6 +119,15 @@ describe('the runtime rules on their own', () => {
       Infinity,
     ]);
     expect(generateLogId(at)).toMatch(/^6b1578700002a[0-9a-f]{7}$/);
+    const env = runtimeEnv({});
+    const logId = (value: string) => runtimeRequest([['X-Open-Runtimes-Log-Id', value]], env).logId;
+    expect(logId('given one')).toBe('given one');
+    for (const bad of ['', 'a\nb', 'x'.repeat(1025)]) expect(logId(bad)).toMatch(/^[0-9a-f]{20}$/);
+    expect(runtimeRequest([['x-open-runtimes-logging', 'disabled']], env)).toEqual({
+      logging: false,
+      logId: '',
+    });
+    expect(runtimeRequest([['x-open-runtimes-logging', 'off']], env).logging).toBe(true);
     expect(runtimeEnv({ OPEN_RUNTIMES_HEADERS: '{"X-A":1}' }).forcedHeaders).toEqual({ 'x-a': '1' });
     for (const bad of ['[1]', 'null', '"x"', '{'])
       expect(() => runtimeEnv({ OPEN_RUNTIMES_HEADERS: bad })).toThrow('must be a JSON object');

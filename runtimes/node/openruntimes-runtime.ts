@@ -16,6 +16,8 @@ export const TIMED_OUT = 'Execution timed out.';
 export const LOG_ID_HEADER = 'x-open-runtimes-log-id';
 /** The longest timer Node keeps (a longer one fires at once): a longer timeout is the same as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** What Node's HTTP server sends as a header value (no control characters but tab, at most 1 KiB). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{1,1024}$/;
 
 /** The function's environment as the runtime server reads it, once at INIT. */
 export interface RuntimeEnv {
@@ -101,7 +103,9 @@ export function runtimeRequest(headers: HeaderPairs, env: RuntimeEnv): RuntimeRe
   const logging = headerOf(headers, 'x-open-runtimes-logging') !== 'disabled';
   if (!logging) return { logging, logId: '' };
   const given = headerOf(headers, LOG_ID_HEADER) ?? '';
-  return { logging, logId: given !== '' ? given : env.development ? 'dev' : generateLogId() };
+  // echoed only when it can go back as a header value (a trigger other than HTTP may carry anything)
+  if (given !== '' && HEADER_VALUE.test(given)) return { logging, logId: given };
+  return { logging, logId: env.development ? 'dev' : generateLogId() };
 }
 
 /** A `/__opr/*` route the runtime answers itself, or undefined. */

@@ -84,7 +84,8 @@ def runtime_request(request, env):
     if header_of(request, "x-open-runtimes-logging") == "disabled":
         return False, ""
     given = header_of(request, LOG_ID_HEADER)
-    if given:
+    # echoed only when it can go back as a header value (a trigger other than HTTP may carry anything)
+    if given and len(given) <= 1024 and all(c == "\t" or " " <= c <= "~" or "\x80" <= c <= "\xff" for c in given):
         return True, given
     return True, "dev" if env.development else generate_log_id()
 
