@@ -78,6 +78,16 @@ const PYTHON_BODY = `
 const PYTHON_SYNC = `import sys, time\n\ndef main(context):${PYTHON_BODY.replace('SLEEP', 'time.sleep(3)')}`;
 const PYTHON_ASYNC = `import asyncio, sys\n\nasync def main(context):${PYTHON_BODY.replace('SLEEP', 'await asyncio.sleep(3)')}`;
 
+/** A native function calling another one with ctx.call: ?to=<fn>&path=<path>&secret=<value>. */
+const CALLER = `
+export default async (request, ctx) => {
+  const q = new URL(request.url).searchParams;
+  const headers = q.has('secret') ? { 'x-open-runtimes-secret': q.get('secret') } : {};
+  const res = await ctx.call(q.get('to'), undefined, { method: 'GET', path: q.get('path') ?? '/', headers });
+  return Response.json({ status: res.status, body: await res.text(), logId: res.headers.get('x-open-runtimes-log-id') });
+};
+`;
+
 const ENV = {
   OPEN_RUNTIMES_SECRET: 's3cret',
   OPEN_RUNTIMES_ENV: 'development',
@@ -182,6 +192,7 @@ describe('Open Runtimes runtime rules (flavor openruntimes, Node and Python)', (
     await deploy('rrpy', { 'skiff.json': spec('python'), 'main.py': PYTHON_SYNC });
     await deploy('rrpyenv', { 'skiff.json': spec('python', { env: ENV }), 'main.py': PYTHON_SYNC });
     await deploy('rrpyasync', { 'skiff.json': spec('python'), 'main.py': PYTHON_ASYNC });
+    await deploy('rrcaller', { 'skiff.json': JSON.stringify({ runtime: 'node' }), 'index.mjs': CALLER });
   }, 180_000);
 
   afterAll(async () => {
@@ -298,6 +309,14 @@ describe('Open Runtimes runtime rules (flavor openruntimes, Node and Python)', (
       expect(own.headers.get('x-open-runtimes-log-id')).toMatch(/^[0-9a-f]{20}$/);
       const ownDev = await p.call(`/${env}/set-log-id`, { headers: { 'x-open-runtimes-secret': 's3cret' } });
       expect(ownDev.headers.get('x-open-runtimes-log-id')).toBe('dev');
+    });
+
+    it('the rules hold for a call from another function (ctx.call) too', async () => {
+      const via = async (query: string) =>
+        (await (await p.call(`/rrcaller/?to=${env}&${query}`)).json()) as Record<string, unknown>;
+      expect(await via('path=/')).toEqual({ status: 500, body: UNAUTHORIZED, logId: 'dev' });
+      expect(await via('path=/&secret=s3cret')).toEqual({ status: 200, body: 'ran /', logId: 'dev' });
+      expect(await via('path=/__opr/health')).toEqual({ status: 200, body: 'OK', logId: null });
     });
 
     it('OPEN_RUNTIMES_HEADERS replaces request headers of the same lower-cased name', async () => {
