@@ -254,7 +254,11 @@ describe('Open Runtimes functions in Python (flavor openruntimes)', () => {
     const res = await p.call('/orsync/secret-headers');
     expect(res.status).toBe(200);
     expect(res.headers.get('x-kept')).toBe('k');
-    expect([...res.headers.keys()].filter((k) => k.startsWith('x-open-runtimes-'))).toEqual([]);
+    // only the runtime's own log id (openruntimes-runtime-rules.test.ts), never the function's "mine"
+    expect([...res.headers.keys()].filter((k) => k.startsWith('x-open-runtimes-'))).toEqual([
+      'x-open-runtimes-log-id',
+    ]);
+    expect(res.headers.get('x-open-runtimes-log-id')).toMatch(/^[0-9a-f]{20}$/);
   });
 
   it('context.log/error join their arguments, cut a write at 8000 chars; print follows a notice once', async () => {

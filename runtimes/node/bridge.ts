@@ -25,6 +25,7 @@ import {
   type OpenRuntimesHandler,
   type OpenRuntimesLog,
 } from './openruntimes.js';
+import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
 
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
@@ -35,6 +36,12 @@ let expressHandler: ExpressHandler | undefined;
 let openRuntimesHandler: OpenRuntimesHandler | undefined;
 /** Console output of an Open Runtimes function: a notice once per invocation (openruntimes.ts). */
 let nativeLogs: NativeLogs | undefined;
+/** Set for the async work of an Open Runtimes invocation sent with `x-open-runtimes-logging: disabled`. */
+const silenced = new AsyncLocalStorage<boolean>();
+/** What the Open Runtimes runtime server reads from the function's environment (at INIT). */
+let openRuntimesEnv: RuntimeEnv | undefined;
+/** For `/__opr/timings`: performance.now() (ms since the process start) at HELLO, INIT and READY. */
+const startedAt = { hello: 0, init: 0, ready: 0 };
 let init: InitMeta | undefined;
 let secrets: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -46,6 +53,7 @@ const connection = new BridgeConnection({
   inFlight: () => inflight.size,
 });
 const { writer } = connection;
+startedAt.hello = performance.now();
 
 // Node loads its fetch implementation on the first Request (about 18 ms here): do it while this
 // process waits for INIT (a warm-pool process waits long before), not in the first invocation.
@@ -68,10 +76,11 @@ for (const [method, level, stream] of levels) {
     const id = current.getStore() ?? 0;
     // Open Runtimes sends every console method to the function's logs (never its errors)
     // (a line after its invocation ended is kept without the notice: nothing would forget it again)
-    if (nativeLogs !== undefined)
+    if (nativeLogs !== undefined) {
+      if (silenced.getStore() === true) return;
       for (const line of nativeLogs.lines(inflight.has(id) ? id : 0, args))
         sendLog(id, 'stdout', 'info', line);
-    else sendLog(id, stream, level, format(...args));
+    } else sendLog(id, stream, level, format(...args));
   };
 }
 
@@ -89,6 +98,7 @@ function resolveHandler(mod: Record<string, unknown>): UserHandler | undefined {
 }
 
 async function onInit(meta: InitMeta): Promise<void> {
+  startedAt.init = performance.now();
   init = meta;
   secrets = Object.freeze({ ...(meta.secrets ?? {}) });
   // A warm-pool process learns env and secrets here; a secret wins over an env entry of its name.
@@ -103,6 +113,7 @@ async function onInit(meta: InitMeta): Promise<void> {
     const entry = path.resolve(meta.codeDir, meta.handler);
     if (meta.flavor === 'openruntimes') {
       process.env['OPEN_RUNTIMES_ENTRYPOINT'] = meta.handler;
+      openRuntimesEnv = runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
       nativeLogs = new NativeLogs();
     }
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
@@ -124,6 +135,7 @@ async function onInit(meta: InitMeta): Promise<void> {
         sendError(0, { code: 'INIT_ERROR', message: NO_EXPORT });
         return;
       }
+      startedAt.ready = performance.now();
       writer.send(FrameKind.READY, 0, {});
       return;
     }
@@ -155,6 +167,7 @@ function buildRequest(meta: InvokeMeta, body: Buffer, signal: AbortSignal): Requ
 }
 
 async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<void> {
+  const receivedAt = performance.now();
   const controller = new AbortController();
   inflight.set(id, controller);
   const fn = handler;
@@ -166,11 +179,22 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (openRuntimesHandler !== undefined) {
+    if (openRuntimesHandler !== undefined && openRuntimesEnv !== undefined) {
       const main = openRuntimesHandler;
+      const env = openRuntimesEnv;
       const log: OpenRuntimesLog = (kind, text) =>
         kind === 'error' ? sendLog(id, 'stderr', 'error', text) : sendLog(id, 'stdout', 'info', text);
-      const result = await current.run(id, () => invokeOpenRuntimes(main, meta, body, log));
+      const request = runtimeRequest(meta.headers, env);
+      const call = {
+        env,
+        request,
+        receivedAt,
+        timings: openRuntimesTimings,
+        maxBodyBytes: MAX_RESPONSE_BYTES,
+      };
+      const result = await current.run(id, () =>
+        silenced.run(!request.logging, () => invokeOpenRuntimes(main, meta, body, log, call)),
+      );
       if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
@@ -206,6 +230,18 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     nativeLogs?.end(id);
     connection.invocationEnded();
   }
+}
+
+/**
+ * `/__opr/timings`, in seconds: `startup` from the process start until the bridge could take its
+ * function, `load` loading the function (INIT to READY), `uptime` since the process start.
+ */
+function openRuntimesTimings(): Record<string, number> {
+  return {
+    startup: startedAt.hello / 1000,
+    load: (startedAt.ready - startedAt.init) / 1000,
+    uptime: process.uptime(),
+  };
 }
 
 /** `{ callFailure: code }` for a CallError of ctx.call (never throwing, whatever was thrown). */

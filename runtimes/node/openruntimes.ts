@@ -2,11 +2,25 @@
  * The Open Runtimes flavor of the Node bridge (docs/compat/openruntimes.md): the entrypoint exports
  * `(context) => response` (CommonJS or ESM, sync or async), reads `context.req`, builds its reply with
  * `context.res` and logs with `context.log` / `context.error`. Only the returned value is sent; a throw
- * or a missing return is a 500 with an empty body, its reason in the function's error log.
+ * or a missing return is a 500 with an empty body, its reason in the function's error log. Around the
+ * call, `invokeOpenRuntimes` applies the rules of upstream's runtime server (openruntimes-runtime.ts).
  */
 import type { HeaderPairs, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { describeThrown } from '../shared/thrown.js';
 import type { BridgeResult } from './result.js';
+import {
+  BAD_TIMEOUT,
+  LOG_ID_HEADER,
+  TIMED_OUT,
+  UNAUTHORIZED,
+  headerOf,
+  parseTimeout,
+  runtimeRoute,
+  secretMatches,
+  timingsText,
+  type RuntimeEnv,
+  type RuntimeRequest,
+} from './openruntimes-runtime.js';
 
 /** An Open Runtimes v5 function. */
 export type OpenRuntimesHandler = (context: OpenRuntimesContext) => unknown;
@@ -118,19 +132,23 @@ export function parseQuery(queryString: string): Record<string, string> {
   return query;
 }
 
-export function buildRequest(meta: InvokeMeta, body: Buffer): OpenRuntimesRequest {
+const setHeader = (headers: Record<string, string>, key: string, value: string): void => {
+  Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
+};
+
+/** context.req; `forced` (OPEN_RUNTIMES_HEADERS, lower-case names) replaces the request's headers. */
+export function buildRequest(
+  meta: InvokeMeta,
+  body: Buffer,
+  forced: Readonly<Record<string, string>> = {},
+): OpenRuntimesRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of meta.headers) {
     const key = name.toLowerCase();
     if (key.startsWith(PREFIX)) continue;
-    const value2 = Object.hasOwn(headers, key) ? `${headers[key]}, ${value}` : value;
-    Object.defineProperty(headers, key, {
-      value: value2,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setHeader(headers, key, Object.hasOwn(headers, key) ? `${headers[key]}, ${value}` : value);
   }
+  for (const [key, value] of Object.entries(forced)) setHeader(headers, key, value);
   // meta.url is http://<host><path>[?<query>], the path and query as the caller sent them
   const origin = /^[a-z]+:\/\/([^/?]*)/i.exec(meta.url);
   const rest = meta.url.slice(origin?.[0].length ?? 0);
@@ -217,31 +235,92 @@ export function toOpenRuntimesResult(output: Partial<OpenRuntimesResponse>): Bri
 }
 
 const failed = (): BridgeResult => toOpenRuntimesResult({ statusCode: 500 });
+const plain = (statusCode: number, text: string): BridgeResult =>
+  toOpenRuntimesResult({ statusCode, body: Buffer.from(text, 'utf8') });
+
+/** What the runtime server knows of one invocation besides its request (openruntimes-runtime.ts). */
+export interface OpenRuntimesInvocation {
+  env: RuntimeEnv;
+  request: RuntimeRequest;
+  /** performance.now() when the bridge received the invocation: the timeout counts from there. */
+  receivedAt: number;
+  /** The `/__opr/timings` values, in seconds. */
+  timings: () => Record<string, number>;
+  /** The largest body the bridge may send; a larger one is a failure of the response. */
+  maxBodyBytes: number;
+}
 
 /**
- * Runs one invocation. A throw (or a rejection) and a missing return answer 500 with an empty body and
- * write the reason to the errors stream; nothing here rejects.
+ * Runs one invocation as upstream's runtime server does: `/__opr/*` answered here, the timeout header
+ * and the secret checked, the function raced against the timeout, and `x-open-runtimes-log-id` added
+ * to whatever is sent. Nothing here rejects.
  */
 export async function invokeOpenRuntimes(
   handler: OpenRuntimesHandler,
   meta: InvokeMeta,
   body: Buffer,
   log: OpenRuntimesLog,
+  call: OpenRuntimesInvocation,
 ): Promise<BridgeResult> {
+  const route = runtimeRoute(meta);
+  if (route === 'health') return plain(200, 'OK');
+  if (route === 'timings') return plain(200, timingsText(call.timings()));
+  // x-open-runtimes-logging: disabled drops every line, also those written after the answer went out
+  const write: OpenRuntimesLog = (kind, text) => {
+    if (call.request.logging) log(kind, text);
+  };
+  const result = await runChecked(handler, meta, body, write, call);
+  result.headers.push([LOG_ID_HEADER, call.request.logId]);
+  return result;
+}
+
+async function runChecked(
+  handler: OpenRuntimesHandler,
+  meta: InvokeMeta,
+  body: Buffer,
+  log: OpenRuntimesLog,
+  call: OpenRuntimesInvocation,
+): Promise<BridgeResult> {
+  const timeoutMs = parseTimeout(headerOf(meta.headers, 'x-open-runtimes-timeout'));
+  if (timeoutMs === 'invalid') return plain(500, BAD_TIMEOUT);
+  const given = headerOf(meta.headers, 'x-open-runtimes-secret') ?? '';
+  if (call.env.secret !== '' && !secretMatches(given, call.env.secret)) return plain(500, UNAUTHORIZED);
   const context: OpenRuntimesContext = {
-    req: buildRequest(meta, body),
+    req: buildRequest(meta, body, call.env.forcedHeaders),
     res,
     log: (...args) => log('log', logLine(args)),
     error: (...args) => log('error', logLine(args)),
   };
-  let output: unknown;
-  try {
-    output = await handler(context);
-  } catch (err) {
-    const { message, stack } = describeThrown(err);
+  const run = (async (): Promise<{ output: unknown } | { thrown: unknown }> => {
+    try {
+      return { output: await handler(context) };
+    } catch (thrown) {
+      return { thrown };
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<'timeout'>((resolve) => {
+    if (timeoutMs === null || timeoutMs === Infinity) return;
+    const left = Math.max(0, timeoutMs - (performance.now() - call.receivedAt));
+    timer = setTimeout(() => resolve('timeout'), left);
+  });
+  const outcome = await Promise.race([run, expiry]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    // upstream cannot stop the function either: it runs on, its result is dropped
+    context.error(TIMED_OUT);
+    return failed();
+  }
+  if ('thrown' in outcome) {
+    const { message, stack } = describeThrown(outcome.thrown);
     context.error(stack ?? message);
     return failed();
   }
+  return respond(context, outcome.output, call.maxBodyBytes);
+}
+
+/** The reply for what the function returned; a value that cannot be sent is upstream's empty 500. */
+function respond(context: OpenRuntimesContext, output: unknown, maxBodyBytes: number): BridgeResult {
   if (output === null || output === undefined) {
     context.error(MISSING_RETURN);
     return failed();
@@ -253,7 +332,10 @@ export async function invokeOpenRuntimes(
     return failed();
   }
   try {
-    return toOpenRuntimesResult(output as Partial<OpenRuntimesResponse>);
+    const result = toOpenRuntimesResult(output as Partial<OpenRuntimesResponse>);
+    if (result.body.length <= maxBodyBytes) return result;
+    context.error(`response body of ${result.body.length} bytes exceeds the limit of ${maxBodyBytes}`);
+    return failed();
   } catch (err) {
     context.error(describeThrown(err).message);
     return failed();

@@ -10,14 +10,16 @@ import asyncio
 import contextvars
 import importlib.util
 import inspect
-import io
 import os
 import platform
 import socket
 import sys
-import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+
+# When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
+STARTED = time.monotonic()
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -28,19 +30,16 @@ import skiff_frames as F  # noqa: E402
 import skiff_openruntimes  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
+from skiff_output import LogWriter, current_id  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
 MAX_RESPONSE_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 * 1024)
 THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
-# Output without a final newline is held back up to this many characters per invocation.
-MAX_BUFFERED = 16 * 1024
 # Longest LOG text, ERROR message and stack sent (characters); longer ones are cut with a marker.
 MAX_LOG_CHARS = 16 * 1024
 MAX_MESSAGE_CHARS = 16 * 1024
 MAX_STACK_CHARS = 64 * 1024
-# The loop thread uses it to find the invocation that is writing output.
-current_id = contextvars.ContextVar("skiff_wire_id", default=0)
 _diag = sys.__stderr__
 
 
@@ -75,66 +74,6 @@ def diag(text):
         pass
 
 
-class LogWriter(io.TextIOBase):
-    """Replaces sys.stdout / sys.stderr: output becomes LOG frames of the invocation that wrote it (wire
-    id from current_id; 0 outside an invocation). Text is sent when a write leaves it ending in a
-    newline, so one print() (even of several lines) is one log line; flush() sends what is pending."""
-
-    def __init__(self, bridge, stream, level):
-        super().__init__()
-        self._bridge = bridge
-        self._stream = stream
-        self._level = level
-        self._lock = threading.Lock()
-        self._buffers = {}
-
-    @property
-    def encoding(self):
-        return "utf-8"
-
-    @property
-    def errors(self):
-        return "replace"
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
-    def write(self, text):
-        if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        wire_id = current_id.get()
-        with self._lock:
-            buffered = self._buffers.get(wire_id, "") + text
-            if buffered.endswith("\n"):
-                out, rest = buffered[:-1], ""
-            elif len(buffered) > MAX_BUFFERED and "\n" in buffered:
-                end = buffered.rfind("\n")
-                out, rest = buffered[:end], buffered[end + 1 :]
-            elif len(buffered) > MAX_BUFFERED:
-                out, rest = buffered, ""  # a long line without a newline: sent (cut) rather than held
-            else:
-                self._buffers[wire_id] = buffered
-                return len(text)
-            if rest:
-                self._buffers[wire_id] = rest
-            else:
-                self._buffers.pop(wire_id, None)
-        self._bridge.log(wire_id, self._stream, self._level, out)
-        return len(text)
-
-    def flush(self):
-        self.flush_id(current_id.get())
-
-    def flush_id(self, wire_id):
-        with self._lock:
-            rest = self._buffers.pop(wire_id, "")
-        if rest:
-            self._bridge.log(wire_id, self._stream, self._level, rest)
-
-
 class Invocation:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -154,13 +93,15 @@ class Bridge:
         self.handler = None
         self.init = None
         self.native_notice = None  # the line sent before a function's first print (a flavor's)
+        self.times = {"hello": 0.0, "init": 0.0, "ready": 0.0}  # time.monotonic() at each step
         self.shutting_down = False
         self.stdout = LogWriter(self, "stdout", "info")
         self.stderr = LogWriter(self, "stderr", "error")
 
     def log(self, wire_id, stream, level, text):
-        if self.native_notice and wire_id and stream != "log":
-            inv = self.inflight.get(wire_id)
+        if self.native_notice and stream != "log":
+            level = "info"  # Open Runtimes sends print() and sys.stderr alike to the function's logs
+            inv = self.inflight.get(wire_id) if wire_id else None
             if inv is not None and not inv.native_output:
                 inv.native_output = True
                 self.log(wire_id, "log", "info", self.native_notice)
@@ -184,6 +125,7 @@ class Bridge:
     # INIT
 
     def on_init(self, meta):
+        self.times["init"] = time.monotonic()
         self.init = meta
         secrets = meta.get("secrets") or {}
         # a warm-pool process learns env and secrets here; a secret wins over an env entry of its name,
@@ -207,7 +149,9 @@ class Bridge:
             if flavor == "tinyfaas":
                 self.handler = skiff_tinyfaas.wrap(self.handler)
             elif flavor == "openruntimes":
-                self.handler = skiff_openruntimes.wrap(self.handler, user_traceback)
+                self.handler = skiff_openruntimes.wrap(
+                    self.handler, user_traceback, self.run_sync, self.timings, MAX_RESPONSE_BYTES
+                )
                 self.native_notice = skiff_openruntimes.NATIVE_NOTICE
         except BaseException as err:  # SystemExit in module code too
             self.stdout.flush_id(0)
@@ -220,13 +164,29 @@ class Bridge:
             return
         self.stdout.flush_id(0)
         self.stderr.flush_id(0)
+        self.times["ready"] = time.monotonic()
         self.sender.send(F.READY, 0, {})
+
+    def run_sync(self, fn, arg):
+        """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context."""
+        return self.loop.run_in_executor(self.pool, contextvars.copy_context().run, fn, arg)
+
+    def timings(self):
+        """/__opr/timings (seconds): `startup` from the bridge's start until it could take its function,
+        `load` loading the function (INIT to READY), `uptime` since the bridge's start."""
+        times = self.times
+        return [
+            ("startup", times["hello"] - STARTED),
+            ("load", times["ready"] - times["init"]),
+            ("uptime", time.monotonic() - STARTED),
+        ]
 
     # INVOKE
 
     def on_invoke(self, wire_id, meta, body):
         ctx = Context(self.init or {}, meta, lambda text, level="info": self.log(wire_id, "log", level, text))
         ctx._calls = self.calls
+        ctx._received_at = time.monotonic()  # an Open Runtimes timeout counts from here
         inv = Invocation(ctx)
         self.inflight[wire_id] = inv
         inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
@@ -317,6 +277,7 @@ class Bridge:
         os._exit(code)
 
     async def serve(self):
+        self.times["hello"] = time.monotonic()
         self.sender.send(
             F.HELLO,
             0,

@@ -2,16 +2,19 @@
 
 An Open Runtimes v5 Python function is `main(context)` (sync or async): it reads `context.req`, builds
 its answer with `context.res` and returns it; only the returned value is sent. A raise, or no return,
-answers 500 with an empty body and the reason in the function's logs, as upstream does.
+answers 500 with an empty body and the reason in the function's logs, as upstream does. Around the
+call, `wrap` applies the rules of upstream's runtime server (skiff_openruntimes_runtime.py).
 """
 
 import asyncio
 import inspect
 import json
 import os
+import time
 from urllib.parse import urlsplit
 
 import skiff
+import skiff_openruntimes_runtime as R
 
 NO_MAIN = "Function signature invalid. Did you forget to export a 'main' function?"
 NO_RETURN = "Return statement missing. return context.res.empty() if no response is expected."
@@ -134,18 +137,22 @@ def format_log(messages):
 
 
 class Context:
-    """The `context` main() gets: req, res, log, error."""
+    """The `context` main() gets: req, res, log, error. `_open`: whether its lines are written (not with
+    `x-open-runtimes-logging: disabled`)."""
 
-    def __init__(self, request, ctx, forced_headers):
+    def __init__(self, request, ctx, forced_headers, logging=True):
         self._ctx = ctx
+        self._open = logging
         self.res = Response()
         self.req = Request(request, forced_headers)
 
     def log(self, *messages):
-        self._ctx._log(format_log(messages), "info")
+        if self._open:
+            self._ctx._log(format_log(messages), "info")
 
     def error(self, *messages):
-        self._ctx._log(format_log(messages), "error")
+        if self._open:
+            self._ctx._log(format_log(messages), "error")
 
 
 def _body_bytes(body):
@@ -185,63 +192,97 @@ def to_response(output):
     return skiff.Response(body, status, headers)
 
 
-def forced_headers():
-    """OPEN_RUNTIMES_HEADERS (a JSON object): headers that replace the request's of the same name."""
-    raw = os.environ.get("OPEN_RUNTIMES_HEADERS") or "{}"
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        raise ValueError("OPEN_RUNTIMES_HEADERS must be a JSON object")
-    return value
+def _plain(status, text):
+    return to_response({"body": text.encode("utf-8"), "statusCode": status, "headers": {}})
 
 
-def wrap(main, format_error):
-    """A bridge handler `(request, ctx)` calling `main(context)`; format_error(e) gives a traceback."""
-    forced = forced_headers()
+def _consume(task):
+    """Done callback: a result nobody waits for any more (a timed-out main) is read, never reported."""
+    if not task.cancelled():
+        task.exception()
+
+
+def wrap(main, format_error, run_sync, timings, max_body):
+    """A bridge handler `(request, ctx)` calling `main(context)` under upstream's runtime rules
+    (skiff_openruntimes_runtime.py). format_error(e): a traceback; run_sync(fn, arg): an awaitable of fn(arg)
+    run in the bridge's thread pool (the invocation's context copied); timings(): [(key, seconds)] for
+    /__opr/timings; max_body: the largest body the bridge may send."""
+    env = R.RuntimeEnv(os.environ)  # raises for an OPEN_RUNTIMES_HEADERS that is not a JSON object
+    is_async = inspect.iscoroutinefunction(main)
 
     def failed(context, err):
         context.error(format_error(err) or "%s: %s" % (type(err).__name__, err))
-        return to_response(context.res.text("", 500, {}))
+        return _plain(500, "")
 
     def finish(context, output):
         if output is None:
             context.error(NO_RETURN)
-            return to_response(context.res.text("", 500, {}))
-        return to_response(output)
+            return _plain(500, "")
+        response = to_response(output)
+        if len(response.body) > max_body:
+            context.error("response body of %d bytes exceeds the limit of %d" % (len(response.body), max_body))
+            return _plain(500, "")
+        return response
 
-    async def finish_async(context, pending):
+    async def execute(context):
+        """(output, None) or (None, what main raised); raises only CancelledError."""
         try:
-            return finish(context, await pending)
+            if is_async:
+                output = await main(context)
+            else:
+                output = await run_sync(main, context)
+                if inspect.isawaitable(output):
+                    output = await output
+            return output, None
+        except asyncio.CancelledError:
+            raise
         except BaseException as err:  # SystemExit too: the caller gets upstream's empty 500
-            if isinstance(err, asyncio.CancelledError):
-                raise
-            return failed(context, err)
+            return None, err
 
-    if inspect.iscoroutinefunction(main):
-
-        async def handler(request, ctx):
-            context = Context(request, ctx, forced)
-            try:
-                return finish(context, await main(context))
-            except BaseException as err:
-                if isinstance(err, asyncio.CancelledError):
-                    raise
-                return failed(context, err)
-
-        return handler
-
-    def handler(request, ctx):  # run in the bridge's thread pool
-        context = Context(request, ctx, forced)
+    async def run_checked(request, ctx, logging):
+        timeout = R.parse_timeout(R.header_of(request, "x-open-runtimes-timeout"))
+        if timeout == R.INVALID:
+            return _plain(500, R.BAD_TIMEOUT)
+        given = R.header_of(request, "x-open-runtimes-secret") or ""
+        if env.secret and not R.secret_matches(given, env.secret):
+            return _plain(500, R.UNAUTHORIZED)
+        context = Context(request, ctx, env.forced_headers, logging)
+        task = asyncio.ensure_future(execute(context))
+        task.add_done_callback(_consume)
+        left = None
+        if timeout is not None and timeout != float("inf"):
+            received = getattr(ctx, "_received_at", None) or time.monotonic()
+            left = max(0.0, timeout - (time.monotonic() - received))
         try:
-            output = main(context)
-            if inspect.isawaitable(output):
-                return finish_async(context, output)
+            await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not task.done():
+            # An async main gets CancelledError at its current await; a sync main cannot be stopped
+            # (upstream cannot either): it runs on in its thread and what it returns is dropped.
+            task.cancel()
+            context.error(R.TIMED_OUT)
+            return _plain(500, "")
+        output, err = task.result()
+        if err is not None:
+            return failed(context, err)
+        try:
             return finish(context, output)
-        except BaseException as err:  # SystemExit too: the caller gets upstream's empty 500
-            if isinstance(err, asyncio.CancelledError):
-                raise
+        except Exception as err:  # a value that cannot be sent: upstream's empty 500
             return failed(context, err)
+
+    async def handler(request, ctx):
+        route = R.runtime_route(request)
+        if route == "health":
+            return _plain(200, "OK")
+        if route == "timings":
+            return _plain(200, R.timings_text(timings()))
+        logging, log_id = R.runtime_request(request, env)
+        if not logging:
+            R.LOGGING_OFF.set(True)  # this invocation's task (and the threads it starts) write no output
+        response = await run_checked(request, ctx, logging)
+        response.headers.append([R.LOG_ID_HEADER, log_id])
+        return response
 
     return handler
