@@ -48,6 +48,8 @@ describe('Open Runtimes executor API', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'skiff-test-or-'));
     try {
       await cp(fixture('node-exec'), dir, { recursive: true });
+      // its routes here need no dependency
+      await writeFile(path.join(dir, 'package.json'), '{"name":"or-copy","version":"1.0.0"}');
       await writeFile(
         path.join(dir, 'skiff.json'),
         JSON.stringify({ runtime: 'node', flavor: 'openruntimes', env }),
