@@ -79,7 +79,8 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   const logger = createLogger(config.logLevel, 2);
   const server = await startServer(config, logger);
   console.log(`Skiff is up (data dir ${config.dataDir})`);
-  for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(8)} ${url}`);
+  const width = Math.max(8, ...Object.keys(server.endpoints).map((name) => name.length));
+  for (const [name, url] of Object.entries(server.endpoints)) console.log(`  ${name.padEnd(width)} ${url}`);
   console.log(`  ${server.isolation}`);
   for (const note of server.notes) console.log(`  ${note}`);
 
