@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/platform.js';
+import { waitUntil } from './helpers/wait.js';
 import { buildWheel } from './helpers/wheels.js';
 import {
   SECRET,
@@ -307,6 +308,20 @@ describe('Open Runtimes executor API', () => {
     // the module's 3 s load is part of the duration
     expect(outcome.duration).toBeGreaterThanOrEqual(3);
     expect((await e.call('DELETE', '/runtimes/cold')).status).toBe(200);
+    // a runtime not ready within the execution's timeout: 400 runtime_timeout, and it goes on starting
+    const late = await e.call('POST', '/runtimes/cold-late/executions', {
+      source: '/storage/functions/slowstart/code.tar.gz',
+      image: NODE_IMAGE,
+      timeout: 1,
+    });
+    expect(late.status).toBe(400);
+    expect(late.json).toMatchObject({ type: 'runtime_timeout', message: 'Timed out waiting for runtime.' });
+    await waitUntil(
+      'the late runtime to be up',
+      async () => (await e.call('GET', '/runtimes/cold-late')).status === 200,
+    );
+    expect((await execute('cold-late', { path: '/' })).statusCode).toBe(200);
+    expect((await e.call('DELETE', '/runtimes/cold-late')).status).toBe(200);
   }, 60_000);
 
   for (const id of ['node', 'py']) {

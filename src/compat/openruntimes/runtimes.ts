@@ -140,29 +140,36 @@ export class Runtimes {
     const existing = this.o.store.get(runtimeId);
     if (existing !== undefined) return existing;
     const inProgress = this.creating.get(runtimeId);
-    if (inProgress !== undefined) {
-      const record = await inProgress.catch(() => undefined);
-      if (record !== undefined) return record;
-      throw oprError('runtime_failed', 'The runtime failed to start; see the reply of its creation.');
-    }
-    if (params.image === '' || params.source === '') {
+    if (inProgress === undefined && (params.image === '' || params.source === '')) {
       throw oprError(
         'runtime_not_found',
         'Runtime not found. Please start it first or provide runtime-related parameters.',
       );
     }
-    await this.create({
-      ...params,
-      runtimeId,
-      destination: '',
-      command: '',
-      cacheKey: '',
-      timeout: 600,
-      remove: false,
+    const creation =
+      inProgress ??
+      this.create({
+        ...params,
+        runtimeId,
+        destination: '',
+        command: '',
+        cacheKey: '',
+        timeout: 600,
+        remove: false,
+      }).then(() => this.o.store.get(runtimeId));
+    // the wait for the runtime is bounded by the execution's timeout (the creation goes on)
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), params.timeout * 1000);
     });
-    const record = this.o.store.get(runtimeId);
-    if (record === undefined) throw oprError('runtime_failed', 'The runtime was removed as it started.');
-    return record;
+    try {
+      const record = await Promise.race([creation, timedOut]);
+      if (record === 'timeout') throw oprError('runtime_timeout', 'Timed out waiting for runtime.');
+      if (record !== undefined) return record;
+      throw oprError('runtime_failed', 'The runtime failed to start; see the reply of its creation.');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async make(
