@@ -45,8 +45,9 @@ const runtimeShape = {
   outputDirectory: text(1024).default(''),
   variables: stringMap.default({}),
   runtimeEntrypoint: text(1024).default(''),
-  cpus: num.pipe(z.number().positive().max(64)).default(1),
-  memory: int.pipe(z.number().min(1).max(65_536)).default(512),
+  // the function's limits.cpus and limits.memoryMb (their floors; the ceilings are sandbox.maxLimits)
+  cpus: num.pipe(z.number().min(0.05, 'at least 0.05').max(64)).default(1),
+  memory: int.pipe(z.number().min(32, 'at least 32 (MB)').max(65_536)).default(512),
   version: z.string().max(8).default('v5'),
   restartPolicy: z.enum(RESTART_POLICIES).default('no'),
 };
