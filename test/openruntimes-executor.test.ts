@@ -89,6 +89,7 @@ describe('Open Runtimes executor API', () => {
     await writeFile(path.join(python, 'requirements.txt'), 'skiffdemo==1.0\n');
     e.store(python, '/storage/functions/python/code.tar.gz');
     e.store(fixture('node-noexport'), '/storage/functions/noexport/code.tar.gz');
+    e.store(fixture('python-nomain'), '/storage/functions/nomain/code.tar.gz');
     e.store(fixture('node-slowstart'), '/storage/functions/slowstart/code.tar.gz');
     for (const [id, image, source, install, entrypoint] of [
       ['node', NODE_IMAGE, 'node', 'npm install && npm run build', 'index.js'],
@@ -272,11 +273,18 @@ describe('Open Runtimes executor API', () => {
       expect(res.status).toBe(404);
       expect(res.json).toMatchObject({ type: 'runtime_not_found', message: 'Runtime not found', code: 404 });
     }
-    const made = await e.call('POST', '/runtimes', {
-      runtimeId: 'to-delete',
-      source: artifacts['node'],
-      image: NODE_IMAGE,
-    });
+    const made = await e.call(
+      'POST',
+      '/runtimes',
+      {
+        runtimeId: 'to-delete',
+        source: artifacts['node'],
+        image: NODE_IMAGE,
+        variables: { A: 'b' },
+        memory: '256',
+      },
+      { multipart: true },
+    );
     expect(made.status).toBe(201);
     const removed = await e.call('DELETE', '/runtimes/to-delete');
     expect(removed.status).toBe(200);
@@ -493,6 +501,16 @@ describe('Open Runtimes executor API', () => {
     expect(noEntry.json).toMatchObject({ statusCode: 503 });
     expect((noEntry.json as Outcome).errors).toContain(
       'Failed to load entrypoint, file missing.js does not exist.',
+    );
+    const noMain = await e.call(
+      'POST',
+      '/runtimes/nomain/executions',
+      { source: '/storage/functions/nomain/code.tar.gz', image: PYTHON_IMAGE, entrypoint: 'main.py' },
+      { headers: JSON_ACCEPT },
+    );
+    expect(noMain.json).toMatchObject({ statusCode: 503, body: '' });
+    expect((noMain.json as Outcome).errors).toContain(
+      "Function signature invalid. Did you forget to export a 'main' function?",
     );
   }, 60_000);
 

@@ -83,11 +83,16 @@ describe('extractArchive: links, devices and other non-files', () => {
     await fsp.writeFile(path.join(src, 'a.txt'), 'a');
     await fsp.link(path.join(src, 'a.txt'), path.join(src, 'b.txt'));
     const chunks: Buffer[] = [];
-    for await (const chunk of tar.c({ gzip: true, cwd: src }, ['a.txt', 'b.txt']))
-      chunks.push(chunk as Buffer);
+    // plain tar, gzipped apart: tar's own gzip stream has failed here under load (Z_STREAM_ERROR)
+    for await (const chunk of tar.c({ cwd: src }, ['a.txt', 'b.txt'])) chunks.push(chunk as Buffer);
     await fsp.rm(dirs.stage, { recursive: true });
     await fsp.mkdir(dirs.stage);
-    await expectContained(dirs, Buffer.concat(chunks), 'SKIFF_E_ARCHIVE_UNSAFE', /"b\.txt" is a hard link/);
+    await expectContained(
+      dirs,
+      zlib.gzipSync(Buffer.concat(chunks)),
+      'SKIFF_E_ARCHIVE_UNSAFE',
+      /"b\.txt" is a hard link/,
+    );
   });
 
   it('refuses FIFO, device and GNU dump-dir entries in tar', async () => {
