@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from './helpers/platform.js';
-import { waitUntil } from './helpers/wait.js';
+import { quietFor, waitUntil } from './helpers/wait.js';
 import { buildWheel } from './helpers/wheels.js';
 import {
   SECRET,
@@ -639,6 +639,43 @@ describe('Open Runtimes executor API', () => {
       headers: { 'x-open-runtimes-secret': 'unknown to the client' },
     });
     expect(devId.status).toBe(500);
+  }, 60_000);
+
+  it('streams a build log while the runtime is created, lines as upstream writes them', async () => {
+    const streamed = fetch(`${e.base}/runtimes/streamed/logs`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+    }).then(async (res) => ({
+      status: res.status,
+      type: res.headers.get('content-type'),
+      text: await res.text(),
+    }));
+    // the stream is asked first, as upstream's test does; the creation comes after
+    await quietFor(200, 'the stream request reaches the executor before the creation');
+    const made = await e.call('POST', '/runtimes', {
+      runtimeId: 'streamed',
+      source: '/storage/functions/node/code.tar.gz',
+      image: NODE_IMAGE,
+      command: build('npm install && npm run build'),
+      remove: true,
+    });
+    expect(made.status, made.text).toBe(201);
+    const stream = await streamed;
+    expect(stream.status).toBe(200);
+    expect(stream.type).toBe('text/event-stream');
+    const lines = stream.text.split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 \S/);
+    const content = lines.map((line) => line.slice(line.indexOf(' ') + 1)).join('');
+    expect(content).toContain('Environment preparation started.');
+    expect(content).toContain('Step: building');
+    expect(content).toContain('Build finished.');
+    // a runtime with no build going on: the stream ends at once; an id nobody makes: 504 at the timeout
+    const done = await e.call('GET', '/runtimes/node/logs');
+    expect(done.status).toBe(200);
+    expect(done.text).toBe('');
+    const never = await e.call('GET', '/runtimes/never-made/logs', { timeout: '1' });
+    expect(never.status).toBe(504);
+    expect(never.json).toMatchObject({ type: 'logs_timeout' });
   }, 60_000);
 
   it('commands run in the runtime sandbox over its code; a failure is 500 command_failed', async () => {

@@ -15,6 +15,7 @@ import { oprError, writeOprError } from './errors.js';
 import { wantsJson, writeExecution } from './execution-reply.js';
 import { execute } from './executions.js';
 import type { LogHub } from './log-hub.js';
+import { streamBuildLogs } from './log-stream.js';
 import { readParams } from './params.js';
 import type { Runtimes } from './runtimes.js';
 import type { RuntimeRecord } from './runtime-store.js';
@@ -187,15 +188,15 @@ export async function startExecutorApi(
       method: 'GET',
       pattern: /^\/v1\/runtimes\/([^/]+)\/logs$/,
       auth: true,
-      handle: (req, res, url, match) => streamLogs(req, res, url, decodeURIComponent(match[1] ?? '')),
+      handle: (req, res, url, match) => streamLogs(url, req, res, decodeURIComponent(match[1] ?? '')),
     },
   ];
 
-  /** The build log stream: upstream's lines `<timestamp> <content, newlines as \n>`, about every second. */
+  /** The build log stream (log-stream.ts), at most MAX_LOG_STREAMS at once. */
   const streamLogs = async (
+    url: URL,
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
     id: string,
   ): Promise<void> => {
     const { timeout } = parseParams(logsSchema, Object.fromEntries(url.searchParams));
@@ -206,45 +207,14 @@ export async function startExecutorApi(
       );
     }
     logStreams += 1;
-    await new Promise<void>((resolve) => {
-      let pending = '';
-      let ended = false;
-      const start = (): void => {
-        if (!res.headersSent)
-          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      };
-      const flush = (): void => {
-        if (pending === '' || ended) return;
-        start();
-        res.write(pending);
-        pending = '';
-      };
-      const timer = setInterval(flush, 1000);
-      const finish = (): void => {
-        if (ended) return;
-        flush();
-        ended = true;
-        clearInterval(timer);
-        clearTimeout(limit);
-        stop();
-        logStreams -= 1;
-        start();
-        res.end();
-        resolve();
-      };
-      const stop = o.hub.follow(
-        id,
-        {
-          entry: (entry) => {
-            pending += `${entry.timestamp} ${entry.content.replace(/\n/g, '\\n')}\n`;
-          },
-          end: () => finish(),
-        },
-        o.runtimes.get(id) === undefined,
-      );
-      const limit = setTimeout(finish, timeout * 1000);
-      req.on('close', finish);
-    });
+    try {
+      await streamBuildLogs(req, res, o.hub, id, {
+        timeoutMs: timeout * 1000,
+        waitForCreation: o.runtimes.get(id) === undefined,
+      });
+    } finally {
+      logStreams -= 1;
+    }
   };
 
   const app = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
