@@ -21,9 +21,12 @@ export interface Executor {
   stop(): Promise<void>;
 }
 
-export async function startExecutor(extra: Record<string, unknown> = {}): Promise<Executor> {
+export async function startExecutor(
+  extra: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+): Promise<Executor> {
   const p = await startPlatform({
-    config: { compat: { openruntimes: { enabled: true, port: 0, secret: KEY, ...extra } } },
+    config: { ...config, compat: { openruntimes: { enabled: true, port: 0, secret: KEY, ...extra } } },
   });
   const url = `${p.server.endpoints['openruntimes'] as string}/v1`;
   const storageRoot = path.join(p.dataDir, 'openruntimes', 'storage');

@@ -204,7 +204,11 @@ export class Runtimes {
       try {
         output.add('Build packaging started.\n');
         const compressed = params.variables['OPEN_RUNTIMES_BUILD_COMPRESSION'] !== 'none';
-        const packed = await packArtifact(await outputFolder(workDir, params.outputDirectory), compressed);
+        const packed = await packArtifact(
+          await outputFolder(workDir, params.outputDirectory),
+          compressed,
+          this.o.maxArchiveBytes,
+        );
         if (params.destination !== '') {
           const stored = await this.o.storage.write(
             params.destination,
@@ -213,7 +217,7 @@ export class Runtimes {
           );
           artifact = { path: stored, size: packed.length };
         }
-        archive = compressed ? packed : await packArtifact(workDir, true);
+        archive = compressed ? packed : await packArtifact(workDir, true, this.o.maxArchiveBytes);
         output.add('Build packaging finished.\nBuild finished.\n');
       } finally {
         await this.o.builds.discard(workDir);
