@@ -24,6 +24,22 @@ import { commandSchema, createSchema, executeSchema, logsSchema, parseParams } f
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 /** Log streams open at once. */
 const MAX_LOG_STREAMS = 64;
+/**
+ * Bytes of build output a log stream holds for a client that does not read (the rest is dropped,
+ * with a note): a build printing gigabytes to a stalled client must not pile them up in memory.
+ */
+const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
+/** The line that stands for output dropped while the client did not read. */
+const DROPPED_NOTE = 'Log stream: output dropped while the client was not reading.';
+
+/** The runtime id of a route's match (a malformed percent-encoding names no runtime). */
+function runtimeIdOf(match: RegExpExecArray): string {
+  try {
+    return decodeURIComponent(match[1] ?? '');
+  } catch {
+    throw oprError('runtime_not_found', 'Runtime not found');
+  }
+}
 
 export interface ExecutorApiOptions {
   host: string;
@@ -139,7 +155,7 @@ export async function startExecutorApi(
       pattern: /^\/v1\/runtimes\/([^/]+)$/,
       auth: true,
       handle: async (_req, res, _url, match) => {
-        sendJson(res, 200, runtimeView(runtimeOr404(decodeURIComponent(match[1] ?? ''))));
+        sendJson(res, 200, runtimeView(runtimeOr404(runtimeIdOf(match))));
       },
     },
     {
@@ -148,7 +164,7 @@ export async function startExecutorApi(
       auth: true,
       handle: async (req, res, _url, match) => {
         req.resume();
-        if (!(await o.runtimes.remove(decodeURIComponent(match[1] ?? '')))) {
+        if (!(await o.runtimes.remove(runtimeIdOf(match)))) {
           throw oprError('runtime_not_found', 'Runtime not found');
         }
         res.writeHead(200, { 'content-length': '0' });
@@ -165,7 +181,7 @@ export async function startExecutorApi(
         const format = String(req.headers['x-executor-response-format'] ?? '0.10.0');
         const outcome = await execute(
           { runtimes: o.runtimes, logs: o.logs, invoke },
-          decodeURIComponent(match[1] ?? ''),
+          runtimeIdOf(match),
           params,
           format,
           started,
@@ -179,7 +195,7 @@ export async function startExecutorApi(
       auth: true,
       handle: async (req, res, url, match) => {
         const params = parseParams(commandSchema, await readParams(req, url, MAX_REQUEST_BYTES));
-        const record = runtimeOr404(decodeURIComponent(match[1] ?? ''));
+        const record = runtimeOr404(runtimeIdOf(match));
         sendJson(res, 200, { output: await runCommand(o.commands, record, params) });
       },
     },
@@ -187,7 +203,7 @@ export async function startExecutorApi(
       method: 'GET',
       pattern: /^\/v1\/runtimes\/([^/]+)\/logs$/,
       auth: true,
-      handle: (req, res, url, match) => streamLogs(req, res, url, decodeURIComponent(match[1] ?? '')),
+      handle: (req, res, url, match) => streamLogs(req, res, url, runtimeIdOf(match)),
     },
   ];
 
@@ -209,6 +225,7 @@ export async function startExecutorApi(
     await new Promise<void>((resolve) => {
       let pending = '';
       let ended = false;
+      let dropping = false;
       const start = (): void => {
         if (!res.headersSent)
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -236,6 +253,12 @@ export async function startExecutorApi(
         id,
         {
           entry: (entry) => {
+            if (pending.length + res.writableLength > MAX_STREAM_BACKLOG) {
+              if (!dropping) pending += `${entry.timestamp} ${DROPPED_NOTE}\n`;
+              dropping = true;
+              return;
+            }
+            dropping = false;
             pending += `${entry.timestamp} ${entry.content.replace(/\n/g, '\\n')}\n`;
           },
           end: () => finish(),
