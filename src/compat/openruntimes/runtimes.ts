@@ -64,6 +64,11 @@ export class Runtimes {
   private readonly busy = new Map<string, number>();
   /** When each runtime was last used (ms). */
   private readonly lastUsed = new Map<string, number>();
+  /**
+   * Functions of deleted runtimes still being removed (their instances retired, their files deleted):
+   * a runtime made again under the same id waits for that, else the old removal deletes the new files.
+   */
+  private readonly removing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly o: RuntimesOptions) {
     for (const record of o.store.list()) this.lastUsed.set(record.runtimeId, Date.now());
@@ -177,6 +182,7 @@ export class Runtimes {
     }
     const language = languageOf(params.image);
     const fn = functionName(params.runtimeId);
+    await this.removing.get(fn);
     const other = this.o.store.byFunction(fn);
     if (other !== undefined || (this.o.registry.getFunction(fn) !== undefined && !params.remove)) {
       throw oprError(
@@ -286,7 +292,14 @@ export class Runtimes {
     if (record === undefined) return false;
     this.o.store.delete(runtimeId);
     this.lastUsed.delete(runtimeId);
-    await this.o.deployer.remove(record.fn);
+    const removal = this.o.deployer.remove(record.fn);
+    const settled = removal.catch(() => undefined);
+    this.removing.set(record.fn, settled);
+    try {
+      await removal;
+    } finally {
+      if (this.removing.get(record.fn) === settled) this.removing.delete(record.fn);
+    }
     return true;
   }
 
