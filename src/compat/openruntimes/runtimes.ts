@@ -12,7 +12,7 @@ import type { Deployer } from '../../control/deploy/deployer.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Registry } from '../../store/registry.js';
-import { BuildOutput, packArtifact, runBuild, type OutputEntry } from './build-step.js';
+import { BuildOutput, packArtifact, readableArchive, runBuild, type OutputEntry } from './build-step.js';
 import { oprError } from './errors.js';
 import type { LogHub } from './log-hub.js';
 import { languageOf, loadFailure, runtimeEnv } from './runtime-spec.js';
@@ -194,7 +194,7 @@ export class Runtimes {
     const source = await this.o.storage.read(params.source);
     const secret = randomBytes(16).toString('hex');
     const env = runtimeEnv(params, secret, fn);
-    let archive = source;
+    let archive = params.command === '' ? await readableArchive(source) : source;
     let artifact: { path: string; size: number } | undefined;
     if (params.command !== '') {
       const workDir = await runBuild({
