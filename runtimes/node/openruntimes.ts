@@ -4,6 +4,7 @@
  * `context.res` and logs with `context.log` / `context.error`. Only the returned value is sent; a throw
  * or a missing return is a 500 with an empty body, its reason in the function's error log.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { HeaderPairs, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { describeThrown } from '../shared/thrown.js';
 import type { BridgeResult } from './result.js';
@@ -218,6 +219,22 @@ export function toOpenRuntimesResult(output: Partial<OpenRuntimesResponse>): Bri
 
 const failed = (): BridgeResult => toOpenRuntimesResult({ statusCode: 500 });
 
+const UNAUTHORIZED = 'Unauthorized. Provide correct "x-open-runtimes-secret" header.';
+
+/**
+ * Upstream's runtime answers its executor only: with OPEN_RUNTIMES_SECRET set (the executor API sets
+ * it), a request without that `x-open-runtimes-secret` (one through Skiff's gateway) is refused.
+ */
+export function carriesSecret(headers: HeaderPairs, secret: string): boolean {
+  if (secret === '') return true;
+  const expected = Buffer.from(secret);
+  return headers.some(([name, value]) => {
+    if (name.toLowerCase() !== `${PREFIX}secret`) return false;
+    const given = Buffer.from(value);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
 /**
  * Runs one invocation. A throw (or a rejection) and a missing return answer 500 with an empty body and
  * write the reason to the errors stream; nothing here rejects.
@@ -228,6 +245,9 @@ export async function invokeOpenRuntimes(
   body: Buffer,
   log: OpenRuntimesLog,
 ): Promise<BridgeResult> {
+  if (!carriesSecret(meta.headers, process.env['OPEN_RUNTIMES_SECRET'] ?? '')) {
+    return toOpenRuntimesResult(res.text(UNAUTHORIZED, 500, {}));
+  }
   const context: OpenRuntimesContext = {
     req: buildRequest(meta, body),
     res,

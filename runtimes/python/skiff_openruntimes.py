@@ -6,6 +6,7 @@ answers 500 with an empty body and the reason in the function's logs, as upstrea
 """
 
 import asyncio
+import hmac
 import inspect
 import json
 import os
@@ -19,6 +20,19 @@ NATIVE_NOTICE = "Native logs detected. Use context.log() or context.error() for 
 LOG_LIMIT = 8000
 LOG_CUT = "... Log truncated due to size limit (8000 characters)"
 PREFIX = "x-open-runtimes-"
+UNAUTHORIZED = 'Unauthorized. Provide correct "x-open-runtimes-secret" header.'
+
+
+def carries_secret(request):
+    """With OPEN_RUNTIMES_SECRET set (the executor API sets it), a request must carry it, as upstream's."""
+    secret = os.environ.get("OPEN_RUNTIMES_SECRET") or ""
+    if secret == "":
+        return True
+    expected = secret.encode("utf-8")
+    return any(
+        name.lower() == PREFIX + "secret" and hmac.compare_digest(value.encode("utf-8"), expected)
+        for name, value in request.headers.raw
+    )
 
 
 def _first(status_code, alias):
@@ -222,6 +236,8 @@ def wrap(main, format_error):
     if inspect.iscoroutinefunction(main):
 
         async def handler(request, ctx):
+            if not carries_secret(request):
+                return to_response(Response().text(UNAUTHORIZED, 500, {}))
             context = Context(request, ctx, forced)
             try:
                 return finish(context, await main(context))
@@ -233,6 +249,8 @@ def wrap(main, format_error):
         return handler
 
     def handler(request, ctx):  # run in the bridge's thread pool
+        if not carries_secret(request):
+            return to_response(Response().text(UNAUTHORIZED, 500, {}))
         context = Context(request, ctx, forced)
         try:
             output = main(context)

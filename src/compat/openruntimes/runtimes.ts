@@ -256,6 +256,8 @@ export class Runtimes {
         limits: { cpus: params.cpus, memoryMb: params.memory },
         timeoutMs: this.o.functionTimeoutMs,
         installDependencies: false,
+        // the code is the client's upload: a skiff.json in it adds nothing (triggers, network, scaling)
+        specFile: false,
         mode: 'upsert',
       });
     } catch (err) {
