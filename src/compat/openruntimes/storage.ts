@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readlink, realpath, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readlink, realpath, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { oprError } from './errors.js';
 
@@ -82,9 +82,23 @@ export class FileStorage {
       await this.inside(current);
     }
     const file = `${randomBytes(10).toString('hex')}${extension}`;
-    const tmp = path.join(hostDir, `.${file}.part`);
-    await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, path.join(hostDir, file));
+    // made, then checked where it really is (as read does): the folders above may have been swapped
+    // for links out of the root since they were checked; one made outside is removed at once, empty
+    const handle = await open(
+      path.join(hostDir, file),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const [made, root] = await Promise.all([readlink(`/proc/self/fd/${handle.fd}`), realpath(this.root)]);
+      if (!made.startsWith(root + path.sep)) {
+        await unlink(made).catch(() => undefined);
+        throw oprError('execution_bad_request', 'A storage path leads out of the storage.');
+      }
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
     return path.posix.join(path.posix.normalize(`/${dir}`), file);
   }
 }
