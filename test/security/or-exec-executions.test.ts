@@ -118,4 +118,16 @@ describe('a client executing', () => {
     expect(secret.json()['body']).not.toBe('undefined');
     expect((await execute({ path: '/env?name=MINE' })).json()['body']).toBe('v');
   }, 60_000);
+
+  it('a runtime asking for more CPUs or memory than the platform allows is refused', async () => {
+    for (const [i, limits] of [{ cpus: 64 }, { memory: 65_536 }].entries()) {
+      const res = await e.call('/runtimes', {
+        method: 'POST',
+        json: { runtimeId: `huge${i}`, image: NODE_IMAGE, source, ...limits },
+      });
+      expect(res.status, JSON.stringify(limits)).toBe(400);
+      expect(((await res.json()) as { type: string }).type).toBe('runtime_failed');
+      expect((await e.call(`/runtimes/huge${i}`)).status).toBe(404);
+    }
+  }, 30_000);
 });
