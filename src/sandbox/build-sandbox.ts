@@ -76,6 +76,16 @@ export interface BuildSandboxParts {
 const MiB = 1024 * 1024;
 
 /**
+ * The environment of a step's host side (bash running enter.sh, then setpriv and bwrap): the
+ * platform's PATH and nothing of the step's. The step's own variables (a compatibility API's client
+ * names them) reach the sandbox only through `--setenv`: outside it, BASH_ENV would make that bash
+ * source a file of the client's choosing and PATH would pick the `bwrap` it runs.
+ */
+function hostLaunchEnv(): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+}
+
+/**
  * Gives a tree to a user, never following a link (src/shared/pinned-walk.ts: safe even while something
  * rewrites the tree); with `reclaim`, also clears set-id bits.
  */
@@ -156,7 +166,7 @@ export function wrapBuildStep(parts: BuildSandboxParts, req: BuildWrapRequest): 
     ...launch.args,
   ];
   return {
-    launch: { command: '/bin/bash', args: enter(inner), env: launch.env, cwd: '/' },
+    launch: { command: '/bin/bash', args: enter(inner), env: hostLaunchEnv(), cwd: '/' },
     proxySocket: socket,
     isolated: true,
     prepare: async () => {

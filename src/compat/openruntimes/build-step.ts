@@ -6,11 +6,14 @@
  */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
 import type { ForeignBuilds } from '../../control/deploy/foreign-builds.js';
 import { PYTHON_PACKAGES_DIR } from '../../languages/python-build.js';
-import { extractArchive, packDirectory } from '../../store/archive/index.js';
+import { DEFAULT_ARCHIVE_LIMITS, extractArchive, packDirectory } from '../../store/archive/index.js';
 import { oprError } from './errors.js';
+
+const gzipAsync = promisify(gzip);
 
 /** Characters of build output kept (upstream: 1 MB; the start is kept, as upstream's). */
 export const MAX_OUTPUT_CHARS = 1024 * 1024;
@@ -75,25 +78,56 @@ export function installLine(command: string): string {
   return unquote(command.slice(match.index + match[0].length));
 }
 
+/**
+ * A stored source as Skiff's archive reader takes it: a plain tar (what a build with
+ * `OPEN_RUNTIMES_BUILD_COMPRESSION=none` stores, and clients later run) gzipped; tar.gz and zip as they are.
+ */
+export async function readableArchive(bytes: Buffer): Promise<Buffer> {
+  const isPlainTar = bytes.length >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar';
+  return isPlainTar ? gzipAsync(bytes, { level: 1 }) : bytes;
+}
+
 /** Unpacks a stored source (tar.gz, tar or zip) into `dir`. */
 export async function unpackSource(bytes: Buffer, dir: string, maxBytes: number): Promise<void> {
-  // a plain tar (`OPEN_RUNTIMES_BUILD_COMPRESSION=none`): the extractor reads gzip, so gzip it
-  const isPlainTar = bytes.length >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar';
-  const archive = isPlainTar ? gzipSync(bytes, { level: 1 }) : bytes;
+  const archive = await readableArchive(bytes);
   await extractArchive(archive, dir, { maxPackedBytes: Math.max(maxBytes, archive.length) });
 }
 
-/** Packs folder `dir` (symbolic links left out: node_modules/.bin) as tar.gz, or tar when `gzip` is false. */
-export async function packArtifact(dir: string, gzip: boolean): Promise<Buffer> {
+/**
+ * Packs folder `dir` (symbolic links left out: node_modules/.bin) as tar.gz, or tar when `gzip` is
+ * false. A folder Skiff's deploy would refuse (more file bytes or entries than an upload may unpack
+ * to, or packed larger than `maxBytes`, build.maxUploadBytes) is the build's failure: its size is
+ * counted before anything is packed, so a build that wrote gigabytes is not read into memory.
+ */
+export async function packArtifact(dir: string, gzip: boolean, maxBytes: number): Promise<Buffer> {
+  const { maxUnpackedBytes, maxEntries } = DEFAULT_ARCHIVE_LIMITS;
+  let bytes = 0;
+  let entries = 0;
   const exclude = (rel: string): boolean => {
+    let info;
     try {
-      const info = lstatSync(path.join(dir, rel));
-      return !info.isFile() && !info.isDirectory();
+      info = lstatSync(path.join(dir, rel));
     } catch {
       return true;
     }
+    if (!info.isFile() && !info.isDirectory()) return true;
+    entries += 1;
+    if (info.isFile()) bytes += info.size;
+    if (bytes > maxUnpackedBytes || entries > maxEntries) {
+      throw oprError(
+        'build_failed',
+        `The build output is larger than an artifact may be (${maxUnpackedBytes} bytes or ${maxEntries} files).`,
+      );
+    }
+    return false;
   };
   const packed = await packDirectory(dir, { exclude });
+  if (packed.length > maxBytes) {
+    throw oprError(
+      'build_failed',
+      `The build output packs to ${packed.length} bytes, more than the ${maxBytes} accepted (build.maxUploadBytes).`,
+    );
+  }
   return gzip ? packed : gunzipSync(packed);
 }
 

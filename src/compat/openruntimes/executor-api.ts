@@ -16,15 +16,29 @@ import { wantsJson, writeExecution } from './execution-reply.js';
 import { execute } from './executions.js';
 import type { LogHub } from './log-hub.js';
 import { streamBuildLogs } from './log-stream.js';
-import { readParams } from './params.js';
+import { BodyBudget, readParams } from './params.js';
 import type { Runtimes } from './runtimes.js';
 import type { RuntimeRecord } from './runtime-store.js';
 import { commandSchema, createSchema, executeSchema, logsSchema, parseParams } from './schemas.js';
 
 /** The largest request body: an execution's 20 MiB body, with room for its encoding and the other fields. */
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+/**
+ * Request bodies held at once, over all requests (256 connections of 32 MiB would be 8 GiB, several
+ * times that once parsed): past it a request is refused until others are answered.
+ */
+const MAX_BODIES_BYTES = 256 * 1024 * 1024;
 /** Log streams open at once. */
 const MAX_LOG_STREAMS = 64;
+
+/** The runtime id of a route's match (a malformed percent-encoding names no runtime). */
+function runtimeIdOf(match: RegExpExecArray): string {
+  try {
+    return decodeURIComponent(match[1] ?? '');
+  } catch {
+    throw oprError('runtime_not_found', 'Runtime not found');
+  }
+}
 
 export interface ExecutorApiOptions {
   host: string;
@@ -103,6 +117,7 @@ export async function startExecutorApi(
   invoke: (inv: Invocation) => Promise<Result>,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   let logStreams = 0;
+  const bodies = new BodyBudget(MAX_BODIES_BYTES);
   const runtimeOr404 = (id: string): RuntimeRecord => {
     const record = o.runtimes.get(id);
     if (record === undefined) throw oprError('runtime_not_found', 'Runtime not found');
@@ -131,7 +146,7 @@ export async function startExecutorApi(
       pattern: /^\/v1\/runtimes$/,
       auth: true,
       handle: async (req, res, url) => {
-        const params = parseParams(createSchema, await readParams(req, url, MAX_REQUEST_BYTES));
+        const params = parseParams(createSchema, await readParams(req, url, MAX_REQUEST_BYTES, bodies));
         sendJson(res, 201, await o.runtimes.create(params));
       },
     },
@@ -140,7 +155,7 @@ export async function startExecutorApi(
       pattern: /^\/v1\/runtimes\/([^/]+)$/,
       auth: true,
       handle: async (_req, res, _url, match) => {
-        sendJson(res, 200, runtimeView(runtimeOr404(decodeURIComponent(match[1] ?? ''))));
+        sendJson(res, 200, runtimeView(runtimeOr404(runtimeIdOf(match))));
       },
     },
     {
@@ -149,7 +164,7 @@ export async function startExecutorApi(
       auth: true,
       handle: async (req, res, _url, match) => {
         req.resume();
-        if (!(await o.runtimes.remove(decodeURIComponent(match[1] ?? '')))) {
+        if (!(await o.runtimes.remove(runtimeIdOf(match)))) {
           throw oprError('runtime_not_found', 'Runtime not found');
         }
         res.writeHead(200, { 'content-length': '0' });
@@ -162,11 +177,11 @@ export async function startExecutorApi(
       auth: true,
       handle: async (req, res, url, match) => {
         const started = Date.now();
-        const params = parseParams(executeSchema, await readParams(req, url, MAX_REQUEST_BYTES));
+        const params = parseParams(executeSchema, await readParams(req, url, MAX_REQUEST_BYTES, bodies));
         const format = String(req.headers['x-executor-response-format'] ?? '0.10.0');
         const outcome = await execute(
           { runtimes: o.runtimes, logs: o.logs, invoke },
-          decodeURIComponent(match[1] ?? ''),
+          runtimeIdOf(match),
           params,
           format,
           started,
@@ -179,8 +194,8 @@ export async function startExecutorApi(
       pattern: /^\/v1\/runtimes\/([^/]+)\/commands$/,
       auth: true,
       handle: async (req, res, url, match) => {
-        const params = parseParams(commandSchema, await readParams(req, url, MAX_REQUEST_BYTES));
-        const record = runtimeOr404(decodeURIComponent(match[1] ?? ''));
+        const params = parseParams(commandSchema, await readParams(req, url, MAX_REQUEST_BYTES, bodies));
+        const record = runtimeOr404(runtimeIdOf(match));
         sendJson(res, 200, { output: await runCommand(o.commands, record, params) });
       },
     },
@@ -188,7 +203,7 @@ export async function startExecutorApi(
       method: 'GET',
       pattern: /^\/v1\/runtimes\/([^/]+)\/logs$/,
       auth: true,
-      handle: (req, res, url, match) => streamLogs(url, req, res, decodeURIComponent(match[1] ?? '')),
+      handle: (req, res, url, match) => streamLogs(url, req, res, runtimeIdOf(match)),
     },
   ];
 
@@ -238,6 +253,8 @@ export async function startExecutorApi(
       await route.handle(req, res, url, match);
     } catch (err) {
       writeOprError(res, err, o.version);
+    } finally {
+      bodies.release(req);
     }
   };
 

@@ -8,6 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogHub } from './log-hub.js';
 
 const MAX_STREAM_CHARS = 2 * 1024 * 1024;
+/**
+ * Bytes of build output a stream holds for a client that does not read (the rest is dropped, with a
+ * note): a build printing much to a stalled client must not pile it up in memory.
+ */
+const MAX_STREAM_BACKLOG = 1024 * 1024;
+/** The line that stands for output dropped while the client did not read. */
+const DROPPED_NOTE = 'Log stream: output dropped while the client was not reading.';
 
 /** Streams the build output of `runtimeId`; resolves when the stream ended. */
 export function streamBuildLogs(
@@ -22,6 +29,7 @@ export function streamBuildLogs(
     let sent = 0;
     let ended = false;
     let attached = false;
+    let dropping = false;
     let stop: () => void = () => {};
     const start = (): void => {
       if (!res.headersSent) {
@@ -66,6 +74,12 @@ export function streamBuildLogs(
         entry: (entry) => {
           attached = true;
           if (sent >= MAX_STREAM_CHARS) return;
+          if (pending.length + res.writableLength > MAX_STREAM_BACKLOG) {
+            if (!dropping) pending += `${entry.timestamp} ${DROPPED_NOTE}\n`;
+            dropping = true;
+            return;
+          }
+          dropping = false;
           const line = `${entry.timestamp} ${entry.content.replace(/\n/g, '\\n')}\n`;
           pending += line;
           sent += line.length;

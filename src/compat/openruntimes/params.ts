@@ -13,8 +13,36 @@ export type Params = Record<string, unknown>;
 /** Parts a multipart request may have (the API has fewer than 30 parameters). */
 const MAX_PARTS = 64;
 
-/** Reads the request body, refusing more than `maxBytes`. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Bytes of request bodies the listener holds at once, over all requests: each request takes its
+ * bytes as they arrive and gives them back when it has been answered.
+ */
+export class BodyBudget {
+  private held = 0;
+  private readonly byRequest = new WeakMap<IncomingMessage, number>();
+
+  constructor(readonly maxBytes: number) {}
+
+  take(req: IncomingMessage, bytes: number): void {
+    if (this.held + bytes > this.maxBytes) {
+      throw oprError(
+        'general_unknown',
+        `The executor holds ${this.maxBytes} bytes of request bodies, its limit; try again shortly.`,
+      );
+    }
+    this.held += bytes;
+    this.byRequest.set(req, (this.byRequest.get(req) ?? 0) + bytes);
+  }
+
+  /** Gives back what `req` took (once it has been answered). */
+  release(req: IncomingMessage): void {
+    this.held -= this.byRequest.get(req) ?? 0;
+    this.byRequest.delete(req);
+  }
+}
+
+/** Reads the request body, refusing more than `maxBytes` (and, given a budget, more than it has left). */
+export async function readBody(req: IncomingMessage, maxBytes: number, budget?: BodyBudget): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) {
     req.resume();
@@ -27,6 +55,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     if (size > maxBytes) {
       throw oprError('execution_bad_request', `Request body is larger than ${maxBytes} bytes.`);
     }
+    budget?.take(req, chunk.length);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -84,12 +113,17 @@ function parseMultipart(contentType: string, body: Buffer): Promise<Params> {
 }
 
 /** The parameters of a request (the body of anything but GET, else the query). */
-export async function readParams(req: IncomingMessage, url: URL, maxBytes: number): Promise<Params> {
+export async function readParams(
+  req: IncomingMessage,
+  url: URL,
+  maxBytes: number,
+  budget?: BodyBudget,
+): Promise<Params> {
   if (req.method === 'GET' || req.method === 'HEAD') {
     req.resume();
     return Object.fromEntries(url.searchParams);
   }
-  const body = await readBody(req, maxBytes);
+  const body = await readBody(req, maxBytes, budget);
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
   if (body.length === 0) return {};
   if (contentType.startsWith('multipart/form-data')) {

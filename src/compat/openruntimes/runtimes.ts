@@ -12,7 +12,7 @@ import type { Deployer } from '../../control/deploy/deployer.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Registry } from '../../store/registry.js';
-import { BuildOutput, packArtifact, runBuild, type OutputEntry } from './build-step.js';
+import { BuildOutput, packArtifact, readableArchive, runBuild, type OutputEntry } from './build-step.js';
 import { oprError } from './errors.js';
 import type { LogHub } from './log-hub.js';
 import { languageOf, loadFailure, runtimeEnv } from './runtime-spec.js';
@@ -64,6 +64,11 @@ export class Runtimes {
   private readonly busy = new Map<string, number>();
   /** When each runtime was last used (ms). */
   private readonly lastUsed = new Map<string, number>();
+  /**
+   * Functions of deleted runtimes still being removed (their instances retired, their files deleted):
+   * a runtime made again under the same id waits for that, else the old removal deletes the new files.
+   */
+  private readonly removing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly o: RuntimesOptions) {
     for (const record of o.store.list()) this.lastUsed.set(record.runtimeId, Date.now());
@@ -184,6 +189,7 @@ export class Runtimes {
     }
     const language = languageOf(params.image);
     const fn = functionName(params.runtimeId);
+    await this.removing.get(fn);
     const other = this.o.store.byFunction(fn);
     if (other !== undefined || (this.o.registry.getFunction(fn) !== undefined && !params.remove)) {
       throw oprError(
@@ -195,7 +201,7 @@ export class Runtimes {
     const source = await this.o.storage.read(params.source);
     const secret = randomBytes(16).toString('hex');
     const env = runtimeEnv(params, secret, fn);
-    let archive = source;
+    let archive = params.command === '' ? await readableArchive(source) : source;
     let artifact: { path: string; size: number } | undefined;
     if (params.command !== '') {
       const workDir = await runBuild({
@@ -211,7 +217,11 @@ export class Runtimes {
       try {
         output.add('Build packaging started.\n');
         const compressed = params.variables['OPEN_RUNTIMES_BUILD_COMPRESSION'] !== 'none';
-        const packed = await packArtifact(await outputFolder(workDir, params.outputDirectory), compressed);
+        const packed = await packArtifact(
+          await outputFolder(workDir, params.outputDirectory),
+          compressed,
+          this.o.maxArchiveBytes,
+        );
         if (params.destination !== '') {
           const stored = await this.o.storage.write(
             params.destination,
@@ -220,7 +230,7 @@ export class Runtimes {
           );
           artifact = { path: stored, size: packed.length };
         }
-        archive = compressed ? packed : await packArtifact(workDir, true);
+        archive = compressed ? packed : await packArtifact(workDir, true, this.o.maxArchiveBytes);
         output.add('Build packaging finished.\nBuild finished.\n');
       } finally {
         await this.o.builds.discard(workDir);
@@ -253,6 +263,8 @@ export class Runtimes {
         limits: { cpus: params.cpus, memoryMb: params.memory },
         timeoutMs: this.o.functionTimeoutMs,
         installDependencies: false,
+        // the code is the client's upload: a skiff.json in it adds nothing (triggers, network, scaling)
+        specFile: false,
         mode: 'upsert',
       });
     } catch (err) {
@@ -289,7 +301,14 @@ export class Runtimes {
     if (record === undefined) return false;
     this.o.store.delete(runtimeId);
     this.lastUsed.delete(runtimeId);
-    await this.o.deployer.remove(record.fn);
+    const removal = this.o.deployer.remove(record.fn);
+    const settled = removal.catch(() => undefined);
+    this.removing.set(record.fn, settled);
+    try {
+      await removal;
+    } finally {
+      if (this.removing.get(record.fn) === settled) this.removing.delete(record.fn);
+    }
     return true;
   }
 

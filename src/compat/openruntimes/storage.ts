@@ -4,7 +4,8 @@
  * storage root, never outside it (`..`, symbolic links out and NUL bytes are refused).
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readlink, realpath, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { oprError } from './errors.js';
 
@@ -34,22 +35,36 @@ export class FileStorage {
     return real;
   }
 
-  /** The bytes of a stored file. */
+  /**
+   * The bytes of a stored file. The file is opened first, then where the opened file really is
+   * (its /proc/self/fd link) is checked to be inside the root: a check of the path before the read
+   * would race a client that swaps a folder of it for a link out of the root (it shares the root).
+   */
   async read(name: string): Promise<Buffer> {
     const host = this.hostPath(name);
     const missing = oprError('general_unknown', `Source ${name} does not exist in the executor's storage.`);
-    const real = await this.inside(host).catch((err: unknown) => {
-      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? missing : err;
+    // non-blocking: a FIFO planted in the storage must not hang the open
+    const handle = await open(host, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' ? missing : err;
     });
-    const info = await lstat(real);
-    if (!info.isFile()) throw missing;
-    if (info.size > this.maxReadBytes) {
-      throw oprError(
-        'execution_bad_request',
-        `Source ${name} is ${info.size} bytes, more than the ${this.maxReadBytes} accepted (build.maxUploadBytes).`,
-      );
+    try {
+      const [opened, root] = await Promise.all([readlink(`/proc/self/fd/${handle.fd}`), realpath(this.root)]);
+      if (!opened.startsWith(root + path.sep)) {
+        throw oprError('execution_bad_request', 'A storage path leads out of the storage.');
+      }
+      const info = await handle.stat();
+      if (!info.isFile()) throw missing;
+      if (info.size > this.maxReadBytes) {
+        throw oprError(
+          'execution_bad_request',
+          `Source ${name} is ${info.size} bytes, more than the ${this.maxReadBytes} accepted (build.maxUploadBytes).`,
+        );
+      }
+      return await handle.readFile();
+    } finally {
+      await handle.close();
     }
-    return readFile(real);
   }
 
   /** Stores `bytes` as a new file in folder `dir` (made when missing); returns its storage path. */
@@ -67,9 +82,23 @@ export class FileStorage {
       await this.inside(current);
     }
     const file = `${randomBytes(10).toString('hex')}${extension}`;
-    const tmp = path.join(hostDir, `.${file}.part`);
-    await writeFile(tmp, bytes, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, path.join(hostDir, file));
+    // made, then checked where it really is (as read does): the folders above may have been swapped
+    // for links out of the root since they were checked; one made outside is removed at once, empty
+    const handle = await open(
+      path.join(hostDir, file),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const [made, root] = await Promise.all([readlink(`/proc/self/fd/${handle.fd}`), realpath(this.root)]);
+      if (!made.startsWith(root + path.sep)) {
+        await unlink(made).catch(() => undefined);
+        throw oprError('execution_bad_request', 'A storage path leads out of the storage.');
+      }
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
     return path.posix.join(path.posix.normalize(`/${dir}`), file);
   }
 }

@@ -86,7 +86,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       maxPackedBytes: config.build.maxUploadBytes,
     });
     log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
-    spec = resolveSpec(req, await readSpecFile(staging));
+    spec = resolveSpec(req, req.specFile === false ? {} : await readSpecFile(staging));
     if (spec.flavor !== undefined) {
       checkFlavor(
         spec.flavor,

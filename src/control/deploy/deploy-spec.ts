@@ -28,6 +28,12 @@ export interface DeployRequest {
    * already), so the build does not install them again. Default true.
    */
   installDependencies?: boolean | undefined;
+  /**
+   * false: a skiff.json in the upload is not read, the request is the whole spec (a compatibility
+   * API whose clients upload code written by others: their skiff.json must not add triggers, network
+   * or scaling the API did not ask for). Default true.
+   */
+  specFile?: boolean | undefined;
   /** `new-version` refuses to create a function that does not exist yet. */
   mode: 'upsert' | 'new-version';
 }
