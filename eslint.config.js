@@ -29,6 +29,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // function folders written as their users write them, CommonJS included
+    files: ['test/fixtures/**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/cli/**', 'bench/**', 'scripts/**', 'test/**', 'examples/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },
