@@ -26,21 +26,34 @@ export class Deployer {
 
   deploy(req: DeployRequest): Promise<DeployOutcome> {
     validateName(req.name);
-    const previous = this.locks.get(req.name) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => deployVersion(this.deps, req));
-    this.locks.set(req.name, run);
+    return this.locked(req.name, () => deployVersion(this.deps, req));
+  }
+
+  /** Runs `work` once the function's deploy or delete in progress is done, holding its lock. */
+  private locked<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(work);
+    this.locks.set(name, run);
     void run
       .finally(() => {
-        if (this.locks.get(req.name) === run) this.locks.delete(req.name);
+        if (this.locks.get(name) === run) this.locks.delete(name);
       })
       .catch(() => undefined);
     return run;
   }
 
-  async remove(name: string): Promise<boolean> {
+  /**
+   * Deletes a function: its record, then its instances, code, logs and state. Holds the function's
+   * lock throughout, so a deploy under the same name waits for the files to be gone (else the
+   * removal of the old files could take the new version's with them).
+   */
+  remove(name: string): Promise<boolean> {
     validateName(name);
+    return this.locked(name, () => this.removeNow(name));
+  }
+
+  private async removeNow(name: string): Promise<boolean> {
     const { registry, router, executor, artifacts, logs, state } = this.deps;
-    await (this.locks.get(name) ?? Promise.resolve()).catch(() => undefined);
     if (registry.getFunction(name) === undefined) return false;
     const removeFiles = async (): Promise<void> => {
       await executor.retire(name);
