@@ -4,6 +4,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import path from 'node:path';
 import {
   DIALECTS,
+  dialectFlavorRules,
   dialectFlavors,
   dialectSections,
   enableDialects,
@@ -34,6 +35,7 @@ import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
+import type { GatewayRules } from './triggers/gateway-rules.js';
 import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/index.js';
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
@@ -275,8 +277,19 @@ export async function startServer(
       (req) => guards.control.prove(req.socket),
     ),
   );
+  // the HTTP rules of functions' flavors (Scaleway's CORS and proxy headers…), by function
+  const byFlavor = dialectFlavorRules(dialects, config);
+  const flavorRules = (name: string): GatewayRules | undefined => {
+    if (byFlavor.size === 0) return undefined;
+    try {
+      return byFlavor.get(router.resolve(name).flavor);
+    } catch {
+      return undefined;
+    }
+  };
   const gatewayDeps: HttpTriggerDeps = {
     invoke: (inv) => router.invoke(inv),
+    flavorRules,
     maxBodyBytes: config.http.maxBodyBytes,
     maxInFlightPerAddress: config.http.maxInFlightPerAddress,
     logger: logger.child({ part: 'http' }),

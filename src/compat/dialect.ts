@@ -89,6 +89,11 @@ export interface Dialect<S extends DialectSection = DialectSection> {
    * function's flavor is how its bridge calls its code, reachable by every trigger.
    */
   flavors: readonly Flavor[];
+  /**
+   * The HTTP rules of its flavors (flavor name → gateway rules), applied on every gateway to the
+   * functions of that flavor once routed, whether or not the dialect is enabled (like `flavors`).
+   */
+  flavorRules?(config: Config): Readonly<Record<string, GatewayRules>>;
   /** Flags it adds to `skiff serve`. */
   flags?: readonly DialectFlag[];
   /**

@@ -4,7 +4,9 @@
  * Adding a platform: a folder with an index.ts exporting its Dialect, and one line here.
  */
 import { flavorSet, type Flavors } from '../model/flavor.js';
+import type { Config } from '../shared/config.js';
 import type { ConfigSection } from '../shared/config-section.js';
+import type { GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
 import { openruntimes } from './openruntimes/index.js';
 import { tinyfaas } from './tinyfaas/index.js';
@@ -33,4 +35,13 @@ export function dialectSections(dialects: Dialects): Record<string, ConfigSectio
 /** Every flavor the platform knows: `native` and those of all compiled-in dialects, enabled or not. */
 export function dialectFlavors(dialects: Dialects): Flavors {
   return flavorSet(Object.values(dialects).flatMap((dialect) => dialect.flavors));
+}
+
+/** The gateway rules of flavors that bring some (flavor name → rules), over all compiled-in dialects. */
+export function dialectFlavorRules(dialects: Dialects, config: Config): ReadonlyMap<string, GatewayRules> {
+  const out = new Map<string, GatewayRules>();
+  for (const dialect of Object.values(dialects)) {
+    for (const [flavor, rules] of Object.entries(dialect.flavorRules?.(config) ?? {})) out.set(flavor, rules);
+  }
+  return out;
 }

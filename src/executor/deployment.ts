@@ -15,6 +15,11 @@ function withinCeiling(s: Scaling, maxInstances: number): Scaling {
   return { ...s, maxInstances: max, minInstances: Math.min(s.minInstances, max) };
 }
 
+/** A flavor whose platform runs one request per instance at a time caps `concurrency` (Scaleway: 1). */
+function flavorConcurrency(s: Scaling, max: number | undefined): Scaling {
+  return max === undefined || s.concurrency <= max ? s : { ...s, concurrency: max };
+}
+
 export function toDeployment(
   v: VersionRecord,
   codeDir: string,
@@ -35,9 +40,12 @@ export function toDeployment(
     secrets,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
     command: v.spec.command ?? null,
-    scaling: withinCeiling(
-      resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
-      config.functions.maxInstancesCeiling,
+    scaling: flavorConcurrency(
+      withinCeiling(
+        resolveScaling(config.scaling, v.spec.scaling, scalingOverride),
+        config.functions.maxInstancesCeiling,
+      ),
+      flavors.get(flavor)?.maxConcurrency,
     ),
     limits: clampLimits(resolveLimits(config.sandbox.limits, v.spec.limits), config.sandbox.maxLimits),
     network: v.spec.network ?? 'none',

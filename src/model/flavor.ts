@@ -16,6 +16,11 @@ export interface Flavor {
   defaultHandler?: Partial<Record<RuntimeName, string>>;
   /** Whether the message callers get for a function error shows the function's own error text. */
   showsErrorText: boolean;
+  /**
+   * Requests one instance serves at once at most, whatever the function's scaling says (a platform
+   * whose functions never share an instance between concurrent requests: 1).
+   */
+  maxConcurrency?: number;
 }
 
 export const NATIVE_FLAVOR: Flavor = { name: 'native', showsErrorText: false };

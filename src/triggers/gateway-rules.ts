@@ -6,7 +6,7 @@
  * builds the Invocation, queues async calls, limits clients and writes the result.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Result } from '../model/invocation.js';
+import type { HeaderPairs, Result } from '../model/invocation.js';
 import type { SkiffError } from '../shared/errors.js';
 
 /** Where a gateway request goes: the function, and the path and query it sees. */
@@ -36,7 +36,21 @@ export interface GatewayRules {
    * JSON error (without details). Called only before anything was sent.
    */
   failure(res: ServerResponse, error: SkiffError): boolean;
+  /**
+   * A reply given without invoking the function (its platform answers such requests itself: a
+   * `/favicon.ico`, a body announced too large), or undefined to go on. Called before the body is read.
+   */
+  admit?(req: IncomingMessage, route: GatewayRoute): Result | undefined;
+  /** The request headers as the function sees them (its platform's proxy adds some). */
+  requestHeaders?(req: IncomingMessage, headers: HeaderPairs): HeaderPairs;
 }
+
+/**
+ * Rules a function's flavor brings to every gateway (its platform's HTTP rules), looked up by the
+ * function once routed: they replace the listener's rules for that request, but for its routing
+ * and its async form.
+ */
+export type FlavorRules = (functionName: string) => GatewayRules | undefined;
 
 /** Rules under a path prefix of the function port (`/prefix` and `/prefix/...`). */
 export interface PrefixedRules {

@@ -8,7 +8,7 @@ import { clientKey } from '../shared/listeners.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
-import { selectRules, type GatewayRules, type PrefixedRules } from './gateway-rules.js';
+import { selectRules, type FlavorRules, type GatewayRules, type PrefixedRules } from './gateway-rules.js';
 import { SKIFF_RULES } from './skiff-rules.js';
 
 /** Connection-level headers that are never passed through a proxy hop (RFC 9110 §7.6.1). */
@@ -49,6 +49,8 @@ export interface HttpTriggerDeps {
   rules?: GatewayRules;
   /** Other rules under path prefixes of this listener (a compatibility API beside Skiff's). */
   prefixed?: readonly PrefixedRules[];
+  /** The rules of a function's flavor, when it has some (they win over the listener's). */
+  flavorRules?: FlavorRules;
   /**
    * Requests one client (an IPv4 address or an IPv6 /64) may have in progress at once; one more gets
    * 429 with Retry-After, so that one client cannot take every instance (`http.maxInFlightPerAddress`).
@@ -122,7 +124,9 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
   const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
-    const { rules, url } = selectRules(req.url ?? '/', portRules, prefixed);
+    const selected = selectRules(req.url ?? '/', portRules, prefixed);
+    const url = selected.url;
+    let rules = selected.rules;
     try {
       const client = clientKey(req.socket.remoteAddress);
       const mine = inFlight.get(client) ?? 0;
@@ -148,6 +152,17 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       }
       const asyncAccept = deps.async;
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
+      rules = deps.flavorRules?.(name) ?? rules;
+      const answered = rules.admit?.(req, { name, path, query });
+      if (answered !== undefined) {
+        req.resume();
+        writeResult(res, rules.result(answered), id);
+        return;
+      }
+      const seenHeaders = (): HeaderPairs => {
+        const headers = requestHeaders(req.rawHeaders);
+        return rules.requestHeaders === undefined ? headers : rules.requestHeaders(req, headers);
+      };
       if (asyncAccept !== undefined && asyncReply !== undefined) {
         asyncAccept.check(name);
         const callback = asyncReply.callbacks ? await callbackUrl(req, asyncAccept) : null;
@@ -158,7 +173,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
             method: req.method ?? 'GET',
             path,
             query,
-            headers: requestHeaders(req.rawHeaders),
+            headers: seenHeaders(),
             body,
             host: safeHost(req.headers.host),
           },
@@ -175,7 +190,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         method: req.method ?? 'GET',
         path,
         query,
-        headers: requestHeaders(req.rawHeaders),
+        headers: seenHeaders(),
         body,
         deadline: 0,
         host: safeHost(req.headers.host),
