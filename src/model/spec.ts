@@ -48,11 +48,19 @@ export const cronRuleSchema = z
       .string()
       .max(256 * 1024)
       .default(''),
+    /** Arguments of every run, sent as its JSON body (`application/json`) instead of `body`. */
+    args: z.json().optional(),
   })
   .strict()
   .superRefine((rule, ctx) => {
     const problem = cronRuleProblem(rule);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    if (rule.args !== undefined && rule.body !== '') {
+      ctx.addIssue({ code: 'custom', message: 'give a cron rule either "body" or "args", not both' });
+    }
+    if (rule.args !== undefined && JSON.stringify(rule.args).length > 256 * 1024) {
+      ctx.addIssue({ code: 'custom', message: 'a cron rule\'s "args" take at most 256 KiB as JSON' });
+    }
   });
 
 export const triggersSchema = z

@@ -37,9 +37,9 @@ function run(ctx: TriggerContext, fn: string, rule: CronRule, job: Job): void {
       headers: [
         ['x-skiff-cron', rule.schedule],
         ['x-skiff-scheduled-at', new Date().toISOString()],
-        ['content-type', 'text/plain'],
+        ['content-type', rule.args === undefined ? 'text/plain' : 'application/json'],
       ],
-      body: Buffer.from(rule.body),
+      body: Buffer.from(rule.args === undefined ? rule.body : JSON.stringify(rule.args)),
       host: 'cron',
       callbackUrl: null,
     });
