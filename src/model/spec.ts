@@ -49,7 +49,7 @@ export const cronRuleSchema = z
       .max(256 * 1024)
       .default(''),
     /** Arguments of every run, sent as its JSON body (`application/json`) instead of `body`. */
-    args: z.json().optional(),
+    args: z.unknown().optional(),
   })
   .strict()
   .superRefine((rule, ctx) => {
