@@ -5,6 +5,8 @@
  * the folder packed as the build's artifact (tar.gz, or tar with `OPEN_RUNTIMES_BUILD_COMPRESSION=none`).
  */
 import { lstatSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ForeignBuilds } from '../../control/deploy/foreign-builds.js';
@@ -51,20 +53,38 @@ const UNPACK =
   /^(?:tar\s+-?[a-z]*x[a-z]*\s+\S*code\.tar(?:\.gz)?\b[^&|;]*|cp\s+\S*code\.tar(?:\.gz)?\s+\S+)$/;
 const BUILD_SH = /(?:(?:bash|sh)\s+)?(?:\.\/|\/usr\/local\/server\/)?helpers\/build\.sh(?=\s|$)/;
 
-/** The shell words of a quoted argument: `"a \"b\""` → `a "b"`, `'a'` → `a`, else as written. */
-function unquote(arg: string): string {
-  const text = arg.trim();
-  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
-    return text.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
+/**
+ * The quoted argument `text` starts with (double quotes with their escapes, or single quotes) as its
+ * value, and what follows it: `"a \"b\"" && x` → [`a "b"`, `&& x`]. Unquoted text is all the argument.
+ */
+function firstWord(text: string): [string, string] {
+  const input = text.trimStart();
+  const quote = input[0];
+  if (quote === '"' || quote === "'") {
+    let value = '';
+    for (let i = 1; i < input.length; i++) {
+      const char = input[i] as string;
+      if (char === quote) return [value, input.slice(i + 1).trim()];
+      if (
+        quote === '"' &&
+        char === '\\' &&
+        i + 1 < input.length &&
+        '"\\$`'.includes(input[i + 1] as string)
+      ) {
+        value += input[i + 1];
+        i++;
+      } else value += char;
+    }
+    return [input.slice(1), ''];
   }
-  if (text.length >= 2 && text.startsWith("'") && text.endsWith("'")) return text.slice(1, -1);
-  return text;
+  return [input.trim(), ''];
 }
 
 /**
  * The line Skiff runs for upstream's build `command`. Upstream's form, steps that unpack the source
- * (Skiff has done that) then `helpers/build.sh "<install>"`, becomes `<install>`; any other command
- * runs as written, in the code folder.
+ * (Skiff has done that) then `helpers/build.sh "<install>"`, becomes `<install>`; what the command
+ * chains after build.sh (`&& echo done`) follows it, the install grouped so the chain sees its exit
+ * status as upstream's sees build.sh's. Any other command runs as written, in the code folder.
  */
 export function installLine(command: string): string {
   const match = BUILD_SH.exec(command);
@@ -72,14 +92,31 @@ export function installLine(command: string): string {
   const before = command.slice(0, match.index).trim().replace(/&&$/, '').trim();
   const steps = before === '' ? [] : before.split('&&').map((step) => step.trim());
   if (!steps.every((step) => UNPACK.test(step))) return command.trim();
-  return unquote(command.slice(match.index + match[0].length));
+  const [install, rest] = firstWord(command.slice(match.index + match[0].length));
+  if (rest === '') return install;
+  return install.trim() === '' ? `true ${rest}` : `{ ${install}\n} ${rest}`;
+}
+
+/** The source of a runtime created without one: an empty folder, packed. */
+export async function emptySource(): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'skiff-opr-empty-'));
+  try {
+    return await packDirectory(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A stored source as the archive extractor reads it: a plain tar is gzipped, anything else kept. */
+export function readableArchive(bytes: Buffer): Buffer {
+  // a plain tar (`OPEN_RUNTIMES_BUILD_COMPRESSION=none`): the extractor reads gzip or zip
+  const isPlainTar = bytes.length >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar';
+  return isPlainTar ? gzipSync(bytes, { level: 1 }) : bytes;
 }
 
 /** Unpacks a stored source (tar.gz, tar or zip) into `dir`. */
 export async function unpackSource(bytes: Buffer, dir: string, maxBytes: number): Promise<void> {
-  // a plain tar (`OPEN_RUNTIMES_BUILD_COMPRESSION=none`): the extractor reads gzip, so gzip it
-  const isPlainTar = bytes.length >= 262 && bytes.subarray(257, 262).toString('latin1') === 'ustar';
-  const archive = isPlainTar ? gzipSync(bytes, { level: 1 }) : bytes;
+  const archive = readableArchive(bytes);
   await extractArchive(archive, dir, { maxPackedBytes: Math.max(maxBytes, archive.length) });
 }
 
