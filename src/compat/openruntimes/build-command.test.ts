@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { installLine } from './build-step.js';
 import { functionName } from './runtimes.js';
-import { languageOf, runtimeEnv } from './runtime-spec.js';
+import { buildKeys, languageOf, runtimeEnv } from './runtime-spec.js';
 
 describe('installLine', () => {
   it.each([
@@ -19,6 +19,14 @@ describe('installLine', () => {
     ['tar -xf /tmp/code.tar -C /mnt/code && bash helpers/build.sh "echo \\"quoted\\""', 'echo "quoted"'],
     ['bash helpers/build.sh "npm ci"', 'npm ci'],
     ['cp doesnotexist.js doesnotexist2.js', 'cp doesnotexist.js doesnotexist2.js'],
+    // what is chained after build.sh runs after the install, on its exit status
+    [
+      'tar -zxf /tmp/code.tar.gz -C /mnt/code && bash helpers/build.sh "npm install" && echo "K=$K"',
+      '{ npm install\n} && echo "K=$K"',
+    ],
+    ['bash helpers/build.sh "a || b" || echo failed', '{ a || b\n} || echo failed'],
+    ['bash helpers/build.sh "" && echo only', 'true && echo only'],
+    ['bash helpers/build.sh npm ci', 'npm ci'],
     // a step before build.sh that is not an unpack keeps the whole command as written
     ['rm -rf / && bash helpers/build.sh "npm install"', 'rm -rf / && bash helpers/build.sh "npm install"'],
   ])('%s → %s', (command, line) => {
@@ -62,5 +70,14 @@ describe('languageOf and runtimeEnv', () => {
         'h',
       ),
     ).toThrow(/not a variable name/);
+  });
+});
+
+describe('buildKeys', () => {
+  it("names the client's variables, comma-separated, without the executor's OPEN_RUNTIMES_* settings", () => {
+    expect(buildKeys({ TEST_VAR: 'x', API_URL: 'y', OPEN_RUNTIMES_BUILD_COMPRESSION: 'none' })).toBe(
+      'TEST_VAR,API_URL',
+    );
+    expect(buildKeys({})).toBe('');
   });
 });

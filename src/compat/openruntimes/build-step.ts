@@ -5,6 +5,8 @@
  * the folder packed as the build's artifact (tar.gz, or tar with `OPEN_RUNTIMES_BUILD_COMPRESSION=none`).
  */
 import { lstatSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
@@ -54,20 +56,38 @@ const UNPACK =
   /^(?:tar\s+-?[a-z]*x[a-z]*\s+\S*code\.tar(?:\.gz)?\b[^&|;]*|cp\s+\S*code\.tar(?:\.gz)?\s+\S+)$/;
 const BUILD_SH = /(?:(?:bash|sh)\s+)?(?:\.\/|\/usr\/local\/server\/)?helpers\/build\.sh(?=\s|$)/;
 
-/** The shell words of a quoted argument: `"a \"b\""` → `a "b"`, `'a'` → `a`, else as written. */
-function unquote(arg: string): string {
-  const text = arg.trim();
-  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
-    return text.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
+/**
+ * The quoted argument `text` starts with (double quotes with their escapes, or single quotes) as its
+ * value, and what follows it: `"a \"b\"" && x` → [`a "b"`, `&& x`]. Unquoted text is all the argument.
+ */
+function firstWord(text: string): [string, string] {
+  const input = text.trimStart();
+  const quote = input[0];
+  if (quote === '"' || quote === "'") {
+    let value = '';
+    for (let i = 1; i < input.length; i++) {
+      const char = input[i] as string;
+      if (char === quote) return [value, input.slice(i + 1).trim()];
+      if (
+        quote === '"' &&
+        char === '\\' &&
+        i + 1 < input.length &&
+        '"\\$`'.includes(input[i + 1] as string)
+      ) {
+        value += input[i + 1];
+        i++;
+      } else value += char;
+    }
+    return [input.slice(1), ''];
   }
-  if (text.length >= 2 && text.startsWith("'") && text.endsWith("'")) return text.slice(1, -1);
-  return text;
+  return [input.trim(), ''];
 }
 
 /**
  * The line Skiff runs for upstream's build `command`. Upstream's form, steps that unpack the source
- * (Skiff has done that) then `helpers/build.sh "<install>"`, becomes `<install>`; any other command
- * runs as written, in the code folder.
+ * (Skiff has done that) then `helpers/build.sh "<install>"`, becomes `<install>`; what the command
+ * chains after build.sh (`&& echo done`) follows it, the install grouped so the chain sees its exit
+ * status as upstream's sees build.sh's. Any other command runs as written, in the code folder.
  */
 export function installLine(command: string): string {
   const match = BUILD_SH.exec(command);
@@ -75,7 +95,19 @@ export function installLine(command: string): string {
   const before = command.slice(0, match.index).trim().replace(/&&$/, '').trim();
   const steps = before === '' ? [] : before.split('&&').map((step) => step.trim());
   if (!steps.every((step) => UNPACK.test(step))) return command.trim();
-  return unquote(command.slice(match.index + match[0].length));
+  const [install, rest] = firstWord(command.slice(match.index + match[0].length));
+  if (rest === '') return install;
+  return install.trim() === '' ? `true ${rest}` : `{ ${install}\n} ${rest}`;
+}
+
+/** The source of a runtime created without one: an empty folder, packed. */
+export async function emptySource(): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'skiff-opr-empty-'));
+  try {
+    return await packDirectory(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**

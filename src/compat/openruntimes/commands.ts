@@ -1,7 +1,7 @@
 /**
  * `POST /v1/runtimes/:id/commands`: a shell command run in Skiff's build sandbox over a copy of the
  * runtime's code, with its environment (Skiff cannot enter a running instance; what the command changes
- * is not kept). Exit 0 → its output; else 500 `command_failed` with the output; past `timeout`, 500
+ * is not kept). Exit 0 → its output; else 500 `command_failed`, `Failed to execute command: <output>`; past `timeout`, 500
  * `command_timeout`, `Operation timed out.`
  */
 import { cp } from 'node:fs/promises';
@@ -38,11 +38,10 @@ export async function runCommand(
       },
     });
     if (result.timedOut) throw oprError('command_timeout', 'Operation timed out.');
-    if (result.code !== 0)
-      throw oprError(
-        'command_failed',
-        output === '' ? `Command exited with code ${String(result.code)}.` : output,
-      );
+    if (result.code !== 0) {
+      const why = output === '' ? `command exited with code ${String(result.code)}.` : output;
+      throw oprError('command_failed', `Failed to execute command: ${why}`);
+    }
     return output;
   } finally {
     await deps.builds.discard(workDir);

@@ -82,3 +82,14 @@ export function loadFailure(error: SkiffError, entrypoint: string): LoadFailure 
   }
   return { statusCode: 503, error: `Failed to load module: ${detail}` };
 }
+
+/**
+ * Upstream's `OPEN_RUNTIMES_BUILD_KEYS` in a build's environment: the names of the client's
+ * `variables`, comma-separated (the executor's own `OPEN_RUNTIMES_*` settings left out), so a build
+ * can tell the user's variables from the runtime's.
+ */
+export function buildKeys(variables: Record<string, string>): string {
+  return Object.keys(variables)
+    .filter((name) => !name.startsWith('OPEN_RUNTIMES_'))
+    .join(',');
+}

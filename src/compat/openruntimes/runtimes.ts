@@ -12,10 +12,17 @@ import type { Deployer } from '../../control/deploy/deployer.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Registry } from '../../store/registry.js';
-import { BuildOutput, packArtifact, readableArchive, runBuild, type OutputEntry } from './build-step.js';
+import {
+  BuildOutput,
+  emptySource,
+  packArtifact,
+  readableArchive,
+  runBuild,
+  type OutputEntry,
+} from './build-step.js';
 import { oprError } from './errors.js';
 import type { LogHub } from './log-hub.js';
-import { languageOf, loadFailure, runtimeEnv } from './runtime-spec.js';
+import { buildKeys, languageOf, loadFailure, runtimeEnv } from './runtime-spec.js';
 import type { LoadFailure, RuntimeRecord, RuntimeStore } from './runtime-store.js';
 import type { CreateParams, ExecuteParams } from './schemas.js';
 import type { FileStorage } from './storage.js';
@@ -197,8 +204,8 @@ export class Runtimes {
         `A Skiff function named ${fn} exists already; pick another runtime ID.`,
       );
     }
-    if (params.source === '') throw oprError('execution_bad_request', 'Param "source" is not optional.');
-    const source = await this.o.storage.read(params.source);
+    // no source (upstream's runtimes for commands only): empty code, which cannot load (503 per execution)
+    const source = params.source === '' ? await emptySource() : await this.o.storage.read(params.source);
     const secret = randomBytes(16).toString('hex');
     const env = runtimeEnv(params, secret, fn);
     let archive = params.command === '' ? await readableArchive(source) : source;
@@ -208,7 +215,7 @@ export class Runtimes {
         builds: this.o.builds,
         source,
         command: params.command,
-        env,
+        env: { ...env, OPEN_RUNTIMES_BUILD_KEYS: buildKeys(params.variables) },
         pythonPackages: language === 'python',
         timeoutMs: Math.min(params.timeout * 1000, this.o.maxBuildMs),
         maxBytes: this.o.maxArchiveBytes,
