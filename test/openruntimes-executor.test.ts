@@ -330,6 +330,21 @@ describe('Open Runtimes executor API', () => {
     );
     expect((await execute('cold-late', { path: '/' })).statusCode).toBe(200);
     expect((await e.call('DELETE', '/runtimes/cold-late')).status).toBe(200);
+    // code slower to load than the platform's default start timeout (10 s) still starts
+    const slow = await e.call(
+      'POST',
+      '/runtimes/cold-slow/executions',
+      {
+        source: '/storage/functions/slowstart/code.tar.gz',
+        image: NODE_IMAGE,
+        timeout: 30,
+        variables: { LOAD_MS: '11000' },
+      },
+      { headers: JSON_ACCEPT },
+    );
+    expect(slow.json).toMatchObject({ statusCode: 200 });
+    expect((slow.json as Outcome).duration).toBeGreaterThan(11);
+    expect((await e.call('DELETE', '/runtimes/cold-slow')).status).toBe(200);
   }, 60_000);
 
   for (const id of ['node', 'py']) {

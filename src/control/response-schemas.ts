@@ -45,6 +45,7 @@ export const functionSpecSchema = z
     description: specSchema.shape.description.unwrap(),
     env: specSchema.shape.env.unwrap(),
     timeoutMs: specSchema.shape.timeoutMs.unwrap().nullable(),
+    startTimeoutMs: specSchema.shape.startTimeoutMs,
     command: z.array(z.string()).nullable(),
     scaling: scalingInputSchema.optional(),
     limits: limitsInputSchema.optional(),

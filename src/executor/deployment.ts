@@ -39,6 +39,10 @@ export function toDeployment(
     env: v.spec.env,
     secrets,
     timeoutMs: v.spec.timeoutMs ?? config.functions.defaultTimeoutMs,
+    startTimeoutMs: Math.min(
+      v.spec.startTimeoutMs ?? config.functions.startTimeoutMs,
+      Math.max(config.functions.startTimeoutMs, config.functions.maxTimeoutMs),
+    ),
     command: v.spec.command ?? null,
     scaling: flavorConcurrency(
       withinCeiling(

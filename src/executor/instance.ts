@@ -188,7 +188,7 @@ export class Instance implements PoolInstance<Instance> {
       secrets: withoutPlatformVars(deployment.secrets),
       ...(deployment.flavor === 'native' ? {} : { flavor: deployment.flavor }),
     };
-    const waiting = connection.init(init, this.opts.startTimeoutMs);
+    const waiting = connection.init(init, deployment.startTimeoutMs);
     if (this.fromWarmPool) this.opts.events.emit('specialise', this.event());
     await this.starting(waiting);
     this.state = 'ready';

@@ -98,6 +98,7 @@ const deployment: Deployment = {
   hash: 'h',
   runtime: 'node',
   handler: 'index.js',
+  startTimeoutMs: 10_000,
   codeDir: '/nowhere',
   env: {},
   secrets: {},

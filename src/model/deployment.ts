@@ -15,6 +15,8 @@ export interface Deployment {
   /** The function's secrets (name → value): not part of the version, resolved when it is started. */
   secrets: Record<string, string>;
   timeoutMs: number;
+  /** How long an instance may take to load the function (INIT → READY). */
+  startTimeoutMs: number;
   /** `custom` and `http` runtimes: argv of the command to start. */
   command: string[] | null;
   /** Effective scaling: platform defaults < the version's spec < the function's override. */

@@ -96,6 +96,8 @@ export const specSchema = z
       )
       .optional(),
     timeoutMs: z.number().int().min(1).optional(),
+    /** How long an instance may take to load the function (default `functions.startTimeoutMs`). */
+    startTimeoutMs: z.number().int().min(1).optional(),
     /** `custom` and `http` runtimes: the command to start; a string runs through /bin/sh -c. */
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     /** minInstances, maxInstances, concurrency, maxQueue, maxQueueWaitMs, idleTimeoutMs (README). */
@@ -126,6 +128,8 @@ export interface FunctionSpec {
   description: string;
   env: Record<string, string>;
   timeoutMs: number | null;
+  /** How long an instance may take to load it; absent: `functions.startTimeoutMs`. */
+  startTimeoutMs?: number;
   /** `custom` and `http` runtimes: argv of the command to start. */
   command: string[] | null;
   /** Scaling settings of this version (skiff.json and deploy parameters); absent in older versions. */

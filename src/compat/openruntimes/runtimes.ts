@@ -269,6 +269,8 @@ export class Runtimes {
         env,
         limits: { cpus: params.cpus, memoryMb: params.memory },
         timeoutMs: this.o.functionTimeoutMs,
+        // upstream waits for a runtime as long as its creation's timeout: its code may load slowly
+        startTimeoutMs: Math.min(params.timeout * 1000, this.o.functionTimeoutMs),
         installDependencies: false,
         // the code is the client's upload: a skiff.json in it adds nothing (triggers, network, scaling)
         specFile: false,

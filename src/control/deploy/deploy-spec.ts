@@ -23,6 +23,8 @@ export interface DeployRequest {
   limits?: LimitsInput | undefined;
   /** A timeout given with the deploy (a compatibility API); it wins over skiff.json's. */
   timeoutMs?: number | undefined;
+  /** A start timeout given with the deploy (a compatibility API); it wins over skiff.json's. */
+  startTimeoutMs?: number | undefined;
   /**
    * false: the upload brings its dependencies (a compatibility API built them in the build sandbox
    * already), so the build does not install them again. Default true.
@@ -37,6 +39,9 @@ export interface DeployRequest {
   /** `new-version` refuses to create a function that does not exist yet. */
   mode: 'upsert' | 'new-version';
 }
+
+const startTimeoutOf = (ms: number | undefined): { startTimeoutMs?: number } =>
+  ms === undefined ? {} : { startTimeoutMs: ms };
 
 const flavorOf = (flavor: FlavorName | undefined): { flavor?: FlavorName } =>
   flavor === undefined ? {} : { flavor };
@@ -70,6 +75,7 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
     description: file.description ?? '',
     env: { ...file.env, ...req.env },
     timeoutMs: req.timeoutMs ?? file.timeoutMs ?? null,
+    ...startTimeoutOf(req.startTimeoutMs ?? file.startTimeoutMs),
     command:
       file.command === undefined
         ? null
