@@ -21,6 +21,8 @@ export interface Flavor {
    * whose functions never share an instance between concurrent requests: 1).
    */
   maxConcurrency?: number;
+  /** A prefix of environment variable names its platform keeps for itself: a deploy using one fails. */
+  reservedEnvPrefix?: string;
 }
 
 export const NATIVE_FLAVOR: Flavor = { name: 'native', showsErrorText: false };

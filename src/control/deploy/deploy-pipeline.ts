@@ -14,7 +14,7 @@ import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import type { FunctionSpec } from '../../model/spec.js';
-import type { Flavors } from '../../model/flavor.js';
+import type { Flavor, Flavors } from '../../model/flavor.js';
 import type { FunctionState } from '../../model/state.js';
 import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
@@ -47,6 +47,19 @@ export interface DeployerDeps {
   diskRoom?: (bytes: number) => boolean;
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
+}
+
+/** Refuses environment variables whose names the flavor's platform keeps for itself (Scaleway: SCW_). */
+function checkReservedEnv(env: Record<string, string>, flavor: Flavor): void {
+  const prefix = flavor.reservedEnvPrefix;
+  if (prefix === undefined) return;
+  const reserved = Object.keys(env).filter((name) => name.startsWith(prefix));
+  if (reserved.length > 0) {
+    throw new SkiffError(
+      'SKIFF_E_INVALID_SPEC',
+      `environment variable ${reserved.join(', ')}: names starting ${prefix} are reserved by the ${flavor.name} flavor; rename ${reserved.length === 1 ? 'it' : 'them'}`,
+    );
+  }
 }
 
 /** Characters of a failure's message kept in the 422's message (its build log holds more). */
@@ -88,11 +101,12 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
     spec = resolveSpec(req, req.specFile === false ? {} : await readSpecFile(staging));
     if (spec.flavor !== undefined) {
-      checkFlavor(
+      const flavor = checkFlavor(
         spec.flavor,
         deps.flavors,
         req.flavor === undefined ? 'skiff.json' : 'the deploy parameters',
       );
+      checkReservedEnv(spec.env, flavor);
     }
     checkLimitCeilings(spec.limits, config.sandbox.maxLimits);
     checkScalingCeiling(
