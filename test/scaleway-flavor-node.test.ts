@@ -36,6 +36,8 @@ describe('Scaleway Node handlers (flavor scaleway)', () => {
       scwbadexport: 'scw-node-badexport',
       scwloadfail: 'scw-node-loadfail',
       caller: 'call-node',
+      named: 'node-named-export',
+      namedts: 'node-named-ts',
     });
   }, 120_000);
 
@@ -205,5 +207,10 @@ describe('Scaleway Node handlers (flavor scaleway)', () => {
     const res = await p.call('/caller/ping?peer=scwnode', { method: 'POST', body: 'hi' });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('pong POST hi');
+  });
+
+  it("a native function's handler may name an export, as the flavor's does (file:export)", async () => {
+    expect(await (await p.call('/named', { method: 'POST' })).text()).toBe('greet POST');
+    expect(await (await p.call('/namedts')).text()).toBe('typed GET');
   });
 });
