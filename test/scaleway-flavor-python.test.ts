@@ -17,7 +17,7 @@ describe('Scaleway Python handlers (flavor scaleway)', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    await p.deployAll({ scwpy: 'scw-py', scwpybroken: 'scw-py-broken' });
+    await p.deployAll({ scwpy: 'scw-py', scwpybroken: 'scw-py-broken', scwpyasync: 'scw-py-async' });
   }, 120_000);
 
   afterAll(async () => {
@@ -107,5 +107,14 @@ describe('Scaleway Python handlers (flavor scaleway)', () => {
     const line = await printed();
     // logged well before the answer, not flushed with it
     expect(new Date(line?.ts ?? 0).getTime()).toBeLessThan((answeredAt ?? 0) - 1500);
+  });
+
+  it('runs an async def named as file.function', async () => {
+    const res = await p.call('/scwpyasync', { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('async POST');
+    const raised = await p.call('/scwpyasync/raise');
+    expect(raised.status).toBe(500);
+    expect(await raised.text()).toBe('An error occured during handler execution: async boom\n');
   });
 });
