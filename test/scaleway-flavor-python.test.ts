@@ -9,6 +9,7 @@ import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.
 import { waitUntil } from './helpers/wait.js';
 
 const TEXT = 'text/plain; charset=utf-8';
+const NOT_A_FUNCTION = 'Provided Handler does not exist, or does not export methods properly.';
 const LOAD_FAILED =
   'Function Handler does not exist, check that you provided the right HANDLER parameter (path to your module with exported function to use)';
 
@@ -17,7 +18,12 @@ describe('Scaleway Python handlers (flavor scaleway)', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    await p.deployAll({ scwpy: 'scw-py', scwpybroken: 'scw-py-broken', scwpyasync: 'scw-py-async' });
+    await p.deployAll({
+      scwpy: 'scw-py',
+      scwpybroken: 'scw-py-broken',
+      scwpyasync: 'scw-py-async',
+      scwpybadexport: 'scw-py-badexport',
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -81,6 +87,13 @@ describe('Scaleway Python handlers (flavor scaleway)', () => {
     const broken = await p.call('/scwpybroken');
     expect(broken.status).toBe(500);
     expect(await broken.text()).toBe(`${LOAD_FAILED}\n`);
+    const wrong = await p.call('/scwpybadexport');
+    expect(wrong.status).toBe(500);
+    expect(await wrong.text()).toBe(`${NOT_A_FUNCTION}\n`);
+    // the reason is in the function's logs
+    await waitUntil('the import error in the logs', async () =>
+      (await p.logs('scwpybroken')).some((l) => l.message.includes('broken at import')),
+    );
   });
 
   it('the context holds the memory limit, name and version (point 17)', async () => {
