@@ -4,6 +4,7 @@
  * event, failures, `package/` imports and prints reaching the logs at once (docs/compat/scaleway.md,
  * acceptance points 2, 3, 4, 5, 7, 8, 14, 16, 17, 23).
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { waitUntil } from './helpers/wait.js';
@@ -77,6 +78,24 @@ describe('Scaleway Python handlers (flavor scaleway)', () => {
     ) as Record<string, unknown>;
     expect(binary['isBase64Encoded']).toBe(true);
     expect(binary['body']).toBe('//79');
+    // base64 whose bytes are not UTF-8 is not taken for base64 text; query values are decoded
+    const notText = JSON.parse(await text('/event?q=a+b%21', { method: 'POST', body: 'gIE=' })) as Record<
+      string,
+      unknown
+    >;
+    expect(notText).not.toHaveProperty('isBase64Encoded');
+    expect(notText['queryStringParameters']).toEqual({ q: 'a b!' });
+    const twice = await new Promise<string>((resolve, reject) => {
+      const headers = ['Host', 'localhost', 'X-Twice', 'v1', 'X-Twice', 'v2'];
+      const req = http.request(`${p.httpUrl}/scwpy/event`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect((JSON.parse(twice) as { headers: Record<string, string> }).headers['X-Twice']).toBe('v1,v2');
   });
 
   it('a raise is a 500 with its message; code that cannot load answers 500 (points 14, 16)', async () => {
