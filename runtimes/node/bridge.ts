@@ -26,6 +26,9 @@ import {
   type OpenRuntimesLog,
 } from './openruntimes.js';
 import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
+import { invokeScaleway, loadScaleway, type ScalewayLoad } from './scaleway.js';
+import type { ScalewayContext } from './scaleway-event.js';
+import { parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
@@ -34,6 +37,11 @@ let handler: UserHandler | undefined;
 let expressHandler: ExpressHandler | undefined;
 /** The handler of a function of the Open Runtimes flavor (INIT `flavor: "openruntimes"`). */
 let openRuntimesHandler: OpenRuntimesHandler | undefined;
+/** The handler of a function of the Scaleway flavor, or the failure every call answers (scaleway.ts). */
+let scalewayLoad: ScalewayLoad | undefined;
+let scalewayContext: ScalewayContext | undefined;
+/** The flavors this bridge knows besides Skiff's own. */
+const FLAVORS = new Set(['tinyfaas', 'openruntimes', 'scaleway']);
 /** Console output of an Open Runtimes function: a notice once per invocation (openruntimes.ts). */
 let nativeLogs: NativeLogs | undefined;
 /** Set for the async work of an Open Runtimes invocation sent with `x-open-runtimes-logging: disabled`. */
@@ -84,7 +92,15 @@ for (const [method, level, stream] of levels) {
   };
 }
 
-function resolveHandler(mod: Record<string, unknown>): UserHandler | undefined {
+function resolveHandler(mod: Record<string, unknown>, exportName: string | null): UserHandler | undefined {
+  if (exportName !== null) {
+    // `file:export`: the named export (or, for CommonJS, the property of module.exports)
+    const inner = mod['default'];
+    let named: unknown = Object.hasOwn(mod, exportName) ? mod[exportName] : undefined;
+    if (named === undefined && typeof inner === 'object' && inner !== null)
+      named = (inner as Record<string, unknown>)[exportName];
+    return typeof named === 'function' ? (named as UserHandler) : undefined;
+  }
   let candidate: unknown = mod['default'] ?? mod['handler'];
   if (typeof candidate === 'object' && candidate !== null) {
     const inner = candidate as Record<string, unknown>;
@@ -104,13 +120,27 @@ async function onInit(meta: InitMeta): Promise<void> {
   // A warm-pool process learns env and secrets here; a secret wins over an env entry of its name.
   // The platform leaves its own variables (PATH, HOME ...) out of both.
   Object.assign(process.env, meta.env, secrets);
-  if (meta.flavor !== undefined && meta.flavor !== 'tinyfaas' && meta.flavor !== 'openruntimes') {
+  if (meta.flavor !== undefined && !FLAVORS.has(meta.flavor)) {
     sendError(0, { code: 'INIT_ERROR', message: `the node runtime has no flavor ${meta.flavor}` });
     return;
   }
   try {
     process.chdir(meta.codeDir);
-    const entry = path.resolve(meta.codeDir, meta.handler);
+    const { file, exportName } = parseNodeHandler(meta.handler);
+    const entry = path.resolve(meta.codeDir, file);
+    if (meta.flavor === 'scaleway') {
+      // code that cannot load still starts: every call answers Scaleway's 500 (scaleway.ts)
+      const report = (text: string) => sendLog(0, 'stderr', 'error', text);
+      const load = () => import(pathToFileURL(entry).href) as Promise<Record<string, unknown>>;
+      scalewayLoad = await loadScaleway(load, exportName ?? 'handle', report);
+      scalewayContext = Object.freeze({
+        memoryLimitInMb: meta.memoryMb ?? 128,
+        functionName: meta.function,
+        functionVersion: String(meta.version),
+      });
+      writer.send(FrameKind.READY, 0, {});
+      return;
+    }
     if (meta.flavor === 'openruntimes') {
       process.env['OPEN_RUNTIMES_ENTRYPOINT'] = meta.handler;
       openRuntimesEnv = runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
@@ -139,11 +169,14 @@ async function onInit(meta: InitMeta): Promise<void> {
       writer.send(FrameKind.READY, 0, {});
       return;
     }
-    handler = resolveHandler(mod);
+    handler = resolveHandler(mod, exportName);
     if (handler === undefined) {
       sendError(0, {
         code: 'INIT_ERROR',
-        message: `${meta.handler} does not export a default function (export default async (request, ctx) => ...)`,
+        message:
+          exportName === null
+            ? `${meta.handler} does not export a default function (export default async (request, ctx) => ...)`
+            : `${file} does not export a function ${exportName} (export async function ${exportName}(request, ctx) ...)`,
       });
       return;
     }
@@ -177,6 +210,17 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const express = expressHandler;
       const result = await current.run(id, () => invokeExpress(express, meta, body, controller.signal));
       if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      return send(id, result);
+    }
+    if (scalewayLoad !== undefined && scalewayContext !== undefined) {
+      const load = scalewayLoad;
+      const context = scalewayContext;
+      const report = (text: string) => sendLog(id, 'stderr', 'error', text);
+      const result = await current.run(id, () =>
+        invokeScaleway(load, meta, body, { ...context }, controller.signal, report),
+      );
+      if (result === 'cancelled' || controller.signal.aborted)
+        return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
     if (openRuntimesHandler !== undefined && openRuntimesEnv !== undefined) {

@@ -28,6 +28,7 @@ if HERE not in sys.path:
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
 import skiff_frames as F  # noqa: E402
 import skiff_openruntimes  # noqa: E402
+import skiff_scaleway  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
 from skiff_output import LogWriter, current_id  # noqa: E402
@@ -133,17 +134,28 @@ class Bridge:
         for key, value in list((meta.get("env") or {}).items()) + list(secrets.items()):
             os.environ[str(key)] = str(value)
         flavor = meta.get("flavor")
-        default = {"tinyfaas": "fn.py:fn", "openruntimes": "main.py:main"}.get(flavor, "main.py")
+        default = {"tinyfaas": "fn.py:fn", "openruntimes": "main.py:main", "scaleway": "handler.py:handle"}.get(
+            flavor, "main.py"
+        )
         spec = str(meta.get("handler") or default)
         try:
-            if flavor not in (None, "tinyfaas", "openruntimes"):
+            if flavor not in (None, "tinyfaas", "openruntimes", "scaleway"):
                 raise InitError("the python runtime has no flavor %s" % flavor)
             code_dir = meta["codeDir"]
             os.chdir(code_dir)
-            for entry in (os.path.join(code_dir, ".skiff", "python"), code_dir):
+            paths = [os.path.join(code_dir, ".skiff", "python"), code_dir]
+            if flavor == "scaleway":  # Scaleway's vendored dependencies, after the function's own files
+                paths.insert(1, os.path.join(code_dir, "package"))
+            for entry in paths:
                 if entry in sys.path:
                     sys.path.remove(entry)
                 sys.path.insert(0, entry)
+            if flavor == "scaleway":
+                self.handler = self.load_scaleway(code_dir, spec, meta)
+                self.stdout.flush_id(0)
+                self.stderr.flush_id(0)
+                self.sender.send(F.READY, 0, {})
+                return
             missing = skiff_openruntimes.NO_MAIN if flavor == "openruntimes" else None
             self.handler = load_handler(code_dir, spec, missing)
             if flavor == "tinyfaas":
@@ -166,6 +178,14 @@ class Bridge:
         self.stderr.flush_id(0)
         self.times["ready"] = time.monotonic()
         self.sender.send(F.READY, 0, {})
+
+    def load_scaleway(self, code_dir, spec, meta):
+        """A Scaleway function's bridge handler: code that cannot load still starts, and every call
+        answers upstream's 500 (skiff_scaleway.py)."""
+        report = lambda text: self.log(0, "stderr", "error", text)  # noqa: E731
+        fn, failure = skiff_scaleway.load(load_handler, code_dir, spec, report, InitError, user_traceback)
+        log_error = lambda ctx, text: ctx._log(text, "error")  # noqa: E731
+        return skiff_scaleway.wrap(fn, failure, meta, user_traceback, log_error)
 
     def run_sync(self, fn, arg):
         """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context."""

@@ -9,12 +9,13 @@ import type { ConfigSection } from '../shared/config-section.js';
 import type { GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
 import { openruntimes } from './openruntimes/index.js';
+import { scaleway } from './scaleway/index.js';
 import { tinyfaas } from './tinyfaas/index.js';
 
 export type { Dialect, DialectContext, DialectParts, Dialects, GatewayMount } from './dialect.js';
 export { enableDialects, type EnabledDialects } from './enable.js';
 
-export const DIALECTS: Dialects = { tinyfaas, openruntimes };
+export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway };
 
 /** The configuration sections of the dialects (`compat.<name>`), for loadConfig. */
 export function dialectSections(dialects: Dialects): Record<string, ConfigSection> {

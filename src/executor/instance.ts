@@ -187,6 +187,7 @@ export class Instance implements PoolInstance<Instance> {
       env: withoutPlatformVars(deployment.env),
       secrets: withoutPlatformVars(deployment.secrets),
       ...(deployment.flavor === 'native' ? {} : { flavor: deployment.flavor }),
+      memoryMb: deployment.limits.memoryMb,
     };
     const waiting = connection.init(init, deployment.startTimeoutMs);
     if (this.fromWarmPool) this.opts.events.emit('specialise', this.event());

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { PACKAGE_ROOT } from '../shared/paths.js';
 import type { BuildRunner } from './build-runner.js';
 import type { BuildLog } from './runtime.js';
 import { insideDir } from './inside-dir.js';
+import { parseNodeHandler } from '../model/node-handler.js';
 
 const DEFAULT_ENTRIES = ['index.ts', 'index.mts', 'index.mjs', 'index.js', 'index.cjs'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -30,17 +31,28 @@ async function readPackageJson(dir: string): Promise<PackageJson | undefined> {
   }
 }
 
+/** Tried after a handler's file as named, when no file has that exact name (`handler` → `handler.js`). */
+const HANDLER_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+
+function isFile(file: string): boolean {
+  return existsSync(file) && statSync(file).isFile();
+}
+
 function resolveEntry(dir: string, handler: string | null, pkg: PackageJson | undefined): string {
-  const candidates =
-    handler !== null ? [handler] : [...(typeof pkg?.main === 'string' ? [pkg.main] : []), ...DEFAULT_ENTRIES];
+  if (handler !== null) {
+    const { file } = parseNodeHandler(handler);
+    for (const rel of [file, ...HANDLER_EXTENSIONS.map((ext) => file + ext)]) {
+      if (isFile(insideDir(dir, rel))) return path.relative(dir, insideDir(dir, rel));
+    }
+    throw new SkiffError('SKIFF_E_HANDLER_NOT_FOUND', `handler file ${file} is not in the uploaded folder`);
+  }
+  const candidates = [...(typeof pkg?.main === 'string' ? [pkg.main] : []), ...DEFAULT_ENTRIES];
   for (const rel of candidates) {
     if (existsSync(insideDir(dir, rel))) return path.relative(dir, insideDir(dir, rel));
   }
   throw new SkiffError(
     'SKIFF_E_HANDLER_NOT_FOUND',
-    handler !== null
-      ? `handler file ${handler} is not in the uploaded folder`
-      : `no entry file found (looked for ${candidates.join(', ')}); add one or set "handler" in skiff.json`,
+    `no entry file found (looked for ${candidates.join(', ')}); add one or set "handler" in skiff.json`,
   );
 }
 
@@ -160,7 +172,10 @@ async function compileInProcess(dir: string, entry: string, log: BuildLog): Prom
   return BUILD_OUTPUT;
 }
 
-/** The Node build step: install dependencies, find the entry, compile TypeScript. Returns the entry to load. */
+/**
+ * The Node build step: install dependencies, find the entry, compile TypeScript. Returns the entry to
+ * load, with `:export` when the handler names an export.
+ */
 export async function buildNode(
   runner: BuildRunner,
   handler: string | null,
@@ -176,8 +191,13 @@ export async function buildNode(
     else log('dependencies: as uploaded (not installed again)');
   }
   const entry = resolveEntry(dir, handler, pkg);
-  log(`entry: ${entry}`);
-  if (!TS_EXTENSIONS.has(path.extname(entry))) return entry;
+  const exportName = handler === null ? null : parseNodeHandler(handler).exportName;
+  log(exportName === null ? `entry: ${entry}` : `entry: ${entry}, export ${exportName}`);
+  const withExport = (file: string) => (exportName === null ? file : `${file}:${exportName}`);
+  if (!TS_EXTENSIONS.has(path.extname(entry))) return withExport(entry);
   log(`$ esbuild ${entry} ${ESBUILD_FLAGS.join(' ')}`);
-  return runner.isolated ? compileInSandbox(runner, entry, log) : compileInProcess(dir, entry, log);
+  const built = runner.isolated
+    ? await compileInSandbox(runner, entry, log)
+    : await compileInProcess(dir, entry, log);
+  return withExport(built);
 }

@@ -27,8 +27,8 @@ function generic(config: Config) {
  */
 export const node: Runtime<'node'> = {
   name: 'node',
-  build: ({ runner, spec, defaultHandler, config, log, installDependencies }) =>
-    buildNode(runner, spec.handler ?? defaultHandler, config, log, installDependencies),
+  build: ({ runner, handler, config, log, installDependencies }) =>
+    buildNode(runner, handler, config, log, installDependencies),
   launch(deployment, config) {
     const env = instanceEnv(deployment, config, EXTRA_ENV);
     return { ...generic(config), env, cwd: deployment.codeDir };

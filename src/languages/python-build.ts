@@ -102,18 +102,10 @@ function pipPaths(args: string[]): string[] {
  * The Python build step: find the entry, `pip install --target .skiff/python -r requirements.txt`
  * when there is one, and check that the entry compiles. Returns `file.py:function` for the bridge.
  */
-export const buildPython: Builder = async ({
-  runner,
-  spec,
-  defaultHandler,
-  config,
-  log,
-  installDependencies,
-}) => {
+export const buildPython: Builder = async ({ runner, handler, config, log, installDependencies }) => {
   const dir = runner.workDir;
   const python = config.runtimes.python;
-  // a compatibility flavor may name its platform's entry (model/flavor.ts `defaultHandler`)
-  const handler = spec.handler ?? defaultHandler;
+  // the spec's handler, a compatibility flavor's mapped onto Skiff's form, or the flavor's default
   const entry = resolveEntry(dir, handler);
   log(`entry: ${entry.file}, function ${entry.fn}`);
   if (isFile(path.join(dir, 'requirements.txt')) && !installDependencies) {

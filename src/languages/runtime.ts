@@ -13,8 +13,11 @@ export interface BuildInput {
   /** Runs the build's commands in its sandbox (the work folder is `dir`). */
   runner: BuildRunner;
   spec: FunctionSpec;
-  /** The handler of the function's flavor for this runtime, used when the spec names none. */
-  defaultHandler: string | null;
+  /**
+   * The handler to build, in Skiff's form: the spec's (a flavor's own notation mapped onto Skiff's),
+   * else the flavor's default for this runtime; null: the runtime's own default.
+   */
+  handler: string | null;
   config: Config;
   log: BuildLog;
   /** false: the upload brings its dependencies; npm and pip are not run. */

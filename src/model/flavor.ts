@@ -14,6 +14,11 @@ export interface Flavor {
   name: FlavorName;
   /** The handler a build uses when the spec names none, per runtime (else the runtime's own default). */
   defaultHandler?: Partial<Record<RuntimeName, string>>;
+  /**
+   * Maps a handler written in the platform's own notation (skiff.json `handler`) onto Skiff's form for
+   * the runtime (Node `file` or `file:export`, Python `file.py:function`); absent: used as written.
+   */
+  mapHandler?: (handler: string, runtime: RuntimeName) => string;
   /** Whether the message callers get for a function error shows the function's own error text. */
   showsErrorText: boolean;
   /**
@@ -26,6 +31,16 @@ export interface Flavor {
 }
 
 export const NATIVE_FLAVOR: Flavor = { name: 'native', showsErrorText: false };
+
+/** The handler a build of `runtime` uses: the spec's (mapped by the flavor), else the flavor's default. */
+export function buildHandler(
+  flavor: Flavor | undefined,
+  runtime: RuntimeName,
+  handler: string | null,
+): string | null {
+  if (handler === null) return flavor?.defaultHandler?.[runtime] ?? null;
+  return flavor?.mapHandler === undefined ? handler : flavor.mapHandler(handler, runtime);
+}
 
 /** The flavors a platform knows, by name. */
 export type Flavors = ReadonlyMap<string, Flavor>;

@@ -14,7 +14,7 @@ import { hashTree, type ArtifactStore } from '../../store/artifacts.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import type { Registry, VersionRecord } from '../../store/registry.js';
 import type { FunctionSpec } from '../../model/spec.js';
-import type { Flavor, Flavors } from '../../model/flavor.js';
+import { buildHandler, type Flavor, type Flavors } from '../../model/flavor.js';
 import type { FunctionState } from '../../model/state.js';
 import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
@@ -129,13 +129,13 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
   try {
     const runner = createBuildRunner(deps.sandbox, staging, config, log);
     const flavor = deps.flavors.get(spec.flavor ?? 'native');
-    const defaultHandler = flavor?.defaultHandler?.[spec.runtime] ?? null;
+    const handler = buildHandler(flavor, spec.runtime, spec.handler);
     try {
       entry = await runtimeOf(spec.runtime).build({
         dir: staging,
         runner,
         spec,
-        defaultHandler,
+        handler,
         config,
         log,
         installDependencies: req.installDependencies !== false,

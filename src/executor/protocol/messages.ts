@@ -39,6 +39,8 @@ export const initMetaSchema = z.object({
    * (model/flavor.ts, docs/runtime-protocol.md). A bridge that does not know a flavor fails INIT.
    */
   flavor: z.optional(z.string()),
+  /** The memory limit of the instance in MiB (its cgroup's), for flavors whose context reports it. */
+  memoryMb: z.optional(z.number()),
 });
 export type InitMeta = z.infer<typeof initMetaSchema>;
 

@@ -1,0 +1,118 @@
+/**
+ * The Scaleway flavor of the Node bridge (docs/compat/scaleway.md): loading `handle(event, context,
+ * callback)` from a CommonJS or ESM module, and one run of it, whose first result wins (the return
+ * value, the resolved promise, or the callback). Code that cannot load does not fail the start: every
+ * invocation answers upstream's 500 instead, as a Scaleway function with a wrong HANDLER does.
+ */
+import { describeThrown } from '../shared/thrown.js';
+import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
+import type { BridgeResult } from './result.js';
+import {
+  LOAD_FAILED,
+  NOT_A_FUNCTION,
+  executionFailed,
+  fromNodeResult,
+  plain,
+  scalewayEvent,
+  type ScalewayContext,
+} from './scaleway-event.js';
+
+export type ScalewayCallback = (error?: unknown, result?: unknown) => void;
+export type ScalewayHandler = (
+  event: unknown,
+  context: ScalewayContext,
+  callback: ScalewayCallback,
+) => unknown;
+
+/** A loaded handler, or the 500 every invocation answers because it could not be loaded. */
+export type ScalewayLoad = { handler: ScalewayHandler } | { failure: string };
+
+/**
+ * The export named `name` of a module loaded with import(): an ESM export, or a property of a CommonJS
+ * module's `module.exports` (Node's default export of it) when Node did not list it as a named export.
+ */
+export function resolveScalewayHandler(mod: Record<string, unknown>, name: string): ScalewayLoad {
+  let candidate: unknown = Object.hasOwn(mod, name) ? mod[name] : undefined;
+  const fallback = mod['default'];
+  if (candidate === undefined && typeof fallback === 'object' && fallback !== null) {
+    candidate = (fallback as Record<string, unknown>)[name];
+  }
+  return typeof candidate === 'function'
+    ? { handler: candidate as ScalewayHandler }
+    : { failure: NOT_A_FUNCTION };
+}
+
+/** Loads the module; a load that throws (missing file or dependency, an error at load) is a failure. */
+export async function loadScaleway(
+  load: () => Promise<Record<string, unknown>>,
+  name: string,
+  report: (text: string) => void,
+): Promise<ScalewayLoad> {
+  try {
+    return resolveScalewayHandler(await load(), name);
+  } catch (err) {
+    const { message, stack } = describeThrown(err);
+    report(stack ?? message);
+    return { failure: LOAD_FAILED };
+  }
+}
+
+type Outcome = { value: unknown } | { error: unknown };
+
+/** The message of a failure: an Error's message, a string as it is, anything else described. */
+function messageOf(error: unknown): string {
+  if (typeof error === 'string') return error;
+  return describeThrown(error).message;
+}
+
+/**
+ * Runs the handler once. The first of its return value, resolved promise or callback wins; a returned
+ * (or resolved) `undefined` from a handler that takes the callback waits for it. Never rejects.
+ */
+export async function invokeScaleway(
+  load: ScalewayLoad,
+  meta: InvokeMeta,
+  body: Buffer,
+  context: ScalewayContext,
+  signal: AbortSignal,
+  report: (text: string) => void,
+): Promise<BridgeResult | 'cancelled'> {
+  if ('failure' in load) return plain(500, load.failure);
+  const { handler } = load;
+  const takesCallback = handler.length >= 3;
+  const outcome = await new Promise<Outcome | 'cancelled'>((resolve) => {
+    let done = false;
+    const settle = (o: Outcome | 'cancelled') => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(o);
+    };
+    const onAbort = () => settle('cancelled');
+    signal.addEventListener('abort', onAbort);
+    const returned = (value: unknown) => {
+      if (value !== undefined || !takesCallback) settle({ value });
+    };
+    const callback: ScalewayCallback = (error, result) =>
+      settle(error === undefined || error === null ? { value: result } : { error });
+    try {
+      const ret = handler(scalewayEvent(meta, body), context, callback);
+      if (typeof (ret as PromiseLike<unknown> | null)?.then === 'function') {
+        (ret as PromiseLike<unknown>).then(returned, (error: unknown) => settle({ error }));
+      } else returned(ret);
+    } catch (error) {
+      settle({ error });
+    }
+  });
+  if (outcome === 'cancelled') return outcome;
+  if ('error' in outcome) {
+    const { message, stack } = describeThrown(outcome.error);
+    report(stack ?? message);
+    return executionFailed(messageOf(outcome.error));
+  }
+  try {
+    return fromNodeResult(outcome.value);
+  } catch (err) {
+    return executionFailed(describeThrown(err).message);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The form of a Node function's handler (skiff.json `handler`, and the entry a build hands the bridge
+ * in INIT): `file` loads the module's default export, `file:export` a named export. Shared by the Node
+ * build (src/languages/node-build.ts) and the Node bridge (runtimes/node/bridge.ts).
+ */
+
+/** What may follow the last `:` to name an export; anything else leaves the colon in the file name. */
+const EXPORT_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `file` → the file and no export; `file:export` → both (`a:b.js` stays a file name). */
+export function parseNodeHandler(handler: string): { file: string; exportName: string | null } {
+  const colon = handler.lastIndexOf(':');
+  const name = colon <= 0 ? '' : handler.slice(colon + 1);
+  if (!EXPORT_NAME.test(name)) return { file: handler, exportName: null };
+  return { file: handler.slice(0, colon), exportName: name };
+}
