@@ -277,7 +277,7 @@ export async function startServer(
       (req) => guards.control.prove(req.socket),
     ),
   );
-  // the HTTP rules of functions' flavors (Scaleway's CORS and proxy headers…), by function
+  // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
   const byFlavor = dialectFlavorRules(dialects, config);
   const flavorRules = (name: string): GatewayRules | undefined => {
     if (byFlavor.size === 0) return undefined;

@@ -15,7 +15,7 @@ function withinCeiling(s: Scaling, maxInstances: number): Scaling {
   return { ...s, maxInstances: max, minInstances: Math.min(s.minInstances, max) };
 }
 
-/** A flavor whose platform runs one request per instance at a time caps `concurrency` (Scaleway: 1). */
+/** A flavor whose platform runs one request per instance at a time caps `concurrency`. */
 function flavorConcurrency(s: Scaling, max: number | undefined): Scaling {
   return max === undefined || s.concurrency <= max ? s : { ...s, concurrency: max };
 }

@@ -49,7 +49,7 @@ export interface DeployerDeps {
   onChanged?: (name: string) => void;
 }
 
-/** Refuses environment variables whose names the flavor's platform keeps for itself (Scaleway: SCW_). */
+/** Refuses environment variables whose names the flavor's platform keeps for itself. */
 function checkReservedEnv(env: Record<string, string>, flavor: Flavor): void {
   const prefix = flavor.reservedEnvPrefix;
   if (prefix === undefined) return;
