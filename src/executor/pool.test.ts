@@ -109,6 +109,7 @@ const deployment: Deployment = {
   flavor: 'native',
   showErrorText: false,
   callers: null,
+  private: false,
 };
 
 function invocation(id: string): Invocation {

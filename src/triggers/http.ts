@@ -54,6 +54,11 @@ export interface HttpTriggerDeps {
    * 429 with Retry-After, so that one client cannot take every instance (`http.maxInFlightPerAddress`).
    */
   maxInFlightPerAddress?: number;
+  /**
+   * Throws when the request may not invoke the function (a private function without a valid token:
+   * src/invoke/private-access.ts); called before the body is read, for sync and async calls alike.
+   */
+  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => Promise<void>;
 }
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
@@ -146,6 +151,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
           'call a function at /<name>; list them with `skiff fn list`',
         );
       }
+      const headers = requestHeaders(req.rawHeaders);
+      await deps.authorize?.(name, 'http', headers);
       const asyncAccept = deps.async;
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
       if (asyncAccept !== undefined && asyncReply !== undefined) {
@@ -158,7 +165,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
             method: req.method ?? 'GET',
             path,
             query,
-            headers: requestHeaders(req.rawHeaders),
+            headers,
             body,
             host: safeHost(req.headers.host),
           },
@@ -175,7 +182,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         method: req.method ?? 'GET',
         path,
         query,
-        headers: requestHeaders(req.rawHeaders),
+        headers,
         body,
         deadline: 0,
         host: safeHost(req.headers.host),
