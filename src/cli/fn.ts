@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
+import { registerFnToken } from './fn-token.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import {
   formatTime,
@@ -101,6 +102,7 @@ export function registerFn(program: Command): void {
     'skiff fn deploy ./api --min 1 --max 4 --concurrency 10',
   );
   registerScale(fn);
+  registerFnToken(fn);
 
   withExamples(
     fn
