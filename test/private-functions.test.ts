@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { TMP_PREFIX } from './helpers/tmp.js';
 import { invoke, InvokerClient, target } from './grpc/setup.js';
+import { coapCall } from './coap/setup.js';
+import { Agent } from 'coap';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'skiff.js');
 
@@ -201,6 +203,18 @@ describe('private functions', () => {
       expect(ok.response?.status).toBe(200);
     } finally {
       client.close();
+    }
+  });
+
+  it('refuses it over CoAP, which carries no token (4.03); a public function still answers', async () => {
+    const base = p.server.endpoints['coap'];
+    expect(base).toBeDefined();
+    const agent = new Agent({ type: 'udp4' });
+    try {
+      expect((await coapCall(agent, base as string, '/secret-fn/hello')).code).toBe('4.03');
+      expect((await coapCall(agent, base as string, '/open/hello')).code).toBe('2.05');
+    } finally {
+      agent.close();
     }
   });
 
