@@ -46,7 +46,6 @@ import { tokenRoutes } from './control/tokens.js';
 import { secureDataDir } from './store/data-dir.js';
 import { loadAccessKeys } from './store/access-keys.js';
 import { PrivateAccess } from './invoke/private-access.js';
-import type { Invocation } from './model/invocation.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
@@ -152,7 +151,7 @@ export async function startServer(
     applicationId: (name) => registry.applicationId(name),
   });
   /** An invocation from outside the platform: refused first when it may not reach a private function. */
-  const invokeFromOutside = async (inv: Invocation) => {
+  const invokeFromOutside: TriggerContext['invoke'] = async (inv) => {
     await privateAccess.authorize(inv.function, inv.trigger, inv.headers);
     return router.invoke(inv);
   };
