@@ -21,7 +21,7 @@ const errors = {
 export const tokenTag = {
   name: 'tokens',
   description:
-    'Tokens of private functions (skiff.json `access.private`): JWTs in Scaleway’s legacy format (RS256, ' +
+    'Tokens of private functions (skiff.json `access.private`): JWTs in the legacy format of SCW Functions (RS256, ' +
     'one `application_claim`), sent to the gateway in `X-Auth-Token` or `SCW-Functions-Token`.',
 };
 

@@ -1,7 +1,8 @@
 /**
- * Tokens for private functions (src/invoke/private-access.ts checks them): JWTs in Scaleway's legacy
- * format, RS256, signed with the platform's private key, with `iss: "scaleway"`, `sub: "token"`,
- * `aud: "functions"` (as Scaleway's own; not checked on input) and one `application_claim`:
+ * Tokens for private functions (src/invoke/private-access.ts checks them): JWTs in SCW Functions'
+ * legacy format, RS256, signed with the platform's private key, with the registered claims SCW's own
+ * tokens carry (`TOKEN_ISSUER`, `sub: "token"`, `aud: "functions"`; not checked on input) and one
+ * `application_claim`:
  *
  * - scope `function`: `{ namespace_id: "", application_id: <the function's application id> }`, valid
  *   until the function's id is rotated (`revoke`) or the function is deleted;
@@ -11,6 +12,12 @@
 import { SignJWT } from 'jose';
 import { SkiffError } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
+
+/**
+ * The `iss` of SCW's tokens: a wire value, the one place the core spells a compiled-in platform's name
+ * (src/compat/seam.test.ts allows exactly this line).
+ */
+export const TOKEN_ISSUER = 'scaleway';
 
 export const TOKEN_SCOPES = ['function', 'namespace'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
@@ -44,7 +51,7 @@ export async function mintToken(keys: AccessKeys, request: MintRequest): Promise
       : { namespace_id: '', application_id: request.applicationId };
   const jwt = new SignJWT({ application_claim: [claim] })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-    .setIssuer('scaleway')
+    .setIssuer(TOKEN_ISSUER)
     .setSubject('token')
     .setAudience('functions')
     .setIssuedAt(now);

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
-import { mintToken } from './access-tokens.js';
+import { mintToken, TOKEN_ISSUER } from './access-tokens.js';
 import { ACCESS_DENIALS, accessError, accessFailureText, PrivateAccess, tokenOf } from './private-access.js';
 
 const NAMESPACE = '11111111-2222-4333-8444-555555555555';
@@ -82,7 +82,7 @@ describe('PrivateAccess.check', () => {
     expect(await broken.check('f', undefined)).toEqual({ ok: false, reason: 'no-token' });
   });
 
-  it('accepts the tokens mintToken makes, with the Scaleway claims', async () => {
+  it('accepts the tokens mintToken makes, with the registered claims of SCW tokens', async () => {
     const a = access();
     const fn = await mintToken(keys, { scope: 'function', applicationId: APP, expiresInSec: 60 });
     expect(await a.check('f', fn.token)).toEqual({ ok: true });
@@ -92,7 +92,7 @@ describe('PrivateAccess.check', () => {
     expect(await access({ app: 'another' }).check('f', ns.token)).toEqual({ ok: true });
     const payload = JSON.parse(Buffer.from(ns.token.split('.')[1] ?? '', 'base64url').toString()) as object;
     expect(payload).toMatchObject({
-      iss: 'scaleway',
+      iss: TOKEN_ISSUER,
       sub: 'token',
       aud: 'functions',
       application_claim: [{ namespace_id: NAMESPACE, application_id: '' }],
@@ -138,7 +138,7 @@ describe('tokenOf', () => {
 });
 
 describe('accessFailureText', () => {
-  it('gives the Scaleway text with its newline for a refusal only', () => {
+  it('gives the SCW text with its newline for a refusal only', () => {
     expect(accessFailureText(accessError('no-token'))).toBe('Forbidden\n');
     expect(accessFailureText(accessError('not-setup'))).toBe('function runtime not setup correctly\n');
     expect(accessFailureText(accessError('invalid'))).toBe('authorization token not valid\n');

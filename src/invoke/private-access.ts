@@ -1,16 +1,16 @@
 /**
  * Private functions (skiff.json `access.private`): the one check every external entry point makes
- * before a private function runs. The token is a JWT in Scaleway's legacy format, so that Scaleway
- * clients' tokens work unchanged:
+ * before a private function runs. The token is a JWT in the legacy format of SCW Functions (the
+ * hosted FaaS whose clients send `SCW-Functions-Token`), so that its clients' tokens work unchanged:
  *
- * - read from `X-Auth-Token`, else `SCW-Functions-Token`, else `SCW_FUNCTIONS_TOKEN` (Scaleway's names),
+ * - read from `X-Auth-Token`, else `SCW-Functions-Token`, else `SCW_FUNCTIONS_TOKEN` (SCW's names),
  *   else `Authorization: Bearer <jwt>` (Skiff's own; only when none of the others is sent);
  * - RS256 only (the algorithm list is pinned: `none` and HS* are refused), verified with the
  *   platform's public key (src/store/access-keys.ts); `exp` and `nbf` are enforced when present;
  * - claim `application_claim`: an array of exactly one `{ namespace_id, application_id }`, accepted
  *   when `namespace_id` is the platform's namespace id or `application_id` the function's id.
  *
- * The outcome is typed (`AccessOutcome`) and the texts are Scaleway's; `accessError` turns a refusal
+ * The outcome is typed (`AccessOutcome`) and the texts are SCW's; `accessError` turns a refusal
  * into a SkiffError whose message is that text, and `accessFailureText` gives gateway rules that answer
  * in plain text (a dialect's `failure`) the exact body. `ctx.call` and `ctx.cast` never come here:
  * `access.callers` governs them.
@@ -29,7 +29,7 @@ export type AccessDenial = 'no-token' | 'not-setup' | 'invalid' | 'forbidden';
 
 export type AccessOutcome = { ok: true } | { ok: false; reason: AccessDenial };
 
-/** Status, Skiff code and Scaleway's text of each refusal. */
+/** Status, Skiff code and SCW's text of each refusal. */
 export const ACCESS_DENIALS: Record<AccessDenial, { status: number; code: ErrorCode; text: string }> = {
   'no-token': { status: 403, code: 'SKIFF_E_FORBIDDEN', text: 'Forbidden' },
   'not-setup': { status: 500, code: 'SKIFF_E_INTERNAL', text: 'function runtime not setup correctly' },
@@ -44,7 +44,7 @@ const REFUSED_TRIGGERS: ReadonlySet<TriggerKind> = new Set(['coap']);
 
 const denials = new WeakSet<SkiffError>();
 
-/** The SkiffError of a refusal: its message is Scaleway's text. */
+/** The SkiffError of a refusal: its message is SCW's text. */
 export function accessError(reason: AccessDenial): SkiffError {
   const { code, text } = ACCESS_DENIALS[reason];
   const error = new SkiffError(code, text);
@@ -52,7 +52,7 @@ export function accessError(reason: AccessDenial): SkiffError {
   return error;
 }
 
-/** The plain-text body (Scaleway's, with its newline) when `error` is a private function's refusal. */
+/** The plain-text body (SCW's, with its newline) when `error` is a private function's refusal. */
 export function accessFailureText(error: SkiffError): string | undefined {
   return denials.has(error) ? `${error.message}\n` : undefined;
 }
