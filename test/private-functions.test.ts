@@ -8,7 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { credentials, Metadata, status, type Client } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { TMP_PREFIX } from './helpers/tmp.js';
@@ -89,6 +89,21 @@ describe('private functions', () => {
     expect((await stat(path.join(p.dataDir, 'access'))).mode & 0o777).toBe(0o700);
     expect((await stat(path.join(p.dataDir, 'access', 'signing-key.pem'))).mode & 0o777).toBe(0o600);
     expect(namespaceId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('shows the namespace id and the public key (PKCS#1 and SPKI), which verifies its tokens, never the private key', async () => {
+    const res = await p.api('/v1/access');
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toMatch(/PRIVATE/);
+    const info = JSON.parse(text) as { namespaceId: string; publicKey: string; publicKeySpki: string };
+    expect(info.namespaceId).toBe(namespaceId);
+    expect(info.publicKey).toMatch(/^-----BEGIN RSA PUBLIC KEY-----/);
+    const { token } = await mint(p, 'secret-fn', { scope: 'namespace' });
+    for (const pem of [info.publicKey, info.publicKeySpki]) {
+      const { payload } = await jwtVerify(token, createPublicKey(pem), { algorithms: ['RS256'] });
+      expect(payload).toMatchObject({ iss: 'scaleway', sub: 'token', aud: 'functions' });
+    }
   });
 
   it('refuses a call without a token with 403 Forbidden; a public function needs none', async () => {

@@ -101,6 +101,7 @@ const answerBodies = {
   WorkflowList: workflows.workflowListSchema,
   Token: tokens.tokenSchema,
   TokenRevoke: tokens.tokenRevokeSchema,
+  AccessInfo: tokens.accessInfoSchema,
 };
 
 export type SchemaName = keyof typeof requestBodies | keyof typeof answerBodies;

@@ -26,6 +26,18 @@ export const tokenTag = {
 };
 
 export const tokenPaths = {
+  '/v1/access': {
+    get: {
+      operationId: 'getAccess',
+      tags,
+      summary: 'The platform’s namespace id and the public key that verifies tokens (never the private key)',
+      responses: {
+        '200': answer('The namespace id and the public key.', 'AccessInfo'),
+        '401': ref('Unauthorized'),
+        '500': ref('Internal'),
+      },
+    },
+  },
   '/v1/functions/{name}/tokens': {
     post: {
       operationId: 'createToken',

@@ -45,6 +45,17 @@ export const tokenSchema = z.object({
   function: z.string(),
 });
 
+export const accessInfoSchema = z.object({
+  namespaceId: z
+    .string()
+    .meta({ description: 'The platform’s namespace id (namespace-scoped tokens name it).' }),
+  algorithm: z.literal('RS256'),
+  publicKey: z
+    .string()
+    .meta({ description: 'The public key that verifies tokens, PEM `RSA PUBLIC KEY` (PKCS#1).' }),
+  publicKeySpki: z.string().meta({ description: 'The same key, PEM `PUBLIC KEY` (SPKI).' }),
+});
+
 export const tokenRevokeSchema = z.object({
   function: z.string(),
   revoked: z

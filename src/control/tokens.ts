@@ -8,11 +8,16 @@ import { mintToken } from '../invoke/access-tokens.js';
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import { validateName } from '../shared/validate.js';
-import type { AccessKeys } from '../store/access-keys.js';
+import { publicKeyPem, type AccessKeys } from '../store/access-keys.js';
 import type { Registry } from '../store/registry.js';
 import type { Route } from './app.js';
 import { parseRequest } from './request-schemas.js';
-import { tokenRequestSchema, type tokenRevokeSchema, type tokenSchema } from './token-schemas.js';
+import {
+  tokenRequestSchema,
+  type accessInfoSchema,
+  type tokenRevokeSchema,
+  type tokenSchema,
+} from './token-schemas.js';
 
 export interface TokenDeps {
   registry: Pick<Registry, 'getFunction' | 'ensureApplicationId' | 'rotateApplicationId'>;
@@ -41,6 +46,26 @@ export function tokenRoutes(deps: TokenDeps): Route[] {
     return name;
   };
   return [
+    {
+      method: 'GET',
+      path: '/v1/access',
+      handler: ({ res }) => {
+        const { keys, namespaceId } = deps.keys;
+        if ('problem' in keys) {
+          throw new SkiffError(
+            'SKIFF_E_INTERNAL',
+            'function runtime not setup correctly: the signing key of private functions is missing or unreadable; see the platform log',
+          );
+        }
+        const pem = publicKeyPem(keys);
+        sendJson(res, 200, {
+          namespaceId,
+          algorithm: 'RS256',
+          publicKey: pem.pkcs1,
+          publicKeySpki: pem.spki,
+        } satisfies z.output<typeof accessInfoSchema>);
+      },
+    },
     {
       method: 'POST',
       path: '/v1/functions/{name}/tokens',
