@@ -134,6 +134,12 @@ describe('tokenOf', () => {
     expect(tokenOf(all.slice(0, 1))).toBe('d');
     expect(tokenOf([['authorization', 'Basic eA==']])).toBeUndefined();
     expect(tokenOf([])).toBeUndefined();
+    expect(
+      tokenOf([
+        ['x-auth-token', ' '],
+        ['scw-functions-token', 'b'],
+      ]),
+    ).toBe('b');
   });
 });
 

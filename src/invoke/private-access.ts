@@ -57,11 +57,12 @@ export function accessFailureText(error: SkiffError): string | undefined {
   return denials.has(error) ? `${error.message}\n` : undefined;
 }
 
-/** The token of a request: the first of `TOKEN_HEADERS` sent, else a bearer token, else undefined. */
+/** The token of a request: the first of `TOKEN_HEADERS` sent non-empty, else a bearer token, else undefined. */
 export function tokenOf(headers: HeaderPairs): string | undefined {
+  // an empty header counts as absent: the next name is read (as SCW's gateway does)
   for (const wanted of TOKEN_HEADERS) {
-    const hit = headers.find(([name]) => name.toLowerCase() === wanted);
-    if (hit !== undefined) return hit[1].trim() === '' ? undefined : hit[1].trim();
+    const hit = headers.find(([name, value]) => name.toLowerCase() === wanted && value.trim() !== '');
+    if (hit !== undefined) return hit[1].trim();
   }
   const auth = headers.find(([name]) => name.toLowerCase() === 'authorization');
   return auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth[1])?.[1];
