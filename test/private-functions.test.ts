@@ -290,6 +290,9 @@ describe('private functions', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ scope: 'namespace', expiresAt: null });
     const usage = await run('fn', 'token', 'secret-fn', '--expires', 'soon');
     expect(usage.code).toBe(2);
+    const shown = await run('fn', 'get', 'secret-fn');
+    expect(shown.stdout).toMatch(/Access:\s+private/);
+    expect((await run('fn', 'get', 'open')).stdout).toMatch(/Access:\s+public/);
     const revoked = await run('fn', 'token', 'secret-fn', '--revoke');
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(await outcome(p, 'secret-fn', { 'scw-functions-token': token })).toEqual(FORBIDDEN);
