@@ -334,7 +334,7 @@ describe('private functions without a usable signing key', () => {
     await writeFile(keyFile, '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n');
     p = await startPlatform({ dataDir });
     expect(await outcome(p, 'locked', { 'x-auth-token': token })).toEqual(NOT_SETUP);
-    // no token is still 403, and a public function is not affected; no token can be made
+    // no token is still 403 (that needs no key), and no token can be made
     expect(await outcome(p, 'locked')).toEqual(FORBIDDEN);
     const res = await p.api('/v1/functions/locked/tokens', { method: 'POST' });
     expect(res.status).toBe(500);
