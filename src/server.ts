@@ -44,7 +44,10 @@ import { StateStore } from './store/state-store.js';
 import { WorkflowStore } from './store/workflow-store.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
 import { workflowRoutes } from './control/workflows.js';
+import { tokenRoutes } from './control/tokens.js';
 import { secureDataDir } from './store/data-dir.js';
+import { loadAccessKeys } from './store/access-keys.js';
+import { PrivateAccess } from './invoke/private-access.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
@@ -104,6 +107,14 @@ export async function startServer(
     throw err;
   }
   const token = ensureAdminToken(config.dataDir);
+  // private functions' key pair and namespace id (made at the first start)
+  const accessKeys = await loadAccessKeys(config.dataDir);
+  if ('problem' in accessKeys.keys) {
+    logger.error(
+      { problem: accessKeys.keys.problem },
+      'private functions answer 500 and no token can be made: the signing key is unusable; restore it, or delete <dataDir>/access to make a new one (every earlier token then stops working)',
+    );
+  }
   const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
   const artifacts = new ArtifactStore(config.dataDir, sandbox.codeGroup);
   await artifacts.cleanStaging();
@@ -135,6 +146,17 @@ export async function startServer(
       maxChainCalls: config.functions.maxChainCalls,
     }),
   );
+  // the one check of private functions (skiff.json access.private) for the gateway, gRPC and CoAP
+  const privateAccess = new PrivateAccess({
+    keys: accessKeys,
+    isPrivate: (name) => router.resolve(name).private,
+    applicationId: (name) => registry.applicationId(name),
+  });
+  /** An invocation from outside the platform: refused first when it may not reach a private function. */
+  const invokeFromOutside: TriggerContext['invoke'] = async (inv) => {
+    await privateAccess.authorize(inv.function, inv.trigger, inv.headers);
+    return router.invoke(inv);
+  };
   const changes = new EventEmitter<{ changed: [] }>();
   const deployer = new Deployer({
     config,
@@ -269,6 +291,7 @@ export async function startServer(
           store: workflowStore,
           reload: (list) => workflows.load(list.map((w) => w.spec)),
         }),
+        ...tokenRoutes({ registry, keys: accessKeys }),
       ],
       token,
       logger.child({ part: 'control' }),
@@ -292,6 +315,7 @@ export async function startServer(
     flavorRules,
     maxBodyBytes: config.http.maxBodyBytes,
     maxInFlightPerAddress: config.http.maxInFlightPerAddress,
+    authorize: (name, trigger, headers) => privateAccess.authorize(name, trigger, headers),
     logger: logger.child({ part: 'http' }),
     async: {
       check: (name) => void router.resolve(name),
@@ -335,7 +359,7 @@ export async function startServer(
     retention.start();
     const triggerContext: TriggerContext = {
       config,
-      invoke: (inv) => router.invoke(inv),
+      invoke: invokeFromOutside,
       check: (name) => void router.resolve(name),
       queue: asyncQueue,
       liveFunctions: () =>

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
+import { registerFnToken } from './fn-token.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import {
   formatTime,
@@ -101,6 +102,7 @@ export function registerFn(program: Command): void {
     'skiff fn deploy ./api --min 1 --max 4 --concurrency 10',
   );
   registerScale(fn);
+  registerFnToken(fn);
 
   withExamples(
     fn
@@ -249,6 +251,12 @@ async function get(name: string, cmd: Command): Promise<void> {
   console.log(renderFunction(body.function));
 }
 
+/** Whether the live spec says `access.private` (skiff.json). */
+function isPrivate(fn: FunctionDetail): boolean {
+  const access = (fn.spec as { access?: { private?: unknown } } | null)?.access;
+  return access?.private === true;
+}
+
 /** The human view of `skiff fn get`. */
 export function renderFunction(fn: FunctionDetail): string {
   const versions = [...(fn.versions ?? [])].sort((a, b) => b.version - a.version);
@@ -262,6 +270,7 @@ export function renderFunction(fn: FunctionDetail): string {
       ['Hash', fn.hash ?? '-'],
       ['Created', formatTime(fn.createdAt)],
       ['Updated', formatTime(fn.updatedAt)],
+      ['Access', isPrivate(fn) ? `private (a token is needed: skiff fn token ${fn.name})` : 'public'],
     ]),
     versions.length === 0
       ? 'No versions.'

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { scalingPatchSchema, secretBodySchema } from './request-schemas.js';
 import * as answers from './response-schemas.js';
 import * as workflows from './workflow-schemas.js';
+import * as tokens from './token-schemas.js';
 
 /** A JSON Schema object as zod writes it. */
 export type JsonSchema = z.core.JSONSchema.BaseSchema;
@@ -80,6 +81,7 @@ const requestBodies = {
   SecretValue: secretBodySchema,
   ScalingPatch: scalingPatchSchema,
   WorkflowBody: workflows.workflowBodySchema,
+  TokenRequest: tokens.tokenRequestSchema,
 };
 
 /** Whole answers of the routes, by the name the document gives them. */
@@ -97,6 +99,9 @@ const answerBodies = {
   WorkflowSummary: workflows.workflowSummarySchema,
   WorkflowResponse: workflows.workflowResponseSchema,
   WorkflowList: workflows.workflowListSchema,
+  Token: tokens.tokenSchema,
+  TokenRevoke: tokens.tokenRevokeSchema,
+  AccessInfo: tokens.accessInfoSchema,
 };
 
 export type SchemaName = keyof typeof requestBodies | keyof typeof answerBodies;
@@ -171,6 +176,10 @@ export const responses = {
       'workflow), or the platform holds the most workflows it keeps. Nothing was written.',
   ),
   WorkflowTooLarge: errorResponse('SKIFF_E_PAYLOAD_TOO_LARGE: the spec is over 64 KiB.'),
+  TokenBadRequest: errorResponse(
+    'SKIFF_E_INVALID_NAME (bad function `name`) or SKIFF_E_INVALID_REQUEST: a body that is not JSON, an ' +
+      'unknown field, a scope other than `function` or `namespace`, or expiresInSec out of range.',
+  ),
   Internal: errorResponse('SKIFF_E_INTERNAL: a platform fault; see the platform log.'),
 } as const;
 

@@ -7,6 +7,7 @@ import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
+import { tokenRoutes } from './tokens.js';
 import { workflowRoutes } from './workflows.js';
 
 // The route table is data: the handlers are never called, so the dependencies can be dummies.
@@ -15,6 +16,7 @@ const routes = [
   ...invocationRoutes({} as never),
   ...functionRoutes({} as never),
   ...workflowRoutes({} as never),
+  ...tokenRoutes({} as never),
 ];
 
 interface Node {

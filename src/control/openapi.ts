@@ -25,6 +25,7 @@ import {
 } from './openapi-schemas.js';
 import { statePaths } from './openapi-state.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
+import { tokenPaths, tokenTag } from './openapi-tokens.js';
 
 const json = (name: SchemaName) => ({ 'application/json': { schema: schemaRef(name) } }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
@@ -104,6 +105,7 @@ export const openApiDocument = {
         'per key for compare-and-set. Deleted with the function.',
     },
     workflowTag,
+    tokenTag,
     { name: 'meta', description: 'The API itself; no token needed.' },
   ],
   paths: {
@@ -275,6 +277,7 @@ export const openApiDocument = {
     },
     ...statePaths,
     ...workflowPaths,
+    ...tokenPaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',

@@ -57,5 +57,6 @@ export function toDeployment(
     // a version of a flavor no longer compiled in fails INIT at its bridge; its callers see no text
     showErrorText: flavors.get(flavor)?.showsErrorText ?? false,
     callers: v.spec.access?.callers ?? null,
+    private: v.spec.access?.private === true,
   };
 }

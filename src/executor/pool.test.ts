@@ -110,6 +110,7 @@ const deployment: Deployment = {
   flavor: 'native',
   showErrorText: false,
   callers: null,
+  private: false,
 };
 
 function invocation(id: string): Invocation {

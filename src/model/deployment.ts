@@ -30,6 +30,8 @@ export interface Deployment {
   showErrorText: boolean;
   /** The functions that may `ctx.call` it (skiff.json `access.callers`); null: every function. */
   callers: readonly string[] | null;
+  /** skiff.json `access.private`: the gateway and gRPC need a token (src/invoke/private-access.ts). */
+  private: boolean;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

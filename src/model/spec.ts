@@ -73,10 +73,14 @@ export const triggersSchema = z
 export type MqttRule = z.infer<typeof mqttRuleSchema>;
 export type CronRule = z.infer<typeof cronRuleSchema>;
 
-/** Who may reach the function other than through the gateway: `callers` may `ctx.call` it (absent: any function). */
+/**
+ * Who may reach the function: `callers` may `ctx.call` it (absent: any function); `private` functions
+ * answer the gateway and gRPC only with a token (docs/security.md "Private functions").
+ */
 export const accessSchema = z
   .object({
     callers: z.array(z.string().regex(NAME_PATTERN, 'use function names')).max(64).optional(),
+    private: z.boolean().optional(),
   })
   .strict();
 
@@ -113,7 +117,7 @@ export const specSchema = z
       .optional(),
     /** Event sources beyond HTTP, gRPC and CoAP (which reach every function). */
     triggers: triggersSchema.optional(),
-    /** `callers`: the functions that may call this one (absent: every function). */
+    /** `callers`: the functions that may call this one (absent: every function); `private`: token needed. */
     access: accessSchema.optional(),
   })
   .strict();
@@ -141,6 +145,6 @@ export interface FunctionSpec {
   flavor?: FlavorName;
   /** MQTT rules and cron schedules of this version; absent in older versions. */
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
-  /** Who may call it (`access.callers`); absent: every function. */
-  access?: { callers?: string[] };
+  /** Who may call it (`access.callers`; absent: every function) and whether it is private. */
+  access?: { callers?: string[]; private?: boolean };
 }

@@ -60,5 +60,14 @@ export interface Registry {
   getScaling(name: string): ScalingInput | null;
   /** Replaces the override of an existing function; null removes it. */
   setScaling(name: string, settings: ScalingInput | null): void;
+  /**
+   * The function's application id (private functions' tokens name it): undefined until a token is
+   * first made for it; kept across deploys, gone with the function (a function made again gets another).
+   */
+  applicationId(name: string): string | undefined;
+  /** The application id of an existing function, made now if it has none. */
+  ensureApplicationId(name: string): string;
+  /** Gives an existing function a new application id: every token that named the old one stops working. */
+  rotateApplicationId(name: string): string;
   close(): void;
 }

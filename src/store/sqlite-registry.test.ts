@@ -44,6 +44,24 @@ describe('SqliteRegistry', () => {
     registry.close();
   });
 
+  it('keeps an application id per function until it is rotated or the function is deleted', () => {
+    const registry = new SqliteRegistry(tempFile());
+    registry.nextVersion('f');
+    expect(registry.applicationId('f')).toBeUndefined();
+    const id = registry.ensureApplicationId('f');
+    expect(registry.ensureApplicationId('f')).toBe(id);
+    expect(registry.applicationId('f')).toBe(id);
+    const rotated = registry.rotateApplicationId('f');
+    expect(rotated).not.toBe(id);
+    expect(registry.applicationId('f')).toBe(rotated);
+    registry.deleteFunction('f');
+    expect(registry.applicationId('f')).toBeUndefined();
+    registry.nextVersion('f');
+    expect(registry.applicationId('f')).toBeUndefined();
+    expect(registry.ensureApplicationId('f')).not.toBe(rotated);
+    registry.close();
+  });
+
   it('never deletes the live version', () => {
     const registry = new SqliteRegistry(tempFile());
     const v = registry.nextVersion('f');

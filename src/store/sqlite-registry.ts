@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { FunctionSpec } from '../model/spec.js';
 import type { ScalingInput } from '../model/scaling.js';
@@ -44,6 +45,11 @@ CREATE TABLE IF NOT EXISTS secrets (
   value TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   PRIMARY KEY (function, name)
+);
+CREATE TABLE IF NOT EXISTS application_ids (
+  function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+  id TEXT NOT NULL,
+  updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scaling (
   function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
@@ -278,6 +284,33 @@ export class SqliteRegistry implements Registry {
          ON CONFLICT(function) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
       )
       .run(name, JSON.stringify(settings), new Date().toISOString());
+  }
+
+  applicationId(name: string): string | undefined {
+    const row = this.db.prepare('SELECT id FROM application_ids WHERE function = ?').get(name) as
+      { id: string } | undefined;
+    return row?.id;
+  }
+
+  ensureApplicationId(name: string): string {
+    this.db
+      .prepare(
+        `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(function) DO NOTHING`,
+      )
+      .run(name, randomUUID(), new Date().toISOString());
+    return this.applicationId(name) as string;
+  }
+
+  rotateApplicationId(name: string): string {
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(function) DO UPDATE SET id = excluded.id, updated_at = excluded.updated_at`,
+      )
+      .run(name, id, new Date().toISOString());
+    return id;
   }
 
   close(): void {

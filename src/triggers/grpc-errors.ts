@@ -25,6 +25,9 @@ export const GRPC_STATUS: Partial<Record<ErrorCode, status>> = {
   SKIFF_E_PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   SKIFF_E_SHUTTING_DOWN: status.UNAVAILABLE,
   SKIFF_E_CRASH_LOOP: status.UNAVAILABLE,
+  // a private function's refusals (src/invoke/private-access.ts)
+  SKIFF_E_UNAUTHORIZED: status.UNAUTHENTICATED,
+  SKIFF_E_FORBIDDEN: status.PERMISSION_DENIED,
 };
 
 /** The gRPC status for a SKIFF_E_* code: the table above, INTERNAL for every other code. */

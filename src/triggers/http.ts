@@ -56,6 +56,11 @@ export interface HttpTriggerDeps {
    * 429 with Retry-After, so that one client cannot take every instance (`http.maxInFlightPerAddress`).
    */
   maxInFlightPerAddress?: number;
+  /**
+   * Throws when the request may not invoke the function (a private function without a valid token:
+   * src/invoke/private-access.ts); called before the body is read, for sync and async calls alike.
+   */
+  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => Promise<void>;
 }
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
@@ -152,17 +157,18 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       }
       const asyncAccept = deps.async;
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
+      // the function's flavor may bring its platform's rules: they answer from here on, refusals included
       rules = deps.flavorRules?.(name) ?? rules;
+      const headers = requestHeaders(req.rawHeaders);
+      await deps.authorize?.(name, 'http', headers);
       const answered = rules.admit?.(req, { name, path, query });
       if (answered !== undefined) {
         req.resume();
         writeResult(res, rules.result(answered), id);
         return;
       }
-      const seenHeaders = (): HeaderPairs => {
-        const headers = requestHeaders(req.rawHeaders);
-        return rules.requestHeaders === undefined ? headers : rules.requestHeaders(req, headers);
-      };
+      const seenHeaders = (): HeaderPairs =>
+        rules.requestHeaders === undefined ? headers : rules.requestHeaders(req, headers);
       if (asyncAccept !== undefined && asyncReply !== undefined) {
         asyncAccept.check(name);
         const callback = asyncReply.callbacks ? await callbackUrl(req, asyncAccept) : null;

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../../shared/errors.js';
 import { parseSpec } from '../../shared/validate.js';
-import type { FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
+import type { Access, FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
 import { compactScaling, type ScalingInput } from '../../model/scaling.js';
 import { compactLimits, type LimitsInput } from '../../model/limits.js';
 
@@ -96,6 +96,17 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
             ...(file.triggers.cron === undefined ? {} : { cron: file.triggers.cron }),
           },
         }),
-    ...(file.access?.callers === undefined ? {} : { access: { callers: file.access.callers } }),
+    ...accessOf(file.access),
+  };
+}
+
+/** The spec's `access`, with only the fields skiff.json set (absent when neither is). */
+function accessOf(access: Access | undefined): { access?: NonNullable<FunctionSpec['access']> } {
+  if (access?.callers === undefined && access?.private !== true) return {};
+  return {
+    access: {
+      ...(access.callers === undefined ? {} : { callers: access.callers }),
+      ...(access.private === true ? { private: true } : {}),
+    },
   };
 }
