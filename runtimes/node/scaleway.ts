@@ -59,6 +59,10 @@ export async function loadScaleway(
 
 type Outcome = { value: unknown } | { error: unknown };
 
+/** Upstream's legacy trigger header (lower-cased), and its answer for a trigger that is not HTTP. */
+const TRIGGER_HEADER = 'scw_trigger_type';
+const EXECUTED_PROPERLY = 'executed properly';
+
 /** The message of a failure: an Error's message, a string as it is, anything else described. */
 function messageOf(error: unknown): string {
   if (typeof error === 'string') return error;
@@ -79,6 +83,10 @@ export async function invokeScaleway(
 ): Promise<BridgeResult | 'cancelled'> {
   if ('failure' in load) return plain(500, load.failure);
   const { handler } = load;
+  // upstream's legacy trigger header: `mqtt` hands the handler the raw body and answers for it
+  const mqtt = meta.headers.some(
+    ([name, value]) => name.toLowerCase() === TRIGGER_HEADER && value === 'mqtt',
+  );
   const takesCallback = handler.length >= 3;
   const outcome = await new Promise<Outcome | 'cancelled'>((resolve) => {
     let done = false;
@@ -96,7 +104,7 @@ export async function invokeScaleway(
     const callback: ScalewayCallback = (error, result) =>
       settle(error === undefined || error === null ? { value: result } : { error });
     try {
-      const ret = handler(scalewayEvent(meta, body), context, callback);
+      const ret = handler(mqtt ? body.toString('utf8') : scalewayEvent(meta, body), context, callback);
       if (typeof (ret as PromiseLike<unknown> | null)?.then === 'function') {
         (ret as PromiseLike<unknown>).then(returned, (error: unknown) => settle({ error }));
       } else returned(ret);
@@ -110,6 +118,7 @@ export async function invokeScaleway(
     report(stack ?? message);
     return executionFailed(messageOf(outcome.error));
   }
+  if (mqtt) return plain(200, EXECUTED_PROPERLY);
   try {
     return fromNodeResult(outcome.value);
   } catch (err) {

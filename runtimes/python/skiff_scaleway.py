@@ -183,8 +183,17 @@ def wrap(fn, failure, init, traceback_of, log_error):
         "functionVersion": str(init.get("version", "")),
     }
 
+    def is_mqtt(request):
+        # upstream's legacy trigger header: `mqtt` hands the handler the raw body and answers for it
+        return any(k.lower() == "scw_trigger_type" and v == "mqtt" for k, v in request.headers.raw)
+
     def event_of(request):
+        if is_mqtt(request):
+            return request.body.decode("utf-8", "replace")
         return scaleway_event(request.method, request.url, request.headers.raw, request.body)
+
+    def answer(request, value):
+        return plain(200, "executed properly") if is_mqtt(request) else _result(value)
 
     def failed(err, ctx):
         log_error(ctx, traceback_of(err) or repr(err))
@@ -200,7 +209,7 @@ def wrap(fn, failure, init, traceback_of, log_error):
                 value = await fn(event_of(request), dict(context))
             except Exception as err:
                 return failed(err, ctx)
-            return _result(value)
+            return answer(request, value)
 
         return run_async
 
@@ -209,7 +218,7 @@ def wrap(fn, failure, init, traceback_of, log_error):
             value = fn(event_of(request), dict(context))
         except Exception as err:
             return failed(err, ctx)
-        return _result(value)
+        return answer(request, value)
 
     return run
 
