@@ -102,7 +102,7 @@ describe('private functions', () => {
     const { token } = await mint(p, 'secret-fn', { scope: 'namespace' });
     for (const pem of [info.publicKey, info.publicKeySpki]) {
       const { payload } = await jwtVerify(token, createPublicKey(pem), { algorithms: ['RS256'] });
-      expect(payload).toMatchObject({ iss: 'scaleway', sub: 'token', aud: 'functions' });
+      expect(payload).toMatchObject({ iss: 'skiff', sub: 'token', aud: 'functions' });
     }
   });
 
@@ -125,7 +125,10 @@ describe('private functions', () => {
   it('accepts a matching namespace claim or application claim alone, and refuses one that matches neither', async () => {
     expect(
       await outcome(p, 'secret-fn', {
-        'x-auth-token': await craft([{ namespace_id: namespaceId, application_id: 'other' }]),
+        // as Scaleway's tokens are made: its own issuer, subject and audience
+        'x-auth-token': await craft([{ namespace_id: namespaceId, application_id: 'other' }], (jwt) =>
+          jwt.setIssuer('scaleway').setSubject('token').setAudience('functions'),
+        ),
       }),
     ).toMatchObject({ status: 200 });
     const appId = JSON.parse(

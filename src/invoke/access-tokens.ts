@@ -14,10 +14,10 @@ import { SkiffError } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
 
 /**
- * The `iss` of SCW's tokens: a wire value, the one place the core spells a compiled-in platform's name
- * (src/compat/seam.test.ts allows exactly this line).
+ * The `iss` of the tokens Skiff makes. Verifiers of this format do not check it (SCW's own tokens
+ * carry their platform's name there), so Skiff names itself.
  */
-export const TOKEN_ISSUER = 'scaleway';
+export const TOKEN_ISSUER = 'skiff';
 
 export const TOKEN_SCOPES = ['function', 'namespace'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
