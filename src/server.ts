@@ -35,8 +35,7 @@ import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
-import type { GatewayRules } from './triggers/gateway-rules.js';
-import { TRIGGERS, type RunningTrigger, type TriggerContext } from './triggers/index.js';
+import { TRIGGERS, type RunningTrigger, type TriggerAdapter, type TriggerContext } from './triggers/index.js';
 import { ArtifactStore } from './store/artifacts.js';
 import { FileLogStore } from './store/file-logs.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
@@ -108,13 +107,7 @@ export async function startServer(
   }
   const token = ensureAdminToken(config.dataDir);
   // private functions' key pair and namespace id (made at the first start)
-  const accessKeys = await loadAccessKeys(config.dataDir);
-  if ('problem' in accessKeys.keys) {
-    logger.error(
-      { problem: accessKeys.keys.problem },
-      'private functions answer 500 and no token can be made: the signing key is unusable; restore it, or delete <dataDir>/access to make a new one (every earlier token then stops working)',
-    );
-  }
+  const accessKeys = await loadAccessKeys(config.dataDir, logger);
   const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
   const artifacts = new ArtifactStore(config.dataDir, sandbox.codeGroup);
   await artifacts.cleanStaging();
@@ -152,11 +145,8 @@ export async function startServer(
     isPrivate: (name) => router.resolve(name).private,
     applicationId: (name) => registry.applicationId(name),
   });
-  /** An invocation from outside the platform: refused first when it may not reach a private function. */
-  const invokeFromOutside: TriggerContext['invoke'] = async (inv) => {
-    await privateAccess.authorize(inv.function, inv.trigger, inv.headers);
-    return router.invoke(inv);
-  };
+  // an invocation from outside the platform: refused first when it may not reach a private function
+  const invokeFromOutside = privateAccess.guard((inv) => router.invoke(inv));
   const changes = new EventEmitter<{ changed: [] }>();
   const deployer = new Deployer({
     config,
@@ -301,15 +291,7 @@ export async function startServer(
     ),
   );
   // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
-  const byFlavor = dialectFlavorRules(dialects, config);
-  const flavorRules = (name: string): GatewayRules | undefined => {
-    if (byFlavor.size === 0) return undefined;
-    try {
-      return byFlavor.get(router.resolve(name).flavor);
-    } catch {
-      return undefined;
-    }
-  };
+  const flavorRules = dialectFlavorRules(dialects, config, (name) => router.resolve(name).flavor);
   const gatewayDeps: HttpTriggerDeps = {
     invoke: (inv) => router.invoke(inv),
     flavorRules,
@@ -371,15 +353,14 @@ export async function startServer(
       grpcServices: compat.grpcServices,
       logger,
     };
-    for (const [name, adapter] of Object.entries(TRIGGERS)) {
-      if (!adapter.enabled(config)) continue;
-      const running = await adapter.start({ ...triggerContext, logger: logger.child({ part: name }) });
-      triggers.push(running);
-      if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
-      notes.push(...(running.notes ?? []));
-    }
-    // dialects' own listeners, started as triggers are
-    for (const [name, start] of compat.listeners) {
+    // the triggers, then dialects' own listeners, started as triggers are
+    const starts: [string, TriggerAdapter['start']][] = [
+      ...Object.entries(TRIGGERS)
+        .filter(([, adapter]) => adapter.enabled(config))
+        .map(([name, adapter]): [string, TriggerAdapter['start']] => [name, (ctx) => adapter.start(ctx)]),
+      ...compat.listeners,
+    ];
+    for (const [name, start] of starts) {
       const running = await start({ ...triggerContext, logger: logger.child({ part: name }) });
       triggers.push(running);
       if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;

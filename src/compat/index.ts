@@ -6,7 +6,7 @@
 import { flavorSet, type Flavors } from '../model/flavor.js';
 import type { Config } from '../shared/config.js';
 import type { ConfigSection } from '../shared/config-section.js';
-import type { GatewayRules } from '../triggers/gateway-rules.js';
+import type { FlavorRules, GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
 import { openruntimes } from './openruntimes/index.js';
 import { scaleway } from './scaleway/index.js';
@@ -38,11 +38,26 @@ export function dialectFlavors(dialects: Dialects): Flavors {
   return flavorSet(Object.values(dialects).flatMap((dialect) => dialect.flavors));
 }
 
-/** The gateway rules of flavors that bring some (flavor name → rules), over all compiled-in dialects. */
-export function dialectFlavorRules(dialects: Dialects, config: Config): ReadonlyMap<string, GatewayRules> {
-  const out = new Map<string, GatewayRules>();
+/**
+ * The gateway rules of a function's flavor, over all compiled-in dialects' `flavorRules`, or undefined
+ * (no such rules, or no such function: `flavorOf` throws).
+ */
+export function dialectFlavorRules(
+  dialects: Dialects,
+  config: Config,
+  flavorOf: (functionName: string) => string,
+): FlavorRules {
+  const byFlavor = new Map<string, GatewayRules>();
   for (const dialect of Object.values(dialects)) {
-    for (const [flavor, rules] of Object.entries(dialect.flavorRules?.(config) ?? {})) out.set(flavor, rules);
+    for (const [flavor, rules] of Object.entries(dialect.flavorRules?.(config) ?? {}))
+      byFlavor.set(flavor, rules);
   }
-  return out;
+  return (name) => {
+    if (byFlavor.size === 0) return undefined;
+    try {
+      return byFlavor.get(flavorOf(name));
+    } catch {
+      return undefined;
+    }
+  };
 }

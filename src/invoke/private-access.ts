@@ -16,7 +16,7 @@
  * `access.callers` governs them.
  */
 import { jwtVerify } from 'jose';
-import type { HeaderPairs, TriggerKind } from '../model/invocation.js';
+import type { HeaderPairs, Invocation, Result, TriggerKind } from '../model/invocation.js';
 import { SkiffError, type ErrorCode } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
 
@@ -91,6 +91,14 @@ const same = (given: unknown, id: string | undefined): boolean =>
 
 export class PrivateAccess {
   constructor(private readonly deps: PrivateAccessDeps) {}
+
+  /** `invoke`, refusing first an invocation that may not reach its (private) function. */
+  guard(invoke: (inv: Invocation) => Promise<Result>): (inv: Invocation) => Promise<Result> {
+    return async (inv) => {
+      await this.authorize(inv.function, inv.trigger, inv.headers);
+      return invoke(inv);
+    };
+  }
 
   /** Whether a token lets a caller invoke the function `name` (which must be private to be asked). */
   async check(name: string, token: string | undefined): Promise<AccessOutcome> {

@@ -49,7 +49,7 @@ function readKeys(file: string): SigningKeys | { problem: string } {
 }
 
 /** Reads the key pair and namespace id, making them at the first start (nothing in `<dataDir>/access/`). */
-export async function loadAccessKeys(dataDir: string): Promise<AccessKeys> {
+async function readAccessKeys(dataDir: string): Promise<AccessKeys> {
   const dir = path.join(dataDir, ACCESS_DIR);
   const keyFile = path.join(dir, SIGNING_KEY_FILE);
   const idFile = path.join(dir, NAMESPACE_ID_FILE);
@@ -73,4 +73,22 @@ export function publicKeyPem(keys: SigningKeys): { spki: string; pkcs1: string }
     spki: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     pkcs1: keys.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
   };
+}
+
+/**
+ * The platform's access keys (made at the first start). An unusable key is logged, not replaced:
+ * private functions then answer 500 until the operator restores it or deletes `<dataDir>/access`.
+ */
+export async function loadAccessKeys(
+  dataDir: string,
+  logger?: { error(obj: object, msg: string): void },
+): Promise<AccessKeys> {
+  const keys = await readAccessKeys(dataDir);
+  if ('problem' in keys.keys) {
+    logger?.error(
+      { problem: keys.keys.problem },
+      'private functions answer 500 and no token can be made: the signing key is unusable; restore it, or delete <dataDir>/access to make a new one (every earlier token then stops working)',
+    );
+  }
+  return keys;
 }
