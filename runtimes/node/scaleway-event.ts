@@ -45,12 +45,26 @@ export function canonicalName(name: string): string {
   return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }
 
-/** Header pairs → name → value with canonical names; a repeated header joined with `,`. */
+/**
+ * Header pairs → name → value with canonical names; a repeated header joined with `,`. Each name can
+ * also be read in lower case (`headers['content-type']`, as Scaleway's local Node emulator gives them):
+ * a non-enumerable alias, so JSON, `Object.keys` and spreads see only the canonical names.
+ */
 export function eventHeaders(pairs: HeaderPairs): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of pairs) {
     const key = canonicalName(name);
     put(out, key, Object.hasOwn(out, key) ? `${out[key] ?? ''},${value}` : value);
+  }
+  for (const key of Object.keys(out)) {
+    const lower = key.toLowerCase();
+    if (lower === key || Object.hasOwn(out, lower)) continue;
+    Object.defineProperty(out, lower, {
+      get: () => out[key],
+      set: (value: string) => put(out, key, value),
+      enumerable: false,
+      configurable: true,
+    });
   }
   return out;
 }

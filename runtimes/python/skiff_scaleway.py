@@ -11,7 +11,9 @@ import base64
 import binascii
 import inspect
 import json
+import os
 import re
+import sys
 from urllib.parse import parse_qsl, urlsplit
 
 from skiff import Response
@@ -35,8 +37,25 @@ def canonical_name(name):
     return _AFTER_DASH.sub(lambda m: m.group(1) + m.group(2).upper(), name.lower())
 
 
+class EventHeaders(dict):
+    """The event's headers: canonical names, read in any case (`headers.get("content-type")`)."""
+
+    def __missing__(self, key):
+        if isinstance(key, str) and canonical_name(key) != key:
+            return self[canonical_name(key)]
+        raise KeyError(key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or (
+            isinstance(key, str) and dict.__contains__(self, canonical_name(key))
+        )
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
 def event_headers(pairs):
-    out = {}
+    out = EventHeaders()
     for name, value in pairs:
         key = canonical_name(str(name))
         out[key] = out[key] + "," + value if key in out else value
@@ -163,7 +182,12 @@ def from_result(value):
 
 def load(load_handler, code_dir, spec, report, init_error, traceback_of):
     """(function, None), or (None, the reply every call gets) when it cannot be loaded: a module that
-    raises or is missing gets upstream's HANDLER message, a missing function its export message."""
+    raises or is missing gets upstream's HANDLER message, a missing function its export message.
+    As upstream's runtime does, the handler file's own folder is on the import path (last), so
+    `handlers/handler.py` can import its neighbours (`import helper` for `handlers/helper.py`)."""
+    folder = os.path.dirname(os.path.join(code_dir, spec.split(":", 1)[0]))
+    if os.path.isdir(folder) and folder not in sys.path:
+        sys.path.append(folder)
     try:
         return load_handler(code_dir, spec, NOT_A_FUNCTION), None
     except init_error as err:

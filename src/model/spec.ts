@@ -22,6 +22,22 @@ export type FlavorName = string;
 export const FLAVOR_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
+/** Scaleway's runtime names: a language and its version (`node20`, `python311`, `python3`). */
+const VERSIONED_RUNTIME = /^(node)\d{1,2}$|^(python)3\d{0,2}$/;
+
+/**
+ * A raw skiff.json with a versioned runtime name (`node20`, `python311`) given as its language
+ * (`node`, `python`): Skiff runs the Node or Python it has, whatever the version asked for. Anything
+ * else is returned as it is, for the schema to judge.
+ */
+export function withLanguageRuntime(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const runtime = (raw as Record<string, unknown>)['runtime'];
+  const match = typeof runtime === 'string' ? VERSIONED_RUNTIME.exec(runtime) : null;
+  if (match === null) return raw;
+  return { ...raw, runtime: match[1] ?? match[2] };
+}
+
 /** An MQTT rule: messages on `subscribe` (a topic filter) invoke the function; a non-empty result goes to `publish`. */
 export const mqttRuleSchema = z
   .object({

@@ -8,6 +8,17 @@ const withMqtt =
     parseSpec({ triggers: { mqtt } }, 'skiff.json');
 
 describe('spec checks', () => {
+  it("reads Scaleway's versioned runtime names as their language, and no other names", () => {
+    expect(parseSpec({ runtime: 'node20' }, 'skiff.json').runtime).toBe('node');
+    expect(parseSpec({ runtime: 'node8' }, 'skiff.json').runtime).toBe('node');
+    expect(parseSpec({ runtime: 'python311' }, 'skiff.json').runtime).toBe('python');
+    expect(parseSpec({ runtime: 'python3' }, 'skiff.json').runtime).toBe('python');
+    expect(parseSpec({ runtime: 'python' }, 'skiff.json').runtime).toBe('python');
+    for (const runtime of ['python27', 'python2', 'nodejs20', 'node200', 'go121', 'Node20', ' node20']) {
+      expect(() => parseSpec({ runtime }, 'skiff.json')).toThrow(/skiff\.json is invalid: runtime/);
+    }
+  });
+
   it('refuses invalid MQTT rules and a rule that feeds itself, naming where', () => {
     expect(withMqtt({ subscribe: 'a/#', publish: 'b/c', qos: 1 })).not.toThrow();
     expect(withMqtt({ subscribe: 'a' }, { subscribe: 'b' }, { subscribe: 'a/#/b', qos: 1 })).toThrow(

@@ -12,7 +12,7 @@ import {
   type Scaling,
   type ScalingInput,
 } from '../model/scaling.js';
-import { functionNameSchema, specSchema, type SpecInput } from '../model/spec.js';
+import { functionNameSchema, specSchema, withLanguageRuntime, type SpecInput } from '../model/spec.js';
 import { workflowSpecSchema, type WorkflowSpec } from '../model/workflow.js';
 import { SkiffError, type ErrorCode } from './errors.js';
 
@@ -54,8 +54,9 @@ export function parseWith<S extends z.ZodType>(
   return refuse(code, source, result.error);
 }
 
+/** Parses a skiff.json (or deploy overrides); a versioned runtime name (`node20`) names its language. */
 export function parseSpec(raw: unknown, source: string): SpecInput {
-  return parseWith(specSchema, raw, 'SKIFF_E_INVALID_SPEC', source);
+  return parseWith(specSchema, withLanguageRuntime(raw), 'SKIFF_E_INVALID_SPEC', source);
 }
 
 /** The flavor of that name among those compiled in; refuses an unknown one, naming the known ones. */
