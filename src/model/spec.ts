@@ -22,7 +22,7 @@ export type FlavorName = string;
 export const FLAVOR_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 
-/** Scaleway's runtime names: a language and its version (`node20`, `python311`, `python3`). */
+/** Runtime names with a version, as some platforms write them (`node20`, `python311`, `python3`). */
 const VERSIONED_RUNTIME = /^(node)\d{1,2}$|^(python)3\d{0,2}$/;
 
 /**
