@@ -8,7 +8,7 @@ const withMqtt =
     parseSpec({ triggers: { mqtt } }, 'skiff.json');
 
 describe('spec checks', () => {
-  it("reads Scaleway's versioned runtime names as their language, and no other names", () => {
+  it('reads versioned runtime names (node20, python311) as their language, and no other names', () => {
     expect(parseSpec({ runtime: 'node20' }, 'skiff.json').runtime).toBe('node');
     expect(parseSpec({ runtime: 'node8' }, 'skiff.json').runtime).toBe('node');
     expect(parseSpec({ runtime: 'python311' }, 'skiff.json').runtime).toBe('python');
