@@ -27,7 +27,7 @@ describe('Scaleway flavor against a hostile tenant', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    await p.deployAll({ red: 'scw-red-node' });
+    await p.deployAll({ red: 'scw-red-node', 'red-py': 'scw-red-py' });
   }, 60_000);
 
   afterAll(async () => {
@@ -129,6 +129,17 @@ describe('Scaleway flavor against a hostile tenant', () => {
       const text = await res.text();
       expect(res.status, `${member}: ${text}`).toBe(500);
       expect(text).not.toContain('secret-of-caller');
+    }
+  }, 120_000);
+
+  it('answers 500 to Python results that break the serialiser, a SystemExit and a busy loop, and goes on', async () => {
+    for (const route of ['/deep', '/deep-text', '/bigint', '/generator', '/exit', '/status', '/never']) {
+      const res = await p.call(`/red-py${route}`);
+      const text = await res.text();
+      // a text that merely looks deep is a 200 of that text; everything else fails cleanly
+      if (route === '/deep-text') expect(res.status, route).toBe(200);
+      else expect(res.status, `${route}: ${text.slice(0, 200)}`).toBeGreaterThanOrEqual(500);
+      expect(await (await p.call('/red-py/ok')).text(), route).toBe('ok /ok');
     }
   }, 120_000);
 });
