@@ -142,4 +142,20 @@ describe('Scaleway flavor against a hostile tenant', () => {
       expect(await (await p.call('/red-py/ok')).text(), route).toBe('ok /ok');
     }
   }, 120_000);
+
+  it('refuses cron args nested too deep to serialise with a 4xx, and keeps serving', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'skiff-test-scw-red-'));
+    dirs.push(dir);
+    await cp(fixture('scw-red-node'), dir, { recursive: true });
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    await writeFile(
+      path.join(dir, 'skiff.json'),
+      `{"runtime":"node","flavor":"scaleway","triggers":{"cron":[{"schedule":"0 0 1 1 *","args":${deep}}]}}`,
+    );
+    const res = await p.deploy('red-cron', dir);
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBeGreaterThanOrEqual(400);
+    expect(res.status, text.slice(0, 300)).toBeLessThan(500);
+    expect((await p.call('/red/ok')).status).toBe(200);
+  }, 60_000);
 });
