@@ -158,4 +158,22 @@ describe('Scaleway flavor against a hostile tenant', () => {
     expect(res.status, text.slice(0, 300)).toBeLessThan(500);
     expect((await p.call('/red/ok')).status).toBe(200);
   }, 60_000);
+
+  it('keeps results that trap, resolve a hundred times, inject headers, switch protocols or flood headers in bounds', async () => {
+    const proxy = await p.call('/red/proxy');
+    expect(proxy.status).toBe(500);
+    await proxy.text();
+    const thenable = await p.call('/red/thenable');
+    expect(await thenable.text()).toBe('then 0');
+    const crlf = await p.call('/red/crlf');
+    await crlf.text();
+    expect(crlf.headers.get('set-cookie')).toBeNull();
+    const switching = await p.call('/red/switching');
+    await switching.text();
+    expect(switching.status).toBeGreaterThanOrEqual(200);
+    const flood = await p.call('/red/many-headers');
+    await flood.text();
+    expect(flood.status).toBeGreaterThanOrEqual(500);
+    expect((await p.call('/red/ok')).status).toBe(200);
+  }, 60_000);
 });
