@@ -118,6 +118,54 @@ describe('private functions against hostile callers', () => {
     }
   });
 
+  it('checks the token before any Scaleway rule answers (SCW_TRIGGER_TYPE mqtt, a body too large)', async () => {
+    expect((await raw(p.httpUrl, 'POST', '/vault/ok', { SCW_TRIGGER_TYPE: 'mqtt' })).status).toBe(403);
+    expect((await raw(p.httpUrl, 'POST', '/vault/ok', { 'content-length': '999999999' })).status).toBe(403);
+  });
+
+  it('answers a chunked body over the limit with 413 and the Scaleway text, without a Content-Length', async () => {
+    const url = new URL(p.httpUrl);
+    const send = () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path: '/open/ok',
+            headers: { 'transfer-encoding': 'chunked' },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+            );
+          },
+        );
+        req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
+        req.on('error', (err) =>
+          err.message === 'timed out' ? reject(err) : resolve({ status: -1, body: err.message }),
+        );
+        const chunk = Buffer.alloc(256 * 1024, 0x61);
+        // 8 MiB in 32 chunks, over the 6 MiB limit; the server may stop reading early
+        let sent = 0;
+        const pump = () => {
+          while (sent < 32) {
+            sent += 1;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+    // the server may reset the upload before its answer is read: up to three tries for the answer
+    let got = await send();
+    for (let tries = 1; got.status === -1 && tries < 3; tries += 1) got = await send();
+    expect(got.status).toBe(413);
+    expect(got.body).toMatch(/^Request payload too large, max payload size = \d+ bytes\n$/);
+  }, 30_000);
+
   it('never runs an async call without a token', async () => {
     const res = await p.call('/vault/ok', { method: 'POST', headers: { 'X-Skiff-Async': 'true' } });
     expect(res.status).toBe(403);
