@@ -28,7 +28,7 @@ import {
 import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
 import { invokeScaleway, loadScaleway, type ScalewayLoad } from './scaleway.js';
 import type { ScalewayContext } from './scaleway-event.js';
-import { parseNodeHandler } from '../../src/model/node-handler.js';
+import { exportedMember, parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
 const inflight = new Map<number, AbortController>();
@@ -95,10 +95,7 @@ for (const [method, level, stream] of levels) {
 function resolveHandler(mod: Record<string, unknown>, exportName: string | null): UserHandler | undefined {
   if (exportName !== null) {
     // `file:export`: the named export (or, for CommonJS, the property of module.exports)
-    const inner = mod['default'];
-    let named: unknown = Object.hasOwn(mod, exportName) ? mod[exportName] : undefined;
-    if (named === undefined && typeof inner === 'object' && inner !== null)
-      named = (inner as Record<string, unknown>)[exportName];
+    const named = exportedMember(mod, exportName);
     return typeof named === 'function' ? (named as UserHandler) : undefined;
   }
   let candidate: unknown = mod['default'] ?? mod['handler'];

@@ -5,6 +5,7 @@
  * invocation answers upstream's 500 instead, as a Scaleway function with a wrong HANDLER does.
  */
 import { describeThrown } from '../shared/thrown.js';
+import { exportedMember } from '../../src/model/node-handler.js';
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
 import type { BridgeResult } from './result.js';
 import {
@@ -32,11 +33,7 @@ export type ScalewayLoad = { handler: ScalewayHandler } | { failure: string };
  * module's `module.exports` (Node's default export of it) when Node did not list it as a named export.
  */
 export function resolveScalewayHandler(mod: Record<string, unknown>, name: string): ScalewayLoad {
-  let candidate: unknown = Object.hasOwn(mod, name) ? mod[name] : undefined;
-  const fallback = mod['default'];
-  if (candidate === undefined && typeof fallback === 'object' && fallback !== null) {
-    candidate = (fallback as Record<string, unknown>)[name];
-  }
+  const candidate = exportedMember(mod, name);
   return typeof candidate === 'function'
     ? { handler: candidate as ScalewayHandler }
     : { failure: NOT_A_FUNCTION };

@@ -163,7 +163,7 @@ def from_text(text):
     record; anything else is a 200 with the text."""
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for Python's parser: not a record either
         parsed = None
     if _is_record(parsed):
         return _from_record(parsed)

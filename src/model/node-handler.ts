@@ -14,3 +14,18 @@ export function parseNodeHandler(handler: string): { file: string; exportName: s
   if (!EXPORT_NAME.test(name)) return { file: handler, exportName: null };
   return { file: handler.slice(0, colon), exportName: name };
 }
+
+/**
+ * The export `name` of a module loaded with import(): its own ESM export, else the property of a
+ * CommonJS module's `module.exports` (Node's default export), inherited ones included (a class
+ * instance's methods) but never a member every object has from `Object.prototype` (`constructor`,
+ * `toString`, `__proto__`…), which would run the platform's code instead of the user's.
+ */
+export function exportedMember(mod: Record<string, unknown>, name: string): unknown {
+  const own = Object.hasOwn(mod, name) ? mod[name] : undefined;
+  if (own !== undefined) return own;
+  const exports = mod['default'];
+  if (typeof exports !== 'object' || exports === null) return undefined;
+  if (!Object.hasOwn(exports, name) && name in Object.prototype) return undefined;
+  return (exports as Record<string, unknown>)[name];
+}

@@ -52,6 +52,15 @@ export const mqttRuleSchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** The length of `value` as JSON, or undefined when it is nested too deep to serialise (a stack overflow). */
+function jsonSize(value: unknown): number | undefined {
+  try {
+    return JSON.stringify(value).length;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A cron schedule: 5 or 6 fields (seconds first), in a time zone (IANA name, default UTC). */
 export const cronRuleSchema = z
   .object({
@@ -74,8 +83,16 @@ export const cronRuleSchema = z
     if (rule.args !== undefined && rule.body !== '') {
       ctx.addIssue({ code: 'custom', message: 'give a cron rule either "body" or "args", not both' });
     }
-    if (rule.args !== undefined && JSON.stringify(rule.args).length > 256 * 1024) {
-      ctx.addIssue({ code: 'custom', message: 'a cron rule\'s "args" take at most 256 KiB as JSON' });
+    if (rule.args !== undefined) {
+      const size = jsonSize(rule.args);
+      if (size === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a cron rule\'s "args" are nested too deep to send as JSON',
+        });
+      } else if (size > 256 * 1024) {
+        ctx.addIssue({ code: 'custom', message: 'a cron rule\'s "args" take at most 256 KiB as JSON' });
+      }
     }
   });
 

@@ -33,6 +33,9 @@ export interface AccessKeys {
   keys: SigningKeys | { problem: string };
 }
 
+/** The shortest RSA key RS256 takes. */
+const MIN_MODULUS_BITS = 2048;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function readKeys(file: string): SigningKeys | { problem: string } {
@@ -41,6 +44,11 @@ function readKeys(file: string): SigningKeys | { problem: string } {
     const privateKey = createPrivateKey(readFileSync(file));
     if (privateKey.asymmetricKeyType !== 'rsa') {
       return { problem: `${file} holds a ${privateKey.asymmetricKeyType ?? 'non-RSA'} key, not an RSA key` };
+    }
+    // RS256 verifiers (jose among them) refuse shorter keys: every token would be "not valid"
+    const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_MODULUS_BITS) {
+      return { problem: `${file} holds a ${bits}-bit RSA key; RS256 needs ${MIN_MODULUS_BITS} bits or more` };
     }
     return { privateKey, publicKey: createPublicKey(privateKey) };
   } catch (err) {
