@@ -114,9 +114,30 @@ describe('PrivateAccess.authorize', () => {
       code: 'SKIFF_E_FORBIDDEN',
     });
     for (const trigger of ['async', 'mqtt', 'cron', 'call', 'cast'] as const) {
-      await expect(a.authorize('f', trigger, [])).resolves.toBeUndefined();
+      await expect(a.authorize('f', trigger, [['x', '1']])).resolves.toEqual([['x', '1']]);
     }
-    await expect(access({ private: false }).authorize('f', 'http', [])).resolves.toBeUndefined();
+    const sent: [string, string][] = [
+      ['x-auth-token', 'anything'],
+      ['authorization', 'Bearer t'],
+      ['x', '1'],
+    ];
+    await expect(access({ private: false }).authorize('f', 'http', sent)).resolves.toEqual(sent);
+  });
+
+  it('hands a private function the headers without its callers’ tokens', async () => {
+    const token = (await mintToken(keys, { scope: 'function', applicationId: APP })).token;
+    const sent: [string, string][] = [
+      ['X-Auth-Token', token],
+      ['scw-functions-token', 'other'],
+      ['SCW_FUNCTIONS_TOKEN', 'other'],
+      ['authorization', 'Bearer other'],
+      ['authorization-extra', 'kept'],
+      ['x', '1'],
+    ];
+    await expect(access().authorize('f', 'http', sent)).resolves.toEqual([
+      ['authorization-extra', 'kept'],
+      ['x', '1'],
+    ]);
   });
 });
 

@@ -68,6 +68,19 @@ export function tokenOf(headers: HeaderPairs): string | undefined {
   return auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth[1])?.[1];
 }
 
+/**
+ * The request headers a private function sees: without the platform's token headers (and a bearer
+ * `Authorization`), so that its code never holds its callers' tokens, which may open every private
+ * function of the platform (namespace tokens).
+ */
+export function withoutTokens(headers: HeaderPairs): HeaderPairs {
+  return headers.filter(([raw, value]) => {
+    const name = raw.toLowerCase();
+    if ((TOKEN_HEADERS as readonly string[]).includes(name)) return false;
+    return !(name === 'authorization' && /^Bearer\s/i.test(value));
+  });
+}
+
 export interface PrivateAccessDeps {
   keys: AccessKeys;
   /** Whether the function's live version is private (throws SKIFF_E_FUNCTION_NOT_FOUND for none). */
@@ -95,8 +108,8 @@ export class PrivateAccess {
   /** `invoke`, refusing first an invocation that may not reach its (private) function. */
   guard(invoke: (inv: Invocation) => Promise<Result>): (inv: Invocation) => Promise<Result> {
     return async (inv) => {
-      await this.authorize(inv.function, inv.trigger, inv.headers);
-      return invoke(inv);
+      const headers = await this.authorize(inv.function, inv.trigger, inv.headers);
+      return invoke(headers === inv.headers ? inv : { ...inv, headers });
     };
   }
 
@@ -124,11 +137,12 @@ export class PrivateAccess {
    * function needs a valid token over HTTP and gRPC and refuses CoAP; any other trigger (the async
    * queue, MQTT rules, cron, calls and casts) is the platform's own and passes.
    */
-  async authorize(name: string, trigger: TriggerKind, headers: HeaderPairs): Promise<void> {
-    if (!TOKEN_TRIGGERS.has(trigger) && !REFUSED_TRIGGERS.has(trigger)) return;
-    if (!this.deps.isPrivate(name)) return;
+  async authorize(name: string, trigger: TriggerKind, headers: HeaderPairs): Promise<HeaderPairs> {
+    if (!TOKEN_TRIGGERS.has(trigger) && !REFUSED_TRIGGERS.has(trigger)) return headers;
+    if (!this.deps.isPrivate(name)) return headers;
     if (REFUSED_TRIGGERS.has(trigger)) throw accessError('forbidden');
     const outcome = await this.check(name, tokenOf(headers));
     if (!outcome.ok) throw accessError(outcome.reason);
+    return withoutTokens(headers);
   }
 }

@@ -58,9 +58,10 @@ export interface HttpTriggerDeps {
   maxInFlightPerAddress?: number;
   /**
    * Throws when the request may not invoke the function (a private function without a valid token:
-   * src/invoke/private-access.ts); called before the body is read, for sync and async calls alike.
+   * src/invoke/private-access.ts), else gives the headers the function sees (a private one's without
+   * the token); called before the body is read, for sync and async calls alike.
    */
-  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => Promise<void>;
+  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => Promise<HeaderPairs>;
 }
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
@@ -159,8 +160,9 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
       // the function's flavor may bring its platform's rules: they answer from here on, refusals included
       rules = deps.flavorRules?.(name) ?? rules;
-      const headers = requestHeaders(req.rawHeaders);
-      await deps.authorize?.(name, 'http', headers);
+      const received = requestHeaders(req.rawHeaders);
+      // a private function's caller shows its token; the function never sees it
+      const headers = (await deps.authorize?.(name, 'http', received)) ?? received;
       const answered = rules.admit?.(req, { name, path, query });
       if (answered !== undefined) {
         req.resume();
