@@ -297,7 +297,7 @@ export async function startServer(
     flavorRules,
     maxBodyBytes: config.http.maxBodyBytes,
     maxInFlightPerAddress: config.http.maxInFlightPerAddress,
-    authorize: (name, trigger, headers) => privateAccess.authorize(name, trigger, headers),
+    authorize: (name, trigger, headers) => privateAccess.admit(name, trigger, headers),
     logger: logger.child({ part: 'http' }),
     async: {
       check: (name) => void router.resolve(name),

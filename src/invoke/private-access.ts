@@ -105,11 +105,25 @@ const same = (given: unknown, id: string | undefined): boolean =>
 export class PrivateAccess {
   constructor(private readonly deps: PrivateAccessDeps) {}
 
+  /**
+   * Whether an invocation of `name` by `trigger` is checked at all (a private function reached from
+   * outside): the rest, nearly every call, pass without a promise on the invocation path.
+   */
+  checks(name: string, trigger: TriggerKind): boolean {
+    return (TOKEN_TRIGGERS.has(trigger) || REFUSED_TRIGGERS.has(trigger)) && this.deps.isPrivate(name);
+  }
+
+  /** The headers a request may invoke `name` with: as they are when unchecked, else `authorize`'s. */
+  admit(name: string, trigger: TriggerKind, headers: HeaderPairs): HeaderPairs | Promise<HeaderPairs> {
+    return this.checks(name, trigger) ? this.authorize(name, trigger, headers) : headers;
+  }
+
   /** `invoke`, refusing first an invocation that may not reach its (private) function. */
   guard(invoke: (inv: Invocation) => Promise<Result>): (inv: Invocation) => Promise<Result> {
     return async (inv) => {
+      if (!this.checks(inv.function, inv.trigger)) return invoke(inv);
       const headers = await this.authorize(inv.function, inv.trigger, inv.headers);
-      return invoke(headers === inv.headers ? inv : { ...inv, headers });
+      return invoke({ ...inv, headers });
     };
   }
 
@@ -138,8 +152,7 @@ export class PrivateAccess {
    * queue, MQTT rules, cron, calls and casts) is the platform's own and passes.
    */
   async authorize(name: string, trigger: TriggerKind, headers: HeaderPairs): Promise<HeaderPairs> {
-    if (!TOKEN_TRIGGERS.has(trigger) && !REFUSED_TRIGGERS.has(trigger)) return headers;
-    if (!this.deps.isPrivate(name)) return headers;
+    if (!this.checks(name, trigger)) return headers;
     if (REFUSED_TRIGGERS.has(trigger)) throw accessError('forbidden');
     const outcome = await this.check(name, tokenOf(headers));
     if (!outcome.ok) throw accessError(outcome.reason);

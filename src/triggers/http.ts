@@ -61,7 +61,7 @@ export interface HttpTriggerDeps {
    * src/invoke/private-access.ts), else gives the headers the function sees (a private one's without
    * the token); called before the body is read, for sync and async calls alike.
    */
-  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => Promise<HeaderPairs>;
+  authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => HeaderPairs | Promise<HeaderPairs>;
 }
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
@@ -84,7 +84,7 @@ function requestHeaders(raw: string[]): HeaderPairs {
 }
 
 /** The Host the function sees in its URL; anything that is not a plain host[:port] becomes localhost. */
-function safeHost(host: string | undefined): string {
+export function safeHost(host: string | undefined): string {
   return host !== undefined && /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)
     ? host
     : 'localhost';
@@ -162,7 +162,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       rules = deps.flavorRules?.(name) ?? rules;
       const received = requestHeaders(req.rawHeaders);
       // a private function's caller shows its token; the function never sees it
-      const headers = (await deps.authorize?.(name, 'http', received)) ?? received;
+      const admitted = deps.authorize?.(name, 'http', received) ?? received;
+      const headers = admitted instanceof Promise ? await admitted : admitted;
       const answered = rules.admit?.(req, { name, path, query });
       if (answered !== undefined) {
         req.resume();

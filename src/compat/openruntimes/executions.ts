@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HeaderPairs, Invocation, Result } from '../../model/invocation.js';
 import { toSkiffError } from '../../shared/errors.js';
+import { safeHost } from '../../triggers/http.js';
 import type { FileLogStore } from '../../store/file-logs.js';
 import { responseHeaders, type ExecutionOutcome } from './execution-reply.js';
 import type { Runtimes } from './runtimes.js';
@@ -104,7 +105,8 @@ export async function execute(
       ['x-open-runtimes-timeout', String(params.timeout)],
       ['x-open-runtimes-logging', params.logging ? 'enabled' : 'disabled'],
     );
-    const host = params.headers['host'] ?? params.headers['Host'] ?? record.fn;
+    // the client's Host, as the gateway takes one: anything but a plain host[:port] is localhost
+    const host = safeHost(params.headers['host'] ?? params.headers['Host']);
     const inv: Invocation = {
       id: randomUUID(),
       function: record.fn,
