@@ -8,6 +8,7 @@ import type { Config } from '../shared/config.js';
 import type { ConfigSection } from '../shared/config-section.js';
 import type { FlavorRules, GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
+import { baetyl } from './baetyl/index.js';
 import { openruntimes } from './openruntimes/index.js';
 import { scaleway } from './scaleway/index.js';
 import { tinyfaas } from './tinyfaas/index.js';
@@ -15,7 +16,7 @@ import { tinyfaas } from './tinyfaas/index.js';
 export type { Dialect, DialectContext, DialectParts, Dialects, GatewayMount } from './dialect.js';
 export { enableDialects, type EnabledDialects } from './enable.js';
 
-export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway };
+export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway, baetyl };
 
 /** The configuration sections of the dialects (`compat.<name>`), for loadConfig. */
 export function dialectSections(dialects: Dialects): Record<string, ConfigSection> {

@@ -45,6 +45,12 @@ export const mqttRuleSchema = z
     publish: z.string().min(1).max(1024).optional(),
     /** QoS of the subscription and the most the result is published with. */
     qos: z.union([z.literal(0), z.literal(1)]).default(1),
+    /** The most the result is published with, when lower than `qos` (the result gets the lower of it and the message's). */
+    publishQos: z.union([z.literal(0), z.literal(1)]).optional(),
+    /** Calls of the function per message in all when it fails (an error, a timeout, a 5xx): 1 (the default) to 10. */
+    attempts: z.number().int().min(1).max(10).optional(),
+    /** After the last failed attempt: `drop` (log it, the default) or `publish` a failure record to `publish`. */
+    onError: z.enum(['drop', 'publish']).optional(),
   })
   .strict()
   .superRefine((rule, ctx) => {
