@@ -351,6 +351,7 @@ export async function startServer(
         }),
       onFunctionsChanged: (listener) => void changes.on('changed', listener),
       grpcServices: compat.grpcServices,
+      flavors,
       logger,
     };
     // the triggers, then dialects' own listeners, started as triggers are

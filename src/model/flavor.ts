@@ -28,6 +28,37 @@ export interface Flavor {
   maxConcurrency?: number;
   /** A prefix of environment variable names its platform keeps for itself: a deploy using one fails. */
   reservedEnvPrefix?: string;
+  /**
+   * The record an MQTT rule with `onError: "publish"` publishes after the last failed attempt, in the
+   * platform's own format (absent: Skiff's, triggers/mqtt-failure.ts).
+   */
+  mqttFailure?: (failure: MqttFailure) => Buffer;
+}
+
+/** A message an MQTT rule's function failed on, every attempt (what a failure record is made of). */
+export interface MqttFailure {
+  function: string;
+  /** The last attempt's invocation id. */
+  invocationId: string;
+  topic: string;
+  qos: 0 | 1;
+  retain: boolean;
+  /** The PUBLISH's packet identifier (QoS 1 only). */
+  packetId: number | undefined;
+  payload: Buffer;
+  /** When the message came, milliseconds since the epoch. */
+  receivedAt: number;
+  attempts: number;
+  /**
+   * Why the last attempt failed: a platform error's code and message (`SKIFF_E_TIMEOUT`…), or for a
+   * 5xx answer of the function `SKIFF_E_FUNCTION_ERROR` with its status, headers and body text.
+   */
+  error: {
+    code: string;
+    message: string;
+    status?: number;
+    headers?: readonly (readonly [string, string])[];
+  };
 }
 
 export const NATIVE_FLAVOR: Flavor = { name: 'native', showsErrorText: false };

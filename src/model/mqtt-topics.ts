@@ -39,12 +39,17 @@ export function topicProblem(topic: string): string | undefined {
 export function mqttRuleProblem(rule: {
   subscribe: string;
   publish?: string | undefined;
+  onError?: 'drop' | 'publish' | undefined;
 }): string | undefined {
   const subscribe = filterProblem(rule.subscribe);
   if (subscribe !== undefined) {
     return `subscribe ${JSON.stringify(rule.subscribe)} is not a valid topic filter: ${subscribe}`;
   }
-  if (rule.publish === undefined) return undefined;
+  if (rule.publish === undefined) {
+    return rule.onError === 'publish'
+      ? 'onError "publish" needs a "publish" topic to publish the failure record to'
+      : undefined;
+  }
   const publish = JSON.stringify(rule.publish);
   const problem = topicProblem(rule.publish);
   if (problem !== undefined) return `publish ${publish} is not a valid topic: ${problem}`;

@@ -30,6 +30,10 @@ export interface Message {
   contentType: string | undefined;
   /** MQTT 5 subscription identifiers this copy was delivered for, when the broker sent them. */
   subscriptionIds: number[] | undefined;
+  /** The PUBLISH's packet identifier (QoS 1). */
+  packetId: number | undefined;
+  /** When it came, milliseconds since the epoch. */
+  receivedAt: number;
 }
 
 /** `ack`: done, acknowledge it. `keep`: leave it unacknowledged in the session, to be delivered again. */
@@ -152,6 +156,8 @@ export class InboundMessages {
       retain: packet.retain,
       contentType: properties?.contentType,
       subscriptionIds: ids === undefined ? undefined : Array.isArray(ids) ? ids : [ids],
+      packetId: packet.messageId,
+      receivedAt: Date.now(),
     };
     this.inFlight += 1;
     this.options

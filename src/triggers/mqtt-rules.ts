@@ -12,9 +12,17 @@ const MAX_SUBSCRIPTION_ID = 268_435_455;
 /** One function's rule as the trigger runs it. */
 export interface BoundRule {
   function: string;
+  /** The function's flavor (`native` or a compatibility flavor's name). */
+  flavor: string;
   subscribe: string;
   publish: string | undefined;
+  /** The subscription's QoS. */
   qos: 0 | 1;
+  /** The most the result is published with (the lower of it and the message's). */
+  publishQos: 0 | 1;
+  /** Calls per message in all when the function fails. */
+  attempts: number;
+  onError: 'drop' | 'publish';
 }
 
 /** One subscription of the platform's client: a topic filter at the highest QoS of its rules. */
@@ -53,7 +61,16 @@ export function subscriptionsOf(
         continue;
       }
       const qos = rule.qos === 0 ? 0 : 1;
-      const bound: BoundRule = { function: fn.name, subscribe: rule.subscribe, publish: rule.publish, qos };
+      const bound: BoundRule = {
+        function: fn.name,
+        flavor: fn.spec.flavor ?? 'native',
+        subscribe: rule.subscribe,
+        publish: rule.publish,
+        qos,
+        publishQos: rule.publishQos ?? qos,
+        attempts: rule.attempts ?? 1,
+        onError: rule.onError ?? 'drop',
+      };
       const sub = table.get(rule.subscribe);
       if (sub === undefined) {
         const id = subscriptionId(rule.subscribe);

@@ -5,9 +5,7 @@
  * persistent session, and acknowledges a QoS 1 message only after its function ran and its result
  * was published (at least once end to end).
  */
-import { randomUUID } from 'node:crypto';
-import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
-import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
+import { SkiffError } from '../shared/errors.js';
 import {
   configuredUser,
   createBrokerAccess,
@@ -22,16 +20,14 @@ import { startBroker, type EmbeddedBroker } from './mqtt-broker.js';
 import { BrokerLimits } from './mqtt-limits.js';
 import { connectionLimits } from '../shared/connection-budget.js';
 import { bindHosts, ConnectionGuard } from '../shared/listeners.js';
-import { rulesFor, subscriptionsOf, type BoundRule, type Subscription } from './mqtt-rules.js';
+import { rulesFor, subscriptionsOf, type Subscription } from './mqtt-rules.js';
+import { createRuleRunner } from './mqtt-dispatch.js';
 import type { Message, Outcome } from './mqtt-inbound.js';
 import { MqttSession } from './mqtt-session.js';
 import { loadSessionState, saveSessionState } from './mqtt-session-state.js';
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
-/** Failures worth another attempt after `retryAfterSec`: the platform was busy, not the function wrong. */
-const RETRIED = new Set<ErrorCode>(['SKIFF_E_TOO_MANY_REQUESTS', 'SKIFF_E_QUEUE_TIMEOUT']);
-const RETRIES = 2;
 /** Room besides the payload in a packet from the broker: topic, properties (MQTT 5 maximum packet size). */
 const PACKET_OVERHEAD = 2 * 65_536;
 
@@ -61,27 +57,6 @@ function checkBrokerUrl(raw: string): string {
     );
   }
   return raw;
-}
-
-/** The `mqtt-topic` header: the topic, with anything outside printable ASCII percent-encoded (decodeURIComponent). */
-function topicHeader(topic: string): string {
-  try {
-    return encodeURI(topic);
-  } catch {
-    // a lone surrogate (not from a valid UTF-8 topic, but possible in a JavaScript string)
-    return encodeURI(
-      topic.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'),
-    );
-  }
-}
-
-function contentTypeOf(message: Message): string {
-  const type = message.contentType;
-  return type !== undefined && type !== '' && /^[\x20-\x7e]+$/.test(type) ? type : 'application/octet-stream';
-}
-
-function header(result: Result, name: string): string | undefined {
-  return result.headers.find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -214,71 +189,14 @@ async function startMqttTrigger(ctx: TriggerContext): Promise<RunningTrigger> {
     resync();
   };
 
-  /** Invokes one rule's function with a message and publishes its result; the outcome of the message for it. */
-  const runRule = async (rule: BoundRule, message: Message): Promise<Outcome> => {
-    const headers: HeaderPairs = [
-      ['mqtt-topic', topicHeader(message.topic)],
-      ['mqtt-qos', String(message.qos)],
-      ['content-type', contentTypeOf(message)],
-    ];
-    const inv: Invocation = {
-      id: randomUUID(),
-      function: rule.function,
-      trigger: 'mqtt',
-      method: 'POST',
-      path: '/',
-      query: '',
-      headers,
-      body: message.payload,
-      deadline: 0,
-      host: 'localhost',
-    };
-    const where = { fn: rule.function, topic: message.topic, invocationId: inv.id };
-    let result: Result;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        result = await ctx.invoke(inv);
-        break;
-      } catch (err) {
-        const error = toSkiffError(err);
-        // the platform is stopping: the message stays in the session and comes again at the next start
-        if (error.code === 'SKIFF_E_SHUTTING_DOWN') return 'keep';
-        if (RETRIED.has(error.code) && attempt < RETRIES && !stopping) {
-          await sleep((error.retryAfterSec ?? 1) * 1000);
-          continue;
-        }
-        const level = error.isUserError ? 'warn' : 'error';
-        logger[level]({ ...where, code: error.code, err: error.message }, 'an MQTT message failed');
-        return 'ack';
-      }
-    }
-    if (result.status === 204 || result.body.length === 0) return 'ack'; // a filter: nothing to pass on
-    if (result.status < 200 || result.status > 299) {
-      logger.warn(
-        { ...where, status: result.status },
-        'the function answered an MQTT message with an error status; nothing published',
-      );
-      return 'ack';
-    }
-    if (rule.publish === undefined) return 'ack';
-    if (result.body.length > settings.maxPayloadBytes) {
-      logger.warn(
-        { ...where, bytes: result.body.length, maxPayloadBytes: settings.maxPayloadBytes },
-        'the result is over mqtt.maxPayloadBytes; nothing published',
-      );
-      return 'ack';
-    }
-    const qos = message.qos === 1 && rule.qos === 1 ? 1 : 0;
-    try {
-      await session.publish(rule.publish, result.body, qos, header(result, 'content-type'));
-    } catch (err) {
-      logger.error(
-        { ...where, publish: rule.publish, err: (err as Error).message },
-        'publishing the result failed',
-      );
-    }
-    return 'ack';
-  };
+  const runRule = createRuleRunner({
+    invoke: (inv) => ctx.invoke(inv),
+    publish: (topic, payload, qos, contentType) => session.publish(topic, payload, qos, contentType),
+    flavors: ctx.flavors,
+    maxPayloadBytes: settings.maxPayloadBytes,
+    stopping: () => stopping,
+    logger,
+  });
 
   const handle = async (message: Message): Promise<Outcome> => {
     const rules = rulesFor(table, message.topic, message.subscriptionIds);

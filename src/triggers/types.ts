@@ -5,6 +5,7 @@
  */
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import type { Flavors } from '../model/flavor.js';
 import type { FunctionSpec } from '../model/spec.js';
 import type { AsyncQueue } from '../invoke/async-queue.js';
 import type { Invocation, Result } from '../model/invocation.js';
@@ -37,6 +38,8 @@ export interface TriggerContext {
   onFunctionsChanged(listener: () => void): void;
   /** Further gRPC services for the gRPC trigger (from the enabled compatibility APIs). */
   grpcServices?: readonly GrpcService[];
+  /** The flavors the platform knows (a flavor may bring its own MQTT failure record). */
+  flavors?: Flavors;
   logger: Logger;
 }
 
