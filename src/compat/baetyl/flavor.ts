@@ -9,6 +9,7 @@
  */
 import type { Flavor } from '../../model/flavor.js';
 import type { RuntimeName } from '../../model/spec.js';
+import { baetylFailure, openedgeFailure } from './mqtt-failure.js';
 
 /** Baetyl's sample handler when a function names none. */
 export const BAETYL_DEFAULT_HANDLER = 'index.handler';
@@ -40,5 +41,5 @@ const common = {
   maxConcurrency: 1,
 } as const;
 
-export const BAETYL_FLAVOR: Flavor = { name: 'baetyl', ...common };
-export const OPENEDGE_FLAVOR: Flavor = { name: 'openedge', ...common };
+export const BAETYL_FLAVOR: Flavor = { name: 'baetyl', ...common, mqttFailure: baetylFailure };
+export const OPENEDGE_FLAVOR: Flavor = { name: 'openedge', ...common, mqttFailure: openedgeFailure };
