@@ -58,6 +58,8 @@ export interface MqttFailure {
     message: string;
     status?: number;
     headers?: readonly (readonly [string, string])[];
+    /** For `SKIFF_E_PAYLOAD_TOO_LARGE`: the rule's `maxPayloadBytes`. */
+    limit?: number;
   };
 }
 

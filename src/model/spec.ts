@@ -51,6 +51,8 @@ export const mqttRuleSchema = z
     attempts: z.number().int().min(1).max(10).optional(),
     /** After the last failed attempt: `drop` (log it, the default) or `publish` a failure record to `publish`. */
     onError: z.enum(['drop', 'publish']).optional(),
+    /** A message larger than this is a failure without a call (`SKIFF_E_PAYLOAD_TOO_LARGE`): no limit but the broker's by default. */
+    maxPayloadBytes: z.number().int().min(1).optional(),
   })
   .strict()
   .superRefine((rule, ctx) => {

@@ -135,7 +135,19 @@ export function createRuleRunner(
     ];
     const qos = message.qos === 1 && rule.publishQos === 1 ? 1 : 0;
     let last: { failed: MqttFailure['error']; error?: SkiffError; id: string } | undefined;
-    for (let n = 1; n <= rule.attempts; n++) {
+    const limit = rule.maxPayloadBytes;
+    const tooLarge = limit !== undefined && message.payload.length > limit;
+    if (tooLarge) {
+      last = {
+        failed: {
+          code: 'SKIFF_E_PAYLOAD_TOO_LARGE',
+          message: `the message is ${message.payload.length} bytes, over the rule's maxPayloadBytes ${limit}`,
+          limit,
+        },
+        id: randomUUID(),
+      };
+    }
+    for (let n = 1; n <= rule.attempts && !tooLarge; n++) {
       const inv: Invocation = {
         id: randomUUID(),
         function: rule.function,

@@ -23,6 +23,8 @@ export interface BoundRule {
   /** Calls per message in all when the function fails. */
   attempts: number;
   onError: 'drop' | 'publish';
+  /** Messages larger than this fail without a call. */
+  maxPayloadBytes: number | undefined;
 }
 
 /** One subscription of the platform's client: a topic filter at the highest QoS of its rules. */
@@ -70,6 +72,7 @@ export function subscriptionsOf(
         publishQos: rule.publishQos ?? qos,
         attempts: rule.attempts ?? 1,
         onError: rule.onError ?? 'drop',
+        maxPayloadBytes: rule.maxPayloadBytes,
       };
       const sub = table.get(rule.subscribe);
       if (sub === undefined) {

@@ -45,6 +45,7 @@ describe('MQTT rules: attempts, failure records, publishQos', () => {
       { subscribe: 'once/in', publish: 'once/out', onError: 'publish' },
       { subscribe: 'quiet/in', publish: 'quiet/out', attempts: 2 },
       { subscribe: 'low/in', publish: 'low/out', qos: 1, publishQos: 0 },
+      { subscribe: 'big/in', publish: 'big/out', onError: 'publish', maxPayloadBytes: 8 },
     ];
     const dir = await flakyFunction(rules);
     dirs.push(dir);
@@ -56,8 +57,8 @@ describe('MQTT rules: attempts, failure records, publishQos', () => {
       reconnectPeriod: 0,
     });
     inbox = new Inbox(client);
-    await client.subscribeAsync(['retry/out', 'once/out', 'quiet/out', 'low/out'], { qos: 1 });
-    await subscribed(p.dataDir, ['retry/in', 'once/in', 'quiet/in', 'low/in']);
+    await client.subscribeAsync(['retry/out', 'once/out', 'quiet/out', 'low/out', 'big/out'], { qos: 1 });
+    await subscribed(p.dataDir, ['retry/in', 'once/in', 'quiet/in', 'low/in', 'big/in']);
   });
   afterAll(async () => {
     await client?.endAsync();
@@ -113,6 +114,18 @@ describe('MQTT rules: attempts, failure records, publishQos', () => {
     const out = await inbox.next('low/out');
     expect(out.payload.toString()).toBe('ok down');
     expect(out.qos).toBe(0);
+  });
+
+  it('fails a message over the rule’s maxPayloadBytes without a call', async () => {
+    await client.publishAsync('big/in', 'nine-byte', { qos: 1 });
+    const record = JSON.parse((await inbox.next('big/out')).payload.toString()) as {
+      error: { code: string; message: string };
+    };
+    expect(record.error.code).toBe('SKIFF_E_PAYLOAD_TOO_LARGE');
+    expect(record.error.message).toContain('9 bytes');
+    expect(await attemptsOf('nine-byte')).toBe(0);
+    await client.publishAsync('big/in', 'eight-by', { qos: 1 });
+    expect((await inbox.next('big/out')).payload.toString()).toBe('ok eight-by');
   });
 
   it('refuses onError "publish" without a publish topic at deploy', async () => {

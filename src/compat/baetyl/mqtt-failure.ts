@@ -24,9 +24,12 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** The failure as the text of the gRPC error upstream's manager would have got. */
-export function grpcErrorText(error: MqttFailure['error']): string {
+export function grpcErrorText(error: MqttFailure['error'], size = 0): string {
   if (error.code === 'SKIFF_E_TIMEOUT')
     return 'rpc error: code = DeadlineExceeded desc = context deadline exceeded';
+  if (error.code === 'SKIFF_E_PAYLOAD_TOO_LARGE' && error.limit !== undefined) {
+    return `rpc error: code = ResourceExhausted desc = grpc: trying to send message larger than max (${size} vs. ${error.limit})`;
+  }
   const code = UNAVAILABLE.has(error.code) ? 'Unavailable' : 'Unknown';
   return `rpc error: code = ${code} desc = ${error.message}`;
 }
@@ -51,7 +54,7 @@ export function baetylFailure(failure: MqttFailure): Buffer {
   if (failure.function !== '') message['FunctionName'] = failure.function;
   if (failure.invocationId !== '') message['FunctionInvokeID'] = failure.invocationId;
   return goJson({
-    errorMessage: grpcErrorText(failure.error),
+    errorMessage: grpcErrorText(failure.error, failure.payload.length),
     errorType: GRPC_ERROR_TYPE,
     functionMessage: message,
   });
@@ -60,7 +63,7 @@ export function baetylFailure(failure: MqttFailure): Buffer {
 /** OpenEdge 0.1.1: the MQTT PUBLISH as gomqtt's struct marshals (no field omitted). */
 export function openedgeFailure(failure: MqttFailure): Buffer {
   return goJson({
-    errorMessage: grpcErrorText(failure.error),
+    errorMessage: grpcErrorText(failure.error, failure.payload.length),
     errorType: GRPC_ERROR_TYPE,
     packet: {
       Message: {
