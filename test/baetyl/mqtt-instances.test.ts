@@ -78,8 +78,11 @@ describe('Baetyl instances behind MQTT rules', () => {
   });
 
   it('(13) min: 1 keeps an instance up before the first message', async () => {
-    const status = await functionStatus(p, 'second');
-    expect(status.instances.length).toBe(1);
+    await waitFor(
+      'the min instance',
+      async () => ((await functionStatus(p, 'second')).instances.length === 1 ? true : undefined),
+      15_000,
+    );
   });
 
   it('(12) max: 2 runs five 1-second messages at most two at a time, all five', async () => {
