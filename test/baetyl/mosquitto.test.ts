@@ -52,13 +52,13 @@ describe('Baetyl rules on Mosquitto', () => {
     dirs.push(dir);
     const res = await p.deploy('alert', dir);
     expect(res.status, await res.text()).toBe(201);
-    skiffId = (
-      JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-session.json'), 'utf8')) as { clientId: string }
-    ).clientId;
     client = await connectAsync(url, { clientId: 'test-baetyl-mosq', reconnectPeriod: 0 });
     inbox = new Inbox(client);
     await client.subscribeAsync(['sensors/alerts', 'boom/out', 'none/out'], { qos: 1 });
     await subscribed(p.dataDir, ['sensors/temp', 'none/in', 'boom/in']);
+    skiffId = (
+      JSON.parse(readFileSync(path.join(p.dataDir, 'mqtt-session.json'), 'utf8')) as { clientId: string }
+    ).clientId;
   });
   afterAll(async () => {
     await client?.endAsync();
