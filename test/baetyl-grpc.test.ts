@@ -24,7 +24,9 @@ describe('Baetyl gRPC services', () => {
   let privateDir: string;
 
   beforeAll(async () => {
-    p = await startPlatform({ config: { compat: { baetyl: { enabled: true, maxMessageBytes: LIMIT } } } });
+    p = await startPlatform({
+      config: { compat: { baetyl: { enabled: true, maxMessageBytes: LIMIT, proxy: { enabled: false } } } },
+    });
     await p.deployAll({ 'bt-native': 'bt-native' });
     privateDir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
     await cp(fixture('bt-native'), privateDir, { recursive: true });
@@ -205,7 +207,7 @@ describe('Baetyl gRPC services with Baetyl handlers', () => {
   let grpc: BaetylClients;
 
   beforeAll(async () => {
-    p = await startPlatform({ config: { compat: { baetyl: { enabled: true } } } });
+    p = await startPlatform({ config: { compat: { baetyl: { enabled: true, proxy: { enabled: false } } } } });
     grpc = baetylClients(p.server.endpoints['grpc'] ?? '');
     await p.deployAll({ 'bt-node': 'bt-node', 'bt-py': 'bt-py' });
   }, 120_000);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { callHeaders, outcomeOf, tokenHeaders, topicHeader } from './call.js';
 import { timestampOf, v1Context } from './grpc-messages.js';
+import { grpcNotes } from './grpc.js';
 import { isJson, routeOf } from './proxy.js';
 
 describe('Baetyl calls', () => {
@@ -103,5 +104,15 @@ describe('the v2 proxy', () => {
   it('calls JSON what Go’s json.Valid does', () => {
     for (const ok of ['{}', ' [1] ', '"s"', '0', 'null']) expect(isJson(Buffer.from(ok)), ok).toBe(true);
     for (const no of ['', 'hi', '{', '\x00']) expect(isJson(Buffer.from(no)), no).toBe(false);
+  });
+});
+
+describe('the gRPC notes', () => {
+  it('warns when the gRPC trigger is off or its limit is below compat.baetyl.maxMessageBytes', () => {
+    expect(grpcNotes({ enabled: true, maxMessageBytes: 4_194_304 }, 4_194_304)).toEqual([]);
+    expect(grpcNotes({ enabled: true, maxMessageBytes: 1_048_576 }, 4_194_304)[0]).toMatch(
+      /grpc\.maxMessageBytes = 1048576/,
+    );
+    expect(grpcNotes({ enabled: false, maxMessageBytes: 4_194_304 }, 1024)[0]).toMatch(/not served/);
   });
 });

@@ -104,6 +104,21 @@ export function exists(ctx: TriggerContext, fn: string): boolean {
   }
 }
 
+/**
+ * Whether a live function of this name has flavor `baetyl` (a v2 service of itself, services.ts): the
+ * names are gathered once and again after each deploy or delete, not at every call.
+ */
+export function baetylFunctions(ctx: TriggerContext): (name: string) => boolean {
+  let names: Set<string> | undefined;
+  ctx.onFunctionsChanged(() => {
+    names = undefined;
+  });
+  return (name) => {
+    names ??= new Set(ctx.liveFunctions().flatMap((f) => (f.spec.flavor === 'baetyl' ? [f.name] : [])));
+    return names.has(name);
+  };
+}
+
 /** Invokes the function; never rejects. */
 export async function callFunction(ctx: TriggerContext, call: BaetylCall): Promise<CallOutcome> {
   try {

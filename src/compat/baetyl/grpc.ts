@@ -31,7 +31,14 @@ import type { SkiffError } from '../../shared/errors.js';
 import { ERROR_CODE_KEY, grpcStatusOf } from '../../triggers/grpc-errors.js';
 import { deadlineMs } from '../../triggers/grpc-messages.js';
 import type { GrpcService, TriggerContext } from '../../triggers/types.js';
-import { callFunction, exists, tokenHeaders, type BaetylCall, type CallOutcome } from './call.js';
+import {
+  baetylFunctions,
+  callFunction,
+  exists,
+  tokenHeaders,
+  type BaetylCall,
+  type CallOutcome,
+} from './call.js';
 import {
   reply,
   v1Context,
@@ -163,8 +170,7 @@ function v1Method<M extends V1Message>(ctx: TriggerContext): Method<M> {
 
 /** `faas.Function/Call`: `Metadata.functionName`, else the first function of `Metadata.serviceName`. */
 function v2Method(ctx: TriggerContext, options: BaetylGrpcOptions): Method<FaasMessage> {
-  const isBaetylFunction = (name: string) =>
-    ctx.liveFunctions().some((f) => f.name === name && f.spec.flavor === 'baetyl');
+  const isBaetylFunction = baetylFunctions(ctx);
   return {
     notFound: NOT_FOUND_V2,
     prepare(request, metadata, deadline) {
@@ -229,8 +235,20 @@ export function baetylGrpcService(options: BaetylGrpcOptions): GrpcService {
   };
 }
 
-/** A start-up warning when the gRPC server's own limit is below this dialect's (it refuses first). */
-export function limitNote(grpcMaxBytes: number, baetylMaxBytes: number): string[] {
+/**
+ * Start-up warnings: the gRPC trigger is off (no services then), or its own message limit is below
+ * this dialect's (the server refuses a bigger message before these methods see it).
+ */
+export function grpcNotes(
+  grpc: { enabled: boolean; maxMessageBytes: number },
+  baetylMaxBytes: number,
+): string[] {
+  if (!grpc.enabled) {
+    return [
+      `⚠ compat.baetyl: the gRPC trigger is off (grpc.enabled), so Baetyl's gRPC services are not served`,
+    ];
+  }
+  const grpcMaxBytes = grpc.maxMessageBytes;
   if (baetylMaxBytes <= grpcMaxBytes) return [];
   return [
     `⚠ compat.baetyl.maxMessageBytes is ${baetylMaxBytes} but the gRPC server accepts at most grpc.maxMessageBytes = ${grpcMaxBytes}: Baetyl's gRPC calls are refused above that; raise grpc.maxMessageBytes`,

@@ -48,7 +48,7 @@ export const baetyl: Dialect<BaetylSection> = {
   ],
   async enable(ctx, section) {
     // the gRPC services (grpc.ts) and the v2 proxy (proxy.ts) share the recorded services (services.ts)
-    const [{ baetylGrpcService, limitNote }, { startProxy }, { servicesFor }] = await Promise.all([
+    const [{ baetylGrpcService, grpcNotes }, { startProxy }, { servicesFor }] = await Promise.all([
       import('./grpc.js'),
       import('./proxy.js'),
       import('./services.js'),
@@ -65,7 +65,7 @@ export const baetyl: Dialect<BaetylSection> = {
             },
           }
         : {}),
-      notes: ctx.config.grpc.enabled ? limitNote(ctx.config.grpc.maxMessageBytes, maxMessageBytes) : [],
+      notes: grpcNotes(ctx.config.grpc, maxMessageBytes),
     };
   },
 };

@@ -29,7 +29,7 @@ import { ConnectionGuard, httpServerOptions, listenAll } from '../../shared/list
 import { oneRequestAtATime } from '../../shared/pipelining.js';
 import { localUrl } from '../../shared/urls.js';
 import type { RunningTrigger, TriggerContext } from '../../triggers/types.js';
-import { callFunction, exists, tokenHeaders } from './call.js';
+import { baetylFunctions, callFunction, exists, tokenHeaders } from './call.js';
 import { NO_FUNCTIONS_V2, NOT_FOUND_V2 } from './grpc.js';
 import { resolveV2 } from './services.js';
 
@@ -106,8 +106,7 @@ function platformError(res: ServerResponse, error: SkiffError): void {
 /** The proxy's request handler. */
 export function proxyApp(ctx: TriggerContext, options: ProxyOptions) {
   const failures = new FailureLog(ctx.logger);
-  const isBaetylFunction = (name: string) =>
-    ctx.liveFunctions().some((f) => f.name === name && f.spec.flavor === 'baetyl');
+  const isBaetylFunction = baetylFunctions(ctx);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = routeOf(req.url ?? '/');
     if (route === undefined || !METHODS.has(req.method ?? '')) {
