@@ -8,10 +8,11 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Metadata, status } from '@grpc/grpc-js';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servicesFor } from '../src/compat/baetyl/services.js';
 import { fixture, removeDir, startPlatform, TMP_PREFIX, type TestPlatform } from './helpers/platform.js';
+import { ReflectionClient } from './grpc/setup.js';
 import { baetylClients, json, type BaetylClients, type ServiceName } from './baetyl/clients.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -166,6 +167,37 @@ describe('Baetyl gRPC services', () => {
     const allowed = await grpc.call('baetyl', { FunctionName: 'bt-secret', Payload: Buffer.from('x') }, good);
     // served, and the function never sees the caller's token
     expect(json(allowed)).toMatchObject({ body: 'x', token: null });
+  });
+
+  it('lists the four services through server reflection, beside skiff.v1.Invoker', async () => {
+    const reflection = new ReflectionClient(
+      (p.server.endpoints['grpc'] ?? '').replace('grpc://', ''),
+      credentials.createInsecure(),
+    );
+    try {
+      const names = await new Promise<string[]>((resolve, reject) => {
+        const stream = (
+          reflection as unknown as { ServerReflectionInfo(): NodeJS.ReadWriteStream }
+        ).ServerReflectionInfo();
+        stream.on('data', (msg: { listServicesResponse?: { service: { name: string }[] } }) => {
+          resolve((msg.listServicesResponse?.service ?? []).map((s) => s.name));
+          stream.end();
+        });
+        stream.on('error', reject);
+        stream.write({ listServices: '' } as never);
+      });
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'skiff.v1.Invoker',
+          'runtime.Runtime',
+          'openedge.Function',
+          'baetyl.Function',
+          'faas.Function',
+        ]),
+      );
+    } finally {
+      reflection.close();
+    }
   });
 
   it('refuses a request or a reply over compat.baetyl.maxMessageBytes cleanly and keeps serving', async () => {
