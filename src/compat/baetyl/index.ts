@@ -46,5 +46,26 @@ export const baetyl: Dialect<BaetylSection> = {
       sets: 'enabled',
     },
   ],
-  enable: () => ({}),
+  async enable(ctx, section) {
+    // the gRPC services (grpc.ts) and the v2 proxy (proxy.ts) share the recorded services (services.ts)
+    const [{ baetylGrpcService, grpcNotes }, { startProxy }, { servicesFor }] = await Promise.all([
+      import('./grpc.js'),
+      import('./proxy.js'),
+      import('./services.js'),
+    ]);
+    const services = servicesFor(ctx.config.dataDir);
+    const lookupService = (service: string) => services.lookup(service);
+    const { maxMessageBytes, proxy } = section;
+    return {
+      grpcServices: [baetylGrpcService({ maxMessageBytes, lookupService })],
+      ...(proxy.enabled
+        ? {
+            listeners: {
+              proxy: (trigger) => startProxy(trigger, { ...proxy, maxMessageBytes, lookupService }),
+            },
+          }
+        : {}),
+      notes: grpcNotes(ctx.config.grpc, maxMessageBytes),
+    };
+  },
 };
