@@ -11,6 +11,9 @@ import type { HeaderPairs, Result, TriggerKind } from '../../model/invocation.js
 import { TOKEN_HEADERS } from '../../invoke/private-access.js';
 import { toSkiffError, type SkiffError } from '../../shared/errors.js';
 import type { TriggerContext } from '../../triggers/types.js';
+import { topicHeader } from '../../triggers/mqtt-dispatch.js';
+
+export { topicHeader };
 
 /** The header that carries the handler's context (JSON); the bridges hand it to the code as it is. */
 export const CONTEXT_HEADER = 'baetyl-context';
@@ -46,20 +49,6 @@ export type CallOutcome =
 
 /** The most of a native function's error body quoted as error text. */
 const MAX_ERROR_TEXT = 4096;
-
-/**
- * A topic as the `mqtt-topic` header carries it (percent-encoded as Skiff's MQTT trigger does, so that
- * the bridges decode both alike); a lone surrogate becomes U+FFFD.
- */
-export function topicHeader(topic: string): string {
-  try {
-    return encodeURI(topic);
-  } catch {
-    return encodeURI(
-      topic.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'),
-    );
-  }
-}
 
 /** The caller's token headers (from gRPC metadata or HTTP headers) and nothing else of them. */
 export function tokenHeaders(entries: Iterable<[string, unknown]>): HeaderPairs {
