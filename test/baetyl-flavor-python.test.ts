@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { folderWith } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -168,6 +169,21 @@ describe('Baetyl Python functions (flavors baetyl and openedge)', () => {
       top: 'top',
       init: true,
     });
+  });
+
+  it('a module without its handler is refused at deploy, naming it', async () => {
+    const dir = await folderWith({
+      'skiff.json': '{ "runtime": "python", "flavor": "baetyl", "handler": "index.handle" }',
+      'index.py': 'def handler(event, context):\n    return event\n',
+    });
+    try {
+      // the deploy starts an instance first, and refuses the version that cannot start
+      const deployed = await p.deploy('bpymissing', dir);
+      expect(deployed.status).toBe(422);
+      expect(await deployed.text()).toContain('index.py does not define a function handle(event, context)');
+    } finally {
+      await removeDir(dir);
+    }
   });
 
   it('a function of flavor openedge behaves the same', async () => {
