@@ -28,6 +28,7 @@ import {
 import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
 import { invokeScaleway, loadScaleway, type ScalewayLoad } from './scaleway.js';
 import type { ScalewayContext } from './scaleway-event.js';
+import { invokeBaetyl, noHandler, resolveBaetylHandler, type BaetylHandler } from './baetyl.js';
 import { exportedMember, parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
@@ -40,8 +41,10 @@ let openRuntimesHandler: OpenRuntimesHandler | undefined;
 /** The handler of a function of the Scaleway flavor, or the failure every call answers (scaleway.ts). */
 let scalewayLoad: ScalewayLoad | undefined;
 let scalewayContext: ScalewayContext | undefined;
+/** The handler of a function of the OpenEdge / Baetyl flavors (INIT `flavor: "baetyl"` or `"openedge"`). */
+let baetylHandler: BaetylHandler | undefined;
 /** The flavors this bridge knows besides Skiff's own. */
-const FLAVORS = new Set(['tinyfaas', 'openruntimes', 'scaleway']);
+const FLAVORS = new Set(['tinyfaas', 'openruntimes', 'scaleway', 'baetyl', 'openedge']);
 /** Console output of an Open Runtimes function: a notice once per invocation (openruntimes.ts). */
 let nativeLogs: NativeLogs | undefined;
 /** Set for the async work of an Open Runtimes invocation sent with `x-open-runtimes-logging: disabled`. */
@@ -144,6 +147,15 @@ async function onInit(meta: InitMeta): Promise<void> {
       nativeLogs = new NativeLogs();
     }
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    if (meta.flavor === 'baetyl' || meta.flavor === 'openedge') {
+      baetylHandler = resolveBaetylHandler(mod, exportName ?? 'handler');
+      if (baetylHandler === undefined) {
+        sendError(0, { code: 'INIT_ERROR', message: noHandler(file, exportName ?? 'handler') });
+        return;
+      }
+      writer.send(FrameKind.READY, 0, {});
+      return;
+    }
     if (meta.flavor === 'tinyfaas') {
       expressHandler = resolveExpressHandler(mod);
       if (expressHandler === undefined) {
@@ -215,6 +227,16 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
         invokeScaleway(load, meta, body, { ...context }, controller.signal, report),
+      );
+      if (result === 'cancelled' || controller.signal.aborted)
+        return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      return send(id, result);
+    }
+    if (baetylHandler !== undefined && info !== undefined) {
+      const baetyl = baetylHandler;
+      const report = (text: string) => sendLog(id, 'stderr', 'error', text);
+      const result = await current.run(id, () =>
+        invokeBaetyl(baetyl, meta, body, info.function, controller.signal, report),
       );
       if (result === 'cancelled' || controller.signal.aborted)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });

@@ -26,6 +26,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import skiff  # noqa: E402  (imported first so a user file named skiff.py cannot replace it)
+import skiff_baetyl  # noqa: E402
 import skiff_frames as F  # noqa: E402
 import skiff_openruntimes  # noqa: E402
 import skiff_scaleway  # noqa: E402
@@ -42,6 +43,14 @@ MAX_LOG_CHARS = 16 * 1024
 MAX_MESSAGE_CHARS = 16 * 1024
 MAX_STACK_CHARS = 64 * 1024
 _diag = sys.__stderr__
+# The flavors this bridge knows besides Skiff's own, and the handler of each when INIT names none.
+DEFAULT_HANDLERS = {
+    "tinyfaas": "fn.py:fn",
+    "openruntimes": "main.py:main",
+    "scaleway": "handler.py:handle",
+    "baetyl": "index.py:handler",
+    "openedge": "index.py:handler",
+}
 
 
 def cut(text, limit):
@@ -134,12 +143,9 @@ class Bridge:
         for key, value in list((meta.get("env") or {}).items()) + list(secrets.items()):
             os.environ[str(key)] = str(value)
         flavor = meta.get("flavor")
-        default = {"tinyfaas": "fn.py:fn", "openruntimes": "main.py:main", "scaleway": "handler.py:handle"}.get(
-            flavor, "main.py"
-        )
-        spec = str(meta.get("handler") or default)
+        spec = str(meta.get("handler") or DEFAULT_HANDLERS.get(flavor, "main.py"))
         try:
-            if flavor not in (None, "tinyfaas", "openruntimes", "scaleway"):
+            if flavor is not None and flavor not in DEFAULT_HANDLERS:
                 raise InitError("the python runtime has no flavor %s" % flavor)
             code_dir = meta["codeDir"]
             os.chdir(code_dir)
@@ -157,7 +163,11 @@ class Bridge:
                 self.sender.send(F.READY, 0, {})
                 return
             missing = skiff_openruntimes.NO_MAIN if flavor == "openruntimes" else None
-            self.handler = load_handler(code_dir, spec, missing)
+            if flavor in ("baetyl", "openedge"):  # imported as upstream does (skiff_baetyl.py)
+                fn = skiff_baetyl.load(load_handler, code_dir, spec, InitError)
+                self.handler = skiff_baetyl.wrap(fn, meta, user_traceback, lambda c, t: c._log(t, "error"))
+            else:
+                self.handler = load_handler(code_dir, spec, missing)
             if flavor == "tinyfaas":
                 self.handler = skiff_tinyfaas.wrap(self.handler)
             elif flavor == "openruntimes":
