@@ -58,5 +58,6 @@ export function toDeployment(
     showErrorText: flavors.get(flavor)?.showsErrorText ?? false,
     callers: v.spec.access?.callers ?? null,
     private: v.spec.access?.private === true,
+    ...(flavors.get(flavor)?.replaceAfterTimeout === true ? { replaceAfterTimeout: true } : {}),
   };
 }

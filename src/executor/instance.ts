@@ -145,7 +145,14 @@ export class Instance implements PoolInstance<Instance> {
         log: (stream, level, message, invocationId, rootId) =>
           this.log(stream, level, message, invocationId, rootId),
         changed: (settled) => this.changed(settled),
-        timedOut: () => this.opts.events.emit('timeout', this.event()),
+        timedOut: () => {
+          this.opts.events.emit('timeout', this.event());
+          if (this.deployment?.replaceAfterTimeout === true && this.state === 'warm') {
+            // the flavor's rule: the timed-out code may still run in it, the next call gets a new one
+            this.log('platform', 'info', `instance ${this.id} is replaced after a timeout`);
+            this.kill();
+          }
+        },
         violated: (reason) => this.violated(reason),
         hung: () => {
           this.log('platform', 'error', `instance ${this.id} is not responding after a timeout; killing it`);

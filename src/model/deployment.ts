@@ -32,6 +32,8 @@ export interface Deployment {
   callers: readonly string[] | null;
   /** skiff.json `access.private`: the gateway and gRPC need a token (src/invoke/private-access.ts). */
   private: boolean;
+  /** The flavor's rule: an instance whose call timed out is replaced (model/flavor.ts). */
+  replaceAfterTimeout?: boolean;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -26,6 +26,11 @@ export interface Flavor {
    * whose functions never share an instance between concurrent requests: 1).
    */
   maxConcurrency?: number;
+  /**
+   * An instance whose call timed out is stopped and a new one serves the next call (a platform that
+   * discards such an instance: the timed-out code may still be running in it).
+   */
+  replaceAfterTimeout?: boolean;
   /** A prefix of environment variable names its platform keeps for itself: a deploy using one fails. */
   reservedEnvPrefix?: string;
   /**

@@ -35,7 +35,7 @@ def handler(event, context):
         return None
     if topic.startswith("qos/") or topic == "big/in":
         return {"ok": True}
-    if topic in ("boom/in", "once/in"):
+    if topic in ("boom/in", "once/in", "boom/old"):
         raise TypeError("boom")
     return None
 `;

@@ -20,7 +20,7 @@ import { baetylFunction, baetylRule, PY_HANDLER } from './functions.js';
 describe('Baetyl rules on Mosquitto', () => {
   let mosquitto: ChildProcess | undefined;
   let confDir = '';
-  let log = '';
+  let logText = '';
   let p: TestPlatform | undefined;
   let client: MqttClient | undefined;
   let inbox: Inbox;
@@ -30,13 +30,16 @@ describe('Baetyl rules on Mosquitto', () => {
   beforeAll(async () => {
     const port = await freePort();
     confDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-mosquitto-'));
-    log = path.join(confDir, 'mosquitto.log');
     const conf = path.join(confDir, 'mosquitto.conf');
     await writeFile(
       conf,
-      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type all\nlog_dest file ${log}\n`,
+      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type all\nlog_dest stdout\n`,
     );
-    mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    // its log on stdout, line-buffered (it may drop to its own user, who cannot write into our temporary folder)
+    mosquitto = spawn('stdbuf', ['-oL', MOSQUITTO, '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'] });
+    mosquitto.stdout?.on('data', (chunk: Buffer) => {
+      logText += chunk.toString();
+    });
     await untilListening(port);
     const url = `mqtt://127.0.0.1:${port}`;
     p = await startPlatform({ config: { mqtt: { url } } });
@@ -72,7 +75,7 @@ describe('Baetyl rules on Mosquitto', () => {
     if (p !== undefined) await removeDir(p.dataDir);
   });
 
-  const lines = () => readFileSync(log, 'utf8').split('\n');
+  const lines = () => logText.split('\n');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   /** The packet id Mosquitto gave the platform's copy of a message on `topic`, and where it said so. */
   const delivered = (topic: string) => {

@@ -39,6 +39,8 @@ const common = {
   showsErrorText: true,
   // a Baetyl instance serves one message at a time; `instance.max` is the function's concurrency
   maxConcurrency: 1,
+  // upstream's manager discards an instance whose call failed with a timeout
+  replaceAfterTimeout: true,
 } as const;
 
 export const BAETYL_FLAVOR: Flavor = { name: 'baetyl', ...common, mqttFailure: baetylFailure };
