@@ -29,6 +29,7 @@ export function toDeployment(
   flavors: Flavors,
 ): Deployment {
   const flavor = v.spec.flavor ?? 'native';
+  const customShim = v.spec.runtime === 'custom' ? flavors.get(flavor)?.customShim : undefined;
   return {
     function: v.function,
     version: v.version,
@@ -58,5 +59,6 @@ export function toDeployment(
     showErrorText: flavors.get(flavor)?.showsErrorText ?? false,
     callers: v.spec.access?.callers ?? null,
     private: v.spec.access?.private === true,
+    ...(customShim === undefined ? {} : { customShim }),
   };
 }
