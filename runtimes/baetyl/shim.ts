@@ -10,7 +10,9 @@
  *
  * The method: the flavor's own (`baetyl.Function/Call`, `openedge.Function/Call`); a runtime that
  * answers UNIMPLEMENTED is tried with the next one, down to 0.1.1's `runtime.Runtime/Handle`, and the
- * method that answered is kept for the life of the instance.
+ * method that answered is kept for the life of the instance. With flavor `openedge`, a runtime that
+ * exits before it listens is started once more with the configuration itself as JSON in `-c`, as
+ * OpenEdge 0.1.1 passed it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,14 +108,61 @@ function describeExit(proc: ChildProcess): string {
 }
 
 /** Dials until an HTTP/2 connection is set up, or the runtime exits (the platform bounds the wait). */
-async function dial(grpc: GrpcUnaryClient): Promise<boolean> {
+async function dial(grpc: GrpcUnaryClient, proc: ChildProcess): Promise<boolean> {
   let wait = DIAL_FIRST_MS;
   for (;;) {
-    if (childExited) return false;
+    if (proc !== child || childExited) return false;
     if (await grpc.connect()) return true;
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, DIAL_CAP_MS);
   }
+}
+
+interface Launch {
+  program: string;
+  args: string[];
+  env: Record<string, string>;
+  codeDir: string;
+  address: string;
+}
+
+/**
+ * Starts the runtime with `-c <configArg>` and waits until it accepts a connection: the client, or
+ * why it did not start.
+ */
+async function startRuntime(launch: Launch, configArg: string): Promise<GrpcUnaryClient | string> {
+  // The runtime's output goes to this process's stdout/stderr: the function's log, and the first
+  // lines of its stderr are in the platform's error when the start fails.
+  const proc = spawn(launch.program, [...launch.args, '-c', configArg], {
+    cwd: launch.codeDir,
+    env: launch.env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  child = proc;
+  childExited = false;
+  if (proc.pid !== undefined) reaper.add(proc.pid);
+  let spawnError: Error | undefined;
+  proc.on('error', (err) => {
+    spawnError = err;
+    if (proc === child) childExited = true;
+  });
+  proc.on('exit', () => {
+    if (proc.pid !== undefined) reaper.signal(proc.pid);
+    if (proc !== child) return;
+    childExited = true;
+    if (client === undefined) return; // still starting: reported by the caller
+    if (connection.shuttingDown) return;
+    note(`the runtime exited (${describeExit(proc)})`);
+    exitSoon(1);
+  });
+  const grpc = new GrpcUnaryClient(launch.address);
+  if (await dial(grpc, proc)) return grpc;
+  grpc.close();
+  await new Promise((resolve) => setImmediate(resolve));
+  return spawnError !== undefined
+    ? `could not start ${launch.program}: ${spawnError.message}`
+    : `the runtime exited (${describeExit(proc)}) before it listened on ${launch.address}`;
 }
 
 async function onInit(meta: InitMeta): Promise<void> {
@@ -130,53 +179,32 @@ async function onInit(meta: InitMeta): Promise<void> {
     const [file, ...args] = parseCommand(process.env['SKIFF_COMMAND']);
     const program = file.includes('/') && !path.isAbsolute(file) ? path.resolve(meta.codeDir, file) : file;
     const address = `127.0.0.1:${await freePort()}`;
-    const configFile = path.join(tmpDir, 'service.yml');
-    // JSON is YAML: the runtimes read this file with a YAML parser
     const config = serviceConfig(meta, {
       address,
       timeoutMs: SERVER_TIMEOUT_MS,
       maxMessageBytes: MAX_RESPONSE_BYTES,
     });
+    // JSON is YAML: the runtimes read this file with a YAML parser
+    const configFile = path.join(tmpDir, 'service.yml');
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) {
       if (value !== undefined && !['SKIFF_PROTOCOL_FD', 'SKIFF_COMMAND'].includes(key)) env[key] = value;
     }
     Object.assign(env, serviceEnv(meta.function, address));
-    // The runtime's output goes to this process's stdout/stderr: the function's log, and the first
-    // lines of its stderr are in the platform's error when the start fails.
-    const proc = spawn(program, [...args, '-c', configFile], {
-      cwd: meta.codeDir,
-      env,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      detached: true,
-    });
-    child = proc;
-    if (proc.pid !== undefined) reaper.add(proc.pid);
-    let spawnError: Error | undefined;
-    proc.on('error', (err) => {
-      spawnError = err;
-      childExited = true;
-    });
-    proc.on('exit', () => {
-      childExited = true;
-      if (proc.pid !== undefined) reaper.signal(proc.pid);
-      if (client === undefined) return; // still starting: reported below
-      if (connection.shuttingDown) return;
-      note(`the runtime exited (${describeExit(proc)})`);
-      exitSoon(1);
-    });
-    const grpc = new GrpcUnaryClient(address);
-    if (!(await dial(grpc))) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const why =
-        spawnError !== undefined
-          ? `could not start ${file}: ${spawnError.message}`
-          : `the runtime exited (${describeExit(proc)}) before it listened on ${address}`;
-      sendError(0, { code: 'INIT_ERROR', message: why });
+    const launch = { program, args, env, codeDir: meta.codeDir, address };
+    let started = await startRuntime(launch, configFile);
+    if (typeof started === 'string' && meta.flavor === 'openedge') {
+      // OpenEdge 0.1.1 runtimes take the configuration itself as JSON in -c, not a file name
+      note(`${started}; starting it again with the configuration as JSON in -c (OpenEdge 0.1.1)`);
+      const again = await startRuntime(launch, JSON.stringify(config));
+      started = typeof again === 'string' ? `${started}; with the configuration as JSON: ${again}` : again;
+    }
+    if (typeof started === 'string') {
+      sendError(0, { code: 'INIT_ERROR', message: started });
       return;
     }
-    client = grpc;
+    client = started;
     writer.send(FrameKind.READY, 0, {});
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

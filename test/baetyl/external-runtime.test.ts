@@ -182,6 +182,22 @@ describe('external Baetyl runtime processes', () => {
     expect(reply.context).toMatchObject({ service: 'runtime.Runtime', messageTopic: 'old/topic' });
   });
 
+  it('starts a 0.1.1 runtime again with its configuration as JSON in -c when it rejects a file', async () => {
+    const res = await deployVariant(p, 'ext-rt-inline', {
+      flavor: 'openedge',
+      env: { FAKE_SERVICES: 'runtime', FAKE_INLINE: '1' },
+    });
+    expect(res.status).toBe(201);
+    const call = await p.call('/ext-rt-inline', { method: 'POST', body: '{"v":"inline"}' });
+    expect(call.status).toBe(200);
+    const reply = (await call.json()) as Reply;
+    expect(reply.event).toEqual({ v: 'inline' });
+    const [flag, inline] = reply.context.seen.argv;
+    expect(flag).toBe('-c');
+    expect(JSON.parse(inline ?? '')).toMatchObject({ name: 'ext-rt-inline' });
+    expect(reply.context.seen.config.functions[0]).toMatchObject({ name: 'ext-rt-inline' });
+  });
+
   it('refuses a runtime that exits at once or never listens, and keeps serving the others', async () => {
     const exits = await deployVariant(p, 'ext-rt-exits', { env: { FAKE_MODE: 'exit' } });
     const exitsBody = (await exits.json()) as { error?: { code: string; message: string } };
