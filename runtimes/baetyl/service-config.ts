@@ -21,6 +21,9 @@ export interface ServiceConfig {
   logger: { level: string };
 }
 
+/** Threads and concurrent calls of the runtime's server. */
+export const RUNTIME_WORKERS = 8;
+
 export interface ServiceOptions {
   address: string;
   timeoutMs: number;
@@ -39,9 +42,10 @@ export function serviceConfig(init: InitMeta, options: ServiceOptions): ServiceC
       address: options.address,
       timeout: options.timeoutMs * 1_000_000,
       message: { length: { max: options.maxMessageBytes } },
-      // one call at a time per instance (the flavors' maxConcurrency): one worker is enough
-      workers: { max: 1 },
-      concurrent: { max: 1 },
+      // The platform sends one call at a time (the flavors' maxConcurrency), but a call it gave up on
+      // (a timeout) may still run in the runtime, which gRPC cannot stop: room for a few of those.
+      workers: { max: RUNTIME_WORKERS },
+      concurrent: { max: RUNTIME_WORKERS },
     },
     functions: [{ name: init.function, handler: init.handler, codedir: init.codeDir }],
     logger: { level: 'info' },

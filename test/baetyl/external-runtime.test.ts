@@ -238,6 +238,16 @@ describe('external Baetyl runtime processes', () => {
     expect((await p.call('/ext-rt', { method: 'POST', body: '{}' })).status).toBe(200);
   });
 
+  it('answers 504 when the runtime outlives the timeout, and the next call still goes through', async () => {
+    expect((await deployVariant(p, 'ext-rt-slow', { timeoutMs: 500 })).status).toBe(201);
+    const slow = await p.call('/ext-rt-slow', { method: 'POST', body: '{"sleep":2}' });
+    expect(slow.status).toBe(504);
+    expect(((await slow.json()) as { error: { code: string } }).error.code).toBe('SKIFF_E_TIMEOUT');
+    const next = await p.call('/ext-rt-slow', { method: 'POST', body: '{"n":2}' });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as Reply).event).toEqual({ n: 2 });
+  });
+
   it('reports a runtime that dies during a call as the crash of its instance, then starts a new one', async () => {
     const res = await p.call('/ext-rt', { method: 'POST', body: '{"die":7}' });
     expect(res.status).toBe(502);
