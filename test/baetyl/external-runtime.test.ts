@@ -111,6 +111,14 @@ describe('external Baetyl runtime processes', () => {
     expect(env['SKIFF_PROTOCOL_FD']).toBeNull();
   });
 
+  it("gives the runtime Baetyl's default handler index.handler when the spec names none", async () => {
+    expect((await deployVariant(p, 'ext-rt-default', { handler: undefined })).status).toBe(201);
+    const res = await p.call('/ext-rt-default', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(200);
+    const { config } = ((await res.json()) as Reply).context.seen;
+    expect(config.functions[0]?.handler).toBe('index.handler');
+  });
+
   it('calls baetyl.Function/Call with the payload and the MQTT headers, and answers with its payload', async () => {
     const res = await p.call('/ext-rt', {
       method: 'POST',
