@@ -19,6 +19,15 @@ if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
   fi
 fi
 
+# The external Baetyl runtime tests run a gRPC server in Debian's Python (grpcio, protobuf, yaml),
+# as Baetyl's own Python runtime needs them.
+if ! /usr/bin/python3 -c 'import grpc, google.protobuf, yaml' >/dev/null 2>&1; then
+  echo "==> installing python3-grpcio, python3-protobuf and python3-yaml (Debian)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-grpcio python3-protobuf python3-yaml; else
+    echo "warning: python3-grpcio is missing; the external Baetyl runtime tests will fail (apt-get install python3-grpcio python3-protobuf python3-yaml)" >&2
+  fi
+fi
+
 # Instances run in bubblewrap (Debian: bubblewrap); setpriv and mount come with util-linux.
 if ! command -v bwrap >/dev/null 2>&1; then
   echo "==> installing bubblewrap (Debian), the sandbox of every function instance"

@@ -75,6 +75,8 @@ export class BridgeConnection {
   private readonly socket: net.Socket;
   private readonly decoder = new FrameDecoder();
   private stopping = false;
+  /** When the grace period of a SHUTDOWN ends (epoch milliseconds). */
+  private stopBy: number | undefined;
   /** The schemas load (zod) while the platform answers HELLO; frames wait for them in the backlog. */
   private parse: typeof parsePlatformFrame | undefined;
   private backlog: Frame[] = [];
@@ -106,6 +108,11 @@ export class BridgeConnection {
   /** True once the platform sent SHUTDOWN. */
   get shuttingDown(): boolean {
     return this.stopping;
+  }
+
+  /** After SHUTDOWN: the milliseconds left of its grace period (the platform kills the process then). */
+  graceLeftMs(): number | undefined {
+    return this.stopBy === undefined ? undefined : Math.max(0, this.stopBy - Date.now());
   }
 
   /** Sends an ERROR; its message and stack are cut to stay well inside the platform's meta limit. */
@@ -221,6 +228,7 @@ export class BridgeConnection {
       case FrameKind.SHUTDOWN: {
         this.stopping = true;
         const { graceMs } = frame.meta;
+        this.stopBy = Date.now() + graceMs;
         if (this.hooks.inFlight() === 0) this.drained();
         else setTimeout(() => this.exitSoon(0), graceMs).unref();
         break;

@@ -29,6 +29,7 @@ export function toDeployment(
   flavors: Flavors,
 ): Deployment {
   const flavor = v.spec.flavor ?? 'native';
+  const customShim = v.spec.runtime === 'custom' ? flavors.get(flavor)?.customShim : undefined;
   return {
     function: v.function,
     version: v.version,
@@ -59,5 +60,6 @@ export function toDeployment(
     callers: v.spec.access?.callers ?? null,
     private: v.spec.access?.private === true,
     ...(flavors.get(flavor)?.replaceAfterTimeout === true ? { replaceAfterTimeout: true } : {}),
+    ...(customShim === undefined ? {} : { customShim }),
   };
 }

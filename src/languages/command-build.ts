@@ -7,9 +7,10 @@ import type { Builder } from './runtime.js';
 /**
  * The build step of the `custom` and `http` runtimes: nothing to compile, but the spec must have a
  * `command`; a program given by a relative path (`./server`, `bin/run`) must be in the upload and is
- * made executable. Returns `handler` (passed to a custom runtime in INIT), or '' without one.
+ * made executable. Returns `handler` as written (passed to a custom runtime in INIT), else the flavor's
+ * default, or ''.
  */
-export const buildCommand: Builder = async ({ dir, spec, log }) => {
+export const buildCommand: Builder = async ({ dir, spec, handler, log }) => {
   const program = spec.command?.[0];
   if (program === undefined) {
     throw new SkiffError('SKIFF_E_INVALID_SPEC', `runtime ${spec.runtime} needs a "command" in skiff.json`);
@@ -26,5 +27,6 @@ export const buildCommand: Builder = async ({ dir, spec, log }) => {
     if (await makeExecutable(full)) log(`chmod 0755 ${program}`);
   }
   log(`command: ${JSON.stringify(spec.command)}`);
-  return spec.handler ?? '';
+  // the handler as written; without one, the flavor's default for the runtime
+  return spec.handler ?? handler ?? '';
 };

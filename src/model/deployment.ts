@@ -26,6 +26,8 @@ export interface Deployment {
   network: NetworkMode;
   /** The calling convention the bridge uses (`native` or a compatibility flavor). */
   flavor: FlavorName;
+  /** Runtime `custom`: the flavor's bridge that runs `command` as its child (Flavor.customShim). */
+  customShim?: string;
   /** Whether callers see the function's own error text in a function error (its flavor's rule). */
   showErrorText: boolean;
   /** The functions that may `ctx.call` it (skiff.json `access.callers`); null: every function. */

@@ -31,6 +31,12 @@ export interface Flavor {
    * discards such an instance: the timed-out code may still be running in it).
    */
   replaceAfterTimeout?: boolean;
+  /**
+   * For runtime `custom`: the platform's bridge that runs the function's `command` as its child and
+   * speaks the flavor's own runtime interface to it (a file under dist/runtimes, run with Node, in
+   * the same sandbox); absent: the command is the bridge and speaks Skiff's runtime protocol itself.
+   */
+  customShim?: string;
   /** A prefix of environment variable names its platform keeps for itself: a deploy using one fails. */
   reservedEnvPrefix?: string;
   /**

@@ -5,7 +5,9 @@
  * (Node). The two flavors run code the same way; they differ in the error record an MQTT rule
  * publishes after the last attempt (`functionMessage` or 0.1.x's `packet`, mqtt-failure.ts).
  * A handler is written `module.function` (Python: dots before the last one are packages; Node: the
- * file without `.js`), mapped here onto Skiff's forms.
+ * file without `.js`), mapped here onto Skiff's forms. A function of runtime `custom` and either
+ * flavor is an external runtime process (docs/compat/baetyl/external-runtimes.md), run through
+ * runtimes/baetyl/shim.ts.
  */
 import type { Flavor } from '../../model/flavor.js';
 import type { RuntimeName } from '../../model/spec.js';
@@ -34,6 +36,8 @@ const common = {
   defaultHandler: {
     node: mapBaetylHandler(BAETYL_DEFAULT_HANDLER, 'node'),
     python: mapBaetylHandler(BAETYL_DEFAULT_HANDLER, 'python'),
+    // an external runtime process gets the handler as Baetyl writes it
+    custom: BAETYL_DEFAULT_HANDLER,
   },
   mapHandler: mapBaetylHandler,
   showsErrorText: true,
@@ -41,6 +45,8 @@ const common = {
   maxConcurrency: 1,
   // upstream's manager discards an instance whose call failed with a timeout
   replaceAfterTimeout: true,
+  // runtime custom: the command is a Baetyl / OpenEdge runtime process served over gRPC by this shim
+  customShim: 'baetyl/shim.js',
 } as const;
 
 export const BAETYL_FLAVOR: Flavor = { name: 'baetyl', ...common, mqttFailure: baetylFailure };
