@@ -147,7 +147,7 @@ export class Instance implements PoolInstance<Instance> {
         changed: (settled) => this.changed(settled),
         timedOut: () => {
           this.opts.events.emit('timeout', this.event());
-          if (this.deployment?.replaceAfterTimeout === true && this.state === 'warm') {
+          if (this.deployment?.replaceAfterTimeout === true && this.state === 'ready') {
             // the flavor's rule: the timed-out code may still run in it, the next call gets a new one
             this.log('platform', 'info', `instance ${this.id} is replaced after a timeout`);
             this.kill();
