@@ -16,6 +16,7 @@ export const GRPC_ERROR_TYPE = '*status.statusError';
 /** Platform errors that upstream would have met as a runtime it cannot reach. */
 const UNAVAILABLE = new Set([
   'SKIFF_E_INSTANCE_CRASHED',
+  'SKIFF_E_INSTANCE_START_FAILED',
   'SKIFF_E_START_TIMEOUT',
   'SKIFF_E_CRASH_LOOP',
   'SKIFF_E_SANDBOX_UNAVAILABLE',
