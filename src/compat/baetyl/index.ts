@@ -46,5 +46,23 @@ export const baetyl: Dialect<BaetylSection> = {
       sets: 'enabled',
     },
   ],
-  enable: () => ({}),
+  enable: async (ctx, section) => {
+    const { createImportApi } = await import('./import-api.js');
+    return {
+      management: {
+        handler: createImportApi({
+          deployer: ctx.deployer,
+          token: ctx.token,
+          logger: ctx.logger,
+          maxUploadBytes: ctx.config.build.maxUploadBytes,
+          facts: () => ({
+            maxInstancesCeiling: ctx.config.functions.maxInstancesCeiling,
+            maxTimeoutMs: ctx.config.functions.maxTimeoutMs,
+            maxMessageBytes: section.maxMessageBytes,
+            brokerUrl: ctx.config.mqtt.url ?? ctx.endpoints()['mqtt'],
+          }),
+        }),
+      },
+    };
+  },
 };
