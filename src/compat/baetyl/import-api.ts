@@ -31,6 +31,11 @@ export interface ImportApiDeps {
   maxUploadBytes: number;
   /** The platform's facts, read per import (the broker's URL is known once the listeners are up). */
   facts(): PlatformFacts;
+  /**
+   * Told each 1.0 runtime service and its functions after a real (not dry) import, for the v2 proxy's
+   * service table; absent: the grouping is only returned (`services` in the result).
+   */
+  recordService?(service: string, functions: readonly string[]): void;
 }
 
 const invalid = (message: string): SkiffError => new SkiffError('SKIFF_E_INVALID_REQUEST', message);
@@ -99,6 +104,10 @@ export function createImportApi(deps: ImportApiDeps): RawHandler {
         deps.facts(),
       );
       const result = await applyImport(plan, root, deps.deployer, dryRun);
+      if (!dryRun && deps.recordService !== undefined) {
+        for (const [service, functions] of Object.entries(result.services))
+          deps.recordService(service, functions);
+      }
       deps.logger.info(
         { functions: result.functions.map((fn) => fn.name), dryRun, format: result.format },
         'Baetyl configuration imported',
