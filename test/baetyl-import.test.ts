@@ -30,7 +30,7 @@ interface Spec {
 interface Result {
   format: string;
   dryRun: boolean;
-  functions: { name: string; version?: number; runtime: string; service?: string }[];
+  functions: { name: string; version?: number; runtime: string; service?: string; flavor: string }[];
   rules: Record<string, unknown>[];
   services: Record<string, string[]>;
   hub?: { address: string; sameAsSkiff: boolean };
@@ -141,7 +141,7 @@ describe('importing Baetyl and OpenEdge configurations', () => {
       V1,
       'config=etc/baetyl/service.yml&runtimeConfig=etc/baetyl/python.yml&dryRun=true',
     );
-    const result = (await res.json()) as Result & { functions: { version?: number; flavor: string }[] };
+    const result = (await res.json()) as Result;
     expect(res.status).toBe(200);
     expect(result.dryRun).toBe(true);
     expect(result.functions.map((fn) => [fn.name, fn.flavor, fn.version])).toEqual([
