@@ -7,8 +7,11 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDirectory } from '../src/store/archive/pack.js';
+import { defaultLogin } from './helpers/mqtt.js';
+import { Inbox, subscribed } from './mqtt/setup.js';
 import { FIXTURES, makeDataDir, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -134,6 +137,27 @@ describe('importing Baetyl and OpenEdge configurations', () => {
       ['sayhi', 2],
       ['sayjs', 2],
     ]);
+  });
+
+  it("runs the imported rules on Skiff's broker: a message on t comes back from the Python handler on t/hi", async () => {
+    await subscribed(p.dataDir, ['t', 't/js']);
+    const client = await connectAsync(p.server.endpoints['mqtt'] as string, {
+      ...defaultLogin(p),
+      clientId: 'baetyl-import',
+      reconnectPeriod: 0,
+    });
+    try {
+      const inbox = new Inbox(client);
+      await client.subscribeAsync(['t/hi', 't/js/hi'], { qos: 1 });
+      await client.publishAsync('t', JSON.stringify({ n: 1 }), { qos: 1 });
+      const hi = await inbox.next('t/hi');
+      expect(JSON.parse(hi.payload.toString())).toEqual({ n: 1, say: 'hi' });
+      await client.publishAsync('t/js', JSON.stringify({ n: 2 }), { qos: 1 });
+      const js = await inbox.next('t/js/hi');
+      expect(JSON.parse(js.payload.toString())).toEqual({ say: 'hi', event: { n: 2 } });
+    } finally {
+      await client.endAsync();
+    }
   });
 
   it('shows the specs in a dry run without deploying', async () => {
