@@ -130,6 +130,8 @@ export async function applyImport(
       triggers: { mqtt: spec.triggers.mqtt },
       // the import is the whole spec: a skiff.json among the code adds nothing
       specFile: false,
+      // as upstream, the codedir holds its dependencies (node_modules, Python packages): nothing is installed
+      installDependencies: false,
       mode: 'upsert',
     };
     try {

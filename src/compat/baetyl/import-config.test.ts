@@ -198,6 +198,27 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
     ).toBe(false);
   });
 
+  it('never shows user names and passwords of broker addresses', () => {
+    const p = planImport(
+      { config: { name: 'c', text: V1.replace('tcp://127.0.0.1:1883', 'tcp://u:secret@hub:1883') } },
+      { ...FACTS, brokerUrl: 'mqtt://skiff:hidden@127.0.0.1:1883' },
+    );
+    expect(p.hub?.address).toBe('tcp://hub:1883');
+    expect(p.warnings.join('\n')).not.toMatch(/secret|hidden/);
+  });
+
+  it('takes YAML anchors and merge keys, as Go does', () => {
+    const p = plan(
+      'x: &inst {max: 3, idletime: 2m}\nfunctions:\n  - name: f\n    service: s\n    handler: a.b\n    instance: {<<: *inst, min: 1}\n',
+    );
+    expect(p.functions[0]?.scaling).toEqual({
+      minInstances: 1,
+      maxInstances: 3,
+      idleTimeoutMs: 120_000,
+      concurrency: 1,
+    });
+  });
+
   it("lowers max to the platform's ceiling, warns of long timeouts and other message limits", () => {
     const p = plan(
       fn1('    instance: {min: 30, max: 50}\n    timeout: 10m\n    message: {length: {max: 1024}}\n'),

@@ -4,75 +4,25 @@
  * it reads texts and returns a plan; import-runtime.ts decides each function's language from its code
  * and import-apply.ts deploys the plan.
  */
-import { NAME_PATTERN, mqttRuleSchema, type MqttRule } from '../../model/spec.js';
+import { NAME_PATTERN } from '../../model/spec.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseYamlFile, Reader, type Doc } from './import-read.js';
+import { hubOf, readRules } from './import-rules.js';
+import type {
+  ConfigFile,
+  ImportFormat,
+  ImportInput,
+  ImportPlan,
+  PlannedFunction,
+  PlatformFacts,
+} from './import-types.js';
 import { parseGoDuration, parseMemory } from './units.js';
 
-/** `baetyl`: a 1.0 function manager's file; `openedge`: a 0.1.x module.yml. Also the functions' flavor. */
-export type ImportFormat = 'baetyl' | 'openedge';
+export type * from './import-types.js';
+export { brokerKey } from './import-rules.js';
 
 const BAETYL_NAME = /^[a-zA-Z0-9_-]{1,140}$/;
 const MiB = 1024 * 1024;
-
-/** What the platform allows, for the checks that depend on it. */
-export interface PlatformFacts {
-  /** `functions.maxInstancesCeiling`: a larger `instance.max` is lowered to it, with a warning. */
-  maxInstancesCeiling: number;
-  /** `functions.maxTimeoutMs`: a longer `timeout` is cut to it when calls run, with a warning. */
-  maxTimeoutMs: number;
-  /** `compat.baetyl.maxMessageBytes`: the gRPC message limit of the platform. */
-  maxMessageBytes: number;
-  /** The MQTT broker Skiff's trigger uses (`mqtt.url`, else the embedded broker's URL). */
-  brokerUrl: string | undefined;
-}
-
-export interface ConfigFile {
-  /** Its name in messages (the path the client gave). */
-  name: string;
-  text: string;
-}
-
-export interface ImportInput {
-  config: ConfigFile;
-  /** 1.0: the runtime services' own files, whose `functions[]` give `handler` and `codedir`. */
-  runtimeConfigs?: readonly ConfigFile[];
-  /** Forced; else told from the keys. */
-  format?: ImportFormat;
-}
-
-/** One function to deploy. */
-export interface PlannedFunction {
-  name: string;
-  /** 1.0: the runtime service that ran it upstream. */
-  service?: string;
-  /** As written (`index.handler`); the flavor maps it onto Skiff's form. */
-  handler: string;
-  /** Its code folder, relative to the import's base folder ('' = the base itself), `/`-separated. */
-  codedir: string;
-  /** The runtime named by the configuration (`runtime`, or 0.1.x `entry`), when one is. */
-  runtime?: 'python' | 'node';
-  env: Record<string, string>;
-  scaling: { minInstances: number; maxInstances: number; idleTimeoutMs: number; concurrency: 1 };
-  timeoutMs: number;
-  limits?: { memoryMb?: number; cpus?: number; pids?: number };
-  mqtt: MqttRule[];
-}
-
-export interface ImportHub {
-  address: string;
-  /** Whether it is Skiff's own broker (same host and port; loopback names count as one). */
-  sameAsSkiff: boolean;
-}
-
-export interface ImportPlan {
-  format: ImportFormat;
-  functions: PlannedFunction[];
-  /** 1.0: runtime service → the functions it served (for the v2 proxy's service table). */
-  services: Record<string, string[]>;
-  hub?: ImportHub;
-  warnings: string[];
-}
 
 /** Tells the format from the keys: rules with `compute` are 0.1.x, with `function` 1.0. */
 export function detectFormat(doc: Doc): ImportFormat {
@@ -169,63 +119,6 @@ function messageMax(r: Reader, raw: unknown, where: string, facts: PlatformFacts
       `${where}.length.max: ${parsed.value} bytes is not kept per function; the platform's limit compat.baetyl.maxMessageBytes (${facts.maxMessageBytes}) applies`,
     );
   }
-}
-
-/** Reads `rules` of either generation into MQTT rules per function (by name). */
-function readRules(
-  r: Reader,
-  doc: Doc,
-  format: ImportFormat,
-  names: ReadonlySet<string>,
-  warnings: string[],
-): Map<string, MqttRule[]> {
-  const byFunction = new Map<string, MqttRule[]>();
-  r.list(doc['rules'], 'rules').forEach((rule, i) => {
-    const where = `rules[${i}]`;
-    const target =
-      format === 'baetyl'
-        ? r.required(r.map(rule['function'], `${where}.function`)['name'], `${where}.function.name`)
-        : r.required(r.map(rule['compute'], `${where}.compute`)['function'], `${where}.compute.function`);
-    const targetKey = format === 'baetyl' ? `${where}.function.name` : `${where}.compute.function`;
-    if (!names.has(target)) r.fail(targetKey, `no function named ${JSON.stringify(target)} in functions`);
-    const sub = r.map(rule['subscribe'], `${where}.subscribe`);
-    const pub = r.map(rule['publish'], `${where}.publish`);
-    const subscribe = r.required(sub['topic'], `${where}.subscribe.topic`);
-    const publish = r.required(pub['topic'], `${where}.publish.topic`);
-    const qos = r.qos(sub['qos'], `${where}.subscribe.qos`) ?? 0;
-    const publishQos = r.qos(pub['qos'], `${where}.publish.qos`);
-    if (qos === 1 && publishQos === undefined) {
-      warnings.push(
-        `${where}: subscribe.qos is 1 and publish.qos is not set, so results are published at QoS 0 and the flow is no longer at-least-once (upstream's default, Baetyl issue #223); set publish.qos: 1 to keep QoS 1`,
-      );
-    }
-    let attempts = 1; // 0.1.x: no retry
-    if (format === 'baetyl') {
-      const max = r.map(rule['retry'], `${where}.retry`)['max'];
-      if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max))) {
-        r.fail(`${where}.retry.max`, 'must be a whole number');
-      }
-      attempts = Math.max(1, (max as number | undefined | null) ?? 3);
-      if (attempts > 10) {
-        warnings.push(`${where}: retry.max ${attempts} is lowered to 10, the most attempts Skiff makes`);
-        attempts = 10;
-      }
-    }
-    const mapped = {
-      subscribe,
-      publish,
-      qos,
-      publishQos: publishQos ?? 0,
-      attempts,
-      onError: 'publish' as const,
-    };
-    const checked = mqttRuleSchema.safeParse(mapped);
-    if (!checked.success) r.fail(where, checked.error.issues.map((issue) => issue.message).join('; '));
-    const list = byFunction.get(target) ?? [];
-    list.push(checked.data);
-    byFunction.set(target, list);
-  });
-  return byFunction;
 }
 
 /** The runtime files' `functions[]{name, handler, codedir}` by name (1.0). */
@@ -380,49 +273,6 @@ function openedgeFunctions(r: Reader, doc: Doc, facts: PlatformFacts, warnings: 
       mqtt: [],
     };
   });
-}
-
-/** `host:port` of an MQTT address (`tcp://`, `ssl://`, `mqtt://`, `mqtts://`, `ws://`…), loopback names as one. */
-export function brokerKey(address: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return undefined;
-  }
-  const secure = /^(ssl|tls|mqtts|wss):$/.test(url.protocol);
-  const port = url.port !== '' ? url.port : secure ? '8883' : '1883';
-  let host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (
-    host === 'localhost' ||
-    host === '::1' ||
-    host === '0.0.0.0' ||
-    host === '::' ||
-    host.startsWith('127.')
-  ) {
-    host = 'loopback';
-  }
-  return `${host}:${port}`;
-}
-
-function hubOf(r: Reader, doc: Doc, facts: PlatformFacts, warnings: string[]): ImportHub | undefined {
-  const hub = r.map(doc['hub'], 'hub');
-  const address = r.text(hub['address'], 'hub.address');
-  if (address === '') return undefined;
-  const key = brokerKey(address);
-  const skiff = facts.brokerUrl === undefined ? undefined : brokerKey(facts.brokerUrl);
-  const sameAsSkiff = key !== undefined && key === skiff;
-  if (!sameAsSkiff) {
-    warnings.push(
-      `hub.address ${address} is not Skiff's MQTT broker (${facts.brokerUrl ?? 'none is running'}): the rules subscribe and publish on Skiff's broker; point your clients there, or set mqtt.url to ${address}`,
-    );
-  }
-  if (hub['username'] !== undefined || hub['password'] !== undefined || hub['cert'] !== undefined) {
-    warnings.push(
-      "hub's username, password and certificates are not used: Skiff's MQTT trigger logs in with its own",
-    );
-  }
-  return { address, sameAsSkiff };
 }
 
 /** Reads the configuration (and 1.0 runtime files) into the plan, or refuses with the file and key named. */

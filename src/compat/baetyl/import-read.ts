@@ -16,14 +16,14 @@ export function refuse(file: string, where: string, problem: string): never {
   throw new SkiffError('SKIFF_E_INVALID_SPEC', `${file}: ${where === '' ? '' : `${where}: `}${problem}`);
 }
 
-/** Parses one YAML document (aliases bounded, duplicate keys refused) into a mapping. */
+/** Parses one YAML document (aliases bounded, `<<` merge keys as Go's reader takes them, duplicate keys refused) into a mapping. */
 export function parseYamlFile(file: string, text: string): Doc {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
     refuse(file, '', `the file is larger than ${MAX_CONFIG_BYTES} bytes`);
   }
   let value: unknown;
   try {
-    value = parse(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: true });
+    value = parse(text, { maxAliasCount: 100, uniqueKeys: true, merge: true, prettyErrors: true });
   } catch (err) {
     refuse(file, '', `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
