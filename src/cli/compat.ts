@@ -4,10 +4,11 @@
  * `codedir`s name, and posts it to `POST /v1/compat/baetyl/import` with the configuration's path inside
  * it (docs/compat/baetyl/import.md). Needs `skiff serve --baetyl`.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportResult } from '../compat/baetyl/import-apply.js';
+import { planImport } from '../compat/baetyl/import-config.js';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
@@ -56,6 +57,38 @@ export function registerCompat(program: Command): void {
   );
 }
 
+/**
+ * What to send of the base folder: the configuration files and every function's codedir (and the
+ * folders on the way), read from the configuration here, so that an unrelated file is never packed.
+ * The server reads the configuration again and is the judge; a refusal here is the same as there.
+ */
+export async function packedPaths(
+  base: string,
+  configPath: string,
+  runtimePaths: string[],
+  format: 'baetyl' | 'openedge' | undefined,
+): Promise<(rel: string) => boolean> {
+  const read = async (rel: string) => ({ name: rel, text: await readFile(path.join(base, rel), 'utf8') });
+  const plan = planImport(
+    {
+      config: await read(configPath),
+      runtimeConfigs: await Promise.all(runtimePaths.map(read)),
+      ...(format === undefined ? {} : { format }),
+    },
+    // only the codedirs are wanted here: the platform's own facts make the warnings
+    {
+      maxInstancesCeiling: 100,
+      maxTimeoutMs: Number.MAX_SAFE_INTEGER,
+      maxMessageBytes: 0,
+      brokerUrl: undefined,
+    },
+  );
+  const wanted = [configPath, ...runtimePaths, ...plan.functions.map((fn) => fn.codedir)];
+  if (wanted.includes('')) return () => true;
+  return (rel) =>
+    wanted.some((want) => want === rel || want.startsWith(`${rel}/`) || rel.startsWith(`${want}/`));
+}
+
 /** The base folder: `--base`, else the config's folder, or two above it when that is `…/etc/baetyl`. */
 export function baseFolder(configFile: string, base: string | undefined): string {
   if (base !== undefined) return path.resolve(base);
@@ -85,8 +118,10 @@ async function runImport(config: string, opts: ImportOptions, cmd: Command): Pro
   const runtimePaths = await Promise.all(
     (opts.runtimeConfig ?? []).map((file) => inside(base, file, 'the runtime configuration')),
   );
+  const format = opts.format as 'baetyl' | 'openedge' | undefined;
   const client = new SkiffClient({ dataDir });
   client.controlUrl(); // fail fast, before packing, when no platform is configured
+  const sent = await packedPaths(base, configPath, runtimePaths, format);
   const query = new URLSearchParams({ config: configPath });
   for (const rel of runtimePaths) query.append('runtimeConfig', rel);
   if (opts.format !== undefined) query.set('format', opts.format);
@@ -99,7 +134,7 @@ async function runImport(config: string, opts: ImportOptions, cmd: Command): Pro
   try {
     // Baetyl code ships its dependencies: node_modules is sent, only .git and .skiff are left out
     const body = await packDirectory(base, {
-      exclude: (rel) => rel.split('/').some((part) => part === '.git' || part === '.skiff'),
+      exclude: (rel) => !sent(rel) || rel.split('/').some((part) => part === '.git' || part === '.skiff'),
     });
     result = (
       await client.api<ImportResult>('POST', `/v1/compat/baetyl/import?${query.toString()}`, {
