@@ -279,3 +279,21 @@ describe('importing Baetyl and OpenEdge configurations', () => {
     expect(bad.stderr).toMatch(/SKIFF_E_INVALID_SPEC/);
   });
 });
+
+describe('importing without the Baetyl dialect', () => {
+  it('is not found, and the CLI says how to switch it on', async () => {
+    const p = await startPlatform();
+    try {
+      const env: NodeJS.ProcessEnv = {};
+      for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SKIFF_')) env[key] = value;
+      env['SKIFF_HOME'] = p.dataDir;
+      const r = await runCli(['compat', 'baetyl', 'import', path.join(V011, 'module.yml')], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/SKIFF_E_NOT_FOUND/);
+      expect(r.stderr).toMatch(/skiff serve --baetyl/);
+    } finally {
+      await p.stop();
+      await removeDir(p.dataDir);
+    }
+  });
+});

@@ -12,7 +12,8 @@ import { planImport } from '../compat/baetyl/import-config.js';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
-import { printJson, renderTable, startSpinner } from './output.js';
+import { printJson, renderTable, startSpinner, withHint } from './output.js';
+import { SkiffError } from '../shared/errors.js';
 
 const WHERE = 'skiff compat baetyl import';
 
@@ -137,10 +138,18 @@ async function runImport(config: string, opts: ImportOptions, cmd: Command): Pro
       exclude: (rel) => !sent(rel) || rel.split('/').some((part) => part === '.git' || part === '.skiff'),
     });
     result = (
-      await client.api<ImportResult>('POST', `/v1/compat/baetyl/import?${query.toString()}`, {
-        body,
-        headers: { 'content-type': 'application/gzip' },
-      })
+      await client
+        .api<ImportResult>('POST', `/v1/compat/baetyl/import?${query.toString()}`, {
+          body,
+          headers: { 'content-type': 'application/gzip' },
+        })
+        .catch((err: unknown) => {
+          // the route exists only with the Baetyl dialect on
+          if (err instanceof SkiffError && err.code === 'SKIFF_E_NOT_FOUND') {
+            throw withHint(err, 'start the platform with `skiff serve --baetyl` (compat.baetyl.enabled)');
+          }
+          throw err;
+        })
     ).body;
   } finally {
     spinner.stop();

@@ -161,6 +161,15 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
     expect(refusal('- 1')).toMatch(/must be a mapping/);
   });
 
+  it('takes at most 100 functions in one import', () => {
+    const many = (n: number) =>
+      `functions:\n${Array.from({ length: n }, (_, i) => `  - {name: f${i}, service: s, handler: a.b}\n`).join('')}`;
+    expect(plan(many(100)).functions).toHaveLength(100);
+    expect(refusal(many(101))).toMatch(
+      /^service\.yml: functions: 101 functions; one import takes at most 100/,
+    );
+  });
+
   it('reads the retry count: 0 is one attempt, more than 10 is lowered with a warning', () => {
     const rule = (max: string) =>
       `${fn1('')}rules:\n  - subscribe: {topic: a}\n    function: {name: f}\n    publish: {topic: b}\n    retry: {max: ${max}}\n`;

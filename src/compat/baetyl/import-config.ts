@@ -23,6 +23,8 @@ export { brokerKey } from './import-rules.js';
 
 const BAETYL_NAME = /^[a-zA-Z0-9_-]{1,140}$/;
 const MiB = 1024 * 1024;
+/** Functions one import deploys at most. */
+const MAX_FUNCTIONS = 100;
 
 /** Tells the format from the keys: rules with `compute` are 0.1.x, with `function` 1.0. */
 export function detectFormat(doc: Doc): ImportFormat {
@@ -291,6 +293,9 @@ export function planImport(input: ImportInput, facts: PlatformFacts): ImportPlan
     format === 'baetyl'
       ? baetylFunctions(r, doc, input, facts, warnings)
       : openedgeFunctions(r, doc, facts, warnings);
+  if (functions.length > MAX_FUNCTIONS) {
+    r.fail('functions', `${functions.length} functions; one import takes at most ${MAX_FUNCTIONS}`);
+  }
   const names = new Set<string>();
   functions.forEach((fn, i) => {
     if (names.has(fn.name))
