@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../shared/errors.js';
+import { registerCompat } from './compat.js';
 import { registerFn } from './fn.js';
 import { registerInvocation } from './invocation.js';
 import { registerInvoke } from './invoke.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerState(program);
   registerWorkflow(program);
   registerRuntime(program);
+  registerCompat(program);
   installExitOverrides(program);
   return program;
 }

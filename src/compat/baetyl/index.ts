@@ -47,12 +47,15 @@ export const baetyl: Dialect<BaetylSection> = {
     },
   ],
   async enable(ctx, section) {
-    // the gRPC services (grpc.ts) and the v2 proxy (proxy.ts) share the recorded services (services.ts)
-    const [{ baetylGrpcService, grpcNotes }, { startProxy }, { servicesFor }] = await Promise.all([
-      import('./grpc.js'),
-      import('./proxy.js'),
-      import('./services.js'),
-    ]);
+    // the gRPC services (grpc.ts) and the v2 proxy (proxy.ts) share the recorded services (services.ts),
+    // which the configuration import (import-api.ts) writes
+    const [{ baetylGrpcService, grpcNotes }, { startProxy }, { servicesFor }, { createImportApi }] =
+      await Promise.all([
+        import('./grpc.js'),
+        import('./proxy.js'),
+        import('./services.js'),
+        import('./import-api.js'),
+      ]);
     const services = servicesFor(ctx.config.dataDir);
     const lookupService = (service: string) => services.lookup(service);
     const { maxMessageBytes, proxy } = section;
@@ -65,6 +68,21 @@ export const baetyl: Dialect<BaetylSection> = {
             },
           }
         : {}),
+      management: {
+        handler: createImportApi({
+          deployer: ctx.deployer,
+          token: ctx.token,
+          logger: ctx.logger,
+          maxUploadBytes: ctx.config.build.maxUploadBytes,
+          facts: () => ({
+            maxInstancesCeiling: ctx.config.functions.maxInstancesCeiling,
+            maxTimeoutMs: ctx.config.functions.maxTimeoutMs,
+            maxMessageBytes,
+            brokerUrl: ctx.config.mqtt.url ?? ctx.endpoints()['mqtt'],
+          }),
+          recordService: (service, functions) => services.set(service, functions),
+        }),
+      },
       notes: grpcNotes(ctx.config.grpc, maxMessageBytes),
     };
   },

@@ -23,6 +23,8 @@ export interface DeployRequest {
   limits?: LimitsInput | undefined;
   /** A timeout given with the deploy (a compatibility API); it wins over skiff.json's. */
   timeoutMs?: number | undefined;
+  /** Triggers given with the deploy (a compatibility API's MQTT rules); each kind wins over skiff.json's. */
+  triggers?: FunctionSpec['triggers'] | undefined;
   /** A start timeout given with the deploy (a compatibility API); it wins over skiff.json's. */
   startTimeoutMs?: number | undefined;
   /**
@@ -88,15 +90,21 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
       : { limits: compactLimits({ ...file.limits, ...req.limits }) }),
     ...(file.network === undefined ? {} : { network: file.network }),
     ...flavorOf(req.flavor ?? file.flavor),
-    ...(file.triggers === undefined
-      ? {}
-      : {
-          triggers: {
-            ...(file.triggers.mqtt === undefined ? {} : { mqtt: file.triggers.mqtt }),
-            ...(file.triggers.cron === undefined ? {} : { cron: file.triggers.cron }),
-          },
-        }),
+    ...triggersOf(file.triggers, req.triggers),
     ...accessOf(file.access),
+  };
+}
+
+/** The spec's triggers: the request's kinds (mqtt, cron) win over skiff.json's; absent when neither has any. */
+function triggersOf(
+  file: SpecInput['triggers'],
+  req: FunctionSpec['triggers'],
+): { triggers?: NonNullable<FunctionSpec['triggers']> } {
+  const mqtt = req?.mqtt ?? file?.mqtt;
+  const cron = req?.cron ?? file?.cron;
+  if (file === undefined && req === undefined) return {};
+  return {
+    triggers: { ...(mqtt === undefined ? {} : { mqtt }), ...(cron === undefined ? {} : { cron }) },
   };
 }
 

@@ -1,0 +1,99 @@
+/**
+ * Reading Baetyl's YAML: the text parsed with the `yaml` package within bounds, and small readers that
+ * check one key each and refuse with a message naming the file and the key
+ * (`service.yml: functions[0].instance.max: 0 is out of range 1–100`).
+ */
+import { parse } from 'yaml';
+import { SkiffError } from '../../shared/errors.js';
+
+/** The largest configuration file read (bytes of text). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export type Doc = Record<string, unknown>;
+
+/** A refusal of the import: 400 SKIFF_E_INVALID_SPEC, naming the file and the key. */
+export function refuse(file: string, where: string, problem: string): never {
+  throw new SkiffError('SKIFF_E_INVALID_SPEC', `${file}: ${where === '' ? '' : `${where}: `}${problem}`);
+}
+
+/** Parses one YAML document (aliases bounded, `<<` merge keys as Go's reader takes them, duplicate keys refused) into a mapping. */
+export function parseYamlFile(file: string, text: string): Doc {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    refuse(file, '', `the file is larger than ${MAX_CONFIG_BYTES} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = parse(text, { maxAliasCount: 100, uniqueKeys: true, merge: true, prettyErrors: true });
+  } catch (err) {
+    refuse(file, '', `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) refuse(file, '', 'must be a mapping of keys');
+  return value as Doc;
+}
+
+/** Readers of one file's keys. */
+export class Reader {
+  constructor(readonly file: string) {}
+
+  fail(where: string, problem: string): never {
+    return refuse(this.file, where, problem);
+  }
+
+  /** A mapping, or {} when the key is absent or null. */
+  map(value: unknown, where: string): Doc {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) this.fail(where, 'must be a mapping');
+    return value as Doc;
+  }
+
+  /** A list of mappings, or [] when absent. */
+  list(value: unknown, where: string): Doc[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) this.fail(where, 'must be a list');
+    return value.map((item, i) => this.map(item, `${where}[${i}]`));
+  }
+
+  /** A string (a YAML number or boolean is taken as its text, as Go's YAML reader does); '' when absent. */
+  text(value: unknown, where: string): string {
+    if (value === undefined || value === null) return '';
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return this.fail(where, 'must be a string');
+  }
+
+  /** A required, non-empty string. */
+  required(value: unknown, where: string): string {
+    const text = this.text(value, where);
+    if (text === '') this.fail(where, 'is required');
+    return text;
+  }
+
+  /** A whole number within [min, max], `fallback` when absent. */
+  int(value: unknown, where: string, min: number, max: number, fallback: number): number {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(where, 'must be a whole number');
+    if (value < min || value > max) this.fail(where, `${value} is out of range ${min}–${max}`);
+    return value;
+  }
+
+  /** An MQTT QoS, 0 or 1; undefined when absent. */
+  qos(value: unknown, where: string): 0 | 1 | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (value !== 0 && value !== 1)
+      this.fail(where, `${JSON.stringify(value)} is not a QoS Skiff serves: use 0 or 1`);
+    return value;
+  }
+
+  /** Environment variables: a mapping of names to scalar values. */
+  env(value: unknown, where: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(this.map(value, where))) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        this.fail(`${where}.${key}`, 'an environment variable name is letters, digits and _');
+      }
+      out[key] = this.text(raw, `${where}.${key}`);
+    }
+    return out;
+  }
+}
