@@ -118,7 +118,15 @@ describe('importing Baetyl and OpenEdge configurations', () => {
       scaling: { minInstances: 0, maxInstances: 4, idleTimeoutMs: 60_000, concurrency: 1 },
     });
     expect(sayhi.triggers?.mqtt).toEqual([
-      { subscribe: 't', publish: 't/hi', qos: 1, publishQos: 1, attempts: 3, onError: 'publish' },
+      {
+        subscribe: 't',
+        publish: 't/hi',
+        qos: 1,
+        publishQos: 1,
+        attempts: 3,
+        onError: 'publish',
+        maxPayloadBytes: 4194304,
+      },
     ]);
     const sayjs = (await specOf('sayjs')).spec;
     expect(sayjs).toMatchObject({
@@ -128,7 +136,15 @@ describe('importing Baetyl and OpenEdge configurations', () => {
       scaling: { minInstances: 0, maxInstances: 1, idleTimeoutMs: 600_000, concurrency: 1 },
     });
     expect(sayjs.triggers?.mqtt).toEqual([
-      { subscribe: 't/js', publish: 't/js/hi', qos: 1, publishQos: 0, attempts: 1, onError: 'publish' },
+      {
+        subscribe: 't/js',
+        publish: 't/js/hi',
+        qos: 1,
+        publishQos: 0,
+        attempts: 1,
+        onError: 'publish',
+        maxPayloadBytes: 4194304,
+      },
     ]);
 
     // idempotent: the same import again makes new versions of the same functions
@@ -241,12 +257,28 @@ describe('importing Baetyl and OpenEdge configurations', () => {
     });
     // 0.1.1: no retry, QoS 0 by default
     expect(sayhi.triggers?.mqtt).toEqual([
-      { subscribe: 't', publish: 't/hi', qos: 0, publishQos: 0, attempts: 1, onError: 'publish' },
+      {
+        subscribe: 't',
+        publish: 't/hi',
+        qos: 0,
+        publishQos: 0,
+        attempts: 1,
+        onError: 'publish',
+        maxPayloadBytes: 4194304,
+      },
     ]);
     const sayjs = (await specOf('sayjs')).spec;
     expect(sayjs).toMatchObject({ flavor: 'openedge', runtime: 'node', timeoutMs: 300_000 });
     expect(sayjs.triggers?.mqtt).toEqual([
-      { subscribe: 't/js', publish: 't/js/hi', qos: 1, publishQos: 1, attempts: 1, onError: 'publish' },
+      {
+        subscribe: 't/js',
+        publish: 't/js/hi',
+        qos: 1,
+        publishQos: 1,
+        attempts: 1,
+        onError: 'publish',
+        maxPayloadBytes: 4194304,
+      },
     ]);
   });
 

@@ -64,6 +64,7 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
         env: {},
         scaling: { minInstances: 0, maxInstances: 4, idleTimeoutMs: 60_000, concurrency: 1 },
         timeoutMs: 10_000,
+        maxMessageBytes: 4194304,
         mqtt: [
           {
             subscribe: 'sensors/temp',
@@ -72,6 +73,7 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
             publishQos: 1,
             attempts: 3,
             onError: 'publish',
+            maxPayloadBytes: 4194304,
           },
         ],
       },
@@ -90,7 +92,15 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
     expect(f?.timeoutMs).toBe(30_000);
     expect(f?.codedir).toBe('');
     expect(f?.mqtt).toEqual([
-      { subscribe: 'a', publish: 'b', qos: 0, publishQos: 0, attempts: 3, onError: 'publish' },
+      {
+        subscribe: 'a',
+        publish: 'b',
+        qos: 0,
+        publishQos: 0,
+        attempts: 3,
+        onError: 'publish',
+        maxPayloadBytes: 4194304,
+      },
     ]);
     expect(p.hub).toBeUndefined();
   });
@@ -228,15 +238,15 @@ describe('a Baetyl 1.0 function-manager configuration', () => {
     });
   });
 
-  it("lowers max to the platform's ceiling, warns of long timeouts and other message limits", () => {
+  it("lowers max to the platform's ceiling, warns of long timeouts, keeps message limits per function", () => {
     const p = plan(
       fn1('    instance: {min: 30, max: 50}\n    timeout: 10m\n    message: {length: {max: 1024}}\n'),
     );
     expect(p.functions[0]?.scaling).toMatchObject({ minInstances: 20, maxInstances: 20 });
-    expect(p.warnings).toHaveLength(3);
+    expect(p.warnings).toHaveLength(2);
     expect(p.warnings.join('\n')).toMatch(/instance\.max: 50 is lowered to 20/);
     expect(p.warnings.join('\n')).toMatch(/timeout: 600000 ms is longer/);
-    expect(p.warnings.join('\n')).toMatch(/message\.length\.max: 1024 bytes is not kept/);
+    expect(p.functions[0]?.maxMessageBytes).toBe(1024);
     expect(plan(fn1('    message: {length: {max: 4194304}}\n')).warnings).toEqual([]);
   });
 
@@ -305,8 +315,19 @@ describe('an OpenEdge 0.1.x module.yml', () => {
         env: { USER_ID: 'acuiot', N: '3' },
         scaling: { minInstances: 1, maxInstances: 10, idleTimeoutMs: 60_000, concurrency: 1 },
         timeoutMs: 30_000,
+        maxMessageBytes: 4194304,
         limits: { cpus: 0.5, memoryMb: 50 },
-        mqtt: [{ subscribe: 't', publish: 't/hi', qos: 1, publishQos: 1, attempts: 1, onError: 'publish' }],
+        mqtt: [
+          {
+            subscribe: 't',
+            publish: 't/hi',
+            qos: 1,
+            publishQos: 1,
+            attempts: 1,
+            onError: 'publish',
+            maxPayloadBytes: 4194304,
+          },
+        ],
       },
     ]);
     expect(p.services).toEqual({});

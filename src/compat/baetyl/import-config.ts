@@ -25,6 +25,8 @@ const BAETYL_NAME = /^[a-zA-Z0-9_-]{1,140}$/;
 const MiB = 1024 * 1024;
 /** Functions one import deploys at most. */
 const MAX_FUNCTIONS = 100;
+/** Upstream's `message.length.max` when a function names none. */
+const DEFAULT_MESSAGE_BYTES = 4 * MiB;
 
 /** Tells the format from the keys: rules with `compute` are 0.1.x, with `function` 1.0. */
 export function detectFormat(doc: Doc): ImportFormat {
@@ -110,17 +112,17 @@ function instance(r: Reader, raw: Doc, where: string, name: string): Common {
   return { name, min, max, idleTimeoutMs };
 }
 
-/** `message.length.max` (bytes): Skiff has one limit for all (compat.baetyl.maxMessageBytes); another is a warning. */
-function messageMax(r: Reader, raw: unknown, where: string, facts: PlatformFacts, warnings: string[]): void {
+/**
+ * `message.length.max` (bytes, upstream's default 4 MiB): the largest message the function's rules
+ * pass on (their `maxPayloadBytes`); the gRPC services have the platform's one limit.
+ */
+function messageMax(r: Reader, raw: unknown, where: string): number {
   const value = r.map(r.map(raw, where)['length'], `${where}.length`)['max'];
-  if (value === undefined || value === null) return;
+  if (value === undefined || value === null) return DEFAULT_MESSAGE_BYTES;
   const parsed = parseMemory(value);
   if (!parsed.ok) r.fail(`${where}.length.max`, parsed.reason);
-  if (parsed.value !== facts.maxMessageBytes) {
-    warnings.push(
-      `${where}.length.max: ${parsed.value} bytes is not kept per function; the platform's limit compat.baetyl.maxMessageBytes (${facts.maxMessageBytes}) applies`,
-    );
-  }
+  if (parsed.value < 1) r.fail(`${where}.length.max`, 'must be at least 1 byte');
+  return parsed.value;
 }
 
 /** The runtime files' `functions[]{name, handler, codedir}` by name (1.0). */
@@ -183,7 +185,7 @@ function baetylFunctions(
     const common = instance(r, r.map(fn['instance'], `${where}.instance`), `${where}.instance`, name);
     const timeoutMs = duration(r, fn['timeout'], `${where}.timeout`, 30_000);
     checkTimeout(timeoutMs, `${where}.timeout`, facts, warnings);
-    messageMax(r, fn['message'], `${where}.message`, facts, warnings);
+    const maxMessageBytes = messageMax(r, fn['message'], `${where}.message`);
     if (r.map(fn['backoff'], `${where}.backoff`)['max'] !== undefined) {
       duration(r, r.map(fn['backoff'], `${where}.backoff`)['max'], `${where}.backoff.max`, 60_000);
     }
@@ -216,6 +218,7 @@ function baetylFunctions(
       env: env.reader.env(env.value, env.where),
       scaling: scalingOf(common, `${where}.instance`, facts, warnings),
       timeoutMs,
+      maxMessageBytes,
       mqtt: [],
     };
   });
@@ -238,7 +241,7 @@ function openedgeFunctions(r: Reader, doc: Doc, facts: PlatformFacts, warnings: 
     const common = instance(r, raw, `${where}.instance`, name);
     const timeoutMs = duration(r, raw['timeout'], `${where}.instance.timeout`, 5 * 60_000);
     checkTimeout(timeoutMs, `${where}.instance.timeout`, facts, warnings);
-    messageMax(r, raw['message'], `${where}.instance.message`, facts, warnings);
+    const maxMessageBytes = messageMax(r, raw['message'], `${where}.instance.message`);
     const lang =
       runtimeOfKey(r, r.text(fn['runtime'], `${where}.runtime`), `${where}.runtime`) ??
       runtimeOfKey(r, r.text(fn['entry'], `${where}.entry`), `${where}.entry`);
@@ -272,6 +275,7 @@ function openedgeFunctions(r: Reader, doc: Doc, facts: PlatformFacts, warnings: 
       scaling: scalingOf(common, `${where}.instance`, facts, warnings),
       timeoutMs,
       ...(Object.keys(limits).length === 0 ? {} : { limits }),
+      maxMessageBytes,
       mqtt: [],
     };
   });
@@ -304,7 +308,7 @@ export function planImport(input: ImportInput, facts: PlatformFacts): ImportPlan
   });
   const rules = readRules(r, doc, format, names, warnings);
   for (const fn of functions) {
-    fn.mqtt = rules.get(fn.name) ?? [];
+    fn.mqtt = (rules.get(fn.name) ?? []).map((rule) => ({ ...rule, maxPayloadBytes: fn.maxMessageBytes }));
     if (fn.mqtt.length > 32)
       r.fail('rules', `function ${JSON.stringify(fn.name)} has ${fn.mqtt.length} rules; Skiff takes 32`);
   }

@@ -45,6 +45,8 @@ export interface PlannedFunction {
   scaling: { minInstances: number; maxInstances: number; idleTimeoutMs: number; concurrency: 1 };
   timeoutMs: number;
   limits?: { memoryMb?: number; cpus?: number; pids?: number };
+  /** `message.length.max`: its rules' `maxPayloadBytes`. */
+  maxMessageBytes: number;
   mqtt: MqttRule[];
 }
 
