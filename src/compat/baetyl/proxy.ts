@@ -11,7 +11,9 @@
  * 404 `ERR_ADDRESS_RESOLVE` for an unknown service, 500 `ERR_GET_GRPC_CONN` for a recorded service's
  * function that is not deployed, 500 `ERR_FUNCTION_CALL` with the error as a Go gRPC client prints it
  * (`rpc error: code = Unknown desc = <text>`). Skiff's own limits: a body over
- * `compat.baetyl.maxMessageBytes` is 413, a private function's refusal its 401/403.
+ * `compat.baetyl.maxMessageBytes` is 413, an output over it 500 `ERR_FUNCTION_CALL` with grpc's
+ * ResourceExhausted text (upstream's proxy gets the output as a gRPC reply), a private function's
+ * refusal its 401/403.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -31,7 +33,11 @@ import { localUrl } from '../../shared/urls.js';
 import type { RunningTrigger, TriggerContext } from '../../triggers/types.js';
 import { baetylFunctions, callFunction, exists, tokenHeaders } from './call.js';
 import { NO_FUNCTIONS_V2, NOT_FOUND_V2 } from './grpc.js';
+import { isJson } from './json-valid.js';
 import { resolveV2 } from './services.js';
+
+/** Whether a body is one JSON value (Go's json.Valid), for the answer's Content-Type. */
+export { isJson };
 
 /** The endpoint's name in endpoints.json. */
 export const PROXY_ENDPOINT = 'baetyl-proxy';
@@ -48,17 +54,6 @@ export interface ProxyOptions {
   port: number;
   maxMessageBytes: number;
   lookupService(service: string): readonly string[] | undefined;
-}
-
-/** Whether `body` is one JSON value (Go's json.Valid: an empty body is not). */
-export function isJson(body: Buffer): boolean {
-  if (body.length === 0) return false;
-  try {
-    JSON.parse(body.toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function respond(
@@ -162,7 +157,11 @@ export function proxyApp(ctx: TriggerContext, options: ProxyOptions) {
       tokens: tokenHeaders(Object.entries(req.headers)),
       deadline: 0,
     });
-    if (outcome.ok) respond(res, 200, outcome.payload);
+    if (outcome.ok && outcome.payload.length > options.maxMessageBytes) {
+      // upstream's proxy gets the output as a gRPC reply, which its limit refuses
+      const text = `grpc: received message larger than max (${outcome.payload.length} vs. ${options.maxMessageBytes})`;
+      respondError(res, 500, 'ERR_FUNCTION_CALL', `rpc error: code = ResourceExhausted desc = ${text}`);
+    } else if (outcome.ok) respond(res, 200, outcome.payload);
     else if (outcome.kind === 'function') {
       respondError(res, 500, 'ERR_FUNCTION_CALL', `rpc error: code = Unknown desc = ${outcome.text}`);
     } else {
