@@ -11,9 +11,7 @@
  * 404 `ERR_ADDRESS_RESOLVE` for an unknown service, 500 `ERR_GET_GRPC_CONN` for a recorded service's
  * function that is not deployed, 500 `ERR_FUNCTION_CALL` with the error as a Go gRPC client prints it
  * (`rpc error: code = Unknown desc = <text>`). Skiff's own limits: a body over
- * `compat.baetyl.maxMessageBytes` is 413, an output over it 500 `ERR_FUNCTION_CALL` with grpc's
- * ResourceExhausted text (upstream's proxy gets the output as a gRPC reply), a private function's
- * refusal its 401/403.
+ * `compat.baetyl.maxMessageBytes` is 413, a private function's refusal its 401/403.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -157,11 +155,7 @@ export function proxyApp(ctx: TriggerContext, options: ProxyOptions) {
       tokens: tokenHeaders(Object.entries(req.headers)),
       deadline: 0,
     });
-    if (outcome.ok && outcome.payload.length > options.maxMessageBytes) {
-      // upstream's proxy gets the output as a gRPC reply, which its limit refuses
-      const text = `grpc: received message larger than max (${outcome.payload.length} vs. ${options.maxMessageBytes})`;
-      respondError(res, 500, 'ERR_FUNCTION_CALL', `rpc error: code = ResourceExhausted desc = ${text}`);
-    } else if (outcome.ok) respond(res, 200, outcome.payload);
+    if (outcome.ok) respond(res, 200, outcome.payload);
     else if (outcome.kind === 'function') {
       respondError(res, 500, 'ERR_FUNCTION_CALL', `rpc error: code = Unknown desc = ${outcome.text}`);
     } else {
