@@ -6,7 +6,9 @@
  * down (every request in flight with it), and a Node function's `Headers` silently dropped the
  * context. The header is JSON with such characters escaped: the same object to every parser.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servicesFor } from '../../src/compat/baetyl/services.js';
 import { fixture, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { baetylClients } from './baetyl-red-client.js';
 
@@ -17,8 +19,29 @@ beforeAll(async () => {
   p = await startPlatform({ config: { compat: { baetyl: { enabled: true, proxy: { port: 0 } } } } });
   expect((await p.deploy('web', fixture('http-node'))).status).toBe(201);
   expect((await p.deploy('echo', fixture('echo-cjs'))).status).toBe(201);
+  servicesFor(p.dataDir).set('svc', ['web', 'echo']);
   grpc = baetylClients(p);
 }, 60_000);
+
+/** A proxy request with an `invokeid` of raw bytes (what an HTTP client may send: Latin-1, DEL). */
+function proxyWithInvokeId(fn: string, invokeId: Buffer): Promise<string> {
+  const { hostname, port } = new URL(p.server.endpoints['baetyl-proxy'] as string);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        Buffer.concat([
+          Buffer.from(`POST /svc/${fn} HTTP/1.1\r\nHost: a\r\nConnection: close\r\ninvokeid: `),
+          invokeId,
+          Buffer.from('\r\nContent-Length: 3\r\n\r\none'),
+        ]),
+      );
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
 
 afterAll(async () => {
   grpc?.close();
@@ -74,5 +97,19 @@ describe('a context with characters no header value may hold', () => {
       functionName: 'echo',
       note: HOSTILE,
     });
+  });
+
+  it('reaches functions through the proxy with an invokeid of Latin-1 bytes; DEL is refused by the parser', async () => {
+    const raw = Buffer.from([0x69, 0x64, 0xe9, 0xff]);
+    const web = await proxyWithInvokeId('web', raw);
+    expect(web).toMatch(/^HTTP\/1\.1 200 /);
+    expect(web.endsWith('\r\n\r\none')).toBe(true);
+    const echo = await proxyWithInvokeId('echo', raw);
+    const seen = JSON.parse(echo.slice(echo.indexOf('\r\n\r\n') + 4)) as { headers: Record<string, string> };
+    expect(seen.headers['baetyl-context']).toContain('"invokeId":"id\\u00e9\\u00ff"');
+    expect(JSON.parse(seen.headers['baetyl-context'] ?? 'null')).toMatchObject({
+      invokeId: 'id\u00e9\u00ff',
+    });
+    expect(await proxyWithInvokeId('web', Buffer.from([0x69, 0x7f]))).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
