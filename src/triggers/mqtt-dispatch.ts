@@ -179,12 +179,17 @@ export function createRuleRunner(
         return 'ack';
       }
       last = { ...outcome, id: inv.id };
-      if (n < rule.attempts && !deps.stopping()) {
-        logger.info(
-          { ...where, attempt: n, code: outcome.failed.code },
-          'an MQTT message failed; trying again',
-        );
-      } else break;
+      if (n >= rule.attempts) break;
+      // stopping with attempts left (the failure may be the stop's own): a QoS 1 message stays in the
+      // session and is tried again at the next start, not recorded as failed after fewer attempts
+      if (deps.stopping()) {
+        if (message.qos === 1) return 'keep';
+        break;
+      }
+      logger.info(
+        { ...where, attempt: n, code: outcome.failed.code },
+        'an MQTT message failed; trying again',
+      );
     }
     if (last === undefined) return 'ack';
     const where = { fn: rule.function, topic: message.topic, invocationId: last.id };

@@ -62,11 +62,24 @@ export function tokenHeaders(entries: Iterable<[string, unknown]>): HeaderPairs 
   return out;
 }
 
+/**
+ * The context as a header value: JSON with every character outside printable ASCII escaped (`\uXXXX`),
+ * the same object to a JSON parser. A raw one (a topic or a Metadata value in Chinese, a DEL) is no
+ * valid header value: an http runtime's bridge handing it to node:http threw and took the whole
+ * instance down, and a Node function's `Headers` dropped the header.
+ */
+export function contextHeader(context: Record<string, unknown>): string {
+  return JSON.stringify(context).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** The headers of the invocation (the caller's token headers last, never replacing ours). */
 export function callHeaders(call: BaetylCall): HeaderPairs {
   const headers: HeaderPairs = [
     ['content-type', 'application/octet-stream'],
-    [CONTEXT_HEADER, JSON.stringify(call.context)],
+    [CONTEXT_HEADER, contextHeader(call.context)],
   ];
   if (call.message !== undefined) {
     headers.push(['mqtt-topic', topicHeader(call.message.topic)], ['mqtt-qos', String(call.message.qos)]);

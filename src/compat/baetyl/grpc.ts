@@ -10,8 +10,8 @@
  * doesn't found`, `no functions exist`), UNKNOWN with the bridge's error text for a user error, and
  * UNKNOWN with the message for the platform's errors, except those a gRPC client acts on: a private
  * function's refusal (as Skiff's own service: UNAUTHENTICATED, PERMISSION_DENIED), a message over
- * `compat.baetyl.maxMessageBytes` (RESOURCE_EXHAUSTED, grpc's own text) and a platform shutting down
- * (UNAVAILABLE). The trailing metadata `skiff-error-code` names Skiff's code of a platform error.
+ * `compat.baetyl.maxMessageBytes` (RESOURCE_EXHAUSTED, grpc's own text), a context over
+ * MAX_CONTEXT_CHARS (INVALID_ARGUMENT) and a platform shutting down (UNAVAILABLE). The trailing metadata `skiff-error-code` names Skiff's code of a platform error.
  */
 import path from 'node:path';
 import {
@@ -69,6 +69,32 @@ export interface BaetylGrpcOptions {
 }
 
 type Failure = Partial<StatusObject>;
+
+/**
+ * The most characters the fields that make the context header (a v1 message's Topic and
+ * FunctionInvokeID, a v2 message's Metadata keys and values) may hold: what Skiff's own gRPC service
+ * lets a call's headers hold. Upstream's contexts are a few names and ids; a message of megabytes of
+ * Metadata cost a second of the event loop to copy and a header no function's HTTP server accepts.
+ */
+export const MAX_CONTEXT_CHARS = 64 * 1024;
+
+function contextTooLarge(): Failure {
+  return failure(
+    GrpcStatus.INVALID_ARGUMENT,
+    `the message's context (Topic, FunctionInvokeID, Metadata) holds more than ${MAX_CONTEXT_CHARS} characters`,
+    'SKIFF_E_INVALID_REQUEST',
+  );
+}
+
+/** Whether a Metadata map's keys and values hold more than MAX_CONTEXT_CHARS (stops counting there). */
+function metadataTooLarge(metadata: Record<string, string>): boolean {
+  let chars = 0;
+  for (const key in metadata) {
+    chars += key.length + (metadata[key]?.length ?? 0) + 6;
+    if (chars > MAX_CONTEXT_CHARS) return true;
+  }
+  return false;
+}
 
 const failure = (code: GrpcStatus, details: string, skiffCode?: string): Failure => {
   if (skiffCode === undefined) return { code, details };
@@ -155,6 +181,9 @@ function v1Method<M extends V1Message>(ctx: TriggerContext): Method<M> {
     prepare(request, metadata, deadline) {
       const fn = request.FunctionName;
       if (!exists(ctx, fn)) return failure(GrpcStatus.UNKNOWN, NOT_FOUND_V1);
+      if (request.Topic.length + request.FunctionInvokeID.length > MAX_CONTEXT_CHARS) {
+        return contextTooLarge();
+      }
       return {
         fn,
         payload: request.Payload,
@@ -174,6 +203,7 @@ function v2Method(ctx: TriggerContext, options: BaetylGrpcOptions): Method<FaasM
   return {
     notFound: NOT_FOUND_V2,
     prepare(request, metadata, deadline) {
+      if (metadataTooLarge(request.Metadata)) return contextTooLarge();
       const named = request.Metadata['functionName'] ?? '';
       let fn = named;
       if (named === '') {

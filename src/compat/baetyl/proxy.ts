@@ -31,7 +31,11 @@ import { localUrl } from '../../shared/urls.js';
 import type { RunningTrigger, TriggerContext } from '../../triggers/types.js';
 import { baetylFunctions, callFunction, exists, tokenHeaders } from './call.js';
 import { NO_FUNCTIONS_V2, NOT_FOUND_V2 } from './grpc.js';
+import { isJson } from './json-valid.js';
 import { resolveV2 } from './services.js';
+
+/** Whether a body is one JSON value (Go's json.Valid), for the answer's Content-Type. */
+export { isJson };
 
 /** The endpoint's name in endpoints.json. */
 export const PROXY_ENDPOINT = 'baetyl-proxy';
@@ -48,17 +52,6 @@ export interface ProxyOptions {
   port: number;
   maxMessageBytes: number;
   lookupService(service: string): readonly string[] | undefined;
-}
-
-/** Whether `body` is one JSON value (Go's json.Valid: an empty body is not). */
-export function isJson(body: Buffer): boolean {
-  if (body.length === 0) return false;
-  try {
-    JSON.parse(body.toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function respond(
