@@ -48,14 +48,11 @@ type Reply = { message: WireMessage } | { malformed: string };
 
 /**
  * Statuses that say the runtime did not answer the call: the channel's own (no connection, the
- * deadline passed, the call was cancelled, the reply over the limit). The others are the runtime's.
+ * deadline passed, the call was cancelled). RESOURCE_EXHAUSTED is the runtime's (its limit of calls
+ * or of the request's size) unless its reply had begun: then the reply was over maxReplyBytes. The
+ * others are the runtime's.
  */
-const TRANSPORT = new Set<number>([
-  status.CANCELLED,
-  status.DEADLINE_EXCEEDED,
-  status.RESOURCE_EXHAUSTED,
-  status.UNAVAILABLE,
-]);
+const TRANSPORT = new Set<number>([status.CANCELLED, status.DEADLINE_EXCEEDED, status.UNAVAILABLE]);
 
 function toWire(m: FunctionMessage): WireMessage {
   return {
@@ -130,6 +127,7 @@ export class RuntimeClient {
         return { malformed: (err as Error).message };
       }
     };
+    let replyBegun = false;
     return new Promise((resolve) => {
       const call = this.client.makeUnaryRequest<WireMessage, Reply>(
         method.path,
@@ -141,13 +139,12 @@ export class RuntimeClient {
         (err: ServiceError | null, reply?: Reply) => {
           options.signal?.removeEventListener('abort', cancel);
           if (err !== null) {
-            if (!TRANSPORT.has(err.code))
-              return resolve({ ok: false, status: err.code, details: err.details });
-            const details =
-              err.code === status.RESOURCE_EXHAUSTED
-                ? `a message exceeds the limit of ${this.maxReplyBytes} bytes (${err.details})`
-                : err.details;
-            return resolve({ ok: false, status: null, details });
+            if (err.code === status.RESOURCE_EXHAUSTED && replyBegun) {
+              const limit = `the runtime's reply exceeds the limit of ${this.maxReplyBytes} bytes`;
+              return resolve({ ok: false, status: null, details: `${limit} (${err.details})` });
+            }
+            if (TRANSPORT.has(err.code)) return resolve({ ok: false, status: null, details: err.details });
+            return resolve({ ok: false, status: err.code, details: err.details });
           }
           if (reply === undefined || 'malformed' in reply) {
             const details = reply === undefined ? 'no message' : reply.malformed;
@@ -156,6 +153,10 @@ export class RuntimeClient {
           resolve({ ok: true, message: fromWire(reply.message) });
         },
       );
+      // the reply's headers: a refusal (a status alone) comes without them
+      call.on('metadata', () => {
+        replyBegun = true;
+      });
       const cancel = (): void => call.cancel();
       if (options.signal?.aborted === true) cancel();
       else options.signal?.addEventListener('abort', cancel, { once: true });

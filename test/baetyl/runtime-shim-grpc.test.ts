@@ -55,6 +55,10 @@ function handle(call: ServerUnaryCall<Wire, Wire>, callback: sendUnaryData<Wire>
     held.push(() => callback(null, call.request));
     return;
   }
+  if (text === 'exhausted') {
+    callback({ code: status.RESOURCE_EXHAUSTED, details: 'Concurrent RPC limit exceeded!' });
+    return;
+  }
   if (text === 'big') {
     callback(null, { ...call.request, Payload: Buffer.alloc(1000, 1) });
     return;
@@ -154,13 +158,23 @@ describe("the Baetyl runtime shim's gRPC client", () => {
     expect(outcome).toEqual({ ok: false, status: status.UNKNOWN, details: DETAILS });
   });
 
+  it("gives back the runtime's own RESOURCE_EXHAUSTED (its limit of calls) as its status", async () => {
+    const exhausted = { ...message, payload: Buffer.from('exhausted') };
+    const outcome = await client.call('baetyl', exhausted, { timeoutMs: 5000 });
+    expect(outcome).toEqual({
+      ok: false,
+      status: status.RESOURCE_EXHAUSTED,
+      details: 'Concurrent RPC limit exceeded!',
+    });
+  });
+
   it('refuses a reply over the size limit as a failure of the transport', async () => {
     const small = new RuntimeClient(address, protos, 100);
     const big = { ...message, payload: Buffer.from('big') };
     const outcome = await small.call('baetyl', big, { timeoutMs: 5000 });
     small.close();
     expect(outcome).toMatchObject({ ok: false, status: null });
-    if (!outcome.ok) expect(outcome.details).toContain('exceeds the limit of 100 bytes');
+    if (!outcome.ok) expect(outcome.details).toContain("the runtime's reply exceeds the limit of 100 bytes");
     // and below the limit the same call goes through
     expect(await client.call('baetyl', big, { timeoutMs: 5000 })).toMatchObject({ ok: true });
   });
