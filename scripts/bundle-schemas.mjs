@@ -1,19 +1,67 @@
-// Bundles the runtime protocol's schemas (dist/src/executor/protocol/messages.js and zod/mini) into one
-// small file for the bridges: they load it at start, where importing zod's many modules would add tens
-// of milliseconds to every cold start, and it needs nothing from node_modules inside the sandbox.
-// Run after `tsc -p tsconfig.build.json` (npm run build does both).
+// Bundles what the bridges load inside the sandbox, where node_modules is not visible. Run after
+// `tsc -p tsconfig.build.json` (npm run build does both).
+// - The runtime protocol's schemas (dist/src/executor/protocol/messages.js and zod/mini) into one
+//   small file: the bridges load it at start, where importing zod's many modules would add tens of
+//   milliseconds to every cold start.
+// - The Baetyl runtime shim's gRPC client (dist/runtimes/baetyl/runtime-client.js, in place) with
+//   @grpc/grpc-js, @grpc/proto-loader, protobufjs and long; the shim imports it once the runtime is
+//   spawned, so that loading it overlaps the runtime's start.
+// - The shim itself (dist/runtimes/baetyl/shim.js, in place) with the JSON descriptor of
+//   proto/baetyl/*.proto (parsed here, once) as SKIFF_BAETYL_PROTOS. Its imports of the client and of
+//   the bridges' shared modules (runtimes/shared, the protocol in dist/src) stay imports of the
+//   compiled files next to it.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-await build({
-  entryPoints: [path.join(root, 'dist', 'src', 'executor', 'protocol', 'messages.js')],
-  outfile: path.join(root, 'dist', 'runtimes', 'shared', 'protocol-schemas.js'),
+const common = {
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   minify: true,
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: [path.join(root, 'dist', 'src', 'executor', 'protocol', 'messages.js')],
+  outfile: path.join(root, 'dist', 'runtimes', 'shared', 'protocol-schemas.js'),
+});
+
+const shimDir = path.join(root, 'dist', 'runtimes', 'baetyl');
+// the descriptor, from the compiled protos.js (before the client's bundle replaces what it imports)
+const { protoDescriptor } = await import(pathToFileURL(path.join(shimDir, 'protos.js')).href);
+const descriptor = JSON.stringify(protoDescriptor(path.join(root, 'proto', 'baetyl')));
+// grpc-js is CommonJS and requires Node's built-in modules: give the ES module a require for them
+const banner = {
+  js: "import { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);",
+};
+await build({
+  ...common,
+  entryPoints: [path.join(shimDir, 'runtime-client.js')],
+  outfile: path.join(shimDir, 'runtime-client.js'),
+  allowOverwrite: true,
+  banner,
+});
+/** The shim's relative imports stay imports, but for its own small modules (service-config.js). */
+const keepModules = {
+  name: 'keep-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const target = path.resolve(args.resolveDir, args.path);
+      if (args.kind !== 'dynamic-import' && path.dirname(target) === shimDir) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+await build({
+  ...common,
+  entryPoints: [path.join(shimDir, 'shim.js')],
+  outfile: path.join(shimDir, 'shim.js'),
+  allowOverwrite: true,
+  define: { SKIFF_BAETYL_PROTOS: descriptor },
+  plugins: [keepModules],
 });

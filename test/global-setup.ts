@@ -95,7 +95,7 @@ export default function setup(): () => Promise<void> {
       stdio: 'inherit',
     },
   );
-  // the bridges' protocol schemas, bundled (scripts/bundle-schemas.mjs)
+  // what the bridges load in the sandbox, bundled: the protocol schemas, the Baetyl shim and its client
   execFileSync(process.execPath, [path.join(root, 'scripts', 'bundle-schemas.mjs')], {
     cwd: root,
     stdio: 'inherit',

@@ -5,7 +5,18 @@
  * else the MQTT headers of Skiff's trigger).
  */
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
-import type { FunctionMessage } from './wire.js';
+
+/** The message of one call: the fields of `baetyl.FunctionMessage` (0.1.1's Message has no ID, Timestamp). */
+export interface FunctionMessage {
+  id: bigint;
+  qos: number;
+  topic: string;
+  payload: Uint8Array;
+  /** Unix seconds. */
+  timestamp: bigint;
+  functionName: string;
+  functionInvokeId: string;
+}
 
 export interface ServiceConfig {
   name: string;

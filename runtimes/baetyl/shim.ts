@@ -4,7 +4,8 @@
  * external-runtimes.md). It speaks runtime protocol v1 on fd 3 like every bridge, and inside the same
  * sandbox starts the command (argv in SKIFF_COMMAND) with `-c <service config file>` and the address
  * and name variables (a free port on the loopback of the sandbox's own network namespace), dials it
- * over gRPC until it accepts a connection, maps every INVOKE onto a `Function/Call`, SIGTERMs it on
+ * over gRPC (@grpc/grpc-js, runtime-client.ts) until it accepts a connection, maps every INVOKE onto a
+ * `Function/Call`, SIGTERMs it on
  * SHUTDOWN and waits for it within the grace period. When the runtime exits on its own the shim exits
  * with code 1: the platform reports the instance's crash.
  *
@@ -13,6 +14,11 @@
  * method that answered is kept for the life of the instance. With flavor `openedge`, a runtime that
  * exits before it listens is started once more with the configuration itself as JSON in `-c`, as
  * OpenEdge 0.1.1 passed it.
+ *
+ * Inside the sandbox there is no node_modules: scripts/bundle-schemas.mjs bundles the client
+ * (runtime-client.ts with grpc-js, proto-loader and protobufjs) on its own, and this file with the
+ * protos' JSON descriptor as SKIFF_BAETYL_PROTOS. The client is imported once the runtime is
+ * spawned: loading it (tens of milliseconds) overlaps the runtime's own start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,26 +29,24 @@ import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
-import { GrpcStatus, GrpcUnaryClient, type UnaryOutcome } from './grpc-unary.js';
+import type protobuf from 'protobufjs';
+import type { CallOutcome, RuntimeClient, RuntimeMethod } from './runtime-client.js';
 import { functionMessage, serviceConfig, serviceEnv } from './service-config.js';
-import { decodeMessage, encodeMessage, type MessageShape } from './wire.js';
 
-const METHODS = {
-  baetyl: { path: '/baetyl.Function/Call', shape: 'function-message' },
-  openedge: { path: '/openedge.Function/Call', shape: 'function-message' },
-  runtime: { path: '/runtime.Runtime/Handle', shape: 'runtime-message' },
-} as const satisfies Record<string, { path: string; shape: MessageShape }>;
-type Method = (typeof METHODS)[keyof typeof METHODS];
+/** The protos' JSON descriptor, put in by the bundler (scripts/bundle-schemas.mjs). */
+declare const SKIFF_BAETYL_PROTOS: protobuf.INamespace | undefined;
+
+/** gRPC's status UNIMPLEMENTED: the runtime does not serve the method. */
+const UNIMPLEMENTED = 12;
 /** Per flavor: the methods tried, in order. */
-const METHOD_ORDER: Record<string, Method[]> = {
-  baetyl: [METHODS.baetyl, METHODS.openedge, METHODS.runtime],
-  openedge: [METHODS.openedge, METHODS.runtime, METHODS.baetyl],
+const METHOD_ORDER: Record<string, RuntimeMethod[]> = {
+  baetyl: ['baetyl', 'openedge', 'runtime'],
+  openedge: ['openedge', 'runtime', 'baetyl'],
 };
 /** The runtime's graceful stop of its server (upstream's default), written into its configuration. */
 const SERVER_TIMEOUT_MS = 30_000;
-/** Dialling: the first retry after this many milliseconds, doubled up to the cap. */
-const DIAL_FIRST_MS = 10;
-const DIAL_CAP_MS = 250;
+/** Dialling: how often the shim looks whether the runtime exited (the channel retries meanwhile). */
+const DIAL_CHECK_MS = 250;
 /** After SIGTERM: at least this long for the runtime to exit, and what is kept of the grace period. */
 const TERM_MIN_MS = 200;
 const TERM_MARGIN_MS = 150;
@@ -57,8 +61,9 @@ process.on('exit', () => {
 const inflight = new Map<number, AbortController>();
 let child: ChildProcess | undefined;
 let childExited = false;
-let client: GrpcUnaryClient | undefined;
-let methods: Method[] = [];
+let client: RuntimeClient | undefined;
+let clientModule: Promise<typeof import('./runtime-client.js')> | undefined;
+let methods: RuntimeMethod[] = [];
 let functionName = '';
 let nextMessageId = 1n;
 
@@ -107,14 +112,11 @@ function describeExit(proc: ChildProcess): string {
   return proc.signalCode !== null ? `signal ${proc.signalCode}` : `exit code ${String(proc.exitCode)}`;
 }
 
-/** Dials until an HTTP/2 connection is set up, or the runtime exits (the platform bounds the wait). */
-async function dial(grpc: GrpcUnaryClient, proc: ChildProcess): Promise<boolean> {
-  let wait = DIAL_FIRST_MS;
+/** Dials until the channel is connected, or the runtime exits (the platform bounds the wait). */
+async function dial(grpc: RuntimeClient, proc: ChildProcess): Promise<boolean> {
   for (;;) {
     if (proc !== child || childExited) return false;
-    if (await grpc.connect()) return true;
-    await new Promise((resolve) => setTimeout(resolve, wait));
-    wait = Math.min(wait * 2, DIAL_CAP_MS);
+    if (await grpc.waitForReady(DIAL_CHECK_MS)) return true;
   }
 }
 
@@ -130,7 +132,11 @@ interface Launch {
  * Starts the runtime with `-c <configArg>` and waits until it accepts a connection: the client, or
  * why it did not start.
  */
-async function startRuntime(launch: Launch, configArg: string): Promise<GrpcUnaryClient | string> {
+async function startRuntime(
+  launch: Launch,
+  protos: protobuf.INamespace,
+  configArg: string,
+): Promise<RuntimeClient | string> {
   // The runtime's output goes to this process's stdout/stderr: the function's log, and the first
   // lines of its stderr are in the platform's error when the start fails.
   const proc = spawn(launch.program, [...launch.args, '-c', configArg], {
@@ -156,7 +162,9 @@ async function startRuntime(launch: Launch, configArg: string): Promise<GrpcUnar
     note(`the runtime exited (${describeExit(proc)})`);
     exitSoon(1);
   });
-  const grpc = new GrpcUnaryClient(launch.address);
+  clientModule ??= import('./runtime-client.js');
+  const { RuntimeClient } = await clientModule;
+  const grpc = new RuntimeClient(launch.address, protos, MAX_RESPONSE_BYTES);
   if (await dial(grpc, proc)) return grpc;
   grpc.close();
   await new Promise((resolve) => setImmediate(resolve));
@@ -173,6 +181,10 @@ async function onInit(meta: InitMeta): Promise<void> {
         `the Baetyl runtime shim serves flavors baetyl and openedge, not ${meta.flavor ?? 'native'}`,
       );
     }
+    if (typeof SKIFF_BAETYL_PROTOS === 'undefined') {
+      throw new Error('the Baetyl runtime shim runs bundled (npm run build): the protos are missing');
+    }
+    const protos = SKIFF_BAETYL_PROTOS;
     methods = order;
     functionName = meta.function;
     process.chdir(meta.codeDir);
@@ -193,11 +205,11 @@ async function onInit(meta: InitMeta): Promise<void> {
     }
     Object.assign(env, serviceEnv(meta.function, address));
     const launch = { program, args, env, codeDir: meta.codeDir, address };
-    let started = await startRuntime(launch, configFile);
+    let started = await startRuntime(launch, protos, configFile);
     if (typeof started === 'string' && meta.flavor === 'openedge') {
       // OpenEdge 0.1.1 runtimes take the configuration itself as JSON in -c, not a file name
       note(`${started}; starting it again with the configuration as JSON in -c (OpenEdge 0.1.1)`);
-      const again = await startRuntime(launch, JSON.stringify(config));
+      const again = await startRuntime(launch, protos, JSON.stringify(config));
       started = typeof again === 'string' ? `${started}; with the configuration as JSON: ${again}` : again;
     }
     if (typeof started === 'string') {
@@ -214,22 +226,19 @@ async function onInit(meta: InitMeta): Promise<void> {
 
 /** Calls the first method the runtime implements; the one that answered is kept. */
 async function callRuntime(
-  grpc: GrpcUnaryClient,
+  grpc: RuntimeClient,
   meta: InvokeMeta,
   body: Buffer,
   signal: AbortSignal,
-): Promise<{ outcome: UnaryOutcome; method: Method }> {
+): Promise<CallOutcome> {
   const message = functionMessage(nextMessageId++, functionName, meta, body);
   for (;;) {
-    const method = methods[0] as Method;
-    const outcome = await grpc.call(method.path, encodeMessage(method.shape, message), {
+    const method = methods[0] as RuntimeMethod;
+    const outcome = await grpc.call(method, message, {
       timeoutMs: Math.max(1, meta.deadline - Date.now()),
-      maxReplyBytes: MAX_RESPONSE_BYTES,
       signal,
     });
-    if (outcome.ok || outcome.status !== GrpcStatus.UNIMPLEMENTED || methods.length === 1) {
-      return { outcome, method };
-    }
+    if (outcome.ok || outcome.status !== UNIMPLEMENTED || methods.length === 1) return outcome;
     methods = methods.slice(1);
   }
 }
@@ -263,21 +272,19 @@ function onInvoke(id: number, meta: InvokeMeta, body: Buffer): void {
     return;
   }
   callRuntime(grpc, meta, body, controller.signal).then(
-    ({ outcome, method }) => {
+    (outcome) => {
       if (outcome.ok) {
-        let payload: Uint8Array;
-        try {
-          payload = decodeMessage(method.shape, outcome.message).payload;
-        } catch (err) {
-          const message = `the runtime's reply is not a ${method.shape}: ${(err as Error).message}`;
-          answer(() => sendError(id, { code: 'BAD_RESPONSE', message }));
-          return;
-        }
+        const { payload } = outcome.message;
         const headers: HeaderPairs =
           payload.length === 0
             ? []
             : [['content-type', isJson(payload) ? 'application/json' : 'application/octet-stream']];
         answer(() => connection.sendResult(id, 200, headers, payload));
+        return;
+      }
+      if (outcome.status === 'malformed') {
+        const message = `the runtime's reply is not a ${methods[0] ?? ''} message: ${outcome.details}`;
+        answer(() => sendError(id, { code: 'BAD_RESPONSE', message }));
         return;
       }
       if (outcome.status !== null) {
