@@ -15,13 +15,14 @@
  * OpenEdge 0.1.1 passed it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
+import { listeningInodes, serverOwnsPort } from '../http/listener-owner.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { GrpcStatus, GrpcUnaryClient, type UnaryOutcome } from './grpc-unary.js';
 import { functionMessage, serviceConfig, serviceEnv } from './service-config.js';
@@ -107,12 +108,35 @@ function describeExit(proc: ChildProcess): string {
   return proc.signalCode !== null ? `signal ${proc.signalCode}` : `exit code ${String(proc.exitCode)}`;
 }
 
-/** Dials until an HTTP/2 connection is set up, or the runtime exits (the platform bounds the wait). */
-async function dial(grpc: GrpcUnaryClient, proc: ChildProcess): Promise<boolean> {
+/** Whether any socket listens on the port (the runtime's, or a stranger's). */
+function somethingListens(port: number): boolean {
+  const table = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return listeningInodes(port, [table('/proc/net/tcp'), table('/proc/net/tcp6')]).size > 0;
+}
+
+/**
+ * Dials until an HTTP/2 connection is set up, or the runtime exits (the platform bounds the wait).
+ * Only once every socket listening on the port is the runtime's (or a process it started): without a
+ * sandbox the loopback is shared, and a stranger listening first must not get the function's messages.
+ */
+async function dial(grpc: GrpcUnaryClient, proc: ChildProcess, port: number): Promise<boolean> {
   let wait = DIAL_FIRST_MS;
+  let warned = false;
   for (;;) {
     if (proc !== child || childExited) return false;
-    if (await grpc.connect()) return true;
+    const pid = proc.pid;
+    if (pid !== undefined && serverOwnsPort(pid, port)) {
+      if (await grpc.connect()) return true;
+    } else if (!warned && somethingListens(port)) {
+      warned = true;
+      note(`a process outside the runtime listens on its port ${port}; ignored`);
+    }
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, DIAL_CAP_MS);
   }
@@ -124,6 +148,7 @@ interface Launch {
   env: Record<string, string>;
   codeDir: string;
   address: string;
+  port: number;
 }
 
 /**
@@ -157,7 +182,7 @@ async function startRuntime(launch: Launch, configArg: string): Promise<GrpcUnar
     exitSoon(1);
   });
   const grpc = new GrpcUnaryClient(launch.address);
-  if (await dial(grpc, proc)) return grpc;
+  if (await dial(grpc, proc, launch.port)) return grpc;
   grpc.close();
   await new Promise((resolve) => setImmediate(resolve));
   return spawnError !== undefined
@@ -178,7 +203,8 @@ async function onInit(meta: InitMeta): Promise<void> {
     process.chdir(meta.codeDir);
     const [file, ...args] = parseCommand(process.env['SKIFF_COMMAND']);
     const program = file.includes('/') && !path.isAbsolute(file) ? path.resolve(meta.codeDir, file) : file;
-    const address = `127.0.0.1:${await freePort()}`;
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
     const config = serviceConfig(meta, {
       address,
       timeoutMs: SERVER_TIMEOUT_MS,
@@ -192,7 +218,7 @@ async function onInit(meta: InitMeta): Promise<void> {
       if (value !== undefined && !['SKIFF_PROTOCOL_FD', 'SKIFF_COMMAND'].includes(key)) env[key] = value;
     }
     Object.assign(env, serviceEnv(meta.function, address));
-    const launch = { program, args, env, codeDir: meta.codeDir, address };
+    const launch = { program, args, env, codeDir: meta.codeDir, address, port };
     let started = await startRuntime(launch, configFile);
     if (typeof started === 'string' && meta.flavor === 'openedge') {
       // OpenEdge 0.1.1 runtimes take the configuration itself as JSON in -c, not a file name
