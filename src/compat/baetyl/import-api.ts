@@ -31,6 +31,8 @@ export interface ImportApiDeps {
   maxUploadBytes: number;
   /** The platform's facts, read per import (the broker's URL is known once the listeners are up). */
   facts(): PlatformFacts;
+  /** The flavor of the existing function of that name (`native` when it names none), undefined when none exists. */
+  existingFlavor?(name: string): string | undefined;
   /**
    * Told each 1.0 runtime service and its functions after a real (not dry) import, for the v2 proxy's
    * service table; absent: the grouping is only returned (`services` in the result).
@@ -103,7 +105,9 @@ export function createImportApi(deps: ImportApiDeps): RawHandler {
         { config, runtimeConfigs, ...(format === undefined ? {} : { format }) },
         deps.facts(),
       );
-      const result = await applyImport(plan, root, deps.deployer, dryRun);
+      const result = await applyImport(plan, root, deps.deployer, dryRun, (name) =>
+        deps.existingFlavor?.(name),
+      );
       if (!dryRun && deps.recordService !== undefined) {
         for (const [service, functions] of Object.entries(result.services))
           deps.recordService(service, functions);
