@@ -47,6 +47,11 @@ const DIAL_CAP_MS = 250;
 /** After SIGTERM: at least this long for the runtime to exit, and what is kept of the grace period. */
 const TERM_MIN_MS = 200;
 const TERM_MARGIN_MS = 150;
+/**
+ * ...and at most this long: SIGTERM comes once nothing is in flight, so a runtime only has its own
+ * teardown left; one that ignores SIGTERM must not hold a delete or redeploy for the whole grace.
+ */
+const TERM_MAX_MS = 5000;
 
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-baetyl-'));
@@ -333,7 +338,10 @@ function stopRuntime(): void {
   const proc = child;
   const pid = proc?.pid;
   if (proc === undefined || pid === undefined || childExited) return exitSoon(0);
-  const wait = Math.max(TERM_MIN_MS, (connection.graceLeftMs() ?? 1000) - TERM_MARGIN_MS);
+  const wait = Math.min(
+    TERM_MAX_MS,
+    Math.max(TERM_MIN_MS, (connection.graceLeftMs() ?? 1000) - TERM_MARGIN_MS),
+  );
   const timer = setTimeout(() => {
     note(`the runtime did not exit within ${wait} ms of SIGTERM: killed`);
     exitSoon(0);
