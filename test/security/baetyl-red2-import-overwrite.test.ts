@@ -63,3 +63,15 @@ it('re-imports its own functions', async () => {
   const result = (await res.json()) as { functions: { version?: number }[] };
   expect(result.functions[0]?.version).toBe(2);
 });
+
+it('reads at most 16 runtime configuration files (each up to 1 MiB, all in memory at once)', async () => {
+  const query = Array.from({ length: 17 }, () => 'runtimeConfig=module.yml').join('&');
+  const res = await p.api(`/v1/compat/baetyl/import?config=module.yml&${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/gzip' },
+    body: Buffer.alloc(0),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(400);
+  expect(text).toContain('at most 16 runtimeConfig');
+});

@@ -42,6 +42,9 @@ export interface ImportApiDeps {
 
 const invalid = (message: string): SkiffError => new SkiffError('SKIFF_E_INVALID_REQUEST', message);
 
+/** Runtime services' files one import reads at most (each up to MAX_CONFIG_BYTES, parsed at once). */
+const MAX_RUNTIME_CONFIGS = 16;
+
 /** A path inside the upload: relative, `/`-separated, no `..`. */
 function memberPath(raw: string, key: string): string {
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
@@ -90,7 +93,11 @@ export function createImportApi(deps: ImportApiDeps): RawHandler {
     }
     const query = url.searchParams;
     const configPath = memberPath(query.get('config') ?? '', 'config');
-    const runtimePaths = query.getAll('runtimeConfig').map((raw) => memberPath(raw, 'runtimeConfig'));
+    const runtimeQuery = query.getAll('runtimeConfig');
+    if (runtimeQuery.length > MAX_RUNTIME_CONFIGS) {
+      throw invalid(`at most ${MAX_RUNTIME_CONFIGS} runtimeConfig files, one per runtime service`);
+    }
+    const runtimePaths = runtimeQuery.map((raw) => memberPath(raw, 'runtimeConfig'));
     const format = formatOf(query.get('format'));
     const dryRun = flag(query.get('dryRun'));
     const body = await readBody(req, deps.maxUploadBytes);

@@ -11,6 +11,19 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export type Doc = Record<string, unknown>;
 
+/** Linux passes one `NAME=value` of at most 128 KiB to a process (MAX_ARG_STRLEN)... */
+const MAX_ENV_ENTRY_BYTES = 128 * 1024 - 1;
+/** ...and a function's variables together stay well below the argument space (2 MiB with argv). */
+const MAX_ENV_BYTES = 1024 * 1024;
+
+/** A value for a message: a scalar's text (cut), else its kind: an aliased list can be huge. */
+function shownValue(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value);
+  }
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+}
+
 /** A refusal of the import: 400 SKIFF_E_INVALID_SPEC, naming the file and the key. */
 export function refuse(file: string, where: string, problem: string): never {
   throw new SkiffError('SKIFF_E_INVALID_SPEC', `${file}: ${where === '' ? '' : `${where}: `}${problem}`);
@@ -23,7 +36,14 @@ export function parseYamlFile(file: string, text: string): Doc {
   }
   let value: unknown;
   try {
-    value = parse(text, { maxAliasCount: 100, uniqueKeys: true, merge: true, prettyErrors: true });
+    value = parse(text, {
+      maxAliasCount: 100,
+      uniqueKeys: true,
+      merge: true,
+      prettyErrors: true,
+      // an unknown tag (!!js/function) is read as plain text; its warning is not printed on the platform's stderr
+      logLevel: 'error',
+    });
   } catch (err) {
     refuse(file, '', `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
@@ -81,18 +101,30 @@ export class Reader {
   qos(value: unknown, where: string): 0 | 1 | undefined {
     if (value === undefined || value === null) return undefined;
     if (value !== 0 && value !== 1)
-      this.fail(where, `${JSON.stringify(value)} is not a QoS Skiff serves: use 0 or 1`);
+      this.fail(where, `${shownValue(value)} is not a QoS Skiff serves: use 0 or 1`);
     return value;
   }
 
   /** Environment variables: a mapping of names to scalar values. */
   env(value: unknown, where: string): Record<string, string> {
     const out: Record<string, string> = {};
+    let total = 0;
     for (const [key, raw] of Object.entries(this.map(value, where))) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
         this.fail(`${where}.${key}`, 'an environment variable name is letters, digits and _');
       }
       out[key] = this.text(raw, `${where}.${key}`);
+      const bytes = Buffer.byteLength(key) + 1 + Buffer.byteLength(out[key]);
+      if (bytes > MAX_ENV_ENTRY_BYTES) {
+        this.fail(
+          `${where}.${key}`,
+          `${bytes} bytes; a process is given at most ${MAX_ENV_ENTRY_BYTES} per variable`,
+        );
+      }
+      total += bytes;
+      if (total > MAX_ENV_BYTES) {
+        this.fail(where, `the variables add up to more than ${MAX_ENV_BYTES} bytes`);
+      }
     }
     return out;
   }
