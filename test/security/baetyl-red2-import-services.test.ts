@@ -4,6 +4,7 @@
  * error, and a name the service table refuses (`my service`) was only refused after every function
  * had been deployed (400, with the functions live and no service recorded). Both are now refused
  * up front as the configuration's fault (400 SKIFF_E_INVALID_SPEC) or, when valid, served.
+ * Refused correctly (pinned): an upload whose codedir or configuration is a link out of it.
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { packDirectory } from '../../src/store/archive/index.js';
 import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { tarGz } from '../helpers/archives.js';
 
 let p: TestPlatform;
 let dir: string;
@@ -58,4 +60,36 @@ it('a service name the service table refuses is refused before anything is deplo
   expect(text).toContain('SKIFF_E_INVALID_SPEC');
   expect(text).toContain('functions[0].service');
   expect((await p.api('/v1/functions/spaced')).status).toBe(404);
+});
+
+it('an upload whose codedir or configuration is a link out of it deploys nothing', async () => {
+  const module = Buffer.from(
+    'functions:\n  - { name: linked, runtime: python3, handler: passwd.handler, codedir: app }\n',
+  );
+  for (const entries of [
+    [
+      { name: 'module.yml', data: module },
+      { name: 'app', type: '2', linkpath: '/etc' },
+    ],
+    [
+      { name: 'real.yml', data: module },
+      { name: 'module.yml', type: '2', linkpath: '/etc/passwd' },
+    ],
+    [
+      { name: 'module.yml', data: module },
+      { name: 'app/', type: '5' },
+      { name: 'app/passwd.py', type: '1', linkpath: '/etc/passwd' },
+    ],
+  ]) {
+    const res = await p.api('/v1/compat/baetyl/import?config=module.yml', {
+      method: 'POST',
+      headers: { 'content-type': 'application/gzip' },
+      body: tarGz(entries),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBeGreaterThanOrEqual(400);
+    expect(res.status, text).toBeLessThan(500);
+    expect(text).not.toContain('root:');
+  }
+  expect((await p.api('/v1/functions/linked')).status).toBe(404);
 });
