@@ -5,6 +5,8 @@
  * had been deployed (400, with the functions live and no service recorded). Both are now refused
  * up front as the configuration's fault (400 SKIFF_E_INVALID_SPEC) or, when valid, served.
  * Refused correctly (pinned): an upload whose codedir or configuration is a link out of it.
+ * Fixed too: a handler such as `../../x/probe.handler` made the import look for `probe.js` outside the
+ * upload (a dry run told whether a host file exists); only files below the codedir count now.
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -92,4 +94,27 @@ it('an upload whose codedir or configuration is a link out of it deploys nothing
     expect(text).not.toContain('root:');
   }
   expect((await p.api('/v1/functions/linked')).status).toBe(404);
+});
+
+it('telling a function’s language never looks at files outside its codedir', async () => {
+  // a file of the host, next to the folder the platform unpacks uploads into
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'skiff-red2-oracle-'));
+  writeFileSync(path.join(outside, 'probe.js'), 'exports.handler = () => 1;\n');
+  const base = mkdtempSync(path.join(dir, 'import-'));
+  mkdirSync(path.join(base, 'app'));
+  writeFileSync(path.join(base, 'app', 'index.py'), 'def handler(event, context):\n    return 1\n');
+  const handler = `../../${path.basename(outside)}/probe.handler`;
+  writeFileSync(
+    path.join(base, 'module.yml'),
+    `functions:\n  - { name: oracle, handler: ${JSON.stringify(handler)}, codedir: app }\n`,
+  );
+  const res = await p.api('/v1/compat/baetyl/import?config=module.yml&format=openedge&dryRun=true', {
+    method: 'POST',
+    headers: { 'content-type': 'application/gzip' },
+    body: await packDirectory(base),
+  });
+  const text = await res.text();
+  await removeDir(outside);
+  expect(res.status, text).toBe(400);
+  expect(text).toContain('cannot tell its runtime');
 });

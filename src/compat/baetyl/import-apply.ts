@@ -40,11 +40,14 @@ export interface ImportResult {
   warnings: string[];
 }
 
+/** Whether `rel` is a file below `dir`: a handler's `..` never makes the import look at the host's files. */
 const isFileIn =
   (dir: string) =>
   (rel: string): boolean => {
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(dir + path.sep)) return false;
     try {
-      return statSync(path.join(dir, rel)).isFile();
+      return statSync(file).isFile();
     } catch {
       return false;
     }
