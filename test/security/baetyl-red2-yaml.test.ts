@@ -96,3 +96,24 @@ describe('the cost of reading an import', () => {
     expect(merged.functions[0]).toMatchObject({ name: 'f', runtime: 'python', handler: 'index.handler' });
   });
 });
+
+describe('rules that feed each other', () => {
+  const rule = (fn: string, sub: string, pub: string) =>
+    `  - { compute: { function: ${fn} }, subscribe: { topic: "${sub}" }, publish: { topic: "${pub}" } }\n`;
+  const fns =
+    'functions:\n  - { name: a, runtime: python3, handler: index.handler }\n  - { name: b, runtime: python3, handler: index.handler }\n';
+
+  it('are warned about, across functions and across one function’s rules', () => {
+    const across = plan(`${fns}rules:\n${rule('a', 'in/a', 'in/b')}${rule('b', 'in/b', 'in/a')}`);
+    expect(across.warnings.join('\n')).toMatch(
+      /results of a, b are published on topics their rules subscribe to/,
+    );
+    const within = plan(`${fns}rules:\n${rule('a', 'x', 'y')}${rule('a', 'y', 'x')}`);
+    expect(within.warnings.join('\n')).toMatch(/results of a are published/);
+  });
+
+  it('a chain without a loop is not', () => {
+    const chain = plan(`${fns}rules:\n${rule('a', 'in', 'mid')}${rule('b', 'mid', 'out')}`);
+    expect(chain.warnings.join('\n')).not.toContain('without end');
+  });
+});

@@ -8,7 +8,7 @@ import { NAME_PATTERN } from '../../model/spec.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseYamlFile, Reader, type Doc } from './import-read.js';
 import { SERVICE_NAME } from './services.js';
-import { hubOf, readRules } from './import-rules.js';
+import { hubOf, loopWarning, readRules } from './import-rules.js';
 import type {
   ConfigFile,
   ImportFormat,
@@ -325,6 +325,8 @@ export function planImport(input: ImportInput, facts: PlatformFacts): ImportPlan
     if (fn.service !== undefined) byService.set(fn.service, [...(byService.get(fn.service) ?? []), fn.name]);
   }
   const services: Record<string, string[]> = Object.fromEntries(byService);
+  const loop = loopWarning(functions);
+  if (loop !== undefined) warnings.push(loop);
   const hub = hubOf(r, doc, facts, warnings);
   return { format, functions, services, ...(hub === undefined ? {} : { hub }), warnings };
 }
