@@ -21,13 +21,14 @@
  * spawned: loading it (tens of milliseconds) overlaps the runtime's own start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { Reaper } from '../exec/reaper.js';
+import { listeningInodes, serverOwnsPort } from '../http/listener-owner.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import type protobuf from 'protobufjs';
 import type { CallOutcome, RuntimeClient, RuntimeMethod } from './runtime-client.js';
@@ -47,9 +48,16 @@ const METHOD_ORDER: Record<string, RuntimeMethod[]> = {
 const SERVER_TIMEOUT_MS = 30_000;
 /** Dialling: how often the shim looks whether the runtime exited (the channel retries meanwhile). */
 const DIAL_CHECK_MS = 250;
+/** The first wait for the runtime's port to be its own; it doubles up to DIAL_CHECK_MS. */
+const DIAL_FIRST_MS = 10;
 /** After SIGTERM: at least this long for the runtime to exit, and what is kept of the grace period. */
 const TERM_MIN_MS = 200;
 const TERM_MARGIN_MS = 150;
+/**
+ * ...and at most this long: SIGTERM comes once nothing is in flight, so a runtime only has its own
+ * teardown left; one that ignores SIGTERM must not hold a delete or redeploy for the whole grace.
+ */
+const TERM_MAX_MS = 5000;
 
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-baetyl-'));
@@ -112,11 +120,39 @@ function describeExit(proc: ChildProcess): string {
   return proc.signalCode !== null ? `signal ${proc.signalCode}` : `exit code ${String(proc.exitCode)}`;
 }
 
-/** Dials until the channel is connected, or the runtime exits (the platform bounds the wait). */
-async function dial(grpc: RuntimeClient, proc: ChildProcess): Promise<boolean> {
+/** Whether any socket listens on the port (the runtime's, or a stranger's). */
+function somethingListens(port: number): boolean {
+  const table = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return listeningInodes(port, [table('/proc/net/tcp'), table('/proc/net/tcp6')]).size > 0;
+}
+
+/**
+ * Dials until the channel is connected, or the runtime exits (the platform bounds the wait). Only
+ * once every socket listening on the port is the runtime's (or a process it started): without a
+ * sandbox the loopback is shared, and a stranger listening first must not get the function's messages.
+ */
+async function dial(grpc: RuntimeClient, proc: ChildProcess, port: number): Promise<boolean> {
+  let wait = DIAL_FIRST_MS;
+  let warned = false;
   for (;;) {
     if (proc !== child || childExited) return false;
-    if (await grpc.waitForReady(DIAL_CHECK_MS)) return true;
+    const pid = proc.pid;
+    if (pid !== undefined && serverOwnsPort(pid, port)) {
+      if (await grpc.waitForReady(DIAL_CHECK_MS)) return true;
+      continue;
+    }
+    if (!warned && somethingListens(port)) {
+      warned = true;
+      note(`a process outside the runtime listens on its port ${port}; ignored`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, DIAL_CHECK_MS);
   }
 }
 
@@ -126,6 +162,7 @@ interface Launch {
   env: Record<string, string>;
   codeDir: string;
   address: string;
+  port: number;
 }
 
 /**
@@ -165,7 +202,7 @@ async function startRuntime(
   clientModule ??= import('./runtime-client.js');
   const { RuntimeClient } = await clientModule;
   const grpc = new RuntimeClient(launch.address, protos, MAX_RESPONSE_BYTES);
-  if (await dial(grpc, proc)) return grpc;
+  if (await dial(grpc, proc, launch.port)) return grpc;
   grpc.close();
   await new Promise((resolve) => setImmediate(resolve));
   return spawnError !== undefined
@@ -190,7 +227,8 @@ async function onInit(meta: InitMeta): Promise<void> {
     process.chdir(meta.codeDir);
     const [file, ...args] = parseCommand(process.env['SKIFF_COMMAND']);
     const program = file.includes('/') && !path.isAbsolute(file) ? path.resolve(meta.codeDir, file) : file;
-    const address = `127.0.0.1:${await freePort()}`;
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
     const config = serviceConfig(meta, {
       address,
       timeoutMs: SERVER_TIMEOUT_MS,
@@ -204,7 +242,7 @@ async function onInit(meta: InitMeta): Promise<void> {
       if (value !== undefined && !['SKIFF_PROTOCOL_FD', 'SKIFF_COMMAND'].includes(key)) env[key] = value;
     }
     Object.assign(env, serviceEnv(meta.function, address));
-    const launch = { program, args, env, codeDir: meta.codeDir, address };
+    const launch = { program, args, env, codeDir: meta.codeDir, address, port };
     let started = await startRuntime(launch, protos, configFile);
     if (typeof started === 'string' && meta.flavor === 'openedge') {
       // OpenEdge 0.1.1 runtimes take the configuration itself as JSON in -c, not a file name
@@ -314,7 +352,10 @@ function stopRuntime(): void {
   const proc = child;
   const pid = proc?.pid;
   if (proc === undefined || pid === undefined || childExited) return exitSoon(0);
-  const wait = Math.max(TERM_MIN_MS, (connection.graceLeftMs() ?? 1000) - TERM_MARGIN_MS);
+  const wait = Math.min(
+    TERM_MAX_MS,
+    Math.max(TERM_MIN_MS, (connection.graceLeftMs() ?? 1000) - TERM_MARGIN_MS),
+  );
   const timer = setTimeout(() => {
     note(`the runtime did not exit within ${wait} ms of SIGTERM: killed`);
     exitSoon(0);

@@ -78,7 +78,7 @@ def context_of(headers, function_name, invocation_id, now=None):
     if given is not None:
         try:
             parsed = json.loads(given)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's json goes
             parsed = None
         if isinstance(parsed, dict):
             return parsed

@@ -31,6 +31,8 @@ export interface ImportApiDeps {
   maxUploadBytes: number;
   /** The platform's facts, read per import (the broker's URL is known once the listeners are up). */
   facts(): PlatformFacts;
+  /** The flavor of the existing function of that name (`native` when it names none), undefined when none exists. */
+  existingFlavor?(name: string): string | undefined;
   /**
    * Told each 1.0 runtime service and its functions after a real (not dry) import, for the v2 proxy's
    * service table; absent: the grouping is only returned (`services` in the result).
@@ -39,6 +41,9 @@ export interface ImportApiDeps {
 }
 
 const invalid = (message: string): SkiffError => new SkiffError('SKIFF_E_INVALID_REQUEST', message);
+
+/** Runtime services' files one import reads at most (each up to MAX_CONFIG_BYTES, parsed at once). */
+const MAX_RUNTIME_CONFIGS = 16;
 
 /** A path inside the upload: relative, `/`-separated, no `..`. */
 function memberPath(raw: string, key: string): string {
@@ -88,7 +93,11 @@ export function createImportApi(deps: ImportApiDeps): RawHandler {
     }
     const query = url.searchParams;
     const configPath = memberPath(query.get('config') ?? '', 'config');
-    const runtimePaths = query.getAll('runtimeConfig').map((raw) => memberPath(raw, 'runtimeConfig'));
+    const runtimeQuery = query.getAll('runtimeConfig');
+    if (runtimeQuery.length > MAX_RUNTIME_CONFIGS) {
+      throw invalid(`at most ${MAX_RUNTIME_CONFIGS} runtimeConfig files, one per runtime service`);
+    }
+    const runtimePaths = runtimeQuery.map((raw) => memberPath(raw, 'runtimeConfig'));
     const format = formatOf(query.get('format'));
     const dryRun = flag(query.get('dryRun'));
     const body = await readBody(req, deps.maxUploadBytes);
@@ -103,7 +112,9 @@ export function createImportApi(deps: ImportApiDeps): RawHandler {
         { config, runtimeConfigs, ...(format === undefined ? {} : { format }) },
         deps.facts(),
       );
-      const result = await applyImport(plan, root, deps.deployer, dryRun);
+      const result = await applyImport(plan, root, deps.deployer, dryRun, (name) =>
+        deps.existingFlavor?.(name),
+      );
       if (!dryRun && deps.recordService !== undefined) {
         for (const [service, functions] of Object.entries(result.services))
           deps.recordService(service, functions);

@@ -40,11 +40,14 @@ export interface ImportResult {
   warnings: string[];
 }
 
+/** Whether `rel` is a file below `dir`: a handler's `..` never makes the import look at the host's files. */
 const isFileIn =
   (dir: string) =>
   (rel: string): boolean => {
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(dir + path.sep)) return false;
     try {
-      return statSync(path.join(dir, rel)).isFile();
+      return statSync(file).isFile();
     } catch {
       return false;
     }
@@ -100,13 +103,38 @@ export function importedSpecs(plan: ImportPlan, root: string): { spec: ImportedS
 /** Leaves out only version-control and Skiff folders: Baetyl code ships its dependencies (node_modules). */
 const exclude = (rel: string): boolean => rel.split('/').some((part) => part === '.git' || part === '.skiff');
 
-/** Deploys (or, dry, only shows) every function of the plan; a re-import makes new versions. */
+/** The flavors an import may replace: a function imported before, of either generation. */
+const REPLACEABLE = new Set(['baetyl', 'openedge']);
+
+/**
+ * Refuses (409) when a name of the plan is an existing function of another flavor (a native function,
+ * another platform's): the import would silently replace its code, handler, env and triggers.
+ */
+function checkNames(plan: ImportPlan, existingFlavor: (name: string) => string | undefined): void {
+  const taken = plan.functions.flatMap((fn) => {
+    const flavor = existingFlavor(fn.name);
+    return flavor === undefined || REPLACEABLE.has(flavor) ? [] : [`${fn.name} (flavor ${flavor})`];
+  });
+  if (taken.length > 0) {
+    throw new SkiffError(
+      'SKIFF_E_CONFLICT',
+      `the import names existing functions that are not Baetyl or OpenEdge functions: ${taken.join(', ')}; nothing was deployed: rename them in the configuration, or delete the existing ones first`,
+    );
+  }
+}
+
+/**
+ * Deploys (or, dry, only shows) every function of the plan; a re-import makes new versions.
+ * `existingFlavor` gives the flavor of an existing function of that name (undefined: none).
+ */
 export async function applyImport(
   plan: ImportPlan,
   root: string,
   deployer: Deployer,
   dryRun: boolean,
+  existingFlavor: (name: string) => string | undefined = () => undefined,
 ): Promise<ImportResult> {
+  checkNames(plan, existingFlavor);
   const specs = importedSpecs(plan, root);
   const services = new Map(plan.functions.map((fn) => [fn.name, fn.service]));
   const functions: ImportResult['functions'] = [];

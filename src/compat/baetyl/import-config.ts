@@ -7,7 +7,8 @@
 import { NAME_PATTERN } from '../../model/spec.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseYamlFile, Reader, type Doc } from './import-read.js';
-import { hubOf, readRules } from './import-rules.js';
+import { SERVICE_NAME } from './services.js';
+import { hubOf, loopWarning, readRules } from './import-rules.js';
 import type {
   ConfigFile,
   ImportFormat,
@@ -182,6 +183,12 @@ function baetylFunctions(
     const where = `functions[${i}]`;
     const name = functionName(r, fn['name'], `${where}.name`);
     const service = r.required(fn['service'], `${where}.service`);
+    if (!SERVICE_NAME.test(service)) {
+      r.fail(
+        `${where}.service`,
+        `${JSON.stringify(service.slice(0, 80))} is not a service name Skiff records: use 1-253 letters, digits, dots, dashes and underscores, starting with a letter or digit`,
+      );
+    }
     const common = instance(r, r.map(fn['instance'], `${where}.instance`), `${where}.instance`, name);
     const timeoutMs = duration(r, fn['timeout'], `${where}.timeout`, 30_000);
     checkTimeout(timeoutMs, `${where}.timeout`, facts, warnings);
@@ -312,8 +319,14 @@ export function planImport(input: ImportInput, facts: PlatformFacts): ImportPlan
     if (fn.mqtt.length > 32)
       r.fail('rules', `function ${JSON.stringify(fn.name)} has ${fn.mqtt.length} rules; Skiff takes 32`);
   }
-  const services: Record<string, string[]> = {};
-  for (const fn of functions) if (fn.service !== undefined) (services[fn.service] ??= []).push(fn.name);
+  // a Map, not an object: a service may be named `constructor` or `toString`
+  const byService = new Map<string, string[]>();
+  for (const fn of functions) {
+    if (fn.service !== undefined) byService.set(fn.service, [...(byService.get(fn.service) ?? []), fn.name]);
+  }
+  const services: Record<string, string[]> = Object.fromEntries(byService);
+  const loop = loopWarning(functions);
+  if (loop !== undefined) warnings.push(loop);
   const hub = hubOf(r, doc, facts, warnings);
   return { format, functions, services, ...(hub === undefined ? {} : { hub }), warnings };
 }

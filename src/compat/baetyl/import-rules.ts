@@ -2,6 +2,7 @@
  * The rules of a Baetyl configuration (1.0 `function: {name}`, 0.1.x `compute: {function}`) as Skiff
  * MQTT rules, and its hub compared with Skiff's broker (docs/compat/baetyl/import.md).
  */
+import { topicMatches } from '../../model/mqtt-topics.js';
 import { mqttRuleSchema, type MqttRule } from '../../model/spec.js';
 import type { Doc, Reader } from './import-read.js';
 import type { ImportFormat, ImportHub, PlatformFacts } from './import-types.js';
@@ -109,4 +110,39 @@ export function hubOf(r: Reader, doc: Doc, facts: PlatformFacts, warnings: strin
     );
   }
   return { address: shown(address), sameAsSkiff };
+}
+
+/** Above this many (publish topic, filter) pairs the loop check is skipped: it is only a warning. */
+const MAX_LOOP_PAIRS = 1_000_000;
+
+/**
+ * A warning naming the functions whose rules feed each other (a result published on a topic one of
+ * their own rules, or a rule of a function that feeds them back, subscribes to): each message would
+ * run them again without end. Skiff refuses such a loop within one rule only; upstream never did.
+ */
+export function loopWarning(
+  functions: readonly { name: string; mqtt: readonly MqttRule[] }[],
+): string | undefined {
+  const pairs = functions.reduce((n, fn) => n + fn.mqtt.length, 0) ** 2;
+  if (pairs === 0 || pairs > MAX_LOOP_PAIRS) return undefined;
+  const n = functions.length;
+  // reach[i][j]: a result of functions[i] runs functions[j], directly or through others
+  const reach = functions.map((from) =>
+    functions.map((to) =>
+      from.mqtt.some(
+        (rule) =>
+          rule.publish !== undefined &&
+          to.mqtt.some((other) => topicMatches(other.subscribe, rule.publish as string)),
+      ),
+    ),
+  );
+  for (let k = 0; k < n; k++) {
+    for (let i = 0; i < n; i++) {
+      if (!(reach[i]?.[k] ?? false)) continue;
+      for (let j = 0; j < n; j++) if (reach[k]?.[j] === true) (reach[i] as boolean[])[j] = true;
+    }
+  }
+  const looping = functions.filter((_, i) => reach[i]?.[i] === true).map((fn) => fn.name);
+  if (looping.length === 0) return undefined;
+  return `rules: the results of ${looping.join(', ')} are published on topics their rules subscribe to (directly or through each other): every message would run them again without end; change a publish topic or a subscribe filter`;
 }

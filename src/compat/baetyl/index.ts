@@ -81,6 +81,11 @@ export const baetyl: Dialect<BaetylSection> = {
             brokerUrl: ctx.config.mqtt.url ?? ctx.endpoints()['mqtt'],
           }),
           recordService: (service, functions) => services.set(service, functions),
+          existingFlavor: (name) => {
+            const fn = ctx.registry.getFunction(name);
+            if (fn === undefined || fn.liveVersion === null) return undefined;
+            return ctx.registry.getVersion(name, fn.liveVersion)?.spec.flavor ?? 'native';
+          },
         }),
       },
       notes: grpcNotes(ctx.config.grpc, maxMessageBytes),

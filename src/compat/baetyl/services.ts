@@ -17,7 +17,7 @@ import { SkiffError } from '../../shared/errors.js';
 export const SERVICES_FILE = 'baetyl-services.json';
 
 /** A service's name: what one path segment of the proxy may hold. */
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 const MAX_FUNCTIONS = 1000;
 
 const fileSchema = z.object({
