@@ -93,21 +93,13 @@ describe('isJson', () => {
     expect(isJson(Buffer.from([0x22, 0xff, 0xfe, 0x22]))).toBe(true);
   });
 
-  it('scans megabytes of arrays and objects far faster than parsing them', () => {
+  it('takes megabytes of arrays and objects, and deep nesting up to the limit (speed: bench, not here)', () => {
     const shapes = [
       `[${'{},'.repeat(1_500_000)}{}]`,
       `[${'[],'.repeat(1_500_000)}[]]`,
       `[${`${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)},`.repeat(200)}0]`,
     ];
-    for (const text of shapes) {
-      const body = Buffer.from(text);
-      let t = performance.now();
-      expect(isJson(body)).toBe(true);
-      const scan = performance.now() - t;
-      t = performance.now();
-      JSON.parse(body.toString('utf8'));
-      const parse = performance.now() - t;
-      expect(scan).toBeLessThan(parse);
-    }
+    for (const text of shapes) expect(isJson(Buffer.from(text))).toBe(true);
+    expect(isJson(Buffer.from(`[${'{},'.repeat(1_500_000)}{}`))).toBe(false);
   });
 });
