@@ -8,10 +8,11 @@ import { waitFor } from '../../test/helpers/wait.js';
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
 
-function store(): { logs: FileLogStore; dir: string } {
+/** A store without the rate limit (the disk's limits are tested), or with the one given. */
+function store(rate = { bytesPerSec: Infinity, burstBytes: Infinity }): { logs: FileLogStore; dir: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-test-logs-'));
   dirs.push(dir);
-  return { logs: new FileLogStore(dir), dir };
+  return { logs: new FileLogStore(dir, rate), dir };
 }
 
 afterEach(() => {
@@ -51,6 +52,27 @@ describe('function log files', () => {
       /^\d+ log lines dropped: the function logged faster than the disk writes$/,
     );
     expect(tail[1]?.message).toBe('after');
+    await logs.close();
+  });
+
+  it('drop lines over the rate, say how many, and take lines again as the allowance refills', async () => {
+    const { logs } = store({ bytesPerSec: 64 * 1024, burstBytes: 16 * 1024 });
+    const message = 'r'.repeat(1000 - 128); // 1000 bytes a line, with the line's overhead
+    for (let i = 0; i < 100; i++)
+      logs.append('r', { stream: 'stdout', level: 'info', message: `${i} ${message}` });
+    const written = (await logs.tail('r', 200)).map((l) => l.message);
+    expect(written.length).toBe(16); // the burst: 16 lines of 1000 bytes
+    const marker = await waitFor(
+      'the rate marker',
+      async () =>
+        (await logs.tail('r', 1))[0]?.message.match(
+          /^(\d+) log lines dropped: the function logged more than 64 KiB a second$/,
+        ) ?? undefined,
+      3_000,
+    );
+    expect(Number(marker[1])).toBe(84);
+    logs.append('r', { stream: 'stdout', level: 'info', message: 'later' });
+    expect((await logs.tail('r', 1))[0]?.message).toBe('later');
     await logs.close();
   });
 

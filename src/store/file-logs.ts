@@ -18,6 +18,22 @@ const MAX_MESSAGE_CHARS = 17 * 1024;
 const TAIL_READ_BYTES = 1024 * 1024;
 /** Bytes of one function's log lines waiting for the disk; beyond it lines are dropped and counted. */
 const MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * A function's log lines may come at 1 MiB a second, in bursts of up to 4 MiB (a line counts its
+ * message and 128 bytes); beyond, lines are dropped and counted. Logs keep 10 MiB per function, so a
+ * faster flood only churns the files, and its cost (a JSON line per message, a write) is the platform's.
+ */
+const LOG_RATE_BYTES_PER_SEC = 1024 * 1024;
+const LOG_BURST_BYTES = 4 * 1024 * 1024;
+const LINE_OVERHEAD_BYTES = 128;
+
+/** A function's allowance of log bytes (a token bucket). */
+interface LogAllowance {
+  tokens: number;
+  at: number;
+  /** Lines dropped over the rate since the last one written. */
+  throttled: number;
+}
 
 interface OpenLog {
   stream: WriteStream;
@@ -37,12 +53,23 @@ interface OpenLog {
  */
 export class FileLogStore implements FunctionLogSink {
   private readonly streams = new Map<string, OpenLog>();
+  private readonly allowances = new Map<string, LogAllowance>();
   private flushScheduled = false;
   /** Listeners of one invocation's lines (a compatibility API that answers with them), by its id. */
   private readonly watchers = new Map<string, (entry: Omit<LogEntry, 'ts'>) => void>();
 
-  constructor(private readonly dir: string) {
+  private readonly rate: { bytesPerSec: number; burstBytes: number };
+
+  /** `rate`: the log bytes a function may write a second and in one burst (Infinity: no limit). */
+  constructor(
+    private readonly dir: string,
+    rate: { bytesPerSec: number; burstBytes: number } = {
+      bytesPerSec: LOG_RATE_BYTES_PER_SEC,
+      burstBytes: LOG_BURST_BYTES,
+    },
+  ) {
     mkdirSync(dir, { recursive: true });
+    this.rate = rate;
   }
 
   private file(name: string): string {
@@ -76,8 +103,50 @@ export class FileLogStore implements FunctionLogSink {
     }
   }
 
-  /** Appends a line (with the dropped-lines marker first, when due); `markerOnly` writes just that. */
+  /** Whether a line of `size` bytes fits the function's rate; counts it as throttled when not. */
+  private admit(functionName: string, size: number): LogAllowance | undefined {
+    const now = Date.now();
+    let allowance = this.allowances.get(functionName);
+    if (allowance === undefined) {
+      allowance = { tokens: this.rate.burstBytes, at: now, throttled: 0 };
+      this.allowances.set(functionName, allowance);
+    }
+    allowance.tokens = Math.min(
+      this.rate.burstBytes,
+      allowance.tokens + ((now - allowance.at) / 1000) * this.rate.bytesPerSec,
+    );
+    allowance.at = now;
+    if (allowance.tokens < size) {
+      if (allowance.throttled++ === 0) {
+        // the marker goes out with the next line, or after a second if no line comes
+        setTimeout(() => this.noteThrottled(functionName, allowance), 1000).unref();
+      }
+      return undefined;
+    }
+    allowance.tokens -= size;
+    return allowance;
+  }
+
+  private noteThrottled(functionName: string, allowance: LogAllowance): void {
+    if (allowance.throttled === 0 || this.allowances.get(functionName) !== allowance) return;
+    try {
+      this.write(functionName, { stream: 'platform', level: 'warn', message: '' }, true);
+    } catch {
+      // the line is lost
+    }
+  }
+
+  /** Appends a line (with the dropped-lines markers first, when due); `markerOnly` writes just those. */
   private write(functionName: string, entry: Omit<LogEntry, 'ts'>, markerOnly = false): void {
+    let allowance: LogAllowance | undefined;
+    if (!markerOnly) {
+      const text = entry.message as unknown;
+      const length = typeof text === 'string' ? text.length : 0;
+      allowance = this.admit(functionName, Math.min(length, MAX_MESSAGE_CHARS) + LINE_OVERHEAD_BYTES);
+      if (allowance === undefined) return;
+    } else {
+      allowance = this.allowances.get(functionName);
+    }
     const current = this.streams.get(functionName);
     if (current !== undefined && current.stream.writableLength + current.batchBytes >= MAX_QUEUED_BYTES) {
       // the marker goes out with the next line, or once the queue drained if no line comes
@@ -96,6 +165,11 @@ export class FileLogStore implements FunctionLogSink {
       const note = `${current.dropped} log lines dropped: the function logged faster than the disk writes`;
       line = `${JSON.stringify({ ts, stream: 'platform', level: 'warn', message: note })}\n${line}`;
       current.dropped = 0;
+    }
+    if (allowance !== undefined && allowance.throttled > 0) {
+      const note = `${allowance.throttled} log lines dropped: the function logged more than ${Math.round(this.rate.bytesPerSec / 1024)} KiB a second`;
+      line = `${JSON.stringify({ ts, stream: 'platform', level: 'warn', message: note })}\n${line}`;
+      allowance.throttled = 0;
     }
     if (line === '') return;
     const size = Buffer.byteLength(line);
@@ -190,6 +264,7 @@ export class FileLogStore implements FunctionLogSink {
   async remove(functionName: string): Promise<void> {
     const open = this.streams.get(functionName);
     this.streams.delete(functionName);
+    this.allowances.delete(functionName);
     if (open !== undefined) {
       writeBatch(open);
       await new Promise<void>((resolve) => open.stream.end(resolve));
