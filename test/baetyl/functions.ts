@@ -6,7 +6,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TMP_PREFIX } from '../helpers/platform.js';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { defaultLogin } from '../helpers/mqtt.js';
+import { removeDir, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { Inbox, subscribed } from '../mqtt/setup.js';
 
 /** One Python handler that behaves by topic (what each acceptance point needs). */
 export const PY_HANDLER = `
@@ -106,4 +109,42 @@ export function baetylRule(
   over: { qos?: 0 | 1; publishQos?: 0 | 1; attempts?: number; maxPayloadBytes?: number } = {},
 ): Record<string, unknown> {
   return { subscribe, publish, qos: 1, publishQos: 1, attempts: 3, onError: 'publish', ...over };
+}
+
+/**
+ * Deploys the functions (name → folder) on the platform, connects an MQTT test client to its embedded
+ * broker subscribed to `outputs`, and waits until the platform holds the subscriptions `inputs`.
+ */
+export async function deployAndListen(
+  p: TestPlatform,
+  functions: Record<string, string>,
+  clientId: string,
+  outputs: string[],
+  inputs: string[],
+): Promise<{ client: MqttClient; inbox: Inbox }> {
+  for (const [name, dir] of Object.entries(functions)) {
+    const res = await p.deploy(name, dir);
+    if (res.status !== 201) throw new Error(`deploying ${name}: ${res.status} ${await res.text()}`);
+  }
+  const client = await connectAsync(p.server.endpoints['mqtt'] as string, {
+    ...defaultLogin(p),
+    clientId,
+    reconnectPeriod: 0,
+  });
+  const inbox = new Inbox(client);
+  await client.subscribeAsync(outputs, { qos: 1 });
+  await subscribed(p.dataDir, inputs);
+  return { client, inbox };
+}
+
+/** Ends the client and the platform and removes the folders. */
+export async function tearDown(
+  p: TestPlatform | undefined,
+  client: MqttClient | undefined,
+  dirs: string[],
+): Promise<void> {
+  await client?.endAsync();
+  await p?.stop();
+  for (const dir of dirs) await removeDir(dir);
+  if (p !== undefined) await removeDir(p.dataDir);
 }

@@ -6,12 +6,11 @@
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultLogin } from '../helpers/mqtt.js';
-import { fixture, removeDir, startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
-import { Inbox, subscribed } from '../mqtt/setup.js';
-import { baetylFunction, baetylRule, PY_HANDLER } from './functions.js';
+import { fixture, startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
+import { Inbox } from '../mqtt/setup.js';
+import { baetylFunction, baetylRule, deployAndListen, tearDown, PY_HANDLER } from './functions.js';
 
 describe('An external Baetyl runtime behind an MQTT rule', () => {
   let p: TestPlatform;
@@ -35,28 +34,15 @@ describe('An external Baetyl runtime behind an MQTT rule', () => {
       rules: [baetylRule('kind/in', 'kind/out')],
     });
     dirs.push(runtime, py);
-    for (const [name, dir] of [
-      ['ext', runtime],
-      ['alert', py],
-    ] as const) {
-      const res = await p.deploy(name, dir);
-      expect(res.status, await res.text()).toBe(201);
-    }
-    client = await connectAsync(p.server.endpoints['mqtt'] as string, {
-      ...defaultLogin(p),
-      clientId: 'test-baetyl-ext',
-      reconnectPeriod: 0,
-    });
-    inbox = new Inbox(client);
-    await client.subscribeAsync(['ext/out', 'kind/out'], { qos: 1 });
-    await subscribed(p.dataDir, ['ext/in', 'kind/in']);
+    ({ client, inbox } = await deployAndListen(
+      p,
+      { ext: runtime, alert: py },
+      'test-baetyl-ext',
+      ['ext/out', 'kind/out'],
+      ['ext/in', 'kind/in'],
+    ));
   });
-  afterAll(async () => {
-    await client?.endAsync();
-    await p?.stop();
-    for (const dir of dirs) await removeDir(dir);
-    if (p !== undefined) await removeDir(p.dataDir);
-  });
+  afterAll(() => tearDown(p, client, dirs));
 
   it('(18) publishes the runtime’s result, then the error record once it is unreachable; Skiff keeps serving', async () => {
     await client.publishAsync('ext/in', '{"n":1}', { qos: 1 });

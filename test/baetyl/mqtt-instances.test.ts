@@ -4,14 +4,13 @@
  * the concurrent calls and loses none; `min: 1` keeps one instance up from the deploy, and instances
  * beyond it stop after `idletime`.
  */
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionStatus } from '../helpers/function-status.js';
-import { defaultLogin } from '../helpers/mqtt.js';
-import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
-import { Inbox, subscribed } from '../mqtt/setup.js';
-import { baetylFunction, baetylRule, PY_SECOND, PY_SLOW } from './functions.js';
+import { Inbox } from '../mqtt/setup.js';
+import { baetylFunction, baetylRule, deployAndListen, tearDown, PY_SECOND, PY_SLOW } from './functions.js';
 
 describe('Baetyl instances behind MQTT rules', () => {
   let p: TestPlatform;
@@ -35,28 +34,15 @@ describe('Baetyl instances behind MQTT rules', () => {
       rules: [baetylRule('second/in', 'second/out')],
     });
     dirs.push(slow, second);
-    for (const [name, dir] of [
-      ['slow', slow],
-      ['second', second],
-    ] as const) {
-      const res = await p.deploy(name, dir);
-      expect(res.status, await res.text()).toBe(201);
-    }
-    client = await connectAsync(p.server.endpoints['mqtt'] as string, {
-      ...defaultLogin(p),
-      clientId: 'test-baetyl-instances',
-      reconnectPeriod: 0,
-    });
-    inbox = new Inbox(client);
-    await client.subscribeAsync(['slow/out', 'second/out'], { qos: 1 });
-    await subscribed(p.dataDir, ['slow/in', 'second/in']);
+    ({ client, inbox } = await deployAndListen(
+      p,
+      { slow, second },
+      'test-baetyl-instances',
+      ['slow/out', 'second/out'],
+      ['slow/in', 'second/in'],
+    ));
   });
-  afterAll(async () => {
-    await client?.endAsync();
-    await p?.stop();
-    for (const dir of dirs) await removeDir(dir);
-    if (p !== undefined) await removeDir(p.dataDir);
-  });
+  afterAll(() => tearDown(p, client, dirs));
 
   const json = (payload: Buffer): Record<string, unknown> =>
     JSON.parse(payload.toString()) as Record<string, unknown>;

@@ -3,13 +3,19 @@
  * the handler contract in Python and Node (event, context, results, errors), QoS of the output, the
  * retries and the error record (1.0's `functionMessage`, 0.1.1's `packet`), payload limits.
  */
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultLogin } from '../helpers/mqtt.js';
-import { removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { quietFor, waitFor } from '../helpers/wait.js';
-import { Inbox, subscribed } from '../mqtt/setup.js';
-import { baetylFunction, baetylRule, NODE_HANDLER, PY_HANDLER } from './functions.js';
+import { Inbox } from '../mqtt/setup.js';
+import {
+  baetylFunction,
+  baetylRule,
+  deployAndListen,
+  tearDown,
+  NODE_HANDLER,
+  PY_HANDLER,
+} from './functions.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -56,31 +62,15 @@ describe('Baetyl functions behind MQTT rules (embedded broker)', () => {
       rules: [baetylRule('boom/old', 'boom/old/out', { attempts: 1 })],
     });
     dirs.push(py, node, old);
-    for (const [name, dir] of [
-      ['alert', py],
-      ['jsfn', node],
-      ['oldfn', old],
-    ] as const) {
-      const res = await p.deploy(name, dir);
-      expect(res.status, await res.text()).toBe(201);
-    }
-    client = await connectAsync(p.server.endpoints['mqtt'] as string, {
-      ...defaultLogin(p),
-      clientId: 'test-baetyl',
-      reconnectPeriod: 0,
-    });
-    inbox = new Inbox(client);
-    await client.subscribeAsync(['sensors/alerts', '+/out', 'qos/+/out', 'js/out', 'boom/old/out'], {
-      qos: 1,
-    });
-    await subscribed(p.dataDir, ['sensors/temp', 'ctx/in', 'boom/in', 'js/in', 'boom/old']);
+    ({ client, inbox } = await deployAndListen(
+      p,
+      { alert: py, jsfn: node, oldfn: old },
+      'test-baetyl',
+      ['sensors/alerts', '+/out', 'qos/+/out', 'js/out', 'boom/old/out'],
+      ['sensors/temp', 'ctx/in', 'boom/in', 'js/in', 'boom/old'],
+    ));
   });
-  afterAll(async () => {
-    await client?.endAsync();
-    await p?.stop();
-    for (const dir of dirs) await removeDir(dir);
-    if (p !== undefined) await removeDir(p.dataDir);
-  });
+  afterAll(() => tearDown(p, client, dirs));
 
   const json = (payload: Buffer): Record<string, unknown> =>
     JSON.parse(payload.toString()) as Record<string, unknown>;
