@@ -9,9 +9,10 @@
 import { describeThrown } from '../shared/thrown.js';
 import { exportedMember } from '../../src/model/node-handler.js';
 import type { HeaderPairs, InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { runCallbackStyle, type NodeCallback } from './callback-handler.js';
 import type { BridgeResult } from './result.js';
 
-export type BaetylCallback = (error?: unknown, result?: unknown) => void;
+export type BaetylCallback = NodeCallback;
 export type BaetylContext = Record<string, unknown>;
 export type BaetylHandler = (event: unknown, context: BaetylContext, callback: BaetylCallback) => unknown;
 
@@ -129,8 +130,6 @@ export function baetylResult(value: unknown): BridgeResult {
   }
 }
 
-type Outcome = { value: unknown } | { error: unknown };
-
 /**
  * Runs the handler once. A handler of three or more parameters answers through the callback (a
  * returned promise's value other than undefined, or its rejection, counts too; a plain return value is
@@ -145,33 +144,11 @@ export async function invokeBaetyl(
   signal: AbortSignal,
   report: (text: string) => void,
 ): Promise<BridgeResult | 'cancelled'> {
-  const takesCallback = handler.length >= 3;
-  const outcome = await new Promise<Outcome | 'cancelled'>((resolve) => {
-    let done = false;
-    const settle = (o: Outcome | 'cancelled') => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      resolve(o);
-    };
-    const onAbort = () => settle('cancelled');
-    signal.addEventListener('abort', onAbort);
-    const callback: BaetylCallback = (error, result) =>
-      settle(error === undefined || error === null ? { value: result } : { error });
-    try {
-      const ret = handler(baetylEvent(body, meta.headers), baetylContext(meta, functionName), callback);
-      if (typeof (ret as PromiseLike<unknown> | null)?.then === 'function') {
-        (ret as PromiseLike<unknown>).then(
-          (value) => {
-            if (value !== undefined || !takesCallback) settle({ value });
-          },
-          (error: unknown) => settle({ error }),
-        );
-      } else if (!takesCallback) settle({ value: ret });
-    } catch (error) {
-      settle({ error });
-    }
-  });
+  const outcome = await runCallbackStyle(
+    (callback) => handler(baetylEvent(body, meta.headers), baetylContext(meta, functionName), callback),
+    { takesCallback: handler.length >= 3, plainReturnAnswers: false },
+    signal,
+  );
   if (outcome === 'cancelled') return outcome;
   if ('error' in outcome) {
     const { message, stack } = describeThrown(outcome.error);

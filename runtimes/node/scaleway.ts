@@ -7,6 +7,7 @@
 import { describeThrown } from '../shared/thrown.js';
 import { exportedMember } from '../../src/model/node-handler.js';
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { runCallbackStyle, type NodeCallback } from './callback-handler.js';
 import type { BridgeResult } from './result.js';
 import {
   LOAD_FAILED,
@@ -18,7 +19,7 @@ import {
   type ScalewayContext,
 } from './scaleway-event.js';
 
-export type ScalewayCallback = (error?: unknown, result?: unknown) => void;
+export type ScalewayCallback = NodeCallback;
 export type ScalewayHandler = (
   event: unknown,
   context: ScalewayContext,
@@ -54,8 +55,6 @@ export async function loadScaleway(
   }
 }
 
-type Outcome = { value: unknown } | { error: unknown };
-
 /** Upstream's legacy trigger header (lower-cased), and its answer for a trigger that is not HTTP. */
 const TRIGGER_HEADER = 'scw_trigger_type';
 const EXECUTED_PROPERLY = 'executed properly';
@@ -84,31 +83,11 @@ export async function invokeScaleway(
   const mqtt = meta.headers.some(
     ([name, value]) => name.toLowerCase() === TRIGGER_HEADER && value === 'mqtt',
   );
-  const takesCallback = handler.length >= 3;
-  const outcome = await new Promise<Outcome | 'cancelled'>((resolve) => {
-    let done = false;
-    const settle = (o: Outcome | 'cancelled') => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      resolve(o);
-    };
-    const onAbort = () => settle('cancelled');
-    signal.addEventListener('abort', onAbort);
-    const returned = (value: unknown) => {
-      if (value !== undefined || !takesCallback) settle({ value });
-    };
-    const callback: ScalewayCallback = (error, result) =>
-      settle(error === undefined || error === null ? { value: result } : { error });
-    try {
-      const ret = handler(mqtt ? body.toString('utf8') : scalewayEvent(meta, body), context, callback);
-      if (typeof (ret as PromiseLike<unknown> | null)?.then === 'function') {
-        (ret as PromiseLike<unknown>).then(returned, (error: unknown) => settle({ error }));
-      } else returned(ret);
-    } catch (error) {
-      settle({ error });
-    }
-  });
+  const outcome = await runCallbackStyle(
+    (callback) => handler(mqtt ? body.toString('utf8') : scalewayEvent(meta, body), context, callback),
+    { takesCallback: handler.length >= 3, plainReturnAnswers: true },
+    signal,
+  );
   if (outcome === 'cancelled') return outcome;
   if ('error' in outcome) {
     const { message, stack } = describeThrown(outcome.error);
