@@ -59,16 +59,16 @@ export interface MqttFailure {
   payload: Buffer;
   /** When the message came, milliseconds since the epoch. */
   receivedAt: number;
+  /** The calls made: the rule's `attempts`, fewer when the platform stopped, none for a message over its size. */
   attempts: number;
   /**
    * Why the last attempt failed: a platform error's code and message (`SKIFF_E_TIMEOUT`…), or for a
-   * 5xx answer of the function `SKIFF_E_FUNCTION_ERROR` with its status, headers and body text.
+   * 5xx answer of the function `SKIFF_E_FUNCTION_ERROR` with its status and body text.
    */
   error: {
     code: string;
     message: string;
     status?: number;
-    headers?: readonly (readonly [string, string])[];
     /** For `SKIFF_E_PAYLOAD_TOO_LARGE`: the rule's `maxPayloadBytes`. */
     limit?: number;
   };

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Flavors, MqttFailure } from '../model/flavor.js';
 import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
-import { toSkiffError, type ErrorCode, type SkiffError } from '../shared/errors.js';
+import { toSkiffError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Message, Outcome } from './mqtt-inbound.js';
 import type { BoundRule } from './mqtt-rules.js';
@@ -71,8 +71,8 @@ export function failureRecord(failure: MqttFailure): Buffer {
   );
 }
 
-/** What one attempt came to: a result to pass on, a failure, or the platform stopping. */
-type Attempt = { result: Result } | { failed: MqttFailure['error']; error?: SkiffError } | 'keep';
+/** What one attempt came to: a result to pass on, a failure (a user's, or the platform's), or the stop. */
+type Attempt = { result: Result } | { failed: MqttFailure['error']; userError: boolean } | 'keep';
 
 export function createRuleRunner(
   deps: RuleRunnerDeps,
@@ -86,11 +86,11 @@ export function createRuleRunner(
         if (result.status < 500) return { result };
         const text = result.body.subarray(0, MAX_ERROR_TEXT).toString('utf8');
         return {
+          userError: true,
           failed: {
             code: 'SKIFF_E_FUNCTION_ERROR',
             message: text === '' ? `the function answered ${result.status}` : text,
             status: result.status,
-            headers: result.headers,
           },
         };
       } catch (err) {
@@ -101,7 +101,7 @@ export function createRuleRunner(
           await sleep((error.retryAfterSec ?? 1) * 1000);
           continue;
         }
-        return { failed: { code: error.code, message: error.message }, error };
+        return { failed: { code: error.code, message: error.message }, userError: error.isUserError };
       }
     }
   };
@@ -134,7 +134,9 @@ export function createRuleRunner(
       ['content-type', contentTypeOf(message)],
     ];
     const qos = message.qos === 1 && rule.publishQos === 1 ? 1 : 0;
-    let last: { failed: MqttFailure['error']; error?: SkiffError; id: string } | undefined;
+    let last: { failed: MqttFailure['error']; userError: boolean; id: string } | undefined;
+    /** Calls made (none for a message over the rule's size). */
+    let made = 0;
     const limit = rule.maxPayloadBytes;
     const tooLarge = limit !== undefined && message.payload.length > limit;
     if (tooLarge) {
@@ -144,10 +146,12 @@ export function createRuleRunner(
           message: `the message is ${message.payload.length} bytes, over the rule's maxPayloadBytes ${limit}`,
           limit,
         },
+        userError: true,
         id: randomUUID(),
       };
     }
     for (let n = 1; n <= rule.attempts && !tooLarge; n++) {
+      made = n;
       const inv: Invocation = {
         id: randomUUID(),
         function: rule.function,
@@ -193,7 +197,7 @@ export function createRuleRunner(
     }
     if (last === undefined) return 'ack';
     const where = { fn: rule.function, topic: message.topic, invocationId: last.id };
-    const level = last.error === undefined || last.error.isUserError ? 'warn' : 'error';
+    const level = last.userError ? 'warn' : 'error';
     logger[level]({ ...where, code: last.failed.code, err: last.failed.message }, 'an MQTT message failed');
     if (rule.onError !== 'publish' || rule.publish === undefined) return 'ack';
     const failure: MqttFailure = {
@@ -205,7 +209,7 @@ export function createRuleRunner(
       packetId: message.packetId,
       payload: message.payload,
       receivedAt: message.receivedAt,
-      attempts: rule.attempts,
+      attempts: made,
       error: last.failed,
     };
     let record: Buffer;
