@@ -7,12 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baetylCalls, PREFIX, UUID } from './helpers/baetyl-calls.js';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { folderWith } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const PREFIX = 'Exception calling application: ';
 
 describe('Baetyl Python functions (flavors baetyl and openedge)', () => {
   let p: TestPlatform;
@@ -32,21 +30,7 @@ describe('Baetyl Python functions (flavors baetyl and openedge)', () => {
     await removeDir(p.dataDir);
   });
 
-  /** POST /<fn> as the MQTT trigger calls it: the topic and QoS as headers. */
-  const send = (fn: string, topic: string | undefined, body?: string | Buffer, headers = {}) =>
-    p.call(`/${fn}`, {
-      method: 'POST',
-      headers: { ...(topic === undefined ? {} : { 'mqtt-topic': topic, 'mqtt-qos': '1' }), ...headers },
-      ...(body === undefined ? {} : { body }),
-    });
-
-  type Echo = { event: unknown; context: Record<string, unknown> };
-  const echo = async (fn: string, topic: string | undefined, body?: string | Buffer, headers = {}) => {
-    const res = await send(fn, topic, body, headers);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/json');
-    return { echo: (await res.json()) as Echo, id: res.headers.get('x-skiff-invocation-id') };
-  };
+  const { send, echo } = baetylCalls(() => p);
 
   it('hands over JSON as a value, other bytes as bytes, and {} for an empty body (point 4)', async () => {
     expect((await echo('bpy', 'echo', '{"temp":35}')).echo.event).toEqual({
