@@ -1,13 +1,12 @@
 import type { Config } from '../shared/config.js';
-import { runtimeFile } from '../shared/paths.js';
 import { buildBinary } from './binary-build.js';
 import { baseEnv, instanceEnv } from './instance-env.js';
 import type { Runtime } from './runtime.js';
+import { nodeBridge } from './node-bridge.js';
 
 function generic(config: Config) {
   return {
-    command: config.runtimes.node,
-    args: ['--disable-warning=ExperimentalWarning', '--enable-source-maps', runtimeFile('exec', 'bridge.js')],
+    ...nodeBridge(config, ['exec', 'bridge.js']),
     env: baseEnv(config),
     // In the data folder until INIT moves it to the function's code (and where leak checks look).
     cwd: config.dataDir,

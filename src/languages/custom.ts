@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { SkiffError } from '../shared/errors.js';
-import { runtimeFile } from '../shared/paths.js';
 import { buildCommand } from './command-build.js';
 import { instanceEnv } from './instance-env.js';
 import type { Runtime } from './runtime.js';
+import { nodeBridge } from './node-bridge.js';
 
 /**
  * Custom: the function's `command` is the bridge itself and speaks runtime protocol v1 on fd 3
@@ -24,12 +24,7 @@ export const custom: Runtime<'custom'> = {
     }
     if (deployment.customShim !== undefined) {
       return {
-        command: config.runtimes.node,
-        args: [
-          '--disable-warning=ExperimentalWarning',
-          '--enable-source-maps',
-          runtimeFile(...deployment.customShim.split('/')),
-        ],
+        ...nodeBridge(config, deployment.customShim.split('/')),
         env: instanceEnv(deployment, config, { SKIFF_COMMAND: JSON.stringify(deployment.command) }),
         cwd: deployment.codeDir,
       };

@@ -1,8 +1,8 @@
 import { SkiffError } from '../shared/errors.js';
-import { runtimeFile } from '../shared/paths.js';
 import { buildCommand } from './command-build.js';
 import { instanceEnv } from './instance-env.js';
 import type { Runtime } from './runtime.js';
+import { nodeBridge } from './node-bridge.js';
 
 /**
  * HTTP: the HTTP bridge (on Node) starts the function's own server (its `command`, passed as JSON in
@@ -17,12 +17,7 @@ export const http: Runtime<'http'> = {
       throw new SkiffError('SKIFF_E_INVALID_SPEC', 'runtime http needs a "command" in skiff.json');
     }
     return {
-      command: config.runtimes.node,
-      args: [
-        '--disable-warning=ExperimentalWarning',
-        '--enable-source-maps',
-        runtimeFile('http', 'bridge.js'),
-      ],
+      ...nodeBridge(config, ['http', 'bridge.js']),
       env: instanceEnv(deployment, config, { SKIFF_COMMAND: JSON.stringify(deployment.command) }),
       cwd: deployment.codeDir,
     };

@@ -1,20 +1,14 @@
 import type { Config } from '../shared/config.js';
-import { runtimeFile } from '../shared/paths.js';
 import { baseEnv, instanceEnv } from './instance-env.js';
 import { buildNode } from './node-build.js';
 import type { Runtime } from './runtime.js';
+import { nodeBridge } from './node-bridge.js';
 
 const EXTRA_ENV = { NODE_ENV: 'production' };
 
 function generic(config: Config) {
   return {
-    command: config.runtimes.node,
-    args: [
-      '--experimental-detect-module',
-      '--disable-warning=ExperimentalWarning',
-      '--enable-source-maps',
-      runtimeFile('node', 'bridge.js'),
-    ],
+    ...nodeBridge(config, ['node', 'bridge.js'], ['--experimental-detect-module']),
     env: { ...EXTRA_ENV, ...baseEnv(config) },
     // In the data folder until INIT moves it to the function's code (and where leak checks look).
     cwd: config.dataDir,
