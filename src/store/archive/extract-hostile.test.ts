@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -82,17 +83,11 @@ describe('extractArchive: links, devices and other non-files', () => {
     await fsp.mkdir(src);
     await fsp.writeFile(path.join(src, 'a.txt'), 'a');
     await fsp.link(path.join(src, 'a.txt'), path.join(src, 'b.txt'));
-    const chunks: Buffer[] = [];
-    // plain tar, gzipped apart: tar's own gzip stream has failed here under load (Z_STREAM_ERROR)
-    for await (const chunk of tar.c({ cwd: src }, ['a.txt', 'b.txt'])) chunks.push(chunk as Buffer);
+    // GNU tar, as a user's own packing would: node-tar's packing of a hard link can end its stream twice.
+    const made = execFileSync('tar', ['-czf', '-', '-C', src, 'a.txt', 'b.txt']);
     await fsp.rm(dirs.stage, { recursive: true });
     await fsp.mkdir(dirs.stage);
-    await expectContained(
-      dirs,
-      zlib.gzipSync(Buffer.concat(chunks)),
-      'SKIFF_E_ARCHIVE_UNSAFE',
-      /"b\.txt" is a hard link/,
-    );
+    await expectContained(dirs, made, 'SKIFF_E_ARCHIVE_UNSAFE', /"b\.txt" is a hard link/);
   });
 
   it('refuses FIFO, device and GNU dump-dir entries in tar', async () => {

@@ -203,6 +203,18 @@ describe('packDirectory', () => {
     expect(err.message).toContain('pipe');
   });
 
+  it('packs each name of a hard-linked file as a file of its own, which extracts', async () => {
+    await fsp.mkdir(path.join(src, 'lib'));
+    await fsp.writeFile(path.join(src, 'a.txt'), 'shared bytes');
+    await fsp.link(path.join(src, 'a.txt'), path.join(src, 'lib', 'b.txt'));
+    await fsp.link(path.join(src, 'a.txt'), path.join(src, 'z.txt'));
+    const archive = await packDirectory(src);
+    expect(await extractArchive(archive, stage)).toEqual({ files: 3, bytes: 36 });
+    for (const name of ['a.txt', 'lib/b.txt', 'z.txt']) {
+      expect(await fsp.readFile(path.join(stage, name), 'utf8')).toBe('shared bytes');
+    }
+  });
+
   it('packs an empty folder into an archive that extracts to nothing', async () => {
     const archive = await packDirectory(src);
     expect(await extractArchive(archive, stage)).toEqual({ files: 0, bytes: 0 });

@@ -1,4 +1,4 @@
-import type { Dirent } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { create } from 'tar';
@@ -33,9 +33,10 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
   }
   const paths: string[] = [];
   await listTree(root, '', options.exclude ?? defaultPackExclude, paths);
+  const statCache = await singleLinkStats(root, paths);
   // tar needs at least one path; '.' alone (with noDirRecurse) packs an empty folder.
   const stream = create(
-    { gzip: true, cwd: root, portable: true, noDirRecurse: true, strict: true },
+    { gzip: true, cwd: root, portable: true, noDirRecurse: true, strict: true, statCache },
     paths.length > 0 ? paths : ['.'],
   );
   const chunks: Buffer[] = [];
@@ -46,6 +47,26 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
     throw new SkiffError('SKIFF_E_INVALID_REQUEST', `could not pack ${root}: ${detail}`, { cause: err });
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Stats for the hard-linked files among `paths`, each with `nlink` 1: tar would write the second name
+ * of a file as a hard link entry, which Skiff's extraction refuses (and tar's own wait for the link
+ * target can end the stream twice). With these, every name is packed as a file of its own.
+ */
+async function singleLinkStats(root: string, paths: string[]): Promise<Map<string, Stats>> {
+  const cache = new Map<string, Stats>();
+  for (const rel of paths) {
+    const absolute = path.resolve(root, rel);
+    const stats = await fsp.lstat(absolute);
+    if (stats.isFile() && stats.nlink > 1) {
+      cache.set(
+        absolute,
+        Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as Stats, stats, { nlink: 1 }),
+      );
+    }
+  }
+  return cache;
 }
 
 /** Lists files and folders below `root` into `out` in a stable order, each folder before its contents. */
