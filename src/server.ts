@@ -27,7 +27,7 @@ import { Ballast } from './store/ballast.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
-import { FunctionCasts } from './invoke/function-casts.js';
+import { FunctionCasts, type FunctionCastsOptions } from './invoke/function-casts.js';
 import { invocationRoutes } from './control/invocations.js';
 import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -116,10 +116,14 @@ export async function startServer(
     limits: config.state,
     diskRoom: (bytes) => ballast.hasRoom(bytes),
   });
-  // the state of functions deleted while it could not be (a crash between the two deletes)
-  for (const fn of state.functions()) if (registry.getFunction(fn) === undefined) await state.deleteAll(fn);
   // workflows: the stored ones, and the table casts resolve output aliases with (`workflows.targets`)
   const workflowStore = new WorkflowStore(path.join(config.dataDir, 'workflows.db'));
+  // the state of functions deleted while it could not be (a crash between the two deletes); a member
+  // of a stored workflow keeps it (an external target's name is known only once its dialect is on)
+  const members = new Set(workflowStore.list().flatMap((w) => Object.keys(w.spec.functions)));
+  for (const fn of state.functions()) {
+    if (registry.getFunction(fn) === undefined && !members.has(fn)) await state.deleteAll(fn);
+  }
   const workflows = new WorkflowResolver();
   workflows.load(workflowStore.list().map((w) => w.spec));
   logger.info(
@@ -131,18 +135,17 @@ export async function startServer(
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
   const flavors = dialectFlavors(dialects);
   const router = new Router(registry, artifacts, executor, config, flavors);
-  executor.serveCalls(
-    new FunctionCalls({
-      invoke: (inv) => router.invoke(inv),
-      resolve: (name) => router.resolve(name),
-      maxDepth: config.functions.maxCallDepth,
-      maxChainCalls: config.functions.maxChainCalls,
-    }),
-  );
+  const calls = new FunctionCalls({
+    invoke: (inv) => router.invoke(inv),
+    resolve: (name) => router.access(name),
+    maxDepth: config.functions.maxCallDepth,
+    maxChainCalls: config.functions.maxChainCalls,
+  });
+  executor.serveCalls(calls);
   // the one check of private functions (skiff.json access.private) for the gateway, gRPC and CoAP
   const privateAccess = new PrivateAccess({
     keys: accessKeys,
-    isPrivate: (name) => router.resolve(name).private,
+    isPrivate: (name) => router.access(name).private,
     applicationId: (name) => registry.applicationId(name),
   });
   // an invocation from outside the platform: refused first when it may not reach a private function
@@ -191,26 +194,21 @@ export async function startServer(
     // a queued invocation is not handed to a function made again since, nor to a cast's target that
     // no longer accepts its caster
     admit: queuedAdmission({
-      createdAt: (name) => {
-        const fn = registry.getFunction(name);
-        return fn === undefined ? undefined : Date.parse(fn.createdAt);
-      },
-      callers: (name) => router.resolve(name).callers,
+      createdAt: (name) => router.createdAt(name),
+      callers: (name) => router.access(name).callers,
     }),
   });
-  executor.serveCasts(
-    new FunctionCasts({
-      acceptGroups: (groups) => asyncQueue.acceptGroups(groups),
-      chainSize: (rootId, cap) => queueStore.chainSize(rootId, cap),
-      hasCastKey: (key) => queueStore.hasCastKey(key),
-      maxChainCasts: config.functions.maxChainCasts,
-      maxBodyBytes: config.async.maxBodyBytes,
-      resolve: (name) => router.resolve(name),
-      maxDepth: config.functions.maxCallDepth,
-      // a workflow member's output aliases go where its workflow maps them (src/invoke/workflows.ts)
-      targets: workflows.targets,
-    }),
-  );
+  const castOptions: FunctionCastsOptions = {
+    acceptGroups: (groups) => asyncQueue.acceptGroups(groups),
+    chainSize: (rootId, cap) => queueStore.chainSize(rootId, cap),
+    hasCastKey: (key) => queueStore.hasCastKey(key),
+    maxChainCasts: config.functions.maxChainCasts,
+    maxBodyBytes: config.async.maxBodyBytes,
+    resolve: (name) => router.access(name),
+    maxDepth: config.functions.maxCallDepth,
+  };
+  // a workflow member's output aliases go where its workflow maps them (src/invoke/workflows.ts)
+  executor.serveCasts(new FunctionCasts({ ...castOptions, targets: workflows.targets }));
   if (config.outbound.allowPrivate) {
     logger.warn(
       "outbound.allowPrivate: async callbacks and compatibility APIs' downloads may reach loopback, private and link-local addresses, this machine included",
@@ -237,6 +235,11 @@ export async function startServer(
       token,
       logger,
       endpoints: () => endpoints,
+      externals: router.externals,
+      // casts to the exact names given: a dialect resolves its platform's aliases itself
+      casts: new FunctionCasts(castOptions),
+      calls,
+      state,
     });
   } catch (err) {
     // two dialects on one gateway port or prefix: nothing listens yet, the stores close again
@@ -277,7 +280,8 @@ export async function startServer(
           scalingDefaults: config.scaling,
         }),
         ...workflowRoutes({
-          registry,
+          exists: (name) => router.exists(name),
+          formats: compat.workflowFormats,
           store: workflowStore,
           reload: (list) => workflows.load(list.map((w) => w.spec)),
         }),
@@ -300,7 +304,7 @@ export async function startServer(
     authorize: (name, trigger, headers) => privateAccess.admit(name, trigger, headers),
     logger: logger.child({ part: 'http' }),
     async: {
-      check: (name) => void router.resolve(name),
+      check: (name) => void router.access(name),
       accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
       location: (id) => `${controlBase}/v1/invocations/${id}`,
       checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
@@ -342,7 +346,7 @@ export async function startServer(
     const triggerContext: TriggerContext = {
       config,
       invoke: invokeFromOutside,
-      check: (name) => void router.resolve(name),
+      check: (name) => void router.access(name),
       queue: asyncQueue,
       liveFunctions: () =>
         registry.listFunctions().flatMap((fn) => {

@@ -3,6 +3,7 @@
  * JSON spec file as it is; the platform validates it and names each bad field.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
@@ -46,10 +47,12 @@ export function registerWorkflow(program: Command): void {
       .description('create a workflow, or replace the one of that name, from a JSON spec file')
       .argument(
         '<file>',
-        'the spec: { "name": "...", "functions": { "<fn>": { "<alias>": ["<fn>", ...] } } }',
+        'the spec: { "name": "...", "functions": { "<fn>": { "<alias>": ["<fn>", ...] } } }, or a file in an enabled platform\'s format',
       )
-      .action((file: string, _opts: unknown, cmd: Command) => apply(file, cmd)),
+      .option('--name <name>', 'the workflow name, for a file that names none (default: the file name)')
+      .action((file: string, opts: { name?: string }, cmd: Command) => apply(file, opts.name, cmd)),
     'skiff workflow apply pipeline.json',
+    'skiff workflow apply edgeless-workflow.json --name sensors',
   );
 
   withExamples(
@@ -82,7 +85,18 @@ export function registerWorkflow(program: Command): void {
   );
 }
 
-async function readSpec(file: string): Promise<{ name: string; body: Buffer }> {
+/** A workflow name made of a file's base name: `My_Flow.json` → `my-flow`. */
+export function nameFromFile(file: string): string {
+  return path
+    .basename(file)
+    .replace(/\.[^.]*$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+}
+
+async function readSpec(file: string, given: string | undefined): Promise<{ name: string; body: Buffer }> {
   let body: Buffer;
   try {
     body = await readFile(file);
@@ -98,7 +112,13 @@ async function readSpec(file: string): Promise<{ name: string; body: Buffer }> {
       'a workflow spec is a JSON object; see docs/composition.md#workflows',
     );
   }
-  const name = (spec as { name?: unknown } | null)?.name;
+  const named = (spec as { name?: unknown } | null)?.name;
+  // Skiff's spec names itself; another platform's file may not (then --name, else the file's name)
+  const name =
+    given ??
+    (named === undefined && Array.isArray((spec as { functions?: unknown } | null)?.functions)
+      ? nameFromFile(file)
+      : named);
   if (typeof name !== 'string' || name === '') {
     throw withHint(
       new SkiffError('SKIFF_E_INVALID_WORKFLOW', `${file} is invalid: name: the spec needs a "name"`),
@@ -108,19 +128,20 @@ async function readSpec(file: string): Promise<{ name: string; body: Buffer }> {
   return { name, body };
 }
 
-async function apply(file: string, cmd: Command): Promise<void> {
+async function apply(file: string, given: string | undefined, cmd: Command): Promise<void> {
   const { json, dataDir } = globalOptions(cmd);
-  const { name, body } = await readSpec(file);
-  const { status, body: answer } = await new SkiffClient({ dataDir }).api<{ workflow: WorkflowView }>(
-    'PUT',
-    workflowPath(name),
-    { body, headers: { 'content-type': 'application/json' } },
-  );
+  const { name, body } = await readSpec(file, given);
+  const { status, body: answer } = await new SkiffClient({ dataDir }).api<{
+    workflow: WorkflowView;
+    warnings?: string[];
+  }>('PUT', workflowPath(name), { body, headers: { 'content-type': 'application/json' } });
   const w = answer.workflow;
+  const warnings = answer.warnings ?? [];
   if (json) {
-    printJson({ ...w, created: status === 201 });
+    printJson({ ...w, created: status === 201, ...(warnings.length > 0 ? { warnings } : {}) });
     return;
   }
+  for (const warning of warnings) console.error(`⚠ ${warning}`);
   const members = Object.keys(w.functions).length;
   console.log(
     `✔ ${status === 201 ? 'Created' : 'Replaced'} workflow ${w.name} (${members} function${members === 1 ? '' : 's'}) at version ${w.version}`,

@@ -11,6 +11,10 @@ import type { RawHandler } from '../control/app.js';
 import type { Deployer } from '../control/deploy/deployer.js';
 import type { ForeignBuilds } from '../control/deploy/foreign-builds.js';
 import type { Flavor } from '../model/flavor.js';
+import type { WorkflowFormat } from '../control/workflow-formats.js';
+import type { CallHost, CastHost } from '../executor/calls.js';
+import type { ExternalTargets } from '../invoke/external-targets.js';
+import type { FunctionState } from '../model/state.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { FileLogStore } from '../store/file-logs.js';
@@ -59,6 +63,17 @@ export interface DialectContext {
   logger: Logger;
   /** The platform's endpoints (name → URL), known once the listeners are up. */
   endpoints(): Record<string, string>;
+  /**
+   * Names the dialect serves itself (src/invoke/external-targets.ts): register them here, under the
+   * dialect's name as owner, before any invocation can reach them (in `enable`).
+   */
+  externals: ExternalTargets;
+  /** Casts to exactly the names given (no workflow alias is resolved), durable in the async queue. */
+  casts: CastHost;
+  /** Calls to functions and external targets, with the rails of `ctx.call`. */
+  calls: CallHost;
+  /** Functions' state (what `ctx.state` and `/v1/functions/{name}/state` use). */
+  state: FunctionState;
 }
 
 /** What an enabled dialect adds to the platform; every part is optional. */
@@ -73,6 +88,8 @@ export interface DialectParts {
   listeners?: Readonly<Record<string, TriggerAdapter['start']>>;
   /** Lines for people in `skiff serve`'s start-up output (warnings first with ⚠). */
   notes?: readonly string[];
+  /** Workflow files in its platform's format that `PUT /v1/workflows/{name}` takes besides Skiff's. */
+  workflowFormats?: readonly WorkflowFormat[];
 }
 
 export interface Dialect<S extends DialectSection = DialectSection> {

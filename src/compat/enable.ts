@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawHandler } from '../control/app.js';
+import type { WorkflowFormat } from '../control/workflow-formats.js';
 import { SkiffError } from '../shared/errors.js';
 import { PREFIX_PATTERN, type GatewayRules, type PrefixedRules } from '../triggers/gateway-rules.js';
 import type { GrpcService, TriggerAdapter } from '../triggers/types.js';
@@ -33,6 +34,7 @@ export interface EnabledDialects {
   /** Listeners of their own: name → start. */
   listeners: [string, TriggerAdapter['start']][];
   notes: string[];
+  workflowFormats: WorkflowFormat[];
 }
 
 const refuse = (message: string): never => {
@@ -69,6 +71,7 @@ export async function enableDialects(dialects: Dialects, ctx: DialectContext): P
     grpcServices: [],
     listeners: [],
     notes: [],
+    workflowFormats: [],
   };
   let portOwner: string | undefined;
   const prefixes = new Map<string, string>();
@@ -107,6 +110,7 @@ export async function enableDialects(dialects: Dialects, ctx: DialectContext): P
       out.listeners.push([`${name}-${listener}`, start]);
     }
     out.notes.push(...(parts.notes ?? []));
+    out.workflowFormats.push(...(parts.workflowFormats ?? []));
   }
   // the longest prefix first, so that /a/b is found before /a
   out.prefixed.sort((a, b) => b.prefix.length - a.prefix.length);

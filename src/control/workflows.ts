@@ -8,9 +8,9 @@ import { namedFunctions, WORKFLOW_LIMITS, type Workflow } from '../model/workflo
 import { SkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import { invalidWorkflow, parseWorkflow, type WorkflowIssue } from '../shared/validate.js';
-import type { Registry } from '../store/registry.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import type { Route } from './app.js';
+import type { PreparedWorkflow, WorkflowFormat } from './workflow-formats.js';
 import {
   workflowParams,
   type workflowListSchema,
@@ -19,7 +19,10 @@ import {
 } from './workflow-schemas.js';
 
 export interface WorkflowsDeps {
-  registry: Pick<Registry, 'getFunction'>;
+  /** Whether a deployed function or an external target has this name. */
+  exists: (name: string) => boolean;
+  /** Other platforms' workflow formats, tried in order before Skiff's own (none: Skiff's only). */
+  formats?: readonly WorkflowFormat[];
   store: WorkflowStore;
   /** Swaps in the table of these workflows (src/invoke/workflows.ts `WorkflowResolver.load`). */
   reload: (workflows: Workflow[]) => void;
@@ -64,9 +67,25 @@ function missingFunctions(spec: Workflow['spec'], exists: (fn: string) => boolea
   return issues;
 }
 
+/** A prepared foreign workflow whose names clash with deployed functions: refused, naming them. */
+function takenNames(prepared: PreparedWorkflow, exists: (fn: string) => boolean, source: string): void {
+  const taken = prepared.provides.filter(exists);
+  if (taken.length === 0) return;
+  throw new SkiffError(
+    'SKIFF_E_WORKFLOW_CONFLICT',
+    `${source} would serve ${taken.map((n) => JSON.stringify(n)).join(', ')}, already the name of a function or of another workflow's member; rename the member or the workflow`,
+  );
+}
+
 export function workflowRoutes(deps: WorkflowsDeps): Route[] {
-  const { registry, store } = deps;
+  const { store } = deps;
+  const formats = deps.formats ?? [];
   const reload = () => deps.reload(store.list());
+  /** Every format but `kept` gives the workflow up (it was deleted, or is now in another format). */
+  const release = (name: string, kept?: WorkflowFormat) => {
+    for (const format of formats) if (format !== kept) format.release(name);
+  };
+  const maxBytes = Math.max(WORKFLOW_LIMITS.maxSpecBytes, ...formats.map((f) => f.maxBytes));
   const nameOf = (raw: string): string => {
     if (workflowParams.shape.name.safeParse(raw).success) return raw;
     throw new SkiffError(
@@ -113,7 +132,34 @@ export function workflowRoutes(deps: WorkflowsDeps): Route[] {
             'SKIFF_E_UNSUPPORTED_MEDIA_TYPE',
             `send a workflow spec as application/json, not ${type ?? ''}`,
           );
-        const raw = jsonBody(await readBody(req, WORKFLOW_LIMITS.maxSpecBytes), source);
+        const bytes = await readBody(req, maxBytes);
+        const raw = jsonBody(bytes, source);
+        const format = formats.find((f) => f.accepts(raw));
+        if (format !== undefined) {
+          const prepared = await format.prepare(name, raw);
+          // its own earlier names are its own: only names of others clash
+          const owned = new Set(Object.keys(store.get(name)?.spec.functions ?? {}));
+          takenNames(prepared, (fn) => !owned.has(fn) && deps.exists(fn), `the ${format.label} of ${name}`);
+          const provided = new Set(prepared.provides);
+          const missing = missingFunctions(prepared.spec, (fn) => provided.has(fn) || deps.exists(fn));
+          if (missing.length > 0) throw invalidWorkflow(source, missing);
+          // from here to the answer nothing awaits: the store, the format and the table change together
+          const { workflow, created } = store.apply(prepared.spec);
+          release(name, format);
+          prepared.commit();
+          reload();
+          sendJson(res, created ? 201 : 200, {
+            workflow: view(workflow),
+            warnings: [...prepared.warnings],
+          } satisfies z.output<typeof workflowResponseSchema>);
+          return;
+        }
+        if (bytes.length > WORKFLOW_LIMITS.maxSpecBytes) {
+          throw new SkiffError(
+            'SKIFF_E_PAYLOAD_TOO_LARGE',
+            `a workflow spec is at most ${WORKFLOW_LIMITS.maxSpecBytes} bytes; this one has ${bytes.length}`,
+          );
+        }
         let body = raw;
         if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
           const given = (raw as Record<string, unknown>)['name'];
@@ -124,10 +170,11 @@ export function workflowRoutes(deps: WorkflowsDeps): Route[] {
             ]);
         }
         const spec = parseWorkflow(body, source);
-        const missing = missingFunctions(spec, (fn) => registry.getFunction(fn) !== undefined);
+        const missing = missingFunctions(spec, deps.exists);
         if (missing.length > 0) throw invalidWorkflow(source, missing);
         // from here to the answer nothing awaits: the store and the table change together
         const { workflow, created } = store.apply(spec);
+        release(name);
         reload();
         sendJson(res, created ? 201 : 200, {
           workflow: view(workflow),
@@ -140,6 +187,7 @@ export function workflowRoutes(deps: WorkflowsDeps): Route[] {
       handler: ({ res, params }) => {
         const name = nameOf(params['name'] ?? '');
         if (!store.delete(name)) throw notFound(name);
+        release(name);
         reload();
         res.writeHead(204).end();
       },

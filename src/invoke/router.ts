@@ -7,8 +7,15 @@ import type { ArtifactStore } from '../store/artifacts.js';
 import type { Registry } from '../store/registry.js';
 import { toDeployment } from '../executor/deployment.js';
 import type { Invocation, Result } from '../model/invocation.js';
+import { ExternalTargets } from './external-targets.js';
 
-/** Resolves a function name to its live deployment (cached) and hands the invocation to the executor. */
+/** What the rails of a call, a cast or an outside request need to know of a target. */
+export type TargetAccess = Pick<Deployment, 'callers' | 'private'>;
+
+/**
+ * Resolves a function name to its live deployment (cached) and hands the invocation to the executor;
+ * a name a dialect serves (an external target) goes to its owner instead.
+ */
 export class Router {
   private readonly current = new Map<string, Deployment>();
 
@@ -19,7 +26,27 @@ export class Router {
     private readonly config: Config,
     /** The flavors compiled in (a flavor's rules go into the deployment). */
     private readonly flavors: Flavors,
+    /** Names dialects serve themselves, asked before the registry. */
+    readonly externals: ExternalTargets = new ExternalTargets(),
   ) {}
+
+  /** Who may call or cast to `name` and whether it is private: an external target's, or the live deployment's. */
+  access(name: string): TargetAccess {
+    return this.externals.get(name) ?? this.resolve(name);
+  }
+
+  /** When the target of this name was made (epoch ms), or undefined when there is none. */
+  createdAt(name: string): number | undefined {
+    const external = this.externals.get(name);
+    if (external !== undefined) return external.createdAt;
+    const fn = this.registry.getFunction(name);
+    return fn === undefined ? undefined : Date.parse(fn.createdAt);
+  }
+
+  /** Whether a function or an external target has this name. */
+  exists(name: string): boolean {
+    return this.externals.has(name) || this.registry.getFunction(name) !== undefined;
+  }
 
   resolve(name: string): Deployment {
     const cached = this.current.get(name);
@@ -51,6 +78,8 @@ export class Router {
   }
 
   invoke(inv: Invocation): Promise<Result> {
+    const external = this.externals.get(inv.function);
+    if (external !== undefined) return external.invoke(inv);
     return this.executor.invoke(this.resolve(inv.function), inv);
   }
 
