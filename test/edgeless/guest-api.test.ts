@@ -3,7 +3,8 @@
  * src/compat/edgeless/guest-api.ts) against a guest built independently in Debian's Python grpcio
  * (test/fixtures/edgeless/guest.py, behaving like runtime-python's template function), through the
  * host emulator: method paths, field numbers (serialized_state on 10), every behaviour of the guest,
- * its lifecycle and byte-clean payloads.
+ * its lifecycle and byte-clean payloads. The tests run in order against one guest process: each
+ * starts in the state the one before left it in (booted, initialised, stopped).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
