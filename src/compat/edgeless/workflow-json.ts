@@ -17,6 +17,7 @@ import {
   EDGELESS_KEY_PATTERN,
   EDGELESS_NAME_PATTERN,
   EDGELESS_WORKFLOW_LIMITS as L,
+  skiffName,
   type FileLogPlan,
   type FunctionPlan,
   type PlanIssue,
@@ -133,6 +134,8 @@ class Planner {
   private readonly warnings: string[] = [];
   /** Every name of the workflow → the path that claimed it first. */
   private readonly names = new Map<string, string>();
+  /** The same, by the Skiff name each becomes. */
+  private readonly skiffNames = new Map<string, { name: string; at: string }>();
 
   constructor(
     private readonly spec: Spec,
@@ -162,9 +165,19 @@ class Planner {
 
   private claim(name: string, at: string): void {
     const first = this.names.get(name);
-    if (first === undefined) this.names.set(name, at);
-    else
+    if (first !== undefined) {
       this.issue(`${at}.name`, `${JSON.stringify(name)} is already the name of ${first}: names are unique`);
+      return;
+    }
+    this.names.set(name, at);
+    const skiff = skiffName(name);
+    const twin = this.skiffNames.get(skiff);
+    if (twin === undefined) this.skiffNames.set(skiff, { name, at });
+    else
+      this.issue(
+        `${at}.name`,
+        `${JSON.stringify(name)} and ${JSON.stringify(twin.name)} (${twin.at}) both become the Skiff name ${skiff}: rename one`,
+      );
   }
 
   /** Targets must be names of this workflow; `self` is reserved for the caller itself. */

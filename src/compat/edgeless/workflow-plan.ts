@@ -26,6 +26,13 @@ export const EDGELESS_WORKFLOW_LIMITS = {
  */
 export const EDGELESS_NAME_PATTERN = ALIAS_PATTERN;
 
+/**
+ * The Skiff function name an EDGELESS name becomes where a member is a Skiff function: lower case, `_`
+ * and `.` as `-`. It fits Skiff's NAME_PATTERN for every name EDGELESS_NAME_PATTERN accepts; two names
+ * of one workflow that become the same Skiff name are refused (workflow-json.ts).
+ */
+export const skiffName = (name: string): string => name.toLowerCase().replace(/[_.]/g, '-');
+
 /** An annotation or configuration key: 1-256 of letters, digits and `_ . : / -`, starting alphanumeric. */
 export const EDGELESS_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,255}$/;
 
