@@ -39,7 +39,7 @@ export function logFilePath(filename: string, dir: string): string | string[] {
   if (/[\\/]$/.test(filename)) return [`${JSON.stringify(filename)} names a directory, not a file`];
   const file = path.isAbsolute(filename) ? path.resolve(filename) : path.resolve(root, filename);
   const rel = path.relative(root, file);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel))
     return [`${JSON.stringify(filename)} is outside the log directory ${root}: give a path relative to it`];
   return file;
 }

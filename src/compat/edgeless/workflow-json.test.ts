@@ -283,7 +283,7 @@ describe('EDGELESS workflow JSON: the rejections of the contract', () => {
   it('refuses gRPC URLs that are not http(s)://host:port', () => {
     const doc = doubler();
     const cases: [string, string][] = [
-      ['grpc:127.0.0.1:7101', 'is not http or https'],
+      ['grpc:localhost:7101', 'is not http or https'],
       ['grpc:http://127.0.0.1', 'names no port'],
       ['grpc:http://127.0.0.1:80', ''],
       ['grpc:http://127.0.0.1:0', 'names no port'],
@@ -404,6 +404,9 @@ describe('EDGELESS workflow JSON: resources', () => {
     expect(refused(withFile(undefined))).toContain(
       'resources[0].configurations.filename: file-log needs a filename',
     );
+    expect(planEdgelessWorkflow(withFile('..notes.log'), OPTIONS).resources[0]?.file).toBe(
+      `${LOG_DIR}/..notes.log`,
+    );
     expect(planEdgelessWorkflow(withFile(`${LOG_DIR}/in/side.log`), OPTIONS).resources[0]?.file).toBe(
       `${LOG_DIR}/in/side.log`,
     );
@@ -483,8 +486,13 @@ describe('EDGELESS workflow JSON: caps and names', () => {
     const numeric = doubler();
     fn(numeric)['annotations'] = { max_instances: 3 };
     expect(refused(numeric)).toContain('functions[0].annotations.max_instances:');
+    const badKey = doubler();
+    fn(badKey)['output_mapping'] = { 'bad channel': 'audit' };
+    expect(refused(badKey)).toContain('functions[0].output_mapping.bad channel: an output channel is 1-63');
     const proto = doubler();
-    fn(proto)['annotations'] = JSON.parse('{"__proto__": "x"}') as unknown;
-    expect(refused(proto)).toContain('functions[0].annotations');
+    fn(proto)['annotations'] = JSON.parse('{"__proto__": "x", "k": "v"}') as unknown;
+    const kept = planEdgelessWorkflow(proto, OPTIONS).functions[0]!.annotations;
+    expect(Object.hasOwn(kept, '__proto__')).toBe(false);
+    expect(kept).toEqual({ k: 'v' });
   });
 });

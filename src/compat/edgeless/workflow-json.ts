@@ -99,6 +99,13 @@ function pathText(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
+/** A bad map key reports what its key schema says, not zod's generic "Invalid key in record". */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0)
+    return issue.issues.map((inner) => inner.message).join('; ');
+  return issue.message;
+}
+
 function refuse(issues: PlanIssue[]): never {
   const text = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
   throw new SkiffError('SKIFF_E_INVALID_SPEC', `EDGELESS workflow is invalid: ${text}`, {
@@ -125,7 +132,7 @@ export function readEdgelessWorkflow(text: string | Uint8Array, options: Workflo
 export function planEdgelessWorkflow(value: unknown, options: WorkflowJsonOptions): WorkflowPlan {
   const parsed = workflowSchema.safeParse(value);
   if (!parsed.success)
-    refuse(parsed.error.issues.map((issue) => ({ path: pathText(issue.path), message: issue.message })));
+    refuse(parsed.error.issues.map((issue) => ({ path: pathText(issue.path), message: issueText(issue) })));
   return new Planner(parsed.data, options).plan();
 }
 
