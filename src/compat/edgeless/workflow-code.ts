@@ -1,7 +1,7 @@
 /**
  * `class_specification.code` of a CONTAINER function, split at its first `:` as upstream's node does:
  * `grpc:<url>` attaches to an instance already running there, `container:<image>:<tag>` runs an image
- * (only where an OCI runner is configured). Returns the attachment, or the problem as a sentence.
+ * (only where an OCI runner is configured; no tag means `latest`). Returns the attachment, or the problem as a sentence.
  */
 import type { Attach } from './workflow-plan.js';
 
@@ -44,11 +44,15 @@ function grpcAttach(raw: string): Attach | string {
   return { url: `${url.protocol}//${url.hostname}:${n}` };
 }
 
-/** `<image>:<tag>`, split at the last `:` (a registry may have a port: `reg:5000/fn:1.0`). */
+/**
+ * `<image>:<tag>`, split at the last `:` unless what follows it holds a `/` (a registry port:
+ * `reg:5000/fn`). Without a tag the image's `latest` is meant, as upstream hands the reference to Docker.
+ */
 function imageAttach(rest: string, ociRunner: boolean): Attach | string {
   const colon = rest.lastIndexOf(':');
-  const image = colon < 0 ? rest : rest.slice(0, colon);
-  const tag = colon < 0 ? '' : rest.slice(colon + 1);
+  const tagged = colon >= 0 && !rest.slice(colon + 1).includes('/');
+  const image = tagged ? rest.slice(0, colon) : rest;
+  const tag = tagged ? rest.slice(colon + 1) : 'latest';
   if (!IMAGE.test(image) || !TAG.test(tag))
     return `invalid container image ${JSON.stringify(rest)}: use container:<image>:<tag>, e.g. container:python-function:latest`;
   if (!ociRunner)

@@ -242,17 +242,28 @@ describe('EDGELESS workflow JSON: the rejections of the contract', () => {
     }
   });
 
-  it('refuses malformed container images even with a runner; splits a registry port from the tag', () => {
+  it('refuses malformed container images even with a runner; a missing tag is latest; a registry port is no tag', () => {
     const doc = doubler();
     const runner = { ...OPTIONS, ociRunner: true };
-    cls(doc)['code'] = 'container:python-function';
-    expect(refused(doc, runner)).toContain('invalid container image "python-function"');
-    cls(doc)['code'] = 'container:reg:5000/fn';
-    expect(refused(doc, runner)).toContain('invalid container image');
-    cls(doc)['code'] = 'container:reg:5000/fn:1.0';
-    expect(planEdgelessWorkflow(doc, runner).functions[0]?.attach).toEqual({
-      container: { image: 'reg:5000/fn', tag: '1.0' },
+    const attach = (code: string): unknown => {
+      cls(doc)['code'] = code;
+      return planEdgelessWorkflow(doc, runner).functions[0]?.attach;
+    };
+    expect(attach('container:python-function')).toEqual({
+      container: { image: 'python-function', tag: 'latest' },
     });
+    expect(attach('container:reg:5000/fn')).toEqual({ container: { image: 'reg:5000/fn', tag: 'latest' } });
+    expect(attach('container:reg:5000/fn:1.0')).toEqual({ container: { image: 'reg:5000/fn', tag: '1.0' } });
+    for (const code of [
+      'container:',
+      'container:fn:',
+      'container:fn:bad tag',
+      'container:-fn:1',
+      'container:fn@sha256:ab',
+    ]) {
+      cls(doc)['code'] = code;
+      expect(refused(doc, runner), code).toContain('invalid container image');
+    }
   });
 
   it('collects every problem in one refusal with details.issues', () => {
