@@ -272,6 +272,7 @@ export async function startServer(
         ...invocationRoutes(queueStore),
         ...functionRoutes({
           registry,
+          isExternal: (name) => router.externals.has(name),
           deployer,
           executor,
           logs,

@@ -9,6 +9,7 @@ import type { ConfigSection } from '../shared/config-section.js';
 import type { FlavorRules, GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
 import { baetyl } from './baetyl/index.js';
+import { edgeless } from './edgeless/index.js';
 import { openruntimes } from './openruntimes/index.js';
 import { scaleway } from './scaleway/index.js';
 import { tinyfaas } from './tinyfaas/index.js';
@@ -16,7 +17,7 @@ import { tinyfaas } from './tinyfaas/index.js';
 export type { Dialect, DialectContext, DialectParts, Dialects, GatewayMount } from './dialect.js';
 export { enableDialects, type EnabledDialects } from './enable.js';
 
-export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway, baetyl };
+export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway, baetyl, edgeless };
 
 /** The configuration sections of the dialects (`compat.<name>`), for loadConfig. */
 export function dialectSections(dialects: Dialects): Record<string, ConfigSection> {

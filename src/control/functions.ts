@@ -32,6 +32,8 @@ import { stateRoutes } from './state.js';
 
 export interface FunctionsDeps {
   registry: Registry;
+  /** Whether a dialect serves this name itself (an external target): its logs are readable too. */
+  isExternal?: (name: string) => boolean;
   deployer: Deployer;
   executor: Executor;
   logs: FileLogStore;
@@ -199,7 +201,8 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       method: 'GET',
       path: '/v1/functions/{name}/logs',
       handler: async ({ res, params, query }) => {
-        const fn = load(params['name'] ?? '');
+        const name = params['name'] ?? '';
+        const fn = deps.isExternal?.(name) === true ? { name } : load(name);
         const { limit, rootId } = parseRequest(logsQuery, queryObject(query));
         const entries =
           rootId === undefined
@@ -212,6 +215,10 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     },
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
-    ...stateRoutes({ registry, state: deps.state }),
+    ...stateRoutes({
+      registry,
+      state: deps.state,
+      ...(deps.isExternal === undefined ? {} : { isExternal: deps.isExternal }),
+    }),
   ];
 }

@@ -144,6 +144,10 @@ export const logEntrySchema = z.object({
       'The first invocation of the chain of calls and casts the invocation is part of; absent when it is the first itself.',
   }),
   version: z.number().int().min(1).optional(),
+  logger: z
+    .string()
+    .optional()
+    .meta({ description: "The logger the function's log call named, where its platform names loggers." }),
 });
 
 export const secretListSchema = z.object({

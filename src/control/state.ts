@@ -19,6 +19,8 @@ import type { stateListSchema, stateWriteSchema } from './response-schemas.js';
 export interface StateDeps {
   registry: Registry;
   state: FunctionState;
+  /** Whether a dialect serves this name itself (an external target): its state is reachable too. */
+  isExternal?: (name: string) => boolean;
 }
 
 const invalid = (message: string) => new SkiffError('SKIFF_E_INVALID_REQUEST', message);
@@ -75,7 +77,7 @@ export function stateRoutes(deps: StateDeps): Route[] {
 
   const requireFunction = (raw: string): string => {
     const name = validateName(raw);
-    if (registry.getFunction(name) === undefined)
+    if (registry.getFunction(name) === undefined && deps.isExternal?.(name) !== true)
       throw new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `no function named ${JSON.stringify(name)}`);
     return name;
   };

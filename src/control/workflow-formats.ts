@@ -23,7 +23,7 @@ export interface PreparedWorkflow {
 }
 
 export interface WorkflowFormat {
-  /** What the format is called in messages ("EDGELESS workflow JSON"). */
+  /** What the format is called in messages ("<platform> workflow JSON"). */
   label: string;
   /** The largest body it reads, in bytes. */
   maxBytes: number;

@@ -40,11 +40,8 @@ export const workflowSummarySchema = z.object({
 
 export const workflowResponseSchema = z.object({
   workflow: workflowSchema,
-  warnings: z
-    .array(z.string())
-    .optional()
-    .meta({
-      description: "For a file in another platform's format: what was accepted but looks unintended.",
-    }),
+  warnings: z.array(z.string()).optional().meta({
+    description: "For a file in another platform's format: what was accepted but looks unintended.",
+  }),
 });
 export const workflowListSchema = z.object({ workflows: z.array(workflowSummarySchema) });

@@ -9,6 +9,8 @@ export interface LogEntry {
   /** The first invocation of the chain (calls and casts) the invocation belongs to; absent for a root. */
   rootId?: string;
   version?: number;
+  /** The logger a function's log call named, where its platform has named loggers. */
+  logger?: string;
 }
 
 /** Where function output goes; the executor writes, the control API reads. */

@@ -1,8 +1,10 @@
 /**
  * `class_specification.code` of a CONTAINER function, split at its first `:` as upstream's node does:
  * `grpc:<url>` attaches to an instance already running there, `container:<image>:<tag>` runs an image
- * (only where an OCI runner is configured; no tag means `latest`). Returns the attachment, or the problem as a sentence.
+ * (only where an OCI runner is configured; no tag means `latest`), and Skiff's own `skiff:<function>`
+ * makes a deployed function a member. Returns the attachment, or the problem as a sentence.
  */
+import { NAME_PATTERN } from '../../model/spec.js';
 import type { Attach } from './workflow-plan.js';
 
 /** An OCI tag (the distribution spec's grammar). */
@@ -19,6 +21,11 @@ export function containerAttach(code: string, ociRunner: boolean): Attach | stri
   const rest = code.slice(colon + 1);
   if (prefix === 'grpc') return grpcAttach(rest);
   if (prefix === 'container') return imageAttach(rest, ociRunner);
+  if (prefix === 'skiff') {
+    return NAME_PATTERN.test(rest)
+      ? { skiff: rest }
+      : `skiff:${rest} names no Skiff function: use skiff:<function>, a deployed function's name`;
+  }
   return `container function type not implemented: ${prefix}`;
 }
 

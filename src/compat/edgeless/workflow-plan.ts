@@ -36,8 +36,11 @@ export const skiffName = (name: string): string => name.toLowerCase().replace(/[
 /** An annotation or configuration key: 1-256 of letters, digits and `_ . : / -`, starting alphanumeric. */
 export const EDGELESS_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,255}$/;
 
-/** How a CONTAINER function is reached: an instance already running at a URL, or an image to run. */
-export type Attach = { url: string } | { container: { image: string; tag: string } };
+/**
+ * How a CONTAINER function is reached: an instance already running at a URL, an image to run, or
+ * (Skiff's extension, `skiff:<function>`) a function deployed on this Skiff.
+ */
+export type Attach = { url: string } | { container: { image: string; tag: string } } | { skiff: string };
 
 export interface FunctionPlan {
   /** The name in the workflow, as written. */

@@ -1,0 +1,269 @@
+/**
+ * One attached EDGELESS function instance (`grpc:<url>`): Skiff is its node. It owns the instance's
+ * GuestAPIHost listener (one port per instance, announced in Boot, so `Slf` knows the caller and an
+ * originator must match the port's instance), boots it (connect and Boot retried every 10 ms within
+ * bootTimeoutMs; a refused Boot gets one Stop first, for an instance an earlier run of Skiff left
+ * initialised), sends Init with the init payload and the last synced state, and delivers events one
+ * at a time through its lane: a queued event as Cast, a synchronous one as Call. A failed delivery
+ * marks it down; the next event boots it again. docs/compat/edgeless.md.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { SkiffError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Invocation, Result } from '../../model/invocation.js';
+import type { CallReturn, GuestApiServices, InstanceId } from './guest-api.js';
+import { Lane } from './lane.js';
+
+/** What the instance needs from its node. */
+export interface InstanceDeps {
+  /** The Skiff name it is reached under (`<workflow>--<member>`). */
+  name: string;
+  /** `http://host:port` (or https) of its GuestAPIFunction. */
+  url: string;
+  initPayload: string;
+  nodeId: string;
+  /** Where its GuestAPIHost listener binds, and the host Boot announces for it. */
+  bindHost: string;
+  announceHost: string;
+  bootTimeoutMs: number;
+  maxPending: number;
+  services: GuestApiServices;
+  /** The state Init carries (the last Sync), or an empty buffer. */
+  syncedState(): Promise<Buffer>;
+  /** The GuestAPIHost handlers of this instance. */
+  hostHandlers(instance: AttachedInstance): grpc.UntypedServiceImplementation;
+  logger: Logger;
+}
+
+/** The trigger kinds delivered as a Cast (nobody waits for an answer); the others are Calls. */
+const CAST_TRIGGERS = new Set(['async', 'cast', 'cron']);
+const RPC_DEADLINE_MS = 5_000;
+const RETRY_MS = 10;
+
+type Client = grpc.Client &
+  Record<
+    string,
+    (
+      req: unknown,
+      md: grpc.Metadata,
+      opts: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res: unknown) => void,
+    ) => grpc.ClientUnaryCall
+  >;
+
+export class AttachedInstance {
+  /** The id of the current boot; undefined while down. */
+  id: InstanceId | undefined;
+  /** The event being delivered now: the parent of the host calls the instance makes meanwhile. */
+  current: Invocation | undefined;
+  readonly lane: Lane;
+  private server: grpc.Server | undefined;
+  private hostUrl: string | undefined;
+  private client: Client | undefined;
+  private booting: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(readonly deps: InstanceDeps) {
+    this.lane = new Lane(deps.maxPending, deps.name);
+  }
+
+  get name(): string {
+    return this.deps.name;
+  }
+
+  /** Whether this id is the current boot's (both parts, as strings). */
+  owns(id: InstanceId | null | undefined): boolean {
+    return (
+      id != null &&
+      this.id !== undefined &&
+      id.node_id === this.id.node_id &&
+      id.function_id === this.id.function_id
+    );
+  }
+
+  /** Boots the instance unless it is up (one boot at a time; failures reject every waiter). */
+  ensure(): Promise<void> {
+    if (this.stopped) return Promise.reject(this.stoppedError());
+    if (this.id !== undefined) return Promise.resolve();
+    this.booting ??= this.boot().finally(() => {
+      this.booting = undefined;
+    });
+    return this.booting;
+  }
+
+  /** Delivers one invocation through the lane: Cast (queued ones) or Call (synchronous ones). */
+  deliver(inv: Invocation, src: InstanceId): Promise<Result> {
+    return this.lane.run(async () => {
+      await this.ensure();
+      this.current = inv;
+      try {
+        if (CAST_TRIGGERS.has(inv.trigger)) {
+          await this.rpc('Cast', { src, msg: inv.body }, 0);
+          return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
+        }
+        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : 0;
+        const ret = (await this.rpc('Call', { src, msg: inv.body }, timeout)) as CallReturn;
+        return this.callResult(ret);
+      } finally {
+        this.current = undefined;
+      }
+    });
+  }
+
+  /** Stops the instance: waits for the event in delivery, sends Stop, closes its listener. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // the event being delivered ends first (those waiting behind it are refused)
+    await this.lane.run(() => Promise.resolve()).catch(() => undefined);
+    await this.booting?.catch(() => undefined);
+    if (this.id !== undefined) {
+      await this.rpc('Stop', {}, RPC_DEADLINE_MS).catch((err: unknown) =>
+        this.deps.logger.warn({ err, instance: this.name }, 'error when stopping container function'),
+      );
+    }
+    this.id = undefined;
+    this.client?.close();
+    this.client = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  }
+
+  /** What a Call's CallReturn becomes (an unknown type reads as no reply, with a warning). */
+  private callResult(ret: CallReturn): Result {
+    const body = ret.msg ?? Buffer.alloc(0);
+    if (ret.type === 'CALL_RET_REPLY')
+      return { status: 200, headers: [['x-edgeless-call-ret', 'reply']], body };
+    if (ret.type === 'CALL_RET_ERR') return { status: 500, headers: [['x-edgeless-call-ret', 'err']], body };
+    if (ret.type !== 'CALL_RET_NO_REPLY') {
+      this.deps.logger.warn(
+        { instance: this.name, type: ret.type },
+        `${this.name} answered a Call with CallReturn type ${String(ret.type)}, which the guest API does not define: read as no reply`,
+      );
+    }
+    return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
+  }
+
+  private stoppedError(): SkiffError {
+    return new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `${this.name} was stopped with its workflow`);
+  }
+
+  private async listen(): Promise<string> {
+    if (this.hostUrl !== undefined) return this.hostUrl;
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    server.addService(this.deps.services.guestApiHost, this.deps.hostHandlers(this));
+    const { bindHost, announceHost } = this.deps;
+    const target = bindHost.includes(':') ? `[${bindHost}]:0` : `${bindHost}:0`;
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err === null ? resolve(p) : reject(err),
+      ),
+    );
+    this.server = server;
+    const host = announceHost.includes(':') ? `[${announceHost}]` : announceHost;
+    this.hostUrl = `http://${host}:${port}`;
+    return this.hostUrl;
+  }
+
+  private connect(): Client {
+    if (this.client !== undefined) return this.client;
+    const url = new URL(this.deps.url);
+    const creds =
+      url.protocol === 'https:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    const Ctor = grpc.makeGenericClientConstructor(this.deps.services.guestApiFunction, 'GuestAPIFunction');
+    this.client = new Ctor(url.host, creds, {
+      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 50,
+      'grpc.max_reconnect_backoff_ms': 500,
+    }) as unknown as Client;
+    return this.client;
+  }
+
+  private rpc(method: string, request: unknown, timeoutMs: number): Promise<unknown> {
+    const client = this.connect();
+    const call = client[method];
+    if (call === undefined) return Promise.reject(new Error(`no method ${method}`));
+    const options: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
+    return new Promise((resolve, reject) => {
+      call.call(client, request, new grpc.Metadata(), options, (err, res) => {
+        if (err === null) {
+          resolve(res);
+          return;
+        }
+        if (method === 'Cast' || method === 'Call') {
+          // the instance is gone or failed: the next event boots it again
+          this.id = undefined;
+          reject(
+            new SkiffError(
+              'SKIFF_E_INSTANCE_CRASHED',
+              `the EDGELESS instance ${this.name} at ${this.deps.url} failed the ${method}: ${err.details || err.message}`,
+              { cause: err },
+            ),
+          );
+          return;
+        }
+        reject(err);
+      });
+    });
+  }
+
+  private async boot(): Promise<void> {
+    const hostUrl = await this.listen();
+    const id: InstanceId = { node_id: this.deps.nodeId, function_id: randomUUID() };
+    const until = Date.now() + this.deps.bootTimeoutMs;
+    let stoppedOnce = false;
+    let last: unknown;
+    // the host answers this id from now: the instance may call it during Boot
+    this.id = undefined;
+    for (;;) {
+      if (this.stopped) throw this.stoppedError();
+      try {
+        this.pendingId = id;
+        await this.rpc('Boot', { guest_api_host_endpoint: hostUrl, instance_id: id }, RPC_DEADLINE_MS);
+        break;
+      } catch (err) {
+        last = err;
+        const code = (err as grpc.ServiceError).code;
+        // reachable but refusing: an instance left booted or initialised gets one Stop
+        if (!stoppedOnce && code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) {
+          stoppedOnce = true;
+          await this.rpc('Stop', {}, RPC_DEADLINE_MS).catch(() => undefined);
+        }
+      }
+      if (Date.now() >= until) {
+        this.pendingId = undefined;
+        const detail = (last as grpc.ServiceError | undefined)?.details ?? String(last);
+        throw new SkiffError(
+          'SKIFF_E_INSTANCE_START_FAILED',
+          `could not boot the EDGELESS instance ${this.name} at ${this.deps.url} within ${this.deps.bootTimeoutMs} ms: ${detail}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+    try {
+      const state = await this.deps.syncedState();
+      await this.rpc(
+        'Init',
+        { init_payload: this.deps.initPayload, serialized_state: state },
+        RPC_DEADLINE_MS,
+      );
+    } catch (err) {
+      this.pendingId = undefined;
+      throw new SkiffError(
+        'SKIFF_E_INSTANCE_START_FAILED',
+        `the EDGELESS instance ${this.name} at ${this.deps.url} refused Init: ${(err as grpc.ServiceError).details ?? String(err)}`,
+      );
+    }
+    this.pendingId = undefined;
+    this.id = id;
+    this.deps.logger.info(
+      { instance: this.name, url: this.deps.url, functionId: id.function_id },
+      'EDGELESS instance booted',
+    );
+  }
+
+  /** The id of a boot under way (host calls made during Boot and Init are answered for it). */
+  pendingId: InstanceId | undefined;
+}

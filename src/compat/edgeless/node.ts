@@ -1,0 +1,360 @@
+/**
+ * Skiff as an EDGELESS node: the workflows applied in EDGELESS JSON (a workflow format of
+ * `PUT /v1/workflows/{name}`), their attached instances and file-log resources, each served under a
+ * Skiff name as an external target (`<workflow>--<member>`), and the host side of the guest API.
+ * Applied files are kept under `<dataDir>/edgeless/workflows/` and attached again at the next start.
+ * docs/compat/edgeless.md.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PreparedWorkflow, WorkflowFormat } from '../../control/workflow-formats.js';
+import type { ExternalTarget } from '../../invoke/external-targets.js';
+import type { Invocation, Result } from '../../model/invocation.js';
+import { NAME_PATTERN } from '../../model/spec.js';
+import type { WorkflowSpec } from '../../model/workflow.js';
+import { SkiffError } from '../../shared/errors.js';
+import { parseWorkflow } from '../../shared/validate.js';
+import type { DialectContext } from '../dialect.js';
+import type { EdgelessSection } from './config.js';
+import { FileLogTarget } from './file-log-target.js';
+import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
+import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
+import { AttachedInstance } from './instance.js';
+import { planEdgelessWorkflow } from './workflow-json.js';
+import { skiffName, type FunctionPlan, type WorkflowPlan } from './workflow-plan.js';
+
+const OWNER = 'edgeless';
+const NIL_ID = '00000000-0000-0000-0000-000000000000';
+
+/** One applied workflow: its plan, and the Skiff name of each of its components. */
+interface Running {
+  name: string;
+  plan: WorkflowPlan;
+  /** EDGELESS name → Skiff name. */
+  names: Map<string, string>;
+  instances: Map<string, AttachedInstance>;
+  logs: Map<string, FileLogTarget>;
+  /** Skiff name → (channel → Skiff name of its target). */
+  mappings: Map<string, Map<string, string>>;
+  createdAt: number;
+}
+
+/** A stable id for a Skiff function that is not an instance (a UUID made of its name's hash). */
+export function stableId(nodeId: string, name: string): string {
+  const h = createHash('sha1').update(`${nodeId}/${name}`).digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export class EdgelessNode {
+  private readonly running = new Map<string, Running>();
+  private readonly services: GuestApiServices = guestApiServices();
+  private readonly dir: string;
+  readonly nodeId: string;
+  private started = false;
+
+  constructor(
+    private readonly ctx: DialectContext,
+    private readonly section: EdgelessSection,
+  ) {
+    this.dir = path.join(ctx.config.dataDir, 'edgeless');
+    mkdirSync(path.join(this.dir, 'workflows'), { recursive: true, mode: 0o700 });
+    this.nodeId = section.nodeId ?? this.storedNodeId();
+  }
+
+  /** The format `PUT /v1/workflows/{name}` takes EDGELESS JSON with. */
+  readonly format: WorkflowFormat = {
+    label: 'EDGELESS workflow JSON',
+    maxBytes: 256 * 1024,
+    accepts: (body) =>
+      typeof body === 'object' && body !== null && Array.isArray((body as { functions?: unknown }).functions),
+    prepare: (name, body) => this.prepare(name, body),
+    release: (name) => this.release(name),
+  };
+
+  /** Takes up the names of the workflows applied before (at enable, before any invocation). */
+  restore(): void {
+    for (const file of readdirSync(path.join(this.dir, 'workflows'))) {
+      if (!file.endsWith('.json')) continue;
+      const name = file.slice(0, -'.json'.length);
+      try {
+        const kept = JSON.parse(readFileSync(path.join(this.dir, 'workflows', file), 'utf8')) as {
+          createdAt?: unknown;
+          body?: unknown;
+        };
+        // made when first applied: what was queued for its members before this start is still theirs
+        const createdAt = typeof kept.createdAt === 'number' ? kept.createdAt : 0;
+        this.prepare(name, kept.body, createdAt).commit();
+      } catch (err) {
+        this.ctx.logger.warn({ err, workflow: name }, 'cannot attach this EDGELESS workflow again');
+      }
+    }
+  }
+
+  /** Boots every attached instance (once the platform listens). */
+  start(): void {
+    this.started = true;
+    for (const run of this.running.values()) for (const i of run.instances.values()) this.bootLater(i);
+  }
+
+  /** Stops every instance (at shutdown): each gets Stop, so that the next start can boot it again. */
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all(
+      [...this.running.values()].flatMap((r) => [...r.instances.values()].map((i) => i.stop())),
+    );
+  }
+
+  private storedNodeId(): string {
+    const file = path.join(this.dir, 'node-id');
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (/^[0-9a-f-]{36}$/.test(id)) return id;
+    } catch {
+      // made below
+    }
+    const id = randomUUID();
+    writeFileSync(file, `${id}\n`, { mode: 0o600 });
+    return id;
+  }
+
+  private prepare(name: string, body: unknown, createdAt?: number): PreparedWorkflow {
+    const { section } = this;
+    const plan = planEdgelessWorkflow(body, {
+      ociRunner: false,
+      fileLogDir: path.join(this.dir, 'file-log'),
+      node: { id: this.nodeId, labels: section.labels, resources: [], tee: section.tee, tpm: section.tpm },
+    });
+    const names = new Map<string, string>();
+    const provides: string[] = [];
+    const problems: { path: string; message: string }[] = [];
+    const own = (member: string, at: string): string => {
+      const skiff = `${name}--${skiffName(member)}`;
+      if (!NAME_PATTERN.test(skiff))
+        problems.push({
+          path: at,
+          message: `the Skiff name ${skiff} of ${member} is longer than 63 characters: shorten the workflow or member name`,
+        });
+      provides.push(skiff);
+      return skiff;
+    };
+    plan.functions.forEach((f, i) => {
+      names.set(f.name, 'skiff' in f.attach ? f.attach.skiff : own(f.name, `functions[${i}].name`));
+    });
+    plan.resources.forEach((r, i) => names.set(r.name, own(r.name, `resources[${i}].name`)));
+    const attached = plan.functions.filter((f) => 'url' in f.attach).length;
+    const others = [...this.running.values()]
+      .filter((r) => r.name !== name)
+      .reduce((n, r) => n + r.instances.size, 0);
+    if (attached + others > section.maxInstances)
+      problems.push({
+        path: 'functions',
+        message: `this node attaches at most ${section.maxInstances} instances (compat.edgeless.maxInstances); ${others} are attached by other workflows`,
+      });
+    if (problems.length > 0)
+      throw new SkiffError(
+        'SKIFF_E_INVALID_SPEC',
+        `EDGELESS workflow is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+        { details: { issues: problems } },
+      );
+    const mappings = new Map<string, Map<string, string>>();
+    const functions: Record<string, Record<string, string[]>> = {};
+    for (const component of [...plan.functions, ...plan.resources]) {
+      const skiff = names.get(component.name) ?? '';
+      const mapped = new Map<string, string>();
+      for (const [channel, target] of Object.entries(component.mapping)) {
+        const to = names.get(target);
+        if (channel === 'self' || to === undefined) continue;
+        mapped.set(channel, to);
+      }
+      mappings.set(skiff, mapped);
+      functions[skiff] = Object.fromEntries([...mapped].map(([channel, to]) => [channel, [to]]));
+    }
+    const spec: WorkflowSpec = parseWorkflow(
+      { name, description: 'EDGELESS workflow JSON', functions },
+      `workflow ${name}`,
+    );
+    return {
+      spec,
+      provides,
+      warnings: plan.warnings,
+      commit: () => this.commit(name, body, plan, names, mappings, createdAt),
+    };
+  }
+
+  private commit(
+    name: string,
+    body: unknown,
+    plan: WorkflowPlan,
+    names: Map<string, string>,
+    mappings: Map<string, Map<string, string>>,
+    createdAt?: number,
+  ): void {
+    const before = this.running.get(name);
+    const run: Running = {
+      name,
+      plan,
+      names,
+      instances: new Map(),
+      logs: new Map(),
+      mappings,
+      createdAt: before?.createdAt ?? createdAt ?? Date.now(),
+    };
+    for (const f of plan.functions) {
+      if (!('url' in f.attach)) continue;
+      const skiff = names.get(f.name) ?? '';
+      const kept = before?.instances.get(skiff);
+      const same =
+        kept !== undefined &&
+        sameStart(
+          before?.plan.functions.find((p) => p.name === f.name),
+          f,
+        );
+      run.instances.set(
+        skiff,
+        same && kept !== undefined ? kept : this.instance(run, skiff, f, f.attach.url),
+      );
+    }
+    for (const r of plan.resources) {
+      const skiff = names.get(r.name) ?? '';
+      run.logs.set(
+        skiff,
+        new FileLogTarget({
+          name: skiff,
+          file: r.file,
+          addSourceId: r.addSourceId,
+          addTimestamp: r.addTimestamp,
+          maxBytes: this.section.maxFileLogBytes,
+          logger: this.ctx.logger,
+        }),
+      );
+    }
+    // what the old plan ran and the new one does not (or runs anew) stops
+    if (before !== undefined) {
+      for (const [skiff, instance] of before.instances) {
+        if (run.instances.get(skiff) !== instance) void instance.stop();
+      }
+      for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
+        if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.ctx.externals.delete(skiff, OWNER);
+      }
+    }
+    this.running.set(name, run);
+    const callers = [...new Set(names.values())];
+    for (const [skiff, instance] of run.instances) {
+      this.ctx.externals.set(
+        skiff,
+        this.target(run, callers, (inv) => instance.deliver(inv, this.sourceOf(inv))),
+      );
+      if (this.started) this.bootLater(instance);
+    }
+    for (const [skiff, log] of run.logs) {
+      this.ctx.externals.set(
+        skiff,
+        this.target(run, callers, async (inv) => {
+          await log.write(inv.body, this.sourceOf(inv));
+          return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
+        }),
+      );
+    }
+    const file = path.join(this.dir, 'workflows', `${name}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify({ createdAt: run.createdAt, body }), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private release(name: string): void {
+    const run = this.running.get(name);
+    if (run === undefined) return;
+    this.running.delete(name);
+    for (const skiff of [...run.instances.keys(), ...run.logs.keys()])
+      this.ctx.externals.delete(skiff, OWNER);
+    for (const instance of run.instances.values()) void instance.stop();
+    rmSync(path.join(this.dir, 'workflows', `${name}.json`), { force: true });
+  }
+
+  private target(
+    run: Running,
+    callers: readonly string[],
+    invoke: (inv: Invocation) => Promise<Result>,
+  ): ExternalTarget {
+    return { owner: OWNER, callers, private: false, createdAt: run.createdAt, invoke };
+  }
+
+  private bootLater(instance: AttachedInstance): void {
+    instance
+      .ensure()
+      .catch((err: unknown) =>
+        this.ctx.logger.warn(
+          { err, instance: instance.name },
+          'EDGELESS instance not booted; the next event tries again',
+        ),
+      );
+  }
+
+  private instance(run: Running, skiff: string, f: FunctionPlan, url: string): AttachedInstance {
+    const { section, ctx } = this;
+    const host: HostNode = {
+      alias: (instance, alias) => this.running.get(run.name)?.mappings.get(instance.name)?.get(alias),
+      raw: (_instance, dst) => this.raw(run.name, dst),
+      casts: ctx.casts,
+      calls: ctx.calls,
+      state: ctx.state,
+      logs: ctx.logs,
+      logger: ctx.logger,
+      callTimeoutMs: section.callTimeoutMs,
+    };
+    return new AttachedInstance({
+      name: skiff,
+      url,
+      initPayload: f.initPayload,
+      nodeId: this.nodeId,
+      bindHost: section.host,
+      announceHost: section.announceHost ?? announceDefault(section.host),
+      bootTimeoutMs: section.bootTimeoutMs,
+      maxPending: section.maxPendingPerInstance,
+      services: this.services,
+      syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
+      hostHandlers: (instance) => hostHandlers(host, instance),
+      logger: ctx.logger,
+    });
+  }
+
+  /** The Skiff name of the component of workflow `name` with this id (an instance's, or a function's stable id). */
+  private raw(name: string, dst: InstanceId): string | undefined {
+    const run = this.running.get(name);
+    if (run === undefined || dst.node_id !== this.nodeId) return undefined;
+    for (const instance of run.instances.values()) if (instance.owns(dst)) return instance.name;
+    for (const skiff of run.names.values()) {
+      if (!run.instances.has(skiff) && stableId(this.nodeId, skiff) === dst.function_id) return skiff;
+    }
+    return undefined;
+  }
+
+  /** The `src` an instance sees: the sending instance's id, a function's stable id, or the nil id. */
+  private sourceOf(inv: Invocation): InstanceId {
+    const caller = inv.caller;
+    if (caller === undefined) return { node_id: this.nodeId, function_id: NIL_ID };
+    for (const run of this.running.values()) {
+      const sender = run.instances.get(caller);
+      const id = sender?.id ?? sender?.pendingId;
+      if (id !== undefined) return id;
+    }
+    return { node_id: this.nodeId, function_id: stableId(this.nodeId, caller) };
+  }
+}
+
+function sameStart(before: FunctionPlan | undefined, after: FunctionPlan): boolean {
+  return (
+    before !== undefined &&
+    before.id === after.id &&
+    before.version === after.version &&
+    JSON.stringify(before.attach) === JSON.stringify(after.attach) &&
+    before.initPayload === after.initPayload
+  );
+}
+
+function announceDefault(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+}
