@@ -4,6 +4,7 @@
  * same processes again, and the guest API's wire shape between Skiff and an independently built guest
  * (test/fixtures/edgeless/guest.py, behaving like runtime-python's template function).
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyWorkflow,
   b64,
+  callOverHttp,
   castOverHttp,
   deleteWorkflow,
   EDGELESS_ON,
@@ -25,6 +27,7 @@ import {
   type MemberSpec,
 } from '../helpers/edgeless-guests.js';
 import { startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { GuestClient } from './host-emulator.js';
 
 describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
   let p: TestPlatform;
@@ -32,11 +35,12 @@ describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
   let one: Guest;
   let a: Guest;
   let b: Guest;
+  let left: Guest;
   const ONE = 'boot-one';
 
   beforeAll(async () => {
-    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(3)]);
-    [one, a, b] = guests as [Guest, Guest, Guest];
+    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(4)]);
+    [one, a, b, left] = guests as [Guest, Guest, Guest, Guest];
   });
 
   afterAll(async () => {
@@ -143,6 +147,28 @@ describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
     await castOverHttp(p, memberName('stopper', 'a'), 'recast out again');
     expect((await b.gotCast('again', againB)).src).toEqual(a.instance);
     expect(a.hostErrors(fromA)).toEqual([]);
+  });
+
+  it('17: an instance an earlier node left initialised gets one Stop, then Boot and Init', async () => {
+    // the test plays the earlier node: it boots and initialises the guest, and goes away
+    const earlier = new GuestClient(left.code.slice('grpc:http://'.length));
+    try {
+      const id = { node_id: randomUUID(), function_id: randomUUID() };
+      await earlier.boot({ guest_api_host_endpoint: 'http://127.0.0.1:1/', instance_id: id });
+      await earlier.init({ init_payload: 'earlier' });
+    } finally {
+      earlier.close();
+    }
+    const from = left.mark();
+    await applyWorkflow(p, 'leftover', edgelessWorkflow([{ name: 'left', guest: left }]));
+    const { init } = await left.booted(from);
+    const lifecycle = left.events
+      .slice(from, left.events.indexOf(init) + 1)
+      .filter((e) => e.method !== undefined)
+      .map((e) => e.method);
+    expect(lifecycle).toEqual(['Stop', 'Boot', 'Init']);
+    const reply = await callOverHttp(p, memberName('leftover', 'left'), 'after-takeover');
+    expect(await reply.text()).toBe('after-takeover');
   });
 
   it("18: Skiff's stubs and the Python guest's interoperate: every host RPC answered, wrong paths unknown, state on field 10", async () => {

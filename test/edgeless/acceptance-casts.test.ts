@@ -4,6 +4,7 @@
  * unmapped aliases, delayed casts, one event at a time per instance in order, and byte-clean payloads.
  * Every cast from outside is an async HTTP request to the member (`X-Skiff-Async: true`).
  */
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyWorkflow,
@@ -12,6 +13,7 @@ import {
   EDGELESS_ON,
   edgelessWorkflow,
   fileLogLines,
+  HostClient,
   memberLogs,
   memberName,
   startGuests,
@@ -125,6 +127,21 @@ describe('EDGELESS acceptance: casts', () => {
     expect(delivered.at - (accepted.sent ?? Infinity)).toBeGreaterThanOrEqual(1000);
     expect(delivered.src).toEqual(a.instance);
     expect(a.hostErrors(from)).toEqual([]);
+    // a delay over 24 hours is refused
+    const host = new HostClient(a.events.findLast((e) => e.method === 'Boot')?.endpoint ?? '');
+    try {
+      const day = 24 * 60 * 60 * 1000;
+      await expect(
+        host.unary('DelayedCast', {
+          originator: a.instance,
+          alias: 'self',
+          msg: Buffer.from('never'),
+          delay: day + 1,
+        }),
+      ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    } finally {
+      host.close();
+    }
   });
 
   it('13: five casts pending at once at one instance arrive one at a time, in the order they were accepted', async () => {

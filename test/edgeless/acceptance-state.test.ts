@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyWorkflow,
   b64,
+  callOverHttp,
   castOverHttp,
   EDGELESS_ON,
   edgelessWorkflow,
@@ -15,11 +16,14 @@ import {
   memberName,
   startGuests,
   stopGuests,
+  HostClient,
   type Guest,
   type MemberSpec,
 } from '../helpers/edgeless-guests.js';
 import { startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/wait.js';
+
+const LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
 
 describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
   let p: TestPlatform;
@@ -28,9 +32,11 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
   let a: Guest;
   let b: Guest;
   let c: Guest;
+  let busy: Guest;
   const KEEPER = memberName('state', 'keeper');
   const keeperWorkflow = (version: string) =>
     edgelessWorkflow([{ name: 'keeper', guest: keeper, version, annotations: { 'init-payload': 'k=v' } }]);
+  const busyWorkflow = (version: string) => edgelessWorkflow([{ name: 'w', guest: busy, version }]);
   const remap = (target: string): MemberSpec[] => [
     { name: 'a', guest: a, mapping: { out: target } },
     { name: 'b', guest: b },
@@ -38,10 +44,11 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
   ];
 
   beforeAll(async () => {
-    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(4)]);
-    [keeper, a, b, c] = guests as [Guest, Guest, Guest, Guest];
+    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(5)]);
+    [keeper, a, b, c, busy] = guests as [Guest, Guest, Guest, Guest, Guest];
     await applyWorkflow(p, 'state', keeperWorkflow('1.0'));
     await applyWorkflow(p, 'remap', edgelessWorkflow(remap('b')));
+    await applyWorkflow(p, 'busy', busyWorkflow('1.0'));
     await Promise.all(guests.map((g) => g.booted()));
   });
 
@@ -60,6 +67,31 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
       5_000,
     );
     expect(line).toMatchObject({ level: 'info', logger: 't', message: 'hello telemetry' });
+    // every level maps one to one (the test sends them as the instance)
+    const boot = keeper.events.findLast((e) => e.method === 'Boot');
+    const host = new HostClient(boot?.endpoint ?? '');
+    try {
+      for (const level of LEVELS)
+        await host.unary('TelemetryLog', {
+          originator: keeper.instance,
+          log_level: `LOG_${level.toUpperCase()}`,
+          target: `lvl.${level}`,
+          msg: `at ${level}`,
+        });
+    } finally {
+      host.close();
+    }
+    const levels = await waitFor(
+      'a line of each level',
+      async () => {
+        const lines = (await memberLogs(p, KEEPER)).filter((l) => l.logger?.startsWith('lvl.'));
+        return lines.length >= LEVELS.length ? lines : undefined;
+      },
+      5_000,
+    );
+    expect(levels.map((l) => [l.level, l.logger, l.message])).toEqual(
+      LEVELS.map((level) => [level, `lvl.${level}`, `at ${level}`]),
+    );
     expect(keeper.hostErrors(from)).toEqual([]);
   });
 
@@ -81,6 +113,24 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
         [],
       );
     }
+  });
+
+  it('9: an instance restarted while it handles an event: that event ends, then Stop, Boot and Init', async () => {
+    const member = memberName('busy', 'w');
+    const from = busy.mark();
+    await castOverHttp(p, member, 'slow 700 busy');
+    await busy.gotCast('slow 700 busy', from);
+    await applyWorkflow(p, 'busy', busyWorkflow('1.1'));
+    const done = await busy.next('to finish the busy cast', (e) => e.event === 'cast-done', from);
+    const { boot, init } = await busy.booted(from);
+    const lifecycle = busy.events.slice(from, busy.events.indexOf(init) + 1).map((e) => e.method ?? e.event);
+    // one event at a time: the new boot does not start while the old one's event runs
+    expect(lifecycle).toEqual(['Cast', 'cast-done', 'Stop', 'Boot', 'Init']);
+    expect(boot.at).toBeGreaterThanOrEqual(done.at);
+    // and the instance booted last is the one that answers
+    const answer = await callOverHttp(p, member, 'after-restart');
+    expect(answer.status).toBe(200);
+    expect(busy.events.slice(busy.events.indexOf(init)).filter((e) => e.method === 'Stop')).toEqual([]);
   });
 
   it('9: synced state comes back in Init when the instance restarts, and after Skiff restarts', async () => {
