@@ -109,6 +109,8 @@ describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
         ['functions[0].output_mapping.out', '"nobody"'],
       ],
       ['empty', { functions: [], resources: [], annotations: {} }, ['functions']],
+      // refused-long--mmm… is 64 characters: longer than a Skiff name may be
+      ['long', edgelessWorkflow([fn({ name: 'm'.repeat(50) })]), ['functions[0].name', '63']],
     ];
     for (const [name, body, words] of cases) {
       const res = await putWorkflow(p, `refused-${name}`, body);

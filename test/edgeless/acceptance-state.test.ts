@@ -137,6 +137,10 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
     const from = keeper.mark();
     await castOverHttp(p, KEEPER, 'sync state-1');
     await keeper.hostReply('Sync', from);
+    // the state API shows it under the member's name
+    const stored = await p.api(`/v1/functions/${KEEPER}/state/edgeless-sync`);
+    expect(stored.status).toBe(200);
+    expect(await stored.text()).toBe('state-1');
     const nodeId = keeper.instance.node_id;
 
     // a new version of the function: the instance is stopped, booted and initialised again
@@ -158,5 +162,13 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
     const live = keeper.mark();
     await castOverHttp(p, KEEPER, 'recast self slow 1 alive');
     await keeper.gotCast('slow 1 alive', live);
+
+    // deleting the key resets it: the next boot's Init carries nothing
+    expect((await p.api(`/v1/functions/${KEEPER}/state/edgeless-sync`, { method: 'DELETE' })).status).toBe(
+      204,
+    );
+    const reset = keeper.mark();
+    await applyWorkflow(p, 'state', keeperWorkflow('1.2'));
+    expect((await keeper.booted(reset)).init).toMatchObject({ serialized_state: '' });
   });
 });

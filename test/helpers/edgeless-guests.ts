@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { Client, credentials, Metadata, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
 import { guestApiServices, type InstanceId } from '../../src/compat/edgeless/guest-api.js';
 import { FIXTURES, type TestPlatform } from './platform.js';
@@ -310,26 +309,4 @@ export class HostClient {
   close(): void {
     this.client.close();
   }
-}
-
-/** One line of the platform's own log (pino). */
-export interface PlatformLogLine {
-  level: number;
-  msg?: string;
-  [key: string]: unknown;
-}
-
-/** A stream for startPlatform's `logTo` that keeps the platform's log lines, parsed. */
-export function platformLog(): { stream: Writable; lines: PlatformLogLine[] } {
-  const lines: PlatformLogLine[] = [];
-  let rest = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      const parts = (rest + chunk.toString()).split('\n');
-      rest = parts.pop() ?? '';
-      for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part) as PlatformLogLine);
-      done();
-    },
-  });
-  return { stream, lines };
 }

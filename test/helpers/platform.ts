@@ -47,12 +47,9 @@ export interface TestPlatform {
 
 type Overrides = { [K in keyof ConfigInput]?: ConfigInput[K] };
 
-/**
- * Starts the real platform in this process on free ports in a temporary (or given) data directory.
- * `logTo` receives the platform's own log (pino JSON lines) at `config.logLevel` (default: silent).
- */
+/** Starts the real platform in this process on free ports in a temporary (or given) data directory. */
 export async function startPlatform(
-  options: { dataDir?: string; config?: Overrides; dialects?: Dialects; logTo?: NodeJS.WritableStream } = {},
+  options: { dataDir?: string; config?: Overrides; dialects?: Dialects } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const sources = {
@@ -75,7 +72,7 @@ export async function startPlatform(
   };
   // the compiled-in dialects, or those a test brings (src/compat/dialect.ts)
   const config = loadPlatformConfig(sources, options.dialects);
-  const server = await startServer(config, createLogger(config.logLevel, options.logTo), options.dialects);
+  const server = await startServer(config, createLogger(config.logLevel), options.dialects);
   const controlUrl = server.endpoints['control'] as string;
   const httpUrl = server.endpoints['http'] as string;
   const api = (route: string, init: RequestInit = {}) =>
