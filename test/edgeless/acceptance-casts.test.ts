@@ -146,9 +146,9 @@ describe('EDGELESS acceptance: casts', () => {
 
   it('13: five casts pending at once at one instance arrive one at a time, in the order they were accepted', async () => {
     const from = q.mark();
-    const bodies = [0, 1, 2, 3, 4].map((i) => `slow 250 n${i}`);
-    // accepted one after the other (each 202 before the next request), all within the first 250 ms
-    // the instance spends on the first: five casts waiting for it at the same time
+    const bodies = [0, 1, 2, 3, 4].map((i) => `slow ${i === 0 ? 800 : 100} n${i}`);
+    // accepted one after the other (each 202 before the next request), all within the 800 ms the
+    // instance spends on the first: five casts waiting for it at the same time
     const ids: string[] = [];
     for (const body of bodies) ids.push(await castOverHttp(p, Q, body));
     const acceptedAll = Date.now();
