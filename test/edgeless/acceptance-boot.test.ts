@@ -17,13 +17,14 @@ import {
   deleteWorkflow,
   EDGELESS_ON,
   edgelessWorkflow,
+  freePort,
+  Guest,
   HostClient,
   memberName,
   putWorkflow,
   startGuests,
   stopGuests,
   UUID,
-  type Guest,
   type MemberSpec,
 } from '../helpers/edgeless-guests.js';
 import { startPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -74,6 +75,21 @@ describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
     } finally {
       host.close();
     }
+  });
+
+  it('1: an instance that starts listening after the workflow is applied is booted once it does', async () => {
+    const port = await freePort();
+    const code = `grpc:http://127.0.0.1:${port}`;
+    await applyWorkflow(p, 'late', edgelessWorkflow([{ name: 'w', code }]));
+    // the call waits for the boot; the process starts only now (Python takes a while to listen)
+    const answer = callOverHttp(p, memberName('late', 'w'), 'hi-late');
+    const late = await Guest.start(port);
+    guests.push(late);
+    const { init } = await late.booted();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('hi-late');
+    expect(late.events.indexOf(init)).toBeLessThan(late.events.findIndex((e) => e.method === 'Call'));
   });
 
   it('2: refuses container: without an OCI runner, ftp:x, nocolon, duplicate names, unknown targets and no functions (400, naming the field)', async () => {

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, credentials, Metadata, type MethodDefinition, type ServiceError } from '@grpc/grpc-js';
@@ -56,8 +57,11 @@ export class Guest {
     });
   }
 
-  static async start(): Promise<Guest> {
-    const child = spawn(PYTHON, [GUEST_SCRIPT, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** A guest on `port` (0: a free one). */
+  static async start(port = 0): Promise<Guest> {
+    const child = spawn(PYTHON, [GUEST_SCRIPT, '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const guest = new Guest(child);
     const serving = await guest.next('to serve', (e) => e.event === 'serving', 0, 20_000);
     guest.port = serving.port ?? 0;
@@ -140,6 +144,18 @@ export class Guest {
     this.child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export function startGuests(n: number): Promise<Guest[]> {
