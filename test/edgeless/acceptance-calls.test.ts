@@ -143,12 +143,26 @@ describe('EDGELESS acceptance: calls, raw casts, originators, Slf', () => {
     }
   });
 
-  it('12: CastRaw to another instance’s id reaches it though no mapping leads there', async () => {
+  it('12: CastRaw (and CallRaw) to another instance’s id reaches it though no mapping leads there', async () => {
     const fromC = c.mark();
     const dst = c.instance;
     await castOverHttp(p, A, `recast-raw ${dst.node_id} ${dst.function_id} slow 1 direct`);
     const got = await c.gotCast('slow 1 direct', fromC);
     expect(got.src).toEqual(a.instance);
+    // CallRaw likewise (sent by the test as a): c's reply; an id no instance has: CALL_RET_ERR
+    const host = new HostClient(a.events.findLast((e) => e.method === 'Boot')?.endpoint ?? '');
+    try {
+      const raw = { originator: a.instance, msg: Buffer.from('raw-call') };
+      expect(await host.unary('CallRaw', { ...raw, dst })).toEqual({
+        type: 'CALL_RET_REPLY',
+        msg: Buffer.from('raw-call'),
+      });
+      expect((await c.got('Call', fromC, (e) => e.msg === b64('raw-call'))).src).toEqual(a.instance);
+      const nobody = { node_id: dst.node_id, function_id: randomUUID() };
+      expect(await host.unary('CallRaw', { ...raw, dst: nobody })).toMatchObject({ type: 'CALL_RET_ERR' });
+    } finally {
+      host.close();
+    }
   });
 
   it('14: Slf answers each caller its own id', async () => {
