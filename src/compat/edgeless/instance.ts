@@ -27,6 +27,8 @@ export interface InstanceDeps {
   bindHost: string;
   announceHost: string;
   bootTimeoutMs: number;
+  /** The longest a Cast or Call may take when the invocation sets no deadline of its own. */
+  callTimeoutMs: number;
   maxPending: number;
   services: GuestApiServices;
   /** The state Init carries (the last Sync), or an empty buffer. */
@@ -98,11 +100,11 @@ export class AttachedInstance {
       await this.ensure();
       this.current = inv;
       try {
+        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : this.deps.callTimeoutMs;
         if (CAST_TRIGGERS.has(inv.trigger)) {
-          await this.rpc('Cast', { src, msg: inv.body }, 0);
+          await this.rpc('Cast', { src, msg: inv.body }, timeout);
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
         }
-        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : 0;
         const ret = (await this.rpc('Call', { src, msg: inv.body }, timeout)) as CallReturn;
         return this.callResult(ret);
       } finally {
@@ -195,10 +197,13 @@ export class AttachedInstance {
         if (method === 'Cast' || method === 'Call') {
           // the instance is gone or failed: the next event boots it again
           this.id = undefined;
+          const late = err.code === grpc.status.DEADLINE_EXCEEDED;
           reject(
             new SkiffError(
-              'SKIFF_E_INSTANCE_CRASHED',
-              `the EDGELESS instance ${this.name} at ${this.deps.url} failed the ${method}: ${err.details || err.message}`,
+              late ? 'SKIFF_E_TIMEOUT' : 'SKIFF_E_INSTANCE_CRASHED',
+              late
+                ? `the EDGELESS instance ${this.name} at ${this.deps.url} did not answer the ${method} in time; it is booted again for the next event`
+                : `the EDGELESS instance ${this.name} at ${this.deps.url} failed the ${method}: ${err.details || err.message}`,
               { cause: err },
             ),
           );

@@ -313,6 +313,7 @@ export class EdgelessNode {
       bindHost: section.host,
       announceHost: section.announceHost ?? announceDefault(section.host),
       bootTimeoutMs: section.bootTimeoutMs,
+      callTimeoutMs: section.callTimeoutMs,
       maxPending: section.maxPendingPerInstance,
       services: this.services,
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
