@@ -36,6 +36,8 @@ export interface InstanceDeps {
   /** The GuestAPIHost handlers of this instance. */
   hostHandlers(instance: AttachedInstance): grpc.UntypedServiceImplementation;
   logger: Logger;
+  /** A warning for the people who run the member: into its log (and the platform's). */
+  warn(message: string): void;
 }
 
 /** The trigger kinds delivered as a Cast (nobody waits for an answer); the others are Calls. */
@@ -113,10 +115,16 @@ export class AttachedInstance {
     });
   }
 
-  /** Stops the instance: waits for the event in delivery, sends Stop, closes its listener. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the instance: waits for the event in delivery, sends Stop, closes its listener. The events
+   * waiting behind it fail: for good when its workflow was deleted (`removed`), otherwise with
+   * SKIFF_E_SHUTTING_DOWN, which the async queue tries again later (Skiff stops, or the workflow was
+   * applied anew and another instance takes the name).
+   */
+  async stop(why: 'removed' | 'replaced' = 'removed'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopReason = why;
     // the event being delivered ends first (those waiting behind it are refused)
     await this.lane.run(() => Promise.resolve()).catch(() => undefined);
     await this.booting?.catch(() => undefined);
@@ -140,16 +148,21 @@ export class AttachedInstance {
       return { status: 200, headers: [['x-edgeless-call-ret', 'reply']], body };
     if (ret.type === 'CALL_RET_ERR') return { status: 500, headers: [['x-edgeless-call-ret', 'err']], body };
     if (ret.type !== 'CALL_RET_NO_REPLY') {
-      this.deps.logger.warn(
-        { instance: this.name, type: ret.type },
+      this.deps.warn(
         `${this.name} answered a Call with CallReturn type ${String(ret.type)}, which the guest API does not define: read as no reply`,
       );
     }
     return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
   }
 
+  private stopReason: 'removed' | 'replaced' = 'removed';
+
   private stoppedError(): SkiffError {
-    return new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `${this.name} was stopped with its workflow`);
+    return this.stopReason === 'removed'
+      ? new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `${this.name} was stopped with its workflow`)
+      : new SkiffError('SKIFF_E_SHUTTING_DOWN', `${this.name} is being stopped; try again`, {
+          retryAfterSec: 1,
+        });
   }
 
   private async listen(): Promise<string> {

@@ -104,7 +104,7 @@ export class EdgelessNode {
   async stop(): Promise<void> {
     this.started = false;
     await Promise.all(
-      [...this.running.values()].flatMap((r) => [...r.instances.values()].map((i) => i.stop())),
+      [...this.running.values()].flatMap((r) => [...r.instances.values()].map((i) => i.stop('replaced'))),
     );
   }
 
@@ -235,7 +235,8 @@ export class EdgelessNode {
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
       for (const [skiff, instance] of before.instances) {
-        if (run.instances.get(skiff) !== instance) void instance.stop();
+        if (run.instances.get(skiff) !== instance)
+          void instance.stop(run.instances.has(skiff) ? 'replaced' : 'removed');
       }
       for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
         if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.ctx.externals.delete(skiff, OWNER);
@@ -319,6 +320,10 @@ export class EdgelessNode {
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
       hostHandlers: (instance) => hostHandlers(host, instance),
       logger: ctx.logger,
+      warn: (message) => {
+        ctx.logger.warn({ instance: skiff }, message);
+        ctx.logs.append(skiff, { stream: 'platform', level: 'warn', message });
+      },
     });
   }
 
