@@ -44,6 +44,8 @@ export interface InstanceDeps {
 const CAST_TRIGGERS = new Set(['async', 'cast', 'cron']);
 const RPC_DEADLINE_MS = 5_000;
 const RETRY_MS = 10;
+/** The largest guest API message either way (payloads beyond async.maxBodyBytes are refused anyway). */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 type Client = grpc.Client &
   Record<
@@ -167,7 +169,13 @@ export class AttachedInstance {
 
   private async listen(): Promise<string> {
     if (this.hostUrl !== undefined) return this.hostUrl;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    // an instance calls its host over one connection; the caps bound what else can come in
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_concurrent_streams': 32,
+      'grpc.max_connection_idle_ms': 5 * 60_000,
+    });
     server.addService(this.deps.services.guestApiHost, this.deps.hostHandlers(this));
     const { bindHost, announceHost } = this.deps;
     const target = bindHost.includes(':') ? `[${bindHost}]:0` : `${bindHost}:0`;
@@ -189,7 +197,7 @@ export class AttachedInstance {
       url.protocol === 'https:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
     const Ctor = grpc.makeGenericClientConstructor(this.deps.services.guestApiFunction, 'GuestAPIFunction');
     this.client = new Ctor(url.host, creds, {
-      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 500,
     }) as unknown as Client;
