@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Dialect, DialectContext } from '../src/compat/index.js';
 import type { Invocation } from '../src/model/invocation.js';
-import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { fixture, removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { waitFor } from './helpers/wait.js';
 
 const got: Invocation[] = [];
@@ -103,6 +103,10 @@ describe('external targets and workflow formats of a dialect', () => {
     expect(conflict.status).toBe(409);
     expect(await conflict.json()).toMatchObject({ error: { code: 'SKIFF_E_WORKFLOW_CONFLICT' } });
     expect((await platform.api('/v1/workflows/taken')).status).toBe(404);
+    // and a function cannot be deployed under a name the dialect serves
+    const deploy = await platform.deploy('wf--sink', fixture('cast-node'));
+    expect(deploy.status).toBe(409);
+    expect(await deploy.json()).toMatchObject({ error: { code: 'SKIFF_E_CONFLICT' } });
   });
 
   it('releases the names at delete: the gateway no longer reaches them', async () => {
