@@ -79,8 +79,15 @@ describe('Scaleway flavor against a hostile tenant', () => {
     const res = await p.call('/red/late-throw');
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('answered first');
-    // the instance may die of it; the function must still answer
-    expect((await p.call('/red/ok')).status).toBe(200);
+    // The instance dies of it 5 ms later: a call that reaches it in that window fails as a call in
+    // flight at a crash does (502, SKIFF_E_INSTANCE_CRASHED, as Lambda charges such a crash to the
+    // next invocation); the one after gets a new instance. The function goes on answering.
+    const next = await p.call('/red/ok');
+    if (next.status !== 200) {
+      expect(next.status).toBe(502);
+      await next.arrayBuffer();
+      expect((await p.call('/red/ok')).status).toBe(200);
+    }
   }, 30_000);
 
   it('answers 500 to a result too deep or cyclic to serialise, and to a base64 bomb', async () => {

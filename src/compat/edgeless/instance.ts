@@ -27,6 +27,8 @@ export interface InstanceDeps {
   bindHost: string;
   announceHost: string;
   bootTimeoutMs: number;
+  /** The longest a Cast or Call may take when the invocation sets no deadline of its own. */
+  callTimeoutMs: number;
   maxPending: number;
   services: GuestApiServices;
   /** The state Init carries (the last Sync), or an empty buffer. */
@@ -34,12 +36,16 @@ export interface InstanceDeps {
   /** The GuestAPIHost handlers of this instance. */
   hostHandlers(instance: AttachedInstance): grpc.UntypedServiceImplementation;
   logger: Logger;
+  /** A warning for the people who run the member: into its log (and the platform's). */
+  warn(message: string): void;
 }
 
 /** The trigger kinds delivered as a Cast (nobody waits for an answer); the others are Calls. */
 const CAST_TRIGGERS = new Set(['async', 'cast', 'cron']);
 const RPC_DEADLINE_MS = 5_000;
 const RETRY_MS = 10;
+/** The largest guest API message either way (payloads beyond async.maxBodyBytes are refused anyway). */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 type Client = grpc.Client &
   Record<
@@ -98,11 +104,11 @@ export class AttachedInstance {
       await this.ensure();
       this.current = inv;
       try {
+        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : this.deps.callTimeoutMs;
         if (CAST_TRIGGERS.has(inv.trigger)) {
-          await this.rpc('Cast', { src, msg: inv.body }, 0);
+          await this.rpc('Cast', { src, msg: inv.body }, timeout);
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
         }
-        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : 0;
         const ret = (await this.rpc('Call', { src, msg: inv.body }, timeout)) as CallReturn;
         return this.callResult(ret);
       } finally {
@@ -111,10 +117,16 @@ export class AttachedInstance {
     });
   }
 
-  /** Stops the instance: waits for the event in delivery, sends Stop, closes its listener. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the instance: waits for the event in delivery, sends Stop, closes its listener. The events
+   * waiting behind it fail: for good when its workflow was deleted (`removed`), otherwise with
+   * SKIFF_E_SHUTTING_DOWN, which the async queue tries again later (Skiff stops, or the workflow was
+   * applied anew and another instance takes the name).
+   */
+  async stop(why: 'removed' | 'replaced' = 'removed'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopReason = why;
     // the event being delivered ends first (those waiting behind it are refused)
     await this.lane.run(() => Promise.resolve()).catch(() => undefined);
     await this.booting?.catch(() => undefined);
@@ -138,21 +150,32 @@ export class AttachedInstance {
       return { status: 200, headers: [['x-edgeless-call-ret', 'reply']], body };
     if (ret.type === 'CALL_RET_ERR') return { status: 500, headers: [['x-edgeless-call-ret', 'err']], body };
     if (ret.type !== 'CALL_RET_NO_REPLY') {
-      this.deps.logger.warn(
-        { instance: this.name, type: ret.type },
+      this.deps.warn(
         `${this.name} answered a Call with CallReturn type ${String(ret.type)}, which the guest API does not define: read as no reply`,
       );
     }
     return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
   }
 
+  private stopReason: 'removed' | 'replaced' = 'removed';
+
   private stoppedError(): SkiffError {
-    return new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `${this.name} was stopped with its workflow`);
+    return this.stopReason === 'removed'
+      ? new SkiffError('SKIFF_E_FUNCTION_NOT_FOUND', `${this.name} was stopped with its workflow`)
+      : new SkiffError('SKIFF_E_SHUTTING_DOWN', `${this.name} is being stopped; try again`, {
+          retryAfterSec: 1,
+        });
   }
 
   private async listen(): Promise<string> {
     if (this.hostUrl !== undefined) return this.hostUrl;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    // an instance calls its host over one connection; the caps bound what else can come in
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_concurrent_streams': 32,
+      'grpc.max_connection_idle_ms': 5 * 60_000,
+    });
     server.addService(this.deps.services.guestApiHost, this.deps.hostHandlers(this));
     const { bindHost, announceHost } = this.deps;
     const target = bindHost.includes(':') ? `[${bindHost}]:0` : `${bindHost}:0`;
@@ -174,7 +197,7 @@ export class AttachedInstance {
       url.protocol === 'https:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
     const Ctor = grpc.makeGenericClientConstructor(this.deps.services.guestApiFunction, 'GuestAPIFunction');
     this.client = new Ctor(url.host, creds, {
-      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 500,
     }) as unknown as Client;
@@ -195,10 +218,13 @@ export class AttachedInstance {
         if (method === 'Cast' || method === 'Call') {
           // the instance is gone or failed: the next event boots it again
           this.id = undefined;
+          const late = err.code === grpc.status.DEADLINE_EXCEEDED;
           reject(
             new SkiffError(
-              'SKIFF_E_INSTANCE_CRASHED',
-              `the EDGELESS instance ${this.name} at ${this.deps.url} failed the ${method}: ${err.details || err.message}`,
+              late ? 'SKIFF_E_TIMEOUT' : 'SKIFF_E_INSTANCE_CRASHED',
+              late
+                ? `the EDGELESS instance ${this.name} at ${this.deps.url} did not answer the ${method} in time; it is booted again for the next event`
+                : `the EDGELESS instance ${this.name} at ${this.deps.url} failed the ${method}: ${err.details || err.message}`,
               { cause: err },
             ),
           );

@@ -21,6 +21,7 @@ import { FileLogTarget } from './file-log-target.js';
 import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
 import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
 import { AttachedInstance } from './instance.js';
+import { diffPlans } from './workflow-diff.js';
 import { planEdgelessWorkflow } from './workflow-json.js';
 import { skiffName, type FunctionPlan, type WorkflowPlan } from './workflow-plan.js';
 
@@ -104,7 +105,7 @@ export class EdgelessNode {
   async stop(): Promise<void> {
     this.started = false;
     await Promise.all(
-      [...this.running.values()].flatMap((r) => [...r.instances.values()].map((i) => i.stop())),
+      [...this.running.values()].flatMap((r) => [...r.instances.values()].map((i) => i.stop('replaced'))),
     );
   }
 
@@ -130,7 +131,10 @@ export class EdgelessNode {
     });
     const names = new Map<string, string>();
     const provides: string[] = [];
-    const problems: { path: string; message: string }[] = [];
+    const before = this.running.get(name);
+    // over a running workflow: what changes how (a member turning into a resource is refused)
+    const diff = before === undefined ? undefined : diffPlans(before.plan, plan);
+    const problems = (diff?.refused ?? []).map((message) => ({ path: '(workflow)', message }));
     const own = (member: string, at: string): string => {
       const skiff = `${name}--${skiffName(member)}`;
       if (!NAME_PATTERN.test(skiff))
@@ -181,7 +185,16 @@ export class EdgelessNode {
       spec,
       provides,
       warnings: plan.warnings,
-      commit: () => this.commit(name, body, plan, names, mappings, createdAt),
+      commit: () =>
+        this.commit(
+          name,
+          body,
+          plan,
+          names,
+          mappings,
+          new Set(diff?.restart.map((c) => c.component)),
+          createdAt,
+        ),
     };
   }
 
@@ -191,6 +204,8 @@ export class EdgelessNode {
     plan: WorkflowPlan,
     names: Map<string, string>,
     mappings: Map<string, Map<string, string>>,
+    /** Components whose instances start anew (their code, URL or init payload changed). */
+    restart: ReadonlySet<string>,
     createdAt?: number,
   ): void {
     const before = this.running.get(name);
@@ -206,17 +221,8 @@ export class EdgelessNode {
     for (const f of plan.functions) {
       if (!('url' in f.attach)) continue;
       const skiff = names.get(f.name) ?? '';
-      const kept = before?.instances.get(skiff);
-      const same =
-        kept !== undefined &&
-        sameStart(
-          before?.plan.functions.find((p) => p.name === f.name),
-          f,
-        );
-      run.instances.set(
-        skiff,
-        same && kept !== undefined ? kept : this.instance(run, skiff, f, f.attach.url),
-      );
+      const kept = restart.has(f.name) ? undefined : before?.instances.get(skiff);
+      run.instances.set(skiff, kept ?? this.instance(run, skiff, f, f.attach.url));
     }
     for (const r of plan.resources) {
       const skiff = names.get(r.name) ?? '';
@@ -235,7 +241,8 @@ export class EdgelessNode {
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
       for (const [skiff, instance] of before.instances) {
-        if (run.instances.get(skiff) !== instance) void instance.stop();
+        if (run.instances.get(skiff) !== instance)
+          void instance.stop(run.instances.has(skiff) ? 'replaced' : 'removed');
       }
       for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
         if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.ctx.externals.delete(skiff, OWNER);
@@ -313,11 +320,16 @@ export class EdgelessNode {
       bindHost: section.host,
       announceHost: section.announceHost ?? announceDefault(section.host),
       bootTimeoutMs: section.bootTimeoutMs,
+      callTimeoutMs: section.callTimeoutMs,
       maxPending: section.maxPendingPerInstance,
       services: this.services,
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
       hostHandlers: (instance) => hostHandlers(host, instance),
       logger: ctx.logger,
+      warn: (message) => {
+        ctx.logger.warn({ instance: skiff }, message);
+        ctx.logs.append(skiff, { stream: 'platform', level: 'warn', message });
+      },
     });
   }
 
@@ -343,16 +355,6 @@ export class EdgelessNode {
     }
     return { node_id: this.nodeId, function_id: stableId(this.nodeId, caller) };
   }
-}
-
-function sameStart(before: FunctionPlan | undefined, after: FunctionPlan): boolean {
-  return (
-    before !== undefined &&
-    before.id === after.id &&
-    before.version === after.version &&
-    JSON.stringify(before.attach) === JSON.stringify(after.attach) &&
-    before.initPayload === after.initPayload
-  );
 }
 
 function announceDefault(host: string): string {

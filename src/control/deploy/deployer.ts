@@ -26,6 +26,15 @@ export class Deployer {
 
   deploy(req: DeployRequest): Promise<DeployOutcome> {
     validateName(req.name);
+    const external = this.deps.router.externals.get(req.name);
+    if (external !== undefined) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_CONFLICT',
+          `the name ${JSON.stringify(req.name)} is served by ${external.owner} (a workflow member); choose another name for the function`,
+        ),
+      );
+    }
     return this.locked(req.name, () => deployVersion(this.deps, req));
   }
 
