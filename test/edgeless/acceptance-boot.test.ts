@@ -177,6 +177,7 @@ describe('EDGELESS acceptance: attaching, refusals, stopping, the wire', () => {
     } finally {
       earlier.close();
     }
+    await left.got('Init', 0, (e) => e.init_payload === 'earlier');
     const from = left.mark();
     await applyWorkflow(p, 'leftover', edgelessWorkflow([{ name: 'left', guest: left }]));
     const { init } = await left.booted(from);
