@@ -38,10 +38,11 @@ describe('EDGELESS acceptance: calls, raw casts, originators, Slf', () => {
   let a: Guest;
   let b: Guest;
   let c: Guest;
+  let d: Guest;
 
   beforeAll(async () => {
-    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(3)]);
-    [a, b, c] = guests as [Guest, Guest, Guest];
+    [p, guests] = await Promise.all([startPlatform({ config: EDGELESS_ON }), startGuests(4)]);
+    [a, b, c, d] = guests as [Guest, Guest, Guest, Guest];
     // a's alias peer → b; nothing maps to c
     await applyWorkflow(
       p,
@@ -52,6 +53,8 @@ describe('EDGELESS acceptance: calls, raw casts, originators, Slf', () => {
         { name: 'c', guest: c },
       ]),
     );
+    // d: in a workflow of its own
+    await applyWorkflow(p, 'calls-other', edgelessWorkflow([{ name: 'd', guest: d }]));
     await Promise.all(guests.map((g) => g.booted()));
   });
 
@@ -130,6 +133,10 @@ describe('EDGELESS acceptance: calls, raw casts, originators, Slf', () => {
       await expect(host.unary('Cast', { originator: stranger, alias: 'peer', msg })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
       });
+      // another instance's own id is not the id of the instance this listener serves
+      await expect(host.unary('Cast', { originator: b.instance, alias: 'peer', msg })).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+      });
       // with the instance's own id the same request goes through, to b
       await host.unary('Cast', {
         originator: self,
@@ -160,6 +167,22 @@ describe('EDGELESS acceptance: calls, raw casts, originators, Slf', () => {
       expect((await c.got('Call', fromC, (e) => e.msg === b64('raw-call'))).src).toEqual(a.instance);
       const nobody = { node_id: dst.node_id, function_id: randomUUID() };
       expect(await host.unary('CallRaw', { ...raw, dst: nobody })).toMatchObject({ type: 'CALL_RET_ERR' });
+      // an instance of another workflow is out of reach: CallRaw answers ERR, CastRaw drops with a warning
+      const fromD = d.mark();
+      expect(await host.unary('CallRaw', { ...raw, dst: d.instance })).toMatchObject({
+        type: 'CALL_RET_ERR',
+      });
+      await host.unary('CastRaw', { ...raw, dst: d.instance, msg: Buffer.from('slow 1 cross') });
+      await waitFor(
+        "a warning naming the other workflow's instance in a's log",
+        async () =>
+          (await memberLogs(p, A)).find(
+            (l) => l.level === 'warn' && l.message.includes(d.instance.function_id),
+          ),
+        5_000,
+      );
+      expect(d.all('Call', fromD)).toEqual([]);
+      expect(d.all('Cast', fromD)).toEqual([]);
     } finally {
       host.close();
     }

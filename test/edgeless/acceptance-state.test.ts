@@ -145,7 +145,7 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
     expect(busy.events.slice(busy.events.indexOf(init)).filter((e) => e.method === 'Stop')).toEqual([]);
   });
 
-  it('9: synced state comes back in Init when the instance restarts, and after Skiff restarts', async () => {
+  it('9: synced state comes back in Init when the instance restarts, and after Skiff restarts (a delayed cast too)', async () => {
     const from = keeper.mark();
     await castOverHttp(p, KEEPER, 'sync state-1');
     await keeper.hostReply('Sync', from);
@@ -162,12 +162,18 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
     const again = await keeper.booted(restart);
     expect(again.init).toMatchObject({ init_payload: 'k=v', serialized_state: b64('state-1') });
 
-    // Skiff stops and starts again on the same data directory: the workflow boots with the state
+    // Skiff stops and starts again on the same data directory: the workflow boots with the state, and
+    // a delayed cast made before the stop is delivered after the start (it is durable)
+    const delayed = keeper.mark();
+    await castOverHttp(p, KEEPER, 'recast-delayed 1500 self slow 1 survived');
+    await keeper.hostReply('DelayedCast', delayed);
     const { dataDir } = p;
     const reboot = keeper.mark();
     await p.stop();
     p = await startPlatform({ dataDir, config: EDGELESS_ON });
     const after = await keeper.booted(reboot, 40_000);
+    const survived = await keeper.gotCast('slow 1 survived', delayed);
+    expect(survived.at).toBeGreaterThan(after.init.at);
     expect(after.init).toMatchObject({ init_payload: 'k=v', serialized_state: b64('state-1') });
     expect(after.boot.instance_id?.node_id).toBe(nodeId);
     // and it is served again under its name
