@@ -13,6 +13,7 @@ import type { ExternalTarget } from '../../invoke/external-targets.js';
 import type { Invocation, Result } from '../../model/invocation.js';
 import { NAME_PATTERN } from '../../model/spec.js';
 import type { WorkflowSpec } from '../../model/workflow.js';
+import { connectionLimits } from '../../shared/connection-budget.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseWorkflow } from '../../shared/validate.js';
 import type { DialectContext } from '../dialect.js';
@@ -26,6 +27,8 @@ import { planEdgelessWorkflow } from './workflow-json.js';
 import { skiffName, type FunctionPlan, type WorkflowPlan } from './workflow-plan.js';
 
 const OWNER = 'edgeless';
+/** Connections one instance's host listener takes at once (an instance needs one). */
+const MAX_HOST_CONNECTIONS = 16;
 const NIL_ID = '00000000-0000-0000-0000-000000000000';
 
 /** One applied workflow: its plan, and the Skiff name of each of its components. */
@@ -56,6 +59,8 @@ export class EdgelessNode {
   private readonly dir: string;
   readonly nodeId: string;
   private started = false;
+  /** Stops under way, by URL: an instance booting the same process waits for them. */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: DialectContext,
@@ -221,7 +226,9 @@ export class EdgelessNode {
     for (const f of plan.functions) {
       if (!('url' in f.attach)) continue;
       const skiff = names.get(f.name) ?? '';
-      const kept = restart.has(f.name) ? undefined : before?.instances.get(skiff);
+      const old = before?.instances.get(skiff);
+      if (old !== undefined && restart.has(f.name)) this.stopInstance(old, 'replaced');
+      const kept = restart.has(f.name) ? undefined : old;
       run.instances.set(skiff, kept ?? this.instance(run, skiff, f, f.attach.url));
     }
     for (const r of plan.resources) {
@@ -241,11 +248,10 @@ export class EdgelessNode {
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
       for (const [skiff, instance] of before.instances) {
-        if (run.instances.get(skiff) !== instance)
-          void instance.stop(run.instances.has(skiff) ? 'replaced' : 'removed');
+        if (!run.instances.has(skiff)) this.stopInstance(instance, 'removed');
       }
       for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
-        if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.ctx.externals.delete(skiff, OWNER);
+        if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.forget(skiff);
       }
     }
     this.running.set(name, run);
@@ -261,6 +267,13 @@ export class EdgelessNode {
       this.ctx.externals.set(
         skiff,
         this.target(run, callers, async (inv) => {
+          // only the workflow's members write its log: a client of the gateway could forge lines
+          if (inv.caller === undefined || !callers.includes(inv.caller)) {
+            throw new SkiffError(
+              'SKIFF_E_FORBIDDEN',
+              `${skiff} is a file-log of workflow ${run.name}: only its members send events to it`,
+            );
+          }
           await log.write(inv.body, this.sourceOf(inv));
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
         }),
@@ -275,10 +288,34 @@ export class EdgelessNode {
     const run = this.running.get(name);
     if (run === undefined) return;
     this.running.delete(name);
-    for (const skiff of [...run.instances.keys(), ...run.logs.keys()])
-      this.ctx.externals.delete(skiff, OWNER);
-    for (const instance of run.instances.values()) void instance.stop();
+    for (const skiff of [...run.instances.keys(), ...run.logs.keys()]) this.forget(skiff);
+    for (const instance of run.instances.values()) this.stopInstance(instance, 'removed');
     rmSync(path.join(this.dir, 'workflows', `${name}.json`), { force: true });
+  }
+
+  /**
+   * Stops an instance; an instance started later for the same process waits for it (its Stop must not
+   * land after the new Boot and Init).
+   */
+  private stopInstance(instance: AttachedInstance, why: 'removed' | 'replaced'): void {
+    const url = instance.deps.url;
+    const stopped = instance.stop(why);
+    const previous = this.stopping.get(url);
+    const all = Promise.all([previous, stopped]).then(() => undefined);
+    this.stopping.set(url, all);
+    void all.finally(() => {
+      if (this.stopping.get(url) === all) this.stopping.delete(url);
+    });
+  }
+
+  /** A member that is gone: its name is free again, and what it synced is deleted with it. */
+  private forget(skiff: string): void {
+    this.ctx.externals.delete(skiff, OWNER);
+    this.ctx.state
+      .deleteAll(skiff)
+      .catch((err: unknown) =>
+        this.ctx.logger.warn({ err, member: skiff }, 'cannot delete the state of a removed member'),
+      );
   }
 
   private target(
@@ -322,6 +359,8 @@ export class EdgelessNode {
       bootTimeoutMs: section.bootTimeoutMs,
       callTimeoutMs: section.callTimeoutMs,
       maxPending: section.maxPendingPerInstance,
+      limits: connectionLimits(ctx.config, MAX_HOST_CONNECTIONS),
+      ...(this.stopping.has(url) ? { after: this.stopping.get(url) as Promise<void> } : {}),
       services: this.services,
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
       hostHandlers: (instance) => hostHandlers(host, instance),
