@@ -43,7 +43,7 @@ export interface InstanceDeps {
   /** The GuestAPIHost handlers of this instance. */
   hostHandlers(instance: AttachedInstance): grpc.UntypedServiceImplementation;
   logger: Logger;
-  /** A warning for the people who run the member: into its log (and the platform's). */
+  /** A warning for the people who run the member: into its log (the platform's at debug). */
   warn(message: string): void;
 }
 
@@ -51,6 +51,8 @@ export interface InstanceDeps {
 const CAST_TRIGGERS = new Set(['async', 'cast', 'cron']);
 const RPC_DEADLINE_MS = 5_000;
 const RETRY_MS = 10;
+/** How long a stop waits for the event in delivery before it cancels it. */
+const STOP_GRACE_MS = 2_000;
 /** The largest guest API message either way (payloads beyond async.maxBodyBytes are refused anyway). */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
@@ -70,8 +72,12 @@ export class AttachedInstance {
   id: InstanceId | undefined;
   /** The event being delivered now: the parent of the host calls the instance makes meanwhile. */
   current: Invocation | undefined;
+  /** The last event delivered: the parent of host calls made between events. */
+  last: Invocation | undefined;
   readonly lane: Lane;
   private server: grpc.Server | undefined;
+  /** Cast and Call RPCs under way (cancelled by a stop after its grace). */
+  private readonly inFlight = new Set<grpc.ClientUnaryCall>();
   private listening: { servers: NetServer[]; guard: ConnectionGuard } | undefined;
   private hostUrl: string | undefined;
   private client: Client | undefined;
@@ -129,6 +135,9 @@ export class AttachedInstance {
       await this.ensure();
       if (late || Date.now() >= deadline) throw this.timedOut();
       this.current = inv;
+      // what host calls between events need of it: its place in the chain (not its body or signal)
+      const { body: _body, signal: _signal, ...place } = inv;
+      this.last = { ...place, body: Buffer.alloc(0) };
       try {
         const timeout = Math.max(1, deadline - Date.now());
         if (CAST_TRIGGERS.has(inv.trigger)) {
@@ -173,8 +182,13 @@ export class AttachedInstance {
     if (this.stopped) return;
     this.stopped = true;
     this.stopReason = why;
-    // the event being delivered ends first (those waiting behind it are refused)
-    await this.lane.run(() => Promise.resolve()).catch(() => undefined);
+    // the event being delivered gets a moment to end (those waiting behind it are refused), then it
+    // is cancelled: a guest that never answers does not hold the stop
+    const drained = this.lane.run(() => Promise.resolve()).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const pending of this.inFlight) pending.cancel();
     await this.booting?.catch(() => undefined);
     if (this.id !== undefined) {
       await this.rpc('Stop', {}, RPC_DEADLINE_MS).catch((err: unknown) =>
@@ -266,9 +280,15 @@ export class AttachedInstance {
     if (call === undefined) return Promise.reject(new Error(`no method ${method}`));
     const options: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
     return new Promise((resolve, reject) => {
-      call.call(client, request, new grpc.Metadata(), options, (err, res) => {
+      const pending = call.call(client, request, new grpc.Metadata(), options, (err, res) => {
+        this.inFlight.delete(pending);
         if (err === null) {
           resolve(res);
+          return;
+        }
+        if ((method === 'Cast' || method === 'Call') && this.stopped) {
+          // cancelled by a stop: the event is the stop's (tried again, or gone with its workflow)
+          reject(this.stoppedError());
           return;
         }
         if (method === 'Cast' || method === 'Call') {
@@ -288,6 +308,7 @@ export class AttachedInstance {
         }
         reject(err);
       });
+      this.inFlight.add(pending);
     });
   }
 

@@ -18,7 +18,7 @@ import { SkiffError } from '../../shared/errors.js';
 import { parseWorkflow } from '../../shared/validate.js';
 import type { DialectContext } from '../dialect.js';
 import type { EdgelessSection } from './config.js';
-import { FileLogTarget } from './file-log-target.js';
+import { FileLogTarget, type FileLogFlags } from './file-log-target.js';
 import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
 import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
 import { AttachedInstance } from './instance.js';
@@ -38,7 +38,8 @@ interface Running {
   /** EDGELESS name → Skiff name. */
   names: Map<string, string>;
   instances: Map<string, AttachedInstance>;
-  logs: Map<string, FileLogTarget>;
+  /** Skiff name of a file-log resource → its file's writer and its flags. */
+  logs: Map<string, { writer: FileLogTarget; flags: FileLogFlags }>;
   /** Skiff name → (channel → Skiff name of its target). */
   mappings: Map<string, Map<string, string>>;
   createdAt: number;
@@ -59,6 +60,7 @@ export class EdgelessNode {
   private readonly dir: string;
   readonly nodeId: string;
   private started = false;
+  private readonly fileLogs = new Map<string, FileLogTarget>();
   /** Stops under way, by URL: an instance booting the same process waits for them. */
   private readonly stopping = new Map<string, Promise<void>>();
 
@@ -131,7 +133,8 @@ export class EdgelessNode {
     const { section } = this;
     const plan = planEdgelessWorkflow(body, {
       ociRunner: false,
-      fileLogDir: path.join(this.dir, 'file-log'),
+      // a workflow's logs in a folder of its own: no workflow writes another's files
+      fileLogDir: path.join(this.dir, 'file-log', name),
       node: { id: this.nodeId, labels: section.labels, resources: [], tee: section.tee, tpm: section.tpm },
     });
     const names = new Map<string, string>();
@@ -154,6 +157,7 @@ export class EdgelessNode {
       names.set(f.name, 'skiff' in f.attach ? f.attach.skiff : own(f.name, `functions[${i}].name`));
     });
     plan.resources.forEach((r, i) => names.set(r.name, own(r.name, `resources[${i}].name`)));
+    problems.push(...this.urlProblems(name, plan));
     const attached = plan.functions.filter((f) => 'url' in f.attach).length;
     const others = [...this.running.values()]
       .filter((r) => r.name !== name)
@@ -233,17 +237,10 @@ export class EdgelessNode {
     }
     for (const r of plan.resources) {
       const skiff = names.get(r.name) ?? '';
-      run.logs.set(
-        skiff,
-        new FileLogTarget({
-          name: skiff,
-          file: r.file,
-          addSourceId: r.addSourceId,
-          addTimestamp: r.addTimestamp,
-          maxBytes: this.section.maxFileLogBytes,
-          logger: this.ctx.logger,
-        }),
-      );
+      run.logs.set(skiff, {
+        writer: this.writer(r.file),
+        flags: { addSourceId: r.addSourceId, addTimestamp: r.addTimestamp },
+      });
     }
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
@@ -274,7 +271,7 @@ export class EdgelessNode {
               `${skiff} is a file-log of workflow ${run.name}: only its members send events to it`,
             );
           }
-          await log.write(inv.body, this.sourceOf(inv));
+          await log.writer.write(inv.body, this.sourceOf(inv), log.flags);
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
         }),
       );
@@ -306,6 +303,49 @@ export class EdgelessNode {
     void all.finally(() => {
       if (this.stopping.get(url) === all) this.stopping.delete(url);
     });
+  }
+
+  /**
+   * An instance is one workflow's member: a URL attached twice (in this workflow or by another) would
+   * be booted by two nodes' worth of Skiff, each taking it from the other. Link-local and unspecified
+   * addresses (cloud metadata services) are never dialled.
+   */
+  private urlProblems(name: string, plan: WorkflowPlan): { path: string; message: string }[] {
+    const problems: { path: string; message: string }[] = [];
+    const seen = new Map<string, string>();
+    for (const [other, run] of this.running) {
+      if (other === name) continue;
+      for (const instance of run.instances.values())
+        seen.set(instance.deps.url, `${instance.name} (workflow ${other})`);
+    }
+    plan.functions.forEach((f, i) => {
+      if (!('url' in f.attach)) return;
+      const at = `functions[${i}].class_specification.code`;
+      const { url } = f.attach;
+      const holder = seen.get(url);
+      if (holder !== undefined)
+        problems.push({
+          path: at,
+          message: `the instance at ${url} is already attached as ${holder}: an instance belongs to one member`,
+        });
+      seen.set(url, `functions[${i}]`);
+      if (unreachableHost(new URL(url).hostname))
+        problems.push({
+          path: at,
+          message: `${url} is a link-local or unspecified address: Skiff does not dial it`,
+        });
+    });
+    return problems;
+  }
+
+  /** The one writer of a file-log file (shared by the resources, and the applies, that write it). */
+  private writer(file: string): FileLogTarget {
+    let writer = this.fileLogs.get(file);
+    if (writer === undefined) {
+      writer = new FileLogTarget({ file, maxBytes: this.section.maxFileLogBytes, logger: this.ctx.logger });
+      this.fileLogs.set(file, writer);
+    }
+    return writer;
   }
 
   /** A member that is gone: its name is free again, and what it synced is deleted with it. */
@@ -366,7 +406,7 @@ export class EdgelessNode {
       hostHandlers: (instance) => hostHandlers(host, instance),
       logger: ctx.logger,
       warn: (message) => {
-        ctx.logger.warn({ instance: skiff }, message);
+        ctx.logger.debug({ instance: skiff }, message);
         ctx.logs.append(skiff, { stream: 'platform', level: 'warn', message });
       },
     });
@@ -394,6 +434,15 @@ export class EdgelessNode {
     }
     return { node_id: this.nodeId, function_id: stableId(this.nodeId, caller) };
   }
+}
+
+/** Link-local (169.254/16, fe80::/10, the cloud metadata range) and unspecified addresses. */
+function unreachableHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const mapped = host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
+  if (/^169\.254\./.test(mapped) || mapped === '0.0.0.0') return true;
+  // ::ffff:169.254.x.y as WHATWG URL writes it: ::ffff:a9fe:xxxx
+  return host === '::' || /^::ffff:a9fe:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
 }
 
 function announceDefault(host: string): string {
