@@ -82,7 +82,7 @@ export async function startHostileGuest(behaviour: GuestBehaviour = {}): Promise
     Init: record('Init', (_r, done) => done(null, {})),
     Stop: record('Stop', (_r, done) => done(null, {})),
     Cast: record('Cast', (r, done) => (guest.behaviour.cast ?? ((_q, d) => d(null, {})))(r, done)),
-    Call: record('Call', (r: { msg: Buffer }, done) =>
+    Call: record('Call', (r: { src: InstanceId | null; msg: Buffer }, done) =>
       (guest.behaviour.call ?? ((q, d) => d(null, { type: 'CALL_RET_REPLY', msg: q.msg })))(r, done),
     ),
   } as grpc.UntypedServiceImplementation);
