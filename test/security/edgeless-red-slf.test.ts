@@ -81,4 +81,38 @@ describe('EDGELESS red team: Slf hands the instance credential to any local clie
       await attacker.close();
     }
   });
+
+  it("a guest of another workflow cannot act as this workflow's instance (Slf on its listener)", async () => {
+    const thief = await startHostileGuest();
+    try {
+      const doc = attachWorkflow(thief.url) as { resources: { configurations: Record<string, string> }[] };
+      doc.resources[0]!.configurations['filename'] = 'thief.log';
+      const res = await platform.api('/v1/workflows/thief', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(doc),
+      });
+      expect(res.status).toBe(201);
+      await waitFor('thief Init', () => thief.seen.find((s) => s.method === 'Init'));
+      // the thief's guest reaches workflow w's listener (127.0.0.1, a port it can scan for)
+      const victimEndpoint = guest.boot()?.endpoint ?? '';
+      const victimId = await thief.host('Slf', {}, victimEndpoint).catch(() => undefined);
+      const synced =
+        victimId === undefined
+          ? false
+          : await thief
+              .host(
+                'Sync',
+                { originator: victimId, serialized_state: Buffer.from('thief-was-here') },
+                victimEndpoint,
+              )
+              .then(
+                () => true,
+                () => false,
+              );
+      expect(synced, "workflow thief's guest rewrote the Sync state of workflow w's instance").toBe(false);
+    } finally {
+      await thief.close();
+    }
+  });
 });
