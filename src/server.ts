@@ -282,6 +282,7 @@ export async function startServer(
         }),
         ...workflowRoutes({
           exists: (name) => router.exists(name),
+          isFunction: (name) => registry.getFunction(name) !== undefined,
           formats: compat.workflowFormats,
           store: workflowStore,
           reload: (list) => workflows.load(list.map((w) => w.spec)),

@@ -21,6 +21,8 @@ import {
 export interface WorkflowsDeps {
   /** Whether a deployed function or an external target has this name. */
   exists: (name: string) => boolean;
+  /** Whether a deployed function has this name (never a name a format may serve). */
+  isFunction: (name: string) => boolean;
   /** Other platforms' workflow formats, tried in order before Skiff's own (none: Skiff's only). */
   formats?: readonly WorkflowFormat[];
   store: WorkflowStore;
@@ -137,9 +139,13 @@ export function workflowRoutes(deps: WorkflowsDeps): Route[] {
         const format = formats.find((f) => f.accepts(raw));
         if (format !== undefined) {
           const prepared = await format.prepare(name, raw);
-          // its own earlier names are its own: only names of others clash
+          // a deployed function's name is never free; a served name is, if this workflow served it
           const owned = new Set(Object.keys(store.get(name)?.spec.functions ?? {}));
-          takenNames(prepared, (fn) => !owned.has(fn) && deps.exists(fn), `the ${format.label} of ${name}`);
+          takenNames(
+            prepared,
+            (fn) => deps.isFunction(fn) || (!owned.has(fn) && deps.exists(fn)),
+            `the ${format.label} of ${name}`,
+          );
           const provided = new Set(prepared.provides);
           const missing = missingFunctions(prepared.spec, (fn) => provided.has(fn) || deps.exists(fn));
           if (missing.length > 0) throw invalidWorkflow(source, missing);

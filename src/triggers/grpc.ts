@@ -4,17 +4,10 @@
  * the client's deadline caps the function's timeout. docs/triggers/grpc.md describes it for users.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createServer as createNetServer,
-  type AddressInfo,
-  type Server as NetServer,
-  type Socket,
-} from 'node:net';
 import path from 'node:path';
 import {
   Metadata,
   Server,
-  ServerCredentials,
   type handleUnaryCall,
   type ServiceDefinition,
   type UntypedServiceImplementation,
@@ -29,7 +22,8 @@ import { toInvocation, toResponse, type InvokeRequest, type InvokeResponse } fro
 import type { RunningTrigger, TriggerAdapter, TriggerContext } from './types.js';
 import { localUrl } from '../shared/urls.js';
 import { connectionLimits } from '../shared/connection-budget.js';
-import { ConnectionGuard, listenAll } from '../shared/listeners.js';
+import { ConnectionGuard } from '../shared/listeners.js';
+import { listenGrpc, shutdownGrpc } from './grpc-listen.js';
 
 /** The shipped service definition, found from the package root whether running from src/ or dist/. */
 export const INVOKER_PROTO = path.join(PACKAGE_ROOT, 'proto', 'skiff', 'v1', 'invoker.proto');
@@ -55,44 +49,6 @@ const SHUTDOWN_GRACE_MS = 2_000;
  * and hands each connection the guard admits to the gRPC server, so that the connection caps and the
  * deadline for silent connections hold for gRPC too (grpc-js has no connection cap of its own).
  */
-async function listen(
-  guard: ConnectionGuard,
-  inject: (socket: Socket) => void,
-  host: string,
-  port: number,
-): Promise<{ servers: NetServer[]; address: AddressInfo }> {
-  const make = () => {
-    const server = createNetServer((socket) => {
-      if (guard.admit(socket)) inject(socket);
-    });
-    server.maxConnections = guard.limits.maxConnections;
-    return server;
-  };
-  try {
-    return await listenAll(make, host, port);
-  } catch (err) {
-    throw new SkiffError(
-      'SKIFF_E_CONFIG_INVALID',
-      `cannot listen for gRPC on ${host}:${port} (${(err as Error).message}): free the port, pick another with grpc.port, --grpc-port or SKIFF_GRPC_PORT, or set grpc.enabled to false`,
-      { cause: err },
-    );
-  }
-}
-
-/** tryShutdown lets calls in flight finish; after the grace the rest are cancelled. */
-function shutdown(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /** The `Invoke` handler: request → Invocation → router → InvokeResponse, or a mapped gRPC error. */
 function invokeHandler(ctx: TriggerContext): handleUnaryCall<InvokeRequest, InvokeResponse> {
   const maxBytes = ctx.config.grpc.maxMessageBytes;
@@ -146,13 +102,16 @@ export const grpc: TriggerAdapter = {
     );
     new ReflectionService(all).addToServer(server);
     const guard = new ConnectionGuard('grpc', connectionLimits(ctx.config, maxConnections), ctx.logger);
-    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-    let listening: Awaited<ReturnType<typeof listen>>;
+    let listening: Awaited<ReturnType<typeof listenGrpc>>;
     try {
-      listening = await listen(guard, (socket) => injector.injectConnection(socket), host, port);
+      listening = await listenGrpc(server, guard, host, port);
     } catch (err) {
       server.forceShutdown();
-      throw err;
+      throw new SkiffError(
+        'SKIFF_E_CONFIG_INVALID',
+        `cannot listen for gRPC on ${host}:${port} (${(err as Error).message}): free the port, pick another with grpc.port, --grpc-port or SKIFF_GRPC_PORT, or set grpc.enabled to false`,
+        { cause: err },
+      );
     }
     const url = localUrl('grpc', listening.address);
     ctx.logger.debug({ url }, 'gRPC trigger listening');
@@ -161,9 +120,10 @@ export const grpc: TriggerAdapter = {
       endpoint: { name: 'grpc', url },
       stop: () => {
         for (const listener of listening.servers) listener.close();
-        stopped ??= shutdown(server, Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs)).then(
-          () => guard.close(),
-        );
+        stopped ??= shutdownGrpc(
+          server,
+          Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs),
+        ).then(() => guard.close());
         return stopped;
       },
     };

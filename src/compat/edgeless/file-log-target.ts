@@ -1,7 +1,8 @@
 /**
- * The `file-log` resource: every event sent to it becomes one line of its file (the payload's bytes,
- * after a timestamp and the sender's id when configured), in arrival order. A file stops growing at
- * `maxBytes`; what comes after is dropped with one warning.
+ * The writer of one `file-log` file: every event sent to a resource writing it becomes one line (the
+ * payload's bytes, after a timestamp and the sender's id when the resource asks for them), in arrival
+ * order. One writer per file, whichever resources share it, so the file stops growing at `maxBytes`;
+ * what comes after is dropped with one warning.
  */
 import { appendFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,12 +11,15 @@ import type { InstanceId } from './guest-api.js';
 import { Lane } from './lane.js';
 
 export interface FileLogTargetOptions {
-  name: string;
   file: string;
-  addSourceId: boolean;
-  addTimestamp: boolean;
   maxBytes: number;
   logger: Logger;
+}
+
+/** What a resource puts before each payload. */
+export interface FileLogFlags {
+  addSourceId: boolean;
+  addTimestamp: boolean;
 }
 
 export class FileLogTarget {
@@ -24,13 +28,13 @@ export class FileLogTarget {
   private warned = false;
 
   constructor(readonly options: FileLogTargetOptions) {
-    this.lane = new Lane(10_000, options.name);
+    this.lane = new Lane(10_000, options.file);
   }
 
   /** Appends one line for this event (after the lines of every earlier event). */
-  write(msg: Buffer, src: InstanceId): Promise<void> {
+  write(msg: Buffer, src: InstanceId, { addSourceId, addTimestamp }: FileLogFlags): Promise<void> {
     return this.lane.run(async () => {
-      const { file, addSourceId, addTimestamp, maxBytes, logger, name } = this.options;
+      const { file, maxBytes, logger } = this.options;
       const prefix =
         (addTimestamp ? `${new Date().toISOString()} ` : '') +
         (addSourceId ? `${src.node_id}:${src.function_id} ` : '');
@@ -41,10 +45,7 @@ export class FileLogTarget {
       }
       if (this.size + line.length > maxBytes) {
         if (!this.warned)
-          logger.warn(
-            { resource: name, file },
-            `file-log ${name} is full (${maxBytes} bytes): events dropped`,
-          );
+          logger.warn({ file }, `file-log ${file} is full (${maxBytes} bytes): events dropped`);
         this.warned = true;
         return;
       }

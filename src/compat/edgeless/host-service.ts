@@ -64,13 +64,17 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
     return undefined;
   };
 
-  /** The invocation the instance acts for: the event it is handling, else a new root of its own. */
+  /**
+   * The invocation the instance acts for: the event it is handling, else the last one it handled (a
+   * guest that answers first and casts afterwards stays in that chain and its budget), else a new
+   * root of its own (before its first event).
+   */
   const caller = (): CallerContext => {
-    const current = instance.current;
+    const current = instance.current ?? instance.last;
     const now = Date.now();
     if (current !== undefined) {
-      const deadline = current.deadline > 0 ? current.deadline : now + node.callTimeoutMs;
-      return { invocation: current, deadline };
+      const own = current === instance.current && current.deadline > 0;
+      return { invocation: current, deadline: own ? current.deadline : now + node.callTimeoutMs };
     }
     const root: Invocation = {
       id: randomUUID(),
@@ -92,7 +96,8 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
 
   const unmapped = (alias: string, what: string): void => {
     const message = `unknown alias ${JSON.stringify(alias)} of ${instance.name} when ${what}: dropped (the workflow maps no such output)`;
-    node.logger.warn({ instance: instance.name, alias }, message);
+    // the member's log is rate-limited; the platform's log is the operator's, not a guest's to fill
+    node.logger.debug({ instance: instance.name, alias }, message);
     node.logs.append(instance.name, { stream: 'platform', level: 'warn', message });
   };
 
@@ -102,10 +107,11 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
   const call = async (to: string, msg: Buffer): Promise<CallReturn> => {
     // a call to the instance itself while it handles an event would wait for its own lane
     if (to === instance.name && instance.current !== undefined) {
-      node.logger.warn(
-        { instance: instance.name },
-        `${instance.name} called itself while handling an event: error`,
-      );
+      node.logs.append(instance.name, {
+        stream: 'platform',
+        level: 'warn',
+        message: `${instance.name} called itself while handling an event: answered CALL_RET_ERR (it would wait for itself)`,
+      });
       return { type: 'CALL_RET_ERR', msg: Buffer.alloc(0) };
     }
     try {
@@ -118,7 +124,7 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
       });
       return callReturn(result);
     } catch (err) {
-      node.logger.warn({ err, instance: instance.name, target: to }, 'error occurred when calling an event');
+      node.logger.debug({ err, instance: instance.name, target: to }, 'error occurred when calling an event');
       return { type: 'CALL_RET_ERR', msg: Buffer.alloc(0) };
     }
   };
@@ -152,7 +158,7 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
     const to = instance.owns(dst) ? instance.name : node.raw(instance, dst);
     if (to === undefined) {
       const message = `no function instance with id ${dst.node_id}/${dst.function_id} in the workflow of ${instance.name} when raw-casting an event: dropped`;
-      node.logger.warn({ instance: instance.name }, message);
+      node.logger.debug({ instance: instance.name }, message);
       node.logs.append(instance.name, { stream: 'platform', level: 'warn', message });
       return done(null, {});
     }

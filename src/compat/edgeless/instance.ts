@@ -9,8 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import type { Server as NetServer } from 'node:net';
 import { SkiffError } from '../../shared/errors.js';
+import { ConnectionGuard, type ConnectionLimits } from '../../shared/listeners.js';
 import type { Logger } from '../../shared/logger.js';
+import { listenGrpc, shutdownGrpc } from '../../triggers/grpc-listen.js';
 import type { Invocation, Result } from '../../model/invocation.js';
 import type { CallReturn, GuestApiServices, InstanceId } from './guest-api.js';
 import { Lane } from './lane.js';
@@ -30,13 +33,17 @@ export interface InstanceDeps {
   /** The longest a Cast or Call may take when the invocation sets no deadline of its own. */
   callTimeoutMs: number;
   maxPending: number;
+  /** The caps of its host listener's connections. */
+  limits: ConnectionLimits;
+  /** Settles once the instance this one replaces (same process, new start) has been stopped. */
+  after?: Promise<void>;
   services: GuestApiServices;
   /** The state Init carries (the last Sync), or an empty buffer. */
   syncedState(): Promise<Buffer>;
   /** The GuestAPIHost handlers of this instance. */
   hostHandlers(instance: AttachedInstance): grpc.UntypedServiceImplementation;
   logger: Logger;
-  /** A warning for the people who run the member: into its log (and the platform's). */
+  /** A warning for the people who run the member: into its log (the platform's at debug). */
   warn(message: string): void;
 }
 
@@ -44,6 +51,8 @@ export interface InstanceDeps {
 const CAST_TRIGGERS = new Set(['async', 'cast', 'cron']);
 const RPC_DEADLINE_MS = 5_000;
 const RETRY_MS = 10;
+/** How long a stop waits for the event in delivery before it cancels it. */
+const STOP_GRACE_MS = 2_000;
 /** The largest guest API message either way (payloads beyond async.maxBodyBytes are refused anyway). */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
@@ -63,8 +72,13 @@ export class AttachedInstance {
   id: InstanceId | undefined;
   /** The event being delivered now: the parent of the host calls the instance makes meanwhile. */
   current: Invocation | undefined;
+  /** The last event delivered: the parent of host calls made between events. */
+  last: Invocation | undefined;
   readonly lane: Lane;
   private server: grpc.Server | undefined;
+  /** Cast and Call RPCs under way (cancelled by a stop after its grace). */
+  private readonly inFlight = new Set<grpc.ClientUnaryCall>();
+  private listening: { servers: NetServer[]; guard: ConnectionGuard } | undefined;
   private hostUrl: string | undefined;
   private client: Client | undefined;
   private booting: Promise<void> | undefined;
@@ -98,13 +112,34 @@ export class AttachedInstance {
     return this.booting;
   }
 
-  /** Delivers one invocation through the lane: Cast (queued ones) or Call (synchronous ones). */
+  /**
+   * Delivers one invocation through the lane: Cast (queued ones) or Call (synchronous ones). Its
+   * deadline (its own, else callTimeoutMs from now) runs from here: time waiting in the lane counts.
+   * A call of the chain the instance is handling now would wait for itself: refused at once.
+   */
   deliver(inv: Invocation, src: InstanceId): Promise<Result> {
-    return this.lane.run(async () => {
+    const deadline = inv.deadline > 0 ? inv.deadline : Date.now() + this.deps.callTimeoutMs;
+    const chain = inv.rootId ?? inv.id;
+    const busy = this.current;
+    if (!CAST_TRIGGERS.has(inv.trigger) && busy !== undefined && (busy.rootId ?? busy.id) === chain) {
+      return Promise.reject(
+        new SkiffError(
+          'SKIFF_E_CALL_DEPTH',
+          `${this.name} is handling an event of this same chain (${chain}): a call to it would wait for itself; is there a cycle?`,
+        ),
+      );
+    }
+    let late = false;
+    const job = this.lane.run(async (): Promise<Result> => {
+      if (late) throw this.timedOut();
       await this.ensure();
+      if (late || Date.now() >= deadline) throw this.timedOut();
       this.current = inv;
+      // what host calls between events need of it: its place in the chain (not its body or signal)
+      const { body: _body, signal: _signal, ...place } = inv;
+      this.last = { ...place, body: Buffer.alloc(0) };
       try {
-        const timeout = inv.deadline > 0 ? Math.max(1, inv.deadline - Date.now()) : this.deps.callTimeoutMs;
+        const timeout = Math.max(1, deadline - Date.now());
         if (CAST_TRIGGERS.has(inv.trigger)) {
           await this.rpc('Cast', { src, msg: inv.body }, timeout);
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
@@ -115,6 +150,26 @@ export class AttachedInstance {
         this.current = undefined;
       }
     });
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          late = true;
+          reject(this.timedOut());
+        },
+        Math.max(1, deadline - Date.now()),
+      );
+    });
+    // once started, the job ends by the same deadline (its RPC carries it)
+    job.catch(() => undefined);
+    return Promise.race([job, expired]).finally(() => clearTimeout(timer));
+  }
+
+  private timedOut(): SkiffError {
+    return new SkiffError(
+      'SKIFF_E_TIMEOUT',
+      `the event for the EDGELESS instance ${this.name} was not answered by its deadline (waiting for earlier events counts)`,
+    );
   }
 
   /**
@@ -127,8 +182,13 @@ export class AttachedInstance {
     if (this.stopped) return;
     this.stopped = true;
     this.stopReason = why;
-    // the event being delivered ends first (those waiting behind it are refused)
-    await this.lane.run(() => Promise.resolve()).catch(() => undefined);
+    // the event being delivered gets a moment to end (those waiting behind it are refused), then it
+    // is cancelled: a guest that never answers does not hold the stop
+    const drained = this.lane.run(() => Promise.resolve()).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const pending of this.inFlight) pending.cancel();
     await this.booting?.catch(() => undefined);
     if (this.id !== undefined) {
       await this.rpc('Stop', {}, RPC_DEADLINE_MS).catch((err: unknown) =>
@@ -139,8 +199,13 @@ export class AttachedInstance {
     this.client?.close();
     this.client = undefined;
     const server = this.server;
+    const listening = this.listening;
     this.server = undefined;
-    if (server !== undefined) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    this.listening = undefined;
+    for (const net of listening?.servers ?? []) net.close();
+    // host calls in flight get a moment; a half-sent request does not hold the stop
+    if (server !== undefined) await shutdownGrpc(server, 1_000);
+    listening?.guard.close();
   }
 
   /** What a Call's CallReturn becomes (an unknown type reads as no reply, with a warning). */
@@ -178,13 +243,18 @@ export class AttachedInstance {
     });
     server.addService(this.deps.services.guestApiHost, this.deps.hostHandlers(this));
     const { bindHost, announceHost } = this.deps;
-    const target = bindHost.includes(':') ? `[${bindHost}]:0` : `${bindHost}:0`;
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err === null ? resolve(p) : reject(err),
-      ),
-    );
+    const guard = new ConnectionGuard(`edgeless-host ${this.name}`, this.deps.limits, this.deps.logger);
+    let listening: Awaited<ReturnType<typeof listenGrpc>>;
+    try {
+      listening = await listenGrpc(server, guard, bindHost, 0);
+    } catch (err) {
+      server.forceShutdown();
+      guard.close();
+      throw err;
+    }
+    const port = listening.address.port;
     this.server = server;
+    this.listening = { servers: listening.servers, guard };
     const host = announceHost.includes(':') ? `[${announceHost}]` : announceHost;
     this.hostUrl = `http://${host}:${port}`;
     return this.hostUrl;
@@ -210,9 +280,15 @@ export class AttachedInstance {
     if (call === undefined) return Promise.reject(new Error(`no method ${method}`));
     const options: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
     return new Promise((resolve, reject) => {
-      call.call(client, request, new grpc.Metadata(), options, (err, res) => {
+      const pending = call.call(client, request, new grpc.Metadata(), options, (err, res) => {
+        this.inFlight.delete(pending);
         if (err === null) {
           resolve(res);
+          return;
+        }
+        if ((method === 'Cast' || method === 'Call') && this.stopped) {
+          // cancelled by a stop: the event is the stop's (tried again, or gone with its workflow)
+          reject(this.stoppedError());
           return;
         }
         if (method === 'Cast' || method === 'Call') {
@@ -232,10 +308,13 @@ export class AttachedInstance {
         }
         reject(err);
       });
+      this.inFlight.add(pending);
     });
   }
 
   private async boot(): Promise<void> {
+    // the instance this one replaces may still be telling the same process Stop
+    await this.deps.after?.catch(() => undefined);
     const hostUrl = await this.listen();
     const id: InstanceId = { node_id: this.deps.nodeId, function_id: randomUUID() };
     const until = Date.now() + this.deps.bootTimeoutMs;

@@ -13,11 +13,12 @@ import type { ExternalTarget } from '../../invoke/external-targets.js';
 import type { Invocation, Result } from '../../model/invocation.js';
 import { NAME_PATTERN } from '../../model/spec.js';
 import type { WorkflowSpec } from '../../model/workflow.js';
+import { connectionLimits } from '../../shared/connection-budget.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseWorkflow } from '../../shared/validate.js';
 import type { DialectContext } from '../dialect.js';
 import type { EdgelessSection } from './config.js';
-import { FileLogTarget } from './file-log-target.js';
+import { FileLogTarget, type FileLogFlags } from './file-log-target.js';
 import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
 import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
 import { AttachedInstance } from './instance.js';
@@ -26,6 +27,8 @@ import { planEdgelessWorkflow } from './workflow-json.js';
 import { skiffName, type FunctionPlan, type WorkflowPlan } from './workflow-plan.js';
 
 const OWNER = 'edgeless';
+/** Connections one instance's host listener takes at once (an instance needs one). */
+const MAX_HOST_CONNECTIONS = 16;
 const NIL_ID = '00000000-0000-0000-0000-000000000000';
 
 /** One applied workflow: its plan, and the Skiff name of each of its components. */
@@ -35,7 +38,8 @@ interface Running {
   /** EDGELESS name → Skiff name. */
   names: Map<string, string>;
   instances: Map<string, AttachedInstance>;
-  logs: Map<string, FileLogTarget>;
+  /** Skiff name of a file-log resource → its file's writer and its flags. */
+  logs: Map<string, { writer: FileLogTarget; flags: FileLogFlags }>;
   /** Skiff name → (channel → Skiff name of its target). */
   mappings: Map<string, Map<string, string>>;
   createdAt: number;
@@ -56,6 +60,9 @@ export class EdgelessNode {
   private readonly dir: string;
   readonly nodeId: string;
   private started = false;
+  private readonly fileLogs = new Map<string, FileLogTarget>();
+  /** Stops under way, by URL: an instance booting the same process waits for them. */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: DialectContext,
@@ -126,7 +133,8 @@ export class EdgelessNode {
     const { section } = this;
     const plan = planEdgelessWorkflow(body, {
       ociRunner: false,
-      fileLogDir: path.join(this.dir, 'file-log'),
+      // a workflow's logs in a folder of its own: no workflow writes another's files
+      fileLogDir: path.join(this.dir, 'file-log', name),
       node: { id: this.nodeId, labels: section.labels, resources: [], tee: section.tee, tpm: section.tpm },
     });
     const names = new Map<string, string>();
@@ -149,6 +157,7 @@ export class EdgelessNode {
       names.set(f.name, 'skiff' in f.attach ? f.attach.skiff : own(f.name, `functions[${i}].name`));
     });
     plan.resources.forEach((r, i) => names.set(r.name, own(r.name, `resources[${i}].name`)));
+    problems.push(...this.urlProblems(name, plan));
     const attached = plan.functions.filter((f) => 'url' in f.attach).length;
     const others = [...this.running.values()]
       .filter((r) => r.name !== name)
@@ -221,31 +230,25 @@ export class EdgelessNode {
     for (const f of plan.functions) {
       if (!('url' in f.attach)) continue;
       const skiff = names.get(f.name) ?? '';
-      const kept = restart.has(f.name) ? undefined : before?.instances.get(skiff);
+      const old = before?.instances.get(skiff);
+      if (old !== undefined && restart.has(f.name)) this.stopInstance(old, 'replaced');
+      const kept = restart.has(f.name) ? undefined : old;
       run.instances.set(skiff, kept ?? this.instance(run, skiff, f, f.attach.url));
     }
     for (const r of plan.resources) {
       const skiff = names.get(r.name) ?? '';
-      run.logs.set(
-        skiff,
-        new FileLogTarget({
-          name: skiff,
-          file: r.file,
-          addSourceId: r.addSourceId,
-          addTimestamp: r.addTimestamp,
-          maxBytes: this.section.maxFileLogBytes,
-          logger: this.ctx.logger,
-        }),
-      );
+      run.logs.set(skiff, {
+        writer: this.writer(r.file),
+        flags: { addSourceId: r.addSourceId, addTimestamp: r.addTimestamp },
+      });
     }
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
       for (const [skiff, instance] of before.instances) {
-        if (run.instances.get(skiff) !== instance)
-          void instance.stop(run.instances.has(skiff) ? 'replaced' : 'removed');
+        if (!run.instances.has(skiff)) this.stopInstance(instance, 'removed');
       }
       for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
-        if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.ctx.externals.delete(skiff, OWNER);
+        if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.forget(skiff);
       }
     }
     this.running.set(name, run);
@@ -261,7 +264,14 @@ export class EdgelessNode {
       this.ctx.externals.set(
         skiff,
         this.target(run, callers, async (inv) => {
-          await log.write(inv.body, this.sourceOf(inv));
+          // only the workflow's members write its log: a client of the gateway could forge lines
+          if (inv.caller === undefined || !callers.includes(inv.caller)) {
+            throw new SkiffError(
+              'SKIFF_E_FORBIDDEN',
+              `${skiff} is a file-log of workflow ${run.name}: only its members send events to it`,
+            );
+          }
+          await log.writer.write(inv.body, this.sourceOf(inv), log.flags);
           return { status: 204, headers: [['x-edgeless-call-ret', 'no-reply']], body: Buffer.alloc(0) };
         }),
       );
@@ -275,10 +285,77 @@ export class EdgelessNode {
     const run = this.running.get(name);
     if (run === undefined) return;
     this.running.delete(name);
-    for (const skiff of [...run.instances.keys(), ...run.logs.keys()])
-      this.ctx.externals.delete(skiff, OWNER);
-    for (const instance of run.instances.values()) void instance.stop();
+    for (const skiff of [...run.instances.keys(), ...run.logs.keys()]) this.forget(skiff);
+    for (const instance of run.instances.values()) this.stopInstance(instance, 'removed');
     rmSync(path.join(this.dir, 'workflows', `${name}.json`), { force: true });
+  }
+
+  /**
+   * Stops an instance; an instance started later for the same process waits for it (its Stop must not
+   * land after the new Boot and Init).
+   */
+  private stopInstance(instance: AttachedInstance, why: 'removed' | 'replaced'): void {
+    const url = instance.deps.url;
+    const stopped = instance.stop(why);
+    const previous = this.stopping.get(url);
+    const all = Promise.all([previous, stopped]).then(() => undefined);
+    this.stopping.set(url, all);
+    void all.finally(() => {
+      if (this.stopping.get(url) === all) this.stopping.delete(url);
+    });
+  }
+
+  /**
+   * An instance is one workflow's member: a URL attached twice (in this workflow or by another) would
+   * be booted by two nodes' worth of Skiff, each taking it from the other. Link-local and unspecified
+   * addresses (cloud metadata services) are never dialled.
+   */
+  private urlProblems(name: string, plan: WorkflowPlan): { path: string; message: string }[] {
+    const problems: { path: string; message: string }[] = [];
+    const seen = new Map<string, string>();
+    for (const [other, run] of this.running) {
+      if (other === name) continue;
+      for (const instance of run.instances.values())
+        seen.set(instance.deps.url, `${instance.name} (workflow ${other})`);
+    }
+    plan.functions.forEach((f, i) => {
+      if (!('url' in f.attach)) return;
+      const at = `functions[${i}].class_specification.code`;
+      const { url } = f.attach;
+      const holder = seen.get(url);
+      if (holder !== undefined)
+        problems.push({
+          path: at,
+          message: `the instance at ${url} is already attached as ${holder}: an instance belongs to one member`,
+        });
+      seen.set(url, `functions[${i}]`);
+      if (unreachableHost(new URL(url).hostname))
+        problems.push({
+          path: at,
+          message: `${url} is a link-local or unspecified address: Skiff does not dial it`,
+        });
+    });
+    return problems;
+  }
+
+  /** The one writer of a file-log file (shared by the resources, and the applies, that write it). */
+  private writer(file: string): FileLogTarget {
+    let writer = this.fileLogs.get(file);
+    if (writer === undefined) {
+      writer = new FileLogTarget({ file, maxBytes: this.section.maxFileLogBytes, logger: this.ctx.logger });
+      this.fileLogs.set(file, writer);
+    }
+    return writer;
+  }
+
+  /** A member that is gone: its name is free again, and what it synced is deleted with it. */
+  private forget(skiff: string): void {
+    this.ctx.externals.delete(skiff, OWNER);
+    this.ctx.state
+      .deleteAll(skiff)
+      .catch((err: unknown) =>
+        this.ctx.logger.warn({ err, member: skiff }, 'cannot delete the state of a removed member'),
+      );
   }
 
   private target(
@@ -322,12 +399,14 @@ export class EdgelessNode {
       bootTimeoutMs: section.bootTimeoutMs,
       callTimeoutMs: section.callTimeoutMs,
       maxPending: section.maxPendingPerInstance,
+      limits: connectionLimits(ctx.config, MAX_HOST_CONNECTIONS),
+      ...(this.stopping.has(url) ? { after: this.stopping.get(url) as Promise<void> } : {}),
       services: this.services,
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
       hostHandlers: (instance) => hostHandlers(host, instance),
       logger: ctx.logger,
       warn: (message) => {
-        ctx.logger.warn({ instance: skiff }, message);
+        ctx.logger.debug({ instance: skiff }, message);
         ctx.logs.append(skiff, { stream: 'platform', level: 'warn', message });
       },
     });
@@ -355,6 +434,15 @@ export class EdgelessNode {
     }
     return { node_id: this.nodeId, function_id: stableId(this.nodeId, caller) };
   }
+}
+
+/** Link-local (169.254/16, fe80::/10, the cloud metadata range) and unspecified addresses. */
+function unreachableHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const mapped = host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
+  if (/^169\.254\./.test(mapped) || mapped === '0.0.0.0') return true;
+  // ::ffff:169.254.x.y as WHATWG URL writes it: ::ffff:a9fe:xxxx
+  return host === '::' || /^::ffff:a9fe:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
 }
 
 function announceDefault(host: string): string {
