@@ -65,14 +65,14 @@ describe('EDGELESS acceptance: casts', () => {
 
   it('3: a cast of hello comes back as a host Cast to output within about 1.5 s, and the mapped file-log gains a line', async () => {
     const from = a.mark();
-    const before = await fileLogLines(p, LOG);
+    const before = await fileLogLines(p, WF, LOG);
     await castOverHttp(p, A, 'hello');
     const got = await a.gotCast('hello', from);
     // guest.py waits 1 s, then casts to `output`: the host takes it, the file-log writes it
     const reply = await a.hostReply('Cast', from);
     const line = await waitFor(
       'a line with hello in the file-log',
-      async () => (await fileLogLines(p, LOG)).slice(before.length).find((l) => l.includes('hello')),
+      async () => (await fileLogLines(p, WF, LOG)).slice(before.length).find((l) => l.includes('hello')),
       5_000,
     );
     const written = Date.now();
@@ -80,7 +80,7 @@ describe('EDGELESS acceptance: casts', () => {
     // about 1.5 s from the guest taking the cast to the line (with room for a loaded machine)
     expect(written - got.at).toBeLessThan(2_500);
     expect(line).toContain('hello');
-    expect(await fileLogLines(p, LOG)).toHaveLength(before.length + 1);
+    expect(await fileLogLines(p, WF, LOG)).toHaveLength(before.length + 1);
     expect(a.hostErrors(from)).toEqual([]);
   });
 
@@ -94,7 +94,7 @@ describe('EDGELESS acceptance: casts', () => {
   it('5: a cast to an unmapped alias succeeds, is logged as a warning and delivered nowhere', async () => {
     const from = a.mark();
     const marks = guests.map((g) => g.mark());
-    const logged = await fileLogLines(p, LOG);
+    const logged = await fileLogLines(p, WF, LOG);
     await castOverHttp(p, A, 'recast nowhere lost-event');
     await a.hostReply('Cast', from);
     expect(a.hostErrors(from)).toEqual([]);
@@ -109,10 +109,10 @@ describe('EDGELESS acceptance: casts', () => {
     await castOverHttp(p, A, 'recast output marker-event');
     await waitFor(
       'the marker in the file-log',
-      async () => (await fileLogLines(p, LOG)).find((l) => l.includes('marker-event')),
+      async () => (await fileLogLines(p, WF, LOG)).find((l) => l.includes('marker-event')),
       5_000,
     );
-    const lines = (await fileLogLines(p, LOG)).slice(logged.length);
+    const lines = (await fileLogLines(p, WF, LOG)).slice(logged.length);
     expect(lines.filter((l) => l.includes('lost-event'))).toEqual([]);
     guests.forEach((g, i) =>
       expect(g.all('Cast', marks[i]).filter((e) => e.msg === b64('lost-event'))).toEqual([]),

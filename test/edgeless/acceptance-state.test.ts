@@ -136,7 +136,7 @@ describe('EDGELESS acceptance: telemetry, live mappings, synced state', () => {
     expect(busy.hostErrors(from)).toEqual([]);
     await waitFor(
       'the busy event in the file-log',
-      async () => (await fileLogLines(p, BUSY_LOG)).find((l) => l === 'busy-event'),
+      async () => (await fileLogLines(p, 'busy', BUSY_LOG)).find((l) => l === 'busy-event'),
       5_000,
     );
     // the instance booted last is the one that answers, and nothing stops it afterwards

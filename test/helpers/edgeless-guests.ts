@@ -216,13 +216,13 @@ export function edgelessWorkflow(
 export const memberName = (workflow: string, member: string): string =>
   `${workflow}--${member.toLowerCase().replace(/[_.]/g, '-')}`;
 
-/** Where a file-log resource writes `filename`. */
-export const fileLogPath = (p: TestPlatform, filename: string): string =>
-  path.join(p.dataDir, 'edgeless', 'file-log', filename);
+/** Where a file-log resource of `workflow` writes `filename` (a folder per workflow). */
+export const fileLogPath = (p: TestPlatform, workflow: string, filename: string): string =>
+  path.join(p.dataDir, 'edgeless', 'file-log', workflow, filename);
 
 /** The lines of a file-log so far ([] before it exists). */
-export async function fileLogLines(p: TestPlatform, filename: string): Promise<string[]> {
-  const text = await readFile(fileLogPath(p, filename), 'utf8').catch(() => '');
+export async function fileLogLines(p: TestPlatform, workflow: string, filename: string): Promise<string[]> {
+  const text = await readFile(fileLogPath(p, workflow, filename), 'utf8').catch(() => '');
   return text.split('\n').filter((line) => line !== '');
 }
 
