@@ -48,7 +48,7 @@ describe("EDGELESS red team: a workflow's file log on the public gateway", () =>
       alias: 'output',
       msg: Buffer.from('legit-event'),
     });
-    const file = path.join(platform.dataDir, 'edgeless', 'file-log', 'audit.log');
+    const file = path.join(platform.dataDir, 'edgeless', 'file-log', 'w', 'audit.log');
     const text = await waitFor(
       'the legit line',
       async () => {
