@@ -5,26 +5,24 @@
  * Applied files are kept under `<dataDir>/edgeless/workflows/` and attached again at the next start.
  * docs/compat/edgeless.md.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PreparedWorkflow, WorkflowFormat } from '../../control/workflow-formats.js';
 import type { ExternalTarget } from '../../invoke/external-targets.js';
 import type { Invocation, Result } from '../../model/invocation.js';
-import { NAME_PATTERN } from '../../model/spec.js';
-import type { WorkflowSpec } from '../../model/workflow.js';
 import { connectionLimits } from '../../shared/connection-budget.js';
 import { SkiffError } from '../../shared/errors.js';
-import { parseWorkflow } from '../../shared/validate.js';
 import type { DialectContext } from '../dialect.js';
 import type { EdgelessSection } from './config.js';
 import { FileLogTarget, type FileLogFlags } from './file-log-target.js';
 import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
 import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
 import { AttachedInstance } from './instance.js';
+import { membersOf, stableId } from './members.js';
 import { diffPlans } from './workflow-diff.js';
 import { planEdgelessWorkflow } from './workflow-json.js';
-import { skiffName, type FunctionPlan, type WorkflowPlan } from './workflow-plan.js';
+import type { FunctionPlan, WorkflowPlan } from './workflow-plan.js';
 
 const OWNER = 'edgeless';
 /** Connections one instance's host listener takes at once (an instance needs one). */
@@ -43,15 +41,6 @@ interface Running {
   /** Skiff name → (channel → Skiff name of its target). */
   mappings: Map<string, Map<string, string>>;
   createdAt: number;
-}
-
-/** A stable id for a Skiff function that is not an instance (a UUID made of its name's hash). */
-export function stableId(nodeId: string, name: string): string {
-  const h = createHash('sha1').update(`${nodeId}/${name}`).digest();
-  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
-  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 export class EdgelessNode {
@@ -137,73 +126,26 @@ export class EdgelessNode {
       fileLogDir: path.join(this.dir, 'file-log', name),
       node: { id: this.nodeId, labels: section.labels, resources: [], tee: section.tee, tpm: section.tpm },
     });
-    const names = new Map<string, string>();
-    const provides: string[] = [];
     const before = this.running.get(name);
     // over a running workflow: what changes how (a member turning into a resource is refused)
     const diff = before === undefined ? undefined : diffPlans(before.plan, plan);
-    const problems = (diff?.refused ?? []).map((message) => ({ path: '(workflow)', message }));
-    const own = (member: string, at: string): string => {
-      const skiff = `${name}--${skiffName(member)}`;
-      if (!NAME_PATTERN.test(skiff))
-        problems.push({
-          path: at,
-          message: `the Skiff name ${skiff} of ${member} is longer than 63 characters: shorten the workflow or member name`,
-        });
-      provides.push(skiff);
-      return skiff;
-    };
-    plan.functions.forEach((f, i) => {
-      names.set(f.name, 'skiff' in f.attach ? f.attach.skiff : own(f.name, `functions[${i}].name`));
-    });
-    plan.resources.forEach((r, i) => names.set(r.name, own(r.name, `resources[${i}].name`)));
-    problems.push(...this.urlProblems(name, plan));
-    const attached = plan.functions.filter((f) => 'url' in f.attach).length;
-    const others = [...this.running.values()]
-      .filter((r) => r.name !== name)
-      .reduce((n, r) => n + r.instances.size, 0);
-    if (attached + others > section.maxInstances)
-      problems.push({
-        path: 'functions',
-        message: `this node attaches at most ${section.maxInstances} instances (compat.edgeless.maxInstances); ${others} are attached by other workflows`,
-      });
-    if (problems.length > 0)
-      throw new SkiffError(
-        'SKIFF_E_INVALID_SPEC',
-        `EDGELESS workflow is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-        { details: { issues: problems } },
-      );
-    const mappings = new Map<string, Map<string, string>>();
-    const functions: Record<string, Record<string, string[]>> = {};
-    for (const component of [...plan.functions, ...plan.resources]) {
-      const skiff = names.get(component.name) ?? '';
-      const mapped = new Map<string, string>();
-      for (const [channel, target] of Object.entries(component.mapping)) {
-        const to = names.get(target);
-        if (channel === 'self' || to === undefined) continue;
-        mapped.set(channel, to);
-      }
-      mappings.set(skiff, mapped);
-      functions[skiff] = Object.fromEntries([...mapped].map(([channel, to]) => [channel, [to]]));
+    const elsewhere = new Map<string, string>();
+    for (const [other, run] of this.running) {
+      if (other === name) continue;
+      for (const i of run.instances.values()) elsewhere.set(i.deps.url, `${i.name} (workflow ${other})`);
     }
-    const spec: WorkflowSpec = parseWorkflow(
-      { name, description: 'EDGELESS workflow JSON', functions },
-      `workflow ${name}`,
-    );
+    const { names, provides, mappings, spec } = membersOf(name, plan, {
+      attachedElsewhere: elsewhere,
+      attachedCount: [...elsewhere.keys()].length,
+      maxInstances: section.maxInstances,
+      refused: diff?.refused ?? [],
+    });
+    const restart = new Set(diff?.restart.map((c) => c.component));
     return {
       spec,
       provides,
       warnings: plan.warnings,
-      commit: () =>
-        this.commit(
-          name,
-          body,
-          plan,
-          names,
-          mappings,
-          new Set(diff?.restart.map((c) => c.component)),
-          createdAt,
-        ),
+      commit: () => this.commit(name, body, plan, names, mappings, restart, createdAt),
     };
   }
 
@@ -305,39 +247,6 @@ export class EdgelessNode {
     });
   }
 
-  /**
-   * An instance is one workflow's member: a URL attached twice (in this workflow or by another) would
-   * be booted by two nodes' worth of Skiff, each taking it from the other. Link-local and unspecified
-   * addresses (cloud metadata services) are never dialled.
-   */
-  private urlProblems(name: string, plan: WorkflowPlan): { path: string; message: string }[] {
-    const problems: { path: string; message: string }[] = [];
-    const seen = new Map<string, string>();
-    for (const [other, run] of this.running) {
-      if (other === name) continue;
-      for (const instance of run.instances.values())
-        seen.set(instance.deps.url, `${instance.name} (workflow ${other})`);
-    }
-    plan.functions.forEach((f, i) => {
-      if (!('url' in f.attach)) return;
-      const at = `functions[${i}].class_specification.code`;
-      const { url } = f.attach;
-      const holder = seen.get(url);
-      if (holder !== undefined)
-        problems.push({
-          path: at,
-          message: `the instance at ${url} is already attached as ${holder}: an instance belongs to one member`,
-        });
-      seen.set(url, `functions[${i}]`);
-      if (unreachableHost(new URL(url).hostname))
-        problems.push({
-          path: at,
-          message: `${url} is a link-local or unspecified address: Skiff does not dial it`,
-        });
-    });
-    return problems;
-  }
-
   /** The one writer of a file-log file (shared by the resources, and the applies, that write it). */
   private writer(file: string): FileLogTarget {
     let writer = this.fileLogs.get(file);
@@ -434,15 +343,6 @@ export class EdgelessNode {
     }
     return { node_id: this.nodeId, function_id: stableId(this.nodeId, caller) };
   }
-}
-
-/** Link-local (169.254/16, fe80::/10, the cloud metadata range) and unspecified addresses. */
-function unreachableHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const mapped = host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
-  if (/^169\.254\./.test(mapped) || mapped === '0.0.0.0') return true;
-  // ::ffff:169.254.x.y as WHATWG URL writes it: ::ffff:a9fe:xxxx
-  return host === '::' || /^::ffff:a9fe:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
 }
 
 function announceDefault(host: string): string {
