@@ -80,6 +80,12 @@ describe('external targets and workflow formats of a dialect', () => {
     const body = (await res.json()) as { workflow: { functions: unknown }; warnings: string[] };
     expect(body.workflow.functions).toEqual({ member: { out: ['wf--sink'] }, 'wf--sink': {} });
     expect(body.warnings).toEqual(['out is cast to wf--sink']);
+    // a list of functions no enabled format takes: said so, not a bare type error
+    const foreign = await apply('other', { functions: [{ name: 'x' }] });
+    expect(foreign.status).toBe(400);
+    expect(((await foreign.json()) as { error: { message: string } }).error.message).toContain(
+      "a workflow file in another platform's format is taken only while that platform's compatibility is enabled",
+    );
   });
 
   it('routes the gateway, casts through a member alias and async calls to the dialect', async () => {

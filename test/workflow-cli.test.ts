@@ -41,7 +41,8 @@ describe('skiff workflow against a running platform', () => {
   };
 
   beforeAll(async () => {
-    p = await startPlatform();
+    // EDGELESS on: a workflow file in another platform's format goes through the same command
+    p = await startPlatform({ config: { compat: { edgeless: { enabled: true } } } as never });
     await p.deployAll({ 'wf-in': 'echo-cjs', 'wf-out': 'echo-cjs' });
     scratch = await folderWith({});
     env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SKIFF_')));
@@ -105,5 +106,44 @@ describe('skiff workflow against a running platform', () => {
     expect(broken.stderr).toContain('is not JSON');
     const unnamed = await cli('workflow', 'apply', await specFile('unnamed.json', { functions: {} }));
     expect(unnamed.stderr).toContain('the spec needs a "name"');
+  });
+
+  it('applies a file in an enabled platform’s format, named by --name or by the file, with its warnings', async () => {
+    const edgeless = {
+      functions: [
+        {
+          name: 'ingest',
+          class_specification: {
+            id: 'ingest',
+            function_type: 'CONTAINER',
+            version: '1',
+            code: 'skiff:wf-in',
+            outputs: ['output'],
+          },
+          output_mapping: { output: 'audit', undeclared: 'audit' },
+        },
+      ],
+      resources: [
+        { name: 'audit', class_type: 'file-log', output_mapping: {}, configurations: { filename: 'a.log' } },
+      ],
+      annotations: {},
+    };
+    const file = await specFile('Sensor_Flow.json', edgeless);
+    const byFile = await cli('workflow', 'apply', file);
+    expect(byFile.code, byFile.stderr).toBe(0);
+    expect(byFile.stdout).toContain('✔ Created workflow sensor-flow (2 functions) at version 1');
+    // a channel mapped but not declared is kept, with a warning naming it
+    expect(byFile.stderr).toMatch(/⚠ .*undeclared/);
+    expect(p.server.castTargets('wf-in', 'output')).toEqual(['sensor-flow--audit']);
+    expect((await cli('workflow', 'delete', 'sensor-flow')).code).toBe(0);
+
+    const named = await cli('workflow', 'apply', file, '--name', 'sensors', '--json');
+    expect(named.code, named.stderr).toBe(0);
+    expect(JSON.parse(named.stdout)).toMatchObject({
+      name: 'sensors',
+      functions: { 'wf-in': { output: ['sensors--audit'] } },
+      warnings: [expect.stringContaining('undeclared') as string],
+    });
+    expect((await cli('workflow', 'delete', 'sensors')).code).toBe(0);
   });
 });

@@ -166,6 +166,15 @@ export function workflowRoutes(deps: WorkflowsDeps): Route[] {
             `a workflow spec is at most ${WORKFLOW_LIMITS.maxSpecBytes} bytes; this one has ${bytes.length}`,
           );
         }
+        if (Array.isArray((raw as { functions?: unknown } | null)?.functions)) {
+          throw invalidWorkflow(source, [
+            {
+              path: 'functions',
+              message:
+                "a list, not an object of members: a workflow file in another platform's format is taken only while that platform's compatibility is enabled (docs/compat/)",
+            },
+          ]);
+        }
         let body = raw;
         if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
           const given = (raw as Record<string, unknown>)['name'];
