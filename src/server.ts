@@ -240,6 +240,7 @@ export async function startServer(
       casts: new FunctionCasts(castOptions),
       calls,
       state,
+      storedWorkflow: (name) => workflowStore.get(name)?.spec,
     });
   } catch (err) {
     // two dialects on one gateway port or prefix: nothing listens yet, the stores close again

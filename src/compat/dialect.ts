@@ -15,6 +15,7 @@ import type { WorkflowFormat } from '../control/workflow-formats.js';
 import type { CallHost, CastHost } from '../executor/calls.js';
 import type { ExternalTargets } from '../invoke/external-targets.js';
 import type { FunctionState } from '../model/state.js';
+import type { WorkflowSpec } from '../model/workflow.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { FileLogStore } from '../store/file-logs.js';
@@ -74,6 +75,8 @@ export interface DialectContext {
   calls: CallHost;
   /** Functions' state (what `ctx.state` and `/v1/functions/{name}/state` use). */
   state: FunctionState;
+  /** The workflow of this name as the platform stores it, if any (a format checks what it kept). */
+  storedWorkflow(name: string): WorkflowSpec | undefined;
 }
 
 /** What an enabled dialect adds to the platform; every part is optional. */

@@ -47,9 +47,11 @@ describe('red2: renaming an attached member while it handles an event', () => {
     await g.got('Cast', from);
     // the same process, now as member z
     await applyWorkflow(platform, 'wf', edgelessWorkflow([{ name: 'z', guest: g }]));
-    // z's boot (a refused Boot, one Stop, Boot, Init), and y's own Stop once its event drained
-    await g.got('Init', from);
-    await g.next('to get two Stops', () => g.all('Stop', from).length >= 2, from, 10_000);
+    // y's event ends, then y's Stop; the process must be booted and initialised (as z) after that
+    // Stop, not before it (else the Stop lands behind z's back)
+    const done = await g.next('y’s event to end', (e) => e.event === 'cast-done', from, 10_000);
+    const stop = await g.next('y’s Stop', (e) => e.method === 'Stop' && e.at >= done.at, from, 10_000);
+    await g.next('z’s Init after y’s Stop', (e) => e.method === 'Init' && e.at >= stop.at, from, 10_000);
 
     const lifecycle = g
       .all('Stop', from)

@@ -38,7 +38,12 @@ export interface HostNode {
   logs: FunctionLogSink;
   logger: Logger;
   callTimeoutMs: number;
+  /** The largest body of a host Call (as of a function's `ctx.call`: http.maxBodyBytes). */
+  maxCallBodyBytes: number;
 }
+
+/** Host Calls one instance may have in flight at once (a function instance's calls are bounded too). */
+export const MAX_HOST_CALLS_IN_FLIGHT = 32;
 
 const LEVELS: Record<string, string> = {
   LOG_ERROR: 'error',
@@ -59,6 +64,9 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
   /** The parsing rules of upstream: the originator is checked (after `dst` for raw events). */
   const originatorProblem = (what: string, originator: InstanceId | null): string | undefined => {
     if (originator === null) return `Error when parsing ${what} message: missing originator field`;
+    // an instance whose member is removed acts no more: nothing it sends now may outlive the member
+    // (its state is deleted with it)
+    if (instance.removing) return `${instance.name} is being removed: its requests are no longer taken`;
     if (!instance.owns(originator) && !ownsPending(instance, originator))
       return `Error when parsing ${what} message: unknown originator ${originator.node_id}/${originator.function_id}: it is not the instance this host serves`;
     return undefined;
@@ -104,7 +112,28 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
   const cast = (to: string, msg: Buffer, delayMs: number): Promise<string[]> =>
     node.casts.cast(caller(), { function: to, method: 'POST', path: '/', headers: [], body: msg, delayMs });
 
+  let callsInFlight = 0;
   const call = async (to: string, msg: Buffer): Promise<CallReturn> => {
+    if (msg.length > node.maxCallBodyBytes || callsInFlight >= MAX_HOST_CALLS_IN_FLIGHT) {
+      node.logs.append(instance.name, {
+        stream: 'platform',
+        level: 'warn',
+        message:
+          msg.length > node.maxCallBodyBytes
+            ? `${instance.name} called ${to} with ${msg.length} bytes, more than http.maxBodyBytes (${node.maxCallBodyBytes}): answered CALL_RET_ERR`
+            : `${instance.name} has ${callsInFlight} host calls in flight, the most one instance may: answered CALL_RET_ERR`,
+      });
+      return { type: 'CALL_RET_ERR', msg: Buffer.alloc(0) };
+    }
+    callsInFlight++;
+    try {
+      return await callOnce(to, msg);
+    } finally {
+      callsInFlight--;
+    }
+  };
+
+  const callOnce = async (to: string, msg: Buffer): Promise<CallReturn> => {
     // a call to the instance itself while it handles an event would wait for its own lane
     if (to === instance.name && instance.current !== undefined) {
       node.logs.append(instance.name, {

@@ -92,6 +92,14 @@ export class AttachedInstance {
     return this.deps.name;
   }
 
+  /**
+   * Whether it is being stopped for good (its member removed): its host requests are refused from
+   * then on. One replaced by a new start of the same member finishes its event, output included.
+   */
+  get removing(): boolean {
+    return this.stopped && this.stopReason === 'removed';
+  }
+
   /** Whether this id is the current boot's (both parts, as strings). */
   owns(id: InstanceId | null | undefined): boolean {
     return (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../../shared/errors.js';
-import { membersOf, stableId, unreachableHost, type MemberChecks } from './members.js';
+import { endpointKey, membersOf, stableId, unreachableHost, type MemberChecks } from './members.js';
 import { planEdgelessWorkflow } from './workflow-json.js';
 
 const fn = (name: string, code: string, mapping: Record<string, string> = {}) => ({
@@ -62,8 +62,8 @@ describe('membersOf', () => {
     ]);
     const twice = plan([fn('a', 'grpc:http://127.0.0.1:1'), fn('b', 'grpc:http://127.0.0.1:1')]);
     expect(issues(() => membersOf('wf', twice, checks))[0]).toMatch(/already attached as functions\[0\]/);
-    const held = { ...checks, attachedElsewhere: new Map([['http://127.0.0.1:2', 'w2--x (workflow w2)']]) };
-    expect(issues(() => membersOf('wf', plan([fn('a', 'grpc:http://127.0.0.1:2')]), held))[0]).toMatch(
+    const held = { ...checks, attachedElsewhere: new Map([['loopback:2', 'w2--x (workflow w2)']]) };
+    expect(issues(() => membersOf('wf', plan([fn('a', 'grpc:http://localhost:2')]), held))[0]).toMatch(
       /already attached as w2--x/,
     );
     expect(
@@ -84,10 +84,23 @@ describe('unreachableHost and stableId', () => {
       'http://0.0.0.0:1',
       'http://[::]:1',
       'http://[::ffff:169.254.169.254]:1',
+      'http://[fd00:ec2::254]:80',
     ])
       expect(unreachableHost(new URL(url).hostname), url).toBe(true);
     for (const url of ['http://127.0.0.1:1', 'http://[::1]:1', 'http://10.0.0.2:1', 'http://fe80.example:1'])
       expect(unreachableHost(new URL(url).hostname), url).toBe(false);
+  });
+
+  it('keys every loopback form of one port as one endpoint, other hosts as written', () => {
+    const keys = [
+      'http://127.0.0.1:7101',
+      'http://localhost:7101',
+      'http://[::1]:7101',
+      'http://127.1.2.3:7101',
+    ];
+    expect(new Set(keys.map(endpointKey))).toEqual(new Set(['loopback:7101']));
+    expect(endpointKey('http://LOCALHOST:7102')).toBe('loopback:7102');
+    expect(endpointKey('http://Edge-1.example:7101')).toBe('edge-1.example:7101');
   });
 
   it('gives a function one UUID-shaped id per node, different for another name or node', () => {

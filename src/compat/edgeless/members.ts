@@ -22,7 +22,7 @@ export interface Members {
 }
 
 export interface MemberChecks {
-  /** URLs attached by other workflows → who holds them ("wf2--x (workflow wf2)"). */
+  /** Endpoint keys (`endpointKey`) attached by other workflows → who holds them ("wf2--x (workflow wf2)"). */
   attachedElsewhere: ReadonlyMap<string, string>;
   /** How many instances the other workflows attach, and the most this node attaches in all. */
   attachedCount: number;
@@ -50,7 +50,7 @@ export function membersOf(name: string, plan: WorkflowPlan, checks: MemberChecks
     names.set(f.name, 'skiff' in f.attach ? f.attach.skiff : own(f.name, `functions[${i}].name`));
   });
   plan.resources.forEach((r, i) => names.set(r.name, own(r.name, `resources[${i}].name`)));
-  problems.push(...urlProblems(plan, checks.attachedElsewhere));
+  problems.push(...urlProblems(plan, checks));
   const attached = plan.functions.filter((f) => 'url' in f.attach).length;
   if (attached + checks.attachedCount > checks.maxInstances)
     problems.push({
@@ -85,33 +85,55 @@ export function membersOf(name: string, plan: WorkflowPlan, checks: MemberChecks
  * by two members, each taking it from the other. Link-local and unspecified addresses (cloud
  * metadata services) are never dialled.
  */
-function urlProblems(plan: WorkflowPlan, elsewhere: ReadonlyMap<string, string>): PlanIssue[] {
+function urlProblems(plan: WorkflowPlan, checks: MemberChecks): PlanIssue[] {
   const problems: PlanIssue[] = [];
-  const seen = new Map(elsewhere);
+  const seen = new Map(checks.attachedElsewhere);
   plan.functions.forEach((f, i) => {
     if (!('url' in f.attach)) return;
     const at = `functions[${i}].class_specification.code`;
     const { url } = f.attach;
-    const holder = seen.get(url);
+    const key = endpointKey(url);
+    const holder = seen.get(key);
     if (holder !== undefined)
       problems.push({
         path: at,
         message: `the instance at ${url} is already attached as ${holder}: an instance belongs to one member`,
       });
-    seen.set(url, `functions[${i}]`);
+    seen.set(key, `functions[${i}]`);
     if (unreachableHost(new URL(url).hostname))
       problems.push({
         path: at,
-        message: `${url} is a link-local or unspecified address: Skiff does not dial it`,
+        message: `${url} is a link-local, unspecified or cloud metadata address: Skiff does not dial it`,
       });
   });
   return problems;
 }
 
-/** Link-local (169.254/16, fe80::/10, the cloud metadata range) and unspecified addresses. */
+/**
+ * What a `http://host:port` URL reaches, as a key `host:port`: every loopback form (127/8, ::1,
+ * ::ffff:127.x, `localhost`) is one `loopback`; other hosts as written (lower case). Two URLs with
+ * one key reach the same process. Names are not resolved (docs/security.md).
+ */
+export function endpointKey(url: string): string {
+  const { hostname, port } = new URL(url);
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return `${loopback(host) ? 'loopback' : host}:${port}`;
+}
+
+function loopback(address: string): boolean {
+  const a = address.toLowerCase().replace(/^::ffff:/, '');
+  return /^127\./.test(a) || a === '::1' || a === 'localhost' || /^7f[0-9a-f]{2}:/.test(a);
+}
+
+/**
+ * Link-local (169.254/16, fe80::/10: the cloud metadata range), unspecified, and AWS's IPv6 metadata
+ * address fd00:ec2::254.
+ */
 export function unreachableHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (/^169\.254\./.test(host) || host === '0.0.0.0') return true;
+  const v4 = host.replace(/^::ffff:/, '');
+  if (/^169\.254\./.test(v4) || v4 === '0.0.0.0') return true;
+  if (host === 'fd00:ec2::254' || host === 'fd00:ec2:0:0:0:0:0:254') return true;
   // ::ffff:169.254.x.y as WHATWG URL writes it: ::ffff:a9fe:xxxx
   return host === '::' || /^::ffff:a9fe:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host);
 }

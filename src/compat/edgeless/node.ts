@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { PreparedWorkflow, WorkflowFormat } from '../../control/workflow-formats.js';
 import type { ExternalTarget } from '../../invoke/external-targets.js';
 import type { Invocation, Result } from '../../model/invocation.js';
+import type { WorkflowSpec } from '../../model/workflow.js';
 import { connectionLimits } from '../../shared/connection-budget.js';
 import { SkiffError } from '../../shared/errors.js';
 import type { DialectContext } from '../dialect.js';
@@ -19,7 +20,7 @@ import { FileLogTarget, type FileLogFlags } from './file-log-target.js';
 import { guestApiServices, type GuestApiServices, type InstanceId } from './guest-api.js';
 import { hostHandlers, SYNC_STATE_KEY, type HostNode } from './host-service.js';
 import { AttachedInstance } from './instance.js';
-import { membersOf, stableId } from './members.js';
+import { endpointKey, membersOf, stableId } from './members.js';
 import { diffPlans } from './workflow-diff.js';
 import { planEdgelessWorkflow } from './workflow-json.js';
 import type { FunctionPlan, WorkflowPlan } from './workflow-plan.js';
@@ -50,7 +51,7 @@ export class EdgelessNode {
   readonly nodeId: string;
   private started = false;
   private readonly fileLogs = new Map<string, FileLogTarget>();
-  /** Stops under way, by URL: an instance booting the same process waits for them. */
+  /** Stops under way, by endpoint (`endpointKey`): an instance booting the same process waits for them. */
   private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(
@@ -84,11 +85,35 @@ export class EdgelessNode {
         };
         // made when first applied: what was queued for its members before this start is still theirs
         const createdAt = typeof kept.createdAt === 'number' ? kept.createdAt : 0;
-        this.prepare(name, kept.body, createdAt).commit();
+        const prepared = this.prepare(name, kept.body, createdAt);
+        const stale = this.staleReason(name, prepared.spec, prepared.provides);
+        if (stale !== undefined) {
+          this.ctx.logger.warn(
+            { workflow: name },
+            `EDGELESS workflow ${name} is not attached again: ${stale}`,
+          );
+          rmSync(path.join(this.dir, 'workflows', file), { force: true });
+          continue;
+        }
+        prepared.commit();
       } catch (err) {
         this.ctx.logger.warn({ err, workflow: name }, 'cannot attach this EDGELESS workflow again');
       }
     }
+  }
+
+  /**
+   * Why a kept file no longer describes a workflow of this platform: the workflow was deleted or
+   * replaced while the dialect was off, or a function was deployed under one of its members' names.
+   */
+  private staleReason(name: string, spec: WorkflowSpec, provides: readonly string[]): string | undefined {
+    const stored = this.ctx.storedWorkflow(name);
+    if (stored === undefined || JSON.stringify(stored.functions) !== JSON.stringify(spec.functions))
+      return 'the platform no longer holds it (deleted or replaced while EDGELESS was off)';
+    const taken = provides.filter((n) => this.ctx.registry.getFunction(n) !== undefined);
+    if (taken.length > 0)
+      return `${taken.join(', ')} ${taken.length === 1 ? 'is' : 'are'} now deployed as functions; apply it again under another name`;
+    return undefined;
   }
 
   /** Boots every attached instance (once the platform listens). */
@@ -132,7 +157,8 @@ export class EdgelessNode {
     const elsewhere = new Map<string, string>();
     for (const [other, run] of this.running) {
       if (other === name) continue;
-      for (const i of run.instances.values()) elsewhere.set(i.deps.url, `${i.name} (workflow ${other})`);
+      for (const i of run.instances.values())
+        elsewhere.set(endpointKey(i.deps.url), `${i.name} (workflow ${other})`);
     }
     const { names, provides, mappings, spec } = membersOf(name, plan, {
       attachedElsewhere: elsewhere,
@@ -169,13 +195,23 @@ export class EdgelessNode {
       mappings,
       createdAt: before?.createdAt ?? createdAt ?? Date.now(),
     };
-    for (const f of plan.functions) {
-      if (!('url' in f.attach)) continue;
+    const attached = plan.functions.filter((f) => 'url' in f.attach);
+    const kept = new Map<string, AttachedInstance>();
+    for (const f of attached) {
       const skiff = names.get(f.name) ?? '';
       const old = before?.instances.get(skiff);
-      if (old !== undefined && restart.has(f.name)) this.stopInstance(old, 'replaced');
-      const kept = restart.has(f.name) ? undefined : old;
-      run.instances.set(skiff, kept ?? this.instance(run, skiff, f, f.attach.url));
+      if (old !== undefined && !restart.has(f.name)) kept.set(skiff, old);
+    }
+    // every old instance not kept stops before any new one is made: a new instance of the same
+    // process (renamed, restarted) then waits for that Stop before its Boot
+    const staying = new Set(attached.map((f) => names.get(f.name) ?? ''));
+    for (const [skiff, old] of before?.instances ?? []) {
+      if (kept.get(skiff) !== old) this.stopInstance(old, staying.has(skiff) ? 'replaced' : 'removed');
+    }
+    for (const f of attached) {
+      if (!('url' in f.attach)) continue;
+      const skiff = names.get(f.name) ?? '';
+      run.instances.set(skiff, kept.get(skiff) ?? this.instance(run, skiff, f, f.attach.url));
     }
     for (const r of plan.resources) {
       const skiff = names.get(r.name) ?? '';
@@ -186,9 +222,6 @@ export class EdgelessNode {
     }
     // what the old plan ran and the new one does not (or runs anew) stops
     if (before !== undefined) {
-      for (const [skiff, instance] of before.instances) {
-        if (!run.instances.has(skiff)) this.stopInstance(instance, 'removed');
-      }
       for (const skiff of [...before.instances.keys(), ...before.logs.keys()]) {
         if (!run.instances.has(skiff) && !run.logs.has(skiff)) this.forget(skiff);
       }
@@ -227,8 +260,10 @@ export class EdgelessNode {
     const run = this.running.get(name);
     if (run === undefined) return;
     this.running.delete(name);
-    for (const skiff of [...run.instances.keys(), ...run.logs.keys()]) this.forget(skiff);
+    // stopping first: from then on the instances' requests (a Sync) are refused, so the state
+    // deleted with the names stays deleted
     for (const instance of run.instances.values()) this.stopInstance(instance, 'removed');
+    for (const skiff of [...run.instances.keys(), ...run.logs.keys()]) this.forget(skiff);
     rmSync(path.join(this.dir, 'workflows', `${name}.json`), { force: true });
   }
 
@@ -237,7 +272,7 @@ export class EdgelessNode {
    * land after the new Boot and Init).
    */
   private stopInstance(instance: AttachedInstance, why: 'removed' | 'replaced'): void {
-    const url = instance.deps.url;
+    const url = endpointKey(instance.deps.url);
     const stopped = instance.stop(why);
     const previous = this.stopping.get(url);
     const all = Promise.all([previous, stopped]).then(() => undefined);
@@ -297,6 +332,7 @@ export class EdgelessNode {
       logs: ctx.logs,
       logger: ctx.logger,
       callTimeoutMs: section.callTimeoutMs,
+      maxCallBodyBytes: ctx.config.http.maxBodyBytes,
     };
     return new AttachedInstance({
       name: skiff,
@@ -309,7 +345,9 @@ export class EdgelessNode {
       callTimeoutMs: section.callTimeoutMs,
       maxPending: section.maxPendingPerInstance,
       limits: connectionLimits(ctx.config, MAX_HOST_CONNECTIONS),
-      ...(this.stopping.has(url) ? { after: this.stopping.get(url) as Promise<void> } : {}),
+      ...(this.stopping.has(endpointKey(url))
+        ? { after: this.stopping.get(endpointKey(url)) as Promise<void> }
+        : {}),
       services: this.services,
       syncedState: async () => (await ctx.state.get(skiff, SYNC_STATE_KEY))?.value ?? Buffer.alloc(0),
       hostHandlers: (instance) => hostHandlers(host, instance),

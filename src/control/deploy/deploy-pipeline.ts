@@ -157,6 +157,9 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     await executor.prepare(deployment);
     log(`instance ready in ${Date.now() - startAt} ms`);
     const buildMs = Date.now() - started;
+    // a workflow may have taken the name while this version built (the deployer checked at the start)
+    const holder = router.externals.get(req.name);
+    if (holder !== undefined) throw nameTaken(req.name, holder.owner);
     const saved = registry.addVersion(
       req.name,
       version,
@@ -173,6 +176,13 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
   } catch (err) {
     const failure = toSkiffError(err);
     log(`deploy failed: ${failure.message}`);
+    if (failure.code === 'SKIFF_E_CONFLICT' && router.externals.has(req.name)) {
+      // nothing of it is recorded: the name is not the function's
+      await artifacts.discard(staging);
+      await artifacts.discard(artifacts.versionDir(req.name, version, hash));
+      await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
+      throw failure;
+    }
     const details = (failure.details as { stderr?: string } | undefined)?.stderr;
     if (details !== undefined) log(details);
     await artifacts.discard(staging);
@@ -208,6 +218,14 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       details: { version, buildLog: text },
     });
   }
+}
+
+/** A deploy under a name an external target (a workflow member) serves. */
+export function nameTaken(name: string, owner: string): SkiffError {
+  return new SkiffError(
+    'SKIFF_E_CONFLICT',
+    `the name ${JSON.stringify(name)} is served by ${owner} (a workflow member); choose another name for the function`,
+  );
 }
 
 /**

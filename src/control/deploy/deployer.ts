@@ -8,7 +8,13 @@ import { SkiffError } from '../../shared/errors.js';
 import { parseScalingPatch, resolveScaling, validateName } from '../../shared/validate.js';
 import type { Scaling, ScalingInput } from '../../model/scaling.js';
 import { checkScalingCeiling } from './ceilings.js';
-import { deployVersion, pruneVersions, type DeployerDeps, type DeployOutcome } from './deploy-pipeline.js';
+import {
+  deployVersion,
+  nameTaken,
+  pruneVersions,
+  type DeployerDeps,
+  type DeployOutcome,
+} from './deploy-pipeline.js';
 import type { DeployRequest } from './deploy-spec.js';
 
 // the types of the Deployer's own signatures, for its callers
@@ -27,14 +33,7 @@ export class Deployer {
   deploy(req: DeployRequest): Promise<DeployOutcome> {
     validateName(req.name);
     const external = this.deps.router.externals.get(req.name);
-    if (external !== undefined) {
-      return Promise.reject(
-        new SkiffError(
-          'SKIFF_E_CONFLICT',
-          `the name ${JSON.stringify(req.name)} is served by ${external.owner} (a workflow member); choose another name for the function`,
-        ),
-      );
-    }
+    if (external !== undefined) return Promise.reject(nameTaken(req.name, external.owner));
     return this.locked(req.name, () => deployVersion(this.deps, req));
   }
 
