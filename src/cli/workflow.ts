@@ -52,7 +52,7 @@ export function registerWorkflow(program: Command): void {
       .option('--name <name>', 'the workflow name, for a file that names none (default: the file name)')
       .action((file: string, opts: { name?: string }, cmd: Command) => apply(file, opts.name, cmd)),
     'skiff workflow apply pipeline.json',
-    'skiff workflow apply edgeless-workflow.json --name sensors',
+    'skiff workflow apply workflow-of-another-platform.json --name sensors',
   );
 
   withExamples(

@@ -173,18 +173,28 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
     );
   };
 
-  const CastRaw: Unary<OutputEventDataRaw> = (rpc, done) => {
-    const { originator, dst, msg } = rpc.request;
-    if (dst === null)
-      return done(
-        status(
-          grpc.status.INVALID_ARGUMENT,
-          'Error when parsing an OutputEventDataRaw message: dst is missing',
-        ),
-      );
+  /**
+   * A raw event's checks, in upstream's order (`dst`, then the originator): its refusal, or the Skiff
+   * name `dst` is in the sender's workflow (undefined: nobody there has that id).
+   */
+  const rawTarget = (
+    request: OutputEventDataRaw,
+  ): { refused: Partial<grpc.StatusObject> } | { to: string | undefined; dst: InstanceId } => {
+    const { originator, dst } = request;
+    if (dst === null) {
+      const details = 'Error when parsing an OutputEventDataRaw message: dst is missing';
+      return { refused: status(grpc.status.INVALID_ARGUMENT, details) };
+    }
     const problem = originatorProblem('an OutputEventDataRaw', originator);
-    if (problem !== undefined) return done(status(grpc.status.INVALID_ARGUMENT, problem));
-    const to = instance.owns(dst) ? instance.name : node.raw(instance, dst);
+    if (problem !== undefined) return { refused: status(grpc.status.INVALID_ARGUMENT, problem) };
+    return { to: instance.owns(dst) ? instance.name : node.raw(instance, dst), dst };
+  };
+
+  const CastRaw: Unary<OutputEventDataRaw> = (rpc, done) => {
+    const checked = rawTarget(rpc.request);
+    if ('refused' in checked) return done(checked.refused);
+    const { to, dst } = checked;
+    const { msg } = rpc.request;
     if (to === undefined) {
       const message = `no function instance with id ${dst.node_id}/${dst.function_id} in the workflow of ${instance.name} when raw-casting an event: dropped`;
       node.logger.debug({ instance: instance.name }, message);
@@ -210,19 +220,10 @@ export function hostHandlers(node: HostNode, instance: AttachedInstance): grpc.U
   };
 
   const CallRaw: Unary<OutputEventDataRaw> = (rpc, done) => {
-    const { originator, dst, msg } = rpc.request;
-    if (dst === null)
-      return done(
-        status(
-          grpc.status.INVALID_ARGUMENT,
-          'Error when parsing an OutputEventDataRaw message: dst is missing',
-        ),
-      );
-    const problem = originatorProblem('an OutputEventDataRaw', originator);
-    if (problem !== undefined) return done(status(grpc.status.INVALID_ARGUMENT, problem));
-    const to = instance.owns(dst) ? instance.name : node.raw(instance, dst);
-    if (to === undefined) return done(null, { type: 'CALL_RET_ERR', msg: Buffer.alloc(0) });
-    void call(to, msg).then((ret) => done(null, ret));
+    const checked = rawTarget(rpc.request);
+    if ('refused' in checked) return done(checked.refused);
+    if (checked.to === undefined) return done(null, { type: 'CALL_RET_ERR', msg: Buffer.alloc(0) });
+    void call(checked.to, rpc.request.msg).then((ret) => done(null, ret));
   };
 
   const DelayedCast: Unary<DelayedEventData> = (rpc, done) => {
