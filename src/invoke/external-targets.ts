@@ -55,8 +55,4 @@ export class ExternalTargets {
   has(name: string): boolean {
     return this.targets.has(name);
   }
-
-  names(): string[] {
-    return [...this.targets.keys()];
-  }
 }

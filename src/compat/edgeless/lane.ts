@@ -15,11 +15,6 @@ export class Lane {
     private readonly label: string,
   ) {}
 
-  /** Jobs queued or running. */
-  get length(): number {
-    return this.waiting;
-  }
-
   /** Runs `job` after every job given before it has ended (fulfilled or not). */
   run<T>(job: () => Promise<T>): Promise<T> {
     if (this.waiting >= this.max) {

@@ -227,6 +227,7 @@ export class EdgelessNode {
       }
     }
     this.running.set(name, run);
+    this.pruneWriters();
     const callers = [...new Set(names.values())];
     for (const [skiff, instance] of run.instances) {
       this.ctx.externals.set(
@@ -260,6 +261,7 @@ export class EdgelessNode {
     const run = this.running.get(name);
     if (run === undefined) return;
     this.running.delete(name);
+    this.pruneWriters();
     // stopping first: from then on the instances' requests (a Sync) are refused, so the state
     // deleted with the names stays deleted
     for (const instance of run.instances.values()) this.stopInstance(instance, 'removed');
@@ -280,6 +282,13 @@ export class EdgelessNode {
     void all.finally(() => {
       if (this.stopping.get(url) === all) this.stopping.delete(url);
     });
+  }
+
+  /** Forgets the writers of files no running workflow's resource writes any more (the map stays bounded). */
+  private pruneWriters(): void {
+    const used = new Set<FileLogTarget>();
+    for (const run of this.running.values()) for (const log of run.logs.values()) used.add(log.writer);
+    for (const [file, writer] of this.fileLogs) if (!used.has(writer)) this.fileLogs.delete(file);
   }
 
   /** The one writer of a file-log file (shared by the resources, and the applies, that write it). */
