@@ -21,6 +21,11 @@ export function functionError(meta: ErrorMeta, deployment: Deployment | undefine
   });
 }
 
+/** Nobody waits for the invocation any more: its caller ended. */
+export function cancelled(): SkiffError {
+  return new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended');
+}
+
 /** The OOM killer ended a process of the instance. */
 export function outOfMemory(deployment: Deployment | undefined): SkiffError {
   const limit = deployment?.limits.memoryMb;

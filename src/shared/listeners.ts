@@ -54,6 +54,8 @@ const EVICTION_SLACK = 64;
  */
 export function clientKey(address: string | undefined): string {
   if (address === undefined || address === '') return '?';
+  // an IPv4 address (the common case, asked per request) is its own key
+  if (!address.includes(':')) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped !== null) return mapped[1] as string;
   if (!isIPv6(address) || address === '::1') return address;

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { readFrames } from './frame-intake.js';
-import { FrameWriter, type FrameTooLargeError } from './frames.js';
+import { FrameWriter, type FlushSchedule, type FrameTooLargeError } from './frames.js';
 import type { BridgeFrame } from './messages.js';
 
 export interface ChannelHandlers {
@@ -29,8 +29,10 @@ export class FrameChannel {
     private readonly stream: Duplex,
     maxResponseBytes: number,
     handlers: ChannelHandlers,
+    /** When queued frames are written (`FlushSchedule`); once per tick unless said. */
+    schedule: FlushSchedule = 'tick',
   ) {
-    this.writer = new FrameWriter(stream);
+    this.writer = new FrameWriter(stream, schedule);
     readFrames(stream, maxResponseBytes, {
       frame: (frame) => handlers.frame(frame),
       tooLarge: (err) => {
@@ -47,7 +49,7 @@ export class FrameChannel {
   }
 
   /**
-   * Queues a frame for the peer (frames queued in one tick leave in one write); a no-op once closed.
+   * Queues a frame for the peer (frames queued in one tick, or turn, leave in one write); a no-op once closed.
    * `sent` is called once the frame's bytes are on their way out (`FrameWriter.send`): before that the
    * peer cannot have read it.
    */

@@ -47,13 +47,16 @@ export interface Pending {
   invocationId: string;
   /** The invocation (a CALL made on its behalf inherits its chain and deadline). */
   inv: Invocation;
-  /** Its absolute deadline, epoch milliseconds. */
+  /** Its absolute deadline, epoch milliseconds (what the peer is told). */
   deadline: number;
+  /** When it times out, on the monotonic clock (`performance.now()`): the connection's deadline sweep. */
+  due: number;
+  /** Its timeout, for the message of a timeout. */
+  timeoutMs: number;
   /** Its deadline is a caller's (shorter than the function's own timeout): no liveness probe at it. */
   inheritedDeadline: boolean;
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
-  timer: NodeJS.Timeout;
   /** Whether its INVOKE is on its way out: an answer before that was forged by a peer not reading. */
   written: boolean;
 }

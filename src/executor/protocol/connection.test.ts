@@ -1,7 +1,7 @@
 /**
  * The platform's protocol connection against a fake peer (test/helpers/fake-runtime-peer.ts), over an
  * in-memory duplex pair: no process. Timeouts run on vitest's fake clock (setTimeout only; the streams
- * run as usual).
+ * run as usual; timeouts are on the monotonic clock, faked too).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SkiffError } from '../../shared/errors.js';
@@ -10,7 +10,7 @@ import { FrameKind } from './frames.js';
 import { INIT, connect, invocation, settle, track } from '../../../test/helpers/fake-runtime-peer.js';
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
 });
 
 afterEach(() => {
@@ -145,6 +145,32 @@ describe('protocol connection: broken peers', () => {
     await expect(connection.invoke(invocation('inv-2'), 5_000)).rejects.toMatchObject({
       code: 'SKIFF_E_INSTANCE_CRASHED',
     });
+  });
+
+  it('times out each invocation at its own timeout, on one sweep; an answered one never', async () => {
+    const { connection, peer } = await connect({ ready: true });
+    const long = track(connection.invoke(invocation('inv-long'), 300));
+    const short = track(connection.invoke(invocation('inv-short'), 100));
+    const answered = track(connection.invoke(invocation('inv-answered'), 50));
+    await peer.next(FrameKind.INVOKE);
+    await peer.next(FrameKind.INVOKE);
+    const third = await peer.next(FrameKind.INVOKE);
+    peer.send(FrameKind.RESULT, third.id, { status: 200, headers: [] });
+    await settle();
+    expect(answered.result?.status).toBe(200);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(short.error).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(short.error).toMatchObject({
+      code: 'SKIFF_E_TIMEOUT',
+      message: 'the function did not answer within 100 ms',
+    });
+    expect(long.error).toBeUndefined();
+    expect(connection.inFlight).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(long.error).toMatchObject({ message: 'the function did not answer within 300 ms' });
+    expect(answered.error).toBeUndefined();
+    expect(connection.inFlight).toBe(0);
   });
 
   it('on a timeout: SKIFF_E_TIMEOUT, CANCEL, then a PING; a PONG brings it back', async () => {

@@ -10,29 +10,23 @@ import { SkiffError } from '../../shared/errors.js';
 import { capText } from '../../shared/lines.js';
 import type { Invocation, Result } from '../../model/invocation.js';
 import type { Deployment } from '../../model/deployment.js';
+import { cancelled, protocolError, refusedResult, tooLarge } from '../invocation-errors.js';
 import {
-  badResponse,
-  functionError,
-  outOfMemory,
-  protocolError,
-  refusedResult,
-  tooLarge,
-} from '../invocation-errors.js';
+  cappedErrorMeta,
+  invocationFailure,
+  MAX_TEXT_BYTES,
+  type ErrorFrameContext,
+} from './error-frames.js';
 import { CallDesk } from './call-desk.js';
 import { LivenessProbe } from './liveness-probe.js';
 import { StartGate } from './start-gate.js';
+import { DeadlineSweep } from './deadlines.js';
 import { onCast } from './cast-desk.js';
 import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
-import {
-  kindName,
-  type BridgeFrame,
-  type ErrorMeta,
-  type HelloMeta,
-  type InitMeta,
-  type InvokeMeta,
-} from './messages.js';
+import { kindName, type BridgeFrame, type ErrorMeta, type HelloMeta, type InitMeta } from './messages.js';
+import { invokeMeta } from './invoke-meta.js';
 import type { ConnectionOptions, Pending, StartErrorCode } from './connection-types.js';
 
 export type {
@@ -41,9 +35,6 @@ export type {
   LogStreamName,
   StartErrorCode,
 } from './connection-types.js';
-
-/** Longest LOG frame text or error text kept from a bridge; the rest is cut with a marker. */
-const MAX_TEXT_BYTES = 16 * 1024;
 
 export class ProtocolConnection {
   /** The function loaded over INIT (errors and log lines name it); unset before. */
@@ -58,6 +49,8 @@ export class ProtocolConnection {
   private readonly liveness: LivenessProbe;
   private nextId = 1;
   private readonly start = new StartGate();
+  /** One timer for the timeouts of every invocation in flight. */
+  private readonly deadlines = new DeadlineSweep((now) => this.sweepDeadlines(now));
   /** Set when the peer broke the protocol: the connection is ended, its frames are ignored. */
   private violation: string | undefined;
 
@@ -67,28 +60,28 @@ export class ProtocolConnection {
   ) {
     // Everything the peer sends is untrusted: bounded by the decoder, parsed by schema per frame, and
     // nothing thrown while handling it may reach the event loop.
-    this.channel = new FrameChannel(stream, opts.maxResponseBytes, {
-      frame: (frame) => this.onFrame(frame),
-      tooLarge: (err) => this.frameTooLarge(err),
-      violation: (reason) => this.protocolViolation(reason),
-      closed: () => {
-        this.readyNow = false;
-        this.opts.hooks.closed?.();
+    this.channel = new FrameChannel(
+      stream,
+      opts.maxResponseBytes,
+      {
+        frame: (frame) => this.onFrame(frame),
+        tooLarge: (err) => this.frameTooLarge(err),
+        violation: (reason) => this.protocolViolation(reason),
+        closed: () => {
+          this.readyNow = false;
+          this.opts.hooks.closed?.();
+        },
       },
-    });
+      // the INVOKEs of every request read in one turn of the event loop leave in one write
+      'turn',
+    );
     this.desk = new CallDesk({
       service: () => opts.calls?.(),
       caller: (invocationId) => this.callerOf(invocationId),
       send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
       violation: (reason) => this.protocolViolation(reason),
-      log: (level, message, invocationId) =>
-        this.opts.hooks.log(
-          'platform',
-          level,
-          message,
-          invocationId,
-          this.callerOf(invocationId)?.invocation.rootId,
-        ),
+      log: (level, message, id) =>
+        this.opts.hooks.log('platform', level, message, id, this.callerOf(id)?.invocation.rootId),
     });
     this.liveness = new LivenessProbe({
       timeoutMs: opts.probeTimeoutMs,
@@ -157,10 +150,8 @@ export class ProtocolConnection {
     this.stateDesk.close();
     this.abortStart(startMessage);
     this.liveness.failAll();
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
+    this.deadlines.stop();
+    for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
 
@@ -173,40 +164,33 @@ export class ProtocolConnection {
     if (inv.signal?.aborted === true) return Promise.reject(cancelled());
     const wireId = this.nextId++;
     const deadline = Date.now() + timeoutMs;
-    const meta: InvokeMeta = {
-      invocationId: inv.id,
-      method: inv.method,
-      url: `http://${inv.host}${inv.path}${inv.query === '' ? '' : `?${inv.query}`}`,
-      headers: inv.headers,
-      deadline,
-      trigger: inv.trigger,
-      ...(inv.caller === undefined ? {} : { caller: inv.caller }),
-    };
+    const meta = invokeMeta(inv, deadline);
     return new Promise<Result>((resolve, reject) => {
-      const timer = setTimeout(() => this.onTimeout(wireId, timeoutMs), timeoutMs);
+      const now = performance.now();
       const p: Pending = {
         invocationId: inv.id,
         inv,
         deadline,
+        due: now + timeoutMs,
+        timeoutMs,
         // the timeout is the caller's remaining time, not the function's own
         inheritedDeadline: inv.deadline > 0 && inv.deadline <= deadline + 5,
         resolve,
         reject,
-        timer,
         written: false,
       };
-      this.pending.set(wireId, p);
-      inv.signal?.addEventListener('abort', () => this.onAbandoned(wireId, p), { once: true });
       try {
         this.channel.send(FrameKind.INVOKE, wireId, meta, inv.body, () => {
           p.written = true;
         });
       } catch (err) {
-        this.pending.delete(wireId);
-        clearTimeout(timer);
         reject(new SkiffError('SKIFF_E_PAYLOAD_TOO_LARGE', (err as Error).message));
         this.opts.hooks.changed(true);
+        return;
       }
+      this.pending.set(wireId, p);
+      this.deadlines.add(p.due, now);
+      inv.signal?.addEventListener('abort', () => this.onAbandoned(wireId, p), { once: true });
     });
   }
 
@@ -250,10 +234,8 @@ export class ProtocolConnection {
     this.opts.hooks.violated(reason);
     this.abortStart(`broke the runtime protocol: ${reason}`);
     const error = protocolError(reason);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
+    this.deadlines.stop();
+    for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
     this.liveness.failAll();
     this.channel.destroy();
@@ -333,41 +315,21 @@ export class ProtocolConnection {
   }
 
   private onError(wireId: number, full: ErrorMeta): void {
-    const meta: ErrorMeta = {
-      ...full,
-      message: capText(full.message, MAX_TEXT_BYTES),
-      ...(full.stack === undefined ? {} : { stack: capText(full.stack, 4 * MAX_TEXT_BYTES) }),
-    };
-    const { hooks } = this.opts;
+    const meta = cappedErrorMeta(full);
     if (wireId === 0) {
       const detail = meta.stack ?? meta.message;
       const handler = this.deployment?.handler ?? '(no function)';
-      hooks.log('stderr', 'error', `failed to load ${handler}: ${detail}`);
+      this.opts.hooks.log('stderr', 'error', `failed to load ${handler}: ${detail}`);
       this.abortStart(`failed to load ${handler}: ${meta.message}`);
       return;
     }
     if (meta.code === 'CANCELLED') return;
-    this.settle(wireId, (p) => {
-      if (meta.code === 'FUNCTION_ERROR' && hooks.outOfMemory()) {
-        // a program the bridge ran (binary runtime) was killed by the OOM killer
-        hooks.log(
-          'platform',
-          'error',
-          'out of memory: the OOM killer ended a process',
-          p.invocationId,
-          p.inv.rootId,
-        );
-        p.reject(outOfMemory(this.deployment));
-      } else if (meta.code === 'FUNCTION_ERROR') {
-        hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId, p.inv.rootId);
-        p.reject(
-          this.desk.uncaught(p.invocationId, meta.callFailure) ?? functionError(meta, this.deployment),
-        );
-      } else {
-        hooks.log('stderr', 'error', meta.message, p.invocationId, p.inv.rootId);
-        p.reject(badResponse(meta.message));
-      }
-    });
+    const context: ErrorFrameContext = {
+      hooks: this.opts.hooks,
+      deployment: this.deployment,
+      uncaught: (invocationId, callFailure) => this.desk.uncaught(invocationId, callFailure),
+    };
+    this.settle(wireId, (p) => p.reject(invocationFailure(meta, p, context)));
   }
 
   private settle(wireId: number, fn: (p: Pending) => void): void {
@@ -380,7 +342,6 @@ export class ProtocolConnection {
       return;
     }
     this.pending.delete(wireId);
-    clearTimeout(p.timer);
     fn(p);
     this.desk.forget(p.invocationId);
     this.opts.hooks.changed(true);
@@ -390,7 +351,6 @@ export class ProtocolConnection {
   private onAbandoned(wireId: number, p: Pending): void {
     if (this.pending.get(wireId) !== p) return;
     this.pending.delete(wireId);
-    clearTimeout(p.timer);
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.log(
@@ -406,24 +366,29 @@ export class ProtocolConnection {
     this.opts.hooks.changed(true);
   }
 
-  private onTimeout(wireId: number, timeoutMs: number): void {
-    const p = this.pending.get(wireId);
-    if (p === undefined) return;
+  /** Times out every invocation due by `now`; returns the earliest due time left (Infinity: none). */
+  private sweepDeadlines(now: number): number {
+    let next = Infinity;
+    for (const [wireId, p] of this.pending) {
+      if (p.due <= now) this.onTimeout(wireId, p);
+      else if (p.due < next) next = p.due;
+    }
+    return next;
+  }
+
+  private onTimeout(wireId: number, p: Pending): void {
+    if (this.pending.get(wireId) !== p) return;
     this.pending.delete(wireId);
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.timedOut();
-    const line = `invocation timed out after ${timeoutMs} ms`;
+    const line = `invocation timed out after ${p.timeoutMs} ms`;
     this.opts.hooks.log('platform', 'warn', line, p.invocationId, p.inv.rootId);
     // Work that blocks the peer past the function's own timeout takes it down with it (the next call
     // gets a new one). Not when the time was a caller's: a caller with a short deadline could have any
     // busy function killed as hung, and into a crash loop.
     if (!p.inheritedDeadline) this.checkAlive();
-    p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${timeoutMs} ms`));
+    p.reject(new SkiffError('SKIFF_E_TIMEOUT', `the function did not answer within ${p.timeoutMs} ms`));
     this.opts.hooks.changed(true);
   }
-}
-
-function cancelled(): SkiffError {
-  return new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended');
 }

@@ -139,6 +139,22 @@ describe('frame codec', () => {
     expect(parsed).toEqual({ ok: false, reason: 'kind 99 is not a frame a runtime may send' });
   });
 
+  it('on the per-turn schedule, writes the frames sent in one turn of the event loop in one write', async () => {
+    const writes: Buffer[] = [];
+    const sent: number[] = [];
+    const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) }, 'turn');
+    writer.send(FrameKind.PING, 1, undefined, undefined, () => sent.push(1));
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await Promise.resolve();
+    writer.send(FrameKind.PING, 2, undefined, undefined, () => sent.push(2));
+    expect(writes).toEqual([]);
+    expect(sent).toEqual([]);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+    expect(new FrameDecoder().push(writes[0] as Buffer).map((f) => f.id)).toEqual([1, 2]);
+    expect(sent).toEqual([1, 2]);
+  });
+
   it('writes the frames sent in one tick in one write, in order', async () => {
     const writes: Buffer[] = [];
     const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) });

@@ -62,17 +62,19 @@ export interface Frame {
 const EMPTY = Buffer.alloc(0);
 
 export function encodeFrame(kind: number, id: number, meta?: object, body?: Uint8Array): Buffer {
-  const metaBytes = meta === undefined ? EMPTY : Buffer.from(JSON.stringify(meta), 'utf8');
+  // the meta is written straight into the frame: no buffer of its own to copy and collect
+  const metaText = meta === undefined ? '' : JSON.stringify(meta);
+  const metaLength = metaText === '' ? 0 : Buffer.byteLength(metaText, 'utf8');
   const bodyBytes = body ?? EMPTY;
-  const total = HEADER_BYTES + metaBytes.length + bodyBytes.length;
+  const total = HEADER_BYTES + metaLength + bodyBytes.length;
   if (total > MAX_FRAME_BYTES) throw new RangeError(`frame of ${total} bytes exceeds ${MAX_FRAME_BYTES}`);
   const out = Buffer.allocUnsafe(total);
   out.writeUInt32BE(total - 4, 0);
   out.writeUInt8(kind, 4);
   out.writeUInt32BE(id >>> 0, 5);
-  out.writeUInt32BE(metaBytes.length, 9);
-  metaBytes.copy(out, HEADER_BYTES);
-  if (bodyBytes.length > 0) out.set(bodyBytes, HEADER_BYTES + metaBytes.length);
+  out.writeUInt32BE(metaLength, 9);
+  if (metaLength > 0) out.write(metaText, HEADER_BYTES, metaLength, 'utf8');
+  if (bodyBytes.length > 0) out.set(bodyBytes, HEADER_BYTES + metaLength);
   return out;
 }
 
@@ -168,7 +170,16 @@ function decodeFrame(buf: Buffer): Frame {
   return { kind, id, meta: meta as Record<string, unknown>, body: buf.subarray(HEADER_BYTES + metaLength) };
 }
 
-/** Batches frame writes: frames written in one tick leave in one write call. */
+/**
+ * When a `FrameWriter` writes what was queued: `tick` once the current operation is done
+ * (`process.nextTick`), `turn` once per turn of the event loop (`setImmediate`), so that the frames
+ * queued by every request read in that turn leave in one write. The platform writes per turn: at
+ * one request at a time it adds no turn of the loop (the check phase follows the poll phase that
+ * read the request), and under load one write carries the INVOKEs of many connections.
+ */
+export type FlushSchedule = 'tick' | 'turn';
+
+/** Batches frame writes: frames written in one tick (or turn) leave in one write call. */
 export class FrameWriter {
   private pending: Buffer[] = [];
   private sentHooks: (() => void)[] = [];
@@ -177,13 +188,18 @@ export class FrameWriter {
   private outstanding = 0;
   /** Hooks of frames the stream holds back until the writes ahead of them are done. */
   private heldBack: (() => void)[] = [];
+  private readonly flushLater: () => void;
 
   constructor(
     private readonly sink: {
       write(data: Buffer, cb?: (err?: Error | null) => void): unknown;
       destroyed?: boolean;
     },
-  ) {}
+    schedule: FlushSchedule = 'tick',
+  ) {
+    const flush = (): void => this.flush();
+    this.flushLater = schedule === 'turn' ? () => void setImmediate(flush) : () => process.nextTick(flush);
+  }
 
   /**
    * Queues a frame; `sent` is called once its bytes are on their way to the operating system (no write
@@ -196,7 +212,7 @@ export class FrameWriter {
     if (sent !== undefined) this.sentHooks.push(sent);
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(() => this.flush());
+    this.flushLater();
   }
 
   flush(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameKind, type Frame } from './frames.js';
-import { parseBridgeFrame, parsePlatformFrame } from './messages.js';
+import { bridgeFrameSchema, parseBridgeFrame, parsePlatformFrame } from './messages.js';
 
 const frame = (kind: number, meta: Record<string, unknown>, id = 1): Frame => ({
   kind,
@@ -27,6 +27,43 @@ describe('runtime protocol schemas', () => {
     expect(parseBridgeFrame(frame(FrameKind.HELLO, { protocol: 1, runtime: 'x', pid: 3 }, 0)).ok).toBe(true);
     expect(parseBridgeFrame(frame(FrameKind.READY, {}, 0)).ok).toBe(true);
     expect(parseBridgeFrame(frame(FrameKind.PONG, {}, 7)).ok).toBe(true);
+  });
+
+  it('checks a RESULT (its own quick path) exactly as its schema does', () => {
+    const metas: Record<string, unknown>[] = [
+      { status: 200, headers: [] },
+      {
+        status: 599,
+        headers: [
+          ['a', 'b'],
+          ['c', ''],
+        ],
+        more: { x: 1 },
+      },
+      { status: 99, headers: [['a', 'b']] },
+      { status: -0, headers: [] },
+      { status: 200.5, headers: [] },
+      { status: 2 ** 60, headers: [] },
+      { status: '200', headers: [] },
+      { status: 200 },
+      { headers: [] },
+      { status: 200, headers: {} },
+      { status: 200, headers: [['a']] },
+      { status: 200, headers: [['a', 'b', 'c']] },
+      { status: 200, headers: [['a', 1]] },
+      { status: 200, headers: [[1, 'b']] },
+      { status: 200, headers: ['ab'] },
+      { status: 200, headers: [null] },
+      { status: null, headers: [] },
+    ];
+    for (const meta of metas) {
+      const f = frame(FrameKind.RESULT, meta, 9);
+      const byHand = parseBridgeFrame(f);
+      const bySchema = bridgeFrameSchema.safeParse(f);
+      expect(byHand.ok, JSON.stringify(meta)).toBe(bySchema.success);
+      if (byHand.ok && bySchema.success) expect(byHand.frame).toEqual(bySchema.data);
+      if (!byHand.ok) expect(byHand.reason).toMatch(/^RESULT frame: meta/);
+    }
   });
 
   it('drops fields it does not know', () => {

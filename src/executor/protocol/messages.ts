@@ -217,9 +217,26 @@ function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string)
   return { ok: false, reason: describeIssues(frame, result.error.issues) };
 }
 
+/**
+ * A RESULT (one per answered invocation) checked by hand, by the same rules as `resultMetaSchema`
+ * (an integer status, headers as pairs of strings, nothing else kept); undefined when it fails them,
+ * and the schema then says why.
+ */
+function resultFrame(frame: Frame): Parsed<BridgeFrame> | undefined {
+  const { status, headers } = frame.meta;
+  if (typeof status !== 'number' || !Number.isSafeInteger(status) || !Array.isArray(headers)) return undefined;
+  for (const pair of headers as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2) return undefined;
+    if (typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined;
+  }
+  const meta = { status, headers: headers as HeaderPairs };
+  return { ok: true, frame: { kind: FrameKind.RESULT, id: frame.id, meta, body: frame.body } };
+}
+
 /** Parses a frame from a bridge (an instance): what the platform and the conformance kit accept. */
 export function parseBridgeFrame(frame: Frame): Parsed<BridgeFrame> {
-  return parseWith(bridgeFrameSchema, frame, 'runtime');
+  const fast = frame.kind === FrameKind.RESULT ? resultFrame(frame) : undefined;
+  return fast ?? parseWith(bridgeFrameSchema, frame, 'runtime');
 }
 
 /** Parses a frame from the platform: what a bridge accepts (unknown kinds are its to ignore). */

@@ -184,6 +184,8 @@ describe('protocol connection: state', () => {
       meta: { code: 'SKIFF_E_TOO_MANY_REQUESTS' },
     });
     fake.hold(false);
+    // the FAILs are queued as the held operations end, and leave at the end of that turn of the loop
+    await settle();
     await settle();
     expect(peer.received.filter((f) => f.kind === FrameKind.FAIL).map((f) => f.id)).toEqual([2, 3]);
     expect(seen.violations).toEqual([]);
@@ -230,6 +232,8 @@ describe('protocol connection: state', () => {
     await settle();
     connection.lost('gone', new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'crashed'));
     fake.hold(false);
+    // the FAILs are queued as the held operations end, and leave at the end of that turn of the loop
+    await settle();
     await settle();
     expect(peer.received.filter((f) => f.kind === FrameKind.REPLY || f.kind === FrameKind.FAIL)).toEqual([]);
   });
