@@ -83,6 +83,19 @@ function requestHeaders(raw: string[]): HeaderPairs {
   return pairs;
 }
 
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * The request body: a request with neither Content-Length nor Transfer-Encoding has none (RFC 9112
+ * §6.3), and is answered without waiting for its end (node:http discards the rest of a request not
+ * read once its response is sent); any other is read up to `limit` bytes.
+ */
+function requestBody(req: IncomingMessage, limit: number): Buffer | Promise<Buffer> {
+  const { headers } = req;
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return NO_BODY;
+  return readBody(req, limit);
+}
+
 /** The Host the function sees in its URL; anything that is not a plain host[:port] becomes localhost. */
 export function safeHost(host: string | undefined): string {
   return host !== undefined && /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)
@@ -191,7 +204,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         asyncReply.accepted(res, accepted, () => asyncAccept.location(accepted));
         return;
       }
-      const body = await readBody(req, deps.maxBodyBytes);
+      const read = requestBody(req, deps.maxBodyBytes);
+      const body = read instanceof Promise ? await read : read;
       const inv: Invocation = {
         id,
         function: name,
