@@ -224,7 +224,8 @@ function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string)
  */
 function resultFrame(frame: Frame): Parsed<BridgeFrame> | undefined {
   const { status, headers } = frame.meta;
-  if (typeof status !== 'number' || !Number.isSafeInteger(status) || !Array.isArray(headers)) return undefined;
+  if (typeof status !== 'number' || !Number.isSafeInteger(status) || !Array.isArray(headers))
+    return undefined;
   for (const pair of headers as unknown[]) {
     if (!Array.isArray(pair) || pair.length !== 2) return undefined;
     if (typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined;
