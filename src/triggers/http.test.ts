@@ -104,6 +104,22 @@ describe('HTTP gateway: request → Invocation', () => {
     expect(inv.id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('passes a chunked body whole, and an empty body for a request that declares none', async () => {
+    const gw = gateway();
+    const chunked = await gw.request({
+      method: 'POST',
+      path: '/hello',
+      body: Buffer.from('abc'),
+      chunked: true,
+    });
+    expect(chunked.status).toBe(200);
+    const bare = await gw.request({ method: 'GET', path: '/hello' });
+    expect(bare.status).toBe(200);
+    const [first, second] = gw.invocations as [Invocation, Invocation];
+    expect(first.body.toString()).toBe('abc');
+    expect(second.body.length).toBe(0);
+  });
+
   it('gives the function localhost for a Host that is not a plain host[:port]', async () => {
     const gw = gateway();
     await gw.request({ path: '/hello', headers: { host: 'evil.example/path' } });
