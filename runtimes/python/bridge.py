@@ -1,7 +1,9 @@
 """The Python bridge: one instance process speaking runtime protocol v1 (docs/runtime-protocol.md).
 
-It loads the user's module once on INIT and serves concurrent INVOKE frames on one asyncio loop:
-`async def` handlers run as tasks on the loop, plain `def` handlers in a thread pool. print() and
+It loads the user's module once on INIT and serves concurrent INVOKE frames. A reader thread cuts
+frames off the socket: INVOKEs of a plain `def` handler go straight to a thread pool (skiff_pool.py),
+every other frame to the asyncio loop, where `async def` handlers run as tasks. Frames leave from any
+thread through one writer that joins those that pile up into one write (skiff_frames.py). print() and
 other writes to sys.stdout / sys.stderr become LOG frames of the invocation that wrote them.
 Stdlib only, Python >= 3.9. The contract for user code is in docs/runtimes/python.md.
 """
@@ -14,9 +16,9 @@ import os
 import platform
 import socket
 import sys
+import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 # When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
 STARTED = time.monotonic()
@@ -33,6 +35,7 @@ import skiff_scaleway  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
 from skiff_output import LogWriter, current_id  # noqa: E402
+from skiff_pool import Pool  # noqa: E402
 from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
@@ -85,22 +88,26 @@ def diag(text):
 
 
 class Invocation:
+    __slots__ = ("ctx", "task", "native_output")
+
     def __init__(self, ctx):
         self.ctx = ctx
-        self.task = None
+        self.task = None  # the asyncio task running it, if it runs on the loop
         self.native_output = False  # an openruntimes function printed (its notice is out)
 
 
 class Bridge:
-    def __init__(self, loop, reader, writer):
+    def __init__(self, loop, sock):
         self.loop = loop
-        self.reader = reader
-        self.writer = writer
-        self.sender = F.FrameSender(loop, writer)
+        self.sock = sock
+        self.sender = F.FrameSender(loop, sock)
         self.calls = Calls(loop, self.sender)
-        self.pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-handler")
+        self.pool = Pool(THREADS, "skiff-handler", diag)
         self.inflight = {}
+        self.claims = threading.Lock()  # one answer per invocation: see claim()
+        self.context = contextvars.copy_context()  # loop callbacks run in it (serve() sets it)
         self.handler = None
+        self.sync = False  # the handler is a plain function: INVOKEs go straight to the pool
         self.init = None
         self.native_notice = None  # the line sent before a function's first print (a flavor's)
         self.times = {"hello": 0.0, "init": 0.0, "ready": 0.0}  # time.monotonic() at each step
@@ -158,6 +165,7 @@ class Bridge:
                 sys.path.insert(0, entry)
             if flavor == "scaleway":
                 self.handler = self.load_scaleway(code_dir, spec, meta)
+                self.sync = not inspect.iscoroutinefunction(self.handler)
                 self.stdout.flush_id(0)
                 self.stderr.flush_id(0)
                 self.sender.send(F.READY, 0, {})
@@ -184,6 +192,7 @@ class Bridge:
             else:
                 self.error(0, "INIT_ERROR", "%s: %s" % (name, text), user_traceback(err))
             return
+        self.sync = not inspect.iscoroutinefunction(self.handler)
         self.stdout.flush_id(0)
         self.stderr.flush_id(0)
         self.times["ready"] = time.monotonic()
@@ -198,8 +207,20 @@ class Bridge:
         return skiff_scaleway.wrap(fn, failure, meta, user_traceback, log_error)
 
     def run_sync(self, fn, arg):
-        """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context."""
-        return self.loop.run_in_executor(self.pool, contextvars.copy_context().run, fn, arg)
+        """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context (loop thread)."""
+        future = self.loop.create_future()
+        context = contextvars.copy_context()
+
+        def work():
+            try:
+                value = context.run(fn, arg)
+            except BaseException as err:
+                self.loop.call_soon_threadsafe(_settle, future, None, err)
+            else:
+                self.loop.call_soon_threadsafe(_settle, future, value, None)
+
+        self.pool.submit(work)
+        return future
 
     def timings(self):
         """/__opr/timings (seconds): `startup` from the bridge's start until it could take its function,
@@ -214,61 +235,119 @@ class Bridge:
     # INVOKE
 
     def on_invoke(self, wire_id, meta, body):
+        """Starts an invocation: a plain function's on a pool thread (called on the reader thread),
+        an `async def` one as a task (called on the loop thread)."""
         ctx = Context(self.init or {}, meta, lambda text, level="info": self.log(wire_id, "log", level, text))
         ctx._calls = self.calls
         ctx._received_at = time.monotonic()  # an Open Runtimes timeout counts from here
         inv = Invocation(ctx)
         self.inflight[wire_id] = inv
-        inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
+        if self.sync:
+            self.pool.submit(self.context.copy().run, self.invoke_sync, wire_id, inv, meta, body)
+        else:
+            inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
+
+    def invoke_sync(self, wire_id, inv, meta, body):
+        """A plain function's invocation, on a pool thread in a context of its own."""
+        if self.inflight.get(wire_id) is not inv:
+            return  # cancelled (and answered) before a thread took it
+        current_id.set(wire_id)
+        try:
+            value = self.handler(_request(meta, body), inv.ctx)
+            if inspect.isawaitable(value):  # a plain function that returned an awaitable: awaited on the loop
+                context = contextvars.copy_context()
+                self.loop.call_soon_threadsafe(self.await_value, wire_id, inv, value, context=context)
+                return
+        except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
+            self.failed(wire_id, inv, err)
+        else:
+            self.finish(wire_id, inv, value)
+
+    def await_value(self, wire_id, inv, value):
+        if self.inflight.get(wire_id) is not inv:  # cancelled meanwhile
+            getattr(value, "close", lambda: None)()
+            return
+
+        async def wait():
+            try:
+                result = await value
+            except BaseException as err:
+                self.failed(wire_id, inv, err)
+            else:
+                self.finish(wire_id, inv, result)
+
+        inv.task = self.loop.create_task(wait())
 
     async def invoke(self, wire_id, inv, meta, body):
         current_id.set(wire_id)
         try:
             if self.handler is None:
                 raise RuntimeError("INVOKE before READY")
-            request = Request(meta.get("method", "GET"), meta.get("url", "http://localhost/"), meta.get("headers") or [], body)
-            fn = self.handler
-            if inspect.iscoroutinefunction(fn):
-                value = await fn(request, inv.ctx)
-            else:
-                call = contextvars.copy_context().run
-                value = await self.loop.run_in_executor(self.pool, call, fn, request, inv.ctx)
-                if inspect.isawaitable(value):
-                    value = await value
+            value = await self.handler(_request(meta, body), inv.ctx)
+        except BaseException as err:  # CancelledError too
+            self.failed(wire_id, inv, err)
+        else:
+            self.finish(wire_id, inv, value)
+
+    def claim(self, wire_id, inv):
+        """True once per invocation, for whoever answers it (its thread, or a CANCEL that came first)."""
+        with self.claims:
+            if self.inflight.get(wire_id) is not inv:
+                return False
+            del self.inflight[wire_id]
+        return True
+
+    def finish(self, wire_id, inv, value):
+        """Answers with the handler's return value (any thread)."""
+        try:
             if inv.ctx.cancelled:
                 raise asyncio.CancelledError()
             status, headers, out = to_result(value)
+        except BaseException as err:
+            self.failed(wire_id, inv, err)
+            return
+        if not self.claim(wire_id, inv):
+            return
+        try:
             self.flush_output(wire_id)
             if len(out) > MAX_RESPONSE_BYTES:
                 message = "response body of %d bytes exceeds the limit of %d" % (len(out), MAX_RESPONSE_BYTES)
                 self.error(wire_id, "RESPONSE_TOO_LARGE", message)
             else:
-                self.sender.send(F.RESULT, wire_id, {"status": status, "headers": headers}, out)
-        except asyncio.CancelledError:
+                self.sender.send_frame(F.encode_result(wire_id, status, headers, out))
+        except BaseException as err:
+            self.answer_error(wire_id, inv, err)
+        self.answered()
+
+    def failed(self, wire_id, inv, err):
+        """Answers with an ERROR for what the invocation raised (any thread)."""
+        if self.claim(wire_id, inv):
+            self.answer_error(wire_id, inv, err)
+            self.answered()
+
+    def answer_error(self, wire_id, inv, err):
+        try:
             self.flush_output(wire_id)
-            self.error(wire_id, "CANCELLED", "cancelled")
-        except BadResponse as err:
-            self.flush_output(wire_id)
-            self.error(wire_id, "BAD_RESPONSE", describe_exception(err)[1])
-        except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
-            try:
-                self.flush_output(wire_id)
-                if inv.ctx.cancelled:
-                    self.error(wire_id, "CANCELLED", "cancelled")
-                else:
-                    # a tinyFaaS function's error text is str(e), which the platform shows to the caller
-                    tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
-                    name, text = describe_exception(err)
-                    message = text if tinyfaas else "%s: %s" % (name, text)
-                    # a ctx.call refusal it did not catch: the platform may fail the invocation with it
-                    failure = err.code if isinstance(err, skiff.CallError) else None
-                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
-            except BaseException:  # whatever the exception does, the invocation gets an answer
-                self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
-        finally:
-            self.inflight.pop(wire_id, None)
-            if self.shutting_down and not self.inflight:
-                self.loop.create_task(self.exit(0))
+            if isinstance(err, asyncio.CancelledError):
+                self.error(wire_id, "CANCELLED", "cancelled")
+            elif isinstance(err, BadResponse):
+                self.error(wire_id, "BAD_RESPONSE", describe_exception(err)[1])
+            elif inv.ctx.cancelled:
+                self.error(wire_id, "CANCELLED", "cancelled")
+            else:
+                # a tinyFaaS function's error text is str(e), which the platform shows to the caller
+                tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
+                name, text = describe_exception(err)
+                message = text if tinyfaas else "%s: %s" % (name, text)
+                # a ctx.call refusal it did not catch: the platform may fail the invocation with it
+                failure = err.code if isinstance(err, skiff.CallError) else None
+                self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
+        except BaseException:  # whatever the exception does, the invocation gets an answer
+            self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
+
+    def answered(self):
+        if self.shutting_down and not self.inflight:
+            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.exit(0)))
 
     def flush_output(self, wire_id):
         self.stdout.flush_id(wire_id)
@@ -282,9 +361,11 @@ class Bridge:
             return
         inv.ctx.cancel_event.set()
         # An async handler gets CancelledError; a sync one keeps running in its thread (it can watch
-        # ctx.cancelled), but the task stops waiting for it, so CANCELLED goes out at once.
+        # ctx.cancelled), but CANCELLED goes out at once and what it returns later is dropped.
         if inv.task is not None:
             inv.task.cancel()
+        else:
+            self.failed(wire_id, inv, asyncio.CancelledError())
 
     def on_shutdown(self, meta):
         self.shutting_down = True
@@ -300,14 +381,13 @@ class Bridge:
             self.stdout.flush_id(0)
             self.stderr.flush_id(0)
             self.sender.flush()
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 0.2)
         except BaseException:
             pass
         os._exit(code)
 
     async def serve(self):
         self.times["hello"] = time.monotonic()
+        self.context = contextvars.copy_context()
         self.sender.send(
             F.HELLO,
             0,
@@ -318,14 +398,36 @@ class Bridge:
                 "pid": os.getpid(),
             },
         )
+        threading.Thread(target=self.read, name="skiff-reader", daemon=True).start()
+        await self.loop.create_future()  # the process ends with os._exit
+
+    def read(self):
+        """The reader thread: a plain function's INVOKEs go to the pool, other frames to the loop."""
+        reader = F.FrameReader()
+        recv = self.sock.recv
         while True:
             try:
-                kind, wire_id, meta, body = await F.read_frame(self.reader)
-            except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                data = recv(F.READ_BYTES)
+            except OSError:
+                data = b""
+            if not data:
                 os._exit(0)  # the platform is gone
+            try:
+                frames = reader.feed(data)
             except F.ProtocolError as err:
                 diag("protocol error: %s" % err)
                 os._exit(70)
+            rest = []
+            for frame in frames:
+                if frame[0] == F.INVOKE and self.sync:
+                    self.on_invoke(frame[1], frame[2], frame[3])
+                else:
+                    rest.append(frame)
+            if rest:
+                self.loop.call_soon_threadsafe(self.on_frames, rest, context=self.context)
+
+    def on_frames(self, frames):
+        for kind, wire_id, meta, body in frames:
             if kind == F.INVOKE:
                 self.on_invoke(wire_id, meta, body)
             elif kind == F.PING:
@@ -344,8 +446,20 @@ class Bridge:
                 diag("ignoring frame kind %d" % kind)
 
 
-_PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(os.path.dirname(
-    inspect.getfile(ThreadPoolExecutor))) + os.sep)
+def _request(meta, body):
+    return Request(meta.get("method", "GET"), meta.get("url", "http://localhost/"), meta.get("headers") or [], body)
+
+
+def _settle(future, value, err):
+    if future.cancelled():
+        return
+    if err is None:
+        future.set_result(value)
+    else:
+        future.set_exception(err)
+
+
+_PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(threading.__file__) + os.sep)
 
 
 def user_traceback(err):
@@ -387,8 +501,8 @@ def load_handler(code_dir, spec, missing=None):
 async def main():
     loop = asyncio.get_running_loop()
     sock = socket.socket(fileno=PROTOCOL_FD)
-    reader, writer = await asyncio.open_connection(sock=sock)
-    bridge = Bridge(loop, reader, writer)
+    sock.setblocking(True)  # read by one thread, written by whichever thread has frames (skiff_frames.py)
+    bridge = Bridge(loop, sock)
     sys.stdout = bridge.stdout
     sys.stderr = bridge.stderr
     await bridge.serve()
