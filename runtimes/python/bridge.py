@@ -18,7 +18,6 @@ import socket
 import sys
 import threading
 import time
-import traceback
 
 # When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
 STARTED = time.monotonic()
@@ -34,12 +33,11 @@ import skiff_openruntimes  # noqa: E402
 import skiff_scaleway  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
-from skiff_output import LogWriter, current_id  # noqa: E402
+from skiff_invoke import MAX_RESPONSE_BYTES, Invoker, cut, describe_exception, user_traceback  # noqa: E402
+from skiff_output import LogWriter  # noqa: E402
 from skiff_pool import Pool  # noqa: E402
-from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
-MAX_RESPONSE_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 * 1024)
 THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
 # Longest LOG text, ERROR message and stack sent (characters); longer ones are cut with a marker.
 MAX_LOG_CHARS = 16 * 1024
@@ -56,28 +54,6 @@ DEFAULT_HANDLERS = {
 }
 
 
-def cut(text, limit):
-    """text, or its first `limit` characters and a marker saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return "%s … [cut: %d more characters]" % (text[:limit], len(text) - limit)
-
-
-def describe_exception(err):
-    """`Type: text` for an exception, even when its str() raises or returns something else."""
-    try:
-        name = type(err).__name__
-    except BaseException:
-        name = "Exception"
-    try:
-        text = str(err)
-    except BaseException:
-        text = None
-    if not isinstance(text, str):
-        text = "(the exception's str() failed)"
-    return name, text
-
-
 def diag(text):
     """A line of the bridge's own to the real stderr (an instance-level log line)."""
     try:
@@ -87,16 +63,7 @@ def diag(text):
         pass
 
 
-class Invocation:
-    __slots__ = ("ctx", "task", "native_output")
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.task = None  # the asyncio task running it, if it runs on the loop
-        self.native_output = False  # an openruntimes function printed (its notice is out)
-
-
-class Bridge:
+class Bridge(Invoker):
     def __init__(self, loop, sock):
         self.loop = loop
         self.sock = sock
@@ -124,7 +91,7 @@ class Bridge:
                 self.log(wire_id, "log", "info", self.native_notice)
         try:
             body = cut(text, MAX_LOG_CHARS).encode("utf-8", "replace")
-            self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, body)
+            self.sender.send_frame(F.encode_log(wire_id, stream, level, body))
         except ValueError as err:  # over the frame size: say so rather than lose the invocation
             diag("log line dropped: %s" % err)
 
@@ -206,22 +173,6 @@ class Bridge:
         log_error = lambda ctx, text: ctx._log(text, "error")  # noqa: E731
         return skiff_scaleway.wrap(fn, failure, meta, user_traceback, log_error)
 
-    def run_sync(self, fn, arg):
-        """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context (loop thread)."""
-        future = self.loop.create_future()
-        context = contextvars.copy_context()
-
-        def work():
-            try:
-                value = context.run(fn, arg)
-            except BaseException as err:
-                self.loop.call_soon_threadsafe(_settle, future, None, err)
-            else:
-                self.loop.call_soon_threadsafe(_settle, future, value, None)
-
-        self.pool.submit(work)
-        return future
-
     def timings(self):
         """/__opr/timings (seconds): `startup` from the bridge's start until it could take its function,
         `load` loading the function (INIT to READY), `uptime` since the bridge's start."""
@@ -232,140 +183,7 @@ class Bridge:
             ("uptime", time.monotonic() - STARTED),
         ]
 
-    # INVOKE
-
-    def on_invoke(self, wire_id, meta, body):
-        """Starts an invocation: a plain function's on a pool thread (called on the reader thread),
-        an `async def` one as a task (called on the loop thread)."""
-        ctx = Context(self.init or {}, meta, lambda text, level="info": self.log(wire_id, "log", level, text))
-        ctx._calls = self.calls
-        ctx._received_at = time.monotonic()  # an Open Runtimes timeout counts from here
-        inv = Invocation(ctx)
-        self.inflight[wire_id] = inv
-        if self.sync:
-            self.pool.submit(self.context.copy().run, self.invoke_sync, wire_id, inv, meta, body)
-        else:
-            inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
-
-    def invoke_sync(self, wire_id, inv, meta, body):
-        """A plain function's invocation, on a pool thread in a context of its own."""
-        if self.inflight.get(wire_id) is not inv:
-            return  # cancelled (and answered) before a thread took it
-        current_id.set(wire_id)
-        try:
-            value = self.handler(_request(meta, body), inv.ctx)
-            if inspect.isawaitable(value):  # a plain function that returned an awaitable: awaited on the loop
-                context = contextvars.copy_context()
-                self.loop.call_soon_threadsafe(self.await_value, wire_id, inv, value, context=context)
-                return
-        except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
-            self.failed(wire_id, inv, err)
-        else:
-            self.finish(wire_id, inv, value)
-
-    def await_value(self, wire_id, inv, value):
-        if self.inflight.get(wire_id) is not inv:  # cancelled meanwhile
-            getattr(value, "close", lambda: None)()
-            return
-
-        async def wait():
-            try:
-                result = await value
-            except BaseException as err:
-                self.failed(wire_id, inv, err)
-            else:
-                self.finish(wire_id, inv, result)
-
-        inv.task = self.loop.create_task(wait())
-
-    async def invoke(self, wire_id, inv, meta, body):
-        current_id.set(wire_id)
-        try:
-            if self.handler is None:
-                raise RuntimeError("INVOKE before READY")
-            value = await self.handler(_request(meta, body), inv.ctx)
-        except BaseException as err:  # CancelledError too
-            self.failed(wire_id, inv, err)
-        else:
-            self.finish(wire_id, inv, value)
-
-    def claim(self, wire_id, inv):
-        """True once per invocation, for whoever answers it (its thread, or a CANCEL that came first)."""
-        with self.claims:
-            if self.inflight.get(wire_id) is not inv:
-                return False
-            del self.inflight[wire_id]
-        return True
-
-    def finish(self, wire_id, inv, value):
-        """Answers with the handler's return value (any thread)."""
-        try:
-            if inv.ctx.cancelled:
-                raise asyncio.CancelledError()
-            status, headers, out = to_result(value)
-        except BaseException as err:
-            self.failed(wire_id, inv, err)
-            return
-        if not self.claim(wire_id, inv):
-            return
-        try:
-            self.flush_output(wire_id)
-            if len(out) > MAX_RESPONSE_BYTES:
-                message = "response body of %d bytes exceeds the limit of %d" % (len(out), MAX_RESPONSE_BYTES)
-                self.error(wire_id, "RESPONSE_TOO_LARGE", message)
-            else:
-                self.sender.send_frame(F.encode_result(wire_id, status, headers, out))
-        except BaseException as err:
-            self.answer_error(wire_id, inv, err)
-        self.answered()
-
-    def failed(self, wire_id, inv, err):
-        """Answers with an ERROR for what the invocation raised (any thread)."""
-        if self.claim(wire_id, inv):
-            self.answer_error(wire_id, inv, err)
-            self.answered()
-
-    def answer_error(self, wire_id, inv, err):
-        try:
-            self.flush_output(wire_id)
-            if isinstance(err, asyncio.CancelledError):
-                self.error(wire_id, "CANCELLED", "cancelled")
-            elif isinstance(err, BadResponse):
-                self.error(wire_id, "BAD_RESPONSE", describe_exception(err)[1])
-            elif inv.ctx.cancelled:
-                self.error(wire_id, "CANCELLED", "cancelled")
-            else:
-                # a tinyFaaS function's error text is str(e), which the platform shows to the caller
-                tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
-                name, text = describe_exception(err)
-                message = text if tinyfaas else "%s: %s" % (name, text)
-                # a ctx.call refusal it did not catch: the platform may fail the invocation with it
-                failure = err.code if isinstance(err, skiff.CallError) else None
-                self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
-        except BaseException:  # whatever the exception does, the invocation gets an answer
-            self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
-
-    def answered(self):
-        if self.shutting_down and not self.inflight:
-            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.exit(0)))
-
-    def flush_output(self, wire_id):
-        self.stdout.flush_id(wire_id)
-        self.stderr.flush_id(wire_id)
-
     # the rest of the protocol
-
-    def on_cancel(self, wire_id):
-        inv = self.inflight.get(wire_id)
-        if inv is None:
-            return
-        inv.ctx.cancel_event.set()
-        # An async handler gets CancelledError; a sync one keeps running in its thread (it can watch
-        # ctx.cancelled), but CANCELLED goes out at once and what it returns later is dropped.
-        if inv.task is not None:
-            inv.task.cancel()
-        else:
-            self.failed(wire_id, inv, asyncio.CancelledError())
 
     def on_shutdown(self, meta):
         self.shutting_down = True
@@ -402,18 +220,28 @@ class Bridge:
         await self.loop.create_future()  # the process ends with os._exit
 
     def read(self):
-        """The reader thread: a plain function's INVOKEs go to the pool, other frames to the loop."""
+        """The reader thread: a plain function's INVOKEs go to the pool, other frames to the loop.
+        If it fails the instance ends (code 70), as on a protocol error: it cannot serve without it."""
+        try:
+            self.read_frames()
+        except BaseException as err:
+            diag("the frame reader failed: %s: %s" % describe_exception(err))
+            os._exit(70)
+
+    def read_frames(self):
         reader = F.FrameReader()
-        recv = self.sock.recv
+        recv_into = self.sock.recv_into
+        buf = bytearray(F.READ_BYTES)  # one buffer for every read (recv() would map and unmap 256 KiB each time)
+        view = memoryview(buf)
         while True:
             try:
-                data = recv(F.READ_BYTES)
+                count = recv_into(buf)
             except OSError:
-                data = b""
-            if not data:
+                count = 0
+            if not count:
                 os._exit(0)  # the platform is gone
             try:
-                frames = reader.feed(data)
+                frames = reader.feed(bytes(view[:count]))
             except F.ProtocolError as err:
                 diag("protocol error: %s" % err)
                 os._exit(70)
@@ -444,33 +272,6 @@ class Bridge:
                 self.on_shutdown(meta)
             else:
                 diag("ignoring frame kind %d" % kind)
-
-
-def _request(meta, body):
-    return Request(meta.get("method", "GET"), meta.get("url", "http://localhost/"), meta.get("headers") or [], body)
-
-
-def _settle(future, value, err):
-    if future.cancelled():
-        return
-    if err is None:
-        future.set_result(value)
-    else:
-        future.set_exception(err)
-
-
-_PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(threading.__file__) + os.sep)
-
-
-def user_traceback(err):
-    """The traceback of an exception from user code, without the bridge's and the executor's frames."""
-    try:
-        tb = err.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PLUMBING + ("<frozen ",)):
-            tb = tb.tb_next
-        return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
-    except BaseException:
-        return None
 
 
 class InitError(Exception):

@@ -64,6 +64,19 @@ def encode_result(wire_id, status, headers, body):
     return _frame(RESULT, wire_id, meta, body)
 
 
+_LOG_META = {}  # (stream, level) -> its LOG meta bytes: a handful of pairs
+
+
+def encode_log(wire_id, stream, level, body):
+    """A LOG frame, its meta as encode_frame writes {"stream", "level"}."""
+    meta = _LOG_META.get((stream, level))
+    if meta is None:
+        meta = _encode_meta({"stream": stream, "level": level}).encode("utf-8")
+        if len(_LOG_META) < 64:
+            _LOG_META[(stream, level)] = meta
+    return _frame(LOG, wire_id, meta, body)
+
+
 def _frame(kind, wire_id, meta_bytes, body):
     if type(body) is not bytes:
         body = bytes(body)
