@@ -1,7 +1,9 @@
 """The Python bridge: one instance process speaking runtime protocol v1 (docs/runtime-protocol.md).
 
-It loads the user's module once on INIT and serves concurrent INVOKE frames on one asyncio loop:
-`async def` handlers run as tasks on the loop, plain `def` handlers in a thread pool. print() and
+It loads the user's module once on INIT and serves concurrent INVOKE frames. A reader thread cuts
+frames off the socket: INVOKEs of a plain `def` handler go straight to a thread pool (skiff_pool.py),
+every other frame to the asyncio loop, where `async def` handlers run as tasks. Frames leave from any
+thread through one writer that joins those that pile up into one write (skiff_frames.py). print() and
 other writes to sys.stdout / sys.stderr become LOG frames of the invocation that wrote them.
 Stdlib only, Python >= 3.9. The contract for user code is in docs/runtimes/python.md.
 """
@@ -14,9 +16,8 @@ import os
 import platform
 import socket
 import sys
+import threading
 import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 # When the bridge's code started (time.monotonic()), for an Open Runtimes function's /__opr/timings.
 STARTED = time.monotonic()
@@ -32,11 +33,11 @@ import skiff_openruntimes  # noqa: E402
 import skiff_scaleway  # noqa: E402
 import skiff_tinyfaas  # noqa: E402
 from skiff_calls import Calls  # noqa: E402
-from skiff_output import LogWriter, current_id  # noqa: E402
-from skiff_request import BadResponse, Context, Request, to_result  # noqa: E402
+from skiff_invoke import MAX_RESPONSE_BYTES, Invoker, cut, describe_exception, user_traceback  # noqa: E402
+from skiff_output import LogWriter  # noqa: E402
+from skiff_pool import Pool  # noqa: E402
 
 PROTOCOL_FD = int(os.environ.get("SKIFF_PROTOCOL_FD") or 3)
-MAX_RESPONSE_BYTES = int(os.environ.get("SKIFF_MAX_RESPONSE_BYTES") or 6 * 1024 * 1024)
 THREADS = int(os.environ.get("SKIFF_PYTHON_THREADS") or 64)
 # Longest LOG text, ERROR message and stack sent (characters); longer ones are cut with a marker.
 MAX_LOG_CHARS = 16 * 1024
@@ -53,28 +54,6 @@ DEFAULT_HANDLERS = {
 }
 
 
-def cut(text, limit):
-    """text, or its first `limit` characters and a marker saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return "%s … [cut: %d more characters]" % (text[:limit], len(text) - limit)
-
-
-def describe_exception(err):
-    """`Type: text` for an exception, even when its str() raises or returns something else."""
-    try:
-        name = type(err).__name__
-    except BaseException:
-        name = "Exception"
-    try:
-        text = str(err)
-    except BaseException:
-        text = None
-    if not isinstance(text, str):
-        text = "(the exception's str() failed)"
-    return name, text
-
-
 def diag(text):
     """A line of the bridge's own to the real stderr (an instance-level log line)."""
     try:
@@ -84,23 +63,18 @@ def diag(text):
         pass
 
 
-class Invocation:
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.task = None
-        self.native_output = False  # an openruntimes function printed (its notice is out)
-
-
-class Bridge:
-    def __init__(self, loop, reader, writer):
+class Bridge(Invoker):
+    def __init__(self, loop, sock):
         self.loop = loop
-        self.reader = reader
-        self.writer = writer
-        self.sender = F.FrameSender(loop, writer)
+        self.sock = sock
+        self.sender = F.FrameSender(loop, sock)
         self.calls = Calls(loop, self.sender)
-        self.pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-handler")
+        self.pool = Pool(THREADS, "skiff-handler", diag)
         self.inflight = {}
+        self.claims = threading.Lock()  # one answer per invocation: see claim()
+        self.context = contextvars.copy_context()  # loop callbacks run in it (serve() sets it)
         self.handler = None
+        self.sync = False  # the handler is a plain function: INVOKEs go straight to the pool
         self.init = None
         self.native_notice = None  # the line sent before a function's first print (a flavor's)
         self.times = {"hello": 0.0, "init": 0.0, "ready": 0.0}  # time.monotonic() at each step
@@ -117,7 +91,7 @@ class Bridge:
                 self.log(wire_id, "log", "info", self.native_notice)
         try:
             body = cut(text, MAX_LOG_CHARS).encode("utf-8", "replace")
-            self.sender.send(F.LOG, wire_id, {"stream": stream, "level": level}, body)
+            self.sender.send_frame(F.encode_log(wire_id, stream, level, body))
         except ValueError as err:  # over the frame size: say so rather than lose the invocation
             diag("log line dropped: %s" % err)
 
@@ -158,6 +132,7 @@ class Bridge:
                 sys.path.insert(0, entry)
             if flavor == "scaleway":
                 self.handler = self.load_scaleway(code_dir, spec, meta)
+                self.sync = not inspect.iscoroutinefunction(self.handler)
                 self.stdout.flush_id(0)
                 self.stderr.flush_id(0)
                 self.sender.send(F.READY, 0, {})
@@ -184,6 +159,7 @@ class Bridge:
             else:
                 self.error(0, "INIT_ERROR", "%s: %s" % (name, text), user_traceback(err))
             return
+        self.sync = not inspect.iscoroutinefunction(self.handler)
         self.stdout.flush_id(0)
         self.stderr.flush_id(0)
         self.times["ready"] = time.monotonic()
@@ -197,10 +173,6 @@ class Bridge:
         log_error = lambda ctx, text: ctx._log(text, "error")  # noqa: E731
         return skiff_scaleway.wrap(fn, failure, meta, user_traceback, log_error)
 
-    def run_sync(self, fn, arg):
-        """An awaitable of fn(arg) run in the thread pool, in a copy of the caller's context."""
-        return self.loop.run_in_executor(self.pool, contextvars.copy_context().run, fn, arg)
-
     def timings(self):
         """/__opr/timings (seconds): `startup` from the bridge's start until it could take its function,
         `load` loading the function (INIT to READY), `uptime` since the bridge's start."""
@@ -211,80 +183,7 @@ class Bridge:
             ("uptime", time.monotonic() - STARTED),
         ]
 
-    # INVOKE
-
-    def on_invoke(self, wire_id, meta, body):
-        ctx = Context(self.init or {}, meta, lambda text, level="info": self.log(wire_id, "log", level, text))
-        ctx._calls = self.calls
-        ctx._received_at = time.monotonic()  # an Open Runtimes timeout counts from here
-        inv = Invocation(ctx)
-        self.inflight[wire_id] = inv
-        inv.task = self.loop.create_task(self.invoke(wire_id, inv, meta, body))
-
-    async def invoke(self, wire_id, inv, meta, body):
-        current_id.set(wire_id)
-        try:
-            if self.handler is None:
-                raise RuntimeError("INVOKE before READY")
-            request = Request(meta.get("method", "GET"), meta.get("url", "http://localhost/"), meta.get("headers") or [], body)
-            fn = self.handler
-            if inspect.iscoroutinefunction(fn):
-                value = await fn(request, inv.ctx)
-            else:
-                call = contextvars.copy_context().run
-                value = await self.loop.run_in_executor(self.pool, call, fn, request, inv.ctx)
-                if inspect.isawaitable(value):
-                    value = await value
-            if inv.ctx.cancelled:
-                raise asyncio.CancelledError()
-            status, headers, out = to_result(value)
-            self.flush_output(wire_id)
-            if len(out) > MAX_RESPONSE_BYTES:
-                message = "response body of %d bytes exceeds the limit of %d" % (len(out), MAX_RESPONSE_BYTES)
-                self.error(wire_id, "RESPONSE_TOO_LARGE", message)
-            else:
-                self.sender.send(F.RESULT, wire_id, {"status": status, "headers": headers}, out)
-        except asyncio.CancelledError:
-            self.flush_output(wire_id)
-            self.error(wire_id, "CANCELLED", "cancelled")
-        except BadResponse as err:
-            self.flush_output(wire_id)
-            self.error(wire_id, "BAD_RESPONSE", describe_exception(err)[1])
-        except BaseException as err:  # SystemExit / KeyboardInterrupt from user code stay user errors
-            try:
-                self.flush_output(wire_id)
-                if inv.ctx.cancelled:
-                    self.error(wire_id, "CANCELLED", "cancelled")
-                else:
-                    # a tinyFaaS function's error text is str(e), which the platform shows to the caller
-                    tinyfaas = (self.init or {}).get("flavor") == "tinyfaas"
-                    name, text = describe_exception(err)
-                    message = text if tinyfaas else "%s: %s" % (name, text)
-                    # a ctx.call refusal it did not catch: the platform may fail the invocation with it
-                    failure = err.code if isinstance(err, skiff.CallError) else None
-                    self.error(wire_id, "FUNCTION_ERROR", message, user_traceback(err), failure)
-            except BaseException:  # whatever the exception does, the invocation gets an answer
-                self.error(wire_id, "FUNCTION_ERROR", "the function raised an exception that cannot be shown")
-        finally:
-            self.inflight.pop(wire_id, None)
-            if self.shutting_down and not self.inflight:
-                self.loop.create_task(self.exit(0))
-
-    def flush_output(self, wire_id):
-        self.stdout.flush_id(wire_id)
-        self.stderr.flush_id(wire_id)
-
     # the rest of the protocol
-
-    def on_cancel(self, wire_id):
-        inv = self.inflight.get(wire_id)
-        if inv is None:
-            return
-        inv.ctx.cancel_event.set()
-        # An async handler gets CancelledError; a sync one keeps running in its thread (it can watch
-        # ctx.cancelled), but the task stops waiting for it, so CANCELLED goes out at once.
-        if inv.task is not None:
-            inv.task.cancel()
 
     def on_shutdown(self, meta):
         self.shutting_down = True
@@ -300,14 +199,13 @@ class Bridge:
             self.stdout.flush_id(0)
             self.stderr.flush_id(0)
             self.sender.flush()
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 0.2)
         except BaseException:
             pass
         os._exit(code)
 
     async def serve(self):
         self.times["hello"] = time.monotonic()
+        self.context = contextvars.copy_context()
         self.sender.send(
             F.HELLO,
             0,
@@ -318,14 +216,46 @@ class Bridge:
                 "pid": os.getpid(),
             },
         )
+        threading.Thread(target=self.read, name="skiff-reader", daemon=True).start()
+        await self.loop.create_future()  # the process ends with os._exit
+
+    def read(self):
+        """The reader thread: a plain function's INVOKEs go to the pool, other frames to the loop.
+        If it fails the instance ends (code 70), as on a protocol error: it cannot serve without it."""
+        try:
+            self.read_frames()
+        except BaseException as err:
+            diag("the frame reader failed: %s: %s" % describe_exception(err))
+            os._exit(70)
+
+    def read_frames(self):
+        reader = F.FrameReader()
+        recv_into = self.sock.recv_into
+        buf = bytearray(F.READ_BYTES)  # one buffer for every read (recv() would map and unmap 256 KiB each time)
+        view = memoryview(buf)
         while True:
             try:
-                kind, wire_id, meta, body = await F.read_frame(self.reader)
-            except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                count = recv_into(buf)
+            except OSError:
+                count = 0
+            if not count:
                 os._exit(0)  # the platform is gone
+            try:
+                frames = reader.feed(bytes(view[:count]))
             except F.ProtocolError as err:
                 diag("protocol error: %s" % err)
                 os._exit(70)
+            rest = []
+            for frame in frames:
+                if frame[0] == F.INVOKE and self.sync:
+                    self.on_invoke(frame[1], frame[2], frame[3])
+                else:
+                    rest.append(frame)
+            if rest:
+                self.loop.call_soon_threadsafe(self.on_frames, rest, context=self.context)
+
+    def on_frames(self, frames):
+        for kind, wire_id, meta, body in frames:
             if kind == F.INVOKE:
                 self.on_invoke(wire_id, meta, body)
             elif kind == F.PING:
@@ -342,21 +272,6 @@ class Bridge:
                 self.on_shutdown(meta)
             else:
                 diag("ignoring frame kind %d" % kind)
-
-
-_PLUMBING = (HERE + os.sep, os.path.dirname(asyncio.__file__) + os.sep, os.path.dirname(os.path.dirname(
-    inspect.getfile(ThreadPoolExecutor))) + os.sep)
-
-
-def user_traceback(err):
-    """The traceback of an exception from user code, without the bridge's and the executor's frames."""
-    try:
-        tb = err.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PLUMBING + ("<frozen ",)):
-            tb = tb.tb_next
-        return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
-    except BaseException:
-        return None
 
 
 class InitError(Exception):
@@ -387,8 +302,8 @@ def load_handler(code_dir, spec, missing=None):
 async def main():
     loop = asyncio.get_running_loop()
     sock = socket.socket(fileno=PROTOCOL_FD)
-    reader, writer = await asyncio.open_connection(sock=sock)
-    bridge = Bridge(loop, reader, writer)
+    sock.setblocking(True)  # read by one thread, written by whichever thread has frames (skiff_frames.py)
+    bridge = Bridge(loop, sock)
     sys.stdout = bridge.stdout
     sys.stderr = bridge.stderr
     await bridge.serve()

@@ -69,6 +69,8 @@ class LogWriter(io.TextIOBase):
         self.flush_id(current_id.get())
 
     def flush_id(self, wire_id):
+        if not self._buffers:  # the usual case, on every answer: nothing held back, no lock taken
+            return
         with self._lock:
             rest = self._buffers.pop(wire_id, "")
         if rest:

@@ -50,18 +50,30 @@ class Headers(Mapping):
 
 class Request:
     """One HTTP request. path and query_string are as sent (percent-encoded); query holds the decoded
-    first value of each parameter, query_all every value as a list."""
+    first value of each parameter, query_all every value as a list.
+
+    path, query_string, query, query_all and headers are made on first use (__getattr__), then kept
+    as ordinary attributes: a handler that never reads them does not pay for them."""
 
     def __init__(self, method, url, header_pairs, body):
         self.method = method
         self.url = url
-        parts = urlsplit(url)
-        self.path = parts.path or "/"
-        self.query_string = parts.query
-        self.query_all = parse_qs(parts.query, keep_blank_values=True)
-        self.query = {name: values[0] for name, values in self.query_all.items()}
-        self.headers = Headers(header_pairs)
-        self.body = bytes(body)
+        self._header_pairs = header_pairs
+        self.body = body if type(body) is bytes else bytes(body)
+
+    def __getattr__(self, name):  # only for attributes not set yet
+        if name == "path" or name == "query_string":
+            parts = urlsplit(self.url)
+            self.path = parts.path or "/"
+            self.query_string = parts.query
+        elif name == "query_all" or name == "query":
+            self.query_all = parse_qs(self.query_string, keep_blank_values=True)
+            self.query = {key: values[0] for key, values in self.query_all.items()}
+        elif name == "headers":
+            self.headers = Headers(self._header_pairs)
+        else:
+            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+        return self.__dict__[name]
 
     def text(self, encoding=None):
         """The body decoded with the content-type's charset (default UTF-8); bad bytes become U+FFFD."""
@@ -88,6 +100,7 @@ class Context:
     """Per-invocation context: who runs, until when, env and secrets, a logger and the cancellation flag."""
 
     def __init__(self, init, meta, log):
+        self._init = init
         self.function_name = init.get("function", "")
         self.version = init.get("version", 0)
         self.invocation_id = meta.get("invocationId", "")
@@ -96,11 +109,18 @@ class Context:
         # trigger "call" or "cast": the calling function's name (None otherwise)
         self.caller = meta.get("caller")
         self._calls = None
-        self.secrets = dict(init.get("secrets") or {})
-        self.env = dict(init.get("env") or {})
-        self.env.update(self.secrets)
         self._log = log
-        self._cancel = threading.Event()
+
+    def __getattr__(self, name):  # env and secrets: copies of this invocation's own, made on first use
+        if name == "secrets":
+            self.secrets = dict(self._init.get("secrets") or {})
+        elif name == "env":
+            env = dict(self._init.get("env") or {})
+            env.update(self._init.get("secrets") or {})
+            self.env = env
+        else:
+            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+        return self.__dict__[name]
 
     def call(self, name, body=None, method=None, path="/", headers=None):
         """Calls another function through the platform (see skiff_calls.py): a CallResponse.
@@ -138,12 +158,16 @@ class Context:
     @property
     def cancelled(self):
         """True once the platform cancelled this invocation (it timed out): stop working."""
-        return self._cancel.is_set()
+        event = self.__dict__.get("_cancel")
+        return event is not None and event.is_set()
 
     @property
     def cancel_event(self):
         """A threading.Event set on cancellation, for sync handlers that wait on something."""
-        return self._cancel
+        event = self.__dict__.get("_cancel")
+        if event is None:  # made on first use; setdefault keeps one Event when two threads race
+            event = self.__dict__.setdefault("_cancel", threading.Event())
+        return event
 
     def remaining_ms(self):
         import time
