@@ -10,6 +10,10 @@
 //   proto/baetyl/*.proto (parsed here, once) as SKIFF_BAETYL_PROTOS. Its imports of the client and of
 //   the bridges' shared modules (runtimes/shared, the protocol in dist/src) stay imports of the
 //   compiled files next to it.
+// - Not a bundle: the Python bridge's modules compiled to bytecode (runtimes/python/__pycache__, for
+//   the default interpreter /usr/bin/python3), which the bridge runs with -B and so never writes
+//   itself: without it every Python instance compiled them again at its start.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -65,3 +69,12 @@ await build({
   define: { SKIFF_BAETYL_PROTOS: descriptor },
   plugins: [keepModules],
 });
+
+try {
+  execFileSync('/usr/bin/python3', ['-m', 'compileall', '-q', path.join(root, 'runtimes', 'python')], {
+    stdio: 'ignore',
+    timeout: 60_000,
+  });
+} catch {
+  // no Python here: its instances compile the bridge at their start, as before
+}

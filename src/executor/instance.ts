@@ -71,6 +71,8 @@ export class Instance implements PoolInstance<Instance> {
   onChange: ((instance: Instance) => void) | undefined;
   /** Set when the instance was taken from the warm pool rather than started for its function. */
   fromWarmPool = false;
+  /** Called once, when the first invocation settled (the warm pool refills after that reply). */
+  afterFirstSettle: (() => void) | undefined;
   private deployment: Deployment | undefined;
   private readonly process: InstanceProcess;
   private connection: ProtocolConnection | undefined;
@@ -272,6 +274,11 @@ export class Instance implements PoolInstance<Instance> {
   private changed(settled: boolean): void {
     if (settled && this.inFlight === 0) this.idleSince = Date.now();
     this.onChange?.(this);
+    if (settled && this.afterFirstSettle !== undefined) {
+      const first = this.afterFirstSettle;
+      this.afterFirstSettle = undefined;
+      first();
+    }
   }
 
   /**

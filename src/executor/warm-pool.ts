@@ -10,20 +10,37 @@ import type { Instance } from './instance.js';
 const STARTUP_ENV = /^(NODE_OPTIONS|NODE_PATH|NODE_EXTRA_CA_CERTS|LD_|PYTHON|MALLOC_|UV_THREADPOOL_SIZE)/;
 /** Consecutive failed spawns after which a runtime's warm pool stops trying (and says so). */
 const GIVE_UP_AFTER = 5;
+/** The latest a taken process is replaced when it answers nothing (a start at deploy, a failed load). */
+const REFILL_LATEST_MS = 250;
+
+/** What the warm pool needs of a process: the executor's `Instance`, or a test's fake. */
+export interface WarmInstance<Self> {
+  readonly state: string;
+  fromWarmPool: boolean;
+  onChange: ((instance: Self) => void) | undefined;
+  afterFirstSettle: (() => void) | undefined;
+  spawn(): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+  kill(): void;
+}
 
 /**
  * Pre-started generic bridge processes per runtime, with no user code loaded: a cold start takes one
- * and sends it the function (INIT) instead of starting a process. Each one taken is replaced.
+ * and sends it the function (INIT) instead of starting a process. Each one taken is replaced, but never
+ * on the cold start's path: starting a process forks the platform, which stalls its event loop for
+ * milliseconds (more the larger the platform's memory), so the replacement starts only once the taken
+ * process answered its first invocation (after that reply was written: a `setImmediate` after the
+ * answer), or REFILL_LATEST_MS after the take if it answers nothing.
  */
-export class WarmPool {
-  private readonly idle = new Map<RuntimeName, Set<Instance>>();
+export class WarmPool<I extends WarmInstance<I> = Instance> {
+  private readonly idle = new Map<RuntimeName, Set<I>>();
   private readonly spawning = new Map<RuntimeName, number>();
   private readonly failures = new Map<RuntimeName, number>();
   private stopped = false;
 
   constructor(
     private readonly sizes: Partial<Record<RuntimeName, number>>,
-    private readonly create: (runtime: RuntimeName) => Instance,
+    private readonly create: (runtime: RuntimeName) => I,
     private readonly logger: Logger,
   ) {}
 
@@ -33,7 +50,7 @@ export class WarmPool {
   }
 
   /** A warm process that can load `deployment`, or undefined (the caller starts a process itself). */
-  take(deployment: Deployment): Instance | undefined {
+  take(deployment: Deployment): I | undefined {
     if (this.stopped) return undefined;
     // warm processes are started with network "none": never one for a function with another network
     if (deployment.network !== 'none') return undefined;
@@ -45,8 +62,24 @@ export class WarmPool {
     set.delete(instance);
     instance.fromWarmPool = true;
     instance.onChange = undefined;
-    this.refill(deployment.runtime);
+    this.refillAfter(instance, deployment.runtime);
     return instance;
+  }
+
+  /** Replaces a taken process after its first answer (or REFILL_LATEST_MS), off the cold path. */
+  private refillAfter(instance: I, runtime: RuntimeName): void {
+    let done = false;
+    const refill = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(latest);
+      instance.afterFirstSettle = undefined;
+      // after the answer's own continuations (the reply written), then the spawn
+      setImmediate(() => this.refill(runtime));
+    };
+    const latest = setTimeout(refill, REFILL_LATEST_MS);
+    latest.unref();
+    instance.afterFirstSettle = refill;
   }
 
   /** Processes waiting, per runtime. */
@@ -56,7 +89,7 @@ export class WarmPool {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const all = [...this.idle.values()].flatMap((set) => [...set]);
+    const all: I[] = [...this.idle.values()].flatMap((set) => [...set]);
     this.idle.clear();
     await Promise.all(all.map((i) => i.stop(500)));
   }
@@ -86,8 +119,9 @@ export class WarmPool {
         if (set === undefined) this.idle.set(runtime, (set = new Set()));
         set.add(instance);
         // A warm process that dies before it is used is replaced.
+        const own = set;
         instance.onChange = (i) => {
-          if (i.state === 'exited' && set.delete(i)) this.refill(runtime);
+          if (i.state === 'exited' && own.delete(i)) this.refill(runtime);
         };
       },
       (err: unknown) => {

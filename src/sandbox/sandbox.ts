@@ -186,7 +186,7 @@ export class Sandbox {
         const idProblem = hostIdProblem(config.sandbox.uidBase);
         if (idProblem !== undefined) throw unsafe(idProblem);
         hostIds = HostIds.for(config.sandbox.uidBase);
-        const opened = CodeSlots.open(config.dataDir, hostIds.gid);
+        const opened = CodeSlots.open(config.dataDir, hostIds.gid, config.runtimes.python);
         if (typeof opened === 'string')
           throw unsafe(`${opened} (as root, code reaches sandboxes only through slots)`);
         slots = opened;

@@ -4,7 +4,8 @@
  * open to the sandboxes' group only) in a base below the temp folder; the base is a shared mount, so when the platform
  * (root) later mounts the code read-only at `<slot>/code`, the mount propagates into the sandbox,
  * which bound the slot at start. The code is bound read-only first in a private staging folder and
- * then moved into the slot, so the copy that propagates is read-only too. Needs root (mounts).
+ * then moved into the slot, so the copy that propagates is read-only too. Needs root (mounts). The
+ * mounts are made by one long-lived helper (mount-helper.ts) when it runs, else by `mount` launches.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { mountPoints } from '../shared/mounts.js';
 import { isAlive } from '../shared/processes.js';
+import { MountHelper } from './mount-helper.js';
 
 const run = promisify(execFile);
 
@@ -49,7 +51,41 @@ export class CodeSlots {
     private readonly base: string,
     private readonly staging: string,
     private readonly gid: number,
+    private readonly helper: MountHelper | undefined,
   ) {}
+
+  /** The bind of `hostDir` at `stage`, moved onto `target`: by the helper, else by two `mount` launches. */
+  private async bind(hostDir: string, stage: string, target: string, writable: boolean): Promise<void> {
+    if (this.helper?.alive === true) {
+      try {
+        await this.helper.bind(hostDir, stage, target, writable);
+        return;
+      } catch (err) {
+        // a refusal of the kernel is the answer; a helper that died leaves it to `mount`
+        if (this.helper.alive) throw err;
+      }
+    }
+    await run('mount', ['--bind', ...(writable ? [] : ['-o', 'ro']), hostDir, stage]);
+    await run('mount', ['--move', stage, target]);
+  }
+
+  /** Unmounts (lazily) and then removes the slot's folders, off the event loop when the helper runs. */
+  private unmountAndRemove(points: string[], dirs: string[]): void {
+    const remove = () => {
+      // never a recursive removal: were a mount still there, it would delete the function's code
+      for (const dir of dirs) removeEmpty(dir);
+    };
+    const helper = this.helper;
+    if (helper?.alive !== true) {
+      for (const point of points) umount(point);
+      remove();
+      return;
+    }
+    void Promise.all(points.map((point) => helper.umount(point))).then(remove, () => {
+      for (const point of points) umount(point);
+      remove();
+    });
+  }
 
   /** A folder the sandboxes' group (and root) may enter and list, nobody else (the umask is 077). */
   private groupDir(dir: string): void {
@@ -62,7 +98,7 @@ export class CodeSlots {
    * Opens this platform's slot base, or says why there can be none. `gid` is the sandboxes' group: slots
    * are theirs to enter; others may pass through the base (0711) but not list it.
    */
-  static open(dataDir: string, gid: number): CodeSlots | string {
+  static open(dataDir: string, gid: number, python?: string): CodeSlots | string {
     if (process.getuid?.() !== 0) return 'code slots need root (mounts)';
     const tmp = os.tmpdir();
     // slot bases of platforms that died without cleaning up
@@ -85,7 +121,7 @@ export class CodeSlots {
       const e = err as { stderr?: Buffer; message: string };
       return `cannot make the code slot mount: ${e.stderr?.toString().trim() || e.message}`;
     }
-    return new CodeSlots(base, staging, gid);
+    return new CodeSlots(base, staging, gid, python === undefined ? undefined : MountHelper.start(python));
   }
 
   create(id: string): CodeSlot {
@@ -104,24 +140,20 @@ export class CodeSlots {
           this.groupDir(target);
           inside = target;
           mkdirSync(stage, { recursive: true, mode: 0o700 });
-          await run('mount', ['--bind', ...(writable ? [] : ['-o', 'ro']), hostDir, stage]);
-          await run('mount', ['--move', stage, target]);
+          await this.bind(hostDir, stage, target, writable);
           removeEmpty(stage);
         })();
         return mounted;
       },
       release: () => {
-        if (inside !== undefined) umount(inside);
-        umount(stage);
-        // never a recursive removal: were a mount still there, it would delete the function's code
-        removeEmpty(stage);
-        if (inside !== undefined) removeEmpty(inside);
-        removeEmpty(dir);
+        const points = inside === undefined ? [stage] : [inside, stage];
+        this.unmountAndRemove(points, inside === undefined ? [stage, dir] : [stage, inside, dir]);
       },
     };
   }
 
   close(): void {
+    this.helper?.stop();
     for (const point of mountPoints()
       .filter((p) => p.startsWith(`${this.base}/`))
       .reverse())

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { waitUntil } from '../../test/helpers/wait.js';
+import type { Deployment } from '../model/deployment.js';
+import { WarmPool, type WarmInstance } from './warm-pool.js';
+
+class FakeWarm implements WarmInstance<FakeWarm> {
+  state = 'starting';
+  fromWarmPool = false;
+  onChange: ((instance: FakeWarm) => void) | undefined;
+  afterFirstSettle: (() => void) | undefined;
+  spawn(): Promise<void> {
+    this.state = 'warm';
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    this.state = 'exited';
+    return Promise.resolve();
+  }
+  kill(): void {
+    this.state = 'exited';
+  }
+}
+
+const deployment = { runtime: 'node', network: 'none', env: {}, secrets: {} } as unknown as Deployment;
+
+function pool() {
+  const created: FakeWarm[] = [];
+  const warm = new WarmPool<FakeWarm>(
+    { node: 1 },
+    () => {
+      const instance = new FakeWarm();
+      created.push(instance);
+      return instance;
+    },
+    pino({ level: 'silent' }),
+  );
+  return { warm, created };
+}
+
+describe('WarmPool', () => {
+  it('starts the replacement of a taken process only after its first answer, not in take()', async () => {
+    const { warm, created } = pool();
+    warm.fill();
+    await waitUntil('a warm process', () => warm.counts().node === 1);
+    const taken = warm.take(deployment);
+    expect(taken).toBe(created[0]);
+    expect(taken?.fromWarmPool).toBe(true);
+    // nothing spawned on the cold start's path
+    expect(created).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(created).toHaveLength(1);
+    taken?.afterFirstSettle?.();
+    expect(created).toHaveLength(1);
+    await waitUntil('the replacement', () => warm.counts().node === 1);
+    expect(created).toHaveLength(2);
+    await warm.stop();
+  });
+
+  it('replaces a taken process that answers nothing, soon after the take', async () => {
+    const { warm, created } = pool();
+    warm.fill();
+    await waitUntil('a warm process', () => warm.counts().node === 1);
+    expect(warm.take(deployment)).toBeDefined();
+    expect(warm.counts().node).toBe(0);
+    await waitUntil('the replacement', () => warm.counts().node === 1, 5_000);
+    expect(created).toHaveLength(2);
+    await warm.stop();
+  });
+});
