@@ -35,6 +35,13 @@ export function glance(r: Results): string[] {
           `**${times(bare?.rps)} of a bare Node server** and **${times(wd?.rps)} of workerd** in requests per second.`,
       );
     }
+    const hono = ratio('Hono on @hono/node-server / bare Node', 32);
+    const vsHono = ratio('Skiff node / Hono on @hono/node-server', 32);
+    if (hono !== undefined)
+      out.push(
+        `- **In-process ceiling:** the same hello on Hono with \`@hono/node-server\` serves ${times(hono.rps)} of bare Node's req/s at 32 connections` +
+          (vsHono === undefined ? '.' : `; Skiff node serves ${times(vsHono.rps)} of Hono's.`),
+      );
     for (const s of t.systems.filter((x) => !x.available))
       out.push(`- ${s.label}: not available in this run (${s.reason ?? 'unknown'}).`);
   }
