@@ -79,11 +79,11 @@ async function main(): Promise<void> {
   // each suite may run until its share of the budget (cumulative) is used up
   const shares: Record<SuiteName, number> = {
     throughput: 0.45,
-    coldstart: 0.565,
-    memory: 0.61,
-    scale: 0.895,
-    composition: 0.94,
-    profile: 0.98,
+    coldstart: 0.63,
+    memory: 0.65,
+    scale: 0.93,
+    composition: 0.955,
+    profile: 0.99,
   };
   const run = async <T>(name: SuiteName, suite: (ctx: SuiteContext) => Promise<T>): Promise<Outcome<T>> => {
     if (!args.only.has(name)) return { ok: false, seconds: 0, error: 'skipped (--only)' };

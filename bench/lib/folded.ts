@@ -136,3 +136,36 @@ export function categories(folded: Folded): Record<Category, number> {
   for (const [stack, samples] of folded) out[categoryOf(stack)] += samples / total;
   return out;
 }
+
+/**
+ * A pruned profile as stored in a results file: each frame name once, and each stack as its frames'
+ * indexes and its samples (`"0;4;17 12"`), one short line per stack even in pretty-printed JSON.
+ */
+export interface CompactStacks {
+  frames: string[];
+  stacks: string[];
+}
+
+export function compactStacks(folded: Folded): CompactStacks {
+  const frames: string[] = [];
+  const index = new Map<string, number>();
+  const id = (name: string): number => {
+    let i = index.get(name);
+    if (i === undefined) {
+      i = frames.length;
+      frames.push(name);
+      index.set(name, i);
+    }
+    return i;
+  };
+  const stacks = folded.map(([stack, samples]) => `${stack.split(';').map(id).join(';')} ${samples}`);
+  return { frames, stacks };
+}
+
+export function expandStacks(compact: CompactStacks): Folded {
+  return compact.stacks.map((line): [string, number] => {
+    const [path = '', samples = '0'] = line.split(' ');
+    const names = path.split(';').map((i) => compact.frames[Number(i)] ?? '?');
+    return [names.join(';'), Number(samples)];
+  });
+}

@@ -3,7 +3,7 @@
  * rounds, the cost of logging and what the platform writes, density (the deploy burst), and where
  * the CPU of a warm call goes (flame charts of the gateway and the instance).
  */
-import type { Category, Folded } from '../lib/folded.js';
+import { expandStacks, type Category, type Folded } from '../lib/folded.js';
 import { labelOf, mib, ms, num, times } from './format.js';
 import type { Results } from './results.js';
 
@@ -59,7 +59,9 @@ export function loggingSection(r: Results): string[] {
       '(`bench/functions/node-log`), in the same rounds. Per call, from `/proc/<platform pid>/io` before and after each ' +
       'measured run (medians over rounds): `write_bytes` (bytes the platform caused to be written to storage), `syscw` ' +
       '(write-like system calls, sockets included: the answers to the load generator count too) and `wchar` (their bytes), ' +
-      "and the growth of the functions' log files. The difference in write calls between the two rows is the cost of the log lines.",
+      "and the growth of the functions' log files. The difference in write calls between the two rows is the cost of the log lines. " +
+      'A function may log 1 MiB a second (bursts up to 4 MiB; a line counts its message and 128 bytes); lines beyond are dropped and counted in a marker line, so at high rates ' +
+      'the log file grows by less than a line per call.',
     '',
     '| function | req/s | p99 | CPU/req | written to storage/call | write calls/call | bytes to write calls/call | log file growth/call |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -204,14 +206,14 @@ export function flameInputs(r: Results): { file: string; title: string; folded: 
     out.push({
       file: flameFiles.gateway,
       title: 'Gateway (platform process): CPU per warm Node request',
-      folded: p.gateway.folded,
+      folded: expandStacks(p.gateway.stacks),
       us: p.gateway.cpuUsPerReq,
     });
   if (p.instance !== null)
     out.push({
       file: flameFiles.instance,
       title: 'Instance (Node bridge + hello): CPU per warm request',
-      folded: p.instance.folded,
+      folded: expandStacks(p.instance.stacks),
       us: p.instance.cpuUsPerReq,
     });
   return out;

@@ -14,10 +14,12 @@ import path from 'node:path';
 import { runLoad } from '../load.js';
 import {
   categories,
+  compactStacks,
   foldPerfScript,
   pruneFolded,
   topSelf,
   type Category,
+  type CompactStacks,
   type Folded,
 } from '../lib/folded.js';
 import { capture, cpuSeconds, processTree, sleep, start } from '../lib/proc.js';
@@ -30,8 +32,8 @@ export interface ProcessProfile {
   /** CPU (utime + stime) of the process per request during the profiled run, µs. */
   cpuUsPerReq: number;
   samples: number;
-  /** Folded stacks, root (the thread's name) first, pruned below 0.2 % of the samples. */
-  folded: Folded;
+  /** The call tree, root (the thread's name) first, pruned below 0.2 % of the samples. */
+  stacks: CompactStacks;
   categories: Record<Category, number>;
   top: { frame: string; share: number }[];
 }
@@ -87,7 +89,13 @@ function profileOf(folded: Folded, cpuUsPerReq: number): ProcessProfile {
   const shares = categories(folded);
   for (const key of Object.keys(shares) as Category[]) shares[key] = round(shares[key], 4);
   const top = topSelf(folded, 12).map((t) => ({ frame: t.frame, share: round(t.share, 4) }));
-  return { cpuUsPerReq: round(cpuUsPerReq, 1), samples, folded: pruned, categories: shares, top };
+  return {
+    cpuUsPerReq: round(cpuUsPerReq, 1),
+    samples,
+    stacks: compactStacks(pruned),
+    categories: shares,
+    top,
+  };
 }
 
 /** A V8 `.cpuprofile` folded into stacks (the fallback without perf). */
