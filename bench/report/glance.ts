@@ -87,8 +87,15 @@ export function glance(r: Results): string[] {
   if (r.scale.ok) {
     const s = r.scale.result;
     out.push(
-      `- **Control plane:** ${s.deployed} functions deployed at ${num(s.deploysPerSecond, 1)} deploys/s; listing them takes ${ms(s.listAfterRestartMs.median, 1)}, ` +
-        `a restart with all of them ${ms(s.restart.startMs.median, 0)} until the ports listen.`,
+      `- **Control plane:** ${s.deployed} functions deployed at ${num(s.deploysPerSecond, 1)} deploys/s` +
+        (s.density === undefined
+          ? ''
+          : ` in a row with default settings (at most ${num(s.density.peakInstances)} instances alive and ${mib(s.density.peakMemoryBytes)} held by the platform and its instances)`) +
+        `; listing them takes ${ms(s.listAfterRestartMs.median, 1)}, ` +
+        `a restart with all of them ${ms(s.restart.startMs.median, 0)} until the ports listen` +
+        (s.density === undefined
+          ? '.'
+          : `, where the platform holds ${mib(s.rssWithAll)} with all of them at zero.`),
     );
   }
   if (r.composition?.ok === true) {

@@ -24,12 +24,17 @@ export function failuresSection(r: Results): string[] {
     '| system | errors: non-2xx | errors: socket | OOM kills during its runs |',
     '| --- | ---: | ---: | ---: |',
   ];
-  for (const s of t.summary) {
+  const baselines = t.summary.filter((s) => s.oomKills === undefined);
+  for (const s of t.summary.filter((x) => x.oomKills !== undefined)) {
     out.push(
       `| ${labelOf(t.systems, s.system)}, ${s.connections} conn${s.connections === 1 ? '' : 's'} | ${s.non2xx ?? 'n/a'} | ` +
         `${s.socketErrors ?? 'n/a'} | ${s.oomKills === undefined ? '' : s.oomKills === null ? 'not readable' : s.oomKills} |`,
     );
   }
+  const sum = (f: (x: (typeof baselines)[number]) => number | undefined) =>
+    baselines.reduce((n, x) => n + (f(x) ?? 0), 0);
+  if (baselines.length > 0)
+    out.push(`| the baselines, all rows | ${sum((x) => x.non2xx)} | ${sum((x) => x.socketErrors)} | |`);
   if (t.failures !== undefined) {
     out.push('');
     for (const [id, f] of Object.entries(t.failures)) {

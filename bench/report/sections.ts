@@ -159,10 +159,11 @@ export function sections(
     out.push(`| platform process with those instances running | ${mib(m.platformWithInstancesRss)} | |`);
     if (r.scale.ok) {
       const s = r.scale.result;
-      out.push(
-        `| platform process, 100 functions deployed, no instance running (after a restart) | ${mib(s.rssWith100)} | |`,
-      );
-      if (s.deployed !== 100) {
+      if (s.rssWith100 !== null)
+        out.push(
+          `| platform process, 100 functions deployed, no instance running (after a restart) | ${mib(s.rssWith100)} | |`,
+        );
+      if (s.deployed !== 100 || s.rssWith100 === null) {
         out.push(
           `| platform process, ${s.deployed} functions deployed, no instance running (after a restart) | ${mib(s.rssWithAll)} | ${mib(s.pssWithAll)} |`,
         );
