@@ -30,7 +30,9 @@ function frameName(line: string): string {
   symbol = symbol.replace(/(node:[\w/]+:\d+):\d+/, '$1');
   // C++: drop argument lists, they make names long without telling more
   if (!symbol.includes(' ')) symbol = symbol.replace(/\(.*\)$/, '');
-  return symbol.replace(/;/g, ',');
+  symbol = symbol.replace(/;/g, ',');
+  // some C++ names (templates of templates) run to hundreds of characters
+  return symbol.length > 100 ? `${symbol.slice(0, 99)}…` : symbol;
 }
 
 /** Folds the text of `perf script` (one block per sample, leaf first) into stacks, root first. */
