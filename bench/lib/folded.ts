@@ -42,8 +42,9 @@ export function foldPerfScript(text: string): Folded {
     const lines = block.split('\n').filter((l) => l.trim() !== '');
     const header = lines[0];
     if (header === undefined || /^\s*[0-9a-f]+\s/.test(header)) continue;
-    // `comm  pid  time: period event:` — the thread's name is the root of its stacks
-    const comm = header.trim().split(/\s+/)[0] ?? '?';
+    // `comm  pid  time: period event:` (the name may hold spaces): the thread's name is the root
+    const comm =
+      /^\s*(.+?)\s+\d+(?:\/\d+)?\s+[\d.]+:/.exec(header)?.[1] ?? header.trim().split(/\s+/)[0] ?? '?';
     const frames = lines.slice(1).map(frameName).reverse();
     const stack = [comm, ...frames].join(';');
     counts.set(stack, (counts.get(stack) ?? 0) + 1);
