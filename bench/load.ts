@@ -25,6 +25,9 @@ export interface LoadResult {
   maxMs: number;
   /** Connect/read/write errors and timeouts, and answers that were not 2xx/3xx. */
   errors: number;
+  /** Of those: answers that were not 2xx/3xx, and socket errors (connect, read, write, timeout). */
+  non2xx: number;
+  socketErrors: number;
   /** CPU seconds of the generator itself (sampled every 100 ms, so slightly low). */
   generatorCpuS: number;
 }
@@ -126,6 +129,8 @@ export async function runLoad(
       p99Ms: r.latencyUs.p99 / 1000,
       maxMs: r.latencyUs.max / 1000,
       errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+      non2xx: r.errors['status'] ?? 0,
+      socketErrors: Object.values(r.errors).reduce((a, b) => a + b, 0) - (r.errors['status'] ?? 0),
       generatorCpuS,
     };
   }
@@ -140,6 +145,8 @@ export async function runLoad(
     p99Ms: r.latency.p99,
     maxMs: r.latency.max,
     errors: r.errors + r.timeouts + r.non2xx,
+    non2xx: r.non2xx,
+    socketErrors: r.errors + r.timeouts,
     generatorCpuS,
   };
 }

@@ -3,7 +3,7 @@
  * from /proc), on free ports, with a data directory of its own, driven through the control API.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,14 +40,23 @@ export class SkiffProcess {
     return this.child.pid as number;
   }
 
-  /** Starts `skiff serve` on free ports; resolves once `endpoints.json` is written. */
-  static async start(dataDir: string, timeoutMs = 30_000, extraArgs: string[] = []): Promise<SkiffProcess> {
+  /**
+   * Starts `skiff serve` on free ports; resolves once `endpoints.json` is written. `nodeFlags` go to
+   * the platform's Node (e.g. `--cpu-prof`).
+   */
+  static async start(
+    dataDir: string,
+    timeoutMs = 30_000,
+    extraArgs: string[] = [],
+    nodeFlags: string[] = [],
+  ): Promise<SkiffProcess> {
     const endpointsFile = path.join(dataDir, 'endpoints.json');
     rmSync(endpointsFile, { force: true });
     const began = performance.now();
     const child = start(
       process.execPath,
       [
+        ...nodeFlags,
         path.join(ROOT, 'bin', 'skiff.js'),
         'serve',
         '--data-dir',
@@ -127,6 +136,35 @@ export class SkiffProcess {
     const body = JSON.parse(answer.body.toString()) as { function?: Instances } & Instances;
     const fn = body.function ?? body;
     return fn.instances?.find((i) => i.pid !== null && i.state === 'ready')?.pid ?? undefined;
+  }
+
+  /**
+   * Instances that ended on their own, from the platform's lines in the functions' logs
+   * (`instance … exited (out of memory | exit code … | signal …)`).
+   */
+  instanceExits(): { oom: number; other: number } {
+    const dir = path.join(this.dataDir, 'logs');
+    let oom = 0;
+    let other = 0;
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.includes('.jsonl'));
+    } catch {
+      return { oom, other };
+    }
+    for (const file of files) {
+      let text = '';
+      try {
+        text = readFileSync(path.join(dir, file), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const match of text.matchAll(/instance \S+ exited \(([^)]*)\)/g)) {
+        if (match[1] === 'out of memory') oom++;
+        else other++;
+      }
+    }
+    return { oom, other };
   }
 
   /** SIGTERM (graceful stop: instances stop too); resolves with the milliseconds it took. */

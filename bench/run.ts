@@ -1,25 +1,31 @@
 /**
- * `npm run bench [-- --quick] [-- --docs | --no-docs] [-- --only throughput,coldstart,memory,scale,composition]`
+ * `npm run bench [-- --quick] [-- --docs | --no-docs] [-- --only throughput,coldstart,memory,scale,composition,profile]`
+ * `[-- --no-profile | --profile] [-- --compare bench/results/<timestamp>.json]`
  * `npm run bench -- --from bench/results/<timestamp>.json` re-renders docs/performance.md from a run.
  *
- * Measures Skiff against a bare Node server, workerd and Python's stdlib server in one run, starting
- * and stopping everything itself, and writes bench/results/<timestamp>.json and (full runs)
- * docs/performance.md. Bounded: about 1 minute with --quick, at most 10 minutes in full.
+ * Measures Skiff against a bare Node server, Hono on @hono/node-server, workerd and Python's stdlib
+ * server in one run, starting and stopping everything itself, and writes bench/results/<timestamp>.json
+ * and (full runs) docs/performance.md, with the issue's targets and a before/after column against an
+ * earlier run (`--compare`, default: the newest earlier full run). Bounded: about 2 minutes with
+ * --quick, at most 11.5 minutes in full (680 s, plus the build). The CPU profile (flame charts) runs in full runs unless
+ * --no-profile; in quick runs only with --profile or --only profile.
  */
 import { readFileSync } from 'node:fs';
 import { ensureLoadGenerator } from './load.js';
 import { machineInfo, versions } from './lib/machine.js';
 import { killAll, loadAverage } from './lib/proc.js';
-import { writeDocs, writeJson } from './report.js';
+import { findPrevious, writeDocs, writeJson } from './report.js';
 import type { Outcome, Results } from './report/results.js';
 import { coldStartSuite } from './suites/coldstart.js';
 import { compositionSuite } from './suites/composition.js';
 import { memorySuite } from './suites/memory.js';
+import { profileSuite } from './suites/profile.js';
+import { targets } from './report/targets.js';
 import { scaleSuite } from './suites/scale.js';
 import { throughputSuite } from './suites/throughput.js';
 import type { SuiteContext } from './suites/types.js';
 
-const SUITES = ['throughput', 'coldstart', 'memory', 'scale', 'composition'] as const;
+const SUITES = ['throughput', 'coldstart', 'memory', 'scale', 'composition', 'profile'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]) {
@@ -28,11 +34,17 @@ function parseArgs(argv: string[]) {
   if (argv.includes('--docs')) docs = true;
   if (argv.includes('--no-docs')) docs = false;
   const onlyIndex = argv.indexOf('--only');
-  const only = onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').filter((s) => s !== '') : [...SUITES];
+  const profile = quick ? argv.includes('--profile') : !argv.includes('--no-profile');
+  const only =
+    onlyIndex >= 0
+      ? (argv[onlyIndex + 1] ?? '').split(',').filter((s) => s !== '')
+      : SUITES.filter((s) => s !== 'profile' || profile);
   const unknown = only.filter((s) => !(SUITES as readonly string[]).includes(s));
   if (unknown.length > 0)
     throw new Error(`unknown suite(s) ${unknown.join(', ')}; known: ${SUITES.join(', ')}`);
-  return { quick, docs, only: new Set(only as SuiteName[]) };
+  const compareIndex = argv.indexOf('--compare');
+  const compare = compareIndex >= 0 ? argv[compareIndex + 1] : undefined;
+  return { quick, docs, only: new Set(only as SuiteName[]), compare };
 }
 
 async function main(): Promise<void> {
@@ -41,13 +53,20 @@ async function main(): Promise<void> {
     // re-render docs/performance.md from a results file, without measuring anything
     const file = process.argv[fromIndex + 1] ?? '';
     const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
-    console.log(`report: ${await writeDocs(results)} (from ${file})`);
+    const compareIndex = process.argv.indexOf('--compare');
+    const previous = findPrevious(
+      results.startedAt.replace(/[:.]/g, '-'),
+      compareIndex >= 0 ? process.argv[compareIndex + 1] : undefined,
+    );
+    console.log(
+      `report: ${await writeDocs(results, previous)} (from ${file}, before: ${previous?.name ?? 'none'})`,
+    );
     return;
   }
   const args = parseArgs(process.argv.slice(2));
   const began = Date.now();
   const startedAt = new Date(began).toISOString();
-  const budgetS = args.quick ? 90 : 570;
+  const budgetS = args.quick ? 120 : 680;
   const log = (line: string): void => console.log(line);
   log(`Skiff bench (${args.quick ? 'quick' : 'full'}, budget ${budgetS} s)`);
   const load = ensureLoadGenerator(log);
@@ -60,10 +79,11 @@ async function main(): Promise<void> {
   // each suite may run until its share of the budget (cumulative) is used up
   const shares: Record<SuiteName, number> = {
     throughput: 0.5,
-    coldstart: 0.64,
-    memory: 0.7,
+    coldstart: 0.676,
+    memory: 0.695,
     scale: 0.94,
-    composition: 0.99,
+    composition: 0.96,
+    profile: 0.995,
   };
   const run = async <T>(name: SuiteName, suite: (ctx: SuiteContext) => Promise<T>): Promise<Outcome<T>> => {
     if (!args.only.has(name)) return { ok: false, seconds: 0, error: 'skipped (--only)' };
@@ -93,6 +113,7 @@ async function main(): Promise<void> {
   const memory = await run('memory', memorySuite);
   const scale = await run('scale', scaleSuite);
   const composition = await run('composition', compositionSuite);
+  const profile = await run('profile', profileSuite);
 
   const results: Results = {
     mode: args.quick ? 'quick' : 'full',
@@ -107,10 +128,13 @@ async function main(): Promise<void> {
     memory,
     scale,
     composition,
+    profile,
   };
   const stamp = startedAt.replace(/[:.]/g, '-');
   log(`\nraw results: ${writeJson(results, stamp)}`);
-  if (args.docs) log(`report:      ${await writeDocs(results)}`);
+  const previous = findPrevious(stamp, args.compare);
+  if (args.docs)
+    log(`report:      ${await writeDocs(results, previous)} (before: ${previous?.name ?? 'none'})`);
   if (throughput.ok) {
     for (const r of throughput.result.ratios) {
       log(
@@ -118,8 +142,16 @@ async function main(): Promise<void> {
       );
     }
   }
+  log(`\ntargets (before: ${previous?.name ?? 'none'}):`);
+  for (const t of targets(results, previous?.results)) {
+    if (t.value === null) continue;
+    const met = t.met === null ? '' : t.met ? '  met' : '  NOT MET';
+    log(
+      `  ${t.item.padEnd(5)} ${t.what.padEnd(80)} ${t.measured.padStart(12)} (${t.target})${met}  before ${t.before || 'n/a'}`,
+    );
+  }
   log(`done in ${results.durationS.toFixed(0)} s`);
-  const failures = [throughput, coldStart, memory, scale, composition].filter(
+  const failures = [throughput, coldStart, memory, scale, composition, profile].filter(
     (o) => !o.ok && o.error !== 'skipped (--only)',
   );
   process.exitCode = failures.length > 0 ? 1 : 0;

@@ -3,7 +3,7 @@
  * ticks, RSS, PSS, children, machine load), and a registry that stops whatever is still running.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 
@@ -201,3 +201,38 @@ export function machineLoad(
 }
 
 export const loadAverage = (): number[] => os.loadavg().map((x) => Math.round(x * 100) / 100);
+
+export interface IoCounters {
+  /** Bytes passed to write-like system calls (files, sockets, pipes). */
+  wchar: number;
+  /** Write-like system calls. */
+  syscw: number;
+  /** Bytes the process caused to be written to storage (page-cache dirtying included). */
+  writeBytes: number;
+}
+
+/** `/proc/<pid>/io` of a process (root, or its own user), or undefined when unreadable. */
+export function ioCounters(pid: number): IoCounters | undefined {
+  const text = readText(`/proc/${pid}/io`);
+  if (text === undefined) return undefined;
+  const get = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { wchar: get('wchar'), syscw: get('syscw'), writeBytes: get('write_bytes') };
+}
+
+/** Total size of the files in a folder (not below it), bytes; 0 when it does not exist. */
+export function filesBytes(dir: string): number {
+  let sum = 0;
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      try {
+        sum += statSync(`${dir}/${entry.name}`).size;
+      } catch {
+        // rotated away meanwhile
+      }
+    }
+  } catch {
+    // no such folder
+  }
+  return sum;
+}

@@ -2,8 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Summary } from '../suites/throughput.js';
-import { baselineLabel, labelOf, MiB } from './format.js';
+import { baselineLabel, labelOf, MiB, num } from './format.js';
 import type { Results } from './results.js';
+import { flameChart } from './flame.js';
+import { flameInputs } from './sections-extra.js';
 import { barChart, type ChartRow } from './svg.js';
 
 const COLORS = { a: '#2b6cb0', b: '#90cdf4', skiff: '#2f855a' };
@@ -185,6 +187,20 @@ export function charts(r: Results, dir: string): string[] {
         rows: memRows,
       }),
     );
+  }
+  if (r.profile?.ok === true) {
+    const p = r.profile.result;
+    for (const f of flameInputs(r)) {
+      write(
+        f.file,
+        flameChart({
+          title: f.title,
+          subtitle: `${p.method === 'perf' ? `perf record -g at ${p.frequencyHz} Hz` : 'node --cpu-prof'}, Node hello at ${p.connections} connections, ${num(p.rps)} req/s while profiled; width = share of samples; ${mode}`,
+          folded: f.folded,
+          totalUs: f.us,
+        }),
+      );
+    }
   }
   return written;
 }

@@ -35,6 +35,13 @@ export function glance(r: Results): string[] {
           `**${times(bare?.rps)} of a bare Node server** and **${times(wd?.rps)} of workerd** in requests per second.`,
       );
     }
+    const hono = ratio('Hono on @hono/node-server / bare Node', 32);
+    const vsHono = ratio('Skiff node / Hono on @hono/node-server', 32);
+    if (hono !== undefined)
+      out.push(
+        `- **In-process ceiling:** the same hello on Hono with \`@hono/node-server\` serves ${times(hono.rps)} of bare Node's req/s at 32 connections` +
+          (vsHono === undefined ? '.' : `; Skiff node serves ${times(vsHono.rps)} of Hono's.`),
+      );
     for (const s of t.systems.filter((x) => !x.available))
       out.push(`- ${s.label}: not available in this run (${s.reason ?? 'unknown'}).`);
   }
@@ -80,8 +87,15 @@ export function glance(r: Results): string[] {
   if (r.scale.ok) {
     const s = r.scale.result;
     out.push(
-      `- **Control plane:** ${s.deployed} functions deployed at ${num(s.deploysPerSecond, 1)} deploys/s; listing them takes ${ms(s.listAfterRestartMs.median, 1)}, ` +
-        `a restart with all of them ${ms(s.restart.startMs.median, 0)} until the ports listen.`,
+      `- **Control plane:** ${s.deployed} functions deployed at ${num(s.deploysPerSecond, 1)} deploys/s` +
+        (s.density === undefined
+          ? ''
+          : ` in a row with default settings (at most ${num(s.density.peakInstances)} instances alive and ${mib(s.density.peakMemoryBytes)} held by the platform and its instances)`) +
+        `; listing them takes ${ms(s.listAfterRestartMs.median, 1)}, ` +
+        `a restart with all of them ${ms(s.restart.startMs.median, 0)} until the ports listen` +
+        (s.density === undefined
+          ? '.'
+          : `, where the platform holds ${mib(s.rssWithAll)} with all of them at zero.`),
     );
   }
   if (r.composition?.ok === true) {

@@ -3,6 +3,7 @@ import type { MachineInfo, Versions } from '../lib/machine.js';
 import type { ColdStartResult } from '../suites/coldstart.js';
 import type { CompositionResult } from '../suites/composition.js';
 import type { MemoryResult } from '../suites/memory.js';
+import type { ProfileResult } from '../suites/profile.js';
 import type { ScaleResult } from '../suites/scale.js';
 import type { ThroughputResult } from '../suites/throughput.js';
 
@@ -23,4 +24,6 @@ export interface Results {
   scale: Outcome<ScaleResult>;
   /** Absent in runs from before the suite existed. */
   composition?: Outcome<CompositionResult>;
+  /** Absent in runs from before the suite existed. */
+  profile?: Outcome<ProfileResult>;
 }

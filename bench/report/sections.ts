@@ -3,6 +3,7 @@ import { median, round } from '../lib/stats.js';
 import { baselineLabel, gib, labelOf, mib, ms, num, spreadCells, times } from './format.js';
 import type { Spread } from '../lib/stats.js';
 import type { Results } from './results.js';
+import { failuresSection, loggingSection, profileSection, scaleSection } from './sections-extra.js';
 
 function failed(title: string, o: { ok: false; error: string }): string {
   return `## ${title}\n\nNot measured in this run: \`${o.error.replace(/`/g, "'")}\`\n`;
@@ -12,7 +13,11 @@ function failed(title: string, o: { ok: false; error: string }): string {
  * The sections after "At a glance", as lines of Markdown; `chart` adds a chart's image where the
  * run has one.
  */
-export function sections(r: Results, chart: (name: string, alt: string) => string[]): string[] {
+export function sections(
+  r: Results,
+  chart: (name: string, alt: string) => string[],
+  previous?: Results,
+): string[] {
   const out: string[] = [];
   // ---- warm throughput
   if (r.throughput.ok) {
@@ -26,19 +31,30 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
         `; ${t.settings.rounds} rounds; ` +
         'the systems take turns within each round and the order rotates between rounds. Medians over rounds; ' +
         'req/s shows the range over rounds. CPU is the server side only (utime + stime from /proc of every server process, ' +
-        "Skiff's platform and its instances together), per request; for Skiff it is split into gateway (the platform process) and instance.",
+        "Skiff's platform and its instances together), per request; for Skiff it is split into gateway (the platform process) and instance. " +
+        '"× baseline" is the median of the per-round ratios to the baseline measured in the same round (bare Node for Node servers and the ' +
+        'binary runtime, Python stdlib for Python): req/s above 1 is faster, p99 above 1 slower. Errors are non-2xx answers + socket errors ' +
+        'and timeouts, summed over the rounds. "before" is the median req/s of the same row in the earlier run named under Targets.',
       '',
-      '| system | conns | req/s (median) | req/s range | p50 | p99 | CPU/req | Skiff gateway + instance CPU/req | errors |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| system | conns | req/s (median) | req/s range | × baseline | p50 | p99 (range) | p99 × baseline | CPU/req | Skiff gateway + instance CPU/req | errors | req/s before |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
+    const prev = previous?.throughput.ok === true ? previous.throughput.result.summary : [];
     for (const s of t.summary) {
       const split =
         s.gatewayCpuUsPerReq === null
           ? ''
           : `${num(s.gatewayCpuUsPerReq, 1)} + ${num(s.instanceCpuUsPerReq, 1)} µs`;
+      const p99Range =
+        s.p99MsMin == null || s.p99MsMax == null ? '' : ` (${num(s.p99MsMin, 2)}–${num(s.p99MsMax, 2)})`;
+      const errors =
+        s.non2xx === undefined ? `${s.errors}` : `${s.errors} (${s.non2xx} + ${s.socketErrors ?? 0})`;
+      const before = prev.find((x) => x.system === s.system && x.connections === s.connections);
       out.push(
         `| ${labelOf(t.systems, s.system)} | ${s.connections} | ${num(s.rps)} | ${num(s.rpsMin)}–${num(s.rpsMax)} | ` +
-          `${ms(s.p50Ms, 3)} | ${ms(s.p99Ms, 3)} | ${num(s.cpuUsPerReq, 1)} µs | ${split} | ${s.errors} |`,
+          `${s.rpsRatio == null ? '' : times(s.rpsRatio)} | ${ms(s.p50Ms, 3)} | ${ms(s.p99Ms, 3)}${p99Range} | ` +
+          `${s.p99Ratio == null ? '' : times(s.p99Ratio)} | ${num(s.cpuUsPerReq, 1)} µs | ${split} | ${errors} | ` +
+          `${before === undefined ? 'n/a' : num(before.rps)} |`,
       );
     }
     const missing = t.systems.filter((s) => !s.available);
@@ -63,7 +79,7 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
     }
     if (t.ratios.length === 0) out.push('| (no pair measured) | | | | |');
     for (const note of t.notes) out.push('', `Note: ${note}.`);
-    out.push('');
+    out.push('', ...failuresSection(r), ...loggingSection(r));
   } else out.push(failed('Warm invocations', r.throughput));
 
   // ---- cold start
@@ -143,10 +159,11 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
     out.push(`| platform process with those instances running | ${mib(m.platformWithInstancesRss)} | |`);
     if (r.scale.ok) {
       const s = r.scale.result;
-      out.push(
-        `| platform process, 100 functions deployed, no instance running (after a restart) | ${mib(s.rssWith100)} | |`,
-      );
-      if (s.deployed !== 100) {
+      if (s.rssWith100 !== null)
+        out.push(
+          `| platform process, 100 functions deployed, no instance running (after a restart) | ${mib(s.rssWith100)} | |`,
+        );
+      if (s.deployed !== 100 || s.rssWith100 === null) {
         out.push(
           `| platform process, ${s.deployed} functions deployed, no instance running (after a restart) | ${mib(s.rssWithAll)} | ${mib(s.pssWithAll)} |`,
         );
@@ -171,31 +188,9 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
     out.push(...chart('memory.svg', 'Resident memory in MiB'));
   } else out.push(failed('Memory', r.memory));
 
-  // ---- scale
-  if (r.scale.ok) {
-    const s = r.scale.result;
-    out.push(
-      '## Control plane at scale',
-      '',
-      `${s.deployed} small Node functions (the hello world) deployed one after another through the control API. Each deploy ` +
-        'extracts, builds, starts the instance and waits until it is ready before it answers. Instances stay up for their ' +
-        `idle timeout (5 min by default), so the platform is restarted after every ${s.batch} deploys to shed them; restarts are not counted in the deploy rate.`,
-      '',
-      '| what | value |',
-      '| --- | ---: |',
-      `| functions deployed | ${s.deployed} of ${s.planned} |`,
-      `| one deploy, median (p90) | ${ms(s.deployMs.median, 1)} (${ms(s.deployMs.p90, 1)}) |`,
-      `| deploys per second, one at a time | ${num(s.deploysPerSecond, 1)} |`,
-      `| list all (\`GET /v1/functions\`, ${num(s.listBytes / 1024, 0)} KiB), median, ${s.batch} instances running | ${ms(s.listMs.median, 1)} |`,
-      `| list all after a restart, median | ${ms(s.listAfterRestartMs.median, 1)} |`,
-      `| stop with ${s.batch} instances running (SIGTERM to exit) | ${ms(s.stopWithInstancesMs, 0)} |`,
-      `| restart with all functions: stop, median | ${ms(s.restart.stopMs.median, 0)} |`,
-      `| restart with all functions: spawn until the ports listen, median | ${ms(s.restart.startMs.median, 0)} |`,
-      `| restart with all functions: spawn until the first list answer, median | ${ms(s.restart.startToListMs.median, 0)} |`,
-    );
-    for (const note of s.notes) out.push('', `Note: ${note}.`);
-    out.push('');
-  } else out.push(failed('Control plane at scale', r.scale));
+  // ---- density and scale
+  if (r.scale.ok) out.push(...scaleSection(r));
+  else out.push(failed('Density and the control plane at scale', r.scale));
 
   // ---- composition
   if (r.composition?.ok === true) {
@@ -225,6 +220,8 @@ export function sections(r: Results, chart: (name: string, alt: string) => strin
   } else if (r.composition !== undefined && !r.composition.ok) {
     out.push(failed('Calls and casts between functions', r.composition));
   }
+
+  out.push(...profileSection(r, chart));
 
   // ---- machine
   const loads = r.throughput.ok ? r.throughput.result.runs : [];

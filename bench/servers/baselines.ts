@@ -1,6 +1,8 @@
 /**
  * The servers Skiff is compared with, each answering the same hello world: a bare Node
- * `http.createServer`, workerd (one worker, its own config) and Python's stdlib ThreadingHTTPServer.
+ * `http.createServer`, Hono on `@hono/node-server` (an in-process Node framework: the ceiling for a
+ * handler in the server's own process), workerd (one worker, its own config) and Python's stdlib
+ * ThreadingHTTPServer.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -30,21 +32,17 @@ export interface RunningServer {
 
 /** workerd is installed on first use, pinned, into bench/.cache (not a project dependency: 160 MB). */
 export const WORKERD_VERSION = '1.20261117.1';
+/** Hono and its Node adapter, installed the same way (pinned exactly; checked with `npm view`). */
+export const HONO_VERSION = '4.13.23';
+export const HONO_NODE_SERVER_VERSION = '2.1.11';
 
-function workerdBinary(): string {
-  const prefix = path.join(BENCH, '.cache', `workerd-${WORKERD_VERSION}`);
-  // `workerd/bin/workerd` is a Node wrapper that spawns the native executable and does not pass
-  // SIGTERM on, which left the server running after the benchmark: run the native one directly.
-  const arch = process.arch === 'x64' ? '64' : process.arch;
-  const native = path.join(
-    prefix,
-    'node_modules',
-    '@cloudflare',
-    `workerd-${process.platform}-${arch}`,
-    'bin',
-    'workerd',
-  );
-  if (!existsSync(native)) {
+/**
+ * Installs pinned npm packages into `bench/.cache/<folder>` unless `ready` (a file of the install)
+ * exists already; returns the folder. Scripts are not run.
+ */
+function cachedInstall(folder: string, packages: string[], ready: (prefix: string) => string): string {
+  const prefix = path.join(BENCH, '.cache', folder);
+  if (!existsSync(ready(prefix))) {
     mkdirSync(prefix, { recursive: true });
     execFileSync(
       'npm',
@@ -57,14 +55,40 @@ function workerdBinary(): string {
         '--no-audit',
         '--no-fund',
         '--ignore-scripts',
-        `workerd@${WORKERD_VERSION}`,
+        ...packages,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
   }
+  return prefix;
+}
+
+// `workerd/bin/workerd` is a Node wrapper that spawns the native executable and does not pass
+// SIGTERM on, which left the server running after the benchmark: run the native one directly.
+const workerdNative = (prefix: string): string =>
+  path.join(
+    prefix,
+    'node_modules',
+    '@cloudflare',
+    `workerd-${process.platform}-${process.arch === 'x64' ? '64' : process.arch}`,
+    'bin',
+    'workerd',
+  );
+
+function workerdBinary(): string {
+  const prefix = cachedInstall(`workerd-${WORKERD_VERSION}`, [`workerd@${WORKERD_VERSION}`], workerdNative);
+  const native = workerdNative(prefix);
   if (!existsSync(native))
     throw new Error(`workerd has no native executable for ${process.platform}-${process.arch}`);
   return native;
+}
+
+function honoPrefix(): string {
+  return cachedInstall(
+    `hono-${HONO_VERSION}-node-server-${HONO_NODE_SERVER_VERSION}`,
+    [`hono@${HONO_VERSION}`, `@hono/node-server@${HONO_NODE_SERVER_VERSION}`],
+    (prefix) => path.join(prefix, 'node_modules', '@hono', 'node-server', 'package.json'),
+  );
 }
 
 export const BASELINES: Baseline[] = [
@@ -76,6 +100,16 @@ export const BASELINES: Baseline[] = [
       args: [path.join(BENCH, 'servers', 'bare-node.mjs'), String(port)],
     }),
     version: () => `Node ${process.version}`,
+  },
+  {
+    id: 'hono-node',
+    label: 'Hono on @hono/node-server',
+    command: (port) => ({
+      command: process.execPath,
+      args: [path.join(BENCH, 'servers', 'hono.mjs'), String(port), honoPrefix()],
+    }),
+    version: () =>
+      `hono ${HONO_VERSION}, @hono/node-server ${HONO_NODE_SERVER_VERSION}, Node ${process.version}`,
   },
   {
     id: 'workerd',

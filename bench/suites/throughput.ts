@@ -4,67 +4,37 @@
  * order rotates every round), each measured run follows a warm-up, and medians over rounds are kept.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { runLoad } from '../load.js';
-import { cpuSeconds, loadAverage, machineCpu, machineLoad, processTree, rssBytes } from '../lib/proc.js';
-import { median, round } from '../lib/stats.js';
+import { OomWatch, platformCgroup } from '../lib/cgroup.js';
+import { BENCH } from '../lib/paths.js';
+import {
+  cpuSeconds,
+  filesBytes,
+  ioCounters,
+  loadAverage,
+  machineCpu,
+  machineLoad,
+  processTree,
+  rssBytes,
+} from '../lib/proc.js';
+import { round } from '../lib/stats.js';
 import { makeDataDir, removeDataDir, SkiffProcess } from '../platform.js';
-import { deployRuntimes, SKIFF_RUNTIMES } from '../runtimes.js';
+import { deployRuntimes, SKIFF_RUNTIMES, type SkiffRuntime } from '../runtimes.js';
 import { BASELINES, startBaseline, type RunningServer } from '../servers/baselines.js';
+import {
+  CONNECTIONS,
+  ratios,
+  summarize,
+  type Ratio,
+  type Run,
+  type RunIo,
+  type Summary,
+} from './throughput-stats.js';
 import { secondsLeft, type SuiteContext, type SystemInfo } from './types.js';
 
-export const CONNECTIONS = [1, 32] as const;
-
-export interface Run {
-  round: number;
-  system: string;
-  connections: number;
-  requests: number;
-  rps: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  errors: number;
-  /** Server CPU time per request (all its processes), in microseconds. */
-  cpuUsPerReq: number;
-  /** Skiff only: the split between the platform process and the function instance. */
-  gatewayCpuUsPerReq?: number;
-  instanceCpuUsPerReq?: number;
-  /** The machine during the measured run: 1-minute load average at start, busy and steal share. */
-  load1: number;
-  busyPct: number;
-  stealPct: number;
-  /** CPU used by the load generator, and by everything else (neither server nor generator), in
-   * percent of all cores: the noise of the machine during the run. */
-  generatorPct: number;
-  otherPct: number;
-}
-
-export interface Summary {
-  system: string;
-  connections: number;
-  rounds: number;
-  rps: number | null;
-  rpsMin: number | null;
-  rpsMax: number | null;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  cpuUsPerReq: number | null;
-  gatewayCpuUsPerReq: number | null;
-  instanceCpuUsPerReq: number | null;
-  errors: number;
-}
-
-export interface Ratio {
-  name: string;
-  numerator: string;
-  denominator: string;
-  connections: number;
-  /** Medians of the per-round ratios (each round measures both systems minutes apart at most). */
-  rps: number | null;
-  p50: number | null;
-  p99: number | null;
-}
+export { CONNECTIONS };
+export type { Ratio, Run, Summary };
 
 export interface ThroughputResult {
   systems: SystemInfo[];
@@ -81,6 +51,12 @@ export interface ThroughputResult {
   ratios: Ratio[];
   /** RSS of each server after the measured runs, bytes. */
   rssAfter: Record<string, number>;
+  /**
+   * Per Skiff platform (`skiff`, `skiff-nosandbox`): OOM kills counted in its instance cgroups over
+   * the whole suite (null: not readable), and instances that ended on their own according to its
+   * lines in the functions' logs. Absent in older runs.
+   */
+  failures?: Record<string, { oomKills: number | null; exitsOom: number; exitsOther: number }>;
   notes: string[];
 }
 
@@ -90,14 +66,21 @@ interface Target {
   pids: () => number[];
   /** Skiff: the platform's own pid (the gateway), to split its CPU from the instance's. */
   gatewayPid?: number;
+  /** Skiff: OOM kills in the platform's instance cgroups, and its function logs folder. */
+  oom?: OomWatch;
+  logsDir?: string;
+  /** The connection counts this system is measured at (default: all of CONNECTIONS). */
+  connections?: readonly number[];
 }
 
-const RATIOS: [string, string, string][] = [
-  ['Skiff node / bare Node', 'skiff-node', 'bare-node'],
-  ['Skiff node / workerd', 'skiff-node', 'workerd'],
-  ['Skiff python / Python stdlib', 'skiff-python', 'python-stdlib'],
-  ['Skiff node / Skiff node without sandbox', 'skiff-node', 'skiff-node-nosandbox'],
-];
+/** The Node hello that logs a line on every call: measured at 32 connections only. */
+const NODE_LOG: SkiffRuntime = {
+  id: 'skiff-node-log',
+  label: 'Skiff node, logs every call',
+  runtime: 'node',
+  fn: 'hello-node-log',
+  dir: path.join(BENCH, 'functions', 'node-log'),
+};
 
 async function measure(ctx: SuiteContext, target: Target, connections: number, durationS: number) {
   const pids = target.pids();
@@ -106,9 +89,15 @@ async function measure(ctx: SuiteContext, target: Target, connections: number, d
   const machineBefore = machineCpu();
   const before = cpuOf(pids);
   const gatewayBefore = target.gatewayPid === undefined ? 0 : cpuSeconds(target.gatewayPid);
+  const ioBefore = target.gatewayPid === undefined ? undefined : ioCounters(target.gatewayPid);
+  const logBefore = target.logsDir === undefined ? 0 : filesBytes(target.logsDir);
+  const oomBefore = target.oom?.total();
   const result = await runLoad(ctx.load, target.url, connections, durationS);
   const after = cpuOf(pids);
   const gatewayAfter = target.gatewayPid === undefined ? 0 : cpuSeconds(target.gatewayPid);
+  const ioAfter = target.gatewayPid === undefined ? undefined : ioCounters(target.gatewayPid);
+  const logAfter = target.logsDir === undefined ? 0 : filesBytes(target.logsDir);
+  const oomAfter = target.oom?.total();
   const { busyPct, stealPct, busySeconds } = machineLoad(machineBefore, machineCpu());
   const capacity = Math.max(0.001, result.durationS * os.availableParallelism());
   const pct = (seconds: number) => round((100 * Math.max(0, seconds)) / capacity, 1);
@@ -120,6 +109,17 @@ async function measure(ctx: SuiteContext, target: Target, connections: number, d
   };
   const perReq = (seconds: number) => round((seconds * 1e6) / Math.max(1, result.requests), 1);
   const gateway = gatewayAfter - gatewayBefore;
+  const n = Math.max(1, result.requests);
+  const io: RunIo | undefined =
+    ioBefore === undefined || ioAfter === undefined
+      ? undefined
+      : {
+          writeBytesPerReq: round((ioAfter.writeBytes - ioBefore.writeBytes) / n, 2),
+          writeCallsPerReq: round((ioAfter.syscw - ioBefore.syscw) / n, 4),
+          writeCharsPerReq: round((ioAfter.wchar - ioBefore.wchar) / n, 1),
+          // a rotation shrinks the file: count growth only
+          logBytesPerReq: round(Math.max(0, logAfter - logBefore) / n, 2),
+        };
   return {
     requests: result.requests,
     rps: round(result.rps, 0),
@@ -128,6 +128,14 @@ async function measure(ctx: SuiteContext, target: Target, connections: number, d
     p99Ms: round(result.p99Ms, 3),
     maxMs: round(result.maxMs, 3),
     errors: result.errors,
+    non2xx: result.non2xx,
+    socketErrors: result.socketErrors,
+    ...(target.oom === undefined
+      ? {}
+      : {
+          oomKills: oomBefore === null || oomAfter === null ? null : (oomAfter ?? 0) - (oomBefore ?? 0),
+        }),
+    ...(io === undefined ? {} : { io }),
     cpuUsPerReq: perReq(after - before),
     ...(target.gatewayPid === undefined
       ? {}
@@ -135,61 +143,6 @@ async function measure(ctx: SuiteContext, target: Target, connections: number, d
     load1,
     ...machine,
   };
-}
-
-function summarize(runs: Run[], system: string, connections: number): Summary {
-  const mine = runs.filter((r) => r.system === system && r.connections === connections);
-  const pick = (f: (r: Run) => number | undefined) => mine.map(f).filter((v): v is number => v !== undefined);
-  const med = (f: (r: Run) => number | undefined, digits: number) => {
-    const m = median(pick(f));
-    return m === null ? null : round(m, digits);
-  };
-  const rps = pick((r) => r.rps);
-  return {
-    system,
-    connections,
-    rounds: mine.length,
-    rps: med((r) => r.rps, 0),
-    rpsMin: rps.length === 0 ? null : Math.min(...rps),
-    rpsMax: rps.length === 0 ? null : Math.max(...rps),
-    p50Ms: med((r) => r.p50Ms, 3),
-    p99Ms: med((r) => r.p99Ms, 3),
-    cpuUsPerReq: med((r) => r.cpuUsPerReq, 1),
-    gatewayCpuUsPerReq: med((r) => r.gatewayCpuUsPerReq, 1),
-    instanceCpuUsPerReq: med((r) => r.instanceCpuUsPerReq, 1),
-    errors: mine.reduce((sum, r) => sum + r.errors, 0),
-  };
-}
-
-function ratios(runs: Run[]): Ratio[] {
-  const out: Ratio[] = [];
-  for (const [name, numerator, denominator] of RATIOS) {
-    for (const connections of CONNECTIONS) {
-      const perRound = (f: (r: Run) => number) => {
-        const values: number[] = [];
-        for (const a of runs.filter((r) => r.system === numerator && r.connections === connections)) {
-          const b = runs.find(
-            (r) => r.system === denominator && r.connections === connections && r.round === a.round,
-          );
-          if (b !== undefined && f(b) > 0) values.push(f(a) / f(b));
-        }
-        const m = median(values);
-        return m === null ? null : round(m, 3);
-      };
-      const rps = perRound((r) => r.rps);
-      if (rps === null) continue;
-      out.push({
-        name,
-        numerator,
-        denominator,
-        connections,
-        rps,
-        p50: perRound((r) => r.p50Ms),
-        p99: perRound((r) => r.p99Ms),
-      });
-    }
-  }
-  return out;
 }
 
 export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResult> {
@@ -205,6 +158,10 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
   const plainDir = await makeDataDir();
   const plain = await SkiffProcess.start(plainDir, 30_000, ['--sandbox', 'none']);
   const baselines: RunningServer[] = [];
+  const watches = {
+    skiff: new OomWatch(platformCgroup(platform.pid)),
+    'skiff-nosandbox': new OomWatch(platformCgroup(plain.pid)),
+  };
   try {
     const targets: Target[] = [];
     const systems: SystemInfo[] = [];
@@ -213,9 +170,9 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
       id: 'skiff-node-nosandbox',
       label: 'Skiff node, no sandbox',
     }));
-    for (const [server, runtimes] of [
-      [platform, SKIFF_RUNTIMES],
-      [plain, node],
+    for (const [server, runtimes, oom] of [
+      [platform, [...SKIFF_RUNTIMES, NODE_LOG] as SkiffRuntime[], watches.skiff],
+      [plain, node, watches['skiff-nosandbox']],
     ] as const) {
       for (const { runtime, info } of await deployRuntimes(server, runtimes)) {
         systems.push(info);
@@ -228,6 +185,9 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
           url: `${server.httpUrl}/${runtime.fn}`,
           pids: () => processTree(server.pid),
           gatewayPid: server.pid,
+          oom,
+          logsDir: path.join(server.dataDir, 'logs'),
+          ...(runtime.id === NODE_LOG.id ? { connections: [32] } : {}),
         });
       }
     }
@@ -255,7 +215,8 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
     }
 
     const runs: Run[] = [];
-    const perRoundS = targets.length * CONNECTIONS.length * (durationS + warmupS + 0.3);
+    const runsPerRound = targets.reduce((n, t) => n + (t.connections ?? CONNECTIONS).length, 0);
+    const perRoundS = runsPerRound * (durationS + warmupS + 0.3);
     let rounds = 0;
     for (let r = 0; r < roundsPlanned; r++) {
       if (r > 0 && secondsLeft(ctx) < perRoundS) {
@@ -265,14 +226,15 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
       const order = targets.map((_, i) => targets[(i + r) % targets.length] as Target);
       const levels = r % 2 === 0 ? [...CONNECTIONS] : [...CONNECTIONS].reverse();
       for (const target of order) {
-        for (const connections of levels) {
+        for (const connections of levels.filter((c) => (target.connections ?? CONNECTIONS).includes(c))) {
           if (warmupS > 0) await runLoad(ctx.load, target.url, connections, warmupS);
           const m = await measure(ctx, target, connections, durationS);
           runs.push({ round: r, system: target.info.id, connections, ...m });
           ctx.log(
             `  round ${r + 1} ${target.info.label.padEnd(28)} c=${String(connections).padEnd(2)} ` +
               `${String(m.rps).padStart(6)} req/s  p50 ${m.p50Ms} ms  p99 ${m.p99Ms} ms  ` +
-              `cpu ${m.cpuUsPerReq} µs/req  (machine ${m.busyPct}% busy, others ${m.otherPct}%)`,
+              `cpu ${m.cpuUsPerReq} µs/req  (machine ${m.busyPct}% busy, others ${m.otherPct}%)` +
+              (m.errors > 0 || (m.oomKills ?? 0) > 0 ? `  ERRORS ${m.errors} OOM ${m.oomKills ?? 0}` : ''),
           );
         }
       }
@@ -288,7 +250,17 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
       if (target.info.kind === 'skiff') continue;
       rssAfter[target.info.id] = target.pids().reduce((sum, pid) => sum + rssBytes(pid), 0);
     }
-    const summary = targets.flatMap((t) => CONNECTIONS.map((c) => summarize(runs, t.info.id, c)));
+    const summary = targets.flatMap((t) =>
+      (t.connections ?? CONNECTIONS).map((c) => summarize(runs, t.info.id, c)),
+    );
+    const failures: ThroughputResult['failures'] = {};
+    for (const [id, server] of [
+      ['skiff', platform],
+      ['skiff-nosandbox', plain],
+    ] as const) {
+      const exits = server.instanceExits();
+      failures[id] = { oomKills: watches[id].total(), exitsOom: exits.oom, exitsOther: exits.other };
+    }
     return {
       systems,
       settings: { rounds, roundsPlanned, durationS, initialWarmupS, warmupS, threads: 1 },
@@ -296,9 +268,12 @@ export async function throughputSuite(ctx: SuiteContext): Promise<ThroughputResu
       summary,
       ratios: ratios(runs),
       rssAfter,
+      failures,
       notes,
     };
   } finally {
+    watches.skiff.stop();
+    watches['skiff-nosandbox'].stop();
     await Promise.all(baselines.map((b) => b.stop()));
     await platform.stop();
     await plain.stop();
