@@ -25,7 +25,7 @@ import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/proto
 import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
-import { nodeLaunch } from './launch.js';
+import { nodeLauncher } from './launch.js';
 import { Reaper } from './reaper.js';
 import { Spawner } from './spawner.js';
 import { killStrays } from './strays.js';
@@ -290,11 +290,11 @@ function execute(
     let signal: NodeJS.Signals | null = null;
     const decoder = new StringDecoder('utf8');
     const stderr = lineLogger(id);
-    const launch = spawner?.launch ?? nodeLaunch;
-    launch(command, env, body, {
+    const launcher = spawner?.launcher ?? nodeLauncher;
+    launcher.run(command, env, body, {
       started(pid) {
         run.pid = pid;
-        reaper.add(pid);
+        reaper.add(pid, !launcher.guardsGroups);
       },
       stdout(chunk) {
         if (tooLarge) return;
@@ -314,7 +314,7 @@ function execute(
       exited(exitCode, exitSignal) {
         code = exitCode;
         signal = exitSignal;
-        if (run.pid !== undefined) reaper.signal(run.pid);
+        if (run.pid !== undefined && !launcher.guardsGroups) reaper.signal(run.pid);
       },
       closed() {
         if (run.pid !== undefined) reaper.remove(run.pid);

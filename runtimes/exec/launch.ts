@@ -19,15 +19,30 @@ export interface RunEvents {
   failed(err: Error): void;
 }
 
-export type Launch = (
+export interface Launcher {
+  /**
+   * True when the launcher itself kills a run's process group once the program exited, and the groups
+   * of programs still running when the bridge goes away (then the bridge need not, and its watchdog
+   * need not know them). False: both are the bridge's job.
+   */
+  readonly guardsGroups: boolean;
+  run(
+    argv: readonly [string, ...string[]],
+    env: Record<string, string>,
+    body: Buffer,
+    events: RunEvents,
+  ): void;
+}
+
+/** Node's spawn: one fork of the bridge per run. */
+export const nodeLauncher: Launcher = { guardsGroups: false, run: nodeRun };
+
+function nodeRun(
   argv: readonly [string, ...string[]],
   env: Record<string, string>,
   body: Buffer,
   events: RunEvents,
-) => void;
-
-/** Node's spawn: one fork of the bridge per run. */
-export const nodeLaunch: Launch = (argv, env, body, events) => {
+): void {
   const [file, ...args] = argv;
   let over = false;
   const child = spawn(file, args, {
@@ -54,4 +69,4 @@ export const nodeLaunch: Launch = (argv, env, body, events) => {
     over = true;
     events.closed();
   });
-};
+}

@@ -1,18 +1,21 @@
 """
 The exec bridge's spawner (runtimes/exec/spawner.ts is its other end): a small process that starts
-the function's program for the bridge with vfork and exec (subprocess.Popen), so that a run costs a vfork-style clone of
-this small process instead of a fork of the bridge's whole Node heap, and relays the program's
-stdout, stderr and exit status back.
+the function's program for the bridge with vfork and exec (subprocess.Popen), so that a run costs a
+vfork of this small process instead of a fork of the bridge's whole Node heap, and relays the
+program's stdout, stderr and exit status back.
 
 Frames both ways: kind (u8), run id (u32 BE), payload length (u32 BE), payload.
   in   RUN      payload: u32 BE length of a JSON {"argv": [...], "env": {...}}, the JSON, the stdin bytes
-  out  STARTED  payload: the pid (ASCII); the program leads its own session and process group
+  out  HELLO    (kind 0, run 0) once, when it is ready
+       STARTED  payload: the pid (ASCII); the program leads its own session and process group
        FAILED   payload: why it could not be started (UTF-8); the run is over
        STDOUT   payload: bytes the program wrote to stdout
        STDERR   payload: bytes the program wrote to stderr
        EXIT     payload: JSON {"code": n|null, "signal": "SIGx"|null} once the program was reaped
        CLOSED   empty: the program was reaped and its stdout and stderr are closed; the run is over
-The spawner ends when its stdin ends (the bridge is gone); killing programs is the bridge's job.
+When a program exits, the spawner kills what it left in its process group; when its stdin ends (the
+bridge is gone, however it went), it kills the group of every program still running, and ends.
+Everything else (timeouts, cancels, the output cap) is the bridge's job: it kills groups by pid.
 """
 
 import json
@@ -108,6 +111,8 @@ class Run:
         else:
             outcome = {"code": status, "signal": None}
         self.reaped = True
+        # whatever the program left running in its group ends with it, so its pipes close
+        kill_group(self.process.pid)
         send(EXIT, self.id, json.dumps(outcome).encode())
         self.finish()
 
@@ -117,6 +122,13 @@ class Run:
         self.close_stdin()
         runs.pop(self.id, None)
         send(CLOSED, self.id)
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:  # gone already
+        pass
 
 
 def start(run_id, payload):
@@ -166,6 +178,11 @@ def main():
                 except BlockingIOError:
                     continue
                 if not data:
+                    # the bridge is gone: no program it started may outlive it. Only groups whose
+                    # leader is not reaped yet: a reaped leader's pid may belong to anyone by now
+                    for run in runs.values():
+                        if not run.reaped:
+                            kill_group(run.process.pid)
                     return
                 buffer += data
                 while len(buffer) >= HEADER.size:

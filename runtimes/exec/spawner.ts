@@ -1,17 +1,19 @@
 /**
  * The bridge's end of the spawner (spawner.py, where the frames are described): a small Python process
- * that starts each run with vfork and exec (Popen). Forking the bridge (Node's spawn) copies the page tables of
- * its whole heap and makes the program tear them down again at exec, about twice the CPU of the run of
- * a small script; a vfork from a small process costs a tenth of that.
+ * that starts each run with vfork and exec (Popen). Forking the bridge (Node's spawn) copies the page
+ * tables of its whole heap and makes the program tear them down again at exec, more CPU than the run of
+ * a small script itself; a vfork from a small process costs a tenth of that.
  *
- * The spawner is optional: until it said hello, and after it went away, `launch` is undefined and the
+ * The spawner is optional: until it said hello, and after it went away, `launcher` is undefined and the
  * bridge uses Node's spawn. Runs in flight when it goes away fail (their groups are killed by the bridge).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Launch, RunEvents } from './launch.js';
+import type { Launcher, RunEvents } from './launch.js';
 
 const HEADER = 9;
 const RUN = 1;
+/** The spawner sends at most 64 KiB of output per frame: anything larger means it is broken. */
+const MAX_FRAME = 1024 * 1024;
 /** The kinds of frame the spawner sends. */
 const Out = { HELLO: 0, STARTED: 1, FAILED: 2, STDOUT: 3, STDERR: 4, EXIT: 5, CLOSED: 6 } as const;
 
@@ -41,12 +43,23 @@ export class Spawner {
     return this.child.pid;
   }
 
-  /** The launch through this spawner, once it is up; undefined before and after. */
-  get launch(): Launch | undefined {
-    return this.ready && !this.gone ? this.run : undefined;
+  /** Runs through this spawner, once it is up; undefined before and after. */
+  get launcher(): Launcher | undefined {
+    return this.ready && !this.gone ? this.through : undefined;
   }
 
-  private readonly run: Launch = (argv, env, body, events) => {
+  /** It kills a run's group when the program exits, and every unreaped run's when its stdin ends. */
+  private readonly through: Launcher = {
+    guardsGroups: true,
+    run: (argv, env, body, events) => this.run(argv, env, body, events),
+  };
+
+  private run(
+    argv: readonly [string, ...string[]],
+    env: Record<string, string>,
+    body: Buffer,
+    events: RunEvents,
+  ): void {
     const id = this.nextId++;
     if (this.nextId > 0xffffffff) this.nextId = 1;
     const spec = Buffer.from(JSON.stringify({ argv, env }));
@@ -57,15 +70,24 @@ export class Spawner {
     frame.writeUInt32BE(spec.length, 9);
     this.runs.set(id, events);
     this.child.stdin?.write(Buffer.concat([frame, spec, body]));
-  };
+  }
 
   private receive(chunk: Buffer): void {
+    if (this.gone) return;
     let data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    while (data.length >= HEADER) {
-      const size = data.readUInt32BE(5);
-      if (data.length < HEADER + size) break;
-      this.dispatch(data.readUInt8(0), data.readUInt32BE(1), data.subarray(HEADER, HEADER + size));
-      data = data.subarray(HEADER + size);
+    try {
+      while (data.length >= HEADER) {
+        const size = data.readUInt32BE(5);
+        if (size > MAX_FRAME) throw new Error(`a frame of ${size} bytes`);
+        if (data.length < HEADER + size) break;
+        this.dispatch(data.readUInt8(0), data.readUInt32BE(1), data.subarray(HEADER, HEADER + size));
+        data = data.subarray(HEADER + size);
+      }
+    } catch {
+      // what it sent makes no sense: no run can trust it any more (the bridge kills their groups)
+      this.child.kill('SIGKILL');
+      this.stop();
+      return;
     }
     this.pending = data;
   }
@@ -115,8 +137,8 @@ export class Spawner {
     for (const events of runs) events.failed(new Error('the spawner stopped'));
   }
 
-  /** Ends the spawner (its runs are the bridge's to kill). */
+  /** Ends the spawner's stdin: it kills the groups of the programs still running, and ends. */
   close(): void {
-    this.child.kill('SIGKILL');
+    this.child.stdin?.destroy();
   }
 }
