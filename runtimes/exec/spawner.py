@@ -124,6 +124,14 @@ class Run:
         send(CLOSED, self.id)
 
 
+def kill_running():
+    """The bridge is gone: no program it started may outlive it. Only the groups whose leader is not
+    reaped yet: a reaped leader's pid may belong to anyone by now."""
+    for run in runs.values():
+        if not run.reaped:
+            kill_group(run.process.pid)
+
+
 def kill_group(pgid):
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -178,11 +186,6 @@ def main():
                 except BlockingIOError:
                     continue
                 if not data:
-                    # the bridge is gone: no program it started may outlive it. Only groups whose
-                    # leader is not reaped yet: a reaped leader's pid may belong to anyone by now
-                    for run in runs.values():
-                        if not run.reaped:
-                            kill_group(run.process.pid)
                     return
                 buffer += data
                 while len(buffer) >= HEADER.size:
@@ -206,4 +209,9 @@ if __name__ == "__main__":
         os.pidfd_open(os.getpid())  # Linux 5.3 and Python 3.9 or newer; else the bridge spawns itself
     except (AttributeError, OSError):
         sys.exit(3)
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # the bridge is gone while this wrote to it
+        pass
+    finally:
+        kill_running()
