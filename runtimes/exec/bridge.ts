@@ -295,6 +295,8 @@ function execute(
       started(pid) {
         run.pid = pid;
         reaper.add(pid, !launcher.guardsGroups);
+        // cancelled (or timed out) while the spawner was starting it
+        if (run.answered) reaper.signal(pid);
       },
       stdout(chunk) {
         if (tooLarge) return;
