@@ -77,6 +77,15 @@ describe('binary runtime', () => {
     expect(await res.text()).toBe('hello, binary');
   });
 
+  it('starts runs through the spawner once it is up, not by forking the bridge', async () => {
+    const parent = await waitFor('a run started by the spawner', async () => {
+      const res = await p.call('/bin-echo', { method: 'POST', body: 'x' });
+      const name = res.headers.get('x-parent');
+      return name === 'python3' ? name : undefined;
+    });
+    expect(parent).toBe('python3');
+  });
+
   it('round-trips random binary bytes unchanged', async () => {
     const bytes = randomBytes(MiB + 17);
     const res = await p.call('/bin-echo/binary', { method: 'PUT', body: bytes });

@@ -5,17 +5,29 @@
  * lines as LOG frames, the request in CGI-style environment variables, and optional status and headers
  * through the file named by SKIFF_RESPONSE_HEADERS. Invocations run concurrently.
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { HeaderPairs, InitMeta, InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { DEFAULT_API_LIMITS, frameBackend, startApiServer } from '../shared/api-server.js';
 import { BridgeConnection, MAX_RESPONSE_BYTES } from '../shared/connection.js';
 import { HeadersFileError, MAX_HEADERS_FILE_BYTES, parseHeadersFile, requestEnv } from './cgi.js';
+import { nodeLauncher } from './launch.js';
 import { Reaper } from './reaper.js';
+import { Spawner } from './spawner.js';
 import { killStrays } from './strays.js';
 
 /** The content type of a tinyFaaS binary function's reply (it has no headers file). */
@@ -25,8 +37,12 @@ const MAX_LOG_LINE = 16 * 1024;
 
 const reaper = new Reaper();
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-exec-'));
+/** The spawner's interpreter and script (arguments after this file; none: Node's spawn for every run). */
+const [spawnerPython, spawnerScript] = process.argv.slice(2);
+let spawner: Spawner | undefined;
 process.on('exit', () => {
   reaper.killAll();
+  spawner?.close();
   rmSync(tmpDir, { recursive: true, force: true });
 });
 
@@ -119,6 +135,10 @@ async function onInit(meta: InitMeta): Promise<void> {
       throw new Error(`${meta.handler} is not executable (chmod +x ${meta.handler})`);
     }
     argv = selfStarting(program) ? [program] : ['/bin/sh', program];
+    // runs use it once it said hello; until then (and without it) they use Node's spawn
+    if (spawnerPython !== undefined && spawnerScript !== undefined) {
+      spawner = new Spawner(spawnerPython, spawnerScript, meta.codeDir);
+    }
     writer.send(FrameKind.READY, 0, {});
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
@@ -165,7 +185,8 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
   const headersFile = path.join(tmpDir, `${nextFile++}.headers`);
   try {
     if (init === undefined || argv === undefined) throw new Error('INVOKE before READY');
-    await writeFile(headersFile, '', { mode: 0o600 });
+    // synchronous: the instance's private /tmp is memory, and a thread-pool round trip costs more
+    closeSync(openSync(headersFile, 'w', 0o600));
     const env = { ...requestEnv(baseEnv, init, meta, body.length, headersFile), SKIFF_API: apiSocket };
     const outcome = await execute(id, run, argv, env, body);
     if (run.answered) return;
@@ -201,7 +222,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const headers: HeaderPairs = [['content-type', TINYFAAS_CONTENT_TYPE]];
       return answer(() => connection.sendResult(id, 200, headers, outcome.stdout));
     }
-    const text = await readHeadersFile(headersFile);
+    const text = readHeadersFile(headersFile);
     const { status, headers } = parseHeadersFile(text);
     answer(() => connection.sendResult(id, status, headers, outcome.stdout));
   } catch (err) {
@@ -213,19 +234,37 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     const runs = (liveIds.get(meta.invocationId) ?? 1) - 1;
     if (runs > 0) liveIds.set(meta.invocationId, runs);
     else liveIds.delete(meta.invocationId);
-    void rm(headersFile, { force: true });
+    try {
+      unlinkSync(headersFile);
+    } catch {
+      // never created, or removed by the program
+    }
     // no run left: whatever a run left behind (out of its process group) goes now
-    if (inflight.size === 0) killStrays([reaper.watchdogPid]);
+    if (inflight.size === 0) killStrays([reaper.watchdogPid, spawner?.pid]);
     connection.invocationEnded();
   }
 }
 
-async function readHeadersFile(file: string): Promise<string> {
-  const data = await readFile(file).catch(() => Buffer.alloc(0));
-  if (data.length > MAX_HEADERS_FILE_BYTES) {
-    throw new HeadersFileError(`the headers file is larger than ${MAX_HEADERS_FILE_BYTES} bytes`);
+function readHeadersFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return ''; // removed by the program: nothing set
   }
-  return data.toString('utf8');
+  try {
+    // one byte more than allowed tells a file that is too large
+    const size = Math.min(fstatSync(fd).size, MAX_HEADERS_FILE_BYTES) + 1;
+    const data = Buffer.allocUnsafe(size);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < size; n += got) got = readSync(fd, data, n, size - n, null);
+    if (n > MAX_HEADERS_FILE_BYTES) {
+      throw new HeadersFileError(`the headers file is larger than ${MAX_HEADERS_FILE_BYTES} bytes`);
+    }
+    return data.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 interface Outcome {
@@ -244,49 +283,54 @@ function execute(
   body: Buffer,
 ): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
-    const [file, ...args] = command;
-    const child = spawn(file, args, {
-      cwd: process.cwd(),
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const pid = child.pid;
-    if (pid !== undefined) {
-      run.pid = pid;
-      reaper.add(pid);
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    let code: number | null = null;
+    let signal: NodeJS.Signals | null = null;
+    const decoder = new StringDecoder('utf8');
     const stderr = lineLogger(id);
-    child.on('error', (err) => {
-      if (pid !== undefined) reaper.remove(pid);
-      reject(new Error(`could not start ${init?.handler}: ${err.message}`));
-    });
-    child.stdin.on('error', () => undefined); // the program need not read its stdin
-    child.stdin.end(body);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        tooLarge = true;
-        chunks.length = 0;
-        if (pid !== undefined) reaper.signal(pid);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => stderr.push(chunk));
-    // Whatever the program left running in its group ends with it, so its pipes close.
-    child.on('exit', () => {
-      if (pid !== undefined) reaper.signal(pid);
-    });
-    child.on('close', (code, signal) => {
-      if (pid !== undefined) reaper.remove(pid);
-      stderr.end();
-      resolve({ code, signal, stdout: Buffer.concat(chunks), tooLarge });
+    const launcher = spawner?.launcher ?? nodeLauncher;
+    launcher.run(command, env, body, {
+      started(pid) {
+        run.pid = pid;
+        reaper.add(pid, !launcher.guardsGroups);
+        // cancelled (or timed out) while the spawner was starting it
+        if (run.answered) reaper.signal(pid);
+      },
+      stdout(chunk) {
+        if (tooLarge) return;
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          tooLarge = true;
+          chunks.length = 0;
+          if (run.pid !== undefined) reaper.signal(run.pid);
+          return;
+        }
+        chunks.push(chunk);
+      },
+      stderr(chunk) {
+        stderr.push(decoder.write(chunk));
+      },
+      // Whatever the program left running in its group ends with it, so its pipes close.
+      exited(exitCode, exitSignal) {
+        code = exitCode;
+        signal = exitSignal;
+        if (run.pid !== undefined && !launcher.guardsGroups) reaper.signal(run.pid);
+      },
+      closed() {
+        if (run.pid !== undefined) reaper.remove(run.pid);
+        stderr.push(decoder.end());
+        stderr.end();
+        resolve({ code, signal, stdout: Buffer.concat(chunks), tooLarge });
+      },
+      failed(err) {
+        if (run.pid !== undefined) {
+          reaper.signal(run.pid);
+          reaper.remove(run.pid);
+        }
+        reject(new Error(`could not start ${init?.handler}: ${err.message}`));
+      },
     });
   });
 }

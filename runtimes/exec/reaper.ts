@@ -21,6 +21,8 @@ for p in $live; do kill -9 -"$p" 2>/dev/null; done
 
 export class Reaper {
   private readonly groups = new Set<number>();
+  /** The groups the watchdog knows. */
+  private readonly watched = new Set<number>();
   private readonly watchdog: ChildProcess;
 
   constructor() {
@@ -40,16 +42,22 @@ export class Reaper {
     return this.groups.size;
   }
 
-  /** Registers the process group led by `pid` (a child spawned with `detached: true`). */
-  add(pid: number): void {
+  /**
+   * Registers the process group led by `pid` (a child spawned with `detached: true`); `watch` false
+   * when what started it kills it if the bridge goes away (the spawner), so the watchdog need not know.
+   */
+  add(pid: number, watch = true): void {
     this.groups.add(pid);
-    this.watchdog.stdin?.write(`+ ${pid}\n`);
+    if (watch) {
+      this.watched.add(pid);
+      this.watchdog.stdin?.write(`+ ${pid}\n`);
+    }
   }
 
   /** Forgets a group once it is gone (its leader exited and the group was killed). */
   remove(pid: number): void {
-    if (!this.groups.delete(pid)) return;
-    this.watchdog.stdin?.write(`- ${pid}\n`);
+    this.groups.delete(pid);
+    if (this.watched.delete(pid)) this.watchdog.stdin?.write(`- ${pid}\n`);
   }
 
   /** Sends `signal` to the whole group; false if it no longer exists. */
@@ -66,5 +74,6 @@ export class Reaper {
   killAll(): void {
     for (const pid of this.groups) this.signal(pid, 'SIGKILL');
     this.groups.clear();
+    this.watched.clear();
   }
 }

@@ -10,86 +10,22 @@
  * SKIFF_E_QUEUE_FULL before anything is written; a full disk gives 507 SKIFF_E_DISK_FULL, never a 202.
  */
 import { randomUUID } from 'node:crypto';
-import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import { outboundRequest, type OutboundPolicy } from '../shared/outbound.js';
+import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { requestBytes } from '../store/queue-accounting.js';
-import { shareOf, type AsyncRecord, type AsyncRequest, type QueueStore } from '../store/queue-store.js';
-import type { Invocation, Result } from '../model/invocation.js';
-import { asyncView } from './async-views.js';
+import { shareOf, type AsyncRecord, type AsyncRequest } from '../store/queue-store.js';
+import type { Result } from '../model/invocation.js';
+import {
+  PERMANENT,
+  PLATFORM_REFUSALS,
+  postCallback,
+  QUEUE_FULL_RETRY_AFTER_SEC,
+  REFUSAL_BACKOFF_MAX_MS,
+  STORE_RETRY_MS,
+  toInvocation,
+} from './async-attempts.js';
+import type { AsyncQueueDeps, NewAsync } from './async-settings.js';
 
-export interface AsyncSettings {
-  /** Retries after a function error, 0-2 (AWS Lambda's default: 2). */
-  retries: number;
-  /** First retry after this long; each next one waits twice as long. */
-  retryBaseMs: number;
-  /** An invocation not delivered within this long after it was accepted expires. */
-  maxEventAgeMs: number;
-  /** Invocations delivered at once, over all functions. */
-  concurrency: number;
-  /** Of those, at most this many of one function (null or absent: half of `concurrency`, at least 1). */
-  maxConcurrencyPerFunction?: number | null;
-  /** Largest async request body. */
-  maxBodyBytes: number;
-  /** Bytes of invocations not final yet (queued or running) beyond which new ones are refused. */
-  maxQueuedBytes: number;
-  /**
-   * Bytes of one function's invocations not final yet beyond which new ones for it are refused, so
-   * that one caller cannot take the whole queue (null or absent: a quarter of maxQueuedBytes).
-   */
-  maxQueuedBytesPerFunction?: number | null;
-}
-
-export interface AsyncQueueDeps {
-  store: QueueStore;
-  settings: AsyncSettings;
-  /** Runs one attempt (the router); the invocation id is the accepted id on every attempt. */
-  invoke(inv: Invocation): Promise<Result>;
-  logger: Logger;
-  /** Where callbacks may go (`outbound.allowPrivate`); private destinations are refused without it. */
-  outbound?: OutboundPolicy;
-  /** Told after each attempt ends (retention checks its caps). */
-  onSettled?: () => void;
-  /** False when writing this many bytes would eat into the disk's reserve (then 507). */
-  diskRoom?: (bytes: number) => boolean;
-  /**
-   * Asked before each attempt: throws a SkiffError when the invocation may no longer run (its target
-   * was deleted and made again since, or no longer accepts casts from its caster). Such an error is
-   * final: the invocation is dead-lettered with it.
-   */
-  admit?: (record: AsyncRecord) => void;
-}
-
-/** Refusals of the platform (capacity, shutdown): retried until the event is too old, never counted. */
-const PLATFORM_REFUSALS = new Set<ErrorCode>([
-  'SKIFF_E_TOO_MANY_REQUESTS',
-  'SKIFF_E_QUEUE_TIMEOUT',
-  'SKIFF_E_CRASH_LOOP',
-  'SKIFF_E_SHUTTING_DOWN',
-  'SKIFF_E_INTERNAL',
-  'SKIFF_E_DISK_FULL',
-]);
-/** Errors no retry can fix. */
-const PERMANENT = new Set<ErrorCode>([
-  'SKIFF_E_FUNCTION_NOT_FOUND',
-  'SKIFF_E_PAYLOAD_TOO_LARGE',
-  'SKIFF_E_FORBIDDEN',
-]);
-const REFUSAL_BACKOFF_MAX_MS = 30_000;
-/** After the store failed to claim (a full disk): the worker tries again this much later. */
-const STORE_RETRY_MS = 1_000;
-/** What a caller refused with SKIFF_E_QUEUE_FULL is told to wait. */
-const QUEUE_FULL_RETRY_AFTER_SEC = 5;
-
-export type NewAsync = Omit<AsyncRequest, 'id' | 'maxRetries' | 'expiresAt' | 'trigger' | 'nextAt'> & {
-  /** What queued it; `async` when omitted (an HTTP call with X-Skiff-Async). */
-  trigger?: 'async' | 'cron' | 'mqtt' | 'cast';
-  /**
-   * Milliseconds before it may run (a delayed cast): its first due time, kept on disk, so it runs no
-   * earlier also after a restart. The maximum event age counts from that due time.
-   */
-  delayMs?: number;
-};
+export type { AsyncQueueDeps, AsyncSettings, NewAsync } from './async-settings.js';
 
 export class AsyncQueue {
   private running = 0;
@@ -335,19 +271,7 @@ export class AsyncQueue {
       });
       return expired ? this.callback(record.id) : undefined;
     }
-    const inv: Invocation = {
-      id: record.id,
-      function: record.function,
-      trigger: triggerOf(record.trigger),
-      method: record.method,
-      path: record.path,
-      query: record.query,
-      headers: record.headers,
-      body: record.body,
-      deadline: 0,
-      host: record.host,
-      ...chainOf(record),
-    };
+    const inv = toInvocation(record);
     let result: Result;
     try {
       this.deps.admit?.(record);
@@ -390,45 +314,8 @@ export class AsyncQueue {
     if (done) await this.callback(record.id);
   }
 
-  /**
-   * POSTs the final record to the callback URL given at accept, once (best effort, 10 s), under the
-   * outbound policy: the address is checked again on what DNS gives now, no redirect is followed (a
-   * 3xx is recorded as the callback's status) and the answer is read up to 64 KiB.
-   */
-  private async callback(id: string): Promise<void> {
-    const record = this.deps.store.get(id);
-    if (record?.callbackUrl == null) return;
-    try {
-      const res = await outboundRequest(
-        record.callbackUrl,
-        'X-Callback-Url',
-        this.deps.outbound ?? { allowPrivate: false },
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-skiff-invocation-id': id },
-          body: JSON.stringify(asyncView(record)),
-          timeoutMs: 10_000,
-          maxResponseBytes: 64 * 1024,
-        },
-      );
-      this.deps.store.setCallbackStatus(id, res.status);
-    } catch (err) {
-      this.deps.logger.warn({ err, invocation: id }, 'async callback failed');
-      this.deps.store.setCallbackStatus(id, 0);
-    }
+  /** POSTs the final record to its callback URL, if it has one (async-attempts.ts). */
+  private callback(id: string): Promise<void> {
+    return postCallback(this.deps, id);
   }
 }
-
-/** The trigger the function sees for a record queued by `trigger`. */
-function triggerOf(trigger: string): Invocation['trigger'] {
-  return trigger === 'cron' || trigger === 'mqtt' || trigger === 'cast' ? trigger : 'async';
-}
-
-/** A cast's place in its invocation tree, as the Invocation carries it (nothing for other records). */
-function chainOf(record: AsyncRecord): Pick<Invocation, 'caller' | 'parentId' | 'rootId' | 'depth'> {
-  const { chain } = record;
-  if (chain === null) return {};
-  return { caller: chain.caller, parentId: chain.parentId, rootId: chain.rootId, depth: chain.depth };
-}
-
-/** The JSON view of an async invocation (API and callback): the body as base64. */

@@ -12,6 +12,8 @@
 import type Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
 import { QueueAccounting, requestBytes } from './queue-accounting.js';
+import { insertRequest } from './queue-insert.js';
+import { childIds, countChildren, listRecords, readRecord, type ListFilter } from './queue-reads.js';
 import { pruneFinal, type RetentionPolicy } from './queue-retention.js';
 import { dueRows, nextDueAt } from './queue-claim.js';
 import {
@@ -21,8 +23,6 @@ import {
   type AsyncAttempt,
   type AsyncRecord,
   type AsyncRequest,
-  type AsyncStatus,
-  type Row,
 } from './queue-schema.js';
 
 export {
@@ -33,6 +33,7 @@ export {
   type AsyncRequest,
   type AsyncStatus,
 } from './queue-schema.js';
+export type { ListFilter } from './queue-reads.js';
 
 /** The error of an invocation whose every attempt was cut short by the platform stopping. */
 export const CRASHED_CODE = 'SKIFF_E_INSTANCE_CRASHED';
@@ -83,7 +84,7 @@ export class QueueStore {
             { id: string } | undefined;
           if (known !== undefined) return known.id;
         }
-        this.insert(req, now);
+        insertRequest(this.db, req, now);
         if (req.chain != null) counted.run(req.chain.rootId, now);
         written.push(req);
         return req.id;
@@ -106,38 +107,6 @@ export class QueueStore {
     const row = this.db.prepare(`SELECT casts FROM chains WHERE root_id = ?`).get(rootId) as
       { casts: number } | undefined;
     return Math.min(cap, row?.casts ?? 0);
-  }
-
-  private insert(req: AsyncRequest, now: number): void {
-    const bytes = requestBytes(req);
-    this.db
-      .prepare(
-        `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
-           host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth, cast_key)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        req.id,
-        req.function,
-        req.trigger,
-        req.maxRetries,
-        req.method,
-        req.path,
-        req.query,
-        JSON.stringify(req.headers),
-        req.body,
-        req.host,
-        req.callbackUrl,
-        now,
-        req.nextAt ?? now,
-        req.expiresAt,
-        bytes,
-        req.chain?.caller ?? null,
-        req.chain?.parentId ?? null,
-        req.chain?.rootId ?? null,
-        req.chain?.depth ?? 0,
-        req.castKey ?? null,
-      );
   }
 
   /**
@@ -358,59 +327,25 @@ export class QueueStore {
   }
 
   get(id: string): AsyncRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM invocations WHERE id = ?').get(id) as Row | undefined;
-    return row === undefined ? undefined : toRecord(row);
+    return readRecord(this.db, id);
+  }
+
+  /** How many invocations `parentId` cast (all of them, beyond what `children` lists). */
+  childrenCount(parentId: string): number {
+    return countChildren(this.db, parentId);
   }
 
   /** The ids of the casts an invocation made (its children in the invocation tree), oldest first. */
-  /** How many invocations `parentId` cast (all of them, beyond what `children` lists). */
-  childrenCount(parentId: string): number {
-    const row = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM invocations WHERE parent_id = ?`)
-      .get(parentId) as { n: number };
-    return row.n;
-  }
-
   children(parentId: string, limit: number): string[] {
-    const rows = this.db
-      .prepare(`SELECT id FROM invocations WHERE parent_id = ? ORDER BY created_at, rowid LIMIT ?`)
-      .all(parentId, limit) as { id: string }[];
-    return rows.map((r) => r.id);
+    return childIds(this.db, parentId, limit);
   }
 
   /**
    * Newest first; filtered by function and status when given. Without the bodies (request and result):
    * a list of many records with large results would otherwise be as large as all of them.
    */
-  list(filter: {
-    function?: string | undefined;
-    status?: AsyncStatus | undefined;
-    /** Only the invocations of this chain: the root itself (if it has a record) and all below it. */
-    rootId?: string | undefined;
-    limit: number;
-  }): AsyncRecord[] {
-    // only the filters given, so that SQLite can use the index of each (a `? IS NULL OR …` uses none)
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.function !== undefined) {
-      where.push('function = ?');
-      params.push(filter.function);
-    }
-    if (filter.status !== undefined) {
-      where.push('status = ?');
-      params.push(filter.status);
-    }
-    if (filter.rootId !== undefined) {
-      where.push('(root_id = ? OR id = ?)');
-      params.push(filter.rootId, filter.rootId);
-    }
-    const rows = this.db
-      .prepare(
-        `SELECT ${LIST_COLUMNS} FROM invocations ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
-         ORDER BY created_at DESC LIMIT ?`,
-      )
-      .all(...params, filter.limit) as Row[];
-    return rows.map(toRecord);
+  list(filter: ListFilter): AsyncRecord[] {
+    return listRecords(this.db, filter);
   }
 
   close(): void {
@@ -425,12 +360,6 @@ export class QueueStore {
 export function shareOf(req: Pick<AsyncRequest, 'function' | 'chain'>): string {
   return req.chain?.caller ?? req.function;
 }
-
-/** The columns a list reads: every one but the request and result bodies (read as empty). */
-const LIST_COLUMNS = `id, function, trigger, status, attempts, max_retries, method, path, query, headers,
-  x'' AS body, host, callback_url, created_at, next_at, expires_at, finished_at, result_status,
-  result_headers, x'' AS result_body, error_code, error_message, history, callback_status, caller,
-  parent_id, root_id, depth`;
 
 /** How long after its last cast a chain's count of casts is kept: 7 days. */
 export const CHAIN_MEMORY_MS = 7 * 24 * 3_600_000;
