@@ -14,6 +14,8 @@ import { describeThrown } from '../shared/thrown.js';
 import { callFor } from './call.js';
 import { castFor } from './cast.js';
 import { stateFor } from './state.js';
+import { InvocationSignal } from './invocation.js';
+import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
@@ -32,7 +34,7 @@ import { invokeBaetyl, noHandler, resolveBaetylHandler, type BaetylHandler } fro
 import { exportedMember, parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
-const inflight = new Map<number, AbortController>();
+const inflight = new Map<number, InvocationSignal>();
 let handler: UserHandler | undefined;
 /** The handler of a function of the tinyFaaS flavor (INIT `flavor: "tinyfaas"`). */
 let expressHandler: ExpressHandler | undefined;
@@ -60,7 +62,7 @@ const connection = new BridgeConnection({
   runtime: 'node',
   onInit,
   onInvoke,
-  onCancel: (id) => inflight.get(id)?.abort(new Error('invocation cancelled by the platform')),
+  onCancel: (id) => inflight.get(id)?.cancel(),
   inFlight: () => inflight.size,
 });
 const { writer } = connection;
@@ -69,7 +71,8 @@ startedAt.hello = performance.now();
 // Node loads its fetch implementation on the first Request (about 18 ms here): do it while this
 // process waits for INIT (a warm-pool process waits long before), not in the first invocation.
 setImmediate(() => {
-  void new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body).arrayBuffer();
+  linkRequestPrototype();
+  void new Response('x').arrayBuffer();
 });
 const sendLog = connection.sendLog.bind(connection);
 const sendError = connection.sendError.bind(connection);
@@ -195,30 +198,17 @@ async function onInit(meta: InitMeta): Promise<void> {
   }
 }
 
-function buildRequest(meta: InvokeMeta, body: Buffer, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (const [key, value] of meta.headers) {
-    try {
-      headers.append(key, value);
-    } catch {
-      // A header the Fetch API refuses is left out rather than failing the call.
-    }
-  }
-  const hasBody = meta.method !== 'GET' && meta.method !== 'HEAD';
-  return new Request(meta.url, { method: meta.method, headers, signal, ...(hasBody ? { body } : {}) });
-}
-
 async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<void> {
   const receivedAt = performance.now();
-  const controller = new AbortController();
-  inflight.set(id, controller);
+  const invocation = new InvocationSignal();
+  inflight.set(id, invocation);
   const fn = handler;
   const info = init;
   try {
     if (expressHandler !== undefined) {
       const express = expressHandler;
-      const result = await current.run(id, () => invokeExpress(express, meta, body, controller.signal));
-      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      const result = await current.run(id, () => invokeExpress(express, meta, body, invocation.signal));
+      if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
     if (scalewayLoad !== undefined && scalewayContext !== undefined) {
@@ -226,9 +216,9 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const context = scalewayContext;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
-        invokeScaleway(load, meta, body, { ...context }, controller.signal, report),
+        invokeScaleway(load, meta, body, { ...context }, invocation.signal, report),
       );
-      if (result === 'cancelled' || controller.signal.aborted)
+      if (result === 'cancelled' || invocation.cancelled)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
@@ -236,9 +226,9 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const baetyl = baetylHandler;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
-        invokeBaetyl(baetyl, meta, body, info.function, controller.signal, report),
+        invokeBaetyl(baetyl, meta, body, info.function, invocation.signal, report),
       );
-      if (result === 'cancelled' || controller.signal.aborted)
+      if (result === 'cancelled' || invocation.cancelled)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
@@ -258,7 +248,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const result = await current.run(id, () =>
         silenced.run(!request.logging, () => invokeOpenRuntimes(main, meta, body, log, call)),
       );
-      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
     if (fn === undefined || info === undefined) throw new Error('INVOKE before READY');
@@ -274,14 +264,16 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       state: stateFor(connection.calls, meta.invocationId, MAX_RESPONSE_BYTES),
       env: { ...info.env, ...secrets },
       secrets,
-      signal: controller.signal,
+      get signal() {
+        return invocation.signal;
+      },
       log: (...args: unknown[]) => sendLog(id, 'log', 'info', format(...args)),
     };
-    const value = await current.run(id, () => fn(buildRequest(meta, body, controller.signal), ctx));
-    if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+    const value = await current.run(id, () => fn(lazyRequest(meta, body, invocation), ctx));
+    if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     send(id, await toResult(value));
   } catch (err) {
-    if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+    if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     sendError(id, {
       code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR',
       ...describeThrown(err),
