@@ -84,6 +84,30 @@ describe('the Request and Response of a native Node handler', () => {
     expect(await (await p.call('/shape?case=cloned')).text()).toBe('twice');
   });
 
+  it('sends a Response made of a string as Node makes it (types, trimmed and lower-cased headers)', async () => {
+    const light = await p.call('/shape?case=light');
+    expect(light.status).toBe(203);
+    expect(light.headers.get('x-up')).toBe('v');
+    expect(light.headers.get('content-type')).toBe('text/plain;charset=UTF-8');
+    expect(light.headers.get('set-cookie')).toBe('a=1');
+    expect(await light.text()).toBe('light');
+    expect((await p.call('/shape?case=mutated')).headers.get('x-late')).toBe('1');
+    expect(await (await p.call('/shape?case=identity')).json()).toEqual({
+      own: true,
+      fromStatic: true,
+      sub: true,
+      subText: 'sub',
+      tag: '[object Response]',
+      name: 'Response',
+      status: 201,
+      ok: true,
+      type: 'text/plain;charset=UTF-8',
+      text: 'a',
+      used: true,
+    });
+    expect((await p.call('/shape?case=badStatus')).status).toBe(500);
+  });
+
   it('fails the call for a Response whose body was read or locked, as before', async () => {
     for (const name of ['read', 'locked']) {
       const res = await p.call(`/shape?case=${name}`);

@@ -16,6 +16,7 @@ import { castFor } from './cast.js';
 import { stateFor } from './state.js';
 import { InvocationSignal } from './invocation.js';
 import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
+import { installLightResponse } from './light-response.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
@@ -149,6 +150,8 @@ async function onInit(meta: InitMeta): Promise<void> {
       openRuntimesEnv = runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
       nativeLogs = new NativeLogs();
     }
+    // a native function gets the light Response global (light-response.ts) before its code loads
+    if (meta.flavor === undefined || meta.flavor === 'native') installLightResponse();
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     if (meta.flavor === 'baetyl' || meta.flavor === 'openedge') {
       baetylHandler = resolveBaetylHandler(mod, exportName ?? 'handler');

@@ -3,6 +3,7 @@ import type { FunctionStateApi } from './state.js';
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
 import type { CallFunction } from './call.js';
 import type { CastFunction } from './cast.js';
+import { lightResult } from './light-response.js';
 
 export interface HandlerContext {
   functionName: string;
@@ -64,6 +65,8 @@ function directBody(response: Response): Buffer | undefined {
 }
 
 export async function toResult(value: unknown): Promise<BridgeResult> {
+  const light = lightResult(value);
+  if (light !== undefined) return light;
   if (value instanceof Response) {
     const headers: HeaderPairs = [];
     value.headers.forEach((v, k) => {
