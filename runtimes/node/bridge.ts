@@ -19,22 +19,24 @@ import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
 import { installLightResponse } from './light-response.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
-import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
-import {
-  NO_EXPORT,
-  NativeLogs,
-  invokeOpenRuntimes,
-  resolveOpenRuntimesHandler,
-  type OpenRuntimesHandler,
-  type OpenRuntimesLog,
-} from './openruntimes.js';
-import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
-import { invokeScaleway, loadScaleway, type ScalewayLoad } from './scaleway.js';
+import type { ExpressHandler } from './tinyfaas.js';
+import type { NativeLogs, OpenRuntimesHandler, OpenRuntimesLog } from './openruntimes.js';
+import type { RuntimeEnv } from './openruntimes-runtime.js';
+import type { ScalewayLoad } from './scaleway.js';
 import type { ScalewayContext } from './scaleway-event.js';
-import { invokeBaetyl, noHandler, resolveBaetylHandler, type BaetylHandler } from './baetyl.js';
+import type { BaetylHandler } from './baetyl.js';
 import { exportedMember, parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
+/**
+ * A flavor's modules, imported at INIT of a function of that flavor: a native function (and every
+ * process before INIT) does not load them, so HELLO comes sooner.
+ */
+let tinyfaas: typeof import('./tinyfaas.js') | undefined;
+let openRuntimes: typeof import('./openruntimes.js') | undefined;
+let openRuntimesServer: typeof import('./openruntimes-runtime.js') | undefined;
+let scaleway: typeof import('./scaleway.js') | undefined;
+let baetyl: typeof import('./baetyl.js') | undefined;
 const inflight = new Map<number, InvocationSignal>();
 let handler: UserHandler | undefined;
 /** The handler of a function of the tinyFaaS flavor (INIT `flavor: "tinyfaas"`). */
@@ -136,7 +138,8 @@ async function onInit(meta: InitMeta): Promise<void> {
       // code that cannot load still starts: every call answers Scaleway's 500 (scaleway.ts)
       const report = (text: string) => sendLog(0, 'stderr', 'error', text);
       const load = () => import(pathToFileURL(entry).href) as Promise<Record<string, unknown>>;
-      scalewayLoad = await loadScaleway(load, exportName ?? 'handle', report);
+      scaleway = await import('./scaleway.js');
+      scalewayLoad = await scaleway.loadScaleway(load, exportName ?? 'handle', report);
       scalewayContext = Object.freeze({
         memoryLimitInMb: meta.memoryMb ?? 128,
         functionName: meta.function,
@@ -147,23 +150,27 @@ async function onInit(meta: InitMeta): Promise<void> {
     }
     if (meta.flavor === 'openruntimes') {
       process.env['OPEN_RUNTIMES_ENTRYPOINT'] = meta.handler;
-      openRuntimesEnv = runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
-      nativeLogs = new NativeLogs();
+      openRuntimes = await import('./openruntimes.js');
+      openRuntimesServer = await import('./openruntimes-runtime.js');
+      openRuntimesEnv = openRuntimesServer.runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
+      nativeLogs = new openRuntimes.NativeLogs();
     }
     // a native function gets the light Response global (light-response.ts) before its code loads
     if (meta.flavor === undefined || meta.flavor === 'native') installLightResponse();
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     if (meta.flavor === 'baetyl' || meta.flavor === 'openedge') {
-      baetylHandler = resolveBaetylHandler(mod, exportName ?? 'handler');
+      baetyl = await import('./baetyl.js');
+      baetylHandler = baetyl.resolveBaetylHandler(mod, exportName ?? 'handler');
       if (baetylHandler === undefined) {
-        sendError(0, { code: 'INIT_ERROR', message: noHandler(file, exportName ?? 'handler') });
+        sendError(0, { code: 'INIT_ERROR', message: baetyl.noHandler(file, exportName ?? 'handler') });
         return;
       }
       writer.send(FrameKind.READY, 0, {});
       return;
     }
     if (meta.flavor === 'tinyfaas') {
-      expressHandler = resolveExpressHandler(mod);
+      tinyfaas = await import('./tinyfaas.js');
+      expressHandler = tinyfaas.resolveExpressHandler(mod);
       if (expressHandler === undefined) {
         sendError(0, {
           code: 'INIT_ERROR',
@@ -175,9 +182,9 @@ async function onInit(meta: InitMeta): Promise<void> {
       return;
     }
     if (meta.flavor === 'openruntimes') {
-      openRuntimesHandler = resolveOpenRuntimesHandler(mod);
+      openRuntimesHandler = openRuntimes?.resolveOpenRuntimesHandler(mod);
       if (openRuntimesHandler === undefined) {
-        sendError(0, { code: 'INIT_ERROR', message: NO_EXPORT });
+        sendError(0, { code: 'INIT_ERROR', message: openRuntimes?.NO_EXPORT ?? 'no export' });
         return;
       }
       startedAt.ready = performance.now();
@@ -208,14 +215,16 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
   const fn = handler;
   const info = init;
   try {
-    if (expressHandler !== undefined) {
+    if (expressHandler !== undefined && tinyfaas !== undefined) {
       const express = expressHandler;
+      const { invokeExpress } = tinyfaas;
       const result = await current.run(id, () => invokeExpress(express, meta, body, invocation.signal));
       if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (scalewayLoad !== undefined && scalewayContext !== undefined) {
+    if (scalewayLoad !== undefined && scalewayContext !== undefined && scaleway !== undefined) {
       const load = scalewayLoad;
+      const { invokeScaleway } = scaleway;
       const context = scalewayContext;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
@@ -225,22 +234,29 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (baetylHandler !== undefined && info !== undefined) {
-      const baetyl = baetylHandler;
+    if (baetylHandler !== undefined && info !== undefined && baetyl !== undefined) {
+      const handlerOf = baetylHandler;
+      const { invokeBaetyl } = baetyl;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
-        invokeBaetyl(baetyl, meta, body, info.function, invocation.signal, report),
+        invokeBaetyl(handlerOf, meta, body, info.function, invocation.signal, report),
       );
       if (result === 'cancelled' || invocation.cancelled)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (openRuntimesHandler !== undefined && openRuntimesEnv !== undefined) {
+    if (
+      openRuntimesHandler !== undefined &&
+      openRuntimesEnv !== undefined &&
+      openRuntimes !== undefined &&
+      openRuntimesServer !== undefined
+    ) {
       const main = openRuntimesHandler;
+      const { invokeOpenRuntimes } = openRuntimes;
       const env = openRuntimesEnv;
       const log: OpenRuntimesLog = (kind, text) =>
         kind === 'error' ? sendLog(id, 'stderr', 'error', text) : sendLog(id, 'stdout', 'info', text);
-      const request = runtimeRequest(meta.headers, env);
+      const request = openRuntimesServer.runtimeRequest(meta.headers, env);
       const call = {
         env,
         request,
