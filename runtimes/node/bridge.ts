@@ -14,25 +14,30 @@ import { describeThrown } from '../shared/thrown.js';
 import { callFor } from './call.js';
 import { castFor } from './cast.js';
 import { stateFor } from './state.js';
+import { InvocationSignal } from './invocation.js';
+import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
+import { installLightResponse } from './light-response.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
-import { invokeExpress, resolveExpressHandler, type ExpressHandler } from './tinyfaas.js';
-import {
-  NO_EXPORT,
-  NativeLogs,
-  invokeOpenRuntimes,
-  resolveOpenRuntimesHandler,
-  type OpenRuntimesHandler,
-  type OpenRuntimesLog,
-} from './openruntimes.js';
-import { runtimeEnv, runtimeRequest, type RuntimeEnv } from './openruntimes-runtime.js';
-import { invokeScaleway, loadScaleway, type ScalewayLoad } from './scaleway.js';
+import type { ExpressHandler } from './tinyfaas.js';
+import type { NativeLogs, OpenRuntimesHandler, OpenRuntimesLog } from './openruntimes.js';
+import type { RuntimeEnv } from './openruntimes-runtime.js';
+import type { ScalewayLoad } from './scaleway.js';
 import type { ScalewayContext } from './scaleway-event.js';
-import { invokeBaetyl, noHandler, resolveBaetylHandler, type BaetylHandler } from './baetyl.js';
+import type { BaetylHandler } from './baetyl.js';
 import { exportedMember, parseNodeHandler } from '../../src/model/node-handler.js';
 
 const current = new AsyncLocalStorage<number>();
-const inflight = new Map<number, AbortController>();
+/**
+ * A flavor's modules, imported at INIT of a function of that flavor: a native function (and every
+ * process before INIT) does not load them, so HELLO comes sooner.
+ */
+let tinyfaas: typeof import('./tinyfaas.js') | undefined;
+let openRuntimes: typeof import('./openruntimes.js') | undefined;
+let openRuntimesServer: typeof import('./openruntimes-runtime.js') | undefined;
+let scaleway: typeof import('./scaleway.js') | undefined;
+let baetyl: typeof import('./baetyl.js') | undefined;
+const inflight = new Map<number, InvocationSignal>();
 let handler: UserHandler | undefined;
 /** The handler of a function of the tinyFaaS flavor (INIT `flavor: "tinyfaas"`). */
 let expressHandler: ExpressHandler | undefined;
@@ -60,7 +65,7 @@ const connection = new BridgeConnection({
   runtime: 'node',
   onInit: initThenWarm,
   onInvoke,
-  onCancel: (id) => inflight.get(id)?.abort(new Error('invocation cancelled by the platform')),
+  onCancel: (id) => inflight.get(id)?.cancel(),
   inFlight: () => inflight.size,
 });
 const { writer } = connection;
@@ -72,7 +77,10 @@ startedAt.hello = performance.now();
 let prewarm: NodeJS.Timeout | undefined = setTimeout(warmFetch, 20);
 function warmFetch(): void {
   prewarm = undefined;
-  void new Response(new Request('http://localhost/', { method: 'POST', body: 'x' }).body).arrayBuffer();
+  // links the lazy request to Request.prototype and loads the fetch implementation (the Response
+  // global may be the light one by now, so only Request is touched)
+  linkRequestPrototype();
+  void new Request('http://localhost/', { method: 'POST', body: 'x' }).arrayBuffer();
 }
 async function initThenWarm(meta: InitMeta): Promise<void> {
   const pending = prewarm !== undefined;
@@ -145,7 +153,8 @@ async function onInit(meta: InitMeta): Promise<void> {
       // code that cannot load still starts: every call answers Scaleway's 500 (scaleway.ts)
       const report = (text: string) => sendLog(0, 'stderr', 'error', text);
       const load = () => import(pathToFileURL(entry).href) as Promise<Record<string, unknown>>;
-      scalewayLoad = await loadScaleway(load, exportName ?? 'handle', report);
+      scaleway = await import('./scaleway.js');
+      scalewayLoad = await scaleway.loadScaleway(load, exportName ?? 'handle', report);
       scalewayContext = Object.freeze({
         memoryLimitInMb: meta.memoryMb ?? 128,
         functionName: meta.function,
@@ -156,21 +165,27 @@ async function onInit(meta: InitMeta): Promise<void> {
     }
     if (meta.flavor === 'openruntimes') {
       process.env['OPEN_RUNTIMES_ENTRYPOINT'] = meta.handler;
-      openRuntimesEnv = runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
-      nativeLogs = new NativeLogs();
+      openRuntimes = await import('./openruntimes.js');
+      openRuntimesServer = await import('./openruntimes-runtime.js');
+      openRuntimesEnv = openRuntimesServer.runtimeEnv(process.env); // throws for an OPEN_RUNTIMES_HEADERS that is no object
+      nativeLogs = new openRuntimes.NativeLogs();
     }
+    // a native function gets the light Response global (light-response.ts) before its code loads
+    if (meta.flavor === undefined || meta.flavor === 'native') installLightResponse();
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     if (meta.flavor === 'baetyl' || meta.flavor === 'openedge') {
-      baetylHandler = resolveBaetylHandler(mod, exportName ?? 'handler');
+      baetyl = await import('./baetyl.js');
+      baetylHandler = baetyl.resolveBaetylHandler(mod, exportName ?? 'handler');
       if (baetylHandler === undefined) {
-        sendError(0, { code: 'INIT_ERROR', message: noHandler(file, exportName ?? 'handler') });
+        sendError(0, { code: 'INIT_ERROR', message: baetyl.noHandler(file, exportName ?? 'handler') });
         return;
       }
       writer.send(FrameKind.READY, 0, {});
       return;
     }
     if (meta.flavor === 'tinyfaas') {
-      expressHandler = resolveExpressHandler(mod);
+      tinyfaas = await import('./tinyfaas.js');
+      expressHandler = tinyfaas.resolveExpressHandler(mod);
       if (expressHandler === undefined) {
         sendError(0, {
           code: 'INIT_ERROR',
@@ -182,9 +197,9 @@ async function onInit(meta: InitMeta): Promise<void> {
       return;
     }
     if (meta.flavor === 'openruntimes') {
-      openRuntimesHandler = resolveOpenRuntimesHandler(mod);
+      openRuntimesHandler = openRuntimes?.resolveOpenRuntimesHandler(mod);
       if (openRuntimesHandler === undefined) {
-        sendError(0, { code: 'INIT_ERROR', message: NO_EXPORT });
+        sendError(0, { code: 'INIT_ERROR', message: openRuntimes?.NO_EXPORT ?? 'no export' });
         return;
       }
       startedAt.ready = performance.now();
@@ -208,59 +223,55 @@ async function onInit(meta: InitMeta): Promise<void> {
   }
 }
 
-function buildRequest(meta: InvokeMeta, body: Buffer, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (const [key, value] of meta.headers) {
-    try {
-      headers.append(key, value);
-    } catch {
-      // A header the Fetch API refuses is left out rather than failing the call.
-    }
-  }
-  const hasBody = meta.method !== 'GET' && meta.method !== 'HEAD';
-  return new Request(meta.url, { method: meta.method, headers, signal, ...(hasBody ? { body } : {}) });
-}
-
 async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<void> {
   const receivedAt = performance.now();
-  const controller = new AbortController();
-  inflight.set(id, controller);
+  const invocation = new InvocationSignal();
+  inflight.set(id, invocation);
   const fn = handler;
   const info = init;
   try {
-    if (expressHandler !== undefined) {
+    if (expressHandler !== undefined && tinyfaas !== undefined) {
       const express = expressHandler;
-      const result = await current.run(id, () => invokeExpress(express, meta, body, controller.signal));
-      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      const { invokeExpress } = tinyfaas;
+      const result = await current.run(id, () => invokeExpress(express, meta, body, invocation.signal));
+      if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (scalewayLoad !== undefined && scalewayContext !== undefined) {
+    if (scalewayLoad !== undefined && scalewayContext !== undefined && scaleway !== undefined) {
       const load = scalewayLoad;
+      const { invokeScaleway } = scaleway;
       const context = scalewayContext;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
-        invokeScaleway(load, meta, body, { ...context }, controller.signal, report),
+        invokeScaleway(load, meta, body, { ...context }, invocation.signal, report),
       );
-      if (result === 'cancelled' || controller.signal.aborted)
+      if (result === 'cancelled' || invocation.cancelled)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (baetylHandler !== undefined && info !== undefined) {
-      const baetyl = baetylHandler;
+    if (baetylHandler !== undefined && info !== undefined && baetyl !== undefined) {
+      const handlerOf = baetylHandler;
+      const { invokeBaetyl } = baetyl;
       const report = (text: string) => sendLog(id, 'stderr', 'error', text);
       const result = await current.run(id, () =>
-        invokeBaetyl(baetyl, meta, body, info.function, controller.signal, report),
+        invokeBaetyl(handlerOf, meta, body, info.function, invocation.signal, report),
       );
-      if (result === 'cancelled' || controller.signal.aborted)
+      if (result === 'cancelled' || invocation.cancelled)
         return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
-    if (openRuntimesHandler !== undefined && openRuntimesEnv !== undefined) {
+    if (
+      openRuntimesHandler !== undefined &&
+      openRuntimesEnv !== undefined &&
+      openRuntimes !== undefined &&
+      openRuntimesServer !== undefined
+    ) {
       const main = openRuntimesHandler;
+      const { invokeOpenRuntimes } = openRuntimes;
       const env = openRuntimesEnv;
       const log: OpenRuntimesLog = (kind, text) =>
         kind === 'error' ? sendLog(id, 'stderr', 'error', text) : sendLog(id, 'stdout', 'info', text);
-      const request = runtimeRequest(meta.headers, env);
+      const request = openRuntimesServer.runtimeRequest(meta.headers, env);
       const call = {
         env,
         request,
@@ -271,7 +282,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       const result = await current.run(id, () =>
         silenced.run(!request.logging, () => invokeOpenRuntimes(main, meta, body, log, call)),
       );
-      if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+      if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
       return send(id, result);
     }
     if (fn === undefined || info === undefined) throw new Error('INVOKE before READY');
@@ -287,14 +298,16 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       state: stateFor(connection.calls, meta.invocationId, MAX_RESPONSE_BYTES),
       env: { ...info.env, ...secrets },
       secrets,
-      signal: controller.signal,
+      get signal() {
+        return invocation.signal;
+      },
       log: (...args: unknown[]) => sendLog(id, 'log', 'info', format(...args)),
     };
-    const value = await current.run(id, () => fn(buildRequest(meta, body, controller.signal), ctx));
-    if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+    const value = await current.run(id, () => fn(lazyRequest(meta, body, invocation), ctx));
+    if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     send(id, await toResult(value));
   } catch (err) {
-    if (controller.signal.aborted) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
+    if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     sendError(id, {
       code: isBadResponse(err) ? 'BAD_RESPONSE' : 'FUNCTION_ERROR',
       ...describeThrown(err),

@@ -3,6 +3,7 @@ import type { FunctionStateApi } from './state.js';
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
 import type { CallFunction } from './call.js';
 import type { CastFunction } from './cast.js';
+import { lightResult } from './light-response.js';
 
 export interface HandlerContext {
   functionName: string;
@@ -38,14 +39,45 @@ function badResponse(message: string): Error {
   return Object.assign(new Error(message), { skiffCode: 'BAD_RESPONSE' });
 }
 
+/** The symbol under which Node's fetch keeps a Response's state (undefined if it has none). */
+let stateKey: symbol | null | undefined;
+
+/**
+ * The body of a Response made from a string or bytes, read from the Response's own state instead of
+ * through its ReadableStream (the stream is never touched, so this reads what `arrayBuffer()` would);
+ * undefined for any other body (a stream, a Blob, form data) or one already read or locked.
+ */
+function directBody(response: Response): Buffer | undefined {
+  if (stateKey === undefined) {
+    stateKey = Object.getOwnPropertySymbols(new Response()).find((s) => s.description === 'state') ?? null;
+  }
+  if (stateKey === null || response.bodyUsed) return undefined;
+  const state = (response as unknown as Record<symbol, unknown>)[stateKey] as
+    { body?: { source?: unknown; stream?: { locked?: unknown } } | null } | undefined;
+  if (typeof state !== 'object' || state === null || !('body' in state)) return undefined;
+  const body = state.body;
+  if (body === null || body === undefined) return Buffer.alloc(0); // new Response() or (null)
+  if (body.stream?.locked !== false) return undefined;
+  const source = body.source;
+  if (typeof source === 'string') return Buffer.from(source);
+  if (source instanceof Uint8Array) return Buffer.from(source);
+  return undefined;
+}
+
 export async function toResult(value: unknown): Promise<BridgeResult> {
+  const light = lightResult(value);
+  if (light !== undefined) return light;
   if (value instanceof Response) {
     const headers: HeaderPairs = [];
     value.headers.forEach((v, k) => {
       if (k !== 'set-cookie') headers.push([k, v]);
     });
     for (const cookie of value.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
-    return { status: value.status, headers, body: Buffer.from(await value.arrayBuffer()) };
+    return {
+      status: value.status,
+      headers,
+      body: directBody(value) ?? Buffer.from(await value.arrayBuffer()),
+    };
   }
   if (value === undefined || value === null) return { status: 204, headers: [], body: Buffer.alloc(0) };
   if (typeof value === 'string') {

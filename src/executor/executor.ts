@@ -320,12 +320,14 @@ export class Executor {
 
   /**
    * Whether a warm-pool process (started with the default limits, no network) can take on this
-   * function: the limits fixed at spawn (rlimits, /tmp) must be the defaults.
+   * function: the limits fixed at spawn (rlimits, /tmp, and for some runtimes the memory its heap was
+   * sized for) must be the defaults.
    */
   private canUseWarm(deployment: Deployment): boolean {
     if (!this.sandbox.canSpecialise || deployment.network !== 'none') return false;
     const d = this.config.sandbox.limits;
     const l = deployment.limits;
+    if (runtimeOf(deployment.runtime).warmSizedByMemory === true && l.memoryMb !== d.memoryMb) return false;
     return l.tmpMb === d.tmpMb && l.openFiles === d.openFiles && l.fileSizeMb === d.fileSizeMb;
   }
 }

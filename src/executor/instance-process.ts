@@ -14,6 +14,8 @@ import type { InstanceCgroup } from '../sandbox/cgroups.js';
 import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { CodeSlot } from '../sandbox/slots.js';
 
+/** What V8 writes to stderr before it aborts a process whose heap reached its size limit. */
+const HEAP_EXHAUSTED = 'JavaScript heap out of memory';
 /** How many stderr lines are kept for the error of a failed start. */
 const STDERR_KEEP = 20;
 
@@ -56,6 +58,8 @@ export class InstanceProcess {
   oomKilled = false;
   private child: ChildProcess | undefined;
   private oomSeen = 0;
+  /** The runtime said on stderr that its heap hit its size limit (V8 at `--max-old-space-size`). */
+  private heapExhausted = false;
   private released = false;
   private exitWaiters: ((status: ExitStatus) => void)[] = [];
 
@@ -127,6 +131,11 @@ export class InstanceProcess {
 
   /** True (once per kill) when the OOM killer struck this instance's cgroup since the last look. */
   newOomKill(): boolean {
+    if (this.heapExhausted && !this.oomKilled) {
+      // a heap sized from the memory limit (src/languages/node-heap.ts) ran out before the cgroup did
+      this.oomKilled = true;
+      return true;
+    }
     const count = this.opts.cgroup?.oomKills() ?? 0;
     if (count <= this.oomSeen) return false;
     this.oomSeen = count;
@@ -159,6 +168,7 @@ export class InstanceProcess {
 
   private onLine(stream: 'stdout' | 'stderr', line: string): void {
     if (stream === 'stderr' && this.stderrHead.length < STDERR_KEEP) this.stderrHead.push(line);
+    if (stream === 'stderr' && line.includes(HEAP_EXHAUSTED)) this.heapExhausted = true;
     this.hooks.line?.(stream, line);
   }
 }

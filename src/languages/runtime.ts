@@ -46,6 +46,11 @@ export interface Runtime<N extends RuntimeName = RuntimeName> {
    */
   readonly launchWarm: ((config: Config) => LaunchSpec) | null;
   /**
+   * true when the warm bridge is started for the default memory limit (`sandbox.limits.memoryMb`,
+   * e.g. Node's heap flags): a function with another limit then gets a process of its own.
+   */
+  readonly warmSizedByMemory?: true;
+  /**
    * The executable the platform runs this runtime's bridge with, or null when the function brings its
    * own. The composition root hands these to the sandbox, which binds each one's installation
    * read-only into every sandbox when it lives outside /usr.

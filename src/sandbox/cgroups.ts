@@ -56,6 +56,35 @@ function mounts(): Mount[] {
   return out;
 }
 
+/** The CFS period: the quota of `cpus` CPUs is `cpus` × this much CPU time per period. */
+const CPU_PERIOD_US = 100_000;
+
+const cpuQuota = (l: Limits): number => Math.round(l.cpus * CPU_PERIOD_US);
+
+/**
+ * Writes the quota (`setQuota`), then a burst of as much again where the kernel has CFS burst
+ * (Linux 5.14 and later): CPU time an instance left unused in earlier periods, up to one quota, may be
+ * spent on top of the quota in a later one. Averaged over time an instance still gets at most its
+ * `cpus`, but the short bursts of V8's garbage-collector threads next to the main thread are no longer
+ * throttled for the rest of the period. The burst goes to 0 first: the kernel refuses a quota below
+ * the burst in place. Without the file (older kernels) the quota stays a hard one.
+ */
+function withBurst(burstFile: string, quota: number, setQuota: () => void): void {
+  const hasBurst = existsSync(burstFile);
+  if (hasBurst) writeQuietly(burstFile, '0');
+  setQuota();
+  if (hasBurst) writeQuietly(burstFile, String(quota));
+}
+
+/** Writes a file of an optional cgroup feature; a kernel that refuses it leaves the feature off. */
+function writeQuietly(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch {
+    // e.g. a burst the kernel's limits (burst + quota within its maximum) refuse
+  }
+}
+
 /** `controller → path of the platform's own cgroup` from /proc/self/cgroup. */
 function ownPaths(): { v1: Map<string, string>; v2: string | undefined } {
   const v1 = new Map<string, string>();
@@ -174,8 +203,11 @@ function v1(): Cgroups | string {
         writeFileSync(limit, bytes);
         if (hasMemsw) writeFileSync(memsw, bytes);
         writeFileSync(path.join(pids, 'pids.max'), String(l.pids));
-        writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), '100000');
-        writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(Math.round(l.cpus * 100_000)));
+        const quota = cpuQuota(l);
+        withBurst(path.join(cpu, 'cpu.cfs_burst_us'), quota, () => {
+          writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+          writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
+        });
       };
       setLimits(limits);
       return {
@@ -227,7 +259,10 @@ function v2(): Cgroups | string {
         const swap = path.join(dir, 'memory.swap.max');
         if (existsSync(swap)) writeFileSync(swap, '0');
         writeFileSync(path.join(dir, 'pids.max'), String(l.pids));
-        writeFileSync(path.join(dir, 'cpu.max'), `${Math.round(l.cpus * 100_000)} 100000`);
+        const quota = cpuQuota(l);
+        withBurst(path.join(dir, 'cpu.max.burst'), quota, () =>
+          writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`),
+        );
       };
       setLimits(limits);
       return {

@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../model/limits.js';
+import { openCgroups } from './cgroups.js';
+
+const cgroups = openCgroups();
+const usable = typeof cgroups !== 'string';
+
+describe.skipIf(!usable)('the cpu limit of an instance cgroup', () => {
+  it('is a quota per 100 ms period with a burst of one quota where the kernel has CFS burst', async () => {
+    if (typeof cgroups === 'string') return;
+    const id = `cpu-test-${process.pid}`;
+    const dir = path.join(cgroups.bases.cpu, id);
+    const [quotaFile, burstFile] =
+      cgroups.version === 'v1'
+        ? [path.join(dir, 'cpu.cfs_quota_us'), path.join(dir, 'cpu.cfs_burst_us')]
+        : [path.join(dir, 'cpu.max'), path.join(dir, 'cpu.max.burst')];
+    const quota = () => readFileSync(quotaFile, 'utf8').trim().split(' ')[0];
+    const burst = () => (existsSync(burstFile) ? readFileSync(burstFile, 'utf8').trim() : 'none');
+    const expectedBurst = (q: string) => (existsSync(burstFile) ? q : 'none');
+    const cgroup = cgroups.create(id, { ...DEFAULT_LIMITS, cpus: 0.5 });
+    try {
+      expect(quota()).toBe('50000');
+      expect(burst()).toBe(expectedBurst('50000'));
+      cgroup.setLimits({ ...DEFAULT_LIMITS, cpus: 2 });
+      expect([quota(), burst()]).toEqual(['200000', expectedBurst('200000')]);
+      // a smaller quota than the burst in place is taken too (the burst is lowered first)
+      cgroup.setLimits({ ...DEFAULT_LIMITS, cpus: 0.25 });
+      expect([quota(), burst()]).toEqual(['25000', expectedBurst('25000')]);
+    } finally {
+      await cgroup.remove();
+      await cgroups.close();
+    }
+  });
+});
