@@ -1,9 +1,8 @@
 /**
- * What the composition root (server.ts) does per function at start, kept cheap with many functions:
- * the live functions' specs read once for every trigger (again only after a change), and the work that
- * needs no listener to wait for it (minimum instances, pruning old versions) done after listening.
+ * What the composition root (server.ts) does per function, kept cheap with many functions: the live
+ * functions' specs read once for every trigger (then one function per change), and the work at start
+ * that needs no listener to wait for it (minimum instances, pruning old versions) done after listening.
  */
-import type { EventEmitter } from 'node:events';
 import type { Deployer } from './control/deploy/deployer.js';
 import type { Executor } from './executor/executor.js';
 import type { Router } from './invoke/router.js';
@@ -14,23 +13,42 @@ import type { Registry } from './store/registry.js';
 import type { LiveFunction } from './triggers/types.js';
 
 /**
- * Every function with a live version and its spec, read from the registry at the first ask and again
- * after each change (`changes` emits `changed` after a deploy made a version live and after a delete).
- * Call it before any trigger listens to `changes`, so that they read the new list.
+ * Every function with a live version and its spec, for the triggers' rules: read from the registry at
+ * the first ask, then kept up to date one function at a time (`changed` after a deploy made a version
+ * live and after a delete), so that a deploy does not read every other function again.
  */
-export function liveFunctionsView(
-  registry: Registry,
-  changes: EventEmitter<{ changed: [] }>,
-): () => LiveFunction[] {
-  let cached: LiveFunction[] | undefined;
-  changes.on('changed', () => (cached = undefined));
-  return () => {
-    cached ??= registry.listFunctions().flatMap((fn) => {
-      const v = fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion);
-      return v === undefined ? [] : [{ name: fn.name, version: v.version, spec: v.spec }];
-    });
-    return [...cached];
-  };
+export class LiveFunctions {
+  private byName: Map<string, LiveFunction> | undefined;
+  private list: LiveFunction[] | undefined;
+
+  constructor(private readonly registry: Registry) {}
+
+  /** In the registry's order (by name). */
+  all(): LiveFunction[] {
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      for (const fn of this.registry.listFunctions()) {
+        const live = this.read(fn.name, fn.liveVersion);
+        if (live !== undefined) this.byName.set(fn.name, live);
+      }
+    }
+    this.list ??= [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.list];
+  }
+
+  /** The function's live version changed, or it was deleted. */
+  changed(name: string): void {
+    if (this.byName === undefined) return;
+    const live = this.read(name, this.registry.getFunction(name)?.liveVersion ?? null);
+    if (live === undefined) this.byName.delete(name);
+    else this.byName.set(name, live);
+    this.list = undefined;
+  }
+
+  private read(name: string, liveVersion: number | null): LiveFunction | undefined {
+    const v = liveVersion === null ? undefined : this.registry.getVersion(name, liveVersion);
+    return v === undefined ? undefined : { name, version: v.version, spec: v.spec };
+  }
 }
 
 export interface AfterStartDeps {
@@ -39,7 +57,7 @@ export interface AfterStartDeps {
   router: Router;
   executor: Executor;
   deployer: Deployer;
-  liveFunctions: () => LiveFunction[];
+  live: LiveFunctions;
   logger: Logger;
   /** False once the platform stops: the rest is left undone. */
   running: () => boolean;
@@ -55,7 +73,7 @@ export async function afterStart(deps: AfterStartDeps): Promise<void> {
   const { config, registry, router, executor, deployer, logger } = deps;
   // the start returns first
   await new Promise((resolve) => setImmediate(resolve));
-  for (const fn of deps.liveFunctions()) {
+  for (const fn of deps.live.all()) {
     if (!deps.running()) return;
     try {
       const scaling = resolveScaling(config.scaling, fn.spec.scaling, registry.getScaling(fn.name));

@@ -25,7 +25,7 @@ import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { openStores } from './server-stores.js';
-import { afterStart, liveFunctionsView } from './server-functions.js';
+import { afterStart, LiveFunctions } from './server-functions.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
@@ -140,6 +140,8 @@ export async function startServer(
   // an invocation from outside the platform: refused first when it may not reach a private function
   const invokeFromOutside = privateAccess.guard((inv) => router.invoke(inv));
   const changes = new EventEmitter<{ changed: [] }>();
+  // the live functions' specs for the triggers' rules: read once, then one function per change
+  const live = new LiveFunctions(registry);
   const deployer = new Deployer({
     config,
     registry,
@@ -152,10 +154,11 @@ export async function startServer(
     flavors,
     sandbox,
     diskRoom: (bytes) => ballast.hasRoom(bytes),
-    onChanged: () => changes.emit('changed'),
+    onChanged: (name) => {
+      live.changed(name);
+      changes.emit('changed');
+    },
   });
-  // the live functions' specs for the triggers' rules: read once, and again after each change
-  const liveFunctions = liveFunctionsView(registry, changes);
   const retention = new QueueRetention({
     store: queueStore,
     settings: config.async.retention,
@@ -330,7 +333,7 @@ export async function startServer(
       invoke: invokeFromOutside,
       check: (name) => void router.access(name),
       queue: asyncQueue,
-      liveFunctions,
+      liveFunctions: () => live.all(),
       onFunctionsChanged: (listener) => void changes.on('changed', listener),
       grpcServices: compat.grpcServices,
       flavors,
@@ -359,7 +362,7 @@ export async function startServer(
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
     const running = (): boolean => stopped === undefined;
-    void afterStart({ config, registry, router, executor, deployer, liveFunctions, logger, running });
+    void afterStart({ config, registry, router, executor, deployer, live, logger, running });
     const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
