@@ -21,7 +21,7 @@ export class LiveFunctions {
   private byName: Map<string, LiveFunction> | undefined;
   private list: LiveFunction[] | undefined;
 
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly registry: Pick<Registry, 'listFunctions' | 'getFunction' | 'getVersion'>) {}
 
   /** In the registry's order (by name). */
   all(): LiveFunction[] {
