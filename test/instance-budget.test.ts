@@ -18,6 +18,19 @@ async function counts(p: TestPlatform): Promise<{ a: number; b: number; c: numbe
   return { a: await running(p, 'a'), b: await running(p, 'b'), c: await running(p, 'c') };
 }
 
+async function executorBudget(p: TestPlatform): Promise<{
+  memoryMb: number;
+  instances: number;
+  usedMemoryMb: number;
+  usedInstances: number;
+  waiting: number;
+}> {
+  const body = (await (await p.api('/v1/executor')).json()) as {
+    budget: Awaited<ReturnType<typeof executorBudget>>;
+  };
+  return body.budget;
+}
+
 describe('the instance budget', () => {
   let p: TestPlatform;
   beforeAll(async () => {
@@ -41,6 +54,10 @@ describe('the instance budget', () => {
     }
     await waitUntil('a to be stopped', async () => (await running(p, 'a')) === 0, 5_000);
     expect(await counts(p)).toEqual({ a: 0, b: 1, c: 1 });
+    const budget = await executorBudget(p);
+    expect(budget).toMatchObject({ instances: 2, waiting: 0 });
+    expect(budget.usedInstances).toBeLessThanOrEqual(2);
+    expect(budget.memoryMb).toBeGreaterThanOrEqual(budget.usedMemoryMb);
 
     // b is now the least recently used, but it has a call in flight: c stops for a instead
     const slow = p.call('/b?ms=1500');

@@ -11,7 +11,10 @@ export function metaRoutes(executor: Executor): Route[] {
       method: 'GET',
       path: '/v1/executor',
       handler: ({ res }) =>
-        sendJson(res, 200, { warmPool: executor.warmCounts() } satisfies z.output<typeof executorSchema>),
+        sendJson(res, 200, {
+          warmPool: executor.warmCounts(),
+          budget: executor.budgetStatus(),
+        } satisfies z.output<typeof executorSchema>),
     },
     {
       method: 'GET',

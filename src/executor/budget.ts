@@ -15,6 +15,14 @@ export interface BudgetLimits {
   instances: number;
 }
 
+/** The budget and what is taken of it, for the control API. */
+export interface BudgetStatus extends BudgetLimits {
+  usedMemoryMb: number;
+  usedInstances: number;
+  /** Starts waiting for room. */
+  waiting: number;
+}
+
 /** What the host has, for the defaults. */
 export interface HostResources {
   totalMemoryMb: number;

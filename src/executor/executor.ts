@@ -11,7 +11,7 @@ import { Pool, type RecentError } from './pool.js';
 import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
-import { budgetLimits, InstanceBudget } from './budget.js';
+import { budgetLimits, InstanceBudget, type BudgetStatus } from './budget.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
@@ -252,6 +252,17 @@ export class Executor {
   /** Warm-pool processes waiting, per runtime. */
   warmCounts(): Partial<Record<RuntimeName, number>> {
     return this.warm.counts();
+  }
+
+  /** The instance budget and what is taken of it (`GET /v1/executor`). */
+  budgetStatus(): BudgetStatus {
+    const { limits, used } = this.budget;
+    return {
+      ...limits,
+      usedMemoryMb: used.memoryMb,
+      usedInstances: used.instances,
+      waiting: this.budget.waiters,
+    };
   }
 
   /** Graceful stop: refuse new work, let in-flight work finish up to graceMs, stop every instance. */
