@@ -13,12 +13,26 @@ function fakeRegistry() {
     createdAt: '',
     updatedAt: '',
   });
+  const version = (name: string, v: number): VersionRecord => ({
+    function: name,
+    version: v,
+    hash: '',
+    status: 'ready',
+    spec: { runtime: 'node' } as unknown as FunctionSpec,
+    entry: '',
+    buildLog: '',
+    buildMs: 0,
+    createdAt: '',
+  });
   return {
     live,
     reads,
-    listFunctions: (): FunctionRecord[] => {
+    liveVersions: (): VersionRecord[] => {
       reads.lists++;
-      return [...live.keys()].sort().map(record);
+      return [...live.entries()]
+        .filter(([, v]) => v !== null)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, v]) => version(name, v as number));
     },
     getFunction: (name: string) => (live.has(name) ? record(name) : undefined),
     getVersion: (name: string, version: number): VersionRecord => {
@@ -40,7 +54,7 @@ function fakeRegistry() {
 }
 
 describe('LiveFunctions', () => {
-  it('reads every function once, then only the one that changed, in the order of names', () => {
+  it('reads the live versions in one query, then only the function that changed, in the order of names', () => {
     const registry = fakeRegistry();
     registry.live.set('b', 1).set('a', 2).set('failed', null);
     const view = new LiveFunctions(registry);
@@ -49,7 +63,7 @@ describe('LiveFunctions', () => {
       ['b', 1],
     ]);
     view.all();
-    expect(registry.reads).toEqual({ lists: 1, versions: ['a', 'b'] });
+    expect(registry.reads).toEqual({ lists: 1, versions: [] });
 
     registry.live.set('aa', 1).set('b', 3);
     view.changed('aa');
@@ -60,7 +74,7 @@ describe('LiveFunctions', () => {
       ['aa', 1],
       ['b', 3],
     ]);
-    expect(registry.reads).toEqual({ lists: 1, versions: ['a', 'b', 'aa', 'b'] });
+    expect(registry.reads).toEqual({ lists: 1, versions: ['aa', 'b'] });
   });
 
   it('hands out a copy: a caller changing its list changes nobody else', () => {

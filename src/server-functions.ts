@@ -21,16 +21,17 @@ export class LiveFunctions {
   private byName: Map<string, LiveFunction> | undefined;
   private list: LiveFunction[] | undefined;
 
-  constructor(private readonly registry: Pick<Registry, 'listFunctions' | 'getFunction' | 'getVersion'>) {}
+  constructor(private readonly registry: Pick<Registry, 'liveVersions' | 'getFunction' | 'getVersion'>) {}
 
   /** In the registry's order (by name). */
   all(): LiveFunction[] {
     if (this.byName === undefined) {
-      this.byName = new Map();
-      for (const fn of this.registry.listFunctions()) {
-        const live = this.read(fn.name, fn.liveVersion);
-        if (live !== undefined) this.byName.set(fn.name, live);
-      }
+      // one query for all of them
+      this.byName = new Map(
+        this.registry
+          .liveVersions()
+          .map((v) => [v.function, { name: v.function, version: v.version, spec: v.spec }]),
+      );
     }
     this.list ??= [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return [...this.list];
