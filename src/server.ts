@@ -24,23 +24,19 @@ import { AsyncQueue } from './invoke/async-queue.js';
 import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
+import { openStores } from './server-stores.js';
+import { afterStart, LiveFunctions } from './server-functions.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
 import { FunctionCasts, type FunctionCastsOptions } from './invoke/function-casts.js';
 import { invocationRoutes } from './control/invocations.js';
-import { QueueStore } from './store/queue-store.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
 import { TRIGGERS, type RunningTrigger, type TriggerAdapter, type TriggerContext } from './triggers/index.js';
-import { ArtifactStore } from './store/artifacts.js';
-import { FileLogStore } from './store/file-logs.js';
-import { SqliteRegistry } from './store/sqlite-registry.js';
-import { StateStore } from './store/state-store.js';
-import { WorkflowStore } from './store/workflow-store.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
 import { workflowRoutes } from './control/workflows.js';
 import { tokenRoutes } from './control/tokens.js';
@@ -108,16 +104,9 @@ export async function startServer(
   const token = ensureAdminToken(config.dataDir);
   // private functions' key pair and namespace id (made at the first start)
   const accessKeys = await loadAccessKeys(config.dataDir, logger);
-  const registry = new SqliteRegistry(path.join(config.dataDir, 'registry.db'));
-  const artifacts = new ArtifactStore(config.dataDir, sandbox.codeGroup);
-  await artifacts.cleanStaging();
-  const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
-  const state = new StateStore(path.join(config.dataDir, 'state.db'), {
-    limits: config.state,
-    diskRoom: (bytes) => ballast.hasRoom(bytes),
-  });
-  // workflows: the stored ones, and the table casts resolve output aliases with (`workflows.targets`)
-  const workflowStore = new WorkflowStore(path.join(config.dataDir, 'workflows.db'));
+  const stores = await openStores(config, sandbox.codeGroup, ballast);
+  const { registry, artifacts, logs, state, workflowStore, queueStore } = stores;
+  const closeStores = stores.close;
   // the state of functions deleted while it could not be (a crash between the two deletes); a member
   // of a stored workflow keeps it (an external target's name is known only once its dialect is on)
   const members = new Set(workflowStore.list().flatMap((w) => Object.keys(w.spec.functions)));
@@ -151,6 +140,8 @@ export async function startServer(
   // an invocation from outside the platform: refused first when it may not reach a private function
   const invokeFromOutside = privateAccess.guard((inv) => router.invoke(inv));
   const changes = new EventEmitter<{ changed: [] }>();
+  // the live functions' specs for the triggers' rules: read once, then one function per change
+  const live = new LiveFunctions(registry);
   const deployer = new Deployer({
     config,
     registry,
@@ -163,20 +154,11 @@ export async function startServer(
     flavors,
     sandbox,
     diskRoom: (bytes) => ballast.hasRoom(bytes),
-    onChanged: () => changes.emit('changed'),
+    onChanged: (name) => {
+      live.changed(name);
+      changes.emit('changed');
+    },
   });
-  // a registry from before functions.maxVersions (or after it was lowered) is brought within it
-  for (const fn of registry.listFunctions()) await deployer.prune(fn.name);
-  const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
-  /** Closes every store and the ballast (at stop, and when a start fails after they opened). */
-  const closeStores = async (): Promise<void> => {
-    await logs.close();
-    queueStore.close();
-    state.close();
-    workflowStore.close();
-    registry.close();
-    ballast.close();
-  };
   const retention = new QueueRetention({
     store: queueStore,
     settings: config.async.retention,
@@ -351,11 +333,7 @@ export async function startServer(
       invoke: invokeFromOutside,
       check: (name) => void router.access(name),
       queue: asyncQueue,
-      liveFunctions: () =>
-        registry.listFunctions().flatMap((fn) => {
-          const v = fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion);
-          return v === undefined ? [] : [{ name: fn.name, version: v.version, spec: v.spec }];
-        }),
+      liveFunctions: () => live.all(),
       onFunctionsChanged: (listener) => void changes.on('changed', listener),
       grpcServices: compat.grpcServices,
       flavors,
@@ -381,18 +359,10 @@ export async function startServer(
     renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
 
-    // Functions that keep instances warm (minInstances > 0) get them now, not at their first call.
-    for (const fn of registry.listFunctions()) {
-      if (fn.liveVersion === null) continue;
-      try {
-        const deployment = router.resolve(fn.name);
-        if (deployment.scaling.minInstances > 0) executor.ensure(deployment);
-      } catch (err) {
-        logger.warn({ err, fn: fn.name }, 'cannot start the minimum instances of this function');
-      }
-    }
-
+    // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
+    const running = (): boolean => stopped === undefined;
+    void afterStart({ config, registry, router, executor, deployer, live, logger, running });
     const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));

@@ -8,7 +8,6 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportResult } from '../compat/baetyl/import-apply.js';
-import { planImport } from '../compat/baetyl/import-config.js';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
@@ -70,6 +69,8 @@ export async function packedPaths(
   format: 'baetyl' | 'openedge' | undefined,
 ): Promise<(rel: string) => boolean> {
   const read = async (rel: string) => ({ name: rel, text: await readFile(path.join(base, rel), 'utf8') });
+  // the configuration reader (and its YAML parser) loads for this command only, not for `skiff serve`
+  const { planImport } = await import('../compat/baetyl/import-config.js');
   const plan = planImport(
     {
       config: await read(configPath),

@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
-import { openApiDocument } from './openapi.js';
 import type { executorSchema, healthSchema } from './response-schemas.js';
 
 /** Routes about the API itself and the platform as a whole. */
@@ -12,13 +11,17 @@ export function metaRoutes(executor: Executor): Route[] {
       method: 'GET',
       path: '/v1/executor',
       handler: ({ res }) =>
-        sendJson(res, 200, { warmPool: executor.warmCounts() } satisfies z.output<typeof executorSchema>),
+        sendJson(res, 200, {
+          warmPool: executor.warmCounts(),
+          budget: executor.budgetStatus(),
+        } satisfies z.output<typeof executorSchema>),
     },
     {
       method: 'GET',
       path: '/v1/openapi.json',
       public: true,
-      handler: ({ res }) => sendJson(res, 200, openApiDocument),
+      // the document (and the schemas it is generated from) loads at the first ask, not at start
+      handler: async ({ res }) => sendJson(res, 200, (await import('./openapi.js')).openApiDocument),
     },
     {
       method: 'GET',

@@ -250,6 +250,19 @@ export const executorSchema = z.object({
   warmPool: z
     .partialRecord(z.enum(RUNTIME_NAMES), count)
     .meta({ description: 'How many warm-pool processes wait for a cold start, per runtime.' }),
+  budget: z
+    .object({
+      memoryMb: count.meta({
+        description: 'executor.budget.memoryMb: the memory limits of the instances alive, summed, at most.',
+      }),
+      instances: count.meta({ description: 'executor.budget.instances: instances alive at once, at most.' }),
+      usedMemoryMb: count.meta({
+        description: 'The memory limits of the instances alive now, summed (MiB).',
+      }),
+      usedInstances: count.meta({ description: 'Instances alive now (until their process has exited).' }),
+      waiting: count.meta({ description: 'Instance starts waiting for room.' }),
+    })
+    .meta({ description: 'The instance budget over all functions and what is taken of it.' }),
 });
 export const healthSchema = z.object({ status: z.literal('ok') });
 

@@ -11,6 +11,7 @@ import { Pool, type RecentError } from './pool.js';
 import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
+import { budgetLimits, InstanceBudget, type BudgetStatus } from './budget.js';
 import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
@@ -63,6 +64,8 @@ export class Executor {
   /** Pools retired but still finishing their calls, by deployment key: their code must stay. */
   private readonly draining = new Map<string, Deployment>();
   private readonly warm: WarmPool;
+  /** The instances alive over all functions stay within `executor.budget` (budget.ts). */
+  readonly budget: InstanceBudget;
   private readonly sweeper: NodeJS.Timeout;
   private stopping = false;
   /** Invocations running or waiting in a pool's queue, over all functions. */
@@ -89,6 +92,9 @@ export class Executor {
         }),
       );
     }
+    this.budget = new InstanceBudget(budgetLimits(config), () =>
+      [...this.pools.values()].flatMap((pool) => pool.evictable()),
+    );
     this.warm = new WarmPool(
       // Without code slots a generic process in bubblewrap could never see the code it is given.
       sandbox.canSpecialise ? config.executor.warmPool : {},
@@ -148,7 +154,27 @@ export class Executor {
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
   async prepare(deployment: Deployment): Promise<void> {
     const pool = this.pool(deployment);
-    await pool.prepare();
+    // the wait for room in the instance budget is bounded like a start (each start has its own bound)
+    const waitMs = this.config.functions.startTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const noRoom = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (!pool.isAdmitting) return;
+        const { memoryMb, instances } = this.budget.limits;
+        reject(
+          new SkiffError(
+            'SKIFF_E_QUEUE_TIMEOUT',
+            `no room for an instance of ${deployment.function} within ${waitMs} ms: the instance budget (executor.budget: ${instances} instances, ${memoryMb} MiB) is taken by instances with work in flight; retry later`,
+            { retryAfterSec: 1 },
+          ),
+        );
+      }, waitMs);
+    });
+    try {
+      await Promise.race([pool.prepare(), noRoom]);
+    } finally {
+      clearTimeout(timer);
+    }
     pool.scale();
   }
 
@@ -228,6 +254,17 @@ export class Executor {
     return this.warm.counts();
   }
 
+  /** The instance budget and what is taken of it (`GET /v1/executor`). */
+  budgetStatus(): BudgetStatus {
+    const { limits, used } = this.budget;
+    return {
+      ...limits,
+      usedMemoryMb: used.memoryMb,
+      usedInstances: used.instances,
+      waiting: this.budget.waiters,
+    };
+  }
+
   /** Graceful stop: refuse new work, let in-flight work finish up to graceMs, stop every instance. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -247,6 +284,8 @@ export class Executor {
         takeWarm: (d) => (this.canUseWarm(d) ? this.warm.take(d) : undefined),
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
+        admit: (d, wanted) => this.budget.admit(d.limits.memoryMb, wanted),
+        idle: () => this.budget.kick(),
       });
       this.pools.set(key, pool);
     }

@@ -1,4 +1,4 @@
-import { SkiffError, toSkiffError, type ErrorCode } from '../shared/errors.js';
+import { SkiffError, toSkiffError } from '../shared/errors.js';
 import type { Invocation, Result } from '../model/invocation.js';
 import type { Deployment } from '../model/deployment.js';
 import type { ExecutorEvents } from './events.js';
@@ -6,19 +6,11 @@ import type { Instance } from './instance.js';
 import type { PoolInstance } from './pool-instance.js';
 import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
+import type { Evictable, Lease } from './budget.js';
+import { waitInQueue, type Waiter } from './pool-queue.js';
+import { atCapacity, crashLoop, queueTimeout, recordRecent, type RecentError } from './pool-errors.js';
 
-interface Waiter {
-  inv: Invocation;
-  resolve: (result: Result) => void;
-  reject: (err: SkiffError) => void;
-  timer: NodeJS.Timeout;
-}
-
-export interface RecentError {
-  at: string;
-  code: ErrorCode;
-  message: string;
-}
+export type { RecentError } from './pool-errors.js';
 
 /** What a pool is given (by the executor; by a test, fakes). */
 export interface PoolDeps<I extends PoolInstance<I> = Instance> {
@@ -29,19 +21,15 @@ export interface PoolDeps<I extends PoolInstance<I> = Instance> {
   /** The invocation timeout, computed when the invocation is handed to an instance. */
   timeoutFor(deployment: Deployment, inv: Invocation): number;
   events: ExecutorEvents;
+  /**
+   * The platform's instance budget (budget.ts): a lease before each start, held until the instance
+   * exits; resolves undefined when the start is no longer wanted. Without it, starts are unbounded.
+   */
+  admit?(deployment: Deployment, wanted: () => boolean): Promise<Lease | undefined>;
+  /** Told when an instance became idle: a start waiting for room may stop it now. */
+  idle?(): void;
 }
 
-const RECENT_ERRORS = 10;
-/** Errors worth showing in a function's status: the platform's view of its health. */
-const NOTEWORTHY = new Set<ErrorCode>([
-  'SKIFF_E_INSTANCE_CRASHED',
-  'SKIFF_E_OUT_OF_MEMORY',
-  'SKIFF_E_INSTANCE_START_FAILED',
-  'SKIFF_E_START_TIMEOUT',
-  'SKIFF_E_TIMEOUT',
-  'SKIFF_E_QUEUE_TIMEOUT',
-  'SKIFF_E_TOO_MANY_REQUESTS',
-]);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -61,10 +49,13 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   failures = 0;
   backoffUntil = 0;
   readonly recentErrors: RecentError[] = [];
-  private queue: Waiter[] = [];
+  private readonly queue: Waiter[] = [];
   private draining = false;
   private backoffTimer: NodeJS.Timeout | undefined;
   private readonly starting = new Map<I, Promise<void>>();
+  /** Starts waiting for room in the instance budget. */
+  private readonly admitting = new Set<Promise<void>>();
+  private readonly leases = new Map<I, Lease>();
 
   constructor(
     readonly deployment: Deployment,
@@ -98,85 +89,27 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     }
     if (this.queue.length >= this.scaling.maxQueue + this.slotsComing()) {
       this.deps.events.emit('throttle', { deployment: this.deployment, instanceId: '', pid: null });
-      return Promise.reject(
-        this.recordRecent(
-          new SkiffError(
-            'SKIFF_E_TOO_MANY_REQUESTS',
-            `${this.deployment.function} is at capacity (${this.scaling.maxInstances} instances × ${this.scaling.concurrency} concurrent, ${this.scaling.maxQueue} queued); retry later`,
-            { retryAfterSec: 1 },
-          ),
-        ),
-      );
+      return Promise.reject(this.recordRecent(atCapacity(this.deployment.function, this.scaling)));
     }
     const backoffMs = this.backoffUntil - Date.now();
     if (backoffMs > 0 && this.members.size === 0) {
-      return Promise.reject(
-        new SkiffError(
-          'SKIFF_E_CRASH_LOOP',
-          `${this.deployment.function} keeps crashing (${this.failures} failures in a row); the next start is in ${Math.ceil(backoffMs / 1000)} s. See \`skiff logs ${this.deployment.function}\``,
-          { retryAfterSec: backoffMs / 1000 },
-        ),
-      );
+      return Promise.reject(crashLoop(this.deployment.function, this.failures, backoffMs));
     }
-    // a call waits no longer than its caller's deadline: then nobody waits for its answer
-    const queueWaitMs = this.scaling.maxQueueWaitMs;
-    const untilDeadline = inv.deadline > 0 ? Math.max(0, inv.deadline - Date.now()) : Infinity;
-    return new Promise<Result>((resolve, reject) => {
-      const waiter: Waiter = {
-        inv,
-        resolve,
-        reject,
-        timer: setTimeout(
-          () => {
-            this.queue = this.queue.filter((w) => w !== waiter);
-            if (untilDeadline < queueWaitMs) {
-              reject(
-                new SkiffError(
-                  'SKIFF_E_TIMEOUT',
-                  `the caller's deadline passed while the call waited for a free instance of ${this.deployment.function}`,
-                ),
-              );
-              return;
-            }
-            reject(
-              this.recordRecent(
-                new SkiffError(
-                  'SKIFF_E_QUEUE_TIMEOUT',
-                  `no instance of ${this.deployment.function} was free within ${this.scaling.maxQueueWaitMs} ms; retry later or raise its maxInstances`,
-                  { retryAfterSec: 1 },
-                ),
-              ),
-            );
-          },
-          Math.min(queueWaitMs, untilDeadline),
-        ),
-      };
-      this.queue.push(waiter);
-      // its caller ended while it waited: it leaves the queue
-      inv.signal?.addEventListener(
-        'abort',
-        () => {
-          if (!this.queue.includes(waiter)) return;
-          this.queue = this.queue.filter((w) => w !== waiter);
-          clearTimeout(waiter.timer);
-          reject(
-            new SkiffError(
-              'SKIFF_E_CANCELLED',
-              'the invocation was cancelled while queued: its caller ended',
-            ),
-          );
-        },
-        { once: true },
-      );
-      this.scale();
+    const fn = this.deployment.function;
+    const waitMs = this.scaling.maxQueueWaitMs;
+    const waiting = waitInQueue(this.queue, inv, waitMs, (byDeadline) => {
+      const error = queueTimeout(fn, waitMs, byDeadline, this.admitting.size > 0);
+      return byDeadline ? error : this.recordRecent(error);
     });
+    this.scale();
+    return waiting;
   }
 
   /** Resolves once an instance is ready, starting one if there is none (a deploy waits on this). */
   async prepare(): Promise<void> {
     for (const i of this.members) if (i.accepting) return;
-    if (this.starting.size > 0) {
-      await Promise.any(this.starting.values()).catch((err: unknown) => {
+    if (this.starting.size > 0 || this.admitting.size > 0) {
+      await Promise.any([...this.starting.values(), ...this.admitting]).catch((err: unknown) => {
         throw (err as AggregateError).errors[0] ?? err;
       });
       return;
@@ -196,8 +129,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   scale(): void {
     if (this.draining && this.queue.length === 0) return;
     const { minInstances, maxInstances, concurrency } = this.scaling;
-    let count = 0;
-    let capacity = 0;
+    let count = this.admitting.size;
+    let capacity = count * concurrency;
     for (const i of this.members) {
       if (i.state === 'stopping' || i.state === 'exited') continue;
       count++;
@@ -237,14 +170,40 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       const expired = now - instance.idleSince >= idleTimeoutMs && count > minInstances;
       if (!overMax && !expired) continue;
       count--;
-      this.members.delete(instance);
-      this.deps.events.emit('evict', {
-        deployment: this.deployment,
-        instanceId: instance.id,
-        pid: instance.pid,
-      });
-      void instance.stop(1000);
+      this.evict(instance);
     }
+  }
+
+  /**
+   * Idle instances the instance budget may stop for another start, least recently used first: ready
+   * with nothing in flight and nothing queued, beyond minInstances (all of them once draining).
+   */
+  evictable(): Evictable[] {
+    if (this.queue.length > 0) return [];
+    const keep = this.draining ? 0 : this.scaling.minInstances;
+    let running = 0;
+    const idle: I[] = [];
+    for (const i of this.members) {
+      if (i.state === 'stopping' || i.state === 'exited') continue;
+      running++;
+      if (i.state === 'ready' && i.inFlight === 0 && this.leases.has(i)) idle.push(i);
+    }
+    idle.sort((a, b) => a.idleSince - b.idleSince);
+    return idle.slice(0, Math.max(0, running - keep)).map((i) => ({
+      lease: this.leases.get(i) as Lease,
+      idleSince: i.idleSince,
+      evict: () => this.evict(i),
+    }));
+  }
+
+  private evict(instance: I): void {
+    this.members.delete(instance);
+    this.deps.events.emit('evict', {
+      deployment: this.deployment,
+      instanceId: instance.id,
+      pid: instance.pid,
+    });
+    void instance.stop(1000);
   }
 
   /**
@@ -270,6 +229,11 @@ export class Pool<I extends PoolInstance<I> = Instance> {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** Whether a start waits for room in the instance budget. */
+  get isAdmitting(): boolean {
+    return this.admitting.size > 0;
   }
 
   /**
@@ -321,10 +285,33 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     if (this.queue.length > 0) this.scale();
   }
 
-  private startOne(cold: boolean, retried = false): Promise<void> {
+  /** Starts one instance once the instance budget has room for it. */
+  private startOne(cold: boolean): Promise<void> {
+    const admit = this.deps.admit;
+    if (admit === undefined) return this.launch(cold, undefined);
+    const admitted: Promise<void> = admit(
+      this.deployment,
+      () => !this.draining || this.queue.length > 0,
+    ).then(
+      (lease) => {
+        this.admitting.delete(admitted);
+        if (lease === undefined) return;
+        return this.launch(cold, lease);
+      },
+      (err: unknown) => {
+        this.admitting.delete(admitted);
+        throw err;
+      },
+    );
+    this.admitting.add(admitted);
+    return admitted;
+  }
+
+  private launch(cold: boolean, lease: Lease | undefined, retried = false): Promise<void> {
     const warm = this.deps.takeWarm(this.deployment);
     const instance = warm ?? this.deps.create(this.deployment);
     this.members.add(instance);
+    if (lease !== undefined) this.leases.set(instance, lease);
     this.starts++;
     if (cold) this.coldStarts++;
     instance.onChange = (i) => this.onInstanceChange(i);
@@ -337,14 +324,16 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       (err: unknown) => {
         this.starting.delete(instance);
         this.members.delete(instance);
+        this.leases.delete(instance);
         instance.kill();
         const error = toSkiffError(err);
         // bubblewrap on some kernels now and then fails to set up a new sandbox's loopback: once more
         if (!retried && !this.draining && isTransientSandboxFailure(error.details)) {
           this.starts--;
           if (cold) this.coldStarts--;
-          return this.startOne(cold, true);
+          return this.launch(cold, lease, true);
         }
+        lease?.release();
         if (!this.draining) this.failed(error);
         // Nobody else can serve the queue: tell the callers why rather than let them wait it out.
         if (this.members.size === 0) {
@@ -363,8 +352,11 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   private onInstanceChange(instance: I): void {
     if (instance.state !== 'exited') {
       this.pump();
+      if (instance.inFlight === 0 && instance.state === 'ready') this.deps.idle?.();
       return;
     }
+    this.leases.get(instance)?.release();
+    this.leases.delete(instance);
     const wasLive = this.members.delete(instance);
     // An exit during start-up is handled where the start fails; a stop we asked for is no failure.
     if (wasLive && instance.startedAt !== null && !this.draining) {
@@ -389,12 +381,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     }
   }
 
-  /** Keeps an error worth showing in the function's status in `recentErrors` (the last few); returns it. */
   private recordRecent(error: SkiffError): SkiffError {
-    if (NOTEWORTHY.has(error.code)) {
-      this.recentErrors.push({ at: new Date().toISOString(), code: error.code, message: error.message });
-      if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();
-    }
-    return error;
+    return recordRecent(this.recentErrors, error);
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { build, formatMessages, type Message, type Plugin } from 'esbuild';
+import type { Message, Plugin } from 'esbuild';
 import type { Config } from '../shared/config.js';
 import { SkiffError } from '../shared/errors.js';
 import { PACKAGE_ROOT } from '../shared/paths.js';
@@ -149,6 +149,8 @@ export function containment(dir: string): Plugin {
 
 /** esbuild in this process (no sandbox): the containment plugin keeps it to the function folder. */
 async function compileInProcess(dir: string, entry: string, log: BuildLog): Promise<string> {
+  // esbuild loads at the first TypeScript build, not at the platform's start
+  const { build, formatMessages } = await import('esbuild');
   try {
     const result = await build({
       absWorkingDir: dir,

@@ -277,6 +277,19 @@ export const configSchema = z
         retireGraceMs: millis(30_000),
         /** Invocations running or queued at once over all functions; one more gets 429 (G5). */
         maxInFlight: z.number().int().min(1).max(1_000_000).default(10_000),
+        /**
+         * The instances alive at once over all functions: the sum of their memory limits (MiB) and
+         * their count. A start that does not fit stops idle instances, least recently used first, or
+         * waits for room. Unset: half the host's memory (never below sandbox.maxLimits.memoryMb) and
+         * 32 instances per CPU (at least 8).
+         */
+        budget: z
+          .object({
+            memoryMb: z.number().int().min(32).max(16_777_216).optional(),
+            instances: z.number().int().min(1).max(1_000_000).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -347,6 +360,13 @@ export const configSchema = z
           message: `${value} is above sandbox.maxLimits.${key} (${max})`,
         });
     }
+    const budgetMb = config.executor.budget.memoryMb;
+    if (budgetMb !== undefined && budgetMb < config.sandbox.maxLimits.memoryMb)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['executor', 'budget', 'memoryMb'],
+        message: `${budgetMb} is below sandbox.maxLimits.memoryMb (${config.sandbox.maxLimits.memoryMb}): a function may ask for more than the budget holds`,
+      });
     if (config.state.maxValueBytes > config.state.maxBytesPerFunction)
       ctx.addIssue({
         code: 'custom',

@@ -34,6 +34,10 @@ export interface PinnedEntry {
 /** Returns whether to go into the entry (when it is a folder). */
 export type Visit = (entry: PinnedEntry) => Promise<boolean>;
 
+/** Entries visited at once in a folder of the first PARALLEL_LEVELS levels. */
+const PARALLEL = 8;
+const PARALLEL_LEVELS = 2;
+
 const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 async function visitAt(shown: string, at: string, visit: Visit, depth: number): Promise<void> {
@@ -57,8 +61,17 @@ async function visitAt(shown: string, at: string, visit: Visit, depth: number): 
     };
     if (!(await visit(entry)) || !stat.isDirectory()) return;
     if (depth >= MAX_WALK_DEPTH) throw new Error(`${shown}: folders nested deeper than ${MAX_WALK_DEPTH}`);
-    for (const name of await readdir(pinned)) {
-      await visitAt(path.join(shown, name), `${pinned}/${name}`, visit, depth + 1);
+    const names = await readdir(pinned);
+    // near the root a few entries at a time (a data folder holds a folder per function); the open
+    // handles stay bounded: PARALLEL per level, on PARALLEL_LEVELS levels at most
+    const batch = depth < PARALLEL_LEVELS ? PARALLEL : 1;
+    for (let i = 0; i < names.length; i += batch) {
+      const settled = await Promise.allSettled(
+        names
+          .slice(i, i + batch)
+          .map((name) => visitAt(path.join(shown, name), `${pinned}/${name}`, visit, depth + 1)),
+      );
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
     }
   } finally {
     await handle.close();
@@ -66,7 +79,8 @@ async function visitAt(shown: string, at: string, visit: Visit, depth: number): 
 }
 
 /**
- * Visits `root` and everything below it, parents first, without following links. `root` itself is
+ * Visits `root` and everything below it, parents first (siblings near the root in no fixed order),
+ * without following links. `root` itself is
  * opened with O_NOFOLLOW too: when it is a link, only the link is visited.
  */
 export function walkPinned(root: string, visit: Visit): Promise<void> {

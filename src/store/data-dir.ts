@@ -62,6 +62,8 @@ async function fix(dir: string, wanted: Wanted, skip: Set<string>): Promise<void
   });
 }
 
+const PARALLEL_VERSIONS = 8;
+
 function mountsBelow(dir: string): Set<string> {
   return new Set(mountPoints().filter((p) => p.startsWith(`${dir}/`)));
 }
@@ -100,5 +102,11 @@ export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<
     await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
     return isDir;
   });
-  for (const version of versions) await shareCode(version, group);
+  // a few versions at a time: with many functions, one after another would hold up the start
+  for (let i = 0; i < versions.length; i += PARALLEL_VERSIONS) {
+    const settled = await Promise.allSettled(
+      versions.slice(i, i + PARALLEL_VERSIONS).map((version) => shareCode(version, group)),
+    );
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  }
 }

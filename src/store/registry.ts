@@ -41,6 +41,8 @@ export interface Registry {
   /** The versions of a function, oldest first, without their build logs. */
   listVersions(name: string): VersionInfo[];
   getVersion(name: string, version: number): VersionRecord | undefined;
+  /** The live version of every function that has one (its build log aside), by function name. */
+  liveVersions(): VersionInfo[];
   /** Deletes the listed versions of a function (never its live one); returns how many went. */
   deleteVersions(name: string, versions: number[]): number;
   /** Reserves the next version number of `name` (creating the function row if needed). */

@@ -71,6 +71,22 @@ describe('SqliteRegistry', () => {
     registry.close();
   });
 
+  it('lists the live version of every function that has one, by name, in one query', () => {
+    const registry = new SqliteRegistry(tempFile());
+    const ready = { ...version('log'), status: 'ready' } as const;
+    registry.addVersion('b', registry.nextVersion('b'), ready, true);
+    registry.addVersion('b', registry.nextVersion('b'), version('log'), false);
+    registry.addVersion('a', registry.nextVersion('a'), ready, true);
+    registry.addVersion('none', registry.nextVersion('none'), ready, false);
+    const live = registry.liveVersions();
+    expect(live.map((v) => [v.function, v.version])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(live[0]).not.toHaveProperty('buildLog');
+    registry.close();
+  });
+
   it('lists versions without their build logs', () => {
     const registry = new SqliteRegistry(tempFile());
     registry.addVersion('f', registry.nextVersion('f'), version('the log'), false);

@@ -166,6 +166,15 @@ export class SqliteRegistry implements Registry {
     return (rows as InfoRow[]).map(toInfo);
   }
 
+  liveVersions(): VersionInfo[] {
+    const rows = this.db
+      .prepare(
+        `SELECT ${INFO_COLUMNS} FROM versions WHERE (function, version) IN (SELECT name, live_version FROM functions) ORDER BY function`,
+      )
+      .all();
+    return (rows as InfoRow[]).map(toInfo);
+  }
+
   getVersion(name: string, version: number): VersionRecord | undefined {
     const row = this.db
       .prepare('SELECT * FROM versions WHERE function = ? AND version = ?')

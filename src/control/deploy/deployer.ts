@@ -139,10 +139,10 @@ export class Deployer {
   }
 
   /**
-   * Keeps at most `functions.maxVersions` versions of a function (see `pruneVersions`). Called with the
-   * function's deploy lock held, or at start (a registry from before the cap).
+   * Keeps at most `functions.maxVersions` versions of a function (see `pruneVersions`), once its deploy
+   * in progress is done, holding its lock: after the start, for a registry from before the cap.
    */
-  prune(name: string): Promise<void> {
-    return pruneVersions(this.deps, name);
+  pruneLocked(name: string): Promise<void> {
+    return this.locked(name, () => pruneVersions(this.deps, name));
   }
 }

@@ -1,8 +1,11 @@
 import { SkiffError } from '../../shared/errors.js';
 import { resolveArchiveLimits, type ArchiveLimits } from './limits.js';
 import { StagingWriter, type ExtractResult } from './staging.js';
-import { extractTarGz } from './tar.js';
-import { extractZip } from './zip.js';
+// the tar and zip readers (and their packages) load at the first upload, not at the platform's start
+const extractTarGz = async (data: Buffer, writer: StagingWriter): Promise<void> =>
+  (await import('./tar.js')).extractTarGz(data, writer);
+const extractZip = async (data: Buffer, writer: StagingWriter): Promise<void> =>
+  (await import('./zip.js')).extractZip(data, writer);
 
 const ZIP_LOCAL_HEADER = Buffer.from('PK\x03\x04', 'latin1');
 const ZIP_EMPTY = Buffer.from('PK\x05\x06', 'latin1');

@@ -1,7 +1,6 @@
 import type { Dirent, Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { create } from 'tar';
 import { SkiffError } from '../../shared/errors.js';
 
 export interface PackOptions {
@@ -33,6 +32,8 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
   }
   const paths: string[] = [];
   await listTree(root, '', options.exclude ?? defaultPackExclude, paths);
+  // tar loads when something is packed, not at the platform's start
+  const { create } = await import('tar');
   const statCache = await singleLinkStats(root, paths);
   // tar needs at least one path; '.' alone (with noDirRecurse) packs an empty folder.
   const stream = create(

@@ -1,0 +1,183 @@
+/**
+ * The platform-wide instance budget: the sum of the memory limits of the instances alive and their
+ * count stay within `executor.budget`. An instance holds a lease from before it starts until its process
+ * has exited. A start that does not fit stops idle instances, least recently used first (never one with
+ * work in flight, never one that keeps its function at minInstances); when not enough of them are idle,
+ * the start waits until enough room frees (an instance exits or becomes idle), in order of arrival.
+ */
+import os from 'node:os';
+import type { Config } from '../shared/config.js';
+
+export interface BudgetLimits {
+  /** The sum of the memory limits of the instances alive, MiB. */
+  memoryMb: number;
+  /** Instances alive at once. */
+  instances: number;
+}
+
+/** The budget and what is taken of it, for the control API. */
+export interface BudgetStatus extends BudgetLimits {
+  usedMemoryMb: number;
+  usedInstances: number;
+  /** Starts waiting for room. */
+  waiting: number;
+}
+
+/** What the host has, for the defaults. */
+export interface HostResources {
+  totalMemoryMb: number;
+  cpus: number;
+}
+
+/** Share of the host's memory the instances may take together by default. */
+const MEMORY_SHARE = 0.5;
+/** Instances per CPU by default (most instances are idle most of the time). */
+const INSTANCES_PER_CPU = 32;
+const MIN_INSTANCES = 8;
+
+export function hostResources(): HostResources {
+  return { totalMemoryMb: Math.floor(os.totalmem() / 1024 / 1024), cpus: os.availableParallelism() };
+}
+
+/**
+ * `executor.budget` with the unset fields derived from the host: half its memory, 32 instances per CPU
+ * (at least 8). The memory is never below what one function may ask for (`sandbox.maxLimits.memoryMb`),
+ * so that every deployable function fits on its own.
+ */
+export function budgetLimits(config: Config, host: HostResources = hostResources()): BudgetLimits {
+  const set = config.executor.budget;
+  const memoryMb =
+    set.memoryMb ??
+    Math.max(config.sandbox.maxLimits.memoryMb, Math.floor(host.totalMemoryMb * MEMORY_SHARE));
+  const instances = set.instances ?? Math.max(MIN_INSTANCES, INSTANCES_PER_CPU * host.cpus);
+  return { memoryMb, instances };
+}
+
+/** An instance's hold on the budget, from before its start until its exit. */
+export interface Lease {
+  readonly memoryMb: number;
+  /** Gives the room back (idempotent). */
+  release(): void;
+}
+
+/** An idle instance the budget may stop to make room. */
+export interface Evictable {
+  readonly lease: Lease;
+  /** When it last finished its work: the least recently used goes first. */
+  readonly idleSince: number;
+  /** Stops it; its lease is released when its process has exited. */
+  evict(): void;
+}
+
+interface Waiter {
+  memoryMb: number;
+  /** Checked when room is found: a start nobody needs any more takes none. */
+  wanted: () => boolean;
+  resolve: (lease: Lease | undefined) => void;
+}
+
+export class InstanceBudget {
+  private usedMb = 0;
+  private count = 0;
+  /** Leases of evicted instances not exited yet: room that is coming. */
+  private freeingMb = 0;
+  private freeingCount = 0;
+  private readonly evicted = new WeakSet<Lease>();
+  private waiting: Waiter[] = [];
+
+  constructor(
+    readonly limits: BudgetLimits,
+    /** The idle instances that may be stopped, in any order. */
+    private readonly candidates: () => Iterable<Evictable>,
+    private readonly onEvict: (count: number) => void = () => undefined,
+  ) {}
+
+  get used(): { memoryMb: number; instances: number } {
+    return { memoryMb: this.usedMb, instances: this.count };
+  }
+
+  get waiters(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Resolves with a lease once an instance of `memoryMb` fits, stopping idle instances when that makes
+   * room; waits while it cannot. Resolves with undefined when room was found but `wanted` says no.
+   */
+  admit(memoryMb: number, wanted: () => boolean = () => true): Promise<Lease | undefined> {
+    return new Promise((resolve) => {
+      this.waiting.push({ memoryMb, wanted, resolve });
+      this.pump();
+    });
+  }
+
+  /** Tries the waiting starts again (an instance became idle). */
+  kick(): void {
+    if (this.waiting.length > 0) this.pump();
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0) {
+      const head = this.waiting[0] as Waiter;
+      if (!head.wanted()) {
+        this.waiting.shift();
+        head.resolve(undefined);
+        continue;
+      }
+      if (!this.makeRoom(head.memoryMb)) return;
+      this.waiting.shift();
+      head.resolve(this.lease(head.memoryMb));
+    }
+  }
+
+  /** True when `memoryMb` fits now; else stops idle instances if that is enough, and says false. */
+  private makeRoom(memoryMb: number): boolean {
+    const { limits } = this;
+    if (this.usedMb + memoryMb <= limits.memoryMb && this.count + 1 <= limits.instances) return true;
+    // what is still missing once the instances already stopping have exited
+    let shortMb = this.usedMb - this.freeingMb + memoryMb - limits.memoryMb;
+    let shortCount = this.count - this.freeingCount + 1 - limits.instances;
+    if (shortMb <= 0 && shortCount <= 0) return false;
+    const idle = [...this.candidates()]
+      .filter((c) => !this.evicted.has(c.lease))
+      .sort((a, b) => a.idleSince - b.idleSince);
+    const victims: Evictable[] = [];
+    for (const c of idle) {
+      if (shortMb <= 0 && shortCount <= 0) break;
+      victims.push(c);
+      shortMb -= c.lease.memoryMb;
+      shortCount--;
+    }
+    // stopping some when that is not enough would only make them start again later
+    if (shortMb > 0 || shortCount > 0) return false;
+    for (const v of victims) {
+      this.evicted.add(v.lease);
+      this.freeingMb += v.lease.memoryMb;
+      this.freeingCount++;
+      v.evict();
+    }
+    this.onEvict(victims.length);
+    return false;
+  }
+
+  private lease(memoryMb: number): Lease {
+    this.usedMb += memoryMb;
+    this.count++;
+    let held = true;
+    const lease: Lease = {
+      memoryMb,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.usedMb -= memoryMb;
+        this.count--;
+        if (this.evicted.has(lease)) {
+          this.freeingMb -= memoryMb;
+          this.freeingCount--;
+        }
+        this.kick();
+      },
+    };
+    return lease;
+  }
+}
