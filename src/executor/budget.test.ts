@@ -10,10 +10,11 @@ interface FakeIdle extends Evictable {
 function setup(limits: { memoryMb: number; instances: number }) {
   const idle: FakeIdle[] = [];
   const budget = new InstanceBudget(limits, () => idle.filter((i) => !i.evicted));
-  const markIdle = (lease: Lease, idleSince: number): FakeIdle => {
+  const markIdle = (lease: Lease, idleSince: number, kept = false): FakeIdle => {
     const entry: FakeIdle = {
       lease,
       idleSince,
+      kept,
       evicted: false,
       evict: () => (entry.evicted = true),
     };
@@ -41,6 +42,37 @@ describe('InstanceBudget', () => {
     await Promise.resolve();
     expect(third?.memoryMb).toBe(100);
     expect(budget.used).toEqual({ memoryMb: 200, instances: 2 });
+  });
+
+  it('lets no start nobody waits for (minInstances) hold up the others, and gives it free room only', async () => {
+    const { budget, markIdle } = setup({ memoryMb: 10_000, instances: 2 });
+    const kept = (await budget.admit(100)) as Lease;
+    const spare = (await budget.admit(100)) as Lease;
+    const keptIdle = markIdle(kept, 1, true);
+    let background: Lease | undefined;
+    void budget.admit(100, undefined, () => false).then((l) => (background = l));
+    await Promise.resolve();
+    expect(keptIdle.evicted).toBe(false); // it stops nothing
+    let urgent: Lease | undefined;
+    void budget.admit(100).then((l) => (urgent = l));
+    // the urgent start comes first; it stops an instance kept for minInstances when no other is idle
+    expect(keptIdle.evicted).toBe(true);
+    kept.release();
+    await Promise.resolve();
+    expect(urgent).toBeDefined();
+    expect(background).toBeUndefined();
+    spare.release();
+    await Promise.resolve();
+    expect(background).toBeDefined();
+  });
+
+  it('stops instances beyond minInstances before one that keeps its function at minInstances', async () => {
+    const { budget, markIdle } = setup({ memoryMb: 10_000, instances: 2 });
+    const kept = markIdle((await budget.admit(100)) as Lease, 1, true);
+    const spare = markIdle((await budget.admit(100)) as Lease, 2);
+    void budget.admit(100);
+    expect(spare.evicted).toBe(true);
+    expect(kept.evicted).toBe(false);
   });
 
   it('waits while every instance is busy, and admits once one is idle', async () => {

@@ -1,9 +1,11 @@
 /**
  * The platform-wide instance budget: the sum of the memory limits of the instances alive and their
  * count stay within `executor.budget`. An instance holds a lease from before it starts until its process
- * has exited. A start that does not fit stops idle instances, least recently used first (never one with
- * work in flight, never one that keeps its function at minInstances); when not enough of them are idle,
- * the start waits until enough room frees (an instance exits or becomes idle), in order of arrival.
+ * has exited. A start someone waits for (a call, a deploy) that does not fit stops idle instances, least
+ * recently used first (never one with work in flight; one that keeps its function at minInstances only
+ * when no other is idle); when not enough of them are idle, the start waits until enough room frees (an
+ * instance exits or becomes idle), in order of arrival. A start nobody waits for (minInstances) takes
+ * only free room, after those: one function's minInstances never hold up every other function's starts.
  */
 import os from 'node:os';
 import type { Config } from '../shared/config.js';
@@ -65,6 +67,11 @@ export interface Evictable {
   readonly lease: Lease;
   /** When it last finished its work: the least recently used goes first. */
   readonly idleSince: number;
+  /**
+   * It keeps its function at minInstances: stopped only for a start that someone waits for, and only
+   * once every other idle instance is gone (else one function's minInstances could hold the budget).
+   */
+  readonly kept?: boolean;
   /** Stops it; its lease is released when its process has exited. */
   evict(): void;
 }
@@ -73,6 +80,11 @@ interface Waiter {
   memoryMb: number;
   /** Checked when room is found: a start nobody needs any more takes none. */
   wanted: () => boolean;
+  /**
+   * Whether someone waits for this start (a call, a deploy). One nobody waits for (minInstances)
+   * takes only free room, stops no instance and never holds up the starts behind it.
+   */
+  urgent: () => boolean;
   resolve: (lease: Lease | undefined) => void;
 }
 
@@ -103,10 +115,15 @@ export class InstanceBudget {
   /**
    * Resolves with a lease once an instance of `memoryMb` fits, stopping idle instances when that makes
    * room; waits while it cannot. Resolves with undefined when room was found but `wanted` says no.
+   * A start that is not `urgent` (nobody waits for it) only takes room that is free, after the urgent ones.
    */
-  admit(memoryMb: number, wanted: () => boolean = () => true): Promise<Lease | undefined> {
+  admit(
+    memoryMb: number,
+    wanted: () => boolean = () => true,
+    urgent: () => boolean = () => true,
+  ): Promise<Lease | undefined> {
     return new Promise((resolve) => {
-      this.waiting.push({ memoryMb, wanted, resolve });
+      this.waiting.push({ memoryMb, wanted, urgent, resolve });
       this.pump();
     });
   }
@@ -117,30 +134,47 @@ export class InstanceBudget {
   }
 
   private pump(): void {
-    while (this.waiting.length > 0) {
-      const head = this.waiting[0] as Waiter;
-      if (!head.wanted()) {
-        this.waiting.shift();
-        head.resolve(undefined);
-        continue;
+    // urgent starts in order of arrival (the first that must wait holds up those behind it), then the
+    // others in free room only
+    let blocked = false;
+    for (const urgent of [true, false]) {
+      for (let i = 0; i < this.waiting.length && !blocked;) {
+        const w = this.waiting[i] as Waiter;
+        if (!w.wanted()) {
+          this.waiting.splice(i, 1);
+          w.resolve(undefined);
+          continue;
+        }
+        if (w.urgent() !== urgent) {
+          i++;
+          continue;
+        }
+        if (urgent ? !this.makeRoom(w.memoryMb) : !this.fits(w.memoryMb)) {
+          if (urgent) blocked = true;
+          i++;
+          continue;
+        }
+        this.waiting.splice(i, 1);
+        w.resolve(this.lease(w.memoryMb));
       }
-      if (!this.makeRoom(head.memoryMb)) return;
-      this.waiting.shift();
-      head.resolve(this.lease(head.memoryMb));
     }
+  }
+
+  private fits(memoryMb: number): boolean {
+    return this.usedMb + memoryMb <= this.limits.memoryMb && this.count + 1 <= this.limits.instances;
   }
 
   /** True when `memoryMb` fits now; else stops idle instances if that is enough, and says false. */
   private makeRoom(memoryMb: number): boolean {
     const { limits } = this;
-    if (this.usedMb + memoryMb <= limits.memoryMb && this.count + 1 <= limits.instances) return true;
+    if (this.fits(memoryMb)) return true;
     // what is still missing once the instances already stopping have exited
     let shortMb = this.usedMb - this.freeingMb + memoryMb - limits.memoryMb;
     let shortCount = this.count - this.freeingCount + 1 - limits.instances;
     if (shortMb <= 0 && shortCount <= 0) return false;
     const idle = [...this.candidates()]
       .filter((c) => !this.evicted.has(c.lease))
-      .sort((a, b) => a.idleSince - b.idleSince);
+      .sort((a, b) => Number(a.kept === true) - Number(b.kept === true) || a.idleSince - b.idleSince);
     const victims: Evictable[] = [];
     for (const c of idle) {
       if (shortMb <= 0 && shortCount <= 0) break;

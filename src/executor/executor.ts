@@ -284,7 +284,7 @@ export class Executor {
         takeWarm: (d) => (this.canUseWarm(d) ? this.warm.take(d) : undefined),
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
-        admit: (d, wanted) => this.budget.admit(d.limits.memoryMb, wanted),
+        admit: (d, wanted, urgent) => this.budget.admit(d.limits.memoryMb, wanted, urgent),
         idle: () => this.budget.kick(),
       });
       this.pools.set(key, pool);

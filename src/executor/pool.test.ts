@@ -11,6 +11,7 @@ import { DEFAULT_SCALING, type Scaling } from '../model/scaling.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { Pool } from './pool.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
+import type { Lease } from './budget.js';
 
 interface Call {
   inv: Invocation;
@@ -378,5 +379,40 @@ describe('pool dispatch and draining', () => {
     expect(call.error?.code).toBe('SKIFF_E_INSTANCE_START_FAILED');
     expect(created[0]?.killed).toBe(true);
     expect(pool.members.size).toBe(0);
+  });
+});
+
+describe('pool and the instance budget', () => {
+  it('gives back a lease the budget granted after the pool was drained, and starts nothing', async () => {
+    const created: FakeInstance[] = [];
+    let grant: ((lease: Lease) => void) | undefined;
+    let urgent: (() => boolean) | undefined;
+    const pool = new Pool<FakeInstance>(
+      deployment,
+      { ...DEFAULT_SCALING, minInstances: 1 },
+      {
+        create: () => {
+          const instance = new FakeInstance(`i${created.length + 1}`);
+          created.push(instance);
+          return instance;
+        },
+        takeWarm: () => undefined,
+        timeoutFor: () => 30_000,
+        events: new ExecutorEvents(),
+        admit: (_d, _wanted, isUrgent) => {
+          urgent = isUrgent;
+          return new Promise<Lease | undefined>((resolve) => (grant = resolve));
+        },
+      },
+    );
+    pool.scale();
+    expect(urgent?.()).toBe(false); // for minInstances: nobody waits for it
+    // the budget answers in the same turn as the pool is drained (before the answer is read)
+    let released = 0;
+    grant?.({ memoryMb: 1, release: () => released++ });
+    await pool.drain(0);
+    await flush();
+    expect(created).toHaveLength(0);
+    expect(released).toBe(1);
   });
 });

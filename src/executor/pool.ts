@@ -23,9 +23,10 @@ export interface PoolDeps<I extends PoolInstance<I> = Instance> {
   events: ExecutorEvents;
   /**
    * The platform's instance budget (budget.ts): a lease before each start, held until the instance
-   * exits; resolves undefined when the start is no longer wanted. Without it, starts are unbounded.
+   * exits; resolves undefined when the start is no longer wanted. `urgent`: whether a call or a deploy
+   * waits for the start (else it is for minInstances). Without it, starts are unbounded.
    */
-  admit?(deployment: Deployment, wanted: () => boolean): Promise<Lease | undefined>;
+  admit?(deployment: Deployment, wanted: () => boolean, urgent: () => boolean): Promise<Lease | undefined>;
   /** Told when an instance became idle: a start waiting for room may stop it now. */
   idle?(): void;
 }
@@ -55,6 +56,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   private readonly starting = new Map<I, Promise<void>>();
   /** Starts waiting for room in the instance budget. */
   private readonly admitting = new Set<Promise<void>>();
+  /** Deploys waiting in prepare(): the starts they wait for are urgent ones for the budget. */
+  private preparing = 0;
   private readonly leases = new Map<I, Lease>();
 
   constructor(
@@ -102,19 +105,27 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       return byDeadline ? error : this.recordRecent(error);
     });
     this.scale();
+    // a start already waiting for room (for minInstances) is now one a call waits for
+    if (this.admitting.size > 0) this.deps.idle?.();
     return waiting;
   }
 
   /** Resolves once an instance is ready, starting one if there is none (a deploy waits on this). */
   async prepare(): Promise<void> {
     for (const i of this.members) if (i.accepting) return;
-    if (this.starting.size > 0 || this.admitting.size > 0) {
-      await Promise.any([...this.starting.values(), ...this.admitting]).catch((err: unknown) => {
-        throw (err as AggregateError).errors[0] ?? err;
-      });
-      return;
+    this.preparing++;
+    try {
+      if (this.starting.size > 0 || this.admitting.size > 0) {
+        this.deps.idle?.(); // a start waiting for room is now one a deploy waits for
+        await Promise.any([...this.starting.values(), ...this.admitting]).catch((err: unknown) => {
+          throw (err as AggregateError).errors[0] ?? err;
+        });
+        return;
+      }
+      await this.startOne(false);
+    } finally {
+      this.preparing--;
     }
-    await this.startOne(false);
   }
 
   /** New settings take effect at once: more slots serve the queue, extra idle instances stop. */
@@ -176,7 +187,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
 
   /**
    * Idle instances the instance budget may stop for another start, least recently used first: ready
-   * with nothing in flight and nothing queued, beyond minInstances (all of them once draining).
+   * with nothing in flight and nothing queued; those that keep the function at minInstances are marked
+   * `kept` (none once draining).
    */
   evictable(): Evictable[] {
     if (this.queue.length > 0) return [];
@@ -189,9 +201,12 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       if (i.state === 'ready' && i.inFlight === 0 && this.leases.has(i)) idle.push(i);
     }
     idle.sort((a, b) => a.idleSince - b.idleSince);
-    return idle.slice(0, Math.max(0, running - keep)).map((i) => ({
+    // beyond minInstances first; those that keep it only when nothing else will do (budget.ts)
+    const spare = Math.max(0, running - keep);
+    return idle.map((i, n) => ({
       lease: this.leases.get(i) as Lease,
       idleSince: i.idleSince,
+      kept: n >= spare,
       evict: () => this.evict(i),
     }));
   }
@@ -292,10 +307,17 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     const admitted: Promise<void> = admit(
       this.deployment,
       () => !this.draining || this.queue.length > 0,
+      () => this.queue.length > 0 || this.preparing > 0,
     ).then(
       (lease) => {
         this.admitting.delete(admitted);
         if (lease === undefined) return;
+        // drained between the budget's answer and this turn: its instances are gone, this one would
+        // run outside any pool the executor knows, its lease never given back
+        if (this.draining && this.queue.length === 0) {
+          lease.release();
+          return;
+        }
         return this.launch(cold, lease);
       },
       (err: unknown) => {

@@ -146,6 +146,9 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
     const selected = selectRules(req.url ?? '/', portRules, prefixed);
     const url = selected.url;
     let rules = selected.rules;
+    // the client's slot is held until its response is closed AND the work it started has ended: an
+    // invocation runs on after its caller disconnected, and must keep counting against that caller
+    let release: (() => void) | undefined;
     try {
       const client = clientKey(req.socket.remoteAddress);
       const mine = inFlight.get(client) ?? 0;
@@ -157,11 +160,14 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         );
       }
       inFlight.set(client, mine + 1);
-      res.once('close', () => {
+      let holds = 2;
+      release = () => {
+        if (--holds > 0) return;
         const left = (inFlight.get(client) ?? 1) - 1;
         if (left <= 0) inFlight.delete(client);
         else inFlight.set(client, left);
-      });
+      };
+      res.once('close', release);
       const { name, path, query } = rules.route(url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
@@ -234,6 +240,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
               ...(error.retryAfterSec === undefined ? {} : { retryAfterSec: error.retryAfterSec }),
             }),
       );
+    } finally {
+      release?.();
     }
   };
 }
