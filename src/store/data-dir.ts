@@ -128,18 +128,28 @@ export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<
   // every folder and file, the versions' code aside (shareCode walks each version on its own)
   const versions: string[] = [];
   const known: string[] = [];
-  await walkPinned(dir, async (entry) => {
-    if (skip.has(entry.path)) return false;
-    const isDir = entry.stat.isDirectory();
-    if (isDir && isVersion(entry.path)) {
-      const rel = path.relative(dir, entry.path);
-      if (verified.has(rel)) known.push(rel);
-      else versions.push(entry.path);
-      return false;
-    }
-    await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
-    return isDir;
-  });
+  // a version walked before is not even opened (its name says what it is)
+  const keep = (file: string): boolean => {
+    if (!isVersion(file)) return true;
+    const rel = path.relative(dir, file);
+    if (!verified.has(rel)) return true;
+    known.push(rel);
+    return false;
+  };
+  await walkPinned(
+    dir,
+    async (entry) => {
+      if (skip.has(entry.path)) return false;
+      const isDir = entry.stat.isDirectory();
+      if (isDir && isVersion(entry.path)) {
+        versions.push(entry.path);
+        return false;
+      }
+      await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
+      return isDir;
+    },
+    keep,
+  );
   // a few versions at a time: with many functions, one after another would hold up the start
   for (let i = 0; i < versions.length; i += PARALLEL_VERSIONS) {
     const settled = await Promise.allSettled(
