@@ -46,6 +46,8 @@ export interface FunctionStatus {
 
 /** How often idle instances are looked for. */
 const SWEEP_MS = 100;
+/** The longest a deploy's start waits for a warm process being started before it starts its own. */
+const WARM_WAIT_MS = 1000;
 const EVENTS: ExecutorEventName[] = [
   'spawn',
   'ready',
@@ -64,6 +66,8 @@ export class Executor {
   /** Pools retired but still finishing their calls, by deployment key: their code must stay. */
   private readonly draining = new Map<string, Deployment>();
   private readonly warm: WarmPool;
+  /** Deployments a deploy is starting (`prepare`): a warm process they take is replaced at once. */
+  private readonly preparing = new Set<string>();
   /** The instances alive over all functions stay within `executor.budget` (budget.ts). */
   readonly budget: InstanceBudget;
   private readonly sweeper: NodeJS.Timeout;
@@ -154,6 +158,12 @@ export class Executor {
   /** Starts an instance of a new deployment and waits until it is ready (used before going live). */
   async prepare(deployment: Deployment): Promise<void> {
     const pool = this.pool(deployment);
+    const key = deploymentKey(deployment);
+    if (this.canUseWarm(deployment)) {
+      // deploys in a row: the process the previous deploy's refill is starting serves this one
+      await this.warm.whenWarm(deployment.runtime, WARM_WAIT_MS);
+      this.preparing.add(key);
+    }
     // the wait for room in the instance budget is bounded like a start (each start has its own bound)
     const waitMs = this.config.functions.startTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -174,6 +184,7 @@ export class Executor {
       await Promise.race([pool.prepare(), noRoom]);
     } finally {
       clearTimeout(timer);
+      this.preparing.delete(key);
     }
     pool.scale();
   }
@@ -281,7 +292,8 @@ export class Executor {
     if (pool === undefined) {
       pool = new Pool(deployment, deployment.scaling, {
         create: (d) => this.createInstance(d, d.runtime),
-        takeWarm: (d) => (this.canUseWarm(d) ? this.warm.take(d) : undefined),
+        takeWarm: (d) =>
+          this.canUseWarm(d) ? this.warm.take(d, this.preparing.has(deploymentKey(d))) : undefined,
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
         admit: (d, wanted, urgent) => this.budget.admit(d.limits.memoryMb, wanted, urgent),

@@ -67,4 +67,41 @@ describe('WarmPool', () => {
     expect(created).toHaveLength(2);
     await warm.stop();
   });
+
+  it('replaces a process a deploy takes at once, and a deploy waits for that refill rather than spawning', async () => {
+    const { warm, created } = pool();
+    warm.fill();
+    await waitUntil('a warm process', () => warm.counts().node === 1);
+    expect(warm.take(deployment, true)).toBe(created[0]);
+    await waitUntil('the replacement under way', () => created.length === 2);
+    // the refill spawns (the fake settles at once): the next deploy is told when it is warm
+    await warm.whenWarm('node', 5_000);
+    expect(warm.counts().node).toBe(1);
+    expect(warm.take(deployment, true)).toBe(created[1]);
+    await warm.stop();
+  });
+
+  it('tells a deploy waiting for a spawn under way once it settles', async () => {
+    let release: () => void = () => undefined;
+    class SlowWarm extends FakeWarm {
+      override spawn(): Promise<void> {
+        return new Promise((resolve) => {
+          release = () => {
+            this.state = 'warm';
+            resolve();
+          };
+        });
+      }
+    }
+    const warm = new WarmPool<FakeWarm>({ node: 1 }, () => new SlowWarm(), pino({ level: 'silent' }));
+    warm.fill();
+    let told = false;
+    const waiting = warm.whenWarm('node', 60_000).then(() => (told = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(told).toBe(false);
+    release();
+    await waiting;
+    expect(warm.counts().node).toBe(1);
+    await warm.stop();
+  });
 });

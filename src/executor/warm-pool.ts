@@ -36,6 +36,8 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
   private readonly idle = new Map<RuntimeName, Set<I>>();
   private readonly spawning = new Map<RuntimeName, number>();
   private readonly failures = new Map<RuntimeName, number>();
+  /** Told once a spawn under way settles (a deploy waiting for the refill rather than spawning). */
+  private readonly settled = new Map<RuntimeName, (() => void)[]>();
   private stopped = false;
 
   constructor(
@@ -49,8 +51,12 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     for (const runtime of Object.keys(this.sizes) as RuntimeName[]) this.refill(runtime);
   }
 
-  /** A warm process that can load `deployment`, or undefined (the caller starts a process itself). */
-  take(deployment: Deployment): I | undefined {
+  /**
+   * A warm process that can load `deployment`, or undefined (the caller starts a process itself).
+   * `refillNow`: the replacement starts at once rather than after the first answer (a deploy's start,
+   * which answers no invocation and is no request's path: the next deploy finds it warm).
+   */
+  take(deployment: Deployment, refillNow = false): I | undefined {
     if (this.stopped) return undefined;
     // warm processes are started with network "none": never one for a function with another network
     if (deployment.network !== 'none') return undefined;
@@ -62,8 +68,29 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     set.delete(instance);
     instance.fromWarmPool = true;
     instance.onChange = undefined;
-    this.refillAfter(instance, deployment.runtime);
+    if (refillNow) setImmediate(() => this.refill(deployment.runtime));
+    else this.refillAfter(instance, deployment.runtime);
     return instance;
+  }
+
+  /**
+   * Resolves when `runtime` has a warm process waiting, or none is being started (then at once), or
+   * after `maxWaitMs`: a deploy waits for a refill under way rather than starting a process of its own
+   * next to it (two spawns on the same cores, each slower, and one more process to stop).
+   */
+  whenWarm(runtime: RuntimeName, maxWaitMs: number): Promise<void> {
+    if ((this.idle.get(runtime)?.size ?? 0) > 0 || (this.spawning.get(runtime) ?? 0) === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      let list = this.settled.get(runtime);
+      if (list === undefined) this.settled.set(runtime, (list = []));
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Replaces a taken process after its first answer (or REFILL_LATEST_MS), off the cold path. */
@@ -89,6 +116,8 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const waiting of this.settled.values()) for (const tell of waiting) tell();
+    this.settled.clear();
     const all: I[] = [...this.idle.values()].flatMap((set) => [...set]);
     this.idle.clear();
     await Promise.all(all.map((i) => i.stop(500)));
@@ -106,6 +135,14 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     this.spawning.set(runtime, (this.spawning.get(runtime) ?? 0) + 1);
     const done = (): void => {
       this.spawning.set(runtime, (this.spawning.get(runtime) ?? 1) - 1);
+      // after the process joined the idle set (or failed): whoever waits takes it, or spawns
+      const waiting = this.settled.get(runtime);
+      if (waiting !== undefined) {
+        this.settled.delete(runtime);
+        queueMicrotask(() => {
+          for (const tell of waiting) tell();
+        });
+      }
     };
     instance.spawn().then(
       () => {

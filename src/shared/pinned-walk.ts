@@ -40,7 +40,17 @@ const PARALLEL_LEVELS = 2;
 
 const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
-async function visitAt(shown: string, at: string, visit: Visit, depth: number): Promise<void> {
+/** Returns false for an entry to leave alone without opening it (known by its path alone). */
+export type Prune = (path: string) => boolean;
+
+async function visitAt(
+  shown: string,
+  at: string,
+  visit: Visit,
+  depth: number,
+  keep: Prune | undefined,
+): Promise<void> {
+  if (keep !== undefined && depth > 0 && !keep(shown)) return;
   let handle: FileHandle;
   try {
     handle = await open(at, O_PATH | constants.O_NOFOLLOW);
@@ -69,7 +79,7 @@ async function visitAt(shown: string, at: string, visit: Visit, depth: number): 
       const settled = await Promise.allSettled(
         names
           .slice(i, i + batch)
-          .map((name) => visitAt(path.join(shown, name), `${pinned}/${name}`, visit, depth + 1)),
+          .map((name) => visitAt(path.join(shown, name), `${pinned}/${name}`, visit, depth + 1, keep)),
       );
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
     }
@@ -81,8 +91,9 @@ async function visitAt(shown: string, at: string, visit: Visit, depth: number): 
 /**
  * Visits `root` and everything below it, parents first (siblings near the root in no fixed order),
  * without following links. `root` itself is
- * opened with O_NOFOLLOW too: when it is a link, only the link is visited.
+ * opened with O_NOFOLLOW too: when it is a link, only the link is visited. An entry below `root` for
+ * which `keep` says false is neither opened nor visited, nor anything below it.
  */
-export function walkPinned(root: string, visit: Visit): Promise<void> {
-  return visitAt(root, root, visit, 0);
+export function walkPinned(root: string, visit: Visit, keep?: Prune): Promise<void> {
+  return visitAt(root, root, visit, 0, keep);
 }

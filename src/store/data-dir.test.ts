@@ -2,7 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { secureDataDir, shareCode } from './data-dir.js';
+import { secureDataDir, shareCode, VERIFIED_FILE } from './data-dir.js';
 
 const mode = (file: string) => lstatSync(file).mode & 0o7777;
 const made: string[] = [];
@@ -65,6 +65,41 @@ describe('secureDataDir', () => {
     await shareCode(version, undefined);
     expect(mode(path.join(version, 'fn'))).toBe(0o700);
     expect(lstatSync(path.join(version, 'fn')).gid).toBe(0);
+  });
+
+  it('walks a version’s code once: again only for a new version, a changed group or no record', async () => {
+    const dir = tmp();
+    const fn = path.join(dir, 'functions', 'f');
+    const v1 = path.join(fn, 'v1-abc');
+    mkdirSync(v1, { recursive: true });
+    writeFileSync(path.join(v1, 'a.js'), 'x');
+    chmodSync(path.join(v1, 'a.js'), 0o666);
+    await secureDataDir(dir, undefined);
+    expect(mode(path.join(v1, 'a.js'))).toBe(0o600);
+    // written by hand after the walk: the record says v1 was walked, so it is not walked again...
+    chmodSync(path.join(v1, 'a.js'), 0o644);
+    // ...while a new version, and everything outside the versions, is
+    const v2 = path.join(fn, 'v2-def');
+    mkdirSync(v2);
+    writeFileSync(path.join(v2, 'b.js'), 'x');
+    chmodSync(path.join(v2, 'b.js'), 0o666);
+    chmodSync(fn, 0o755);
+    writeFileSync(path.join(dir, 'other'), 'x');
+    chmodSync(path.join(dir, 'other'), 0o644);
+    await secureDataDir(dir, undefined);
+    expect(mode(path.join(v1, 'a.js'))).toBe(0o644);
+    expect(mode(path.join(v2, 'b.js'))).toBe(0o600);
+    expect(mode(fn)).toBe(0o700);
+    expect(mode(path.join(dir, 'other'))).toBe(0o600);
+    expect(mode(path.join(dir, VERIFIED_FILE))).toBe(0o600);
+    // another group (non-root: owners stay, modes follow the group's scheme) walks every version again
+    await secureDataDir(dir, process.getuid?.() === 0 ? 4242 : undefined);
+    if (process.getuid?.() === 0) expect(mode(path.join(v1, 'a.js'))).toBe(0o640);
+    // a damaged record walks every version
+    writeFileSync(path.join(dir, VERIFIED_FILE), '{');
+    chmodSync(path.join(v1, 'a.js'), 0o666);
+    await secureDataDir(dir, undefined);
+    expect(mode(path.join(v1, 'a.js'))).toBe(0o600);
   });
 
   it('refuses / and a shared temp folder', async () => {

@@ -13,7 +13,7 @@
  * fixes a data directory written by an older version (0644 files), and `shareCode` sets a new version's
  * code right before it goes live. Neither follows a symbolic link: a link is re-owned, never its target.
  */
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mountPoints } from '../shared/mounts.js';
 import { SkiffError } from '../shared/errors.js';
@@ -74,8 +74,42 @@ export async function shareCode(dir: string, group: CodeGroup): Promise<void> {
 }
 
 /**
- * Makes the data directory and everything in it owner-only (code: see `shareCode`). Refuses a folder
- * that is not the platform's alone to change: `/`, or a shared temp folder (sticky bit).
+ * The versions whose code a start already walked, and for which group: `code-verified.json` in the
+ * data directory. A version's folder is written once (extracted, built, set by `shareCode`, renamed
+ * into place) and never again, so a walk of it at every start finds nothing to change; the versions
+ * deployed since the last start, and all of them when the group changed or the file is missing or
+ * unreadable, are walked. Everything else in the data directory is walked at every start.
+ */
+export const VERIFIED_FILE = 'code-verified.json';
+
+interface Verified {
+  group: string;
+  versions: string[];
+}
+
+const groupKey = (group: CodeGroup): string => (group === undefined ? 'owner' : `gid:${group}`);
+
+async function readVerified(dir: string, group: CodeGroup): Promise<Set<string>> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(dir, VERIFIED_FILE), 'utf8')) as Partial<Verified>;
+    if (parsed.group !== groupKey(group) || !Array.isArray(parsed.versions)) return new Set();
+    return new Set(parsed.versions.filter((v): v is string => typeof v === 'string'));
+  } catch {
+    return new Set(); // none yet (or damaged): every version is walked
+  }
+}
+
+async function writeVerified(dir: string, group: CodeGroup, versions: string[]): Promise<void> {
+  const file = path.join(dir, VERIFIED_FILE);
+  const body: Verified = { group: groupKey(group), versions: versions.sort() };
+  await writeFile(`${file}.tmp`, JSON.stringify(body), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+/**
+ * Makes the data directory and everything in it owner-only (code: see `shareCode`; the code of a
+ * version an earlier start walked is not walked again, see VERIFIED_FILE). Refuses a folder that is
+ * not the platform's alone to change: `/`, or a shared temp folder (sticky bit).
  */
 export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<void> {
   const dir = await realpath(dataDir);
@@ -90,23 +124,41 @@ export async function secureDataDir(dataDir: string, group: CodeGroup): Promise<
   const functions = path.join(dir, 'functions');
   /** functions/<name>/<version>: a version's code. */
   const isVersion = (file: string) => path.dirname(path.dirname(file)) === functions;
+  const verified = await readVerified(dir, group);
   // every folder and file, the versions' code aside (shareCode walks each version on its own)
   const versions: string[] = [];
-  await walkPinned(dir, async (entry) => {
-    if (skip.has(entry.path)) return false;
-    const isDir = entry.stat.isDirectory();
-    if (isDir && isVersion(entry.path)) {
-      versions.push(entry.path);
-      return false;
-    }
-    await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
-    return isDir;
-  });
+  const known: string[] = [];
+  // a version walked before is not even opened (its name says what it is)
+  const keep = (file: string): boolean => {
+    if (!isVersion(file)) return true;
+    const rel = path.relative(dir, file);
+    if (!verified.has(rel)) return true;
+    known.push(rel);
+    return false;
+  };
+  await walkPinned(
+    dir,
+    async (entry) => {
+      if (skip.has(entry.path)) return false;
+      const isDir = entry.stat.isDirectory();
+      if (isDir && isVersion(entry.path)) {
+        versions.push(entry.path);
+        return false;
+      }
+      await fixEntry(entry, isDir ? 0o700 : OWNER_ONLY.file(entry.stat.mode & 0o7777), undefined);
+      return isDir;
+    },
+    keep,
+  );
   // a few versions at a time: with many functions, one after another would hold up the start
   for (let i = 0; i < versions.length; i += PARALLEL_VERSIONS) {
     const settled = await Promise.allSettled(
       versions.slice(i, i + PARALLEL_VERSIONS).map((version) => shareCode(version, group)),
     );
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  }
+  // a removed version leaves the list; one walked now joins it
+  if (versions.length > 0 || known.length !== verified.size) {
+    await writeVerified(dir, group, [...known, ...versions.map((v) => path.relative(dir, v))]);
   }
 }
