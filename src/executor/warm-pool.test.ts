@@ -26,16 +26,18 @@ const deployment = { runtime: 'node', network: 'none', env: {}, secrets: {} } as
 
 function pool() {
   const created: FakeWarm[] = [];
+  const sizes: (number | undefined)[] = [];
   const warm = new WarmPool<FakeWarm>(
     { node: 1 },
-    () => {
+    (_runtime, memoryMb) => {
       const instance = new FakeWarm();
       created.push(instance);
+      sizes.push(memoryMb);
       return instance;
     },
     pino({ level: 'silent' }),
   );
-  return { warm, created };
+  return { warm, created, sizes };
 }
 
 describe('WarmPool', () => {
@@ -65,6 +67,29 @@ describe('WarmPool', () => {
     expect(warm.counts().node).toBe(0);
     await waitUntil('the replacement', () => warm.counts().node === 1, 5_000);
     expect(created).toHaveLength(2);
+    await warm.stop();
+  });
+
+  it('keeps one process for another memory limit once asked for, and forgets the oldest such limit', async () => {
+    const { warm, created, sizes } = pool();
+    warm.fill();
+    await waitUntil('a warm process', () => warm.counts().node === 1);
+    // a miss: the caller starts its own process; one of that size is started later
+    expect(warm.take(deployment, 128)).toBeUndefined();
+    expect(created).toHaveLength(1);
+    await waitUntil('a process for 128 MB', () => warm.otherCounts()['node:128'] === 1, 5_000);
+    expect(sizes).toEqual([undefined, 128]);
+    const taken = warm.take(deployment, 128);
+    expect(taken).toBe(created[1]);
+    expect(warm.counts().node).toBe(1); // the default one stays for functions of the default limit
+    taken?.afterFirstSettle?.();
+    await waitUntil('its replacement', () => warm.otherCounts()['node:128'] === 1);
+    // two more limits: 128 MB is the oldest beyond the two kept, its process is stopped
+    expect(warm.take(deployment, 512)).toBeUndefined();
+    expect(warm.take(deployment, 1024)).toBeUndefined();
+    await waitUntil('the two newer sizes', () => Object.keys(warm.otherCounts()).length === 2, 5_000);
+    expect(warm.otherCounts()).toEqual({ 'node:512': 1, 'node:1024': 1 });
+    expect(created[2]?.state).toBe('exited');
     await warm.stop();
   });
 });
