@@ -77,9 +77,6 @@ await build({
 });
 
 const nodeDir = path.join(root, 'dist', 'runtimes', 'node');
-for (const name of readdirSync(nodeDir)) {
-  if (name.startsWith('chunk-')) rmSync(path.join(nodeDir, name)); // an earlier build's chunks
-}
 /** The bridge's fallback import of the compiled schemas stays an import (connection.ts). */
 const keepSchemasFallback = {
   name: 'keep-schemas-fallback',
@@ -89,16 +86,24 @@ const keepSchemasFallback = {
     );
   },
 };
-await build({
+const bridge = await build({
   ...common,
+  metafile: true,
   entryPoints: [path.join(nodeDir, 'bridge.js')],
   outdir: nodeDir,
   allowOverwrite: true,
+  // not minified: the bridge's frames in a function's stack trace keep their names
+  minify: false,
   splitting: true,
   chunkNames: 'chunk-[hash]',
   sourcemap: 'linked',
   plugins: [keepSchemasFallback],
 });
+// an earlier build's chunks (this script run again bundles the bundle, and its chunks, anew)
+const written = new Set(Object.keys(bridge.metafile.outputs).map((file) => path.basename(file)));
+for (const name of readdirSync(nodeDir)) {
+  if (name.startsWith('chunk-') && !written.has(name)) rmSync(path.join(nodeDir, name));
+}
 
 try {
   execFileSync('/usr/bin/python3', ['-m', 'compileall', '-q', path.join(root, 'runtimes', 'python')], {
