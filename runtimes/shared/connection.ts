@@ -60,7 +60,7 @@ type Schemas = typeof import('../../src/executor/protocol/messages.js');
  * a few milliseconds to load), else the compiled module (which needs zod from node_modules).
  */
 async function loadSchemas(): Promise<Schemas> {
-  const bundle = new URL('./protocol-schemas.js', import.meta.url);
+  const bundle = new URL('../shared/protocol-schemas.js', import.meta.url);
   try {
     return (await import(bundle.href)) as Schemas;
   } catch {

@@ -102,7 +102,7 @@ export class Executor {
     this.warm = new WarmPool(
       // Without code slots a generic process in bubblewrap could never see the code it is given.
       sandbox.canSpecialise ? config.executor.warmPool : {},
-      (runtime) => this.createInstance(undefined, runtime),
+      (runtime, memoryMb) => this.createInstance(undefined, runtime, memoryMb),
       logger,
     );
     this.warm.fill();
@@ -161,7 +161,7 @@ export class Executor {
     const key = deploymentKey(deployment);
     if (this.canUseWarm(deployment)) {
       // deploys in a row: the process the previous deploy's refill is starting serves this one
-      await this.warm.whenWarm(deployment.runtime, WARM_WAIT_MS);
+      await this.warm.whenWarm(deployment.runtime, WARM_WAIT_MS, this.warmMemory(deployment));
       this.preparing.add(key);
     }
     // the wait for room in the instance budget is bounded like a start (each start has its own bound)
@@ -293,7 +293,9 @@ export class Executor {
       pool = new Pool(deployment, deployment.scaling, {
         create: (d) => this.createInstance(d, d.runtime),
         takeWarm: (d) =>
-          this.canUseWarm(d) ? this.warm.take(d, this.preparing.has(deploymentKey(d))) : undefined,
+          this.canUseWarm(d)
+            ? this.warm.take(d, this.warmMemory(d), this.preparing.has(deploymentKey(d)))
+            : undefined,
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
         admit: (d, wanted, urgent) => this.budget.admit(d.limits.memoryMb, wanted, urgent),
@@ -310,22 +312,31 @@ export class Executor {
     return inv.deadline > 0 ? Math.max(1, Math.min(own, inv.deadline - Date.now())) : own;
   }
 
-  private createInstance(deployment: Deployment | undefined, runtime: RuntimeName): Instance {
+  /**
+   * `memoryMb`: a warm-pool process sized for this memory limit rather than the default (a runtime
+   * whose process is sized by memory at its start, `warmSizedByMemory`).
+   */
+  private createInstance(
+    deployment: Deployment | undefined,
+    runtime: RuntimeName,
+    memoryMb?: number,
+  ): Instance {
     const record = runtimeOf(runtime);
     const warm = record.launchWarm;
     if (deployment === undefined && warm === null) {
       throw new Error(`runtime ${runtime} has no generic bridge`);
     }
     const id = randomUUID();
+    const defaults = this.config.sandbox.limits;
     const wrapped = this.sandbox.wrap({
       id,
-      limits: deployment?.limits ?? this.config.sandbox.limits,
+      limits: deployment?.limits ?? (memoryMb === undefined ? defaults : { ...defaults, memoryMb }),
       network: deployment?.network ?? 'none',
       codeDir: deployment?.codeDir,
       functionName: deployment?.function,
       build: (codeDir) =>
         deployment === undefined
-          ? (warm as NonNullable<typeof warm>)(this.config)
+          ? (warm as NonNullable<typeof warm>)(this.config, memoryMb)
           : record.launch({ ...deployment, codeDir: codeDir ?? deployment.codeDir }, this.config),
     });
     return new Instance({
@@ -371,15 +382,22 @@ export class Executor {
 
   /**
    * Whether a warm-pool process (started with the default limits, no network) can take on this
-   * function: the limits fixed at spawn (rlimits, /tmp, and for some runtimes the memory its heap was
-   * sized for) must be the defaults.
+   * function: the limits fixed at spawn (rlimits, /tmp) must be the defaults. The memory limit is
+   * applied at specialisation (the cgroup), but some runtimes size their process by it at its start
+   * (Node's heap): for those the process must be of the function's size (warmMemory).
    */
   private canUseWarm(deployment: Deployment): boolean {
     if (!this.sandbox.canSpecialise || deployment.network !== 'none') return false;
     const d = this.config.sandbox.limits;
     const l = deployment.limits;
-    if (runtimeOf(deployment.runtime).warmSizedByMemory === true && l.memoryMb !== d.memoryMb) return false;
     return l.tmpMb === d.tmpMb && l.openFiles === d.openFiles && l.fileSizeMb === d.fileSizeMb;
+  }
+
+  /** The size of warm process a function needs: undefined for the default one (warm-pool.ts). */
+  private warmMemory(deployment: Deployment): number | undefined {
+    const memoryMb = deployment.limits.memoryMb;
+    const sized = runtimeOf(deployment.runtime).warmSizedByMemory === true;
+    return sized && memoryMb !== this.config.sandbox.limits.memoryMb ? memoryMb : undefined;
   }
 }
 

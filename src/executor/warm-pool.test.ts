@@ -26,16 +26,18 @@ const deployment = { runtime: 'node', network: 'none', env: {}, secrets: {} } as
 
 function pool() {
   const created: FakeWarm[] = [];
+  const sizes: (number | undefined)[] = [];
   const warm = new WarmPool<FakeWarm>(
     { node: 1 },
-    () => {
+    (_runtime, memoryMb) => {
       const instance = new FakeWarm();
       created.push(instance);
+      sizes.push(memoryMb);
       return instance;
     },
     pino({ level: 'silent' }),
   );
-  return { warm, created };
+  return { warm, created, sizes };
 }
 
 describe('WarmPool', () => {
@@ -72,12 +74,12 @@ describe('WarmPool', () => {
     const { warm, created } = pool();
     warm.fill();
     await waitUntil('a warm process', () => warm.counts().node === 1);
-    expect(warm.take(deployment, true)).toBe(created[0]);
+    expect(warm.take(deployment, undefined, true)).toBe(created[0]);
     await waitUntil('the replacement under way', () => created.length === 2);
     // the refill spawns (the fake settles at once): the next deploy is told when it is warm
     await warm.whenWarm('node', 5_000);
     expect(warm.counts().node).toBe(1);
-    expect(warm.take(deployment, true)).toBe(created[1]);
+    expect(warm.take(deployment, undefined, true)).toBe(created[1]);
     await warm.stop();
   });
 
@@ -102,6 +104,29 @@ describe('WarmPool', () => {
     release();
     await waiting;
     expect(warm.counts().node).toBe(1);
+    await warm.stop();
+  });
+
+  it('keeps one process for another memory limit once asked for, and forgets the oldest such limit', async () => {
+    const { warm, created, sizes } = pool();
+    warm.fill();
+    await waitUntil('a warm process', () => warm.counts().node === 1);
+    // a miss: the caller starts its own process; one of that size is started later
+    expect(warm.take(deployment, 128)).toBeUndefined();
+    expect(created).toHaveLength(1);
+    await waitUntil('a process for 128 MB', () => warm.otherCounts()['node:128'] === 1, 5_000);
+    expect(sizes).toEqual([undefined, 128]);
+    const taken = warm.take(deployment, 128);
+    expect(taken).toBe(created[1]);
+    expect(warm.counts().node).toBe(1); // the default one stays for functions of the default limit
+    taken?.afterFirstSettle?.();
+    await waitUntil('its replacement', () => warm.otherCounts()['node:128'] === 1);
+    // two more limits: 128 MB is the oldest beyond the two kept, its process is stopped
+    expect(warm.take(deployment, 512)).toBeUndefined();
+    expect(warm.take(deployment, 1024)).toBeUndefined();
+    await waitUntil('the two newer sizes', () => Object.keys(warm.otherCounts()).length === 2, 5_000);
+    expect(warm.otherCounts()).toEqual({ 'node:512': 1, 'node:1024': 1 });
+    expect(created[2]?.state).toBe('exited');
     await warm.stop();
   });
 });

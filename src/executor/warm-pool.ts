@@ -12,6 +12,20 @@ const STARTUP_ENV = /^(NODE_OPTIONS|NODE_PATH|NODE_EXTRA_CA_CERTS|LD_|PYTHON|MAL
 const GIVE_UP_AFTER = 5;
 /** The latest a taken process is replaced when it answers nothing (a start at deploy, a failed load). */
 const REFILL_LATEST_MS = 250;
+/**
+ * Memory limits other than the default that get one warm process each (runtimes whose process is
+ * sized by memory at its start, e.g. Node's heap): the most recently asked for, the oldest forgotten.
+ */
+const OTHER_SIZES = 2;
+
+/**
+ * Which processes can serve a function: its runtime, and for a runtime sized by memory a limit other
+ * than the default (`memoryMb`); undefined: the default.
+ */
+type ClassKey = string;
+function classKey(runtime: RuntimeName, memoryMb: number | undefined): ClassKey {
+  return memoryMb === undefined ? runtime : `${runtime}:${memoryMb}`;
+}
 
 /** What the warm pool needs of a process: the executor's `Instance`, or a test's fake. */
 export interface WarmInstance<Self> {
@@ -33,16 +47,22 @@ export interface WarmInstance<Self> {
  * answer), or REFILL_LATEST_MS after the take if it answers nothing.
  */
 export class WarmPool<I extends WarmInstance<I> = Instance> {
-  private readonly idle = new Map<RuntimeName, Set<I>>();
-  private readonly spawning = new Map<RuntimeName, number>();
-  private readonly failures = new Map<RuntimeName, number>();
+  private readonly idle = new Map<ClassKey, Set<I>>();
+  private readonly spawning = new Map<ClassKey, number>();
+  private readonly failures = new Map<ClassKey, number>();
+  /** The other memory limits kept warm (one process each), oldest first: class → runtime, limit. */
+  private readonly others = new Map<ClassKey, { runtime: RuntimeName; memoryMb: number }>();
   /** Told once a spawn under way settles (a deploy waiting for the refill rather than spawning). */
-  private readonly settled = new Map<RuntimeName, (() => void)[]>();
+  private readonly settled = new Map<ClassKey, (() => void)[]>();
   private stopped = false;
 
+  /**
+   * `create(runtime, memoryMb)`: a generic process, sized for `memoryMb` when given (a runtime sized
+   * by memory), else for the default limits.
+   */
   constructor(
     private readonly sizes: Partial<Record<RuntimeName, number>>,
-    private readonly create: (runtime: RuntimeName) => I,
+    private readonly create: (runtime: RuntimeName, memoryMb?: number) => I,
     private readonly logger: Logger,
   ) {}
 
@@ -53,39 +73,53 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
 
   /**
    * A warm process that can load `deployment`, or undefined (the caller starts a process itself).
+   * `memoryMb`: the function's memory limit when it is not the default and the runtime's processes
+   * are sized by it; a miss then keeps one process of that size warm from now on (OTHER_SIZES at
+   * most, the least recently asked for forgotten), started later, off this cold start's path.
    * `refillNow`: the replacement starts at once rather than after the first answer (a deploy's start,
    * which answers no invocation and is no request's path: the next deploy finds it warm).
    */
-  take(deployment: Deployment, refillNow = false): I | undefined {
+  take(deployment: Deployment, memoryMb?: number, refillNow = false): I | undefined {
     if (this.stopped) return undefined;
     // warm processes are started with network "none": never one for a function with another network
     if (deployment.network !== 'none') return undefined;
     const vars = [...Object.keys(deployment.env), ...Object.keys(deployment.secrets)];
     if (vars.some((name) => STARTUP_ENV.test(name))) return undefined;
-    const set = this.idle.get(deployment.runtime);
+    const runtime = deployment.runtime;
+    if ((this.sizes[runtime] ?? 0) < 1) return undefined;
+    const key = classKey(runtime, memoryMb);
+    if (memoryMb !== undefined) this.remember(key, runtime, memoryMb);
+    const set = this.idle.get(key);
     const instance = set?.values().next().value;
-    if (set === undefined || instance === undefined) return undefined;
+    if (set === undefined || instance === undefined) {
+      if (memoryMb !== undefined && (this.spawning.get(key) ?? 0) === 0) {
+        setTimeout(() => this.refill(key), REFILL_LATEST_MS).unref();
+      }
+      return undefined;
+    }
     set.delete(instance);
     instance.fromWarmPool = true;
     instance.onChange = undefined;
-    if (refillNow) setImmediate(() => this.refill(deployment.runtime));
-    else this.refillAfter(instance, deployment.runtime);
+    if (refillNow) setImmediate(() => this.refill(key));
+    else this.refillAfter(instance, key);
     return instance;
   }
 
   /**
-   * Resolves when `runtime` has a warm process waiting, or none is being started (then at once), or
-   * after `maxWaitMs`: a deploy waits for a refill under way rather than starting a process of its own
-   * next to it (two spawns on the same cores, each slower, and one more process to stop).
+   * Resolves when `runtime` (of the default limits, or of `memoryMb`) has a warm process waiting, or
+   * none is being started (then at once), or after `maxWaitMs`: a deploy waits for a refill under way
+   * rather than starting a process of its own next to it (two spawns on the same cores, each slower,
+   * and one more process to stop).
    */
-  whenWarm(runtime: RuntimeName, maxWaitMs: number): Promise<void> {
-    if ((this.idle.get(runtime)?.size ?? 0) > 0 || (this.spawning.get(runtime) ?? 0) === 0) {
+  whenWarm(runtime: RuntimeName, maxWaitMs: number, memoryMb?: number): Promise<void> {
+    const key = classKey(runtime, memoryMb);
+    if ((this.idle.get(key)?.size ?? 0) > 0 || (this.spawning.get(key) ?? 0) === 0) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, maxWaitMs);
-      let list = this.settled.get(runtime);
-      if (list === undefined) this.settled.set(runtime, (list = []));
+      let list = this.settled.get(key);
+      if (list === undefined) this.settled.set(key, (list = []));
       list.push(() => {
         clearTimeout(timer);
         resolve();
@@ -93,8 +127,21 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     });
   }
 
+  /** Marks a memory limit as recently asked for; forgets (and stops) the oldest beyond OTHER_SIZES. */
+  private remember(key: ClassKey, runtime: RuntimeName, memoryMb: number): void {
+    this.others.delete(key);
+    this.others.set(key, { runtime, memoryMb });
+    for (const [old] of this.others) {
+      if (this.others.size <= OTHER_SIZES) break;
+      this.others.delete(old);
+      const set = this.idle.get(old);
+      this.idle.delete(old);
+      for (const instance of set ?? []) void instance.stop(500);
+    }
+  }
+
   /** Replaces a taken process after its first answer (or REFILL_LATEST_MS), off the cold path. */
-  private refillAfter(instance: I, runtime: RuntimeName): void {
+  private refillAfter(instance: I, runtime: ClassKey): void {
     let done = false;
     const refill = () => {
       if (done) return;
@@ -109,9 +156,20 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     instance.afterFirstSettle = refill;
   }
 
-  /** Processes waiting, per runtime. */
+  /** Processes waiting, per runtime (of the default limits). */
   counts(): Partial<Record<RuntimeName, number>> {
-    return Object.fromEntries([...this.idle].map(([runtime, set]) => [runtime, set.size]));
+    return this.countsOf((key) => !key.includes(':'));
+  }
+
+  /** Processes waiting for another memory limit, per `runtime:memoryMb`. */
+  otherCounts(): Record<string, number> {
+    return this.countsOf((key) => key.includes(':'));
+  }
+
+  private countsOf(which: (key: ClassKey) => boolean): Record<string, number> {
+    return Object.fromEntries(
+      [...this.idle].filter(([key]) => which(key)).map(([key, set]) => [key, set.size]),
+    );
   }
 
   async stop(): Promise<void> {
@@ -123,15 +181,19 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     await Promise.all(all.map((i) => i.stop(500)));
   }
 
-  private refill(runtime: RuntimeName): void {
-    const want = this.sizes[runtime] ?? 0;
+  private refill(runtime: ClassKey): void {
+    const other = this.others.get(runtime);
+    // one process for another memory limit while it is remembered, none once forgotten
+    const want =
+      other !== undefined ? 1 : runtime.includes(':') ? 0 : (this.sizes[runtime as RuntimeName] ?? 0);
     const have = (this.idle.get(runtime)?.size ?? 0) + (this.spawning.get(runtime) ?? 0);
-    for (let n = have; n < want && !this.stopped; n++) this.spawnOne(runtime);
+    for (let n = have; n < want && !this.stopped; n++) this.spawnOne(runtime, other);
   }
 
-  private spawnOne(runtime: RuntimeName): void {
+  private spawnOne(runtime: ClassKey, other: { runtime: RuntimeName; memoryMb: number } | undefined): void {
     if ((this.failures.get(runtime) ?? 0) >= GIVE_UP_AFTER) return;
-    const instance = this.create(runtime);
+    const instance =
+      other === undefined ? this.create(runtime as RuntimeName) : this.create(other.runtime, other.memoryMb);
     this.spawning.set(runtime, (this.spawning.get(runtime) ?? 0) + 1);
     const done = (): void => {
       this.spawning.set(runtime, (this.spawning.get(runtime) ?? 1) - 1);
@@ -147,8 +209,8 @@ export class WarmPool<I extends WarmInstance<I> = Instance> {
     instance.spawn().then(
       () => {
         done();
-        if (this.stopped) {
-          void instance.stop(500);
+        if (this.stopped || (runtime.includes(':') && !this.others.has(runtime))) {
+          void instance.stop(500); // stopped, or its memory limit forgotten meanwhile
           return;
         }
         this.failures.set(runtime, 0);

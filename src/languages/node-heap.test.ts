@@ -61,4 +61,11 @@ describe('the heap of a Node instance', () => {
     expect(runtimeOf('node').warmSizedByMemory).toBe(true);
     expect(runtimeOf('python').warmSizedByMemory).toBeUndefined();
   });
+
+  it('of a warm-pool process kept for another memory limit is sized for that limit', () => {
+    const warm = runtimeOf('node').launchWarm?.(config, 128);
+    expect(warm?.args).toContain('--max-old-space-size=64');
+    expect(warm?.args).toContain('--max-semi-space-size=4');
+    expect(warm?.args).not.toContain('--enable-source-maps'); // the bridge turns them on at INIT
+  });
 });

@@ -9,7 +9,8 @@ const EXTRA_ENV = { NODE_ENV: 'production' };
 
 function generic(config: Config, heap: readonly string[] = heapFlags(config.sandbox.limits.memoryMb)) {
   return {
-    ...nodeBridge(config, ['node', 'bridge.js'], [...heap, '--experimental-detect-module']),
+    // source maps: the bridge turns them on at INIT, before the function's code loads (bridge.ts)
+    ...nodeBridge(config, ['node', 'bridge.js'], [...heap, '--experimental-detect-module'], false),
     env: { ...EXTRA_ENV, ...baseEnv(config) },
     // In the data folder until INIT moves it to the function's code (and where leak checks look).
     cwd: config.dataDir,
@@ -30,8 +31,8 @@ export const node: Runtime<'node'> = {
     const heap = functionHeapFlags(deployment.limits.memoryMb, { ...deployment.env, ...deployment.secrets });
     return { ...generic(config, heap), env, cwd: deployment.codeDir };
   },
-  // heap flags of the default limits: warm processes only for functions with that memory limit
-  launchWarm: (config) => generic(config),
+  // heap flags of the default limit, or of another (the warm pool keeps a few such sizes)
+  launchWarm: (config, memoryMb) => generic(config, heapFlags(memoryMb ?? config.sandbox.limits.memoryMb)),
   warmSizedByMemory: true,
   interpreter: (config) => config.runtimes.node,
 };

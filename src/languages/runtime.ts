@@ -44,10 +44,11 @@ export interface Runtime<N extends RuntimeName = RuntimeName> {
    * A generic bridge with no function loaded, for the warm pool: INIT later brings the code folder,
    * env and secrets. null for runtimes whose process is the user's own command.
    */
-  readonly launchWarm: ((config: Config) => LaunchSpec) | null;
+  readonly launchWarm: ((config: Config, memoryMb?: number) => LaunchSpec) | null;
   /**
    * true when the warm bridge is started for the default memory limit (`sandbox.limits.memoryMb`,
-   * e.g. Node's heap flags): a function with another limit then gets a process of its own.
+   * e.g. Node's heap flags; `launchWarm(config, memoryMb)` sizes one for another limit): a function
+   * with another limit gets a warm process of its size (the warm pool keeps a few such sizes).
    */
   readonly warmSizedByMemory?: true;
   /**
