@@ -23,7 +23,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-const NOT_FROM_FUNCTION = new Set([...HOP_BY_HOP, 'content-length', 'date']);
 
 export interface AsyncAccept {
   /** Throws 404 for an unknown function: an async call to it never gets a 202 (G10). */
@@ -103,20 +102,25 @@ export function safeHost(host: string | undefined): string {
     : 'localhost';
 }
 
+/** Names the gateway sets itself: the function's own are dropped (HOP_BY_HOP, Content-Length, Date, the id). */
+const NOT_FROM_FUNCTION = new Set([...HOP_BY_HOP, 'content-length', 'date', 'x-skiff-invocation-id']);
+
+/**
+ * Sends a result: its headers (lower-cased, in their order, repeats kept) go to `writeHead` as one flat
+ * name/value array, which node:http checks and writes as they are (no headers object is built).
+ */
 function writeResult(res: ServerResponse, result: Result, invocationId: string): void {
-  // no prototype: a header the function names `constructor` or `__proto__` is not already "there"
-  const headers = Object.create(null) as Record<string, string | string[]>;
+  const flat: string[] = [];
   for (const [key, value] of result.headers) {
     const name = key.toLowerCase();
     if (NOT_FROM_FUNCTION.has(name)) continue;
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    flat.push(name, value);
   }
-  headers['x-skiff-invocation-id'] = invocationId;
+  flat.push('x-skiff-invocation-id', invocationId);
   const body = responseBody(result);
-  if (body !== undefined) headers['content-length'] = String(body.length);
+  if (body !== undefined) flat.push('content-length', String(body.length));
   try {
-    res.writeHead(result.status, headers);
+    res.writeHead(result.status, flat);
   } catch (err) {
     // writeHead set the status line and maybe some headers before it refused one: the error reply
     // that follows starts from nothing (else its status line keeps this one's reason, `502 OK`)
@@ -157,7 +161,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         );
       }
       inFlight.set(client, mine + 1);
-      res.once('close', () => {
+      // a response emits `close` once (after its `finish`, or when the connection ends first)
+      res.on('close', () => {
         const left = (inFlight.get(client) ?? 1) - 1;
         if (left <= 0) inFlight.delete(client);
         else inFlight.set(client, left);
