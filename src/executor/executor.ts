@@ -132,13 +132,13 @@ export class Executor {
       );
     }
     this.inFlight++;
-    const call = this.pool(deployment).invoke(inv);
-    const done = (): void => {
-      this.inFlight--;
-    };
-    call.then(done, done);
-    return call;
+    return this.pool(deployment).invoke(inv, this.settled);
   }
+
+  /** An invocation counted in `inFlight` settled (the pool calls it once per invocation it was given). */
+  private readonly settled = (): void => {
+    this.inFlight--;
+  };
 
   /** Serves the calls functions make to each other (CALL frames) through `host`; until then they fail. */
   serveCalls(host: CallHost): void {

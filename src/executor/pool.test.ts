@@ -416,3 +416,38 @@ describe('pool and the instance budget', () => {
     expect(released).toBe(1);
   });
 });
+
+describe('pool settled callback', () => {
+  it('calls settled once per invocation: served at once, failed, queued, or refused', async () => {
+    const { pool, created } = makePool({ minInstances: 1, maxInstances: 1, concurrency: 1, maxQueue: 1 });
+    pool.scale();
+    const instance = created[0] as FakeInstance;
+    instance.ready();
+    await flush();
+    const settled: string[] = [];
+    const at = (id: string) => () => settled.push(id);
+    const a = track(pool.invoke(invocation('a'), at('a')));
+    const b = track(pool.invoke(invocation('b'), at('b')));
+    const c = track(pool.invoke(invocation('c'), at('c')));
+    await flush();
+    expect(c.error?.code).toBe('SKIFF_E_TOO_MANY_REQUESTS');
+    expect(settled).toEqual(['c']);
+    instance.answer('a');
+    await flush();
+    expect(a.result?.status).toBe(200);
+    expect(settled).toEqual(['c', 'a']);
+    const fail = (err: SkiffError) => {
+      instance.calls.shift()?.reject(err);
+      instance.onChange?.(instance);
+    };
+    fail(new SkiffError('SKIFF_E_TIMEOUT', 'late'));
+    await flush();
+    expect(b.error?.code).toBe('SKIFF_E_TIMEOUT');
+    expect(settled).toEqual(['c', 'a', 'b']);
+    const d = track(pool.invoke(invocation('d'), at('d')));
+    fail(new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'gone'));
+    await flush();
+    expect(d.error?.code).toBe('SKIFF_E_INSTANCE_CRASHED');
+    expect(settled).toEqual(['c', 'a', 'b', 'd']);
+  });
+});

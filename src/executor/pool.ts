@@ -80,15 +80,27 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     return n;
   }
 
-  invoke(inv: Invocation): Promise<Result> {
+  /**
+   * Runs `inv` on the least-loaded instance with a free slot, else queues it (and scales up).
+   * `settled`, when given, is called once when the returned promise settles (without a promise of
+   * its own on the common path: an instance was free).
+   */
+  invoke(inv: Invocation, settled?: () => void): Promise<Result> {
+    if (this.queue.length === 0 && inv.signal?.aborted !== true) {
+      const instance = this.pick();
+      if (instance !== undefined) return this.run(instance, inv, settled);
+    }
+    const call = this.admit(inv);
+    if (settled !== undefined) call.then(settled, settled);
+    return call;
+  }
+
+  /** An invocation no instance is free for: refused (cancelled, over the queue, backing off) or queued. */
+  private admit(inv: Invocation): Promise<Result> {
     if (inv.signal?.aborted === true) {
       return Promise.reject(
         new SkiffError('SKIFF_E_CANCELLED', 'the invocation was cancelled: its caller ended'),
       );
-    }
-    if (this.queue.length === 0) {
-      const instance = this.pick();
-      if (instance !== undefined) return this.run(instance, inv);
     }
     if (this.queue.length >= this.scaling.maxQueue + this.slotsComing()) {
       this.deps.events.emit('throttle', { deployment: this.deployment, instanceId: '', pid: null });
@@ -271,13 +283,15 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     return best;
   }
 
-  private run(instance: I, inv: Invocation): Promise<Result> {
+  private run(instance: I, inv: Invocation, settled?: () => void): Promise<Result> {
     const call = instance.invoke(inv, this.deps.timeoutFor(this.deployment, inv));
     call.then(
       () => {
         this.failures = 0;
+        settled?.();
       },
       (err: unknown) => {
+        settled?.();
         // A crash is recorded once, when the instance exits.
         const error = toSkiffError(err);
         if (error.code !== 'SKIFF_E_INSTANCE_CRASHED' && error.code !== 'SKIFF_E_OUT_OF_MEMORY') {

@@ -17,6 +17,8 @@ interface Line {
   /** Whether this module paused the socket (and so resumes it). */
   paused: boolean;
   waiting: [IncomingMessage, ServerResponse][];
+  /** Runs the next request once the running one's response closed (one function per connection). */
+  next: () => void;
 }
 
 /** node:http's own hold on a connection's socket: its parser reads the socket's handle directly. */
@@ -43,40 +45,46 @@ function resumeReading(socket: Socket): void {
   socket.resume();
 }
 
-/** Wraps an HTTP app so that the requests of one connection run one at a time. */
+/**
+ * Wraps an HTTP app so that the requests of one connection run one at a time. A response's `close`
+ * (which node:http emits once per response: after its `finish`, or when the connection ends first)
+ * starts the next; the listener is the connection's, so a request adds no closure of its own.
+ */
 export function oneRequestAtATime(app: RequestListener, maxWaiting = MAX_PIPELINED): RequestListener {
   const lines = new WeakMap<Socket, Line>();
-  const run = (socket: Socket, line: Line, req: IncomingMessage, res: ServerResponse): void => {
+  const run = (line: Line, req: IncomingMessage, res: ServerResponse): void => {
     line.running = true;
-    let done = false;
-    const next = (): void => {
-      if (done) return;
-      done = true;
-      line.running = false;
-      if (socket.destroyed) {
-        line.waiting = [];
-        return;
-      }
-      const after = line.waiting.shift();
-      if (after !== undefined) return run(socket, line, after[0], after[1]);
-      if (line.paused) {
-        line.paused = false;
-        resumeReading(socket);
-      }
-    };
-    res.once('finish', next);
-    res.once('close', next);
+    res.on('close', line.next);
     void app(req, res);
+  };
+  const newLine = (socket: Socket): Line => {
+    const line: Line = {
+      running: false,
+      paused: false,
+      waiting: [],
+      next: () => {
+        if (!line.running) return;
+        line.running = false;
+        if (socket.destroyed) {
+          line.waiting = [];
+          return;
+        }
+        const after = line.waiting.shift();
+        if (after !== undefined) return run(line, after[0], after[1]);
+        if (line.paused) {
+          line.paused = false;
+          resumeReading(socket);
+        }
+      },
+    };
+    lines.set(socket, line);
+    return line;
   };
   return (req, res) => {
     const socket = req.socket;
     if (socket.destroyed) return;
-    let line = lines.get(socket);
-    if (line === undefined) {
-      line = { running: false, paused: false, waiting: [] };
-      lines.set(socket, line);
-    }
-    if (!line.running) return run(socket, line, req, res);
+    const line = lines.get(socket) ?? newLine(socket);
+    if (!line.running) return run(line, req, res);
     if (line.waiting.length >= maxWaiting) {
       // deeper pipelining than any client needs: a flood; nothing of it is answered
       line.waiting = [];

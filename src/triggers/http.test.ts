@@ -155,7 +155,18 @@ describe('HTTP gateway: Result → response', () => {
     expect(res.headers['x-skiff-invocation-id']).toBe(gw.invocations[0]?.id);
   });
 
-  it('drops hop-by-hop headers, Content-Length and Date from the function', async () => {
+  it('sends every body byte for byte, a small one joined to the head or a large one apart', async () => {
+    const bytes = Buffer.alloc(256);
+    for (let i = 0; i < 256; i++) bytes[i] = i;
+    for (const body of [bytes, Buffer.concat(Array<Buffer>(40).fill(bytes))]) {
+      const gw = gateway(() => ({ status: 200, headers: [], body }));
+      const res = await gw.request({ path: '/hello' });
+      expect(res.headers['content-length']).toBe(String(body.length));
+      expect(res.body.equals(body)).toBe(true);
+    }
+  });
+
+  it('drops hop-by-hop headers, Content-Length, Date and the invocation id from the function', async () => {
     const gw = gateway(() =>
       ok('body', 200, [
         ['connection', 'close'],
@@ -163,10 +174,12 @@ describe('HTTP gateway: Result → response', () => {
         ['upgrade', 'websocket'],
         ['content-length', '999'],
         ['date', 'yesterday'],
+        ['x-skiff-invocation-id', 'forged'],
         ['x-kept', 'yes'],
       ]),
     );
     const res = await gw.request({ path: '/hello' });
+    expect(res.headers['x-skiff-invocation-id']).toBe(gw.invocations[0]?.id);
     expect(res.status).toBe(200);
     expect(res.text).toBe('body');
     expect(res.headers['content-length']).toBe('4');

@@ -23,7 +23,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-const NOT_FROM_FUNCTION = new Set([...HOP_BY_HOP, 'content-length', 'date']);
 
 export interface AsyncAccept {
   /** Throws 404 for an unknown function: an async call to it never gets a 202 (G10). */
@@ -74,27 +73,35 @@ async function callbackUrl(req: IncomingMessage, accept: AsyncAccept): Promise<s
   return accept.checkCallback(raw);
 }
 
-function requestHeaders(raw: string[]): HeaderPairs {
+/** What the gateway reads of a request's head, in one walk of its raw headers (no headers object). */
+interface RequestHead {
+  /** The headers the function may see: lower-cased, in order, without the hop-by-hop ones. */
+  pairs: HeaderPairs;
+  /** The first Host (node:http keeps the first too). */
+  host: string | undefined;
+  /**
+   * Whether it has a body to read: one with neither Content-Length nor Transfer-Encoding has none
+   * (RFC 9112 §6.3), and is answered without waiting for its end (node:http discards the rest of a
+   * request not read once its response is sent).
+   */
+  hasBody: boolean;
+}
+
+function requestHead(raw: string[]): RequestHead {
   const pairs: HeaderPairs = [];
+  let host: string | undefined;
+  let hasBody = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const key = (raw[i] as string).toLowerCase();
-    if (!HOP_BY_HOP.has(key)) pairs.push([key, raw[i + 1] as string]);
+    const value = raw[i + 1] as string;
+    if (key === 'host') host ??= value;
+    else if (key === 'content-length' || key === 'transfer-encoding') hasBody = true;
+    if (!HOP_BY_HOP.has(key)) pairs.push([key, value]);
   }
-  return pairs;
+  return { pairs, host, hasBody };
 }
 
 const NO_BODY = Buffer.alloc(0);
-
-/**
- * The request body: a request with neither Content-Length nor Transfer-Encoding has none (RFC 9112
- * §6.3), and is answered without waiting for its end (node:http discards the rest of a request not
- * read once its response is sent); any other is read up to `limit` bytes.
- */
-function requestBody(req: IncomingMessage, limit: number): Buffer | Promise<Buffer> {
-  const { headers } = req;
-  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return NO_BODY;
-  return readBody(req, limit);
-}
 
 /** The Host the function sees in its URL; anything that is not a plain host[:port] becomes localhost. */
 export function safeHost(host: string | undefined): string {
@@ -103,20 +110,28 @@ export function safeHost(host: string | undefined): string {
     : 'localhost';
 }
 
+/** Names the gateway sets itself: the function's own are dropped (HOP_BY_HOP, Content-Length, Date, the id). */
+const NOT_FROM_FUNCTION = new Set([...HOP_BY_HOP, 'content-length', 'date', 'x-skiff-invocation-id']);
+
+/** Bodies up to this size are joined to the response head (one string, one write). */
+const ONE_WRITE_MAX_BYTES = 4096;
+
+/**
+ * Sends a result: its headers (lower-cased, in their order, repeats kept) go to `writeHead` as one flat
+ * name/value array, which node:http checks and writes as they are (no headers object is built).
+ */
 function writeResult(res: ServerResponse, result: Result, invocationId: string): void {
-  // no prototype: a header the function names `constructor` or `__proto__` is not already "there"
-  const headers = Object.create(null) as Record<string, string | string[]>;
+  const flat: string[] = [];
   for (const [key, value] of result.headers) {
     const name = key.toLowerCase();
     if (NOT_FROM_FUNCTION.has(name)) continue;
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    flat.push(name, value);
   }
-  headers['x-skiff-invocation-id'] = invocationId;
+  flat.push('x-skiff-invocation-id', invocationId);
   const body = responseBody(result);
-  if (body !== undefined) headers['content-length'] = String(body.length);
+  if (body !== undefined) flat.push('content-length', String(body.length));
   try {
-    res.writeHead(result.status, headers);
+    res.writeHead(result.status, flat);
   } catch (err) {
     // writeHead set the status line and maybe some headers before it refused one: the error reply
     // that follows starts from nothing (else its status line keeps this one's reason, `502 OK`)
@@ -127,7 +142,16 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
       `the function returned an invalid status or header: ${(err as Error).message}`,
     );
   }
-  res.end(body);
+  if (body === undefined || body.length > ONE_WRITE_MAX_BYTES) {
+    res.end(body);
+    return;
+  }
+  // a small body goes as a latin1 string (byte for byte the same): node:http joins it to the head,
+  // and uncorking sends the two in one write; end(body) would queue an empty chunk behind them (one
+  // writev). Should the socket not take it at once, end() still queues its chunk: correct, slower.
+  res.write(body.toString('latin1'), 'latin1');
+  res.socket?.uncork();
+  res.end();
 }
 
 /**
@@ -143,9 +167,9 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
   const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
-    const selected = selectRules(req.url ?? '/', portRules, prefixed);
-    const url = selected.url;
-    let rules = selected.rules;
+    let url = req.url ?? '/';
+    let rules = portRules;
+    if (prefixed.length > 0) ({ url, rules } = selectRules(url, portRules, prefixed));
     // the client's slot is held until its response is closed AND the work it started has ended: an
     // invocation runs on after its caller disconnected, and must keep counting against that caller
     let release: (() => void) | undefined;
@@ -167,7 +191,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         if (left <= 0) inFlight.delete(client);
         else inFlight.set(client, left);
       };
-      res.once('close', release);
+      // a response emits `close` once (after its `finish`, or when the connection ends first)
+      res.on('close', release);
       const { name, path, query } = rules.route(url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
@@ -179,7 +204,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
       // the function's flavor may bring its platform's rules: they answer from here on, refusals included
       rules = deps.flavorRules?.(name) ?? rules;
-      const received = requestHeaders(req.rawHeaders);
+      const head = requestHead(req.rawHeaders);
+      const received = head.pairs;
       // a private function's caller shows its token; the function never sees it
       const admitted = deps.authorize?.(name, 'http', received) ?? received;
       const headers = admitted instanceof Promise ? await admitted : admitted;
@@ -203,15 +229,14 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
             query,
             headers: seenHeaders(),
             body,
-            host: safeHost(req.headers.host),
+            host: safeHost(head.host),
           },
           callback,
         );
         asyncReply.accepted(res, accepted, () => asyncAccept.location(accepted));
         return;
       }
-      const read = requestBody(req, deps.maxBodyBytes);
-      const body = read instanceof Promise ? await read : read;
+      const body = head.hasBody ? await readBody(req, deps.maxBodyBytes) : NO_BODY;
       const inv: Invocation = {
         id,
         function: name,
@@ -222,7 +247,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         headers: seenHeaders(),
         body,
         deadline: 0,
-        host: safeHost(req.headers.host),
+        host: safeHost(head.host),
       };
       const result = await deps.invoke(inv);
       writeResult(res, rules.result(result), id);

@@ -6,10 +6,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { AsyncReply, GatewayRoute, GatewayRules } from './gateway-rules.js';
 
+/**
+ * A header's value as `req.headers` has it for a name node:http does not know (repeats joined with
+ * `, `), read from the raw headers: a request that does not ask for it builds no headers object.
+ */
+function rawHeader(raw: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    value = value === undefined ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`;
+  }
+  return value;
+}
+
 /** `X-Skiff-Async: true`, or `Prefer: respond-async` (RFC 7240). */
 export function wantsAsync(req: IncomingMessage): boolean {
-  const flag = req.headers['x-skiff-async'];
-  const prefer = req.headers['prefer'];
+  const flag = rawHeader(req.rawHeaders, 'x-skiff-async');
+  const prefer = rawHeader(req.rawHeaders, 'prefer');
   return (
     (typeof flag === 'string' && flag.trim().toLowerCase() === 'true') ||
     (typeof prefer === 'string' && /(^|[\s,;])respond-async([\s,;]|$)/i.test(prefer))
