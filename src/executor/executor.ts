@@ -8,6 +8,7 @@ import { deploymentKey, type Deployment } from '../model/deployment.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { Instance } from './instance.js';
 import { Pool, type RecentError } from './pool.js';
+import { fitsWarm, warmMemoryOf } from './warm-fit.js';
 import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
 import { WarmPool } from './warm-pool.js';
@@ -380,24 +381,12 @@ export class Executor {
     return this.castHost.cast(caster, request);
   }
 
-  /**
-   * Whether a warm-pool process (started with the default limits, no network) can take on this
-   * function: the limits fixed at spawn (rlimits, /tmp) must be the defaults. The memory limit is
-   * applied at specialisation (the cgroup), but some runtimes size their process by it at its start
-   * (Node's heap): for those the process must be of the function's size (warmMemory).
-   */
   private canUseWarm(deployment: Deployment): boolean {
-    if (!this.sandbox.canSpecialise || deployment.network !== 'none') return false;
-    const d = this.config.sandbox.limits;
-    const l = deployment.limits;
-    return l.tmpMb === d.tmpMb && l.openFiles === d.openFiles && l.fileSizeMb === d.fileSizeMb;
+    return this.sandbox.canSpecialise && fitsWarm(deployment, this.config.sandbox.limits);
   }
 
-  /** The size of warm process a function needs: undefined for the default one (warm-pool.ts). */
   private warmMemory(deployment: Deployment): number | undefined {
-    const memoryMb = deployment.limits.memoryMb;
-    const sized = runtimeOf(deployment.runtime).warmSizedByMemory === true;
-    return sized && memoryMb !== this.config.sandbox.limits.memoryMb ? memoryMb : undefined;
+    return warmMemoryOf(deployment, this.config.sandbox.limits);
   }
 }
 

@@ -62,3 +62,11 @@ export function queueTimeout(fn: string, waitMs: number, byDeadline: boolean, no
     { retryAfterSec: 1 },
   );
 }
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/** How long a pool waits before starting again after `failures` failed starts in a row (2 or more). */
+export function backoffMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failures - 2));
+}

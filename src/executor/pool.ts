@@ -1,38 +1,25 @@
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import type { Invocation, Result } from '../model/invocation.js';
 import type { Deployment } from '../model/deployment.js';
-import type { ExecutorEvents } from './events.js';
 import type { Instance } from './instance.js';
 import type { PoolInstance } from './pool-instance.js';
 import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 import type { Evictable, Lease } from './budget.js';
 import { waitInQueue, type Waiter } from './pool-queue.js';
-import { atCapacity, crashLoop, queueTimeout, recordRecent, type RecentError } from './pool-errors.js';
+import type { PoolDeps } from './pool-deps.js';
+import { idleByAge } from './pool-evictable.js';
+import {
+  atCapacity,
+  backoffMs,
+  crashLoop,
+  queueTimeout,
+  recordRecent,
+  type RecentError,
+} from './pool-errors.js';
 
 export type { RecentError } from './pool-errors.js';
-
-/** What a pool is given (by the executor; by a test, fakes). */
-export interface PoolDeps<I extends PoolInstance<I> = Instance> {
-  /** A new instance of the deployment, not started. */
-  create(deployment: Deployment): I;
-  /** A generic process of the warm pool that can load this deployment, if one is waiting. */
-  takeWarm(deployment: Deployment): I | undefined;
-  /** The invocation timeout, computed when the invocation is handed to an instance. */
-  timeoutFor(deployment: Deployment, inv: Invocation): number;
-  events: ExecutorEvents;
-  /**
-   * The platform's instance budget (budget.ts): a lease before each start, held until the instance
-   * exits; resolves undefined when the start is no longer wanted. `urgent`: whether a call or a deploy
-   * waits for the start (else it is for minInstances). Without it, starts are unbounded.
-   */
-  admit?(deployment: Deployment, wanted: () => boolean, urgent: () => boolean): Promise<Lease | undefined>;
-  /** Told when an instance became idle: a start waiting for room may stop it now. */
-  idle?(): void;
-}
-
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
+export type { PoolDeps } from './pool-deps.js';
 
 /**
  * The instances of one deployment: dispatch to the least-loaded instance with a free slot, a bounded
@@ -205,22 +192,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   evictable(): Evictable[] {
     if (this.queue.length > 0) return [];
     const keep = this.draining ? 0 : this.scaling.minInstances;
-    let running = 0;
-    const idle: I[] = [];
-    for (const i of this.members) {
-      if (i.state === 'stopping' || i.state === 'exited') continue;
-      running++;
-      if (i.state === 'ready' && i.inFlight === 0 && this.leases.has(i)) idle.push(i);
-    }
-    idle.sort((a, b) => a.idleSince - b.idleSince);
-    // beyond minInstances first; those that keep it only when nothing else will do (budget.ts)
-    const spare = Math.max(0, running - keep);
-    return idle.map((i, n) => ({
-      lease: this.leases.get(i) as Lease,
-      idleSince: i.idleSince,
-      kept: n >= spare,
-      evict: () => this.evict(i),
-    }));
+    return idleByAge(this.members, keep, this.leases, (i) => this.evict(i));
   }
 
   private evict(instance: I): void {
@@ -411,10 +383,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   private failed(error: SkiffError): void {
     this.recordRecent(error);
     this.failures++;
-    if (this.failures >= 2) {
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 2));
-      this.backoffUntil = Date.now() + delay;
-    }
+    if (this.failures >= 2) this.backoffUntil = Date.now() + backoffMs(this.failures);
   }
 
   private recordRecent(error: SkiffError): SkiffError {

@@ -1,0 +1,30 @@
+import type { Evictable, Lease } from './budget.js';
+import type { PoolInstance } from './pool-instance.js';
+
+/**
+ * A pool's idle instances as the budget sees them, least recently used first: ready, nothing in
+ * flight, holding a lease; the last `keep` running ones (those that keep the function at
+ * minInstances) are marked `kept`, to be stopped only when nothing else will do (budget.ts).
+ */
+export function idleByAge<I extends PoolInstance<I>>(
+  members: Iterable<I>,
+  keep: number,
+  leases: ReadonlyMap<I, Lease>,
+  evict: (instance: I) => void,
+): Evictable[] {
+  let running = 0;
+  const idle: I[] = [];
+  for (const i of members) {
+    if (i.state === 'stopping' || i.state === 'exited') continue;
+    running++;
+    if (i.state === 'ready' && i.inFlight === 0 && leases.has(i)) idle.push(i);
+  }
+  idle.sort((a, b) => a.idleSince - b.idleSince);
+  const spare = Math.max(0, running - keep);
+  return idle.map((i, n) => ({
+    lease: leases.get(i) as Lease,
+    idleSince: i.idleSince,
+    kept: n >= spare,
+    evict: () => evict(i),
+  }));
+}
