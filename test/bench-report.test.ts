@@ -13,6 +13,7 @@ import {
   type Folded,
 } from '../bench/lib/folded.js';
 import { ROOT } from '../bench/lib/paths.js';
+import { compactPerfMap } from '../bench/lib/perf-map.js';
 import { flameChart } from '../bench/report/flame.js';
 import type { Results } from '../bench/report/results.js';
 import { targets } from '../bench/report/targets.js';
@@ -138,5 +139,26 @@ describe('bench targets', () => {
       met: null,
       measured: '100 MiB (partial)',
     });
+  });
+});
+
+describe('JIT map compaction', () => {
+  it('names every address after the newest entry covering it (freed code reused by newer code)', () => {
+    const map = [
+      '1000 100 JS:^ file:///m.js:1:1', // a module's top level, freed after it ran
+      '1000 40 JS:*onData file:///c.js:142:11', // newer code where it was
+      '1080 10 JS:^emit node:events:471:44', // newer still, inside the old range
+      '2000 20 JS:*alone file:///a.js:1:2',
+      '2010 20 JS:*later file:///b.js:3:4', // overlaps the end of the one before
+      'not a map line',
+    ].join('\n');
+    expect(compactPerfMap(map).trim().split('\n')).toEqual([
+      '1000 40 JS:*onData file:///c.js:142:11',
+      '1040 40 JS:^ file:///m.js:1:1', // still named by the old entry where nothing newer lies
+      '1080 10 JS:^emit node:events:471:44',
+      '1090 70 JS:^ file:///m.js:1:1',
+      '2000 10 JS:*alone file:///a.js:1:2',
+      '2010 20 JS:*later file:///b.js:3:4',
+    ]);
   });
 });

@@ -23,6 +23,7 @@ import {
   type Folded,
 } from '../lib/folded.js';
 import { capture, cpuSeconds, processTree, sleep, start } from '../lib/proc.js';
+import { compactPerfMapFile } from '../lib/perf-map.js';
 import { round } from '../lib/stats.js';
 import { makeDataDir, removeDataDir, SkiffProcess } from '../platform.js';
 import { deployRuntimes, SKIFF_RUNTIMES } from '../runtimes.js';
@@ -225,6 +226,8 @@ export async function profileSuite(ctx: SuiteContext): Promise<ProfileResult> {
         ['gateway', gatewayUs],
         ['instance', instanceUs],
       ] as const) {
+        // the JIT map without its stale entries, so that a sample is named after the code that ran
+        compactPerfMapFile(which === 'gateway' ? `/tmp/perf-${platform.pid}.map` : instanceMap(instance));
         const script = await run('perf', ['script', '-i', files[which]], 120_000);
         const folded = foldPerfScript(script.out);
         if (folded.length === 0) notes.push(`perf recorded no sample of the ${which}`);
@@ -248,4 +251,19 @@ export async function profileSuite(ctx: SuiteContext): Promise<ProfileResult> {
     rmSync(scratch, { recursive: true, force: true });
     await removeDataDir(dataDir);
   }
+}
+
+/** Where the instance's JIT map is: its own /tmp (in its sandbox), named by its pid there. */
+function instanceMap(pid: number): string {
+  let inner = pid;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('NSpid:'));
+    const last = line?.trim().split(/\s+/).at(-1);
+    if (last !== undefined && /^\d+$/.test(last)) inner = Number(last);
+  } catch {
+    // gone: the map is not read either
+  }
+  return `/proc/${pid}/root/tmp/perf-${inner}.map`;
 }
