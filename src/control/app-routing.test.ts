@@ -97,8 +97,11 @@ describe('control API routing', () => {
     expect(errorOf(res).code).toBe('SKIFF_E_FORBIDDEN');
   });
 
-  it('lists the warm pool on /v1/executor', async () => {
+  it('lists the warm pool and the instance budget on /v1/executor', async () => {
     const res = await kit.request({ path: '/v1/executor' });
-    expect(res.json()).toEqual({ warmPool: { node: 1 } });
+    expect(res.json()).toEqual({
+      warmPool: { node: 1 },
+      budget: { memoryMb: 1024, instances: 8, usedMemoryMb: 256, usedInstances: 1, waiting: 0 },
+    });
   });
 });

@@ -289,8 +289,10 @@ export class Sandbox {
         : [launch.command, ...launch.args];
     return {
       launch: {
+        // -p: bash reads no startup file (BASH_ENV of the function's env would be sourced on the host)
         command: '/bin/bash',
         args: [
+          '-p',
           ENTER,
           String(limits.openFiles),
           String(limits.fileSizeMb * 1024),
@@ -299,7 +301,11 @@ export class Sandbox {
           '--',
           ...inner,
         ],
-        env: launch.env,
+        // the host side (bash, setpriv, bwrap) gets the platform's PATH only: the function's env reaches
+        // the sandbox through --setenv, and on the host LD_PRELOAD, BASH_ENV and the like would run code
+        // of the function's choosing as the platform's user. Without a sandbox the function's process is
+        // the host side: it gets its env (and runs as the platform's user, as configured).
+        env: this.kind === 'bubblewrap' ? hostSideEnv() : launch.env,
         ...(outbound === undefined ? {} : { privateNetwork: outbound.net }),
         // the host side starts in the host's code folder (a slot's is empty until the code is mounted);
         // bubblewrap changes to --chdir inside, so the function never holds it
@@ -363,4 +369,9 @@ export class Sandbox {
     this.slots?.close();
     await this.cgroups?.close();
   }
+}
+
+/** The environment of an instance's host side (enter.sh, setpriv, bwrap): the platform's PATH only. */
+function hostSideEnv(): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 }

@@ -32,6 +32,7 @@ export function fakeExecutor(calls: ExecutorCall[] = []): Executor & { calls: Ex
     calls,
     status: (): FunctionStatus => IDLE,
     warmCounts: () => ({ node: 1 }),
+    budgetStatus: () => ({ memoryMb: 1024, instances: 8, usedMemoryMb: 256, usedInstances: 1, waiting: 0 }),
     ensure: (d: Deployment) => void calls.push(`ensure ${d.function}@${d.version}`),
     rescale: (name: string, s: Scaling) => void calls.push(`rescale ${name} max=${s.maxInstances}`),
     retire: (name: string) => {
