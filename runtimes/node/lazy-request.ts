@@ -11,6 +11,7 @@
  * is what creates its AbortController (invocation.ts).
  */
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
+import { forwardMembers } from './forward-members.js';
 
 /** What the lazy request needs of its invocation: the signal, made on first use. */
 export interface SignalSource {
@@ -151,31 +152,7 @@ let linked = false;
 export function linkRequestPrototype(): void {
   if (linked) return;
   linked = true;
-  const proto = InvocationRequest.prototype as unknown as Record<PropertyKey, unknown>;
-  for (const key of Reflect.ownKeys(Request.prototype)) {
-    if (key === 'constructor' || key === Symbol.toStringTag || Object.hasOwn(proto, key)) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key);
-    if (descriptor === undefined) continue;
-    if (descriptor.get !== undefined) {
-      Object.defineProperty(proto, key, {
-        configurable: true,
-        enumerable: descriptor.enumerable ?? false,
-        get(this: InvocationRequest) {
-          return (realRequest(this) as unknown as Record<PropertyKey, unknown>)[key];
-        },
-      });
-    } else if (typeof descriptor.value === 'function') {
-      const method = descriptor.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(proto, key, {
-        configurable: true,
-        writable: true,
-        enumerable: descriptor.enumerable ?? false,
-        value(this: InvocationRequest, ...args: unknown[]) {
-          return method.apply(realRequest(this), args);
-        },
-      });
-    }
-  }
+  forwardMembers<InvocationRequest>(InvocationRequest.prototype, Request.prototype, realRequest, true);
   Object.setPrototypeOf(InvocationRequest.prototype, Request.prototype);
 }
 

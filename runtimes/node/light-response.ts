@@ -9,6 +9,7 @@
  * the real constructor would refuse (a bad status or header) is handed to it, so it throws as before.
  */
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
+import { forwardMembers } from './forward-members.js';
 
 type RealResponseClass = typeof Response;
 
@@ -135,31 +136,7 @@ export function installLightResponse(): void {
   installed = true;
   const Real = globalThis.Response;
   RealResponse = Real;
-  const proto = LightResponse.prototype as unknown as Record<PropertyKey, unknown>;
-  for (const key of Reflect.ownKeys(Real.prototype)) {
-    if (key === 'constructor' || key === Symbol.toStringTag) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(Real.prototype, key);
-    if (descriptor === undefined) continue;
-    if (descriptor.get !== undefined) {
-      Object.defineProperty(proto, key, {
-        configurable: true,
-        enumerable: descriptor.enumerable ?? false,
-        get(this: LightResponse) {
-          return (realOf(this) as unknown as Record<PropertyKey, unknown>)[key];
-        },
-      });
-    } else if (typeof descriptor.value === 'function') {
-      const method = descriptor.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(proto, key, {
-        configurable: true,
-        writable: true,
-        enumerable: descriptor.enumerable ?? false,
-        value(this: LightResponse, ...args: unknown[]) {
-          return method.apply(realOf(this), args);
-        },
-      });
-    }
-  }
+  forwardMembers<LightResponse>(LightResponse.prototype, Real.prototype, realOf, false);
   Object.setPrototypeOf(LightResponse.prototype, Real.prototype);
   Object.setPrototypeOf(LightResponse, Real);
   Object.defineProperty(LightResponse, 'name', { value: 'Response' });
