@@ -1,0 +1,96 @@
+/**
+ * The pool with the instance budget and the executor's settled callback, over fake instances
+ * (test/helpers/pool-fakes.ts) on vitest's fake clock.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SkiffError } from '../shared/errors.js';
+import { DEFAULT_SCALING } from '../model/scaling.js';
+import { ExecutorEvents } from './events.js';
+import { Pool } from './pool.js';
+import type { Lease } from './budget.js';
+import {
+  deployment,
+  FakeInstance,
+  flush,
+  invocation,
+  makePool,
+  track,
+} from '../../test/helpers/pool-fakes.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('pool and the instance budget', () => {
+  it('gives back a lease the budget granted after the pool was drained, and starts nothing', async () => {
+    const created: FakeInstance[] = [];
+    let grant: ((lease: Lease) => void) | undefined;
+    let urgent: (() => boolean) | undefined;
+    const pool = new Pool<FakeInstance>(
+      deployment,
+      { ...DEFAULT_SCALING, minInstances: 1 },
+      {
+        create: () => {
+          const instance = new FakeInstance(`i${created.length + 1}`);
+          created.push(instance);
+          return instance;
+        },
+        takeWarm: () => undefined,
+        timeoutFor: () => 30_000,
+        events: new ExecutorEvents(),
+        admit: (_d, _wanted, isUrgent) => {
+          urgent = isUrgent;
+          return new Promise<Lease | undefined>((resolve) => (grant = resolve));
+        },
+      },
+    );
+    pool.scale();
+    expect(urgent?.()).toBe(false); // for minInstances: nobody waits for it
+    // the budget answers in the same turn as the pool is drained (before the answer is read)
+    let released = 0;
+    grant?.({ memoryMb: 1, release: () => released++ });
+    await pool.drain(0);
+    await flush();
+    expect(created).toHaveLength(0);
+    expect(released).toBe(1);
+  });
+});
+
+describe('pool settled callback', () => {
+  it('calls settled once per invocation: served at once, failed, queued, or refused', async () => {
+    const { pool, created } = makePool({ minInstances: 1, maxInstances: 1, concurrency: 1, maxQueue: 1 });
+    pool.scale();
+    const instance = created[0] as FakeInstance;
+    instance.ready();
+    await flush();
+    const settled: string[] = [];
+    const at = (id: string) => () => settled.push(id);
+    const a = track(pool.invoke(invocation('a'), at('a')));
+    const b = track(pool.invoke(invocation('b'), at('b')));
+    const c = track(pool.invoke(invocation('c'), at('c')));
+    await flush();
+    expect(c.error?.code).toBe('SKIFF_E_TOO_MANY_REQUESTS');
+    expect(settled).toEqual(['c']);
+    instance.answer('a');
+    await flush();
+    expect(a.result?.status).toBe(200);
+    expect(settled).toEqual(['c', 'a']);
+    const fail = (err: SkiffError) => {
+      instance.calls.shift()?.reject(err);
+      instance.onChange?.(instance);
+    };
+    fail(new SkiffError('SKIFF_E_TIMEOUT', 'late'));
+    await flush();
+    expect(b.error?.code).toBe('SKIFF_E_TIMEOUT');
+    expect(settled).toEqual(['c', 'a', 'b']);
+    const d = track(pool.invoke(invocation('d'), at('d')));
+    fail(new SkiffError('SKIFF_E_INSTANCE_CRASHED', 'gone'));
+    await flush();
+    expect(d.error?.code).toBe('SKIFF_E_INSTANCE_CRASHED');
+    expect(settled).toEqual(['c', 'a', 'b', 'd']);
+  });
+});
