@@ -114,6 +114,41 @@ describe('InstanceBudget', () => {
     expect(budget.used.instances).toBe(0);
   });
 
+  it('gives freed room to the function holding the fewest instances, not to the first in line', async () => {
+    const { budget } = setup({ memoryMb: 10_000, instances: 3 });
+    const busy = [
+      (await budget.admit(100, undefined, undefined, 'busy')) as Lease,
+      (await budget.admit(100, undefined, undefined, 'busy')) as Lease,
+      (await budget.admit(100, undefined, undefined, 'busy')) as Lease,
+    ];
+    let busyMore: Lease | undefined;
+    let other: Lease | undefined;
+    void budget.admit(100, undefined, undefined, 'busy').then((l) => (busyMore = l));
+    void budget.admit(100, undefined, undefined, 'other').then((l) => (other = l));
+    busy[0]?.release();
+    await Promise.resolve();
+    expect(other?.memoryMb).toBe(100);
+    expect(busyMore).toBeUndefined();
+  });
+
+  it('tells a function over its share to yield only while another function waits', async () => {
+    const { budget } = setup({ memoryMb: 10_000, instances: 4 });
+    for (let n = 0; n < 4; n++) await budget.admit(100, undefined, undefined, 'busy');
+    expect(budget.shouldYield('busy')).toBe(false); // nobody else waits: it may use the whole budget
+    let other: Lease | undefined;
+    void budget.admit(100, undefined, undefined, 'other').then((l) => (other = l));
+    expect(budget.shouldYield('busy')).toBe(true); // 4 instances against a share of 2
+    expect(budget.shouldYield('other')).toBe(false);
+    expect(other).toBeUndefined();
+  });
+
+  it('never tells a function holding one instance to yield', async () => {
+    const { budget } = setup({ memoryMb: 1000, instances: 8 });
+    await budget.admit(1000, undefined, undefined, 'big');
+    void budget.admit(100, undefined, undefined, 'other');
+    expect(budget.shouldYield('big')).toBe(false);
+  });
+
   it('derives unset limits from the host, never below the largest memory limit a function may ask for', () => {
     const config = configSchema.parse({});
     expect(budgetLimits(config, { totalMemoryMb: 8192, cpus: 2 })).toEqual({ memoryMb: 4096, instances: 64 });

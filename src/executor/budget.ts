@@ -6,6 +6,14 @@
  * when no other is idle); when not enough of them are idle, the start waits until enough room frees (an
  * instance exits or becomes idle), in order of arrival. A start nobody waits for (minInstances) takes
  * only free room, after those: one function's minInstances never hold up every other function's starts.
+ *
+ * Fair shares: starts are owned by a function. Waiting urgent starts go in the order of how many
+ * instances their function holds (fewest first, then arrival), so a busy function's next start never
+ * comes before a first start of another. A function holding more than its share (the budget split
+ * evenly over the functions that hold or wait for room, at least one instance) while another function's
+ * start waits is told to yield (`shouldYield`): its pool stops an instance when it finishes its work
+ * instead of handing it the next queued call, so one function's busy instances cannot hold the whole
+ * budget for ever.
  */
 import os from 'node:os';
 import type { Config } from '../shared/config.js';
@@ -78,6 +86,8 @@ export interface Evictable {
 
 interface Waiter {
   memoryMb: number;
+  /** The function the start is for: the unit of fair shares. */
+  owner: string;
   /** Checked when room is found: a start nobody needs any more takes none. */
   wanted: () => boolean;
   /**
@@ -96,6 +106,8 @@ export class InstanceBudget {
   private freeingCount = 0;
   private readonly evicted = new WeakSet<Lease>();
   private waiting: Waiter[] = [];
+  /** Instances and memory held, by function. */
+  private readonly held = new Map<string, { memoryMb: number; instances: number }>();
 
   constructor(
     readonly limits: BudgetLimits,
@@ -121,11 +133,34 @@ export class InstanceBudget {
     memoryMb: number,
     wanted: () => boolean = () => true,
     urgent: () => boolean = () => true,
+    owner = '',
   ): Promise<Lease | undefined> {
     return new Promise((resolve) => {
-      this.waiting.push({ memoryMb, wanted, urgent, resolve });
+      this.waiting.push({ memoryMb, owner, wanted, urgent, resolve });
       this.pump();
     });
+  }
+
+  /**
+   * Whether `owner` should give an instance back when one finishes its work: another function's start
+   * waits for room that only busy instances hold, and `owner` holds more than its share.
+   */
+  shouldYield(owner: string): boolean {
+    const mine = this.held.get(owner);
+    if (mine === undefined || mine.instances < 2) return false;
+    const owners = new Set(this.held.keys());
+    let othersWait = false;
+    for (const w of this.waiting) {
+      if (w.owner === owner || !w.urgent() || !w.wanted()) continue;
+      othersWait = true;
+      owners.add(w.owner);
+    }
+    if (!othersWait) return false;
+    const shareInstances = Math.max(1, Math.floor(this.limits.instances / owners.size));
+    const shareMb = Math.floor(this.limits.memoryMb / owners.size);
+    return (
+      mine.instances > shareInstances || mine.memoryMb > Math.max(shareMb, mine.memoryMb / mine.instances)
+    );
   }
 
   /** Tries the waiting starts again (an instance became idle). */
@@ -134,30 +169,32 @@ export class InstanceBudget {
   }
 
   private pump(): void {
-    // urgent starts in order of arrival (the first that must wait holds up those behind it), then the
-    // others in free room only
-    let blocked = false;
-    for (const urgent of [true, false]) {
-      for (let i = 0; i < this.waiting.length && !blocked;) {
-        const w = this.waiting[i] as Waiter;
-        if (!w.wanted()) {
-          this.waiting.splice(i, 1);
-          w.resolve(undefined);
-          continue;
-        }
-        if (w.urgent() !== urgent) {
-          i++;
-          continue;
-        }
-        if (urgent ? !this.makeRoom(w.memoryMb) : !this.fits(w.memoryMb)) {
-          if (urgent) blocked = true;
-          i++;
-          continue;
-        }
-        this.waiting.splice(i, 1);
-        w.resolve(this.lease(w.memoryMb));
-      }
+    // urgent starts first, those of functions holding the fewest instances first, then in order of
+    // arrival (the first that must wait holds up those behind it); then the others in free room only
+    for (const w of this.waiting.filter((x) => !x.wanted())) {
+      this.remove(w);
+      w.resolve(undefined);
     }
+    const byShare = (a: Waiter, b: Waiter) => this.holds(a.owner) - this.holds(b.owner);
+    for (const w of this.waiting.filter((x) => x.urgent()).sort(byShare)) {
+      if (!this.makeRoom(w.memoryMb)) return; // room that frees goes to it first
+      this.remove(w);
+      w.resolve(this.lease(w.memoryMb, w.owner));
+    }
+    for (const w of this.waiting.filter((x) => !x.urgent())) {
+      if (!this.fits(w.memoryMb)) continue;
+      this.remove(w);
+      w.resolve(this.lease(w.memoryMb, w.owner));
+    }
+  }
+
+  private remove(w: Waiter): void {
+    const i = this.waiting.indexOf(w);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  private holds(owner: string): number {
+    return this.held.get(owner)?.instances ?? 0;
   }
 
   private fits(memoryMb: number): boolean {
@@ -194,9 +231,13 @@ export class InstanceBudget {
     return false;
   }
 
-  private lease(memoryMb: number): Lease {
+  private lease(memoryMb: number, owner: string): Lease {
     this.usedMb += memoryMb;
     this.count++;
+    const mine = this.held.get(owner) ?? { memoryMb: 0, instances: 0 };
+    mine.memoryMb += memoryMb;
+    mine.instances++;
+    this.held.set(owner, mine);
     let held = true;
     const lease: Lease = {
       memoryMb,
@@ -205,6 +246,8 @@ export class InstanceBudget {
         held = false;
         this.usedMb -= memoryMb;
         this.count--;
+        mine.memoryMb -= memoryMb;
+        if (--mine.instances === 0) this.held.delete(owner);
         if (this.evicted.has(lease)) {
           this.freeingMb -= memoryMb;
           this.freeingCount--;

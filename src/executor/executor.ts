@@ -299,7 +299,8 @@ export class Executor {
             : undefined,
         timeoutFor: (d, inv) => this.timeoutFor(d, inv),
         events: this.events,
-        admit: (d, wanted, urgent) => this.budget.admit(d.limits.memoryMb, wanted, urgent),
+        admit: (d, wanted, urgent) => this.budget.admit(d.limits.memoryMb, wanted, urgent, d.function),
+        shouldYield: (d) => this.budget.shouldYield(d.function),
         idle: () => this.budget.kick(),
       });
       this.pools.set(key, pool);

@@ -20,6 +20,8 @@ export interface PoolDeps<I extends PoolInstance<I> = Instance> {
    * waits for the start (else it is for minInstances). Without it, starts are unbounded.
    */
   admit?(deployment: Deployment, wanted: () => boolean, urgent: () => boolean): Promise<Lease | undefined>;
+  /** Whether the function holds more than its share of the budget while another function waits. */
+  shouldYield?(deployment: Deployment): boolean;
   /** Told when an instance became idle: a start waiting for room may stop it now. */
   idle?(): void;
 }

@@ -1,5 +1,6 @@
 import type { Evictable, Lease } from './budget.js';
 import type { PoolInstance } from './pool-instance.js';
+import type { Scaling } from '../model/scaling.js';
 
 /**
  * A pool's idle instances as the budget sees them, least recently used first: ready, nothing in
@@ -27,4 +28,27 @@ export function idleByAge<I extends PoolInstance<I>>(
     kept: n >= spare,
     evict: () => evict(i),
   }));
+}
+
+/** Idle instances past idleTimeoutMs beyond minInstances, and any beyond maxInstances, oldest first. */
+export function expiredIdle<I extends PoolInstance<I>>(
+  members: Iterable<I>,
+  scaling: Scaling,
+  now: number,
+): I[] {
+  const { minInstances, maxInstances, idleTimeoutMs } = scaling;
+  const running = [...members].filter((i) => i.state !== 'stopping' && i.state !== 'exited');
+  const idle = running
+    .filter((i) => i.state === 'ready' && i.inFlight === 0)
+    .sort((a, b) => a.idleSince - b.idleSince);
+  let count = running.length;
+  const expired: I[] = [];
+  for (const instance of idle) {
+    const overMax = count > maxInstances;
+    const old = now - instance.idleSince >= idleTimeoutMs && count > minInstances;
+    if (!overMax && !old) continue;
+    count--;
+    expired.push(instance);
+  }
+  return expired;
 }

@@ -8,7 +8,7 @@ import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 import type { Evictable, Lease } from './budget.js';
 import { waitInQueue, type Waiter } from './pool-queue.js';
 import type { PoolDeps } from './pool-deps.js';
-import { idleByAge } from './pool-evictable.js';
+import { expiredIdle, idleByAge } from './pool-evictable.js';
 import {
   atCapacity,
   backoffMs,
@@ -46,6 +46,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   /** Deploys waiting in prepare(): the starts they wait for are urgent ones for the budget. */
   private preparing = 0;
   private readonly leases = new Map<I, Lease>();
+  /** Instances giving their room back to another function (budget.ts, fair shares): no new work. */
+  private readonly yielding = new WeakSet<I>();
 
   constructor(
     readonly deployment: Deployment,
@@ -169,19 +171,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   /** Stops instances idle for idleTimeoutMs beyond minInstances, and any beyond maxInstances. */
   evictIdle(now: number): void {
     if (this.draining || this.queue.length > 0) return;
-    const { minInstances, maxInstances, idleTimeoutMs } = this.scaling;
-    const running = [...this.members].filter((i) => i.state !== 'stopping' && i.state !== 'exited');
-    const idle = running
-      .filter((i) => i.state === 'ready' && i.inFlight === 0)
-      .sort((a, b) => a.idleSince - b.idleSince);
-    let count = running.length;
-    for (const instance of idle) {
-      const overMax = count > maxInstances;
-      const expired = now - instance.idleSince >= idleTimeoutMs && count > minInstances;
-      if (!overMax && !expired) continue;
-      count--;
-      this.evict(instance);
-    }
+    for (const instance of expiredIdle(this.members, this.scaling, now)) this.evict(instance);
   }
 
   /**
@@ -249,7 +239,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   private pick(): I | undefined {
     let best: I | undefined;
     for (const i of this.members) {
-      if (!i.accepting || i.inFlight >= this.scaling.concurrency) continue;
+      if (!i.accepting || i.inFlight >= this.scaling.concurrency || this.yielding.has(i)) continue;
       if (best === undefined || i.inFlight < best.inFlight) best = i;
     }
     return best;
@@ -359,6 +349,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
 
   private onInstanceChange(instance: I): void {
     if (instance.state !== 'exited') {
+      this.yieldRoom(instance);
       this.pump();
       if (instance.inFlight === 0 && instance.state === 'ready') this.deps.idle?.();
       return;
@@ -378,6 +369,19 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       );
       this.scale();
     }
+  }
+
+  /**
+   * While calls queue here and another function waits for room this one holds more than its share of,
+   * an instance takes no more work and stops once it has none: the queued calls go to the others.
+   */
+  private yieldRoom(instance: I): void {
+    if (this.queue.length === 0 || instance.state !== 'ready' || this.draining) return;
+    if (!this.yielding.has(instance)) {
+      if (this.members.size < 2 || this.deps.shouldYield?.(this.deployment) !== true) return;
+      this.yielding.add(instance);
+    }
+    if (instance.inFlight === 0) this.evict(instance);
   }
 
   private failed(error: SkiffError): void {
