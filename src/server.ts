@@ -251,7 +251,7 @@ export async function startServer(
     guards.control,
     createControlApp(
       [
-        ...metaRoutes(executor),
+        ...metaRoutes(executor, () => endpoints),
         ...invocationRoutes(queueStore),
         ...functionRoutes({
           registry,

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,50 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 import { waitFor } from './helpers/wait.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'skiff.js');
-
-interface CliResult<T extends string | Buffer> {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: T;
-  stderr: string;
-}
-
-/** The test runner's environment without any SKIFF_* variable, so only what a test sets counts. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('SKIFF_')) env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv, encoding: 'buffer'): Promise<CliResult<Buffer>>;
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult<string>>;
-/** Runs the built CLI (`node bin/skiff.js …`), killed after 30 s; never rejects, the exit code is in the result. */
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  encoding: 'utf8' | 'buffer' = 'utf8',
-): Promise<CliResult<string | Buffer>> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env, encoding, timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const failure = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
-        resolve({
-          code: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
-          signal: failure?.signal ?? null,
-          stdout,
-          stderr: String(stderr),
-        });
-      },
-    );
-  });
-}
+import { cleanEnv, runCli } from './helpers/cli.js';
 
 describe('skiff CLI against a running platform', () => {
   let p: TestPlatform;

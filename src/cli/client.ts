@@ -1,19 +1,31 @@
 /**
  * Where the platform is and how to talk to it. The CLI reaches the platform over HTTP only.
  *
- * Resolution (first found wins):
- * - data dir: `--data-dir`, else `$SKIFF_HOME`, else `./.skiff`
- * - control URL: `$SKIFF_URL`, else `<data-dir>/endpoints.json` field `control`
- * - gateway URL: `$SKIFF_GATEWAY_URL`, else `<data-dir>/endpoints.json` field `http`
- * - token: `$SKIFF_TOKEN`, else the trimmed contents of `<data-dir>/admin-token`
+ * Which platform (the first that applies wins; docs/cli.md "Which platform"):
+ * 1. flags: `--context <name>`, else `--url <url>` (token from `$SKIFF_TOKEN`), else `--data-dir <dir>`
+ * 2. environment: `$SKIFF_URL` (token from `$SKIFF_TOKEN`)
+ * 3. the current context recorded by `skiff login` (contexts.ts)
+ * 4. a platform's data folder: `$SKIFF_HOME`, else `./.skiff` (`endpoints.json`, `admin-token`)
+ *
+ * A token goes only to the platform it was recorded or given with: a context's token only to its URL,
+ * a data folder's `admin-token` only to that folder's platform; `$SKIFF_TOKEN` is the token of an
+ * address given by flag or environment, and overrides the current context's or the folder's token.
+ * The gateway URL: `$SKIFF_GATEWAY_URL`, else the context's, else the data folder's `endpoints.json`.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, isErrorCode } from '../shared/errors.js';
+import { contextNamed, contextsPath, readContexts } from './contexts.js';
 import { withHint } from './output.js';
 
-export interface ClientConfig {
+/** What the global flags say about the platform to use (options.ts). */
+export interface ClientTarget {
   dataDir?: string | undefined;
+  url?: string | undefined;
+  context?: string | undefined;
+}
+
+export interface ClientConfig extends ClientTarget {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   fetch?: typeof fetch;
@@ -30,13 +42,26 @@ export interface ApiResponse<T> {
   body: T;
 }
 
-const UNREACHABLE_HINT = 'start the platform with `skiff serve`, or set SKIFF_URL and SKIFF_TOKEN';
-export const GATEWAY_HINT = 'start the platform with `skiff serve`, or set SKIFF_GATEWAY_URL';
+const UNREACHABLE_HINT =
+  "run `skiff login <url>` for a platform elsewhere, `skiff serve` to start one here, or set SKIFF_URL and SKIFF_TOKEN (SKIFF_HOME: a platform's data folder)";
+export const GATEWAY_HINT =
+  'start the platform with `skiff serve`, set SKIFF_GATEWAY_URL, or record it with `skiff login <url> --gateway-url <url>`';
+
+/** The platform chosen, and where each of its parts came from (for error messages). */
+interface Resolved {
+  control?: { url: string; source: string } | undefined;
+  gateway?: { url: string; source: string } | undefined;
+  token?: string | undefined;
+  /** What was looked at, for "no platform found". */
+  looked: string;
+}
 
 export class SkiffClient {
   readonly dataDir: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly fetchImpl: typeof fetch;
+  private readonly target: ClientTarget;
+  private resolvedCache: Resolved | undefined;
   private endpointsCache: Record<string, unknown> | undefined;
 
   constructor(config: ClientConfig = {}) {
@@ -44,30 +69,25 @@ export class SkiffClient {
     const cwd = config.cwd ?? process.cwd();
     this.dataDir = path.resolve(cwd, config.dataDir ?? nonEmpty(this.env.SKIFF_HOME) ?? '.skiff');
     this.fetchImpl = config.fetch ?? fetch;
+    this.target = { dataDir: config.dataDir, url: config.url, context: config.context };
   }
 
   /** The control (management API) base URL, without a trailing slash; throws UNREACHABLE if unknown. */
   controlUrl(): string {
-    const fromEnv = nonEmpty(this.env.SKIFF_URL);
-    const url = fromEnv ?? this.endpoint('control');
-    if (url === undefined) {
+    const { control, looked } = this.resolved();
+    if (control === undefined) {
       throw withHint(
-        new SkiffError(
-          'SKIFF_E_CLI_UNREACHABLE',
-          `no Skiff platform found: SKIFF_URL is not set and ${path.join(this.dataDir, 'endpoints.json')} does not exist`,
-        ),
+        new SkiffError('SKIFF_E_CLI_UNREACHABLE', `no Skiff platform found: ${looked}`),
         UNREACHABLE_HINT,
       );
     }
-    return normalizeUrl(url, fromEnv !== undefined ? 'SKIFF_URL' : this.endpointsSource('control'));
+    return normalizeUrl(control.url, control.source);
   }
 
   /** The HTTP trigger (gateway) base URL, without a trailing slash, or undefined if unknown. */
   gatewayUrl(): string | undefined {
-    const fromEnv = nonEmpty(this.env.SKIFF_GATEWAY_URL);
-    const url = fromEnv ?? this.endpoint('http');
-    if (url === undefined) return undefined;
-    return normalizeUrl(url, fromEnv !== undefined ? 'SKIFF_GATEWAY_URL' : this.endpointsSource('http'));
+    const { gateway } = this.resolved();
+    return gateway === undefined ? undefined : normalizeUrl(gateway.url, gateway.source);
   }
 
   /** Like gatewayUrl(), but throws UNREACHABLE if unknown. */
@@ -77,7 +97,7 @@ export class SkiffClient {
       throw withHint(
         new SkiffError(
           'SKIFF_E_CLI_UNREACHABLE',
-          `no Skiff HTTP gateway found: SKIFF_GATEWAY_URL is not set and ${path.join(this.dataDir, 'endpoints.json')} is missing or has no "http" field`,
+          `no Skiff HTTP gateway found: SKIFF_GATEWAY_URL is not set, the context records none, and ${path.join(this.dataDir, 'endpoints.json')} is missing or has no "http" field`,
         ),
         GATEWAY_HINT,
       );
@@ -85,10 +105,68 @@ export class SkiffClient {
     return url;
   }
 
-  /** The admin token, or undefined if none is configured. */
+  /** The token for the chosen platform, or undefined if none is configured. */
   token(): string | undefined {
-    const fromEnv = nonEmpty(this.env.SKIFF_TOKEN);
-    if (fromEnv !== undefined) return fromEnv;
+    return this.resolved().token;
+  }
+
+  private resolved(): Resolved {
+    this.resolvedCache ??= this.resolve();
+    return this.resolvedCache;
+  }
+
+  private resolve(): Resolved {
+    const env = this.env;
+    const envToken = nonEmpty(env.SKIFF_TOKEN);
+    const envGateway = nonEmpty(env.SKIFF_GATEWAY_URL);
+    const gatewayFromEnv =
+      envGateway === undefined ? undefined : { url: envGateway, source: 'SKIFF_GATEWAY_URL' };
+    const file = contextsPath(env);
+    const fromContext = (name: string, how: string, token: string | undefined): Resolved => {
+      const ctx = contextNamed(readContexts(file), name, file);
+      const source = `the ${how} '${name}' in ${file}`;
+      return {
+        control: { url: ctx.url, source },
+        gateway: gatewayFromEnv ?? (ctx.gateway === undefined ? undefined : { url: ctx.gateway, source }),
+        token: token ?? ctx.token,
+        looked: '',
+      };
+    };
+    if (this.target.context !== undefined) return fromContext(this.target.context, 'context', undefined);
+    const url =
+      nonEmpty(this.target.url) ?? (this.target.dataDir === undefined ? nonEmpty(env.SKIFF_URL) : undefined);
+    if (url !== undefined) {
+      const source = this.target.url !== undefined ? '--url' : 'SKIFF_URL';
+      return {
+        control: { url, source },
+        gateway: gatewayFromEnv ?? this.folderGateway(),
+        token: envToken,
+        looked: '',
+      };
+    }
+    if (this.target.dataDir === undefined) {
+      const current = readContexts(file).current;
+      if (current !== undefined) return fromContext(current, 'current context', envToken);
+    }
+    const control = this.endpoint('control');
+    const looked =
+      this.target.dataDir !== undefined
+        ? `${path.join(this.dataDir, 'endpoints.json')} (--data-dir) does not exist`
+        : `no --url, --context or --data-dir flag, SKIFF_URL is not set, ${file} names no current context, and ${path.join(this.dataDir, 'endpoints.json')} (${nonEmpty(env.SKIFF_HOME) !== undefined ? 'SKIFF_HOME' : './.skiff'}) does not exist`;
+    return {
+      control: control === undefined ? undefined : { url: control, source: this.endpointsSource('control') },
+      gateway: gatewayFromEnv ?? this.folderGateway(),
+      token: envToken ?? this.folderToken(),
+      looked,
+    };
+  }
+
+  private folderGateway(): { url: string; source: string } | undefined {
+    const url = this.endpoint('http');
+    return url === undefined ? undefined : { url, source: this.endpointsSource('http') };
+  }
+
+  private folderToken(): string | undefined {
     try {
       return nonEmpty(readFileSync(path.join(this.dataDir, 'admin-token'), 'utf8').trim());
     } catch {
@@ -247,7 +325,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** Accepts `http://host:port[/base]`, `host:port` or a bare port; returns it without a trailing slash. */
-function normalizeUrl(value: string, source: string): string {
+export function normalizeUrl(value: string, source: string): string {
   let url = value;
   if (/^\d+$/.test(url)) url = `http://127.0.0.1:${url}`;
   else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `http://${url}`;

@@ -111,7 +111,7 @@ async function inside(base: string, file: string, what: string): Promise<string>
 }
 
 async function runImport(config: string, opts: ImportOptions, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   if (opts.format !== undefined && opts.format !== 'baetyl' && opts.format !== 'openedge') {
     throw usageError('--format must be baetyl or openedge', WHERE);
   }
@@ -121,7 +121,7 @@ async function runImport(config: string, opts: ImportOptions, cmd: Command): Pro
     (opts.runtimeConfig ?? []).map((file) => inside(base, file, 'the runtime configuration')),
   );
   const format = opts.format as 'baetyl' | 'openedge' | undefined;
-  const client = new SkiffClient({ dataDir });
+  const client = new SkiffClient(target);
   client.controlUrl(); // fail fast, before packing, when no platform is configured
   const sent = await packedPaths(base, configPath, runtimePaths, format);
   const query = new URLSearchParams({ config: configPath });

@@ -52,9 +52,9 @@ export function registerFnToken(fn: Command): void {
 }
 
 async function token(name: string, opts: TokenOptions, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   const base = `/v1/functions/${encodeURIComponent(name)}/tokens`;
-  const client = new SkiffClient({ dataDir });
+  const client = new SkiffClient(target);
   if (opts.revoke === true) {
     if (opts.expires !== undefined)
       throw usageError('--revoke makes no token: leave out --expires', 'skiff fn token');

@@ -138,10 +138,10 @@ function functionPath(name: string): string {
   return `/v1/functions/${encodeURIComponent(name)}`;
 }
 
-async function deploy(target: string, opts: DeployOptions, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const client = new SkiffClient({ dataDir });
-  const source = await readSource(target);
+async function deploy(folder: string, opts: DeployOptions, cmd: Command): Promise<void> {
+  const { json, target } = globalOptions(cmd);
+  const client = new SkiffClient(target);
+  const source = await readSource(folder);
   const name = opts.name ?? source.specName ?? source.defaultName;
   client.controlUrl(); // fail fast, before packing, when no platform is configured
 
@@ -211,8 +211,8 @@ async function readSource(target: string): Promise<Source> {
 }
 
 async function list(cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const { body } = await new SkiffClient({ dataDir }).api<{ functions: FunctionSummary[] }>(
+  const { json, target } = globalOptions(cmd);
+  const { body } = await new SkiffClient(target).api<{ functions: FunctionSummary[] }>(
     'GET',
     '/v1/functions',
   );
@@ -239,11 +239,8 @@ async function list(cmd: Command): Promise<void> {
 }
 
 async function get(name: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const { body } = await new SkiffClient({ dataDir }).api<{ function: FunctionDetail }>(
-    'GET',
-    functionPath(name),
-  );
+  const { json, target } = globalOptions(cmd);
+  const { body } = await new SkiffClient(target).api<{ function: FunctionDetail }>('GET', functionPath(name));
   if (json) {
     printJson(body);
     return;
@@ -330,8 +327,8 @@ export function renderFunction(fn: FunctionDetail): string {
 }
 
 async function remove(name: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  await new SkiffClient({ dataDir }).api('DELETE', functionPath(name));
+  const { json, target } = globalOptions(cmd);
+  await new SkiffClient(target).api('DELETE', functionPath(name));
   if (json) printJson({ deleted: name });
   else console.log(`✔ Deleted ${name}`);
 }

@@ -61,8 +61,8 @@ export function registerInvocation(program: Command): void {
       )
       .argument('<id>', 'the id from `skiff invoke --async` (or the 202 of an async call)')
       .action(async (id: string, _opts: unknown, cmd: Command) => {
-        const { json, dataDir } = globalOptions(cmd);
-        const client = new SkiffClient({ dataDir });
+        const { json, target } = globalOptions(cmd);
+        const client = new SkiffClient(target);
         let body: { invocation: AsyncView };
         try {
           ({ body } = await client.api<{ invocation: AsyncView }>(
@@ -115,8 +115,8 @@ export function registerInvocation(program: Command): void {
       .option('--limit <n>', 'at most this many (default 20)', parsePositiveInt('--limit'))
       .action(
         async (opts: { function?: string; status?: string; root?: string; limit?: number }, cmd: Command) => {
-          const { json, dataDir } = globalOptions(cmd);
-          const { body } = await new SkiffClient({ dataDir }).api<{ invocations: AsyncView[] }>(
+          const { json, target } = globalOptions(cmd);
+          const { body } = await new SkiffClient(target).api<{ invocations: AsyncView[] }>(
             'GET',
             '/v1/invocations',
             {

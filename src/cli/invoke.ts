@@ -45,12 +45,12 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   if (opts.path !== undefined && !opts.path.startsWith('/')) {
     throw usageError(`--path must start with /, got '${opts.path}'`, HELP);
   }
   const headers = parseHeaders(opts.header ?? []);
-  const client = new SkiffClient({ dataDir });
+  const client = new SkiffClient(target);
   const url = new URL(`${client.requireGatewayUrl()}/${encodeURIComponent(name)}${opts.path ?? ''}`);
   const body = opts.data === undefined ? undefined : await readData(opts.data);
   const method = (opts.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();

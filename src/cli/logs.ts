@@ -38,8 +38,8 @@ interface LogsOptions {
 }
 
 async function logs(name: string | undefined, opts: LogsOptions, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const client = new SkiffClient({ dataDir });
+  const { json, target } = globalOptions(cmd);
+  const client = new SkiffClient(target);
   if (name === undefined && opts.root === undefined) {
     throw new SkiffError(
       'SKIFF_E_CLI_USAGE',

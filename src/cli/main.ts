@@ -17,6 +17,7 @@ import { registerCompat } from './compat.js';
 import { registerFn } from './fn.js';
 import { registerInvocation } from './invocation.js';
 import { registerInvoke } from './invoke.js';
+import { registerLogin } from './login.js';
 import { registerLogs } from './logs.js';
 import { addGlobalOptions, commandPath, usageError, withExamples } from './options.js';
 import { buildLogOf, errorJson, exitCodeFor, formatError, withHint } from './output.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     'skiff fn --help',
   );
   registerServe(program);
+  registerLogin(program);
   registerFn(program);
   registerInvoke(program);
   registerInvocation(program);

@@ -5,22 +5,31 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
+import type { ClientTarget } from './client.js';
 import { withHint } from './output.js';
 
 export interface GlobalOptions {
   json: boolean;
   dataDir: string | undefined;
+  /** The platform the flags name (client.ts: flags, then environment, context, data folder). */
+  target: ClientTarget;
 }
 
 export function addGlobalOptions(program: Command): Command {
   return program
     .option('--json', 'print machine-readable JSON instead of text')
+    .option('--url <url>', "the platform's control API (default: $SKIFF_URL, else the current context)")
+    .option('--context <name>', 'a context recorded by `skiff login` (default: the current one)')
     .option('--data-dir <dir>', 'the platform data directory (default: $SKIFF_HOME, else ./.skiff)');
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  const opts = cmd.optsWithGlobals<{ json?: boolean; dataDir?: string }>();
-  return { json: opts.json === true, dataDir: opts.dataDir };
+  const opts = cmd.optsWithGlobals<{ json?: boolean; dataDir?: string; url?: string; context?: string }>();
+  return {
+    json: opts.json === true,
+    dataDir: opts.dataDir,
+    target: { dataDir: opts.dataDir, url: opts.url, context: opts.context },
+  };
 }
 
 /** Appends an "Examples:" block to a command's help. */

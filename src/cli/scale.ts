@@ -69,7 +69,7 @@ export function registerScale(fn: Command): void {
 }
 
 async function scale(name: string, opts: Record<string, unknown>, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   const patch = scalingFromFlags(opts);
   const reset = opts['reset'] === true;
   if (!reset && Object.keys(patch).length === 0) {
@@ -81,7 +81,7 @@ async function scale(name: string, opts: Record<string, unknown>, cmd: Command):
   if (reset && Object.keys(patch).length > 0) {
     throw usageError('--reset takes no other scaling flag', 'skiff fn scale');
   }
-  const client = new SkiffClient({ dataDir });
+  const client = new SkiffClient(target);
   const route = `/v1/functions/${encodeURIComponent(name)}/scaling`;
   const { body } = reset
     ? await client.api<ScalingResult>('DELETE', route)

@@ -70,7 +70,7 @@ async function readStdin(): Promise<string> {
 }
 
 async function set(fn: string, name: string, opts: { value?: string }, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   let value = opts.value;
   if (value === undefined) {
     if (process.stdin.isTTY) {
@@ -79,7 +79,7 @@ async function set(fn: string, name: string, opts: { value?: string }, cmd: Comm
     value = await readStdin();
   }
   if (value === '') throw usageError('the secret value is empty', 'skiff secret set');
-  await new SkiffClient({ dataDir }).api('PUT', secretsPath(fn, name), {
+  await new SkiffClient(target).api('PUT', secretsPath(fn, name), {
     body: Buffer.from(JSON.stringify({ value })),
     headers: { 'content-type': 'application/json' },
   });
@@ -88,8 +88,8 @@ async function set(fn: string, name: string, opts: { value?: string }, cmd: Comm
 }
 
 async function list(fn: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const { body } = await new SkiffClient({ dataDir }).api<{ secrets: SecretInfo[] }>('GET', secretsPath(fn));
+  const { json, target } = globalOptions(cmd);
+  const { body } = await new SkiffClient(target).api<{ secrets: SecretInfo[] }>('GET', secretsPath(fn));
   if (json) {
     printJson(body);
     return;
@@ -107,8 +107,8 @@ async function list(fn: string, cmd: Command): Promise<void> {
 }
 
 async function remove(fn: string, name: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  await new SkiffClient({ dataDir }).api('DELETE', secretsPath(fn, name));
+  const { json, target } = globalOptions(cmd);
+  await new SkiffClient(target).api('DELETE', secretsPath(fn, name));
   if (json) printJson({ function: fn, secret: name, deleted: true });
   else console.log(`✔ Deleted secret ${name} of ${fn}`);
 }

@@ -145,8 +145,8 @@ const isJson = (text: string): boolean => {
 };
 
 async function get(fn: string, key: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const client = new SkiffClient({ dataDir });
+  const { json, target } = globalOptions(cmd);
+  const client = new SkiffClient(target);
   const url = new URL(client.controlUrl() + statePath(fn, key));
   const token = client.token();
   const res = await client.send(url, {
@@ -181,7 +181,7 @@ async function set(
   opts: SetOptions,
   cmd: Command,
 ): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   if (given !== undefined && opts.file !== undefined)
     throw usageError('give the value as an argument or with --file, not both', 'skiff state set');
   let value: Buffer;
@@ -195,7 +195,7 @@ async function set(
     value = opts.file === undefined ? await readStdin() : await readFile(opts.file);
     type = opts.type ?? 'bytes';
   }
-  const { body } = await new SkiffClient({ dataDir }).api<{ key: string; version: number; created: boolean }>(
+  const { body } = await new SkiffClient(target).api<{ key: string; version: number; created: boolean }>(
     'PUT',
     statePath(fn, key),
     { body: value, headers: { 'content-type': MEDIA[type], ...conditionHeaders(opts.ifVersion) } },
@@ -208,8 +208,8 @@ async function set(
 }
 
 async function list(fn: string, opts: { prefix?: string }, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const client = new SkiffClient({ dataDir });
+  const { json, target } = globalOptions(cmd);
+  const client = new SkiffClient(target);
   const keys: KeyInfo[] = [];
   let page: ListPage | undefined;
   let after: string | undefined;
@@ -250,8 +250,8 @@ async function list(fn: string, opts: { prefix?: string }, cmd: Command): Promis
 }
 
 async function remove(fn: string, key: string, opts: { ifVersion?: number }, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  await new SkiffClient({ dataDir }).api('DELETE', statePath(fn, key), {
+  const { json, target } = globalOptions(cmd);
+  await new SkiffClient(target).api('DELETE', statePath(fn, key), {
     headers: conditionHeaders(opts.ifVersion),
   });
   if (json) printJson({ function: fn, key, deleted: true });

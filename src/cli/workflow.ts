@@ -129,9 +129,9 @@ async function readSpec(file: string, given: string | undefined): Promise<{ name
 }
 
 async function apply(file: string, given: string | undefined, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
+  const { json, target } = globalOptions(cmd);
   const { name, body } = await readSpec(file, given);
-  const { status, body: answer } = await new SkiffClient({ dataDir }).api<{
+  const { status, body: answer } = await new SkiffClient(target).api<{
     workflow: WorkflowView;
     warnings?: string[];
   }>('PUT', workflowPath(name), { body, headers: { 'content-type': 'application/json' } });
@@ -149,11 +149,8 @@ async function apply(file: string, given: string | undefined, cmd: Command): Pro
 }
 
 async function get(name: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const { body } = await new SkiffClient({ dataDir }).api<{ workflow: WorkflowView }>(
-    'GET',
-    workflowPath(name),
-  );
+  const { json, target } = globalOptions(cmd);
+  const { body } = await new SkiffClient(target).api<{ workflow: WorkflowView }>('GET', workflowPath(name));
   const w = body.workflow;
   if (json) {
     printJson(w);
@@ -172,8 +169,8 @@ async function get(name: string, cmd: Command): Promise<void> {
 }
 
 async function list(cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  const { body } = await new SkiffClient({ dataDir }).api<{ workflows: WorkflowSummary[] }>(
+  const { json, target } = globalOptions(cmd);
+  const { body } = await new SkiffClient(target).api<{ workflows: WorkflowSummary[] }>(
     'GET',
     '/v1/workflows',
   );
@@ -194,8 +191,8 @@ async function list(cmd: Command): Promise<void> {
 }
 
 async function remove(name: string, cmd: Command): Promise<void> {
-  const { json, dataDir } = globalOptions(cmd);
-  await new SkiffClient({ dataDir }).api('DELETE', workflowPath(name));
+  const { json, target } = globalOptions(cmd);
+  await new SkiffClient(target).api('DELETE', workflowPath(name));
   if (json) printJson({ name, deleted: true });
   else console.log(`✔ Deleted workflow ${name}`);
 }

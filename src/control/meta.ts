@@ -2,11 +2,17 @@ import type { z } from 'zod';
 import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
-import type { executorSchema, healthSchema } from './response-schemas.js';
+import type { endpointsSchema, executorSchema, healthSchema } from './response-schemas.js';
 
 /** Routes about the API itself and the platform as a whole. */
-export function metaRoutes(executor: Executor): Route[] {
+export function metaRoutes(executor: Executor, endpoints: () => Record<string, string> = () => ({})): Route[] {
   return [
+    {
+      method: 'GET',
+      path: '/v1/endpoints',
+      handler: ({ res }) =>
+        sendJson(res, 200, { endpoints: endpoints() } satisfies z.output<typeof endpointsSchema>),
+    },
     {
       method: 'GET',
       path: '/v1/executor',

@@ -95,6 +95,7 @@ const answerBodies = {
   InvocationResponse: answers.invocationResponseSchema,
   Executor: answers.executorSchema,
   Health: answers.healthSchema,
+  Endpoints: answers.endpointsSchema,
   Workflow: workflows.workflowSchema,
   WorkflowSummary: workflows.workflowSummarySchema,
   WorkflowResponse: workflows.workflowResponseSchema,

@@ -315,6 +315,17 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/endpoints': {
+      get: {
+        operationId: 'getEndpoints',
+        tags: ['meta'],
+        summary: "The platform's listeners and their URLs (what `skiff login` records)",
+        responses: {
+          '200': answer('Listener name → URL.', 'Endpoints'),
+          '401': response('Unauthorized'),
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: {
         operationId: 'getOpenApi',

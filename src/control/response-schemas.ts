@@ -265,6 +265,12 @@ export const executorSchema = z.object({
     .meta({ description: 'The instance budget over all functions and what is taken of it.' }),
 });
 export const healthSchema = z.object({ status: z.literal('ok') });
+export const endpointsSchema = z.object({
+  endpoints: z.record(z.string(), z.string()).meta({
+    description:
+      'Listener name → URL as the platform reaches itself (`control`, `http`, and the other listeners that are on); a wildcard bind address is written as 127.0.0.1. The same as `<dataDir>/endpoints.json`.',
+  }),
+});
 
 /** The named schemas of the document's `components.schemas`; any other schema is written inline. */
 export const responseComponents = {

@@ -1,0 +1,91 @@
+/**
+ * Named contexts: the platforms `skiff login` has recorded, kept in the user's configuration folder
+ * (`$XDG_CONFIG_HOME/skiff/config.json`, else `~/.config/skiff/config.json`), like faas-cli's and
+ * kubectl's. The file holds tokens: it is written with mode 0600 in a folder of mode 0700, through a
+ * temporary file and a rename, so that a reader never sees half of it.
+ */
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { SkiffError } from '../shared/errors.js';
+import { withHint } from './output.js';
+
+const contextSchema = z
+  .object({
+    url: z.string().min(1),
+    gateway: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    current: z.string().optional(),
+    contexts: z.record(z.string(), contextSchema).default({}),
+  })
+  .strict();
+
+export type Context = z.infer<typeof contextSchema>;
+export type ContextsFile = z.infer<typeof fileSchema>;
+
+/** A context's name: what `skiff context use` takes (letters, digits, `.`, `_`, `-`, `:`, `@`). */
+export const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$/;
+
+/** Where the contexts live. */
+export function contextsPath(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CONFIG_HOME?.trim();
+  const base =
+    xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.config');
+  return path.join(base, 'skiff', 'config.json');
+}
+
+/** The recorded contexts (none when the file does not exist); a file that does not parse is an error. */
+export function readContexts(file: string): ContextsFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { contexts: {} };
+    throw new SkiffError('SKIFF_E_CLI_USAGE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const result = fileSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue === undefined ? '' : ` at ${issue.path.join('.') || 'the top'}: ${issue.message}`;
+    throw withHint(
+      new SkiffError('SKIFF_E_CLI_USAGE', `${file} is not a valid Skiff CLI configuration${where}`),
+      'fix or delete the file, then run `skiff login <url>` again',
+    );
+  }
+  return result.data;
+}
+
+/** Writes the contexts, readable by the user only. */
+export function writeContexts(file: string, contents: ContextsFile): void {
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600); // a umask never widens it, but a file left from a crash might be wider
+  renameSync(tmp, file);
+}
+
+/** The context named `name`, or a usage error listing the ones there are. */
+export function contextNamed(contents: ContextsFile, name: string, file: string): Context {
+  const found = Object.hasOwn(contents.contexts, name) ? contents.contexts[name] : undefined;
+  if (found !== undefined) return found;
+  const names = Object.keys(contents.contexts);
+  throw withHint(
+    new SkiffError('SKIFF_E_CLI_USAGE', `no context named '${name}' in ${file}`),
+    names.length === 0
+      ? 'record one with `skiff login <url>`'
+      : `the contexts are: ${names.join(', ')} (\`skiff context list\`)`,
+  );
+}
