@@ -46,6 +46,7 @@ import { PrivateAccess } from './invoke/private-access.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
+import { bindFailure, checkPorts, corePorts } from './shared/ports.js';
 import { oneRequestAtATime } from './shared/pipelining.js';
 
 export interface RunningServer {
@@ -309,7 +310,10 @@ export async function startServer(
   const servers: Server[] = [];
   const triggers: RunningTrigger[] = [];
   const notes: string[] = [];
+  // every port is checked before anything listens: all the taken ones are reported at once
+  const planned = [...corePorts(config), ...compat.ports];
   try {
+    await checkPorts(planned);
     const controlListen = await listenAll(control, config.control.host, config.control.port);
     servers.push(...controlListen.servers);
     const controlAddress = controlListen.address;
@@ -390,6 +394,6 @@ export async function startServer(
     await retention.stop();
     await executor.stop(0);
     await closeStores();
-    throw err;
+    throw bindFailure(err, planned);
   }
 }

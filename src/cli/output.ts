@@ -46,6 +46,8 @@ export function lastLines(text: string, n: number): string {
 const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
   SKIFF_E_CLI_USAGE: 'run `skiff --help` for usage',
   SKIFF_E_CLI_UNREACHABLE: 'start the platform with `skiff serve`, or set SKIFF_URL and SKIFF_TOKEN',
+  SKIFF_E_PORT_IN_USE:
+    'stop what holds those ports, or move the listeners as each line says (`skiff serve --help` lists the flags)',
   SKIFF_E_UNAUTHORIZED:
     'set SKIFF_TOKEN to the admin token (written to <data-dir>/admin-token by `skiff serve`)',
   SKIFF_E_NOT_FOUND: 'check the name; `skiff fn list` shows the deployed functions',

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DIALECTS } from '../compat/index.js';
 import { toSkiffError } from '../shared/errors.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
@@ -19,6 +19,7 @@ interface ServeOptions {
   coapPort?: number;
   mqttPort?: number;
   mqttUrl?: string;
+  listeners?: Set<string>;
   /** The dialects' flags (src/compat/), by commander's attribute name. */
   [dialectFlag: string]: unknown;
 }
@@ -31,6 +32,25 @@ const DIALECT_FLAGS = Object.entries(DIALECTS).flatMap(([name, dialect]) =>
     option: new Option(flag.flag, flag.description),
   })),
 );
+
+/** The listeners `--listeners` chooses among (the control API and the gateway always listen). */
+const OPTIONAL_LISTENERS = ['grpc', 'coap', 'mqtt'] as const;
+
+function parseListeners(value: string): Set<string> {
+  const names = value
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== '');
+  if (names.length === 1 && names[0] === 'none') return new Set();
+  for (const name of names) {
+    if (!(OPTIONAL_LISTENERS as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        `'${name}' is not an optional listener: use ${OPTIONAL_LISTENERS.join(', ')} or none`,
+      );
+    }
+  }
+  return new Set(names);
+}
 
 const parsePort = (flag: string) => (value: string) => (value === '0' ? 0 : parsePositiveInt(flag)(value));
 
@@ -48,9 +68,12 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   if (opts.sandbox !== undefined) sandbox['mode'] = opts.sandbox;
   if (opts.insecureNoSandbox === true) sandbox['insecureNoSandbox'] = true;
   if (Object.keys(sandbox).length > 0) flags['sandbox'] = sandbox;
-  if (opts.grpcPort !== undefined) flags['grpc'] = { port: opts.grpcPort };
-  if (opts.coapPort !== undefined) flags['coap'] = { port: opts.coapPort };
-  const mqtt: Record<string, unknown> = {};
+  const on = (name: string) => (opts.listeners === undefined ? {} : { enabled: opts.listeners.has(name) });
+  if (opts.grpcPort !== undefined || opts.listeners !== undefined)
+    flags['grpc'] = { ...on('grpc'), ...(opts.grpcPort === undefined ? {} : { port: opts.grpcPort }) };
+  if (opts.coapPort !== undefined || opts.listeners !== undefined)
+    flags['coap'] = { ...on('coap'), ...(opts.coapPort === undefined ? {} : { port: opts.coapPort }) };
+  const mqtt: Record<string, unknown> = opts.mqttUrl === undefined ? on('mqtt') : {};
   if (opts.mqttPort !== undefined) mqtt['broker'] = { port: opts.mqttPort };
   if (opts.mqttUrl !== undefined) mqtt['url'] = opts.mqttUrl;
   if (Object.keys(mqtt).length > 0) flags['mqtt'] = mqtt;
@@ -148,7 +171,12 @@ export function registerServe(program: Command): void {
       'embedded MQTT broker port, 0 picks a free one (default 1883)',
       parsePort('--mqtt-port'),
     )
-    .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one');
+    .option('--mqtt-url <url>', 'use this external MQTT broker instead of the embedded one')
+    .option(
+      '--listeners <names>',
+      `the optional listeners to start, comma-separated: ${OPTIONAL_LISTENERS.join(', ')}, or none (default: all; the control API and the HTTP gateway always listen)`,
+      parseListeners,
+    );
   // the compatibility APIs' flags (src/compat/<platform>/index.ts `flags`)
   for (const { option } of DIALECT_FLAGS) cmd.addOption(option);
   cmd
@@ -168,5 +196,6 @@ export function registerServe(program: Command): void {
     'skiff serve',
     'skiff serve --http-port 0 --control-port 0 --data-dir /tmp/skiff',
     'skiff serve --deploy examples/hello',
+    'skiff serve --listeners none          # only the control API and the HTTP gateway',
   );
 }

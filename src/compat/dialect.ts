@@ -22,6 +22,7 @@ import type { FileLogStore } from '../store/file-logs.js';
 import type { Registry } from '../store/registry.js';
 import type { GatewayRules } from '../triggers/gateway-rules.js';
 import type { GrpcService, TriggerAdapter } from '../triggers/types.js';
+import type { PlannedPort } from '../shared/ports.js';
 
 /** Every dialect's section has `enabled` (default false); the rest is its own. */
 export interface DialectSection {
@@ -89,6 +90,8 @@ export interface DialectParts {
   grpcServices?: readonly GrpcService[];
   /** Listeners of its own (name → start, as a trigger adapter starts), e.g. an API on its own port. */
   listeners?: Readonly<Record<string, TriggerAdapter['start']>>;
+  /** The ports those listeners will bind, checked with the core's before anything listens (shared/ports.ts). */
+  ports?: readonly PlannedPort[];
   /** Lines for people in `skiff serve`'s start-up output (warnings first with ⚠). */
   notes?: readonly string[];
   /** Workflow files in its platform's format that `PUT /v1/workflows/{name}` takes besides Skiff's. */

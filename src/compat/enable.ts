@@ -8,6 +8,7 @@ import type { RawHandler } from '../control/app.js';
 import type { WorkflowFormat } from '../control/workflow-formats.js';
 import { SkiffError } from '../shared/errors.js';
 import { PREFIX_PATTERN, type GatewayRules, type PrefixedRules } from '../triggers/gateway-rules.js';
+import type { PlannedPort } from '../shared/ports.js';
 import type { GrpcService, TriggerAdapter } from '../triggers/types.js';
 import { sectionOf, type DialectContext, type Dialects } from './dialect.js';
 
@@ -33,6 +34,8 @@ export interface EnabledDialects {
   grpcServices: GrpcService[];
   /** Listeners of their own: name → start. */
   listeners: [string, TriggerAdapter['start']][];
+  /** The ports of its own listeners and gateways, for the check before anything listens. */
+  ports: PlannedPort[];
   notes: string[];
   workflowFormats: WorkflowFormat[];
 }
@@ -70,6 +73,7 @@ export async function enableDialects(dialects: Dialects, ctx: DialectContext): P
     ownGateways: [],
     grpcServices: [],
     listeners: [],
+    ports: [],
     notes: [],
     workflowFormats: [],
   };
@@ -100,6 +104,7 @@ export async function enableDialects(dialects: Dialects, ctx: DialectContext): P
     } else if (gateway?.mount.on === 'own-port') {
       const { name: endpoint, host, port } = gateway.mount;
       out.ownGateways.push({ name: endpoint, host, port, rules: gateway.rules });
+      out.ports.push({ listener: `${name} gateway`, protocol: 'tcp', host, port, setting: `compat.${name}` });
     }
     if (parts.management !== undefined) {
       const { handler, prefix } = parts.management;
@@ -109,6 +114,7 @@ export async function enableDialects(dialects: Dialects, ctx: DialectContext): P
     for (const [listener, start] of Object.entries(parts.listeners ?? {})) {
       out.listeners.push([`${name}-${listener}`, start]);
     }
+    out.ports.push(...(parts.ports ?? []));
     out.notes.push(...(parts.notes ?? []));
     out.workflowFormats.push(...(parts.workflowFormats ?? []));
   }

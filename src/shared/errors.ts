@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   SKIFF_E_CALL_DEPTH: { status: 508, kind: 'user' },
   SKIFF_E_CANCELLED: { status: 499, kind: 'user' },
   SKIFF_E_CONFIG_INVALID: { status: 500, kind: 'user' },
+  SKIFF_E_PORT_IN_USE: { status: 500, kind: 'user' },
   SKIFF_E_SANDBOX_UNAVAILABLE: { status: 500, kind: 'user' },
   SKIFF_E_CLI_USAGE: { status: 400, kind: 'user' },
   SKIFF_E_CLI_UNREACHABLE: { status: 503, kind: 'user' },

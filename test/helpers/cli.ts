@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin', 'skiff.js');
+export const BIN = path.join(ROOT, 'bin', 'skiff.js');
 
 export interface CliResult<T extends string | Buffer> {
   code: number | null;

@@ -66,6 +66,15 @@ export const baetyl: Dialect<BaetylSection> = {
             listeners: {
               proxy: (trigger) => startProxy(trigger, { ...proxy, maxMessageBytes, lookupService }),
             },
+            ports: [
+              {
+                listener: 'Baetyl function proxy',
+                protocol: 'tcp' as const,
+                host: proxy.host,
+                port: proxy.port,
+                setting: 'compat.baetyl.proxy.port',
+              },
+            ],
           }
         : {}),
       management: {

@@ -112,6 +112,15 @@ export const openruntimes: Dialect<OpenRuntimesSection> = {
       listeners: {
         openruntimes: (trigger) => startOpenRuntimes(ctx, section, version, trigger),
       },
+      ports: [
+        {
+          listener: 'Open Runtimes executor API',
+          protocol: 'tcp',
+          host: section.host,
+          port: section.port,
+          setting: 'compat.openruntimes.port',
+        },
+      ],
       notes: [],
     };
   },
