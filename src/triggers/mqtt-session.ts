@@ -113,6 +113,9 @@ export class MqttSession {
       reconnectOnConnackError: true,
       // subscriptions are the trigger's to restore (it knows which ones the session still has)
       resubscribe: false,
+      // no table of 65,536 pre-made two-byte Buffers (6 MiB of heap) in mqtt-packet, which the
+      // embedded broker shares: packet ids and lengths are written into fresh Buffers instead
+      writeCache: false,
       ...(this.version === 5
         ? {
             properties: {
