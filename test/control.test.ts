@@ -173,6 +173,24 @@ describe('control API', () => {
     expect(got.function.versions.map((v) => v.status)).toEqual(['ready', 'failed']);
   });
 
+  it('a failed first deploy leaves no function behind, and a later good deploy makes version 1', async () => {
+    const bad = await p.deploy('never-built', fixture('broken-ts'));
+    expect(bad.status).toBe(422);
+    const err = (await bad.json()) as {
+      error: { code: string; message: string; details: { buildLog: string; version: number } };
+    };
+    expect(err.error.code).toBe('SKIFF_E_BUILD_FAILED');
+    expect(err.error.message).toContain('never-built had no working version, so it was not created');
+    expect(err.error.details.buildLog).toMatch(/Expected "}" but found ";"|ERROR/);
+    expect((await p.api('/v1/functions/never-built')).status).toBe(404);
+    const list = (await (await p.api('/v1/functions')).json()) as { functions: { name: string }[] };
+    expect(list.functions.map((f) => f.name)).not.toContain('never-built');
+    const good = await p.deploy('never-built', fixture('typed-ts'));
+    expect(good.status, await good.clone().text()).toBe(201);
+    const created = (await good.json()) as { version: { version: number } };
+    expect(created.version.version).toBe(1);
+  });
+
   it('a module that fails to load fails the deploy and the previous version keeps serving', async () => {
     const dir = path.join(await makeDataDir(), 'loadfail');
     try {

@@ -34,7 +34,46 @@ export class Deployer {
     validateName(req.name);
     const external = this.deps.router.externals.get(req.name);
     if (external !== undefined) return Promise.reject(nameTaken(req.name, external.owner));
-    return this.locked(req.name, () => deployVersion(this.deps, req));
+    return this.locked(req.name, async () => {
+      const existed = this.deps.registry.getFunction(req.name) !== undefined;
+      try {
+        return await deployVersion(this.deps, req);
+      } catch (err) {
+        throw await this.forgetIfNeverWorked(req.name, existed, err);
+      }
+    });
+  }
+
+  /**
+   * After a failed deploy: a function with no working version, made by this deploy (or left with no
+   * working version and no secrets by an older platform), does not exist; its failed version's
+   * output is in the error. Returns the error to throw.
+   */
+  private async forgetIfNeverWorked(name: string, existed: boolean, err: unknown): Promise<unknown> {
+    const { registry } = this.deps;
+    if (registry.getFunction(name) === undefined) return err;
+    if (registry.listVersions(name).some((v) => v.status === 'ready')) return err;
+    if (existed && registry.listSecrets(name).length > 0) return err;
+    try {
+      await this.removeNow(name);
+    } catch (cause) {
+      this.deps.logger.warn(
+        { fn: name, err: cause },
+        'could not remove a function whose first deploy failed',
+      );
+      return err;
+    }
+    if (err instanceof SkiffError) {
+      return new SkiffError(
+        err.code,
+        `${err.message} (${name} had no working version, so it was not created)`,
+        {
+          ...(err.details === undefined ? {} : { details: err.details }),
+          ...(err.retryAfterSec === undefined ? {} : { retryAfterSec: err.retryAfterSec }),
+        },
+      );
+    }
+    return err;
   }
 
   /** Runs `work` once the function's deploy or delete in progress is done, holding its lock. */
