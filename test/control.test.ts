@@ -191,6 +191,30 @@ describe('control API', () => {
     expect(created.version.version).toBe(1);
   });
 
+  it('infers the runtime of a folder whose skiff.json names none, and says so in the build log', async () => {
+    const root = await makeDataDir();
+    try {
+      const py = path.join(root, 'py-only');
+      await mkdir(py);
+      await writeFile(path.join(py, 'main.py'), 'def handle(req, ctx):\n    return "from python"\n');
+      const sh = path.join(root, 'sh-only');
+      await mkdir(sh);
+      await writeFile(path.join(sh, 'fn.sh'), '#!/bin/sh\necho from-shell\n', { mode: 0o755 });
+      for (const [name, dir, runtime, from, answer] of [
+        ['infer-py', py, 'python', 'main.py', 'from python'],
+        ['infer-sh', sh, 'binary', 'fn.sh', 'from-shell'],
+      ] as const) {
+        const res = await p.deploy(name, dir);
+        const body = (await res.json()) as { version: { buildLog: string } };
+        expect(res.status, JSON.stringify(body)).toBe(201);
+        expect(body.version.buildLog).toContain(`runtime (inferred): ${runtime}, from ${from}`);
+        expect(await (await p.call(`/${name}`)).text()).toContain(answer);
+      }
+    } finally {
+      await removeDir(root);
+    }
+  });
+
   it('a module that fails to load fails the deploy and the previous version keeps serving', async () => {
     const dir = path.join(await makeDataDir(), 'loadfail');
     try {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
+import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
 import { registerFnToken } from './fn-token.js';
 import { globalOptions, usageError, withExamples } from './options.js';
@@ -167,6 +168,9 @@ async function deploy(folder: string, opts: DeployOptions, cmd: Command): Promis
   const version = result.body.version;
   const what = version ? ` version ${version.version} (${shortHash(version.hash)})` : '';
   console.log(`✔ Deployed ${deployedName}${what} in ${seconds.toFixed(1)}s`);
+  // neither skiff.json nor --runtime named the runtime: say which one the platform chose, and why
+  const inferred = version?.buildLog?.split('\n').find((line) => line.includes(RUNTIME_INFERRED));
+  if (inferred !== undefined) console.log(`  ${inferred.slice(inferred.indexOf(RUNTIME_INFERRED))}`);
   const gateway = client.gatewayUrl();
   if (gateway !== undefined) console.log(`  curl ${gateway}/${encodeURIComponent(deployedName)}`);
 }

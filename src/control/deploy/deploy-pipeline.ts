@@ -23,6 +23,7 @@ import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { readSpecFile, resolveSpec, type DeployRequest } from './deploy-spec.js';
 import { createBuildRunner } from './run-command.js';
 import { runtimeOf } from '../../languages/index.js';
+import { inferRuntime, RUNTIME_INFERRED, type InferredRuntime } from '../../languages/infer-runtime.js';
 
 export interface DeployOutcome {
   created: boolean;
@@ -99,7 +100,15 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       maxPackedBytes: config.build.maxUploadBytes,
     });
     log(`extracted ${stats.files} files (${stats.bytes} bytes)`);
-    spec = resolveSpec(req, req.specFile === false ? {} : await readSpecFile(staging));
+    const fileSpec = req.specFile === false ? {} : await readSpecFile(staging);
+    let inferred: InferredRuntime | undefined;
+    if (req.specFile !== false && req.runtime === undefined && fileSpec.runtime === undefined) {
+      inferred = await inferRuntime(staging, req.handler ?? fileSpec.handler ?? null);
+      log(
+        `${RUNTIME_INFERRED} ${inferred.runtime}, from ${inferred.from} (set "runtime" in skiff.json to choose)`,
+      );
+    }
+    spec = resolveSpec(req, fileSpec, inferred?.runtime);
     if (spec.flavor !== undefined) {
       const flavor = checkFlavor(
         spec.flavor,

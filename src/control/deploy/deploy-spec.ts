@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../../shared/errors.js';
 import { parseSpec } from '../../shared/validate.js';
-import type { Access, FlavorName, FunctionSpec, SpecInput } from '../../model/spec.js';
+import type { Access, FlavorName, FunctionSpec, RuntimeName, SpecInput } from '../../model/spec.js';
 import { compactScaling, type ScalingInput } from '../../model/scaling.js';
 import { compactLimits, type LimitsInput } from '../../model/limits.js';
 
@@ -62,7 +62,7 @@ export async function readSpecFile(dir: string): Promise<SpecInput> {
 }
 
 /** The spec of a deploy: the request's parameters win over skiff.json, and the defaults fill the rest. */
-export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
+export function resolveSpec(req: DeployRequest, file: SpecInput, inferred?: RuntimeName): FunctionSpec {
   const overrides = parseSpec(
     {
       ...(req.runtime === undefined ? {} : { runtime: req.runtime }),
@@ -72,7 +72,7 @@ export function resolveSpec(req: DeployRequest, file: SpecInput): FunctionSpec {
   );
   return {
     name: req.name,
-    runtime: overrides.runtime ?? file.runtime ?? 'node',
+    runtime: overrides.runtime ?? file.runtime ?? inferred ?? 'node',
     handler: overrides.handler ?? file.handler ?? null,
     description: file.description ?? '',
     env: { ...file.env, ...req.env },
