@@ -171,6 +171,9 @@ try {
     );
   }
 } finally {
+  // end of file first: the bridge exits on its own (and writes a --cpu-prof profile), else it is killed
+  for (const b of bridges) b.child.stdio[3].end();
+  await new Promise((r) => setTimeout(r, 1000));
   for (const b of bridges) b.child.kill('SIGKILL');
   rmSync(codeDir, { recursive: true, force: true });
 }
