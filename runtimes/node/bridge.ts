@@ -15,6 +15,7 @@ import { callFor } from './call.js';
 import { castFor } from './cast.js';
 import { stateFor } from './state.js';
 import { InvocationSignal } from './invocation.js';
+import { handlerContext } from './handler-context.js';
 import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
 import { installLightResponse } from './light-response.js';
 import { CallError } from '../shared/calls.js';
@@ -290,23 +291,23 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
       return send(id, result);
     }
     if (fn === undefined || info === undefined) throw new Error('INVOKE before READY');
-    const ctx: HandlerContext = {
-      functionName: info.function,
-      version: info.version,
-      invocationId: meta.invocationId,
-      deadline: meta.deadline,
-      trigger: meta.trigger,
-      ...(meta.caller === undefined ? {} : { caller: meta.caller }),
-      call: callFor(connection.calls, meta.invocationId),
-      cast: castFor(connection.calls, meta.invocationId),
-      state: stateFor(connection.calls, meta.invocationId, MAX_RESPONSE_BYTES),
-      env: { ...info.env, ...secrets },
-      secrets,
-      get signal() {
-        return invocation.signal;
+    const ctx = handlerContext(
+      {
+        functionName: info.function,
+        version: info.version,
+        invocationId: meta.invocationId,
+        deadline: meta.deadline,
+        trigger: meta.trigger,
+        caller: meta.caller,
+        call: callFor(connection.calls, meta.invocationId),
+        cast: castFor(connection.calls, meta.invocationId),
+        state: stateFor(connection.calls, meta.invocationId, MAX_RESPONSE_BYTES),
+        env: { ...info.env, ...secrets },
+        secrets,
+        log: (...args: unknown[]) => sendLog(id, 'log', 'info', format(...args)),
       },
-      log: (...args: unknown[]) => sendLog(id, 'log', 'info', format(...args)),
-    };
+      invocation,
+    );
     const value = await current.run(id, () => fn(lazyRequest(meta, body, invocation), ctx));
     if (invocation.cancelled) return sendError(id, { code: 'CANCELLED', message: 'cancelled' });
     send(id, await toResult(value));

@@ -217,6 +217,16 @@ function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string)
   return { ok: false, reason: describeIssues(frame, result.error.issues) };
 }
 
+/** Headers as `headerPairsSchema` takes them: an array of pairs of strings (exactly two each). */
+function isHeaderPairs(value: unknown): value is HeaderPairs {
+  if (!Array.isArray(value)) return false;
+  for (const pair of value as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2) return false;
+    if (typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return false;
+  }
+  return true;
+}
+
 /**
  * A RESULT (one per answered invocation) checked by hand, by the same rules as `resultMetaSchema`
  * (an integer status, headers as pairs of strings, nothing else kept); undefined when it fails them,
@@ -224,14 +234,30 @@ function parseWith<T>(schema: z.ZodMiniType<T>, frame: Frame, direction: string)
  */
 function resultFrame(frame: Frame): Parsed<BridgeFrame> | undefined {
   const { status, headers } = frame.meta;
-  if (typeof status !== 'number' || !Number.isSafeInteger(status) || !Array.isArray(headers))
+  if (typeof status !== 'number' || !Number.isSafeInteger(status) || !isHeaderPairs(headers))
     return undefined;
-  for (const pair of headers as unknown[]) {
-    if (!Array.isArray(pair) || pair.length !== 2) return undefined;
-    if (typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return undefined;
-  }
-  const meta = { status, headers: headers as HeaderPairs };
+  const meta = { status, headers };
   return { ok: true, frame: { kind: FrameKind.RESULT, id: frame.id, meta, body: frame.body } };
+}
+
+/**
+ * An INVOKE (one per invocation, read by every bridge) checked by hand, by the same rules as its
+ * frame's schema (a wire id that is an integer from 0, a Buffer body, `invokeMetaSchema`'s strings,
+ * finite number and header pairs, nothing else kept); undefined when it fails them, and the schema
+ * then says why.
+ */
+function invokeFrame(frame: Frame): Parsed<PlatformFrame> | undefined {
+  const { id, body } = frame;
+  if (!Number.isSafeInteger(id) || id < 0 || !Buffer.isBuffer(body)) return undefined;
+  const { invocationId, method, url, headers, deadline, trigger, caller } = frame.meta;
+  if (typeof invocationId !== 'string' || typeof method !== 'string' || typeof url !== 'string')
+    return undefined;
+  if (typeof deadline !== 'number' || !Number.isFinite(deadline) || typeof trigger !== 'string')
+    return undefined;
+  if ((caller !== undefined && typeof caller !== 'string') || !isHeaderPairs(headers)) return undefined;
+  const meta: InvokeMeta = { invocationId, method, url, headers, deadline, trigger };
+  if (caller !== undefined) meta.caller = caller;
+  return { ok: true, frame: { kind: FrameKind.INVOKE, id, meta, body } };
 }
 
 /** Parses a frame from a bridge (an instance): what the platform and the conformance kit accept. */
@@ -242,5 +268,6 @@ export function parseBridgeFrame(frame: Frame): Parsed<BridgeFrame> {
 
 /** Parses a frame from the platform: what a bridge accepts (unknown kinds are its to ignore). */
 export function parsePlatformFrame(frame: Frame): Parsed<PlatformFrame> {
-  return parseWith(platformFrameSchema, frame, 'platform');
+  const fast = frame.kind === FrameKind.INVOKE ? invokeFrame(frame) : undefined;
+  return fast ?? parseWith(platformFrameSchema, frame, 'platform');
 }
