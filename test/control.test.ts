@@ -215,6 +215,28 @@ describe('control API', () => {
     }
   });
 
+  it('a JavaScript syntax error fails the deploy naming the file, line and column', async () => {
+    const root = await makeDataDir();
+    try {
+      const dir = path.join(root, 'js-syntax');
+      await mkdir(path.join(dir, 'lib'), { recursive: true });
+      await writeFile(
+        path.join(dir, 'index.mjs'),
+        "import { greet } from './lib/greet.mjs';\nexport default () => greet();\n",
+      );
+      await writeFile(path.join(dir, 'lib', 'greet.mjs'), 'export function greet() {\n  return "hi" +;\n}\n');
+      const res = await p.deploy('js-syntax', dir);
+      const body = (await res.json()) as {
+        error: { code: string; message: string; details: { buildLog: string } };
+      };
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(body.error.message).toMatch(/lib\/greet\.mjs:2:16: Unexpected ";"/);
+      expect(body.error.details.buildLog).toContain('lib/greet.mjs:2:16');
+    } finally {
+      await removeDir(root);
+    }
+  });
+
   it('a module that fails to load fails the deploy and the previous version keeps serving', async () => {
     const dir = path.join(await makeDataDir(), 'loadfail');
     try {

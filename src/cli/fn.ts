@@ -88,20 +88,33 @@ export function registerFn(program: Command): void {
   const fn = program.command('fn').description('deploy and manage functions');
   withExamples(fn, 'skiff fn deploy ./hello', 'skiff fn list', 'skiff fn get hello', 'skiff fn delete hello');
 
-  withExamples(
-    withScalingFlags(
-      fn
-        .command('deploy')
-        .description('deploy a folder (or a .tar.gz / .zip of one) as a new version of a function')
-        .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
-        .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
-        .option('--runtime <runtime>', `runtime: ${RUNTIME_CHOICES} (default: from skiff.json)`)
-        .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)'),
-    ).action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
-    'skiff fn deploy ./hello',
-    'skiff fn deploy ./api --name orders --runtime python --handler main.py',
-    'skiff fn deploy ./api --min 1 --max 4 --concurrency 10',
-  );
+  // `skiff deploy` (the faas-cli and wrangler habit) is the same command as `skiff fn deploy`
+  for (const [parent, path] of [
+    [fn, 'skiff fn deploy'],
+    [program, 'skiff deploy'],
+  ] as const) {
+    withExamples(
+      withScalingFlags(
+        parent
+          .command('deploy')
+          .description(
+            path === 'skiff deploy'
+              ? 'the same as `skiff fn deploy`: deploy a folder (or an archive of one) as a new version'
+              : 'deploy a folder (or a .tar.gz / .zip of one) as a new version of a function',
+          )
+          .argument('<dir>', 'the function folder, or a .tar.gz / .tgz / .zip archive of it')
+          .option('--name <name>', 'function name (default: "name" in skiff.json, else the folder name)')
+          .option(
+            '--runtime <runtime>',
+            `runtime: ${RUNTIME_CHOICES} (default: from skiff.json, else inferred from the files)`,
+          )
+          .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)'),
+      ).action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
+      `${path} ./hello`,
+      `${path} ./api --name orders --runtime python --handler main.py`,
+      `${path} ./api --min 1 --max 4 --concurrency 10`,
+    );
+  }
   registerScale(fn);
   registerFnToken(fn);
 

@@ -143,7 +143,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         deployQuery,
         queryObject(query),
         'SKIFF_E_INVALID_SPEC',
-        'the deploy parameters',
+        'a deploy parameter',
       );
       const outcome = await deployer.deploy({ name, archive, runtime, handler, scaling, mode });
       const fn = load(name);

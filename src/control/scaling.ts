@@ -24,7 +24,7 @@ export function scalingFromQuery(query: URLSearchParams): ScalingInput | undefin
     const n = Number(value);
     raw[field] = value.trim() === '' || !Number.isFinite(n) ? value : n;
   }
-  return Object.keys(raw).length === 0 ? undefined : parseScaling(raw, 'the deploy parameters');
+  return Object.keys(raw).length === 0 ? undefined : parseScaling(raw, 'a deploy parameter');
 }
 
 function readPatch(body: Buffer): Record<string, unknown> {

@@ -101,7 +101,7 @@ const ESBUILD_FLAGS = [
 ];
 
 /** The esbuild executable of this platform (a static binary), from the installed esbuild package. */
-function esbuildBinary(): string {
+export function esbuildBinary(): string {
   const fromRoot = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
   const fromEsbuild = createRequire(fromRoot.resolve('esbuild'));
   return realpathSync(fromEsbuild.resolve(`@esbuild/${process.platform}-${process.arch}/bin/esbuild`));

@@ -1,4 +1,5 @@
 import type { Config } from '../shared/config.js';
+import { explainNodeSyntaxError } from './node-syntax.js';
 import { baseEnv, instanceEnv } from './instance-env.js';
 import { buildNode } from './node-build.js';
 import type { Runtime } from './runtime.js';
@@ -35,4 +36,5 @@ export const node: Runtime<'node'> = {
   launchWarm: (config, memoryMb) => generic(config, heapFlags(memoryMb ?? config.sandbox.limits.memoryMb)),
   warmSizedByMemory: true,
   interpreter: (config) => config.runtimes.node,
+  explainSyntaxError: explainNodeSyntaxError,
 };

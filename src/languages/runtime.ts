@@ -57,4 +57,9 @@ export interface Runtime<N extends RuntimeName = RuntimeName> {
    * read-only into every sandbox when it lives outside /usr.
    */
   readonly interpreter: (config: Config) => string | null;
+  /**
+   * After a version built but failed to load with a syntax error its runtime reports without a place
+   * (Node's ES modules): the errors with file:line:column, found in the built folder, or undefined.
+   */
+  readonly explainSyntaxError?: (runner: BuildRunner, entry: string) => Promise<string | undefined>;
 }

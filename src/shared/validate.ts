@@ -15,6 +15,7 @@ import {
 import { functionNameSchema, specSchema, withLanguageRuntime, type SpecInput } from '../model/spec.js';
 import { workflowSpecSchema, type WorkflowSpec } from '../model/workflow.js';
 import { SkiffError, type ErrorCode } from './errors.js';
+import { closest } from './suggest.js';
 
 export function validateName(name: string): string {
   if (!functionNameSchema.safeParse(name).success) {
@@ -34,12 +35,26 @@ function pathText(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function refuse(code: ErrorCode, source: string, error: z.ZodError): never {
+function refuse(code: ErrorCode, source: string, error: z.ZodError, raw?: unknown): never {
   const problems = error.issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? ` unknown field(s) ${issue.keys.join(', ')}:` : '';
-    return `${pathText(issue.path)}:${keys} ${issue.message}`;
+    return `${pathText(issue.path)}:${keys} ${issue.message}${suggestion(issue, raw)}`;
   });
   throw new SkiffError(code, `${source} is invalid: ${problems.join('; ')}`);
+}
+
+/** For a value that is not one of a list: the listed one it is likely a typo of. */
+function suggestion(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code !== 'invalid_value') return '';
+  let value: unknown = raw;
+  for (const key of issue.path) {
+    if (typeof value !== 'object' || value === null) return '';
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  if (typeof value !== 'string') return '';
+  const known = issue.values.filter((v): v is string => typeof v === 'string');
+  const near = closest(value, known);
+  return near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`;
 }
 
 /** Parses with any schema; a failure is `code` with a message naming `source` and each bad field. */
@@ -51,7 +66,7 @@ export function parseWith<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  return refuse(code, source, result.error);
+  return refuse(code, source, result.error, raw);
 }
 
 /** Parses a skiff.json (or deploy overrides); a versioned runtime name (`node20`) names its language. */

@@ -3,6 +3,7 @@
  * the new version, then switch the live version atomically while the old one drains. A failed build is
  * recorded and the previous version keeps serving. Also the pruning of old versions after a deploy.
  */
+import { existsSync } from 'node:fs';
 import type { Config } from '../../shared/config.js';
 import { SkiffError, toSkiffError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -113,7 +114,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       const flavor = checkFlavor(
         spec.flavor,
         deps.flavors,
-        req.flavor === undefined ? 'skiff.json' : 'the deploy parameters',
+        req.flavor === undefined ? 'skiff.json' : 'a deploy parameter',
       );
       checkReservedEnv(spec.env, flavor);
     }
@@ -194,6 +195,14 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     }
     const details = (failure.details as { stderr?: string } | undefined)?.stderr;
     if (details !== undefined) log(details);
+    const where = await explainLoadFailure(
+      deps,
+      spec,
+      entry,
+      [artifacts.versionDir(req.name, version, hash), staging],
+      failure,
+      log,
+    );
     await artifacts.discard(staging);
     await artifacts.discard(artifacts.versionDir(req.name, version, hash));
     await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
@@ -219,10 +228,12 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
         ? failure.code
         : 'SKIFF_E_BUILD_FAILED';
     // a step's whole output may be in its message: the build log holds it, bounded, so the message is cut
+    const message =
+      where === undefined ? failure.message : `${failure.message}; ${where.replaceAll('\n', '; ')}`;
     const reason =
-      failure.message.length > MESSAGE_MAX_CHARS
-        ? `${failure.message.slice(0, MESSAGE_MAX_CHARS)}… (the rest in the build log)`
-        : failure.message;
+      message.length > MESSAGE_MAX_CHARS
+        ? `${message.slice(0, MESSAGE_MAX_CHARS)}… (the rest in the build log)`
+        : message;
     throw new SkiffError(code, `version ${version} of ${req.name} failed to build: ${reason}`, {
       details: { version, buildLog: text },
     });
@@ -230,6 +241,35 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
 }
 
 /** A deploy under a name an external target (a workflow member) serves. */
+/**
+ * A version that built but failed to load: where its runtime can find the syntax error it did not
+ * place (Node's ES modules), the `file:line:column` lines, also written to the build log.
+ */
+async function explainLoadFailure(
+  deps: DeployerDeps,
+  spec: FunctionSpec | undefined,
+  entry: string,
+  dirs: readonly string[],
+  failure: SkiffError,
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  const explain = spec === undefined ? undefined : runtimeOf(spec.runtime).explainSyntaxError;
+  if (explain === undefined || entry === '' || !/failed to load/.test(failure.message)) return undefined;
+  const dir = dirs.find((d) => existsSync(d));
+  if (dir === undefined) return undefined;
+  const runner = createBuildRunner(deps.sandbox, dir, deps.config, log);
+  try {
+    const where = await explain(runner, entry);
+    if (where !== undefined) for (const line of where.split('\n')) log(line);
+    return where;
+  } catch (err) {
+    deps.logger.debug({ err }, 'could not look for the syntax error');
+    return undefined;
+  } finally {
+    await runner.finish();
+  }
+}
+
 export function nameTaken(name: string, owner: string): SkiffError {
   return new SkiffError(
     'SKIFF_E_CONFLICT',

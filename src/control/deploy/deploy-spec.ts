@@ -68,7 +68,7 @@ export function resolveSpec(req: DeployRequest, file: SpecInput, inferred?: Runt
       ...(req.runtime === undefined ? {} : { runtime: req.runtime }),
       ...(req.handler === undefined ? {} : { handler: req.handler }),
     },
-    'the deploy parameters',
+    'a deploy parameter',
   );
   return {
     name: req.name,
