@@ -18,6 +18,7 @@ import { InvocationSignal } from './invocation.js';
 import { handlerContext } from './handler-context.js';
 import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
 import { installLightResponse } from './light-response.js';
+import { rehearse } from './rehearsal.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import type { ExpressHandler } from './tinyfaas.js';
@@ -73,8 +74,9 @@ const { writer } = connection;
 startedAt.hello = performance.now();
 
 // Node loads its fetch implementation on the first Request (about 18 ms here): do it while this
-// process waits for INIT (a warm-pool process waits long before), not in the first invocation. A
-// process started for its function gets INIT at once: it loads the function first (initThenWarm).
+// process waits for INIT (a warm-pool process waits long before), not in the first invocation, and
+// rehearse the rest of a first INIT and INVOKE (rehearsal.ts). A process started for its function
+// gets INIT at once: it loads the function first (initThenWarm).
 let prewarm: NodeJS.Timeout | undefined = setTimeout(warmFetch, 20);
 function warmFetch(): void {
   prewarm = undefined;
@@ -82,6 +84,8 @@ function warmFetch(): void {
   // global may be the light one by now, so only Request is touched)
   linkRequestPrototype();
   void new Request('http://localhost/', { method: 'POST', body: 'x' }).arrayBuffer();
+  // only before INIT: after it the rehearsal would run beside the function's first calls
+  if (init === undefined) void rehearse(connection);
 }
 async function initThenWarm(meta: InitMeta): Promise<void> {
   const pending = prewarm !== undefined;

@@ -105,6 +105,19 @@ export class BridgeConnection {
     );
   }
 
+  /**
+   * Parses `frames` as the platform's would be, and drops them: run while the process waits (a
+   * warm-pool process before INIT), so the first real INIT and INVOKE do not pay for the schemas'
+   * first use (zod builds each schema's parser then). Nothing is dispatched or sent. False when the
+   * schemas have not loaded yet.
+   */
+  rehearse(frames: readonly Frame[]): boolean {
+    const parse = this.parse;
+    if (parse === undefined) return false;
+    for (const frame of frames) parse(frame);
+    return true;
+  }
+
   /** True once the platform sent SHUTDOWN. */
   get shuttingDown(): boolean {
     return this.stopping;

@@ -182,8 +182,13 @@ export class Instance implements PoolInstance<Instance> {
     connection.deployment = deployment;
     this.state = 'starting';
     if (this.fromWarmPool) {
-      await this.process.mountCode(deployment.codeDir, deployment.function);
-      this.process.setLimits(deployment.limits);
+      // the limits are written while the mount helper mounts the code (another process's work)
+      const mounted = this.process.mountCode(deployment.codeDir, deployment.function);
+      try {
+        this.process.setLimits(deployment.limits);
+      } finally {
+        await mounted;
+      }
     }
     if ((this.state as InstanceState) !== 'starting') {
       throw new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'the function instance exited during start-up');

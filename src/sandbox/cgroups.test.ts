@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../model/limits.js';
@@ -28,6 +28,30 @@ describe.skipIf(!usable)('the cpu limit of an instance cgroup', () => {
       // a smaller quota than the burst in place is taken too (the burst is lowered first)
       cgroup.setLimits({ ...DEFAULT_LIMITS, cpus: 0.25 });
       expect([quota(), burst()]).toEqual(['25000', expectedBurst('25000')]);
+    } finally {
+      await cgroup.remove();
+      await cgroups.close();
+    }
+  });
+});
+
+describe.skipIf(!usable)('the limits of a warm process taken by a function', () => {
+  it('are written only when they differ from those in force', async () => {
+    // its own: the test above closed the shared one
+    const cgroups = openCgroups();
+    if (typeof cgroups === 'string') return;
+    const id = `limits-test-${process.pid}`;
+    const pidsMax = path.join(cgroups.bases.pids, id, 'pids.max');
+    const cgroup = cgroups.create(id, DEFAULT_LIMITS);
+    try {
+      expect(readFileSync(pidsMax, 'utf8').trim()).toBe(String(DEFAULT_LIMITS.pids));
+      // changed behind its back: the same limits again must not touch the files
+      writeFileSync(pidsMax, '7');
+      cgroup.setLimits({ ...DEFAULT_LIMITS });
+      expect(readFileSync(pidsMax, 'utf8').trim()).toBe('7');
+      // other limits are written, all of them
+      cgroup.setLimits({ ...DEFAULT_LIMITS, memoryMb: DEFAULT_LIMITS.memoryMb * 2 });
+      expect(readFileSync(pidsMax, 'utf8').trim()).toBe(String(DEFAULT_LIMITS.pids));
     } finally {
       await cgroup.remove();
       await cgroups.close();

@@ -19,7 +19,7 @@ export interface InstanceCgroup {
   oomKills(): number;
   /** Memory charged to the cgroup now (processes and /tmp), bytes. */
   memoryBytes(): number | null;
-  /** Changes the limits (a warm-pool process taking on a function's own). */
+  /** Changes the limits (a warm-pool process taking on a function's own); the same ones write nothing. */
   setLimits(limits: Limits): void;
   /** Kills what is left in the cgroup and removes it. */
   remove(): Promise<void>;
@@ -60,6 +60,23 @@ function mounts(): Mount[] {
 const CPU_PERIOD_US = 100_000;
 
 const cpuQuota = (l: Limits): number => Math.round(l.cpus * CPU_PERIOD_US);
+
+/**
+ * A cgroup's `setLimits` that writes only when the limits it enforces (memory, pids, cpu) differ from
+ * those last written: a warm-pool process taken by a function of the default limits (most) costs its
+ * cold start no cgroup writes.
+ */
+function whenChanged(write: (l: Limits) => void, initial: Limits): (l: Limits) => void {
+  write(initial);
+  let applied = initial;
+  return (l) => {
+    if (l.memoryMb === applied.memoryMb && l.pids === applied.pids && cpuQuota(l) === cpuQuota(applied)) {
+      return;
+    }
+    write(l);
+    applied = l;
+  };
+}
 
 /**
  * Writes the quota (`setQuota`), then a burst of as much again where the kernel has CFS burst
@@ -191,7 +208,7 @@ function v1(): Cgroups | string {
       const dirs = CONTROLLERS.map((c) => path.join(bases[c], id));
       const [memory, pids, cpu] = dirs as [string, string, string];
       for (const dir of dirs) mkdirSync(dir);
-      const setLimits = (l: Limits): void => {
+      const write = (l: Limits): void => {
         const bytes = String(l.memoryMb * 1024 * 1024);
         // with swap accounting, swap counts too, so memory cannot spill into swap; memsw may never
         // be below the memory limit, so the order depends on whether the limit grows or shrinks
@@ -209,7 +226,7 @@ function v1(): Cgroups | string {
           writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), String(quota));
         });
       };
-      setLimits(limits);
+      const setLimits = whenChanged(write, limits);
       return {
         setLimits,
         procsFiles: dirs.map((dir) => path.join(dir, 'cgroup.procs')),
@@ -254,7 +271,7 @@ function v2(): Cgroups | string {
     create(id, limits) {
       const dir = path.join(mine, id);
       mkdirSync(dir);
-      const setLimits = (l: Limits): void => {
+      const write = (l: Limits): void => {
         writeFileSync(path.join(dir, 'memory.max'), String(l.memoryMb * 1024 * 1024));
         const swap = path.join(dir, 'memory.swap.max');
         if (existsSync(swap)) writeFileSync(swap, '0');
@@ -264,7 +281,7 @@ function v2(): Cgroups | string {
           writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`),
         );
       };
-      setLimits(limits);
+      const setLimits = whenChanged(write, limits);
       return {
         setLimits,
         procsFiles: [path.join(dir, 'cgroup.procs')],
