@@ -3,12 +3,11 @@
  * are reported at once (SKIFF_E_PORT_IN_USE) with the flag and setting that move each; `--listeners`
  * leaves optional ones out. Real sockets hold the ports; the real CLI runs.
  */
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, runCli } from './helpers/cli.js';
+import { cleanEnv, runCli, startServe } from './helpers/cli.js';
 import { makeDataDir, removeDir } from './helpers/platform.js';
 
 let tcp: Server;
@@ -108,11 +107,8 @@ describe('skiff serve and taken ports', () => {
 
   it('starts without the optional listeners left out of --listeners, though their ports are taken', async () => {
     const dir = await dataDir();
-    const child = spawn(
-      process.execPath,
+    const serve = startServe(
       [
-        BIN,
-        'serve',
         '--data-dir',
         dir,
         '--sandbox',
@@ -130,25 +126,15 @@ describe('skiff serve and taken ports', () => {
         '--listeners',
         'grpc',
       ],
-      { env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe'] },
+      cleanEnv({}),
     );
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 20_000;
-      while (!out.includes('Press Ctrl+C') && child.exitCode === null && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(out, err).toContain('Press Ctrl+C');
-      expect(out).toMatch(/grpc\s+/);
-      expect(out).not.toMatch(/coap\s+coap:/);
-      expect(out).not.toMatch(/mqtt\s+mqtt:/);
+      await serve.waitForStdout('Press Ctrl+C', 20_000);
+      expect(serve.stdout()).toMatch(/grpc\s+/);
+      expect(serve.stdout()).not.toMatch(/coap\s+coap:/);
+      expect(serve.stdout()).not.toMatch(/mqtt\s+mqtt:/);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
     }
   }, 30_000);
 

@@ -12,6 +12,7 @@ interface ServeOptions {
   httpHost?: string;
   httpPort?: number;
   logLevel?: string;
+  logFormat?: string;
   deploy?: string[];
   sandbox?: string;
   insecureNoSandbox?: boolean;
@@ -60,6 +61,7 @@ function flagsToConfig(opts: ServeOptions, dataDir: string | undefined): Record<
   const http: Record<string, unknown> = {};
   if (dataDir !== undefined) flags['dataDir'] = dataDir;
   if (opts.logLevel !== undefined) flags['logLevel'] = opts.logLevel;
+  if (opts.logFormat !== undefined) flags['logFormat'] = opts.logFormat;
   if (opts.controlHost !== undefined) control['host'] = opts.controlHost;
   if (opts.controlPort !== undefined) control['port'] = opts.controlPort;
   if (opts.httpHost !== undefined) http['host'] = opts.httpHost;
@@ -91,15 +93,22 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   // before anything is written: the platform's files are its own (startServer sets it again)
   process.umask(0o077);
   // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
-  const [{ createLogger }, { loadPlatformConfig, startServer }, { packDirectory }] = await Promise.all([
-    import('../shared/logger.js'),
-    import('../server.js'),
-    import('../store/archive/pack.js'),
-  ]);
+  const [{ createLogger }, { humanStream }, { loadPlatformConfig, startServer }, { packDirectory }] =
+    await Promise.all([
+      import('../shared/logger.js'),
+      import('../shared/log-human.js'),
+      import('../server.js'),
+      import('../store/archive/pack.js'),
+    ]);
   const { dataDir } = globalOptions(cmd);
   const config = loadPlatformConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
-  // The platform log (JSON) goes to stderr; stdout carries the lines meant for people.
-  const logger = createLogger(config.logLevel, 2);
+  // The platform log goes to stderr (JSON lines, or text on a terminal); stdout carries the lines
+  // meant for people.
+  const human =
+    config.logFormat === 'human' || (config.logFormat === 'auto' && process.stderr.isTTY === true);
+  const logger = human
+    ? createLogger(config.logLevel, humanStream(process.stderr, process.stderr.hasColors?.() === true))
+    : createLogger(config.logLevel, 2);
   const server = await startServer(config, logger);
   console.log(`Skiff is up (data dir ${config.dataDir})`);
   const width = Math.max(8, ...Object.keys(server.endpoints).map((name) => name.length));
@@ -181,6 +190,10 @@ export function registerServe(program: Command): void {
   for (const { option } of DIALECT_FLAGS) cmd.addOption(option);
   cmd
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option(
+      '--log-format <format>',
+      'the platform log on stderr: auto (text on a terminal, else JSON lines), json or human (default auto)',
+    )
     .option(
       '--deploy <dir...>',
       'deploy these function folders once the platform is up (named by skiff.json "name", else the folder)',

@@ -9,6 +9,7 @@ import { SkiffError } from './errors.js';
 export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'int' }> = {
   SKIFF_HOME: { path: ['dataDir'], type: 'string' },
   SKIFF_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+  SKIFF_LOG_FORMAT: { path: ['logFormat'], type: 'string' },
   SKIFF_CONTROL_HOST: { path: ['control', 'host'], type: 'string' },
   SKIFF_CONTROL_PORT: { path: ['control', 'port'], type: 'int' },
   SKIFF_HTTP_HOST: { path: ['http', 'host'], type: 'string' },

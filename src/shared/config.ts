@@ -10,6 +10,8 @@ export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('.skiff'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The platform log on stderr: `auto` is human lines on a terminal, else JSON lines (pino). */
+    logFormat: z.enum(['auto', 'json', 'human']).default('auto'),
     control: z
       .object({
         /** `localhost` listens on 127.0.0.1 and ::1. */

@@ -1,5 +1,5 @@
 /** Runs the built CLI as a user would: `node bin/skiff.js …` in a child process, with a controlled env. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,4 +74,42 @@ export function runCli(
     // stdin: the given text, else a closed pipe (never the test runner's terminal)
     child.stdin?.end(input ?? '');
   });
+}
+
+/** A `skiff serve` child: its output so far, a wait for a line on stdout, and a stop (SIGTERM). */
+export interface ServeChild {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout holds `text`; rejects when the process exits first or after `ms`. */
+  waitForStdout(text: string, ms: number): Promise<void>;
+  stop(): Promise<number | null>;
+}
+
+export function startServe(args: string[], env: NodeJS.ProcessEnv): ServeChild {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    async waitForStdout(text, ms) {
+      const deadline = Date.now() + ms;
+      while (!out.includes(text)) {
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`no "${text}" from skiff serve\nstdout:\n${out}\nstderr:\n${err}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }
