@@ -26,7 +26,7 @@ import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import { kindName, type BridgeFrame, type ErrorMeta, type HelloMeta, type InitMeta } from './messages.js';
-import { invokeMeta } from './invoke-meta.js';
+import { invokeMetaJson } from './invoke-meta.js';
 import { InFlightTable } from './in-flight.js';
 import type { ConnectionOptions, Pending, StartErrorCode } from './connection-types.js';
 
@@ -165,7 +165,7 @@ export class ProtocolConnection {
     if (inv.signal?.aborted === true) return Promise.reject(cancelled());
     const wireId = this.nextId++;
     const deadline = Date.now() + timeoutMs;
-    const meta = invokeMeta(inv, deadline);
+    const meta = invokeMetaJson(inv, deadline);
     return new Promise<Result>((resolve, reject) => {
       const now = performance.now();
       const p: Pending = {
