@@ -49,11 +49,12 @@ export class FrameChannel {
   }
 
   /**
-   * Queues a frame for the peer (frames queued in one tick, or turn, leave in one write); a no-op once closed.
+   * Queues a frame for the peer (its meta an object or the JSON text of one; frames queued in one tick,
+   * or turn, leave in one write); a no-op once closed.
    * `sent` is called once the frame's bytes are on their way out (`FrameWriter.send`): before that the
    * peer cannot have read it.
    */
-  send(kind: number, id: number, meta?: object, body?: Uint8Array, sent?: () => void): void {
+  send(kind: number, id: number, meta?: object | string, body?: Uint8Array, sent?: () => void): void {
     if (this.stream.destroyed || this.stream.writableEnded) return;
     this.writer.send(kind, id, meta, body, sent);
   }

@@ -26,7 +26,8 @@ import { StateDesk } from './state-desk.js';
 import { FrameChannel } from './channel.js';
 import { FrameKind, PROTOCOL_VERSION, type FrameTooLargeError } from './frames.js';
 import { kindName, type BridgeFrame, type ErrorMeta, type HelloMeta, type InitMeta } from './messages.js';
-import { invokeMeta } from './invoke-meta.js';
+import { invokeMetaJson } from './invoke-meta.js';
+import { InFlightTable } from './in-flight.js';
 import type { ConnectionOptions, Pending, StartErrorCode } from './connection-types.js';
 
 export type {
@@ -43,7 +44,7 @@ export class ProtocolConnection {
   hello: HelloMeta | undefined;
   private readyNow = false;
   private readonly channel: FrameChannel;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new InFlightTable<Pending>();
   private readonly desk: CallDesk;
   private readonly stateDesk: StateDesk;
   private readonly liveness: LivenessProbe;
@@ -151,7 +152,7 @@ export class ProtocolConnection {
     this.abortStart(startMessage);
     this.liveness.failAll();
     this.deadlines.stop();
-    for (const p of this.pending.values()) p.reject(error);
+    for (const [, p] of this.pending.entries()) p.reject(error);
     this.pending.clear();
   }
 
@@ -164,7 +165,7 @@ export class ProtocolConnection {
     if (inv.signal?.aborted === true) return Promise.reject(cancelled());
     const wireId = this.nextId++;
     const deadline = Date.now() + timeoutMs;
-    const meta = invokeMeta(inv, deadline);
+    const meta = invokeMetaJson(inv, deadline);
     return new Promise<Result>((resolve, reject) => {
       const now = performance.now();
       const p: Pending = {
@@ -235,7 +236,7 @@ export class ProtocolConnection {
     this.abortStart(`broke the runtime protocol: ${reason}`);
     const error = protocolError(reason);
     this.deadlines.stop();
-    for (const p of this.pending.values()) p.reject(error);
+    for (const [, p] of this.pending.entries()) p.reject(error);
     this.pending.clear();
     this.liveness.failAll();
     this.channel.destroy();
@@ -291,11 +292,8 @@ export class ProtocolConnection {
   private callerOf(
     invocationId: string,
   ): { invocation: Invocation; deadline: number; written: boolean } | undefined {
-    for (const p of this.pending.values()) {
-      if (p.invocationId === invocationId)
-        return { invocation: p.inv, deadline: p.deadline, written: p.written };
-    }
-    return undefined;
+    const p = this.pending.find((q) => q.invocationId === invocationId);
+    return p === undefined ? undefined : { invocation: p.inv, deadline: p.deadline, written: p.written };
   }
 
   /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
@@ -369,7 +367,7 @@ export class ProtocolConnection {
   /** Times out every invocation due by `now`; returns the earliest due time left (Infinity: none). */
   private sweepDeadlines(now: number): number {
     let next = Infinity;
-    for (const [wireId, p] of this.pending) {
+    for (const [wireId, p] of this.pending.entries()) {
       if (p.due <= now) this.onTimeout(wireId, p);
       else if (p.due < next) next = p.due;
     }

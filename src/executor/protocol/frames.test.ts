@@ -166,3 +166,68 @@ describe('frame codec', () => {
     expect(new FrameDecoder().push(writes[0] as Buffer).map((f) => f.id)).toEqual([1, 2]);
   });
 });
+
+describe('frame writer batches', () => {
+  it('writes small and large frames in order across slabs, and never writes over bytes handed out', async () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) });
+    const sent: { id: number; meta: Record<string, unknown>; body: Buffer }[] = [];
+    for (let id = 1; id <= 300; id++) {
+      // mostly small frames (a slab holds a few dozen), now and then one too large for a slab
+      const body = Buffer.alloc(id % 50 === 0 ? 10_000 : id % 7, id % 256);
+      const meta = { n: id, text: 'ü✓'.repeat(id % 40), quote: '"\\' };
+      writer.send(FrameKind.LOG, id, meta, body);
+      sent.push({ id, meta, body });
+      if (id % 40 === 0) await new Promise<void>((resolve) => process.nextTick(resolve));
+    }
+    writer.flush();
+    const copies = writes.map((w) => Buffer.from(w));
+    // later frames went to new bytes: what was handed to the stream earlier is unchanged
+    writes.forEach((w, i) => expect(w.equals(copies[i] as Buffer)).toBe(true));
+    const decoder = new FrameDecoder();
+    const frames = writes.flatMap((w) => decoder.push(w));
+    expect(frames.map((f) => ({ id: f.id, meta: f.meta, body: f.body }))).toEqual(sent);
+  });
+
+  it('takes a meta given as JSON text as it is', async () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) });
+    writer.send(FrameKind.PING, 1, '{"a":[1,"x"]}');
+    writer.send(FrameKind.PING, 2, { a: [1, 'x'] });
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(writes).toHaveLength(1);
+    const [a, b] = new FrameDecoder().push(writes[0] as Buffer);
+    expect(a?.meta).toEqual({ a: [1, 'x'] });
+    expect(b?.meta).toEqual(a?.meta);
+    expect(
+      encodeFrame(FrameKind.PING, 1, '{"a":[1,"x"]}').equals(encodeFrame(FrameKind.PING, 1, { a: [1, 'x'] })),
+    ).toBe(true);
+  });
+
+  it('refuses a frame over MAX_FRAME_BYTES and queues nothing of it', async () => {
+    const writes: Buffer[] = [];
+    const writer = new FrameWriter({ write: (data: Buffer) => writes.push(data) });
+    expect(() => writer.send(FrameKind.RESULT, 1, {}, new Uint8Array(MAX_FRAME_BYTES))).toThrow(RangeError);
+    writer.send(FrameKind.PING, 2);
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(new FrameDecoder().push(writes[0] as Buffer).map((f) => f.id)).toEqual([2]);
+  });
+});
+
+describe('frame decoder views', () => {
+  it('decodes many frames of one chunk, and frames across chunks, with their bodies intact', () => {
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      encodeFrame(FrameKind.RESULT, i, { status: 200, headers: [['n', String(i)]] }, Buffer.alloc(i * 3, i)),
+    );
+    const all = Buffer.concat(frames);
+    for (const size of [1, 7, 64, 1000, all.length]) {
+      const decoder = new FrameDecoder();
+      const out = [];
+      for (let at = 0; at < all.length; at += size) out.push(...decoder.push(all.subarray(at, at + size)));
+      expect(
+        out.map((f) => [f.id, f.meta['headers'], f.body.toString('hex')]),
+        `chunks of ${size}`,
+      ).toEqual(frames.map((_, i) => [i, [['n', String(i)]], Buffer.alloc(i * 3, i).toString('hex')]));
+    }
+  });
+});
