@@ -49,6 +49,14 @@ describe('the table of invocations in flight', () => {
     for (const id of ids.slice(3000)) expect(table.get(id)).toBe(id * 2);
   });
 
+  it('finds and deletes nothing for the id that marks a free slot (-1), whatever a frame says', () => {
+    const table = new InFlightTable<string>();
+    table.set(1, 'a');
+    expect(table.get(-1)).toBeUndefined();
+    expect(table.delete(-1)).toBe(false);
+    expect(table.size).toBe(1);
+  });
+
   it('empties on clear', () => {
     const table = new InFlightTable<string>();
     for (let id = 1; id < 200; id++) table.set(id, String(id));

@@ -36,7 +36,8 @@ export class InFlightTable<T> {
 
   get(id: number): T | undefined {
     const slot = id & this.mask;
-    if (this.ids[slot] === id) return this.values[slot];
+    // FREE (-1) is no id: a frame naming it finds nothing
+    if (this.ids[slot] === id && id !== FREE) return this.values[slot];
     return this.overflow.size === 0 ? undefined : this.overflow.get(id);
   }
 
@@ -58,7 +59,7 @@ export class InFlightTable<T> {
 
   delete(id: number): boolean {
     const slot = id & this.mask;
-    if (this.ids[slot] === id) {
+    if (this.ids[slot] === id && id !== FREE) {
       this.ids[slot] = FREE;
       this.values[slot] = undefined;
       this.count--;
