@@ -252,7 +252,7 @@ export async function startServer(
     guards.control,
     createControlApp(
       [
-        ...metaRoutes(executor, () => endpoints),
+        ...metaRoutes(executor, () => endpoints, { maxUploadBytes: config.build.maxUploadBytes }),
         ...invocationRoutes(queueStore),
         ...functionRoutes({
           registry,

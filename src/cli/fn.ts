@@ -1,9 +1,9 @@
 /** `skiff fn <verb>`: deploy, list, inspect and delete functions through the management API. */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
+import { checkUploadSize, packUpload, type SymlinkMode } from './upload.js';
 import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
 import { registerFnToken } from './fn-token.js';
@@ -77,12 +77,19 @@ export interface FunctionDetail extends FunctionSummary {
 
 interface DeployOptions {
   name?: string;
+  symlinks?: string;
   runtime?: string;
   handler?: string;
   [flag: string]: unknown;
 }
 
 const BUILD_LOG_LINES = 20;
+
+function symlinkMode(value: string | undefined): SymlinkMode {
+  if (value === undefined || value === 'refuse' || value === 'skip' || value === 'follow')
+    return value ?? 'refuse';
+  throw usageError(`--symlinks ${value}: use refuse, skip or follow`, 'skiff fn deploy');
+}
 
 export function registerFn(program: Command): void {
   const fn = program.command('fn').description('deploy and manage functions');
@@ -108,7 +115,11 @@ export function registerFn(program: Command): void {
             '--runtime <runtime>',
             `runtime: ${RUNTIME_CHOICES} (default: from skiff.json, else inferred from the files)`,
           )
-          .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)'),
+          .option('--handler <file>', 'the entry file (default: from skiff.json, else the runtime default)')
+          .option(
+            '--symlinks <mode>',
+            'symbolic links in the folder: refuse (default), skip, or follow (pack what they point at)',
+          ),
       ).action((dir: string, opts: DeployOptions, cmd: Command) => deploy(dir, opts, cmd)),
       `${path} ./hello`,
       `${path} ./api --name orders --runtime python --handler main.py`,
@@ -163,10 +174,11 @@ async function deploy(folder: string, opts: DeployOptions, cmd: Command): Promis
   let result: { status: number; body: { function?: FunctionDetail; version?: Version } };
   let seconds: number;
   try {
-    const body = source.kind === 'dir' ? await packDirectory(source.path) : await readFile(source.path);
+    const upload = await packUpload(source, symlinkMode(opts.symlinks));
+    await checkUploadSize(client, upload);
     result = await client.api('PUT', functionPath(name), {
       query: { runtime: opts.runtime, handler: opts.handler, ...scalingFromFlags(opts) },
-      body,
+      body: upload.body,
       headers: { 'content-type': source.contentType },
     });
   } finally {

@@ -93,13 +93,19 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
   // before anything is written: the platform's files are its own (startServer sets it again)
   process.umask(0o077);
   // Loaded here, so that the other commands (plain HTTP clients) do not load the platform.
-  const [{ createLogger }, { humanStream }, { loadPlatformConfig, startServer }, { packDirectory }] =
-    await Promise.all([
-      import('../shared/logger.js'),
-      import('../shared/log-human.js'),
-      import('../server.js'),
-      import('../store/archive/pack.js'),
-    ]);
+  const [
+    { createLogger },
+    { humanStream },
+    { loadPlatformConfig, startServer },
+    { packDirectory },
+    { deployIgnore },
+  ] = await Promise.all([
+    import('../shared/logger.js'),
+    import('../shared/log-human.js'),
+    import('../server.js'),
+    import('../store/archive/pack.js'),
+    import('../store/archive/skiffignore.js'),
+  ]);
   const { dataDir } = globalOptions(cmd);
   const config = loadPlatformConfig({ file: opts.config, flags: flagsToConfig(opts, dataDir) });
   // The platform log goes to stderr (JSON lines, or text on a terminal); stdout carries the lines
@@ -120,7 +126,8 @@ async function serve(opts: ServeOptions, cmd: Command): Promise<void> {
     try {
       // as `skiff fn deploy` names it: skiff.json's name, else the folder's
       const name = (await readSpecName(path.resolve(dir))) ?? path.basename(path.resolve(dir)).toLowerCase();
-      const archive = await packDirectory(path.resolve(dir));
+      const { exclude } = await deployIgnore(path.resolve(dir));
+      const archive = await packDirectory(path.resolve(dir), { exclude });
       const { version } = await server.deployer.deploy({ name, archive, mode: 'upsert' });
       console.log(`Deployed ${name} version ${version.version}; call it with:`);
       console.log(`  curl ${server.endpoints['http']}/${name}`);

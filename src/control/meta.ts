@@ -2,11 +2,20 @@ import type { z } from 'zod';
 import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
-import type { endpointsSchema, executorSchema, healthSchema } from './response-schemas.js';
+import type { endpointsSchema, executorSchema, healthSchema, limitsSchema } from './response-schemas.js';
 
 /** Routes about the API itself and the platform as a whole. */
-export function metaRoutes(executor: Executor, endpoints: () => Record<string, string> = () => ({})): Route[] {
+export function metaRoutes(
+  executor: Executor,
+  endpoints: () => Record<string, string> = () => ({}),
+  limits: z.output<typeof limitsSchema> = { maxUploadBytes: 0 },
+): Route[] {
   return [
+    {
+      method: 'GET',
+      path: '/v1/limits',
+      handler: ({ res }) => sendJson(res, 200, limits),
+    },
     {
       method: 'GET',
       path: '/v1/endpoints',

@@ -96,6 +96,7 @@ const answerBodies = {
   Executor: answers.executorSchema,
   Health: answers.healthSchema,
   Endpoints: answers.endpointsSchema,
+  Limits: answers.limitsSchema,
   Workflow: workflows.workflowSchema,
   WorkflowSummary: workflows.workflowSummarySchema,
   WorkflowResponse: workflows.workflowResponseSchema,

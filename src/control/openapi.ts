@@ -326,6 +326,17 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/limits': {
+      get: {
+        operationId: 'getLimits',
+        tags: ['meta'],
+        summary: 'What a client may send: the largest deploy upload (the CLI checks it before uploading)',
+        responses: {
+          '200': answer('The limits a client checks before sending.', 'Limits'),
+          '401': response('Unauthorized'),
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: {
         operationId: 'getOpenApi',

@@ -265,6 +265,11 @@ export const executorSchema = z.object({
     .meta({ description: 'The instance budget over all functions and what is taken of it.' }),
 });
 export const healthSchema = z.object({ status: z.literal('ok') });
+export const limitsSchema = z.object({
+  maxUploadBytes: count.meta({
+    description: 'build.maxUploadBytes: the largest deploy upload (a packed folder or archive) taken.',
+  }),
+});
 export const endpointsSchema = z.object({
   endpoints: z.record(z.string(), z.string()).meta({
     description:

@@ -1,4 +1,4 @@
 export { extractArchive } from './extract.js';
 export { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './limits.js';
-export { defaultPackExclude, packDirectory, type PackOptions } from './pack.js';
+export { defaultPackExclude, packablePaths, packDirectory, type PackOptions } from './pack.js';
 export type { ExtractResult } from './staging.js';
