@@ -30,7 +30,7 @@ describe('the Node bridge while it waits for INIT', () => {
     dir = await folderWith({
       'index.js': "export default async () => new Response('hi', { headers: { 'x-fn': 'yes' } });\n",
     });
-    child = spawn(process.execPath, ['--experimental-detect-module', BRIDGE], {
+    child = spawn(process.execPath, ['--experimental-detect-module', BRIDGE, '--warm-pool'], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       // the ESM loader says on stderr which modules it loads
       env: { PATH: process.env['PATH'] ?? '', NODE_DEBUG: 'esm' },

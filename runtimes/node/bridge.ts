@@ -16,7 +16,8 @@ import { castFor } from './cast.js';
 import { stateFor } from './state.js';
 import { InvocationSignal } from './invocation.js';
 import { handlerContext } from './handler-context.js';
-import { lazyRequest, linkRequestPrototype } from './lazy-request.js';
+import { lazyRequest } from './lazy-request.js';
+import { fetchClasses, installFetchGlobals } from './fetch-globals.js';
 import { installLightResponse } from './light-response.js';
 import { rehearse } from './rehearsal.js';
 import { CallError } from '../shared/calls.js';
@@ -73,29 +74,27 @@ const connection = new BridgeConnection({
 const { writer } = connection;
 startedAt.hello = performance.now();
 
-// Node loads its fetch implementation on the first Request (about 18 ms here): do it while this
-// process waits for INIT (a warm-pool process waits long before), not in the first invocation, and
-// rehearse the rest of a first INIT and INVOKE (rehearsal.ts). A process started for its function
-// gets INIT at once: it loads the function first (initThenWarm).
-let prewarm: NodeJS.Timeout | undefined = setTimeout(warmFetch, 20);
-function warmFetch(): void {
+// Node's fetch implementation (undici) loads when a handler first uses Request, Response, Headers
+// or fetch (about 18 ms then), not before: an instance started for its function that never does
+// spares its ~12 MiB (fetch-globals.ts). The Request global and fetch link the lazy Request and light
+// Response to it. A warm-pool process waits for INIT far longer: it loads undici while it waits (most
+// handlers read headers, answer with Response.json or call fetch, and a cold start from the pool is
+// about latency) and rehearses the rest of a first INIT and INVOKE (rehearsal.ts).
+installFetchGlobals();
+let prewarm: NodeJS.Timeout | undefined = process.argv.includes('--warm-pool')
+  ? setTimeout(warmWhileWaiting, 20)
+  : undefined;
+function warmWhileWaiting(): void {
   prewarm = undefined;
-  // links the lazy request to Request.prototype and loads the fetch implementation (the Response
-  // global may be the light one by now, so only Request is touched)
-  linkRequestPrototype();
-  void new Request('http://localhost/', { method: 'POST', body: 'x' }).arrayBuffer();
-  // only before INIT: after it the rehearsal would run beside the function's first calls
-  if (init === undefined) void rehearse(connection);
+  // only before INIT: after it this would run beside the function's first calls
+  if (init !== undefined) return;
+  fetchClasses();
+  void rehearse(connection);
 }
 async function initThenWarm(meta: InitMeta): Promise<void> {
-  const pending = prewarm !== undefined;
   clearTimeout(prewarm);
   prewarm = undefined;
-  try {
-    await onInit(meta);
-  } finally {
-    if (pending) setImmediate(warmFetch);
-  }
+  await onInit(meta);
 }
 const sendLog = connection.sendLog.bind(connection);
 const sendError = connection.sendError.bind(connection);

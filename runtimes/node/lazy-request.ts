@@ -4,14 +4,17 @@
  * undici `Request` (with its body stream, its `FinalizationRegistry` entry for the signal, and a
  * clone of the headers) is built only when the handler touches something only it has: `body`,
  * `clone()`, `formData()`, `blob()`, `cache`, `mode` and the other Fetch members. The object is an
- * `instanceof Request` (its prototype chain runs through `Request.prototype`), and every member of
- * `Request.prototype` answers, so a handler cannot tell it from a real one except by speed.
+ * `instanceof Request` (its prototype chain runs through `Request.prototype` once Node's fetch
+ * implementation is loaded, which the `Request` global and any such member do: fetch-globals.ts),
+ * and every member of `Request.prototype` answers, so a handler cannot tell it from a real one except
+ * by speed.
  *
  * `signal` is the invocation's own signal (aborted when the platform cancels the call); reading it
  * is what creates its AbortController (invocation.ts).
  */
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
 import { forwardMembers } from './forward-members.js';
+import { fetchClasses, onFetchLoad, pendingPrototype } from './fetch-globals.js';
 
 /** What the lazy request needs of its invocation: the signal, made on first use. */
 export interface SignalSource {
@@ -129,7 +132,7 @@ function realRequest(lazy: InvocationRequest): Request {
   const o = lazy[own];
   const { method, url } = o.meta;
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  const request = new Request(url, {
+  const request = new (fetchClasses().Request)(url, {
     method,
     headers: lazy.headers,
     signal: o.source.signal,
@@ -141,20 +144,14 @@ function realRequest(lazy: InvocationRequest): Request {
   return request;
 }
 
-let linked = false;
-
-/**
- * Puts `Request.prototype` under the lazy request's prototype and forwards every member the lazy
- * request does not answer itself to the real request. Touching `Request` loads Node's fetch
- * implementation, so this runs once, off the first invocation's path when it can (the bridge's
- * pre-warm), else on the first invocation.
- */
-export function linkRequestPrototype(): void {
-  if (linked) return;
-  linked = true;
-  forwardMembers<InvocationRequest>(InvocationRequest.prototype, Request.prototype, realRequest, true);
-  Object.setPrototypeOf(InvocationRequest.prototype, Request.prototype);
-}
+// Until Node's fetch implementation loads, any member the lazy request lacks loads it; then its
+// prototype chains to `Request.prototype` and every member it does not answer itself is forwarded
+// to the real request (fetch-globals.ts). The hello path touches none.
+Object.setPrototypeOf(InvocationRequest.prototype, pendingPrototype(InvocationRequest.prototype));
+onFetchLoad(({ Request: Real }) => {
+  forwardMembers<InvocationRequest>(InvocationRequest.prototype, Real.prototype, realRequest, true);
+  Object.setPrototypeOf(InvocationRequest.prototype, Real.prototype);
+});
 
 /** Methods the lazy request passes as they are (others go through Request's checks and casing). */
 const PLAIN_METHODS: ReadonlySet<string> = new Set([
@@ -172,7 +169,6 @@ const PLAIN_METHODS: ReadonlySet<string> = new Set([
  * forbidden one) builds the real request at once, so it is normalised or refused as before.
  */
 export function lazyRequest(meta: InvokeMeta, body: Buffer, source: SignalSource): Request {
-  linkRequestPrototype();
   const request = new InvocationRequest(meta, body, source);
   if (!PLAIN_METHODS.has(meta.method)) realRequest(request);
   return request as unknown as Request;

@@ -10,6 +10,7 @@
  */
 import type { HeaderPairs } from '../../src/executor/protocol/messages.js';
 import { forwardMembers } from './forward-members.js';
+import { fetchClasses, loadedFetchClasses, onFetchLoad, pendingPrototype } from './fetch-globals.js';
 
 type RealResponseClass = typeof Response;
 
@@ -61,14 +62,12 @@ function record(body: unknown, init: unknown): Recorded | undefined {
   return { body: text, status, headers };
 }
 
-let RealResponse: RealResponseClass | undefined;
-
 function realOf(light: LightResponse): Response {
   const existing = light[real];
   if (existing !== undefined) return existing;
   const r = light[recorded] as Recorded;
   const init = r.headers === undefined ? { status: r.status } : { status: r.status, headers: r.headers };
-  const made = new (RealResponse as RealResponseClass)(r.body, init);
+  const made = new (fetchClasses().Response)(r.body, init);
   light[real] = made;
   light[recorded] = undefined;
   return made;
@@ -83,7 +82,7 @@ class LightResponse {
     this[recorded] = r;
     this[real] = undefined;
     if (r === undefined) {
-      this[real] = new (RealResponse as RealResponseClass)(
+      this[real] = new (fetchClasses().Response)(
         body as ConstructorParameters<RealResponseClass>[0],
         init as ResponseInit,
       );
@@ -91,9 +90,14 @@ class LightResponse {
   }
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    // `instanceof Response` holds for Node's own Responses too; a subclass checks its own prototype
-    if (this === LightResponse) return value instanceof (RealResponse as RealResponseClass);
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    // `instanceof Response` holds for Node's own Responses too; a subclass checks its own prototype.
+    // A Response of Node's can only exist once its fetch implementation was loaded through
+    // fetchClasses (the light Response's real one, or the fetch global): until then only light
+    // ones can, and checking loads nothing.
+    if (this !== LightResponse) return Function.prototype[Symbol.hasInstance].call(this, value);
+    if (typeof value !== 'object' || value === null) return false;
+    const classes = loadedFetchClasses();
+    return classes === undefined ? Object.hasOwn(value, recorded) : value instanceof classes.Response;
   }
 }
 
@@ -127,19 +131,22 @@ export function lightResult(
 
 let installed = false;
 
-/**
- * Makes `globalThis.Response` the light one (for the native flavor, before its module loads):
- * prototype and statics chained to Node's, and every member of Node's prototype forwarded.
- */
-export function installLightResponse(): void {
-  if (installed) return;
-  installed = true;
-  const Real = globalThis.Response;
-  RealResponse = Real;
+// Until Node's fetch implementation loads, any member the light Response lacks (its own or static)
+// loads it; then its prototype and statics chain to Node's and every member of Node's prototype is
+// forwarded (fetch-globals.ts).
+Object.setPrototypeOf(LightResponse.prototype, pendingPrototype(LightResponse.prototype));
+Object.setPrototypeOf(LightResponse, pendingPrototype(LightResponse));
+Object.defineProperty(LightResponse, 'name', { value: 'Response' });
+onFetchLoad(({ Response: Real }) => {
   forwardMembers<LightResponse>(LightResponse.prototype, Real.prototype, realOf, false);
   Object.setPrototypeOf(LightResponse.prototype, Real.prototype);
   Object.setPrototypeOf(LightResponse, Real);
-  Object.defineProperty(LightResponse, 'name', { value: 'Response' });
+});
+
+/** Makes `globalThis.Response` the light one (for the native flavor, before its module loads). */
+export function installLightResponse(): void {
+  if (installed) return;
+  installed = true;
   Object.defineProperty(globalThis, 'Response', {
     configurable: true,
     writable: true,

@@ -83,7 +83,11 @@ export class BridgeConnection {
 
   constructor(private readonly hooks: BridgeHooks) {
     this.socket = new net.Socket({ fd: PROTOCOL_FD, readable: true, writable: true });
-    this.writer = new FrameWriter(this.socket);
+    // Frames leave once per turn of the event loop: the RESULTs and LOGs of every invocation that
+    // ran in one turn go in one write (one system call) rather than one per read from the socket.
+    // Whatever is queued when the process exits (process.exit, an uncaught error) is written first.
+    this.writer = new FrameWriter(this.socket, 'turn');
+    process.on('exit', () => this.writer.flush());
     this.calls = new CallClient(this.writer, MAX_RESPONSE_BYTES);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => process.exit(0));

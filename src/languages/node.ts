@@ -8,10 +8,17 @@ import { functionHeapFlags, heapFlags } from './node-heap.js';
 
 const EXTRA_ENV = { NODE_ENV: 'production' };
 
-function generic(config: Config, heap: readonly string[] = heapFlags(config.sandbox.limits.memoryMb)) {
+function generic(
+  config: Config,
+  heap: readonly string[] = heapFlags(config.sandbox.limits.memoryMb),
+  warmPool = false,
+) {
+  // source maps: the bridge turns them on at INIT, before the function's code loads (bridge.ts)
+  const bridge = nodeBridge(config, ['node', 'bridge.js'], [...heap, '--experimental-detect-module'], false);
+  // a warm-pool process prepares while it waits for INIT (bridge.ts)
+  if (warmPool) bridge.args.push('--warm-pool');
   return {
-    // source maps: the bridge turns them on at INIT, before the function's code loads (bridge.ts)
-    ...nodeBridge(config, ['node', 'bridge.js'], [...heap, '--experimental-detect-module'], false),
+    ...bridge,
     env: { ...EXTRA_ENV, ...baseEnv(config) },
     // In the data folder until INIT moves it to the function's code (and where leak checks look).
     cwd: config.dataDir,
@@ -33,7 +40,8 @@ export const node: Runtime<'node'> = {
     return { ...generic(config, heap), env, cwd: deployment.codeDir };
   },
   // heap flags of the default limit, or of another (the warm pool keeps a few such sizes)
-  launchWarm: (config, memoryMb) => generic(config, heapFlags(memoryMb ?? config.sandbox.limits.memoryMb)),
+  launchWarm: (config, memoryMb) =>
+    generic(config, heapFlags(memoryMb ?? config.sandbox.limits.memoryMb), true),
   warmSizedByMemory: true,
   interpreter: (config) => config.runtimes.node,
   explainSyntaxError: explainNodeSyntaxError,

@@ -19,15 +19,22 @@ const memoryMb = Number(process.env.MEMORY_MB ?? 256);
 const TICK_US = 1e4;
 
 const codeDir = mkdtempSync(path.join(os.tmpdir(), 'skiff-drive-'));
+// HANDLER=timer: the hello answers after a timer of 1 ms, so the answers of the calls read together
+// come from separate callbacks (as answers after I/O do), not from one
+const wait = process.env.HANDLER === 'timer' ? 'await new Promise((r) => setTimeout(r, 1)); ' : '';
 writeFileSync(
   path.join(codeDir, 'index.mjs'),
-  "export default async () => new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain' } });\n",
+  `export default async () => { ${wait}return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain' } }); };\n`,
 );
 
 function ticks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
+}
+/** Write system calls the process made so far (/proc/<pid>/io `syscw`: one per socket write). */
+function writes(pid) {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
 }
 function rss(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -141,10 +148,12 @@ try {
       const b = bridges[(i + r) % bridges.length];
       const gcBefore = { ...b.gc };
       const before = ticks(b.child.pid);
+      const writesBefore = writes(b.child.pid);
       const began = performance.now();
       const lat = await batch(b, count);
       const ms = performance.now() - began;
       const us = ((ticks(b.child.pid) - before) * TICK_US) / count;
+      const perWrite = count / (writes(b.child.pid) - writesBefore);
       await new Promise((r) => setTimeout(r, 50)); // the last trace lines
       const gcPer1k = (k) => ((b.gc[k] - gcBefore[k]) * 1000) / count;
       results.get(b.name).push({
@@ -152,6 +161,7 @@ try {
         major: gcPer1k('majors'),
         gcUs: gcPer1k('pauseMs'),
         us,
+        perWrite,
         p50: q(lat, 0.5),
         p99: q(lat, 0.99),
         rate: count / (ms / 1000),
@@ -167,7 +177,7 @@ try {
     console.log(
       `${name.padEnd(10)} CPU ${m('us').toFixed(2).padStart(6)} µs/inv  p50 ${m('p50').toFixed(2)} p99 ${m('p99').toFixed(2)} ms  ` +
         `GC per 1k: ${m('scav').toFixed(2)} scavenges ${m('major').toFixed(3)} majors ${m('gcUs').toFixed(1)} ms paused  ` +
-        `${m('rate').toFixed(0)}/s  RSS ${m('rss').toFixed(1)} MiB  [${rs.map((x) => x.us.toFixed(1)).join(' ')}]`,
+        `${m('rate').toFixed(0)}/s  ${m('perWrite').toFixed(2)} inv/write  RSS ${m('rss').toFixed(1)} MiB  [${rs.map((x) => x.us.toFixed(1)).join(' ')}]`,
     );
   }
 } finally {

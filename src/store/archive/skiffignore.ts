@@ -5,7 +5,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import ignore from 'ignore';
+import { createRequire } from 'node:module';
+import type { Ignore, Options } from 'ignore';
+
+// a CommonJS package whose types declare an ES default export: required, its callable is what comes
+const ignore = createRequire(import.meta.url)('ignore') as (options?: Options) => Ignore;
 
 /** Left out of every deploy unless `.skiffignore` takes them back. */
 export const DEFAULT_IGNORES: readonly string[] = ['.git/', '.skiff/', '.venv/', '__pycache__/', '*.pyc'];
