@@ -4,7 +4,7 @@
  * kubectl's. The file holds tokens: it is written with mode 0600 in a folder of mode 0700, through a
  * temporary file and a rename, so that a reader never sees half of it.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -71,10 +71,28 @@ export function readContexts(file: string): ContextsFile {
 export function writeContexts(file: string, contents: ContextsFile): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateFolder(dir);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // a umask never widens it, but a file left from a crash might be wider
+  // whatever is there (a file left from a crash, a link) goes: the token is only written to a new file
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, file);
+}
+
+/**
+ * The folder of the contexts, made the user's alone: one that others may write to (left wider, or an
+ * XDG_CONFIG_HOME in a shared place) lets them swap the file or plant links where it is written.
+ */
+function privateFolder(dir: string): void {
+  const info = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    throw withHint(
+      new SkiffError('SKIFF_E_CLI_USAGE', `${dir} belongs to another user: no token is written there`),
+      'set XDG_CONFIG_HOME to a folder of your own',
+    );
+  }
+  if ((info.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
 /** The context named `name`, or a usage error listing the ones there are. */

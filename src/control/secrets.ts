@@ -82,6 +82,8 @@ export function secretRoutes(deps: SecretsDeps): Route[] {
           throw err;
         });
         const value = parseValue(body);
+        // the function may have been deleted while the value was read
+        requireFunction(name);
         const existing = registry.listSecrets(name);
         if (existing.length >= MAX_SECRETS_PER_FUNCTION && !existing.some((s) => s.name === secret)) {
           throw invalid(

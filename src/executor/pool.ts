@@ -376,11 +376,16 @@ export class Pool<I extends PoolInstance<I> = Instance> {
    * an instance takes no more work and stops once it has none: the queued calls go to the others.
    */
   private yieldRoom(instance: I): void {
-    if (this.queue.length === 0 || instance.state !== 'ready' || this.draining) return;
-    if (!this.yielding.has(instance)) {
-      if (this.members.size < 2 || this.deps.shouldYield?.(this.deployment) !== true) return;
-      this.yielding.add(instance);
+    if (instance.state !== 'ready' || this.draining) return;
+    // asked again at every change: once the start it yielded to is gone (served, or its call given up),
+    // an instance takes work again instead of idling with its lease for as long as it lives
+    const yields =
+      this.queue.length > 0 && this.members.size >= 2 && this.deps.shouldYield?.(this.deployment) === true;
+    if (!yields) {
+      this.yielding.delete(instance);
+      return;
     }
+    this.yielding.add(instance);
     if (instance.inFlight === 0) this.evict(instance);
   }
 
