@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffClient } from './client.js';
+import { registerRollback } from './rollback.js';
 import { checkUploadSize, packUpload, type SymlinkMode } from './upload.js';
 import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
 import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
@@ -127,6 +128,7 @@ export function registerFn(program: Command): void {
     );
   }
   registerScale(fn);
+  registerRollback(fn);
   registerFnToken(fn);
 
   withExamples(

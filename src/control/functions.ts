@@ -27,6 +27,7 @@ import type {
   versionSchema,
 } from './response-schemas.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
+import { rollbackRoutes } from './rollback.js';
 import { secretRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
 
@@ -215,6 +216,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     },
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
+    ...rollbackRoutes(deployer),
     ...stateRoutes({
       registry,
       state: deps.state,

@@ -9,7 +9,7 @@
  * written in JSON Schema and are left out; anything else zod cannot represent throws here, at start.
  */
 import { z } from 'zod';
-import { scalingPatchSchema, secretBodySchema } from './request-schemas.js';
+import { rollbackBodySchema, scalingPatchSchema, secretBodySchema } from './request-schemas.js';
 import * as answers from './response-schemas.js';
 import * as workflows from './workflow-schemas.js';
 import * as tokens from './token-schemas.js';
@@ -80,6 +80,7 @@ function components(named: Record<string, z.ZodType>, io: 'input' | 'output'): R
 const requestBodies = {
   SecretValue: secretBodySchema,
   ScalingPatch: scalingPatchSchema,
+  RollbackRequest: rollbackBodySchema,
   WorkflowBody: workflows.workflowBodySchema,
   TokenRequest: tokens.tokenRequestSchema,
 };
@@ -96,6 +97,7 @@ const answerBodies = {
   Executor: answers.executorSchema,
   Health: answers.healthSchema,
   Endpoints: answers.endpointsSchema,
+  RollbackResult: answers.rollbackResultSchema,
   Limits: answers.limitsSchema,
   Workflow: workflows.workflowSchema,
   WorkflowSummary: workflows.workflowSummarySchema,

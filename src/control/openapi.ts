@@ -242,6 +242,25 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/functions/{name}/rollback': {
+      post: {
+        operationId: 'rollbackFunction',
+        tags: fnTags,
+        summary: 'Make an earlier ready version live again, without a build',
+        description:
+          'Without a body (or with {}), the newest ready version before the live one; with { "version": n }, that one. ' +
+          'An instance of it is started first, as for a deploy: a version that no longer starts never goes live.',
+        parameters: nameParameters,
+        requestBody: { required: false, content: json('RollbackRequest') },
+        responses: {
+          '200': answer('The version live now and the one live before.', 'RollbackResult'),
+          '400': response('BadRequest'),
+          '401': response('Unauthorized'),
+          '404': response('NotFound'),
+          '500': response('Internal'),
+        },
+      },
+    },
     '/v1/functions/{name}/scaling': {
       patch: {
         operationId: 'setScaling',

@@ -137,6 +137,16 @@ export const SECRET_BODY_HINT =
   'send the secret as a JSON body { "value": "<the secret>" } with a string value';
 const TOO_LONG = `the secret value is longer than ${MAX_SECRET_VALUE_BYTES} bytes (64 KiB)`;
 
+/** POST /v1/functions/{name}/rollback: the version to make live (default: the newest ready one before). */
+export const rollbackBodySchema = z.strictObject({
+  version: z
+    .number({ error: 'version must be a version number, e.g. { "version": 3 }' })
+    .int()
+    .min(1)
+    .max(2_147_483_647)
+    .optional(),
+});
+
 export const secretBodySchema = z.strictObject(
   {
     value: z

@@ -242,6 +242,11 @@ export const stateWriteSchema = z.object({
 export const functionListSchema = z.object({ functions: z.array(functionSummarySchema) });
 export const functionResponseSchema = z.object({ function: functionDetailSchema });
 export const deployResultSchema = z.object({ function: functionDetailSchema, version: versionSchema });
+export const rollbackResultSchema = z.object({
+  function: z.string(),
+  from: z.number().int().nullable().meta({ description: 'The version that was live before.' }),
+  version: versionSchema.meta({ description: 'The version live now.' }),
+});
 export const versionResponseSchema = z.object({ version: versionSchema });
 export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
 export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSummarySchema) });

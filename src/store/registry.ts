@@ -49,6 +49,8 @@ export interface Registry {
   nextVersion(name: string): number;
   /** Records a version; when it is ready and `live` is set, it becomes the live version atomically. */
   addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord;
+  /** Makes a ready version of the function live (a rollback); false when there is no such ready version. */
+  setLiveVersion(name: string, version: number): boolean;
   deleteFunction(name: string): boolean;
   /** Names and change times of a function's secrets, by name; never the values. */
   listSecrets(name: string): SecretInfo[];

@@ -227,6 +227,16 @@ export class SqliteRegistry implements Registry {
     return { ...record, function: name, version, createdAt: now };
   }
 
+  setLiveVersion(name: string, version: number): boolean {
+    const changed = this.db
+      .prepare(
+        `UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?
+         AND EXISTS (SELECT 1 FROM versions WHERE function = ? AND version = ? AND status = 'ready')`,
+      )
+      .run(version, new Date().toISOString(), name, name, version);
+    return changed.changes > 0;
+  }
+
   deleteVersions(name: string, versions: number[]): number {
     if (versions.length === 0) return 0;
     const del = this.db.prepare(

@@ -16,6 +16,7 @@ import {
   type DeployOutcome,
 } from './deploy-pipeline.js';
 import type { DeployRequest } from './deploy-spec.js';
+import { rollbackVersion, type RollbackOutcome } from './rollback.js';
 
 // the types of the Deployer's own signatures, for its callers
 export type { DeployOutcome } from './deploy-pipeline.js';
@@ -74,6 +75,12 @@ export class Deployer {
       );
     }
     return err;
+  }
+
+  /** Makes an earlier ready version live again (the newest before the live one, or `to`). */
+  rollback(name: string, to?: number): Promise<RollbackOutcome> {
+    validateName(name);
+    return this.locked(name, () => rollbackVersion(this.deps, name, to));
   }
 
   /** Runs `work` once the function's deploy or delete in progress is done, holding its lock. */
