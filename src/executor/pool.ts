@@ -373,12 +373,11 @@ export class Pool<I extends PoolInstance<I> = Instance> {
 
   /**
    * While calls queue here and another function waits for room this one holds more than its share of,
-   * an instance takes no more work and stops once it has none: the queued calls go to the others.
+   * an instance takes no more work and stops once it has none: the queued calls go to the others. Asked
+   * again at every change: once that start is gone (served, or its call given up), it takes work again.
    */
   private yieldRoom(instance: I): void {
     if (instance.state !== 'ready' || this.draining) return;
-    // asked again at every change: once the start it yielded to is gone (served, or its call given up),
-    // an instance takes work again instead of idling with its lease for as long as it lives
     const yields =
       this.queue.length > 0 && this.members.size >= 2 && this.deps.shouldYield?.(this.deployment) === true;
     if (!yields) {
