@@ -70,15 +70,17 @@ describe('gRPC trigger on shutdown', () => {
 });
 
 describe('gRPC trigger start-up', () => {
-  it('stops start-up with SKIFF_E_CONFIG_INVALID naming the address when the port is taken', async () => {
+  it('stops start-up with SKIFF_E_PORT_IN_USE naming the address and the setting when the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
     const dataDir = await makeDataDir();
     try {
+      // every port is tried before anything listens (src/shared/ports.ts): the gRPC trigger binds
+      // [::] (both stacks) where it can, which the blocker's 127.0.0.1 port takes
       await expect(startPlatform({ dataDir, config: { grpc: { port } } })).rejects.toMatchObject({
-        code: 'SKIFF_E_CONFIG_INVALID',
-        message: expect.stringContaining(`127.0.0.1:${port}`),
+        code: 'SKIFF_E_PORT_IN_USE',
+        message: expect.stringMatching(new RegExp(`gRPC trigger on tcp \\S+:${port}: in use.*grpc\\.port`)),
       });
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
