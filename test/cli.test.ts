@@ -97,8 +97,9 @@ describe('skiff CLI against a running platform', () => {
   it('queues a call with invoke --async and shows it with invocation get and list', async () => {
     const queued = await cli('invoke', 'cli-echo', '--async', '--data', 'later');
     expect(queued.code, queued.stderr).toBe(0);
-    const id = /^✔ Queued ([0-9a-f-]{36})$/m.exec(queued.stdout)?.[1] ?? '';
-    expect(id).not.toBe('');
+    // piped, the id alone (issue 20: scripts take `id=$(skiff invoke f --async)`)
+    expect(queued.stdout).toMatch(/^[0-9a-f-]{36}\n$/);
+    const id = queued.stdout.trim();
     const shown = await waitFor(
       'the invocation to succeed',
       async () => {
@@ -154,6 +155,61 @@ describe('skiff CLI against a running platform', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.length).toBe(bytes.length);
     expect(r.stdout.equals(bytes)).toBe(true);
+  });
+
+  it('--json gives a JSON answer as its value, text as text and other bytes as base64', async () => {
+    const json = await cli('invoke', 'cli-respond', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 200, body: { ok: true }, bodyEncoding: 'json' });
+    const text = await cli('invoke', 'cli-respond', '--path', '/text', '--json');
+    expect(JSON.parse(text.stdout)).toMatchObject({ body: 'plain text', bodyEncoding: 'utf8' });
+    const bytes = await cli('invoke', 'cli-respond', '--path', '/bytes', '--json');
+    expect(JSON.parse(bytes.stdout)).toMatchObject({ body: 'AAEC/w==', bodyEncoding: 'base64' });
+  });
+
+  it("writes a stored result's bytes with invocation get --wait --output body", async () => {
+    const bytes = randomBytes(4096);
+    const file = path.join(scratch, 'async.bin');
+    await writeFile(file, bytes);
+    const queued = await cli('invoke', 'cli-respond', '--async', '--path', '/binary', '--data', `@${file}`);
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = queued.stdout.trim();
+    const r = await runCli(['invocation', 'get', id, '--wait', '--output', 'body'], env, 'buffer');
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stdout.equals(bytes)).toBe(true);
+    // the summary does not dump bytes that are not text into the terminal
+    const summary = await cli('invocation', 'get', id);
+    expect(summary.stdout).toMatch(/^Result:\s+status 200, 4096 bytes$/m);
+    expect(summary.stdout).toContain('(4096 bytes that are not text: --output body writes them)');
+  });
+
+  it('refuses --output body while there is no result, with SKIFF_E_CLI_NO_RESULT and nothing on stdout', async () => {
+    const deployed = await cli('fn', 'deploy', fixture('sleepy'), '--name', 'cli-sleepy');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const queued = await cli('invoke', 'cli-sleepy', '--async', '--path', '/?ms=6000', '-X', 'POST');
+    const id = queued.stdout.trim();
+    const now = await cli('invocation', 'get', id, '--output', 'body');
+    expect(now.code).toBe(1);
+    expect(now.stdout).toBe('');
+    expect(now.stderr).toMatch(/invocation \S+ is (queued|running) and has no result yet; add --wait/);
+    expect(now.stderr).toContain('code: SKIFF_E_CLI_NO_RESULT');
+    const waited = await cli('invocation', 'get', id, '--output', 'body', '--wait', '--timeout', '1');
+    expect(waited.code).toBe(1);
+    expect(waited.stdout).toBe('');
+    expect(waited.stderr).toMatch(/is still (queued|running) after 1 s/);
+    const bad = await cli('invocation', 'get', id, '--output', 'everything');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--output must be one of summary, body, json');
+    const missing = await cli(
+      'invocation',
+      'get',
+      '00000000-0000-4000-8000-000000000000',
+      '--output',
+      'body',
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('SKIFF_E_INVOCATION_NOT_FOUND');
   });
 
   it('prints what the function logged', async () => {

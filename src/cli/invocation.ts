@@ -1,55 +1,9 @@
 /** `skiff invocation <verb>`: the status and result of asynchronous invocations. */
 import type { Command } from 'commander';
-import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
+import { chainTable, getInvocation, type AsyncView, type GetOptions } from './invocation-get.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
-import { formatTime, printJson, renderKeyValue, renderTable } from './output.js';
-
-interface AsyncView {
-  id: string;
-  function: string;
-  trigger: string;
-  status: string;
-  attempts: number;
-  createdAt: string;
-  finishedAt: string | null;
-  result: { status: number; body: string } | null;
-  error: { code: string; message: string } | null;
-  parentId?: string | null;
-  rootId?: string | null;
-  caller?: string | null;
-  nextAt?: string;
-  children?: string[];
-  childrenCount?: number;
-}
-
-/** The invocation tree of one invocation: who made it, its root, and the casts it made. */
-function treeRows(i: AsyncView): [string, string][] {
-  const rows: [string, string][] = [];
-  if (i.caller != null) rows.push(['Caller', i.caller]);
-  rows.push(['Parent', i.parentId ?? '-']);
-  rows.push(['Root', i.rootId ?? (i.parentId == null ? `${i.id} (itself)` : '-')]);
-  rows.push(['Children', String(i.childrenCount ?? i.children?.length ?? 0)]);
-  return rows;
-}
-
-/** The recorded invocations of the chain under `rootId` (at most 1000). */
-async function listChain(client: SkiffClient, rootId: string): Promise<AsyncView[]> {
-  const { body } = await client.api<{ invocations: AsyncView[] }>('GET', '/v1/invocations', {
-    query: { rootId, limit: 1000 },
-  });
-  return body.invocations;
-}
-
-/** A chain's invocations, oldest first, with who made each. */
-function chainTable(chain: AsyncView[]): string {
-  return renderTable(
-    ['ID', 'FUNCTION', 'CALLER', 'PARENT', 'STATUS', 'CREATED'],
-    [...chain]
-      .reverse()
-      .map((i) => [i.id, i.function, i.caller ?? '-', i.parentId ?? '-', i.status, formatTime(i.createdAt)]),
-  );
-}
+import { formatTime, printJson, renderTable } from './output.js';
 
 export function registerInvocation(program: Command): void {
   const noun = program.command('invocation').description('asynchronous invocations: status and results');
@@ -60,50 +14,15 @@ export function registerInvocation(program: Command): void {
         'show one: status, attempts, the result or the error, and its invocation tree (parent, root, casts it made)',
       )
       .argument('<id>', 'the id from `skiff invoke --async` (or the 202 of an async call)')
-      .action(async (id: string, _opts: unknown, cmd: Command) => {
-        const { json, target } = globalOptions(cmd);
-        const client = new SkiffClient(target);
-        let body: { invocation: AsyncView };
-        try {
-          ({ body } = await client.api<{ invocation: AsyncView }>(
-            'GET',
-            `/v1/invocations/${encodeURIComponent(id)}`,
-          ));
-        } catch (err) {
-          // a synchronous invocation has no record, but the casts of its chain do
-          if (!(err instanceof SkiffError) || err.code !== 'SKIFF_E_INVOCATION_NOT_FOUND') throw err;
-          const chain = await listChain(client, id);
-          if (chain.length === 0) throw err;
-          if (json) return printJson({ rootId: id, invocations: chain });
-          console.log(`Invocation ${id} has no record (it ran synchronously); the chain it started:`);
-          console.log(chainTable(chain));
-          return;
-        }
-        if (json) return printJson(body);
-        const i = body.invocation;
-        console.log(
-          renderKeyValue([
-            ['Id', i.id],
-            ['Function', i.function],
-            ['Trigger', i.trigger],
-            ['Status', i.status],
-            ['Attempts', String(i.attempts)],
-            ['Created', formatTime(i.createdAt)],
-            ['Due', formatTime(i.nextAt)],
-            ['Finished', formatTime(i.finishedAt)],
-            ['Result', i.result === null ? '-' : `status ${i.result.status}`],
-            ['Error', i.error === null ? '-' : `${i.error.code}: ${i.error.message}`],
-            ...treeRows(i),
-          ]),
-        );
-        // the casts it made, one id a line (`skiff invocation get <id>` walks down the tree)
-        const listed = i.children ?? [];
-        for (const child of listed) console.log(`  ${child}`);
-        const more = (i.childrenCount ?? listed.length) - listed.length;
-        if (more > 0) console.log(`  … and ${more} more (skiff invocation list --root <root id>)`);
-        if (i.result !== null) process.stdout.write(Buffer.from(i.result.body, 'base64'));
-      }),
+      .option(
+        '-o, --output <what>',
+        'summary (default: the record, then the result if it is text), body (only the result bytes, for > file and pipes) or json',
+      )
+      .option('--wait', 'wait until the invocation succeeded, failed or expired (see --timeout)')
+      .option('--timeout <seconds>', 'how long --wait waits (default 60)', parsePositiveInt('--timeout'))
+      .action((id: string, opts: GetOptions, cmd: Command) => getInvocation(id, opts, cmd)),
     'skiff invocation get 6f0c2d1e-…',
+    'skiff invocation get "$(skiff invoke report --async --data @input.json)" --wait --output body > report.pdf',
   );
   withExamples(
     noun

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { GATEWAY_HINT, SkiffClient, connectionError, skiffErrorFromBody } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { formatError, printJson } from './output.js';
+import { encodeBody } from './response-body.js';
 
 interface InvokeOptions {
   data?: string;
@@ -30,7 +31,10 @@ export function registerInvoke(program: Command): void {
       .option('-H, --header <name:value>', 'request header, repeatable', collect)
       .option('--path <path>', 'path (and query) after the function name, starting with /')
       .option('-i, --include', 'print the status line and response headers before the body')
-      .option('--async', 'queue the call (X-Skiff-Async) and print its id; see `skiff invocation get <id>`')
+      .option(
+        '--async',
+        'queue the call (X-Skiff-Async) and print its id (only the id when stdout is not a terminal); see `skiff invocation get <id>`',
+      )
       .action((name: string, opts: InvokeOptions, cmd: Command) => invoke(name, opts, cmd)),
     'skiff invoke hello',
     `skiff invoke hello --data '{"name":"Ada"}' --header content-type:application/json`,
@@ -81,17 +85,20 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   const ok = res.status >= 200 && res.status < 300;
   process.exitCode = ok ? 0 : 1;
 
+  const queuedId = opts.async === true && res.status === 202 ? idOf(responseBody) : undefined;
   if (json) {
     printJson({
       status: res.status,
       headers: Object.fromEntries(res.headers),
-      body: responseBody.toString('utf8'),
+      ...encodeBody(responseBody, res.headers.get('content-type')),
+      ...(queuedId === undefined ? {} : { id: queuedId }),
     });
     return;
   }
-  if (opts.async === true && res.status === 202 && !opts.include) {
-    const { id } = JSON.parse(responseBody.toString('utf8')) as { id: string };
-    console.log(`✔ Queued ${id}\n  skiff invocation get ${id}`);
+  if (queuedId !== undefined && !opts.include) {
+    // piped (`id=$(skiff invoke f --async)`): the id alone; on a terminal, what to do with it
+    if (process.stdout.isTTY) console.log(`✔ Queued ${queuedId}\n  skiff invocation get ${queuedId}`);
+    else process.stdout.write(`${queuedId}\n`);
     return;
   }
   if (opts.include) {
@@ -102,6 +109,16 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
   const error = ok ? undefined : skiffErrorFromBody(responseBody.toString('utf8'));
   if (error === undefined || opts.include) process.stdout.write(responseBody);
   if (error !== undefined) process.stderr.write(`${formatError(error)}\n`);
+}
+
+/** The id of a 202 answer (`{"id": ...}`), also given in X-Skiff-Invocation-Id. */
+function idOf(body: Buffer): string | undefined {
+  try {
+    const { id } = JSON.parse(body.toString('utf8')) as { id?: unknown };
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--header name:value` pairs; the value may itself contain colons. */

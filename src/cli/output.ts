@@ -69,6 +69,7 @@ const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
   SKIFF_E_INSTANCE_CRASHED: 'see the function output with `skiff logs <name>`',
   SKIFF_E_BAD_RESPONSE: 'see the function output with `skiff logs <name>`',
   SKIFF_E_TIMEOUT: 'the function did not answer in time; raise "timeoutMs" in skiff.json',
+  SKIFF_E_CLI_NO_RESULT: 'add --wait (and a longer --timeout), or see why with `skiff invocation get <id>`',
   SKIFF_E_SHUTTING_DOWN: 'the platform is stopping; try again once it is back',
   SKIFF_E_INTERNAL: 'see the platform log (the output of `skiff serve`)',
 };

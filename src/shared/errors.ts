@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   SKIFF_E_SANDBOX_UNAVAILABLE: { status: 500, kind: 'user' },
   SKIFF_E_CLI_USAGE: { status: 400, kind: 'user' },
   SKIFF_E_CLI_UNREACHABLE: { status: 503, kind: 'user' },
+  SKIFF_E_CLI_NO_RESULT: { status: 409, kind: 'user' },
 } as const satisfies Record<string, { status: number; kind: 'user' | 'system' }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

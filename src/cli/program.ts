@@ -1,0 +1,95 @@
+/**
+ * The `skiff` command tree: one `register*` per noun, commander's usage errors mapped to our
+ * template, and the version read from package.json. `main.ts` runs it; tests walk it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, type CommanderError } from 'commander';
+import { registerCompat } from './compat.js';
+import { registerFn } from './fn.js';
+import { addJsonHelp } from './json-output.js';
+import { registerInvocation } from './invocation.js';
+import { registerInvoke } from './invoke.js';
+import { registerLogin } from './login.js';
+import { registerLogs } from './logs.js';
+import { addGlobalOptions, commandPath, usageError, withExamples } from './options.js';
+import { withHint } from './output.js';
+import { registerRuntime } from './runtime.js';
+import { registerSecret } from './secret.js';
+import { registerServe } from './serve.js';
+import { registerState } from './state.js';
+import { registerWorkflow } from './workflow.js';
+
+export function buildProgram(): Command {
+  const program = new Command('skiff')
+    .description('Skiff: a lightweight Function-as-a-Service platform for the edge and the cloud')
+    .version(readVersion(), '-v, --version', 'print the Skiff version')
+    .helpOption('-h, --help', 'show help for a command')
+    .configureOutput({ outputError: () => undefined }) // commander's errors are printed in our template
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+  addGlobalOptions(program);
+  withExamples(
+    program,
+    'skiff serve',
+    'skiff fn deploy ./hello',
+    'skiff invoke hello',
+    'skiff logs hello',
+    'skiff fn --help',
+  );
+  registerServe(program);
+  registerLogin(program);
+  registerFn(program);
+  registerInvoke(program);
+  registerInvocation(program);
+  registerLogs(program);
+  registerSecret(program);
+  registerState(program);
+  registerWorkflow(program);
+  registerRuntime(program);
+  registerCompat(program);
+  addJsonHelp(program);
+  installExitOverrides(program);
+  return program;
+}
+
+/** Commander's own usage errors become SKIFF_E_CLI_USAGE, pointing at the failing command's help. */
+function installExitOverrides(cmd: Command): void {
+  const where = commandPath(cmd);
+  cmd.exitOverride((err: CommanderError) => {
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
+      throw err;
+    }
+    // commander appends suggestions as a second line: "(Did you mean fn?)"
+    const [first = '', ...rest] = err.message.replace(/^error: /, '').split('\n');
+    const suggestion = /\(Did you mean (.+)\?\)/.exec(rest.join(' '))?.[1];
+    const error = usageError(first, where);
+    if (suggestion !== undefined)
+      withHint(error, `did you mean \`${suggestion}\`? Run \`${where} --help\` for usage`);
+    throw error;
+  });
+  for (const sub of cmd.commands) installExitOverrides(sub);
+}
+
+/** The version from the nearest package.json above this file (works from src/ and from dist/). */
+function readVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+        if (pkg.name === 'skiff' && typeof pkg.version === 'string') return pkg.version;
+      } catch {
+        // keep looking further up
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return '0.0.0';
+    dir = parent;
+  }
+}
