@@ -94,3 +94,43 @@ describe('pool settled callback', () => {
     expect(settled).toEqual(['c', 'a', 'b', 'd']);
   });
 });
+
+describe('pool yielding room to another function', () => {
+  it('keeps serving its queue while its only other instance is still starting (that start may fail)', async () => {
+    const created: FakeInstance[] = [];
+    const pool = new Pool<FakeInstance>(
+      deployment,
+      { ...DEFAULT_SCALING, minInstances: 0, maxInstances: 2, concurrency: 1 },
+      {
+        create: () => {
+          const instance = new FakeInstance(`i${created.length + 1}`);
+          created.push(instance);
+          return instance;
+        },
+        takeWarm: () => undefined,
+        timeoutFor: () => 30_000,
+        events: new ExecutorEvents(),
+        shouldYield: () => true, // another function waits for room this one holds more than its share of
+      },
+    );
+    const a = track(pool.invoke(invocation('a')));
+    await flush();
+    const first = created[0] as FakeInstance;
+    first.ready();
+    await flush();
+    const b = track(pool.invoke(invocation('b'))); // queued: a second instance starts
+    await flush();
+    expect(created).toHaveLength(2);
+    first.answer('a');
+    await flush();
+    expect(a.result?.status).toBe(200);
+    // the second is not ready: the first takes b instead of stopping and leaving b to a start
+    expect(first.state).toBe('ready');
+    (created[1] as FakeInstance).failStart(new SkiffError('SKIFF_E_INSTANCE_START_FAILED', 'no'));
+    await flush();
+    first.answer('b');
+    await flush();
+    expect(b.result?.status).toBe(200);
+    await pool.drain(0);
+  });
+});

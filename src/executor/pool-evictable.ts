@@ -52,3 +52,16 @@ export function expiredIdle<I extends PoolInstance<I>>(
   }
   return expired;
 }
+
+/**
+ * Whether a member other than `instance` is ready and not itself yielding, so `instance` may stop
+ * and leave the queue to it (a starting member does not count: its start may yet fail).
+ */
+export function anotherServing<I extends PoolInstance<I>>(
+  members: Iterable<I>,
+  instance: I,
+  yielding: WeakSet<I>,
+): boolean {
+  for (const m of members) if (m !== instance && m.state === 'ready' && !yielding.has(m)) return true;
+  return false;
+}

@@ -8,7 +8,7 @@ import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 import type { Evictable, Lease } from './budget.js';
 import { waitInQueue, type Waiter } from './pool-queue.js';
 import type { PoolDeps } from './pool-deps.js';
-import { expiredIdle, idleByAge } from './pool-evictable.js';
+import { anotherServing, expiredIdle, idleByAge } from './pool-evictable.js';
 import {
   atCapacity,
   backoffMs,
@@ -379,7 +379,9 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   private yieldRoom(instance: I): void {
     if (instance.state !== 'ready' || this.draining) return;
     const yields =
-      this.queue.length > 0 && this.members.size >= 2 && this.deps.shouldYield?.(this.deployment) === true;
+      this.queue.length > 0 &&
+      this.deps.shouldYield?.(this.deployment) === true &&
+      anotherServing(this.members, instance, this.yielding);
     if (!yields) {
       this.yielding.delete(instance);
       return;
@@ -389,7 +391,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   }
 
   private failed(error: SkiffError): void {
-    this.recordRecent(error);
+    recordRecent(this.recentErrors, error);
     this.failures++;
     if (this.failures >= 2) this.backoffUntil = Date.now() + backoffMs(this.failures);
   }
