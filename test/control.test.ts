@@ -230,6 +230,7 @@ describe('control API', () => {
         error: { code: string; message: string; details: { buildLog: string } };
       };
       expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(body.error.message).toMatch(/failed to load index\.mjs: SyntaxError: Unexpected token/);
       expect(body.error.message).toMatch(/lib\/greet\.mjs:2:16: Unexpected ";"/);
       expect(body.error.details.buildLog).toContain('lib/greet.mjs:2:16');
     } finally {

@@ -242,8 +242,9 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
 
 /** A deploy under a name an external target (a workflow member) serves. */
 /**
- * A version that built but failed to load: where its runtime can find the syntax error it did not
- * place (Node's ES modules), the `file:line:column` lines, also written to the build log.
+ * A version that built but failed to load with a syntax error: where its runtime can find the place
+ * it did not give (Node's ES modules), the `file:line:column` lines, also written to the build log.
+ * Other load failures (a throw at top level, a missing export) are not parsed again.
  */
 async function explainLoadFailure(
   deps: DeployerDeps,
@@ -254,7 +255,8 @@ async function explainLoadFailure(
   log: (line: string) => void,
 ): Promise<string | undefined> {
   const explain = spec === undefined ? undefined : runtimeOf(spec.runtime).explainSyntaxError;
-  if (explain === undefined || entry === '' || !/failed to load/.test(failure.message)) return undefined;
+  if (explain === undefined || entry === '' || !/failed to load .*SyntaxError/.test(failure.message))
+    return undefined;
   const dir = dirs.find((d) => existsSync(d));
   if (dir === undefined) return undefined;
   const runner = createBuildRunner(deps.sandbox, dir, deps.config, log);

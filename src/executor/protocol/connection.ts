@@ -318,7 +318,9 @@ export class ProtocolConnection {
       const detail = meta.stack ?? meta.message;
       const handler = this.deployment?.handler ?? '(no function)';
       this.opts.hooks.log('stderr', 'error', `failed to load ${handler}: ${detail}`);
-      this.abortStart(`failed to load ${handler}: ${meta.message}`);
+      // the kind is in the stack only ("SyntaxError: Unexpected token"): it tells the deploy to look for the place
+      const kind = /^SyntaxError\b/m.test(meta.stack ?? '') ? 'SyntaxError: ' : '';
+      this.abortStart(`failed to load ${handler}: ${kind}${meta.message}`);
       return;
     }
     if (meta.code === 'CANCELLED') return;
