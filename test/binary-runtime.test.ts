@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
+import { makeDataDir, removeDir, startPlatform, type TestPlatform, fixture } from './helpers/platform.js';
 import { waitFor, waitUntil } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -184,4 +186,30 @@ describe('binary runtime', () => {
     expect(body.error.code).toBe('SKIFF_E_HANDLER_NOT_FOUND');
     expect(body.error.message).toContain('fn, fn.sh');
   });
+
+  it.each([
+    ['#!/bin/sh', /fn\.sh:5: Syntax error: end of file unexpected \(expecting "fi"\)/],
+    ['#!/usr/bin/env bash', /fn\.sh:5: syntax error: unexpected end of file/],
+  ])(
+    'fails the deploy of a %s script that cannot parse, naming file and line; the live version keeps serving',
+    async (shebang, expected) => {
+      const root = await makeDataDir();
+      try {
+        const dir = path.join(root, 'bad-sh');
+        await mkdir(dir);
+        await writeFile(path.join(dir, 'fn.sh'), `${shebang}\nif true; then\n  echo hi\n\n`, { mode: 0o755 });
+        const res = await p.deploy('bin-echo', dir);
+        expect(res.status).toBe(422);
+        const body = (await res.json()) as {
+          error: { code: string; message: string; details: { buildLog: string } };
+        };
+        expect(body.error.code).toBe('SKIFF_E_BUILD_FAILED');
+        expect(body.error.message).toMatch(expected);
+        expect(body.error.details.buildLog).toMatch(expected);
+        expect((await p.call('/bin-echo', { method: 'POST', body: 'still' })).status).toBe(200);
+      } finally {
+        await removeDir(root);
+      }
+    },
+  );
 });

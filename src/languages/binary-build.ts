@@ -4,6 +4,7 @@ import { SkiffError } from '../shared/errors.js';
 import { walkPinned } from '../shared/pinned-walk.js';
 import type { Builder } from './runtime.js';
 import { insideDir } from './inside-dir.js';
+import { checkShellSyntax } from './shell-syntax.js';
 
 const DEFAULT_EXECUTABLES = ['fn', 'fn.sh'];
 
@@ -29,9 +30,10 @@ export async function makeExecutable(file: string): Promise<boolean> {
 
 /**
  * The binary build step: find the executable (`handler` from skiff.json, else `fn`, else `fn.sh`) and
- * make sure it is executable. Returns its path relative to the function folder.
+ * make sure it is executable; a shell script is parsed with its shell's `-n` (shell-syntax.ts). Returns
+ * its path relative to the function folder.
  */
-export const buildBinary: Builder = async ({ dir, spec, log }) => {
+export const buildBinary: Builder = async ({ dir, spec, log, runner }) => {
   const candidates = spec.handler !== null ? [spec.handler] : DEFAULT_EXECUTABLES;
   for (const rel of candidates) {
     const full = insideDir(dir, rel);
@@ -39,6 +41,7 @@ export const buildBinary: Builder = async ({ dir, spec, log }) => {
     if (await makeExecutable(full)) log(`chmod 0755 ${path.relative(dir, full)}`);
     const entry = path.relative(dir, full);
     log(`executable: ${entry}`);
+    await checkShellSyntax(runner, full, entry, log);
     return entry;
   }
   throw new SkiffError(
