@@ -15,6 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { registerCompat } from './compat.js';
 import { registerFn } from './fn.js';
+import { registerInit } from './init.js';
 import { registerInvocation } from './invocation.js';
 import { registerInvoke } from './invoke.js';
 import { registerLogin } from './login.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLogin(program);
   registerFn(program);
+  registerInit(program);
   registerInvoke(program);
   registerInvocation(program);
   registerLogs(program);
