@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { registerCompat } from './compat.js';
+import { registerDev } from './dev.js';
 import { registerFn } from './fn.js';
 import { registerInit } from './init.js';
 import { registerInvocation } from './invocation.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerFn(program);
   registerInit(program);
+  registerDev(program);
   registerInvoke(program);
   registerInvocation(program);
   registerLogs(program);
