@@ -3,6 +3,7 @@
  * `GET /v1/functions/{name}/logs?limit=…` once a second and passes on the lines it has not passed yet
  * (by time and message); the shape is that of a live follow over SSE, which can take its place.
  */
+import { SkiffError } from '../shared/errors.js';
 import type { SkiffClient } from './client.js';
 import type { LogEntry } from './logs.js';
 
@@ -14,7 +15,7 @@ export interface FollowOptions {
   name: string;
   /**
    * Only lines at or after this time (ISO 8601); default: only lines newer than the platform's newest
-   * at the first answer (whatever the two clocks say).
+   * at the first answer (whatever the two clocks say), or all of a function that does not exist yet.
    */
   since?: string;
   signal: AbortSignal;
@@ -62,8 +63,9 @@ export async function followFunctionLogs(
         onEntry(entry);
       }
       primed = true;
-    } catch {
-      // not there yet, or the platform is away for a moment: the next poll tries again
+    } catch (err) {
+      // not there yet: every line it will have is new; the platform away for a moment: try again
+      if (err instanceof SkiffError && err.code === 'SKIFF_E_FUNCTION_NOT_FOUND') primed = true;
     }
     await pause(POLL_MS, signal);
   }
