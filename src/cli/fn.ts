@@ -76,7 +76,7 @@ export interface FunctionDetail extends FunctionSummary {
   status?: FunctionStatus;
 }
 
-interface DeployOptions {
+export interface DeployOptions {
   name?: string;
   symlinks?: string;
   runtime?: string;
@@ -165,7 +165,7 @@ function functionPath(name: string): string {
   return `/v1/functions/${encodeURIComponent(name)}`;
 }
 
-async function deploy(folder: string, opts: DeployOptions, cmd: Command): Promise<void> {
+export async function deploy(folder: string, opts: DeployOptions, cmd: Command): Promise<void> {
   const { json, target } = globalOptions(cmd);
   const client = new SkiffClient(target);
   const source = await readSource(folder);

@@ -18,6 +18,9 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff fn deploy':
     'the API\'s answer to PUT /v1/functions/{name}: { "function", "version", "hash", "buildLog", ... }',
   'skiff deploy': 'as `skiff fn deploy`',
+  'skiff init':
+    '{ "dir", "name", "runtime", "files", "test" }: what was written and the command that runs its test',
+  'skiff dev': 'refused (SKIFF_E_CLI_USAGE): dev prints text only, deploy by deploy',
   'skiff fn scale': '{ "function", "scaling", "override" }: the effective scaling and the override in force',
   'skiff fn rollback':
     'the API\'s answer to POST /v1/functions/{name}/rollback: { "function", "version", ... }',

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, type CommanderError } from 'commander';
 import { registerCompat } from './compat.js';
+import { registerDev } from './dev.js';
 import { registerFn } from './fn.js';
+import { registerInit } from './init.js';
 import { addJsonHelp } from './json-output.js';
 import { registerInvocation } from './invocation.js';
 import { registerInvoke } from './invoke.js';
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerLogin(program);
   registerFn(program);
+  registerInit(program);
+  registerDev(program);
   registerInvoke(program);
   registerInvocation(program);
   registerLogs(program);
