@@ -196,7 +196,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
   const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
-    let url = req.url ?? '/';
+    const requested = req.url ?? '/';
+    let url = requested;
     let rules = portRules;
     if (prefixed.length > 0) ({ url, rules } = selectRules(url, portRules, prefixed));
     // the client's slot is held until its response is closed AND the work it started has ended: an
@@ -224,7 +225,8 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       };
       // a response emits `close` once (after its `finish`, or when the connection ends first)
       res.on('close', release);
-      const byHost = rules === portRules ? deps.hosts?.(req.rawHeaders) : undefined;
+      // under a prefix (another API's rules, which strip it), the Host routes nothing
+      const byHost = url === requested ? deps.hosts?.(req.rawHeaders) : undefined;
       const { name, path, query } = byHost === undefined ? rules.route(url) : rootRoute(byHost, url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
