@@ -278,6 +278,21 @@ describe('cors and host routes', () => {
     expect(json(gone)).toMatchObject({ path: '/x' });
   });
 
+  it('refuses a rollback to a version whose host another function took since', async () => {
+    expect((await deploy('hopper', { routes: [{ host: 'hop.example.com' }] })).status).toBe(201);
+    expect((await deploy('hopper', {})).status).toBe(200);
+    expect((await deploy('taker', { routes: [{ host: 'hop.example.com' }] })).status).toBe(201);
+    const back = await p.api('/v1/functions/hopper/rollback', { method: 'POST', body: '{"version":1}' });
+    expect(back.status).toBe(409);
+    const { error } = (await back.json()) as { error: { code: string; details: unknown } };
+    expect(error).toMatchObject({ code: 'SKIFF_E_HOST_TAKEN', details: { function: 'taker' } });
+    const fn = (await (await p.api('/v1/functions/hopper')).json()) as { function: { liveVersion: number } };
+    expect(fn.function.liveVersion).toBe(2);
+    const routed = await call('GET', '/r', { host: 'hop.example.com' });
+    expect(json(routed)).toMatchObject({ path: '/r' });
+    expect((await p.api('/v1/functions/taker')).status).toBe(200);
+  });
+
   it('refuses a spec with a wrong cors or route, saying what to fix', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ cors: { origins: ['*'], credentials: true } }, 'credentials: true cannot go with origin "*"'],

@@ -46,6 +46,9 @@ describe('host routes in the gateway', () => {
     });
     // a prefix mounted on the port is the platform's: the Host does not take it over
     expect(await route('/compat/fn/x', 'api.example.com')).toEqual({ name: 'fn', path: '/x', query: '' });
+    // a request target that is no path is not routed by its Host
+    const star = await client.request({ method: 'OPTIONS', path: '*', headers: { host: 'api.example.com' } });
+    expect(star.status).toBe(404);
     expect(await route('/compatible', 'api.example.com')).toEqual({
       name: 'web',
       path: '/compatible',

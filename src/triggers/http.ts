@@ -225,8 +225,9 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       };
       // a response emits `close` once (after its `finish`, or when the connection ends first)
       res.on('close', release);
-      // under a prefix (another API's rules, which strip it), the Host routes nothing
-      const byHost = url === requested ? deps.hosts?.(req.rawHeaders) : undefined;
+      // under a prefix (another API's rules, which strip it), or for a URL that is no path (`*`, an
+      // absolute URL), the Host routes nothing
+      const byHost = url === requested && url.startsWith('/') ? deps.hosts?.(req.rawHeaders) : undefined;
       const { name, path, query } = byHost === undefined ? rules.route(url) : rootRoute(byHost, url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
