@@ -139,6 +139,7 @@ describe('cors and host routes', () => {
     expect(res.headers['access-control-allow-headers']).toBe('content-type, x-token');
     expect(res.headers['access-control-allow-credentials']).toBe('true');
     expect(res.headers['access-control-max-age']).toBe('600');
+    expect(res.headers['x-skiff-invocation-id']).toMatch(/^[0-9a-f-]{36}$/);
     // origins are matched as browsers send them: lower case, without the default port
     for (const origin of ['http://localhost:5173', 'https://secure.example.com']) {
       const other = await call('OPTIONS', '/web', { origin, 'access-control-request-method': 'GET' });

@@ -244,7 +244,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
           req.resume();
           cors = step.answer.headers;
           if (step.answer.error !== undefined) throw step.answer.error;
-          res.writeHead(step.answer.status, cors);
+          res.writeHead(step.answer.status, [...cors, 'x-skiff-invocation-id', id]);
           res.end();
           return;
         }
