@@ -26,6 +26,7 @@ import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { openStores } from './server-stores.js';
 import { afterStart, LiveFunctions } from './server-functions.js';
+import { gatewayRouting, liveDeployment } from './server-gateway.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
@@ -143,6 +144,7 @@ export async function startServer(
   const changes = new EventEmitter<{ changed: [] }>();
   // the live functions' specs for the triggers' rules: read once, then one function per change
   const live = new LiveFunctions(registry);
+  const routing = gatewayRouting(router, live, registry, [config.http.host]);
   const deployer = new Deployer({
     config,
     registry,
@@ -157,8 +159,10 @@ export async function startServer(
     diskRoom: (bytes) => ballast.hasRoom(bytes),
     onChanged: (name) => {
       live.changed(name);
+      routing.changed();
       changes.emit('changed');
     },
+    hostClaims: routing.claims,
   });
   const retention = new QueueRetention({
     store: queueStore,
@@ -207,13 +211,7 @@ export async function startServer(
       registry,
       deployer,
       builds: createForeignBuilds(sandbox, artifacts, config),
-      codeDir: (name) => {
-        try {
-          return router.resolve(name).codeDir;
-        } catch {
-          return undefined;
-        }
-      },
+      codeDir: (name) => liveDeployment(router, name)?.codeDir,
       logs,
       token,
       logger,
@@ -288,6 +286,7 @@ export async function startServer(
     maxBodyBytes: config.http.maxBodyBytes,
     maxInFlightPerAddress: config.http.maxInFlightPerAddress,
     authorize: (name, trigger, headers) => privateAccess.admit(name, trigger, headers),
+    cors: (name) => routing.cors(name),
     logger: logger.child({ part: 'http' }),
     async: {
       check: (name) => void router.access(name),
@@ -304,6 +303,7 @@ export async function startServer(
       ...gatewayDeps,
       ...(compat.functionPort === undefined ? {} : { rules: compat.functionPort }),
       prefixed: compat.prefixed,
+      hosts: (raw) => routing.hosts(raw),
     }),
   );
 

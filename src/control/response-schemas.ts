@@ -53,6 +53,8 @@ export const functionSpecSchema = z
     flavor: specSchema.shape.flavor,
     triggers: triggersSchema.optional(),
     access: accessSchema.optional(),
+    cors: specSchema.shape.cors,
+    routes: specSchema.shape.routes,
   })
   .meta({ description: 'The resolved spec (skiff.json plus deploy parameters) stored with a version.' });
 

@@ -1,5 +1,6 @@
 import type { Deployment } from '../model/deployment.js';
 import type { Flavors } from '../model/flavor.js';
+import { compileCors } from '../model/cors.js';
 import { clampLimits, resolveLimits } from '../model/limits.js';
 import type { Scaling, ScalingInput } from '../model/scaling.js';
 import type { Config } from '../shared/config.js';
@@ -30,6 +31,7 @@ export function toDeployment(
 ): Deployment {
   const flavor = v.spec.flavor ?? 'native';
   const customShim = v.spec.runtime === 'custom' ? flavors.get(flavor)?.customShim : undefined;
+  const cors = compileCors(v.spec.cors);
   return {
     function: v.function,
     version: v.version,
@@ -61,5 +63,6 @@ export function toDeployment(
     private: v.spec.access?.private === true,
     ...(flavors.get(flavor)?.replaceAfterTimeout === true ? { replaceAfterTimeout: true } : {}),
     ...(customShim === undefined ? {} : { customShim }),
+    ...(cors === undefined ? {} : { cors }),
   };
 }

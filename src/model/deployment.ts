@@ -1,6 +1,7 @@
 import type { FlavorName, RuntimeName } from './spec.js';
 import type { Limits, NetworkMode } from './limits.js';
 import type { Scaling } from './scaling.js';
+import type { CorsPolicy } from './cors.js';
 
 /** What the executor needs to run one immutable version of a function. */
 export interface Deployment {
@@ -36,6 +37,8 @@ export interface Deployment {
   private: boolean;
   /** The flavor's rule: an instance whose call timed out is replaced (model/flavor.ts). */
   replaceAfterTimeout?: boolean;
+  /** skiff.json `cors`, ready for the gateway (made once per version); absent: no CORS by the gateway. */
+  cors?: CorsPolicy;
 }
 
 export function deploymentKey(d: Pick<Deployment, 'function' | 'version'>): string {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { cronRuleProblem } from './cron-schedule.js';
 import { mqttRuleProblem } from './mqtt-topics.js';
 import { scalingInputSchema, type ScalingInput } from './scaling.js';
+import { corsSchema, type CorsInput } from './cors.js';
+import { routesSchema, type HostRoute } from './host-routes.js';
 import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } from './limits.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -160,6 +162,10 @@ export const specSchema = z
     triggers: triggersSchema.optional(),
     /** `callers`: the functions that may call this one (absent: every function); `private`: token needed. */
     access: accessSchema.optional(),
+    /** Which web origins may call it from a browser; preflights answered by the gateway (model/cors.ts). */
+    cors: corsSchema.optional(),
+    /** Hosts whose requests reach it at the gateway's root (model/host-routes.ts). */
+    routes: routesSchema.optional(),
   })
   .strict();
 
@@ -188,4 +194,8 @@ export interface FunctionSpec {
   triggers?: { mqtt?: MqttRule[]; cron?: CronRule[] };
   /** Who may call it (`access.callers`; absent: every function) and whether it is private. */
   access?: { callers?: string[]; private?: boolean };
+  /** CORS answered by the gateway; absent: requests (OPTIONS included) reach the function as they are. */
+  cors?: CorsInput;
+  /** Hosts routed to it at the gateway's root (host names lower case). */
+  routes?: HostRoute[];
 }

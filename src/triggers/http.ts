@@ -8,8 +8,16 @@ import { clientKey } from '../shared/listeners.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
-import { selectRules, type FlavorRules, type GatewayRules, type PrefixedRules } from './gateway-rules.js';
+import {
+  selectRules,
+  type GatewayRoute,
+  type FlavorRules,
+  type GatewayRules,
+  type PrefixedRules,
+} from './gateway-rules.js';
 import { SKIFF_RULES } from './skiff-rules.js';
+import type { CorsPolicy } from '../model/cors.js';
+import { corsStep } from './http-cors.js';
 
 /** Connection-level headers that are never passed through a proxy hop (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -61,6 +69,13 @@ export interface HttpTriggerDeps {
    * the token); called before the body is read, for sync and async calls alike.
    */
   authorize?: (name: string, trigger: 'http', headers: HeaderPairs) => HeaderPairs | Promise<HeaderPairs>;
+  /** The live version's CORS (skiff.json `cors`, made once per version), or undefined: none. */
+  cors?: (name: string) => CorsPolicy | undefined;
+  /**
+   * The function a request's Host routes to at the root of this listener (skiff.json `routes`), from
+   * its raw headers, or undefined: routed by name. Not asked under a prefix of `prefixed`.
+   */
+  hosts?: (rawHeaders: readonly string[]) => string | undefined;
 }
 
 /** What a client over `maxInFlightPerAddress` is told to wait. */
@@ -120,13 +135,16 @@ const ONE_WRITE_MAX_BYTES = 4096;
  * Sends a result: its headers (lower-cased, in their order, repeats kept) go to `writeHead` as one flat
  * name/value array, which node:http checks and writes as they are (no headers object is built).
  */
-function writeResult(res: ServerResponse, result: Result, invocationId: string): void {
+function writeResult(res: ServerResponse, result: Result, invocationId: string, cors?: string[]): void {
   const flat: string[] = [];
   for (const [key, value] of result.headers) {
     const name = key.toLowerCase();
     if (NOT_FROM_FUNCTION.has(name)) continue;
+    // with skiff.json `cors`, the gateway's CORS headers are the only ones (http-cors.ts)
+    if (cors !== undefined && name.startsWith('access-control-')) continue;
     flat.push(name, value);
   }
+  if (cors !== undefined) flat.push(...cors);
   flat.push('x-skiff-invocation-id', invocationId);
   const body = responseBody(result);
   if (body !== undefined) flat.push('content-length', String(body.length));
@@ -154,6 +172,17 @@ function writeResult(res: ServerResponse, result: Result, invocationId: string):
   res.end();
 }
 
+/** A request routed by its Host (skiff.json `routes`): the function sees the whole path and the query. */
+function rootRoute(name: string, url: string): GatewayRoute {
+  const q = url.indexOf('?');
+  return { name, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1) };
+}
+
+/** Sets flat name/value pairs on a response not yet written (an async 202, an error). */
+function setPairs(res: ServerResponse, pairs: readonly string[]): void {
+  for (let i = 0; i + 1 < pairs.length; i += 2) res.setHeader(pairs[i] as string, pairs[i + 1] as string);
+}
+
 /**
  * The HTTP gateway: `/{name}` and `/{name}/{rest...}` (Skiff's rules, or those given) invoke the function
  * with the method, the path below the name, the query, the headers and the body; the function's status,
@@ -167,12 +196,15 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
   const maxInFlight = deps.maxInFlightPerAddress ?? Infinity;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = randomUUID();
-    let url = req.url ?? '/';
+    const requested = req.url ?? '/';
+    let url = requested;
     let rules = portRules;
     if (prefixed.length > 0) ({ url, rules } = selectRules(url, portRules, prefixed));
     // the client's slot is held until its response is closed AND the work it started has ended: an
     // invocation runs on after its caller disconnected, and must keep counting against that caller
     let release: (() => void) | undefined;
+    // the CORS headers of a function with skiff.json `cors`, for whatever answer it gets
+    let cors: string[] | undefined;
     try {
       const client = clientKey(req.socket.remoteAddress);
       const mine = inFlight.get(client) ?? 0;
@@ -193,12 +225,29 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       };
       // a response emits `close` once (after its `finish`, or when the connection ends first)
       res.on('close', release);
-      const { name, path, query } = rules.route(url);
+      // under a prefix (another API's rules, which strip it), or for a URL that is no path (`*`, an
+      // absolute URL), the Host routes nothing
+      const byHost = url === requested && url.startsWith('/') ? deps.hosts?.(req.rawHeaders) : undefined;
+      const { name, path, query } = byHost === undefined ? rules.route(url) : rootRoute(byHost, url);
       if (!NAME_PATTERN.test(name)) {
         throw new SkiffError(
           'SKIFF_E_FUNCTION_NOT_FOUND',
           'call a function at /<name>; list them with `skiff fn list`',
         );
+      }
+      const policy = deps.cors?.(name);
+      if (policy !== undefined) {
+        const step = corsStep(policy, req.method, req.rawHeaders);
+        if (step.answer === undefined) cors = step.headers;
+        else {
+          // a preflight: answered here, the function is not started
+          req.resume();
+          cors = step.answer.headers;
+          if (step.answer.error !== undefined) throw step.answer.error;
+          res.writeHead(step.answer.status, [...cors, 'x-skiff-invocation-id', id]);
+          res.end();
+          return;
+        }
       }
       const asyncAccept = deps.async;
       const asyncReply = asyncAccept === undefined ? undefined : rules.asyncCall(req);
@@ -212,7 +261,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const answered = rules.admit?.(req, { name, path, query });
       if (answered !== undefined) {
         req.resume();
-        writeResult(res, rules.result(answered), id);
+        writeResult(res, rules.result(answered), id, cors);
         return;
       }
       const seenHeaders = (): HeaderPairs =>
@@ -233,6 +282,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
           },
           callback,
         );
+        if (cors !== undefined) setPairs(res, cors);
         asyncReply.accepted(res, accepted, () => asyncAccept.location(accepted));
         return;
       }
@@ -250,11 +300,14 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         host: safeHost(head.host),
       };
       const result = await deps.invoke(inv);
-      writeResult(res, rules.result(result), id);
+      writeResult(res, rules.result(result), id, cors);
     } catch (err) {
       const error = toSkiffError(err);
       failures.failed(error, err, { invocationId: id }, 'invocation failed');
-      res.setHeader('x-skiff-invocation-id', id);
+      if (!res.headersSent) {
+        res.setHeader('x-skiff-invocation-id', id);
+        if (cors !== undefined) setPairs(res, cors);
+      }
       if (!res.headersSent && rules.failure(res, error)) return;
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.
       sendError(

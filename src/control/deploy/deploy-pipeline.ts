@@ -20,6 +20,7 @@ import type { FunctionState } from '../../model/state.js';
 import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
+import type { HostClaims } from './host-claims.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { readSpecFile, resolveSpec, type DeployRequest } from './deploy-spec.js';
 import { createBuildRunner } from './run-command.js';
@@ -49,6 +50,8 @@ export interface DeployerDeps {
   diskRoom?: (bytes: number) => boolean;
   /** Told after a deploy made a new version live, and after a delete (triggers reload their rules). */
   onChanged?: (name: string) => void;
+  /** Refuses a version whose skiff.json `routes` take a host another function holds (host-claims.ts). */
+  hostClaims?: HostClaims;
 }
 
 /** Refuses environment variables whose names the flavor's platform keeps for itself. */
@@ -110,6 +113,8 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       );
     }
     spec = resolveSpec(req, fileSpec, inferred?.runtime);
+    // first before the build, to fail fast; again as the version goes live (another deploy may take it)
+    deps.hostClaims?.check(req.name, spec.routes);
     if (spec.flavor !== undefined) {
       const flavor = checkFlavor(
         spec.flavor,
@@ -170,6 +175,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     // a workflow may have taken the name while this version built (the deployer checked at the start)
     const holder = router.externals.get(req.name);
     if (holder !== undefined) throw nameTaken(req.name, holder.owner);
+    deps.hostClaims?.check(req.name, spec.routes);
     const saved = registry.addVersion(
       req.name,
       version,
@@ -186,8 +192,11 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
   } catch (err) {
     const failure = toSkiffError(err);
     log(`deploy failed: ${failure.message}`);
-    if (failure.code === 'SKIFF_E_CONFLICT' && router.externals.has(req.name)) {
-      // nothing of it is recorded: the name is not the function's
+    if (
+      (failure.code === 'SKIFF_E_CONFLICT' && router.externals.has(req.name)) ||
+      failure.code === 'SKIFF_E_HOST_TAKEN'
+    ) {
+      // nothing of it is recorded: the name (or the host) is not the function's
       await artifacts.discard(staging);
       await artifacts.discard(artifacts.versionDir(req.name, version, hash));
       await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);

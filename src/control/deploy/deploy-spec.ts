@@ -6,6 +6,7 @@ import { SkiffError } from '../../shared/errors.js';
 import { parseSpec } from '../../shared/validate.js';
 import type { Access, FlavorName, FunctionSpec, RuntimeName, SpecInput } from '../../model/spec.js';
 import { compactScaling, type ScalingInput } from '../../model/scaling.js';
+import { normalRoutes } from '../../model/host-routes.js';
 import { compactLimits, type LimitsInput } from '../../model/limits.js';
 
 export interface DeployRequest {
@@ -92,6 +93,8 @@ export function resolveSpec(req: DeployRequest, file: SpecInput, inferred?: Runt
     ...flavorOf(req.flavor ?? file.flavor),
     ...triggersOf(file.triggers, req.triggers),
     ...accessOf(file.access),
+    ...(file.cors === undefined ? {} : { cors: file.cors }),
+    ...(file.routes === undefined ? {} : { routes: normalRoutes(file.routes) }),
   };
 }
 

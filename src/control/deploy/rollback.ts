@@ -52,6 +52,7 @@ export async function rollbackVersion(
     );
   }
   if (target === from) return { from, version: record };
+  deps.hostClaims?.check(name, record.spec.routes);
   const deployment = toDeployment(
     record,
     artifacts.versionDir(name, target, record.hash),
@@ -61,6 +62,8 @@ export async function rollbackVersion(
     deps.flavors,
   );
   await executor.prepare(deployment);
+  // its hosts may have gone to another function since it was live, or while it started
+  deps.hostClaims?.check(name, record.spec.routes);
   if (!registry.setLiveVersion(name, target)) {
     throw new SkiffError('SKIFF_E_CONFLICT', `version ${target} of ${name} changed while it started; retry`);
   }

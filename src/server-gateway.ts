@@ -1,0 +1,54 @@
+/**
+ * What the function port asks per request beyond the route (server.ts): a function's CORS (made once
+ * per version with its deployment, model/cors.ts) and the function a Host routes to (skiff.json
+ * `routes`, model/host-routes.ts), the host table built from the live functions at the first request
+ * and again after a change. A function without `cors` costs a cached lookup; without any `routes` on
+ * the platform, a request costs no header read.
+ */
+import { hostClaims, type HostClaims } from './control/deploy/host-claims.js';
+import type { Router } from './invoke/router.js';
+import type { CorsPolicy } from './model/cors.js';
+import type { Deployment } from './model/deployment.js';
+import { HostTable, rawHost } from './model/host-routes.js';
+import type { LiveFunctions } from './server-functions.js';
+import type { Registry } from './store/registry.js';
+
+/** The live deployment of a function of the registry, or undefined (none, or a name a dialect serves). */
+export function liveDeployment(router: Router, name: string): Deployment | undefined {
+  if (router.externals.has(name)) return undefined;
+  try {
+    return router.resolve(name);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface GatewayRouting {
+  cors(name: string): CorsPolicy | undefined;
+  hosts(rawHeaders: readonly string[]): string | undefined;
+  /** A function's live version changed or it was deleted: the host table is built again. */
+  changed(): void;
+  /** The deploys' check that a host is free (`reserved`: the gateway's own names). */
+  claims: HostClaims;
+}
+
+export function gatewayRouting(
+  router: Router,
+  live: LiveFunctions,
+  registry: Pick<Registry, 'liveVersions'>,
+  reserved: readonly string[],
+): GatewayRouting {
+  let table: HostTable | undefined;
+  return {
+    // a name a dialect serves has no skiff.json; an unknown one is refused further on
+    cors: (name) => liveDeployment(router, name)?.cors,
+    hosts(rawHeaders) {
+      table ??= new HostTable(live.all().map((fn) => ({ name: fn.name, routes: fn.spec.routes })));
+      return table.empty ? undefined : table.route(rawHost(rawHeaders));
+    },
+    changed() {
+      table = undefined;
+    },
+    claims: hostClaims(registry, reserved),
+  };
+}
