@@ -82,13 +82,14 @@ export async function followLogs(
         // a platform starting again may answer 503 for a moment; anything else is the caller's to fix
         if (!connected || res.status !== 503) throw err;
       } else {
+        if (retry > 0) options.onNotice?.('reconnected');
         connected = true;
         retry = 0;
         for await (const ev of events(res.body, signal)) {
           if (ev.event === 'end') {
             const reason = (JSON.parse(ev.data) as { reason?: string }).reason;
             if (reason === 'deleted') ended = 'deleted';
-            else options.onNotice?.('the platform is stopping; reconnecting…');
+            else options.onNotice?.('the platform is stopping');
             break;
           }
           if (ev.event === 'gap') {
@@ -110,8 +111,9 @@ export async function followLogs(
     }
     if (ended === 'deleted') return 'deleted';
     if (signal.aborted) return 'aborted';
-    const wait = Math.min(maxRetryMs, 250 * 2 ** retry++);
-    options.onNotice?.(`connection to ${url.origin} lost; reconnecting in ${Math.round(wait / 100) / 10} s…`);
+    const wait = Math.min(maxRetryMs, 250 * 2 ** retry);
+    // said once per outage, not at every attempt
+    if (retry++ === 0) options.onNotice?.(`connection to ${url.origin} lost; reconnecting…`);
     await sleep(wait, signal);
   }
   return 'aborted';
