@@ -79,6 +79,13 @@ describe('following a function’s log', () => {
     await s.next('a line', (e) => e.event === 'message');
     expect(s.events.some((e) => e.event === 'gap')).toBe(false); // offset 0 is still kept
     s.close();
+    // an id past the end (the log began again: the function was deleted and deployed again)
+    const ahead = await follow('/v1/functions/echo/logs?follow=true', { 'last-event-id': '999999999' });
+    const gap = await ahead.next('the gap event', (e) => e.event === 'gap');
+    expect(gap.data).toContain('began again');
+    await ahead.next('the log from its start', (e) => e.event === 'message');
+    expect(ahead.entries()[0]?.stream).toBe('build');
+    ahead.close();
     const bad = await follow('/v1/functions/echo/logs?follow=true', { 'last-event-id': 'abc' });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('SKIFF_E_INVALID_REQUEST');
