@@ -17,8 +17,6 @@ import { createRequestGuard } from './control/request-guard.js';
 import { Deployer } from './control/deploy/deployer.js';
 import { createForeignBuilds } from './control/deploy/foreign-builds.js';
 import { functionRoutes } from './control/functions.js';
-import { FOLLOW_DEFAULTS, LogFollowHub } from './control/log-follow-hub.js';
-import { platformLogRoutes } from './control/logs.js';
 import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { interpreters } from './languages/index.js';
@@ -108,10 +106,7 @@ export async function startServer(
   // private functions' key pair and namespace id (made at the first start)
   const accessKeys = await loadAccessKeys(config.dataDir, logger);
   const stores = await openStores(config, sandbox.codeGroup, ballast);
-  const { registry, artifacts, logs, state, workflowStore, queueStore } = stores;
-  // the followers of logs (`skiff logs -f`): fed by the store's append hook, ended at stop
-  const follow = new LogFollowHub(logs, { ...FOLLOW_DEFAULTS, maxStreams: config.control.maxLogStreams });
-  logs.listen(follow);
+  const { registry, artifacts, logs, state, workflowStore, queueStore, follow } = stores;
   const closeStores = stores.close;
   // the state of functions deleted while it could not be (a crash between the two deletes); a member
   // of a stored workflow keeps it (an external target's name is known only once its dialect is on)
@@ -265,7 +260,6 @@ export async function startServer(
           deployer,
           executor,
           logs,
-          follow,
           state,
           maxUploadBytes: config.build.maxUploadBytes,
           scalingDefaults: config.scaling,
@@ -278,7 +272,6 @@ export async function startServer(
           reload: (list) => workflows.load(list.map((w) => w.spec)),
         }),
         ...tokenRoutes({ registry, keys: accessKeys }),
-        ...platformLogRoutes({ logs, follow }),
       ],
       token,
       logger.child({ part: 'control' }),
@@ -315,7 +308,7 @@ export async function startServer(
   );
 
   const servers: Server[] = [];
-  const triggers: RunningTrigger[] = [];
+  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }];
   const notes: string[] = [];
   // every port is checked before anything listens: all the taken ones are reported at once
   const planned = [...corePorts(config), ...compat.ports];
@@ -376,8 +369,6 @@ export async function startServer(
     void afterStart({ config, registry, router, executor, deployer, live, logger, running });
     const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
-        // open log streams end first: the control API's close does not wait for them
-        follow.close();
         await Promise.all(triggers.map((t) => t.stop()));
         const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeIdleConnections();
@@ -395,7 +386,6 @@ export async function startServer(
     const isolation = sandbox.describe(config.sandbox.limits);
     return { config, endpoints, token, deployer, castTargets: workflows.targets, isolation, notes, stop };
   } catch (err) {
-    follow.close();
     await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();
     for (const g of Object.values(guards)) g.close();

@@ -19,8 +19,7 @@ import type {
   versionSchema,
 } from './response-schemas.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
-import { answerFunctionLogs } from './logs.js';
-import type { LogFollowHub } from './log-follow-hub.js';
+import { answerFunctionLogs, platformLogRoutes } from './logs.js';
 import { rollbackRoutes } from './rollback.js';
 import { secretRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
@@ -32,8 +31,6 @@ export interface FunctionsDeps {
   deployer: Deployer;
   executor: Executor;
   logs: FileLogStore;
-  /** The followers of logs (`?follow=true`); absent: following is refused. */
-  follow?: LogFollowHub;
   /** Per-function state (the `state` sub-resource). */
   state: FunctionState;
   maxUploadBytes: number;
@@ -195,9 +192,10 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       handler: async (ctx) => {
         const name = ctx.params['name'] ?? '';
         const fn = deps.isExternal?.(name) === true ? { name } : load(name);
-        await answerFunctionLogs({ logs, follow: deps.follow }, fn.name, ctx);
+        await answerFunctionLogs({ logs }, fn.name, ctx);
       },
     },
+    ...platformLogRoutes({ logs }),
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
     ...rollbackRoutes(deployer),

@@ -29,7 +29,6 @@ describe('a log stream whose client does not read', () => {
       maxBufferedBytes: 64 * 1024,
       maxCatchUpBytes: 1024 * 1024,
     });
-    logs.listen(hub);
     cleanups.push(() => hub.close());
     const server: Server = createServer((_req, res) => {
       void hub.follow(res, { fn: 'f', filter: {}, limit: 10, lastEventId: undefined });

@@ -63,7 +63,15 @@ interface Line extends PositionedEntry {
   fn: string;
 }
 
+/** The hub of each log store (one per store: server-stores.ts makes it). */
+const hubs = new WeakMap<FileLogStore, LogFollowHub>();
+
 export class LogFollowHub implements LogListener {
+  /** The hub that follows `store`, if one does. */
+  static of(store: FileLogStore): LogFollowHub | undefined {
+    return hubs.get(store);
+  }
+
   private readonly followers = new Set<Follower>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
@@ -71,7 +79,10 @@ export class LogFollowHub implements LogListener {
   constructor(
     private readonly store: FileLogStore,
     private readonly limits: FollowLimits,
-  ) {}
+  ) {
+    store.listen(this);
+    hubs.set(store, this);
+  }
 
   /** How many streams are open. */
   get size(): number {

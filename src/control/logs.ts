@@ -9,7 +9,7 @@ import { SkiffError } from '../shared/errors.js';
 import { sendJson } from '../shared/http.js';
 import type { FileLogStore } from '../store/file-logs.js';
 import type { Route, RouteContext } from './app.js';
-import { matches, type LogFilter, type LogFollowHub } from './log-follow-hub.js';
+import { LogFollowHub, matches, type LogFilter } from './log-follow-hub.js';
 import { logsQuery, parseRequest, platformLogsQuery, queryObject } from './request-schemas.js';
 import type { logsResponseSchema, platformLogsResponseSchema } from './response-schemas.js';
 
@@ -50,15 +50,15 @@ function lastEventId(req: IncomingMessage, fromQuery: string | undefined): strin
   return (Array.isArray(header) ? header[0] : header) ?? fromQuery;
 }
 
-function followHub(hub: LogFollowHub | undefined): LogFollowHub {
+/** The followers of the store's logs (server-stores.ts makes them; without: `follow=true` is refused). */
+function followHub(logs: FileLogStore): LogFollowHub {
+  const hub = LogFollowHub.of(logs);
   if (hub === undefined) throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'this API cannot follow logs');
   return hub;
 }
 
 export interface LogRouteDeps {
   logs: FileLogStore;
-  /** The followers (absent: `follow=true` is refused). */
-  follow?: LogFollowHub | undefined;
 }
 
 /** The handler of `GET /v1/functions/{name}/logs`, once `name` is known to be a function's. */
@@ -68,7 +68,7 @@ export async function answerFunctionLogs(deps: LogRouteDeps, name: string, ctx: 
   if (isFollow(q.follow)) {
     if (q.rootId !== undefined)
       throw new SkiffError('SKIFF_E_INVALID_REQUEST', 'rootId cannot be followed; use invocationId');
-    await followHub(deps.follow).follow(ctx.res, {
+    await followHub(deps.logs).follow(ctx.res, {
       fn: name,
       filter,
       limit: q.limit,
@@ -97,7 +97,7 @@ export function platformLogRoutes(deps: LogRouteDeps): Route[] {
         const q = parseRequest(platformLogsQuery, queryObject(query));
         const filter = filterOf(q);
         if (isFollow(q.follow)) {
-          await followHub(deps.follow).follow(res, {
+          await followHub(deps.logs).follow(res, {
             fn: undefined,
             filter,
             limit: q.limit,

@@ -8,7 +8,6 @@ import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
 import { tokenRoutes } from './tokens.js';
-import { platformLogRoutes } from './logs.js';
 import { workflowRoutes } from './workflows.js';
 
 // The route table is data: the handlers are never called, so the dependencies can be dummies.
@@ -18,7 +17,6 @@ const routes = [
   ...functionRoutes({} as never),
   ...workflowRoutes({} as never),
   ...tokenRoutes({} as never),
-  ...platformLogRoutes({} as never),
 ];
 
 interface Node {

@@ -11,8 +11,6 @@ import {
   functionParams,
   invocationParams,
   invocationsQuery,
-  logsQuery,
-  platformLogsQuery,
   secretParams,
   versionParams,
 } from './request-schemas.js';
@@ -24,6 +22,7 @@ import {
   securitySchemes,
   type SchemaName,
 } from './openapi-schemas.js';
+import { logPaths } from './openapi-logs.js';
 import { statePaths } from './openapi-state.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
@@ -68,20 +67,6 @@ const nameErrors = {
 
 const fnTags = ['functions'];
 
-/** The `follow=true` form of the log routes (docs/architecture/logs-follow.md). */
-const eventStream = (idForm: string) =>
-  ({
-    'text/event-stream': {
-      schema: { type: 'string' },
-      description:
-        `With \`follow=true\`: Server-Sent Events. Each line is an event whose \`data\` is one log entry as JSON and whose \`id\` is ${idForm}; ` +
-        'send it back as `Last-Event-ID` (or `lastEventId`) to resume with exactly the lines after it. `event: gap` says lines ' +
-        'were missed (the id is older than the log kept), `event: end` ends the stream (`{"reason":"deleted"}` or ' +
-        '`{"reason":"stopping"}`), a `: keep-alive` comment comes every 15 s. 429 SKIFF_E_TOO_MANY_LOG_STREAMS when ' +
-        '`control.maxLogStreams` streams are open.',
-    },
-  }) as const;
-const streamErrors = { '429': response('TooManyLogStreams') } as const;
 const nameParameters = parameters('path', functionParams);
 
 export const openApiDocument = {
@@ -202,54 +187,7 @@ export const openApiDocument = {
         },
       },
     },
-    '/v1/functions/{name}/logs': {
-      get: {
-        operationId: 'getFunctionLogs',
-        tags: fnTags,
-        summary: 'The last log lines of a function, or (follow=true) the stream of them',
-        parameters: [
-          ...nameParameters,
-          ...parameters('query', logsQuery),
-          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
-        ],
-        responses: {
-          '200': {
-            description: 'Log entries, oldest first (build output, function output and platform lines).',
-            content: {
-              ...json('LogList'),
-              ...eventStream("the byte offset of the line's end in the function's log"),
-            },
-          },
-          ...nameErrors,
-          ...streamErrors,
-        },
-      },
-    },
-    '/v1/logs': {
-      get: {
-        operationId: 'getPlatformLogs',
-        tags: fnTags,
-        summary:
-          "Every function's last log lines, each naming its function, or (follow=true) the stream of them",
-        parameters: [
-          ...parameters('query', platformLogsQuery),
-          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
-        ],
-        responses: {
-          '200': {
-            description: 'Log entries of every function, oldest first, each with `function`.',
-            content: {
-              ...json('PlatformLogList'),
-              ...eventStream('`<function>:<offset>:<time in ms>`'),
-            },
-          },
-          '400': response('BadRequest'),
-          '401': response('Unauthorized'),
-          '500': response('Internal'),
-          ...streamErrors,
-        },
-      },
-    },
+    ...logPaths,
     '/v1/functions/{name}/secrets': {
       get: {
         operationId: 'listSecrets',

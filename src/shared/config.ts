@@ -18,7 +18,7 @@ export const configSchema = z
         host: z.string().min(1).default('localhost'),
         port: port.default(8080),
         maxConnections: maxConnections(256),
-        /** Log streams (`skiff logs -f`, `?follow=true`) open at once; one more is refused with 429. */
+        /** Log streams open at once (`skiff logs -f`); one more is refused with 429. */
         maxLogStreams: z.number().int().min(1).max(10_000).default(32),
         /**
          * Names the control API may be called by besides the address it listens on (a DNS name or a
