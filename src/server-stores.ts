@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ArtifactStore } from './store/artifacts.js';
 import type { Ballast } from './store/ballast.js';
 import { FileLogStore } from './store/file-logs.js';
+import { FOLLOW_DEFAULTS, LogFollowHub } from './control/log-follow-hub.js';
 import { QueueStore } from './store/queue-store.js';
 import { SqliteRegistry } from './store/sqlite-registry.js';
 import { StateStore } from './store/state-store.js';
@@ -17,6 +18,11 @@ export interface Stores {
   registry: SqliteRegistry;
   artifacts: ArtifactStore;
   logs: FileLogStore;
+  /**
+   * The open streams of the logs (`skiff logs -f`), fed by `logs`. server.ts lists it first among its
+   * triggers, so that the streams end first at stop: the control API's close would wait for them.
+   */
+  follow: LogFollowHub;
   state: StateStore;
   workflowStore: WorkflowStore;
   queueStore: QueueStore;
@@ -33,6 +39,7 @@ export async function openStores(
   const artifacts = new ArtifactStore(config.dataDir, codeGroup);
   await artifacts.cleanStaging();
   const logs = new FileLogStore(path.join(config.dataDir, 'logs'));
+  const follow = new LogFollowHub(logs, { ...FOLLOW_DEFAULTS, maxStreams: config.control.maxLogStreams });
   const state = new StateStore(path.join(config.dataDir, 'state.db'), {
     limits: config.state,
     diskRoom: (bytes) => ballast.hasRoom(bytes),
@@ -41,6 +48,7 @@ export async function openStores(
   const workflowStore = new WorkflowStore(path.join(config.dataDir, 'workflows.db'));
   const queueStore = new QueueStore(path.join(config.dataDir, 'queue.db'));
   const close = async (): Promise<void> => {
+    follow.close();
     await logs.close();
     queueStore.close();
     state.close();
@@ -48,5 +56,5 @@ export async function openStores(
     registry.close();
     ballast.close();
   };
-  return { registry, artifacts, logs, state, workflowStore, queueStore, close };
+  return { registry, artifacts, logs, follow, state, workflowStore, queueStore, close };
 }

@@ -107,7 +107,7 @@ export async function startServer(
   // private functions' key pair and namespace id (made at the first start)
   const accessKeys = await loadAccessKeys(config.dataDir, logger);
   const stores = await openStores(config, sandbox.codeGroup, ballast);
-  const { registry, artifacts, logs, state, workflowStore, queueStore } = stores;
+  const { registry, artifacts, logs, state, workflowStore, queueStore, follow } = stores;
   const closeStores = stores.close;
   // the state of functions deleted while it could not be (a crash between the two deletes); a member
   // of a stored workflow keeps it (an external target's name is known only once its dialect is on)
@@ -308,7 +308,7 @@ export async function startServer(
   );
 
   const servers: Server[] = [];
-  const triggers: RunningTrigger[] = [];
+  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }];
   const notes: string[] = [];
   // every port is checked before anything listens: all the taken ones are reported at once
   const planned = [...corePorts(config), ...compat.ports];

@@ -9,24 +9,17 @@ import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionInfo } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
-import {
-  ARCHIVE_TYPES,
-  deployQuery,
-  logsQuery,
-  parseRequest,
-  queryObject,
-  versionParams,
-} from './request-schemas.js';
+import { ARCHIVE_TYPES, deployQuery, queryObject, versionParams } from './request-schemas.js';
 import type {
   deployResultSchema,
   functionDetailSchema,
   functionListSchema,
   functionSummarySchema,
-  logsResponseSchema,
   versionResponseSchema,
   versionSchema,
 } from './response-schemas.js';
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
+import { answerFunctionLogs, platformLogRoutes } from './logs.js';
 import { rollbackRoutes } from './rollback.js';
 import { secretRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
@@ -77,11 +70,6 @@ function summary(fn: FunctionRecord, versions: VersionInfo[]): z.output<typeof f
 }
 
 /** Routes of the `functions` resource. */
-/** How many of a function's latest log lines a chain filter (`?rootId=`) looks through. */
-const CHAIN_SCAN_LINES = 10_000;
-/** …and at most this many of its latest bytes (4 MiB: 10 000 lines of 400 bytes). */
-const CHAIN_SCAN_BYTES = 4 * 1024 * 1024;
-
 export function functionRoutes(deps: FunctionsDeps): Route[] {
   const { registry, deployer, executor, logs } = deps;
 
@@ -201,19 +189,13 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     {
       method: 'GET',
       path: '/v1/functions/{name}/logs',
-      handler: async ({ res, params, query }) => {
-        const name = params['name'] ?? '';
+      handler: async (ctx) => {
+        const name = ctx.params['name'] ?? '';
         const fn = deps.isExternal?.(name) === true ? { name } : load(name);
-        const { limit, rootId } = parseRequest(logsQuery, queryObject(query));
-        const entries =
-          rootId === undefined
-            ? await logs.tail(fn.name, limit)
-            : (await logs.tail(fn.name, CHAIN_SCAN_LINES, CHAIN_SCAN_BYTES))
-                .filter((e) => e.rootId === rootId || e.invocationId === rootId)
-                .slice(-limit);
-        sendJson(res, 200, { logs: entries } satisfies z.output<typeof logsResponseSchema>);
+        await answerFunctionLogs({ logs }, fn.name, ctx);
       },
     },
+    ...platformLogRoutes({ logs }),
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
     ...rollbackRoutes(deployer),

@@ -92,6 +92,7 @@ const answerBodies = {
   FunctionResponse: answers.functionResponseSchema,
   VersionResponse: answers.versionResponseSchema,
   LogList: answers.logsResponseSchema,
+  PlatformLogList: answers.platformLogsResponseSchema,
   InvocationList: answers.invocationListSchema,
   InvocationResponse: answers.invocationResponseSchema,
   Executor: answers.executorSchema,
@@ -130,6 +131,9 @@ export const responses = {
       'SKIFF_E_INVALID_SPEC, SKIFF_E_INVALID_SCALING, SKIFF_E_ARCHIVE_INVALID, SKIFF_E_ARCHIVE_UNSAFE.',
   ),
   Unauthorized: errorResponse('SKIFF_E_UNAUTHORIZED: missing or wrong bearer token.'),
+  TooManyLogStreams: errorResponse(
+    'SKIFF_E_TOO_MANY_LOG_STREAMS: `control.maxLogStreams` log streams are open already.',
+  ),
   InvocationNotFound: errorResponse('SKIFF_E_INVOCATION_NOT_FOUND: no asynchronous invocation with that id.'),
   NotFound: errorResponse('SKIFF_E_FUNCTION_NOT_FOUND: no function of that name.'),
   VersionNotFound: errorResponse(

@@ -11,7 +11,6 @@ import {
   functionParams,
   invocationParams,
   invocationsQuery,
-  logsQuery,
   secretParams,
   versionParams,
 } from './request-schemas.js';
@@ -23,6 +22,7 @@ import {
   securitySchemes,
   type SchemaName,
 } from './openapi-schemas.js';
+import { logPaths } from './openapi-logs.js';
 import { statePaths } from './openapi-state.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
@@ -66,6 +66,7 @@ const nameErrors = {
 } as const;
 
 const fnTags = ['functions'];
+
 const nameParameters = parameters('path', functionParams);
 
 export const openApiDocument = {
@@ -186,21 +187,7 @@ export const openApiDocument = {
         },
       },
     },
-    '/v1/functions/{name}/logs': {
-      get: {
-        operationId: 'getFunctionLogs',
-        tags: fnTags,
-        summary: 'The last log lines of a function',
-        parameters: [...nameParameters, ...parameters('query', logsQuery)],
-        responses: {
-          '200': answer(
-            'Log entries, oldest first (build output, function output and platform lines).',
-            'LogList',
-          ),
-          ...nameErrors,
-        },
-      },
-    },
+    ...logPaths,
     '/v1/functions/{name}/secrets': {
       get: {
         operationId: 'listSecrets',

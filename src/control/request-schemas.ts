@@ -80,7 +80,39 @@ const limitSchema = z.coerce
   .default(100)
   .meta({ description: 'How many of the newest entries to return.' });
 
+/** The filters and the follow switch of both log routes (logs-follow.md). */
+const logFollowQuery = z.object({
+  since: z
+    .string()
+    .max(64, { error: 'since is a duration (30s, 10m, 2h, 1d) or an ISO time' })
+    .optional()
+    .meta({
+      description:
+        'Only lines written at or after this time: a duration back from now (`30s`, `10m`, `2h`, `1d`) or an ISO 8601 time (`2026-12-07T06:00:00Z`).',
+    }),
+  invocationId: z
+    .string()
+    .max(128, { error: 'invocationId is an invocation id (at most 128 characters)' })
+    .optional()
+    .meta({ description: 'Only the lines of this invocation.' }),
+  follow: z.enum(['true', 'false', '1', '0'], { error: 'follow must be true or false' }).optional().meta({
+    description:
+      'true: answer with a Server-Sent Events stream (text/event-stream): the recent lines (`limit`, `since`), then every line as it is written, each event with an `id` to resume from (`Last-Event-ID`).',
+  }),
+  lastEventId: z
+    .string()
+    .max(128, { error: 'lastEventId is the id of an event of this stream' })
+    .optional()
+    .meta({
+      description:
+        'With follow: resume after this event id, as the `Last-Event-ID` header does (the header wins when both are sent).',
+    }),
+});
+
+export const platformLogsQuery = z.object({ limit: limitSchema }).extend(logFollowQuery.shape);
+
 export const logsQuery = z.object({
+  ...logFollowQuery.shape,
   limit: limitSchema,
   rootId: z
     .string()

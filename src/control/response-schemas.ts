@@ -251,6 +251,13 @@ export const rollbackResultSchema = z.object({
 });
 export const versionResponseSchema = z.object({ version: versionSchema });
 export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
+export const platformLogsResponseSchema = z.object({
+  logs: z.array(
+    logEntrySchema.extend({
+      function: z.string().meta({ description: 'The function whose log the line is in.' }),
+    }),
+  ),
+});
 export const invocationListSchema = z.object({ invocations: z.array(asyncInvocationSummarySchema) });
 export const invocationResponseSchema = z.object({ invocation: invocationDetailSchema });
 export const executorSchema = z.object({

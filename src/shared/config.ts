@@ -18,6 +18,8 @@ export const configSchema = z
         host: z.string().min(1).default('localhost'),
         port: port.default(8080),
         maxConnections: maxConnections(256),
+        /** Log streams open at once (`skiff logs -f`); one more is refused with 429. */
+        maxLogStreams: z.number().int().min(1).max(10_000).default(32),
         /**
          * Names the control API may be called by besides the address it listens on (a DNS name or a
          * reverse proxy's `Host`); any other `Host` is refused, against DNS rebinding.

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   SKIFF_E_HANDLER_NOT_FOUND: { status: 422, kind: 'user' },
   SKIFF_E_BUILD_FAILED: { status: 422, kind: 'user' },
   SKIFF_E_TOO_MANY_REQUESTS: { status: 429, kind: 'user' },
+  SKIFF_E_TOO_MANY_LOG_STREAMS: { status: 429, kind: 'user' },
   SKIFF_E_FUNCTION_ERROR: { status: 500, kind: 'user' },
   SKIFF_E_INTERNAL: { status: 500, kind: 'system' },
   SKIFF_E_INSTANCE_START_FAILED: { status: 502, kind: 'user' },

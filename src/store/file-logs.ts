@@ -2,6 +2,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -10,6 +11,14 @@ import {
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FunctionLogSink, LogEntry } from '../model/log-record.js';
+import {
+  readRange,
+  readStarts,
+  startsPath,
+  writeStarts,
+  type LogRange,
+  type LogStarts,
+} from './log-positions.js';
 
 /** A file is rotated at 5 MiB and one older generation is kept: at most 10 MiB per function. */
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -38,11 +47,19 @@ interface LogAllowance {
 interface OpenLog {
   stream: WriteStream;
   bytes: number;
+  /** Where this file and the rotated one start in the function's log (log-positions.ts). */
+  starts: LogStarts;
   /** Lines of this turn of the event loop, written together (one write, few objects to collect). */
   batch: string[];
   batchBytes: number;
   /** Lines dropped since the last one written, because the disk did not keep up. */
   dropped: number;
+}
+
+/** Told of every line appended (with the absolute offset where `text` starts) and of removed logs. */
+export interface LogListener {
+  appended(functionName: string, offset: number, text: string): void;
+  removed(functionName: string): void;
 }
 
 /**
@@ -57,6 +74,10 @@ export class FileLogStore implements FunctionLogSink {
   private flushScheduled = false;
   /** Listeners of one invocation's lines (a compatibility API that answers with them), by its id. */
   private readonly watchers = new Map<string, (entry: Omit<LogEntry, 'ts'>) => void>();
+  /** Listeners of every appended line (the followers of logs: control/log-follow-hub.ts). */
+  private readonly listeners = new Set<LogListener>();
+  /** A rotated file's last writes, by function (a reader waits for them). */
+  private readonly rotating = new Map<string, Promise<void>>();
 
   private readonly rate: { bytesPerSec: number; burstBytes: number };
 
@@ -85,6 +106,12 @@ export class FileLogStore implements FunctionLogSink {
     return () => {
       if (this.watchers.get(invocationId) === listener) this.watchers.delete(invocationId);
     };
+  }
+
+  /** Tells `listener` of every line appended and every log removed, until the returned function is called. */
+  listen(listener: LogListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** Never throws: a line that cannot be written is lost, not the caller's work. */
@@ -174,12 +201,20 @@ export class FileLogStore implements FunctionLogSink {
     if (line === '') return;
     const size = Buffer.byteLength(line);
     const open = this.openFor(functionName, size);
+    const offset = open.starts.current + open.bytes;
     open.bytes += size;
     open.batch.push(line);
     open.batchBytes += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.writeBatches());
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener.appended(functionName, offset, line);
+      } catch {
+        // a listener's failure is its own
+      }
     }
   }
 
@@ -201,12 +236,16 @@ export class FileLogStore implements FunctionLogSink {
   /** The open file of a function, rotated first when `size` more bytes would take it over the limit. */
   private openFor(functionName: string, size: number): OpenLog {
     let open = this.streams.get(functionName);
+    let starts: LogStarts | undefined;
     if (open !== undefined && open.bytes + size > MAX_FILE_BYTES) {
       writeBatch(open);
-      open.stream.end();
+      const old = open.stream;
+      this.rotating.set(functionName, new Promise<void>((resolve) => old.end(() => resolve())));
       this.streams.delete(functionName);
+      starts = { previous: open.starts.current, current: open.starts.current + open.bytes };
       open = undefined;
       try {
+        writeStarts(this.file(functionName), starts);
         renameSync(this.file(functionName), `${this.file(functionName)}.1`);
       } catch {
         // the file is gone (the function was deleted): a new one starts
@@ -218,6 +257,7 @@ export class FileLogStore implements FunctionLogSink {
       const opened: OpenLog = {
         stream: createWriteStream(file, { flags: 'a' }),
         bytes,
+        starts: starts ?? readStarts(file),
         batch: [],
         batchBytes: 0,
         dropped: 0,
@@ -261,16 +301,57 @@ export class FileLogStore implements FunctionLogSink {
     }
   }
 
+  /**
+   * The complete lines of a function's log from absolute offset `from` up to the last line appended
+   * before the call, at most the last `maxBytes` of them. A listener added before the call is told of
+   * every line after (log-positions.ts; logs-follow.md).
+   */
+  async range(functionName: string, from: number, maxBytes: number): Promise<LogRange & { end: number }> {
+    const end = this.positions(functionName);
+    await this.flush(functionName);
+    await this.rotating.get(functionName);
+    const starts = this.streams.get(functionName)?.starts ?? readStarts(this.file(functionName));
+    return { ...readRange(this.file(functionName), starts, from, end, maxBytes), end };
+  }
+
+  /** The absolute offset where the function's next line will start. */
+  private positions(functionName: string): number {
+    const open = this.streams.get(functionName);
+    if (open !== undefined) return open.starts.current + open.bytes;
+    const file = this.file(functionName);
+    return readStarts(file).current + (existsSync(file) ? statSync(file).size : 0);
+  }
+
+  /** The functions that have a log (their files' names). */
+  functionsWithLogs(): string[] {
+    try {
+      return readdirSync(this.dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => f.slice(0, -'.jsonl'.length));
+    } catch {
+      return [];
+    }
+  }
+
   async remove(functionName: string): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        listener.removed(functionName);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
     const open = this.streams.get(functionName);
     this.streams.delete(functionName);
     this.allowances.delete(functionName);
+    this.rotating.delete(functionName);
     if (open !== undefined) {
       writeBatch(open);
       await new Promise<void>((resolve) => open.stream.end(resolve));
     }
     rmSync(this.file(functionName), { force: true });
     rmSync(`${this.file(functionName)}.1`, { force: true });
+    rmSync(startsPath(this.file(functionName)), { force: true });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,168 @@
+/**
+ * Follows a function's log, or every function's, over the control API's event stream
+ * (`GET /v1/functions/{name}/logs?follow=true`, `GET /v1/logs?follow=true`). When the connection drops
+ * (the platform restarts, a proxy cuts it) it reconnects with the last event's id as `Last-Event-ID`,
+ * so no line is lost or repeated; it stops when `signal` aborts or the function is deleted.
+ * Used by `skiff logs -f` and `skiff dev`.
+ */
+import { SkiffError } from '../shared/errors.js';
+import { connectionError, skiffErrorFromBody, type SkiffClient } from './client.js';
+import type { LogEntry } from './logs.js';
+
+/** A followed line: the entry, the function it is of, and the id to resume after it. */
+export interface FollowedEntry extends LogEntry {
+  function: string;
+  id: string;
+}
+
+export interface FollowOptions {
+  /** The function to follow; or `all`. */
+  name?: string | undefined;
+  all?: boolean | undefined;
+  /** Only lines from this time on: a duration back (`10m`) or an ISO time. Applies to the first connect. */
+  since?: string | undefined;
+  /** Only the lines of this invocation. */
+  invocation?: string | undefined;
+  /** How many recent lines come first (the platform's default: 100). */
+  limit?: number | undefined;
+  signal: AbortSignal;
+  /** Told of gaps and reconnects (a human line, for stderr). */
+  onNotice?: ((message: string) => void) | undefined;
+  /** The longest wait between two reconnects (ms; default 5000). */
+  maxRetryMs?: number | undefined;
+}
+
+/** Why following stopped. */
+export type FollowEnd = 'aborted' | 'deleted';
+
+interface SseEvent {
+  event: string;
+  data: string;
+  id: string | undefined;
+}
+
+/**
+ * Follows until `signal` aborts ('aborted') or the function is deleted ('deleted'), calling `onEntry`
+ * for every line. Throws the platform's error when the first connect is refused (no such function,
+ * a bad `since`, too many streams) or the platform cannot be reached at first.
+ */
+export async function followLogs(
+  client: SkiffClient,
+  options: FollowOptions,
+  onEntry: (entry: FollowedEntry) => void,
+): Promise<FollowEnd> {
+  const { signal } = options;
+  if (options.all !== true && options.name === undefined) {
+    throw new SkiffError('SKIFF_E_CLI_USAGE', 'followLogs needs a function name or all');
+  }
+  const apiPath =
+    options.all === true ? '/v1/logs' : `/v1/functions/${encodeURIComponent(options.name as string)}/logs`;
+  const maxRetryMs = options.maxRetryMs ?? 5000;
+  let lastId: string | undefined;
+  let connected = false;
+  let retry = 0;
+  while (!signal.aborted) {
+    const url = new URL(client.controlUrl() + apiPath);
+    url.searchParams.set('follow', 'true');
+    if (options.limit !== undefined) url.searchParams.set('limit', String(options.limit));
+    if (options.since !== undefined && lastId === undefined) url.searchParams.set('since', options.since);
+    if (options.invocation !== undefined) url.searchParams.set('invocationId', options.invocation);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    const token = client.token();
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    if (lastId !== undefined) headers['last-event-id'] = lastId;
+    let ended: 'deleted' | 'dropped' = 'dropped';
+    try {
+      const res = await fetch(url, { headers, signal });
+      if (!res.ok) {
+        const text = await res.text();
+        const err =
+          skiffErrorFromBody(text) ??
+          new SkiffError('SKIFF_E_INTERNAL', `the platform answered ${res.status} to ${url.pathname}`);
+        // a platform starting again may answer 503 for a moment; anything else is the caller's to fix
+        if (!connected || res.status !== 503) throw err;
+      } else {
+        if (retry > 0) options.onNotice?.('reconnected');
+        connected = true;
+        retry = 0;
+        for await (const ev of events(res.body, signal)) {
+          if (ev.event === 'end') {
+            const reason = (JSON.parse(ev.data) as { reason?: string }).reason;
+            if (reason === 'deleted') ended = 'deleted';
+            else options.onNotice?.('the platform is stopping');
+            break;
+          }
+          if (ev.event === 'gap') {
+            options.onNotice?.(
+              (JSON.parse(ev.data) as { message?: string }).message ?? 'log lines were missed',
+            );
+            continue;
+          }
+          if (ev.event !== 'message' || ev.data === '') continue;
+          const entry = JSON.parse(ev.data) as LogEntry & { function?: string };
+          if (ev.id !== undefined) lastId = ev.id;
+          onEntry({ ...entry, function: entry.function ?? (options.name as string), id: ev.id ?? '' });
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return 'aborted';
+      if (err instanceof SkiffError) throw err;
+      if (!connected) throw connectionError(err, url);
+    }
+    if (ended === 'deleted') return 'deleted';
+    if (signal.aborted) return 'aborted';
+    const wait = Math.min(maxRetryMs, 250 * 2 ** retry);
+    // said once per outage, not at every attempt
+    if (retry++ === 0) options.onNotice?.(`connection to ${url.origin} lost; reconnecting…`);
+    await sleep(wait, signal);
+  }
+  return 'aborted';
+}
+
+/** The events of a Server-Sent Events body (comments and `retry:` left out). */
+async function* events(
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
+): AsyncGenerator<SseEvent> {
+  if (body === null) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ev: SseEvent = { event: 'message', data: '', id: undefined };
+  let hasData = false;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    if (signal.aborted) return;
+    buffer += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) !== -1) {
+      const line = buffer.slice(0, nl).replace(/\r$/, '');
+      buffer = buffer.slice(nl + 1);
+      if (line === '') {
+        if (hasData || ev.event !== 'message') yield ev;
+        ev = { event: 'message', data: '', id: undefined };
+        hasData = false;
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'data') {
+        ev.data = hasData ? `${ev.data}\n${value}` : value;
+        hasData = true;
+      } else if (field === 'event') ev.event = value;
+      else if (field === 'id') ev.id = value;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
