@@ -106,9 +106,18 @@ async function dev(dir: string, opts: DevOptions, cmd: Command): Promise<void> {
   const logs =
     opts.logs === false
       ? Promise.resolve()
-      : followFunctionLogs(client, { name, signal: stopped.signal }, (entry) => {
-          // the deploy prints its own outcome (and a failed build's output)
-          if (entry.stream !== 'build') console.log(formatLogLine(entry));
+      : followFunctionLogs(
+          client,
+          { name, signal: stopped.signal, onNotice: (m) => process.stderr.write(`! logs: ${m}\n`) },
+          (entry) => {
+            // the deploy prints its own outcome (and a failed build's output)
+            if (entry.stream !== 'build') console.log(formatLogLine(entry));
+          },
+        ).catch((err: unknown) => {
+          // watching goes on without them (too many log streams, a token that may not read logs)
+          process.stderr.write(
+            `! logs are not followed: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
         });
 
   await new Promise<void>((resolve) => {
