@@ -5,6 +5,8 @@
  * so no line is lost or repeated; it stops when `signal` aborts or the function is deleted.
  * Used by `skiff logs -f` and `skiff dev`.
  */
+import type { EventSourceMessage } from 'eventsource-parser';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { SkiffError } from '../shared/errors.js';
 import { connectionError, skiffErrorFromBody, type SkiffClient } from './client.js';
 import type { LogEntry } from './logs.js';
@@ -119,39 +121,16 @@ export async function followLogs(
   return 'aborted';
 }
 
-/** The events of a Server-Sent Events body (comments and `retry:` left out). */
+/** The events of a Server-Sent Events body, parsed by eventsource-parser (comments and `retry:` left out). */
 async function* events(
   body: ReadableStream<Uint8Array> | null,
   signal: AbortSignal,
 ): AsyncGenerator<SseEvent> {
   if (body === null) return;
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let ev: SseEvent = { event: 'message', data: '', id: undefined };
-  let hasData = false;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  const stream = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  for await (const ev of stream as unknown as AsyncIterable<EventSourceMessage>) {
     if (signal.aborted) return;
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) !== -1) {
-      const line = buffer.slice(0, nl).replace(/\r$/, '');
-      buffer = buffer.slice(nl + 1);
-      if (line === '') {
-        if (hasData || ev.event !== 'message') yield ev;
-        ev = { event: 'message', data: '', id: undefined };
-        hasData = false;
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'data') {
-        ev.data = hasData ? `${ev.data}\n${value}` : value;
-        hasData = true;
-      } else if (field === 'event') ev.event = value;
-      else if (field === 'id') ev.id = value;
-    }
+    yield { event: ev.event ?? 'message', data: ev.data, id: ev.id };
   }
 }
 
