@@ -24,6 +24,7 @@ import {
   type SchemaName,
 } from './openapi-schemas.js';
 import { statePaths } from './openapi-state.js';
+import { trafficPaths } from './openapi-traffic.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
 
@@ -294,6 +295,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...trafficPaths,
     ...statePaths,
     ...workflowPaths,
     ...tokenPaths,
