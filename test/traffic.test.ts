@@ -67,6 +67,14 @@ beforeAll(async () => {
     expect((await p.deploy('tr', await version(answer))).status).toBeLessThan(300);
   expect((await p.deploy('tr', fixture('broken-ts'))).status).toBe(422);
   expect((await p.deploy('tr', await version('four'))).status).toBeLessThan(300);
+  // another function that calls it (ctx.call): the split applies to every trigger
+  const caller = path.join(work, 'caller');
+  await mkdir(caller, { recursive: true });
+  await writeFile(
+    path.join(caller, 'index.mjs'),
+    "export default async (_req, ctx) => (await ctx.call('tr', '')).text();\n",
+  );
+  expect((await p.deploy('tr-caller', caller)).status).toBe(201);
 });
 
 afterAll(async () => {
@@ -96,6 +104,11 @@ describe('traffic split', () => {
     expect(Object.keys(counts).sort()).toEqual(['four', 'two']);
     expect(counts['two']).toBeGreaterThanOrEqual(860);
     expect(counts['two']).toBeLessThanOrEqual(940);
+
+    // a call from another function is split as well
+    const called = await tally('/tr-caller', 200);
+    expect(Object.keys(called).sort()).toEqual(['four', 'two']);
+    expect(called['four']).toBeLessThanOrEqual(45);
 
     const get = await runCli(['fn', 'get', 'tr'], env);
     expect(get.stdout).toContain('Traffic:       version 2: 90%, version 4: 10%');
