@@ -78,7 +78,7 @@ export async function afterStart(deps: AfterStartDeps): Promise<void> {
     if (!deps.running()) return;
     try {
       const scaling = resolveScaling(config.scaling, fn.spec.scaling, registry.getScaling(fn.name));
-      if (scaling.minInstances > 0) executor.ensure(router.resolve(fn.name));
+      if (scaling.minInstances > 0) for (const d of router.deployments(fn.name)) executor.ensure(d);
     } catch (err) {
       logger.warn({ err, fn: fn.name }, 'cannot start the minimum instances of this function');
     }

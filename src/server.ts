@@ -261,6 +261,7 @@ export async function startServer(
           state,
           maxUploadBytes: config.build.maxUploadBytes,
           scalingDefaults: config.scaling,
+          liveDeployment: (name) => router.resolve(name),
         }),
         ...workflowRoutes({
           exists: (name) => router.exists(name),

@@ -119,10 +119,10 @@ describe('sandbox: limits held against deployed functions', () => {
     await p.deployAll({ doomed: 'sleepy' });
     expect((await p.call('/doomed')).status).toBe(200);
     const status = (await (await p.api('/v1/functions/doomed')).json()) as {
-      function: { instances: { pid: number }[] };
+      function: { instances: { sandboxPid: number }[] };
     };
     // the sandbox (bubblewrap) and everything below it, as the host sees them
-    const tree = descendants(status.function.instances.map((i) => i.pid));
+    const tree = descendants(status.function.instances.map((i) => i.sandboxPid));
     expect(tree.length).toBeGreaterThanOrEqual(2);
     expect((await p.api('/v1/functions/doomed', { method: 'DELETE' })).status).toBe(204);
     await waitUntil('the sandbox and its processes to be gone', () => !tree.some(alive), 2_000).catch(

@@ -4,20 +4,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffClient } from './client.js';
 import { registerRollback } from './rollback.js';
+import { registerTraffic } from './traffic.js';
+import { renderFunction } from './fn-view.js';
 import { checkUploadSize, packUpload, type SymlinkMode } from './upload.js';
 import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
-import { registerScale, renderScaling, scalingFromFlags, withScalingFlags } from './scale.js';
+import { registerScale, scalingFromFlags, withScalingFlags } from './scale.js';
 import { registerFnToken } from './fn-token.js';
 import { globalOptions, usageError, withExamples } from './options.js';
-import {
-  formatTime,
-  lastLines,
-  printJson,
-  renderKeyValue,
-  renderTable,
-  shortHash,
-  startSpinner,
-} from './output.js';
+import { formatTime, printJson, renderTable, shortHash, startSpinner } from './output.js';
 import { readSpecName } from './spec-name.js';
 import { RUNTIME_NAMES } from '../model/spec.js';
 
@@ -53,7 +47,29 @@ export interface Instance {
   startedAt: string | null;
   uptimeMs?: number | null;
   rssBytes?: number | null;
+  /** memory.current of the instance's cgroup (what its limit counts). */
+  cgroupMemoryBytes?: number | null;
   served?: number;
+}
+
+/** The live version's settings with every default applied (secrets by name only). */
+export interface ResolvedSpec {
+  version: number;
+  runtime: string;
+  handler: string;
+  flavor: string;
+  command: string[] | null;
+  env: Record<string, string>;
+  secrets: string[];
+  triggers: {
+    mqtt: { subscribe: string; publish?: string }[];
+    cron: { schedule: string; timezone?: string }[];
+  };
+  timeoutMs: number;
+  startTimeoutMs: number;
+  limits: Record<string, number>;
+  network: string;
+  access: { callers: string[] | null; private: boolean };
 }
 
 export interface FunctionStatus {
@@ -74,6 +90,8 @@ export interface FunctionDetail extends FunctionSummary {
   scaling?: Record<string, number>;
   scalingOverride?: Record<string, number> | null;
   status?: FunctionStatus;
+  traffic?: { version: number; percent: number }[];
+  resolved?: ResolvedSpec | null;
 }
 
 export interface DeployOptions {
@@ -83,8 +101,6 @@ export interface DeployOptions {
   handler?: string;
   [flag: string]: unknown;
 }
-
-const BUILD_LOG_LINES = 20;
 
 function symlinkMode(value: string | undefined): SymlinkMode {
   if (value === undefined || value === 'refuse' || value === 'skip' || value === 'follow')
@@ -129,6 +145,7 @@ export function registerFn(program: Command): void {
   }
   registerScale(fn);
   registerRollback(fn);
+  registerTraffic(fn);
   registerFnToken(fn);
 
   withExamples(
@@ -277,84 +294,6 @@ async function get(name: string, cmd: Command): Promise<void> {
     return;
   }
   console.log(renderFunction(body.function));
-}
-
-/** Whether the live spec says `access.private` (skiff.json). */
-function isPrivate(fn: FunctionDetail): boolean {
-  const access = (fn.spec as { access?: { private?: unknown } } | null)?.access;
-  return access?.private === true;
-}
-
-/** The human view of `skiff fn get`. */
-export function renderFunction(fn: FunctionDetail): string {
-  const versions = [...(fn.versions ?? [])].sort((a, b) => b.version - a.version);
-  const instances = fn.instances ?? [];
-  const sections = [
-    renderKeyValue([
-      ['Name', fn.name],
-      ['Runtime', fn.runtime],
-      ['Handler', fn.handler ?? '-'],
-      ['Live version', fn.liveVersion === null ? '-' : String(fn.liveVersion)],
-      ['Hash', fn.hash ?? '-'],
-      ['Created', formatTime(fn.createdAt)],
-      ['Updated', formatTime(fn.updatedAt)],
-      ['Access', isPrivate(fn) ? `private (a token is needed: skiff fn token ${fn.name})` : 'public'],
-    ]),
-    versions.length === 0
-      ? 'No versions.'
-      : renderTable(
-          ['VERSION', 'STATUS', 'LIVE', 'HASH', 'CREATED', 'BUILD-MS'],
-          versions.map((v) => [
-            String(v.version),
-            v.status,
-            v.live ? 'yes' : '-',
-            shortHash(v.hash),
-            formatTime(v.createdAt),
-            String(v.buildMs),
-          ]),
-        ),
-    instances.length === 0
-      ? 'No instances running.'
-      : renderTable(
-          ['INSTANCE', 'VERSION', 'STATE', 'PID', 'IN-FLIGHT', 'SERVED', 'UPTIME', 'MEMORY'],
-          instances.map((i) => [
-            i.id,
-            String(i.version),
-            i.state,
-            i.pid === null ? '-' : String(i.pid),
-            String(i.inFlight),
-            String(i.served ?? '-'),
-            i.uptimeMs == null ? '-' : `${(i.uptimeMs / 1000).toFixed(1)}s`,
-            i.rssBytes == null ? '-' : `${(i.rssBytes / 1048576).toFixed(1)} MiB`,
-          ]),
-        ),
-  ];
-  if (fn.scaling !== undefined)
-    sections.push(`Scaling:\n${renderScaling(fn.scaling, fn.scalingOverride ?? null)}`);
-  const status = fn.status;
-  if (status !== undefined) {
-    sections.push(
-      renderKeyValue([
-        ['Queued', String(status.queued)],
-        ['Cold starts', `${status.coldStarts} (of ${status.starts} starts)`],
-        ['Failures in a row', String(status.failures)],
-        ['Back-off until', status.backoffUntil === null ? '-' : formatTime(status.backoffUntil)],
-      ]),
-    );
-    if (status.recentErrors.length > 0) {
-      sections.push(
-        `Recent errors:\n${renderTable(
-          ['AT', 'CODE', 'MESSAGE'],
-          status.recentErrors.map((e) => [formatTime(e.at), e.code, e.message]),
-        )}`,
-      );
-    }
-  }
-  const live = versions.find((v) => v.live) ?? versions.find((v) => v.version === fn.liveVersion);
-  if (live !== undefined && live.buildLog && live.buildLog.trim() !== '') {
-    sections.push(`Build output (version ${live.version}):\n${lastLines(live.buildLog, BUILD_LOG_LINES)}`);
-  }
-  return sections.join('\n\n');
 }
 
 async function remove(name: string, cmd: Command): Promise<void> {

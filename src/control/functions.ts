@@ -21,6 +21,9 @@ import type {
 import { scalingRoutes, scalingFromQuery } from './scaling.js';
 import { answerFunctionLogs, platformLogRoutes } from './logs.js';
 import { rollbackRoutes } from './rollback.js';
+import { resolvedView } from './resolved-spec.js';
+import { trafficRoutes, trafficView } from './traffic.js';
+import type { Deployment } from '../model/deployment.js';
 import { secretRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
 
@@ -36,6 +39,8 @@ export interface FunctionsDeps {
   maxUploadBytes: number;
   /** The platform's default scaling (config `scaling`). */
   scalingDefaults: Scaling;
+  /** The live deployment of a function (every default applied); throws when it has none. */
+  liveDeployment: (name: string) => Deployment;
 }
 
 const archiveTypes = new Set<string>(ARCHIVE_TYPES);
@@ -90,6 +95,8 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       fn.liveVersion === null ? undefined : registry.getVersion(fn.name, fn.liveVersion)?.buildLog;
     const { instances, ...status } = executor.status(fn.name);
     const override = registry.getScaling(fn.name);
+    const deployment = live === undefined ? undefined : deps.liveDeployment(fn.name);
+    const secretNames = registry.listSecrets(fn.name).map((x) => x.name);
     return {
       ...summary(fn, versions),
       handler: latest?.spec.handler ?? latest?.entry ?? null,
@@ -104,6 +111,11 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
       scalingOverride: override,
       instances,
       status,
+      traffic: trafficView(fn.liveVersion, registry.getTraffic(fn.name)),
+      resolved:
+        deployment === undefined || live === undefined
+          ? null
+          : resolvedView(deployment, live.spec, secretNames),
     };
   };
 
@@ -199,6 +211,7 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
     ...secretRoutes({ registry, deployer }),
     ...scalingRoutes({ deployer }),
     ...rollbackRoutes(deployer),
+    ...trafficRoutes(deployer),
     ...stateRoutes({
       registry,
       state: deps.state,

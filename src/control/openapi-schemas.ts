@@ -9,7 +9,12 @@
  * written in JSON Schema and are left out; anything else zod cannot represent throws here, at start.
  */
 import { z } from 'zod';
-import { rollbackBodySchema, scalingPatchSchema, secretBodySchema } from './request-schemas.js';
+import {
+  rollbackBodySchema,
+  scalingPatchSchema,
+  secretBodySchema,
+  trafficBodySchema,
+} from './request-schemas.js';
 import * as answers from './response-schemas.js';
 import * as workflows from './workflow-schemas.js';
 import * as tokens from './token-schemas.js';
@@ -81,6 +86,7 @@ const requestBodies = {
   SecretValue: secretBodySchema,
   ScalingPatch: scalingPatchSchema,
   RollbackRequest: rollbackBodySchema,
+  TrafficRequest: trafficBodySchema,
   WorkflowBody: workflows.workflowBodySchema,
   TokenRequest: tokens.tokenRequestSchema,
 };
@@ -99,6 +105,7 @@ const answerBodies = {
   Health: answers.healthSchema,
   Endpoints: answers.endpointsSchema,
   RollbackResult: answers.rollbackResultSchema,
+  TrafficResult: answers.trafficResultSchema,
   Limits: answers.limitsSchema,
   Workflow: workflows.workflowSchema,
   WorkflowSummary: workflows.workflowSummarySchema,

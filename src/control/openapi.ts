@@ -24,6 +24,7 @@ import {
 } from './openapi-schemas.js';
 import { logPaths } from './openapi-logs.js';
 import { statePaths } from './openapi-state.js';
+import { trafficPaths } from './openapi-traffic.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
 
@@ -281,6 +282,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...trafficPaths,
     ...statePaths,
     ...workflowPaths,
     ...tokenPaths,

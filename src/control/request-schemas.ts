@@ -179,6 +179,28 @@ export const rollbackBodySchema = z.strictObject({
     .optional(),
 });
 
+/** PUT /v1/functions/{name}/traffic: the versions' shares of the calls, or null to clear the split. */
+export const trafficBodySchema = z.strictObject({
+  split: z
+    .array(
+      z.strictObject({
+        version: z
+          .number({ error: 'version must be a version number, e.g. { "version": 3, "percent": 90 }' })
+          .int()
+          .min(1)
+          .max(2_147_483_647),
+        // whole, 1 to 100, summing to 100: judged with the split (SKIFF_E_INVALID_TRAFFIC)
+        percent: z.number({ error: 'percent must be a whole percent, e.g. { "version": 3, "percent": 90 }' }),
+      }),
+    )
+    .max(16)
+    .nullable()
+    .meta({
+      description:
+        'Two to four ready versions and their whole percents (summing to 100); one version at 100, or null, gives every call to one version.',
+    }),
+});
+
 export const secretBodySchema = z.strictObject(
   {
     value: z

@@ -89,11 +89,24 @@ export const instanceSchema = z.object({
   id: z.uuid(),
   version: z.number().int().min(1),
   state: z.string().meta({ description: 'starting, warm, ready, stopping or exited.' }),
-  pid: z.number().int().nullable(),
+  pid: z.number().int().nullable().meta({
+    description: 'The instance’s own process (its bridge inside the sandbox), as the host sees it.',
+  }),
+  sandboxPid: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'The sandbox’s process (bubblewrap) that `pid` runs below.' }),
   inFlight: count,
   startedAt: dateTime.nullable().meta({ description: 'When it became ready.' }),
   uptimeMs: count.nullable(),
-  rssBytes: count.nullable().meta({ description: 'Resident memory of the process.' }),
+  rssBytes: count
+    .nullable()
+    .meta({ description: 'Resident memory (VmRSS) of the instance’s own process (`pid`).' }),
+  cgroupMemoryBytes: count.nullable().meta({
+    description:
+      'What the instance’s cgroup charges (memory.current: all its processes, page cache and /tmp included), which its memory limit counts; null without cgroups.',
+  }),
   served: count.meta({ description: 'Invocations handed to it.' }),
   fromWarmPool: z.boolean().meta({ description: 'Specialised from a pre-started generic process.' }),
 });
@@ -115,6 +128,54 @@ export const functionStatusSchema = z.object({
 /** The effective settings: every field resolved. */
 export const scalingSchema = z.object(scalingFields);
 
+export const trafficShareSchema = z.object({
+  version: z.number().int().min(1),
+  percent: z.number().int().min(1).max(100).meta({ description: 'Whole percent of the calls.' }),
+});
+export const trafficSchema = z.array(trafficShareSchema).meta({
+  description:
+    'Which versions serve the calls and their shares, by version; the live version alone at 100 when there is no split (`skiff fn traffic`). Empty before a version built.',
+});
+/** The live version's settings with every default applied: what its instances run with. */
+export const resolvedSpecSchema = z
+  .object({
+    version: z.number().int().min(1),
+    runtime: z.enum(RUNTIME_NAMES),
+    handler: z.string().meta({ description: 'The entry file the build found or made.' }),
+    flavor: z.string().meta({ description: '`native` or a compatibility flavor.' }),
+    command: z.array(z.string()).nullable(),
+    env: z
+      .record(z.string(), z.string())
+      .meta({ description: 'skiff.json `env`, names and values (not secret: secrets are set apart).' }),
+    secrets: z
+      .array(secretNameSchema)
+      .meta({ description: 'The names of the function’s secrets (also in the environment); never values.' }),
+    triggers: z
+      .object({
+        mqtt: z.array(z.object({ subscribe: z.string() }).loose()),
+        cron: z.array(z.object({ schedule: z.string() }).loose()),
+      })
+      .meta({ description: 'Beyond HTTP, gRPC and CoAP (which reach every function).' }),
+    timeoutMs: count,
+    startTimeoutMs: count,
+    limits: z
+      .object({
+        memoryMb: z.number(),
+        cpus: z.number(),
+        pids: z.number(),
+        tmpMb: z.number(),
+        openFiles: z.number(),
+        fileSizeMb: z.number(),
+      })
+      .meta({ description: 'The platform’s defaults < skiff.json, within the platform’s ceilings.' }),
+    network: z.enum(NETWORK_MODES),
+    access: z.object({
+      callers: z.array(z.string()).nullable().meta({ description: 'null: every function may call it.' }),
+      private: z.boolean(),
+    }),
+  })
+  .meta({ description: 'The live version’s resolved settings; null without a live version.' });
+
 export const functionDetailSchema = functionSummarySchema.extend({
   handler: z
     .string()
@@ -128,6 +189,8 @@ export const functionDetailSchema = functionSummarySchema.extend({
     .meta({ description: 'What `skiff fn scale` set; it wins over skiff.json.' }),
   instances: z.array(instanceSchema),
   status: functionStatusSchema,
+  traffic: trafficSchema,
+  resolved: resolvedSpecSchema.nullable(),
 });
 
 export const scalingResultSchema = z.object({
@@ -249,6 +312,11 @@ export const rollbackResultSchema = z.object({
   from: z.number().int().nullable().meta({ description: 'The version that was live before.' }),
   version: versionSchema.meta({ description: 'The version live now.' }),
 });
+export const trafficResultSchema = z.object({
+  function: z.string(),
+  liveVersion: z.number().int().min(1),
+  traffic: trafficSchema,
+});
 export const versionResponseSchema = z.object({ version: versionSchema });
 export const logsResponseSchema = z.object({ logs: z.array(logEntrySchema) });
 export const platformLogsResponseSchema = z.object({
@@ -297,6 +365,8 @@ export const responseComponents = {
   FunctionSpec: functionSpecSchema,
   FunctionSummary: functionSummarySchema,
   FunctionDetail: functionDetailSchema,
+  ResolvedSpec: resolvedSpecSchema,
+  TrafficShare: trafficShareSchema,
   Version: versionSchema,
   Instance: instanceSchema,
   FunctionStatus: functionStatusSchema,

@@ -7,7 +7,8 @@ import type { FunctionLogSink } from '../model/log-record.js';
 import { deploymentKey, type Deployment } from '../model/deployment.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { Instance } from './instance.js';
-import { Pool, type RecentError } from './pool.js';
+import { Pool } from './pool.js';
+import type { FunctionStatus } from './status.js';
 import { fitsWarm, warmMemoryOf } from './warm-fit.js';
 import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
@@ -18,32 +19,7 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
 import type { StateSource } from './state-service.js';
 
-export interface InstanceStatus {
-  id: string;
-  version: number;
-  state: string;
-  pid: number | null;
-  inFlight: number;
-  startedAt: string | null;
-  uptimeMs: number | null;
-  rssBytes: number | null;
-  served: number;
-  fromWarmPool: boolean;
-}
-
-/** What `skiff fn get` and the API show of a function's running side. */
-export interface FunctionStatus {
-  instances: InstanceStatus[];
-  queued: number;
-  inFlight: number;
-  coldStarts: number;
-  starts: number;
-  /** Consecutive failures; at 2 and more, starts back off. */
-  failures: number;
-  /** Set while a crash loop holds back the next start. */
-  backoffUntil: string | null;
-  recentErrors: RecentError[];
-}
+export type { FunctionStatus, InstanceStatus } from './status.js';
 
 /** How often idle instances are looked for. */
 const SWEEP_MS = 100;
@@ -239,11 +215,13 @@ export class Executor {
           id: i.id,
           version: pool.deployment.version,
           state: i.state,
-          pid: i.pid,
+          pid: i.ownPid,
+          sandboxPid: i.pid,
           inFlight: i.inFlight,
           startedAt: i.startedAt?.toISOString() ?? null,
           uptimeMs: i.startedAt === null ? null : now - i.startedAt.getTime(),
           rssBytes: i.rssBytes,
+          cgroupMemoryBytes: i.cgroupMemoryBytes,
           served: i.served,
           fromWarmPool: i.fromWarmPool,
         })),

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Limits } from '../model/limits.js';
 import { SkiffError } from '../shared/errors.js';
 import { eachLine } from '../shared/lines.js';
-import { residentBytes } from '../shared/processes.js';
+import { launchedPid, residentBytes } from '../shared/processes.js';
 import type { InstanceCgroup } from '../sandbox/cgroups.js';
 import { launchProcess, type LaunchSpec } from '../sandbox/launch.js';
 import type { CodeSlot } from '../sandbox/slots.js';
@@ -61,6 +61,8 @@ export class InstanceProcess {
   /** The runtime said on stderr that its heap hit its size limit (V8 at `--max-old-space-size`). */
   private heapExhausted = false;
   private released = false;
+  /** The process the sandbox runs, once found (`ownPid`). */
+  private launched: number | undefined;
   private exitWaiters: ((status: ExitStatus) => void)[] = [];
 
   constructor(
@@ -76,10 +78,26 @@ export class InstanceProcess {
     return this.opts.launch.command;
   }
 
-  /** Resident memory in bytes (null once the process ended). */
+  /**
+   * The pid of the process the sandbox runs (the bridge), as the host sees it: below the sandbox's own
+   * processes (bubblewrap's). Null before it started, once it ended, or when /proc cannot tell.
+   */
+  get ownPid(): number | null {
+    if (this.exitStatus !== undefined || this.pid === null) return null;
+    this.launched ??= launchedPid(this.pid, this.opts.launch.hostSide ?? []) ?? undefined;
+    return this.launched ?? null;
+  }
+
+  /** Resident memory of the process the sandbox runs (VmRSS), in bytes; null once it ended. */
   get rssBytes(): number | null {
+    const own = this.ownPid;
+    return own === null ? null : residentBytes(own);
+  }
+
+  /** The memory its cgroup charges (memory.current: every process of it, page cache included); null without one. */
+  get cgroupMemoryBytes(): number | null {
     if (this.exitStatus !== undefined) return null;
-    return this.opts.cgroup?.memoryBytes() ?? residentBytes(this.pid);
+    return this.opts.cgroup?.memoryBytes() ?? null;
   }
 
   /** Where the function's code is inside the sandbox (its code slot), if it has one. */

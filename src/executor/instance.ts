@@ -105,9 +105,19 @@ export class Instance implements PoolInstance<Instance> {
     return this.state === 'ready' && this.connection?.accepting === true;
   }
 
+  /** The pid of the bridge process inside the sandbox, as the host sees it (`pid` is the sandbox's). */
+  get ownPid(): number | null {
+    return this.state === 'exited' ? null : this.process.ownPid;
+  }
+
   /** Resident memory of the bridge process in bytes (null once it exited). */
   get rssBytes(): number | null {
     return this.state === 'exited' ? null : this.process.rssBytes;
+  }
+
+  /** What the instance's cgroup charges (memory.current), in bytes; null without a cgroup or once it exited. */
+  get cgroupMemoryBytes(): number | null {
+    return this.state === 'exited' ? null : this.process.cgroupMemoryBytes;
   }
 
   /** Set when the kernel's OOM killer ended a process of this instance. */

@@ -11,6 +11,11 @@ export interface LaunchSpec {
    * until slirp4netns has brought it up (private-net.ts).
    */
   privateNetwork?: PrivateNetwork;
+  /**
+   * The host side's programs (e.g. bash, setpriv, bubblewrap), which run the instance's own process
+   * below them: what `skiff fn get` looks past to show that process.
+   */
+  hostSide?: string[];
 }
 
 /**

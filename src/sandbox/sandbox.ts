@@ -306,6 +306,7 @@ export class Sandbox {
         // of the function's choosing as the platform's user. Without a sandbox the function's process is
         // the host side: it gets its env (and runs as the platform's user, as configured).
         env: this.kind === 'bubblewrap' ? hostSideEnv() : launch.env,
+        hostSide: this.kind === 'bubblewrap' ? ['/bin/bash', 'setpriv', this.bwrap] : ['/bin/bash'],
         ...(outbound === undefined ? {} : { privateNetwork: outbound.net }),
         // the host side starts in the host's code folder (a slot's is empty until the code is mounted);
         // bubblewrap changes to --chdir inside, so the function never holds it

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   SKIFF_E_INVALID_NAME: { status: 400, kind: 'user' },
   SKIFF_E_INVALID_SPEC: { status: 400, kind: 'user' },
   SKIFF_E_INVALID_SCALING: { status: 400, kind: 'user' },
+  SKIFF_E_INVALID_TRAFFIC: { status: 400, kind: 'user' },
   SKIFF_E_ARCHIVE_INVALID: { status: 400, kind: 'user' },
   SKIFF_E_ARCHIVE_UNSAFE: { status: 400, kind: 'user' },
   SKIFF_E_FORBIDDEN_DESTINATION: { status: 400, kind: 'user' },

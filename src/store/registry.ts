@@ -32,6 +32,13 @@ export interface SecretInfo {
   updatedAt: string;
 }
 
+/** One version's share of a function's calls (`skiff fn traffic`). */
+export interface TrafficShare {
+  version: number;
+  /** Whole percent, 1 to 100; the shares of a split sum to 100. */
+  percent: number;
+}
+
 export type NewVersion = Omit<VersionRecord, 'version' | 'createdAt' | 'function'>;
 
 /** The registry of functions and their immutable versions. Embedded: SQLite; later: a distributed KV. */
@@ -43,14 +50,24 @@ export interface Registry {
   getVersion(name: string, version: number): VersionRecord | undefined;
   /** The live version of every function that has one (its build log aside), by function name. */
   liveVersions(): VersionInfo[];
-  /** Deletes the listed versions of a function (never its live one); returns how many went. */
+  /** Deletes the listed versions of a function (never its live one nor one of its split); returns how many went. */
   deleteVersions(name: string, versions: number[]): number;
   /** Reserves the next version number of `name` (creating the function row if needed). */
   nextVersion(name: string): number;
   /** Records a version; when it is ready and `live` is set, it becomes the live version atomically. */
   addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord;
-  /** Makes a ready version of the function live (a rollback); false when there is no such ready version. */
+  /**
+   * Makes a ready version of the function live (a rollback); false when there is no such ready version.
+   * A new live version (this, or `addVersion` with `live`) clears the function's traffic split.
+   */
   setLiveVersion(name: string, version: number): boolean;
+  /** The function's traffic split (two versions or more), or null when its live version takes every call. */
+  getTraffic(name: string): TrafficShare[] | null;
+  /**
+   * Makes `live` the live version and `split` (null: none) the function's split, atomically; false
+   * when a version of it is not a ready version of the function.
+   */
+  setTraffic(name: string, live: number, split: TrafficShare[] | null): boolean;
   deleteFunction(name: string): boolean;
   /** Names and change times of a function's secrets, by name; never the values. */
   listSecrets(name: string): SecretInfo[];

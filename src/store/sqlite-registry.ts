@@ -7,6 +7,7 @@ import type {
   NewVersion,
   Registry,
   SecretInfo,
+  TrafficShare,
   VersionInfo,
   VersionRecord,
   VersionStatus,
@@ -49,6 +50,11 @@ CREATE TABLE IF NOT EXISTS secrets (
 CREATE TABLE IF NOT EXISTS application_ids (
   function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
   id TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS traffic (
+  function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+  split TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scaling (
@@ -222,19 +228,44 @@ export class SqliteRegistry implements Registry {
         this.db
           .prepare('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?')
           .run(version, now, name);
+        this.db.prepare('DELETE FROM traffic WHERE function = ?').run(name);
       }
     })();
     return { ...record, function: name, version, createdAt: now };
   }
 
   setLiveVersion(name: string, version: number): boolean {
-    const changed = this.db
-      .prepare(
-        `UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?
-         AND EXISTS (SELECT 1 FROM versions WHERE function = ? AND version = ? AND status = 'ready')`,
-      )
-      .run(version, new Date().toISOString(), name, name, version);
-    return changed.changes > 0;
+    return this.setTraffic(name, version, null);
+  }
+
+  getTraffic(name: string): TrafficShare[] | null {
+    const row = this.db.prepare('SELECT split FROM traffic WHERE function = ?').get(name) as
+      { split: string } | undefined;
+    return row === undefined ? null : (JSON.parse(row.split) as TrafficShare[]);
+  }
+
+  setTraffic(name: string, live: number, split: TrafficShare[] | null): boolean {
+    const ready = this.db.prepare(
+      "SELECT 1 FROM versions WHERE function = ? AND version = ? AND status = 'ready'",
+    );
+    const now = new Date().toISOString();
+    return this.db.transaction(() => {
+      const versions = [live, ...(split ?? []).map((s) => s.version)];
+      if (versions.some((v) => ready.get(name, v) === undefined)) return false;
+      this.db
+        .prepare('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?')
+        .run(live, now, name);
+      if (split === null) this.db.prepare('DELETE FROM traffic WHERE function = ?').run(name);
+      else {
+        this.db
+          .prepare(
+            `INSERT INTO traffic (function, split, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT(function) DO UPDATE SET split = excluded.split, updated_at = excluded.updated_at`,
+          )
+          .run(name, JSON.stringify(split), now);
+      }
+      return true;
+    })();
   }
 
   deleteVersions(name: string, versions: number[]): number {
@@ -243,9 +274,12 @@ export class SqliteRegistry implements Registry {
       `DELETE FROM versions WHERE function = ? AND version = ?
        AND version IS NOT (SELECT live_version FROM functions WHERE name = ?)`,
     );
-    const removed = this.db.transaction(() =>
-      versions.reduce((n, version) => n + del.run(name, version, name).changes, 0),
-    )();
+    const removed = this.db.transaction(() => {
+      // a version with a share of the calls stays, like the live one
+      const kept = new Set((this.getTraffic(name) ?? []).map((s) => s.version));
+      const gone = versions.filter((v) => !kept.has(v));
+      return gone.reduce((n, version) => n + del.run(name, version, name).changes, 0);
+    })();
     if (removed > 0) this.shrink();
     return removed;
   }

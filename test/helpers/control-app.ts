@@ -82,6 +82,7 @@ export function controlKit(): ControlKit {
         state,
         maxUploadBytes: 1024,
         scalingDefaults: config.scaling,
+        liveDeployment: (name) => router.resolve(name),
       }),
     ],
     ADMIN_TOKEN,

@@ -214,7 +214,9 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     );
     await artifacts.discard(staging);
     await artifacts.discard(artifacts.versionDir(req.name, version, hash));
-    await executor.retire(req.name, existing?.liveVersion == null ? [] : [existing.liveVersion]);
+    // the versions that take calls keep their instances (the live one, or each of its split)
+    const split = registry.getTraffic(req.name)?.map((t) => t.version);
+    await executor.retire(req.name, split ?? (existing?.liveVersion == null ? [] : [existing.liveVersion]));
     const text = buildLog.text();
     registry.addVersion(
       req.name,
@@ -301,10 +303,11 @@ export async function pruneVersions(deps: DeployerDeps, name: string): Promise<v
   let excess = versions.length - config.functions.maxVersions;
   if (excess <= 0) return;
   const inUse = executor.versionsInUse(name);
+  const split = new Set((registry.getTraffic(name) ?? []).map((t) => t.version));
   const victims = [];
   for (const v of versions) {
     if (excess <= 0) break;
-    if (v.version === fn.liveVersion || inUse.has(v.version)) continue;
+    if (v.version === fn.liveVersion || inUse.has(v.version) || split.has(v.version)) continue;
     victims.push(v);
     excess--;
   }

@@ -17,6 +17,8 @@ import {
 } from './deploy-pipeline.js';
 import type { DeployRequest } from './deploy-spec.js';
 import { rollbackVersion, type RollbackOutcome } from './rollback.js';
+import { setTraffic, type TrafficOutcome } from './traffic.js';
+import type { TrafficShare } from '../../store/registry.js';
 
 // the types of the Deployer's own signatures, for its callers
 export type { DeployOutcome } from './deploy-pipeline.js';
@@ -83,6 +85,12 @@ export class Deployer {
     return this.locked(name, () => rollbackVersion(this.deps, name, to));
   }
 
+  /** Splits the function's calls between versions (`shares`), or gives them all to its live one (null). */
+  traffic(name: string, shares: TrafficShare[] | null): Promise<TrafficOutcome> {
+    validateName(name);
+    return this.locked(name, () => setTraffic(this.deps, name, shares));
+  }
+
   /** Runs `work` once the function's deploy or delete in progress is done, holding its lock. */
   private locked<T>(name: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(name) ?? Promise.resolve();
@@ -144,7 +152,8 @@ export class Deployer {
     router.setLive(name, undefined);
     void executor.retire(name);
     // The fresh instances of functions that keep some warm start now, with the new values.
-    if (this.deps.registry.getFunction(name)?.liveVersion != null) executor.ensure(router.resolve(name));
+    if (this.deps.registry.getFunction(name)?.liveVersion != null)
+      for (const d of router.deployments(name)) executor.ensure(d);
   }
 
   /**
@@ -179,7 +188,7 @@ export class Deployer {
     router.setLive(name, undefined);
     if (live !== undefined) {
       executor.rescale(name, scaling);
-      executor.ensure(router.resolve(name));
+      for (const d of router.deployments(name)) executor.ensure(d);
     }
     return { scaling, override };
   }

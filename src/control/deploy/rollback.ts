@@ -51,7 +51,8 @@ export async function rollbackVersion(
       `version ${target} of ${name} failed to build: it cannot go live`,
     );
   }
-  if (target === from) return { from, version: record };
+  // the live version already, with no split to clear
+  if (target === from && registry.getTraffic(name) === null) return { from, version: record };
   deps.hostClaims?.check(name, record.spec.routes);
   const deployment = toDeployment(
     record,
