@@ -24,9 +24,12 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff fn scale': '{ "function", "scaling", "override" }: the effective scaling and the override in force',
   'skiff fn rollback':
     'the API\'s answer to POST /v1/functions/{name}/rollback: { "function", "version", ... }',
+  'skiff fn traffic':
+    '{ "function", "liveVersion", "traffic": [{ "version", "percent" }] }: the split in force (one entry at 100 when there is none)',
   'skiff fn token': '{ "token", "expiresAt" }, or with --revoke { "function", "revoked": true }',
   'skiff fn list': '{ "functions": [{ "name", "runtime", "liveVersion", "hash", "updatedAt", ... }] }',
-  'skiff fn get': '{ "function": { "name", "liveVersion", "versions": [...], "instances": [...], ... } }',
+  'skiff fn get':
+    '{ "function": { "name", "liveVersion", "traffic", "resolved", "versions": [...], "instances": [{ "pid", "sandboxPid", "rssBytes", "cgroupMemoryBytes", ... }], ... } }',
   'skiff fn delete': '{ "deleted": "<name>" }',
   'skiff invoke':
     '{ "status", "headers", "body", "bodyEncoding" }: body is the parsed value when bodyEncoding is "json", text when "utf8", base64 when "base64"; with --async also "id"',
@@ -34,7 +37,7 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
     '{ "invocation": { "id", "function", "status", "attempts", "result": { "status", "body" (base64) } | null, "error", ... } }; for a synchronous root with no record, { "rootId", "invocations" }; --output body writes the result bytes instead',
   'skiff invocation list': '{ "invocations": [ ...as in `invocation get` ] }, newest first',
   'skiff logs':
-    '{ "logs": [{ "ts", "stream", "level", "message", "invocationId"?, "rootId"?, "version"?, "function" }] }',
+    '{ "logs": [{ "ts", "stream", "level", "message", "invocationId"?, "rootId"?, "version"?, "function" }] }; with -f, one such line object per line (NDJSON), with "id" to resume from',
   'skiff secret set': '{ "function", "secret", "set": true }',
   'skiff secret list': '{ "secrets": [{ "name", "updatedAt" }] } (names only, never values)',
   'skiff secret delete': '{ "function", "secret", "deleted": true }',
