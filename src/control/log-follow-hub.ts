@@ -4,7 +4,7 @@
  * lines (or, resuming with `Last-Event-ID`, exactly the lines after that id, read back from the files),
  * then the lines appended since. Bounded: at most `maxStreams` streams, a stream whose client reads
  * too slowly is cut (it resumes from its last id), and every stream ends when the platform stops.
- * Design: docs/architecture/logs-follow.md.
+ * Design: docs/architecture.md, "Logs that follow".
  */
 import type { ServerResponse } from 'node:http';
 import type { LogEntry } from '../model/log-record.js';

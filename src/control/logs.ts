@@ -1,7 +1,7 @@
 /**
  * The log routes: `GET /v1/functions/{name}/logs` (a function's) and `GET /v1/logs` (every
  * function's, each line naming its function), both as a JSON list of recent lines or, with
- * `follow=true`, as a Server-Sent Events stream (log-follow-hub.ts; docs/architecture/logs-follow.md).
+ * `follow=true`, as a Server-Sent Events stream (log-follow-hub.ts; docs/architecture.md, "Logs that follow").
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';

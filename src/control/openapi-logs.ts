@@ -15,7 +15,7 @@ const lastEventId = {
   description: 'With follow: the id of the last event received; the stream resumes right after it.',
 } as const;
 
-/** The `follow=true` form of the log routes (docs/architecture/logs-follow.md). */
+/** The `follow=true` form of the log routes (docs/architecture.md, "Logs that follow"). */
 const eventStream = (idForm: string) =>
   ({
     'text/event-stream': {

@@ -3,7 +3,7 @@
  * whole percents. Every version of the split is started first, as for a deploy, so a version that
  * does not start never gets a call; then the split is recorded and goes live at once. A split of one
  * version at 100 %, or a clear, makes one version take every call again. A deploy or a rollback clears
- * the split (docs/architecture/traffic-split.md).
+ * the split (docs/architecture.md, "Traffic split").
  */
 import { SkiffError } from '../../shared/errors.js';
 import { toDeployment } from '../../executor/deployment.js';
