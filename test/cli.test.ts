@@ -78,7 +78,10 @@ describe('skiff CLI against a running platform', () => {
     expect(scaled.stdout).toMatch(/maxInstances \(--max\):\s+2\n/);
     const shown = await cli('fn', 'get', 'cli-scale');
     expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toMatch(/INSTANCE\s+VERSION\s+STATE\s+PID\s+IN-FLIGHT\s+SERVED\s+UPTIME\s+MEMORY/);
+    // issue 20 item 11: the instance's own PID and RSS, and the cgroup's memory labelled as such
+    expect(shown.stdout).toMatch(
+      /INSTANCE\s+VERSION\s+STATE\s+PID\s+RSS\s+CGROUP-MEMORY\s+IN-FLIGHT\s+SERVED\s+UPTIME/,
+    );
     expect(shown.stdout).toMatch(/concurrency \(--concurrency\):\s+4 {2}\(set by fn scale\)/);
     expect(shown.stdout).toMatch(/Cold starts:\s+\d+ \(of \d+ starts\)/);
     const bad = await cli('fn', 'scale', 'cli-scale', '--min', '3');

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       host: 'localhost',
       port: 8080,
       maxConnections: 256,
+      maxLogStreams: 32,
       allowedHosts: [],
     });
     expect(config.http).toEqual({
