@@ -10,8 +10,13 @@ import { hintFor, withHint, type Spinner } from './output.js';
 
 /** Control characters (ANSI escapes from a build) are not sent to the user's terminal. */
 function printable(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+  return (
+    line
+      // eslint-disable-next-line no-control-regex
+      .replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '')
+  );
 }
 
 /** What was shown: lines, and whether some were left out on the way (then the error repeats the log). */

@@ -65,25 +65,31 @@ export class ProgressStream implements DeployProgress {
       this.skipped += line.length;
       return;
     }
-    if (this.skipped > 0) {
-      this.write({
-        type: 'output',
-        cut: true,
-        line: `[… ${this.skipped} characters of build output not streamed: the client read them too slowly …]`,
-      });
-      this.skipped = 0;
-    }
+    this.reportSkipped();
     this.streamed += line.length;
     this.write({ type: 'output', line });
   }
 
+  /** The marker of lines left out while the client was behind, once they are over. */
+  private reportSkipped(): void {
+    if (this.skipped === 0) return;
+    this.write({
+      type: 'output',
+      cut: true,
+      line: `[… ${this.skipped} characters of build output not streamed: they came faster than the client read them …]`,
+    });
+    this.skipped = 0;
+  }
+
   /** The deploy's answer, and the end of the stream. */
   result(status: number, body: unknown): void {
+    this.reportSkipped();
     this.write({ type: 'result', status, body });
     this.res.end();
   }
 
   fail(err: SkiffError): void {
+    this.reportSkipped();
     this.write({ type: 'error', status: err.status, ...err.toBody() });
     this.res.end();
   }
