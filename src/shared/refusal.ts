@@ -27,6 +27,9 @@ export function sendRefusal(
     sendError(res, err);
     return;
   }
+  // also when the client asked to close after this request (node's http client without an agent
+  // does): node would close with the rest of the body unread, the reset this is here to avoid
+  res.shouldKeepAlive = true;
   res.once('finish', () => {
     if (req.complete) return;
     // node reads and throws away the rest of the body once the answer is sent (keep-alive)
