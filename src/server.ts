@@ -262,6 +262,7 @@ export async function startServer(
           logs,
           state,
           maxUploadBytes: config.build.maxUploadBytes,
+          logger: logger.child({ part: 'control' }),
           scalingDefaults: config.scaling,
         }),
         ...workflowRoutes({

@@ -6,6 +6,7 @@ import { parseWith, resolveScaling, validateName } from '../shared/validate.js';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
 import { sendRefusal } from '../shared/refusal.js';
+import type { Logger } from '../shared/logger.js';
 import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionInfo } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
@@ -44,6 +45,8 @@ export interface FunctionsDeps {
   /** Per-function state (the `state` sub-resource). */
   state: FunctionState;
   maxUploadBytes: number;
+  /** Where a streamed deploy's failure that is not the user's is logged (the app logs the others). */
+  logger?: Logger;
   /** The platform's default scaling (config `scaling`). */
   scalingDefaults: Scaling;
 }
@@ -156,7 +159,9 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         outcome = await deployer.deploy({ name, archive, runtime, handler, scaling, mode, progress });
       } catch (err) {
         if (progress === undefined) throw err;
-        progress.fail(toSkiffError(err));
+        const error = toSkiffError(err);
+        if (!error.isUserError) deps.logger?.error({ err, fn: name, code: error.code }, 'deploy failed');
+        progress.fail(error);
         return;
       }
       const fn = load(name);
