@@ -260,6 +260,7 @@ export async function startServer(
           logs,
           state,
           maxUploadBytes: config.build.maxUploadBytes,
+          logger: logger.child({ part: 'control' }),
           scalingDefaults: config.scaling,
           liveDeployment: (name) => router.resolve(name),
         }),

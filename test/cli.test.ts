@@ -225,8 +225,10 @@ describe('skiff CLI against a running platform', () => {
     const r = await cli('fn', 'deploy', fixture('broken-ts'), '--name', 'cli-broken');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('code: SKIFF_E_BUILD_FAILED');
-    expect(r.stderr).toContain('Build output (version 1):');
-    expect(r.stderr).toContain('[ERROR] Expected "}" but found ";"');
+    // the build output came as the build ran (issue 20, item 6), above the error and not again below it
+    expect(r.stderr).toContain('  │ ✘ [ERROR] Expected "}" but found ";"');
+    expect(r.stderr).not.toContain('Build output (version 1):');
+    expect(r.stderr).toContain('the build output above');
     expect(r.stderr).toMatch(/index\.ts:2:\d+:/);
   });
 

@@ -263,12 +263,17 @@ export function skiffErrorFromBody(text: string): SkiffError | undefined {
 }
 
 function errorFromResponse(res: Response, text: string, url: URL): SkiffError {
+  return errorFromStatus(res.status, res.statusText, text, url);
+}
+
+/** The SkiffError of an answer with an error status: the Skiff error in its body, else one by status. */
+export function errorFromStatus(status: number, statusText: string, text: string, url: URL): SkiffError {
   const fromBody = skiffErrorFromBody(text);
   if (fromBody !== undefined) return fromBody;
   const snippet = text.trim().slice(0, 200);
-  const message = `${res.status} ${res.statusText} from ${url.origin}${url.pathname}${snippet ? `: ${snippet}` : ''}`;
-  if (res.status === 401 || res.status === 403) return new SkiffError('SKIFF_E_UNAUTHORIZED', message);
-  if (res.status === 404) return new SkiffError('SKIFF_E_NOT_FOUND', message);
+  const message = `${status} ${statusText} from ${url.origin}${url.pathname}${snippet ? `: ${snippet}` : ''}`;
+  if (status === 401 || status === 403) return new SkiffError('SKIFF_E_UNAUTHORIZED', message);
+  if (status === 404) return new SkiffError('SKIFF_E_NOT_FOUND', message);
   return new SkiffError('SKIFF_E_INTERNAL', message);
 }
 

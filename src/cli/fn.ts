@@ -7,6 +7,8 @@ import { registerRollback } from './rollback.js';
 import { registerTraffic } from './traffic.js';
 import { renderFunction } from './fn-view.js';
 import { checkUploadSize, packUpload, type SymlinkMode } from './upload.js';
+import { buildEvents, withoutBuildLog } from './deploy-progress.js';
+import { sendDeploy } from './deploy-request.js';
 import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
 import { registerScale, scalingFromFlags, withScalingFlags } from './scale.js';
 import { registerFnToken } from './fn-token.js';
@@ -192,14 +194,23 @@ export async function deploy(folder: string, opts: DeployOptions, cmd: Command):
   const spinner = startSpinner(`Deploying ${name}…`, { enabled: !json });
   let result: { status: number; body: { function?: FunctionDetail; version?: Version } };
   let seconds: number;
+  // the build's steps on the spinner, its lines on stderr as they come (the result stays on stdout)
+  const shown = { lines: 0, cut: false };
+  const events = buildEvents(spinner, !json && process.stderr.isTTY !== true, shown);
   try {
     const upload = await packUpload(source, symlinkMode(opts.symlinks));
     await checkUploadSize(client, upload);
-    result = await client.api('PUT', functionPath(name), {
+    result = await sendDeploy(client, {
+      method: 'PUT',
+      path: functionPath(name),
       query: { runtime: opts.runtime, handler: opts.handler, ...scalingFromFlags(opts) },
       body: upload.body,
-      headers: { 'content-type': source.contentType },
+      contentType: source.contentType,
+      events,
     });
+  } catch (err) {
+    // the build log was shown whole as it came: the error need not repeat it (--json keeps it)
+    throw json || shown.lines === 0 || shown.cut ? err : withoutBuildLog(err);
   } finally {
     seconds = spinner.stop();
   }

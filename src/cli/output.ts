@@ -121,6 +121,10 @@ export function printJson(value: unknown): void {
 export interface Spinner {
   /** Stops the spinner and clears its line (TTY) ; returns the elapsed seconds. */
   stop(): number;
+  /** Shows `text` after the label (TTY: `⠋ <label> <text> 3.2s`); nothing elsewhere. */
+  detail(text: string): void;
+  /** Runs `write` (which prints lines of its own) with the spinner's line cleared, then draws it again. */
+  interrupt(write: () => void): void;
 }
 
 export interface SpinnerOptions {
@@ -141,14 +145,16 @@ export function startSpinner(label: string, options: SpinnerOptions = {}): Spinn
   const now = options.now ?? (() => performance.now());
   const started = now();
   const elapsed = (): number => (now() - started) / 1000;
-  if (options.enabled === false) return { stop: elapsed };
+  const plain = { stop: elapsed, detail: () => undefined, interrupt: (write: () => void) => write() };
+  if (options.enabled === false) return plain;
   if (!stream.isTTY) {
     stream.write(`${label}\n`);
-    return { stop: elapsed };
+    return plain;
   }
   let frame = 0;
+  let shown = label;
   const draw = (): void => {
-    stream.write(`\r\x1b[2K${FRAMES[frame % FRAMES.length]} ${label} ${elapsed().toFixed(1)}s`);
+    stream.write(`\r\x1b[2K${FRAMES[frame % FRAMES.length]} ${shown} ${elapsed().toFixed(1)}s`);
     frame += 1;
   };
   draw();
@@ -156,6 +162,15 @@ export function startSpinner(label: string, options: SpinnerOptions = {}): Spinn
   timer.unref();
   let stopped = false;
   return {
+    detail: (text) => {
+      shown = text === '' ? label : `${label} ${text}`;
+      if (!stopped) draw();
+    },
+    interrupt: (write) => {
+      if (!stopped) stream.write('\r\x1b[2K');
+      write();
+      if (!stopped) draw();
+    },
     stop: () => {
       if (!stopped) {
         stopped = true;

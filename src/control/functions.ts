@@ -3,12 +3,16 @@ import type { FunctionState } from '../model/state.js';
 import type { Scaling } from '../model/scaling.js';
 import type { z } from 'zod';
 import { parseWith, resolveScaling, validateName } from '../shared/validate.js';
-import { SkiffError } from '../shared/errors.js';
+import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendJson } from '../shared/http.js';
+import { sendRefusal } from '../shared/refusal.js';
+import type { Logger } from '../shared/logger.js';
 import type { FileLogStore } from '../store/file-logs.js';
 import type { FunctionRecord, Registry, VersionInfo } from '../store/registry.js';
 import type { Route, RouteContext } from './app.js';
 import type { Deployer } from './deploy/deployer.js';
+import { ProgressStream, wantsProgress } from './deploy/progress-stream.js';
+import { uploadTooLarge } from './deploy/upload-limit.js';
 import { ARCHIVE_TYPES, deployQuery, queryObject, versionParams } from './request-schemas.js';
 import type {
   deployResultSchema,
@@ -37,6 +41,8 @@ export interface FunctionsDeps {
   /** Per-function state (the `state` sub-resource). */
   state: FunctionState;
   maxUploadBytes: number;
+  /** Where a streamed deploy's failure that is not the user's is logged (the app logs the others). */
+  logger?: Logger;
   /** The platform's default scaling (config `scaling`). */
   scalingDefaults: Scaling;
   /** The live deployment of a function (every default applied); throws when it has none. */
@@ -130,15 +136,15 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
           `send the function as a zip or tar.gz body (Content-Type application/zip or application/gzip), not ${type}`,
         );
       }
-      const archive = await readBody(req, deps.maxUploadBytes).catch((err: unknown) => {
-        if (err instanceof SkiffError && err.code === 'SKIFF_E_PAYLOAD_TOO_LARGE') {
-          throw new SkiffError(
-            'SKIFF_E_ARCHIVE_TOO_LARGE',
-            `the upload is larger than ${deps.maxUploadBytes} bytes`,
-          );
-        }
-        throw err;
-      });
+      let archive: Buffer;
+      try {
+        archive = await readBody(req, deps.maxUploadBytes);
+      } catch (err) {
+        if (!(err instanceof SkiffError) || err.code !== 'SKIFF_E_PAYLOAD_TOO_LARGE') throw err;
+        // answered while the upload still comes: the client reads it rather than a broken connection
+        sendRefusal(req, res, uploadTooLarge(req.headers['content-length'], deps.maxUploadBytes));
+        return;
+      }
       const scaling = scalingFromQuery(query);
       const { runtime, handler } = parseWith(
         deployQuery,
@@ -146,12 +152,25 @@ export function functionRoutes(deps: FunctionsDeps): Route[] {
         'SKIFF_E_INVALID_SPEC',
         'a deploy parameter',
       );
-      const outcome = await deployer.deploy({ name, archive, runtime, handler, scaling, mode });
+      // a client that asks for it follows the build as it runs (progress-stream.ts)
+      const progress = wantsProgress(req.headers.accept) ? new ProgressStream(res) : undefined;
+      let outcome;
+      try {
+        outcome = await deployer.deploy({ name, archive, runtime, handler, scaling, mode, progress });
+      } catch (err) {
+        if (progress === undefined) throw err;
+        const error = toSkiffError(err);
+        if (!error.isUserError) deps.logger?.error({ err, fn: name, code: error.code }, 'deploy failed');
+        progress.fail(error);
+        return;
+      }
       const fn = load(name);
-      sendJson(res, outcome.created ? 201 : 200, {
+      const body = {
         function: detail(fn),
         version: versionView(outcome.version, fn.liveVersion),
-      } satisfies z.output<typeof deployResultSchema>);
+      } satisfies z.output<typeof deployResultSchema>;
+      if (progress === undefined) sendJson(res, outcome.created ? 201 : 200, body);
+      else progress.result(outcome.created ? 201 : 200, body);
     };
 
   return [

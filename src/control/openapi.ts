@@ -33,6 +33,19 @@ const response = (name: keyof typeof responses) => ({ $ref: `#/components/respon
 const answer = (description: string, name: SchemaName) => ({ description, content: json(name) }) as const;
 
 const archive = { schema: { type: 'string', format: 'binary' } } as const;
+/** A deploy's 200: its JSON result, or the progress stream a client asks for (progress-stream.ts). */
+const deployAnswer = (description: string) =>
+  ({
+    description:
+      `${description} With \`Accept: application/x-ndjson\` the answer is 200 at once and a stream of ` +
+      'progress events, one JSON object a line: `{"type":"step","step":…}`, `{"type":"output","line":…}` ' +
+      '(a build log line as it is added; `"cut":true` on a line saying output was left out), and last ' +
+      '`{"type":"result","status":200|201,"body":DeployResult}` or `{"type":"error","status":…,"error":…}`.',
+    content: {
+      ...json('DeployResult'),
+      'application/x-ndjson': { schema: { type: 'string' } },
+    },
+  }) as const;
 const deployBody = {
   required: true,
   description:
@@ -134,7 +147,7 @@ export const openApiDocument = {
         parameters: deployParameters,
         requestBody: deployBody,
         responses: {
-          '200': answer('A new version of an existing function is live.', 'DeployResult'),
+          '200': deployAnswer('A new version of an existing function is live.'),
           '201': answer('The function was created and its first version is live.', 'DeployResult'),
           ...deployErrors,
         },
@@ -166,7 +179,7 @@ export const openApiDocument = {
         parameters: deployParameters,
         requestBody: deployBody,
         responses: {
-          '200': answer('The new version is live.', 'DeployResult'),
+          '200': deployAnswer('The new version is live.'),
           '404': response('NotFound'),
           ...deployErrors,
         },

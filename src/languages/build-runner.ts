@@ -24,6 +24,13 @@ export interface BuildStep {
   env?: Record<string, string>;
   /** Told each chunk of the step's output (stdout and stderr) as it comes. */
   onOutput?: (text: string) => void;
+  /**
+   * The step's output lines go to the build log as they come (non-blank, without trailing spaces), so
+   * that a deploy that streams its progress shows them while the step runs.
+   */
+  logOutput?: boolean;
+  /** What the step does, for the deploy's progress ("installing dependencies", "compiling"). */
+  label?: string;
   /** This step's own time limit, within what is left of the build's. */
   timeoutMs?: number;
 }

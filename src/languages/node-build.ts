@@ -80,8 +80,9 @@ async function installDependencies(runner: BuildRunner, config: Config, log: Bui
     args,
     registry: true,
     readOnly: installRoot(config.build.npmCommand),
+    logOutput: true,
+    label: 'installing dependencies',
   });
-  for (const line of result.output.split('\n')) if (line.trim() !== '') log(line);
   if (result.timedOut)
     throw new SkiffError(
       'SKIFF_E_BUILD_FAILED',
@@ -114,15 +115,16 @@ const outside = (entry: string) =>
   );
 
 /** esbuild in the build's sandbox: only the function folder and the esbuild binary exist there. */
-async function compileInSandbox(runner: BuildRunner, entry: string, log: BuildLog): Promise<string> {
+async function compileInSandbox(runner: BuildRunner, entry: string): Promise<string> {
   const binary = esbuildBinary();
   const result = await runner.run({
     command: binary,
     args: [entry, ...ESBUILD_FLAGS, `--outfile=${BUILD_OUTPUT}`, '--log-level=warning', '--color=false'],
     bare: true,
     readOnly: [path.dirname(binary)],
+    logOutput: true,
+    label: 'compiling',
   });
-  for (const line of result.output.split('\n')) if (line.trim() !== '') log(line.trimEnd());
   if (result.timedOut)
     throw new SkiffError('SKIFF_E_BUILD_FAILED', 'the build did not finish within build.timeoutMs');
   if (result.code !== 0) throw outside(entry);
@@ -199,7 +201,7 @@ export async function buildNode(
   if (!TS_EXTENSIONS.has(path.extname(entry))) return withExport(entry);
   log(`$ esbuild ${entry} ${ESBUILD_FLAGS.join(' ')}`);
   const built = runner.isolated
-    ? await compileInSandbox(runner, entry, log)
+    ? await compileInSandbox(runner, entry)
     : await compileInProcess(dir, entry, log);
   return withExport(built);
 }

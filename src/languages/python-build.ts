@@ -74,9 +74,9 @@ async function run(
   echo = true,
 ): Promise<string> {
   if (echo) log(`$ ${step.command} ${step.args.join(' ')}`);
-  const result = await runner.run(step);
+  // its lines go to the build log as they come (the runner's logOutput)
+  const result = await runner.run({ ...step, logOutput: true });
   const lines = result.output.split('\n').filter((line) => line.trim() !== '');
-  for (const line of lines) log(line);
   if (result.timedOut) {
     throw new SkiffError(
       'SKIFF_E_BUILD_FAILED',
@@ -128,11 +128,17 @@ export const buildPython: Builder = async ({ runner, handler, config, log, insta
       'requirements.txt',
       ...config.build.pipArgs,
     ];
-    const step = { command: python, args, registry: true, readOnly: pipPaths(config.build.pipArgs) };
+    const step = {
+      command: python,
+      args,
+      registry: true,
+      readOnly: pipPaths(config.build.pipArgs),
+      label: 'installing dependencies',
+    };
     await run('pip install', step, runner, config, log);
   }
   log(`compiling ${entry.file}`);
-  const check = { command: python, args: ['-I', '-c', COMPILE_CHECK, entry.file] };
+  const check = { command: python, args: ['-I', '-c', COMPILE_CHECK, entry.file], label: 'compiling' };
   await run(`compiling ${entry.file}`, check, runner, config, log, false);
   return `${entry.file}:${entry.fn}`;
 };

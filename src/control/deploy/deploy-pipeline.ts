@@ -21,6 +21,7 @@ import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
 import type { HostClaims } from './host-claims.js';
+import { uploadTooLarge } from './upload-limit.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
 import { readSpecFile, resolveSpec, type DeployRequest } from './deploy-spec.js';
 import { createBuildRunner } from './run-command.js';
@@ -81,10 +82,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     );
   }
   if (req.archive.length > config.build.maxUploadBytes) {
-    throw new SkiffError(
-      'SKIFF_E_ARCHIVE_TOO_LARGE',
-      `the upload is larger than ${config.build.maxUploadBytes} bytes`,
-    );
+    throw uploadTooLarge(req.archive.length, config.build.maxUploadBytes);
   }
   // the unpacked code is not known yet: the archive's size stands for it, twice
   if (deps.diskRoom?.(2 * req.archive.length) === false) {
@@ -96,10 +94,16 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
   const started = Date.now();
   const staging = await artifacts.createStaging();
   const buildLog = new BuildLog();
-  const log = (line: string): void => buildLog.add(line);
+  const progress = req.progress;
+  const log = (line: string): void => {
+    buildLog.add(line);
+    progress?.output(line);
+  };
+  const step = (name: string): void => progress?.step(name);
   let spec: FunctionSpec | undefined;
   let hash = '';
   try {
+    step('unpacking');
     const stats = await extractArchive(req.archive, staging, {
       maxPackedBytes: config.build.maxUploadBytes,
     });
@@ -142,7 +146,8 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
   }
   let entry = '';
   try {
-    const runner = createBuildRunner(deps.sandbox, staging, config, log);
+    step('building');
+    const runner = createBuildRunner(deps.sandbox, staging, config, log, step);
     const flavor = deps.flavors.get(spec.flavor ?? 'native');
     const handler = buildHandler(flavor, spec.runtime, spec.handler);
     try {
@@ -169,6 +174,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       deps.flavors,
     );
     const startAt = Date.now();
+    step('starting the new version');
     await executor.prepare(deployment);
     log(`instance ready in ${Date.now() - startAt} ms`);
     const buildMs = Date.now() - started;
@@ -182,6 +188,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
       { ...record, buildLog: buildLog.text(), buildMs },
       true,
     );
+    step('switching live');
     router.setLive(req.name, deployment);
     appendBuildLog(logs, req.name, version, buildLog.lines());
     void executor.retire(req.name, [version]);

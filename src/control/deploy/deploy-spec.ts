@@ -9,8 +9,18 @@ import { compactScaling, type ScalingInput } from '../../model/scaling.js';
 import { normalRoutes } from '../../model/host-routes.js';
 import { compactLimits, type LimitsInput } from '../../model/limits.js';
 
+/** Told how a deploy goes while it runs (a client that follows its progress). */
+export interface DeployProgress {
+  /** A step starts: "unpacking", "installing dependencies", "compiling", "starting the new version"… */
+  step(name: string): void;
+  /** A line of the build log, as it is added (the stored log is these lines, bounded). */
+  output(line: string): void;
+}
+
 export interface DeployRequest {
   name: string;
+  /** Told the steps and the build log's lines as they come. */
+  progress?: DeployProgress | undefined;
   archive: Buffer;
   runtime?: string | undefined;
   handler?: string | undefined;

@@ -8,6 +8,7 @@ import { BUILD_DIR } from '../../sandbox/build-sandbox.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { startBuildProxy, type BuildProxy } from './build-proxy.js';
 import { BuildLog } from './build-log.js';
+import { OutputLines } from './output-lines.js';
 import type { BuildRunner, CommandResult } from '../../languages/build-runner.js';
 
 const MAX_OUTPUT = 1024 * 1024;
@@ -85,13 +86,15 @@ function spawnBounded(
 /**
  * The runner of one build: every step in the sandbox (README, "Builds") with the build's limits,
  * its work folder writable and nothing else, the build proxy for steps that install from a registry,
- * all steps together within `build.timeoutMs`.
+ * all steps together within `build.timeoutMs`. A step with a `label` is told to `onStep` as it
+ * starts; one with `logOutput` has its output lines logged as they come.
  */
 export function createBuildRunner(
   sandbox: Sandbox,
   workDir: string,
   config: Config,
   log: (line: string) => void,
+  onStep?: (label: string) => void,
 ): BuildRunner {
   const isolated = sandbox.kind === 'bubblewrap';
   const deadline = Date.now() + config.build.timeoutMs;
@@ -127,7 +130,20 @@ export function createBuildRunner(
           });
         }
         await wrapped.prepare();
-        return await spawnBounded(wrapped.launch, timeoutMs, step.onOutput);
+        if (step.label !== undefined) onStep?.(step.label);
+        const lines = step.logOutput === true ? new OutputLines(log) : undefined;
+        const onOutput =
+          lines === undefined && step.onOutput === undefined
+            ? undefined
+            : (text: string): void => {
+                lines?.push(text);
+                step.onOutput?.(text);
+              };
+        try {
+          return await spawnBounded(wrapped.launch, timeoutMs, onOutput);
+        } finally {
+          lines?.flush();
+        }
       } finally {
         await proxy?.close();
         await wrapped.release();
