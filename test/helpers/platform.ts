@@ -59,7 +59,7 @@ export async function startPlatform(
       logLevel: 'silent',
       ...options.config,
       dataDir,
-      control: { port: 0 },
+      control: { ...(options.config?.control ?? {}), port: 0 },
       http: { host: '127.0.0.1', port: 0, ...(options.config?.http ?? {}) },
       // free ports for every trigger, on loopback: test files run in parallel
       grpc: { host: '127.0.0.1', port: 0, ...(options.config?.grpc ?? {}) },
