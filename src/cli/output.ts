@@ -125,9 +125,14 @@ export function exitCodeFor(err: SkiffError): number {
   return err.code === 'SKIFF_E_CLI_USAGE' ? 2 : 1;
 }
 
+const C1 = /[\x7f-\x9f]/g;
+
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // JSON.stringify escapes C0 controls but not DEL and C1 (U+009B is CSI to many terminals): escaped
+  // too, the same JSON to a parser
+  const text = JSON.stringify(value, null, 2).replace(C1, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  process.stdout.write(`${text}\n`);
 }
 
 export interface Spinner {

@@ -68,4 +68,12 @@ describe('a function cannot write terminal escapes through the CLI', () => {
     const body = await runCli(['invocation', 'get', id, '--output', 'body'], env);
     expect(body.stdout).toBe('before \x1b]0;owned\x07 after\n');
   }, 90_000);
+
+  it('skiff invoke --json: DEL and C1 characters are JSON escapes, the same value to a parser', async () => {
+    const r = await runCli(['invoke', 'hostile', '--path', '/?kind=header', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(CONTROL);
+    const out = JSON.parse(r.stdout) as { headers: Record<string, string> };
+    expect(out.headers['x-evil']).toBe('a\u009b2Jb');
+  }, 60_000);
 });
