@@ -147,6 +147,7 @@ export async function startServer(
   // the names the platform is called by: no function's host route takes them
   const routing = gatewayRouting(router, live, registry, [
     config.http.host,
+    ...config.http.publicHosts,
     config.control.host,
     ...config.control.allowedHosts,
   ]);

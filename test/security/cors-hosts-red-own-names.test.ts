@@ -44,7 +44,9 @@ describe('host routes cannot take the platform’s own names', () => {
   let p: TestPlatform;
   const dirs: string[] = [];
   beforeAll(async () => {
-    p = await startPlatform({ config: { control: { allowedHosts: ['skiff.example.com'] } } });
+    p = await startPlatform({
+      config: { control: { allowedHosts: ['skiff.example.com'] }, http: { publicHosts: ['fn.example.com'] } },
+    });
     const victim = await fn('victim', {});
     dirs.push(victim);
     expect((await p.deploy('victim', victim)).status).toBe(201);
@@ -75,5 +77,14 @@ describe('host routes cannot take the platform’s own names', () => {
     expect(JSON.parse(call.body)).toEqual({ who: 'victim', token: 'victims-token' });
     const dotted = await get(p.httpUrl, '/victim', 'SKIFF.example.com.');
     expect(JSON.parse(dotted.body)).toMatchObject({ who: 'victim' });
+  }, 60_000);
+
+  it('the gateway’s public names (http.publicHosts) are the platform’s too', async () => {
+    const dir = await fn('evil', { routes: [{ host: 'fn.example.com' }] });
+    dirs.push(dir);
+    expect((await p.deploy('evil-public', dir)).status).toBe(400);
+    // evil-wild's *.example.com (deployed above) does not cover it either
+    const call = await get(p.httpUrl, '/victim', 'fn.example.com');
+    expect(JSON.parse(call.body)).toEqual({ who: 'victim', token: 'victims-token' });
   }, 60_000);
 });

@@ -25,7 +25,7 @@ export function hostClaims(
         if (own.has(host)) {
           throw new SkiffError(
             'SKIFF_E_INVALID_SPEC',
-            `route host "${host}" is a name of the platform itself (http.host, control.host or control.allowedHosts): every function is called through it; claim another host`,
+            `route host "${host}" is a name of the platform itself (http.host, http.publicHosts, control.host or control.allowedHosts): every function is called through it; claim another host`,
           );
         }
       }
