@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     expect(config.http).toEqual({
       host: '::',
       port: 8000,
+      publicHosts: [],
       maxBodyBytes: 6 * 1024 * 1024,
       maxConnections: 8192,
       maxInFlightPerAddress: 256,
