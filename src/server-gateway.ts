@@ -9,7 +9,7 @@ import { hostClaims, type HostClaims } from './control/deploy/host-claims.js';
 import type { Router } from './invoke/router.js';
 import type { CorsPolicy } from './model/cors.js';
 import type { Deployment } from './model/deployment.js';
-import { HostTable, rawHost } from './model/host-routes.js';
+import { HostTable, hostKey, rawHost } from './model/host-routes.js';
 import type { LiveFunctions } from './server-functions.js';
 import type { Registry } from './store/registry.js';
 
@@ -39,11 +39,16 @@ export function gatewayRouting(
   reserved: readonly string[],
 ): GatewayRouting {
   let table: HostTable | undefined;
+  // the platform's own names route by function name, even under a function's wildcard
+  const own = new Set(reserved.map((host) => hostKey(host)).filter((key) => key !== undefined));
   return {
     // a name a dialect serves has no skiff.json; an unknown one is refused further on
     cors: (name) => liveDeployment(router, name)?.cors,
     hosts(rawHeaders) {
-      table ??= new HostTable(live.all().map((fn) => ({ name: fn.name, routes: fn.spec.routes })));
+      table ??= new HostTable(
+        live.all().map((fn) => ({ name: fn.name, routes: fn.spec.routes })),
+        own,
+      );
       return table.empty ? undefined : table.route(rawHost(rawHeaders));
     },
     changed() {

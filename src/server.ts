@@ -144,7 +144,13 @@ export async function startServer(
   const changes = new EventEmitter<{ changed: [] }>();
   // the live functions' specs for the triggers' rules: read once, then one function per change
   const live = new LiveFunctions(registry);
-  const routing = gatewayRouting(router, live, registry, [config.http.host]);
+  // the names the platform is called by: no function's host route takes them
+  const routing = gatewayRouting(router, live, registry, [
+    config.http.host,
+    ...config.http.publicHosts,
+    config.control.host,
+    ...config.control.allowedHosts,
+  ]);
   const deployer = new Deployer({
     config,
     registry,

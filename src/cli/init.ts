@@ -4,7 +4,7 @@
  * `.skiffignore` and a README.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -149,7 +149,11 @@ export async function writeTemplate(
       text = text.replaceAll('{{name}}', name);
     }
     const to = path.join(dir, file);
-    await writeFile(to, text);
+    // --force replaces a file of the same name: a symbolic link is replaced, never written through
+    // (a cloned folder's `fn.sh -> ~/.bashrc` would have been overwritten and made executable)
+    const existing = await lstat(to).catch(() => undefined);
+    if (existing !== undefined && !existing.isDirectory()) await unlink(to);
+    await writeFile(to, text, { flag: 'wx' });
     if (EXECUTABLE.has(file)) await chmod(to, 0o755);
     files.push(file);
   }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, usageError } from './options.js';
-import { formatTime, printJson, renderKeyValue, renderTable } from './output.js';
+import { formatTime, printable, printJson, renderKeyValue, renderTable } from './output.js';
 import { utf8Text } from './response-body.js';
 
 export interface AsyncView {
@@ -108,7 +108,7 @@ function printSummary(i: AsyncView): void {
       ['Due', formatTime(i.nextAt)],
       ['Finished', formatTime(i.finishedAt)],
       ['Result', i.result === null ? '-' : `status ${i.result.status}, ${bytes?.length ?? 0} bytes`],
-      ['Error', i.error === null ? '-' : `${i.error.code}: ${i.error.message}`],
+      ['Error', i.error === null ? '-' : printable(`${i.error.code}: ${i.error.message}`)],
       ...treeRows(i),
     ]),
   );
@@ -118,8 +118,10 @@ function printSummary(i: AsyncView): void {
   const more = (i.childrenCount ?? listed.length) - listed.length;
   if (more > 0) console.log(`  … and ${more} more (skiff invocation list --root <root id>)`);
   if (bytes === undefined || bytes.length === 0) return;
-  // text is shown as it is; bytes that are not text would garble the terminal
-  const text = utf8Text(bytes);
+  // text is shown with its control characters escaped (the function's, not the user's terminal
+  // commands); bytes that are not text would garble the terminal; --output body writes them as they are
+  const raw = utf8Text(bytes);
+  const text = raw === undefined ? undefined : printable(raw);
   if (text !== undefined) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   else console.log(`(${bytes.length} bytes that are not text: --output body writes them)`);
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { GATEWAY_HINT, SkiffClient, connectionError, skiffErrorFromBody } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
-import { formatError, printJson } from './output.js';
+import { formatError, printable, printJson } from './output.js';
 import { encodeBody } from './response-body.js';
 
 interface InvokeOptions {
@@ -102,8 +102,8 @@ async function invoke(name: string, opts: InvokeOptions, cmd: Command): Promise<
     return;
   }
   if (opts.include) {
-    const head = [`HTTP/1.1 ${res.status} ${res.statusText}`];
-    res.headers.forEach((value, key) => head.push(`${key}: ${value}`));
+    const head = [printable(`HTTP/1.1 ${res.status} ${res.statusText}`)];
+    res.headers.forEach((value, key) => head.push(printable(`${key}: ${value}`)));
     process.stdout.write(`${head.join('\n')}\n\n`);
   }
   const error = ok ? undefined : skiffErrorFromBody(responseBody.toString('utf8'));

@@ -86,12 +86,24 @@ export function hintFor(err: SkiffError): string | undefined {
   return hints.get(err) ?? DEFAULT_HINTS[err.code];
 }
 
-/** The one error template: `✖ <message>`, `  code: <code>`, `  hint: <what to do>`. */
+/** C0 controls but tab and newline, DEL, and the C1 controls (U+009B is CSI to many terminals). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text from a server or a function made safe for a terminal: control characters shown as `\u001b`,
+ * so an answer cannot move the cursor, retitle the window or write the clipboard (OSC 52).
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The one error template: `✖ <message>`, `  code: <code>`, `  hint: <what to do>` (made printable). */
 export function formatError(err: SkiffError): string {
   const lines = [`✖ ${err.message}`, `  code: ${err.code}`];
   const hint = hintFor(err);
   if (hint !== undefined) lines.push(`  hint: ${hint}`);
-  return lines.join('\n');
+  return printable(lines.join('\n'));
 }
 
 /** The `--json` form of an error: `{ "error": { "code", "message", "details"? } }`. */
@@ -113,9 +125,14 @@ export function exitCodeFor(err: SkiffError): number {
   return err.code === 'SKIFF_E_CLI_USAGE' ? 2 : 1;
 }
 
+const C1 = /[\x7f-\x9f]/g;
+
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // JSON.stringify escapes C0 controls but not DEL and C1 (U+009B is CSI to many terminals): escaped
+  // too, the same JSON to a parser
+  const text = JSON.stringify(value, null, 2).replace(C1, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  process.stdout.write(`${text}\n`);
 }
 
 export interface Spinner {

@@ -89,7 +89,11 @@ export class HostTable {
   private readonly wildcard = new Map<string, string>();
 
   /** From functions in a stable order: a host claimed twice (not possible through deploys) stays the first's. */
-  constructor(claims: Iterable<{ name: string; routes?: readonly HostRoute[] | undefined }>) {
+  constructor(
+    claims: Iterable<{ name: string; routes?: readonly HostRoute[] | undefined }>,
+    /** The platform's own names (`hostKey` form): never routed by host, whatever a wildcard covers. */
+    private readonly reserved: ReadonlySet<string> = new Set(),
+  ) {
     for (const { name, routes } of claims) {
       for (const { host } of routes ?? []) {
         const [map, key] = host.startsWith('*.') ? [this.wildcard, host.slice(2)] : [this.exact, host];
@@ -106,7 +110,7 @@ export class HostTable {
   route(header: string | undefined): string | undefined {
     if (header === undefined) return undefined;
     const key = hostKey(header);
-    if (key === undefined) return undefined;
+    if (key === undefined || this.reserved.has(key)) return undefined;
     const hit = this.exact.get(key);
     if (hit !== undefined || this.wildcard.size === 0) return hit;
     const dot = key.indexOf('.');

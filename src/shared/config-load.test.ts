@@ -43,6 +43,7 @@ describe('loadConfig', () => {
     expect(config.http).toEqual({
       host: '::',
       port: 8000,
+      publicHosts: [],
       maxBodyBytes: 6 * 1024 * 1024,
       maxConnections: 8192,
       maxInFlightPerAddress: 256,

@@ -32,6 +32,11 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default(PUBLIC_HOST),
         port: port.default(8000),
+        /**
+         * DNS names the gateway is reached by (`fn.example.com`): no function's skiff.json `routes` may
+         * claim them, and they always route by function name, even under a function's `*.` wildcard.
+         */
+        publicHosts: z.array(z.string().min(1).max(253)).max(100).default([]),
         maxBodyBytes: bytes(6 * MiB),
         maxConnections: maxConnections(8192),
         /** Requests one client address (an IPv6 /64) may have in progress at once; then 429. */

@@ -33,9 +33,10 @@ export interface GatewayRules {
   result(result: Result): Result;
   /**
    * Writes the reply to a failure in this client's form and returns true, or returns false for Skiff's
-   * JSON error (without details). Called only before anything was sent.
+   * JSON error (without details). Called only before anything was sent. `gatewayCors`: the function
+   * has skiff.json `cors`, whose headers are already set on `res`: the reply adds no CORS header.
    */
-  failure(res: ServerResponse, error: SkiffError): boolean;
+  failure(res: ServerResponse, error: SkiffError, gatewayCors?: boolean): boolean;
   /**
    * A reply given without invoking the function (its platform answers such requests itself: a
    * `/favicon.ico`, a body announced too large), or undefined to go on. Called before the body is read.

@@ -308,7 +308,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
         res.setHeader('x-skiff-invocation-id', id);
         if (cors !== undefined) setPairs(res, cors);
       }
-      if (!res.headersSent && rules.failure(res, error)) return;
+      if (!res.headersSent && rules.failure(res, error, cors !== undefined)) return;
       // Details (such as an instance's stderr) are for the function's owner, not for its callers.
       sendError(
         res,

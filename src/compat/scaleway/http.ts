@@ -84,14 +84,17 @@ export function scalewayRules(maxBodyBytes: number): GatewayRules {
       ];
     },
     result: (result) => ({ ...result, headers: withDefaults(result.headers) }),
-    failure(res: ServerResponse, error: SkiffError) {
+    failure(res: ServerResponse, error: SkiffError, gatewayCors?: boolean) {
       const reply =
         error.code === 'SKIFF_E_PAYLOAD_TOO_LARGE'
           ? text(413, tooLarge)
           : error.code === 'SKIFF_E_FUNCTION_NOT_FOUND'
             ? text(404, error.message)
             : text(error.status, error.message);
-      const headers = withDefaults(reply.headers);
+      // with skiff.json `cors` the gateway's CORS headers (set on res) are the only ones: not the `*`
+      const headers = withDefaults(reply.headers).filter(
+        ([name]) => gatewayCors !== true || !name.toLowerCase().startsWith('access-control-'),
+      );
       res.writeHead(reply.status, [...headers.flat(), 'content-length', String(reply.body.length)]);
       res.end(reply.body);
       return true;

@@ -5,7 +5,7 @@
  * in the same synchronous step that makes the version live, so two deploys cannot both take a host.
  */
 import { SkiffError } from '../../shared/errors.js';
-import { HostTable, type HostRoute } from '../../model/host-routes.js';
+import { HostTable, hostKey, type HostRoute } from '../../model/host-routes.js';
 import type { Registry } from '../../store/registry.js';
 
 export interface HostClaims {
@@ -17,7 +17,7 @@ export function hostClaims(
   registry: Pick<Registry, 'liveVersions'>,
   reserved: readonly string[],
 ): HostClaims {
-  const own = new Set(reserved.map((host) => host.toLowerCase()));
+  const own = new Set(reserved.map((host) => hostKey(host)).filter((key) => key !== undefined));
   return {
     check(name, routes) {
       if (routes === undefined || routes.length === 0) return;
@@ -25,7 +25,7 @@ export function hostClaims(
         if (own.has(host)) {
           throw new SkiffError(
             'SKIFF_E_INVALID_SPEC',
-            `route host "${host}" is the gateway's own name (http.host): every function is called through it; claim another host`,
+            `route host "${host}" is a name of the platform itself (http.host, http.publicHosts, control.host or control.allowedHosts): every function is called through it; claim another host`,
           );
         }
       }
