@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
-import { printJson } from './output.js';
+import { printable, printJson } from './output.js';
 import { followLogs, type FollowedEntry } from './logs-follow.js';
 
 export interface LogEntry {
@@ -158,10 +158,11 @@ async function follow(
   }
 }
 
-/** `<ISO time> <stream> [<invocation id, 8 chars>] <message>`; the bracket is left out without an id. */
+/** `<ISO time> <stream> [<invocation id, 8 chars>] <message>`; the bracket is left out without an id; made printable. */
 export function formatLogLine(entry: LogEntry): string {
   const date = new Date(entry.ts);
   const ts = Number.isNaN(date.getTime()) ? entry.ts : date.toISOString();
   const id = entry.invocationId ? ` [${entry.invocationId.slice(0, 8)}]` : '';
-  return `${ts} ${entry.stream}${id} ${entry.message.replace(/\n+$/, '')}`;
+  // a function writes what it likes: control characters are shown, not obeyed by the terminal
+  return printable(`${ts} ${entry.stream}${id} ${entry.message.replace(/\n+$/, '')}`);
 }

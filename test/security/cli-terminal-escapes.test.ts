@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from '../helpers/cli.js';
 import { folderWith } from '../helpers/tmp.js';
 import { startPlatform, type TestPlatform } from '../helpers/platform.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** ESC, BEL and the C1 controls (U+0080-U+009F) a terminal acts on. */
 // eslint-disable-next-line no-control-regex -- the characters a terminal acts on
@@ -17,6 +18,10 @@ const CONTROL = /[\x07\x1b\x80-\x9f]/u;
 
 const HOSTILE = `export default async (request) => {
   const kind = new URL(request.url).searchParams.get('kind');
+  if (kind === 'log') {
+    console.log('logged \\x1b]0;owned\\x07 \\u009b2J line');
+    return 'ok';
+  }
   if (kind === 'text') return new Response('before \\x1b]0;owned\\x07 after\\n');
   if (kind === 'header') return new Response('clean', { headers: { 'x-evil': 'a\\u009b2Jb' } });
   return new Response(
@@ -41,6 +46,17 @@ describe('a function cannot write terminal escapes through the CLI', () => {
   afterAll(async () => {
     await p.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('skiff logs: a line the function wrote is printed with its control characters escaped', async () => {
+    expect((await p.call('/hostile?kind=log')).status).toBe(200);
+    const r = await waitFor('the line in skiff logs', async () => {
+      const out = await runCli(['logs', 'hostile'], env);
+      return out.stdout.includes('logged') ? out : undefined;
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('logged \\u001b]0;owned\\u0007 \\u009b2J line');
+    expect(r.stdout).not.toMatch(CONTROL);
   });
 
   it('skiff invoke: a Skiff-shaped error body prints its message and code escaped', async () => {
