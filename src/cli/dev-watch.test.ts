@@ -81,4 +81,25 @@ describe('watchFolder', () => {
     await waitUntil('the last file', () => seen.includes('last.mjs'));
     expect(seen.filter((rel) => rel.startsWith('notes') || rel.endsWith('.log'))).toEqual([]);
   });
+
+  it('never watches a folder it is told to skip (a platform data folder inside the function folder)', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'skiff-test-watch-'));
+    await mkdir(path.join(dir, 'run', 'data'), { recursive: true });
+    const seen: string[] = [];
+    watch = await watchFolder(
+      dir,
+      (rel) => seen.push(rel),
+      (err) => {
+        throw err;
+      },
+      () => undefined,
+      ['run/data'],
+    );
+    await writeFile(path.join(dir, 'run', 'data', 'registry.db'), 'x');
+    await mkdir(path.join(dir, 'run', 'data', 'logs'));
+    await writeFile(path.join(dir, 'run', 'data', 'logs', 'f.jsonl'), 'x');
+    await writeFile(path.join(dir, 'run', 'other.txt'), 'x');
+    await waitUntil('the file beside it', () => seen.includes('run/other.txt'));
+    expect(seen.filter((rel) => rel.startsWith('run/data'))).toEqual([]);
+  });
 });

@@ -84,8 +84,11 @@ export async function watchFolder(
   onChange: (relPath: string) => void,
   onError: (err: Error) => void,
   onWarning: (message: string) => void = () => undefined,
+  /** Folders below `dir` never watched (relative): the platform's own data folder when it is inside. */
+  skip: readonly string[] = [],
 ): Promise<FolderWatch> {
   let rules: DeployIgnore = await deployIgnore(dir);
+  const skipped = (rel: string): boolean => skip.some((s) => rel === s || rel.startsWith(`${s}/`));
   let closed = false;
   let warned = false;
   const watchers = new Map<string, FSWatcher>();
@@ -123,7 +126,7 @@ export async function watchFolder(
     const entries = await readdir(abs, { withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       const rel = join(relDir, entry.name);
-      if (entry.isDirectory() && !rules.exclude(rel, true)) await add(rel);
+      if (entry.isDirectory() && !rules.exclude(rel, true) && !skipped(rel)) await add(rel);
     }
   };
 
@@ -139,7 +142,7 @@ export async function watchFolder(
       onChange(rel);
       return;
     }
-    if (rel !== '' && (rules.exclude(rel, false) || rules.exclude(rel, true))) return;
+    if (rel !== '' && (rules.exclude(rel, false) || rules.exclude(rel, true) || skipped(rel))) return;
     if (event === 'rename' && rel !== '') {
       // a folder came (watch it) or went (drop its watches)
       void lstat(path.join(dir, rel)).then(

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
+import { foldersBelow } from './upload.js';
 import { followFunctionLogs } from './dev-logs.js';
 import { Redeployer, watchFolder } from './dev-watch.js';
 import { deploy, type DeployOptions } from './fn.js';
@@ -99,6 +100,8 @@ async function dev(dir: string, opts: DevOptions, cmd: Command): Promise<void> {
       stopped.abort();
     },
     (warning) => process.stderr.write(`! ${warning}\n`),
+    // a platform whose data folder is inside: its writes at every deploy and call are no change
+    foldersBelow(abs, client.dataDir),
   );
   console.log(`Watching ${dir} (Ctrl+C stops watching; ${name} stays deployed)`);
   redeployer.now();

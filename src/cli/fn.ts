@@ -198,7 +198,7 @@ export async function deploy(folder: string, opts: DeployOptions, cmd: Command):
   const shown = { lines: 0, cut: false };
   const events = buildEvents(spinner, !json && process.stderr.isTTY !== true, shown);
   try {
-    const upload = await packUpload(source, symlinkMode(opts.symlinks));
+    const upload = await packUpload(source, symlinkMode(opts.symlinks), client.dataDir);
     await checkUploadSize(client, upload);
     result = await sendDeploy(client, {
       method: 'PUT',

@@ -19,12 +19,20 @@ export interface Upload {
   dir?: { path: string; exclude: (relPath: string, isDirectory: boolean) => boolean; symlinks: SymlinkMode };
 }
 
+/**
+ * The upload of a folder (its packable files) or of an archive. `dataDir`, the platform data folder the
+ * CLI knows of, is left out when it lies inside the folder: its admin token never becomes function code.
+ */
 export async function packUpload(
   source: { kind: 'dir' | 'archive'; path: string },
   symlinks: SymlinkMode,
+  dataDir?: string,
 ): Promise<Upload> {
   if (source.kind === 'archive') return { body: await readFile(source.path) };
-  const { exclude } = await deployIgnore(source.path);
+  const rules = await deployIgnore(source.path);
+  const inside = dataDir === undefined ? [] : foldersBelow(source.path, dataDir);
+  const exclude = (rel: string, isDirectory: boolean): boolean =>
+    rules.exclude(rel, isDirectory) || inside.some((d) => rel === d || rel.startsWith(`${d}/`));
   return {
     body: await packDirectory(source.path, { exclude, symlinks }),
     dir: { path: source.path, exclude, symlinks },
@@ -68,4 +76,10 @@ async function largestParts(dir: NonNullable<Upload['dir']>): Promise<string> {
   }
   const top = [...sizes].sort((a, b) => b[1] - a[1]).slice(0, 3);
   return top.length === 0 ? '' : `; the largest parts: ${top.map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`;
+}
+
+/** `inner` relative to `outer` (with `/`) when it lies below it, as a one-element list; else none. */
+export function foldersBelow(outer: string, inner: string): string[] {
+  const rel = path.relative(path.resolve(outer), path.resolve(inner));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel.split(path.sep).join('/')] : [];
 }
