@@ -37,7 +37,8 @@ import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
 import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
-import { TRIGGERS, type RunningTrigger, type TriggerAdapter, type TriggerContext } from './triggers/index.js';
+import type { RunningTrigger, TriggerContext } from './triggers/index.js';
+import { startTriggers } from './server-triggers.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
 import { workflowRoutes } from './control/workflows.js';
 import { tokenRoutes } from './control/tokens.js';
@@ -352,18 +353,7 @@ export async function startServer(
       logger,
     };
     // the triggers, then dialects' own listeners, started as triggers are
-    const starts: [string, TriggerAdapter['start']][] = [
-      ...Object.entries(TRIGGERS)
-        .filter(([, adapter]) => adapter.enabled(config))
-        .map(([name, adapter]): [string, TriggerAdapter['start']] => [name, (ctx) => adapter.start(ctx)]),
-      ...compat.listeners,
-    ];
-    for (const [name, start] of starts) {
-      const running = await start({ ...triggerContext, logger: logger.child({ part: name }) });
-      triggers.push(running);
-      if (running.endpoint !== undefined) endpoints[running.endpoint.name] = running.endpoint.url;
-      notes.push(...(running.notes ?? []));
-    }
+    await startTriggers(triggerContext, compat.listeners, { triggers, endpoints, notes });
     notes.push(...compat.notes);
     // written whole or not at all: a supervisor polling for the file never reads half of it
     const endpointsFile = path.join(config.dataDir, ENDPOINTS_FILE);

@@ -14,6 +14,12 @@ import { globalOptions, usageError, withExamples } from './options.js';
 import { printJson, renderTable, startSpinner, withHint } from './output.js';
 import { SkiffError } from '../shared/errors.js';
 
+/** What `--json` prints for the commands here (json-output.ts lists every command's). */
+export const COMPAT_JSON_OUTPUT: Readonly<Record<string, string>> = {
+  'skiff compat baetyl import':
+    '{ "format", "dryRun", "functions": [...] }: what was (or, with --dry-run, would be) deployed',
+};
+
 const WHERE = 'skiff compat baetyl import';
 
 interface ImportOptions {

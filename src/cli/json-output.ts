@@ -4,6 +4,7 @@
  * `{ "error": { "code", "message", "details"? } }` on stdout, with the same exit codes.
  */
 import type { Command } from 'commander';
+import { COMPAT_JSON_OUTPUT } from './compat.js';
 import { commandPath } from './options.js';
 
 export const JSON_OUTPUT: Readonly<Record<string, string>> = {
@@ -53,8 +54,7 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff workflow list': '{ "workflows": [...] }',
   'skiff workflow delete': '{ "name", "deleted": true }',
   'skiff runtime test': '[{ "name", "passed", "durationMs", "detail" }]: one entry per conformance case',
-  'skiff compat baetyl import':
-    '{ "format", "dryRun", "functions": [...] }: what was (or, with --dry-run, would be) deployed',
+  ...COMPAT_JSON_OUTPUT,
 };
 
 /** Appends "With --json: …" to the help of every command that has no sub-commands. */

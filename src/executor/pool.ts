@@ -93,7 +93,9 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     }
     if (this.queue.length >= this.scaling.maxQueue + this.slotsComing()) {
       this.deps.events.emit('throttle', { deployment: this.deployment, instanceId: '', pid: null });
-      return Promise.reject(this.recordRecent(atCapacity(this.deployment.function, this.scaling)));
+      return Promise.reject(
+        recordRecent(this.recentErrors, atCapacity(this.deployment.function, this.scaling)),
+      );
     }
     const backoffMs = this.backoffUntil - Date.now();
     if (backoffMs > 0 && this.members.size === 0) {
@@ -103,7 +105,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     const waitMs = this.scaling.maxQueueWaitMs;
     const waiting = waitInQueue(this.queue, inv, waitMs, (byDeadline) => {
       const error = queueTimeout(fn, waitMs, byDeadline, this.admitting.size > 0);
-      return byDeadline ? error : this.recordRecent(error);
+      return byDeadline ? error : recordRecent(this.recentErrors, error);
     });
     this.scale();
     // a start already waiting for room (for minInstances) is now one a call waits for
@@ -257,7 +259,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
         // A crash is recorded once, when the instance exits.
         const error = toSkiffError(err);
         if (error.code !== 'SKIFF_E_INSTANCE_CRASHED' && error.code !== 'SKIFF_E_OUT_OF_MEMORY') {
-          this.recordRecent(error);
+          recordRecent(this.recentErrors, error);
         }
       },
     );
@@ -394,9 +396,5 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     recordRecent(this.recentErrors, error);
     this.failures++;
     if (this.failures >= 2) this.backoffUntil = Date.now() + backoffMs(this.failures);
-  }
-
-  private recordRecent(error: SkiffError): SkiffError {
-    return recordRecent(this.recentErrors, error);
   }
 }
