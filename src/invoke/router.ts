@@ -103,8 +103,9 @@ export class Router {
   split(name: string): WeightedDeployment[] | null {
     const cached = this.splits.get(name);
     if (cached !== undefined) return cached;
-    const shares = this.registry.getTraffic(name);
+    // an unknown name throws here, before the registry is asked for its split (or anything is cached)
     const live = this.resolve(name);
+    const shares = this.registry.getTraffic(name);
     const split =
       shares === null
         ? null
