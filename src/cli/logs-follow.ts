@@ -37,6 +37,12 @@ export interface FollowOptions {
 /** Why following stopped. */
 export type FollowEnd = 'aborted' | 'deleted';
 
+/**
+ * Characters of one event, at most: a log line is at most about 17 KiB of text (about 100 KiB as
+ * JSON, every character escaped); beyond this the stream is not the platform's, and is dropped.
+ */
+const MAX_EVENT_CHARS = 4 * 1024 * 1024;
+
 interface SseEvent {
   event: string;
   data: string;
@@ -127,7 +133,28 @@ async function* events(
   signal: AbortSignal,
 ): AsyncGenerator<SseEvent> {
   if (body === null) return;
-  const stream = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  // characters since the last blank line (an event's end): an event that never ends is refused
+  let open = 0;
+  const bounded = new TransformStream<string, string>({
+    transform(chunk, out) {
+      const end = chunk.lastIndexOf('\n\n');
+      open = end === -1 ? open + chunk.length : chunk.length - end - 2;
+      if (open > MAX_EVENT_CHARS) {
+        out.error(
+          new SkiffError(
+            'SKIFF_E_INTERNAL',
+            `the platform sent a log event over ${MAX_EVENT_CHARS} characters: it is not a Skiff platform's stream`,
+          ),
+        );
+        return;
+      }
+      out.enqueue(chunk);
+    },
+  });
+  const stream = body
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(bounded)
+    .pipeThrough(new EventSourceParserStream());
   for await (const ev of stream as unknown as AsyncIterable<EventSourceMessage>) {
     if (signal.aborted) return;
     yield { event: ev.event ?? 'message', data: ev.data, id: ev.id };

@@ -138,7 +138,11 @@ export class LogFollowHub implements LogListener {
     const reading = Promise.all(
       names.map((fn) => {
         const from = resume?.offsets.get(fn) ?? 0;
-        return this.store.range(fn, from, perFn).then((r) => ({ fn, from, ...r }));
+        // a platform-wide id names its line's time too: read that line, to see that it is still there
+        const probe = resume?.offsets.has(fn) === true && req.fn === undefined ? PROBE_BYTES : 0;
+        return this.store
+          .range(fn, Math.max(0, from - probe), perFn + probe)
+          .then((r) => ({ fn, from, probed: from - probe, ...r }));
       }),
     );
     res.on('close', () => this.followers.delete(f));
@@ -161,16 +165,24 @@ export class LogFollowHub implements LogListener {
     const notes: string[] = [];
     for (const r of ranges) {
       let from = r.from;
-      if (resume?.offsets.has(r.fn) === true && from > r.end) {
-        // an id past the end: the log began again (the function was deleted and deployed again)
+      if (
+        resume?.offsets.has(r.fn) === true &&
+        (from > r.end || (req.fn === undefined && otherLog(r, resume.sinceMs)))
+      ) {
+        // an id past the end, or whose line is not there: the log began again (the function was
+        // deleted and deployed again)
         notes.push(`${r.fn}: the log began again since that id; sending it from its start`);
         const again = await this.store.range(r.fn, 0, perFn);
         r.lines = again.lines.filter((l) => l.end <= r.end);
         from = 0;
-      } else if (resume?.offsets.has(r.fn) === true && r.readFrom > from) {
-        notes.push(
-          `${r.fn}: log lines before ${r.readFrom} are no longer kept (rotated away or over the read limit); some lines were missed`,
-        );
+      } else {
+        // the probed line and those before it were sent already
+        r.lines = r.lines.filter((l) => l.end > from);
+        if (resume?.offsets.has(r.fn) === true && r.readFrom > from) {
+          notes.push(
+            `${r.fn}: log lines before ${r.readFrom} are no longer kept (rotated away or over the read limit); some lines were missed`,
+          );
+        }
       }
       for (const l of r.lines) {
         if (resume !== undefined && !resume.offsets.has(r.fn) && Date.parse(l.entry.ts) < resume.sinceMs)
@@ -223,6 +235,23 @@ export class LogFollowHub implements LogListener {
     }, this.limits.heartbeatMs);
     this.heartbeat.unref();
   }
+}
+
+/** Bytes read before a platform-wide id's offset: more than its line (~17 KiB of text, ~100 KiB as JSON). */
+const PROBE_BYTES = 256 * 1024;
+
+/**
+ * Whether a platform-wide id's line (ending at `from`, written at `ms`) is not in the log read: the
+ * function was deleted and created again, and its new log is already past that offset. Only judged
+ * when the read covers the whole line.
+ */
+function otherLog(
+  r: { from: number; probed: number; readFrom: number; lines: PositionedEntry[] },
+  ms: number,
+): boolean {
+  if (r.from === 0 || r.readFrom > Math.max(0, r.probed)) return false;
+  const line = r.lines.find((l) => l.end === r.from);
+  return line === undefined || Date.parse(line.entry.ts) !== ms;
 }
 
 /** The lines of an appended chunk (one or more JSON lines written together). */

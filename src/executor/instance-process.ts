@@ -61,8 +61,6 @@ export class InstanceProcess {
   /** The runtime said on stderr that its heap hit its size limit (V8 at `--max-old-space-size`). */
   private heapExhausted = false;
   private released = false;
-  /** The process the sandbox runs, once found (`ownPid`). */
-  private launched: number | undefined;
   private exitWaiters: ((status: ExitStatus) => void)[] = [];
 
   constructor(
@@ -84,8 +82,9 @@ export class InstanceProcess {
    */
   get ownPid(): number | null {
     if (this.exitStatus !== undefined || this.pid === null) return null;
-    this.launched ??= launchedPid(this.pid, this.opts.launch.hostSide ?? []) ?? undefined;
-    return this.launched ?? null;
+    // walked again at each ask, never kept: a function may rename itself as a host-side program, and
+    // the walk then ends at a child of its own, whose pid, once it ends, any host process may get
+    return launchedPid(this.pid, this.opts.launch.hostSide ?? []);
   }
 
   /** Resident memory of the process the sandbox runs (VmRSS), in bytes; null once it ended. */
