@@ -171,8 +171,11 @@ describe.runIf(isRoot)('security: host files and the sandbox’s host user', () 
   it('runs each function as a host uid of its own from the dedicated range, not 65534', async () => {
     const uidsOf = async (name: string) => {
       const res = await p.api(`/v1/functions/${name}`);
-      const body = (await res.json()) as { function: { instances: { pid: number }[] } };
-      const tree = descendants(body.function.instances.map((i) => i.pid));
+      // from the sandbox (bubblewrap) down: `pid` is the instance's own process (issue 20), `sandboxPid` bwrap's
+      const body = (await res.json()) as {
+        function: { instances: { pid: number; sandboxPid: number | null }[] };
+      };
+      const tree = descendants(body.function.instances.map((i) => i.sandboxPid ?? i.pid));
       expect(tree.length, name).toBeGreaterThanOrEqual(2);
       return tree.flatMap((pid) => hostUids(pid) ?? []);
     };
