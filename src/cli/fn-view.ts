@@ -2,12 +2,11 @@
 import type { FunctionDetail, Instance, ResolvedSpec } from './fn.js';
 import { formatTime, lastLines, renderKeyValue, renderTable, shortHash } from './output.js';
 import { renderScaling } from './scale.js';
+import { mib } from '../shared/sizes.js';
 
 const BUILD_LOG_LINES = 20;
-const MIB = 1048576;
 
-const mib = (bytes: number | null | undefined): string =>
-  bytes == null ? '-' : `${(bytes / MIB).toFixed(1)} MiB`;
+const mibOrDash = (bytes: number | null | undefined): string => (bytes == null ? '-' : mib(bytes));
 
 /** Whether the live spec says `access.private` (skiff.json). */
 function isPrivate(fn: FunctionDetail): boolean {
@@ -61,8 +60,8 @@ function renderInstances(instances: Instance[]): string {
       String(i.version),
       i.state,
       i.pid === null ? '-' : String(i.pid),
-      mib(i.rssBytes),
-      mib(i.cgroupMemoryBytes),
+      mibOrDash(i.rssBytes),
+      mibOrDash(i.cgroupMemoryBytes),
       String(i.inFlight),
       String(i.served ?? '-'),
       i.uptimeMs == null ? '-' : `${(i.uptimeMs / 1000).toFixed(1)}s`,

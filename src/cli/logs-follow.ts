@@ -5,6 +5,7 @@
  * so no line is lost or repeated; it stops when `signal` aborts or the function is deleted.
  * Used by `skiff logs -f` and `skiff dev`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { SkiffError } from '../shared/errors.js';
@@ -122,7 +123,7 @@ export async function followLogs(
     const wait = Math.min(maxRetryMs, 250 * 2 ** retry);
     // said once per outage, not at every attempt
     if (retry++ === 0) options.onNotice?.(`connection to ${url.origin} lost; reconnecting…`);
-    await sleep(wait, signal);
+    await sleep(wait, undefined, { signal }).catch(() => undefined); // an abort ends the wait
   }
   return 'aborted';
 }
@@ -159,16 +160,4 @@ async function* events(
     if (signal.aborted) return;
     yield { event: ev.event ?? 'message', data: ev.data, id: ev.id };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

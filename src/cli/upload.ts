@@ -6,6 +6,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../shared/errors.js';
+import { mib as mb } from '../shared/sizes.js';
 import { packablePaths, packDirectory } from '../store/archive/pack.js';
 import { deployIgnore } from '../store/archive/skiffignore.js';
 import type { SkiffClient } from './client.js';
@@ -58,10 +59,6 @@ export async function checkUploadSize(client: SkiffClient, upload: Upload): Prom
     ),
     'leave large files and folders out with a .skiffignore (gitignore syntax; .git, .venv, __pycache__ and, with a package.json, node_modules are left out already)',
   );
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** `; the largest parts: data/ 40.1 MiB, model.bin 12.0 MiB` (unpacked sizes of the top-level entries). */

@@ -24,6 +24,7 @@ import {
 } from '../model/state.js';
 import { retryOnDiskFull } from '../shared/disk.js';
 import { SkiffError } from '../shared/errors.js';
+import { humanSize as size } from '../shared/sizes.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS state (
@@ -61,12 +62,6 @@ export interface StateStoreOptions {
 }
 
 const MiB = 1024 * 1024;
-const size = (bytes: number): string =>
-  bytes >= MiB
-    ? `${(bytes / MiB).toFixed(1)} MiB`
-    : bytes >= 1024
-      ? `${(bytes / 1024).toFixed(1)} KiB`
-      : `${bytes} bytes`;
 
 function checkKey(key: string): void {
   const problem = stateKeyProblem(key);

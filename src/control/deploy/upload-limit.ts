@@ -1,8 +1,5 @@
 import { SkiffError } from '../../shared/errors.js';
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
+import { mib as mb } from '../../shared/sizes.js';
 
 /**
  * The refusal of an upload over `build.maxUploadBytes`, with its size when the client declared it
