@@ -3,12 +3,15 @@
 # the compiled platform. Used by both README commands, so each works on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
+# Reinstall when the lock file or the Node.js ABI changed (a native module is built for one ABI).
 stamp=node_modules/.skiff-lock-stamp
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  echo "==> installing npm packages (native modules build from source: this can take a few minutes)"
+want_stamp="$(cat package-lock.json; node -p '"node-abi " + process.versions.modules')"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want_stamp" ]; then
+  echo "==> installing npm packages on Node.js $(node --version)"
   npm ci --no-audit --no-fund
-  cp package-lock.json "$stamp"
+  printf '%s' "$want_stamp" >"$stamp"
 fi
 
 # The Python runtime runs Debian's interpreter (not a pyenv one) and installs requirements with its pip.

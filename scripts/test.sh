@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+source scripts/node-env.sh
 echo "==> format check"
 npx prettier --check .
 echo "==> lint"

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+source scripts/node-env.sh
 exec node bin/skiff.js serve --deploy examples/hello "$@"
