@@ -100,6 +100,7 @@ function writeQueue(socket: Socket): number {
 export class ConnectionGuard {
   private readonly open = new Map<Socket, Tracked>();
   private readonly perAddress = new Map<string, number>();
+  private readonly emptyWaiters: (() => void)[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private refusedSinceLog = 0;
   /** HTTP: responses the client does not read are closed too (a slow-read attack). */
@@ -264,7 +265,16 @@ export class ConnectionGuard {
     const left = (this.perAddress.get(t.key) ?? 1) - 1;
     if (left <= 0) this.perAddress.delete(t.key);
     else this.perAddress.set(t.key, left);
-    if (this.open.size === 0) this.stopSweeping();
+    if (this.open.size === 0) {
+      this.stopSweeping();
+      for (const resolve of this.emptyWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves once no connection is open (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   private stopSweeping(): void {

@@ -26,16 +26,23 @@ export function listenGrpc(
   return listenAll(make, host, port);
 }
 
-/** tryShutdown lets calls in flight finish; after the grace the rest are cancelled. */
-export function shutdownGrpc(server: Server, graceMs: number): Promise<void> {
+/**
+ * tryShutdown lets calls in flight finish; after the grace the rest are cancelled. Its callback is
+ * not the end: on Node.js 24, closing grpc-js's HTTP/2 server closes its sessions first, so
+ * tryShutdown finds them closed and calls back while their streams still run. The guard's
+ * connections are the truth: each closes once its last stream has ended (an idle one at once).
+ */
+export function shutdownGrpc(server: Server, graceMs: number, guard?: ConnectionGuard): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();
       resolve();
     }, graceMs);
     server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
+      void (guard?.whenEmpty() ?? Promise.resolve()).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   });
 }

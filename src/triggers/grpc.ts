@@ -123,6 +123,7 @@ export const grpc: TriggerAdapter = {
         stopped ??= shutdownGrpc(
           server,
           Math.min(SHUTDOWN_GRACE_MS, ctx.config.executor.drainTimeoutMs),
+          guard,
         ).then(() => guard.close());
         return stopped;
       },

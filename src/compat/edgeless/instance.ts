@@ -212,7 +212,7 @@ export class AttachedInstance {
     this.listening = undefined;
     for (const net of listening?.servers ?? []) net.close();
     // host calls in flight get a moment; a half-sent request does not hold the stop
-    if (server !== undefined) await shutdownGrpc(server, 1_000);
+    if (server !== undefined) await shutdownGrpc(server, 1_000, listening?.guard);
     listening?.guard.close();
   }
 
