@@ -1,13 +1,32 @@
 /** `skiff status`: the platform as a whole, from `GET /v1/status`. */
 import type { Command } from 'commander';
-import type { z } from 'zod';
-import type { statusSchema } from '../control/status-schema.js';
 import { humanSize } from '../shared/sizes.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, withExamples } from './options.js';
 import { printJson } from './output.js';
 
-type Status = z.output<typeof statusSchema>;
+/** The answer of `GET /v1/status` (control/status-schema.ts), as far as the CLI reads it. */
+interface Status {
+  version: string;
+  startedAt: string;
+  uptimeMs: number;
+  ready: boolean;
+  phase: string;
+  reason?: string;
+  node: string;
+  listeners: Record<string, string>;
+  functions: number;
+  instances: Record<string, number>;
+  warmPool: Record<string, number>;
+  queue: {
+    executorQueued: number;
+    executorInFlight: number;
+    asyncQueued: number;
+    asyncRunning: number;
+    asyncBytes: number;
+  };
+  disk: { path: string; freeBytes: number | null; totalBytes: number | null };
+}
 
 export function registerStatus(program: Command): void {
   withExamples(
