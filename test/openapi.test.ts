@@ -176,7 +176,7 @@ describe('the OpenAPI document and the real answers of the control API', () => {
     await call('GET', '/v1/workflows', '/v1/workflows', 200);
     await call('DELETE', workflow, '/v1/workflows/oa-flow', 204);
     await call('DELETE', name, '/v1/functions/oa-echo', 204);
-    expect(checked.size).toBe(26);
+    expect(checked.size).toBe(29);
   });
 
   it('answers refusals with the documented error body', async () => {
