@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +34,8 @@ describe('the packed tarball', () => {
   it('installs with npm install -g a skiff that serves, deploys and calls a function', async () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'skiff-install-'));
     dirs.push(tmp);
+    // as root, sandboxes run as host uids of their own, which read the installed bridges (as in /usr/local)
+    await chmod(tmp, 0o755);
     // the node running the tests (Node 24 from .node/ where the machine's is older) runs npm too
     const env = {
       PATH: `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
