@@ -151,12 +151,12 @@ describe('health probes and skiff status', () => {
   });
 
   it('is not ready until the minimum instances of a function started', async () => {
-    // loads for 4 s (top-level await), and keeps one instance
+    // loads for 6 s (top-level await: a wide window for the probe on a busy machine), and keeps one instance
     const slowStart = path.join(work, 'slow-start');
     await mkdir(slowStart, { recursive: true });
     await writeFile(
       path.join(slowStart, 'index.mjs'),
-      'await new Promise((r) => setTimeout(r, 4000));\nexport default async () => ({ ok: true });\n',
+      'await new Promise((r) => setTimeout(r, 6000));\nexport default async () => ({ ok: true });\n',
     );
     await writeFile(path.join(slowStart, 'skiff.json'), JSON.stringify({ scaling: { minInstances: 1 } }));
     const first = await spawnServe(dataDir, { args: ['--listeners', 'none'] });
@@ -186,5 +186,22 @@ describe('health probes and skiff status', () => {
     expect(fn.function.instances.map((i) => i.state)).toContain('ready');
     again.child.kill('SIGTERM');
     await exited(again.child);
+  });
+
+  it('keeps the probes in tinyFaaS mode, whose rules take the whole function port', async () => {
+    const tfDir = await makeDataDir();
+    const tf = await spawnServe(tfDir, { args: ['--listeners', 'none', '--tinyfaas'] });
+    try {
+      expect(await get(`${tf.http}/_skiff/health/ready`)).toEqual({ status: 200, body: { status: 'ready' } });
+      expect(await get(`${tf.http}/_skiff/health/live`)).toEqual({ status: 200, body: { status: 'live' } });
+      expect((await get(`${tf.http}/_skiff/other`)).body).toMatchObject({
+        error: { code: 'SKIFF_E_NOT_FOUND' },
+      });
+      expect(await get(`${tf.control}/v1/health/ready`)).toEqual({ status: 200, body: { status: 'ready' } });
+    } finally {
+      tf.child.kill('SIGTERM');
+      await exited(tf.child);
+      await removeDir(tfDir);
+    }
   });
 });
