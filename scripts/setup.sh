@@ -55,6 +55,14 @@ if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ] || ! c
   fi
 fi
 
+# The packaging test checks the systemd unit with systemd-analyze verify (Debian: systemd).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "==> installing systemd (Debian), for systemd-analyze verify of packaging/systemd/skiff.service"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq systemd; else
+    echo "warning: systemd-analyze is missing; the systemd unit is not verified (apt-get install systemd)" >&2
+  fi
+fi
+
 # The tinyFaaS compatibility tests run tinyFaaS's own script lines, which use curl and zip.
 if ! command -v curl >/dev/null 2>&1 || ! command -v zip >/dev/null 2>&1; then
   echo "==> installing curl and zip (Debian), for the tinyFaaS script tests"

@@ -4,6 +4,7 @@
  * that needs no listener to wait for it (minimum instances, pruning old versions) done after listening.
  */
 import type { Deployer } from './control/deploy/deployer.js';
+import type { Deployment } from './model/deployment.js';
 import type { Executor } from './executor/executor.js';
 import type { Router } from './invoke/router.js';
 import type { Config } from './shared/config.js';
@@ -62,6 +63,8 @@ export interface AfterStartDeps {
   logger: Logger;
   /** False once the platform stops: the rest is left undone. */
   running: () => boolean;
+  /** Told the deployments whose minimum instances are being started (the platform's readiness waits for them). */
+  onWarming?: (deployments: Deployment[]) => void;
 }
 
 /**
@@ -74,15 +77,22 @@ export async function afterStart(deps: AfterStartDeps): Promise<void> {
   const { config, registry, router, executor, deployer, logger } = deps;
   // the start returns first
   await new Promise((resolve) => setImmediate(resolve));
+  const warming: Deployment[] = [];
   for (const fn of deps.live.all()) {
     if (!deps.running()) return;
     try {
       const scaling = resolveScaling(config.scaling, fn.spec.scaling, registry.getScaling(fn.name));
-      if (scaling.minInstances > 0) for (const d of router.deployments(fn.name)) executor.ensure(d);
+      if (scaling.minInstances > 0) {
+        for (const d of router.deployments(fn.name)) {
+          executor.ensure(d);
+          warming.push(d);
+        }
+      }
     } catch (err) {
       logger.warn({ err, fn: fn.name }, 'cannot start the minimum instances of this function');
     }
   }
+  deps.onWarming?.(warming);
   for (const fn of registry.listFunctions()) {
     if (!deps.running()) return;
     try {

@@ -50,6 +50,10 @@ import { budgetConnections, connectionLimits, httpTimeouts } from './shared/conn
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
 import { bindFailure, checkPorts, corePorts } from './shared/ports.js';
 import { oneRequestAtATime } from './shared/pipelining.js';
+import { Health } from './shared/health.js';
+import { CONTROL_PROBES, GATEWAY_PROBES, RESERVED_PREFIX, withHealth } from './shared/health-http.js';
+import { statusRoutes } from './control/status.js';
+import { minimumInstancesStarted } from './server-health.js';
 
 export interface RunningServer {
   config: Config;
@@ -84,6 +88,11 @@ export async function startServer(
 ): Promise<RunningServer> {
   // nothing the platform writes (databases and their WAL, logs, code, tokens) is for other users
   process.umask(0o077);
+  // ready once started (minimum instances included), not ready from the moment a stop begins
+  const health = new Health();
+  // the minimum instances of functions are asked for once listening (afterStart): waited for from now
+  let warmup: (() => string | undefined) | undefined;
+  health.waitFor(() => (warmup === undefined ? 'the platform is starting functions' : warmup()));
   // the listeners' connection caps, fitted under the open-file limit before anything opens
   const config = budgetConnections(configured, logger);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -237,6 +246,11 @@ export async function startServer(
     throw err;
   }
 
+  // the probes come first on every HTTP listener: no route, dialect or host route can take their paths
+  const controlProbes = (app: RequestListener) =>
+    withHealth(app, health, { ...CONTROL_PROBES, whileDraining: ['/v1/health'] });
+  const gatewayProbes = (app: RequestListener) =>
+    withHealth(app, health, { ...GATEWAY_PROBES, reserved: RESERVED_PREFIX });
   const guards = {
     // the control API's clients send the token at once: strangers' connections make way for them
     control: new ConnectionGuard(
@@ -255,36 +269,47 @@ export async function startServer(
   };
   const control = httpListener(
     guards.control,
-    createControlApp(
-      [
-        ...metaRoutes(executor, () => endpoints, { maxUploadBytes: config.build.maxUploadBytes }),
-        ...invocationRoutes(queueStore),
-        ...functionRoutes({
-          registry,
-          isExternal: (name) => router.externals.has(name),
-          deployer,
-          executor,
-          logs,
-          state,
-          maxUploadBytes: config.build.maxUploadBytes,
-          logger: logger.child({ part: 'control' }),
-          scalingDefaults: config.scaling,
-          liveDeployment: (name) => router.resolve(name),
-        }),
-        ...workflowRoutes({
-          exists: (name) => router.exists(name),
-          isFunction: (name) => registry.getFunction(name) !== undefined,
-          formats: compat.workflowFormats,
-          store: workflowStore,
-          reload: (list) => workflows.load(list.map((w) => w.spec)),
-        }),
-        ...tokenRoutes({ registry, keys: accessKeys }),
-      ],
-      token,
-      logger.child({ part: 'control' }),
-      compat.management,
-      createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
-      (req) => guards.control.prove(req.socket),
+    controlProbes(
+      createControlApp(
+        [
+          ...metaRoutes(executor, () => endpoints, { maxUploadBytes: config.build.maxUploadBytes }),
+          ...invocationRoutes(queueStore),
+          ...functionRoutes({
+            registry,
+            isExternal: (name) => router.externals.has(name),
+            deployer,
+            executor,
+            logs,
+            state,
+            maxUploadBytes: config.build.maxUploadBytes,
+            logger: logger.child({ part: 'control' }),
+            scalingDefaults: config.scaling,
+            liveDeployment: (name) => router.resolve(name),
+          }),
+          ...workflowRoutes({
+            exists: (name) => router.exists(name),
+            isFunction: (name) => registry.getFunction(name) !== undefined,
+            formats: compat.workflowFormats,
+            store: workflowStore,
+            reload: (list) => workflows.load(list.map((w) => w.spec)),
+          }),
+          ...tokenRoutes({ registry, keys: accessKeys }),
+          ...statusRoutes({
+            health,
+            dataDir: config.dataDir,
+            endpoints: () => endpoints,
+            functions: () => registry.listFunctions().length,
+            executor: () => executor.overview(),
+            warmPool: () => executor.warmCounts(),
+            asyncBacklog: () => queueStore.backlog(),
+          }),
+        ],
+        token,
+        logger.child({ part: 'control' }),
+        compat.management,
+        createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
+        (req) => guards.control.prove(req.socket),
+      ),
     ),
   );
   // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
@@ -308,12 +333,14 @@ export async function startServer(
   // the function port: Skiff's rules, or a dialect's that takes the whole port, and dialects' prefixes
   const gateway = httpListener(
     guards.http,
-    createHttpTrigger({
-      ...gatewayDeps,
-      ...(compat.functionPort === undefined ? {} : { rules: compat.functionPort }),
-      prefixed: compat.prefixed,
-      hosts: (raw) => routing.hosts(raw),
-    }),
+    gatewayProbes(
+      createHttpTrigger({
+        ...gatewayDeps,
+        ...(compat.functionPort === undefined ? {} : { rules: compat.functionPort }),
+        prefixed: compat.prefixed,
+        hosts: (raw) => routing.hosts(raw),
+      }),
+    ),
   );
 
   const servers: Server[] = [];
@@ -334,7 +361,7 @@ export async function startServer(
     endpoints['http'] = localUrl('http', httpAddress);
     // dialects' gateways on ports of their own (the HTTP connection caps count them with the gateway)
     for (const own of compat.ownGateways) {
-      const app = createHttpTrigger({ ...gatewayDeps, rules: own.rules });
+      const app = gatewayProbes(createHttpTrigger({ ...gatewayDeps, rules: own.rules }));
       const listening = await listenAll(httpListener(guards.http, app), own.host, own.port);
       servers.push(...listening.servers);
       endpoints[own.name] = localUrl('http', listening.address);
@@ -360,20 +387,29 @@ export async function startServer(
     writeFileSync(`${endpointsFile}.tmp`, `${JSON.stringify(endpoints, null, 2)}\n`);
     renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
+    health.listeningNow();
 
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
     const running = (): boolean => stopped === undefined;
-    void afterStart({ config, registry, router, executor, deployer, live, logger, running });
+    void afterStart({
+      ...{ config, registry, router, executor, deployer, live, logger, running },
+      onWarming: (deployments) => {
+        warmup = minimumInstancesStarted(executor, deployments, config.functions.startTimeoutMs);
+      },
+    });
     const stop = (graceMs = config.executor.drainTimeoutMs): Promise<void> => {
       stopped ??= (async () => {
+        // not ready from now on: the HTTP listeners stay open while in-flight work drains, answering
+        // the probes (503 draining) and refusing anything else with SKIFF_E_SHUTTING_DOWN
+        health.drain();
         await Promise.all(triggers.map((t) => t.stop()));
-        const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeIdleConnections();
         // attempts in flight finish (or are queued again at the next start); nothing accepted is lost
         await asyncQueue.stop(graceMs);
         await retention.stop();
         await executor.stop(graceMs);
+        const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeAllConnections();
         for (const g of Object.values(guards)) g.close();
         await Promise.all(closing);

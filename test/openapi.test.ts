@@ -134,6 +134,9 @@ describe('the OpenAPI document and the real answers of the control API', () => {
     await call('GET', '/v1/invocations/{id}', `/v1/invocations/${id}`, 200);
     await call('GET', '/v1/executor', '/v1/executor', 200);
     await call('GET', '/v1/health', '/v1/health', 200);
+    await call('GET', '/v1/health/live', '/v1/health/live', 200);
+    await call('GET', '/v1/health/ready', '/v1/health/ready', 200);
+    await call('GET', '/v1/status', '/v1/status', 200);
     await call(
       'DELETE',
       '/v1/functions/{name}/secrets/{secret}',
@@ -173,7 +176,7 @@ describe('the OpenAPI document and the real answers of the control API', () => {
     await call('GET', '/v1/workflows', '/v1/workflows', 200);
     await call('DELETE', workflow, '/v1/workflows/oa-flow', 204);
     await call('DELETE', name, '/v1/functions/oa-echo', 204);
-    expect(checked.size).toBe(26);
+    expect(checked.size).toBe(29);
   });
 
   it('answers refusals with the documented error body', async () => {

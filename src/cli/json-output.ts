@@ -53,6 +53,8 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff workflow get': 'the workflow { "name", "version", "outputs", ... }',
   'skiff workflow list': '{ "workflows": [...] }',
   'skiff workflow delete': '{ "name", "deleted": true }',
+  'skiff status':
+    '{ "version", "uptimeMs", "ready", "phase", "listeners", "functions", "instances", "queue", "disk", ... }: GET /v1/status',
   'skiff runtime test': '[{ "name", "passed", "durationMs", "detail" }]: one entry per conformance case',
   ...COMPAT_JSON_OUTPUT,
 };

@@ -2,9 +2,6 @@
  * The `skiff` command tree: one `register*` per noun, commander's usage errors mapped to our
  * template, and the version read from package.json. `main.ts` runs it; tests walk it.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, type CommanderError } from 'commander';
 import { registerCompat } from './compat.js';
 import { registerDev } from './dev.js';
@@ -22,11 +19,13 @@ import { registerSecret } from './secret.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
 import { registerWorkflow } from './workflow.js';
+import { registerStatus } from './status.js';
+import { skiffVersion } from '../shared/version.js';
 
 export function buildProgram(): Command {
   const program = new Command('skiff')
     .description('Skiff: a lightweight Function-as-a-Service platform for the edge and the cloud')
-    .version(readVersion(), '-v, --version', 'print the Skiff version')
+    .version(skiffVersion(), '-v, --version', 'print the Skiff version')
     .helpOption('-h, --help', 'show help for a command')
     .configureOutput({ outputError: () => undefined }) // commander's errors are printed in our template
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
@@ -51,6 +50,7 @@ export function buildProgram(): Command {
   registerState(program);
   registerWorkflow(program);
   registerRuntime(program);
+  registerStatus(program);
   registerCompat(program);
   addJsonHelp(program);
   installExitOverrides(program);
@@ -77,23 +77,4 @@ function installExitOverrides(cmd: Command): void {
     throw error;
   });
   for (const sub of cmd.commands) installExitOverrides(sub);
-}
-
-/** The version from the nearest package.json above this file (works from src/ and from dist/). */
-function readVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-        if (pkg.name === 'skiff' && typeof pkg.version === 'string') return pkg.version;
-      } catch {
-        // keep looking further up
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
-  }
 }

@@ -8,6 +8,7 @@
  * draft 2020-12, the dialect of OpenAPI 3.1. Refinements (a byte count, a cron rule) cannot be
  * written in JSON Schema and are left out; anything else zod cannot represent throws here, at start.
  */
+import * as status from './status-schema.js';
 import { z } from 'zod';
 import {
   rollbackBodySchema,
@@ -103,6 +104,9 @@ const answerBodies = {
   InvocationResponse: answers.invocationResponseSchema,
   Executor: answers.executorSchema,
   Health: answers.healthSchema,
+  Liveness: status.livenessSchema,
+  Readiness: status.readinessSchema,
+  Status: status.statusSchema,
   Endpoints: answers.endpointsSchema,
   RollbackResult: answers.rollbackResultSchema,
   TrafficResult: answers.trafficResultSchema,

@@ -7,6 +7,7 @@ import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
 import { openApiDocument } from './openapi.js';
+import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
 import { workflowRoutes } from './workflows.js';
 
@@ -17,6 +18,7 @@ const routes = [
   ...functionRoutes({} as never),
   ...workflowRoutes({} as never),
   ...tokenRoutes({} as never),
+  ...statusRoutes({} as never),
 ];
 
 interface Node {

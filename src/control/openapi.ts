@@ -27,6 +27,7 @@ import { statePaths } from './openapi-state.js';
 import { trafficPaths } from './openapi-traffic.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
+import { statusPaths } from './openapi-status.js';
 
 const json = (name: SchemaName) => ({ 'application/json': { schema: schemaRef(name) } }) as const;
 const response = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` }) as const;
@@ -299,6 +300,7 @@ export const openApiDocument = {
     ...statePaths,
     ...workflowPaths,
     ...tokenPaths,
+    ...statusPaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',

@@ -171,6 +171,24 @@ export class Executor {
     if (!this.stopping) this.pool(deployment).scale();
   }
 
+  /** The deployment has its minimum instances ready (or failed to start them): see Pool.atMinimum. */
+  atMinimum(deployment: Deployment): boolean {
+    return this.pools.get(deploymentKey(deployment))?.atMinimum ?? true;
+  }
+
+  /** Instances of every pool by state, and the invocations queued for one and in flight (`GET /v1/status`). */
+  overview(): { instances: Record<string, number>; queued: number; inFlight: number } {
+    const instances: Record<string, number> = {};
+    let queued = 0;
+    let inFlight = 0;
+    for (const pool of this.pools.values()) {
+      for (const i of pool.instances) instances[i.state] = (instances[i.state] ?? 0) + 1;
+      queued += pool.queued;
+      inFlight += pool.inFlight;
+    }
+    return { instances, queued, inFlight };
+  }
+
   /** Applies new scaling settings to every running version of a function, without a redeploy. */
   rescale(functionName: string, scaling: Scaling): void {
     for (const pool of this.pools.values()) {

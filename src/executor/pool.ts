@@ -59,6 +59,14 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     return [...this.members];
   }
 
+  /** Its minInstances are ready, or starting them failed (the platform's readiness waits for no failing start). */
+  get atMinimum(): boolean {
+    if (this.failures > 0) return true;
+    let ready = 0;
+    for (const i of this.members) if (i.state === 'ready') ready++;
+    return ready >= Math.min(this.scaling.minInstances, this.scaling.maxInstances);
+  }
+
   get queued(): number {
     return this.queue.length;
   }

@@ -330,6 +330,17 @@ export class QueueStore {
     return readRecord(this.db, id);
   }
 
+  /** Invocations not final yet, by status, and their bytes (`GET /v1/status`). */
+  backlog(): { queued: number; running: number; bytes: number } {
+    const rows = this.db
+      .prepare(
+        `SELECT status, COUNT(*) AS n FROM invocations WHERE status IN ('queued', 'running') GROUP BY status`,
+      )
+      .all() as { status: string; n: number }[];
+    const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+    return { queued: of('queued'), running: of('running'), bytes: this.counters.waitingBytes };
+  }
+
   /** How many invocations `parentId` cast (all of them, beyond what `children` lists). */
   childrenCount(parentId: string): number {
     return countChildren(this.db, parentId);
