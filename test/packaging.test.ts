@@ -24,12 +24,9 @@ const MANIFESTS = path.join(PACKAGING, 'kubernetes');
 const SYSTEMD_ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
 
 /** A development dependency loaded by name (kubernetes-models, dockerfile-utils): undefined when missing. */
-async function optional<T>(specifier: string): Promise<T | undefined> {
-  try {
-    return (await import(specifier)) as T;
-  } catch {
-    return undefined;
-  }
+/** A devDependency the lint needs: its absence fails the test (npm ci installs it). */
+async function required<T>(specifier: string): Promise<T> {
+  return (await import(specifier)) as T;
 }
 
 type Model = new (data: unknown) => { validate(): void };
@@ -66,11 +63,7 @@ describe('the systemd unit', () => {
 
 describe('the Containerfile and the Kubernetes manifests', () => {
   it('pass a Dockerfile linter (dockerfile-utils)', async () => {
-    const utils = await optional<DockerfileUtils>('dockerfile-utils');
-    if (utils === undefined) {
-      console.warn('dockerfile-utils is not installed (a devDependency): the Containerfile is not linted');
-      return;
-    }
+    const utils = await required<DockerfileUtils>('dockerfile-utils');
     const content = readFileSync(CONTAINERFILE, 'utf8');
     expect(utils.validate(content).map((p) => `${p.range.start.line + 1}: ${p.message}`)).toEqual([]);
     // the linter does find faults
@@ -80,8 +73,8 @@ describe('the Containerfile and the Kubernetes manifests', () => {
   });
 
   it('match the Kubernetes API schemas (kubernetes-models), with probes on the health endpoints', async () => {
-    const apps = await optional<Record<string, Model>>('kubernetes-models/apps/v1');
-    const core = await optional<Record<string, Model>>('kubernetes-models/v1');
+    const apps = await required<Record<string, Model>>('kubernetes-models/apps/v1');
+    const core = await required<Record<string, Model>>('kubernetes-models/v1');
     const files = readdirSync(MANIFESTS).filter((f) => f.endsWith('.yaml'));
     expect(files.sort()).toEqual(['service.yaml', 'statefulset.yaml']);
     const objects = files.flatMap((f) =>
@@ -100,10 +93,6 @@ describe('the Containerfile and the Kubernetes manifests', () => {
     expect(container?.['livenessProbe']?.httpGet.path).toBe(GATEWAY_PROBES.live);
     expect(container?.['readinessProbe']?.httpGet.path).toBe(GATEWAY_PROBES.ready);
     expect(statefulSet.spec.volumeClaimTemplates).toHaveLength(1);
-    if (apps === undefined || core === undefined) {
-      console.warn('kubernetes-models is not installed (a devDependency): the manifests are not validated');
-      return;
-    }
     for (const { file, obj } of objects) {
       const model = (obj.apiVersion === 'v1' ? core : apps)[obj.kind];
       expect(model, `${file}: ${obj.apiVersion} ${obj.kind} is known`).toBeDefined();
