@@ -26,6 +26,7 @@ import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { openStores } from './server-stores.js';
 import { afterStart, LiveFunctions } from './server-functions.js';
+import { platformMetrics } from './server-metrics.js';
 import { gatewayRouting, liveDeployment } from './server-gateway.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
@@ -185,8 +186,7 @@ export async function startServer(
     outbound: config.outbound,
     onSettled: () => retention.kick(),
     diskRoom: (bytes) => ballast.hasRoom(bytes),
-    // a queued invocation is not handed to a function made again since, nor to a cast's target that
-    // no longer accepts its caster
+    // not handed to a function made again since, nor to a cast's target that no longer accepts its caster
     admit: queuedAdmission({
       createdAt: (name) => router.createdAt(name),
       callers: (name) => router.access(name).callers,
@@ -237,6 +237,7 @@ export async function startServer(
     throw err;
   }
 
+  const metrics = platformMetrics({ config, token, executor, queueStore, registry });
   const guards = {
     // the control API's clients send the token at once: strangers' connections make way for them
     control: new ConnectionGuard(
@@ -258,6 +259,7 @@ export async function startServer(
     createControlApp(
       [
         ...metaRoutes(executor, () => endpoints, { maxUploadBytes: config.build.maxUploadBytes }),
+        ...metrics.routes,
         ...invocationRoutes(queueStore),
         ...functionRoutes({
           registry,
@@ -317,7 +319,7 @@ export async function startServer(
   );
 
   const servers: Server[] = [];
-  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }];
+  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }, metrics];
   const notes: string[] = [];
   // every port is checked before anything listens: all the taken ones are reported at once
   const planned = [...corePorts(config), ...compat.ports];

@@ -62,6 +62,21 @@ export class QueueStore {
     return { count: this.counters.finalCount, bytes: this.counters.finalBytes };
   }
 
+  /**
+   * Records by status among queued, running and failed (the dead letters kept): one count over the
+   * status index, cheap enough for each metrics scrape.
+   */
+  backlog(): { queued: number; running: number; failed: number } {
+    const rows = this.db
+      .prepare(
+        `SELECT status, COUNT(*) AS n FROM invocations WHERE status IN ('queued', 'running', 'failed') GROUP BY status`,
+      )
+      .all() as { status: 'queued' | 'running' | 'failed'; n: number }[];
+    const out = { queued: 0, running: 0, failed: 0 };
+    for (const row of rows) out[row.status] = row.n;
+    return out;
+  }
+
   /** Stores a new invocation as queued; returns once it is on disk. */
   accept(req: AsyncRequest, now = Date.now()): void {
     this.acceptAll([req], now);
