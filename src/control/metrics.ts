@@ -12,8 +12,8 @@ export interface MetricsAccess {
 }
 
 /**
- * `GET /metrics`: the Prometheus text exposition. Marked public for the app (which would ask for the
- * admin token) because it checks its own tokens: the admin token or the read-only metrics token.
+ * `GET /metrics`: the Prometheus text exposition. Its own check takes the admin token or the read-only
+ * metrics token (the app asks for no other); none when `control.metricsPublic`.
  */
 export function metricsRoutes(
   render: () => Promise<{ contentType: string; body: string }>,
@@ -26,17 +26,17 @@ export function metricsRoutes(
     {
       method: 'GET',
       path: '/metrics',
-      public: true,
-      handler: async ({ req, res }) => {
-        const header = req.headers.authorization;
-        if (!access.public && !isAdmin(header) && !isMetrics(header)) {
-          throw new SkiffError(
-            'SKIFF_E_UNAUTHORIZED',
-            header === undefined
-              ? 'missing bearer token: send `Authorization: Bearer <admin token or control.metricsToken>`'
-              : 'wrong token: /metrics takes the admin token or control.metricsToken',
-          );
-        }
+      public: access.public,
+      authorize: (header) => {
+        if (isAdmin(header) || isMetrics(header)) return;
+        throw new SkiffError(
+          'SKIFF_E_UNAUTHORIZED',
+          header === undefined
+            ? 'missing bearer token: send `Authorization: Bearer <admin token or control.metricsToken>`'
+            : 'wrong token: /metrics takes the admin token or control.metricsToken',
+        );
+      },
+      handler: async ({ res }) => {
         const { contentType, body } = await render();
         res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
         res.end(body);

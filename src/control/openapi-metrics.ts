@@ -14,7 +14,6 @@ export const metricsPaths = {
         'Takes the admin token or the read-only metrics token (`control.metricsToken`, `SKIFF_METRICS_TOKEN`) as a ' +
         'bearer token; no token when `control.metricsPublic` is true. Labels are function names, trigger kinds and ' +
         'fixed reasons only; at most 2000 series per metric, then `function="_other"`.',
-      security: [{ bearerAuth: [] }],
       responses: {
         '200': {
           description: 'The metrics.',

@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../shared/errors.js';
 import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
+import { metricsRoutes } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { tokenRoutes } from './tokens.js';
 import { workflowRoutes } from './workflows.js';
@@ -17,6 +18,7 @@ const routes = [
   ...functionRoutes({} as never),
   ...workflowRoutes({} as never),
   ...tokenRoutes({} as never),
+  ...metricsRoutes({} as never, { adminToken: 'admin', metricsToken: null, public: false }),
 ];
 
 interface Node {
