@@ -36,9 +36,10 @@ describe('GET /metrics (Prometheus) on the real platform', () => {
         // one invocation at once: a second is refused (429); a timeout within a test's patience
         executor: { maxInFlight: 1 },
         functions: { maxTimeoutMs: 1500 },
+        async: { retryBaseMs: 50 },
       },
     });
-    await p.deployAll({ echo: 'echo-cjs', busy: 'sleepy', keeps: 'typed-ts' });
+    await p.deployAll({ echo: 'echo-cjs', busy: 'sleepy', keeps: 'typed-ts', throws: 'throws' });
   });
   afterAll(async () => {
     await p.stop();
@@ -84,6 +85,23 @@ describe('GET /metrics (Prometheus) on the real platform', () => {
     expect(value(after, 'skiff_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(samples(after, 'skiff_nodejs_eventloop_lag_seconds')).toHaveLength(1);
     expect(samples(after, 'skiff_process_open_fds')).toHaveLength(1);
+  });
+
+  it('counts the retries and the dead letter of an async invocation that keeps failing', async () => {
+    const res = await p.call('/throws', { headers: { 'x-skiff-async': 'true' } });
+    const { id } = (await res.json()) as { id: string };
+    await waitUntil('the invocation to be dead-lettered', async () => {
+      const got = await p.api(`/v1/invocations/${id}`);
+      return ((await got.json()) as { invocation: { status: string } }).invocation.status === 'failed';
+    });
+    const after = await scrape();
+    // three attempts: two retries, then the dead letter
+    expect(value(after, 'skiff_async_retries_total', { function: 'throws', reason: 'failed' })).toBe(2);
+    expect(value(after, 'skiff_async_dead_letters_total', { function: 'throws', reason: 'failed' })).toBe(1);
+    expect(value(after, 'skiff_async_dead_letters')).toBe(1);
+    expect(
+      value(after, 'skiff_invocations_total', { function: 'throws', trigger: 'async', outcome: 'error' }),
+    ).toBe(3);
   });
 
   it('counts a refusal (429) by reason and a timeout', async () => {
