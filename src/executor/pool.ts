@@ -227,8 +227,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   }
 
   /**
-   * Slots of instances still starting or not started yet (within maxInstances): a call may wait for those
-   * on top of maxQueue, so that a scaled-to-zero function takes calls with maxQueue 0 too.
+   * Slots of instances still starting or not started yet (within maxInstances): a call may wait for
+   * those on top of maxQueue, so that a scaled-to-zero function takes calls with maxQueue 0 too.
    */
   private slotsComing(): number {
     let ready = 0;
@@ -288,8 +288,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
       (lease) => {
         this.admitting.delete(admitted);
         if (lease === undefined) return;
-        // drained between the budget's answer and this turn: its instances are gone, this one would run
-        // outside any pool the executor knows, its lease never given back
+        // drained between the budget's answer and this turn: its instances are gone, this one would
+        // run outside any pool the executor knows, its lease never given back
         if (this.draining && this.queue.length === 0) {
           lease.release();
           return;
