@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startPlatform, type TestPlatform } from './helpers/platform.js';
@@ -37,6 +38,8 @@ describe('GET /metrics (Prometheus) on the real platform', () => {
         executor: { maxInFlight: 1 },
         functions: { maxTimeoutMs: 1500 },
         async: { retryBaseMs: 50 },
+        // one request in progress per client address: a second from the same one is refused (429)
+        http: { maxInFlightPerAddress: 1 },
       },
     });
     await p.deployAll({ echo: 'echo-cjs', busy: 'sleepy', keeps: 'typed-ts', throws: 'throws' });
@@ -104,17 +107,22 @@ describe('GET /metrics (Prometheus) on the real platform', () => {
     ).toBe(3);
   });
 
-  it('counts a refusal (429) by reason and a timeout', async () => {
-    // the one slot taken by a call that outlives the 1.5 s timeout
+  it('counts the refusals (429) by reason, and a timeout', async () => {
+    // the one slot taken by a call that outlives the 1.5 s timeout (from 127.0.0.1, as fetch sends)
     const slow = p.call('/busy?ms=20000');
     await waitUntil(
       'the slow call to be in flight',
       async () => (await status('busy')).status.inFlight === 1,
     );
-    const refused = await p.call('/echo/x');
-    expect(refused.status).toBe(429);
+    // the same client again: over its own cap, before any function is looked at
+    const mine = await p.call('/echo/x');
+    expect(mine.status).toBe(429);
+    // another client: over the platform's executor.maxInFlight
+    expect(await statusFrom('127.0.0.2', `${p.httpUrl}/echo/x`)).toBe(429);
     expect((await slow).status).toBe(504);
     const after = await scrape();
+    expect(value(after, 'skiff_refusals_total', { reason: 'client_in_flight' })).toBe(1);
+    expect(value(after, 'skiff_refusals_total', { reason: 'async_queue_full' })).toBe(0);
     expect(
       value(after, 'skiff_invocation_rejections_total', { function: 'echo', reason: 'platform_busy' }),
     ).toBe(1);
@@ -178,3 +186,15 @@ describe('GET /metrics (Prometheus) on the real platform', () => {
     expect([...documented].sort()).toEqual([...exposed].sort());
   });
 });
+
+/** A GET from another loopback address (a second client of the gateway); resolves with the status. */
+function statusFrom(localAddress: string, url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { localAddress, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel } from 'node:diagnostics_channel';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
-import { probes, type AsyncDeadLetter, type AsyncRetry } from '../shared/probes.js';
+import { probes, publishPlatformRefusal, type AsyncDeadLetter, type AsyncRetry } from '../shared/probes.js';
 import { requestBytes } from '../store/queue-accounting.js';
 import { shareOf, type AsyncRecord, type AsyncRequest } from '../store/queue-store.js';
 import type { Result } from '../model/invocation.js';
@@ -93,6 +93,7 @@ export class AsyncQueue {
       const bytes = built.reduce((sum, r) => sum + requestBytes(r), 0);
       const refusal = this.refusal(built, bytes, total, shares, perShare);
       if (refusal !== undefined) {
+        if (refusal.code === 'SKIFF_E_QUEUE_FULL') publishPlatformRefusal('async_queue_full');
         outcomes.push(refusal);
         continue;
       }

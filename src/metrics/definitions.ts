@@ -13,7 +13,7 @@ const SECONDS_BUILD = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export type PlatformMetrics = ReturnType<typeof defineMetrics>;
 
-/** The metrics on `registry`; the gauges read at a scrape are defined apart (scrape.ts). */
+/** The metrics on `registry`; the gauges read at a scrape are defined apart. */
 export function defineMetrics(registry: Registry, cap = DEFAULT_SERIES_CAP) {
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: string[]) =>
@@ -118,7 +118,22 @@ export function defineMetrics(registry: Registry, cap = DEFAULT_SERIES_CAP) {
   };
 }
 
-/** The gauges computed at each scrape (scrape.ts fills them). */
+/** Refusals counted without a function: the name or address they carry is a stranger's. */
+export function defineRefusals(registry: Registry) {
+  const refusals = new Counter({
+    name: 'skiff_refusals_total',
+    help: 'Requests refused before reaching a function, by reason (client_in_flight, async_queue_full).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // both reasons are shown from the start, at 0
+  return {
+    client_in_flight: refusals.labels('client_in_flight'),
+    async_queue_full: refusals.labels('async_queue_full'),
+  };
+}
+
+/** The gauges computed at each scrape (platform-metrics.ts fills them). */
 export function defineGauges(registry: Registry) {
   const registers = [registry];
   return {

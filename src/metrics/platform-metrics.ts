@@ -15,7 +15,7 @@ import {
   type InvocationEnd,
   type QueueWait,
 } from '../shared/probes.js';
-import { defineGauges, defineMetrics } from './definitions.js';
+import { defineGauges, defineMetrics, defineRefusals } from './definitions.js';
 import { classify, triggerLabel } from './outcomes.js';
 import { DEFAULT_SERIES_CAP, OVERFLOW } from './series.js';
 
@@ -57,6 +57,7 @@ export function startMetrics(sources: MetricsSources, cap = DEFAULT_SERIES_CAP):
   const registry = new Registry();
   const m = defineMetrics(registry, cap);
   const gauges = defineGauges(registry);
+  const refusals = defineRefusals(registry);
   const perProcess = processMetrics();
   const invocationSeries = Object.entries(m)
     .filter(([key]) => !key.startsWith('build'))
@@ -111,6 +112,12 @@ export function startMetrics(sources: MetricsSources, cap = DEFAULT_SERIES_CAP):
         const outcome = build.failed ? 'failed' : 'succeeded';
         m.buildDuration.get(build.function, outcome).observe(seconds(build.durationMs));
         if (build.failed) m.buildFailures.get(build.function).inc();
+      },
+    ],
+    [
+      probes.refusal.name as string,
+      (message) => {
+        if (message === 'client_in_flight' || message === 'async_queue_full') refusals[message].inc();
       },
     ],
     [

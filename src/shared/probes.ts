@@ -50,6 +50,9 @@ export interface BuildEnd {
   failed: boolean;
 }
 
+/** Refusals no function label goes with (the name or address is a stranger's): a fixed reason. */
+export type PlatformRefusal = 'client_in_flight' | 'async_queue_full';
+
 export const probes = {
   invocationEnd: channel('skiff:invocation:end'),
   coldStart: channel('skiff:instance:cold-start'),
@@ -57,6 +60,8 @@ export const probes = {
   asyncRetry: channel('skiff:async:retry'),
   asyncDeadLetter: channel('skiff:async:dead-letter'),
   buildEnd: channel('skiff:build:end'),
+  /** A PlatformRefusal: a gateway client over its in-flight cap, an async request over the queue's. */
+  refusal: channel('skiff:refusal'),
   /** The function's name: it no longer exists (observers forget what they keep about it). */
   functionDeleted: channel('skiff:function:deleted'),
 } as const;
@@ -109,6 +114,11 @@ export function observeColdStart(started: Promise<void>, cold: boolean, fn: stri
     () => end(true),
   );
   return started;
+}
+
+/** Publishes a refusal counted without a function (its reason only). */
+export function publishPlatformRefusal(reason: PlatformRefusal): void {
+  if (probes.refusal.hasSubscribers) probes.refusal.publish(reason);
 }
 
 /** A start time for a measurement when `ch` has subscribers, else 0 (nothing to measure). */
