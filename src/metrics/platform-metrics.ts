@@ -136,7 +136,8 @@ export function startMetrics(sources: MetricsSources, cap = DEFAULT_SERIES_CAP):
     gauges.queueDepth.reset();
     const seen = new Set<string>();
     for (const pool of sources.census()) {
-      if (!seen.has(pool.function) && seen.size < cap) seen.add(pool.function);
+      // four states a function: a quarter of the cap in functions keeps skiff_instances within it
+      if (!seen.has(pool.function) && seen.size < Math.floor(cap / 4)) seen.add(pool.function);
       const fn = seen.has(pool.function) ? pool.function : OVERFLOW;
       gauges.queueDepth.inc({ function: fn }, pool.queued);
       const counts = { starting: 0, idle: 0, busy: 0, stopping: 0 };
