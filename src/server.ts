@@ -11,13 +11,9 @@ import {
   type Dialects,
   type EnabledDialects,
 } from './compat/index.js';
-import { createControlApp } from './control/app.js';
 import { ensureAdminToken } from './control/auth.js';
-import { createRequestGuard } from './control/request-guard.js';
 import { Deployer } from './control/deploy/deployer.js';
 import { createForeignBuilds } from './control/deploy/foreign-builds.js';
-import { functionRoutes } from './control/functions.js';
-import { metaRoutes } from './control/meta.js';
 import { Executor } from './executor/executor.js';
 import { interpreters } from './languages/index.js';
 import { AsyncQueue } from './invoke/async-queue.js';
@@ -31,7 +27,6 @@ import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
 import { FunctionCasts, type FunctionCastsOptions } from './invoke/function-casts.js';
-import { invocationRoutes } from './control/invocations.js';
 import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
@@ -40,20 +35,19 @@ import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
 import type { RunningTrigger, TriggerContext } from './triggers/index.js';
 import { startTriggers } from './server-triggers.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
-import { workflowRoutes } from './control/workflows.js';
-import { tokenRoutes } from './control/tokens.js';
 import { secureDataDir } from './store/data-dir.js';
 import { loadAccessKeys } from './store/access-keys.js';
 import { PrivateAccess } from './invoke/private-access.js';
 import { localUrl } from './shared/urls.js';
-import { budgetConnections, connectionLimits, httpTimeouts } from './shared/connection-budget.js';
+import { budgetConnections, httpTimeouts } from './shared/connection-budget.js';
 import { ConnectionGuard, httpServerOptions, listenAll } from './shared/listeners.js';
 import { bindFailure, checkPorts, corePorts } from './shared/ports.js';
 import { oneRequestAtATime } from './shared/pipelining.js';
 import { Health } from './shared/health.js';
 import { CONTROL_PROBES, GATEWAY_PROBES, RESERVED_PREFIX, withHealth } from './shared/health-http.js';
-import { statusRoutes } from './control/status.js';
 import { minimumInstancesStarted } from './server-health.js';
+import { platformMetrics } from './server-metrics.js';
+import { controlApp, listenerGuards } from './server-control.js';
 
 export interface RunningServer {
   config: Config;
@@ -246,20 +240,13 @@ export async function startServer(
     throw err;
   }
 
+  const metrics = platformMetrics({ config, token, executor, queueStore, registry });
   // the probes come first on every HTTP listener: no route, dialect or host route can take their paths
   const controlProbes = (app: RequestListener) =>
     withHealth(app, health, { ...CONTROL_PROBES, whileDraining: ['/v1/health'] });
   const gatewayProbes = (app: RequestListener) =>
     withHealth(app, health, { ...GATEWAY_PROBES, reserved: RESERVED_PREFIX });
-  const guards = {
-    // the control API's clients send the token at once: strangers' connections make way for them
-    control: new ConnectionGuard(
-      'control',
-      { ...connectionLimits(config, config.control.maxConnections), evictUnproven: true },
-      logger,
-    ),
-    http: new ConnectionGuard('http', connectionLimits(config, config.http.maxConnections), logger),
-  };
+  const guards = listenerGuards(config, logger);
   /** A factory of HTTP servers with the deadlines, watched by `guard` (one per bound address). */
   const httpListener = (guard: ConnectionGuard, app: RequestListener) => () => {
     // the requests pipelined on one connection run one at a time (shared/pipelining.ts)
@@ -270,46 +257,24 @@ export async function startServer(
   const control = httpListener(
     guards.control,
     controlProbes(
-      createControlApp(
-        [
-          ...metaRoutes(executor, () => endpoints, { maxUploadBytes: config.build.maxUploadBytes }),
-          ...invocationRoutes(queueStore),
-          ...functionRoutes({
-            registry,
-            isExternal: (name) => router.externals.has(name),
-            deployer,
-            executor,
-            logs,
-            state,
-            maxUploadBytes: config.build.maxUploadBytes,
-            logger: logger.child({ part: 'control' }),
-            scalingDefaults: config.scaling,
-            liveDeployment: (name) => router.resolve(name),
-          }),
-          ...workflowRoutes({
-            exists: (name) => router.exists(name),
-            isFunction: (name) => registry.getFunction(name) !== undefined,
-            formats: compat.workflowFormats,
-            store: workflowStore,
-            reload: (list) => workflows.load(list.map((w) => w.spec)),
-          }),
-          ...tokenRoutes({ registry, keys: accessKeys }),
-          ...statusRoutes({
-            health,
-            dataDir: config.dataDir,
-            endpoints: () => endpoints,
-            functions: () => registry.listFunctions().length,
-            executor: () => executor.overview(),
-            warmPool: () => executor.warmCounts(),
-            asyncBacklog: () => queueStore.backlog(),
-          }),
-        ],
-        token,
-        logger.child({ part: 'control' }),
-        compat.management,
-        createRequestGuard({ listenHost: config.control.host, allowedHosts: config.control.allowedHosts }),
-        (req) => guards.control.prove(req.socket),
-      ),
+      controlApp({
+        ...{
+          config,
+          token,
+          logger,
+          stores,
+          executor,
+          router,
+          deployer,
+          workflows,
+          accessKeys,
+          compat,
+          health,
+        },
+        endpoints: () => endpoints,
+        extraRoutes: metrics.routes,
+        guard: guards.control,
+      }),
     ),
   );
   // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
@@ -344,7 +309,7 @@ export async function startServer(
   );
 
   const servers: Server[] = [];
-  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }];
+  const triggers: RunningTrigger[] = [{ stop: async () => follow.close() }, metrics];
   const notes: string[] = [];
   // every port is checked before anything listens: all the taken ones are reported at once
   const planned = [...corePorts(config), ...compat.ports];

@@ -19,6 +19,8 @@ export interface Route {
   path: string;
   /** Routes are private unless marked public. */
   public?: boolean;
+  /** A private route's own check of `Authorization` instead of the admin token's (throws SKIFF_E_UNAUTHORIZED). */
+  authorize?: (authorization: string | undefined) => void;
   handler: (ctx: RouteContext) => Promise<void> | void;
 }
 
@@ -74,7 +76,7 @@ export function createControlApp(
         .map((route) => ({ route, m: route.regex.exec(url.pathname) }))
         .filter((x): x is { route: CompiledRoute; m: RegExpExecArray } => x.m !== null);
       const hit = matches.find((x) => x.route.method === req.method);
-      if (hit?.route.public !== true) checkToken(req.headers.authorization);
+      if (hit?.route.public !== true) (hit?.route.authorize ?? checkToken)(req.headers.authorization);
       if (hit === undefined) {
         if (matches.length > 0) {
           const allowed = matches.map((x) => x.route.method).join(', ');

@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../shared/errors.js';
 import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
 import { metaRoutes } from './meta.js';
+import { metricsRoutes } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
@@ -19,6 +20,7 @@ const routes = [
   ...workflowRoutes({} as never),
   ...tokenRoutes({} as never),
   ...statusRoutes({} as never),
+  ...metricsRoutes({} as never, { adminToken: 'admin', metricsToken: null, public: false }),
 ];
 
 interface Node {

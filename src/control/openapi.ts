@@ -23,6 +23,7 @@ import {
   type SchemaName,
 } from './openapi-schemas.js';
 import { logPaths } from './openapi-logs.js';
+import { metricsPaths } from './openapi-metrics.js';
 import { statePaths } from './openapi-state.js';
 import { trafficPaths } from './openapi-traffic.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
@@ -203,6 +204,7 @@ export const openApiDocument = {
       },
     },
     ...logPaths,
+    ...metricsPaths,
     '/v1/functions/{name}/secrets': {
       get: {
         operationId: 'listSecrets',

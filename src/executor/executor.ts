@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { CallerContext, CallHost, CallRequest, CastHost, CastRequest } from './calls.js';
 import type { StateSource } from './state-service.js';
+import { observeInvocation, publishRefusal } from '../shared/probes.js';
 
 export type { FunctionStatus, InstanceStatus } from './status.js';
 
@@ -92,7 +93,9 @@ export class Executor {
 
   invoke(deployment: Deployment, inv: Invocation): Promise<Result> {
     if (this.stopping) {
-      return Promise.reject(
+      return this.refuse(
+        deployment,
+        inv,
         new SkiffError('SKIFF_E_SHUTTING_DOWN', 'the platform is shutting down; retry shortly', {
           retryAfterSec: 1,
         }),
@@ -100,7 +103,9 @@ export class Executor {
     }
     if (this.inFlight >= this.config.executor.maxInFlight) {
       this.events.emit('throttle', { deployment, instanceId: '', pid: null });
-      return Promise.reject(
+      return this.refuse(
+        deployment,
+        inv,
         new SkiffError(
           'SKIFF_E_TOO_MANY_REQUESTS',
           `the platform is at its limit of ${this.config.executor.maxInFlight} invocations at once (executor.maxInFlight); retry later`,
@@ -109,7 +114,27 @@ export class Executor {
       );
     }
     this.inFlight++;
-    return this.pool(deployment).invoke(inv, this.settled);
+    // its end is published for observers (shared/probes.ts) only while one listens
+    return observeInvocation(
+      this.pool(deployment).invoke(inv, this.settled),
+      deployment.function,
+      inv.trigger,
+    );
+  }
+
+  private refuse(deployment: Deployment, inv: Invocation, error: SkiffError): Promise<never> {
+    publishRefusal(deployment.function, inv.trigger, error, error.code === 'SKIFF_E_TOO_MANY_REQUESTS');
+    return Promise.reject(error);
+  }
+
+  /**
+   * Per pool (one version of a function): its function, its queued invocations and its instances, for
+   * the metrics read at a scrape. Retired pools still draining are not in it.
+   */
+  *census(): Generator<{ function: string; queued: number; instances: Iterable<Instance> }> {
+    for (const pool of this.pools.values()) {
+      yield { function: pool.deployment.function, queued: pool.queued, instances: pool.members };
+    }
   }
 
   /** An invocation counted in `inFlight` settled (the pool calls it once per invocation it was given). */

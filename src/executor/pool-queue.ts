@@ -1,12 +1,23 @@
 /** The FIFO queue of a pool's invocations waiting for a free slot. */
 import { SkiffError } from '../shared/errors.js';
 import type { Invocation, Result } from '../model/invocation.js';
+import { probes, probeStart, publishSince } from '../shared/probes.js';
 
 export interface Waiter {
   inv: Invocation;
   resolve: (result: Result) => void;
   reject: (err: SkiffError) => void;
   timer: NodeJS.Timeout;
+  /** When it was queued (performance.now()), 0 when nobody observes queue waits. */
+  since: number;
+}
+
+/** The oldest waiter, out of the queue, its timer cleared and its wait published (shared/probes.ts). */
+export function takeWaiter(queue: Waiter[], fn: string): Waiter {
+  const waiter = queue.shift() as Waiter;
+  clearTimeout(waiter.timer);
+  publishSince(probes.queueWait, waiter.since, fn, {});
+  return waiter;
 }
 
 function remove(queue: Waiter[], waiter: Waiter): boolean {
@@ -40,6 +51,7 @@ export function waitInQueue(
         },
         Math.min(waitMs, untilDeadline),
       ),
+      since: probeStart(probes.queueWait),
     };
     queue.push(waiter);
     // its caller ended while it waited: it leaves the queue

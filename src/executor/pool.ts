@@ -6,7 +6,8 @@ import type { PoolInstance } from './pool-instance.js';
 import type { Scaling } from '../model/scaling.js';
 import { isTransientSandboxFailure } from '../sandbox/bubblewrap.js';
 import type { Evictable, Lease } from './budget.js';
-import { waitInQueue, type Waiter } from './pool-queue.js';
+import { takeWaiter, waitInQueue, type Waiter } from './pool-queue.js';
+import { observeColdStart } from '../shared/probes.js';
 import type { PoolDeps } from './pool-deps.js';
 import { anotherServing, expiredIdle, idleByAge } from './pool-evictable.js';
 import {
@@ -22,9 +23,8 @@ export type { RecentError } from './pool-errors.js';
 export type { PoolDeps } from './pool-deps.js';
 
 /**
- * The instances of one deployment: dispatch to the least-loaded instance with a free slot, a bounded
- * FIFO queue when every slot is taken, scale-up while demand exceeds capacity, scale-down of idle
- * instances, replacement of crashed ones with a back-off when they keep failing.
+ * The instances of one deployment: dispatch to the least-loaded instance with a free slot, a bounded FIFO
+ * queue when every slot is taken, scale-up and -down, crashed ones replaced with a back-off.
  */
 export class Pool<I extends PoolInstance<I> = Instance> {
   /** Every instance of this pool that has not exited yet (starting, warm, ready or stopping). */
@@ -78,9 +78,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   }
 
   /**
-   * Runs `inv` on the least-loaded instance with a free slot, else queues it (and scales up).
-   * `settled`, when given, is called once when the returned promise settles (without a promise of
-   * its own on the common path: an instance was free).
+   * Runs `inv` on the least-loaded instance with a free slot, else queues it (and scales up). `settled`,
+   * when given, is called once when it settles (without a promise of its own when an instance was free).
    */
   invoke(inv: Invocation, settled?: () => void): Promise<Result> {
     if (this.queue.length === 0 && inv.signal?.aborted !== true) {
@@ -279,8 +278,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     while (this.queue.length > 0) {
       const instance = this.pick();
       if (instance === undefined) break;
-      const waiter = this.queue.shift() as Waiter;
-      clearTimeout(waiter.timer);
+      const waiter = takeWaiter(this.queue, this.deployment.function);
       this.run(instance, waiter.inv).then(waiter.resolve, waiter.reject);
     }
     if (this.queue.length > 0) this.scale();
@@ -323,7 +321,8 @@ export class Pool<I extends PoolInstance<I> = Instance> {
     this.starts++;
     if (cold) this.coldStarts++;
     instance.onChange = (i) => this.onInstanceChange(i);
-    const started = warm === undefined ? instance.start() : instance.specialise(this.deployment);
+    const start = warm === undefined ? instance.start() : instance.specialise(this.deployment);
+    const started = observeColdStart(start, cold, this.deployment.function);
     const starting = started.then(
       () => {
         this.starting.delete(instance);

@@ -10,7 +10,9 @@
  * SKIFF_E_QUEUE_FULL before anything is written; a full disk gives 507 SKIFF_E_DISK_FULL, never a 202.
  */
 import { randomUUID } from 'node:crypto';
+import type { Channel } from 'node:diagnostics_channel';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
+import { probes, publishPlatformRefusal, type AsyncDeadLetter, type AsyncRetry } from '../shared/probes.js';
 import { requestBytes } from '../store/queue-accounting.js';
 import { shareOf, type AsyncRecord, type AsyncRequest } from '../store/queue-store.js';
 import type { Result } from '../model/invocation.js';
@@ -91,6 +93,7 @@ export class AsyncQueue {
       const bytes = built.reduce((sum, r) => sum + requestBytes(r), 0);
       const refusal = this.refusal(built, bytes, total, shares, perShare);
       if (refusal !== undefined) {
+        if (refusal.code === 'SKIFF_E_QUEUE_FULL') publishPlatformRefusal('async_queue_full');
         outcomes.push(refusal);
         continue;
       }
@@ -269,6 +272,7 @@ export class AsyncQueue {
         counted: false,
         error: { code: 'SKIFF_E_EXPIRED', message: `not delivered within ${settings.maxEventAgeMs} ms` },
       });
+      if (expired) publishAsync(probes.asyncDeadLetter, { function: record.function, reason: 'expired' });
       return expired ? this.callback(record.id) : undefined;
     }
     const inv = toInvocation(record);
@@ -296,6 +300,7 @@ export class AsyncQueue {
       // not the function's fault: try again later, without using up a retry
       const wait = Math.min(REFUSAL_BACKOFF_MAX_MS, Math.max(error.retryAfterSec ?? 1, 0.1) * 1000);
       store.retry(record.id, Date.now() + wait, attempt, false);
+      publishAsync(probes.asyncRetry, { function: record.function, refused: true });
       return;
     }
     // the attempt was counted when it was claimed
@@ -303,6 +308,7 @@ export class AsyncQueue {
     if (!PERMANENT.has(error.code) && ran <= record.maxRetries) {
       const wait = settings.retryBaseMs * 2 ** (ran - 1);
       store.retry(record.id, Date.now() + wait, attempt, true);
+      publishAsync(probes.asyncRetry, { function: record.function, refused: false });
       return;
     }
     logger.warn({ invocation: record.id, fn: record.function, code: error.code }, 'async invocation failed');
@@ -311,6 +317,7 @@ export class AsyncQueue {
       attempt,
       error: { code: error.code, message: error.message },
     });
+    if (done) publishAsync(probes.asyncDeadLetter, { function: record.function, reason: 'failed' });
     if (done) await this.callback(record.id);
   }
 
@@ -318,4 +325,9 @@ export class AsyncQueue {
   private callback(id: string): Promise<void> {
     return postCallback(this.deps, id);
   }
+}
+
+/** Publishes a queue event for observers while one listens (shared/probes.ts). */
+function publishAsync(ch: Channel, message: AsyncRetry | AsyncDeadLetter): void {
+  if (ch.hasSubscribers) ch.publish(message);
 }

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
       maxConnections: 256,
       maxLogStreams: 32,
       allowedHosts: [],
+      metricsToken: null,
+      metricsPublic: false,
     });
     expect(config.http).toEqual({
       host: '::',
@@ -76,6 +78,16 @@ describe('loadConfig', () => {
     expect(config.control.port).toBe(2);
     expect(config.logLevel).toBe('warn');
     expect(config.dataDir).toBe('/tmp/skiff-home');
+  });
+
+  it('takes the metrics token from the environment, and refuses a short one', () => {
+    const cwd = tempDir();
+    expect(loadConfig({ cwd, env: {} }).control.metricsToken).toBeNull();
+    const token = 'a-metrics-token-0123456789';
+    expect(loadConfig({ cwd, env: { SKIFF_METRICS_TOKEN: token } }).control.metricsToken).toBe(token);
+    const err = configError(() => loadConfig({ cwd, env: { SKIFF_METRICS_TOKEN: 'short' } }));
+    expect(err.code).toBe('SKIFF_E_CONFIG_INVALID');
+    expect(err.message).toContain('control.metricsToken');
   });
 
   it('names an unknown setting', () => {

@@ -12,6 +12,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'int' }
   SKIFF_LOG_FORMAT: { path: ['logFormat'], type: 'string' },
   SKIFF_CONTROL_HOST: { path: ['control', 'host'], type: 'string' },
   SKIFF_CONTROL_PORT: { path: ['control', 'port'], type: 'int' },
+  SKIFF_METRICS_TOKEN: { path: ['control', 'metricsToken'], type: 'string' },
   SKIFF_HTTP_HOST: { path: ['http', 'host'], type: 'string' },
   SKIFF_HTTP_PORT: { path: ['http', 'port'], type: 'int' },
   SKIFF_MAX_BODY_BYTES: { path: ['http', 'maxBodyBytes'], type: 'int' },

@@ -26,6 +26,17 @@ export const configSchema = z
          * reverse proxy's `Host`); any other `Host` is refused, against DNS rebinding.
          */
         allowedHosts: z.array(z.string().min(1).max(253)).max(100).default([]),
+        /**
+         * A read-only token for `GET /metrics` (a Prometheus server's), besides the admin token; also
+         * SKIFF_METRICS_TOKEN. No flag: a flag shows in the process list.
+         */
+        metricsToken: z
+          .string()
+          .regex(/^[\x21-\x7e]{16,512}$/, 'at least 16 and at most 512 printable characters, no spaces')
+          .nullable()
+          .default(null),
+        /** `GET /metrics` without a token: only for a control listener that only trusted hosts reach. */
+        metricsPublic: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

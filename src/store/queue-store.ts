@@ -330,15 +330,20 @@ export class QueueStore {
     return readRecord(this.db, id);
   }
 
-  /** Invocations not final yet, by status, and their bytes (`GET /v1/status`). */
-  backlog(): { queued: number; running: number; bytes: number } {
+  /**
+   * Records by status among queued, running and failed (the dead letters kept), and the bytes of
+   * those not final yet: one count over the status index, cheap enough for each metrics scrape and
+   * `GET /v1/status`.
+   */
+  backlog(): { queued: number; running: number; failed: number; bytes: number } {
     const rows = this.db
       .prepare(
-        `SELECT status, COUNT(*) AS n FROM invocations WHERE status IN ('queued', 'running') GROUP BY status`,
+        `SELECT status, COUNT(*) AS n FROM invocations WHERE status IN ('queued', 'running', 'failed') GROUP BY status`,
       )
-      .all() as { status: string; n: number }[];
-    const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-    return { queued: of('queued'), running: of('running'), bytes: this.counters.waitingBytes };
+      .all() as { status: 'queued' | 'running' | 'failed'; n: number }[];
+    const out = { queued: 0, running: 0, failed: 0, bytes: this.counters.waitingBytes };
+    for (const row of rows) out[row.status] = row.n;
+    return out;
   }
 
   /** How many invocations `parentId` cast (all of them, beyond what `children` lists). */

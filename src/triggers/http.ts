@@ -5,6 +5,7 @@ import { SkiffError, toSkiffError } from '../shared/errors.js';
 import { readBody, sendError } from '../shared/http.js';
 import { FailureLog } from '../shared/failure-log.js';
 import { clientKey } from '../shared/listeners.js';
+import { publishPlatformRefusal } from '../shared/probes.js';
 import { responseBody } from './http-result.js';
 import type { Logger } from '../shared/logger.js';
 import type { HeaderPairs, Invocation, Result } from '../model/invocation.js';
@@ -209,6 +210,7 @@ export function createHttpTrigger(deps: HttpTriggerDeps) {
       const client = clientKey(req.socket.remoteAddress);
       const mine = inFlight.get(client) ?? 0;
       if (mine >= maxInFlight) {
+        publishPlatformRefusal('client_in_flight');
         throw new SkiffError(
           'SKIFF_E_TOO_MANY_REQUESTS',
           `this client has ${mine} requests in progress (http.maxInFlightPerAddress); retry later`,

@@ -20,6 +20,7 @@ import type { FunctionState } from '../../model/state.js';
 import { checkFlavor, resolveScaling } from '../../shared/validate.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import { BuildLog } from './build-log.js';
+import { probes, type BuildEnd } from '../../shared/probes.js';
 import type { HostClaims } from './host-claims.js';
 import { uploadTooLarge } from './upload-limit.js';
 import { checkLimitCeilings, checkScalingCeiling } from './ceilings.js';
@@ -178,6 +179,7 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     await executor.prepare(deployment);
     log(`instance ready in ${Date.now() - startAt} ms`);
     const buildMs = Date.now() - started;
+    publishBuild(req.name, buildMs, false);
     // a workflow may have taken the name while this version built (the deployer checked at the start)
     const holder = router.externals.get(req.name);
     if (holder !== undefined) throw nameTaken(req.name, holder.owner);
@@ -225,12 +227,14 @@ export async function deployVersion(deps: DeployerDeps, req: DeployRequest): Pro
     const split = registry.getTraffic(req.name)?.map((t) => t.version);
     await executor.retire(req.name, split ?? (existing?.liveVersion == null ? [] : [existing.liveVersion]));
     const text = buildLog.text();
+    const buildMs = Date.now() - started;
     registry.addVersion(
       req.name,
       version,
-      { hash, status: 'failed', spec, entry, buildLog: text, buildMs: Date.now() - started },
+      { hash, status: 'failed', spec, entry, buildLog: text, buildMs },
       false,
     );
+    publishBuild(req.name, buildMs, true);
     appendBuildLog(logs, req.name, version, buildLog.lines());
     await pruneVersions(deps, req.name);
     logs.append(req.name, {
@@ -333,4 +337,11 @@ export async function pruneVersions(deps: DeployerDeps, name: string): Promise<v
 
 function appendBuildLog(logs: FileLogStore, name: string, version: number, lines: string[]): void {
   for (const message of lines) logs.append(name, { stream: 'build', level: 'info', message, version });
+}
+
+/** A deploy's build ended (its duration as the version records it), for observers (shared/probes.ts). */
+function publishBuild(fn: string, durationMs: number, failed: boolean): void {
+  if (!probes.buildEnd.hasSubscribers) return;
+  const message: BuildEnd = { function: fn, durationMs, failed };
+  probes.buildEnd.publish(message);
 }

@@ -3,6 +3,7 @@
  * waiting for a deploy of the same function in progress (one deploy lock per function). The deploy
  * pipeline itself is in deploy-pipeline.ts.
  */
+import { probes } from '../../shared/probes.js';
 import { isDiskFull, retryOnDiskFull } from '../../shared/disk.js';
 import { SkiffError } from '../../shared/errors.js';
 import { parseScalingPatch, resolveScaling, validateName } from '../../shared/validate.js';
@@ -137,6 +138,8 @@ export class Deployer {
     }
     router.setLive(name, undefined);
     await removeFiles();
+    // after its instances are gone: observers forget the function (shared/probes.ts)
+    if (probes.functionDeleted.hasSubscribers) probes.functionDeleted.publish(name);
     this.deps.onChanged?.(name);
     return true;
   }
