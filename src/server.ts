@@ -18,6 +18,7 @@ import { Deployer } from './control/deploy/deployer.js';
 import { createForeignBuilds } from './control/deploy/foreign-builds.js';
 import { functionRoutes } from './control/functions.js';
 import { metaRoutes } from './control/meta.js';
+import { backupRoutes } from './control/backup.js';
 import { migrateDataDir } from './store/schema/migrate.js';
 import { Executor } from './executor/executor.js';
 import { interpreters } from './languages/index.js';
@@ -88,7 +89,6 @@ export async function startServer(
   // the listeners' connection caps, fitted under the open-file limit before anything opens
   const config = budgetConnections(configured, logger);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  // before anything writes to it: a newer data directory is refused, an older one migrated (backup first)
   await migrateDataDir(config.dataDir, logger.child({ part: 'data-dir' }));
   // first: on a disk that filled while the platform was down, its space lets the stores open
   const ballast = new Ballast(
@@ -282,6 +282,7 @@ export async function startServer(
           reload: (list) => workflows.load(list.map((w) => w.spec)),
         }),
         ...tokenRoutes({ registry, keys: accessKeys }),
+        ...backupRoutes(config.dataDir, logger.child({ part: 'backup' })),
       ],
       token,
       logger.child({ part: 'control' }),

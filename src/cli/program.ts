@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, type CommanderError } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerCompat } from './compat.js';
 import { registerDev } from './dev.js';
 import { registerFn } from './fn.js';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerInvocation(program);
   registerLogs(program);
   registerSecret(program);
+  registerBackup(program);
   registerState(program);
   registerWorkflow(program);
   registerRuntime(program);

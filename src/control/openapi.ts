@@ -25,6 +25,7 @@ import {
 import { logPaths } from './openapi-logs.js';
 import { statePaths } from './openapi-state.js';
 import { trafficPaths } from './openapi-traffic.js';
+import { backupPaths } from './openapi-backup.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
 
@@ -299,6 +300,7 @@ export const openApiDocument = {
     ...statePaths,
     ...workflowPaths,
     ...tokenPaths,
+    ...backupPaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',

@@ -32,6 +32,12 @@ export const about = JSON.parse(
 export async function unpackFixture(): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
   await extract({ file: FIXTURE, cwd: dir });
+  queuedDueNow(dir);
+  return dir;
+}
+
+/** Moves the times of every queued invocation of a stopped data directory to now (due, not expired). */
+export function queuedDueNow(dir: string): void {
   const db = new Database(path.join(dir, 'queue.db'));
   const now = Date.now();
   db.prepare("UPDATE invocations SET next_at = ?, expires_at = ? WHERE status = 'queued'").run(
@@ -39,7 +45,6 @@ export async function unpackFixture(): Promise<string> {
     now + 3_600_000,
   );
   db.close();
-  return dir;
 }
 
 /** Path → size, mtime and sha256 of every file below `dir` (for "left unchanged"). */
