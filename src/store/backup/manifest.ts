@@ -12,15 +12,14 @@ export const MAX_MANIFEST_FILES = 500_000;
 
 /**
  * What a backup holds, besides the databases (every `*.db` at the top of the data directory) and the
- * versions' code (`functions/`): the admin token, the private functions' key and namespace id, the
- * MQTT listener's credentials and the Baetyl services' record.
+ * versions' code (`functions/`): the admin token, the private functions' key and namespace id and the
+ * MQTT listener's credentials. A dialect's own files outside the databases are not kept.
  */
 export const KEPT_FILES = [
   'admin-token',
   'access/signing-key.pem',
   'access/namespace-id',
   'mqtt-credentials.json',
-  'baetyl-services.json',
 ] as const;
 
 /** Whether a manifest path is one a backup may hold (and so one a restore may write). */
