@@ -5,10 +5,12 @@
  */
 import { SkiffError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { writeBackup } from '../store/backup/create.js';
+import { removeStaleWork, writeBackup } from '../store/backup/create.js';
 import type { Route } from './app.js';
 
 export function backupRoutes(dataDir: string, logger: Logger): Route[] {
+  // the work folders a backup cut short by a crash left (made at start: none runs yet)
+  removeStaleWork(dataDir);
   let running = false;
   return [
     {

@@ -7,7 +7,7 @@
  * removed once the stream ends or is dropped.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -116,5 +116,14 @@ export async function writeBackup(
     return backup.manifest;
   } finally {
     await backup.cleanup();
+  }
+}
+
+/** Removes the work folders (`backups/tmp-*`) of backups that a crash cut short. */
+export function removeStaleWork(dataDir: string): void {
+  const dir = path.join(dataDir, BACKUPS_DIR);
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith('tmp-')) rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
