@@ -15,6 +15,7 @@ import { cleanEnv, runCli } from './helpers/cli.js';
 import { expectFixtureServed, queuedDueNow } from './helpers/datadir-fixture.js';
 import { deployTo, exited, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { TMP_PREFIX } from './helpers/tmp.js';
+import { waitUntil } from './helpers/wait.js';
 
 const FUNCTIONS = path.resolve(import.meta.dirname, 'fixtures', 'datadir-functions');
 const started: ServeProcess[] = [];
@@ -113,8 +114,11 @@ describe('skiff backup and skiff restore', () => {
     const summary = JSON.parse(made.stdout) as { file: string; bytes: number; files: number; schema: number };
     expect(summary.file).toBe(archive);
     expect(summary.files).toBeGreaterThanOrEqual(14);
-    // the work folder of the backup is gone
-    expect(readdirSync(path.join(data, 'backups'))).toEqual([]);
+    // the work folder of the backup goes once the answer is sent
+    await waitUntil(
+      'the backup work folder to go',
+      () => readdirSync(path.join(data, 'backups')).length === 0,
+    );
 
     const target = path.join(tmp(), 'restored');
     const restored = await cli(['--data-dir', target, 'restore', archive, '--json']);
@@ -149,6 +153,12 @@ describe('skiff backup and skiff restore', () => {
     expect(readFileSync(path.join(replaced, 'old-file'), 'utf8')).toBe('old');
     expect(existsSync(path.join(target, 'old-file'))).toBe(false);
     expect(existsSync(path.join(target, 'registry.db'))).toBe(true);
+    // a folder that is not a data directory is never replaced, --force or not
+    const other = tmp();
+    writeFileSync(path.join(other, 'notes.txt'), 'mine');
+    const refusedOther = await cli(['--data-dir', other, 'restore', archive, '--force', '--json']);
+    expect(refusedOther.stdout).toContain('SKIFF_E_RESTORE_NOT_EMPTY');
+    expect(readdirSync(other)).toEqual(['notes.txt']);
   });
 
   describe('refuses a hostile or damaged archive, writing nothing outside the target', () => {

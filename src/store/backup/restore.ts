@@ -30,6 +30,8 @@ export const RESTORE_LIMITS: ArchiveLimits = {
   ratioMinBytes: MiB,
 };
 const MAX_MANIFEST_BYTES = 128 * MiB;
+/** What only a data directory holds: --force replaces a folder with one of them. */
+const DATA_DIR_MARKS = ['registry.db', 'VERSION.json', 'admin-token'];
 
 export interface RestoreOptions {
   /** Replace a data directory that is not empty (what is there moves to backups/replaced-<time>/). */
@@ -127,6 +129,13 @@ export async function restoreBackup(
     throw new SkiffError(
       'SKIFF_E_RESTORE_NOT_EMPTY',
       `${target} is not empty: restore into a new folder, or stop its platform and add --force (what is there moves to backups/replaced-<time>/)`,
+    );
+  }
+  // --force replaces a data directory, never another folder (a home, /tmp) that happens to be named
+  if (nonEmpty && !DATA_DIR_MARKS.some((f) => existsSync(path.join(target, f)))) {
+    throw new SkiffError(
+      'SKIFF_E_RESTORE_NOT_EMPTY',
+      `${target} is not empty and is not a Skiff data directory (no ${DATA_DIR_MARKS.join(', ')}): --force only replaces one; restore into a new folder`,
     );
   }
   const limits = { ...RESTORE_LIMITS, ...options.limits };
