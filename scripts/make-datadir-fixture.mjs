@@ -4,7 +4,9 @@
  * that says what is in it), which test/upgrade.test.ts starts the current Skiff on.
  *
  * Run it with the code of the release (before changing the data directory's schema), after
- * `npm run build`:   node scripts/make-datadir-fixture.mjs
+ * `npm run build`:
+ *
+ *   node scripts/make-datadir-fixture.mjs && npx prettier --write test/fixtures/datadir-v*.json
  *
  * It starts the built `skiff serve` on a fresh temp data directory with free loopback ports, deploys
  * the functions of test/fixtures/datadir-functions/ (node, python in two versions, a shell one and a
