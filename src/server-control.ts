@@ -7,7 +7,7 @@ import type { EnabledDialects } from './compat/index.js';
 import { createControlApp, type Route } from './control/app.js';
 import { functionRoutes } from './control/functions.js';
 import { invocationRoutes } from './control/invocations.js';
-import { metaRoutes } from './control/meta.js';
+import { backupRoutes, metaRoutes } from './control/meta.js';
 import { createRequestGuard } from './control/request-guard.js';
 import { statusRoutes } from './control/status.js';
 import { tokenRoutes } from './control/tokens.js';
@@ -73,6 +73,7 @@ export function controlApp(d: ControlAppDeps): RequestListener {
         reload: (list) => d.workflows.load(list.map((w) => w.spec)),
       }),
       ...tokenRoutes({ registry, keys: d.accessKeys }),
+      ...backupRoutes(config.dataDir, d.logger.child({ part: 'backup' })),
       ...statusRoutes({
         health: d.health,
         dataDir: config.dataDir,

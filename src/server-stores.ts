@@ -14,6 +14,9 @@ import { StateStore } from './store/state-store.js';
 import { WorkflowStore } from './store/workflow-store.js';
 import type { Config } from './shared/config.js';
 
+/** Run before any store opens (schema version, migrations: src/store/schema/migrate.ts). */
+export { migrateDataDir } from './store/schema/migrate.js';
+
 export interface Stores {
   registry: SqliteRegistry;
   artifacts: ArtifactStore;

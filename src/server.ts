@@ -20,7 +20,7 @@ import { AsyncQueue } from './invoke/async-queue.js';
 import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
-import { openStores } from './server-stores.js';
+import { migrateDataDir, openStores } from './server-stores.js';
 import { afterStart, LiveFunctions } from './server-functions.js';
 import { gatewayRouting, liveDeployment } from './server-gateway.js';
 import { Router } from './invoke/router.js';
@@ -90,6 +90,7 @@ export async function startServer(
   // the listeners' connection caps, fitted under the open-file limit before anything opens
   const config = budgetConnections(configured, logger);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  await migrateDataDir(config.dataDir, logger.child({ part: 'data-dir' }));
   // first: on a disk that filled while the platform was down, its space lets the stores open
   const ballast = new Ballast(
     config.dataDir,

@@ -262,7 +262,7 @@ export function skiffErrorFromBody(text: string): SkiffError | undefined {
   );
 }
 
-function errorFromResponse(res: Response, text: string, url: URL): SkiffError {
+export function errorFromResponse(res: Response, text: string, url: URL): SkiffError {
   return errorFromStatus(res.status, res.statusText, text, url);
 }
 

@@ -39,6 +39,10 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff invocation list': '{ "invocations": [ ...as in `invocation get` ] }, newest first',
   'skiff logs':
     '{ "logs": [{ "ts", "stream", "level", "message", "invocationId"?, "rootId"?, "version"?, "function" }] }; with -f, one such line object per line (NDJSON), with "id" to resume from',
+  'skiff backup':
+    '{ "file", "bytes", "schema", "files" }: the archive written, its data schema and how many files it holds',
+  'skiff restore':
+    '{ "dataDir", "schema", "skiffVersion", "createdAt", "files", "replaced" }: replaced is where --force moved the old data directory, else null',
   'skiff secret set': '{ "function", "secret", "set": true }',
   'skiff secret list': '{ "secrets": [{ "name", "updatedAt" }] } (names only, never values)',
   'skiff secret delete': '{ "function", "secret", "deleted": true }',

@@ -3,6 +3,7 @@
  * template, and the version read from package.json. `main.ts` runs it; tests walk it.
  */
 import { Command, type CommanderError } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerCompat } from './compat.js';
 import { registerDev } from './dev.js';
 import { registerFn } from './fn.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerInvocation(program);
   registerLogs(program);
   registerSecret(program);
+  registerBackup(program);
   registerState(program);
   registerWorkflow(program);
   registerRuntime(program);

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import type { Executor } from '../executor/executor.js';
 import { sendJson } from '../shared/http.js';
 import type { Route } from './app.js';
+
+export { backupRoutes } from './backup.js';
 import type { endpointsSchema, executorSchema, healthSchema, limitsSchema } from './response-schemas.js';
 
 /** Routes about the API itself and the platform as a whole. */

@@ -26,6 +26,7 @@ import { logPaths } from './openapi-logs.js';
 import { metricsPaths } from './openapi-metrics.js';
 import { statePaths } from './openapi-state.js';
 import { trafficPaths } from './openapi-traffic.js';
+import { backupPaths } from './openapi-backup.js';
 import { workflowPaths, workflowTag } from './openapi-workflows.js';
 import { tokenPaths, tokenTag } from './openapi-tokens.js';
 import { statusPaths } from './openapi-status.js';
@@ -303,6 +304,7 @@ export const openApiDocument = {
     ...workflowPaths,
     ...tokenPaths,
     ...statusPaths,
+    ...backupPaths,
     '/v1/invocations': {
       get: {
         operationId: 'listInvocations',
