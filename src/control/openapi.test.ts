@@ -5,7 +5,7 @@ import { scalingFields } from '../model/scaling.js';
 import { ERROR_CODES } from '../shared/errors.js';
 import { functionRoutes } from './functions.js';
 import { invocationRoutes } from './invocations.js';
-import { metaRoutes } from './meta.js';
+import { backupRoutes, metaRoutes } from './meta.js';
 import { metricsRoutes } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { statusRoutes } from './status.js';
@@ -21,6 +21,7 @@ const routes = [
   ...tokenRoutes({} as never),
   ...statusRoutes({} as never),
   ...metricsRoutes({} as never, { adminToken: 'admin', metricsToken: null, public: false }),
+  ...backupRoutes('', {} as never),
 ];
 
 interface Node {
