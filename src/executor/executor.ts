@@ -6,6 +6,7 @@ import type { Invocation, Result } from '../model/invocation.js';
 import type { FunctionLogSink } from '../model/log-record.js';
 import { deploymentKey, type Deployment } from '../model/deployment.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
+import { invocationSpans, publishing } from './invocation-spans.js';
 import { Instance } from './instance.js';
 import { Pool } from './pool.js';
 import type { FunctionStatus } from './status.js';
@@ -109,7 +110,9 @@ export class Executor {
       );
     }
     this.inFlight++;
-    return this.pool(deployment).invoke(inv, this.settled);
+    const pool = this.pool(deployment);
+    if (!invocationSpans.hasSubscribers) return pool.invoke(inv, this.settled);
+    return publishing(deployment, inv, pool, () => pool.invoke(inv, this.settled));
   }
 
   /** An invocation counted in `inFlight` settled (the pool calls it once per invocation it was given). */

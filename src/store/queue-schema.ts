@@ -1,6 +1,7 @@
 /** The database file of the async queue (queue.db): its settings, table, row type and the mapping to records. */
 import Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
+import type { QueuedTrace } from '../model/trace.js';
 
 export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired'];
@@ -30,6 +31,11 @@ export interface AsyncRequest {
    * key (the parent's retried attempt casting again) gets the first one's invocation, not a new one.
    */
   castKey?: string | null;
+  /**
+   * The trace its runs continue (W3C Trace Context): the accepting request's `traceparent`, a cast's
+   * caster's span, or a new trace. Null for a row written before traces were kept.
+   */
+  trace?: QueuedTrace | null;
 }
 
 /** Where in an invocation tree a cast sits (docs/composition.md, "Casts"). */
@@ -133,6 +139,7 @@ export function openQueueDb(file: string): Database.Database {
   db.pragma('wal_autocheckpoint = 256');
   db.pragma(`journal_size_limit = ${1024 * 1024}`);
   migrate(db);
+  addTraceColumn(db);
   return db;
 }
 
@@ -164,6 +171,25 @@ export function migrate(db: Database.Database): void {
   );
 }
 
+/**
+ * Tracing (issue 21): the column `trace` (TEXT, NULL for older rows) holds the JSON of the row's
+ * QueuedTrace. Idempotent: adds the column when it is missing.
+ */
+export function addTraceColumn(db: Database.Database): void {
+  const have = (db.pragma('table_info(invocations)') as { name: string }[]).some((c) => c.name === 'trace');
+  if (!have) db.exec(`ALTER TABLE invocations ADD COLUMN trace TEXT`);
+}
+
+/** A row's stored trace, or null (none stored, or not readable). */
+function traceOf(text: string | null | undefined): QueuedTrace | null {
+  if (text === null || text === undefined) return null;
+  try {
+    return JSON.parse(text) as QueuedTrace;
+  } catch {
+    return null;
+  }
+}
+
 export interface Row {
   id: string;
   function: string;
@@ -193,6 +219,7 @@ export interface Row {
   parent_id: string | null;
   root_id: string | null;
   depth: number;
+  trace?: string | null;
 }
 
 export const toRecord = (r: Row): AsyncRecord => ({
@@ -228,4 +255,5 @@ export const toRecord = (r: Row): AsyncRecord => ({
     r.parent_id === null
       ? null
       : { caller: r.caller ?? '', parentId: r.parent_id, rootId: r.root_id ?? r.parent_id, depth: r.depth },
+  trace: traceOf(r.trace),
 });
