@@ -192,10 +192,7 @@ describe('tracing', () => {
       ['a short trace id', { traceparent: `00-${id.slice(1)}-${PARENT_ID}-01` }],
       ['not hex', { traceparent: `00-${'g'.repeat(32)}-${PARENT_ID}-01` }],
       ['8 KiB of it', { traceparent: `00-${id}-${PARENT_ID}-01${'-x'.repeat(4000)}` }],
-      [
-        'two traceparent headers',
-        { traceparent: [`00-${id}-${PARENT_ID}-01`, `00-${id}-${PARENT_ID}-01`] },
-      ],
+      ['two traceparent headers', { traceparent: [`00-${id}-${PARENT_ID}-01`, `00-${id}-${PARENT_ID}-01`] }],
     ];
     for (const [what, headers] of hostile) {
       const res = await send('/trace-b', headers);

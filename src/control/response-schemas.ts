@@ -209,10 +209,9 @@ export const logEntrySchema = z.object({
       'The first invocation of the chain of calls and casts the invocation is part of; absent when it is the first itself.',
   }),
   version: z.number().int().min(1).optional(),
-  traceId: z
-    .string()
-    .optional()
-    .meta({ description: 'The W3C trace id of the invocation (32 hex digits); absent for lines of no invocation.' }),
+  traceId: z.string().optional().meta({
+    description: 'The W3C trace id of the invocation (32 hex digits); absent for lines of no invocation.',
+  }),
   logger: z
     .string()
     .optional()

@@ -349,12 +349,7 @@ export class Instance implements PoolInstance<Instance> {
   }
 
   /** Writes a line to the function's logs; never throws. */
-  private log(
-    stream: LogStreamName,
-    level: string,
-    message: string,
-    inv?: LogSubject,
-  ): void {
+  private log(stream: LogStreamName, level: string, message: string, inv?: LogSubject): void {
     this.output.write(this.deployment, stream, level, message, inv);
   }
 }

@@ -7,7 +7,14 @@
  * spans of its calls and casts, made from those ids, are its children. It holds names, times and
  * outcomes only: never a payload, a header or a secret (docs/operations/tracing.md).
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+} from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -108,7 +115,11 @@ export function createSpanSink(settings: OtlpSettings, version: string): SpanSin
       ids.next = { traceId: t.traceId, spanId: t.spanId };
       let span;
       try {
-        span = tracer.startSpan(s.function, { kind: SpanKind.SERVER, startTime: s.startMs, attributes }, parent);
+        span = tracer.startSpan(
+          s.function,
+          { kind: SpanKind.SERVER, startTime: s.startMs, attributes },
+          parent,
+        );
       } finally {
         ids.next = undefined;
       }

@@ -65,8 +65,7 @@ function batchSettings(env: NodeJS.ProcessEnv, warnings: string[]): BatchSetting
 }
 
 export type OtlpChoice =
-  | { enabled: true; settings: OtlpSettings; warnings: string[] }
-  | { enabled: false; warnings: string[] };
+  { enabled: true; settings: OtlpSettings; warnings: string[] } | { enabled: false; warnings: string[] };
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
 

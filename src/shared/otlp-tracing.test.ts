@@ -78,7 +78,11 @@ describe('OTEL_* variables', () => {
     const choice = otlpChoice({ OTEL_TRACES_EXPORTER: 'otlp' });
     expect(choice).toMatchObject({
       enabled: true,
-      settings: { serviceName: 'skiff', sampler: 'parentbased_always_on', endpoint: 'http://localhost:4318/v1/traces' },
+      settings: {
+        serviceName: 'skiff',
+        sampler: 'parentbased_always_on',
+        endpoint: 'http://localhost:4318/v1/traces',
+      },
     });
   });
 });

@@ -16,7 +16,9 @@ import { PACKAGE_ROOT } from './paths.js';
 /** The version in Skiff's package.json (`service.version` of the spans), or `unknown`. */
 function skiffVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     return 'unknown';
@@ -56,7 +58,11 @@ export async function startTracing(
   };
   subscribe(INVOCATION_SPAN_CHANNEL, onSpan);
   logger.info(
-    { endpoint: choice.settings.endpoint, service: choice.settings.serviceName, sampler: choice.settings.sampler },
+    {
+      endpoint: choice.settings.endpoint,
+      service: choice.settings.serviceName,
+      sampler: choice.settings.sampler,
+    },
     'exporting invocation spans by OTLP',
   );
   return {

@@ -7,7 +7,12 @@ const PARENT = '00f067aa0ba902b7';
 
 describe('incoming W3C trace context', () => {
   it('continues a valid traceparent, keeping only the sampled flag, with its tracestate', () => {
-    expect(incomingTrace([['TraceParent', `00-${ID}-${PARENT}-03`], ['tracestate', 'a=1, b=2']])).toEqual({
+    expect(
+      incomingTrace([
+        ['TraceParent', `00-${ID}-${PARENT}-03`],
+        ['tracestate', 'a=1, b=2'],
+      ]),
+    ).toEqual({
       traceId: ID,
       parentSpanId: PARENT,
       flags: 1,
@@ -31,7 +36,13 @@ describe('incoming W3C trace context', () => {
     ['zeros', [['traceparent', `00-${'0'.repeat(32)}-${PARENT}-01`]]],
     ['parent zeros', [['traceparent', `00-${ID}-${'0'.repeat(16)}-01`]]],
     ['too long', [['traceparent', `00-${ID}-${PARENT}-01`.padEnd(300, ' ')]]],
-    ['two', [['traceparent', `00-${ID}-${PARENT}-01`], ['traceparent', `00-${ID}-${PARENT}-01`]]],
+    [
+      'two',
+      [
+        ['traceparent', `00-${ID}-${PARENT}-01`],
+        ['traceparent', `00-${ID}-${PARENT}-01`],
+      ],
+    ],
     ['garbage', [['traceparent', '\u0000\u00ff\ud800']]],
   ] as [string, [string, string][]][])('starts a new trace for %s', (_, headers) => {
     const t = incomingTrace([...headers, ['tracestate', 'a=1']]);
@@ -45,8 +56,14 @@ describe('incoming W3C trace context', () => {
   it('drops a tracestate over 512 characters or 32 members, keeps the trace', () => {
     const parent: [string, string] = ['traceparent', `00-${ID}-${PARENT}-01`];
     const long = incomingTrace([parent, ['tracestate', `a=${'b'.repeat(511)}`]]);
-    const many = incomingTrace([parent, ['tracestate', Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',')]]);
-    const most = incomingTrace([parent, ['tracestate', Array.from({ length: 32 }, (_, i) => `k${i}=v`).join(',')]]);
+    const many = incomingTrace([
+      parent,
+      ['tracestate', Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',')],
+    ]);
+    const most = incomingTrace([
+      parent,
+      ['tracestate', Array.from({ length: 32 }, (_, i) => `k${i}=v`).join(',')],
+    ]);
     expect([long.traceId, long.state]).toEqual([ID, undefined]);
     expect([many.traceId, many.state]).toEqual([ID, undefined]);
     expect(most.state?.split(',')).toHaveLength(32);

@@ -36,7 +36,9 @@ export const traceContext: ConformanceCase = {
     const expected = { traceId: TRACE_ID, traceparent: TRACEPARENT, tracestate: TRACESTATE };
     for (const [key, want] of Object.entries(expected)) {
       if (got[key] !== want) {
-        throw new CaseFailure(`/trace: ${key} is ${JSON.stringify(got[key])}, expected ${JSON.stringify(want)}`);
+        throw new CaseFailure(
+          `/trace: ${key} is ${JSON.stringify(got[key])}, expected ${JSON.stringify(want)}`,
+        );
       }
     }
     return 'trace id, traceparent and tracestate';

@@ -353,12 +353,7 @@ export class ProtocolConnection {
     this.pending.delete(wireId);
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
-    this.opts.hooks.log(
-      'platform',
-      'info',
-      'invocation cancelled: its caller ended',
-      p.inv,
-    );
+    this.opts.hooks.log('platform', 'info', 'invocation cancelled: its caller ended', p.inv);
     // no liveness probe: a callee busy with CPU work would miss it and be killed as hung, counted as
     // its crash; whoever called it could put any function into a crash loop that way
     p.reject(cancelled());

@@ -57,7 +57,10 @@ describe('the INVOKE meta written by hand', () => {
     ],
     [
       'a new trace, not sampled, no tracestate',
-      { ...base, trace: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', flags: 0 } },
+      {
+        ...base,
+        trace: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', flags: 0 },
+      },
       12,
     ],
   ];
