@@ -5,12 +5,14 @@
  * invocation record, and exported as OTLP spans whose tree mirrors the calls, to an OTLP/HTTP receiver
  * run here. The export is flushed by a graceful stop. Hostile traceparent values start a new trace.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from './helpers/cli.js';
-import { fixture, makeDataDir, removeDir } from './helpers/platform.js';
+import { fixture, FIXTURES, makeDataDir, removeDir } from './helpers/platform.js';
 import { deployTo, exited, spawnServe, type ServeProcess } from './helpers/serve-process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -44,6 +46,9 @@ let receiver: Server;
 const exports: { contentType: string | undefined; body: unknown }[] = [];
 let serve: ServeProcess | undefined;
 let dataDir = '';
+/** A hook preloaded into `skiff serve` that records which OpenTelemetry SDK modules it resolves. */
+const WITNESS_HOOK = `--import=${path.join(FIXTURES, 'module-witness.mjs')}`;
+const witnessed = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
 function spansOf(): { span: OtlpSpan; resource: Record<string, unknown> }[] {
   const out: { span: OtlpSpan; resource: Record<string, unknown> }[] = [];
@@ -108,6 +113,8 @@ beforeAll(async () => {
       OTEL_SERVICE_NAME: 'skiff-under-test',
       // nothing is exported on a timer during the test: what arrives came with the stop's flush
       OTEL_BSP_SCHEDULE_DELAY: '600000',
+      NODE_OPTIONS: WITNESS_HOOK,
+      MODULE_WITNESS_FILE: path.join(dataDir, 'witness'),
     },
   });
   for (const name of ['trace-a', 'trace-b', 'trace-c']) {
@@ -226,6 +233,8 @@ describe('tracing', () => {
     serve?.child.kill('SIGTERM');
     if (serve !== undefined) await exited(serve.child);
     expect(serve?.child.exitCode).toBe(0);
+    // the export loaded the SDK (what the test of tracing off checks is absent)
+    expect(witnessed(path.join(dataDir, 'witness'))).toContain('@opentelemetry/sdk-trace');
     const all = spansOf();
     expect(exports.every((e) => e.contentType === 'application/json')).toBe(true);
     expect(all.every(({ resource }) => resource['service.name'] === 'skiff-under-test')).toBe(true);
@@ -259,4 +268,34 @@ describe('tracing', () => {
     // the hostile calls made traces of their own; the unsampled ones were not exported
     expect(all.filter(({ span }) => span.name === 'trace-b').length).toBeGreaterThan(1);
   }, 60_000);
+});
+
+describe('tracing with the export off', () => {
+  let off: ServeProcess | undefined;
+  let offDir = '';
+
+  afterAll(async () => {
+    if (off !== undefined && off.child.exitCode === null) {
+      off.child.kill('SIGKILL');
+      await exited(off.child);
+    }
+    if (offDir !== '') await removeDir(offDir);
+  });
+
+  it('loads no OpenTelemetry SDK module, and still gives every invocation a trace', async () => {
+    offDir = await makeDataDir();
+    const witness = path.join(offDir, 'witness');
+    off = await spawnServe(offDir, { env: { NODE_OPTIONS: WITNESS_HOOK, MODULE_WITNESS_FILE: witness } });
+    const res = await deployTo(off, 'trace-b', fixture('trace-b'));
+    expect(res.status, res.text).toBe(201);
+    const answer = await fetch(`${off.http}/trace-b`, {
+      method: 'POST',
+      headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    });
+    expect(((await answer.json()) as Answer).traceId).toBe(TRACE_ID);
+    off.child.kill('SIGTERM');
+    await exited(off.child);
+    expect(off.child.exitCode).toBe(0);
+    expect(witnessed(witness)).toBe('');
+  }, 120_000);
 });
