@@ -188,6 +188,35 @@ describe('tracing', () => {
     }
   }, 60_000);
 
+  it('fixes the trace of an async HTTP call when it is accepted: its record and its run have it', async () => {
+    const parent = '1234567890abcdef1234567890abcdef';
+    const res = await send('/trace-b', {
+      'x-skiff-async': 'true',
+      traceparent: `00-${parent}-${PARENT_ID}-01`,
+    });
+    expect(res.status, res.text).toBe(202);
+    const { id } = JSON.parse(res.text) as { id: string };
+    const env = cleanEnv({ SKIFF_HOME: dataDir });
+    const got = await runCli(['invocation', 'get', id, '--json', '--wait'], env);
+    expect(got.code, got.stderr).toBe(0);
+    const { invocation } = JSON.parse(got.stdout) as {
+      invocation: { traceId: string; result: { body: string } };
+    };
+    expect(invocation.traceId).toBe(parent);
+    const ran = JSON.parse(Buffer.from(invocation.result.body, 'base64').toString('utf8')) as Answer;
+    expect(ran.traceId).toBe(parent);
+    // an async call without a traceparent still has a trace, fixed at accept
+    const plain = await send('/trace-b', { 'x-skiff-async': 'true' });
+    const plainId = (JSON.parse(plain.text) as { id: string }).id;
+    const view = await runCli(['invocation', 'get', plainId, '--json', '--wait'], env);
+    const plainRecord = (
+      JSON.parse(view.stdout) as { invocation: { traceId: string; result: { body: string } } }
+    ).invocation;
+    expect(plainRecord.traceId).toMatch(HEX32);
+    const plainRun = JSON.parse(Buffer.from(plainRecord.result.body, 'base64').toString('utf8')) as Answer;
+    expect(plainRun.traceId).toBe(plainRecord.traceId);
+  }, 60_000);
+
   it('ignores a traceparent or tracestate that breaks the W3C rules, and starts a new trace', async () => {
     const id = TRACE_ID;
     const hostile: [string, Record<string, string | string[]>][] = [

@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { INVOCATION_SPAN_CHANNEL, type InvocationSpan } from '../model/trace.js';
 import { createLogger } from './logger.js';
 import { otlpChoice } from './otlp-settings.js';
@@ -45,6 +45,28 @@ describe('the OTLP export is off by default', () => {
       expect(channel(INVOCATION_SPAN_CHANNEL).hasSubscribers).toBe(true);
       await running?.stop();
       expect(channel(INVOCATION_SPAN_CHANNEL).hasSubscribers).toBe(false);
+    }
+  });
+});
+
+describe('the stop', () => {
+  it('waits at most 5 s for a collector that does not answer', async () => {
+    vi.useFakeTimers();
+    try {
+      const running = await startTracing({ OTEL_TRACES_EXPORTER: 'otlp' }, logger, async () => ({
+        record: () => undefined,
+        shutdown: () => new Promise<void>(() => undefined),
+      }));
+      let done = false;
+      const stopping = running?.stop().then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(4_900);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(200);
+      await stopping;
+      expect(done).toBe(true);
+      expect(channel(INVOCATION_SPAN_CHANNEL).hasSubscribers).toBe(false);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });

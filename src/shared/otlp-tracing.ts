@@ -30,6 +30,9 @@ export interface RunningTracing {
   stop(): Promise<void>;
 }
 
+/** The longest a graceful stop waits for the last spans to be exported. */
+const STOP_WAIT_MS = 5000;
+
 /** Makes the span sink: the SDK module, imported only here. Replaceable for a test of the choice. */
 export type SinkFactory = (settings: OtlpSettings, version: string) => Promise<SpanSink>;
 
@@ -68,10 +71,19 @@ export async function startTracing(
   return {
     async stop() {
       unsubscribe(INVOCATION_SPAN_CHANNEL, onSpan);
+      // a collector that does not answer holds up a stop for STOP_WAIT_MS at most
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), STOP_WAIT_MS);
+      });
       try {
-        await sink.shutdown();
+        const outcome = await Promise.race([sink.shutdown(), late]);
+        if (outcome === 'late')
+          logger.warn({ waitedMs: STOP_WAIT_MS }, 'the last spans were not exported in time');
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'the last spans could not be exported');
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
