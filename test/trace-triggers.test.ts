@@ -1,7 +1,9 @@
 /**
  * Tracing on the triggers beyond the HTTP gateway (docs/operations/tracing.md): a W3C traceparent in
  * gRPC call metadata and in MQTT 5 user properties (through a real Mosquitto) is continued by the
- * invocation, as the function's `ctx.traceId` and `ctx.traceparent` show.
+ * invocation, as the function's `ctx.traceId` and `ctx.traceparent` show. Runtimes without a ctx get
+ * the invocation's own trace context: the binary runtime in its environment, the http runtime's server
+ * as the `traceparent` and `tracestate` headers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -41,7 +43,7 @@ describe('trace context on gRPC and MQTT', () => {
     await untilListening(port);
     p = await startPlatform({ config: { mqtt: { url: `mqtt://127.0.0.1:${port}` } } });
     rulesDir = await withRules('trace-b', [{ subscribe: 'trace/in', publish: 'trace/out' }]);
-    await p.deployAll({ 'trace-b': 'trace-b' });
+    await p.deployAll({ 'trace-b': 'trace-b', 'trace-sh': 'trace-sh', 'trace-http': 'trace-http' });
     const res = await p.deploy('trace-mqtt', rulesDir);
     expect(res.status, await res.text()).toBe(201);
     await subscribed(p.dataDir, ['trace/in']);
@@ -87,5 +89,20 @@ describe('trace context on gRPC and MQTT', () => {
     expect(got.traceId).toBe(TRACE_ID);
     expect(got.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     expect(got.tracestate).toBe('vendor=m5');
+  });
+
+  it('hands the invocation’s own traceparent to the binary and http runtimes', async () => {
+    for (const name of ['trace-sh', 'trace-http']) {
+      const res = await (p as TestPlatform).call(`/${name}`, {
+        method: 'POST',
+        headers: { traceparent: TRACEPARENT, tracestate: 'vendor=h1' },
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const got = JSON.parse(text) as { traceparent: string; tracestate: string };
+      expect(got.traceparent, name).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+      expect(got.traceparent, name).not.toContain(PARENT_ID);
+      expect(got.tracestate, name).toBe('vendor=h1');
+    }
   });
 });
