@@ -53,8 +53,10 @@ export function incomingTrace(headers: HeaderPairs): QueuedTrace {
       parent = value;
       parents++;
     } else if (name.length === 10 && name.toLowerCase() === 'tracestate') {
-      // several tracestate headers are one list (RFC 9110 field lines combined)
-      state = state === undefined ? value : `${state},${value}`;
+      // several tracestate headers are one list (RFC 9110 field lines combined); past the cap it is
+      // dropped anyway, so it stops growing there
+      if (state === undefined || state.length <= MAX_TRACESTATE_CHARS)
+        state = state === undefined ? value : `${state},${value}`;
     }
   }
   const parsed = parents === 1 && parent !== undefined ? parseParent(parent) : undefined;
