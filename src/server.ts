@@ -31,6 +31,7 @@ import { Sandbox } from './sandbox/sandbox.js';
 import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
+import { startTracing } from './shared/otlp-tracing.js';
 import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
 import type { RunningTrigger, TriggerContext } from './triggers/index.js';
 import { startTriggers } from './server-triggers.js';
@@ -127,6 +128,8 @@ export async function startServer(
     sandbox.describe(config.sandbox.limits),
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
+  // OTLP export of invocation spans, when the OTEL_* variables ask for it (docs/operations/tracing.md)
+  const tracing = await startTracing(process.env, logger.child({ part: 'tracing' }));
   executor.serveState({ state, exists: (fn) => registry.getFunction(fn) !== undefined });
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own
   const flavors = dialectFlavors(dialects);
@@ -237,6 +240,7 @@ export async function startServer(
   } catch (err) {
     // two dialects on one gateway port or prefix: nothing listens yet, the stores close again
     await executor.stop(0);
+    await tracing?.stop();
     await closeStores();
     throw err;
   }
@@ -375,6 +379,8 @@ export async function startServer(
         await asyncQueue.stop(graceMs);
         await retention.stop();
         await executor.stop(graceMs);
+        // the spans of what just finished are exported before the stop completes
+        await tracing?.stop();
         const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const s of servers) s.closeAllConnections();
         for (const g of Object.values(guards)) g.close();
@@ -393,6 +399,7 @@ export async function startServer(
     await asyncQueue.stop(0);
     await retention.stop();
     await executor.stop(0);
+    await tracing?.stop();
     await closeStores();
     throw bindFailure(err, planned);
   }

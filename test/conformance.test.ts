@@ -117,6 +117,9 @@ describe('runtime conformance kit', () => {
       'CAST answered by REPLY (the id) and by FAIL',
     );
     expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
+    expect(results.find((r) => r.name === 'trace-context')?.detail).toBe(
+      'trace id, traceparent and tracestate',
+    );
   });
 
   it('`skiff runtime test` passes the Node bridge, prints the table and exits 0', async () => {
@@ -156,6 +159,9 @@ describe('runtime conformance kit', () => {
         'CAST answered by REPLY (the id) and by FAIL',
       );
       expect(results.find((r) => r.name === 'state')?.detail).toBe('STATE answered by REPLY and by FAIL');
+      expect(results.find((r) => r.name === 'trace-context')?.detail).toBe(
+        'trace id, traceparent and tracestate',
+      );
     },
   );
 
@@ -171,6 +177,7 @@ describe('runtime conformance kit', () => {
       expect(results.find((r) => r.name === 'call')?.detail).toMatch(/^not supported/);
       expect(results.find((r) => r.name === 'cast')?.detail).toMatch(/^not supported/);
       expect(results.find((r) => r.name === 'state')?.detail).toMatch(/^not supported/);
+      expect(results.find((r) => r.name === 'trace-context')?.detail).toMatch(/^not supported/);
     },
   );
 

@@ -50,6 +50,9 @@ export function requestEnv(
     SKIFF_INVOCATION_ID: meta.invocationId,
     SKIFF_DEADLINE: String(meta.deadline),
     SKIFF_TRIGGER: meta.trigger,
+    // W3C Trace Context: the invocation's own traceparent, to send on its outgoing requests
+    ...(meta.traceparent === undefined ? {} : { SKIFF_TRACEPARENT: meta.traceparent }),
+    ...(meta.tracestate === undefined ? {} : { SKIFF_TRACESTATE: meta.tracestate }),
     SKIFF_RESPONSE_HEADERS: headersFile,
   };
 }

@@ -192,6 +192,12 @@ function requestHeaders(meta: InvokeMeta, bodyLength: number): Record<string, st
   if (hasBody) out['content-length'] = String(bodyLength);
   out['x-skiff-invocation-id'] = meta.invocationId;
   out['x-skiff-deadline'] = String(meta.deadline);
+  // W3C Trace Context as a tracing proxy hands it on: the invocation's own span is the server's parent
+  if (meta.traceparent !== undefined) {
+    out['traceparent'] = meta.traceparent;
+    if (meta.tracestate === undefined) delete out['tracestate'];
+    else out['tracestate'] = meta.tracestate;
+  }
   return out;
 }
 

@@ -31,6 +31,9 @@ export function handlerContext(fields: ContextFields, invocation: InvocationSign
     invocationId: fields.invocationId,
     deadline: fields.deadline,
     trigger: fields.trigger,
+    traceId: fields.traceId,
+    traceparent: fields.traceparent,
+    tracestate: fields.tracestate,
   } as Built;
   if (fields.caller !== undefined) ctx.caller = fields.caller;
   ctx.call = fields.call;

@@ -11,6 +11,15 @@ export interface HandlerContext {
   invocationId: string;
   deadline: number;
   trigger: string;
+  /** The W3C trace id of the invocation (32 hex digits); '' from a platform that sends none. */
+  traceId: string;
+  /**
+   * The invocation's own W3C `traceparent` (its trace and span): send it on the requests the function
+   * makes, so that what they do joins its trace; '' from a platform that sends none.
+   */
+  traceparent: string;
+  /** The W3C `tracestate` that came with the trace ('' when none): send it along with `traceparent`. */
+  tracestate: string;
   /** Trigger `call` or `cast`: the name of the function that called or cast to this one. */
   caller?: string;
   /** Calls another function through the platform; resolves with its `Response` (see call.ts). */

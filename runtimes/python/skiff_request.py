@@ -106,6 +106,11 @@ class Context:
         self.invocation_id = meta.get("invocationId", "")
         self.deadline = meta.get("deadline", 0)
         self.trigger = meta.get("trigger", "")
+        # W3C Trace Context: the invocation's own traceparent (its trace and span), to send on the
+        # requests the function makes, and the tracestate that came with it ("" when none)
+        self.traceparent = meta.get("traceparent") or ""
+        self.tracestate = meta.get("tracestate") or ""
+        self.trace_id = self.traceparent[3:35]
         # trigger "call" or "cast": the calling function's name (None otherwise)
         self.caller = meta.get("caller")
         self._calls = None

@@ -24,6 +24,7 @@ export interface AsyncView {
   rootId?: string | null;
   caller?: string | null;
   nextAt?: string;
+  traceId?: string | null;
   children?: string[];
   childrenCount?: number;
 }
@@ -109,6 +110,7 @@ function printSummary(i: AsyncView): void {
       ['Finished', formatTime(i.finishedAt)],
       ['Result', i.result === null ? '-' : `status ${i.result.status}, ${bytes?.length ?? 0} bytes`],
       ['Error', i.error === null ? '-' : printable(`${i.error.code}: ${i.error.message}`)],
+      ['Trace', i.traceId ?? '-'],
       ...treeRows(i),
     ]),
   );

@@ -35,10 +35,10 @@ export const JSON_OUTPUT: Readonly<Record<string, string>> = {
   'skiff invoke':
     '{ "status", "headers", "body", "bodyEncoding" }: body is the parsed value when bodyEncoding is "json", text when "utf8", base64 when "base64"; with --async also "id"',
   'skiff invocation get':
-    '{ "invocation": { "id", "function", "status", "attempts", "result": { "status", "body" (base64) } | null, "error", ... } }; for a synchronous root with no record, { "rootId", "invocations" }; --output body writes the result bytes instead',
+    '{ "invocation": { "id", "function", "status", "attempts", "result": { "status", "body" (base64) } | null, "error", "traceId", ... } }; for a synchronous root with no record, { "rootId", "invocations" }; --output body writes the result bytes instead',
   'skiff invocation list': '{ "invocations": [ ...as in `invocation get` ] }, newest first',
   'skiff logs':
-    '{ "logs": [{ "ts", "stream", "level", "message", "invocationId"?, "rootId"?, "version"?, "function" }] }; with -f, one such line object per line (NDJSON), with "id" to resume from',
+    '{ "logs": [{ "ts", "stream", "level", "message", "invocationId"?, "rootId"?, "traceId"?, "version"?, "function" }] }; with -f, one such line object per line (NDJSON), with "id" to resume from',
   'skiff backup':
     '{ "file", "bytes", "schema", "files" }: the archive written, its data schema and how many files it holds',
   'skiff restore':

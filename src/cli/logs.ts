@@ -16,6 +16,7 @@ export interface LogEntry {
   message: string;
   invocationId?: string;
   rootId?: string;
+  traceId?: string;
   version?: number;
 }
 

@@ -209,6 +209,9 @@ export const logEntrySchema = z.object({
       'The first invocation of the chain of calls and casts the invocation is part of; absent when it is the first itself.',
   }),
   version: z.number().int().min(1).optional(),
+  traceId: z.string().optional().meta({
+    description: 'The W3C trace id of the invocation (32 hex digits); absent for lines of no invocation.',
+  }),
   logger: z
     .string()
     .optional()
@@ -255,6 +258,10 @@ export const asyncInvocationSchema = z.object({
   caller: z.string().nullable().meta({ description: 'A cast: the function that made it.' }),
   nextAt: dateTime.meta({
     description: 'When it is next due (or was last due): a delayed cast does not run before.',
+  }),
+  traceId: z.string().nullable().meta({
+    description:
+      'The W3C trace id its runs belong to (32 hex digits): the accepting request’s traceparent, its caster’s, or a new one; null for a record from before traces were kept.',
   }),
 });
 

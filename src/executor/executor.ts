@@ -6,6 +6,7 @@ import type { Invocation, Result } from '../model/invocation.js';
 import type { FunctionLogSink } from '../model/log-record.js';
 import { deploymentKey, type Deployment } from '../model/deployment.js';
 import { ExecutorEvents, type ExecutorEventName } from './events.js';
+import { invocationSpans, publishing } from './invocation-spans.js';
 import { Instance } from './instance.js';
 import { Pool } from './pool.js';
 import type { FunctionStatus } from './status.js';
@@ -114,12 +115,12 @@ export class Executor {
       );
     }
     this.inFlight++;
+    const pool = this.pool(deployment);
+    const running = invocationSpans.hasSubscribers
+      ? publishing(deployment, inv, pool, () => pool.invoke(inv, this.settled))
+      : pool.invoke(inv, this.settled);
     // its end is published for observers (shared/probes.ts) only while one listens
-    return observeInvocation(
-      this.pool(deployment).invoke(inv, this.settled),
-      deployment.function,
-      inv.trigger,
-    );
+    return observeInvocation(running, deployment.function, inv.trigger);
   }
 
   private refuse(deployment: Deployment, inv: Invocation, error: SkiffError): Promise<never> {

@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { FunctionLogSink, LogStream } from '../model/log-record.js';
 import type { Deployment } from '../model/deployment.js';
 import { reasonOf } from './protocol/frame-intake.js';
+import type { LogSubject } from './protocol/connection-types.js';
 
 export class InstanceLog {
   private failureReported = false;
@@ -19,8 +20,7 @@ export class InstanceLog {
     stream: LogStream,
     level: string,
     message: string,
-    invocationId?: string,
-    rootId?: string,
+    inv?: LogSubject,
   ): void {
     try {
       if (deployment === undefined) {
@@ -32,8 +32,9 @@ export class InstanceLog {
         level,
         message,
         version: deployment.version,
-        ...(invocationId === undefined ? {} : { invocationId }),
-        ...(rootId === undefined ? {} : { rootId }),
+        ...(inv === undefined ? {} : { invocationId: inv.id }),
+        ...(inv?.rootId === undefined ? {} : { rootId: inv.rootId }),
+        ...(inv?.trace === undefined ? {} : { traceId: inv.trace.traceId }),
       });
     } catch (err) {
       if (this.failureReported) return;

@@ -19,6 +19,7 @@ import { InstanceProcess, describeExit, type ExitStatus } from './instance-proce
 import { outOfMemory } from './invocation-errors.js';
 import type { InstanceState, PoolInstance } from './pool-instance.js';
 import { ProtocolConnection, type LogStreamName } from './protocol/connection.js';
+import type { LogSubject } from './protocol/connection-types.js';
 import type { CallHost, CallService, CastHost } from './calls.js';
 import type { StateService, StateSource } from './state-service.js';
 import type { InitMeta } from './protocol/messages.js';
@@ -154,8 +155,7 @@ export class Instance implements PoolInstance<Instance> {
       maxResponseBytes: this.opts.maxResponseBytes,
       probeTimeoutMs: this.opts.probeTimeoutMs,
       hooks: {
-        log: (stream, level, message, invocationId, rootId) =>
-          this.log(stream, level, message, invocationId, rootId),
+        log: (stream, level, message, inv) => this.log(stream, level, message, inv),
         changed: (settled) => this.changed(settled),
         timedOut: () => {
           this.opts.events.emit('timeout', this.event());
@@ -349,13 +349,7 @@ export class Instance implements PoolInstance<Instance> {
   }
 
   /** Writes a line to the function's logs; never throws. */
-  private log(
-    stream: LogStreamName,
-    level: string,
-    message: string,
-    invocationId?: string,
-    rootId?: string,
-  ): void {
-    this.output.write(this.deployment, stream, level, message, invocationId, rootId);
+  private log(stream: LogStreamName, level: string, message: string, inv?: LogSubject): void {
+    this.output.write(this.deployment, stream, level, message, inv);
   }
 }

@@ -2,6 +2,7 @@
  * The pieces of one async attempt that need no queue state: which errors are retried how, the
  * Invocation a queued record becomes, and the callback with the final record.
  */
+import { incomingTrace, startSpan } from '../shared/trace-context.js';
 import type { ErrorCode } from '../shared/errors.js';
 import { outboundRequest } from '../shared/outbound.js';
 import type { AsyncRecord } from '../store/queue-store.js';
@@ -45,6 +46,8 @@ export function toInvocation(record: AsyncRecord): Invocation {
     deadline: 0,
     host: record.host,
     ...chainOf(record),
+    // each attempt is a span of its own in the trace the record was accepted in
+    trace: startSpan(record.trace ?? incomingTrace(record.headers)),
   };
 }
 

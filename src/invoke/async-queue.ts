@@ -9,6 +9,7 @@
  * crashing it at every start. The bytes waiting are capped (`maxQueuedBytes`): over it, 503
  * SKIFF_E_QUEUE_FULL before anything is written; a full disk gives 507 SKIFF_E_DISK_FULL, never a 202.
  */
+import { incomingTrace } from '../shared/trace-context.js';
 import { randomUUID } from 'node:crypto';
 import type { Channel } from 'node:diagnostics_channel';
 import { SkiffError, toSkiffError } from '../shared/errors.js';
@@ -85,6 +86,8 @@ export class AsyncQueue {
           ...request,
           id: randomUUID(),
           trigger: req.trigger ?? 'async',
+          // the trace its runs continue is fixed at accept: the request's traceparent, or a new one
+          trace: req.trace ?? incomingTrace(req.headers),
           maxRetries: retries,
           nextAt,
           expiresAt: nextAt + maxEventAgeMs,

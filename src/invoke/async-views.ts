@@ -28,6 +28,7 @@ export function asyncView(r: AsyncRecord) {
     rootId: r.chain?.rootId ?? null,
     caller: r.chain?.caller ?? null,
     nextAt: new Date(r.nextAt).toISOString(),
+    traceId: r.trace?.traceId ?? null,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SkiffError } from '../shared/errors.js';
+import { childTrace, startSpan } from '../shared/trace-context.js';
 import type { CallerContext, CallHost, CallRequest } from '../executor/calls.js';
 import type { ErrorCode } from '../shared/errors.js';
 import type { Deployment } from '../model/deployment.js';
@@ -118,6 +119,7 @@ export class FunctionCalls implements CallHost {
       rootId,
       depth,
       ...(signal === undefined ? {} : { signal }),
+      ...(parent.trace === undefined ? {} : { trace: startSpan(childTrace(parent.trace)) }),
     };
     this.chains.set(rootId, held + 1);
     const release = (): void => {

@@ -8,6 +8,7 @@
  * (a cast cycle ends at the limit with SKIFF_E_CALL_DEPTH). A cast's run carries its place in the
  * invocation tree (caller, parent, root, depth), kept on its queue row. docs/guarantees.md G11.
  */
+import { childTrace } from '../shared/trace-context.js';
 import { SkiffError } from '../shared/errors.js';
 import { MAX_CAST_DELAY_MS, type CallerContext, type CastHost, type CastRequest } from '../executor/calls.js';
 import type { Deployment } from '../model/deployment.js';
@@ -181,6 +182,7 @@ export class FunctionCasts implements CastHost {
       callbackUrl: null,
       delayMs,
       chain,
+      ...(parent.trace === undefined ? {} : { trace: childTrace(parent.trace) }),
       // the same cast of a retried attempt finds what the first attempt queued
       castKey: request.seq === undefined ? null : `${parent.id}#${request.seq}#${target}`,
     }));

@@ -8,6 +8,7 @@ import type { Registry } from '../store/registry.js';
 import { toDeployment } from '../executor/deployment.js';
 import type { Invocation, Result } from '../model/invocation.js';
 import { ExternalTargets } from './external-targets.js';
+import { incomingTrace, startSpan } from '../shared/trace-context.js';
 
 /** What the rails of a call, a cast or an outside request need to know of a target. */
 export type TargetAccess = Pick<Deployment, 'callers' | 'private'>;
@@ -134,7 +135,12 @@ export class Router {
     return split[split.length - 1]?.deployment ?? this.resolve(name);
   }
 
+  /**
+   * Every invocation gets its place in a trace here, the one door of every trigger: one that has none
+   * (a trigger's) continues its `traceparent` header, or starts a new trace.
+   */
   invoke(inv: Invocation): Promise<Result> {
+    inv.trace ??= startSpan(incomingTrace(inv.headers));
     const external = this.externals.get(inv.function);
     if (external !== undefined) return external.invoke(inv);
     return this.executor.invoke(this.pick(inv.function), inv);

@@ -1,3 +1,5 @@
+import type { TraceContext } from './trace.js';
+
 /** Headers in order, names as received, repeated names kept: what every trigger and the runtime protocol carry. */
 export type HeaderPairs = [string, string][];
 
@@ -39,6 +41,11 @@ export interface Invocation {
    * invocation leaves the queue, a running one is cancelled (CANCEL), both fail SKIFF_E_CANCELLED.
    */
   signal?: AbortSignal;
+  /**
+   * Its place in a distributed trace; set by the router for every invocation that has none yet
+   * (from a `traceparent` header, else a new trace), by a call or cast from the caller's.
+   */
+  trace?: TraceContext;
 }
 
 /** The neutral result that a trigger adapter maps back onto its protocol. */

@@ -9,6 +9,8 @@ export interface LogEntry {
   /** The first invocation of the chain (calls and casts) the invocation belongs to; absent for a root. */
   rootId?: string;
   version?: number;
+  /** The W3C trace id of the invocation (32 hex digits). */
+  traceId?: string;
   /** The logger a function's log call named, where its platform has named loggers. */
   logger?: string;
 }

@@ -17,7 +17,8 @@ export function requestBytes(req: AsyncRequest): number {
     Buffer.byteLength(req.path) +
     Buffer.byteLength(req.query) +
     Buffer.byteLength(req.host) +
-    Buffer.byteLength(req.callbackUrl ?? '')
+    Buffer.byteLength(req.callbackUrl ?? '') +
+    (req.trace?.state?.length ?? 0)
   );
 }
 

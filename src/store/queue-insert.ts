@@ -6,8 +6,8 @@ import type { AsyncRequest } from './queue-schema.js';
 export function insertRequest(db: Database.Database, req: AsyncRequest, now: number): void {
   db.prepare(
     `INSERT INTO invocations (id, function, trigger, status, max_retries, method, path, query, headers, body,
-       host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth, cast_key)
-     VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       host, callback_url, created_at, next_at, expires_at, bytes, caller, parent_id, root_id, depth, cast_key, trace)
+     VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     req.id,
     req.function,
@@ -29,5 +29,6 @@ export function insertRequest(db: Database.Database, req: AsyncRequest, now: num
     req.chain?.rootId ?? null,
     req.chain?.depth ?? 0,
     req.castKey ?? null,
+    req.trace == null ? null : JSON.stringify(req.trace),
   );
 }

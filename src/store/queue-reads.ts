@@ -9,7 +9,7 @@ import { toRecord, type AsyncRecord, type AsyncStatus, type Row } from './queue-
 const LIST_COLUMNS = `id, function, trigger, status, attempts, max_retries, method, path, query, headers,
   x'' AS body, host, callback_url, created_at, next_at, expires_at, finished_at, result_status,
   result_headers, x'' AS result_body, error_code, error_message, history, callback_status, caller,
-  parent_id, root_id, depth`;
+  parent_id, root_id, depth, trace`;
 
 export interface ListFilter {
   function?: string | undefined;

@@ -1,6 +1,7 @@
 /** The database file of the async queue (queue.db): its settings, table, row type and the mapping to records. */
 import Database from 'better-sqlite3';
 import type { HeaderPairs } from '../model/invocation.js';
+import type { QueuedTrace } from '../model/trace.js';
 
 export type AsyncStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const TERMINAL: readonly AsyncStatus[] = ['succeeded', 'failed', 'expired'];
@@ -30,6 +31,11 @@ export interface AsyncRequest {
    * key (the parent's retried attempt casting again) gets the first one's invocation, not a new one.
    */
   castKey?: string | null;
+  /**
+   * The trace its runs continue (W3C Trace Context): the accepting request's `traceparent`, a cast's
+   * caster's span, or a new trace. Null for a row written before traces were kept.
+   */
+  trace?: QueuedTrace | null;
 }
 
 /** Where in an invocation tree a cast sits (docs/composition.md, "Casts"). */
@@ -91,7 +97,9 @@ CREATE TABLE IF NOT EXISTS invocations (
   error_code TEXT,
   error_message TEXT,
   history TEXT NOT NULL DEFAULT '[]',
-  callback_status INTEGER
+  callback_status INTEGER,
+  -- the JSON of the row's QueuedTrace (schema 2; NULL for rows made before)
+  trace TEXT
 );
 CREATE INDEX IF NOT EXISTS invocations_due ON invocations (status, next_at);
 -- casts made per chain (root invocation) in all: what functions.maxChainCasts counts; kept apart from the
@@ -110,6 +118,8 @@ export const ROW_OVERHEAD_BYTES = 256;
 
 /** Columns added after the first release: added to an older queue.db when it is opened. */
 const ADDED_COLUMNS: Record<string, string> = {
+  // the row's trace context (also schema step 1 → 2, src/store/schema/steps.ts)
+  trace: 'TEXT',
   // the bytes the row holds: the request while it waits, the result once it is final
   bytes: 'INTEGER NOT NULL DEFAULT 0',
   // when the attempt in flight was dispatched; set while running
@@ -164,6 +174,16 @@ export function migrate(db: Database.Database): void {
   );
 }
 
+/** A row's stored trace, or null (none stored, or not readable). */
+function traceOf(text: string | null | undefined): QueuedTrace | null {
+  if (text === null || text === undefined) return null;
+  try {
+    return JSON.parse(text) as QueuedTrace;
+  } catch {
+    return null;
+  }
+}
+
 export interface Row {
   id: string;
   function: string;
@@ -193,6 +213,7 @@ export interface Row {
   parent_id: string | null;
   root_id: string | null;
   depth: number;
+  trace?: string | null;
 }
 
 export const toRecord = (r: Row): AsyncRecord => ({
@@ -228,4 +249,5 @@ export const toRecord = (r: Row): AsyncRecord => ({
     r.parent_id === null
       ? null
       : { caller: r.caller ?? '', parentId: r.parent_id, rootId: r.root_id ?? r.parent_id, depth: r.depth },
+  trace: traceOf(r.trace),
 });

@@ -132,6 +132,7 @@ export function createRuleRunner(
       ['mqtt-topic', topicHeader(message.topic)],
       ['mqtt-qos', String(message.qos)],
       ['content-type', contentTypeOf(message)],
+      ...(message.traceHeaders ?? []),
     ];
     const qos = message.qos === 1 && rule.publishQos === 1 ? 1 : 0;
     let last: { failed: MqttFailure['error']; userError: boolean; id: string } | undefined;

@@ -12,6 +12,7 @@
  */
 import type { IPublishPacket } from 'mqtt';
 import type { Logger } from '../shared/logger.js';
+import type { HeaderPairs } from '../model/invocation.js';
 
 /** Messages handled at once. Beyond it QoS 1 messages wait in the queue, QoS 0 ones are dropped. */
 export const MAX_IN_FLIGHT = 64;
@@ -34,6 +35,8 @@ export interface Message {
   packetId: number | undefined;
   /** When it came, milliseconds since the epoch. */
   receivedAt: number;
+  /** MQTT 5 user properties `traceparent` and `tracestate` (W3C Trace Context), as headers. */
+  traceHeaders?: HeaderPairs;
 }
 
 /** `ack`: done, acknowledge it. `keep`: leave it unacknowledged in the session, to be delivered again. */
@@ -158,6 +161,7 @@ export class InboundMessages {
       subscriptionIds: ids === undefined ? undefined : Array.isArray(ids) ? ids : [ids],
       packetId: packet.messageId,
       receivedAt: Date.now(),
+      traceHeaders: traceHeadersOf(properties?.userProperties),
     };
     this.inFlight += 1;
     this.options
@@ -221,4 +225,20 @@ export class InboundMessages {
     }
     if (this.dropLog !== undefined) clearTimeout(this.dropLog);
   }
+}
+
+/** Values of one trace user property kept at most (a hostile publisher may repeat a property). */
+const MAX_TRACE_VALUES = 4;
+
+/** The W3C Trace Context user properties of a PUBLISH as header pairs (checked later, like HTTP headers). */
+function traceHeadersOf(props: Record<string, string | string[]> | undefined): HeaderPairs {
+  const out: HeaderPairs = [];
+  if (props === undefined) return out;
+  for (const [key, value] of Object.entries(props)) {
+    const name = key.toLowerCase();
+    if (name !== 'traceparent' && name !== 'tracestate') continue;
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values.slice(0, MAX_TRACE_VALUES)) if (typeof v === 'string') out.push([name, v]);
+  }
+  return out;
 }

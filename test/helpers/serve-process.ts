@@ -21,11 +21,12 @@ export interface ServeProcess {
 
 /**
  * Spawns the built `skiff serve` on `dataDir` with free ports and a bare environment, and resolves
- * once it wrote `endpoints.json` (within 20 s). `stdio` beyond 0-2 gives the platform inherited fds.
+ * once it wrote `endpoints.json` (within 20 s). `stdio` beyond 0-2 gives the platform inherited fds;
+ * `env` adds variables to the bare environment.
  */
 export async function spawnServe(
   dataDir: string,
-  options: { args?: string[]; stdio?: StdioOptions } = {},
+  options: { args?: string[]; stdio?: StdioOptions; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   rmSync(endpointsFile, { force: true });
@@ -34,7 +35,7 @@ export async function spawnServe(
     [BIN, 'serve', '--data-dir', dataDir, ...FREE_PORTS, ...(options.args ?? [])],
     {
       stdio: options.stdio ?? ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '' },
+      env: { PATH: process.env['PATH'] ?? '', ...options.env },
     },
   );
   try {

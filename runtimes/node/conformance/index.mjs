@@ -60,6 +60,10 @@ export default async function conformance(request, ctx) {
     return { fn: ctx.functionName, version: ctx.version, id: ctx.invocationId };
   }
 
+  if (path === '/trace') {
+    return { traceId: ctx.traceId, traceparent: ctx.traceparent, tracestate: ctx.tracestate };
+  }
+
   if (path === '/call') {
     try {
       const res = await ctx.call('conformance-callee', await request.text(), { path: '/callee' });

@@ -48,6 +48,10 @@ async def handle(request, ctx):
         body = json.dumps({"fn": ctx.function_name, "version": ctx.version, "id": ctx.invocation_id})
         return skiff.Response(body, status=200, headers={"content-type": "application/json"})
 
+    if path == "/trace":
+        body = json.dumps({"traceId": ctx.trace_id, "traceparent": ctx.traceparent, "tracestate": ctx.tracestate})
+        return skiff.Response(body, status=200, headers={"content-type": "application/json"})
+
     if path == "/call":
         try:
             res = await ctx.call("conformance-callee", request.body, path="/callee")

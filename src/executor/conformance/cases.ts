@@ -8,6 +8,7 @@ import type { ConformanceCase } from './case.js';
 import { calls } from './cases-calls.js';
 import { casts } from './cases-casts.js';
 import { state } from './cases-state.js';
+import { traceContext } from './cases-trace.js';
 import { cancel, concurrent, crash, eof, health, shutdown, unknownKind } from './cases-lifecycle.js';
 import {
   binaryBody,
@@ -30,6 +31,7 @@ export const CASES: readonly ConformanceCase[] = [
   statusHeaders,
   concurrent,
   context,
+  traceContext,
   logLines,
   userError,
   calls,

@@ -41,6 +41,9 @@ export interface InvokeRequest {
   headers?: HeaderPairs;
   body?: Uint8Array;
   invocationId?: string;
+  /** The INVOKE's `traceparent` and `tracestate` (W3C Trace Context), when given. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export const CONFORMANCE_FUNCTION = 'conformance';
@@ -163,6 +166,8 @@ export class RuntimeProcess {
       deadline: Date.now() + 60_000,
       trigger: 'http',
     };
+    if (request.traceparent !== undefined) meta.traceparent = request.traceparent;
+    if (request.tracestate !== undefined) meta.tracestate = request.tracestate;
     this.invoked.set(id, request.path);
     this.send(FrameKind.INVOKE, id, meta, request.body);
     return invocationId;

@@ -13,7 +13,7 @@ export interface ConnectionHooks {
    * A line for the function's logs (never throws); `rootId`: the first invocation of the chain the
    * invocation is part of (a call or cast), so that the logs of a chain can be followed.
    */
-  log(stream: LogStreamName, level: string, message: string, invocationId?: string, rootId?: string): void;
+  log(stream: LogStreamName, level: string, message: string, inv?: LogSubject): void;
   /** Capacity changed: an invocation settled (`settled`), or a liveness probe ended. */
   changed(settled: boolean): void;
   /** An invocation timed out (CANCEL was sent; a probe starts). */
@@ -72,3 +72,6 @@ export interface StartWaiter {
   resolve: () => void;
   reject: (err: SkiffError) => void;
 }
+
+/** What a function's log line says of its invocation: its id, its chain's root, its trace. */
+export type LogSubject = Pick<Invocation, 'id' | 'rootId' | 'trace'>;

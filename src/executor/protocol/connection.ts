@@ -82,7 +82,7 @@ export class ProtocolConnection {
       send: (kind, id, meta, body) => this.channel.send(kind, id, meta, body),
       violation: (reason) => this.protocolViolation(reason),
       log: (level, message, id) =>
-        this.opts.hooks.log('platform', level, message, id, this.callerOf(id)?.invocation.rootId),
+        this.opts.hooks.log('platform', level, message, this.callerOf(id)?.invocation ?? { id }),
     });
     this.liveness = new LivenessProbe({
       timeoutMs: opts.probeTimeoutMs,
@@ -266,7 +266,7 @@ export class ProtocolConnection {
       case FrameKind.LOG: {
         const p = this.pending.get(frame.id);
         const text = capText(frame.body, MAX_TEXT_BYTES);
-        return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, p?.invocationId, p?.inv.rootId);
+        return this.opts.hooks.log(frame.meta.stream, frame.meta.level, text, p?.inv);
       }
       case FrameKind.PONG:
         if (this.liveness.pong(frame.id) === 'unread') {
@@ -298,7 +298,7 @@ export class ProtocolConnection {
 
   /** Fails an invocation whose result the platform refuses, with a line in the function's logs. */
   private refuse(p: Pending, refused: { error: SkiffError; line: string }): void {
-    this.opts.hooks.log('platform', 'error', refused.line, p.invocationId, p.inv.rootId);
+    this.opts.hooks.log('platform', 'error', refused.line, p.inv);
     p.reject(refused.error);
   }
 
@@ -353,13 +353,7 @@ export class ProtocolConnection {
     this.pending.delete(wireId);
     this.desk.forget(p.invocationId);
     this.channel.send(FrameKind.CANCEL, wireId);
-    this.opts.hooks.log(
-      'platform',
-      'info',
-      'invocation cancelled: its caller ended',
-      p.invocationId,
-      p.inv.rootId,
-    );
+    this.opts.hooks.log('platform', 'info', 'invocation cancelled: its caller ended', p.inv);
     // no liveness probe: a callee busy with CPU work would miss it and be killed as hung, counted as
     // its crash; whoever called it could put any function into a crash loop that way
     p.reject(cancelled());
@@ -383,7 +377,7 @@ export class ProtocolConnection {
     this.channel.send(FrameKind.CANCEL, wireId);
     this.opts.hooks.timedOut();
     const line = `invocation timed out after ${p.timeoutMs} ms`;
-    this.opts.hooks.log('platform', 'warn', line, p.invocationId, p.inv.rootId);
+    this.opts.hooks.log('platform', 'warn', line, p.inv);
     // Work that blocks the peer past the function's own timeout takes it down with it (the next call
     // gets a new one). Not when the time was a caller's: a caller with a short deadline could have any
     // busy function killed as hung, and into a crash loop.

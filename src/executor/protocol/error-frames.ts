@@ -37,13 +37,13 @@ export function invocationFailure(meta: ErrorMeta, p: Pending, ctx: ErrorFrameCo
   if (meta.code === 'FUNCTION_ERROR' && hooks.outOfMemory()) {
     // a program the bridge ran (binary runtime) was killed by the OOM killer
     const line = 'out of memory: the OOM killer ended a process';
-    hooks.log('platform', 'error', line, p.invocationId, p.inv.rootId);
+    hooks.log('platform', 'error', line, p.inv);
     return outOfMemory(ctx.deployment);
   }
   if (meta.code === 'FUNCTION_ERROR') {
-    hooks.log('stderr', 'error', meta.stack ?? meta.message, p.invocationId, p.inv.rootId);
+    hooks.log('stderr', 'error', meta.stack ?? meta.message, p.inv);
     return ctx.uncaught(p.invocationId, meta.callFailure) ?? functionError(meta, ctx.deployment);
   }
-  hooks.log('stderr', 'error', meta.message, p.invocationId, p.inv.rootId);
+  hooks.log('stderr', 'error', meta.message, p.inv);
   return badResponse(meta.message);
 }

@@ -39,6 +39,30 @@ describe('the INVOKE meta written by hand', () => {
     ['a path with quotes and backslashes', { ...base, method: 'POST', path: '/"x"\\y', query: 'q="1"' }, 7],
     ['a call with its caller', { ...base, trigger: 'call', caller: 'caller-fn "x"' }, 9],
     ['a deadline that is not finite', base, Number.POSITIVE_INFINITY],
+    [
+      'a trace with a parent and a tracestate',
+      {
+        ...base,
+        trigger: 'call',
+        caller: 'a',
+        trace: {
+          traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+          spanId: '00f067aa0ba902b7',
+          parentSpanId: 'b7ad6b7169203331',
+          flags: 1,
+          state: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+        },
+      },
+      11,
+    ],
+    [
+      'a new trace, not sampled, no tracestate',
+      {
+        ...base,
+        trace: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', flags: 0 },
+      },
+      12,
+    ],
   ];
   for (const [name, inv, deadline] of cases) {
     it(`is JSON.stringify of the meta, character for character: ${name}`, () => {

@@ -1,6 +1,7 @@
 /** The meta of the INVOKE frame that hands an invocation to an instance (docs/runtime-protocol.md). */
 import type { Invocation } from '../../model/invocation.js';
 import type { InvokeMeta } from './messages.js';
+import { traceparentOf } from '../../model/trace.js';
 
 /** `deadline`: when the invocation times out, epoch milliseconds. */
 export function invokeMeta(inv: Invocation, deadline: number): InvokeMeta {
@@ -13,6 +14,10 @@ export function invokeMeta(inv: Invocation, deadline: number): InvokeMeta {
     trigger: inv.trigger,
   };
   if (inv.caller !== undefined) meta.caller = inv.caller;
+  if (inv.trace !== undefined) {
+    meta.traceparent = traceparentOf(inv.trace);
+    if (inv.trace.state !== undefined) meta.tracestate = inv.trace.state;
+  }
   return meta;
 }
 
@@ -36,8 +41,11 @@ export function invokeMetaJson(inv: Invocation, deadline: number): string {
     headers += `${headers === '' ? '' : ','}[${quote(name)},${quote(value)}]`;
   }
   const caller = meta.caller === undefined ? '' : `,"caller":${quote(meta.caller)}`;
+  // a traceparent is made of hex digits and dashes (never escaped); a tracestate is checked text
+  const parent = meta.traceparent === undefined ? '' : `,"traceparent":"${meta.traceparent}"`;
+  const state = meta.tracestate === undefined ? '' : `,"tracestate":${quote(meta.tracestate)}`;
   return (
     `{"invocationId":${quote(meta.invocationId)},"method":${quote(meta.method)},"url":${quote(meta.url)},` +
-    `"headers":[${headers}],"deadline":${Number.isFinite(meta.deadline) ? String(meta.deadline) : 'null'},"trigger":${quote(meta.trigger)}${caller}}`
+    `"headers":[${headers}],"deadline":${Number.isFinite(meta.deadline) ? String(meta.deadline) : 'null'},"trigger":${quote(meta.trigger)}${caller}${parent}${state}}`
   );
 }

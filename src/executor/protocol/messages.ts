@@ -53,6 +53,10 @@ export const invokeMetaSchema = z.object({
   trigger: z.string(),
   /** Trigger `call` or `cast`: the calling function's name (absent otherwise). */
   caller: z.optional(z.string()),
+  /** The invocation's own W3C traceparent (its trace, its span): the parent of what it calls. */
+  traceparent: z.optional(z.string()),
+  /** The W3C tracestate that came with the trace, when there was one. */
+  tracestate: z.optional(z.string()),
 });
 export type InvokeMeta = z.infer<typeof invokeMetaSchema>;
 
@@ -249,14 +253,19 @@ function resultFrame(frame: Frame): Parsed<BridgeFrame> | undefined {
 function invokeFrame(frame: Frame): Parsed<PlatformFrame> | undefined {
   const { id, body } = frame;
   if (!Number.isSafeInteger(id) || id < 0 || !Buffer.isBuffer(body)) return undefined;
-  const { invocationId, method, url, headers, deadline, trigger, caller } = frame.meta;
+  const { invocationId, method, url, headers, deadline, trigger, caller, traceparent, tracestate } =
+    frame.meta;
   if (typeof invocationId !== 'string' || typeof method !== 'string' || typeof url !== 'string')
     return undefined;
   if (typeof deadline !== 'number' || !Number.isFinite(deadline) || typeof trigger !== 'string')
     return undefined;
   if ((caller !== undefined && typeof caller !== 'string') || !isHeaderPairs(headers)) return undefined;
+  if (traceparent !== undefined && typeof traceparent !== 'string') return undefined;
+  if (tracestate !== undefined && typeof tracestate !== 'string') return undefined;
   const meta: InvokeMeta = { invocationId, method, url, headers, deadline, trigger };
   if (caller !== undefined) meta.caller = caller;
+  if (traceparent !== undefined) meta.traceparent = traceparent;
+  if (tracestate !== undefined) meta.tracestate = tracestate;
   return { ok: true, frame: { kind: FrameKind.INVOKE, id, meta, body } };
 }
 

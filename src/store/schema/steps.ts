@@ -17,7 +17,10 @@ import type { Step } from './step.js';
 /** 0 → 1: the columns and indexes the queue added at every start before versions existed, once. */
 const queueColumns: Step = (db) => db.withDatabase('queue.db', (handle) => migrateQueue(handle));
 
-export const MIGRATIONS: readonly Step[] = [queueColumns];
+/** 1 → 2: invocation records keep their trace context (`trace`, the JSON of a QueuedTrace). */
+const traceContext: Step = (db) => db.addColumn('queue.db', 'invocations', 'trace', 'TEXT');
+
+export const MIGRATIONS: readonly Step[] = [queueColumns, traceContext];
 
 /** The schema version this Skiff writes and reads: the number of steps. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
