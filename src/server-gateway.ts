@@ -12,6 +12,12 @@ import type { Deployment } from './model/deployment.js';
 import { HostTable, hostKey, rawHost } from './model/host-routes.js';
 import type { LiveFunctions } from './server-functions.js';
 import type { Registry } from './store/registry.js';
+import type { AsyncQueue } from './invoke/async-queue.js';
+import { acceptCallbackUrl } from './invoke/callback-url.js';
+import type { PrivateAccess } from './invoke/private-access.js';
+import type { Config } from './shared/config.js';
+import type { Logger } from './shared/logger.js';
+import type { HttpTriggerDeps } from './triggers/http.js';
 
 /** The live deployment of a function of the registry, or undefined (none, or a name a dialect serves). */
 export function liveDeployment(router: Router, name: string): Deployment | undefined {
@@ -55,5 +61,36 @@ export function gatewayRouting(
       table = undefined;
     },
     claims: hostClaims(registry, reserved),
+  };
+}
+
+/** What the function port's HTTP trigger is given: the router, access, CORS and the async queue. */
+export function gatewayTriggerDeps(d: {
+  config: Config;
+  router: Router;
+  privateAccess: PrivateAccess;
+  routing: GatewayRouting;
+  asyncQueue: AsyncQueue;
+  flavorRules: NonNullable<HttpTriggerDeps['flavorRules']>;
+  logger: Logger;
+  /** The control API's base URL, known once it listens (the 202's Location points there). */
+  controlBase: () => string;
+}): HttpTriggerDeps {
+  const { config, router, asyncQueue } = d;
+  return {
+    invoke: (inv) => router.invoke(inv),
+    flavorRules: d.flavorRules,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxInFlightPerAddress: config.http.maxInFlightPerAddress,
+    authorize: (name, trigger, headers) => d.privateAccess.admit(name, trigger, headers),
+    cors: (name) => d.routing.cors(name),
+    logger: d.logger,
+    async: {
+      check: (name) => void router.access(name),
+      accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
+      location: (id) => `${d.controlBase()}/v1/invocations/${id}`,
+      checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
+      maxBodyBytes: config.async.maxBodyBytes,
+    },
   };
 }

@@ -17,12 +17,11 @@ import { createForeignBuilds } from './control/deploy/foreign-builds.js';
 import { Executor } from './executor/executor.js';
 import { interpreters } from './languages/index.js';
 import { AsyncQueue } from './invoke/async-queue.js';
-import { acceptCallbackUrl } from './invoke/callback-url.js';
 import { QueueRetention } from './invoke/async-retention.js';
 import { Ballast } from './store/ballast.js';
 import { migrateDataDir, openStores } from './server-stores.js';
 import { afterStart, LiveFunctions } from './server-functions.js';
-import { gatewayRouting, liveDeployment } from './server-gateway.js';
+import { gatewayRouting, gatewayTriggerDeps, liveDeployment } from './server-gateway.js';
 import { Router } from './invoke/router.js';
 import { FunctionCalls } from './invoke/function-calls.js';
 import { queuedAdmission } from './invoke/queued-admission.js';
@@ -32,7 +31,7 @@ import type { Config } from './shared/config.js';
 import { loadConfig, type ConfigSources } from './shared/config-load.js';
 import type { Logger } from './shared/logger.js';
 import { startTracing } from './shared/otlp-tracing.js';
-import { createHttpTrigger, type HttpTriggerDeps } from './triggers/http.js';
+import { createHttpTrigger } from './triggers/http.js';
 import type { RunningTrigger, TriggerContext } from './triggers/index.js';
 import { startTriggers } from './server-triggers.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
@@ -284,22 +283,11 @@ export async function startServer(
   );
   // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
   const flavorRules = dialectFlavorRules(dialects, config, (name) => router.resolve(name).flavor);
-  const gatewayDeps: HttpTriggerDeps = {
-    invoke: (inv) => router.invoke(inv),
-    flavorRules,
-    maxBodyBytes: config.http.maxBodyBytes,
-    maxInFlightPerAddress: config.http.maxInFlightPerAddress,
-    authorize: (name, trigger, headers) => privateAccess.admit(name, trigger, headers),
-    cors: (name) => routing.cors(name),
+  const gatewayDeps = gatewayTriggerDeps({
+    ...{ config, router, privateAccess, routing, asyncQueue, flavorRules },
     logger: logger.child({ part: 'http' }),
-    async: {
-      check: (name) => void router.access(name),
-      accept: (inv, callbackUrl) => asyncQueue.accept({ ...inv, callbackUrl }),
-      location: (id) => `${controlBase}/v1/invocations/${id}`,
-      checkCallback: (raw) => acceptCallbackUrl(raw, config.outbound),
-      maxBodyBytes: config.async.maxBodyBytes,
-    },
-  };
+    controlBase: () => controlBase,
+  });
   // the function port: Skiff's rules, or a dialect's that takes the whole port, and dialects' prefixes
   const gateway = httpListener(
     guards.http,

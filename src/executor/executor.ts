@@ -9,7 +9,7 @@ import { ExecutorEvents, type ExecutorEventName } from './events.js';
 import { invocationSpans, publishing } from './invocation-spans.js';
 import { Instance } from './instance.js';
 import { Pool } from './pool.js';
-import type { FunctionStatus } from './status.js';
+import { functionStatus, poolsOverview, type FunctionStatus, type PoolsOverview } from './status.js';
 import { fitsWarm, warmMemoryOf } from './warm-fit.js';
 import { runtimeOf } from '../languages/index.js';
 import type { Scaling } from '../model/scaling.js';
@@ -203,16 +203,8 @@ export class Executor {
   }
 
   /** Instances of every pool by state, and the invocations queued for one and in flight (`GET /v1/status`). */
-  overview(): { instances: Record<string, number>; queued: number; inFlight: number } {
-    const instances: Record<string, number> = {};
-    let queued = 0;
-    let inFlight = 0;
-    for (const pool of this.pools.values()) {
-      for (const i of pool.instances) instances[i.state] = (instances[i.state] ?? 0) + 1;
-      queued += pool.queued;
-      inFlight += pool.inFlight;
-    }
-    return { instances, queued, inFlight };
+  overview(): PoolsOverview {
+    return poolsOverview(this.pools.values());
   }
 
   /** Applies new scaling settings to every running version of a function, without a redeploy. */
@@ -250,37 +242,9 @@ export class Executor {
   }
 
   status(functionName: string): FunctionStatus {
-    const pools = [...this.pools.values()].filter((pool) => pool.deployment.function === functionName);
-    const now = Date.now();
-    const backoff = Math.max(0, ...pools.map((p) => p.backoffUntil));
-    return {
-      instances: pools.flatMap((pool) =>
-        pool.instances.map((i) => ({
-          id: i.id,
-          version: pool.deployment.version,
-          state: i.state,
-          pid: i.ownPid,
-          sandboxPid: i.pid,
-          inFlight: i.inFlight,
-          startedAt: i.startedAt?.toISOString() ?? null,
-          uptimeMs: i.startedAt === null ? null : now - i.startedAt.getTime(),
-          rssBytes: i.rssBytes,
-          cgroupMemoryBytes: i.cgroupMemoryBytes,
-          served: i.served,
-          fromWarmPool: i.fromWarmPool,
-        })),
-      ),
-      queued: sum(pools.map((p) => p.queued)),
-      inFlight: sum(pools.map((p) => p.inFlight)),
-      coldStarts: sum(pools.map((p) => p.coldStarts)),
-      starts: sum(pools.map((p) => p.starts)),
-      failures: Math.max(0, ...pools.map((p) => p.failures)),
-      backoffUntil: backoff > now ? new Date(backoff).toISOString() : null,
-      recentErrors: pools
-        .flatMap((p) => p.recentErrors)
-        .sort((a, b) => a.at.localeCompare(b.at))
-        .slice(-10),
-    };
+    return functionStatus(
+      [...this.pools.values()].filter((pool) => pool.deployment.function === functionName),
+    );
   }
 
   /** Warm-pool processes waiting, per runtime. */
@@ -411,8 +375,4 @@ export class Executor {
   private warmMemory(deployment: Deployment): number | undefined {
     return warmMemoryOf(deployment, this.config.sandbox.limits);
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

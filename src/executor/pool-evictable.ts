@@ -65,3 +65,24 @@ export function anotherServing<I extends PoolInstance<I>>(
   for (const m of members) if (m !== instance && m.state === 'ready' && !yielding.has(m)) return true;
   return false;
 }
+
+/** How many of `members` are ready. */
+export function countReady<I extends PoolInstance<I>>(members: Iterable<I>): number {
+  let ready = 0;
+  for (const i of members) if (i.state === 'ready') ready++;
+  return ready;
+}
+
+/** The least-loaded instance with a free slot that is not yielding its room. */
+export function leastLoaded<I extends PoolInstance<I>>(
+  members: Iterable<I>,
+  concurrency: number,
+  yielding: WeakSet<I>,
+): I | undefined {
+  let best: I | undefined;
+  for (const i of members) {
+    if (!i.accepting || i.inFlight >= concurrency || yielding.has(i)) continue;
+    if (best === undefined || i.inFlight < best.inFlight) best = i;
+  }
+  return best;
+}

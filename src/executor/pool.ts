@@ -9,7 +9,7 @@ import type { Evictable, Lease } from './budget.js';
 import { takeWaiter, waitInQueue, type Waiter } from './pool-queue.js';
 import { observeColdStart } from '../shared/probes.js';
 import type { PoolDeps } from './pool-deps.js';
-import { anotherServing, expiredIdle, idleByAge } from './pool-evictable.js';
+import { anotherServing, countReady, expiredIdle, idleByAge, leastLoaded } from './pool-evictable.js';
 import {
   atCapacity,
   backoffMs,
@@ -62,9 +62,7 @@ export class Pool<I extends PoolInstance<I> = Instance> {
   /** Its minInstances are ready, or starting them failed (the platform's readiness waits for no failing start). */
   get atMinimum(): boolean {
     if (this.failures > 0) return true;
-    let ready = 0;
-    for (const i of this.members) if (i.state === 'ready') ready++;
-    return ready >= Math.min(this.scaling.minInstances, this.scaling.maxInstances);
+    return countReady(this.members) >= Math.min(this.scaling.minInstances, this.scaling.maxInstances);
   }
 
   get queued(): number {
@@ -239,19 +237,12 @@ export class Pool<I extends PoolInstance<I> = Instance> {
    * those on top of maxQueue, so that a scaled-to-zero function takes calls with maxQueue 0 too.
    */
   private slotsComing(): number {
-    let ready = 0;
-    for (const i of this.members) if (i.state === 'ready') ready++;
-    return Math.max(0, this.scaling.maxInstances - ready) * this.scaling.concurrency;
+    return Math.max(0, this.scaling.maxInstances - countReady(this.members)) * this.scaling.concurrency;
   }
 
   /** The least-loaded instance with a free slot. */
   private pick(): I | undefined {
-    let best: I | undefined;
-    for (const i of this.members) {
-      if (!i.accepting || i.inFlight >= this.scaling.concurrency || this.yielding.has(i)) continue;
-      if (best === undefined || i.inFlight < best.inFlight) best = i;
-    }
-    return best;
+    return leastLoaded(this.members, this.scaling.concurrency, this.yielding);
   }
 
   private run(instance: I, inv: Invocation, settled?: () => void): Promise<Result> {
