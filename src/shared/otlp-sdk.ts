@@ -16,7 +16,8 @@ import {
   type Context,
 } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -85,7 +86,12 @@ export function createSpanSink(settings: OtlpSettings, version: string): SpanSin
     idGenerator: ids,
     sampler: samplerOf(settings.sampler, settings.ratio),
     // the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION itself
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...settings.batch })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: settings.protocol === 'http/protobuf' ? new ProtobufExporter() : new JsonExporter(),
+        ...settings.batch,
+      }),
+    ],
   });
   const tracer = provider.getTracer('skiff', version);
   return {

@@ -28,6 +28,8 @@ export interface OtlpSettings {
   ratio: number;
   /** Where spans go, for the start-up line (the exporter reads the same variables). */
   endpoint: string;
+  /** The body encoding over HTTP: JSON (the default here) or protobuf (OTEL_EXPORTER_OTLP_PROTOCOL). */
+  protocol: 'http/json' | 'http/protobuf';
   /** The batch span processor's settings (OTEL_BSP_*), where given. */
   batch: BatchSettings;
 }
@@ -90,9 +92,10 @@ export function otlpChoice(env: NodeJS.ProcessEnv): OtlpChoice {
   const protocol = (env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] ?? env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? '')
     .trim()
     .toLowerCase();
-  if (protocol !== '' && protocol !== 'http/json') {
+  const encoding = protocol === 'http/protobuf' ? 'http/protobuf' : 'http/json';
+  if (protocol !== '' && protocol !== encoding) {
     warnings.push(
-      `OTEL_EXPORTER_OTLP_PROTOCOL ${protocol}: Skiff sends OTLP over HTTP as JSON (http/json), which OTLP/HTTP receivers accept too`,
+      `OTEL_EXPORTER_OTLP_PROTOCOL ${protocol}: Skiff sends OTLP over HTTP, as JSON (http/json) or protobuf (http/protobuf); using http/json`,
     );
   }
   const samplerName = (env['OTEL_TRACES_SAMPLER'] ?? '').trim().toLowerCase();
@@ -107,5 +110,9 @@ export function otlpChoice(env: NodeJS.ProcessEnv): OtlpChoice {
   const endpoint =
     signal !== '' ? signal : shared !== '' ? `${shared.replace(/\/+$/, '')}/v1/traces` : DEFAULT_ENDPOINT;
   const batch = batchSettings(env, warnings);
-  return { enabled: true, settings: { serviceName, sampler, ratio, endpoint, batch }, warnings };
+  return {
+    enabled: true,
+    settings: { serviceName, sampler, ratio, endpoint, protocol: encoding, batch },
+    warnings,
+  };
 }

@@ -76,7 +76,7 @@ describe('OTEL_* variables', () => {
     const choice = otlpChoice({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       OTEL_SERVICE_NAME: 'edge-1',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.25',
       OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -90,9 +90,10 @@ describe('OTEL_* variables', () => {
       sampler: 'parentbased_traceidratio',
       ratio: 0.25,
       endpoint: 'http://collector:4318/v1/traces',
+      protocol: 'http/json',
       batch: { scheduledDelayMillis: 100, maxQueueSize: 65_536 },
     });
-    expect(choice.warnings.join('\n')).toMatch(/http\/protobuf/);
+    expect(choice.warnings.join('\n')).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL grpc/);
     expect(choice.warnings.join('\n')).toMatch(/OTEL_BSP_EXPORT_TIMEOUT/);
   });
 
@@ -104,7 +105,13 @@ describe('OTEL_* variables', () => {
         serviceName: 'skiff',
         sampler: 'parentbased_always_on',
         endpoint: 'http://localhost:4318/v1/traces',
+        protocol: 'http/json',
       },
     });
+    const protobuf = otlpChoice({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    });
+    expect(protobuf).toMatchObject({ enabled: true, settings: { protocol: 'http/protobuf' }, warnings: [] });
   });
 });
