@@ -127,7 +127,7 @@ export async function startServer(
     sandbox.describe(config.sandbox.limits),
   );
   const executor = new Executor(config, logs, logger.child({ part: 'executor' }), sandbox);
-  // OTLP export of invocation spans, when the OTEL_* variables ask for it (docs/operations/tracing.md)
+  // OTLP export of invocation spans, when the OTEL_* variables ask for it (docs/operations.md)
   const tracing = await startTracing(process.env, logger.child({ part: 'tracing' }));
   executor.serveState({ state, exists: (fn) => registry.getFunction(fn) !== undefined });
   // every compiled-in flavor, whether or not its dialect is enabled: flavors are the functions' own

@@ -1,5 +1,5 @@
 /**
- * Backups (docs/operations/backups.md): `skiff backup` of a running platform while calls are in
+ * Backups (docs/operations.md): `skiff backup` of a running platform while calls are in
  * flight, `skiff restore` into a fresh data directory, and a platform started on it serves every
  * function with its versions, secrets, state, workflow and queued call. Hostile or damaged archives
  * are refused with stable codes, and nothing is written outside the target.

@@ -2,7 +2,7 @@
  * The packaging files, checked by the tools that can check them here: `systemd-analyze verify` for the
  * systemd unit, a Dockerfile linter (dockerfile-utils) for the Containerfile and the Kubernetes
  * schemas (kubernetes-models) for the manifests. No container engine or cluster runs here, so the
- * last two are linted, never run (docs/operations/install.md says so).
+ * last two are linted, never run (docs/operations.md says so).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Tracing on the triggers beyond the HTTP gateway (docs/operations/tracing.md): a W3C traceparent in
+ * Tracing on the triggers beyond the HTTP gateway (docs/operations.md): a W3C traceparent in
  * gRPC call metadata and in MQTT 5 user properties (through a real Mosquitto) is continued by the
  * invocation, as the function's `ctx.traceId` and `ctx.traceparent` show. Runtimes without a ctx get
  * the invocation's own trace context: the binary runtime in its environment, the http runtime's server

@@ -1,5 +1,5 @@
 /**
- * Tracing (issue 21, docs/operations/tracing.md): a W3C traceparent on an HTTP call is continued by
+ * Tracing (issue 21, docs/operations.md): a W3C traceparent on an HTTP call is continued by
  * the invocation, handed to the function (`ctx.traceId`, `ctx.traceparent`), carried through
  * `ctx.call` and `ctx.cast` (the queued cast keeps it), written into every log line and into the
  * invocation record, and exported as OTLP spans whose tree mirrors the calls, to an OTLP/HTTP receiver

@@ -1,5 +1,5 @@
 /**
- * Upgrades keep data (docs/operations/upgrades.md): this Skiff starts on the data directory of the
+ * Upgrades keep data (docs/operations.md): this Skiff starts on the data directory of the
  * previous release (test/fixtures/datadir-v0.1.0.tar.gz, made by scripts/make-datadir-fixture.mjs with
  * that release's code), backs it up, migrates it, and serves everything in it; a data directory of a
  * newer schema is refused with SKIFF_E_DATA_DIR_TOO_NEW and left as it was.

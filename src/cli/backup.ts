@@ -1,7 +1,7 @@
 /**
  * `skiff backup <file>` (a running platform's data, through `POST /v1/backup`) and
  * `skiff restore <file> --data-dir <dir>` (into a data directory no platform runs on, on this
- * machine: there is no platform to ask). docs/operations/backups.md says what a backup holds.
+ * machine: there is no platform to ask). docs/operations.md says what a backup holds.
  */
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';

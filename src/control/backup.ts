@@ -1,6 +1,6 @@
 /**
  * `POST /v1/backup`: a backup of the running platform's data directory, streamed as a tar.gz
- * (src/store/backup/create.ts; docs/operations/backups.md). One at a time: a second ask while one is
+ * (src/store/backup/create.ts; docs/operations.md). One at a time: a second ask while one is
  * made answers 409, so that no client can fill the disk with work folders.
  */
 import { SkiffError } from '../shared/errors.js';

@@ -1,6 +1,6 @@
 /**
  * `GET /metrics`'s part of the OpenAPI document (openapi.ts spreads it into `paths`): the Prometheus
- * text exposition (metrics.ts; docs/operations/metrics.md lists the metrics).
+ * text exposition (metrics.ts; docs/operations.md lists the metrics).
  */
 const ref = (name: string) => ({ $ref: `#/components/responses/${name}` }) as const;
 

@@ -1,7 +1,7 @@
 /**
  * The platform's Prometheus metrics, in a registry of their own (never prom-client's global one). Every
  * labelled series of a function goes through a BoundedSeries (series.ts): capped, and forgotten with
- * the function. docs/operations/metrics.md lists them (a test keeps the two equal).
+ * the function. docs/operations.md lists them (a test keeps the two equal).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { BoundedSeries, DEFAULT_SERIES_CAP } from './series.js';

@@ -1,5 +1,5 @@
 /**
- * An invocation's place in a distributed trace (W3C Trace Context, docs/operations/tracing.md): the
+ * An invocation's place in a distributed trace (W3C Trace Context, docs/operations.md): the
  * trace it belongs to, its own span and the span it was called from.
  */
 export interface TraceContext {

@@ -5,7 +5,7 @@
  *
  * A span gets the ids the invocation already has (its function saw them as `ctx.traceparent`), so the
  * spans of its calls and casts, made from those ids, are its children. It holds names, times and
- * outcomes only: never a payload, a header or a secret (docs/operations/tracing.md).
+ * outcomes only: never a payload, a header or a secret (docs/operations.md).
  */
 import {
   ROOT_CONTEXT,

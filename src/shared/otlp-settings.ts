@@ -1,6 +1,6 @@
 /**
  * Whether and how invocations are exported as OpenTelemetry spans (OTLP over HTTP), from the standard
- * `OTEL_*` variables (docs/operations/tracing.md). Off unless asked for; reads nothing else.
+ * `OTEL_*` variables (docs/operations.md). Off unless asked for; reads nothing else.
  */
 
 export type SamplerName =

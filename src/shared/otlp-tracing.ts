@@ -1,5 +1,5 @@
 /**
- * Optional OTLP export of invocations as spans (docs/operations/tracing.md). Off unless the `OTEL_*`
+ * Optional OTLP export of invocations as spans (docs/operations.md). Off unless the `OTEL_*`
  * variables ask for it; then the SDK module is loaded (a dynamic import, never when off) and
  * subscribes to the executor's channel of invocation spans. The executor publishes only while someone
  * subscribes: with tracing off, an invocation costs one boolean check.

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The names Skiff's package.json has had: the repository's, and the one published (docs/operations/install.md). */
+/** The names Skiff's package.json has had: the repository's, and the one published (docs/operations.md). */
 const PACKAGE_NAMES = new Set(['skiff', 'skiff-faas']);
 
 let cached: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * A backup of a data directory, made while the platform runs (docs/operations/backups.md): into a
+ * A backup of a data directory, made while the platform runs (docs/operations.md): into a
  * folder of its own under `<dataDir>/backups/`, every database is copied with SQLite's online backup
  * (each a consistent moment of itself), the versions' code and the kept files (manifest.ts) are
  * linked (or copied: a version's files never change once it is in place), and a manifest lists every
