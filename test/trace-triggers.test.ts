@@ -5,15 +5,11 @@
  * the invocation's own trace context: the binary runtime in its environment, the http runtime's server
  * as the `traceparent` and `tracestate` headers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { credentials, Metadata, type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startPlatform, type TestPlatform } from './helpers/platform.js';
 import { invoke, InvokerClient, json, ok, target } from './grpc/setup.js';
-import { freePort, MOSQUITTO, pub, sub, untilListening } from './mqtt/mosquitto.js';
+import { pub, startMosquitto, sub } from './mqtt/mosquitto.js';
 import { subscribed, withRules } from './mqtt/setup.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -27,20 +23,15 @@ interface Answer {
 }
 
 describe('trace context on gRPC and MQTT', () => {
-  let mosquitto: ChildProcess | undefined;
+  let broker: Awaited<ReturnType<typeof startMosquitto>> | undefined;
   let port = 0;
-  let confDir = '';
   let rulesDir = '';
   let p: TestPlatform | undefined;
   let client: Client | undefined;
 
   beforeAll(async () => {
-    port = await freePort();
-    confDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-mosquitto-'));
-    const conf = path.join(confDir, 'mosquitto.conf');
-    await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-    await untilListening(port);
+    broker = await startMosquitto();
+    port = broker.port;
     p = await startPlatform({ config: { mqtt: { url: `mqtt://127.0.0.1:${port}` } } });
     rulesDir = await withRules('trace-b', [{ subscribe: 'trace/in', publish: 'trace/out' }]);
     await p.deployAll({ 'trace-b': 'trace-b', 'trace-sh': 'trace-sh', 'trace-http': 'trace-http' });
@@ -54,11 +45,7 @@ describe('trace context on gRPC and MQTT', () => {
     client?.close();
     await p?.stop();
     if (p !== undefined) await removeDir(p.dataDir);
-    mosquitto?.kill('SIGTERM');
-    if (mosquitto !== undefined && mosquitto.exitCode === null) {
-      await new Promise((resolve) => mosquitto?.once('exit', resolve));
-    }
-    if (confDir !== '') await removeDir(confDir);
+    await broker?.stop();
     if (rulesDir !== '') await removeDir(rulesDir);
   });
 

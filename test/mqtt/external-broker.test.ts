@@ -15,38 +15,29 @@ import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, removeDir, startPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitUntil } from '../helpers/wait.js';
-import { freePort, MOSQUITTO, pub, sub, untilListening } from './mosquitto.js';
+import { freePort, MOSQUITTO, pub, startMosquitto, sub, untilListening } from './mosquitto.js';
 import { Inbox, subscribed } from './setup.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'skiff.js');
 
 describe('MQTT trigger with an external broker (Mosquitto)', () => {
-  let mosquitto: ChildProcess | undefined;
+  let broker: Awaited<ReturnType<typeof startMosquitto>> | undefined;
   let port = 0;
-  let confDir = '';
   let dataDir = '';
   let brokerUrl = '';
   let p: TestPlatform | undefined;
   let serve: ChildProcess | undefined;
 
   beforeAll(async () => {
-    port = await freePort();
-    confDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-mosquitto-'));
-    const conf = path.join(confDir, 'mosquitto.conf');
-    await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-    await untilListening(port);
+    broker = await startMosquitto();
+    port = broker.port;
     brokerUrl = `mqtt://127.0.0.1:${port}`;
     dataDir = await makeDataDir();
   });
   afterAll(async () => {
     if (serve !== undefined && serve.exitCode === null && serve.signalCode === null) serve.kill('SIGKILL');
     await p?.stop();
-    mosquitto?.kill('SIGTERM');
-    if (mosquitto !== undefined && mosquitto.exitCode === null) {
-      await new Promise((resolve) => mosquitto?.once('exit', resolve));
-    }
-    await removeDir(confDir);
+    await broker?.stop();
     await removeDir(dataDir);
   });
 

@@ -1,5 +1,8 @@
 /** A real Mosquitto for the MQTT tests: its binary, a free port, and its CLI clients as promises. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { connect as connectTcp, createServer, type AddressInfo } from 'node:net';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -82,4 +85,27 @@ export function sub(
     });
   });
   return { ready, message };
+}
+
+/** An anonymous Mosquitto on a free 127.0.0.1 port, listening; `stop` ends it and removes its folder. */
+export async function startMosquitto(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const confDir = await mkdtemp(path.join(os.tmpdir(), 'skiff-mosquitto-'));
+  const conf = path.join(confDir, 'mosquitto.conf');
+  await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const stop = async (): Promise<void> => {
+    mosquitto.kill('SIGTERM');
+    if (mosquitto.exitCode === null && mosquitto.signalCode === null) {
+      await new Promise((resolve) => mosquitto.once('exit', resolve));
+    }
+    await rm(confDir, { recursive: true, force: true });
+  };
+  try {
+    await untilListening(port);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, stop };
 }
