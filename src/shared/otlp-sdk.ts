@@ -84,8 +84,14 @@ export function createSpanSink(settings: OtlpSettings, version: string): SpanSin
     }),
     idGenerator: ids,
     sampler: samplerOf(settings.sampler, settings.ratio),
-    // the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION itself
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...settings.batch })],
+    // the endpoint checked by otlp-settings.ts, the one the log names; the exporter reads
+    // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, _TIMEOUT, _COMPRESSION itself
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: settings.endpoint }),
+        ...settings.batch,
+      }),
+    ],
   });
   const tracer = provider.getTracer('skiff', version);
   return {

@@ -7,7 +7,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Logger } from './logger.js';
 import { INVOCATION_SPAN_CHANNEL, type InvocationSpan } from '../model/trace.js';
-import { otlpChoice, type OtlpSettings } from './otlp-settings.js';
+import { otlpChoice, shownEndpoint, type OtlpSettings } from './otlp-settings.js';
 import type { SpanSink } from './otlp-sdk.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -62,7 +62,7 @@ export async function startTracing(
   subscribe(INVOCATION_SPAN_CHANNEL, onSpan);
   logger.info(
     {
-      endpoint: choice.settings.endpoint,
+      endpoint: shownEndpoint(choice.settings.endpoint),
       service: choice.settings.serviceName,
       sampler: choice.settings.sampler,
     },
