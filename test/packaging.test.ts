@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_PROBES } from '../src/shared/health-http.js';
+import { CONTROL_PROBES, GATEWAY_PROBES } from '../src/shared/health-http.js';
 import { ROOT } from './helpers/cli.js';
 
 const run = promisify(execFile);
@@ -90,7 +90,8 @@ describe('the Containerfile and the Kubernetes manifests', () => {
       };
     };
     const container = statefulSet.spec.template.spec.containers[0];
-    expect(container?.['livenessProbe']?.httpGet.path).toBe(GATEWAY_PROBES.live);
+    // liveness on the control API (test/security/probe-liveness-full-gateway.test.ts)
+    expect(container?.['livenessProbe']?.httpGet.path).toBe(CONTROL_PROBES.live);
     expect(container?.['readinessProbe']?.httpGet.path).toBe(GATEWAY_PROBES.ready);
     expect(statefulSet.spec.volumeClaimTemplates).toHaveLength(1);
     for (const { file, obj } of objects) {

@@ -8,6 +8,8 @@
  * outcomes only: never a payload, a header or a secret (docs/operations.md).
  */
 import {
+  diag,
+  DiagLogLevel,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -15,7 +17,7 @@ import {
   type Attributes,
   type Context,
 } from '@opentelemetry/api';
-import { TraceState } from '@opentelemetry/core';
+import { loggingErrorHandler, setGlobalErrorHandler, TraceState } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -76,7 +78,37 @@ function faasTrigger(trigger: string): string {
   return 'other';
 }
 
-export function createSpanSink(settings: OtlpSettings, version: string): SpanSink {
+/** What the message of an SDK problem says, in one line. */
+function describe(problem: unknown): string {
+  if (problem instanceof Error) return problem.message;
+  return typeof problem === 'string' ? problem : String(problem);
+}
+
+/**
+ * The SDK's failed exports (its global error handler) and warnings (dropped spans, ignored settings)
+ * go to `report`: without it they went to OpenTelemetry's own diagnostics logger, which logs nothing,
+ * and a collector that is down or refuses lost every span without a word. Process-wide, like the SDK's.
+ */
+function reportProblems(report: (problem: string) => void): () => void {
+  setGlobalErrorHandler((err) => report(describe(err)));
+  const warn = (message: string, ...args: unknown[]): void =>
+    report([message, ...args.map(describe)].join(' '));
+  diag.setLogger(
+    { error: warn, warn, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+  return () => {
+    diag.disable();
+    setGlobalErrorHandler(loggingErrorHandler());
+  };
+}
+
+export function createSpanSink(
+  settings: OtlpSettings,
+  version: string,
+  report: (problem: string) => void = () => undefined,
+): SpanSink {
+  const quiet = reportProblems(report);
   const ids = new GivenIds();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
@@ -85,10 +117,14 @@ export function createSpanSink(settings: OtlpSettings, version: string): SpanSin
     }),
     idGenerator: ids,
     sampler: samplerOf(settings.sampler, settings.ratio),
-    // the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION itself
+    // the endpoint checked by otlp-settings.ts, the one the log names; the exporter reads
+    // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, _TIMEOUT, _COMPRESSION itself
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter: settings.protocol === 'http/protobuf' ? new ProtobufExporter() : new JsonExporter(),
+        exporter:
+          settings.protocol === 'http/protobuf'
+            ? new ProtobufExporter({ url: settings.endpoint })
+            : new JsonExporter({ url: settings.endpoint }),
         ...settings.batch,
       }),
     ],
@@ -134,6 +170,6 @@ export function createSpanSink(settings: OtlpSettings, version: string): SpanSin
       else if (s.status !== undefined && s.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end(s.endMs);
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: () => provider.shutdown().finally(quiet),
   };
 }

@@ -26,7 +26,7 @@ export interface OtlpSettings {
   sampler: SamplerName;
   /** The ratio of the `*traceidratio` samplers (OTEL_TRACES_SAMPLER_ARG, default 1). */
   ratio: number;
-  /** Where spans go, for the start-up line (the exporter reads the same variables). */
+  /** Where spans go: handed to the exporter (which reads the headers, timeout and compression itself). */
   endpoint: string;
   /** The body encoding over HTTP: JSON (the default here) or protobuf (OTEL_EXPORTER_OTLP_PROTOCOL). */
   protocol: 'http/json' | 'http/protobuf';
@@ -71,6 +71,33 @@ export type OtlpChoice =
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/traces';
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The endpoint as the start-up log shows it: without a user, password or query string, where an
+ * operator may have put the collector's credentials.
+ */
+export function shownEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (url.username !== '' || url.password !== '') {
+      url.username = '***';
+      url.password = '';
+    }
+    if (url.search !== '') url.search = '?***';
+    return url.href;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** What the `OTEL_*` variables ask for; `warnings` name what is not honoured, for the start-up log. */
 export function otlpChoice(env: NodeJS.ProcessEnv): OtlpChoice {
   const warnings: string[] = [];
@@ -109,6 +136,13 @@ export function otlpChoice(env: NodeJS.ProcessEnv): OtlpChoice {
   const serviceName = env['OTEL_SERVICE_NAME']?.trim() || 'skiff';
   const endpoint =
     signal !== '' ? signal : shared !== '' ? `${shared.replace(/\/+$/, '')}/v1/traces` : DEFAULT_ENDPOINT;
+  // the SDK would fall back to http://localhost:4318 (with the collector's headers) on a URL it cannot
+  // parse, whoever listens there: a bad endpoint turns the export off instead
+  if (!isHttpUrl(endpoint)) {
+    const name = signal !== '' ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    warnings.push(`${name} is not an http:// or https:// URL; spans are not exported`);
+    return off;
+  }
   const batch = batchSettings(env, warnings);
   return {
     enabled: true,

@@ -7,7 +7,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Logger } from './logger.js';
 import { INVOCATION_SPAN_CHANNEL, type InvocationSpan } from '../model/trace.js';
-import { otlpChoice, type OtlpSettings } from './otlp-settings.js';
+import { otlpChoice, shownEndpoint, type OtlpSettings } from './otlp-settings.js';
 import type { SpanSink } from './otlp-sdk.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,10 +34,36 @@ export interface RunningTracing {
 const STOP_WAIT_MS = 5000;
 
 /** Makes the span sink: the SDK module, imported only here. Replaceable for a test of the choice. */
-export type SinkFactory = (settings: OtlpSettings, version: string) => Promise<SpanSink>;
+export type SinkFactory = (
+  settings: OtlpSettings,
+  version: string,
+  report: (problem: string) => void,
+) => Promise<SpanSink>;
 
-const loadSdk: SinkFactory = async (settings, version) =>
-  (await import('./otlp-sdk.js')).createSpanSink(settings, version);
+const loadSdk: SinkFactory = async (settings, version, report) =>
+  (await import('./otlp-sdk.js')).createSpanSink(settings, version, report);
+
+/** How often at most the export's problems are logged (a collector that is down fails every batch). */
+const REPORT_EVERY_MS = 60_000;
+
+/** Logs the export's problems (a failed batch, dropped spans): the first at once, then one a minute with a count. */
+function problemReporter(logger: Logger, now: () => number = Date.now): (problem: string) => void {
+  let lastAt: number | undefined;
+  let since = 0;
+  return (problem) => {
+    const t = now();
+    if (lastAt !== undefined && t - lastAt < REPORT_EVERY_MS) {
+      since++;
+      return;
+    }
+    logger.warn(
+      { problem: problem.slice(0, 500), ...(since > 0 ? { alsoSince: since } : {}) },
+      'the OTLP export of spans failed',
+    );
+    lastAt = t;
+    since = 0;
+  };
+}
 
 /** Starts the export if `env` asks for it; undefined (and nothing loaded) when it does not. */
 export async function startTracing(
@@ -48,7 +74,7 @@ export async function startTracing(
   const choice = otlpChoice(env);
   for (const warning of choice.warnings) logger.warn(warning);
   if (!choice.enabled) return undefined;
-  const sink = await factory(choice.settings, skiffVersion());
+  const sink = await factory(choice.settings, skiffVersion(), problemReporter(logger));
   let failed = false;
   const onSpan = (message: unknown): void => {
     try {
@@ -62,7 +88,7 @@ export async function startTracing(
   subscribe(INVOCATION_SPAN_CHANNEL, onSpan);
   logger.info(
     {
-      endpoint: choice.settings.endpoint,
+      endpoint: shownEndpoint(choice.settings.endpoint),
       service: choice.settings.serviceName,
       sampler: choice.settings.sampler,
     },
