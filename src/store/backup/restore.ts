@@ -15,6 +15,7 @@ import { extractArchive } from '../archive/extract.js';
 import type { ArchiveLimits } from '../archive/limits.js';
 import { SCHEMA_VERSION } from '../schema/steps.js';
 import { refuseNewer, writeSchema } from '../schema/version.js';
+import { checkDatabases } from './check-databases.js';
 import { BACKUPS_DIR } from './create.js';
 import { isBackupPath, MANIFEST_FILE, manifestSchema, type Manifest } from './manifest.js';
 
@@ -159,6 +160,11 @@ export async function restoreBackup(
     const manifest = await readManifest(staging);
     refuseNewer(manifest.schema, SCHEMA_VERSION, `the backup ${archive}`);
     await verify(staging, manifest);
+    // the registry's rows become paths at the start: they are checked like the archive's own
+    checkDatabases(
+      staging,
+      manifest.files.map((f) => f.path).filter((p) => !p.includes('/') && p.endsWith('.db')),
+    );
     await rm(path.join(staging, MANIFEST_FILE));
     await ownerOnly(staging);
     // the schema it was made at: the next start migrates it (after a backup) when it is older
