@@ -9,6 +9,7 @@ import { chmodSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from '
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from '../helpers/cli.js';
 import { startPlatform, TMP_PREFIX, type TestPlatform } from '../helpers/platform.js';
@@ -37,6 +38,8 @@ describe('red team: the file skiff backup writes', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(lstatSync(file).mode & 0o777).toBe(0o600);
+    // and it is the whole backup
+    expect(gunzipSync(readFileSync(file)).includes('skiff-backup.json')).toBe(true);
   });
 
   it('is never written through a link planted at <file>.partial', async () => {
@@ -50,5 +53,6 @@ describe('red team: the file skiff backup writes', () => {
     const st = lstatSync(file);
     expect(st.isFile()).toBe(true);
     expect(st.mode & 0o777).toBe(0o600);
+    expect(gunzipSync(readFileSync(file)).includes('skiff-backup.json')).toBe(true);
   });
 });
