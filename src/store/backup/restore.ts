@@ -17,7 +17,7 @@ import { SCHEMA_VERSION } from '../schema/steps.js';
 import { refuseNewer, writeSchema } from '../schema/version.js';
 import { checkDatabases } from './check-databases.js';
 import { BACKUPS_DIR } from './create.js';
-import { isBackupPath, MANIFEST_FILE, manifestSchema, type Manifest } from './manifest.js';
+import { isBackupPath, MANIFEST_FILE, manifestSchema, MAX_PATH_DEPTH, type Manifest } from './manifest.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +26,7 @@ export const RESTORE_LIMITS: ArchiveLimits = {
   maxPackedBytes: 1024 * MiB,
   maxUnpackedBytes: 4096 * MiB,
   maxEntries: 500_000,
-  maxDepth: 64,
+  maxDepth: MAX_PATH_DEPTH,
   maxCompressionRatio: 100,
   ratioMinBytes: MiB,
 };
