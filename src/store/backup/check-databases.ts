@@ -8,7 +8,7 @@
  * - no database holds a trigger or a view (Skiff's tables have none; a trigger would change rows after
  *   this check, at the platform's next write);
  * - every function name of registry.db is a function name, every version a whole number with a hex
- *   hash, every entry file a plain relative path.
+ *   hash (the entry is not a host path: it is read inside the sandbox, or handed to a custom runtime).
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -19,12 +19,6 @@ import { SkiffError } from '../../shared/errors.js';
 const invalid = (message: string): SkiffError => new SkiffError('SKIFF_E_BACKUP_INVALID', message);
 
 const HASH = /^[0-9a-f]{0,64}$/;
-
-function safeEntry(entry: unknown): boolean {
-  if (typeof entry !== 'string' || entry.length > 4096 || /[\0\\]/.test(entry)) return false;
-  if (entry === '') return true;
-  return !entry.startsWith('/') && entry.split('/').every((c) => c !== '..');
-}
 
 function checkRegistry(db: Database.Database): void {
   const tables = new Set(
@@ -43,18 +37,14 @@ function checkRegistry(db: Database.Database): void {
       `registry.db names a function ${JSON.stringify(String(badName).slice(0, 100))}: not a function name`,
     );
   if (!tables.has('versions')) return;
-  for (const row of db.prepare('SELECT function, version, hash, entry FROM versions').iterate()) {
-    const { function: fn, version, hash, entry } = row as Record<string, unknown>;
+  for (const row of db.prepare('SELECT function, version, hash FROM versions').iterate()) {
+    const { function: fn, version, hash } = row as Record<string, unknown>;
     if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)
       throw invalid(
         `registry.db holds a version of ${String(fn)} numbered ${JSON.stringify(String(version).slice(0, 30))}`,
       );
     if (typeof hash !== 'string' || !HASH.test(hash))
       throw invalid(`registry.db holds version ${version} of ${String(fn)} with a hash that no deploy makes`);
-    if (!safeEntry(entry))
-      throw invalid(
-        `registry.db holds version ${version} of ${String(fn)} with an entry file outside its code`,
-      );
   }
 }
 
