@@ -64,10 +64,13 @@ async function backup(file: string, cmd: Command): Promise<void> {
   const partial = `${out}.partial`;
   let bytes = 0;
   try {
+    // a fresh owner-only file: a `.partial` already there (left over, or planted in a shared folder:
+    // a file readable by others, a link to elsewhere) is removed, never written through
+    await rm(partial, { force: true });
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => (bytes += chunk.length));
     // a cut stream (the platform failed mid-way) rejects here, and leaves no archive behind
-    await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
+    await pipeline(body, createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
     await rename(partial, out);
   } catch (err) {
     await rm(partial, { force: true });

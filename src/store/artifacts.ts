@@ -2,7 +2,26 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { NAME_PATTERN } from '../model/spec.js';
+import { SkiffError } from '../shared/errors.js';
 import { shareCode, type CodeGroup } from './data-dir.js';
+
+/** A version's content hash as the deploy stores it: hex (sha256), or '' for a build that failed. */
+const HASH_PATTERN = /^[0-9a-f]{0,64}$/;
+
+/**
+ * The names and hashes that make a path come from the registry, which a restored backup or a
+ * hand-edited registry.db may hold anything in: a name like `../../home/x` or a hash like `/../..`
+ * would point a version's code, and the removal of old versions, outside `functions/`.
+ */
+function checkedName(name: string): string {
+  if (!NAME_PATTERN.test(name))
+    throw new SkiffError(
+      'SKIFF_E_DATA_DIR_INVALID',
+      `the registry names a function ${JSON.stringify(name.slice(0, 100))}, which is not a function name: registry.db was altered; restore it from a backup`,
+    );
+  return name;
+}
 
 /**
  * Function code on the local file system: `<dataDir>/functions/<name>/v<version>-<hash12>/`, made by
@@ -31,7 +50,12 @@ export class ArtifactStore {
   }
 
   versionDir(name: string, version: number, hash: string): string {
-    return path.join(this.functions, name, `v${version}-${hash.slice(0, 12)}`);
+    if (!Number.isSafeInteger(version) || version < 0 || !HASH_PATTERN.test(hash))
+      throw new SkiffError(
+        'SKIFF_E_DATA_DIR_INVALID',
+        `the registry holds version ${JSON.stringify(String(version).slice(0, 30))} of ${JSON.stringify(name.slice(0, 100))} with the hash ${JSON.stringify(hash.slice(0, 100))}, which no deploy makes: registry.db was altered; restore it from a backup`,
+      );
+    return path.join(this.functions, checkedName(name), `v${version}-${hash.slice(0, 12)}`);
   }
 
   async commit(stagingDir: string, name: string, version: number, hash: string): Promise<string> {
@@ -48,7 +72,7 @@ export class ArtifactStore {
   }
 
   async removeFunction(name: string): Promise<void> {
-    await rm(path.join(this.functions, name), { recursive: true, force: true });
+    await rm(path.join(this.functions, checkedName(name)), { recursive: true, force: true });
   }
 
   /** Removes staging folders left by a crash during a deploy. */

@@ -14,7 +14,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create } from 'tar';
 import { copyDatabases } from './sqlite-copy.js';
-import { BACKUP_FORMAT, KEPT_FILES, MANIFEST_FILE, type Manifest, type ManifestFile } from './manifest.js';
+import {
+  BACKUP_FORMAT,
+  isBackupPath,
+  KEPT_FILES,
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestFile,
+} from './manifest.js';
 import { SCHEMA_VERSION } from '../schema/steps.js';
 import { skiffVersion } from '../schema/version.js';
 
@@ -52,7 +59,10 @@ function codeFiles(dataDir: string): { files: string[]; skipped: string[] } {
   if (!existsSync(root)) return { files, skipped };
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
     const rel = path.relative(dataDir, path.join(entry.parentPath, entry.name));
-    if (entry.isFile()) files.push(rel);
+    // a file a restore would refuse (a backslash in its name, too deep: a build may write them) is
+    // left out like a link, rather than making the whole backup unrestorable
+    const posix = rel.split(path.sep).join('/');
+    if (entry.isFile() && isBackupPath(posix)) files.push(rel);
     else if (!entry.isDirectory()) skipped.push(rel);
   }
   return { files: files.sort(), skipped: skipped.sort() };

@@ -22,6 +22,14 @@ export const KEPT_FILES = [
   'mqtt-credentials.json',
 ] as const;
 
+/**
+ * The deepest path (in components) a backup holds and a restore accepts: a version's code may be 64
+ * deep below its folder (the upload limit) and deeper where a build wrote it (pip install), under
+ * `functions/<name>/<version>/`. A deeper file is left out of the backup (listed in `skipped`), so that
+ * no tenant can make the whole backup unrestorable.
+ */
+export const MAX_PATH_DEPTH = 128;
+
 /** Whether a manifest path is one a backup may hold (and so one a restore may write). */
 export function isBackupPath(p: string): boolean {
   if ((KEPT_FILES as readonly string[]).includes(p)) return true;
@@ -30,6 +38,8 @@ export function isBackupPath(p: string): boolean {
   const parts = p.split('/');
   return (
     parts.length >= 4 &&
+    parts.length <= MAX_PATH_DEPTH &&
+    p.length <= 4096 &&
     parts[0] === 'functions' &&
     parts.every((c) => c !== '' && c !== '.' && c !== '..' && !/[\0\\]/.test(c))
   );

@@ -8,15 +8,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SkiffError } from '../../shared/errors.js';
 import { extractArchive } from '../archive/extract.js';
 import type { ArchiveLimits } from '../archive/limits.js';
 import { SCHEMA_VERSION } from '../schema/steps.js';
 import { refuseNewer, writeSchema } from '../schema/version.js';
+import { checkDatabases } from './check-databases.js';
 import { BACKUPS_DIR } from './create.js';
-import { isBackupPath, MANIFEST_FILE, manifestSchema, type Manifest } from './manifest.js';
+import { isBackupPath, MANIFEST_FILE, manifestSchema, MAX_PATH_DEPTH, type Manifest } from './manifest.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,7 +26,7 @@ export const RESTORE_LIMITS: ArchiveLimits = {
   maxPackedBytes: 1024 * MiB,
   maxUnpackedBytes: 4096 * MiB,
   maxEntries: 500_000,
-  maxDepth: 64,
+  maxDepth: MAX_PATH_DEPTH,
   maxCompressionRatio: 100,
   ratioMinBytes: MiB,
 };
@@ -99,9 +100,18 @@ async function verify(dir: string, manifest: Manifest): Promise<void> {
     if (listed.has(f.path)) throw invalid(`the manifest names ${f.path} twice`);
     listed.set(f.path, f);
   }
-  const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
-    (e) => !e.isDirectory(),
-  );
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  // a folder no listed file is in (an empty `backups/`, `logs/`, `endpoints.json/`) is refused too:
+  // it would land in the data directory unchecked, or clash with what stays there
+  const folders = new Set<string>();
+  for (const rel of listed.keys())
+    for (let d = path.posix.dirname(rel); d !== '.'; d = path.posix.dirname(d)) folders.add(d);
+  for (const entry of entries.filter((e) => e.isDirectory())) {
+    const rel = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    if (!folders.has(rel))
+      throw invalid(`the folder ${rel} is in the archive, but no file of its manifest is in it`);
+  }
+  const found = entries.filter((e) => !e.isDirectory());
   for (const entry of found) {
     const rel = path.relative(dir, path.join(entry.parentPath, entry.name));
     if (rel === MANIFEST_FILE) continue;
@@ -115,6 +125,38 @@ async function verify(dir: string, manifest: Manifest): Promise<void> {
     if (st.size !== want.size) throw invalid(`${rel} is ${st.size} bytes, the manifest says ${want.size}`);
     if ((await sha256(full)) !== want.sha256)
       throw invalid(`${rel} does not match its sha256 in the manifest`);
+  }
+}
+
+/**
+ * Moves what was in `target` to backups/replaced-<time>/ (when `replace`), then the staging folder's
+ * entries into `target`. A rename that fails half-way (a full disk, a folder that appeared) undoes
+ * the renames made so far, so the data directory is never left with only part of either.
+ */
+async function moveIntoPlace(target: string, staging: string, replace: boolean): Promise<string | undefined> {
+  const done: [from: string, to: string][] = [];
+  const move = async (from: string, to: string): Promise<void> => {
+    await rename(from, to);
+    done.push([from, to]);
+  };
+  let replaced: string | undefined;
+  try {
+    if (replace) {
+      // what was there goes to backups/replaced-<time>/ (backups/ itself stays where it is)
+      replaced = path.join(target, BACKUPS_DIR, `replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      await mkdir(replaced, { recursive: true, mode: 0o700 });
+      for (const name of await readdir(target)) {
+        if (name === BACKUPS_DIR || name === path.basename(staging)) continue;
+        await move(path.join(target, name), path.join(replaced, name));
+      }
+    }
+    for (const name of await readdir(staging)) await move(path.join(staging, name), path.join(target, name));
+    return replaced;
+  } catch (err) {
+    for (const [from, to] of done.reverse()) await rename(to, from).catch(() => undefined);
+    // only when empty: whatever could not be moved back stays there, never removed
+    if (replaced !== undefined) await rmdir(replaced).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -159,22 +201,16 @@ export async function restoreBackup(
     const manifest = await readManifest(staging);
     refuseNewer(manifest.schema, SCHEMA_VERSION, `the backup ${archive}`);
     await verify(staging, manifest);
+    // the registry's rows become paths at the start: they are checked like the archive's own
+    checkDatabases(
+      staging,
+      manifest.files.map((f) => f.path).filter((p) => !p.includes('/') && p.endsWith('.db')),
+    );
     await rm(path.join(staging, MANIFEST_FILE));
     await ownerOnly(staging);
     // the schema it was made at: the next start migrates it (after a backup) when it is older
     writeSchema(staging, manifest.schema);
-    let replaced: string | undefined;
-    if (nonEmpty) {
-      // what was there goes to backups/replaced-<time>/ (backups/ itself stays where it is)
-      replaced = path.join(target, BACKUPS_DIR, `replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      await mkdir(replaced, { recursive: true, mode: 0o700 });
-      for (const name of await readdir(target)) {
-        if (name === BACKUPS_DIR || name === path.basename(staging)) continue;
-        await rename(path.join(target, name), path.join(replaced, name));
-      }
-    }
-    for (const name of await readdir(staging))
-      await rename(path.join(staging, name), path.join(target, name));
+    const replaced = await moveIntoPlace(target, staging, nonEmpty);
     return { manifest, dataDir: target, ...(replaced === undefined ? {} : { replaced }) };
   } catch (err) {
     // a target this restore made goes again: a refused archive leaves nothing behind
