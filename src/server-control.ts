@@ -3,7 +3,6 @@
  * parts, the dialects' management handlers, the admin token and the request guard.
  */
 import type { RequestListener } from 'node:http';
-import type { EnabledDialects } from './compat/index.js';
 import { createControlApp, type Route } from './control/app.js';
 import { functionRoutes } from './control/functions.js';
 import { invocationRoutes } from './control/invocations.js';
@@ -35,7 +34,11 @@ export interface ControlAppDeps {
   deployer: Deployer;
   workflows: WorkflowResolver;
   accessKeys: Parameters<typeof tokenRoutes>[0]['keys'];
-  compat: EnabledDialects;
+  /** What the enabled dialects add: workflow formats and management handlers (server.ts has them). */
+  compat: {
+    workflowFormats: NonNullable<Parameters<typeof workflowRoutes>[0]['formats']>;
+    management: Parameters<typeof createControlApp>[3];
+  };
   health: Health;
   /** The endpoints as they are once listening (filled in after this app is made). */
   endpoints: () => Record<string, string>;

@@ -69,6 +69,12 @@ function requestGetter(): typeof Request {
  */
 export function installFetchGlobals(): void {
   if (loaded !== undefined || fetchWrapper !== undefined) return;
+  // Node.js 22 and later load their fetch implementation while they start (the globals are plain
+  // values, no getters): there is nothing to defer, so the stand-ins link to Node's classes now
+  if (originalRequest?.get === undefined) {
+    fetchClasses();
+    return;
+  }
   if (originalRequest?.get !== undefined) {
     Object.defineProperty(globalThis, 'Request', {
       configurable: true,
