@@ -8,7 +8,16 @@
  * with Node's `--cpu-prof`. Sampling costs some CPU: the per-request CPU of this run is a little above
  * the throughput suite's.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runLoad } from '../load.js';
@@ -139,21 +148,24 @@ export async function profileSuite(ctx: SuiteContext): Promise<ProfileResult> {
   const dataDir = await makeDataDir();
   const extra: string[] = [];
   let flags = [...NODE_FLAGS];
-  if (perf && process.execPath.startsWith('/usr/')) {
+  if (perf) {
     // the instance's Node with the same flags: a wrapper as runtimes.node (bound into the sandbox)
-    // <folder>/bin/node: the sandbox binds <folder> (an interpreter's prefix) read-only
+    // <folder>/bin/node: the sandbox binds <folder> (an interpreter's prefix) read-only, and /usr; a
+    // Node outside /usr (e.g. fetched into the checkout's .node/) is copied next to the wrapper
     mkdirSync(path.join(scratch, 'bin'), { mode: 0o755 });
+    let real = process.execPath;
+    if (!real.startsWith('/usr/')) {
+      real = path.join(scratch, 'bin', 'node-real');
+      copyFileSync(process.execPath, real);
+      chmodSync(real, 0o755);
+    }
     const wrapper = path.join(scratch, 'bin', 'node');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${NODE_FLAGS.join(' ')} "$@"\n`, {
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${real} ${NODE_FLAGS.join(' ')} "$@"\n`, {
       mode: 0o755,
     });
     const config = path.join(scratch, 'skiff.config.json');
     writeFileSync(config, JSON.stringify({ runtimes: { node: wrapper } }));
     extra.push('--config', config);
-  } else if (perf) {
-    notes.push(
-      `the instance is not profiled: Node (${process.execPath}) lives outside /usr, so a wrapper cannot reach it inside the sandbox`,
-    );
   } else {
     flags = ['--cpu-prof', '--cpu-prof-dir', scratch];
     notes.push(
