@@ -3,8 +3,8 @@
  * a burst of requests) and stays grown: V8 never shrinks it on its own while the process is idle, and
  * a regular full collection leaves it as is. A full collection of the `last-resort` flavor does shrink
  * it (docs/architecture.md, "Idle memory"). It runs once the platform has been quiet for
- * `memory.reduceAfterIdleMs` (nothing started, settled or in progress on any source), at most once
- * per quiet period, never while work is in flight. The collection is synchronous: what arrives
+ * `memory.reduceAfterIdleMs` (nothing started, settled or in progress on any source, seen by a check
+ * four times per that time), at most once per quiet period, never while work is in flight. The collection is synchronous: what arrives
  * meanwhile waits for it (tens of milliseconds).
  */
 import v8 from 'node:v8';
@@ -28,7 +28,7 @@ export interface MemoryReducerOptions {
 
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
-/** Checks every `afterIdleMs` (0: never); returns the function that stops it. */
+/** Checks four times per `afterIdleMs` (0: never); returns the function that stops it. */
 export function startMemoryReducer(
   afterIdleMs: number,
   platformLogger: Logger,
@@ -37,25 +37,26 @@ export function startMemoryReducer(
   const { sources } = options;
   const logger = platformLogger.child({ part: 'memory' });
   if (afterIdleMs <= 0) return () => undefined;
+  // so that the collection comes between 1 and 1.25 quiet times after the last activity
+  const every = Math.max(1, Math.round(afterIdleMs / 4));
   let seen = total(sources);
+  let quietSince = performance.now();
   let reduced = false;
-  let timer: NodeJS.Timeout | undefined;
   const check = (): void => {
     const now = total(sources);
     if (now !== seen || !options.ready() || sources.some((s) => s.busy())) {
-      // activity since the last check (or still busy): the quiet period starts again
+      // activity since the last check, or work in progress: the quiet period starts again
       if (now !== seen) reduced = false;
       seen = now;
-    } else if (!reduced) {
+      quietSince = performance.now();
+    } else if (!reduced && performance.now() - quietSince >= afterIdleMs) {
       reduced = true;
       reduce(logger);
     }
-    timer = setTimeout(check, afterIdleMs);
-    timer.unref();
   };
-  timer = setTimeout(check, afterIdleMs);
+  const timer = setInterval(check, every);
   timer.unref();
-  return () => clearTimeout(timer);
+  return () => clearInterval(timer);
 }
 
 function total(sources: readonly ActivitySource[]): number {
