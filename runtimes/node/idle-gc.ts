@@ -5,13 +5,12 @@
  * after a call settled or INIT, one full collection of the `last-resort` flavor, which shrinks it.
  * Again only after a call settles. Never before INIT (a warm-pool process: rehearsal.ts collects its
  * young garbage then). The collection is synchronous: an INVOKE arriving meanwhile waits for it.
- * The per-call cost is `settled()`: a counter and, when no check is pending, one timer.
+ * The per-call cost is `settled()`: a timestamp and, when no check is pending, one timer.
  */
 import { exposedGc } from './gc.js';
 
 const afterMs = Number(process.env['SKIFF_REDUCE_AFTER_IDLE_MS'] ?? 3_000);
-let settledCount = 0;
-let seen = 0;
+let lastSettled = 0;
 let pending = false;
 let inFlight: () => number = () => 0;
 
@@ -23,17 +22,17 @@ export function startIdleCollection(invocationsInFlight: () => number): void {
 
 /** An invocation settled (or INIT ended): the quiet period starts again. */
 export function settled(): void {
-  settledCount++;
+  lastSettled = performance.now();
   if (pending || !(afterMs > 0)) return;
   pending = true;
-  seen = settledCount;
   setTimeout(check, afterMs).unref();
 }
 
 function check(): void {
-  if (inFlight() > 0 || seen !== settledCount) {
-    seen = settledCount;
-    setTimeout(check, afterMs).unref();
+  const quiet = performance.now() - lastSettled;
+  if (inFlight() > 0 || quiet < afterMs) {
+    // a call in flight settles later (and sets lastSettled): look again a quiet time from then
+    setTimeout(check, inFlight() > 0 ? afterMs : afterMs - quiet).unref();
     return;
   }
   pending = false;
