@@ -152,7 +152,7 @@ export function sections(
           ? 'Idle means 1 s after start; instances are measured after one call.'
           : `Idle means quiet for ${seconds(m.quietMs)} (after start, or after an instance's one call): long enough for ` +
             'the platform and its Node instances to give back the young generation V8 grew (`memory.reduceAfterIdleMs`, ' +
-            '`memory.instanceReduceAfterIdleMs` at their defaults); the figures 1 s after start and 1 s after the call are given too.'),
+            "`memory.instanceReduceAfterIdleMs` at their defaults); the figures 1 s after start and right after the deploys (1 s after the last runtime's call) are given too."),
       '',
       '| what | RSS | PSS |',
       '| --- | ---: | ---: |',
@@ -168,7 +168,7 @@ export function sections(
     for (const [id, v] of Object.entries(m.instance)) {
       const label = `${labelOf(m.systems, id)} instance (${v.processes} process${v.processes === 1 ? '' : 'es'})`;
       if (v.rssAfterCall !== undefined)
-        out.push(`| one ${label}, 1 s after its call | ${mib(v.rssAfterCall)} | |`);
+        out.push(`| one ${label}, right after the deploys | ${mib(v.rssAfterCall)} | |`);
       out.push(`| one idle ${label}${quiet} | ${mib(v.rss)} | ${mib(v.pss)} |`);
     }
     out.push(`| platform process with those instances running | ${mib(m.platformWithInstancesRss)} | |`);

@@ -3,8 +3,8 @@
  * (RSS, and PSS, which splits shared pages between the processes mapping them). Idle means quiet for
  * as long as a user's platform is between bursts: QUIET_MS, long enough for the platform and its
  * Node instances to give back the young generation they grew (memory.reduceAfterIdleMs and
- * memory.instanceReduceAfterIdleMs at their defaults); the figures right after start and right after
- * the call are kept too.
+ * memory.instanceReduceAfterIdleMs at their defaults); the figures 1 s after start and 1 s after the
+ * last runtime's call are kept too.
  */
 import { processTree, pssBytes, rssBytes, sleep } from '../lib/proc.js';
 import { makeDataDir, removeDataDir, SkiffProcess } from '../platform.js';
