@@ -76,15 +76,18 @@ describe('the platform when idle', () => {
     // after the start: one collection, which gives the young generation back
     await waitUntil('the collection after the start', () => on.reductions().length === 1, 20_000);
     const [first] = on.reductions();
-    expect(first?.newSpaceMiB[1]).toBeLessThan(first?.newSpaceMiB[0] ?? 0);
+    expect(first?.newSpaceMiB[1], JSON.stringify(first)).toBeLessThan(first?.newSpaceMiB[0] ?? 0);
     // (a quarter of what the new space gave back: the rest of the start may have grown it meanwhile)
     const freed = ((first?.newSpaceMiB[0] ?? 0) - (first?.newSpaceMiB[1] ?? 0)) * MiB;
-    expect(rssAnon(pid)).toBeLessThan(anonAtStart - freed / 4);
+    expect(rssAnon(pid) / MiB, `RssAnon MiB, ${anonAtStart / MiB} at start`).toBeLessThan(
+      (anonAtStart - freed / 4) / MiB,
+    );
 
     // a deploy and calls right after it are served; then quiet again: one more collection
-    expect((await deployTo(on.serve, 'sleepy', fixture('sleepy'))).status).toBe(201);
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => call(on.serve)));
-    expect(statuses).toEqual(Array(20).fill(200));
+    const deployed = await deployTo(on.serve, 'sleepy', fixture('sleepy'));
+    expect(deployed.status, deployed.text).toBe(201);
+    const statuses = await Promise.all(Array.from({ length: 3 }, () => call(on.serve)));
+    expect(statuses).toEqual([200, 200, 200]);
     let done = on.reductions().length;
     await waitUntil('a collection after the calls', () => on.reductions().length > done, 20_000);
     expect(await call(on.serve)).toBe(200);
