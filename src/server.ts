@@ -48,6 +48,7 @@ import { CONTROL_PROBES, GATEWAY_PROBES, RESERVED_PREFIX, withHealth } from './s
 import { minimumInstancesStarted } from './server-health.js';
 import { platformMetrics } from './server-metrics.js';
 import { controlApp, listenerGuards } from './server-control.js';
+import { startMemoryReducer, watchChanges } from './shared/memory-reducer.js';
 
 export interface RunningServer {
   config: Config;
@@ -258,29 +259,28 @@ export async function startServer(
     guard.attachHttp(server);
     return server;
   };
-  const control = httpListener(
-    guards.control,
-    controlProbes(
-      controlApp({
-        ...{
-          config,
-          token,
-          logger,
-          stores,
-          executor,
-          router,
-          deployer,
-          workflows,
-          accessKeys,
-          compat,
-          health,
-        },
-        endpoints: () => endpoints,
-        extraRoutes: metrics.routes,
-        guard: guards.control,
-      }),
-    ),
+  // deploys, deletes ... through it are activity for the memory reducer (started once listening)
+  const controlChanges = watchChanges(
+    controlApp({
+      ...{
+        config,
+        token,
+        logger,
+        stores,
+        executor,
+        router,
+        deployer,
+        workflows,
+        accessKeys,
+        compat,
+        health,
+      },
+      endpoints: () => endpoints,
+      extraRoutes: metrics.routes,
+      guard: guards.control,
+    }),
   );
+  const control = httpListener(guards.control, controlProbes(controlChanges.app));
   // the HTTP rules of functions' flavors (a platform's CORS and proxy headers…), by function
   const flavorRules = dialectFlavorRules(dialects, config, (name) => router.resolve(name).flavor);
   const gatewayDeps = gatewayTriggerDeps({
@@ -350,6 +350,10 @@ export async function startServer(
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
     const running = (): boolean => stopped === undefined;
+    const stopReducer = startMemoryReducer(config.memory.reduceAfterIdleMs, logger, {
+      sources: [executor, deployer, controlChanges.source],
+      ready: () => health.readiness().ready,
+    });
     void afterStart({
       ...{ config, registry, router, executor, deployer, live, logger, running },
       onWarming: (deployments) => {
@@ -361,6 +365,7 @@ export async function startServer(
         // not ready from now on: the HTTP listeners stay open while in-flight work drains, answering
         // the probes (503 draining) and refusing anything else with SKIFF_E_SHUTTING_DOWN
         health.drain();
+        stopReducer();
         await Promise.all(triggers.map((t) => t.stop()));
         for (const s of servers) s.closeIdleConnections();
         // attempts in flight finish (or are queued again at the next start); nothing accepted is lost

@@ -78,7 +78,7 @@ export function glance(r: Results): string[] {
     const m = r.memory.result;
     const inst = Object.entries(m.instance).map(([id, v]) => `${labelOf(m.systems, id)} ${mib(v.rss)}`);
     out.push(
-      `- **Memory:** the platform idles at ${mib(m.platformIdleRss)} RSS; one idle instance: ${inst.join(', ') || 'n/a'}` +
+      `- **Memory:** the platform idles at ${mib(m.platformIdleRss)} RSS${m.quietMs === undefined ? '' : ` (quiet ${Math.round(m.quietMs / 1000)} s)`}; one idle instance: ${inst.join(', ') || 'n/a'}` +
         (r.scale.ok && r.scale.result.rssWith100 !== null
           ? `; with 100 functions deployed and none running: ${mib(r.scale.result.rssWith100)}.`
           : '.'),

@@ -5,6 +5,8 @@ import type { Spread } from '../lib/stats.js';
 import type { Results } from './results.js';
 import { failuresSection, loggingSection, profileSection, scaleSection } from './sections-extra.js';
 
+const seconds = (ms: number): string => `${round(ms / 1000, 1)} s`;
+
 function failed(title: string, o: { ok: false; error: string }): string {
   return `## ${title}\n\nNot measured in this run: \`${o.error.replace(/`/g, "'")}\`\n`;
 }
@@ -145,16 +147,29 @@ export function sections(
       '## Memory',
       '',
       'RSS from `/proc/<pid>/status` (VmRSS), and PSS from `smaps_rollup` (shared pages split between the processes that map them, ' +
-        'closer to what each extra instance really costs). Instances are measured idle, after one call.',
+        'closer to what each extra instance really costs). ' +
+        (m.quietMs === undefined
+          ? 'Idle means 1 s after start; instances are measured after one call.'
+          : `Idle means quiet for ${seconds(m.quietMs)} (after start, or after an instance's one call): long enough for ` +
+            'the platform and its Node instances to give back the young generation V8 grew (`memory.reduceAfterIdleMs`, ' +
+            "`memory.instanceReduceAfterIdleMs` at their defaults); the figures 1 s after start and right after the deploys (1 s after the last runtime's call) are given too."),
       '',
       '| what | RSS | PSS |',
       '| --- | ---: | ---: |',
-      `| platform process, idle, no function deployed | ${mib(m.platformIdleRss)} | ${mib(m.platformIdlePss)} |`,
+    );
+    const quiet = m.quietMs === undefined ? '' : `, quiet ${seconds(m.quietMs)}`;
+    if (m.platformStartRss !== undefined)
+      out.push(
+        `| platform process, 1 s after start, no function deployed | ${mib(m.platformStartRss)} | ${mib(m.platformStartPss ?? 0)} |`,
+      );
+    out.push(
+      `| platform process, idle${quiet}, no function deployed | ${mib(m.platformIdleRss)} | ${mib(m.platformIdlePss)} |`,
     );
     for (const [id, v] of Object.entries(m.instance)) {
-      out.push(
-        `| one idle ${labelOf(m.systems, id)} instance (${v.processes} process${v.processes === 1 ? '' : 'es'}) | ${mib(v.rss)} | ${mib(v.pss)} |`,
-      );
+      const label = `${labelOf(m.systems, id)} instance (${v.processes} process${v.processes === 1 ? '' : 'es'})`;
+      if (v.rssAfterCall !== undefined)
+        out.push(`| one ${label}, right after the deploys | ${mib(v.rssAfterCall)} | |`);
+      out.push(`| one idle ${label}${quiet} | ${mib(v.rss)} | ${mib(v.pss)} |`);
     }
     out.push(`| platform process with those instances running | ${mib(m.platformWithInstancesRss)} | |`);
     if (r.scale.ok) {

@@ -20,6 +20,7 @@ import { lazyRequest } from './lazy-request.js';
 import { fetchClasses, installFetchGlobals } from './fetch-globals.js';
 import { installLightResponse } from './light-response.js';
 import { rehearse } from './rehearsal.js';
+import { settled, startIdleCollection } from './idle-gc.js';
 import { CallError } from '../shared/calls.js';
 import { toResult, type BridgeResult, type HandlerContext, type UserHandler } from './result.js';
 import type { ExpressHandler } from './tinyfaas.js';
@@ -95,6 +96,8 @@ async function initThenWarm(meta: InitMeta): Promise<void> {
   clearTimeout(prewarm);
   prewarm = undefined;
   await onInit(meta);
+  // an idle instance gives back the young generation its calls grew (idle-gc.ts)
+  startIdleCollection(() => inflight.size);
 }
 const sendLog = connection.sendLog.bind(connection);
 const sendError = connection.sendError.bind(connection);
@@ -329,6 +332,7 @@ async function onInvoke(id: number, meta: InvokeMeta, body: Buffer): Promise<voi
     inflight.delete(id);
     nativeLogs?.end(id);
     connection.invocationEnded();
+    settled();
   }
 }
 

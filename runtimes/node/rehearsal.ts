@@ -6,11 +6,10 @@
  * resolution and load) and running a handler on a lazy request through `toResult`. Nothing is sent
  * to the platform, no global is changed and no code of the function runs.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
 import type { BridgeConnection } from '../shared/connection.js';
+import { exposedGc } from './gc.js';
 import { InvocationSignal } from './invocation.js';
 import { lazyRequest } from './lazy-request.js';
 import { toResult } from './result.js';
@@ -61,15 +60,8 @@ export async function rehearse(connection: BridgeConnection): Promise<void> {
  */
 function collectGarbage(): void {
   try {
-    v8.setFlagsFromString('--expose-gc');
-    let gc: unknown;
-    try {
-      gc = vm.runInNewContext('gc');
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
     // the young generation only: a scavenge, not a collection of the whole heap
-    if (typeof gc === 'function') (gc as (options: { type: 'minor' }) => void)({ type: 'minor' });
+    exposedGc()?.({ type: 'minor' });
   } catch {
     // without it the first call may pay for a collection, as before
   }

@@ -53,6 +53,8 @@ export class Executor {
   private stopping = false;
   /** Invocations running or waiting in a pool's queue, over all functions. */
   private inFlight = 0;
+  /** Grows by one when an invocation is given and when one settles: a quiet platform's stays put. */
+  private changes = 0;
   /** Serves `ctx.call` from instances (set by the composition root, which builds it over the router). */
   private callHost: CallHost | undefined;
   private castHost: CastHost | undefined;
@@ -115,6 +117,7 @@ export class Executor {
       );
     }
     this.inFlight++;
+    this.changes++;
     const pool = this.pool(deployment);
     const running = invocationSpans.hasSubscribers
       ? publishing(deployment, inv, pool, () => pool.invoke(inv, this.settled))
@@ -141,7 +144,18 @@ export class Executor {
   /** An invocation counted in `inFlight` settled (the pool calls it once per invocation it was given). */
   private readonly settled = (): void => {
     this.inFlight--;
+    this.changes++;
   };
+
+  /** For the memory reducer (src/shared/memory-reducer.ts): a counter of invocations given and settled. */
+  activity(): number {
+    return this.changes;
+  }
+
+  /** Invocations running or queued now. */
+  busy(): boolean {
+    return this.inFlight > 0;
+  }
 
   /** Serves the calls functions make to each other (CALL frames) through `host`; until then they fail. */
   serveCalls(host: CallHost): void {

@@ -7,6 +7,11 @@ import { nodeBridge } from './node-bridge.js';
 import { functionHeapFlags, heapFlags } from './node-heap.js';
 
 const EXTRA_ENV = { NODE_ENV: 'production' };
+/** With the quiet time after which an idle instance gives back its young generation (idle-gc.ts). */
+const nodeEnv = (config: Config) => ({
+  ...EXTRA_ENV,
+  SKIFF_REDUCE_AFTER_IDLE_MS: String(config.memory.instanceReduceAfterIdleMs),
+});
 
 function generic(
   config: Config,
@@ -19,7 +24,7 @@ function generic(
   if (warmPool) bridge.args.push('--warm-pool');
   return {
     ...bridge,
-    env: { ...EXTRA_ENV, ...baseEnv(config) },
+    env: { ...nodeEnv(config), ...baseEnv(config) },
     // In the data folder until INIT moves it to the function's code (and where leak checks look).
     cwd: config.dataDir,
   };
@@ -35,7 +40,7 @@ export const node: Runtime<'node'> = {
   build: ({ runner, handler, config, log, installDependencies }) =>
     buildNode(runner, handler, config, log, installDependencies),
   launch(deployment, config) {
-    const env = instanceEnv(deployment, config, EXTRA_ENV);
+    const env = instanceEnv(deployment, config, nodeEnv(config));
     const heap = functionHeapFlags(deployment.limits.memoryMb, { ...deployment.env, ...deployment.secrets });
     return { ...generic(config, heap), env, cwd: deployment.codeDir };
   },

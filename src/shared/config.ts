@@ -5,6 +5,7 @@ import { DEFAULT_BUILD_LIMITS, DEFAULT_LIMITS, DEFAULT_MAX_LIMITS, limitFields }
 import { bytes, maxConnections, MiB, millis, port, PUBLIC_HOST } from './config-fields.js';
 import { asyncConfigSchema } from './config-async.js';
 import { mqttConfigSchema } from './config-mqtt.js';
+import { memoryConfigSchema } from './config-memory.js';
 
 /** The platform configuration: one schema for the file, the environment and the flags. */
 export const configSchema = z
@@ -136,6 +137,7 @@ export const configSchema = z
       .prefault({}),
     /** Asynchronous invocations (`X-Skiff-Async: true` or `Prefer: respond-async`): the durable queue. */
     async: asyncConfigSchema,
+    memory: memoryConfigSchema,
     /** Per-function state (`/v1/functions/{name}/state`, `skiff state`): its caps. */
     state: z
       .object({

@@ -31,6 +31,8 @@ export type { DeployRequest } from './deploy-spec.js';
  */
 export class Deployer {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Grows when an operation (deploy, delete, restart ...) begins and ends: a quiet platform's stays put. */
+  private begun = 0;
 
   constructor(private readonly deps: DeployerDeps) {}
 
@@ -92,13 +94,25 @@ export class Deployer {
     return this.locked(name, () => setTraffic(this.deps, name, shares));
   }
 
+  /** For the memory reducer (src/shared/memory-reducer.ts): a counter of operations begun and ended. */
+  activity(): number {
+    return this.begun;
+  }
+
+  /** A deploy, delete or other operation on a function in progress. */
+  busy(): boolean {
+    return this.locks.size > 0;
+  }
+
   /** Runs `work` once the function's deploy or delete in progress is done, holding its lock. */
   private locked<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.begun++;
     const previous = this.locks.get(name) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(work);
     this.locks.set(name, run);
     void run
       .finally(() => {
+        this.begun++;
         if (this.locks.get(name) === run) this.locks.delete(name);
       })
       .catch(() => undefined);
