@@ -13,7 +13,7 @@ export const memoryConfigSchema = z
      */
     reduceAfterIdleMs: idleMillis(10_000),
     /** The same in each Node.js instance: after its last call settled, nothing in flight. 0: never. */
-    instanceReduceAfterIdleMs: idleMillis(3_000),
+    instanceReduceAfterIdleMs: idleMillis(10_000),
   })
   .strict()
   .prefault({});
