@@ -109,12 +109,14 @@ const toVersion = (r: VersionRow): VersionRecord => ({ ...toInfo(r), buildLog: r
 /** The embedded registry: one SQLite file in WAL mode. */
 export class SqliteRegistry implements Registry {
   private readonly db: Database.Database;
+  /** Prepared statements by their text: a deploy runs about fifteen, each compiled once. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     this.db = new Database(file);
     // Deleted rows give their pages back to the file system (after incremental_vacuum). The mode can
     // only be chosen before the first table exists; an older file gets it with its one-time VACUUM.
-    const fresh = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+    const fresh = this.sql("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
       n: number;
     };
     if (fresh.n === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -124,6 +126,12 @@ export class SqliteRegistry implements Registry {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
     this.compactOnce();
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
   }
 
   /** An old file without incremental auto_vacuum and much free space is rewritten once, in that mode. */
@@ -156,51 +164,42 @@ export class SqliteRegistry implements Registry {
   }
 
   listFunctions(): FunctionRecord[] {
-    return (this.db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map(toFunction);
+    return (this.sql('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map(toFunction);
   }
 
   getFunction(name: string): FunctionRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM functions WHERE name = ?').get(name) as
-      FunctionRow | undefined;
+    const row = this.sql('SELECT * FROM functions WHERE name = ?').get(name) as FunctionRow | undefined;
     return row === undefined ? undefined : toFunction(row);
   }
 
   listVersions(name: string): VersionInfo[] {
-    const rows = this.db
-      .prepare(`SELECT ${INFO_COLUMNS} FROM versions WHERE function = ? ORDER BY version`)
-      .all(name);
+    const rows = this.sql(`SELECT ${INFO_COLUMNS} FROM versions WHERE function = ? ORDER BY version`).all(
+      name,
+    );
     return (rows as InfoRow[]).map(toInfo);
   }
 
   liveVersions(): VersionInfo[] {
-    const rows = this.db
-      .prepare(
-        `SELECT ${INFO_COLUMNS} FROM versions WHERE (function, version) IN (SELECT name, live_version FROM functions) ORDER BY function`,
-      )
-      .all();
+    const rows = this.sql(
+      `SELECT ${INFO_COLUMNS} FROM versions WHERE (function, version) IN (SELECT name, live_version FROM functions) ORDER BY function`,
+    ).all();
     return (rows as InfoRow[]).map(toInfo);
   }
 
   getVersion(name: string, version: number): VersionRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM versions WHERE function = ? AND version = ?')
-      .get(name, version);
+    const row = this.sql('SELECT * FROM versions WHERE function = ? AND version = ?').get(name, version);
     return row === undefined ? undefined : toVersion(row as VersionRow);
   }
 
   nextVersion(name: string): number {
     const now = new Date().toISOString();
     return this.db.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO functions (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
-        )
-        .run(name, now, now);
-      const row = this.db
-        .prepare(
-          'UPDATE functions SET next_version = next_version + 1 WHERE name = ? RETURNING next_version - 1 AS v',
-        )
-        .get(name) as { v: number };
+      this.sql(
+        'INSERT INTO functions (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
+      ).run(name, now, now);
+      const row = this.sql(
+        'UPDATE functions SET next_version = next_version + 1 WHERE name = ? RETURNING next_version - 1 AS v',
+      ).get(name) as { v: number };
       return row.v;
     })();
   }
@@ -208,27 +207,27 @@ export class SqliteRegistry implements Registry {
   addVersion(name: string, version: number, record: NewVersion, live: boolean): VersionRecord {
     const now = new Date().toISOString();
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO versions (function, version, hash, status, spec, entry, build_log, build_ms, created_at)
+      this.sql(
+        `INSERT INTO versions (function, version, hash, status, spec, entry, build_log, build_ms, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          name,
-          version,
-          record.hash,
-          record.status,
-          JSON.stringify(record.spec),
-          record.entry,
-          record.buildLog,
-          record.buildMs,
-          now,
-        );
+      ).run(
+        name,
+        version,
+        record.hash,
+        record.status,
+        JSON.stringify(record.spec),
+        record.entry,
+        record.buildLog,
+        record.buildMs,
+        now,
+      );
       if (live && record.status === 'ready') {
-        this.db
-          .prepare('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?')
-          .run(version, now, name);
-        this.db.prepare('DELETE FROM traffic WHERE function = ?').run(name);
+        this.sql('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?').run(
+          version,
+          now,
+          name,
+        );
+        this.sql('DELETE FROM traffic WHERE function = ?').run(name);
       }
     })();
     return { ...record, function: name, version, createdAt: now };
@@ -239,30 +238,24 @@ export class SqliteRegistry implements Registry {
   }
 
   getTraffic(name: string): TrafficShare[] | null {
-    const row = this.db.prepare('SELECT split FROM traffic WHERE function = ?').get(name) as
+    const row = this.sql('SELECT split FROM traffic WHERE function = ?').get(name) as
       { split: string } | undefined;
     return row === undefined ? null : (JSON.parse(row.split) as TrafficShare[]);
   }
 
   setTraffic(name: string, live: number, split: TrafficShare[] | null): boolean {
-    const ready = this.db.prepare(
-      "SELECT 1 FROM versions WHERE function = ? AND version = ? AND status = 'ready'",
-    );
+    const ready = this.sql("SELECT 1 FROM versions WHERE function = ? AND version = ? AND status = 'ready'");
     const now = new Date().toISOString();
     return this.db.transaction(() => {
       const versions = [live, ...(split ?? []).map((s) => s.version)];
       if (versions.some((v) => ready.get(name, v) === undefined)) return false;
-      this.db
-        .prepare('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?')
-        .run(live, now, name);
-      if (split === null) this.db.prepare('DELETE FROM traffic WHERE function = ?').run(name);
+      this.sql('UPDATE functions SET live_version = ?, updated_at = ? WHERE name = ?').run(live, now, name);
+      if (split === null) this.sql('DELETE FROM traffic WHERE function = ?').run(name);
       else {
-        this.db
-          .prepare(
-            `INSERT INTO traffic (function, split, updated_at) VALUES (?, ?, ?)
+        this.sql(
+          `INSERT INTO traffic (function, split, updated_at) VALUES (?, ?, ?)
              ON CONFLICT(function) DO UPDATE SET split = excluded.split, updated_at = excluded.updated_at`,
-          )
-          .run(name, JSON.stringify(split), now);
+        ).run(name, JSON.stringify(split), now);
       }
       return true;
     })();
@@ -270,7 +263,7 @@ export class SqliteRegistry implements Registry {
 
   deleteVersions(name: string, versions: number[]): number {
     if (versions.length === 0) return 0;
-    const del = this.db.prepare(
+    const del = this.sql(
       `DELETE FROM versions WHERE function = ? AND version = ?
        AND version IS NOT (SELECT live_version FROM functions WHERE name = ?)`,
     );
@@ -285,20 +278,20 @@ export class SqliteRegistry implements Registry {
   }
 
   deleteFunction(name: string): boolean {
-    const removed = this.db.prepare('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
+    const removed = this.sql('DELETE FROM functions WHERE name = ?').run(name).changes > 0;
     if (removed) this.shrink();
     return removed;
   }
 
   listSecrets(name: string): SecretInfo[] {
-    const rows = this.db
-      .prepare('SELECT name, updated_at FROM secrets WHERE function = ? ORDER BY name')
-      .all(name) as { name: string; updated_at: string }[];
+    const rows = this.sql('SELECT name, updated_at FROM secrets WHERE function = ? ORDER BY name').all(
+      name,
+    ) as { name: string; updated_at: string }[];
     return rows.map((r) => ({ name: r.name, updatedAt: r.updated_at }));
   }
 
   secretValues(name: string): Record<string, string> {
-    const rows = this.db.prepare('SELECT name, value FROM secrets WHERE function = ?').all(name) as {
+    const rows = this.sql('SELECT name, value FROM secrets WHERE function = ?').all(name) as {
       name: string;
       value: string;
     }[];
@@ -306,63 +299,53 @@ export class SqliteRegistry implements Registry {
   }
 
   setSecret(name: string, secret: string, value: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO secrets (function, name, value, updated_at) VALUES (?, ?, ?, ?)
+    this.sql(
+      `INSERT INTO secrets (function, name, value, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(function, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      )
-      .run(name, secret, value, new Date().toISOString());
+    ).run(name, secret, value, new Date().toISOString());
   }
 
   deleteSecret(name: string, secret: string): boolean {
-    return (
-      this.db.prepare('DELETE FROM secrets WHERE function = ? AND name = ?').run(name, secret).changes > 0
-    );
+    return this.sql('DELETE FROM secrets WHERE function = ? AND name = ?').run(name, secret).changes > 0;
   }
 
   getScaling(name: string): ScalingInput | null {
-    const row = this.db.prepare('SELECT settings FROM scaling WHERE function = ?').get(name) as
+    const row = this.sql('SELECT settings FROM scaling WHERE function = ?').get(name) as
       { settings: string } | undefined;
     return row === undefined ? null : (JSON.parse(row.settings) as ScalingInput);
   }
 
   setScaling(name: string, settings: ScalingInput | null): void {
     if (settings === null) {
-      this.db.prepare('DELETE FROM scaling WHERE function = ?').run(name);
+      this.sql('DELETE FROM scaling WHERE function = ?').run(name);
       return;
     }
-    this.db
-      .prepare(
-        `INSERT INTO scaling (function, settings, updated_at) VALUES (?, ?, ?)
+    this.sql(
+      `INSERT INTO scaling (function, settings, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(function) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
-      )
-      .run(name, JSON.stringify(settings), new Date().toISOString());
+    ).run(name, JSON.stringify(settings), new Date().toISOString());
   }
 
   applicationId(name: string): string | undefined {
-    const row = this.db.prepare('SELECT id FROM application_ids WHERE function = ?').get(name) as
+    const row = this.sql('SELECT id FROM application_ids WHERE function = ?').get(name) as
       { id: string } | undefined;
     return row?.id;
   }
 
   ensureApplicationId(name: string): string {
-    this.db
-      .prepare(
-        `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
+    this.sql(
+      `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(function) DO NOTHING`,
-      )
-      .run(name, randomUUID(), new Date().toISOString());
+    ).run(name, randomUUID(), new Date().toISOString());
     return this.applicationId(name) as string;
   }
 
   rotateApplicationId(name: string): string {
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
+    this.sql(
+      `INSERT INTO application_ids (function, id, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(function) DO UPDATE SET id = excluded.id, updated_at = excluded.updated_at`,
-      )
-      .run(name, id, new Date().toISOString());
+    ).run(name, id, new Date().toISOString());
     return id;
   }
 
