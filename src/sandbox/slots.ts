@@ -10,6 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +37,11 @@ function removeEmpty(dir: string): void {
   } catch {
     // missing, or not empty (left for a look rather than deleted)
   }
+}
+
+/** removeEmpty off the event loop, in order (a folder after the ones inside it). */
+async function removeEmptyLater(dirs: string[]): Promise<void> {
+  for (const dir of dirs) await rmdir(dir).catch(() => undefined);
 }
 
 const umount = (target: string) => {
@@ -81,7 +87,8 @@ export class CodeSlots {
       remove();
       return;
     }
-    void Promise.all(points.map((point) => helper.umount(point))).then(remove, () => {
+    const removeLater = () => removeEmptyLater(dirs);
+    void Promise.all(points.map((point) => helper.umount(point))).then(removeLater, () => {
       for (const point of points) umount(point);
       remove();
     });
