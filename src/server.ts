@@ -36,7 +36,7 @@ import type { RunningTrigger, TriggerContext } from './triggers/index.js';
 import { startTriggers } from './server-triggers.js';
 import { WorkflowResolver, type CastTargets } from './invoke/workflows.js';
 import { secureDataDir } from './store/data-dir.js';
-import { loadAccessKeys } from './store/access-keys.js';
+import { loadAccessKeys, type AccessKeys } from './store/access-keys.js';
 import { PrivateAccess } from './invoke/private-access.js';
 import { localUrl } from './shared/urls.js';
 import { budgetConnections, httpTimeouts } from './shared/connection-budget.js';
@@ -109,8 +109,10 @@ export async function startServer(
     throw err;
   }
   const token = ensureAdminToken(config.dataDir);
-  // private functions' key pair and namespace id (made at the first start)
-  const accessKeys = await loadAccessKeys(config.dataDir, logger);
+  // private functions' key pair and namespace id: made at the first start on libuv's threads while
+  // the stores open, awaited before anything uses them
+  const accessKeysLoading = loadAccessKeys(config.dataDir, logger);
+  accessKeysLoading.catch(() => undefined); // a failed start before the await below reports its own error
   const stores = await openStores(config, sandbox.codeGroup, ballast);
   const { registry, artifacts, logs, state, workflowStore, queueStore, follow } = stores;
   const closeStores = stores.close;
@@ -140,6 +142,15 @@ export async function startServer(
     maxChainCalls: config.functions.maxChainCalls,
   });
   executor.serveCalls(calls);
+  let accessKeys: AccessKeys;
+  try {
+    accessKeys = await accessKeysLoading;
+  } catch (err) {
+    await executor.stop(0);
+    await tracing?.stop();
+    await closeStores();
+    throw err;
+  }
   // the one check of private functions (skiff.json access.private) for the gateway, gRPC and CoAP
   const privateAccess = new PrivateAccess({
     keys: accessKeys,
@@ -346,6 +357,8 @@ export async function startServer(
     renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
     health.listeningNow();
+    // the warm pool's processes start now, off the path to listening
+    executor.warmUp();
 
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
