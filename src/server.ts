@@ -110,13 +110,14 @@ export async function startServer(
     throw err;
   }
   const token = ensureAdminToken(config.dataDir);
-  // private functions' key pair and namespace id (made at the first start)
-  const accessKeys = await loadAccessKeys(config.dataDir, logger);
+  // private functions' keys, made at the first start on libuv's threads while the stores open
+  const accessKeysLoading = loadAccessKeys(config.dataDir, logger);
+  accessKeysLoading.catch(() => undefined); // a failure is thrown by the await below
   const stores = await openStores(config, sandbox.codeGroup, ballast);
   const { registry, artifacts, logs, state, workflowStore, queueStore, follow } = stores;
   const closeStores = stores.close;
-  // the state of functions deleted while it could not be (a crash between the two deletes); a member
-  // of a stored workflow keeps it (an external target's name is known only once its dialect is on)
+  // the state of functions deleted while it could not be (a crash between the two deletes); a stored
+  // workflow's member keeps it (an external target's name is known only once its dialect is on)
   const members = new Set(workflowStore.list().flatMap((w) => Object.keys(w.spec.functions)));
   for (const fn of state.functions()) {
     if (registry.getFunction(fn) === undefined && !members.has(fn)) await state.deleteAll(fn);
@@ -141,6 +142,10 @@ export async function startServer(
     maxChainCalls: config.functions.maxChainCalls,
   });
   executor.serveCalls(calls);
+  const accessKeys = await accessKeysLoading.catch(async (err: unknown) => {
+    await Promise.all([executor.stop(0), tracing?.stop()]).then(closeStores);
+    throw err;
+  });
   // the one check of private functions (skiff.json access.private) for the gateway, gRPC and CoAP
   const privateAccess = new PrivateAccess({
     keys: accessKeys,
@@ -346,7 +351,7 @@ export async function startServer(
     renameSync(`${endpointsFile}.tmp`, endpointsFile);
     logger.info({ endpoints, dataDir: config.dataDir }, 'skiff started');
     health.listeningNow();
-
+    executor.warmUp(); // the warm pool fills once listening, off the start's path
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
     const running = (): boolean => stopped === undefined;

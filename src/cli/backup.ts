@@ -11,7 +11,6 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { humanSize } from '../shared/sizes.js';
-import { restoreBackup } from '../store/backup/restore.js';
 import { errorFromResponse, SkiffClient } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { printJson } from './output.js';
@@ -96,6 +95,8 @@ async function restore(
     throw usageError('--max-size is a whole number of MiB, at least 1', 'skiff restore');
   }
   await refuseRunning(path.resolve(dataDir));
+  // loaded here: the stores and their schemas are no other command's
+  const { restoreBackup } = await import('../store/backup/restore.js');
   const restored = await restoreBackup(path.resolve(file), dataDir, {
     force: opts.force === true,
     limits: { maxPackedBytes: maxMiB * MiB, maxUnpackedBytes: 4 * maxMiB * MiB },

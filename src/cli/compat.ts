@@ -8,7 +8,6 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportResult } from '../compat/baetyl/import-apply.js';
-import { packDirectory } from '../store/archive/pack.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { printJson, renderTable, startSpinner, withHint } from './output.js';
@@ -141,6 +140,7 @@ async function runImport(config: string, opts: ImportOptions, cmd: Command): Pro
   let result: ImportResult;
   try {
     // Baetyl code ships its dependencies: node_modules is sent, only .git and .skiff are left out
+    const { packDirectory } = await import('../store/archive/pack.js');
     const body = await packDirectory(base, {
       exclude: (rel) => !sent(rel) || rel.split('/').some((part) => part === '.git' || part === '.skiff'),
     });

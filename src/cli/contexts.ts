@@ -7,27 +7,33 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z } from 'zod';
 import { SkiffError } from '../shared/errors.js';
 import { withHint } from './output.js';
 
-const contextSchema = z
-  .object({
-    url: z.string().min(1),
-    gateway: z.string().min(1).optional(),
-    token: z.string().min(1).optional(),
-  })
-  .strict();
+/** The file's schema, built at the first file read: zod loads only for a command that reads one. */
+function schemas() {
+  const { z } = createRequire(import.meta.url)('zod') as typeof import('zod');
+  const contextSchema = z
+    .object({
+      url: z.string().min(1),
+      gateway: z.string().min(1).optional(),
+      token: z.string().min(1).optional(),
+    })
+    .strict();
+  const fileSchema = z
+    .object({
+      current: z.string().optional(),
+      contexts: z.record(z.string(), contextSchema).default({}),
+    })
+    .strict();
+  return { contextSchema, fileSchema };
+}
+let schemasMade: ReturnType<typeof schemas> | undefined;
 
-const fileSchema = z
-  .object({
-    current: z.string().optional(),
-    contexts: z.record(z.string(), contextSchema).default({}),
-  })
-  .strict();
-
-export type Context = z.infer<typeof contextSchema>;
-export type ContextsFile = z.infer<typeof fileSchema>;
+export type Context = z.infer<ReturnType<typeof schemas>['contextSchema']>;
+export type ContextsFile = z.infer<ReturnType<typeof schemas>['fileSchema']>;
 
 /** A context's name: what `skiff context use` takes (letters, digits, `.`, `_`, `-`, `:`, `@`). */
 export const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$/;
@@ -55,7 +61,8 @@ export function readContexts(file: string): ContextsFile {
   } catch {
     parsed = undefined;
   }
-  const result = fileSchema.safeParse(parsed);
+  schemasMade ??= schemas();
+  const result = schemasMade.fileSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue === undefined ? '' : ` at ${issue.path.join('.') || 'the top'}: ${issue.message}`;

@@ -8,9 +8,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
-import { foldersBelow } from './upload.js';
-import { followFunctionLogs } from './dev-logs.js';
-import { Redeployer, watchFolder } from './dev-watch.js';
 import { deploy, type DeployOptions } from './fn.js';
 import { formatLogLine } from './logs.js';
 import { globalOptions, parsePositiveInt, usageError, withExamples } from './options.js';
@@ -69,6 +66,12 @@ async function dev(dir: string, opts: DevOptions, cmd: Command): Promise<void> {
     ...(opts.symlinks === undefined ? {} : { symlinks: opts.symlinks }),
   };
 
+  // loaded here (tar, the watcher, the log stream): no other command needs them
+  const [{ foldersBelow }, { followFunctionLogs }, { Redeployer, watchFolder }] = await Promise.all([
+    import('./upload.js'),
+    import('./dev-logs.js'),
+    import('./dev-watch.js'),
+  ]);
   let deploys = 0;
   const changed = new Set<string>(); // since the last deploy began, at most MAX_NAMED
   const redeployer = new Redeployer(async () => {

@@ -6,7 +6,7 @@ import { SkiffClient } from './client.js';
 import { registerRollback } from './rollback.js';
 import { registerTraffic } from './traffic.js';
 import { renderFunction } from './fn-view.js';
-import { checkUploadSize, packUpload, type SymlinkMode } from './upload.js';
+import type { SymlinkMode } from './upload.js';
 import { buildEvents, withoutBuildLog } from './deploy-progress.js';
 import { sendDeploy } from './deploy-request.js';
 import { RUNTIME_INFERRED } from '../languages/infer-runtime.js';
@@ -15,7 +15,7 @@ import { registerFnToken } from './fn-token.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { formatTime, printJson, renderTable, shortHash, startSpinner } from './output.js';
 import { readSpecName } from './spec-name.js';
-import { RUNTIME_NAMES } from '../model/spec.js';
+import { RUNTIME_NAMES } from '../model/names.js';
 
 /** "node, python, binary, custom or http": the spec's runtime names, for the help text. */
 const RUNTIME_CHOICES = `${RUNTIME_NAMES.slice(0, -1).join(', ')} or ${RUNTIME_NAMES.at(-1) ?? ''}`;
@@ -198,6 +198,8 @@ export async function deploy(folder: string, opts: DeployOptions, cmd: Command):
   const shown = { lines: 0, cut: false };
   const events = buildEvents(spinner, !json && process.stderr.isTTY !== true, shown);
   try {
+    // loaded at a deploy (tar): no other command needs it
+    const { checkUploadSize, packUpload } = await import('./upload.js');
     const upload = await packUpload(source, symlinkMode(opts.symlinks), client.dataDir);
     await checkUploadSize(client, upload);
     result = await sendDeploy(client, {

@@ -8,7 +8,7 @@ import { chmod, lstat, mkdir, readdir, readFile, stat, unlink, writeFile } from 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { NAME_PATTERN } from '../model/spec.js';
+import { NAME_PATTERN } from '../model/names.js';
 import { closest } from '../shared/suggest.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { printJson, withHint } from './output.js';

@@ -7,7 +7,7 @@ import { SkiffError } from '../shared/errors.js';
 import { SkiffClient } from './client.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
 import { printable, printJson } from './output.js';
-import { followLogs, type FollowedEntry } from './logs-follow.js';
+import type { FollowedEntry } from './logs-follow.js';
 
 export interface LogEntry {
   ts: string;
@@ -135,6 +135,7 @@ async function follow(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    const { followLogs } = await import('./logs-follow.js');
     const end = await followLogs(
       client,
       {

@@ -6,7 +6,8 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CASE_NAMES, runConformance, type CaseResult } from '../executor/conformance/run.js';
+import { CASE_NAMES } from '../executor/conformance/case-names.js';
+import type { CaseResult } from '../executor/conformance/run.js';
 import { globalOptions, usageError, withExamples } from './options.js';
 import { printJson, renderTable, startSpinner } from './output.js';
 
@@ -106,6 +107,8 @@ async function test(argv: string[], opts: TestOptions, cmd: Command): Promise<vo
   });
   let results: CaseResult[];
   try {
+    // the harness loads here: no other command needs it
+    const { runConformance } = await import('../executor/conformance/run.js');
     results = await runConformance({
       command,
       args,

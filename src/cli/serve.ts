@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DIALECTS } from '../compat/index.js';
+import { DIALECT_FLAGS as FLAGS_BY_DIALECT } from '../compat/flags.js';
 import { toSkiffError } from '../shared/errors.js';
 import { globalOptions, parsePositiveInt, withExamples } from './options.js';
 import { readSpecName } from './spec-name.js';
@@ -26,8 +26,8 @@ interface ServeOptions {
 }
 
 /** Each dialect's flags as commander options, with the dialect and the section field each sets. */
-const DIALECT_FLAGS = Object.entries(DIALECTS).flatMap(([name, dialect]) =>
-  (dialect.flags ?? []).map((flag) => ({
+const DIALECT_FLAGS = Object.entries(FLAGS_BY_DIALECT).flatMap(([name, flags]) =>
+  flags.map((flag) => ({
     dialect: name,
     sets: flag.sets,
     option: new Option(flag.flag, flag.description),

@@ -8,6 +8,7 @@ import type { Config } from '../shared/config.js';
 import type { ConfigSection } from '../shared/config-section.js';
 import type { FlavorRules, GatewayRules } from '../triggers/gateway-rules.js';
 import { sectionOf, type Dialects } from './dialect.js';
+import { DIALECT_FLAGS } from './flags.js';
 import { baetyl } from './baetyl/index.js';
 import { edgeless } from './edgeless/index.js';
 import { openruntimes } from './openruntimes/index.js';
@@ -18,6 +19,14 @@ export type { Dialect, DialectContext, DialectParts, Dialects, GatewayMount } fr
 export { enableDialects, type EnabledDialects } from './enable.js';
 
 export const DIALECTS: Dialects = { tinyfaas, openruntimes, scaleway, baetyl, edgeless };
+
+// the CLI's serve flags come from flags.ts: each compiled-in dialect's flags are the ones listed there
+for (const [name, dialect] of Object.entries(DIALECTS)) {
+  const own = dialect.flags ?? [];
+  const listed = DIALECT_FLAGS[name];
+  if (listed === undefined || own.length !== listed.length || own.some((flag, i) => flag !== listed[i]))
+    throw new Error(`the dialect ${name}'s serve flags are not those of src/compat/flags.ts`);
+}
 
 /** The configuration sections of the dialects (`compat.<name>`), for loadConfig. */
 export function dialectSections(dialects: Dialects): Record<string, ConfigSection> {

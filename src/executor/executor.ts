@@ -86,12 +86,20 @@ export class Executor {
       (runtime, memoryMb) => this.createInstance(undefined, runtime, memoryMb),
       logger,
     );
-    this.warm.fill();
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const pool of this.pools.values()) pool.evictIdle(now);
     }, SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * Starts filling the warm pool (in the background). The platform calls it once listening: its
+   * process launches are no part of the start's path, and a call before it starts cold as without a
+   * pool.
+   */
+  warmUp(): void {
+    if (!this.stopping) this.warm.fill();
   }
 
   invoke(deployment: Deployment, inv: Invocation): Promise<Result> {

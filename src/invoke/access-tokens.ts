@@ -9,7 +9,6 @@
  * - scope `namespace`: `{ namespace_id: <the platform's namespace id>, application_id: "" }`, valid for
  *   every private function of the platform.
  */
-import { SignJWT } from 'jose';
 import { SkiffError } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
 
@@ -49,6 +48,8 @@ export async function mintToken(keys: AccessKeys, request: MintRequest): Promise
     request.scope === 'namespace'
       ? { namespace_id: keys.namespaceId, application_id: '' }
       : { namespace_id: '', application_id: request.applicationId };
+  // jose loads at the first token minted: no part of the platform's start
+  const { SignJWT } = await import('jose');
   const jwt = new SignJWT({ application_claim: [claim] })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

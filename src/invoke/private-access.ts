@@ -15,7 +15,6 @@
  * in plain text (a dialect's `failure`) the exact body. `ctx.call` and `ctx.cast` never come here:
  * `access.callers` governs them.
  */
-import { jwtVerify } from 'jose';
 import type { HeaderPairs, Invocation, Result, TriggerKind } from '../model/invocation.js';
 import { SkiffError, type ErrorCode } from '../shared/errors.js';
 import type { AccessKeys } from '../store/access-keys.js';
@@ -134,6 +133,8 @@ export class PrivateAccess {
     if ('problem' in keys) return { ok: false, reason: 'not-setup' };
     let payload: Record<string, unknown>;
     try {
+      // jose loads at the first token checked: most platforms never see one
+      const { jwtVerify } = await import('jose');
       ({ payload } = await jwtVerify(token, keys.publicKey, { algorithms: TOKEN_ALGORITHMS }));
     } catch {
       // a bad signature or form, another algorithm, expired, not yet valid (jose's errors)

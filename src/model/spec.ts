@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NAME_PATTERN, RUNTIME_NAMES } from './names.js';
 import { cronRuleProblem } from './cron-schedule.js';
 import { mqttRuleProblem } from './mqtt-topics.js';
 import { scalingInputSchema, type ScalingInput } from './scaling.js';
@@ -6,7 +7,7 @@ import { corsSchema, type CorsInput } from './cors.js';
 import { routesSchema, type HostRoute } from './host-routes.js';
 import { limitsInputSchema, NETWORK_MODES, type LimitsInput, type NetworkMode } from './limits.js';
 
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { NAME_PATTERN, RUNTIME_NAMES };
 
 /** A function's name: in skiff.json, in every control API path and in the gateway's URLs. */
 export const functionNameSchema = z
@@ -14,7 +15,6 @@ export const functionNameSchema = z
   .regex(NAME_PATTERN, 'use 1-63 lower-case letters, digits and dashes')
   .meta({ description: 'Function name: 1-63 lower-case letters, digits and dashes.' });
 
-export const RUNTIME_NAMES = ['node', 'python', 'binary', 'custom', 'http'] as const;
 /**
  * A calling convention's name: `native`, or a compatibility flavor (model/flavor.ts); which names exist
  * is checked at deploy against the flavors compiled in.

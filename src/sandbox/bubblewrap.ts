@@ -104,6 +104,18 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
  * Why bubblewrap cannot sandbox here, or undefined when a trial sandbox ran: with the seccomp filter
  * (its file given as fd 3) and, when given, as the sandboxes' host user (`prefix`, a setpriv command).
  */
+/** The arguments of a probe's sandbox (which runs /bin/true), with or without a seccomp filter on fd 3. */
+export function probeArgs(seccomp: boolean): string[] {
+  return bwrapArgs({
+    readOnly: [],
+    env: {},
+    cwd: '/',
+    tmpBytes: 1 << 20,
+    network: 'none',
+    seccompFd: seccomp ? 3 : undefined,
+  });
+}
+
 export function bubblewrapProblem(
   bwrap: string,
   trial: { seccompFile?: string | undefined; prefix?: string[] } = {},
@@ -111,14 +123,7 @@ export function bubblewrapProblem(
   let fd: number | undefined;
   try {
     fd = trial.seccompFile === undefined ? undefined : openSync(trial.seccompFile, 'r');
-    const args = bwrapArgs({
-      readOnly: [],
-      env: {},
-      cwd: '/',
-      tmpBytes: 1 << 20,
-      network: 'none',
-      seccompFd: fd === undefined ? undefined : 3,
-    });
+    const args = probeArgs(fd !== undefined);
     const [command, ...rest] = [...(trial.prefix ?? []), bwrap, ...args, '/bin/true'];
     execFileSync(command ?? bwrap, rest, {
       stdio: ['ignore', 'ignore', 'pipe', ...(fd === undefined ? [] : [fd])],

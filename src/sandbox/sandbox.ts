@@ -18,6 +18,7 @@ import { asHostIdentity, hostIdProblem, HostIds, type HostIdentity } from './hos
 import type { PrivateNetwork } from './private-net.js';
 import { writeSeccompFilter } from './seccomp.js';
 import { CodeSlots, type CodeSlot } from './slots.js';
+import { readProbeRecord, sandboxProbeKey, writeProbeRecord } from './probe-record.js';
 import type { LaunchSpec } from './launch.js';
 import type { Limits, NetworkMode } from '../model/limits.js';
 import { reclaimWorkDir, wrapBuildStep, type BuildLaunch, type BuildWrapRequest } from './build-sandbox.js';
@@ -80,10 +81,11 @@ interface OutboundNetwork {
 }
 
 /** How `outbound` instances get their network (private-net.ts), or why they cannot. */
-function outboundNetwork(slirp4netns: string): OutboundNetwork | string {
+function outboundNetwork(slirp4netns: string, probed: boolean): OutboundNetwork | string {
   if (process.getuid?.() !== 0) {
     return "it needs root (slirp4netns joins each sandbox's network namespace from outside)";
   }
+  if (probed) return { net: { slirp4netns }, resolvConf: RESOLV_CONF };
   try {
     execFileSync(slirp4netns, ['--version'], { stdio: 'ignore', timeout: 10_000 });
   } catch (err) {
@@ -148,8 +150,15 @@ export class Sandbox {
       );
     const unsafe = (problem: string) =>
       new SkiffError('SKIFF_E_SANDBOX_UNAVAILABLE', `cannot isolate functions safely: ${problem}`);
+    const own = path.join(config.dataDir, 'sandbox');
+    // the probes passed at an earlier start on this boot, binaries and rights (probe-record.ts)
+    const probeKey =
+      mode === 'none'
+        ? undefined
+        : sandboxProbeKey(bwrap, config.sandbox.slirp4netns, config.sandbox.uidBase);
+    const probed = readProbeRecord(own, probeKey);
     if (mode !== 'none') {
-      const problem = bubblewrapProblem(bwrap);
+      const problem = probed === undefined ? bubblewrapProblem(bwrap) : undefined;
       if (problem === undefined) kind = 'bubblewrap';
       else if (mode === 'bubblewrap' || !insecureNoSandbox) throw unavailable(problem);
       else logger.warn({ problem }, 'no sandbox: functions run as plain processes (--insecure-no-sandbox)');
@@ -167,9 +176,8 @@ export class Sandbox {
     let seccompFile: string | undefined;
     let outbound: OutboundNetwork | string = 'there is no sandbox';
     if (kind === 'bubblewrap') {
-      const own = path.join(config.dataDir, 'sandbox');
       mkdirSync(own, { recursive: true, mode: 0o700 });
-      outbound = outboundNetwork(config.sandbox.slirp4netns);
+      outbound = outboundNetwork(config.sandbox.slirp4netns, probed?.outbound === true);
       if (typeof outbound === 'string') {
         logger.warn({ problem: outbound }, 'functions with network "outbound" cannot start');
       }
@@ -191,12 +199,15 @@ export class Sandbox {
           throw unsafe(`${opened} (as root, code reaches sandboxes only through slots)`);
         slots = opened;
       }
-      const trial = hostIds?.take();
+      const trial = probed === undefined ? hostIds?.take() : undefined;
       try {
-        const problem = bubblewrapProblem(bwrap, {
-          seccompFile,
-          ...(trial === undefined ? {} : { prefix: asHostIdentity(trial) }),
-        });
+        const problem =
+          probed !== undefined
+            ? undefined
+            : bubblewrapProblem(bwrap, {
+                seccompFile,
+                ...(trial === undefined ? {} : { prefix: asHostIdentity(trial) }),
+              });
         if (problem !== undefined) {
           slots?.close();
           throw unsafe(`a sandbox with the seccomp filter and the sandboxes' host user failed: ${problem}`);
@@ -204,6 +215,8 @@ export class Sandbox {
       } finally {
         trial?.release();
       }
+      if (probed === undefined && probeKey !== undefined)
+        writeProbeRecord(own, { key: probeKey, outbound: typeof outbound !== 'string' });
     }
     // last: nothing above leaves a cgroup behind when it refuses the start
     const cgroups = openCgroups();

@@ -12,10 +12,10 @@
  * private functions answer 500 until an operator restores the file or deletes the folder (a new key
  * and namespace are then made at the next start, and every earlier token stops working).
  */
-import { randomUUID, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { randomUUID, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { exportPKCS8, generateKeyPair } from 'jose';
+import { promisify } from 'node:util';
 
 export const ACCESS_DIR = 'access';
 export const SIGNING_KEY_FILE = 'signing-key.pem';
@@ -63,8 +63,14 @@ async function readAccessKeys(dataDir: string): Promise<AccessKeys> {
   const idFile = path.join(dir, NAMESPACE_ID_FILE);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existsSync(keyFile) && !existsSync(idFile)) {
-    const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-    writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600, flag: 'wx' });
+    // made off the event loop (libuv's threads), in PKCS#8 PEM as jose's exportPKCS8 wrote it
+    const { privateKey } = await promisify(generateKeyPair)('rsa', {
+      modulusLength: 2048,
+      publicExponent: 0x10001,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    writeFileSync(keyFile, privateKey, { mode: 0o600, flag: 'wx' });
   }
   let namespaceId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : '';
   if (!UUID.test(namespaceId)) {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { Dialect } from '../dialect.js';
 import { BAETYL_FLAVOR, OPENEDGE_FLAVOR } from './flavor.js';
+import { baetylFlags } from './flags.js';
 
 /** `compat.baetyl`. */
 const sectionSchema = z
@@ -38,14 +39,7 @@ export const baetyl: Dialect<BaetylSection> = {
   name: 'baetyl',
   config: { schema: sectionSchema },
   flavors: [BAETYL_FLAVOR, OPENEDGE_FLAVOR],
-  flags: [
-    {
-      flag: '--baetyl',
-      description:
-        'OpenEdge / Baetyl: its gRPC services, v2 HTTP proxy and configuration import (docs/compat/baetyl.md)',
-      sets: 'enabled',
-    },
-  ],
+  flags: baetylFlags,
   async enable(ctx, section) {
     // the gRPC services (grpc.ts) and the v2 proxy (proxy.ts) share the recorded services (services.ts),
     // which the configuration import (import-api.ts) writes

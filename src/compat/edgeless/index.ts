@@ -7,19 +7,13 @@
  */
 import type { Dialect } from '../dialect.js';
 import { edgelessSectionSchema, type EdgelessSection } from './config.js';
+import { edgelessFlags } from './flags.js';
 
 export const edgeless: Dialect<EdgelessSection> = {
   name: 'edgeless',
   config: { schema: edgelessSectionSchema },
   flavors: [],
-  flags: [
-    {
-      flag: '--edgeless',
-      description:
-        'EDGELESS: workflows in EDGELESS JSON, attached guest-API instances (docs/compat/edgeless.md)',
-      sets: 'enabled',
-    },
-  ],
+  flags: edgelessFlags,
   async enable(ctx, section) {
     const { EdgelessNode } = await import('./node.js');
     const node = new EdgelessNode(ctx, section);

@@ -11,6 +11,7 @@ import { SkiffError } from '../../shared/errors.js';
 import { PACKAGE_ROOT } from '../../shared/paths.js';
 import type { Dialect } from '../dialect.js';
 import { OPENRUNTIMES_FLAVOR } from './flavor.js';
+import { openruntimesFlags } from './flags.js';
 
 /** `compat.openruntimes`. */
 const sectionSchema = z
@@ -88,13 +89,7 @@ export const openruntimes: Dialect<OpenRuntimesSection> = {
     },
   },
   flavors: [OPENRUNTIMES_FLAVOR],
-  flags: [
-    {
-      flag: '--openruntimes',
-      description: "Open Runtimes' executor API on its own port (9900; needs OPR_EXECUTOR_SECRET)",
-      sets: 'enabled',
-    },
-  ],
+  flags: openruntimesFlags,
   async enable(ctx, section) {
     if (section.secret === '') {
       throw config(

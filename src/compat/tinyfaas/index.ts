@@ -9,6 +9,7 @@ import type { Dialect } from '../dialect.js';
 import { TINYFAAS_FLAVOR } from './flavor.js';
 import { TINYFAAS_RULES } from './http.js';
 import { applyTinyFaasPorts } from './ports.js';
+import { tinyfaasFlags } from './flags.js';
 
 /** `compat.tinyfaas`. */
 const sectionSchema = z
@@ -31,19 +32,7 @@ export const tinyfaas: Dialect<TinyFaasSection> = {
     },
   },
   flavors: [TINYFAAS_FLAVOR],
-  flags: [
-    {
-      flag: '--tinyfaas',
-      description: 'tinyFaaS mode: its management API and invocation rules (docs/compat/tinyfaas.md)',
-      sets: 'enabled',
-    },
-    {
-      flag: '--tinyfaas-trust-loopback',
-      description:
-        "with --tinyfaas: upstream's trust model, no token needed from loopback (risky: any local user or function can deploy code)",
-      sets: 'trustLoopback',
-    },
-  ],
+  flags: tinyfaasFlags,
   async enable(ctx, section) {
     const { config } = ctx;
     // loaded when enabled only: the CLI reads this record for its flags and stays light

@@ -5,6 +5,7 @@
  * `cases-messages.ts` (one invocation's content) and `cases-lifecycle.ts` (the runtime as a process).
  */
 import type { ConformanceCase } from './case.js';
+import { CASE_NAMES } from './case-names.js';
 import { calls } from './cases-calls.js';
 import { casts } from './cases-casts.js';
 import { state } from './cases-state.js';
@@ -45,4 +46,9 @@ export const CASES: readonly ConformanceCase[] = [
   eof,
 ];
 
-export const CASE_NAMES: readonly string[] = CASES.map((c) => c.name);
+export { CASE_NAMES };
+
+// case-names.ts is what the CLI lists: a case added, renamed or moved here is added there too
+if (CASES.map((c) => c.name).join() !== CASE_NAMES.join()) {
+  throw new Error(`conformance cases ${CASES.map((c) => c.name).join()} differ from case-names.ts`);
+}
