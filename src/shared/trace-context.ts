@@ -4,7 +4,7 @@
  * the OpenTelemetry parser; new trace and span ids; the context a call or cast hands on.
  */
 import { randomFillSync } from 'node:crypto';
-import { keptTraceState, parseTraceParent } from './w3c-trace.js';
+import { parseTraceParent, TraceState } from '@opentelemetry/core';
 import type { HeaderPairs } from '../model/invocation.js';
 import type { QueuedTrace, TraceContext } from '../model/trace.js';
 
@@ -78,7 +78,7 @@ function checkedState(raw: string): string | undefined {
   let members = 1;
   for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) === 44) members++;
   if (members > MAX_TRACESTATE_MEMBERS) return undefined;
-  const kept = keptTraceState(raw);
+  const kept = new TraceState(raw).serialize();
   return kept === '' ? undefined : kept;
 }
 
