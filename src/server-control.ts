@@ -2,7 +2,7 @@
  * The control API's app, as `startServer` wires it: every resource's routes over the platform's
  * parts, the dialects' management handlers, the admin token and the request guard.
  */
-import type { RequestListener } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createControlApp, type Route } from './control/app.js';
 import { functionRoutes } from './control/functions.js';
 import { invocationRoutes } from './control/invocations.js';
@@ -109,4 +109,15 @@ export function listenerGuards(
     ),
     http: new ConnectionGuard('http', connectionLimits(config, config.http.maxConnections), logger),
   };
+}
+
+/** Closes every listener and connection (the stop's last step) and waits for the servers to close. */
+export async function closeListeners(
+  servers: readonly Server[],
+  guards: Record<string, ConnectionGuard>,
+): Promise<void> {
+  const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+  for (const s of servers) s.closeAllConnections();
+  for (const g of Object.values(guards)) g.close();
+  await Promise.all(closing);
 }

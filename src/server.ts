@@ -47,7 +47,7 @@ import { Health } from './shared/health.js';
 import { CONTROL_PROBES, GATEWAY_PROBES, RESERVED_PREFIX, withHealth } from './shared/health-http.js';
 import { minimumInstancesStarted } from './server-health.js';
 import { platformMetrics } from './server-metrics.js';
-import { controlApp, listenerGuards } from './server-control.js';
+import { closeListeners, controlApp, listenerGuards } from './server-control.js';
 import { startMemoryReducer, watchChanges } from './shared/memory-reducer.js';
 
 export interface RunningServer {
@@ -66,7 +66,6 @@ export interface RunningServer {
 }
 
 export const ENDPOINTS_FILE = 'endpoints.json';
-
 /** The configuration with the `compat.<name>` sections of the compiled-in dialects (src/compat/). */
 export function loadPlatformConfig(sources: ConfigSources = {}, dialects: Dialects = DIALECTS): Config {
   return loadConfig(sources, dialectSections(dialects));
@@ -355,10 +354,9 @@ export async function startServer(
     // minimum instances and the pruning of old versions, once listening (server-functions.ts)
     let stopped: Promise<void> | undefined;
     const running = (): boolean => stopped === undefined;
-    const stopReducer = startMemoryReducer(config.memory.reduceAfterIdleMs, logger, {
-      sources: [executor, deployer, controlChanges.source],
-      ready: () => health.readiness().ready,
-    });
+    const sources = [executor, deployer, controlChanges.source];
+    const ready = () => health.readiness().ready;
+    const stopReducer = startMemoryReducer(config.memory.reduceAfterIdleMs, logger, { sources, ready });
     void afterStart({
       ...{ config, registry, router, executor, deployer, live, logger, running },
       onWarming: (deployments) => {
@@ -379,10 +377,7 @@ export async function startServer(
         await executor.stop(graceMs);
         // the spans of what just finished are exported before the stop completes
         await tracing?.stop();
-        const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-        for (const s of servers) s.closeAllConnections();
-        for (const g of Object.values(guards)) g.close();
-        await Promise.all(closing);
+        await closeListeners(servers, guards);
         await closeStores();
       })();
       return stopped;
@@ -393,7 +388,7 @@ export async function startServer(
     await Promise.all(triggers.map((t) => t.stop()));
     for (const s of servers) s.close();
     for (const g of Object.values(guards)) g.close();
-    // the warm pool is already starting: stop it, and give back the cgroups and the slot mount
+    // give back the warm pool's processes, the cgroups and the slot mount
     await asyncQueue.stop(0);
     await retention.stop();
     await executor.stop(0);
