@@ -151,8 +151,8 @@ export function sections(
         (m.quietMs === undefined
           ? 'Idle means 1 s after start; instances are measured after one call.'
           : `Idle means quiet for ${seconds(m.quietMs)} (after start, or after an instance's one call): long enough for ` +
-            'the platform and its Node instances to give back the young generation V8 grew (`memory.reduceAfterIdleMs`, ' +
-            "`memory.instanceReduceAfterIdleMs` at their defaults); the figures 1 s after start and right after the deploys (1 s after the last runtime's call) are given too."),
+            'the platform and its Node instances to give back the young generation V8 grew (this suite sets `memory.reduceAfterIdleMs` and ' +
+            "`memory.instanceReduceAfterIdleMs` to 10 s to stay short; their defaults are 60 s, so these are the figures of a platform quiet for over a minute); the figures 1 s after start and right after the deploys (1 s after the last runtime's call) are given too."),
       '',
       '| what | RSS | PSS |',
       '| --- | ---: | ---: |',

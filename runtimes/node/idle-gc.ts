@@ -9,7 +9,7 @@
  */
 import { exposedGc } from './gc.js';
 
-const afterMs = Number(process.env['SKIFF_REDUCE_AFTER_IDLE_MS'] ?? 10_000);
+const afterMs = Number(process.env['SKIFF_REDUCE_AFTER_IDLE_MS'] ?? 60_000);
 let lastSettled = 0;
 let pending = false;
 let inFlight: () => number = () => 0;

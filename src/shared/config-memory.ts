@@ -11,9 +11,9 @@ export const memoryConfigSchema = z
      * platform collects its heap once and shrinks V8's young generation back (docs/architecture.md,
      * "Idle memory"); again only after new activity. 0: never.
      */
-    reduceAfterIdleMs: idleMillis(10_000),
+    reduceAfterIdleMs: idleMillis(60_000),
     /** The same in each Node.js instance: after its last call settled, nothing in flight. 0: never. */
-    instanceReduceAfterIdleMs: idleMillis(10_000),
+    instanceReduceAfterIdleMs: idleMillis(60_000),
   })
   .strict()
   .prefault({});
