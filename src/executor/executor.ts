@@ -93,11 +93,7 @@ export class Executor {
     this.sweeper.unref();
   }
 
-  /**
-   * Starts filling the warm pool (in the background). The platform calls it once listening: its
-   * process launches are no part of the start's path, and a call before it starts cold as without a
-   * pool.
-   */
+  /** Starts filling the warm pool, once the platform listens (a call before it starts cold). */
   warmUp(): void {
     if (!this.stopping) this.warm.fill();
   }
