@@ -10,6 +10,8 @@
 import { exposedGc } from './gc.js';
 
 const afterMs = Number(process.env['SKIFF_REDUCE_AFTER_IDLE_MS'] ?? 60_000);
+// the platform's setting, not the function's: gone before the function's code loads
+delete process.env['SKIFF_REDUCE_AFTER_IDLE_MS'];
 let lastSettled = 0;
 let pending = false;
 let inFlight: () => number = () => 0;
