@@ -7,7 +7,7 @@
  * young garbage then). The collection is synchronous: an INVOKE arriving meanwhile waits for it.
  * The per-call cost is `settled()`: a timestamp and, when no check is pending, one timer.
  */
-import { exposedGc } from './gc.js';
+import { exposedGc } from '../../src/shared/exposed-gc.js';
 
 const afterMs = Number(process.env['SKIFF_REDUCE_AFTER_IDLE_MS'] ?? 60_000);
 // the platform's setting, not the function's: gone before the function's code loads

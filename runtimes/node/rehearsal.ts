@@ -9,7 +9,7 @@
 import { FrameKind } from '../../src/executor/protocol/frames.js';
 import type { InvokeMeta } from '../../src/executor/protocol/messages.js';
 import type { BridgeConnection } from '../shared/connection.js';
-import { exposedGc } from './gc.js';
+import { exposedGc } from '../../src/shared/exposed-gc.js';
 import { InvocationSignal } from './invocation.js';
 import { lazyRequest } from './lazy-request.js';
 import { toResult } from './result.js';

@@ -8,8 +8,8 @@
  * meanwhile waits for it (tens of milliseconds).
  */
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { RequestListener } from 'node:http';
+import { exposedGc } from './exposed-gc.js';
 import type { Logger } from './logger.js';
 
 /** Something that works now and then: the reducer waits for it to be quiet. */
@@ -25,8 +25,6 @@ export interface MemoryReducerOptions {
   /** False until the start is over (minimum instances started): no collection before. */
   ready(): boolean;
 }
-
-type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 /** Checks four times per `afterIdleMs` (0: never); returns the function that stops it. */
 export function startMemoryReducer(
@@ -83,24 +81,6 @@ function reduce(logger: Logger): void {
     },
     'idle: heap collected and the young generation shrunk',
   );
-}
-
-/**
- * V8's `gc`, got from a context made for it with `--expose-gc` set only meanwhile: no global `gc`
- * appears in the platform's own context. Undefined if this Node.js does not allow it.
- */
-function exposedGc(): Gc | undefined {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    try {
-      const gc: unknown = vm.runInNewContext('gc');
-      return typeof gc === 'function' ? (gc as Gc) : undefined;
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 function newSpaceCommitted(): number {

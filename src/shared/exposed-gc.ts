@@ -1,4 +1,4 @@
-/** V8's `gc` for the bridge's own use, never a global of the function's. */
+/** V8's `gc` for the platform's and the bridges' own use, never a global of anyone's code. */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
