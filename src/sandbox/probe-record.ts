@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { findOnPath } from '../shared/find-on-path.js';
 import { probeArgs } from './bubblewrap.js';
 import { seccompFilter } from './seccomp.js';
 
@@ -39,24 +40,8 @@ function readOptional(file: string): string {
   }
 }
 
-/** The file a command name runs (as execFile finds it on PATH), or undefined. */
-function resolveCommand(command: string): string | undefined {
-  const candidates = command.includes('/')
-    ? [command]
-    : (process.env.PATH ?? '').split(':').map((dir) => path.join(dir || '.', command));
-  for (const file of candidates) {
-    try {
-      const stat = statSync(file);
-      if (stat.isFile() && (stat.mode & 0o111) !== 0) return file;
-    } catch {
-      // not there: the next PATH entry
-    }
-  }
-  return undefined;
-}
-
 function binaryIdentity(command: string): string {
-  const file = resolveCommand(command);
+  const file = findOnPath(command);
   if (file === undefined) throw new Error(`${command} not found`);
   const s = statSync(file); // follows links: the file that runs
   return [command, file, s.dev, s.ino, s.size, s.mtimeMs, s.ctimeMs, s.mode, s.uid].join(':');

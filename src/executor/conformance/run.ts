@@ -2,8 +2,9 @@
  * The runtime conformance kit: runs any runtime command through every protocol case
  * (docs/runtime-protocol.md, section 9), one fresh process per case, each case bounded in time.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync } from 'node:fs';
 import path from 'node:path';
+import { findOnPath } from '../../shared/find-on-path.js';
 import { CASES, CASE_NAMES, type CaseContext } from './cases.js';
 import { CaseFailure, RuntimeProcess, type RuntimeSpec } from './harness.js';
 
@@ -42,20 +43,6 @@ export { CASE_NAMES };
 
 const isPathLike = (value: string) => value.includes('/');
 
-function findInPath(command: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 function exists(file: string): boolean {
   try {
     accessSync(file);
@@ -70,7 +57,7 @@ function exists(file: string): boolean {
  * resolved here like a shell would, and arguments naming existing files are made absolute.
  */
 export function resolveCommand(command: string, args: readonly string[], cwd = process.cwd()) {
-  const resolved = isPathLike(command) ? path.resolve(cwd, command) : (findInPath(command) ?? command);
+  const resolved = isPathLike(command) ? path.resolve(cwd, command) : (findOnPath(command) ?? command);
   const resolvedArgs = args.map((arg) =>
     !arg.startsWith('-') && !path.isAbsolute(arg) && exists(path.resolve(cwd, arg))
       ? path.resolve(cwd, arg)
